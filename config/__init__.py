@@ -1,0 +1,61 @@
+"""Environment configuration: typed values, validated once at load."""
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+from config.model import (
+    ENVIRONMENT_NAMES,
+    ConfigError,
+    EnvironmentConfig,
+    ServiceConfig,
+    validate_all,
+)
+
+#: Environment variable naming the environments to synthesize (comma list).
+ENVIRONMENTS_VARIABLE = "PAYMENT_ENVIRONMENTS"
+
+
+def parse_selection(raw: str | None) -> tuple[str, ...] | None:
+    """``"dev, prod"`` -> ``("dev", "prod")``; empty or None -> None (all)."""
+    if raw is None or not raw.strip():
+        return None
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+def load_environments(
+    selection: Sequence[str] | None = None,
+    defined: Iterable[EnvironmentConfig] | None = None,
+) -> tuple[EnvironmentConfig, ...]:
+    """Validates every defined environment and returns the selected ones.
+
+    All defined environments are validated even when only some are selected,
+    so overlapping VPC ranges are caught whichever subset is synthesized.
+    Raises ``ConfigError`` before anything is constructed.
+    """
+    if defined is None:
+        from config.environments import ENVIRONMENTS
+
+        defined = ENVIRONMENTS
+    defined = tuple(defined)
+    validate_all(defined)
+    if selection is None:
+        return defined
+    by_name = {env.name: env for env in defined}
+    unknown = [name for name in selection if name not in by_name]
+    if unknown:
+        raise ConfigError(
+            f"environment: {name!r} is not defined; allowed: {', '.join(by_name)}"
+            for name in unknown
+        )
+    return tuple(by_name[name] for name in dict.fromkeys(selection))
+
+
+__all__ = [
+    "ENVIRONMENT_NAMES",
+    "ENVIRONMENTS_VARIABLE",
+    "ConfigError",
+    "EnvironmentConfig",
+    "ServiceConfig",
+    "load_environments",
+    "parse_selection",
+]

@@ -1,0 +1,161 @@
+"""The dev, staging and prod environments of the payment platform.
+
+Values only; the rules live in ``config.model``. Account ids are left out
+(None) until the accounts exist: set them to make the provider refuse any
+other account (``allowed_account_ids``).
+"""
+from __future__ import annotations
+
+from config.model import (
+    AlarmConfig,
+    CustomScalingMetric,
+    DatabaseConfig,
+    DeploymentConfig,
+    EnvironmentConfig,
+    LoadBalancerConfig,
+    ServiceConfig,
+)
+
+# Ranges that may call the test listener (CI runners and the VPN).
+_TEST_CLIENT_CIDRS = ("10.200.0.0/16",)
+
+
+def _services(scale: int, spot: bool) -> tuple[ServiceConfig, ...]:
+    """The three platform services; ``scale`` multiplies the task counts."""
+    return (
+        ServiceConfig(
+            name="payment-api",
+            port=8080,
+            cpu=512,
+            memory_mib=1024,
+            desired_count=2 * scale,
+            min_count=2 * scale,
+            max_count=10 * scale,
+            public=True,
+            path_prefix="/payments",
+            health_check_path="/health",
+            use_spot=False,
+            secrets=("api-keys",),
+            uses_database=True,
+            custom_metric=CustomScalingMetric(
+                namespace="Payment/Api", name="InFlightTransactions", target_value=50
+            ),
+        ),
+        ServiceConfig(
+            name="transaction-processor",
+            port=8081,
+            cpu=1024,
+            memory_mib=2048,
+            desired_count=2 * scale,
+            min_count=2 * scale,
+            max_count=20 * scale,
+            public=False,
+            path_prefix="/transactions",
+            health_check_path="/health",
+            use_spot=spot,
+            secrets=("api-keys",),
+            uses_database=True,
+            custom_metric=CustomScalingMetric(
+                namespace="Payment/Processor", name="QueueDepth", target_value=100
+            ),
+        ),
+        ServiceConfig(
+            name="notification-service",
+            port=8082,
+            cpu=256,
+            memory_mib=512,
+            desired_count=1 * scale,
+            min_count=1 * scale,
+            max_count=6 * scale,
+            public=False,
+            path_prefix="/notifications",
+            health_check_path="/health",
+            use_spot=spot,
+            secrets=(),
+            uses_database=False,
+            custom_metric=CustomScalingMetric(
+                namespace="Payment/Notifications", name="PendingNotifications", target_value=200
+            ),
+        ),
+    )
+
+
+DEV = EnvironmentConfig(
+    name="dev",
+    region="eu-west-1",
+    vpc_cidr="10.10.0.0/16",
+    nat_gateway_count=1,
+    log_retention_days=30,
+    cost_center="payments-dev",
+    state_bucket="payment-platform-tfstate-dev",
+    services=tuple(
+        # dev: one task each, everything interruptible, shells allowed.
+        ServiceConfig(**{**svc.__dict__, "desired_count": 1, "min_count": 1,
+                         "max_count": 3, "use_spot": True,
+                         "enable_execute_command": True})
+        for svc in _services(scale=1, spot=True)
+    ),
+    database=DatabaseConfig(
+        min_capacity_acu=0, max_capacity_acu=2, auto_pause_seconds=1800,
+        reader_count=0, backup_retention_days=1, deletion_protection=False,
+    ),
+    load_balancer=LoadBalancerConfig(
+        certificate_arn=None, allow_plain_http=True,
+        test_listener_port=8443, test_listener_cidrs=_TEST_CLIENT_CIDRS,
+    ),
+    deployment=DeploymentConfig(
+        config_name="CodeDeployDefault.ECSAllAtOnce", terminate_blue_after_minutes=0,
+        rollback_on_alarm=False,
+    ),
+)
+
+STAGING = EnvironmentConfig(
+    name="staging",
+    region="eu-west-1",
+    vpc_cidr="10.20.0.0/16",
+    nat_gateway_count=1,
+    log_retention_days=90,
+    cost_center="payments-staging",
+    state_bucket="payment-platform-tfstate-staging",
+    services=_services(scale=1, spot=True),
+    database=DatabaseConfig(
+        min_capacity_acu=0.5, max_capacity_acu=8, reader_count=1,
+        backup_retention_days=7, deletion_protection=True,
+    ),
+    load_balancer=LoadBalancerConfig(
+        certificate_arn="arn:aws:acm:eu-west-1:111111111111:certificate/00000000-0000-0000-0000-000000000002",
+        test_listener_port=8443, test_listener_cidrs=_TEST_CLIENT_CIDRS,
+        deletion_protection=True,
+    ),
+    deployment=DeploymentConfig(
+        config_name="CodeDeployDefault.ECSLinear10PercentEvery1Minutes",
+        terminate_blue_after_minutes=15, rollback_on_alarm=True,
+    ),
+)
+
+PROD = EnvironmentConfig(
+    name="prod",
+    region="eu-west-1",
+    vpc_cidr="10.30.0.0/16",
+    nat_gateway_count=3,
+    log_retention_days=365,
+    cost_center="payments-prod",
+    state_bucket="payment-platform-tfstate-prod",
+    services=_services(scale=2, spot=False),
+    database=DatabaseConfig(
+        min_capacity_acu=2, max_capacity_acu=32, reader_count=2,
+        backup_retention_days=30, deletion_protection=True,
+    ),
+    load_balancer=LoadBalancerConfig(
+        certificate_arn="arn:aws:acm:eu-west-1:111111111111:certificate/00000000-0000-0000-0000-000000000003",
+        test_listener_port=8443, test_listener_cidrs=_TEST_CLIENT_CIDRS,
+        deletion_protection=True, access_logs=True, waf=True,
+    ),
+    deployment=DeploymentConfig(
+        config_name="CodeDeployDefault.ECSCanary10Percent5Minutes",
+        terminate_blue_after_minutes=60, rollback_on_alarm=True,
+    ),
+    alarms=AlarmConfig(emails=("payments-oncall@example.com",)),
+)
+
+ENVIRONMENTS: tuple[EnvironmentConfig, ...] = (DEV, STAGING, PROD)

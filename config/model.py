@@ -1,0 +1,565 @@
+"""Typed environment configuration, validated once when it is loaded.
+
+Every class is a frozen, keyword-only dataclass. ``validate_environment``
+collects every problem and raises one ``ConfigError`` naming the field, the
+value given and what is allowed, before any stack is constructed (so nothing
+is half-written).
+"""
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass, field
+from typing import Iterable
+
+ENVIRONMENT_NAMES = ("dev", "staging", "prod")
+
+# Fargate task sizes: cpu units -> allowed memory (MiB).
+FARGATE_SIZES: dict[int, tuple[int, ...]] = {
+    256: (512, 1024, 2048),
+    512: tuple(range(1024, 4096 + 1, 1024)),
+    1024: tuple(range(2048, 8192 + 1, 1024)),
+    2048: tuple(range(4096, 16384 + 1, 1024)),
+    4096: tuple(range(8192, 30720 + 1, 1024)),
+    8192: tuple(range(16384, 61440 + 1, 4096)),
+    16384: tuple(range(32768, 122880 + 1, 8192)),
+}
+
+# CloudWatch Logs accepts only these retention periods.
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096,
+    1827, 2192, 2557, 2922, 3288, 3653,
+)
+
+# CodeDeploy predefined ECS deployment configurations.
+ECS_DEPLOYMENT_CONFIGS = (
+    "CodeDeployDefault.ECSAllAtOnce",
+    "CodeDeployDefault.ECSLinear10PercentEvery1Minutes",
+    "CodeDeployDefault.ECSLinear10PercentEvery3Minutes",
+    "CodeDeployDefault.ECSCanary10Percent5Minutes",
+    "CodeDeployDefault.ECSCanary10Percent15Minutes",
+)
+
+SERVICE_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
+SECRET_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,40}[a-z0-9]$")
+REGION_PATTERN = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+ACCOUNT_PATTERN = re.compile(r"^\d{12}$")
+PATH_PATTERN = re.compile(r"^/[A-Za-z0-9_\-/]*$")
+BUCKET_PATTERN = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+CERTIFICATE_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[A-Za-z0-9-]+$")
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+IMAGE_TAG_PATTERN = re.compile(r"^(sha256:[a-f0-9]{64}|[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})$")
+METRIC_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_./#:-]{1,255}$")
+# Reserved by the platform: the load balancers and Aurora use these.
+RESERVED_PORTS = (80, 443, 5432)
+
+
+class ConfigError(ValueError):
+    """One or more configuration values are not allowed.
+
+    ``problems`` holds one message per bad field; ``str()`` joins them.
+    """
+
+    def __init__(self, problems: Iterable[str]):
+        self.problems = tuple(problems)
+        super().__init__(
+            "invalid configuration:\n" + "\n".join(f"  - {p}" for p in self.problems)
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class CustomScalingMetric:
+    """A metric the service publishes itself and scales on (target tracking).
+
+    ``namespace``/``name``: where the service publishes it, with dimension
+    ``ServiceName=<service>``. ``target_value``: the per-task value to hold.
+    ``statistic``: how CloudWatch aggregates it (Average, Sum, Maximum...).
+    """
+
+    namespace: str
+    name: str
+    target_value: float
+    statistic: str = "Average"
+    #: Alarm when the metric stays above this for 3 periods (None: 2x target).
+    alarm_threshold: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServiceConfig:
+    """One containerised service behind a load balancer, released blue/green."""
+
+    name: str
+    #: Container port the app listens on (also the target group port).
+    port: int
+    #: Fargate task size; must be a supported cpu/memory pair.
+    cpu: int
+    memory_mib: int
+    desired_count: int
+    min_count: int
+    max_count: int
+    #: True: behind the internet-facing ALB. False: behind the internal ALB.
+    public: bool
+    #: Path prefix routed to this service, e.g. ``/payments``.
+    path_prefix: str
+    health_check_path: str = "/health"
+    #: Run part of the capacity on FARGATE_SPOT (FARGATE keeps a base of 1).
+    use_spot: bool = False
+    #: Names of application secrets (EnvironmentConfig.secrets) it may read.
+    secrets: tuple[str, ...] = ()
+    #: Whether its tasks may open connections to the database.
+    uses_database: bool = False
+    #: Tag of the image in its ECR repository used at service creation.
+    image_tag: str = "bootstrap"
+    #: Let operators open a shell with ECS Exec (audited, KMS-encrypted).
+    enable_execute_command: bool = False
+    #: A metric the service publishes and scales on; None: no custom scaling.
+    custom_metric: CustomScalingMetric | None = None
+    #: Target for CPU / memory utilisation (percent) and requests per target.
+    cpu_target_percent: float = 60.0
+    memory_target_percent: float = 70.0
+    requests_per_target: int = 500
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatabaseConfig:
+    """Aurora Serverless v2 PostgreSQL."""
+
+    engine_version: str = "16.6"
+    min_capacity_acu: float = 0.5
+    max_capacity_acu: float = 4.0
+    #: Seconds of idleness before pausing (0 ACU); None disables auto-pause.
+    auto_pause_seconds: int | None = None
+    #: Readers in addition to the writer, each in another AZ.
+    reader_count: int = 1
+    backup_retention_days: int = 7
+    deletion_protection: bool = True
+    database_name: str = "payments"
+    master_username: str = "payments_admin"
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoadBalancerConfig:
+    """Listeners of the ALBs."""
+
+    #: ACM certificate for HTTPS. None means plain HTTP (needs allow_plain_http).
+    certificate_arn: str | None = None
+    #: Explicit opt-in to plain HTTP listeners; refused in prod.
+    allow_plain_http: bool = False
+    #: Port of the test listener CodeDeploy uses before shifting traffic.
+    test_listener_port: int = 8443
+    #: CIDRs that may reach the test listener (e.g. the CI/VPN ranges).
+    test_listener_cidrs: tuple[str, ...] = ()
+    #: Internet-facing ALB ingress (production listener).
+    public_ingress_cidrs: tuple[str, ...] = ("0.0.0.0/0",)
+    deletion_protection: bool = False
+    access_logs: bool = False
+    waf: bool = False
+    idle_timeout_seconds: int = 60
+    deregistration_delay_seconds: int = 30
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeploymentConfig:
+    """How CodeDeploy shifts traffic between the blue and green task sets."""
+
+    config_name: str = "CodeDeployDefault.ECSAllAtOnce"
+    #: Minutes the old (blue) tasks keep running after a successful shift.
+    terminate_blue_after_minutes: int = 5
+    #: Roll back automatically when a service health alarm fires.
+    rollback_on_alarm: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlarmConfig:
+    """Thresholds of the CloudWatch alarms (see docs/alarms in README)."""
+
+    emails: tuple[str, ...] = ()
+    alb_5xx_rate_percent: float = 5.0
+    target_5xx_rate_percent: float = 5.0
+    p99_latency_seconds: float = 2.0
+    cpu_percent: float = 85.0
+    memory_percent: float = 85.0
+    db_cpu_percent: float = 80.0
+    db_acu_utilization_percent: float = 90.0
+    db_connections: int = 400
+    evaluation_periods: int = 3
+    period_seconds: int = 60
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnvironmentConfig:
+    """Everything that differs between dev, staging and prod."""
+
+    name: str
+    region: str
+    #: When set, the provider refuses to touch any other account.
+    account_id: str | None = None
+    vpc_cidr: str
+    #: Exactly three AZs of ``region``; None: the region's a, b and c.
+    availability_zones: tuple[str, ...] | None = None
+    #: 1 (shared) up to 3 (one per AZ).
+    nat_gateway_count: int
+    log_retention_days: int
+    cost_center: str
+    #: S3 bucket of the remote state (created by the bootstrap stack).
+    state_bucket: str
+    state_region: str | None = None
+    #: Application secrets (Secrets Manager), values set out of band.
+    secrets: tuple[str, ...] = ("api-keys",)
+    services: tuple[ServiceConfig, ...]
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    load_balancer: LoadBalancerConfig = field(default_factory=LoadBalancerConfig)
+    deployment: DeploymentConfig = field(default_factory=DeploymentConfig)
+    alarms: AlarmConfig = field(default_factory=AlarmConfig)
+    #: ECR: how many tagged images to keep, days before untagged expire.
+    ecr_keep_tagged_images: int = 30
+    ecr_untagged_expiry_days: int = 7
+
+    @property
+    def prefix(self) -> str:
+        """Name prefix of every stack and resource: ``payment-<env>``."""
+        return f"payment-{self.name}"
+
+    @property
+    def azs(self) -> tuple[str, ...]:
+        return self.availability_zones or tuple(f"{self.region}{x}" for x in "abc")
+
+    @property
+    def backend_region(self) -> str:
+        return self.state_region or self.region
+
+    @property
+    def is_prod(self) -> bool:
+        return self.name == "prod"
+
+    def service(self, name: str) -> ServiceConfig:
+        for svc in self.services:
+            if svc.name == name:
+                return svc
+        raise ConfigError(
+            [f"service: {name!r} is not defined in {self.name}; allowed: "
+             + ", ".join(s.name for s in self.services)]
+        )
+
+
+def _fmt(values: Iterable[object]) -> str:
+    return ", ".join(str(v) for v in values)
+
+
+def _cidr(problems: list[str], where: str, value: str) -> ipaddress.IPv4Network | None:
+    try:
+        return ipaddress.IPv4Network(value, strict=True)
+    except (ValueError, TypeError) as err:
+        problems.append(f"{where}: {value!r} is not a valid IPv4 CIDR ({err}); "
+                        "allowed: a network address with prefix, e.g. 10.0.0.0/16")
+        return None
+
+
+def _service_problems(env: EnvironmentConfig, idx: int, svc: ServiceConfig) -> list[str]:
+    p: list[str] = []
+    where = f"{env.name}.services[{idx}]"
+    if not isinstance(svc.name, str) or not SERVICE_NAME_PATTERN.match(svc.name):
+        p.append(f"{where}.name: {svc.name!r} is not allowed; use 3-32 lowercase "
+                 "letters, digits and hyphens, starting with a letter")
+    where = f"{env.name}.services.{svc.name}"
+    if not isinstance(svc.port, int) or not 1024 <= svc.port <= 65535 or svc.port in RESERVED_PORTS:
+        p.append(f"{where}.port: {svc.port!r} is not allowed; use 1024-65535, not one of "
+                 f"{_fmt(RESERVED_PORTS)} or the test listener port")
+    elif svc.port == env.load_balancer.test_listener_port:
+        p.append(f"{where}.port: {svc.port} collides with load_balancer.test_listener_port")
+    for fname in ("cpu", "memory_mib", "desired_count", "min_count", "max_count"):
+        value = getattr(svc, fname)
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+            p.append(f"{where}.{fname}: {value!r} is not allowed; must be a positive integer")
+    if not p or all(".cpu" not in x and ".memory_mib" not in x for x in p):
+        if svc.cpu not in FARGATE_SIZES:
+            p.append(f"{where}.cpu: {svc.cpu} is not a Fargate size; allowed: "
+                     f"{_fmt(FARGATE_SIZES)}")
+        elif svc.memory_mib not in FARGATE_SIZES[svc.cpu]:
+            allowed = FARGATE_SIZES[svc.cpu]
+            p.append(f"{where}.memory_mib: {svc.memory_mib} is not allowed with cpu "
+                     f"{svc.cpu}; allowed: {allowed[0]}-{allowed[-1]} in steps of "
+                     f"{allowed[1] - allowed[0]}")
+    counts = (svc.min_count, svc.desired_count, svc.max_count)
+    if all(isinstance(c, int) and c > 0 for c in counts):
+        if svc.min_count > svc.max_count:
+            p.append(f"{where}.min_count: {svc.min_count} is greater than max_count "
+                     f"{svc.max_count}; allowed: min_count <= max_count")
+        elif not svc.min_count <= svc.desired_count <= svc.max_count:
+            p.append(f"{where}.desired_count: {svc.desired_count} is outside "
+                     f"min_count..max_count ({svc.min_count}..{svc.max_count})")
+    for fname in ("path_prefix", "health_check_path"):
+        value = getattr(svc, fname)
+        if not isinstance(value, str) or not PATH_PATTERN.match(value) or value.endswith("/") and value != "/":
+            p.append(f"{where}.{fname}: {value!r} is not allowed; use an absolute path "
+                     "like /payments (letters, digits, _ - /, no trailing slash)")
+    if svc.path_prefix == "/":
+        p.append(f"{where}.path_prefix: '/' is not allowed; the listener default "
+                 "action answers 404 for unrouted paths, give each service a prefix")
+    unknown = [s for s in svc.secrets if s not in env.secrets]
+    if unknown:
+        p.append(f"{where}.secrets: {_fmt(unknown)} not defined; allowed: "
+                 f"{_fmt(env.secrets) or '(no secrets defined)'}")
+    if not isinstance(svc.image_tag, str) or not IMAGE_TAG_PATTERN.match(svc.image_tag):
+        p.append(f"{where}.image_tag: {svc.image_tag!r} is not a valid image tag or "
+                 "sha256 digest")
+    for fname in ("cpu_target_percent", "memory_target_percent"):
+        value = getattr(svc, fname)
+        if not isinstance(value, (int, float)) or not 10 <= value <= 95:
+            p.append(f"{where}.{fname}: {value!r} is not allowed; use 10-95")
+    if not isinstance(svc.requests_per_target, int) or svc.requests_per_target <= 0:
+        p.append(f"{where}.requests_per_target: {svc.requests_per_target!r} is not "
+                 "allowed; must be a positive integer")
+    metric = svc.custom_metric
+    if metric is not None:
+        for fname in ("namespace", "name"):
+            value = getattr(metric, fname)
+            if not isinstance(value, str) or not METRIC_NAME_PATTERN.match(value) or value.startswith("AWS/"):
+                p.append(f"{where}.custom_metric.{fname}: {value!r} is not allowed; use "
+                         "1-255 of A-Z a-z 0-9 _ . / # : - (namespaces may not start with AWS/)")
+        if not isinstance(metric.target_value, (int, float)) or metric.target_value <= 0:
+            p.append(f"{where}.custom_metric.target_value: {metric.target_value!r} is not "
+                     "allowed; must be positive")
+        if metric.statistic not in ("Average", "Sum", "Maximum", "Minimum", "SampleCount"):
+            p.append(f"{where}.custom_metric.statistic: {metric.statistic!r} is not allowed; "
+                     "allowed: Average, Sum, Maximum, Minimum, SampleCount")
+    return p
+
+
+def validate_environment(env: EnvironmentConfig) -> list[str]:
+    """Returns every problem of one environment (empty when valid)."""
+    p: list[str] = []
+    n = env.name
+    if n not in ENVIRONMENT_NAMES:
+        p.append(f"name: {n!r} is not allowed; allowed: {_fmt(ENVIRONMENT_NAMES)}")
+    if not isinstance(env.region, str) or not REGION_PATTERN.match(env.region):
+        p.append(f"{n}.region: {env.region!r} is not an AWS region name, e.g. eu-west-1")
+    if env.availability_zones is not None and (
+        len(env.availability_zones) != 3
+        or len(set(env.availability_zones)) != 3
+        or not all(str(az).startswith(str(env.region)) for az in env.availability_zones)
+    ):
+        p.append(f"{n}.availability_zones: {env.availability_zones!r} is not allowed; "
+                 f"use three distinct AZs of {env.region}, or None")
+    if env.state_region is not None and not REGION_PATTERN.match(str(env.state_region)):
+        p.append(f"{n}.state_region: {env.state_region!r} is not an AWS region name")
+    if env.account_id is not None and not ACCOUNT_PATTERN.match(str(env.account_id)):
+        p.append(f"{n}.account_id: {env.account_id!r} is not allowed; use 12 digits or None")
+    if not isinstance(env.state_bucket, str) or not BUCKET_PATTERN.match(env.state_bucket):
+        p.append(f"{n}.state_bucket: {env.state_bucket!r} is not a valid S3 bucket name "
+                 "(3-63 lowercase letters, digits, dots, hyphens)")
+    if not isinstance(env.cost_center, str) or not env.cost_center.strip():
+        p.append(f"{n}.cost_center: {env.cost_center!r} is not allowed; must be non-empty")
+    vpc = _cidr(p, f"{n}.vpc_cidr", env.vpc_cidr)
+    if vpc is not None and not 16 <= vpc.prefixlen <= 24:
+        p.append(f"{n}.vpc_cidr: {env.vpc_cidr} has prefix /{vpc.prefixlen}; allowed: "
+                 "/16 to /24 (nine subnets are carved from it)")
+    if vpc is not None and not vpc.is_private:
+        p.append(f"{n}.vpc_cidr: {env.vpc_cidr} is not a private (RFC 1918) range")
+    if not isinstance(env.nat_gateway_count, int) or not 1 <= env.nat_gateway_count <= 3:
+        p.append(f"{n}.nat_gateway_count: {env.nat_gateway_count!r} is not allowed; use 1-3")
+    elif env.is_prod and env.nat_gateway_count != 3:
+        p.append(f"{n}.nat_gateway_count: {env.nat_gateway_count} is not allowed in prod; "
+                 "prod needs one NAT gateway per AZ (3)")
+    if env.log_retention_days not in LOG_RETENTION_DAYS:
+        p.append(f"{n}.log_retention_days: {env.log_retention_days!r} is not allowed; "
+                 f"allowed: {_fmt(LOG_RETENTION_DAYS)}")
+    elif env.is_prod and env.log_retention_days < 365:
+        p.append(f"{n}.log_retention_days: {env.log_retention_days} is not allowed in prod; "
+                 "PCI DSS expects at least 365 days of audit trail")
+    for secret in env.secrets:
+        if not isinstance(secret, str) or not SECRET_NAME_PATTERN.match(secret):
+            p.append(f"{n}.secrets: {secret!r} is not allowed; use lowercase letters, "
+                     "digits and hyphens")
+    if len(set(env.secrets)) != len(env.secrets):
+        p.append(f"{n}.secrets: duplicate names in {_fmt(env.secrets)}")
+    for label, value, low, high in (
+        ("ecr_keep_tagged_images", env.ecr_keep_tagged_images, 1, 1000),
+        ("ecr_untagged_expiry_days", env.ecr_untagged_expiry_days, 1, 365),
+    ):
+        if not isinstance(value, int) or not low <= value <= high:
+            p.append(f"{n}.{label}: {value!r} is not allowed; use {low}-{high}")
+
+    p += _database_problems(env)
+    p += _load_balancer_problems(env)
+    p += _deployment_problems(env)
+    p += _alarm_problems(env)
+
+    if not env.services:
+        p.append(f"{n}.services: empty; at least one service is required")
+    names = [s.name for s in env.services]
+    for dup in sorted({x for x in names if names.count(x) > 1}):
+        p.append(f"{n}.services: duplicate service name {dup!r}; names must be unique")
+    prefixes = [s.path_prefix for s in env.services]
+    for dup in sorted({x for x in prefixes if prefixes.count(x) > 1}):
+        p.append(f"{n}.services: duplicate path_prefix {dup!r}; each service needs its own")
+    for idx, svc in enumerate(env.services):
+        p += _service_problems(env, idx, svc)
+    return p
+
+
+def _database_problems(env: EnvironmentConfig) -> list[str]:
+    p: list[str] = []
+    db = env.database
+    w = f"{env.name}.database"
+    acu_ok = True
+    for fname in ("min_capacity_acu", "max_capacity_acu"):
+        value = getattr(db, fname)
+        if not isinstance(value, (int, float)) or not 0 <= value <= 256 or (value * 2) % 1:
+            p.append(f"{w}.{fname}: {value!r} is not allowed; use 0-256 ACU in steps of 0.5")
+            acu_ok = False
+    if acu_ok:
+        if db.max_capacity_acu < db.min_capacity_acu:
+            p.append(f"{w}.max_capacity_acu: {db.max_capacity_acu} is less than "
+                     f"min_capacity_acu {db.min_capacity_acu}; allowed: max >= min")
+        if db.max_capacity_acu < 1:
+            p.append(f"{w}.max_capacity_acu: {db.max_capacity_acu} is not allowed; minimum 1")
+        if db.min_capacity_acu == 0 and db.auto_pause_seconds is None:
+            p.append(f"{w}.min_capacity_acu: 0 needs auto_pause_seconds (pausing); "
+                     "set it or use 0.5")
+        if db.auto_pause_seconds is not None and db.min_capacity_acu != 0:
+            p.append(f"{w}.auto_pause_seconds: {db.auto_pause_seconds} needs "
+                     "min_capacity_acu 0; Aurora pauses only at 0 ACU")
+    if db.auto_pause_seconds is not None:
+        if not isinstance(db.auto_pause_seconds, int) or not 300 <= db.auto_pause_seconds <= 86400:
+            p.append(f"{w}.auto_pause_seconds: {db.auto_pause_seconds!r} is not allowed; "
+                     "use 300-86400 or None")
+        if env.is_prod:
+            p.append(f"{w}.auto_pause_seconds: auto-pause is not allowed in prod "
+                     "(a paused database adds seconds to the first payment)")
+        major = str(db.engine_version).split(".")[0]
+        if not major.isdigit() or int(major) < 13:
+            p.append(f"{w}.auto_pause_seconds: engine {db.engine_version!r} does not "
+                     "support auto-pause; needs aurora-postgresql 13.15+, 14.12+, 15.7+ or 16.3+")
+    if not re.match(r"^\d{2}\.\d+$", str(db.engine_version)):
+        p.append(f"{w}.engine_version: {db.engine_version!r} is not allowed; use "
+                 "MAJOR.MINOR, e.g. 16.6")
+    if not isinstance(db.reader_count, int) or not 0 <= db.reader_count <= 2:
+        p.append(f"{w}.reader_count: {db.reader_count!r} is not allowed; use 0-2")
+    elif env.name in ("staging", "prod") and db.reader_count < 1:
+        p.append(f"{w}.reader_count: 0 is not allowed in {env.name}; multi-AZ needs "
+                 "at least one reader")
+    if not isinstance(db.backup_retention_days, int) or not 1 <= db.backup_retention_days <= 35:
+        p.append(f"{w}.backup_retention_days: {db.backup_retention_days!r} is not "
+                 "allowed; use 1-35")
+    elif env.is_prod and db.backup_retention_days < 7:
+        p.append(f"{w}.backup_retention_days: {db.backup_retention_days} is not allowed "
+                 "in prod; use 7-35")
+    if env.is_prod and not db.deletion_protection:
+        p.append(f"{w}.deletion_protection: False is not allowed in prod")
+    if not re.match(r"^[a-z][a-z0-9_]{0,62}$", str(db.database_name)):
+        p.append(f"{w}.database_name: {db.database_name!r} is not allowed; lowercase "
+                 "letters, digits, underscore, starting with a letter")
+    if not re.match(r"^[a-z][a-z0-9_]{0,62}$", str(db.master_username)) or db.master_username in (
+        "admin", "postgres", "rdsadmin"
+    ):
+        p.append(f"{w}.master_username: {db.master_username!r} is not allowed; "
+                 "lowercase identifier, not a reserved name")
+    return p
+
+
+def _load_balancer_problems(env: EnvironmentConfig) -> list[str]:
+    p: list[str] = []
+    lb = env.load_balancer
+    w = f"{env.name}.load_balancer"
+    if lb.certificate_arn is None:
+        if not lb.allow_plain_http:
+            p.append(f"{w}.certificate_arn: None needs allow_plain_http=True "
+                     "(an explicit choice of plain HTTP); or give an ACM certificate ARN")
+        if env.is_prod:
+            p.append(f"{w}.certificate_arn: prod must serve HTTPS; plain HTTP is not "
+                     "allowed in prod")
+    elif not CERTIFICATE_ARN_PATTERN.match(str(lb.certificate_arn)):
+        p.append(f"{w}.certificate_arn: {lb.certificate_arn!r} is not an ACM certificate ARN")
+    if lb.allow_plain_http and env.is_prod:
+        p.append(f"{w}.allow_plain_http: True is not allowed in prod")
+    if not isinstance(lb.test_listener_port, int) or not 1024 <= lb.test_listener_port <= 65535:
+        p.append(f"{w}.test_listener_port: {lb.test_listener_port!r} is not allowed; "
+                 "use 1024-65535")
+    if not lb.test_listener_cidrs:
+        p.append(f"{w}.test_listener_cidrs: empty; name the ranges (CI, VPN) that may "
+                 "run tests against the green task set")
+    for idx, cidr in enumerate(lb.test_listener_cidrs):
+        net = _cidr(p, f"{w}.test_listener_cidrs[{idx}]", cidr)
+        if net is not None and net.prefixlen == 0:
+            p.append(f"{w}.test_listener_cidrs[{idx}]: 0.0.0.0/0 is not allowed; the "
+                     "test listener serves untested code")
+    for idx, cidr in enumerate(lb.public_ingress_cidrs):
+        _cidr(p, f"{w}.public_ingress_cidrs[{idx}]", cidr)
+    if env.is_prod:
+        for fname in ("deletion_protection", "access_logs", "waf"):
+            if not getattr(lb, fname):
+                p.append(f"{w}.{fname}: False is not allowed in prod")
+    if not isinstance(lb.idle_timeout_seconds, int) or not 1 <= lb.idle_timeout_seconds <= 4000:
+        p.append(f"{w}.idle_timeout_seconds: {lb.idle_timeout_seconds!r} is not allowed; use 1-4000")
+    if not isinstance(lb.deregistration_delay_seconds, int) or not 0 <= lb.deregistration_delay_seconds <= 3600:
+        p.append(f"{w}.deregistration_delay_seconds: {lb.deregistration_delay_seconds!r} "
+                 "is not allowed; use 0-3600")
+    return p
+
+
+def _deployment_problems(env: EnvironmentConfig) -> list[str]:
+    p: list[str] = []
+    d = env.deployment
+    w = f"{env.name}.deployment"
+    if d.config_name not in ECS_DEPLOYMENT_CONFIGS:
+        p.append(f"{w}.config_name: {d.config_name!r} is not allowed; allowed: "
+                 f"{_fmt(ECS_DEPLOYMENT_CONFIGS)}")
+    elif env.is_prod and d.config_name.endswith("AllAtOnce"):
+        p.append(f"{w}.config_name: {d.config_name} is not allowed in prod; use a "
+                 "canary or linear configuration")
+    if not isinstance(d.terminate_blue_after_minutes, int) or not 0 <= d.terminate_blue_after_minutes <= 2880:
+        p.append(f"{w}.terminate_blue_after_minutes: {d.terminate_blue_after_minutes!r} "
+                 "is not allowed; use 0-2880")
+    if env.is_prod and not d.rollback_on_alarm:
+        p.append(f"{w}.rollback_on_alarm: False is not allowed in prod")
+    return p
+
+
+def _alarm_problems(env: EnvironmentConfig) -> list[str]:
+    p: list[str] = []
+    a = env.alarms
+    w = f"{env.name}.alarms"
+    for email in a.emails:
+        if not isinstance(email, str) or not EMAIL_PATTERN.match(email):
+            p.append(f"{w}.emails: {email!r} is not an e-mail address")
+    for fname in ("alb_5xx_rate_percent", "target_5xx_rate_percent", "cpu_percent",
+                  "memory_percent", "db_cpu_percent", "db_acu_utilization_percent"):
+        value = getattr(a, fname)
+        if not isinstance(value, (int, float)) or not 0 < value <= 100:
+            p.append(f"{w}.{fname}: {value!r} is not allowed; use a percentage in (0, 100]")
+    if not isinstance(a.p99_latency_seconds, (int, float)) or a.p99_latency_seconds <= 0:
+        p.append(f"{w}.p99_latency_seconds: {a.p99_latency_seconds!r} is not allowed; must be positive")
+    if not isinstance(a.db_connections, int) or a.db_connections <= 0:
+        p.append(f"{w}.db_connections: {a.db_connections!r} is not allowed; must be positive")
+    if not isinstance(a.evaluation_periods, int) or not 1 <= a.evaluation_periods <= 10:
+        p.append(f"{w}.evaluation_periods: {a.evaluation_periods!r} is not allowed; use 1-10")
+    if a.period_seconds not in (10, 30, 60, 300, 900, 3600):
+        p.append(f"{w}.period_seconds: {a.period_seconds!r} is not allowed; allowed: "
+                 "10, 30, 60, 300, 900, 3600")
+    return p
+
+
+def validate_all(envs: Iterable[EnvironmentConfig]) -> None:
+    """Validates each environment and the set: unique names, disjoint VPCs."""
+    envs = list(envs)
+    problems: list[str] = []
+    for env in envs:
+        problems += validate_environment(env)
+    names = [e.name for e in envs]
+    for dup in sorted({x for x in names if names.count(x) > 1}):
+        problems.append(f"name: environment {dup!r} is defined twice")
+    nets: list[tuple[str, ipaddress.IPv4Network]] = []
+    for env in envs:
+        try:
+            nets.append((env.name, ipaddress.IPv4Network(env.vpc_cidr, strict=True)))
+        except (ValueError, TypeError):
+            continue  # already reported
+    for i, (a_name, a_net) in enumerate(nets):
+        for b_name, b_net in nets[i + 1:]:
+            if a_net.overlaps(b_net):
+                problems.append(
+                    f"{b_name}.vpc_cidr: {b_net} overlaps {a_name}.vpc_cidr {a_net}; "
+                    "environment VPCs must not overlap (peering, VPN, Transit Gateway)")
+    if problems:
+        raise ConfigError(problems)

@@ -1,0 +1,53 @@
+"""Names of deployed things, derived from configuration in one place.
+
+The services tier names its resources with these functions and the release
+tool finds them with the same functions (when no stack outputs are given),
+so the two cannot drift apart.
+"""
+from __future__ import annotations
+
+from config.model import EnvironmentConfig, ServiceConfig
+
+#: Name of the tracing sidecar container in every task definition.
+TRACING_CONTAINER = "otel-collector"
+
+
+def cluster_name(env: EnvironmentConfig) -> str:
+    return env.prefix
+
+
+def ecs_service_name(env: EnvironmentConfig, svc: ServiceConfig) -> str:
+    return svc.name
+
+
+def task_family(env: EnvironmentConfig, svc: ServiceConfig) -> str:
+    return f"{env.prefix}-{svc.name}"
+
+
+def app_container_name(svc: ServiceConfig) -> str:
+    return svc.name
+
+
+def ecr_repository_name(env: EnvironmentConfig, svc: ServiceConfig) -> str:
+    return f"{env.prefix}/{svc.name}"
+
+
+def codedeploy_application_name(env: EnvironmentConfig) -> str:
+    return env.prefix
+
+
+def deployment_group_name(env: EnvironmentConfig, svc: ServiceConfig) -> str:
+    return f"{env.prefix}-{svc.name}"
+
+
+def secret_name(env: EnvironmentConfig, secret: str) -> str:
+    return f"{env.prefix}/{secret}"
+
+
+def capacity_provider_strategy(svc: ServiceConfig) -> list[dict]:
+    """The strategy of a service; the release tool repeats it in each AppSpec
+    because CodeDeploy drops it otherwise (containers-roadmap #1752)."""
+    strategy = [{"capacityProvider": "FARGATE", "base": 1, "weight": 1}]
+    if svc.use_spot:
+        strategy.append({"capacityProvider": "FARGATE_SPOT", "base": 0, "weight": 3})
+    return strategy

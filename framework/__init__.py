@@ -1,0 +1,53 @@
+"""The one place that names the CDK for Terraform packages.
+
+Everything else imports framework symbols from here, so moving to the
+community continuation (CDK Terrain: ``cdktn``/``cdktn-provider-aws``) is an
+edit of this package only. ``framework.aws`` holds the provider loader.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+# jsii starts Node.js for the framework. Prefer the Node 22 that `npm ci`
+# installs next to the project (Node 20 is end-of-life and makes jsii print a
+# banner on every run); an explicit JSII_NODE from the caller wins.
+_PINNED_NODE = Path(__file__).resolve().parent.parent / "node_modules" / ".bin" / "node"
+if "JSII_NODE" not in os.environ and _PINNED_NODE.exists():
+    os.environ["JSII_NODE"] = str(_PINNED_NODE)
+
+from cdktf import (  # noqa: E402  (JSII_NODE must be set before jsii starts)
+    Annotations,
+    App,
+    Aspects,
+    Fn,
+    IAspect,
+    LocalBackend,
+    S3Backend,
+    TerraformOutput,
+    TerraformResource,
+    TerraformResourceLifecycle,
+    TerraformStack,
+    Testing,
+    Token,
+)
+from constructs import Construct, IConstruct, IValidation  # noqa: E402
+
+__all__ = [
+    "Annotations",
+    "App",
+    "Aspects",
+    "Construct",
+    "Fn",
+    "IAspect",
+    "IConstruct",
+    "IValidation",
+    "LocalBackend",
+    "S3Backend",
+    "TerraformOutput",
+    "TerraformResource",
+    "TerraformResourceLifecycle",
+    "TerraformStack",
+    "Testing",
+    "Token",
+]

@@ -1,0 +1,1 @@
+"""Constructs of the payment platform. No providers or backends here."""

@@ -1,0 +1,49 @@
+"""Application secrets in Secrets Manager; values are never in Terraform."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from framework import Construct
+from framework.aws import aws
+
+
+@dataclass(frozen=True, kw_only=True)
+class AppSecretProps:
+    """``name``: full secret name. ``kms_key_arn``: CMK that encrypts it.
+    ``recovery_window_days``: days a deleted secret can still be restored.
+    """
+
+    name: str
+    description: str
+    kms_key_arn: str
+    recovery_window_days: int = 30
+
+
+class AppSecret(Construct):
+    """A secret container only: no ``aws_secretsmanager_secret_version`` is
+    created, so no value reaches the synthesized JSON or the state. Operators
+    set the value out of band (see docs/secrets.md)."""
+
+    def __init__(self, scope: Construct, construct_id: str, props: AppSecretProps) -> None:
+        super().__init__(scope, construct_id)
+        self.secret = aws.secretsmanager_secret.SecretsmanagerSecret(
+            self,
+            "secret",
+            name=props.name,
+            description=props.description,
+            kms_key_id=props.kms_key_arn,
+            recovery_window_in_days=props.recovery_window_days,
+        )
+
+    @property
+    def arn(self) -> str:
+        return self.secret.arn
+
+    def read_statement(self, sid: str = "ReadSecret") -> dict:
+        """IAM statement allowing to read this secret's value only."""
+        return {
+            "Sid": sid,
+            "Effect": "Allow",
+            "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+            "Resource": self.secret.arn,
+        }

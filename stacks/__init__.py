@@ -1,0 +1,1 @@
+"""Stacks: one set per environment, split by lifecycle."""

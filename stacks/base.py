@@ -1,0 +1,86 @@
+"""The one place that wires provider, default tags and state for every stack.
+
+Every stack of an environment derives from ``PlatformStack``: it gets the
+AWS provider with default tags and ``allowed_account_ids``, and a remote S3
+backend with a key unique per stack, encryption and S3-native locking
+(``use_lockfile``; DynamoDB locking is deprecated since Terraform 1.11).
+"""
+from __future__ import annotations
+
+from config import EnvironmentConfig
+from framework import Construct, LocalBackend, S3Backend, TerraformStack
+from framework.aws import aws
+
+PROJECT = "payment-platform"
+
+
+def stack_name(env: EnvironmentConfig, part: str) -> str:
+    return f"{env.prefix}-{part}"
+
+
+def state_key(env: EnvironmentConfig, part: str) -> str:
+    """Key of a stack's state object in the environment's state bucket."""
+    return f"{PROJECT}/{env.name}/{part}.tfstate"
+
+
+class EnvironmentStack(TerraformStack):
+    """A stack of one environment with the AWS provider configured."""
+
+    def __init__(self, scope: Construct, env: EnvironmentConfig, part: str) -> None:
+        super().__init__(scope, stack_name(env, part))
+        self.env = env
+        self.part = part
+        aws.provider.AwsProvider(
+            self,
+            "aws",
+            region=env.region,
+            allowed_account_ids=[env.account_id] if env.account_id else None,
+            default_tags=[aws.provider.AwsProviderDefaultTags(tags={
+                "project": PROJECT,
+                "environment": env.name,
+                "managed-by": "cdktf",
+                "cost-center": env.cost_center,
+                "stack": stack_name(env, part),
+            })],
+        )
+        self._identity = None
+        self._partition = None
+
+    @property
+    def account_id(self) -> str:
+        """The configured account id, else the caller's (read at plan time)."""
+        if self.env.account_id:
+            return self.env.account_id
+        if self._identity is None:
+            self._identity = aws.data_aws_caller_identity.DataAwsCallerIdentity(self, "current")
+        return self._identity.account_id
+
+    @property
+    def partition(self) -> str:
+        if self._partition is None:
+            self._partition = aws.data_aws_partition.DataAwsPartition(self, "partition")
+        return self._partition.partition
+
+
+class PlatformStack(EnvironmentStack):
+    """An environment stack whose state lives in the S3 bucket, locked."""
+
+    def __init__(self, scope: Construct, env: EnvironmentConfig, part: str) -> None:
+        super().__init__(scope, env, part)
+        S3Backend(
+            self,
+            bucket=env.state_bucket,
+            key=state_key(env, part),
+            region=env.backend_region,
+            encrypt=True,
+        )
+        # cdktf 0.21's S3Backend has no use_lockfile; Terraform >= 1.11 does.
+        self.add_override("terraform.backend.s3.use_lockfile", True)
+
+
+class LocalStateStack(EnvironmentStack):
+    """A stack with local state: only the state bootstrap (chicken and egg)."""
+
+    def __init__(self, scope: Construct, env: EnvironmentConfig, part: str) -> None:
+        super().__init__(scope, env, part)
+        LocalBackend(self, path=f"../../../state/{stack_name(env, part)}.tfstate")

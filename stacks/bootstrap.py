@@ -1,0 +1,30 @@
+"""Creates what the S3 backend of an environment needs; its own state is local.
+
+Apply it once per environment before any other stack (see README), then
+optionally migrate its state into the bucket it created.
+"""
+from __future__ import annotations
+
+from config import EnvironmentConfig
+from framework import Construct, TerraformOutput
+from modules.kms import ManagedKey, ManagedKeyProps
+from modules.state_bucket import StateBucket, StateBucketProps
+from stacks.base import LocalStateStack
+
+
+class StateBootstrapStack(LocalStateStack):
+    def __init__(self, scope: Construct, env: EnvironmentConfig) -> None:
+        super().__init__(scope, env, "bootstrap")
+        key = ManagedKey(self, "state-key", ManagedKeyProps(
+            alias=f"{env.prefix}-terraform-state",
+            description=f"Encrypts the Terraform state of {env.prefix}",
+            account_id=self.account_id,
+            partition=self.partition,
+            region=env.backend_region,
+        ))
+        key.key.add_override("lifecycle.prevent_destroy", True)
+        self.state_bucket = StateBucket(self, "state", StateBucketProps(
+            bucket_name=env.state_bucket, kms_key_arn=key.arn,
+        ))
+        TerraformOutput(self, "state_bucket", value=self.state_bucket.bucket.bucket)
+        TerraformOutput(self, "state_key_arn", value=key.arn)

@@ -1,0 +1,121 @@
+"""Configuration is validated once, at load, with messages that name the
+field, the value and what is allowed."""
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from config import ConfigError, load_environments, parse_selection
+from config.environments import DEV, ENVIRONMENTS, PROD, STAGING
+from config.model import CustomScalingMetric
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def replace_env(env, **changes):
+    return dataclasses.replace(env, **changes)
+
+
+def replace_service(env, index=0, **changes):
+    services = list(env.services)
+    services[index] = dataclasses.replace(services[index], **changes)
+    return dataclasses.replace(env, services=tuple(services))
+
+
+def problems_of(*envs) -> str:
+    with pytest.raises(ConfigError) as caught:
+        load_environments(defined=envs)
+    return str(caught.value)
+
+
+def test_defined_environments_are_valid():
+    assert [e.name for e in load_environments()] == ["dev", "staging", "prod"]
+
+
+def test_selection_keeps_order_and_drops_duplicates():
+    assert [e.name for e in load_environments(["prod", "dev", "prod"])] == ["prod", "dev"]
+
+
+@pytest.mark.parametrize("raw, expected", [
+    (None, None), ("", None), (" dev , prod ", ("dev", "prod")), ("staging", ("staging",)),
+])
+def test_parse_selection(raw, expected):
+    assert parse_selection(raw) == expected
+
+
+def test_unknown_environment_is_named_with_allowed_values():
+    with pytest.raises(ConfigError) as caught:
+        load_environments(["qa"])
+    assert "environment: 'qa' is not defined; allowed: dev, staging, prod" in str(caught.value)
+
+
+BAD_CASES = [
+    # (id, environment builder, expected message fragment)
+    ("env-name", lambda: replace_env(DEV, name="test"), "name: 'test' is not allowed; allowed: dev, staging, prod"),
+    ("cidr-invalid", lambda: replace_env(DEV, vpc_cidr="10.10.0.300/16"), "dev.vpc_cidr: '10.10.0.300/16' is not a valid IPv4 CIDR"),
+    ("cidr-host-bits", lambda: replace_env(DEV, vpc_cidr="10.10.1.0/16"), "dev.vpc_cidr: '10.10.1.0/16' is not a valid IPv4 CIDR"),
+    ("cidr-too-small", lambda: replace_env(DEV, vpc_cidr="10.10.0.0/26"), "dev.vpc_cidr: 10.10.0.0/26 has prefix /26; allowed: /16 to /24"),
+    ("cidr-public", lambda: replace_env(DEV, vpc_cidr="8.8.0.0/16"), "dev.vpc_cidr: 8.8.0.0/16 is not a private"),
+    ("min-gt-max", lambda: replace_service(DEV, min_count=5, max_count=2, desired_count=3), "dev.services.payment-api.min_count: 5 is greater than max_count 2"),
+    ("desired-outside", lambda: replace_service(DEV, min_count=1, max_count=2, desired_count=3), "dev.services.payment-api.desired_count: 3 is outside min_count..max_count (1..2)"),
+    ("non-positive-size", lambda: replace_service(DEV, desired_count=0), "dev.services.payment-api.desired_count: 0 is not allowed; must be a positive integer"),
+    ("fargate-cpu", lambda: replace_service(DEV, cpu=300), "dev.services.payment-api.cpu: 300 is not a Fargate size; allowed: 256, 512, 1024"),
+    ("fargate-pair", lambda: replace_service(DEV, cpu=256, memory_mib=4096), "dev.services.payment-api.memory_mib: 4096 is not allowed with cpu 256; allowed: 512-2048"),
+    ("duplicate-service", lambda: replace_service(DEV, index=1, name="payment-api"), "dev.services: duplicate service name 'payment-api'"),
+    ("bad-service-name", lambda: replace_service(DEV, name="Payment_API"), "dev.services[0].name: 'Payment_API' is not allowed"),
+    ("unknown-secret", lambda: replace_service(DEV, secrets=("api-kyes",)), "dev.services.payment-api.secrets: api-kyes not defined; allowed: api-keys"),
+    ("port-reserved", lambda: replace_service(DEV, port=443), "dev.services.payment-api.port: 443 is not allowed"),
+    ("path-prefix", lambda: replace_service(DEV, path_prefix="payments"), "dev.services.payment-api.path_prefix: 'payments' is not allowed"),
+    ("nat-count", lambda: replace_env(DEV, nat_gateway_count=4), "dev.nat_gateway_count: 4 is not allowed; use 1-3"),
+    ("prod-nat-count", lambda: replace_env(PROD, nat_gateway_count=1), "prod.nat_gateway_count: 1 is not allowed in prod"),
+    ("log-retention", lambda: replace_env(DEV, log_retention_days=31), "dev.log_retention_days: 31 is not allowed; allowed: 1, 3, 5"),
+    ("prod-log-retention", lambda: replace_env(PROD, log_retention_days=90), "prod.log_retention_days: 90 is not allowed in prod"),
+    ("region", lambda: replace_env(DEV, region="europe"), "dev.region: 'europe' is not an AWS region name"),
+    ("account", lambda: replace_env(DEV, account_id="12345"), "dev.account_id: '12345' is not allowed; use 12 digits"),
+    ("azs", lambda: replace_env(DEV, availability_zones=("eu-west-1a", "eu-west-1a", "eu-west-1b")), "dev.availability_zones"),
+    ("bucket", lambda: replace_env(DEV, state_bucket="Bad_Bucket"), "dev.state_bucket: 'Bad_Bucket' is not a valid S3 bucket name"),
+    ("custom-metric-namespace", lambda: replace_service(DEV, custom_metric=CustomScalingMetric(namespace="AWS/ECS", name="x", target_value=1)), "custom_metric.namespace: 'AWS/ECS' is not allowed"),
+]
+
+
+@pytest.mark.parametrize("build, fragment", [c[1:] for c in BAD_CASES], ids=[c[0] for c in BAD_CASES])
+def test_bad_configuration_is_refused_with_field_value_and_allowed(build, fragment):
+    env = build()
+    others = [e for e in ENVIRONMENTS if e.name != env.name] if env.name in ("dev", "staging", "prod") else []
+    assert fragment in problems_of(env, *others)
+
+
+def test_overlapping_vpc_cidrs_are_refused():
+    overlapping = replace_env(STAGING, vpc_cidr="10.10.128.0/17")
+    message = problems_of(DEV, overlapping, PROD)
+    assert "staging.vpc_cidr: 10.10.128.0/17 overlaps dev.vpc_cidr 10.10.0.0/16" in message
+
+
+def test_duplicate_environment_is_refused():
+    assert "environment 'dev' is defined twice" in problems_of(DEV, replace_env(DEV, vpc_cidr="10.99.0.0/16"))
+
+
+def test_every_problem_is_reported_at_once():
+    env = replace_service(replace_env(DEV, nat_gateway_count=0, region="x"), cpu=3)
+    with pytest.raises(ConfigError) as caught:
+        load_environments(defined=[env])
+    assert len(caught.value.problems) >= 3
+
+
+def test_misspelled_service_lookup_names_allowed_services():
+    with pytest.raises(ConfigError, match="service: 'payment-apj' is not defined in dev; allowed: payment-api, transaction-processor, notification-service"):
+        DEV.service("payment-apj")
+
+
+def test_main_fails_fast_on_unknown_environment_and_writes_nothing(tmp_path):
+    env = {**os.environ, "PAYMENT_ENVIRONMENTS": "dev,qa", "CDKTF_OUTDIR": str(tmp_path / "out")}
+    result = subprocess.run([sys.executable, str(ROOT / "main.py")], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "environment: 'qa' is not defined; allowed: dev, staging, prod" in result.stderr
+    assert list(tmp_path.iterdir()) == []
