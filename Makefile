@@ -22,7 +22,10 @@ test: setup
 	$(MAKE) --no-print-directory checks
 
 checks: setup
-	@true
+	$(RUN) python main.py
+	$(RUN) python -m guardrails.schema cdktf.out
+	$(RUN) python -m guardrails.structural cdktf.out
+	$(RUN) python tools/checkov_scan.py --outdir cdktf.out --update-doc docs/verification.md
 
 bench: setup
 	$(RUN) python tools/bench_synth.py

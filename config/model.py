@@ -50,6 +50,9 @@ CERTIFICATE_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:cer
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 IMAGE_TAG_PATTERN = re.compile(r"^(sha256:[a-f0-9]{64}|[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})$")
 METRIC_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_./#:-]{1,255}$")
+# Aurora PostgreSQL pauses at 0 ACU from these minor versions on (majors
+# 17 and later from their first release; 12 and older never).
+AUTO_PAUSE_MIN_MINOR = {13: 15, 14: 12, 15: 7, 16: 3}
 # Reserved by the platform: the load balancers and Aurora use these.
 RESERVED_PORTS = (80, 443, 5432)
 
@@ -427,8 +430,10 @@ def _database_problems(env: EnvironmentConfig) -> list[str]:
         if env.is_prod:
             p.append(f"{w}.auto_pause_seconds: auto-pause is not allowed in prod "
                      "(a paused database adds seconds to the first payment)")
-        major = str(db.engine_version).split(".")[0]
-        if not major.isdigit() or int(major) < 13:
+        major, _, minor = str(db.engine_version).partition(".")
+        supported = (major.isdigit() and minor.isdigit() and int(major) >= 13
+                     and int(minor) >= AUTO_PAUSE_MIN_MINOR.get(int(major), 0))
+        if not supported:
             p.append(f"{w}.auto_pause_seconds: engine {db.engine_version!r} does not "
                      "support auto-pause; needs aurora-postgresql 13.15+, 14.12+, 15.7+ or 16.3+")
     if not re.match(r"^\d{2}\.\d+$", str(db.engine_version)):

@@ -95,11 +95,20 @@ class ManagedKey(Construct):
     def arn(self) -> str:
         return self.key.arn
 
-    def decrypt_statement(self, sid: str = "DecryptWithKey") -> dict:
-        """IAM statement allowing decryption with this key only."""
-        return {
+    def decrypt_statement(self, sid: str = "DecryptWithKey", via_services: tuple[str, ...] = ()) -> dict:
+        """IAM statement allowing decryption with this key only.
+
+        ``via_services`` (e.g. ``("secretsmanager.eu-west-1.amazonaws.com",)``)
+        limits the permission to requests those services make on the role's
+        behalf, so the role cannot decrypt arbitrary ciphertext directly.
+        Left out: any decryption with this key.
+        """
+        statement = {
             "Sid": sid,
             "Effect": "Allow",
             "Action": ["kms:Decrypt", "kms:DescribeKey"],
             "Resource": self.key.arn,
         }
+        if via_services:
+            statement["Condition"] = {"StringEquals": {"kms:ViaService": list(via_services)}}
+        return statement

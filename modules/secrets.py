@@ -22,10 +22,11 @@ class AppSecretProps:
 class AppSecret(Construct):
     """A secret container only: no ``aws_secretsmanager_secret_version`` is
     created, so no value reaches the synthesized JSON or the state. Operators
-    set the value out of band (see docs/secrets.md)."""
+    set the value out of band (see docs/data-and-secrets.md)."""
 
     def __init__(self, scope: Construct, construct_id: str, props: AppSecretProps) -> None:
         super().__init__(scope, construct_id)
+        self.kms_key_arn = props.kms_key_arn
         self.secret = aws.secretsmanager_secret.SecretsmanagerSecret(
             self,
             "secret",
@@ -38,6 +39,21 @@ class AppSecret(Construct):
     @property
     def arn(self) -> str:
         return self.secret.arn
+
+    def decrypt_statement(self, region: str, sid: str = "DecryptSecret") -> dict:
+        """IAM statement letting a reader decrypt this secret's CMK, but only
+        through Secrets Manager (``kms:ViaService``); pair it with
+        ``read_statement``. The key policy needs no entry: it delegates to IAM.
+        """
+        return {
+            "Sid": sid,
+            "Effect": "Allow",
+            "Action": "kms:Decrypt",
+            "Resource": self.kms_key_arn,
+            "Condition": {"StringEquals": {
+                "kms:ViaService": f"secretsmanager.{region}.amazonaws.com",
+            }},
+        }
 
     def read_statement(self, sid: str = "ReadSecret") -> dict:
         """IAM statement allowing to read this secret's value only."""

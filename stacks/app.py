@@ -7,8 +7,10 @@ from typing import Iterable
 from config import EnvironmentConfig
 from framework import App
 from stacks.bootstrap import StateBootstrapStack
+from stacks.data import DataStack
 from stacks.network import NetworkStack
 from stacks.security import SecurityStack
+from stacks.services import ServicesStack
 
 
 @dataclass
@@ -18,9 +20,11 @@ class EnvironmentStacks:
     bootstrap: StateBootstrapStack
     security: SecurityStack
     network: NetworkStack
+    data: DataStack
+    services: ServicesStack
 
     def all(self) -> list:
-        return [self.bootstrap, self.security, self.network]
+        return [self.bootstrap, self.security, self.network, self.data, self.services]
 
 
 def build(app: App, environments: Iterable[EnvironmentConfig]) -> dict[str, EnvironmentStacks]:
@@ -29,7 +33,10 @@ def build(app: App, environments: Iterable[EnvironmentConfig]) -> dict[str, Envi
         bootstrap = StateBootstrapStack(app, env)
         security = SecurityStack(app, env)
         network = NetworkStack(app, env, security)
+        data = DataStack(app, env, security, network)
+        services = ServicesStack(app, env, security, network, data)
         built[env.name] = EnvironmentStacks(
-            bootstrap=bootstrap, security=security, network=network,
+            bootstrap=bootstrap, security=security, network=network, data=data,
+            services=services,
         )
     return built

@@ -15,7 +15,7 @@ class SecurityStack(PlatformStack):
     Two keys, split by who must use them: the logs key is usable by the
     CloudWatch Logs service for every log group of the environment; the
     data key encrypts what holds customer or credential data (database,
-    secrets, images, alarm topic). See docs/decisions.md.
+    secrets, images, alarm topic). See docs/data-and-secrets.md.
     """
 
     def __init__(self, scope: Construct, env: EnvironmentConfig) -> None:

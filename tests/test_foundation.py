@@ -17,9 +17,9 @@ def remote_stacks(stacks):
     return {n: s for n, s in stacks.items() if not n.endswith("-bootstrap")}
 
 
-def test_each_environment_has_bootstrap_and_network_stacks(stacks):
+def test_each_environment_has_every_tier(stacks):
     for env in ENVIRONMENTS:
-        for part in ("bootstrap", "security", "network"):
+        for part in ("bootstrap", "security", "network", "data", "services"):
             assert f"payment-{env}-{part}" in stacks
 
 
@@ -42,7 +42,7 @@ def test_every_remote_stack_uses_encrypted_locked_s3_state(stacks, environments)
 def test_state_keys_are_unique_across_all_stacks(stacks):
     keys = [(s.json["terraform"]["backend"]["s3"]["bucket"], s.json["terraform"]["backend"]["s3"]["key"])
             for s in remote_stacks(stacks).values()]
-    assert len(keys) == len(set(keys)) >= 6
+    assert len(keys) == len(set(keys)) >= 12
 
 
 def test_bootstrap_stack_keeps_local_state(stacks):

@@ -1,0 +1,34 @@
+"""Every contract rule, in the order findings are reported."""
+from __future__ import annotations
+
+from guardrails.rules import (
+    codedeploy_actions_ignored,
+    codedeploy_group_shape,
+    ecs_codedeploy_service,
+    ecs_target_group_owner,
+    kms_customer_managed,
+    network_world_ingress,
+    prod_deletion_protection,
+    tls_prod_https_only,
+)
+from guardrails.rules.model import Finding, Rule, RuleContext
+
+RULES: tuple[Rule, ...] = (
+    ecs_codedeploy_service.RULE,
+    ecs_target_group_owner.RULE,
+    codedeploy_group_shape.RULE,
+    codedeploy_actions_ignored.RULE,
+    network_world_ingress.RULE,
+    tls_prod_https_only.RULE,
+    kms_customer_managed.RULE,
+    prod_deletion_protection.RULE,
+)
+RULES_BY_ID: dict[str, Rule] = {rule.id: rule for rule in RULES}
+
+
+def run_rules(stack: dict, ctx: RuleContext, rules: tuple[Rule, ...] = RULES) -> list[Finding]:
+    """Findings of every rule on one resolved stack JSON (no suppressions)."""
+    findings: list[Finding] = []
+    for rule in rules:
+        findings += rule.check(stack, ctx)
+    return findings

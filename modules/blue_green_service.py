@@ -1,0 +1,732 @@
+"""A containerised service released blue/green by CodeDeploy.
+
+One ``BlueGreenService`` per configured service owns everything that
+service needs: image repository, task definition, ECS service, target group
+pair, listener rules, Cloud Map name, security group, deployment group and
+scaling. Adding a service is one ``ServiceConfig`` entry.
+
+The ECS/CodeDeploy contract this follows is in docs/services.md: the ECS
+service uses the CODE_DEPLOY controller (no circuit breaker, no ECS alarms),
+and Terraform ignores what CodeDeploy changes (task definition, target
+group, desired count, listener rule actions).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Mapping, Protocol
+
+from config.model import EnvironmentConfig, ServiceConfig
+from config.naming import (
+    TRACING_CONTAINER,
+    app_container_name,
+    capacity_provider_strategy,
+    deployment_group_name,
+    ecr_repository_name,
+    ecs_service_name,
+    task_family,
+)
+from framework import Construct, Token, TerraformResourceLifecycle
+from framework.aws import aws
+from modules.ecr import PULL_ACTIONS, ServiceRepository, ServiceRepositoryProps
+from modules.ecs_cluster import FargateCluster
+from modules.kms import ManagedKey
+from modules.load_balancer import ApplicationLoadBalancer
+from modules.network import Network
+from modules.secrets import AppSecret
+from modules.service_discovery import ServiceNamespace
+
+#: AWS Distro for OpenTelemetry collector, pinned (upstream image
+#: public.ecr.aws/aws-observability/aws-otel-collector, pulled through the
+#: environment's ECR pull-through cache so tasks need no internet egress).
+TRACING_IMAGE_REPOSITORY = "aws-observability/aws-otel-collector"
+TRACING_IMAGE_VERSION = "v0.45.1"
+#: Built into the collector image: OTLP in (4317 gRPC, 4318 HTTP), X-Ray out.
+TRACING_CONFIG = "/etc/ecs/ecs-xray.yaml"
+#: Non-root users the containers run as (the app image must allow it).
+APP_USER = "1000:1000"
+TRACING_USER = "10001:10001"
+
+#: CodeDeploy accepts at most this many alarms per deployment group.
+MAX_ROLLBACK_ALARMS = 10
+TARGET_GROUP_NAME_MAX = 32
+COLORS = ("blue", "green")
+
+CODEDEPLOY_MANAGED_POLICY = "AWSCodeDeployRoleForECS"
+
+
+def target_group_name(env_name: str, service_name: str, color: str) -> str:
+    """``<env>-<service>-<b|g>``, at most 32 characters (ALB limit).
+
+    When that is too long, the middle is cut and a hash of the full name is
+    inserted, so two long service names sharing a prefix stay distinct.
+    """
+    if color not in COLORS:
+        raise ValueError(f"color: {color!r} is not allowed; allowed: {', '.join(COLORS)}")
+    base = f"{env_name}-{service_name}"
+    name = f"{base}-{color[0]}"
+    if len(name) <= TARGET_GROUP_NAME_MAX:
+        return name
+    digest = hashlib.sha256(base.encode()).hexdigest()[:6]
+    keep = TARGET_GROUP_NAME_MAX - len(f"-{digest}-{color[0]}")
+    return f"{base[:keep].rstrip('-')}-{digest}-{color[0]}"
+
+
+def secret_variable(secret: str) -> str:
+    """Environment variable a secret is injected as: ``api-keys`` -> ``API_KEYS``."""
+    return secret.upper().replace("-", "_")
+
+
+def database_user(svc: ServiceConfig) -> str:
+    """PostgreSQL user a service logs in as with IAM authentication."""
+    return svc.name.replace("-", "_")
+
+
+def image_reference(repository_url: str, tag: str) -> str:
+    """``repo:tag``, or ``repo@sha256:...`` when the tag is a digest."""
+    return f"{repository_url}@{tag}" if tag.startswith("sha256:") else f"{repository_url}:{tag}"
+
+
+def _policy(*statements: dict) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def _assume_role(service: str, account_id: str) -> str:
+    return _policy({
+        "Effect": "Allow",
+        "Principal": {"Service": service},
+        "Action": "sts:AssumeRole",
+        "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+    })
+
+
+class DatabaseAccess(Protocol):
+    """What a service needs from the database (``modules.database.AuroraDatabase``)."""
+
+    @property
+    def endpoint(self) -> str: ...
+
+    @property
+    def port(self) -> int: ...
+
+    @property
+    def security_group(self): ...
+
+    def allow_connections_from(self, scope: Construct, construct_id: str,
+                               source_security_group_id: str, description: str): ...
+
+    def iam_connect_statement(self, db_user: str, account_id: str, region: str,
+                              partition: str) -> dict: ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class PublicImageCacheProps:
+    """``repository_prefix``: prefix of the cached repositories in this
+    registry (unique per account and region). ``account_id``/``region``/
+    ``partition``: of the registry."""
+
+    repository_prefix: str
+    account_id: str
+    region: str
+    partition: str
+
+
+class PublicImageCache(Construct):
+    """ECR pull-through cache of ECR Public: tasks pull public images (the
+    tracing collector) through the private ECR endpoints instead of the
+    internet, so their security groups need no internet egress."""
+
+    def __init__(self, scope: Construct, construct_id: str, props: PublicImageCacheProps) -> None:
+        super().__init__(scope, construct_id)
+        self.props = props
+        self.rule = aws.ecr_pull_through_cache_rule.EcrPullThroughCacheRule(
+            self, "rule",
+            ecr_repository_prefix=props.repository_prefix,
+            upstream_registry_url="public.ecr.aws",
+        )
+
+    def image(self, repository: str, tag: str) -> str:
+        """Image reference of ``public.ecr.aws/<repository>:<tag>`` via the cache."""
+        p = self.props
+        return (f"{p.account_id}.dkr.ecr.{p.region}.amazonaws.com/"
+                f"{self.rule.ecr_repository_prefix}/{repository}:{tag}")
+
+    def pull_statement(self, repository: str, sid: str = "PullCachedPublicImage") -> dict:
+        """Pull one cached image; the first pull imports it from upstream."""
+        p = self.props
+        return {
+            "Sid": sid,
+            "Effect": "Allow",
+            "Action": [*PULL_ACTIONS, "ecr:BatchImportUpstreamImage", "ecr:CreateRepository"],
+            "Resource": (f"arn:{p.partition}:ecr:{p.region}:{p.account_id}:repository/"
+                         f"{p.repository_prefix}/{repository}"),
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class CodeDeployEcsApplicationProps:
+    """``name``: application name (``config.naming.codedeploy_application_name``).
+    ``account_id``/``partition``: for the service role."""
+
+    name: str
+    account_id: str
+    partition: str
+
+
+class CodeDeployEcsApplication(Construct):
+    """The CodeDeploy application of an environment (compute platform ECS)
+    and the one service role its deployment groups use."""
+
+    def __init__(self, scope: Construct, construct_id: str, props: CodeDeployEcsApplicationProps) -> None:
+        super().__init__(scope, construct_id)
+        self.app = aws.codedeploy_app.CodedeployApp(
+            self, "application", name=props.name, compute_platform="ECS"
+        )
+        self.role = aws.iam_role.IamRole(
+            self, "service-role",
+            name=f"{props.name}-codedeploy",
+            assume_role_policy=_assume_role("codedeploy.amazonaws.com", props.account_id),
+        )
+        aws.iam_role_policy_attachment.IamRolePolicyAttachment(
+            self, "service-role-policy",
+            role=self.role.name,
+            policy_arn=f"arn:{props.partition}:iam::aws:policy/{CODEDEPLOY_MANAGED_POLICY}",
+        )
+
+    @property
+    def name(self) -> str:
+        return self.app.name
+
+
+@dataclass(frozen=True, kw_only=True)
+class BlueGreenServiceProps:
+    """Inputs of one service.
+
+    ``environment``/``service``: configuration (names come from
+    ``config.naming``). ``cluster``, ``load_balancer`` (the ALB its
+    ``public`` flag selects), ``deployments``, ``namespace``, ``network``,
+    ``image_cache``: shared constructs of the environment.
+    ``logs_key``: CMK of its log group. ``data_key``: CMK of its images.
+    ``secrets``: the environment's secrets by name; the service gets only
+    those its configuration lists. ``listener_rule_priority``: unique per
+    listener. ``account_id``/``region``/``partition``: where it runs.
+    ``database``: required when ``service.uses_database``; left out for a
+    service that does not use it (no rule, no permission, no variables).
+    """
+
+    environment: EnvironmentConfig
+    service: ServiceConfig
+    cluster: FargateCluster
+    load_balancer: ApplicationLoadBalancer
+    deployments: CodeDeployEcsApplication
+    namespace: ServiceNamespace
+    network: Network
+    image_cache: PublicImageCache
+    logs_key: ManagedKey
+    data_key: ManagedKey
+    secrets: Mapping[str, AppSecret]
+    listener_rule_priority: int
+    account_id: str
+    region: str
+    partition: str
+    database: DatabaseAccess | None = None
+
+
+def _validate(props: BlueGreenServiceProps) -> None:
+    svc = props.service
+    problems = []
+    missing = [s for s in svc.secrets if s not in props.secrets]
+    if missing:
+        problems.append(f"secrets: {', '.join(missing)} not among the given secrets "
+                        f"({', '.join(props.secrets) or 'none'})")
+    if svc.uses_database and props.database is None:
+        problems.append("database: None is not allowed when uses_database=True; pass the "
+                        "data tier's database")
+    if svc.public == props.load_balancer.internal:
+        wanted = "internet-facing" if svc.public else "internal"
+        problems.append(f"load_balancer: public={svc.public} needs the {wanted} ALB")
+    priority = props.listener_rule_priority
+    if isinstance(priority, bool) or not isinstance(priority, int) or not 1 <= priority <= 50000:
+        problems.append(f"listener_rule_priority: {priority!r} is not allowed; use 1-50000")
+    if problems:
+        raise ValueError(f"service {svc.name!r}: " + "; ".join(problems))
+
+
+class BlueGreenService(Construct):
+    """Typed attributes: ``repository``, ``task_definition``, ``service``,
+    ``target_groups`` (``blue``/``green``), ``blue_target_group``,
+    ``green_target_group``, ``production_rule``, ``test_rule``,
+    ``deployment_group``, ``log_group``, ``security_group``,
+    ``execution_role``, ``task_role``, ``discovery``, ``scalable_target``,
+    ``scaling_policies``.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, props: BlueGreenServiceProps) -> None:
+        super().__init__(scope, construct_id)
+        _validate(props)
+        self.props = props
+        env, svc = props.environment, props.service
+        self.config = svc
+        self.name = ecs_service_name(env, svc)
+        self.family = task_family(env, svc)
+        self.container_name = app_container_name(svc)
+        self.port = svc.port
+
+        self.repository = ServiceRepository(self, "repository", ServiceRepositoryProps(
+            name=ecr_repository_name(env, svc),
+            kms_key_arn=props.data_key.arn,
+            keep_tagged_images=env.ecr_keep_tagged_images,
+            untagged_expiry_days=env.ecr_untagged_expiry_days,
+        ))
+        self.log_group = aws.cloudwatch_log_group.CloudwatchLogGroup(
+            self, "log-group",
+            name=f"/{env.prefix}/services/{svc.name}",
+            retention_in_days=env.log_retention_days,
+            kms_key_id=props.logs_key.arn,
+        )
+        self._security_group()
+        self._roles()
+        self._task_definition()
+        self._routing()
+        self.discovery = props.namespace.register(self, "discovery", svc.name)
+        self._ecs_service()
+        self._deployment_group()
+        self._scaling()
+
+    # -- network -----------------------------------------------------------
+    def _security_group(self) -> None:
+        p, svc = self.props, self.props.service
+        self.security_group = aws.security_group.SecurityGroup(
+            self, "security-group",
+            name=f"{self.props.environment.prefix}-{svc.name}-tasks",
+            description=f"Tasks of {svc.name}",
+            vpc_id=p.network.vpc.id,
+        )
+        sg = self.security_group.id
+        ingress = aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule
+        egress = aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule
+        ingress(
+            self, "from-alb",
+            security_group_id=sg, description=f"{svc.name} port from its ALB",
+            ip_protocol="tcp", from_port=svc.port, to_port=svc.port,
+            referenced_security_group_id=p.load_balancer.security_group.id,
+        )
+        p.load_balancer.allow_egress_to(
+            self, "alb-to-tasks", sg, svc.port, f"ALB to {svc.name} tasks",
+        )
+        egress(
+            self, "to-endpoints",
+            security_group_id=sg, description="HTTPS to the VPC interface endpoints",
+            ip_protocol="tcp", from_port=443, to_port=443,
+            referenced_security_group_id=p.network.endpoint_security_group.id,
+        )
+        egress(
+            self, "to-s3",
+            security_group_id=sg, description="HTTPS to S3 (image layers) via the gateway endpoint",
+            ip_protocol="tcp", from_port=443, to_port=443,
+            prefix_list_id=p.network.s3_endpoint.prefix_list_id,
+        )
+        if svc.uses_database:
+            db = p.database
+            db.allow_connections_from(
+                self, "database-from-tasks", sg, f"PostgreSQL from {svc.name} tasks",
+            )
+            egress(
+                self, "to-database",
+                security_group_id=sg, description="PostgreSQL to the database",
+                ip_protocol="tcp", from_port=db.port, to_port=db.port,
+                referenced_security_group_id=db.security_group.id,
+            )
+
+    def allow_calls_from(self, caller: "BlueGreenService") -> None:
+        """Lets ``caller``'s tasks call this service's tasks directly (Cloud
+        Map name) on this service's port; both rules live here."""
+        if caller is self:
+            raise ValueError(f"allow_calls_from: {self.name!r} cannot be its own caller")
+        aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
+            self, f"from-{caller.name}",
+            security_group_id=self.security_group.id,
+            description=f"{self.name} port from {caller.name} tasks",
+            ip_protocol="tcp", from_port=self.port, to_port=self.port,
+            referenced_security_group_id=caller.security_group.id,
+        )
+        aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule(
+            self, f"{caller.name}-to-here",
+            security_group_id=caller.security_group.id,
+            description=f"{caller.name} tasks to {self.name} port",
+            ip_protocol="tcp", from_port=self.port, to_port=self.port,
+            referenced_security_group_id=self.security_group.id,
+        )
+
+    # -- IAM ---------------------------------------------------------------
+    def _roles(self) -> None:
+        p, svc = self.props, self.props.service
+        assume = _assume_role("ecs-tasks.amazonaws.com", p.account_id)
+        self.execution_role = aws.iam_role.IamRole(
+            self, "execution-role",
+            name=f"{self.family}-execution",
+            description=f"ECS agent of {svc.name}: pull, log, inject secrets",
+            assume_role_policy=assume,
+        )
+        execution = [
+            # GetAuthorizationToken has no resource-level permissions.
+            {"Sid": "EcrLogin", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken",
+             "Resource": "*"},
+            self.repository.pull_statement(),
+            p.image_cache.pull_statement(TRACING_IMAGE_REPOSITORY),
+            {"Sid": "WriteOwnLogs", "Effect": "Allow",
+             "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+             "Resource": f"{self.log_group.arn}:*"},
+        ]
+        for index, name in enumerate(svc.secrets):
+            secret = p.secrets[name]
+            execution.append(secret.read_statement(sid=f"ReadSecret{index}"))
+            execution.append(secret.decrypt_statement(p.region, sid=f"DecryptSecret{index}"))
+        aws.iam_role_policy.IamRolePolicy(
+            self, "execution-policy",
+            role=self.execution_role.id, name="task-execution", policy=_policy(*execution),
+        )
+
+        self.task_role = aws.iam_role.IamRole(
+            self, "task-role",
+            name=f"{self.family}-task",
+            description=f"Application and tracing collector of {svc.name}",
+            assume_role_policy=assume,
+        )
+        task = [{
+            # X-Ray has no resource-level permissions for these actions.
+            "Sid": "CollectorSendsTraces",
+            "Effect": "Allow",
+            "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords",
+                       "xray:GetSamplingRules", "xray:GetSamplingTargets",
+                       "xray:GetSamplingStatisticSummaries"],
+            "Resource": "*",
+        }]
+        if svc.custom_metric is not None:
+            task.append({
+                "Sid": "PublishScalingMetric",
+                "Effect": "Allow",
+                "Action": "cloudwatch:PutMetricData",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"cloudwatch:namespace": svc.custom_metric.namespace}},
+            })
+        if svc.enable_execute_command:
+            task.extend(p.cluster.exec_statements())
+        if svc.uses_database:
+            task.append(p.database.iam_connect_statement(
+                database_user(svc), p.account_id, p.region, p.partition))
+        aws.iam_role_policy.IamRolePolicy(
+            self, "task-policy",
+            role=self.task_role.id, name="task", policy=_policy(*task),
+        )
+
+    # -- task definition ---------------------------------------------------
+    def container_definitions(self) -> list[dict]:
+        """The app container and the tracing sidecar (JSON-ready)."""
+        p, env, svc = self.props, self.props.environment, self.props.service
+
+        def logs(stream_prefix: str) -> dict:
+            return {"logDriver": "awslogs", "options": {
+                "awslogs-group": self.log_group.name,
+                "awslogs-region": p.region,
+                "awslogs-stream-prefix": stream_prefix,
+            }}
+
+        environment = {
+            "SERVICE_NAME": svc.name,
+            "ENVIRONMENT": env.name,
+            "PORT": str(svc.port),
+            "SERVICE_DISCOVERY_NAMESPACE": p.namespace.name,
+            "OTEL_SERVICE_NAME": svc.name,
+            "OTEL_EXPORTER_OTLP_ENDPOINT": "http://localhost:4317",
+        }
+        if svc.uses_database:
+            environment.update({
+                "DB_HOST": p.database.endpoint,
+                "DB_PORT": str(p.database.port),
+                "DB_NAME": env.database.database_name,
+                "DB_USER": database_user(svc),
+                "DB_IAM_AUTH": "true",
+            })
+        app = {
+            "name": self.container_name,
+            "image": image_reference(self.repository.url, svc.image_tag),
+            "essential": True,
+            "user": APP_USER,
+            "privileged": False,
+            "readonlyRootFilesystem": True,
+            "portMappings": [{"name": "http", "containerPort": svc.port,
+                              "hostPort": svc.port, "protocol": "tcp"}],
+            "environment": [{"name": k, "value": v} for k, v in sorted(environment.items())],
+            "secrets": [{"name": secret_variable(s), "valueFrom": p.secrets[s].arn}
+                        for s in svc.secrets],
+            "healthCheck": {
+                "command": ["CMD-SHELL",
+                            f"curl -fsS http://localhost:{svc.port}{svc.health_check_path} || exit 1"],
+                "interval": 15, "timeout": 5, "retries": 3, "startPeriod": 60,
+            },
+            # Writable scratch space despite the read-only root filesystem.
+            "mountPoints": [{"sourceVolume": "tmp", "containerPath": "/tmp", "readOnly": False}],
+            # An init process reaps zombies, which ECS Exec sessions leave behind.
+            "linuxParameters": {"initProcessEnabled": True},
+            "dependsOn": [{"containerName": TRACING_CONTAINER, "condition": "START"}],
+            "stopTimeout": 30,
+            "logConfiguration": logs("app"),
+        }
+        collector = {
+            "name": TRACING_CONTAINER,
+            "image": p.image_cache.image(TRACING_IMAGE_REPOSITORY, TRACING_IMAGE_VERSION),
+            # Losing traces must not stop payments.
+            "essential": False,
+            "user": TRACING_USER,
+            "privileged": False,
+            "readonlyRootFilesystem": True,
+            "command": [f"--config={TRACING_CONFIG}"],
+            "healthCheck": {"command": ["/healthcheck"], "interval": 30, "timeout": 5,
+                            "retries": 3, "startPeriod": 10},
+            "memoryReservation": 64,
+            "logConfiguration": logs("otel"),
+        }
+        return [app, collector]
+
+    def _task_definition(self) -> None:
+        svc = self.props.service
+        td = aws.ecs_task_definition
+        self.task_definition = td.EcsTaskDefinition(
+            self, "task-definition",
+            family=self.family,
+            requires_compatibilities=["FARGATE"],
+            network_mode="awsvpc",
+            cpu=str(svc.cpu),
+            memory=str(svc.memory_mib),
+            execution_role_arn=self.execution_role.arn,
+            task_role_arn=self.task_role.arn,
+            runtime_platform=td.EcsTaskDefinitionRuntimePlatform(
+                operating_system_family="LINUX", cpu_architecture="X86_64"
+            ),
+            volume=[td.EcsTaskDefinitionVolume(name="tmp")],
+            container_definitions=json.dumps(self.container_definitions()),
+        )
+
+    # -- load balancing ----------------------------------------------------
+    def _routing(self) -> None:
+        p, env, svc = self.props, self.props.environment, self.props.service
+        tg = aws.lb_target_group
+        self.target_groups = {
+            color: tg.LbTargetGroup(
+                self, f"{color}-target-group",
+                name=target_group_name(env.name, svc.name, color),
+                port=svc.port,
+                protocol="HTTP",
+                target_type="ip",
+                vpc_id=p.network.vpc.id,
+                deregistration_delay=str(env.load_balancer.deregistration_delay_seconds),
+                health_check=tg.LbTargetGroupHealthCheck(
+                    enabled=True, path=svc.health_check_path, protocol="HTTP",
+                    matcher="200", interval=15, timeout=5,
+                    healthy_threshold=2, unhealthy_threshold=3,
+                ),
+                tags={"color": color, "service": svc.name},
+            )
+            for color in COLORS
+        }
+        self.blue_target_group = self.target_groups["blue"]
+        self.green_target_group = self.target_groups["green"]
+        rule = aws.lb_listener_rule
+        # CodeDeploy swaps the forward target on every release.
+        ignore_action = TerraformResourceLifecycle(ignore_changes=["action"])
+
+        def path_rule(construct_id: str, listener):
+            return rule.LbListenerRule(
+                self, construct_id,
+                listener_arn=listener.arn,
+                priority=p.listener_rule_priority,
+                condition=[rule.LbListenerRuleCondition(
+                    path_pattern=rule.LbListenerRuleConditionPathPattern(
+                        values=[svc.path_prefix, f"{svc.path_prefix}/*"]
+                    ),
+                )],
+                action=[rule.LbListenerRuleAction(
+                    type="forward", target_group_arn=self.blue_target_group.arn
+                )],
+                lifecycle=ignore_action,
+            )
+
+        self.production_rule = path_rule("production-rule", p.load_balancer.production_listener)
+        self.test_rule = path_rule("test-rule", p.load_balancer.test_listener)
+
+    # -- ECS service ---------------------------------------------------------
+    def _ecs_service(self) -> None:
+        p, svc = self.props, self.props.service
+        es = aws.ecs_service
+        self.capacity_provider_strategy = capacity_provider_strategy(svc)
+        self.service = es.EcsService(
+            self, "service",
+            name=self.name,
+            cluster=p.cluster.arn,
+            task_definition=self.task_definition.arn,
+            desired_count=svc.desired_count,
+            deployment_controller=es.EcsServiceDeploymentController(type="CODE_DEPLOY"),
+            capacity_provider_strategy=[
+                es.EcsServiceCapacityProviderStrategy(
+                    capacity_provider=item["capacityProvider"], base=item["base"],
+                    weight=item["weight"],
+                )
+                for item in self.capacity_provider_strategy
+            ],
+            load_balancer=[es.EcsServiceLoadBalancer(
+                target_group_arn=self.blue_target_group.arn,
+                container_name=self.container_name,
+                container_port=svc.port,
+            )],
+            network_configuration=es.EcsServiceNetworkConfiguration(
+                subnets=p.network.private_subnet_ids,
+                security_groups=[self.security_group.id],
+                assign_public_ip=False,
+            ),
+            service_registries=es.EcsServiceServiceRegistries(registry_arn=self.discovery.arn),
+            enable_execute_command=svc.enable_execute_command,
+            enable_ecs_managed_tags=True,
+            propagate_tags="SERVICE",
+            health_check_grace_period_seconds=60,
+            platform_version="LATEST",
+            # CodeDeploy owns the task definition and the live target group
+            # after the first release, and autoscaling owns desired_count.
+            lifecycle=TerraformResourceLifecycle(
+                ignore_changes=["task_definition", "load_balancer", "desired_count"]
+            ),
+            # ECS rejects a target group that no listener uses yet.
+            depends_on=[self.production_rule, self.test_rule],
+        )
+
+    # -- CodeDeploy --------------------------------------------------------
+    def _deployment_group(self) -> None:
+        p, env, svc = self.props, self.props.environment, self.props.service
+        dg = aws.codedeploy_deployment_group
+        lbi = dg.CodedeployDeploymentGroupLoadBalancerInfoTargetGroupPairInfo
+        self.deployment_group = dg.CodedeployDeploymentGroup(
+            self, "deployment-group",
+            app_name=p.deployments.name,
+            deployment_group_name=deployment_group_name(env, svc),
+            service_role_arn=p.deployments.role.arn,
+            deployment_config_name=env.deployment.config_name,
+            deployment_style=dg.CodedeployDeploymentGroupDeploymentStyle(
+                deployment_option="WITH_TRAFFIC_CONTROL", deployment_type="BLUE_GREEN"
+            ),
+            blue_green_deployment_config=dg.CodedeployDeploymentGroupBlueGreenDeploymentConfig(
+                deployment_ready_option=dg.CodedeployDeploymentGroupBlueGreenDeploymentConfigDeploymentReadyOption(
+                    action_on_timeout="CONTINUE_DEPLOYMENT"
+                ),
+                terminate_blue_instances_on_deployment_success=dg.CodedeployDeploymentGroupBlueGreenDeploymentConfigTerminateBlueInstancesOnDeploymentSuccess(
+                    action="TERMINATE",
+                    termination_wait_time_in_minutes=env.deployment.terminate_blue_after_minutes,
+                ),
+            ),
+            ecs_service=dg.CodedeployDeploymentGroupEcsService(
+                cluster_name=p.cluster.name, service_name=self.service.name
+            ),
+            load_balancer_info=dg.CodedeployDeploymentGroupLoadBalancerInfo(
+                target_group_pair_info=lbi(
+                    prod_traffic_route=dg.CodedeployDeploymentGroupLoadBalancerInfoTargetGroupPairInfoProdTrafficRoute(
+                        listener_arns=[p.load_balancer.production_listener.arn]
+                    ),
+                    test_traffic_route=dg.CodedeployDeploymentGroupLoadBalancerInfoTargetGroupPairInfoTestTrafficRoute(
+                        listener_arns=[p.load_balancer.test_listener.arn]
+                    ),
+                    target_group=[
+                        dg.CodedeployDeploymentGroupLoadBalancerInfoTargetGroupPairInfoTargetGroup(
+                            name=self.target_groups[color].name
+                        )
+                        for color in COLORS
+                    ],
+                ),
+            ),
+            auto_rollback_configuration=dg.CodedeployDeploymentGroupAutoRollbackConfiguration(
+                enabled=True, events=["DEPLOYMENT_FAILURE"]
+            ),
+        )
+
+    def rollback_on_alarms(self, alarm_names: list[str]) -> None:
+        """Stops and rolls back a release when any of ``alarm_names`` fires.
+
+        Sets the deployment group's alarm configuration (1-10 alarms, a
+        CodeDeploy limit) and adds DEPLOYMENT_STOP_ON_ALARM to the rollback
+        events. A second call replaces the alarms of the first.
+        """
+        names = list(alarm_names) if not isinstance(alarm_names, str) else None
+        if names is None:
+            raise ValueError(f"alarm_names: {alarm_names!r} is not allowed; give a list of names")
+        if not 1 <= len(names) <= MAX_ROLLBACK_ALARMS:
+            raise ValueError(
+                f"alarm_names: {len(names)} alarms given for {self.name!r}; allowed: "
+                f"1-{MAX_ROLLBACK_ALARMS} (CodeDeploy limit per deployment group)")
+        bad = [n for n in names if not isinstance(n, str)
+               or (not Token.is_unresolved(n) and not 1 <= len(n.strip()) <= 255)]
+        if bad:
+            raise ValueError(f"alarm_names: {bad!r} are not allowed; use alarm names of "
+                             "1-255 characters")
+        literal = [n for n in names if not Token.is_unresolved(n)]
+        duplicates = sorted({n for n in literal if literal.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"alarm_names: {duplicates!r} given more than once; names must be unique")
+        self.deployment_group.put_alarm_configuration(alarms=names, enabled=True)
+        self.deployment_group.put_auto_rollback_configuration(
+            enabled=True, events=["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"]
+        )
+
+    # -- scaling -----------------------------------------------------------
+    def _scaling(self) -> None:
+        p, svc = self.props, self.props.service
+        self.scalable_target = aws.appautoscaling_target.AppautoscalingTarget(
+            self, "scalable-target",
+            service_namespace="ecs",
+            scalable_dimension="ecs:service:DesiredCount",
+            resource_id=f"service/{p.cluster.name}/{self.service.name}",
+            min_capacity=svc.min_count,
+            max_capacity=svc.max_count,
+        )
+        ap = aws.appautoscaling_policy
+        tt = ap.AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration
+        predefined = ap.AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification
+
+        def policy(kind: str, target: float, **metric):
+            return ap.AppautoscalingPolicy(
+                self, f"scale-on-{kind}",
+                name=f"{self.family}-{kind}",
+                policy_type="TargetTrackingScaling",
+                service_namespace=self.scalable_target.service_namespace,
+                scalable_dimension=self.scalable_target.scalable_dimension,
+                resource_id=self.scalable_target.resource_id,
+                target_tracking_scaling_policy_configuration=tt(
+                    target_value=target, scale_in_cooldown=300, scale_out_cooldown=60, **metric
+                ),
+            )
+
+        self.scaling_policies = {
+            "cpu": policy("cpu", svc.cpu_target_percent, predefined_metric_specification=predefined(
+                predefined_metric_type="ECSServiceAverageCPUUtilization")),
+            "memory": policy("memory", svc.memory_target_percent, predefined_metric_specification=predefined(
+                predefined_metric_type="ECSServiceAverageMemoryUtilization")),
+            # Measured on the blue group; see docs/services.md (scaling).
+            "requests": policy("requests", svc.requests_per_target, predefined_metric_specification=predefined(
+                predefined_metric_type="ALBRequestCountPerTarget",
+                resource_label=f"{p.load_balancer.arn_suffix}/{self.blue_target_group.arn_suffix}",
+            )),
+        }
+        metric = svc.custom_metric
+        if metric is not None:
+            custom = ap.AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecification
+            self.scaling_policies["custom"] = policy(
+                "custom", metric.target_value,
+                customized_metric_specification=custom(
+                    namespace=metric.namespace,
+                    metric_name=metric.name,
+                    statistic=metric.statistic,
+                    dimensions=[
+                        ap.AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationDimensions(
+                            name="ServiceName", value=svc.name
+                        )
+                    ],
+                ),
+            )

@@ -1,0 +1,106 @@
+"""One private image repository per service."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from framework import Construct
+from framework.aws import aws
+
+#: Actions a task execution role needs to pull from one repository.
+PULL_ACTIONS = (
+    "ecr:BatchCheckLayerAvailability",
+    "ecr:GetDownloadUrlForLayer",
+    "ecr:BatchGetImage",
+)
+
+
+def lifecycle_policy(keep_tagged_images: int, untagged_expiry_days: int) -> dict:
+    """ECR lifecycle policy: untagged layers go first, tagged images are kept
+    by count so a rollback target (the previous releases) always exists."""
+    for label, value, low, high in (
+        ("keep_tagged_images", keep_tagged_images, 1, 1000),
+        ("untagged_expiry_days", untagged_expiry_days, 1, 365),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ValueError(f"{label}: {value!r} is not allowed; use an integer {low}-{high}")
+    return {"rules": [
+        {
+            "rulePriority": 1,
+            "description": f"Expire untagged images after {untagged_expiry_days} days",
+            "selection": {
+                "tagStatus": "untagged",
+                "countType": "sinceImagePushed",
+                "countUnit": "days",
+                "countNumber": untagged_expiry_days,
+            },
+            "action": {"type": "expire"},
+        },
+        {
+            "rulePriority": 2,
+            "description": f"Keep the last {keep_tagged_images} tagged images",
+            "selection": {
+                "tagStatus": "tagged",
+                "tagPatternList": ["*"],
+                "countType": "imageCountMoreThan",
+                "countNumber": keep_tagged_images,
+            },
+            "action": {"type": "expire"},
+        },
+    ]}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServiceRepositoryProps:
+    """``name``: repository name (``config.naming.ecr_repository_name``).
+    ``kms_key_arn``: CMK that encrypts the images.
+    ``keep_tagged_images``: tagged images kept (older ones expire).
+    ``untagged_expiry_days``: age at which untagged images expire.
+    """
+
+    name: str
+    kms_key_arn: str
+    keep_tagged_images: int
+    untagged_expiry_days: int
+
+
+class ServiceRepository(Construct):
+    """Scan-on-push, immutable tags (a tag names one build forever, so a
+    rollback redeploys exactly what ran before), KMS-encrypted."""
+
+    def __init__(self, scope: Construct, construct_id: str, props: ServiceRepositoryProps) -> None:
+        super().__init__(scope, construct_id)
+        policy = lifecycle_policy(props.keep_tagged_images, props.untagged_expiry_days)
+        er = aws.ecr_repository
+        self.repository = er.EcrRepository(
+            self,
+            "repository",
+            name=props.name,
+            image_tag_mutability="IMMUTABLE",
+            image_scanning_configuration=er.EcrRepositoryImageScanningConfiguration(
+                scan_on_push=True
+            ),
+            encryption_configuration=[er.EcrRepositoryEncryptionConfiguration(
+                encryption_type="KMS", kms_key=props.kms_key_arn
+            )],
+        )
+        self.lifecycle_policy = aws.ecr_lifecycle_policy.EcrLifecyclePolicy(
+            self, "lifecycle", repository=self.repository.name, policy=json.dumps(policy)
+        )
+
+    @property
+    def name(self) -> str:
+        return self.repository.name
+
+    @property
+    def arn(self) -> str:
+        return self.repository.arn
+
+    @property
+    def url(self) -> str:
+        return self.repository.repository_url
+
+    def pull_statement(self, sid: str = "PullOwnImages") -> dict:
+        """IAM statement allowing to pull images from this repository only."""
+        return {"Sid": sid, "Effect": "Allow", "Action": list(PULL_ACTIONS),
+                "Resource": self.repository.arn}

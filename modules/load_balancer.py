@@ -1,0 +1,411 @@
+"""Application load balancers, their access-log bucket and web ACL.
+
+An ALB here has a production listener and a test listener whose default
+actions answer 404: services add path rules (``BlueGreenService``) and
+CodeDeploy rewrites those rules during a release, never the listener
+defaults (which Terraform nevertheless ignores, see docs/services.md).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from framework import Construct, TerraformResourceLifecycle
+from framework.aws import aws
+
+#: TLS 1.3 with TLS 1.2 fallback, forward secrecy only.
+TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+HTTPS_PORT = 443
+HTTP_PORT = 80
+DESYNC_MITIGATION_MODES = ("defensive", "strictest")
+
+#: AWS managed rule groups of the web ACL, in evaluation order.
+MANAGED_RULE_GROUPS = (
+    "AWSManagedRulesAmazonIpReputationList",
+    "AWSManagedRulesCommonRuleSet",
+    "AWSManagedRulesKnownBadInputsRuleSet",
+    "AWSManagedRulesSQLiRuleSet",
+)
+
+
+def _fixed_404() -> list:
+    lb = aws.lb_listener
+    return [lb.LbListenerDefaultAction(
+        type="fixed-response",
+        fixed_response=lb.LbListenerDefaultActionFixedResponse(
+            content_type="text/plain", message_body="Not Found", status_code="404"
+        ),
+    )]
+
+
+@dataclass(frozen=True, kw_only=True)
+class AccessLogBucketProps:
+    """``bucket_name``: globally unique name. ``expiry_days``: age at which
+    log objects (and old versions) are deleted. ``elb_account_arn``: the
+    regional Elastic Load Balancing account that writes the logs in regions
+    older than 2022 (``data.aws_elb_service_account``); newer regions use the
+    log delivery service principal, which is always allowed too.
+    """
+
+    bucket_name: str
+    expiry_days: int
+    elb_account_arn: str
+
+
+class AccessLogBucket(Construct):
+    """S3 bucket for ALB access logs: SSE-S3 (ALB log delivery cannot use
+    SSE-KMS), versioned, private, TLS-only, expiring."""
+
+    PREFIX = "alb"
+
+    def __init__(self, scope: Construct, construct_id: str, props: AccessLogBucketProps) -> None:
+        super().__init__(scope, construct_id)
+        self.bucket = aws.s3_bucket.S3Bucket(self, "bucket", bucket=props.bucket_name)
+        bucket_id = self.bucket.id
+        aws.s3_bucket_versioning.S3BucketVersioningA(
+            self, "versioning", bucket=bucket_id,
+            versioning_configuration=aws.s3_bucket_versioning.S3BucketVersioningVersioningConfiguration(
+                status="Enabled"
+            ),
+        )
+        sse = aws.s3_bucket_server_side_encryption_configuration
+        sse.S3BucketServerSideEncryptionConfigurationA(
+            self, "encryption", bucket=bucket_id,
+            rule=[sse.S3BucketServerSideEncryptionConfigurationRuleA(
+                apply_server_side_encryption_by_default=sse.S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
+                    sse_algorithm="AES256"
+                ),
+            )],
+        )
+        aws.s3_bucket_public_access_block.S3BucketPublicAccessBlock(
+            self, "public-access-block", bucket=bucket_id,
+            block_public_acls=True, block_public_policy=True,
+            ignore_public_acls=True, restrict_public_buckets=True,
+        )
+        aws.s3_bucket_ownership_controls.S3BucketOwnershipControls(
+            self, "ownership", bucket=bucket_id,
+            rule=aws.s3_bucket_ownership_controls.S3BucketOwnershipControlsRule(
+                object_ownership="BucketOwnerEnforced"
+            ),
+        )
+        lc = aws.s3_bucket_lifecycle_configuration
+        lc.S3BucketLifecycleConfiguration(
+            self, "lifecycle", bucket=bucket_id,
+            rule=[lc.S3BucketLifecycleConfigurationRule(
+                id="expire-access-logs",
+                status="Enabled",
+                filter=[lc.S3BucketLifecycleConfigurationRuleFilter(prefix="")],
+                expiration=[lc.S3BucketLifecycleConfigurationRuleExpiration(days=props.expiry_days)],
+                noncurrent_version_expiration=[
+                    lc.S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(noncurrent_days=1)
+                ],
+                abort_incomplete_multipart_upload=[
+                    lc.S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
+                        days_after_initiation=1
+                    )
+                ],
+            )],
+        )
+        objects = f"{self.bucket.arn}/{self.PREFIX}/*"
+        self.policy = aws.s3_bucket_policy.S3BucketPolicy(
+            self, "policy", bucket=bucket_id,
+            policy=json.dumps({
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "DenyInsecureTransport",
+                        "Effect": "Deny",
+                        "Principal": "*",
+                        "Action": "s3:*",
+                        "Resource": [self.bucket.arn, f"{self.bucket.arn}/*"],
+                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                    },
+                    {
+                        "Sid": "ElbAccountWritesLogs",
+                        "Effect": "Allow",
+                        "Principal": {"AWS": props.elb_account_arn},
+                        "Action": "s3:PutObject",
+                        "Resource": objects,
+                    },
+                    {
+                        "Sid": "LogDeliveryWritesLogs",
+                        "Effect": "Allow",
+                        "Principal": {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"},
+                        "Action": "s3:PutObject",
+                        "Resource": objects,
+                    },
+                ],
+            }),
+        )
+
+    @property
+    def name(self) -> str:
+        return self.bucket.bucket
+
+
+@dataclass(frozen=True, kw_only=True)
+class WebAclProps:
+    """``name``: web ACL name (also the metric prefix). ``logs_key_arn``: CMK
+    of the WAF log group. ``log_retention_days``: its retention.
+    ``rate_limit_per_ip``: requests per 5 minutes from one IP before it is
+    blocked; left out: 2000.
+    """
+
+    name: str
+    logs_key_arn: str
+    log_retention_days: int
+    rate_limit_per_ip: int = 2000
+
+
+class WebAcl(Construct):
+    """Regional WAFv2 web ACL: AWS managed rule groups, a per-IP rate limit,
+    and full request logging to an encrypted log group."""
+
+    def __init__(self, scope: Construct, construct_id: str, props: WebAclProps) -> None:
+        super().__init__(scope, construct_id)
+        if isinstance(props.rate_limit_per_ip, bool) or not isinstance(props.rate_limit_per_ip, int) \
+                or not 10 <= props.rate_limit_per_ip <= 2_000_000_000:
+            raise ValueError(f"rate_limit_per_ip: {props.rate_limit_per_ip!r} is not allowed; "
+                             "use an integer 10-2000000000")
+        w = aws.wafv2_web_acl
+
+        def visibility(metric: str):
+            return w.Wafv2WebAclRuleVisibilityConfig(
+                cloudwatch_metrics_enabled=True, metric_name=metric, sampled_requests_enabled=True
+            )
+
+        # ``statement`` is untyped in the provider bindings (recursive schema),
+        # so it is the one place that takes a dict: keys are the Terraform
+        # (snake_case) names and pass through unchanged; tests check them.
+        rules = [
+            w.Wafv2WebAclRule(
+                name=group,
+                priority=index,
+                override_action=w.Wafv2WebAclRuleOverrideAction(none=w.Wafv2WebAclRuleOverrideActionNone()),
+                statement={"managed_rule_group_statement": {"name": group, "vendor_name": "AWS"}},
+                visibility_config=visibility(f"{props.name}-{group}"),
+            )
+            for index, group in enumerate(MANAGED_RULE_GROUPS)
+        ]
+        rules.append(w.Wafv2WebAclRule(
+            name="rate-limit-per-ip",
+            priority=len(MANAGED_RULE_GROUPS),
+            action=w.Wafv2WebAclRuleAction(block=w.Wafv2WebAclRuleActionBlock()),
+            statement={"rate_based_statement": {
+                "limit": props.rate_limit_per_ip, "aggregate_key_type": "IP",
+            }},
+            visibility_config=visibility(f"{props.name}-rate-limit-per-ip"),
+        ))
+        self.web_acl = w.Wafv2WebAcl(
+            self,
+            "web-acl",
+            name=props.name,
+            scope="REGIONAL",
+            description=f"Protects the load balancers of {props.name}",
+            default_action=w.Wafv2WebAclDefaultAction(allow=w.Wafv2WebAclDefaultActionAllow()),
+            rule=rules,
+            visibility_config=w.Wafv2WebAclVisibilityConfig(
+                cloudwatch_metrics_enabled=True, metric_name=props.name,
+                sampled_requests_enabled=True,
+            ),
+        )
+        # WAF only delivers to log groups whose name starts with aws-waf-logs-.
+        self.log_group = aws.cloudwatch_log_group.CloudwatchLogGroup(
+            self, "log-group",
+            name=f"aws-waf-logs-{props.name}",
+            retention_in_days=props.log_retention_days,
+            kms_key_id=props.logs_key_arn,
+        )
+        self.logging = aws.wafv2_web_acl_logging_configuration.Wafv2WebAclLoggingConfiguration(
+            self, "logging",
+            resource_arn=self.web_acl.arn,
+            log_destination_configs=[self.log_group.arn],
+        )
+
+    @property
+    def arn(self) -> str:
+        return self.web_acl.arn
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApplicationLoadBalancerProps:
+    """``name``: ALB name (<= 32 characters). ``internal``: False puts it in
+    public subnets with an internet-facing address.
+    ``vpc_id``/``subnet_ids``: where it lives.
+    ``production_ingress_cidrs``: who may reach the production (and redirect)
+    listener. ``test_listener_cidrs``: who may reach the test listener.
+    ``test_listener_port``: port of the test listener CodeDeploy uses.
+    ``certificate_arn``: ACM certificate; when set, production is HTTPS:443,
+    HTTP:80 only redirects and the test listener is HTTPS too. Left out: plain
+    HTTP, which needs ``allow_plain_http`` (an explicit, visible choice).
+    ``idle_timeout_seconds``: connection idle timeout; left out: 60.
+    ``deletion_protection``: left out: off.
+    ``access_logs``: bucket for access logs; left out: no access logs.
+    ``web_acl``: WAF web ACL to associate; left out: none.
+    ``desync_mitigation_mode``: left out: ``defensive``.
+    """
+
+    name: str
+    internal: bool
+    vpc_id: str
+    subnet_ids: list[str]
+    production_ingress_cidrs: tuple[str, ...]
+    test_listener_cidrs: tuple[str, ...]
+    test_listener_port: int
+    certificate_arn: str | None = None
+    allow_plain_http: bool = False
+    idle_timeout_seconds: int = 60
+    deletion_protection: bool = False
+    access_logs: AccessLogBucket | None = None
+    web_acl: WebAcl | None = None
+    desync_mitigation_mode: str = "defensive"
+
+
+class ApplicationLoadBalancer(Construct):
+    """An ALB with production and test listeners and its own security group.
+
+    Attributes: ``lb``, ``security_group``, ``production_listener``,
+    ``test_listener``, ``redirect_listener`` (None without a certificate),
+    ``production_ports`` (every port clients use in production).
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, props: ApplicationLoadBalancerProps) -> None:
+        super().__init__(scope, construct_id)
+        self._validate(props)
+        self.props = props
+        self.internal = props.internal
+        self.https = props.certificate_arn is not None
+        self.security_group = aws.security_group.SecurityGroup(
+            self, "security-group",
+            name=f"{props.name}-alb",
+            description=f"{'Internal' if props.internal else 'Internet-facing'} ALB {props.name}",
+            vpc_id=props.vpc_id,
+        )
+        lb_kwargs = {}
+        if props.access_logs is not None:
+            lb_kwargs["access_logs"] = aws.lb.LbAccessLogs(
+                bucket=props.access_logs.name, prefix=AccessLogBucket.PREFIX, enabled=True
+            )
+        self.lb = aws.lb.Lb(
+            self, "alb",
+            name=props.name,
+            internal=props.internal,
+            load_balancer_type="application",
+            security_groups=[self.security_group.id],
+            subnets=props.subnet_ids,
+            drop_invalid_header_fields=True,
+            desync_mitigation_mode=props.desync_mitigation_mode,
+            enable_deletion_protection=props.deletion_protection,
+            idle_timeout=props.idle_timeout_seconds,
+            enable_http2=True,
+            depends_on=[props.access_logs.policy] if props.access_logs is not None else None,
+            **lb_kwargs,
+        )
+        # CodeDeploy may rewrite default actions; Terraform must not revert them.
+        ignore_default = TerraformResourceLifecycle(ignore_changes=["default_action"])
+        tls = dict(ssl_policy=TLS_POLICY, certificate_arn=props.certificate_arn) if self.https else {}
+        protocol = "HTTPS" if self.https else "HTTP"
+        self.production_port = HTTPS_PORT if self.https else HTTP_PORT
+        self.production_listener = aws.lb_listener.LbListener(
+            self, "production-listener",
+            load_balancer_arn=self.lb.arn,
+            port=self.production_port,
+            protocol=protocol,
+            default_action=_fixed_404(),
+            lifecycle=ignore_default,
+            **tls,
+        )
+        self.test_listener = aws.lb_listener.LbListener(
+            self, "test-listener",
+            load_balancer_arn=self.lb.arn,
+            port=props.test_listener_port,
+            protocol=protocol,
+            default_action=_fixed_404(),
+            lifecycle=ignore_default,
+            **tls,
+        )
+        self.redirect_listener = None
+        self.production_ports: tuple[int, ...] = (self.production_port,)
+        if self.https:
+            lbl = aws.lb_listener
+            self.redirect_listener = lbl.LbListener(
+                self, "http-redirect-listener",
+                load_balancer_arn=self.lb.arn,
+                port=HTTP_PORT,
+                protocol="HTTP",
+                default_action=[lbl.LbListenerDefaultAction(
+                    type="redirect",
+                    redirect=lbl.LbListenerDefaultActionRedirect(
+                        protocol="HTTPS", port=str(HTTPS_PORT), status_code="HTTP_301"
+                    ),
+                )],
+            )
+            self.production_ports = (HTTPS_PORT, HTTP_PORT)
+        self._ingress(props)
+        if props.web_acl is not None:
+            aws.wafv2_web_acl_association.Wafv2WebAclAssociation(
+                self, "web-acl-association",
+                resource_arn=self.lb.arn, web_acl_arn=props.web_acl.arn,
+            )
+
+    @staticmethod
+    def _validate(props: ApplicationLoadBalancerProps) -> None:
+        problems = []
+        if not isinstance(props.name, str) or not 1 <= len(props.name) <= 32:
+            problems.append(f"name: {props.name!r} is not allowed; use 1-32 characters")
+        if props.certificate_arn is None and not props.allow_plain_http:
+            problems.append("certificate_arn: None needs allow_plain_http=True; "
+                            "allowed: an ACM certificate ARN, or an explicit plain-HTTP opt-in")
+        if props.desync_mitigation_mode not in DESYNC_MITIGATION_MODES:
+            problems.append(f"desync_mitigation_mode: {props.desync_mitigation_mode!r} is not "
+                            f"allowed; allowed: {', '.join(DESYNC_MITIGATION_MODES)}")
+        if props.test_listener_port in (HTTP_PORT, HTTPS_PORT):
+            problems.append(f"test_listener_port: {props.test_listener_port} is not allowed; "
+                            "80 and 443 belong to production")
+        if not props.test_listener_cidrs:
+            problems.append("test_listener_cidrs: empty is not allowed; name who may test")
+        if problems:
+            raise ValueError(f"ApplicationLoadBalancer {props.name!r}: " + "; ".join(problems))
+
+    def _ingress(self, props: ApplicationLoadBalancerProps) -> None:
+        rule = aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule
+        for port in self.production_ports:
+            for index, cidr in enumerate(props.production_ingress_cidrs):
+                rule(
+                    self, f"production-{port}-in-{index}",
+                    security_group_id=self.security_group.id,
+                    description=f"Production listener {port} from {cidr}",
+                    ip_protocol="tcp", from_port=port, to_port=port, cidr_ipv4=cidr,
+                )
+        for index, cidr in enumerate(props.test_listener_cidrs):
+            rule(
+                self, f"test-in-{index}",
+                security_group_id=self.security_group.id,
+                description=f"Test listener {props.test_listener_port} from {cidr}",
+                ip_protocol="tcp", from_port=props.test_listener_port,
+                to_port=props.test_listener_port, cidr_ipv4=cidr,
+            )
+
+    @property
+    def arn(self) -> str:
+        return self.lb.arn
+
+    @property
+    def arn_suffix(self) -> str:
+        return self.lb.arn_suffix
+
+    @property
+    def dns_name(self) -> str:
+        return self.lb.dns_name
+
+    def allow_egress_to(self, scope: Construct, construct_id: str, security_group_id: str,
+                        port: int, description: str):
+        """Lets this ALB reach ``security_group_id`` on ``port`` (its only
+        egress); the rule lives in ``scope``, i.e. with the service."""
+        return aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule(
+            scope, construct_id,
+            security_group_id=self.security_group.id,
+            description=description,
+            ip_protocol="tcp", from_port=port, to_port=port,
+            referenced_security_group_id=security_group_id,
+        )

@@ -1,0 +1,8 @@
+"""Release tool: one image of one service to one environment, blue/green.
+
+Terraform ignores the task definition of CODE_DEPLOY services after creation
+(lifecycle ignore_changes), so releases go through this tool: it registers a
+new task definition revision with only the app image changed and starts a
+CodeDeploy deployment with a generated AppSpec. Run ``python -m release -h``;
+docs/release.md describes the flow. Never imports cdktf (starts fast, no Node).
+"""

@@ -1,0 +1,170 @@
+"""The services tier: cluster, load balancers and one blue/green service per
+configured service."""
+from __future__ import annotations
+
+from config import EnvironmentConfig
+from config.naming import (
+    capacity_provider_strategy,
+    cluster_name,
+    codedeploy_application_name,
+)
+from framework import Construct, TerraformOutput
+from framework.aws import aws
+from modules.blue_green_service import (
+    BlueGreenService,
+    BlueGreenServiceProps,
+    CodeDeployEcsApplication,
+    CodeDeployEcsApplicationProps,
+    PublicImageCache,
+    PublicImageCacheProps,
+)
+from modules.ecs_cluster import FargateCluster, FargateClusterProps
+from modules.load_balancer import (
+    AccessLogBucket,
+    AccessLogBucketProps,
+    ApplicationLoadBalancer,
+    ApplicationLoadBalancerProps,
+    WebAcl,
+    WebAclProps,
+)
+from modules.service_discovery import ServiceNamespace, ServiceNamespaceProps
+from stacks.base import PlatformStack
+from stacks.data import DataStack
+from stacks.network import NetworkStack
+from stacks.security import SecurityStack
+
+#: Listener rule priorities: first service 10, then 20, 30... (gaps leave
+#: room for manual rules during an incident).
+PRIORITY_STEP = 10
+
+
+def namespace_name(env: EnvironmentConfig) -> str:
+    return f"{env.name}.payment.internal"
+
+
+class ServicesStack(PlatformStack):
+    """Composes the services tier; every resource comes from a module."""
+
+    def __init__(self, scope: Construct, env: EnvironmentConfig, security: SecurityStack,
+                 network: NetworkStack, data: DataStack) -> None:
+        super().__init__(scope, env, "services")
+        net = network.network
+        common = dict(account_id=self.account_id, region=env.region, partition=self.partition)
+        self.cluster = FargateCluster(self, "cluster", FargateClusterProps(
+            name=cluster_name(env),
+            logs_key_arn=security.logs_key.arn,
+            exec_key_arn=security.data_key.arn,
+            log_retention_days=env.log_retention_days,
+        ))
+        self.namespace = ServiceNamespace(self, "namespace", ServiceNamespaceProps(
+            name=namespace_name(env), vpc_id=net.vpc.id,
+        ))
+        self.deployments = CodeDeployEcsApplication(self, "codedeploy", CodeDeployEcsApplicationProps(
+            name=codedeploy_application_name(env),
+            account_id=self.account_id, partition=self.partition,
+        ))
+        self.image_cache = PublicImageCache(self, "public-image-cache", PublicImageCacheProps(
+            repository_prefix=f"{env.prefix}-public", **common,
+        ))
+        self.load_balancers = self._load_balancers(env, security, network)
+        self.services: dict[str, BlueGreenService] = {}
+        for index, svc in enumerate(env.services):
+            self.services[svc.name] = BlueGreenService(self, f"service-{svc.name}", BlueGreenServiceProps(
+                environment=env,
+                service=svc,
+                cluster=self.cluster,
+                load_balancer=self.load_balancers["public" if svc.public else "internal"],
+                deployments=self.deployments,
+                namespace=self.namespace,
+                network=net,
+                image_cache=self.image_cache,
+                logs_key=security.logs_key,
+                data_key=security.data_key,
+                secrets=security.secrets,
+                listener_rule_priority=(index + 1) * PRIORITY_STEP,
+                database=data.database if svc.uses_database else None,
+                **common,
+            ))
+        # Services call each other by their Cloud Map names.
+        for callee in self.services.values():
+            for caller in self.services.values():
+                if caller is not callee:
+                    callee.allow_calls_from(caller)
+        self._outputs(env)
+
+    def _load_balancers(self, env: EnvironmentConfig, security: SecurityStack,
+                        network: NetworkStack) -> dict[str, ApplicationLoadBalancer]:
+        lb = env.load_balancer
+        net = network.network
+        access_logs = None
+        if lb.access_logs:
+            elb_account = aws.data_aws_elb_service_account.DataAwsElbServiceAccount(self, "elb-account")
+            access_logs = AccessLogBucket(self, "access-logs", AccessLogBucketProps(
+                bucket_name=f"{env.prefix}-alb-access-logs-{self.account_id}",
+                expiry_days=env.log_retention_days,
+                elb_account_arn=elb_account.arn,
+            ))
+        web_acl = None
+        if lb.waf:
+            web_acl = WebAcl(self, "web-acl", WebAclProps(
+                name=env.prefix,
+                logs_key_arn=security.logs_key.arn,
+                log_retention_days=env.log_retention_days,
+            ))
+        wanted = {"public": any(s.public for s in env.services),
+                  "internal": any(not s.public for s in env.services)}
+        built = {}
+        for kind, needed in wanted.items():
+            if not needed:
+                continue
+            internal = kind == "internal"
+            built[kind] = ApplicationLoadBalancer(self, f"{kind}-alb", ApplicationLoadBalancerProps(
+                name=f"{env.prefix}-{kind}",
+                internal=internal,
+                vpc_id=net.vpc.id,
+                subnet_ids=net.private_subnet_ids if internal else net.public_subnet_ids,
+                production_ingress_cidrs=(env.vpc_cidr,) if internal else lb.public_ingress_cidrs,
+                test_listener_cidrs=lb.test_listener_cidrs,
+                test_listener_port=lb.test_listener_port,
+                certificate_arn=lb.certificate_arn,
+                allow_plain_http=lb.allow_plain_http,
+                idle_timeout_seconds=lb.idle_timeout_seconds,
+                deletion_protection=lb.deletion_protection,
+                access_logs=access_logs,
+                web_acl=web_acl,
+            ))
+        return built
+
+    def _outputs(self, env: EnvironmentConfig) -> None:
+        TerraformOutput(self, "cluster_name", value=self.cluster.name)
+        TerraformOutput(self, "codedeploy_application", value=self.deployments.name)
+        for kind, alb in self.load_balancers.items():
+            TerraformOutput(self, f"{kind}_alb_dns_name", value=alb.dns_name)
+            TerraformOutput(self, f"{kind}_production_listener_arn", value=alb.production_listener.arn)
+            TerraformOutput(self, f"{kind}_test_listener_arn", value=alb.test_listener.arn)
+        TerraformOutput(self, "service_names", value={n: s.service.name for n, s in self.services.items()})
+        TerraformOutput(self, "deployment_groups", value={
+            n: s.deployment_group.deployment_group_name for n, s in self.services.items()})
+        TerraformOutput(self, "ecr_repository_urls", value={
+            n: s.repository.url for n, s in self.services.items()})
+        TerraformOutput(self, "task_families", value={
+            n: s.task_definition.family for n, s in self.services.items()})
+        TerraformOutput(
+            self, "release_manifest",
+            description="Per service: what the release tool needs to run a blue/green deployment",
+            value={
+                svc.name: {
+                    "cluster": self.cluster.name,
+                    "service": self.services[svc.name].service.name,
+                    "task_family": self.services[svc.name].task_definition.family,
+                    "container_name": self.services[svc.name].container_name,
+                    "container_port": svc.port,
+                    "codedeploy_application": self.deployments.name,
+                    "deployment_group": self.services[svc.name].deployment_group.deployment_group_name,
+                    "ecr_repository_name": self.services[svc.name].repository.name,
+                    "ecr_repository_url": self.services[svc.name].repository.url,
+                    "capacity_provider_strategy": capacity_provider_strategy(svc),
+                }
+                for svc in env.services
+            },
+        )

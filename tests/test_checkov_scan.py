@@ -1,0 +1,183 @@
+"""tools/checkov_scan.py: reasoned exceptions, failure on anything else."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from tools import checkov_scan as scan
+
+ROOT = scan.ROOT
+
+
+def _committed_entries() -> list[dict]:
+    return yaml.safe_load(scan.DEFAULT_EXCEPTIONS.read_text())["exceptions"]
+
+
+def test_committed_exceptions_file_is_valid():
+    assert len(scan.load_exceptions(scan.DEFAULT_EXCEPTIONS)) == len(_committed_entries())
+
+
+@pytest.mark.parametrize("entry", _committed_entries(), ids=lambda e: e.get("check", "?"))
+def test_every_committed_exception_has_a_reason(entry):
+    assert isinstance(entry.get("reason"), str)
+    assert len(entry["reason"].split()) >= 5, f"{entry['check']}: reason too short: {entry['reason']!r}"
+    assert entry["resources"] and all(p.strip() for p in entry["resources"])
+
+
+def test_checkov_config_does_not_skip_checks():
+    config = yaml.safe_load((ROOT / ".checkov.yaml").read_text())
+    assert config["framework"] == ["terraform_json"]
+    assert config["skip-download"] is True
+    assert not {k for k in config if k.replace("_", "-") in ("skip-check", "soft-fail", "soft-fail-on")}
+
+
+@pytest.mark.parametrize(
+    ("entry", "message_part"),
+    [
+        ({"check": "CKV_AWS_18", "resources": ["*"]}, "reason=None"),
+        ({"check": "CKV_AWS_18", "resources": ["*"], "reason": "  "}, "reason='  '"),
+        ({"check": "CKV_AWS_18", "resources": ["*"], "reason": "because"}, "at least 20"),
+        ({"check": "AWS_18", "resources": ["*"], "reason": "a long enough reason text"}, "check='AWS_18'"),
+        ({"check": "CKV_AWS_18", "resources": [], "reason": "a long enough reason text"}, "resources=[]"),
+        ({"check": "CKV_AWS_18", "resource": ["*"], "reason": "a long enough reason text"}, "unknown field"),
+    ],
+    ids=["missing-reason", "blank-reason", "short-reason", "bad-id", "no-resources", "typo-field"],
+)
+def test_invalid_exceptions_fail_fast_naming_the_entry(entry, message_part):
+    with pytest.raises(scan.ScanError) as err:
+        scan.parse_exceptions({"exceptions": [entry]}, "x.yaml")
+    assert "x.yaml: exceptions[0]" in str(err.value)
+    assert message_part in str(err.value)
+
+
+def _result(check="CKV_AWS_18", stack="payment-dev-bootstrap", address="aws_s3_bucket.logs", passed=False):
+    return scan.Result(check_id=check, check_name="n", stack=stack, address=address, passed=passed)
+
+
+def test_evaluate_counts_per_environment_and_matches_patterns():
+    exceptions = scan.parse_exceptions({"exceptions": [
+        {"check": "CKV_AWS_18", "resources": ["payment-*-bootstrap/aws_s3_bucket.logs"],
+         "reason": "the access-log bucket cannot log to itself"},
+        {"check": "CKV_AWS_99", "resources": ["*"], "reason": "matches nothing in this test"},
+    ]})
+    evaluation = scan.evaluate([
+        _result(),                                            # excepted
+        _result(stack="payment-prod-bootstrap"),              # excepted
+        _result(address="aws_s3_bucket.other"),               # other resource: fails
+        _result(check="CKV_AWS_19"),                          # other check: fails
+        _result(passed=True),
+        _result(stack="unrelated", passed=True),
+    ], exceptions)
+    assert evaluation.counts == {
+        "dev": {"passed": 1, "failed": 2, "excepted": 1},
+        "prod": {"passed": 0, "failed": 0, "excepted": 1},
+        "other": {"passed": 1, "failed": 0, "excepted": 0},
+    }
+    assert [(r.check_id, r.address) for r in evaluation.unexcepted] == [
+        ("CKV_AWS_18", "aws_s3_bucket.other"), ("CKV_AWS_19", "aws_s3_bucket.logs")]
+    assert [e.check for e in evaluation.unused] == ["CKV_AWS_99"]
+    assert not evaluation.ok
+    assert scan.evaluate([_result(passed=True)], exceptions).ok
+
+
+def test_parsing_errors_fail_the_scan():
+    assert not scan.evaluate([], [], parsing_errors=1).ok
+
+
+def test_doc_table_is_rewritten_between_markers(tmp_path):
+    doc = tmp_path / "doc.md"
+    doc.write_text(f"intro\n{scan.DOC_BEGIN}\nold\n{scan.DOC_END}\noutro\n")
+    evaluation = scan.evaluate([_result(passed=True), _result(stack="payment-prod-x")], [])
+    assert scan.update_doc(doc, evaluation)
+    assert doc.read_text() == (
+        f"intro\n{scan.DOC_BEGIN}\n| environment | passed | failed | excepted |\n|---|---:|---:|---:|\n"
+        f"| dev | 1 | 0 | 0 |\n| prod | 0 | 1 | 0 |\n{scan.DOC_END}\noutro\n"
+    )
+    assert not scan.update_doc(doc, evaluation)
+
+
+# A stack with an unencrypted log group (CKV_AWS_158) kept only 7 days
+# (CKV_AWS_338), both written as the graph-less "resource.<name>" by checkov.
+PLANTED = {
+    "provider": {"aws": [{"region": "eu-west-1"}]},
+    "resource": {"aws_cloudwatch_log_group": {"unencrypted": {"name": "/x", "retention_in_days": 7}}},
+}
+
+
+@pytest.fixture(scope="module")
+def planted_outdir(tmp_path_factory):
+    outdir = tmp_path_factory.mktemp("planted")
+    stack = outdir / "stacks" / "payment-dev-unit"
+    stack.mkdir(parents=True)
+    (stack / "cdk.tf.json").write_text(json.dumps(PLANTED, indent=2))
+    return outdir
+
+
+def test_unexcepted_failure_fails_the_script(planted_outdir, capsys):
+    summary = planted_outdir / "summary.json"
+    code = scan.main(["--outdir", str(planted_outdir), "--summary-json", str(summary)])
+    out = capsys.readouterr().out
+    assert code == 1, out
+    assert "FAILED CKV_AWS_158 payment-dev-unit/aws_cloudwatch_log_group.unencrypted" in out
+    counts = json.loads(summary.read_text())
+    assert set(counts) == {"dev"} and counts["dev"]["failed"] >= 1 and counts["dev"]["passed"] >= 1
+
+
+def test_excepted_failures_pass_and_are_counted(planted_outdir, tmp_path, capsys):
+    report = scan.run_checkov(planted_outdir)
+    saved = tmp_path / "report.json"
+    saved.write_text(json.dumps(report))
+    results, _ = scan.parse_results(report, planted_outdir)
+    failed = sorted({r.check_id for r in results if not r.passed})
+    assert "CKV_AWS_158" in failed and "CKV_AWS_338" in failed
+    exceptions = tmp_path / "exceptions.yaml"
+    exceptions.write_text(yaml.safe_dump({"exceptions": [
+        {"check": check, "resources": ["payment-dev-unit/aws_cloudwatch_log_group.unencrypted"],
+         "reason": "planted in a test to prove exceptions are honoured"} for check in failed
+    ]}))
+    code = scan.main(["--outdir", str(planted_outdir), "--exceptions", str(exceptions),
+                      "--checkov-json", str(saved)])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert f"checkov: ok; {len(failed)} excepted" in out
+    # One exception fewer: the script fails again.
+    exceptions.write_text(yaml.safe_dump({"exceptions": [
+        {"check": check, "resources": ["*"], "reason": "planted in a test to prove exceptions are honoured"}
+        for check in failed if check != "CKV_AWS_158"
+    ]}))
+    assert scan.main(["--outdir", str(planted_outdir), "--exceptions", str(exceptions),
+                      "--checkov-json", str(saved)]) == 1
+
+
+def test_invalid_exceptions_file_exits_2(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("exceptions:\n  - check: CKV_AWS_18\n    resources: ['*']\n")
+    assert scan.main(["--exceptions", str(bad), "--outdir", str(tmp_path)]) == 2
+    assert "reason=None" in capsys.readouterr().err
+
+
+def test_resource_checks_get_their_type_back(tmp_path):
+    # checkov's resource checks report "resource.<name>"; the same logical id
+    # may exist under two types, then the reported line decides.
+    stack = {"resource": {
+        "aws_s3_bucket": {"shared": {"bucket": "b"}, "only": {"bucket": "c"}},
+        "aws_sqs_queue": {"shared": {"name": "q"}},
+    }}
+    text = json.dumps(stack, indent=2)
+    (tmp_path / "stacks" / "payment-dev-x").mkdir(parents=True)
+    (tmp_path / "stacks" / "payment-dev-x" / "cdk.tf.json").write_text(text)
+    lines = text.splitlines()
+    queue_line = next(i for i, line in enumerate(lines, 1) if '"shared"' in line and i > lines.index('    "aws_sqs_queue": {'))
+
+    def item(resource, line):
+        return {"check_id": "CKV_AWS_1", "resource": resource, "file_line_range": [line, line + 2],
+                "file_abs_path": str(tmp_path / "stacks" / "payment-dev-x" / "cdk.tf.json")}
+
+    report = {"results": {"failed_checks": [item("resource.only", 1), item("resource.shared", queue_line),
+                                            item("aws_s3_bucket.shared", 1)], "passed_checks": []}}
+    results, errors = scan.parse_results(report, tmp_path)
+    assert errors == 0
+    assert [r.address for r in results] == ["aws_s3_bucket.only", "aws_sqs_queue.shared", "aws_s3_bucket.shared"]
+    assert {r.stack for r in results} == {"payment-dev-x"}

@@ -1,0 +1,637 @@
+"""Release tool against moto (ECS, ECR) and a stubbed CodeDeploy client.
+
+Each test builds the dev payment-api service in moto with the names of
+config/naming.py, so the tool is exercised with the names it uses for real.
+CodeDeploy is a botocore Stubber (moto's CodeDeploy is partial): the stub
+checks every request against the AWS API model and fails the test when a
+call is made that was not expected, or an expected one is missing.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+import json
+import types
+from datetime import datetime, timezone
+
+import boto3
+import botocore.session
+import pytest
+from botocore.stub import ANY, Stubber
+from moto import mock_aws
+
+from config import load_environments
+from config.naming import TRACING_CONTAINER
+from release.appspec import READ_ONLY_TASK_DEFINITION_FIELDS, ImageRef, new_task_definition_request
+from release.deploy import (
+    ACTIVE_DEPLOYMENT_STATUSES,
+    AwsClients,
+    Releaser,
+    ReleaseOptions,
+    default_timeout_minutes,
+)
+from release.errors import (
+    EXIT_DEPLOYMENT_FAILED,
+    EXIT_REFUSED,
+    EXIT_TIMEOUT,
+    DeploymentFailed,
+    DeploymentTimedOut,
+    ReleaseError,
+    ReleaseRefused,
+)
+from release.target import target_from_config
+
+REGION = "eu-west-1"
+MOTO_ACCOUNT = "123456789012"
+TAG = "v1.4.2"
+PLATFORM_VERSION = "1.4.0"
+MANIFEST_MEDIA_TYPE = "application/vnd.docker.distribution.manifest.v2+json"
+
+
+@pytest.fixture
+def fake_aws_env(monkeypatch):
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SECURITY_TOKEN": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+    }.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+
+
+@pytest.fixture(scope="module")
+def dev():
+    (env,) = load_environments(["dev"])
+    return env
+
+
+class FakeClock:
+    """time.monotonic + time.sleep that only advance when the tool sleeps."""
+
+    def __init__(self):
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+class World:
+    """Moto ECS/ECR with the service deployed, plus stubbed CodeDeploy/Lambda."""
+
+    def __init__(self, target):
+        self.target = target
+        self.ecs = boto3.client("ecs", region_name=REGION)
+        self.ecr = boto3.client("ecr", region_name=REGION)
+        self.codedeploy = boto3.client("codedeploy", region_name=REGION)
+        self.lambda_ = boto3.client("lambda", region_name=REGION)
+        self.sts = boto3.client("sts", region_name=REGION)
+        self.cd_stub = Stubber(self.codedeploy)
+        self.lambda_stub = Stubber(self.lambda_)
+        self.sent: dict[str, list[dict]] = {}
+        self.calls: list[str] = []
+        # Records every request as sent, in order, with its parameters.
+        for client in (self.ecs, self.ecr, self.codedeploy, self.lambda_, self.sts):
+            client.meta.events.register("provide-client-params.*.*", self._record)
+        self.clock = FakeClock()
+        self.out = io.StringIO()
+        repo = self.ecr.create_repository(repositoryName=target.ecr_repository_name)
+        self.repo_url = repo["repository"]["repositoryUri"]
+        self.digest = self.push(TAG)
+        self.ecs.create_cluster(clusterName=target.cluster)
+        registered = self.ecs.register_task_definition(**self.task_definition())
+        self.first_arn = registered["taskDefinition"]["taskDefinitionArn"]
+        self.ecs.create_service(
+            cluster=target.cluster, serviceName=target.ecs_service,
+            taskDefinition=self.first_arn, desiredCount=1,
+            deploymentController={"type": "CODE_DEPLOY"},
+            capacityProviderStrategy=[i.ecs() for i in target.capacity_provider_strategy],
+            platformVersion=PLATFORM_VERSION,
+        )
+
+    def _record(self, params, model, **_kwargs):
+        self.sent.setdefault(model.name, []).append(params)
+        self.calls.append(f"{model.service_model.service_name}.{model.name}")
+
+    def push(self, tag: str, layer: str = "") -> str:
+        manifest = json.dumps({"schemaVersion": 2, "mediaType": MANIFEST_MEDIA_TYPE,
+                               "config": {}, "layers": [], "tag": tag + layer})
+        pushed = self.ecr.put_image(repositoryName=self.target.ecr_repository_name,
+                                    imageManifest=manifest, imageTag=tag)
+        return pushed["image"]["imageId"]["imageDigest"]
+
+    def task_definition(self) -> dict:
+        t = self.target
+        return {
+            "family": t.task_family,
+            "taskRoleArn": f"arn:aws:iam::{MOTO_ACCOUNT}:role/{t.task_family}-task",
+            "executionRoleArn": f"arn:aws:iam::{MOTO_ACCOUNT}:role/{t.task_family}-execution",
+            "networkMode": "awsvpc",
+            "requiresCompatibilities": ["FARGATE"],
+            "cpu": "512",
+            "memory": "1024",
+            "runtimePlatform": {"cpuArchitecture": "ARM64", "operatingSystemFamily": "LINUX"},
+            "containerDefinitions": [
+                {
+                    "name": t.container_name,
+                    "image": f"{self.repo_url}:bootstrap",
+                    "essential": True,
+                    "readonlyRootFilesystem": True,
+                    "portMappings": [{"containerPort": t.container_port, "protocol": "tcp"}],
+                    "environment": [{"name": "ENVIRONMENT", "value": "dev"}],
+                    "secrets": [{"name": "API_KEYS", "valueFrom":
+                                 f"arn:aws:secretsmanager:{REGION}:{MOTO_ACCOUNT}:secret:x"}],
+                    "logConfiguration": {"logDriver": "awslogs", "options": {
+                        "awslogs-group": f"/ecs/{t.task_family}", "awslogs-region": REGION,
+                        "awslogs-stream-prefix": "app"}},
+                    "dependsOn": [{"containerName": TRACING_CONTAINER, "condition": "START"}],
+                },
+                {
+                    "name": TRACING_CONTAINER,
+                    "image": "public.ecr.aws/aws-observability/aws-otel-collector:v0.41.1",
+                    "essential": False,
+                    "portMappings": [{"containerPort": 4317, "protocol": "tcp"}],
+                },
+            ],
+            "tags": [{"key": "Service", "value": t.service_name},
+                     {"key": "CostCenter", "value": "payments-dev"}],
+        }
+
+    def clients(self):
+        return types.SimpleNamespace(ecs=self.ecs, ecr=self.ecr, codedeploy=self.codedeploy,
+                                     lambda_=self.lambda_, sts=self.sts)
+
+    def releaser(self, image: str = TAG, target=None, **options) -> Releaser:
+        options.setdefault("poll_seconds", 10)
+        return Releaser(target or self.target,
+                        ReleaseOptions(image=ImageRef.parse(image), **options),
+                        self.clients(), out=self.out, sleep=self.clock.sleep, clock=self.clock)
+
+    # --- CodeDeploy script -------------------------------------------------
+    def expect_group(self, *, cluster=None, service=None, platform="ECS"):
+        t = self.target
+        self.cd_stub.add_response("get_deployment_group", {"deploymentGroupInfo": {
+            "applicationName": t.codedeploy_application,
+            "deploymentGroupName": t.deployment_group,
+            "computePlatform": platform,
+            "deploymentConfigName": t.environment.deployment.config_name,
+            "ecsServices": [{"clusterName": cluster or t.cluster,
+                             "serviceName": service or t.ecs_service}],
+        }}, {"applicationName": t.codedeploy_application,
+             "deploymentGroupName": t.deployment_group})
+
+    def expect_no_active(self, active=()):
+        t = self.target
+        self.cd_stub.add_response("list_deployments", {"deployments": list(active)}, {
+            "applicationName": t.codedeploy_application,
+            "deploymentGroupName": t.deployment_group,
+            "includeOnlyStatuses": list(ACTIVE_DEPLOYMENT_STATUSES),
+        })
+
+    def expect_create(self, deployment_id="d-GREEN0001"):
+        t = self.target
+        self.cd_stub.add_response("create_deployment", {"deploymentId": deployment_id}, {
+            "applicationName": t.codedeploy_application,
+            "deploymentGroupName": t.deployment_group,
+            "revision": ANY, "description": ANY,
+        })
+
+    def expect_poll(self, status, *, deployment_id="d-GREEN0001", green=None, event=None,
+                    error=None, rollback=None):
+        info = {"deploymentId": deployment_id, "status": status,
+                "applicationName": self.target.codedeploy_application}
+        if error:
+            info["errorInformation"] = {"code": error[0], "message": error[1]}
+        if rollback:
+            info["rollbackInfo"] = rollback
+        self.cd_stub.add_response("get_deployment", {"deploymentInfo": info},
+                                  {"deploymentId": deployment_id})
+        if green is None:
+            self.cd_stub.add_client_error("get_deployment_target",
+                                          "DeploymentTargetDoesNotExistException")
+            return
+        ecs_target = {
+            "deploymentId": deployment_id,
+            "targetId": self.target.deployment_target_id,
+            "lastUpdatedAt": datetime(2026, 1, 1, tzinfo=timezone.utc),
+            "taskSetsInfo": [
+                {"taskSetLabel": "Blue", "trafficWeight": 100.0 - green,
+                 "runningCount": 1, "desiredCount": 1},
+                {"taskSetLabel": "Green", "trafficWeight": float(green),
+                 "runningCount": 1, "desiredCount": 1},
+            ],
+        }
+        if event:
+            ecs_target["lifecycleEvents"] = [{"lifecycleEventName": event[0], "status": event[1]}]
+        self.cd_stub.add_response(
+            "get_deployment_target", {"deploymentTarget": {
+                "deploymentTargetType": "ECSTarget", "ecsTarget": ecs_target}},
+            {"deploymentId": deployment_id, "targetId": self.target.deployment_target_id})
+
+    def revisions(self) -> list[str]:
+        return self.ecs.list_task_definitions(familyPrefix=self.target.task_family,
+                                              status="ACTIVE")["taskDefinitionArns"]
+
+    def appspec_sent(self) -> dict:
+        (request,) = self.sent["CreateDeployment"]
+        content = request["revision"]["appSpecContent"]
+        assert content["sha256"] == hashlib.sha256(content["content"].encode()).hexdigest()
+        assert request["revision"]["revisionType"] == "AppSpecContent"
+        return json.loads(content["content"])
+
+
+@pytest.fixture
+def world(fake_aws_env, dev):
+    with mock_aws():
+        w = World(target_from_config(dev, "payment-api"))
+        with w.cd_stub, w.lambda_stub:
+            yield w
+            # Every scripted CodeDeploy/Lambda call must have been made.
+            w.cd_stub.assert_no_pending_responses()
+            w.lambda_stub.assert_no_pending_responses()
+
+
+def _happy_script(w: World):
+    w.expect_group()
+    w.expect_no_active()
+    w.expect_create()
+    w.expect_poll("Created")  # target not there yet: status only
+    w.expect_poll("InProgress", green=0, event=("Install", "InProgress"))
+    w.expect_poll("InProgress", green=0, event=("Install", "InProgress"))  # unchanged
+    w.expect_poll("InProgress", green=100, event=("AllowTraffic", "Succeeded"))
+    w.expect_poll("Succeeded", green=100, event=("AllowTraffic", "Succeeded"))
+
+
+# --------------------------------------------------------------- success path
+def test_success_registers_a_revision_that_differs_only_in_the_app_image(world):
+    _happy_script(world)
+    deployment_id = world.releaser().run()
+
+    assert deployment_id == "d-GREEN0001"
+    old_arn, new_arn = world.revisions()
+    assert old_arn == world.first_arn
+    old = world.ecs.describe_task_definition(taskDefinition=old_arn, include=["TAGS"])
+    new = world.ecs.describe_task_definition(taskDefinition=new_arn, include=["TAGS"])
+    new_app = next(c for c in new["taskDefinition"]["containerDefinitions"]
+                   if c["name"] == world.target.container_name)
+    assert new_app["image"] == f"{world.repo_url}:{TAG}"
+    # Everything else, the tracing sidecar and the tags included, is unchanged.
+    for td in (old, new):
+        for c in td["taskDefinition"]["containerDefinitions"]:
+            if c["name"] == world.target.container_name:
+                c["image"] = "<app image>"
+        for key in READ_ONLY_TASK_DEFINITION_FIELDS:
+            td["taskDefinition"].pop(key, None)
+        td.pop("ResponseMetadata")
+    assert new == old
+    assert any(c["name"] == TRACING_CONTAINER for c in new["taskDefinition"]["containerDefinitions"])
+
+
+def test_success_sends_the_appspec_with_new_revision_container_and_capacity_strategy(world):
+    _happy_script(world)
+    world.releaser().run()
+    new_arn = world.revisions()[-1]
+    assert world.appspec_sent() == {
+        "version": 0.0,
+        "Resources": [{"TargetService": {
+            "Type": "AWS::ECS::Service",
+            "Properties": {
+                "TaskDefinition": new_arn,
+                "LoadBalancerInfo": {"ContainerName": "payment-api", "ContainerPort": 8080},
+                "PlatformVersion": PLATFORM_VERSION,
+                # dev runs on spot (config/environments.py); repeated from naming.py.
+                "CapacityProviderStrategy": [
+                    {"Base": 1, "CapacityProvider": "FARGATE", "Weight": 1},
+                    {"Base": 0, "CapacityProvider": "FARGATE_SPOT", "Weight": 3},
+                ],
+            },
+        }}],
+    }
+
+
+def test_progress_shows_steps_and_traffic_percentages_once_per_change(world):
+    _happy_script(world)
+    world.releaser().run()
+    out = world.out.getvalue()
+    assert "d-GREEN0001 Created\n" in out
+    assert "step Install InProgress | traffic blue 100%, green 0% | tasks blue 1/1, green 1/1" in out
+    assert out.count("step Install InProgress") == 1  # the unchanged poll printed nothing
+    assert "traffic blue 0%, green 100%" in out
+    assert "released payment-api v1.4.2 to dev: deployment d-GREEN0001 succeeded" in out
+    # Polled five times: four sleeps of poll_seconds in between, none real.
+    assert world.clock.sleeps == [10, 10, 10, 10]
+    assert "[00:40] d-GREEN0001 Succeeded" in out
+
+
+def test_every_read_only_check_comes_before_the_first_write(world):
+    world.lambda_stub.add_response("get_function_configuration", {"FunctionName": "smoke"},
+                                   {"FunctionName": "smoke"})
+    _happy_script(world)
+    world.calls.clear()  # drop the set-up calls of the fixture
+    world.releaser(hooks=(("AfterInstall", "smoke"),)).run()
+    first_write = world.calls.index("ecs.RegisterTaskDefinition")
+    assert world.calls[:first_write] == [
+        "ecs.DescribeServices", "ecs.DescribeTaskDefinition", "ecr.DescribeRepositories",
+        "ecr.DescribeImages", "codedeploy.GetDeploymentGroup", "codedeploy.ListDeployments",
+        "lambda.GetFunctionConfiguration"]
+    assert world.calls[first_write + 1] == "codedeploy.CreateDeployment"
+    assert set(world.calls[first_write + 2:]) == {"codedeploy.GetDeployment",
+                                                  "codedeploy.GetDeploymentTarget"}
+
+
+def test_hooks_are_checked_read_only_and_written_into_the_appspec(world):
+    for fn in ("payment-dev-smoke", "payment-dev-canary-check"):
+        world.lambda_stub.add_response("get_function_configuration",
+                                       {"FunctionName": fn}, {"FunctionName": fn})
+    _happy_script(world)
+    world.releaser(hooks=(("AfterAllowTestTraffic", "payment-dev-smoke"),
+                          ("BeforeAllowTraffic", "payment-dev-canary-check"))).run()
+    assert world.appspec_sent()["Hooks"] == [
+        {"AfterAllowTestTraffic": "payment-dev-smoke"},
+        {"BeforeAllowTraffic": "payment-dev-canary-check"},
+    ]
+
+
+def test_digest_release_and_pin_digest_reference_the_image_by_digest(world):
+    _happy_script(world)
+    world.releaser(pin_digest=True).run()
+    new = world.ecs.describe_task_definition(taskDefinition=world.revisions()[-1])
+    images = {c["name"]: c["image"] for c in new["taskDefinition"]["containerDefinitions"]}
+    assert images["payment-api"] == f"{world.repo_url}@{world.digest}"
+
+
+def test_release_by_digest_checks_the_digest_in_ecr(world):
+    _happy_script(world)
+    world.releaser(image=world.digest).run()
+    new = world.ecs.describe_task_definition(taskDefinition=world.revisions()[-1])
+    assert new["taskDefinition"]["containerDefinitions"][0]["image"] == f"{world.repo_url}@{world.digest}"
+
+
+# --------------------------------------------------------- failure paths
+def test_failed_deployment_follows_the_rollback_and_exits_non_zero(world):
+    world.expect_group()
+    world.expect_no_active()
+    world.expect_create()
+    world.expect_poll("InProgress", green=0, event=("AllowTestTraffic", "InProgress"))
+    world.expect_poll("Failed", green=0, event=("AfterAllowTestTraffic", "Failed"),
+                      error=("HEALTH_CONSTRAINTS", "The hook failed"),
+                      rollback={"rollbackDeploymentId": "d-ROLLBACK1"})
+    world.expect_poll("InProgress", deployment_id="d-ROLLBACK1", green=0)
+    world.expect_poll("Succeeded", deployment_id="d-ROLLBACK1", green=0)
+
+    with pytest.raises(DeploymentFailed) as failed:
+        world.releaser().run()
+    message = str(failed.value)
+    assert failed.value.exit_code == EXIT_DEPLOYMENT_FAILED
+    assert "d-GREEN0001 of payment-api v1.4.2 to dev FAILED (HEALTH_CONSTRAINTS: The hook failed)" in message
+    assert "rolled back by d-ROLLBACK1: production traffic is on the previous task set" in message
+    assert "d-ROLLBACK1 Succeeded" in world.out.getvalue()
+
+
+def test_a_failed_rollback_is_reported_loudly(world):
+    world.expect_group()
+    world.expect_no_active()
+    world.expect_create()
+    world.expect_poll("Stopped", green=10, error=("ALARM_ACTIVE", "alarm fired"),
+                      rollback={"rollbackDeploymentId": "d-ROLLBACK2"})
+    world.expect_poll("Failed", deployment_id="d-ROLLBACK2", green=10)
+    with pytest.raises(DeploymentFailed, match=r"STOPPED \(ALARM_ACTIVE: alarm fired\); "
+                                               r"ROLLBACK d-ROLLBACK2 FAILED: check the service"):
+        world.releaser().run()
+
+
+def test_stopped_deployment_without_rollback_exits_non_zero(world):
+    world.expect_group()
+    world.expect_no_active()
+    world.expect_create()
+    world.expect_poll("Stopped", green=0, error=("DEPLOYMENT_STOPPED", "stopped by a user"))
+    with pytest.raises(DeploymentFailed, match="STOPPED .*no automatic rollback"):
+        world.releaser().run()
+
+
+def test_timeout_gives_up_waiting_with_the_deployment_id(world):
+    world.expect_group()
+    world.expect_no_active()
+    world.expect_create()
+    for _ in range(4):
+        world.expect_poll("InProgress", green=10)
+    releaser = world.releaser(timeout_minutes=0.5)
+    with pytest.raises(DeploymentTimedOut, match="d-GREEN0001 is still InProgress after 0.5 min"):
+        releaser.run()
+    assert DeploymentTimedOut("x").exit_code == EXIT_TIMEOUT
+    assert world.clock.sleeps == [10, 10, 10]
+
+
+def test_ready_deployment_says_how_to_reroute_traffic(world):
+    world.expect_group()
+    world.expect_no_active()
+    world.expect_create()
+    world.expect_poll("Ready", green=0)
+    world.expect_poll("Succeeded", green=100)
+    world.releaser().run()
+    assert "aws deploy continue-deployment --deployment-id d-GREEN0001" in world.out.getvalue()
+
+
+def test_create_deployment_error_deregisters_the_unused_revision(world):
+    world.expect_group()
+    world.expect_no_active()
+    world.cd_stub.add_client_error("create_deployment", "DeploymentLimitExceededException",
+                                   "another deployment started meanwhile")
+    with pytest.raises(ReleaseError, match="create_deployment failed .*nothing was deployed"):
+        world.releaser().run()
+    assert world.revisions() == [world.first_arn]
+
+
+def test_transient_poll_errors_are_retried(world):
+    world.expect_group()
+    world.expect_no_active()
+    world.expect_create()
+    world.cd_stub.add_client_error("get_deployment", "ThrottlingException", "slow down")
+    world.expect_poll("Succeeded", green=100)
+    world.releaser().run()
+    assert "could not read deployment d-GREEN0001 (ThrottlingException: slow down)" in world.out.getvalue()
+
+
+# -------------------------------------- refusals: nothing may be written
+def _assert_nothing_written(w: World):
+    assert w.revisions() == [w.first_arn]
+    assert "CreateDeployment" not in w.sent
+    assert "registered task definition" not in w.out.getvalue()
+
+
+def test_deployment_in_progress_is_refused_before_any_write(world):
+    world.expect_group()
+    world.expect_no_active(active=["d-BUSY00001"])
+    with pytest.raises(ReleaseRefused, match="deployment d-BUSY00001 is already in progress "
+                                             "for payment-dev/payment-dev-payment-api"):
+        world.releaser().run()
+    _assert_nothing_written(world)
+
+
+def test_image_missing_from_ecr_is_refused_before_any_write(world):
+    with pytest.raises(ReleaseRefused) as refused:
+        world.releaser(image="v9.9.9").run()
+    assert str(refused.value) == ("image v9.9.9 is not in ECR repository 'payment-dev/payment-api'; "
+                                  "push it first (or check the tag). Nothing was changed.")
+    assert refused.value.exit_code == EXIT_REFUSED
+    _assert_nothing_written(world)
+
+
+def test_missing_repository_is_refused(world):
+    target = dataclasses.replace(world.target, ecr_repository_name="payment-dev/nope")
+    with pytest.raises(ReleaseRefused, match="ECR repository 'payment-dev/nope' does not exist"):
+        world.releaser(target=target).run()
+    _assert_nothing_written(world)
+
+
+def test_repository_url_from_outputs_must_match_ecr(world):
+    target = dataclasses.replace(
+        world.target, ecr_repository_url="999999999999.dkr.ecr.eu-west-1.amazonaws.com/x")
+    with pytest.raises(ReleaseRefused, match="wrong account or stale outputs"):
+        world.releaser(target=target).run()
+    _assert_nothing_written(world)
+
+
+def test_missing_cluster_is_refused(world):
+    target = dataclasses.replace(world.target, cluster="payment-nope")
+    with pytest.raises(ReleaseRefused, match="cluster 'payment-nope' does not exist in eu-west-1"):
+        world.releaser(target=target).run()
+    _assert_nothing_written(world)
+
+
+def test_missing_service_is_refused(world):
+    target = dataclasses.replace(world.target, ecs_service="nope")
+    with pytest.raises(ReleaseRefused, match="ECS service 'nope' in cluster 'payment-dev' is MISSING"):
+        world.releaser(target=target).run()
+    _assert_nothing_written(world)
+
+
+def test_service_with_the_ecs_controller_is_refused(world):
+    world.ecs.create_service(cluster=world.target.cluster, serviceName="rolling",
+                             taskDefinition=world.first_arn, desiredCount=1)
+    target = dataclasses.replace(world.target, ecs_service="rolling")
+    with pytest.raises(ReleaseRefused, match="uses the ECS deployment controller"):
+        world.releaser(target=target).run()
+    _assert_nothing_written(world)
+
+
+def test_container_without_the_target_group_port_is_refused(world):
+    target = dataclasses.replace(world.target, container_port=9999)
+    with pytest.raises(ReleaseRefused, match="container 'payment-api' does not map port 9999 "
+                                             r"\(maps: 8080\)"):
+        world.releaser(target=target).run()
+    _assert_nothing_written(world)
+
+
+def test_unknown_container_is_refused(world):
+    target = dataclasses.replace(world.target, container_name="api")
+    with pytest.raises(ReleaseRefused, match="has no container 'api' .*payment-api, otel-collector"):
+        world.releaser(target=target).run()
+    _assert_nothing_written(world)
+
+
+def test_deployment_group_of_another_service_is_refused(world):
+    world.expect_group(service="transaction-processor")
+    with pytest.raises(ReleaseRefused, match="not ECS service payment-dev/payment-api"):
+        world.releaser().run()
+    _assert_nothing_written(world)
+
+
+def test_missing_deployment_group_is_refused(world):
+    world.cd_stub.add_client_error("get_deployment_group", "DeploymentGroupDoesNotExistException")
+    with pytest.raises(ReleaseRefused, match="deployment group 'payment-dev-payment-api' does not exist"):
+        world.releaser().run()
+    _assert_nothing_written(world)
+
+
+def test_missing_hook_function_is_refused(world):
+    world.expect_group()
+    world.expect_no_active()
+    world.lambda_stub.add_client_error("get_function_configuration", "ResourceNotFoundException")
+    with pytest.raises(ReleaseRefused, match="Lambda function 'payment-dev-smoke' for the "
+                                             "BeforeAllowTraffic hook does not exist"):
+        world.releaser(hooks=(("BeforeAllowTraffic", "payment-dev-smoke"),)).run()
+    _assert_nothing_written(world)
+
+
+def test_access_denied_on_a_read_is_refused_with_the_reason(world):
+    world.cd_stub.add_client_error("get_deployment_group", "AccessDeniedException",
+                                   "not authorized to perform codedeploy:GetDeploymentGroup")
+    with pytest.raises(ReleaseRefused, match="access denied .*release role needs this read"):
+        world.releaser().run()
+    _assert_nothing_written(world)
+
+
+def test_credentials_of_another_account_are_refused_first(world, dev):
+    env = dataclasses.replace(dev, account_id="999999999999")
+    target = target_from_config(env, "payment-api")
+    with pytest.raises(ReleaseRefused, match=f"credentials are for account {MOTO_ACCOUNT}, "
+                                             "but dev is account 999999999999"):
+        world.releaser(target=target).run()
+    _assert_nothing_written(world)
+
+
+def test_missing_credentials_are_refused_before_any_call(monkeypatch, tmp_path, dev):
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+                "AWS_SECURITY_TOKEN", "AWS_PROFILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+                "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_WEB_IDENTITY_TOKEN_FILE"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    target = target_from_config(dev, "payment-api")
+    session = boto3.session.Session(botocore_session=botocore.session.Session(),
+                                    region_name=REGION)
+    releaser = Releaser(target, ReleaseOptions(image=ImageRef.parse(TAG)),
+                        AwsClients(REGION, session=session), out=io.StringIO(),
+                        sleep=pytest.fail)
+    with pytest.raises(ReleaseRefused, match="no usable AWS credentials .*Nothing was changed"):
+        releaser.run()
+    assert releaser.task_definition_arn is None and releaser.deployment_id is None
+
+
+# ------------------------------------------------------------- pure parts
+def test_read_only_fields_are_exactly_what_register_does_not_accept():
+    ecs = botocore.session.get_session().get_service_model("ecs")
+    described = set(ecs.shape_for("TaskDefinition").members)
+    accepted = set(ecs.operation_model("RegisterTaskDefinition").input_shape.members)
+    assert set(READ_ONLY_TASK_DEFINITION_FIELDS) == described - accepted
+
+
+def test_new_request_changes_nothing_but_the_image():
+    described = {
+        "taskDefinition": {
+            "taskDefinitionArn": "arn:aws:ecs:eu-west-1:1:task-definition/f:3", "revision": 3,
+            "status": "ACTIVE", "registeredAt": "x", "registeredBy": "y",
+            "requiresAttributes": [{"name": "a"}], "compatibilities": ["FARGATE"],
+            "family": "f", "cpu": "256", "memory": "512",
+            "containerDefinitions": [
+                {"name": "app", "image": "repo:old", "portMappings": [{"containerPort": 8080}]},
+                {"name": TRACING_CONTAINER, "image": "otel:1"},
+            ],
+        },
+        "tags": [],
+    }
+    request = new_task_definition_request(described, container_name="app",
+                                          container_port=8080, image="repo:new")
+    assert request == {
+        "family": "f", "cpu": "256", "memory": "512",
+        "containerDefinitions": [
+            {"name": "app", "image": "repo:new", "portMappings": [{"containerPort": 8080}]},
+            {"name": TRACING_CONTAINER, "image": "otel:1"},
+        ],
+    }
+    assert described["taskDefinition"]["containerDefinitions"][0]["image"] == "repo:old"
+
+
+@pytest.mark.parametrize(("env_name", "minutes"), [("dev", 30), ("staging", 55), ("prod", 95)])
+def test_default_timeout_covers_shifting_and_blue_termination(env_name, minutes):
+    (env,) = load_environments([env_name])
+    assert default_timeout_minutes(target_from_config(env, "payment-api")) == minutes

@@ -1,0 +1,263 @@
+"""Release tool command line: dry runs, input errors, outputs files, exit codes."""
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from config import load_environments
+from config import naming
+from release.cli import main
+from release.errors import EXIT_INPUT, EXIT_OK, EXIT_REFUSED
+
+ROOT = Path(__file__).resolve().parent.parent
+ALL_ENVIRONMENTS = load_environments()
+ENV_SERVICES = [(env.name, svc.name) for env in ALL_ENVIRONMENTS for svc in env.services]
+
+
+class UntouchableClients:
+    """Fails the test on any client access: a dry run must not reach AWS."""
+
+    def __getattr__(self, name):
+        pytest.fail(f"dry run used the {name} client")
+
+
+def run(*argv: str, clients=None) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), clients=clients if clients is not None else UntouchableClients(),
+                out=out, err=err, sleep=lambda s: pytest.fail("slept"))
+    return code, out.getvalue(), err.getvalue()
+
+
+def appspec_of(output: str) -> dict:
+    return json.loads(output[output.index("\n{") + 1:])
+
+
+# ---------------------------------------------------------------- dry runs
+@pytest.mark.parametrize(("env_name", "service"), ENV_SERVICES,
+                         ids=[f"{e}-{s}" for e, s in ENV_SERVICES])
+def test_dry_run_of_every_service_of_every_environment(env_name, service):
+    env = next(e for e in ALL_ENVIRONMENTS if e.name == env_name)
+    svc = env.service(service)
+    code, out, err = run("--env", env_name, "--service", service, "--image-tag", "v2.0.0",
+                         "--dry-run")
+    assert (code, err) == (EXIT_OK, "")
+    props = appspec_of(out)["Resources"][0]["TargetService"]["Properties"]
+    assert props["LoadBalancerInfo"] == {"ContainerName": naming.app_container_name(svc),
+                                         "ContainerPort": svc.port}
+    assert props["CapacityProviderStrategy"] == [
+        {"Base": i["base"], "CapacityProvider": i["capacityProvider"], "Weight": i["weight"]}
+        for i in naming.capacity_provider_strategy(svc)]
+    assert naming.task_family(env, svc) in props["TaskDefinition"]
+    for name in (naming.cluster_name(env), naming.ecs_service_name(env, svc),
+                 naming.ecr_repository_name(env, svc), naming.codedeploy_application_name(env),
+                 naming.deployment_group_name(env, svc)):
+        assert repr(name) in out
+    assert f"region {env.region}" in out
+
+
+def test_dry_run_prints_the_plan_in_order_with_writes_after_all_checks():
+    code, out, _ = run("--env", "prod", "--service", "transaction-processor",
+                       "--image-tag", "v2.0.0", "--hook", "BeforeAllowTraffic=payment-prod-smoke",
+                       "--dry-run")
+    assert code == EXIT_OK
+    assert out.startswith("DRY RUN: no AWS API is called; nothing is changed.")
+    calls = ["ecs.describe_services", "ecs.describe_task_definition", "ecr.describe_repositories",
+             "ecr.describe_images", "codedeploy.get_deployment_group",
+             "codedeploy.list_deployments", "lambda.get_function_configuration",
+             "ecs.register_task_definition", "codedeploy.create_deployment",
+             "codedeploy.get_deployment +"]
+    positions = [out.index(c) for c in calls]
+    assert positions == sorted(positions)
+    assert out.index("read-only checks") < out.index("lambda.get_function_") < out.index("changes:")
+    # prod: no spot (config), canary 5 min + 60 min blue termination + 30.
+    assert appspec_of(out)["Resources"][0]["TargetService"]["Properties"][
+        "CapacityProviderStrategy"] == [{"Base": 1, "CapacityProvider": "FARGATE", "Weight": 1}]
+    assert appspec_of(out)["Hooks"] == [{"BeforeAllowTraffic": "payment-prod-smoke"}]
+    assert "gives up after 95 min" in out
+
+
+def test_dry_run_needs_no_credentials_and_imports_neither_boto3_nor_cdktf(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env["AWS_CONFIG_FILE"] = env["AWS_SHARED_CREDENTIALS_FILE"] = str(tmp_path / "none")
+    script = (
+        "import sys; from release.cli import main; "
+        "code = main(['--env', 'dev', '--service', 'payment-api', '--image-tag', 'v1', '--dry-run']); "
+        "assert 'boto3' not in sys.modules and 'botocore' not in sys.modules, 'imported boto3'; "
+        "assert not [m for m in sys.modules if m.startswith(('cdktf', 'constructs'))], 'imported cdktf'; "
+        "sys.exit(code)"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert '"ContainerName": "payment-api"' in done.stdout
+
+
+def test_wrapper_script_runs_from_any_directory(tmp_path):
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "release.py"), "--env", "staging", "--service",
+         "notification-service", "--image-tag", "v3", "--dry-run"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "payment-staging-notification-service" in done.stdout
+
+
+# ------------------------------------------------------------- bad input
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--env", "qa", "--service", "payment-api", "--image-tag", "v1"],
+     "environment: 'qa' is not defined; allowed: dev, staging, prod"),
+    (["--env", "dev", "--service", "billing", "--image-tag", "v1"],
+     "service: 'billing' is not defined in dev; allowed: payment-api, transaction-processor, "
+     "notification-service"),
+    (["--env", "dev", "--service", "payment-api", "--image-tag", ""],
+     "--image-tag: missing"),
+    (["--env", "dev", "--service", "payment-api", "--image-tag", "v1 beta"],
+     "--image-tag: 'v1 beta' is not allowed"),
+    (["--env", "dev", "--service", "payment-api", "--image-tag", "sha256:abc"],
+     "--image-tag: 'sha256:abc' is not allowed"),
+    (["--env", "dev", "--service", "payment-api", "--image-tag", "v1", "--hook", "OnDeploy=fn"],
+     "--hook: 'OnDeploy=fn' is not allowed; use EVENT=LAMBDA_FUNCTION with EVENT one of "
+     "BeforeInstall, AfterInstall, AfterAllowTestTraffic, BeforeAllowTraffic, AfterAllowTraffic"),
+    (["--env", "dev", "--service", "payment-api", "--image-tag", "v1",
+      "--hook", "AfterInstall=a", "--hook", "AfterInstall=b"],
+     "--hook: AfterInstall is given twice"),
+    (["--env", "dev", "--service", "payment-api", "--image-tag", "v1",
+      "--hook", "AfterInstall=not a function"],
+     "--hook: 'not a function' (AfterInstall) is not a Lambda function name or ARN"),
+    (["--env", "dev", "--service", "payment-api", "--image-tag", "v1", "--poll-seconds", "0"],
+     "--poll-seconds: 0 is not allowed; must be positive"),
+    (["--env", "dev", "--service", "payment-api", "--image-tag", "v1", "--timeout-minutes", "-1"],
+     "--timeout-minutes: -1 is not allowed; must be positive"),
+], ids=["env", "service", "empty-tag", "bad-tag", "bad-digest", "hook-event", "hook-twice",
+        "hook-function", "poll", "timeout"])
+def test_bad_input_is_refused_with_a_message_naming_field_and_allowed(argv, message):
+    # Real releases too (no --dry-run): input is checked before any client is used.
+    code, out, err = run(*argv)
+    assert code == EXIT_INPUT
+    assert err.startswith("release refused: ")
+    assert message in err
+    assert out == ""
+
+
+def test_missing_image_tag_is_a_usage_error():
+    code, out, err = run("--env", "dev", "--service", "payment-api", "--dry-run")
+    assert code == EXIT_INPUT
+    assert "the following arguments are required: --image-tag" in err
+
+
+# ------------------------------------------------------------ outputs file
+def manifest_entry(env_name: str, service: str, **changes) -> dict:
+    env = next(e for e in ALL_ENVIRONMENTS if e.name == env_name)
+    svc = env.service(service)
+    entry = {
+        "cluster": naming.cluster_name(env),
+        "service": naming.ecs_service_name(env, svc),
+        "task_family": naming.task_family(env, svc),
+        "container_name": naming.app_container_name(svc),
+        "container_port": svc.port,
+        "codedeploy_application": naming.codedeploy_application_name(env),
+        "deployment_group": naming.deployment_group_name(env, svc),
+        "ecr_repository_name": naming.ecr_repository_name(env, svc),
+        "ecr_repository_url": f"111111111111.dkr.ecr.{env.region}.amazonaws.com/"
+                              f"{naming.ecr_repository_name(env, svc)}",
+        "capacity_provider_strategy": naming.capacity_provider_strategy(svc),
+    }
+    entry.update(changes)
+    return entry
+
+
+def write_outputs(tmp_path, manifest, *, raw=None) -> str:
+    path = tmp_path / "outputs.json"
+    path.write_text(raw if raw is not None else json.dumps({
+        "alb_dns_name": {"value": "x", "type": "string", "sensitive": False},
+        "release_manifest": {"value": manifest, "type": ["map", ["object", {}]],
+                             "sensitive": False},
+    }))
+    return str(path)
+
+
+def test_outputs_file_supplies_the_names(tmp_path):
+    entry = manifest_entry("staging", "payment-api", deployment_group="from-outputs-dg",
+                           container_port=8090,
+                           # Terraform-style keys are accepted too.
+                           capacity_provider_strategy=[
+                               {"capacity_provider": "FARGATE", "base": 2, "weight": 1}])
+    path = write_outputs(tmp_path, {"payment-api": entry})
+    code, out, err = run("--env", "staging", "--service", "payment-api", "--image-tag", "v7",
+                         "--outputs", path, "--dry-run")
+    assert (code, err) == (EXIT_OK, "")
+    assert f"names from outputs file {path}" in out
+    assert "deploymentGroupName='from-outputs-dg'" in out
+    assert f"image         {entry['ecr_repository_url']}:v7" in out
+    props = appspec_of(out)["Resources"][0]["TargetService"]["Properties"]
+    assert props["LoadBalancerInfo"]["ContainerPort"] == 8090
+    assert props["CapacityProviderStrategy"] == [
+        {"Base": 2, "CapacityProvider": "FARGATE", "Weight": 1}]
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (None, "not found; write it with `terraform output -json > FILE`"),
+    ("{not json", "not readable JSON"),
+    (json.dumps({"other": {"value": 1}}), "has no output 'release_manifest'"),
+    (json.dumps({"release_manifest": {"value": []}}), "release_manifest.value must be a map"),
+    (json.dumps({"release_manifest": {"value": {"transaction-processor": {}}}}),
+     "service 'payment-api' is not in release_manifest; allowed: transaction-processor"),
+    (json.dumps({"release_manifest": {"value": {"payment-api": {"cluster": "payment-dev"}}}}),
+     "release_manifest.payment-api: missing service, task_family"),
+    (json.dumps({"release_manifest": {"value": {
+        "payment-api": manifest_entry("prod", "payment-api")}}}),
+     "release_manifest.payment-api.cluster: 'payment-prod' is not the cluster of environment "
+     "'dev' ('payment-dev')"),
+    (json.dumps({"release_manifest": {"value": {
+        "payment-api": manifest_entry("dev", "payment-api", container_port="http")}}}),
+     "container_port: 'http' is not allowed; must be a port number 1-65535"),
+    (json.dumps({"release_manifest": {"value": {
+        "payment-api": manifest_entry("dev", "payment-api", deployment_group="")}}}),
+     "deployment_group: '' is not allowed; must be a non-empty string"),
+    (json.dumps({"release_manifest": {"value": {
+        "payment-api": manifest_entry("dev", "payment-api", capacity_provider_strategy=[])}}}),
+     "capacity_provider_strategy: [] is not allowed"),
+    (json.dumps({"release_manifest": {"value": {
+        "payment-api": manifest_entry("dev", "payment-api", capacity_provider_strategy=[
+            {"capacityProvider": "FARGATE", "weight": -1}])}}}),
+     "capacity_provider_strategy[0].weight: -1 is not allowed"),
+], ids=["missing", "not-json", "no-output", "not-map", "unknown-service", "missing-fields",
+        "other-env", "port", "empty-name", "empty-strategy", "negative-weight"])
+def test_bad_outputs_file_is_refused(tmp_path, content, message):
+    path = str(tmp_path / "absent.json") if content is None else write_outputs(
+        tmp_path, None, raw=content)
+    code, out, err = run("--env", "dev", "--service", "payment-api", "--image-tag", "v1",
+                         "--outputs", path)
+    assert code == EXIT_INPUT
+    assert message in err
+    assert out == ""
+
+
+def test_outputs_file_does_not_bypass_the_configuration(tmp_path):
+    path = write_outputs(tmp_path, {"billing": manifest_entry("dev", "payment-api")})
+    code, _, err = run("--env", "dev", "--service", "billing", "--image-tag", "v1",
+                       "--outputs", path, "--dry-run")
+    assert code == EXIT_INPUT
+    assert "service: 'billing' is not defined in dev" in err
+
+
+# ------------------------------------------------------------ real runs
+def test_missing_credentials_exit_with_a_clear_message(monkeypatch, tmp_path):
+    for key in [k for k in os.environ if k.startswith("AWS_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["--env", "dev", "--service", "payment-api", "--image-tag", "v1"],
+                out=out, err=err, sleep=lambda s: pytest.fail("slept"))
+    assert code == EXIT_REFUSED
+    assert err.getvalue().startswith("release refused: no usable AWS credentials")
+    assert "log in for the dev account" in err.getvalue()
+    assert "Nothing was changed." in err.getvalue()
+    assert "registered" not in out.getvalue()

@@ -1,0 +1,309 @@
+"""Load balancers, listeners, security groups, WAF and access logs of the
+services tier."""
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import json
+
+import pytest
+
+from config import ConfigError, load_environments
+from config.environments import ENVIRONMENTS
+from modules.blue_green_service import target_group_name
+from modules.load_balancer import MANAGED_RULE_GROUPS, TLS_POLICY
+from tests.services_helpers import find, of_service, path_of, ref, resolved_path, services_stack
+
+
+@pytest.fixture
+def svc_stack(stacks, env_name):
+    return services_stack(stacks, env_name)
+
+
+@pytest.fixture
+def env(environments, env_name):
+    return environments[env_name]
+
+
+def _albs(svc_stack) -> dict[str, tuple[str, dict]]:
+    """``public``/``internal`` -> (key, aws_lb)."""
+    return {path_of(v).split("/")[1].removesuffix("-alb"): (k, v)
+            for k, v in svc_stack.resources("aws_lb").items()}
+
+
+def _listeners(svc_stack, kind: str) -> dict[str, dict]:
+    """listener construct id -> listener, of one ALB."""
+    return {path_of(v).rsplit("/", 1)[1]: v for v in svc_stack.resources("aws_lb_listener").values()
+            if path_of(v).split("/")[1] == f"{kind}-alb"}
+
+
+# -- load balancers --------------------------------------------------------------
+def test_only_albs_with_services_exist_in_the_right_subnets(stacks, svc_stack, env):
+    albs = _albs(svc_stack)
+    expected = {k for k, wanted in (("public", any(s.public for s in env.services)),
+                                    ("internal", any(not s.public for s in env.services))) if wanted}
+    assert set(albs) == expected
+    for kind, (_, alb) in albs.items():
+        assert alb["internal"] is (kind == "internal")
+        assert alb["load_balancer_type"] == "application"
+        tiers = {resolved_path(stacks, s, svc_stack.name).rsplit("/", 1)[1].split("-")[0]
+                 for s in alb["subnets"]}
+        assert tiers == {"private" if kind == "internal" else "public"}
+        assert len(alb["subnets"]) == 3
+
+
+def test_alb_hardening(svc_stack, env):
+    for _, alb in _albs(svc_stack).values():
+        assert alb["drop_invalid_header_fields"] is True
+        assert alb["desync_mitigation_mode"] in ("defensive", "strictest")
+        assert alb["enable_deletion_protection"] is env.load_balancer.deletion_protection
+        assert alb["idle_timeout"] == env.load_balancer.idle_timeout_seconds
+
+
+def test_listeners_default_to_404_and_ignore_default_action(svc_stack, env):
+    for kind in _albs(svc_stack):
+        listeners = _listeners(svc_stack, kind)
+        for name in ("production-listener", "test-listener"):
+            listener = listeners[name]
+            (action,) = listener["default_action"]
+            assert action["type"] == "fixed-response"
+            assert action["fixed_response"]["status_code"] == "404"
+            assert listener["lifecycle"] == {"ignore_changes": ["default_action"]}
+        assert listeners["test-listener"]["port"] == env.load_balancer.test_listener_port
+
+
+def test_https_when_a_certificate_is_configured(svc_stack, env):
+    cert = env.load_balancer.certificate_arn
+    for kind in _albs(svc_stack):
+        listeners = _listeners(svc_stack, kind)
+        if cert is None:
+            assert env.load_balancer.allow_plain_http
+            assert set(listeners) == {"production-listener", "test-listener"}
+            assert listeners["production-listener"]["port"] == 80
+            assert {l["protocol"] for l in listeners.values()} == {"HTTP"}
+            continue
+        for name in ("production-listener", "test-listener"):
+            assert listeners[name]["protocol"] == "HTTPS"
+            assert listeners[name]["ssl_policy"] == TLS_POLICY
+            assert listeners[name]["certificate_arn"] == cert
+        assert listeners["production-listener"]["port"] == 443
+        redirect = listeners["http-redirect-listener"]
+        assert (redirect["port"], redirect["protocol"]) == (80, "HTTP")
+        (action,) = redirect["default_action"]
+        assert action["type"] == "redirect"
+        assert action["redirect"] == {"protocol": "HTTPS", "port": "443", "status_code": "HTTP_301"}
+
+
+def test_prod_synthesizes_no_plain_http_listener_except_the_redirect(stacks):
+    prod = services_stack(stacks, "prod")
+    plain = [l for l in prod.resources("aws_lb_listener").values() if l["protocol"] == "HTTP"]
+    assert plain, "prod must redirect HTTP to HTTPS"
+    for listener in plain:
+        assert [a["type"] for a in listener["default_action"]] == ["redirect"]
+        assert listener["default_action"][0]["redirect"]["protocol"] == "HTTPS"
+
+
+def test_prod_config_refuses_plain_http():
+    prod = next(e for e in ENVIRONMENTS if e.name == "prod")
+    for lb in (dataclasses.replace(prod.load_balancer, allow_plain_http=True),
+               dataclasses.replace(prod.load_balancer, certificate_arn=None, allow_plain_http=True)):
+        bad = dataclasses.replace(prod, load_balancer=lb)
+        others = [e for e in ENVIRONMENTS if e.name != "prod"]
+        with pytest.raises(ConfigError, match=r"prod\.load_balancer\.(allow_plain_http|certificate_arn)"):
+            load_environments(defined=[*others, bad])
+
+
+def test_prod_has_deletion_protection_access_logs_and_waf(stacks):
+    prod = services_stack(stacks, "prod")
+    bucket_key, _ = find(prod, "aws_s3_bucket", "access-logs/bucket")
+    acl_key, _ = find(prod, "aws_wafv2_web_acl", "web-acl/web-acl")
+    associations = prod.resources("aws_wafv2_web_acl_association").values()
+    albs = _albs(prod)
+    assert sorted(a["resource_arn"] for a in associations) == sorted(
+        ref("aws_lb", k, "arn") for k, _ in albs.values())
+    assert all(a["web_acl_arn"] == ref("aws_wafv2_web_acl", acl_key, "arn") for a in associations)
+    for _, alb in albs.values():
+        assert alb["enable_deletion_protection"] is True
+        assert alb["access_logs"] == {"bucket": ref("aws_s3_bucket", bucket_key, "bucket"),
+                                      "prefix": "alb", "enabled": True}
+
+
+def test_access_and_waf_only_where_configured(svc_stack, env):
+    lb = env.load_balancer
+    assert bool(svc_stack.resources("aws_s3_bucket")) is lb.access_logs
+    assert bool(svc_stack.resources("aws_wafv2_web_acl")) is lb.waf
+    for _, alb in _albs(svc_stack).values():
+        assert ("access_logs" in alb) is lb.access_logs
+
+
+def test_access_log_bucket_is_private_versioned_tls_only_and_expiring(stacks):
+    prod = services_stack(stacks, "prod")
+    env = next(e for e in ENVIRONMENTS if e.name == "prod")
+    sse = prod.only("aws_s3_bucket_server_side_encryption_configuration")
+    assert sse["rule"][0]["apply_server_side_encryption_by_default"] == {"sse_algorithm": "AES256"}
+    assert prod.only("aws_s3_bucket_versioning")["versioning_configuration"] == {"status": "Enabled"}
+    pab = prod.only("aws_s3_bucket_public_access_block")
+    assert all(pab[k] is True for k in ("block_public_acls", "block_public_policy",
+                                        "ignore_public_acls", "restrict_public_buckets"))
+    rule = prod.only("aws_s3_bucket_lifecycle_configuration")["rule"][0]
+    assert rule["status"] == "Enabled" and rule["expiration"] == [{"days": env.log_retention_days}]
+    policy = json.loads(prod.only("aws_s3_bucket_policy")["policy"])
+    by_sid = {s["Sid"]: s for s in policy["Statement"]}
+    deny = by_sid["DenyInsecureTransport"]
+    assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert by_sid["ElbAccountWritesLogs"]["Principal"]["AWS"].startswith("${data.aws_elb_service_account.")
+    assert by_sid["LogDeliveryWritesLogs"]["Principal"] == {
+        "Service": "logdelivery.elasticloadbalancing.amazonaws.com"}
+    assert all(s["Action"] == "s3:PutObject" and s["Resource"].endswith("/alb/*")
+               for sid, s in by_sid.items() if sid != "DenyInsecureTransport")
+
+
+def test_web_acl_rules_and_logging(stacks):
+    prod = services_stack(stacks, "prod")
+    acl_key, acl = find(prod, "aws_wafv2_web_acl", "web-acl/web-acl")
+    assert acl["scope"] == "REGIONAL"
+    assert acl["default_action"] == {"allow": {}}
+    managed = [r["statement"]["managed_rule_group_statement"] for r in acl["rule"]
+               if "managed_rule_group_statement" in r["statement"]]
+    assert sorted(m["name"] for m in managed) == sorted(MANAGED_RULE_GROUPS)
+    assert {"AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet",
+            "AWSManagedRulesAmazonIpReputationList", "AWSManagedRulesSQLiRuleSet"} == set(MANAGED_RULE_GROUPS)
+    assert all(m["vendor_name"] == "AWS" for m in managed)
+    (rate,) = [r for r in acl["rule"] if "rate_based_statement" in r["statement"]]
+    assert rate["action"] == {"block": {}}
+    assert rate["statement"]["rate_based_statement"]["aggregate_key_type"] == "IP"
+    assert len({r["priority"] for r in acl["rule"]}) == len(acl["rule"]) == 5
+    logging = prod.only("aws_wafv2_web_acl_logging_configuration")
+    assert logging["resource_arn"] == ref("aws_wafv2_web_acl", acl_key, "arn")
+    lg_key, log_group = find(prod, "aws_cloudwatch_log_group", "web-acl/log-group")
+    assert logging["log_destination_configs"] == [ref("aws_cloudwatch_log_group", lg_key, "arn")]
+    assert log_group["name"].startswith("aws-waf-logs-")
+    assert resolved_path(stacks, log_group["kms_key_id"], prod.name).endswith("logs-key/key")
+
+
+# -- target groups and listener rules ----------------------------------------------
+def test_target_group_pairs(stacks, svc_stack, env):
+    names = []
+    for svc in env.services:
+        groups = {path_of(v).rsplit("/", 1)[1]: v
+                  for v in of_service(svc_stack, "aws_lb_target_group", svc.name).values()}
+        assert set(groups) == {"blue-target-group", "green-target-group"}
+        for color, group in (("blue", groups["blue-target-group"]), ("green", groups["green-target-group"])):
+            assert group["name"] == target_group_name(env.name, svc.name, color)
+            assert group["target_type"] == "ip"
+            assert group["port"] == svc.port
+            assert group["deregistration_delay"] == str(env.load_balancer.deregistration_delay_seconds)
+            assert group["health_check"]["path"] == svc.health_check_path
+            assert group["health_check"]["matcher"]
+            names.append(group["name"])
+    assert len(set(names)) == len(names) and all(len(n) <= 32 for n in names)
+
+
+def test_listener_rules_route_the_prefix_to_blue_and_ignore_action(svc_stack, env):
+    priorities: dict[str, list[int]] = {}
+    for svc in env.services:
+        kind = "public" if svc.public else "internal"
+        listeners = {path_of(v).rsplit("/", 1)[1]: k for k, v in svc_stack.resources("aws_lb_listener").items()
+                     if path_of(v).split("/")[1] == f"{kind}-alb"}
+        blue_key, _ = find(svc_stack, "aws_lb_target_group", f"service-{svc.name}/blue-target-group")
+        for rule_id, listener_id in (("production-rule", "production-listener"),
+                                     ("test-rule", "test-listener")):
+            _, rule = find(svc_stack, "aws_lb_listener_rule", f"service-{svc.name}/{rule_id}")
+            assert rule["listener_arn"] == ref("aws_lb_listener", listeners[listener_id], "arn")
+            assert rule["condition"] == [{"path_pattern": {
+                "values": [svc.path_prefix, f"{svc.path_prefix}/*"]}}]
+            assert rule["action"] == [{"type": "forward",
+                                       "target_group_arn": ref("aws_lb_target_group", blue_key, "arn")}]
+            assert rule["lifecycle"] == {"ignore_changes": ["action"]}
+            priorities.setdefault(rule["listener_arn"], []).append(rule["priority"])
+    assert all(len(set(p)) == len(p) for p in priorities.values())
+
+
+# -- security groups ------------------------------------------------------------------
+def _rules(svc_stack, rtype: str, security_group_key: str) -> list[dict]:
+    sg = ref("aws_security_group", security_group_key, "id")
+    return [r for r in svc_stack.resources(rtype).values() if r["security_group_id"] == sg]
+
+
+def test_alb_ingress_only_on_listener_ports(svc_stack, env):
+    lb = env.load_balancer
+    prod_ports = {443, 80} if lb.certificate_arn else {80}
+    for kind in _albs(svc_stack):
+        sg_key, _ = find(svc_stack, "aws_security_group", f"{kind}-alb/security-group")
+        ingress = _rules(svc_stack, "aws_vpc_security_group_ingress_rule", sg_key)
+        sources = set(lb.public_ingress_cidrs) if kind == "public" else {env.vpc_cidr}
+        seen = set()
+        for rule in ingress:
+            assert rule["from_port"] == rule["to_port"] and rule["ip_protocol"] == "tcp"
+            port = rule["from_port"]
+            if port == lb.test_listener_port:
+                assert rule["cidr_ipv4"] in lb.test_listener_cidrs
+            else:
+                assert port in prod_ports and rule["cidr_ipv4"] in sources
+            seen.add((port, rule["cidr_ipv4"]))
+        expected = {(p, c) for p in prod_ports for c in sources} | {
+            (lb.test_listener_port, c) for c in lb.test_listener_cidrs}
+        assert seen == expected
+
+
+def test_test_listener_is_never_open_to_the_world(stacks):
+    for synthesized in stacks.values():
+        for rule in synthesized.resources("aws_vpc_security_group_ingress_rule").values():
+            if rule.get("cidr_ipv4") and rule.get("from_port") == 8443:
+                assert ipaddress.IPv4Network(rule["cidr_ipv4"]).prefixlen > 0
+
+
+def test_alb_egress_only_to_its_services_tasks(svc_stack, env):
+    for kind in _albs(svc_stack):
+        sg_key, _ = find(svc_stack, "aws_security_group", f"{kind}-alb/security-group")
+        egress = _rules(svc_stack, "aws_vpc_security_group_egress_rule", sg_key)
+        served = [s for s in env.services if s.public == (kind == "public")]
+        expected = set()
+        for svc in served:
+            task_sg, _ = find(svc_stack, "aws_security_group", f"service-{svc.name}/security-group")
+            expected.add((svc.port, ref("aws_security_group", task_sg, "id")))
+        assert {(r["from_port"], r["referenced_security_group_id"]) for r in egress} == expected
+        assert all(r["from_port"] == r["to_port"] for r in egress)
+
+
+def test_task_ingress_only_from_its_alb_and_peer_services(svc_stack, env):
+    task_sgs = {s.name: find(svc_stack, "aws_security_group", f"service-{s.name}/security-group")[0]
+                for s in env.services}
+    for svc in env.services:
+        kind = "public" if svc.public else "internal"
+        alb_sg, _ = find(svc_stack, "aws_security_group", f"{kind}-alb/security-group")
+        ingress = _rules(svc_stack, "aws_vpc_security_group_ingress_rule", task_sgs[svc.name])
+        sources = sorted(r["referenced_security_group_id"] for r in ingress)
+        expected = sorted([ref("aws_security_group", alb_sg, "id")] + [
+            ref("aws_security_group", task_sgs[o.name], "id") for o in env.services if o is not svc])
+        assert sources == expected
+        assert all(r["from_port"] == r["to_port"] == svc.port for r in ingress)
+        assert not any("cidr_ipv4" in r for r in ingress)
+
+
+def test_task_egress_is_narrow(svc_stack, env):
+    task_sgs = {s.name: find(svc_stack, "aws_security_group", f"service-{s.name}/security-group")[0]
+                for s in env.services}
+    for svc in env.services:
+        egress = _rules(svc_stack, "aws_vpc_security_group_egress_rule", task_sgs[svc.name])
+        assert not any("cidr_ipv4" in r for r in egress), "no CIDR egress at all"
+        https = [r for r in egress if r["from_port"] == 443]
+        assert len(https) == 2
+        assert any("prefix_list_id" in r for r in https)
+        assert any("endpoints-sg" in r.get("referenced_security_group_id", "") for r in https)
+        db = [r for r in egress if r["from_port"] == 5432]
+        assert len(db) == (1 if svc.uses_database else 0)
+        peers = {(r["from_port"], r["referenced_security_group_id"]) for r in egress
+                 if r["from_port"] not in (443, 5432)}
+        assert peers == {(o.port, ref("aws_security_group", task_sgs[o.name], "id"))
+                         for o in env.services if o is not svc}
+
+
+def test_database_is_opened_only_to_services_that_use_it(stacks, svc_stack, env):
+    db_rules = [r for r in svc_stack.resources("aws_vpc_security_group_ingress_rule").values()
+                if r.get("from_port") == 5432]
+    assert len(db_rules) == sum(s.uses_database for s in env.services)
+    for rule in db_rules:
+        assert resolved_path(stacks, rule["security_group_id"], svc_stack.name).endswith(
+            "data/database/security-group")
+        assert "service-" in rule["referenced_security_group_id"]

@@ -1,0 +1,357 @@
+#!/usr/bin/env python
+"""Security scan of the synthesized stacks with checkov, against reasoned exceptions.
+
+Runs::
+
+    checkov -d <outdir> --framework terraform_json --skip-download --compact \\
+            -o json --config-file .checkov.yaml
+
+(``--skip-download``: no network, no Bridgecrew policy metadata, so severities
+are unknown and exceptions select by check id. ``--quiet`` is deliberately not
+used: it drops passed checks from the JSON and we report passed counts.)
+
+Every failed check must be covered by an entry of the exceptions file
+(``guardrails/checkov_exceptions.yaml``)::
+
+    exceptions:
+      - check: CKV_AWS_18                  # exact checkov id
+        resources:                         # fnmatch patterns on <stack>/<address>
+          - "payment-*-bootstrap/aws_s3_bucket.state_bucket_*"
+        reason: >-                         # why the risk is accepted (required)
+          ...
+
+``"*"`` as a resource pattern makes the exception global. Inline skip comments
+do not work in JSON, and ``.checkov.yaml`` must not skip checks (a test
+enforces it), so the exceptions file is the one place where a check is
+accepted, always with its reason, and excepted results stay visible in the
+counts.
+
+Exit status: 0 when every failure is excepted, 1 when any is not (or checkov
+reports parsing errors), 2 when checkov cannot run or the exceptions file is
+invalid. Unused exceptions are listed as warnings.
+
+Usage::
+
+    python tools/checkov_scan.py [--outdir cdktf.out] [--exceptions FILE]
+        [--summary-json FILE] [--update-doc docs/verification.md]
+        [--checkov-json FILE]   # evaluate a saved `checkov -o json` instead of running it
+"""
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import json
+import re
+import subprocess
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_EXCEPTIONS = ROOT / "guardrails" / "checkov_exceptions.yaml"
+CHECKOV_CONFIG = ROOT / ".checkov.yaml"
+DOC_BEGIN = "<!-- checkov-counts:begin -->"
+DOC_END = "<!-- checkov-counts:end -->"
+CHECK_ID = re.compile(r"^CKV2?_[A-Z0-9]+_\d+$")
+MIN_REASON_CHARS = 20
+_STACK_IN_PATH = re.compile(r"(?:^|/)stacks/([^/]+)/cdk\.tf\.json$")
+_ENVIRONMENT = re.compile(r"^payment-([a-z0-9]+)-")
+
+
+class ScanError(Exception):
+    """Input or tool problem (exit status 2)."""
+
+
+@dataclass(frozen=True)
+class Exemption:
+    check: str
+    resources: tuple[str, ...]
+    reason: str
+
+    def covers(self, check_id: str, target: str) -> bool:
+        return check_id == self.check and any(fnmatch.fnmatchcase(target, p) for p in self.resources)
+
+
+@dataclass(frozen=True)
+class Result:
+    check_id: str
+    check_name: str
+    stack: str
+    address: str
+    passed: bool
+    guideline: str = ""
+
+    @property
+    def target(self) -> str:
+        return f"{self.stack}/{self.address}"
+
+    @property
+    def environment(self) -> str:
+        match = _ENVIRONMENT.match(self.stack)
+        return match.group(1) if match else "other"
+
+
+# --------------------------------------------------------------------------
+# Exceptions file
+# --------------------------------------------------------------------------
+
+
+def parse_exceptions(raw: Any, source: str = "exceptions") -> list[Exemption]:
+    """Validates the loaded exceptions document; every problem names the entry."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("exceptions"), list):
+        raise ScanError(f"{source}: expected a mapping with an 'exceptions' list, got {type(raw).__name__}")
+    parsed = []
+    for index, entry in enumerate(raw["exceptions"]):
+        where = f"{source}: exceptions[{index}]"
+        if not isinstance(entry, dict):
+            raise ScanError(f"{where}: expected a mapping with check, resources and reason, got {entry!r}")
+        unknown = set(entry) - {"check", "resources", "reason"}
+        if unknown:
+            raise ScanError(f"{where}: unknown field(s) {sorted(unknown)}; allowed: check, resources, reason")
+        check = entry.get("check")
+        if not isinstance(check, str) or not CHECK_ID.match(check):
+            raise ScanError(f"{where}: check={check!r} is not a checkov id like CKV_AWS_18 or CKV2_AWS_62")
+        resources = entry.get("resources")
+        if (not isinstance(resources, list) or not resources
+                or not all(isinstance(p, str) and p.strip() for p in resources)):
+            raise ScanError(f"{where} ({check}): resources={resources!r} must be a non-empty list of "
+                            f"'<stack>/<type>.<name>' patterns ('*' for all)")
+        reason = entry.get("reason")
+        if not isinstance(reason, str) or len(reason.strip()) < MIN_REASON_CHARS:
+            raise ScanError(f"{where} ({check}): reason={reason!r} must explain why the risk is accepted "
+                            f"(at least {MIN_REASON_CHARS} characters)")
+        parsed.append(Exemption(check=check, resources=tuple(resources), reason=" ".join(reason.split())))
+    return parsed
+
+
+def load_exceptions(path: Path) -> list[Exemption]:
+    import yaml
+
+    try:
+        raw = yaml.safe_load(Path(path).read_text())
+    except (OSError, yaml.YAMLError) as err:
+        raise ScanError(f"cannot read exceptions file {path}: {err}") from err
+    return parse_exceptions(raw, str(path))
+
+
+# --------------------------------------------------------------------------
+# checkov output
+# --------------------------------------------------------------------------
+
+
+def run_checkov(outdir: Path) -> Any:
+    checkov = Path(sys.executable).parent / "checkov"
+    command = [
+        str(checkov) if checkov.exists() else "checkov",
+        "-d", str(outdir),
+        "--framework", "terraform_json",
+        "--skip-download",
+        "--compact",
+        "-o", "json",
+    ]
+    if CHECKOV_CONFIG.exists():
+        command += ["--config-file", str(CHECKOV_CONFIG)]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+    except OSError as err:
+        raise ScanError(f"cannot run checkov ({command[0]}): {err}") from err
+    # checkov exits 1 when checks fail; only unreadable output is an error.
+    try:
+        return json.loads(done.stdout)
+    except ValueError as err:
+        raise ScanError(
+            f"checkov exited {done.returncode} without JSON output:\n{done.stderr[-2000:]}"
+        ) from err
+
+
+class _AddressIndex:
+    """checkov names terraform_json resources inconsistently: graph checks say
+    ``aws_s3_bucket.x`` but resource checks say ``resource.x``. The type comes
+    back from the stack JSON (logical ids are unique per stack; if not, the
+    line checkov reports decides)."""
+
+    def __init__(self, outdir: Path | None) -> None:
+        self.outdir = outdir
+        self._stacks: dict[str, tuple[dict[str, list[str]], list[str]]] = {}
+
+    def _load(self, stack: str):
+        if stack not in self._stacks:
+            by_name: dict[str, list[str]] = {}
+            lines: list[str] = []
+            path = Path(self.outdir, "stacks", stack, "cdk.tf.json") if self.outdir else None
+            if path and path.exists():
+                text = path.read_text()
+                lines = text.splitlines()
+                for section, prefix in (("resource", ""), ("data", "data.")):
+                    for tf_type, items in (json.loads(text).get(section) or {}).items():
+                        for name in items:
+                            by_name.setdefault(name, []).append(f"{prefix}{tf_type}.{name}")
+            self._stacks[stack] = (by_name, lines)
+        return self._stacks[stack]
+
+    def resolve(self, stack: str, resource: str, line_range: list[int] | None) -> str:
+        section, _, name = resource.partition(".")
+        if section not in ("resource", "data"):
+            return resource
+        by_name, lines = self._load(stack)
+        candidates = [c for c in by_name.get(name, []) if c.startswith("data.") == (section == "data")]
+        if len(candidates) > 1 and line_range and 0 < line_range[0] <= len(lines):
+            # The block starts at the line of its name; its type is the
+            # nearest enclosing key above.
+            for line in reversed(lines[: line_range[0] - 1]):
+                key = re.match(r'\s*"([\w-]+)": \{', line)
+                if key:
+                    narrowed = [c for c in candidates if c.split(".")[-2] == key.group(1)]
+                    candidates = narrowed or candidates
+                    break
+        return candidates[0] if len(candidates) == 1 else resource
+
+
+def parse_results(report: Any, outdir: Path | None) -> tuple[list[Result], int]:
+    """Flattens checkov's JSON (one report or a list of them); returns the
+    results and the number of parsing errors."""
+    reports = report if isinstance(report, list) else [report]
+    index = _AddressIndex(outdir)
+    results: list[Result] = []
+    parsing_errors = 0
+    for one in reports:
+        if not isinstance(one, dict) or "results" not in one:
+            continue  # checkov prints only a summary when it found nothing to scan
+        parsing_errors += len(one["results"].get("parsing_errors", []))
+        for key, passed in (("passed_checks", True), ("failed_checks", False)):
+            for item in one["results"].get(key, []):
+                path = item.get("file_abs_path") or item.get("file_path") or ""
+                match = _STACK_IN_PATH.search(path)
+                stack = match.group(1) if match else path
+                results.append(Result(
+                    check_id=item["check_id"],
+                    check_name=item.get("check_name", ""),
+                    stack=stack,
+                    address=index.resolve(stack, item.get("resource", ""), item.get("file_line_range")),
+                    passed=passed,
+                    guideline=item.get("guideline") or "",
+                ))
+    return results, parsing_errors
+
+
+# --------------------------------------------------------------------------
+# Evaluation and reporting
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    unexcepted: list[Result]
+    excepted: list[tuple[Result, Exemption]]
+    unused: list[Exemption]
+    counts: dict[str, dict[str, int]]
+    parsing_errors: int
+
+    @property
+    def ok(self) -> bool:
+        return not self.unexcepted and not self.parsing_errors
+
+
+def evaluate(results: Iterable[Result], exceptions: list[Exemption], parsing_errors: int = 0) -> Evaluation:
+    unexcepted: list[Result] = []
+    excepted: list[tuple[Result, Exemption]] = []
+    used: set[int] = set()
+    counts: dict[str, Counter] = {}
+    for result in results:
+        tally = counts.setdefault(result.environment, Counter(passed=0, failed=0, excepted=0))
+        if result.passed:
+            tally["passed"] += 1
+            continue
+        cover = next((i for i, e in enumerate(exceptions) if e.covers(result.check_id, result.target)), None)
+        if cover is None:
+            tally["failed"] += 1
+            unexcepted.append(result)
+        else:
+            tally["excepted"] += 1
+            used.add(cover)
+            excepted.append((result, exceptions[cover]))
+    return Evaluation(
+        unexcepted=unexcepted,
+        excepted=excepted,
+        unused=[e for i, e in enumerate(exceptions) if i not in used],
+        counts={env: dict(tally) for env, tally in counts.items()},
+        parsing_errors=parsing_errors,
+    )
+
+
+def _ordered_envs(counts: dict[str, Any]) -> list[str]:
+    order = {"dev": 0, "staging": 1, "prod": 2}
+    return sorted(counts, key=lambda e: (order.get(e, 9), e))
+
+
+def markdown_table(evaluation: Evaluation) -> str:
+    rows = ["| environment | passed | failed | excepted |", "|---|---:|---:|---:|"]
+    for env in _ordered_envs(evaluation.counts):
+        c = evaluation.counts[env]
+        rows.append(f"| {env} | {c['passed']} | {c['failed']} | {c['excepted']} |")
+    return "\n".join(rows)
+
+
+def update_doc(path: Path, evaluation: Evaluation) -> bool:
+    """Replaces the counts block of the doc; returns whether it changed."""
+    text = Path(path).read_text()
+    begin, end = text.find(DOC_BEGIN), text.find(DOC_END)
+    if begin < 0 or end < begin:
+        raise ScanError(f"{path}: markers {DOC_BEGIN} ... {DOC_END} not found")
+    new = f"{text[:begin]}{DOC_BEGIN}\n{markdown_table(evaluation)}\n{text[end:]}"
+    if new != text:
+        Path(path).write_text(new)
+    return new != text
+
+
+def print_report(evaluation: Evaluation, out=None) -> None:
+    out = out or sys.stdout
+    for result in sorted(evaluation.unexcepted, key=lambda r: (r.stack, r.check_id, r.address)):
+        print(f"FAILED {result.check_id} {result.target}: {result.check_name}"
+              + (f" ({result.guideline})" if result.guideline else ""), file=out)
+    for exception in evaluation.unused:
+        print(f"warning: unused exception {exception.check} {list(exception.resources)}", file=out)
+    if evaluation.parsing_errors:
+        print(f"checkov could not parse {evaluation.parsing_errors} file(s)", file=out)
+    print(markdown_table(evaluation), file=out)
+    status = "ok" if evaluation.ok else f"{len(evaluation.unexcepted)} unexcepted failure(s)"
+    print(f"checkov: {status}; {len(evaluation.excepted)} excepted", file=out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog="See the module docstring and docs/verification.md for the exceptions file format.",
+    )
+    parser.add_argument("--outdir", type=Path, default=Path("cdktf.out"), help="synthesized app (default cdktf.out)")
+    parser.add_argument("--exceptions", type=Path, default=DEFAULT_EXCEPTIONS,
+                        help="reasoned exceptions (default guardrails/checkov_exceptions.yaml)")
+    parser.add_argument("--checkov-json", type=Path, help="evaluate this saved checkov JSON report instead of running checkov")
+    parser.add_argument("--summary-json", type=Path, help="write the per-environment counts as JSON here")
+    parser.add_argument("--update-doc", type=Path, help="rewrite the counts table between the markers of this Markdown file")
+    args = parser.parse_args(argv)
+    try:
+        exceptions = load_exceptions(args.exceptions)
+        if args.checkov_json:
+            report = json.loads(args.checkov_json.read_text())
+        else:
+            if not (args.outdir / "stacks").is_dir():
+                raise ScanError(f"{args.outdir}/stacks not found; synthesize first (make synth)")
+            report = run_checkov(args.outdir)
+        results, parsing_errors = parse_results(report, args.outdir)
+        evaluation = evaluate(results, exceptions, parsing_errors)
+        print_report(evaluation)
+        if args.summary_json:
+            args.summary_json.write_text(json.dumps(evaluation.counts, indent=2, sort_keys=True) + "\n")
+        if args.update_doc:
+            update_doc(args.update_doc, evaluation)
+    except ScanError as err:
+        print(f"checkov scan: {err}", file=sys.stderr)
+        return 2
+    return 0 if evaluation.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,14 @@
+#!/usr/bin/env python
+"""Thin wrapper: ``tools/release.py ...`` is ``python -m release ...``."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# Run from anywhere: the repository root holds the release and config packages.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from release.cli import run  # noqa: E402
+
+if __name__ == "__main__":
+    run()
