@@ -15,6 +15,10 @@ from pathlib import Path
 _PINNED_NODE = Path(__file__).resolve().parent.parent / "node_modules" / ".bin" / "node"
 if "JSII_NODE" not in os.environ and _PINNED_NODE.exists():
     os.environ["JSII_NODE"] = str(_PINNED_NODE)
+# jsii's own bundle calls util.isArray, deprecated since Node 22 (DEP0044):
+# the warning is about jsii's code, not ours, and would print on every run.
+if "--no-deprecation" not in os.environ.get("NODE_OPTIONS", ""):
+    os.environ["NODE_OPTIONS"] = (os.environ.get("NODE_OPTIONS", "") + " --no-deprecation").strip()
 
 from cdktf import (  # noqa: E402  (JSII_NODE must be set before jsii starts)
     Annotations,

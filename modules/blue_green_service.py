@@ -48,6 +48,13 @@ TRACING_CONFIG = "/etc/ecs/ecs-xray.yaml"
 APP_USER = "1000:1000"
 TRACING_USER = "10001:10001"
 
+#: Writable task-local volumes of the app container: ``/tmp`` always; the
+#: ECS Exec (SSM) agent's state and log directories when ECS Exec is on,
+#: since the agent cannot start on a read-only root filesystem otherwise
+#: (containers-roadmap #1359).
+SCRATCH_VOLUMES = {"tmp": "/tmp"}
+EXEC_AGENT_VOLUMES = {"ssm-agent-state": "/var/lib/amazon", "ssm-agent-logs": "/var/log/amazon"}
+
 #: CodeDeploy accepts at most this many alarms per deployment group.
 MAX_ROLLBACK_ALARMS = 10
 TARGET_GROUP_NAME_MAX = 32
@@ -466,8 +473,8 @@ class BlueGreenService(Construct):
                             f"curl -fsS http://localhost:{svc.port}{svc.health_check_path} || exit 1"],
                 "interval": 15, "timeout": 5, "retries": 3, "startPeriod": 60,
             },
-            # Writable scratch space despite the read-only root filesystem.
-            "mountPoints": [{"sourceVolume": "tmp", "containerPath": "/tmp", "readOnly": False}],
+            "mountPoints": [{"sourceVolume": name, "containerPath": path, "readOnly": False}
+                            for name, path in self.writable_volumes().items()],
             # An init process reaps zombies, which ECS Exec sessions leave behind.
             "linuxParameters": {"initProcessEnabled": True},
             "dependsOn": [{"containerName": TRACING_CONTAINER, "condition": "START"}],
@@ -490,6 +497,13 @@ class BlueGreenService(Construct):
         }
         return [app, collector]
 
+    def writable_volumes(self) -> dict[str, str]:
+        """Volume name -> path of the app container's writable directories."""
+        volumes = dict(SCRATCH_VOLUMES)
+        if self.props.service.enable_execute_command:
+            volumes.update(EXEC_AGENT_VOLUMES)
+        return volumes
+
     def _task_definition(self) -> None:
         svc = self.props.service
         td = aws.ecs_task_definition
@@ -505,7 +519,7 @@ class BlueGreenService(Construct):
             runtime_platform=td.EcsTaskDefinitionRuntimePlatform(
                 operating_system_family="LINUX", cpu_architecture="X86_64"
             ),
-            volume=[td.EcsTaskDefinitionVolume(name="tmp")],
+            volume=[td.EcsTaskDefinitionVolume(name=name) for name in self.writable_volumes()],
             container_definitions=json.dumps(self.container_definitions()),
         )
 

@@ -27,6 +27,21 @@ from modules.load_balancer import (
     WebAcl,
     WebAclProps,
 )
+from modules.observability import (
+    AlarmTopic,
+    AlarmTopicProps,
+    Dashboard,
+    DashboardProps,
+    DashboardService,
+    DatabaseAlarms,
+    DatabaseAlarmsProps,
+    DeploymentEvents,
+    DeploymentEventsProps,
+    LoadBalancerAlarms,
+    LoadBalancerAlarmsProps,
+    ServiceAlarms,
+    ServiceAlarmsProps,
+)
 from modules.service_discovery import ServiceNamespace, ServiceNamespaceProps
 from stacks.base import PlatformStack
 from stacks.data import DataStack
@@ -90,7 +105,77 @@ class ServicesStack(PlatformStack):
             for caller in self.services.values():
                 if caller is not callee:
                     callee.allow_calls_from(caller)
+        self._observability(env, security, data)
         self._outputs(env)
+
+    def _observability(self, env: EnvironmentConfig, security: SecurityStack, data: DataStack) -> None:
+        """Alarms on the environment topic, rollback on alarm, dashboard."""
+        self.alarm_topic = AlarmTopic(self, "alarm-topic", AlarmTopicProps(
+            name=f"{env.prefix}-alarms",
+            kms_key_arn=security.data_key.arn,
+            account_id=self.account_id,
+            emails=env.alarms.emails,
+        ))
+        topic = self.alarm_topic.arn
+        self.service_alarms: dict[str, ServiceAlarms] = {}
+        for name, service in self.services.items():
+            alarms = ServiceAlarms(self, f"alarms-{name}", ServiceAlarmsProps(
+                name_prefix=f"{env.prefix}-{name}",
+                thresholds=env.alarms,
+                topic_arn=topic,
+                cluster_name=self.cluster.name,
+                service_name=service.service.name,
+                load_balancer_arn_suffix=service.props.load_balancer.arn_suffix,
+                target_group_arn_suffixes=(service.blue_target_group.arn_suffix,
+                                           service.green_target_group.arn_suffix),
+                custom_metric=service.config.custom_metric,
+            ))
+            self.service_alarms[name] = alarms
+            if env.deployment.rollback_on_alarm:
+                service.rollback_on_alarms([a.alarm_name for a in alarms.rollback_alarms])
+        self.load_balancer_alarms = {
+            kind: LoadBalancerAlarms(self, f"alarms-{kind}-alb", LoadBalancerAlarmsProps(
+                name_prefix=f"{env.prefix}-{kind}-alb",
+                thresholds=env.alarms,
+                topic_arn=topic,
+                load_balancer_arn_suffix=alb.arn_suffix,
+            ))
+            for kind, alb in self.load_balancers.items()
+        }
+        self.database_alarms = DatabaseAlarms(self, "alarms-database", DatabaseAlarmsProps(
+            name_prefix=env.prefix,
+            thresholds=env.alarms,
+            topic_arn=topic,
+            cluster_identifier=data.database.cluster.cluster_identifier,
+            may_pause=env.database.auto_pause_seconds is not None,
+        ))
+        self.deployment_events = DeploymentEvents(self, "deployment-events", DeploymentEventsProps(
+            name=env.prefix,
+            log_group_name=f"/aws/events/{env.prefix}-deployments",
+            kms_key_arn=security.logs_key.arn,
+            retention_days=env.log_retention_days,
+        ))
+        rollback_alarms = [a.arn for alarms in self.service_alarms.values()
+                           for a in alarms.rollback_alarms]
+        self.dashboard = Dashboard(self, "dashboard", DashboardProps(
+            name=env.prefix,
+            region=env.region,
+            services=tuple(
+                DashboardService(
+                    name=name,
+                    cluster_name=self.cluster.name,
+                    service_name=service.service.name,
+                    load_balancer_arn_suffix=service.props.load_balancer.arn_suffix,
+                    target_group_arn_suffixes=(service.blue_target_group.arn_suffix,
+                                               service.green_target_group.arn_suffix),
+                    custom_metric=service.config.custom_metric,
+                )
+                for name, service in self.services.items()
+            ),
+            db_cluster_identifier=data.database.cluster.cluster_identifier,
+            deployment_log_group_name=self.deployment_events.log_group.name,
+            alarm_arns=tuple(rollback_alarms),
+        ))
 
     def _load_balancers(self, env: EnvironmentConfig, security: SecurityStack,
                         network: NetworkStack) -> dict[str, ApplicationLoadBalancer]:

@@ -133,6 +133,20 @@ def test_app_container_is_locked_down(svc_stack, env, task_definitions):
         assert app["image"] == ref("aws_ecr_repository", repo_key, "repository_url") + f":{svc.image_tag}"
 
 
+def test_read_only_root_has_writable_tmp_and_exec_agent_dirs(env, task_definitions):
+    for svc in env.services:
+        _, td = task_definitions[svc.name]
+        app = containers(td)[app_container_name(svc)]
+        mounts = {m["containerPath"]: m["sourceVolume"] for m in app["mountPoints"]}
+        expected = {"/tmp"}
+        if svc.enable_execute_command:
+            # The ECS Exec agent cannot start on a read-only root otherwise.
+            expected |= {"/var/lib/amazon", "/var/log/amazon"}
+        assert set(mounts) == expected
+        assert sorted(v["name"] for v in td["volume"]) == sorted(mounts.values())
+        assert all(m["readOnly"] is False for m in app["mountPoints"])
+
+
 def test_secrets_are_injected_by_arn_never_as_plain_values(stacks, svc_stack, env, task_definitions):
     for svc in env.services:
         app = containers(task_definitions[svc.name][1])[app_container_name(svc)]

@@ -15,7 +15,6 @@ from config.naming import ecr_repository_name, task_family
 from modules.blue_green_service import (
     MAX_ROLLBACK_ALARMS,
     BlueGreenService,
-    BlueGreenServiceProps,
     image_reference,
     secret_variable,
     target_group_name,
@@ -184,7 +183,7 @@ def test_service_construct_refuses_inconsistent_props(small_app):
 
 
 def test_load_balancer_refuses_plain_http_without_opt_in(small_app):
-    from modules.load_balancer import ApplicationLoadBalancer, ApplicationLoadBalancerProps
+    from modules.load_balancer import ApplicationLoadBalancer
 
     _, built, _ = small_app
     services = built["dev"].services

@@ -316,6 +316,9 @@ def print_report(evaluation: Evaluation, out=None) -> None:
     if evaluation.parsing_errors:
         print(f"checkov could not parse {evaluation.parsing_errors} file(s)", file=out)
     print(markdown_table(evaluation), file=out)
+    if evaluation.unexcepted:
+        print("Fix the stack, or accept the risk with a reasoned entry in "
+              "guardrails/checkov_exceptions.yaml (see docs/verification.md).", file=out)
     status = "ok" if evaluation.ok else f"{len(evaluation.unexcepted)} unexcepted failure(s)"
     print(f"checkov: {status}; {len(evaluation.excepted)} excepted", file=out)
 
