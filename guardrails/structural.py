@@ -234,8 +234,9 @@ def main(argv: list[str] | None = None) -> int:
         print(__doc__)
         return 0
     outdir = Path(args[0] if args else "cdktf.out")
-    if not (outdir / "stacks").is_dir():
-        print(f"{outdir}/stacks not found; synthesize first (make synth)", file=sys.stderr)
+    if not list(Path(outdir, "stacks").glob(f"*/{STACK_FILE}")):
+        # Nothing to check must not read as "all good".
+        print(f"no {outdir}/stacks/*/cdk.tf.json found; synthesize first (make synth)", file=sys.stderr)
         return 2
     findings = check_outdir(outdir)
     for finding in findings:

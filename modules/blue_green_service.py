@@ -285,6 +285,7 @@ class BlueGreenService(Construct):
             kms_key_arn=props.data_key.arn,
             keep_tagged_images=env.ecr_keep_tagged_images,
             untagged_expiry_days=env.ecr_untagged_expiry_days,
+            prevent_destroy=env.is_prod,
         ))
         self.log_group = aws.cloudwatch_log_group.CloudwatchLogGroup(
             self, "log-group",
@@ -551,7 +552,7 @@ class BlueGreenService(Construct):
         # CodeDeploy swaps the forward target on every release.
         ignore_action = TerraformResourceLifecycle(ignore_changes=["action"])
 
-        def path_rule(construct_id: str, listener):
+        def path_rule(construct_id: str, listener, target_group):
             return rule.LbListenerRule(
                 self, construct_id,
                 listener_arn=listener.arn,
@@ -562,13 +563,17 @@ class BlueGreenService(Construct):
                     ),
                 )],
                 action=[rule.LbListenerRuleAction(
-                    type="forward", target_group_arn=self.blue_target_group.arn
+                    type="forward", target_group_arn=target_group.arn
                 )],
                 lifecycle=ignore_action,
             )
 
-        self.production_rule = path_rule("production-rule", p.load_balancer.production_listener)
-        self.test_rule = path_rule("test-rule", p.load_balancer.test_listener)
+        # Production starts on blue, test on green: CodeDeploy needs both
+        # target groups attached to a listener before the first deployment.
+        self.production_rule = path_rule(
+            "production-rule", p.load_balancer.production_listener, self.blue_target_group)
+        self.test_rule = path_rule(
+            "test-rule", p.load_balancer.test_listener, self.green_target_group)
 
     # -- ECS service ---------------------------------------------------------
     def _ecs_service(self) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from framework import Construct
+from framework import Construct, TerraformResourceLifecycle
 from framework.aws import aws
 
 #: Actions a task execution role needs to pull from one repository.
@@ -56,12 +56,15 @@ class ServiceRepositoryProps:
     ``kms_key_arn``: CMK that encrypts the images.
     ``keep_tagged_images``: tagged images kept (older ones expire).
     ``untagged_expiry_days``: age at which untagged images expire.
+    ``prevent_destroy``: Terraform refuses to delete the repository (and the
+    images a rollback needs); left out, it can be destroyed.
     """
 
     name: str
     kms_key_arn: str
     keep_tagged_images: int
     untagged_expiry_days: int
+    prevent_destroy: bool = False
 
 
 class ServiceRepository(Construct):
@@ -83,6 +86,7 @@ class ServiceRepository(Construct):
             encryption_configuration=[er.EcrRepositoryEncryptionConfiguration(
                 encryption_type="KMS", kms_key=props.kms_key_arn
             )],
+            lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if props.prevent_destroy else None,
         )
         self.lifecycle_policy = aws.ecr_lifecycle_policy.EcrLifecyclePolicy(
             self, "lifecycle", repository=self.repository.name, policy=json.dumps(policy)

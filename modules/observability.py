@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass
 
 from config.model import AlarmConfig, CustomScalingMetric
-from framework import Construct
+from framework import Construct, Token
 from framework.aws import aws
 
 _alarm = aws.cloudwatch_metric_alarm
@@ -357,17 +357,26 @@ class DeploymentEventsProps:
     """Records CodeDeploy state changes in a log group for the dashboard.
 
     ``log_group_name`` must start with ``/aws/events/`` (EventBridge rule).
+    ``application_name``: the CodeDeploy application whose deployments are
+    recorded; other applications of the account (other environments sharing
+    it) are left out.
     """
 
     name: str
     log_group_name: str
     kms_key_arn: str
     retention_days: int
+    application_name: str
 
 
 class DeploymentEvents(Construct):
     def __init__(self, scope: Construct, construct_id: str, props: DeploymentEventsProps) -> None:
         super().__init__(scope, construct_id)
+        if not Token.is_unresolved(props.log_group_name) and not props.log_group_name.startswith(
+                "/aws/events/"):
+            raise ValueError(
+                f"log_group_name: {props.log_group_name!r} is not allowed; EventBridge "
+                "targets need a log group whose name starts with /aws/events/")
         self.log_group = aws.cloudwatch_log_group.CloudwatchLogGroup(
             self, "log-group", name=props.log_group_name,
             retention_in_days=props.retention_days, kms_key_id=props.kms_key_arn,
@@ -394,10 +403,46 @@ class DeploymentEvents(Construct):
             event_pattern=json.dumps({
                 "source": ["aws.codedeploy"],
                 "detail-type": ["CodeDeploy Deployment State-change Notification"],
+                "detail": {"application": [props.application_name]},
             }),
         )
         aws.cloudwatch_event_target.CloudwatchEventTarget(
             self, "target", rule=rule.name, arn=self.log_group.arn,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContainerInsightsLogGroupProps:
+    """``cluster_name``: the ECS cluster's literal name (Container Insights
+    derives the group name from it, so a token is refused).
+    ``kms_key_arn``/``retention_days``: the environment's logs key and
+    retention."""
+
+    cluster_name: str
+    kms_key_arn: str
+    retention_days: int
+
+
+class ContainerInsightsLogGroup(Construct):
+    """The group Container Insights writes its performance events to.
+
+    Left to Container Insights, the group is created on the first metrics
+    with a 1-day retention and no CMK; creating it beforehand (the cluster
+    depends on it) puts it under the logs key and the configured retention
+    like every other log group.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str,
+                 props: ContainerInsightsLogGroupProps) -> None:
+        super().__init__(scope, construct_id)
+        if Token.is_unresolved(props.cluster_name) or not props.cluster_name:
+            raise ValueError(
+                f"cluster_name: {props.cluster_name!r} is not allowed; give the literal "
+                "cluster name (the log group name must be known at synth time)")
+        self.log_group = aws.cloudwatch_log_group.CloudwatchLogGroup(
+            self, "log-group",
+            name=f"/aws/ecs/containerinsights/{props.cluster_name}/performance",
+            retention_in_days=props.retention_days, kms_key_id=props.kms_key_arn,
         )
 
 
@@ -467,11 +512,13 @@ def dashboard_widgets(props: DashboardProps) -> list[dict]:
             widgets.append(metric_widget(f"{svc.name}: {m.name}", [
                 [m.namespace, m.name, "ServiceName", svc.service_name],
             ], stat=m.statistic))
+    # Fargate publishes usage in vCPU since its quotas moved to vCPU; the
+    # older Resource=OnDemand/Spot, Class=None series no longer receive data.
     widgets.append(metric_widget("Fargate vs Fargate Spot (vCPU in use, account)", [
         ["AWS/Usage", "ResourceCount", "Service", "Fargate", "Type", "Resource",
-         "Resource", "OnDemand", "Class", "None", {"label": "Fargate"}],
+         "Resource", "vCPU", "Class", "Standard/OnDemand", {"label": "Fargate"}],
         ["AWS/Usage", "ResourceCount", "Service", "Fargate", "Type", "Resource",
-         "Resource", "Spot", "Class", "None", {"label": "Fargate Spot"}],
+         "Resource", "vCPU", "Class", "Standard/Spot", {"label": "Fargate Spot"}],
     ], stat="Maximum", width=12))
     db = props.db_cluster_identifier
     widgets += [

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from framework import Construct
+from framework import Construct, TerraformResourceLifecycle
 from framework.aws import aws
 
 
@@ -11,12 +11,15 @@ from framework.aws import aws
 class AppSecretProps:
     """``name``: full secret name. ``kms_key_arn``: CMK that encrypts it.
     ``recovery_window_days``: days a deleted secret can still be restored.
+    ``prevent_destroy``: Terraform refuses to delete the secret; left out, it
+    can be destroyed (and restored within the recovery window).
     """
 
     name: str
     description: str
     kms_key_arn: str
     recovery_window_days: int = 30
+    prevent_destroy: bool = False
 
 
 class AppSecret(Construct):
@@ -34,6 +37,7 @@ class AppSecret(Construct):
             description=props.description,
             kms_key_id=props.kms_key_arn,
             recovery_window_in_days=props.recovery_window_days,
+            lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if props.prevent_destroy else None,
         )
 
     @property

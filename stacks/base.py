@@ -10,6 +10,7 @@ from __future__ import annotations
 from config import EnvironmentConfig
 from framework import Construct, LocalBackend, S3Backend, TerraformStack
 from framework.aws import aws
+from guardrails.rules import RuleContext, register as register_contract_rules
 
 PROJECT = "payment-platform"
 
@@ -45,6 +46,8 @@ class EnvironmentStack(TerraformStack):
         )
         self._identity = None
         self._partition = None
+        # Contract rules (docs/rules.md) run at synth and fail it on a violation.
+        register_contract_rules(self, RuleContext.for_environment(env))
 
     @property
     def account_id(self) -> str:

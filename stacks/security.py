@@ -39,6 +39,7 @@ class SecurityStack(PlatformStack):
                 name=secret_name(env, name),
                 description=f"Application secret {name!r} of {env.prefix}; value set out of band",
                 kms_key_arn=self.data_key.arn,
+                prevent_destroy=env.is_prod,
             ))
             for name in env.secrets
         }

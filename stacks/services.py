@@ -30,6 +30,8 @@ from modules.load_balancer import (
 from modules.observability import (
     AlarmTopic,
     AlarmTopicProps,
+    ContainerInsightsLogGroup,
+    ContainerInsightsLogGroupProps,
     Dashboard,
     DashboardProps,
     DashboardService,
@@ -154,7 +156,19 @@ class ServicesStack(PlatformStack):
             log_group_name=f"/aws/events/{env.prefix}-deployments",
             kms_key_arn=security.logs_key.arn,
             retention_days=env.log_retention_days,
+            application_name=self.deployments.name,
         ))
+        self.container_insights_logs = ContainerInsightsLogGroup(
+            self, "container-insights-logs", ContainerInsightsLogGroupProps(
+                cluster_name=cluster_name(env),
+                kms_key_arn=security.logs_key.arn,
+                retention_days=env.log_retention_days,
+            ))
+        # Container Insights creates the group itself once tasks run; the
+        # cluster comes after ours so that never happens first.
+        performance_logs = self.container_insights_logs.log_group
+        self.cluster.cluster.depends_on = [
+            f"{performance_logs.terraform_resource_type}.{performance_logs.friendly_unique_id}"]
         rollback_alarms = [a.arn for alarms in self.service_alarms.values()
                            for a in alarms.rollback_alarms]
         self.dashboard = Dashboard(self, "dashboard", DashboardProps(

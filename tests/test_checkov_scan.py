@@ -181,3 +181,12 @@ def test_resource_checks_get_their_type_back(tmp_path):
     assert errors == 0
     assert [r.address for r in results] == ["aws_s3_bucket.only", "aws_sqs_queue.shared", "aws_s3_bucket.shared"]
     assert {r.stack for r in results} == {"payment-dev-x"}
+
+
+def test_nothing_to_scan_is_an_error_not_a_pass(tmp_path, capsys):
+    (tmp_path / "stacks").mkdir()
+    assert scan.main(["--outdir", str(tmp_path)]) == 2
+    empty_report = tmp_path / "report.json"
+    empty_report.write_text(json.dumps({"passed": 0, "failed": 0}))
+    assert scan.main(["--outdir", str(tmp_path), "--checkov-json", str(empty_report)]) == 2
+    assert "checkov reported no results" in capsys.readouterr().err

@@ -15,13 +15,14 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import io
+import ipaddress
 import os
 import re
 import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, note, settings
+from hypothesis import HealthCheck, Phase, given, note, settings
 from hypothesis import strategies as st
 
 from config import ConfigError, load_environments
@@ -48,6 +49,14 @@ SERVICE_NAMES = st.from_regex(r"[a-z][a-z0-9-]{1,20}[a-z0-9]", fullmatch=True)
 
 
 # --- Strategies ----------------------------------------------------------
+
+@st.composite
+def private_cidr(draw, shortest: int, longest: int) -> str:
+    """A 10.0.0.0/8 network with a prefix between ``shortest`` and ``longest``."""
+    prefix = draw(st.integers(shortest, longest))
+    address = ipaddress.IPv4Address("10.0.0.0") + draw(st.integers(0, 2**24 - 1))
+    return str(ipaddress.IPv4Network(f"{address}/{prefix}", strict=False))
+
 
 @st.composite
 def valid_service(draw, env_name: str, name: str, base: EnvironmentConfig) -> ServiceConfig:
@@ -108,9 +117,16 @@ def valid_environment(draw) -> EnvironmentConfig:
         terminate_blue_after_minutes=draw(st.integers(0, 120)),
         rollback_on_alarm=True if prod else draw(st.booleans()),
     )
+    load_balancer = dataclasses.replace(
+        base.load_balancer,
+        test_listener_cidrs=tuple(draw(st.lists(private_cidr(8, 28), min_size=1, max_size=2))),
+        public_ingress_cidrs=draw(st.sampled_from([("0.0.0.0/0",), ()]) | st.lists(
+            private_cidr(8, 28), min_size=1, max_size=2).map(tuple)),
+    )
     return dataclasses.replace(
         base,
-        vpc_cidr=f"10.{draw(st.integers(0, 255))}.0.0/16",
+        vpc_cidr=draw(private_cidr(16, 24)),
+        load_balancer=load_balancer,
         nat_gateway_count=3 if prod else draw(st.integers(1, 3)),
         log_retention_days=draw(st.sampled_from(
             [d for d in LOG_RETENTION_DAYS if not prod or d >= 365])),
@@ -216,7 +232,9 @@ def test_rejected_configuration_names_the_field_and_writes_nothing(case):
     assert field in assert_main_writes_nothing(env)
 
 
-@settings(max_examples=8, deadline=None,
+# No shrinking: each step would synthesize again (minutes); the failing
+# example is printed as drawn.
+@settings(max_examples=12, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(valid_environment())
 def test_accepted_configuration_synthesizes_and_passes_the_rules(env):

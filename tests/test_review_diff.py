@@ -101,3 +101,22 @@ def test_unknown_ref_fails_with_exit_2(tmp_path, capsys):
     head = _write_outdir(tmp_path / "head", {"s": _stack(q=QUEUE)})
     assert main(["no-such-ref-xyz", "--head-outdir", head]) == 2
     assert "git archive no-such-ref-xyz failed" in capsys.readouterr().err
+
+
+def test_ref_is_exported_without_touching_the_repository(tmp_path):
+    from tools.review_diff import export_ref
+
+    export_ref("HEAD", tmp_path / "base")
+    assert (tmp_path / "base" / "main.py").is_file()
+    assert (tmp_path / "base" / "stacks" / "app.py").is_file()
+    assert not (tmp_path / "base" / ".git").exists()
+
+
+def test_failed_synthesis_is_reported(tmp_path):
+    import pytest
+
+    from tools.review_diff import DiffError, synthesize
+
+    (tmp_path / "main.py").write_text("import sys\nprint('config broken', file=sys.stderr)\nsys.exit(3)\n")
+    with pytest.raises(DiffError, match="failed \\(3\\):\nconfig broken"):
+        synthesize(tmp_path, tmp_path / "out")

@@ -50,10 +50,6 @@ def ctx(env_name: str = "dev") -> RuleContext:
     return RuleContext(env_name=env_name, state_bucket="unit-state-bucket")
 
 
-def ids(findings) -> list[str]:
-    return [f.rule_id for f in findings]
-
-
 # --- Building blocks of the unit stacks ---------------------------------
 
 def load_balancer(stack, *, name: str = "alb", https: bool = True, world_ports=(443,),
@@ -250,6 +246,40 @@ def plain_http_listener(stack, *, redirect: bool):
                   default_action=[action])
 
 
+def second_service_on_blue(stack):
+    """A second CODE_DEPLOY service attached to the first one's blue target group."""
+    topology = blue_green(stack)
+    es = aws.ecs_service
+    es.EcsService(
+        stack, "intruder", name="intruder", cluster="unit-cluster", task_definition="other:1",
+        deployment_controller=es.EcsServiceDeploymentController(type="CODE_DEPLOY"),
+        load_balancer=[es.EcsServiceLoadBalancer(
+            target_group_arn=topology.target_groups["blue"].arn, container_name="app",
+            container_port=8080)],
+        lifecycle=TerraformResourceLifecycle(ignore_changes=BLUE_GREEN_IGNORES),
+    )
+
+
+def world_https_on_tasks(stack):
+    tasks = aws.security_group.SecurityGroup(stack, "tasks-sg", name="tasks", vpc_id=VPC)
+    aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
+        stack, "tasks-world-443", security_group_id=tasks.id, ip_protocol="tcp",
+        from_port=443, to_port=443, cidr_ipv4="0.0.0.0/0")
+
+
+def forward_rule_on_http_listener(stack):
+    alb = load_balancer(stack, deletion_protection=True)
+    tg = aws.lb_target_group.LbTargetGroup(stack, "tg", name="unit", port=8080, protocol="HTTP",
+                                           target_type="ip", vpc_id=VPC)
+    lr = aws.lb_listener_rule
+    lr.LbListenerRule(
+        stack, "http-forward", listener_arn=alb.redirect.arn, priority=5,
+        condition=[lr.LbListenerRuleCondition(
+            path_pattern=lr.LbListenerRuleConditionPathPattern(values=["/legacy/*"]))],
+        action=[lr.LbListenerRuleAction(type="forward", target_group_arn=tg.arn)],
+    )
+
+
 # --- The table: one row per rule ------------------------------------------
 
 @dataclass(frozen=True)
@@ -276,7 +306,7 @@ RULE_CASES: dict[str, Case] = {
         "dev", lambda s: blue_green(s),
         lambda s: blue_green(s, test_rule_to="blue"),
         r"^\[PAY-CD-001\] aws_codedeploy_deployment_group\.deployment-group: target group green-tg "
-        r"is not forwarded to by any listener rule.*\. Fix: forward .* test listener rule to the green one"),
+        r"is not forwarded to by any listener rule or listener.*\. Fix: forward .* test listener rule to the green one"),
     "PAY-CD-002": Case(
         "dev", lambda s: blue_green(s),
         lambda s: blue_green(s, rule_ignores_action=False),
@@ -347,6 +377,9 @@ VARIANTS = [
     pytest.param("PAY-ECS-002", "dev", lambda s: blue_green(s, controller=None),
                  r"aws_codedeploy_deployment_group\.deployment-group: releases aws_ecs_service\.service, "
                  r"whose deployment controller is ECS", id="ECS-002-group-drives-rolling-service"),
+    pytest.param("PAY-ECS-002", "dev", second_service_on_blue,
+                 r"aws_ecs_service\.intruder: is attached to target group blue-tg of deployment group "
+                 r"deployment-group, which releases a different service", id="ECS-002-foreign-service"),
     pytest.param("PAY-CD-001", "dev", lambda s: blue_green(s, extra_prod_listener=True),
                  r"has 2 production listeners in prod_traffic_route", id="CD-001-two-prod-listeners"),
     pytest.param("PAY-CD-001", "dev", lambda s: blue_green(s, rollback=False),
@@ -362,6 +395,12 @@ VARIANTS = [
     pytest.param("PAY-NET-001", "dev", lambda s: load_balancer(s, world_ports=(8443,)),
                  r"opens port 8443 of load balancer security group to 0\.0\.0\.0/0",
                  id="NET-001-test-listener-world"),
+    pytest.param("PAY-NET-001", "dev", world_https_on_tasks,
+                 r"aws_vpc_security_group_ingress_rule\.tasks-world-443: opens port 443 of security group "
+                 r"tasks-sg \(not a load balancer's\)", id="NET-001-443-not-on-load-balancer"),
+    pytest.param("PAY-TLS-001", "prod", forward_rule_on_http_listener,
+                 r"aws_lb_listener_rule\.http-forward: serves requests on plain-HTTP listener alb-redirect",
+                 id="TLS-001-forward-rule-on-http"),
     pytest.param("PAY-TLS-001", "prod", lambda s: load_balancer(s, https=False),
                  r"aws_lb_listener\.alb-production: listens on plain HTTP \(port 80\)", id="TLS-001-http-alb"),
     pytest.param("PAY-KMS-001", "dev", lambda s: encrypted_resources(s, sns_key="alias/aws/sns"),
@@ -560,3 +599,46 @@ def test_real_app_suppression_listing(built_stacks):
     # No exception is granted today; a new one must be added here on purpose.
     assert report.suppressions == ()
     assert report.text() == "guardrails: no contract rule is suppressed"
+
+
+# --- main.py: listing and failure output ---------------------------------------
+
+def _run_main(monkeypatch, tmp_path, build_unit) -> int:
+    """main.main() with the real config but a unit stack instead of the app."""
+    import main
+
+    def build(app, environments):
+        stack = TerraformStack(app, "unit")
+        aws.provider.AwsProvider(stack, "aws", region="eu-west-1")
+        build_unit(stack)
+        register(stack, ctx())
+
+    monkeypatch.setattr("framework.App", lambda: App(outdir=str(tmp_path)))
+    monkeypatch.setattr("stacks.app.build", build)
+    monkeypatch.setenv("PAYMENT_ENVIRONMENTS", "dev")
+    return main.main()
+
+
+def test_main_prints_and_writes_the_suppression_listing(monkeypatch, tmp_path, capsys):
+    def build_unit(stack):
+        open_ports(stack, database_world=True)
+        rule = next(c for c in stack.node.find_all() if c.node.id == "db-from-vpc")
+        suppress(rule, "PAY-NET-001", reason="Vendor appliance, ticket PAY-99")
+
+    assert _run_main(monkeypatch, tmp_path, build_unit) == 0
+    out = capsys.readouterr().out
+    assert ("unit: aws_vpc_security_group_ingress_rule.db-from-vpc: PAY-NET-001 suppressed: "
+            "Vendor appliance, ticket PAY-99") in out
+    listing = json.loads((tmp_path / REPORT_FILE).read_text())
+    assert listing["suppressions"] == [{
+        "stack": "unit", "address": "aws_vpc_security_group_ingress_rule.db-from-vpc",
+        "rule_id": "PAY-NET-001", "reason": "Vendor appliance, ticket PAY-99"}]
+
+
+def test_main_reports_violations_and_exits_1(monkeypatch, tmp_path, capsys):
+    assert _run_main(monkeypatch, tmp_path, lambda s: open_ports(s, database_world=True)) == 1
+    err = capsys.readouterr().err
+    assert "[unit] [PAY-NET-001] aws_vpc_security_group_ingress_rule.db-from-vpc: opens port 5432" in err
+    assert "skipValidation" not in err
+    assert not (tmp_path / REPORT_FILE).exists()
+    assert not (tmp_path / "manifest.json").exists()

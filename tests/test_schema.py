@@ -208,3 +208,17 @@ def test_schema_is_cached_per_assembly(tmp_path, monkeypatch):
         assert module.load_schema() == built
     finally:
         module.load_schema.cache_clear()  # later tests must get the real provider schema
+
+
+def test_command_line_fails_on_problems_and_on_nothing_to_check(tmp_path, capsys):
+    from guardrails.schema import main
+
+    (tmp_path / "stacks").mkdir()
+    assert main([str(tmp_path)]) == 2
+    bad = tmp_path / "stacks" / "payment-dev-x"
+    bad.mkdir()
+    (bad / "cdk.tf.json").write_text(json.dumps({"resource": {"aws_sqs_queue": {"q": {"nam": "x"}}}}))
+    assert main([str(tmp_path)]) == 1
+    assert "payment-dev-x: aws_sqs_queue.q at nam: unknown argument 'nam'" in capsys.readouterr().out
+    (bad / "cdk.tf.json").write_text(json.dumps({"resource": {"aws_sqs_queue": {"q": {"name": "x"}}}}))
+    assert main([str(tmp_path)]) == 0

@@ -104,3 +104,19 @@ def test_references_skip_string_literals_and_metadata():
     stack = _with(["resource", "aws_sqs_queue", "main", "//"], {"metadata": {"path": "${aws_x.y.z}"}})
     stack["resource"]["aws_sqs_queue"]["dead"]["name"] = '${replace("aws_fake.thing.x", ".", "-")}'
     assert check_references("unit", stack) == []
+
+
+def test_command_line_fails_on_errors_and_on_nothing_to_check(tmp_path, capsys):
+    import json
+
+    from guardrails.structural import main
+
+    (tmp_path / "stacks").mkdir()
+    assert main([str(tmp_path)]) == 2
+    bad = tmp_path / "stacks" / "payment-dev-x"
+    bad.mkdir()
+    (bad / "cdk.tf.json").write_text(json.dumps(_with(["resourc"], {})))
+    assert main([str(tmp_path)]) == 1
+    assert 'No argument or block type is named "resourc"' in capsys.readouterr().out
+    (bad / "cdk.tf.json").write_text(json.dumps(VALID))
+    assert main([str(tmp_path)]) == 0

@@ -340,10 +340,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.checkov_json:
             report = json.loads(args.checkov_json.read_text())
         else:
-            if not (args.outdir / "stacks").is_dir():
-                raise ScanError(f"{args.outdir}/stacks not found; synthesize first (make synth)")
+            if not list(args.outdir.glob("stacks/*/cdk.tf.json")):
+                raise ScanError(f"no {args.outdir}/stacks/*/cdk.tf.json found; synthesize first (make synth)")
             report = run_checkov(args.outdir)
         results, parsing_errors = parse_results(report, args.outdir)
+        if not results and not parsing_errors:
+            # Nothing scanned must not read as "all good".
+            raise ScanError("checkov reported no results")
         evaluation = evaluate(results, exceptions, parsing_errors)
         print_report(evaluation)
         if args.summary_json:

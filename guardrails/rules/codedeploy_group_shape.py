@@ -86,7 +86,7 @@ def check(stack: dict, ctx: RuleContext) -> list[Finding]:
                         "create both target groups in the same stack as the deployment group"))
                 elif resolved not in routed:
                     findings.append(RULE.finding(
-                        where, f"target group {resolved} is not forwarded to by any listener rule, "
+                        where, f"target group {resolved} is not forwarded to by any listener rule or listener, "
                                "so it has no load balancer and CodeDeploy rejects the pair",
                         "forward the production listener rule to the blue target group and the "
                         "test listener rule to the green one"))

@@ -63,7 +63,7 @@ def check(stack: dict, ctx: RuleContext) -> list[Finding]:
                         "deployment_circuit_breaker, deployment_minimum_healthy_percent and "
                         f"deployment_maximum_percent, and release it through {group}; or attach "
                         "the service to a target group no deployment group uses"))
-                elif name not in [driven_service(stack, tf.resources(stack, GROUP)[group])]:
+                elif driven_service(stack, tf.resources(stack, GROUP)[group]) != name:
                     findings.append(RULE.finding(
                         where,
                         f"is attached to target group {target} of deployment group {group}, "

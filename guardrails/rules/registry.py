@@ -27,8 +27,9 @@ RULES_BY_ID: dict[str, Rule] = {rule.id: rule for rule in RULES}
 
 
 def run_rules(stack: dict, ctx: RuleContext, rules: tuple[Rule, ...] = RULES) -> list[Finding]:
-    """Findings of every rule on one resolved stack JSON (no suppressions)."""
+    """Findings of every rule on one resolved stack JSON (no suppressions),
+    by rule, then address: the same whatever the key order of the JSON."""
     findings: list[Finding] = []
     for rule in rules:
-        findings += rule.check(stack, ctx)
+        findings += sorted(rule.check(stack, ctx), key=lambda f: (f.address, f.problem))
     return findings

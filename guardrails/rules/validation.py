@@ -5,8 +5,10 @@ runs every node validation during ``app.synth()`` before writing the stack,
 and any message makes synthesis fail with ``Validation failed``. The
 validation reads ``stack.to_terraform()``: the stack's final, resolved
 JSON including escape-hatch overrides and ``lifecycle`` blocks, which is
-exactly what Terraform would see. (An Aspect would visit constructs before
-overrides are merged and would need to re-resolve each one.)
+exactly what Terraform would see. cdktf invokes Aspects before it runs
+validations, so resources or overrides an Aspect adds are checked too. (An
+Aspect of our own would see one construct at a time; the cross-resource
+rules need the whole stack.)
 """
 from __future__ import annotations
 

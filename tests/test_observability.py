@@ -1,0 +1,685 @@
+"""Observability (issue 5): alarm topic, alarms, rollback on alarm, dashboard,
+deployment events and log groups, checked on the synthesized JSON of every
+environment (session fixtures), plus one small app with changed thresholds
+and unit tests of the pure dashboard builder and the props validation."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+
+import pytest
+
+from config.model import AlarmConfig, CustomScalingMetric, EnvironmentConfig, validate_environment
+from config.naming import cluster_name
+from tests.services_helpers import find, path_of, ref, resolve, services_stack
+from tests.synth import SynthesizedStack, read_outdir
+
+ROLLBACK_ALARMS = ("target-5xx-rate", "p99-latency", "unhealthy-hosts-blue", "unhealthy-hosts-green")
+
+#: (construct id, alarm name suffix, threshold from config, missing-data treatment)
+SERVICE_ALARMS = (
+    ("target-5xx-rate", "target-5xx-rate", lambda a: a.target_5xx_rate_percent, "notBreaching"),
+    ("p99-latency", "p99-latency", lambda a: a.p99_latency_seconds, "notBreaching"),
+    ("unhealthy-hosts-blue", "unhealthy-hosts-blue", lambda a: 0, "notBreaching"),
+    ("unhealthy-hosts-green", "unhealthy-hosts-green", lambda a: 0, "notBreaching"),
+    ("cpu", "cpu", lambda a: a.cpu_percent, "notBreaching"),
+    ("memory", "memory", lambda a: a.memory_percent, "notBreaching"),
+    ("running-below-desired", "running-below-desired", lambda a: 0, "breaching"),
+)
+
+#: (construct id, alarm name suffix, namespace, metric, threshold from config)
+DATABASE_ALARMS = (
+    ("cpu", "db-cpu", "AWS/RDS", "CPUUtilization", lambda a: a.db_cpu_percent),
+    ("acu-utilization", "db-acu-utilization", "AWS/RDS", "ACUUtilization",
+     lambda a: a.db_acu_utilization_percent),
+    ("connections", "db-connections", "AWS/RDS", "DatabaseConnections", lambda a: a.db_connections),
+)
+
+#: Metrics AWS publishes for what we deploy, with the dimension sets they
+#: carry (CloudWatch user guide: ELB, ECS, Container Insights, RDS and Fargate
+#: usage metrics).
+_TG = frozenset({"LoadBalancer", "TargetGroup"})
+_LB = frozenset({"LoadBalancer"})
+_ECS = frozenset({"ClusterName", "ServiceName"})
+_DB = frozenset({"DBClusterIdentifier"})
+KNOWN_METRICS: dict[str, dict[str, set[frozenset[str]]]] = {
+    "AWS/ApplicationELB": {
+        "RequestCount": {_TG, _LB},
+        "HTTPCode_Target_5XX_Count": {_TG, _LB},
+        "TargetResponseTime": {_TG, _LB},
+        "UnHealthyHostCount": {_TG},
+        "HealthyHostCount": {_TG},
+        "HTTPCode_ELB_5XX_Count": {_LB},
+    },
+    "AWS/ECS": {"CPUUtilization": {_ECS}, "MemoryUtilization": {_ECS}},
+    "ECS/ContainerInsights": {"RunningTaskCount": {_ECS}, "DesiredTaskCount": {_ECS},
+                              "PendingTaskCount": {_ECS}},
+    "AWS/RDS": {name: {_DB} for name in ("CPUUtilization", "ACUUtilization",
+                                         "ServerlessDatabaseCapacity", "DatabaseConnections")},
+    "AWS/Usage": {"ResourceCount": {frozenset({"Service", "Type", "Resource", "Class"})}},
+}
+
+REFERENCE = re.compile(r"^\$\{[^{}]+\}$")
+
+
+# --- helpers ----------------------------------------------------------------
+
+
+def alarm(stack: SynthesizedStack, owner: str, alarm_id: str) -> tuple[str, dict]:
+    return find(stack, "aws_cloudwatch_metric_alarm", f"{owner}/alarms/{alarm_id}")
+
+
+def topic_ref(stack: SynthesizedStack) -> str:
+    key, _ = find(stack, "aws_sns_topic", "alarm-topic/topic")
+    return ref("aws_sns_topic", key, "arn")
+
+
+def queried_metrics(alarm_body: dict) -> list[dict]:
+    """Every metric an alarm reads: {namespace, metric_name, dimensions}."""
+    if "metric_query" in alarm_body:
+        return [q["metric"] for q in alarm_body["metric_query"] if "metric" in q]
+    return [{"namespace": alarm_body["namespace"], "metric_name": alarm_body["metric_name"],
+             "dimensions": alarm_body["dimensions"]}]
+
+
+def points_at(stacks, stack: SynthesizedStack, value: str, resource_type: str, path_suffix: str,
+              attribute: str | None = None) -> bool:
+    """True when ``value`` references ``resource_type`` at ``*/path_suffix``
+    (following cross-stack references) and that resource exists."""
+    stack_name, rtype, key, attr = resolve(stacks, value)
+    resources = stacks[stack_name or stack.name].resources(rtype)
+    return (rtype == resource_type and key in resources
+            and path_of(resources[key]).endswith("/" + path_suffix)
+            and (attribute is None or attr == attribute))
+
+
+def load_balancer_kind(env: EnvironmentConfig, service: str) -> str:
+    return "public" if env.service(service).public else "internal"
+
+
+def dashboard_metrics(widgets: list[dict]) -> list[tuple[str, str, str, dict[str, str]]]:
+    """(widget title, namespace, metric, dimensions) of every metric widget line."""
+    found = []
+    for widget in widgets:
+        if widget["type"] != "metric":
+            continue
+        for line in widget["properties"]["metrics"]:
+            options = line[-1] if isinstance(line[-1], dict) else None
+            fields = line[:-1] if options is not None else line
+            assert len(fields) % 2 == 0, f"odd metric line {line}"
+            namespace, name, *pairs = fields
+            dims = dict(zip(pairs[::2], pairs[1::2]))
+            found.append((widget["properties"]["title"], namespace, name, dims))
+    return found
+
+
+@pytest.fixture
+def svc_stack(stacks, env_name) -> SynthesizedStack:
+    return services_stack(stacks, env_name)
+
+
+@pytest.fixture
+def env(environments, env_name) -> EnvironmentConfig:
+    return environments[env_name]
+
+
+# --- alarm topic --------------------------------------------------------------
+
+
+def test_topic_is_encrypted_with_the_data_key_of_the_security_stack(stacks, svc_stack, env):
+    _, topic = find(svc_stack, "aws_sns_topic", "alarm-topic/topic")
+    assert topic["name"] == f"{env.prefix}-alarms"
+    value = topic["kms_master_key_id"]
+    assert value.startswith("${data.terraform_remote_state.cross-stack-reference-input-"
+                            f"{env.prefix}-security.")
+    assert points_at(stacks, svc_stack, value, "aws_kms_key", "data-key/key", "arn")
+
+
+def test_subscriptions_are_exactly_the_configured_emails(svc_stack, env, env_name):
+    subscriptions = list(svc_stack.resources("aws_sns_topic_subscription").values())
+    assert sorted(s["endpoint"] for s in subscriptions) == sorted(env.alarms.emails)
+    for s in subscriptions:
+        assert s["protocol"] == "email"
+        assert s["topic_arn"] == topic_ref(svc_stack)
+    # The configuration itself: prod pages on-call, dev subscribes nobody.
+    if env_name == "prod":
+        assert len(subscriptions) == 1
+    if env_name == "dev":
+        assert subscriptions == []
+
+
+def test_topic_policy_lets_cloudwatch_of_this_account_publish(svc_stack):
+    _, policy_resource = find(svc_stack, "aws_sns_topic_policy", "alarm-topic/policy")
+    topic = topic_ref(svc_stack)
+    assert policy_resource["arn"] == topic
+    statements = json.loads(policy_resource["policy"])["Statement"]
+    allow = [s for s in statements if s["Effect"] == "Allow"
+             and s["Principal"] == {"Service": "cloudwatch.amazonaws.com"}]
+    assert len(allow) == 1
+    assert allow[0]["Action"] == "sns:Publish"
+    assert allow[0]["Resource"] == topic
+    assert "aws:SourceAccount" in allow[0]["Condition"]["StringEquals"]
+    deny = [s for s in statements if s["Effect"] == "Deny"]
+    assert deny and deny[0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_data_key_policy_lets_cloudwatch_encrypt_alarm_messages(stacks, env):
+    security = stacks[f"{env.prefix}-security"]
+    _, key = find(security, "aws_kms_key", "data-key/key")
+    statements = json.loads(key["policy"])["Statement"]
+    for_cloudwatch = [
+        s for s in statements
+        if s["Effect"] == "Allow"
+        and "cloudwatch.amazonaws.com" in (s["Principal"].get("Service") or [])
+    ]
+    assert len(for_cloudwatch) == 1
+    actions = set(for_cloudwatch[0]["Action"])
+    assert {"kms:Decrypt", "kms:GenerateDataKey*"} <= actions
+    assert not any(a in actions for a in ("kms:*", "kms:PutKeyPolicy", "kms:ScheduleKeyDeletion"))
+
+
+# --- alarms ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("alarm_id,suffix,threshold,missing", SERVICE_ALARMS,
+                         ids=[row[0] for row in SERVICE_ALARMS])
+def test_each_service_has_the_alarm_on_the_topic(svc_stack, env, alarm_id, suffix, threshold, missing):
+    topic = topic_ref(svc_stack)
+    for svc in env.services:
+        _, body = alarm(svc_stack, f"alarms-{svc.name}", alarm_id)
+        assert body["alarm_name"] == f"{env.prefix}-{svc.name}-{suffix}"
+        assert body["alarm_actions"] == [topic]
+        assert body["ok_actions"] == [topic]
+        assert body["threshold"] == threshold(env.alarms)
+        assert body["treat_missing_data"] == missing
+        assert body["comparison_operator"] == "GreaterThanThreshold"
+        assert body["evaluation_periods"] >= env.alarms.evaluation_periods
+        assert body["datapoints_to_alarm"] == body["evaluation_periods"]
+        assert body["alarm_description"]
+
+
+def test_custom_metric_alarm_per_service_uses_the_configured_metric(stacks, svc_stack, env):
+    topic = topic_ref(svc_stack)
+    with_metric = [s for s in env.services if s.custom_metric is not None]
+    assert with_metric, "the environments configure custom scaling metrics"
+    for svc in with_metric:
+        m = svc.custom_metric
+        _, body = alarm(svc_stack, f"alarms-{svc.name}", "custom-metric")
+        expected = m.alarm_threshold if m.alarm_threshold is not None else 2 * m.target_value
+        assert body["threshold"] == expected
+        assert (body["namespace"], body["metric_name"], body["statistic"]) == (
+            m.namespace, m.name, m.statistic)
+        assert set(body["dimensions"]) == {"ServiceName"}
+        assert points_at(stacks, svc_stack, body["dimensions"]["ServiceName"], "aws_ecs_service",
+                         f"service-{svc.name}/service", "name")
+        assert body["treat_missing_data"] == "notBreaching"
+        assert body["alarm_actions"] == body["ok_actions"] == [topic]
+
+
+@pytest.mark.parametrize("alarm_id,suffix,namespace,metric,threshold", DATABASE_ALARMS,
+                         ids=[row[0] for row in DATABASE_ALARMS])
+def test_database_alarm_reads_the_cluster_of_the_data_stack(
+        stacks, svc_stack, env, alarm_id, suffix, namespace, metric, threshold):
+    _, body = alarm(svc_stack, "alarms-database", alarm_id)
+    assert body["alarm_name"] == f"{env.prefix}-{suffix}"
+    assert (body["namespace"], body["metric_name"]) == (namespace, metric)
+    assert body["threshold"] == threshold(env.alarms)
+    assert body["alarm_actions"] == body["ok_actions"] == [topic_ref(svc_stack)]
+    assert set(body["dimensions"]) == {"DBClusterIdentifier"}
+    assert points_at(stacks, svc_stack, body["dimensions"]["DBClusterIdentifier"],
+                     "aws_rds_cluster", "database/cluster", "cluster_identifier")
+    # A paused cluster publishes nothing; elsewhere silence is itself a symptom.
+    pauses = env.database.auto_pause_seconds is not None
+    assert body["treat_missing_data"] == ("notBreaching" if pauses else "breaching")
+
+
+def test_database_missing_data_differs_between_pausing_dev_and_prod(svc_stack, env_name):
+    _, body = alarm(svc_stack, "alarms-database", "cpu")
+    expected = {"dev": "notBreaching", "staging": "breaching", "prod": "breaching"}[env_name]
+    assert body["treat_missing_data"] == expected
+
+
+def test_load_balancer_5xx_rate_alarm_per_load_balancer(stacks, svc_stack, env):
+    kinds = {load_balancer_kind(env, s.name) for s in env.services}
+    assert kinds == {"public", "internal"}
+    alarms = [a for a in svc_stack.resources("aws_cloudwatch_metric_alarm").values()
+              if a["alarm_name"].endswith("-alb-elb-5xx-rate")]
+    assert len(alarms) == len(kinds)
+    for kind in kinds:
+        _, body = alarm(svc_stack, f"alarms-{kind}-alb", "elb-5xx-rate")
+        assert body["alarm_name"] == f"{env.prefix}-{kind}-alb-elb-5xx-rate"
+        assert body["threshold"] == env.alarms.alb_5xx_rate_percent
+        assert body["treat_missing_data"] == "notBreaching"
+        assert body["alarm_actions"] == body["ok_actions"] == [topic_ref(svc_stack)]
+        metrics = {m["metric_name"]: m for m in queried_metrics(body)}
+        assert set(metrics) == {"HTTPCode_ELB_5XX_Count", "RequestCount"}
+        for m in metrics.values():
+            assert m["namespace"] == "AWS/ApplicationELB"
+            assert set(m["dimensions"]) == {"LoadBalancer"}
+            assert points_at(stacks, svc_stack, m["dimensions"]["LoadBalancer"], "aws_lb",
+                             f"{kind}-alb/alb", "arn_suffix")
+
+
+def test_every_alarm_notifies_the_topic_on_alarm_and_ok(svc_stack, env):
+    topic = topic_ref(svc_stack)
+    alarms = svc_stack.resources("aws_cloudwatch_metric_alarm")
+    per_service = len(SERVICE_ALARMS) + 1  # + custom metric
+    assert len(alarms) == per_service * len(env.services) + len(DATABASE_ALARMS) + 2
+    for body in alarms.values():
+        assert body["alarm_actions"] == [topic] and body["ok_actions"] == [topic]
+        assert body["treat_missing_data"] in ("breaching", "notBreaching")
+        assert body["alarm_name"].startswith(env.prefix + "-")
+
+
+def test_metric_math_reads_the_target_groups_and_load_balancer_of_that_service(
+        stacks, svc_stack, env):
+    for svc in env.services:
+        kind = load_balancer_kind(env, svc.name)
+        for alarm_id in ("target-5xx-rate", "p99-latency", "unhealthy-hosts-blue",
+                         "unhealthy-hosts-green"):
+            _, body = alarm(svc_stack, f"alarms-{svc.name}", alarm_id)
+            colors = set()
+            for m in queried_metrics(body):
+                dims = m["dimensions"]
+                assert m["namespace"] == "AWS/ApplicationELB"
+                assert set(dims) == {"LoadBalancer", "TargetGroup"}
+                assert points_at(stacks, svc_stack, dims["LoadBalancer"], "aws_lb",
+                                 f"{kind}-alb/alb", "arn_suffix"), (svc.name, alarm_id, dims)
+                matched = [c for c in ("blue", "green") if points_at(
+                    stacks, svc_stack, dims["TargetGroup"], "aws_lb_target_group",
+                    f"service-{svc.name}/{c}-target-group", "arn_suffix")]
+                assert len(matched) == 1, (svc.name, alarm_id, dims)
+                colors.update(matched)
+            if alarm_id.startswith("unhealthy-hosts-"):
+                assert colors == {alarm_id.rsplit("-", 1)[1]}
+            else:
+                # Either colour may be live after a deployment: both are read.
+                assert colors == {"blue", "green"}
+
+
+def test_task_and_utilisation_alarms_read_that_service_of_the_cluster(stacks, svc_stack, env):
+    for svc in env.services:
+        for alarm_id, namespace in (("cpu", "AWS/ECS"), ("memory", "AWS/ECS"),
+                                    ("running-below-desired", "ECS/ContainerInsights")):
+            _, body = alarm(svc_stack, f"alarms-{svc.name}", alarm_id)
+            for m in queried_metrics(body):
+                assert m["namespace"] == namespace
+                assert set(m["dimensions"]) == {"ClusterName", "ServiceName"}
+                assert points_at(stacks, svc_stack, m["dimensions"]["ClusterName"],
+                                 "aws_ecs_cluster", "cluster/cluster", "name")
+                assert points_at(stacks, svc_stack, m["dimensions"]["ServiceName"],
+                                 "aws_ecs_service", f"service-{svc.name}/service", "name")
+        _, below = alarm(svc_stack, f"alarms-{svc.name}", "running-below-desired")
+        names = {m["metric_name"] for m in queried_metrics(below)}
+        assert names == {"DesiredTaskCount", "RunningTaskCount"}
+
+
+def test_metric_math_expressions_use_only_defined_queries(svc_stack):
+    checked = 0
+    for body in svc_stack.resources("aws_cloudwatch_metric_alarm").values():
+        queries = body.get("metric_query")
+        if not queries:
+            assert "namespace" in body and "metric_name" in body
+            continue
+        ids = {q["id"] for q in queries}
+        returned = [q for q in queries if q.get("return_data")]
+        assert len(returned) == 1, body["alarm_name"]
+        assert "expression" in returned[0]
+        used = set(re.findall(r"\b[a-z][a-z0-9_]*\b", returned[0]["expression"])) - {
+            "FILL", "MAX"}
+        assert used and used <= ids, (body["alarm_name"], used - ids)
+        assert "namespace" not in body and "metric_name" not in body
+        checked += 1
+    assert checked >= 3
+
+
+# --- rollback on alarm ----------------------------------------------------------
+
+
+def test_rollback_on_alarm_in_staging_and_prod_uses_that_services_alarms(svc_stack, env, env_name):
+    for svc in env.services:
+        _, group = find(svc_stack, "aws_codedeploy_deployment_group", f"service-{svc.name}/deployment-group")
+        events = group["auto_rollback_configuration"]["events"]
+        assert group["auto_rollback_configuration"]["enabled"] is True
+        assert "DEPLOYMENT_FAILURE" in events
+        if env_name == "dev":
+            assert env.deployment.rollback_on_alarm is False
+            assert "DEPLOYMENT_STOP_ON_ALARM" not in events
+            assert "alarm_configuration" not in group
+            continue
+        assert env.deployment.rollback_on_alarm is True
+        assert "DEPLOYMENT_STOP_ON_ALARM" in events
+        config = group["alarm_configuration"]
+        assert config["enabled"] is True
+        assert 1 <= len(config["alarms"]) <= 10
+        own = []
+        for value in config["alarms"]:
+            _, rtype, key, attr = resolve({}, value)
+            assert (rtype, attr) == ("aws_cloudwatch_metric_alarm", "alarm_name")
+            body = svc_stack.resources(rtype)[key]
+            prefix = f"{svc_stack.name}/alarms-{svc.name}/alarms/"
+            assert path_of(body).startswith(prefix), (svc.name, path_of(body))
+            own.append(path_of(body).removeprefix(prefix))
+        assert sorted(own) == sorted(ROLLBACK_ALARMS)
+
+
+# --- threshold changes reach the alarms (one small separate app) -------------------
+
+
+@pytest.fixture(scope="module")
+def retuned(tmp_path_factory, environments):
+    """dev with changed thresholds, two subscribers and rollback on alarm."""
+    from framework import App
+    from stacks.app import build
+
+    dev = environments["dev"]
+    alarms = dataclasses.replace(
+        dev.alarms, emails=("a@example.com", "b@example.com"), target_5xx_rate_percent=1.5,
+        p99_latency_seconds=0.75, cpu_percent=70.0, db_connections=123, alb_5xx_rate_percent=2.5,
+        evaluation_periods=4)
+    first = dev.services[0]
+    metric = dataclasses.replace(first.custom_metric, alarm_threshold=77.0)
+    services = (dataclasses.replace(first, custom_metric=metric), *dev.services[1:])
+    env = dataclasses.replace(
+        dev, alarms=alarms, services=services,
+        deployment=dataclasses.replace(dev.deployment, rollback_on_alarm=True))
+    assert validate_environment(env) == []
+    outdir = tmp_path_factory.mktemp("retuned")
+    app = App(outdir=str(outdir))
+    build(app, [env])
+    app.synth()
+    return env, read_outdir(outdir)
+
+
+def test_changed_thresholds_change_the_alarms(retuned):
+    env, synthesized = retuned
+    stack = services_stack(synthesized, "dev")
+    svc = env.services[0].name
+    assert alarm(stack, f"alarms-{svc}", "target-5xx-rate")[1]["threshold"] == 1.5
+    assert alarm(stack, f"alarms-{svc}", "p99-latency")[1]["threshold"] == 0.75
+    assert alarm(stack, f"alarms-{svc}", "cpu")[1]["threshold"] == 70
+    assert alarm(stack, f"alarms-{svc}", "custom-metric")[1]["threshold"] == 77
+    assert alarm(stack, "alarms-database", "connections")[1]["threshold"] == 123
+    assert alarm(stack, "alarms-public-alb", "elb-5xx-rate")[1]["threshold"] == 2.5
+    assert alarm(stack, f"alarms-{svc}", "cpu")[1]["evaluation_periods"] == 4
+    # Never fewer than five minutes: a task takes a while to start.
+    assert alarm(stack, f"alarms-{svc}", "running-below-desired")[1]["evaluation_periods"] == 5
+
+
+def test_changed_emails_and_rollback_flag_reach_topic_and_deployment_groups(retuned):
+    env, synthesized = retuned
+    stack = services_stack(synthesized, "dev")
+    endpoints = sorted(s["endpoint"] for s in stack.resources("aws_sns_topic_subscription").values())
+    assert endpoints == ["a@example.com", "b@example.com"]
+    for svc in env.services:
+        _, group = find(stack, "aws_codedeploy_deployment_group", f"service-{svc.name}/deployment-group")
+        assert "DEPLOYMENT_STOP_ON_ALARM" in group["auto_rollback_configuration"]["events"]
+        assert len(group["alarm_configuration"]["alarms"]) == len(ROLLBACK_ALARMS)
+
+
+# --- dashboard --------------------------------------------------------------------
+
+
+@pytest.fixture
+def dashboard(svc_stack) -> list[dict]:
+    _, body = find(svc_stack, "aws_cloudwatch_dashboard", "dashboard/dashboard")
+    return json.loads(body["dashboard_body"])["widgets"]
+
+
+def test_dashboard_is_named_after_the_environment_with_valid_json(svc_stack, env):
+    _, body = find(svc_stack, "aws_cloudwatch_dashboard", "dashboard/dashboard")
+    assert body["dashboard_name"] == env.prefix
+    document = json.loads(body["dashboard_body"])
+    assert set(document) == {"widgets"} and document["widgets"]
+    for widget in document["widgets"]:
+        assert widget["type"] in ("metric", "text", "alarm", "log")
+        assert 1 <= widget["width"] <= 24 and widget["height"] >= 1
+        if widget["type"] in ("metric", "log"):
+            assert widget["properties"]["region"] == env.region
+
+
+def test_dashboard_metrics_exist_in_their_namespace(dashboard, env):
+    known = {ns: dict(metrics) for ns, metrics in KNOWN_METRICS.items()}
+    for svc in env.services:
+        if svc.custom_metric is not None:
+            m = svc.custom_metric
+            known.setdefault(m.namespace, {})[m.name] = {frozenset({"ServiceName"})}
+    lines = dashboard_metrics(dashboard)
+    assert len(lines) >= 5 * len(env.services)
+    for title, namespace, name, dims in lines:
+        assert namespace in known, (title, namespace)
+        assert name in known[namespace], (title, namespace, name)
+        assert frozenset(dims) in known[namespace][name], (title, namespace, name, sorted(dims))
+
+
+def test_dashboard_references_resources_that_exist(stacks, svc_stack, dashboard):
+    references = 0
+    for title, namespace, name, dims in dashboard_metrics(dashboard):
+        for dim, value in dims.items():
+            if not value.startswith("${"):
+                continue
+            assert REFERENCE.match(value), (title, dim, value)
+            stack_name, rtype, key, _ = resolve(stacks, value)
+            owner = stacks[stack_name or svc_stack.name]
+            assert key in owner.resources(rtype), (title, dim, value)
+            if stack_name:
+                # Only the database lives elsewhere (the data stack).
+                assert (stack_name.endswith("-data"), rtype) == (True, "aws_rds_cluster")
+            references += 1
+    assert references > 0
+
+
+def test_dashboard_shows_requests_errors_latency_tasks_and_utilisation_per_service(
+        stacks, svc_stack, dashboard, env):
+    lines = dashboard_metrics(dashboard)
+    for svc in env.services:
+        def reads(namespace, name, dim, resource_type, suffix, attribute):
+            return any(ns == namespace and n == name and dim in dims
+                       and points_at(stacks, svc_stack, dims[dim], resource_type, suffix, attribute)
+                       for _, ns, n, dims in lines)
+
+        for name in ("RequestCount", "HTTPCode_Target_5XX_Count", "TargetResponseTime"):
+            for color in ("blue", "green"):
+                assert reads("AWS/ApplicationELB", name, "TargetGroup", "aws_lb_target_group",
+                             f"service-{svc.name}/{color}-target-group", "arn_suffix"), (svc.name, name, color)
+        for namespace, name in (("ECS/ContainerInsights", "RunningTaskCount"),
+                                ("ECS/ContainerInsights", "DesiredTaskCount"),
+                                ("AWS/ECS", "CPUUtilization"), ("AWS/ECS", "MemoryUtilization")):
+            assert reads(namespace, name, "ServiceName", "aws_ecs_service",
+                         f"service-{svc.name}/service", "name"), (svc.name, name)
+        titles = {w["properties"].get("title") for w in dashboard if w["type"] == "metric"}
+        for part in ("requests", "5xx errors", "p99 latency (s)", "tasks running / desired",
+                     "CPU / memory (%)"):
+            assert f"{svc.name}: {part}" in titles
+
+
+def test_dashboard_shows_fargate_vs_spot_and_the_database(stacks, svc_stack, dashboard):
+    lines = dashboard_metrics(dashboard)
+    usage = [dims for _, ns, _, dims in lines if ns == "AWS/Usage"]
+    assert sorted(d["Class"] for d in usage) == ["Standard/OnDemand", "Standard/Spot"]
+    for dims in usage:
+        assert {k: dims[k] for k in ("Service", "Type", "Resource")} == {
+            "Service": "Fargate", "Type": "Resource", "Resource": "vCPU"}
+    rds = {name for _, ns, name, dims in lines if ns == "AWS/RDS" and points_at(
+        stacks, svc_stack, dims["DBClusterIdentifier"], "aws_rds_cluster", "database/cluster",
+        "cluster_identifier")}
+    assert {"ServerlessDatabaseCapacity", "ACUUtilization", "DatabaseConnections"} <= rds
+
+
+def test_dashboard_log_widget_queries_the_deployment_events(svc_stack, dashboard):
+    key, _ = find(svc_stack, "aws_cloudwatch_log_group", "deployment-events/log-group")
+    logs = [w for w in dashboard if w["type"] == "log"]
+    assert len(logs) == 1
+    query = logs[0]["properties"]["query"]
+    assert query.startswith(f"SOURCE '{ref('aws_cloudwatch_log_group', key, 'name')}' |")
+    assert "detail.deploymentGroup" in query and "detail.state" in query
+
+
+def test_dashboard_alarm_widget_shows_the_rollback_alarms(svc_stack, dashboard, env):
+    widgets = [w for w in dashboard if w["type"] == "alarm"]
+    assert len(widgets) == 1
+    shown = widgets[0]["properties"]["alarms"]
+    assert len(shown) == len(ROLLBACK_ALARMS) * len(env.services)
+    alarms = svc_stack.resources("aws_cloudwatch_metric_alarm")
+    for value in shown:
+        _, rtype, key, attr = resolve({}, value)
+        assert (rtype, attr) == ("aws_cloudwatch_metric_alarm", "arn") and key in alarms
+        assert path_of(alarms[key]).rsplit("/", 1)[1] in ROLLBACK_ALARMS
+
+
+# --- deployment events --------------------------------------------------------------
+
+
+def test_codedeploy_events_of_this_environment_reach_the_log_group(svc_stack, env):
+    group_key, group = find(svc_stack, "aws_cloudwatch_log_group", "deployment-events/log-group")
+    assert group["name"] == f"/aws/events/{env.prefix}-deployments"
+    rule_key, rule = find(svc_stack, "aws_cloudwatch_event_rule", "deployment-events/rule")
+    pattern = json.loads(rule["event_pattern"])
+    assert pattern["source"] == ["aws.codedeploy"]
+    assert pattern["detail-type"] == ["CodeDeploy Deployment State-change Notification"]
+    app_key, _ = find(svc_stack, "aws_codedeploy_app", "codedeploy/application")
+    assert pattern["detail"] == {"application": [ref("aws_codedeploy_app", app_key, "name")]}
+    _, target = find(svc_stack, "aws_cloudwatch_event_target", "deployment-events/target")
+    assert target["rule"] == ref("aws_cloudwatch_event_rule", rule_key, "name")
+    assert target["arn"] == ref("aws_cloudwatch_log_group", group_key, "arn")
+    _, policy = find(svc_stack, "aws_cloudwatch_log_resource_policy", "deployment-events/delivery-policy")
+    statement, = json.loads(policy["policy_document"])["Statement"]
+    assert "events.amazonaws.com" in statement["Principal"]["Service"]
+    assert set(statement["Action"]) == {"logs:CreateLogStream", "logs:PutLogEvents"}
+    assert statement["Resource"] == ref("aws_cloudwatch_log_group", group_key, "arn") + ":*"
+
+
+# --- log groups ------------------------------------------------------------------------
+
+
+def test_every_log_group_of_every_stack_uses_the_logs_key_and_configured_retention(
+        stacks, environments):
+    seen = {name: 0 for name in environments}
+    for stack_name, stack in stacks.items():
+        env_name = stack_name.split("-")[1]
+        env = environments[env_name]
+        for key, group in stack.resources("aws_cloudwatch_log_group").items():
+            where = f"{stack_name}/{key}"
+            assert group.get("retention_in_days") == env.log_retention_days, where
+            value = group.get("kms_key_id", "")
+            assert value.startswith("${"), where
+            assert points_at(stacks, stack, value, "aws_kms_key", "logs-key/key", "arn"), where
+            assert resolve(stacks, value)[0] in ("", f"{env.prefix}-security"), where
+            seen[env_name] += 1
+    # flow logs, database, ECS Exec, 3 services, deployments, Container Insights
+    assert all(count >= 8 for count in seen.values()), seen
+    assert environments["prod"].log_retention_days >= 365
+
+
+def test_container_insights_log_group_exists_before_the_cluster(svc_stack, env):
+    key, group = find(svc_stack, "aws_cloudwatch_log_group", "container-insights-logs/log-group")
+    assert group["name"] == f"/aws/ecs/containerinsights/{cluster_name(env)}/performance"
+    _, cluster = find(svc_stack, "aws_ecs_cluster", "cluster/cluster")
+    assert cluster["name"] == cluster_name(env)
+    assert f"aws_cloudwatch_log_group.{key}" in cluster["depends_on"]
+    settings = {s["name"]: s["value"] for s in cluster["setting"]}
+    assert settings["containerInsights"] in ("enabled", "enhanced")
+
+
+# --- unit: dashboard_widgets() ----------------------------------------------------------
+
+
+def _dashboard_props(**overrides):
+    from modules.observability import DashboardProps, DashboardService
+
+    services = (
+        DashboardService(name="api", cluster_name="c", service_name="api-svc",
+                         load_balancer_arn_suffix="app/lb/1", target_group_arn_suffixes=("tg/b", "tg/g"),
+                         custom_metric=CustomScalingMetric(namespace="Ns/Api", name="Inflight",
+                                                           target_value=5, statistic="Maximum")),
+        DashboardService(name="worker", cluster_name="c", service_name="worker-svc",
+                         load_balancer_arn_suffix="app/lb/2", target_group_arn_suffixes=("tg/b2", "tg/g2")),
+    )
+    values = dict(name="payment-test", region="eu-central-1", services=services,
+                  db_cluster_identifier="db-1", deployment_log_group_name="/aws/events/x",
+                  alarm_arns=("arn:a", "arn:b"))
+    values.update(overrides)
+    return DashboardProps(**values)
+
+
+def test_dashboard_widgets_per_service_and_custom_metric():
+    from modules.observability import dashboard_widgets
+
+    widgets = dashboard_widgets(_dashboard_props())
+    titles = [w["properties"].get("title") for w in widgets]
+    assert [t for t in titles if t and t.startswith("api:")] == [
+        "api: requests", "api: 5xx errors", "api: p99 latency (s)", "api: tasks running / desired",
+        "api: CPU / memory (%)", "api: Inflight"]
+    assert len([t for t in titles if t and t.startswith("worker:")]) == 5
+    custom, = [w for w in widgets if w["properties"].get("title") == "api: Inflight"]
+    assert custom["properties"]["stat"] == "Maximum"
+    assert custom["properties"]["metrics"] == [["Ns/Api", "Inflight", "ServiceName", "api-svc"]]
+    latency, = [w for w in widgets if w["properties"].get("title") == "worker: p99 latency (s)"]
+    assert latency["properties"]["stat"] == "p99"
+    assert [line[5] for line in latency["properties"]["metrics"]] == ["tg/b2", "tg/g2"]
+    assert all(line[3] == "app/lb/2" for line in latency["properties"]["metrics"])
+    assert {w["properties"]["region"] for w in widgets if w["type"] in ("metric", "log")} == {
+        "eu-central-1"}
+    assert all(w["width"] <= 24 for w in widgets)
+    json.dumps(widgets)  # serialisable as it is
+
+
+def test_dashboard_widgets_alarm_widget_only_with_alarms_and_log_widget_source():
+    from modules.observability import dashboard_widgets
+
+    with_alarms = dashboard_widgets(_dashboard_props())
+    alarm_widget, = [w for w in with_alarms if w["type"] == "alarm"]
+    assert alarm_widget["properties"]["alarms"] == ["arn:a", "arn:b"]
+    without = dashboard_widgets(_dashboard_props(alarm_arns=()))
+    assert not [w for w in without if w["type"] == "alarm"]
+    log, = [w for w in without if w["type"] == "log"]
+    assert log["properties"]["query"].startswith("SOURCE '/aws/events/x' |")
+    db_lines = dashboard_metrics(without)
+    assert {n for _, ns, n, d in db_lines if ns == "AWS/RDS" and d == {"DBClusterIdentifier": "db-1"}} == {
+        "ServerlessDatabaseCapacity", "ACUUtilization", "DatabaseConnections", "CPUUtilization"}
+
+
+# --- unit: props validation and alarm sets (small stacks) ------------------------------
+
+
+@pytest.fixture(scope="module")
+def unit_stack():
+    from framework import Testing as CdktfTesting
+    from framework import TerraformStack
+
+    app = CdktfTesting.app()
+    return TerraformStack(app, "observability-unit")
+
+
+def test_deployment_events_refuse_a_log_group_outside_aws_events(unit_stack):
+    from modules.observability import DeploymentEvents, DeploymentEventsProps
+
+    with pytest.raises(ValueError, match=r"log_group_name: '/payment/deployments' is not allowed.*/aws/events/"):
+        DeploymentEvents(unit_stack, "bad-events", DeploymentEventsProps(
+            name="x", log_group_name="/payment/deployments", kms_key_arn="arn:k",
+            retention_days=30, application_name="app"))
+
+
+def test_container_insights_log_group_needs_a_literal_cluster_name(unit_stack):
+    from framework.aws import aws
+    from modules.observability import ContainerInsightsLogGroup, ContainerInsightsLogGroupProps
+
+    cluster = aws.ecs_cluster.EcsCluster(unit_stack, "token-cluster", name="c")
+    with pytest.raises(ValueError, match=r"cluster_name: .* is not allowed; give the literal cluster name"):
+        ContainerInsightsLogGroup(unit_stack, "bad-insights", ContainerInsightsLogGroupProps(
+            cluster_name=cluster.name, kms_key_arn="arn:k", retention_days=30))
+
+
+def test_service_alarms_without_custom_metric_and_rollback_set_within_codedeploy_limit(unit_stack):
+    from modules.blue_green_service import MAX_ROLLBACK_ALARMS
+    from modules.observability import ServiceAlarms, ServiceAlarmsProps
+
+    alarms = ServiceAlarms(unit_stack, "unit-alarms", ServiceAlarmsProps(
+        name_prefix="p-svc", thresholds=AlarmConfig(), topic_arn="arn:topic", cluster_name="c",
+        service_name="svc", load_balancer_arn_suffix="app/lb/1",
+        target_group_arn_suffixes=("tg/b", "tg/g")))
+    assert alarms.custom_metric is None
+    assert 1 <= len(alarms.rollback_alarms) <= MAX_ROLLBACK_ALARMS == 10
+    assert len(alarms.all_alarms) == len(SERVICE_ALARMS)
+    assert set(alarms.rollback_alarms) <= set(alarms.all_alarms)
