@@ -25,6 +25,8 @@ class StateBootstrapStack(LocalStateStack):
         key.key.add_override("lifecycle.prevent_destroy", True)
         self.state_bucket = StateBucket(self, "state", StateBucketProps(
             bucket_name=env.state_bucket, kms_key_arn=key.arn,
-        ))
+        ), account_id=self.account_id)
         TerraformOutput(self, "state_bucket", value=self.state_bucket.bucket.bucket)
         TerraformOutput(self, "state_key_arn", value=key.arn)
+        TerraformOutput(self, "state_access_log_bucket",
+                        value=self.state_bucket.access_logs.bucket.bucket)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import pytest
 
@@ -77,38 +78,65 @@ def test_allowed_account_ids_is_set_when_account_is_configured(environments):
         synthesized, "aws", {"allowed_account_ids": ["123456789012"]})
 
 
+def _by_bucket(bootstrap, resource_type: str, which: str) -> dict:
+    """The ``resource_type`` resource of the state bucket or of its access-log bucket."""
+    found = [r for name, r in bootstrap.resources(resource_type).items()
+             if ("access-logs" in name) == (which == "logs")]
+    assert len(found) == 1, (resource_type, which, found)
+    return found[0]
+
+
 class TestStateBootstrap:
     @pytest.fixture(params=ENVIRONMENTS)
     def bootstrap(self, request, stacks):
         return stack(stacks, request.param, "bootstrap")
 
-    def test_bucket_is_named_from_config_and_never_destroyed(self, bootstrap, environments):
+    def test_buckets_are_named_from_config_and_never_destroyed(self, bootstrap, environments):
         env = environments[bootstrap.name.split("-")[1]]
-        bucket = bootstrap.only("aws_s3_bucket")
-        assert bucket["bucket"] == env.state_bucket
-        assert bucket["lifecycle"]["prevent_destroy"] is True
+        assert _by_bucket(bootstrap, "aws_s3_bucket", "state")["bucket"] == env.state_bucket
+        assert _by_bucket(bootstrap, "aws_s3_bucket", "logs")["bucket"] == f"{env.state_bucket}-access-logs"
+        for bucket in bootstrap.resources("aws_s3_bucket").values():
+            assert bucket["lifecycle"]["prevent_destroy"] is True
 
-    def test_versioned_kms_encrypted_private(self, bootstrap):
-        assert bootstrap.only("aws_s3_bucket_versioning")["versioning_configuration"]["status"] == "Enabled"
-        rule = bootstrap.only("aws_s3_bucket_server_side_encryption_configuration")["rule"][0]
-        assert rule["apply_server_side_encryption_by_default"]["sse_algorithm"] == "aws:kms"
-        assert "aws_kms_key" in rule["apply_server_side_encryption_by_default"]["kms_master_key_id"]
-        block = bootstrap.only("aws_s3_bucket_public_access_block")
-        assert all(block[k] is True for k in (
-            "block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"))
-        assert bootstrap.only("aws_s3_bucket_ownership_controls")["rule"]["object_ownership"] == "BucketOwnerEnforced"
+    def test_versioned_encrypted_private(self, bootstrap):
+        for which in ("state", "logs"):
+            assert _by_bucket(bootstrap, "aws_s3_bucket_versioning", which)[
+                "versioning_configuration"]["status"] == "Enabled"
+            block = _by_bucket(bootstrap, "aws_s3_bucket_public_access_block", which)
+            assert all(block[k] is True for k in (
+                "block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"))
+            assert _by_bucket(bootstrap, "aws_s3_bucket_ownership_controls", which)[
+                "rule"]["object_ownership"] == "BucketOwnerEnforced"
+        state_rule = _by_bucket(bootstrap, "aws_s3_bucket_server_side_encryption_configuration", "state")["rule"][0]
+        assert state_rule["apply_server_side_encryption_by_default"]["sse_algorithm"] == "aws:kms"
+        assert "aws_kms_key" in state_rule["apply_server_side_encryption_by_default"]["kms_master_key_id"]
+        # S3 server access logs can only be delivered to an SSE-S3 bucket.
+        log_rule = _by_bucket(bootstrap, "aws_s3_bucket_server_side_encryption_configuration", "logs")["rule"][0]
+        assert log_rule["apply_server_side_encryption_by_default"] == {"sse_algorithm": "AES256"}
 
-    def test_tls_only_policy(self, bootstrap):
-        import json
-        policy = json.loads(bootstrap.only("aws_s3_bucket_policy")["policy"])
-        (statement,) = policy["Statement"]
-        assert statement["Effect"] == "Deny"
-        assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    def test_tls_only_policies(self, bootstrap):
+        for which in ("state", "logs"):
+            policy = json.loads(_by_bucket(bootstrap, "aws_s3_bucket_policy", which)["policy"])
+            deny = policy["Statement"][0]
+            assert deny["Effect"] == "Deny" and deny["Action"] == "s3:*"
+            assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
-    def test_old_versions_expire(self, bootstrap):
-        rule = bootstrap.only("aws_s3_bucket_lifecycle_configuration")["rule"][0]
+    def test_state_access_is_logged_to_the_log_bucket(self, bootstrap):
+        logging = bootstrap.only("aws_s3_bucket_logging")
+        assert "state_bucket" in logging["bucket"]
+        assert "access-logs_bucket" in logging["target_bucket"]
+        policy = json.loads(_by_bucket(bootstrap, "aws_s3_bucket_policy", "logs")["policy"])
+        delivery = policy["Statement"][1]
+        assert delivery["Principal"] == {"Service": "logging.s3.amazonaws.com"}
+        assert delivery["Action"] == "s3:PutObject"
+        assert "aws:SourceAccount" in delivery["Condition"]["StringEquals"]
+
+    def test_old_versions_and_logs_expire(self, bootstrap):
+        rule = _by_bucket(bootstrap, "aws_s3_bucket_lifecycle_configuration", "state")["rule"][0]
         assert rule["status"] == "Enabled"
         assert rule["noncurrent_version_expiration"][0]["noncurrent_days"] == 90
+        log_rule = _by_bucket(bootstrap, "aws_s3_bucket_lifecycle_configuration", "logs")["rule"][0]
+        assert log_rule["expiration"][0]["days"] == 365
 
     def test_state_key_rotates_and_is_kept(self, bootstrap):
         key = bootstrap.only("aws_kms_key")

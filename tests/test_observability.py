@@ -465,7 +465,8 @@ def test_dashboard_references_resources_that_exist(stacks, svc_stack, dashboard)
             assert key in owner.resources(rtype), (title, dim, value)
             if stack_name:
                 # Only the database lives elsewhere (the data stack).
-                assert (stack_name.endswith("-data"), rtype) == (True, "aws_rds_cluster")
+                assert stack_name == svc_stack.name.replace("-services", "-data"), value
+                assert rtype == "aws_rds_cluster", value
             references += 1
     assert references > 0
 
@@ -482,7 +483,8 @@ def test_dashboard_shows_requests_errors_latency_tasks_and_utilisation_per_servi
         for name in ("RequestCount", "HTTPCode_Target_5XX_Count", "TargetResponseTime"):
             for color in ("blue", "green"):
                 assert reads("AWS/ApplicationELB", name, "TargetGroup", "aws_lb_target_group",
-                             f"service-{svc.name}/{color}-target-group", "arn_suffix"), (svc.name, name, color)
+                             f"service-{svc.name}/{color}-target-group", "arn_suffix"), (
+                    svc.name, name, color)
         for namespace, name in (("ECS/ContainerInsights", "RunningTaskCount"),
                                 ("ECS/ContainerInsights", "DesiredTaskCount"),
                                 ("AWS/ECS", "CPUUtilization"), ("AWS/ECS", "MemoryUtilization")):
@@ -655,7 +657,8 @@ def unit_stack():
 def test_deployment_events_refuse_a_log_group_outside_aws_events(unit_stack):
     from modules.observability import DeploymentEvents, DeploymentEventsProps
 
-    with pytest.raises(ValueError, match=r"log_group_name: '/payment/deployments' is not allowed.*/aws/events/"):
+    message = r"log_group_name: '/payment/deployments' is not allowed.*/aws/events/"
+    with pytest.raises(ValueError, match=message):
         DeploymentEvents(unit_stack, "bad-events", DeploymentEventsProps(
             name="x", log_group_name="/payment/deployments", kms_key_arn="arn:k",
             retention_days=30, application_name="app"))
