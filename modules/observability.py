@@ -8,6 +8,9 @@ treats missing data, on purpose:
   means we cannot see the tasks;
 * database: ``breaching``, except where the cluster may auto-pause (a paused
   cluster publishes nothing), where it is ``notBreaching``.
+
+Operator documentation (every alarm, rollback, dashboard, log groups):
+docs/observability.md.
 """
 from __future__ import annotations
 
@@ -275,6 +278,9 @@ class ServiceAlarms(Construct):
 
 @dataclass(frozen=True, kw_only=True)
 class LoadBalancerAlarmsProps:
+    """``load_balancer_arn_suffix``: the ``arn_suffix`` of the ALB (the
+    ``LoadBalancer`` dimension of its metrics)."""
+
     name_prefix: str
     thresholds: AlarmConfig
     topic_arn: str
@@ -460,6 +466,10 @@ class DashboardService:
 
 @dataclass(frozen=True, kw_only=True)
 class DashboardProps:
+    """``name``: dashboard name. ``deployment_log_group_name``: the log group
+    of ``DeploymentEvents`` shown as the deployments table.
+    ``alarm_arns``: alarms shown in an alarm widget; left empty, no widget."""
+
     name: str
     region: str
     services: tuple[DashboardService, ...]
