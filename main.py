@@ -2,12 +2,15 @@
 """Synthesizes the payment platform: every stack of the selected environments.
 
 Select environments with PAYMENT_ENVIRONMENTS=dev,prod (default: all).
-Configuration is validated before any stack is constructed.
+Configuration is validated before any stack is constructed. Several
+environments are synthesized in parallel worker processes
+(PAYMENT_SYNTH_WORKERS, default one per CPU; see stacks/synthesis.py).
 """
 from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 from config import ENVIRONMENTS_VARIABLE, ConfigError, load_environments, parse_selection
 
@@ -18,6 +21,17 @@ def main() -> int:
     except ConfigError as err:
         print(err, file=sys.stderr)
         return 2
+    from stacks.synthesis import WORKERS_VARIABLE, plan_groups, synthesize_in_parallel, worker_count
+
+    try:
+        workers = worker_count(len(environments), os.environ.get(WORKERS_VARIABLE))
+    except ConfigError as err:
+        print(err, file=sys.stderr)
+        return 2
+    if workers > 1:
+        groups = plan_groups(environments, workers)
+        outdir = Path(os.environ.get("CDKTF_OUTDIR", "cdktf.out"))
+        return synthesize_in_parallel(groups, outdir, Path(__file__).resolve())
     # Imported after validation: bad input fails in milliseconds, not seconds.
     from framework import App
     from guardrails.rules import suppression_report

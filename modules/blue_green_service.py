@@ -36,6 +36,7 @@ from modules.load_balancer import ApplicationLoadBalancer
 from modules.network import Network
 from modules.secrets import AppSecret
 from modules.service_discovery import ServiceNamespace
+from modules.service_mesh import ServiceMesh
 
 #: AWS Distro for OpenTelemetry collector, pinned (upstream image
 #: public.ecr.aws/aws-observability/aws-otel-collector, pulled through the
@@ -213,7 +214,9 @@ class BlueGreenServiceProps:
     ``environment``/``service``: configuration (names come from
     ``config.naming``). ``cluster``, ``load_balancer`` (the ALB its
     ``public`` flag selects), ``deployments``, ``namespace``, ``network``,
-    ``image_cache``: shared constructs of the environment.
+    ``image_cache``: shared constructs of the environment. ``mesh``: the
+    environment's service mesh group; the tasks carry it, so they may call
+    every other service and every other service may call them on ``port``.
     ``logs_key``: CMK of its log group. ``data_key``: CMK of its images.
     ``secrets``: the environment's secrets by name; the service gets only
     those its configuration lists. ``listener_rule_priority``: unique per
@@ -229,6 +232,7 @@ class BlueGreenServiceProps:
     deployments: CodeDeployEcsApplication
     namespace: ServiceNamespace
     network: Network
+    mesh: ServiceMesh
     image_cache: PublicImageCache
     logs_key: ManagedKey
     data_key: ManagedKey
@@ -264,7 +268,8 @@ class BlueGreenService(Construct):
     """Typed attributes: ``repository``, ``task_definition``, ``service``,
     ``target_groups`` (``blue``/``green``), ``blue_target_group``,
     ``green_target_group``, ``production_rule``, ``test_rule``,
-    ``deployment_group``, ``log_group``, ``security_group``,
+    ``deployment_group``, ``log_group``, ``security_group`` (own group; the
+    tasks also carry ``props.mesh.security_group``), ``mesh_ingress``,
     ``execution_role``, ``task_role``, ``discovery``, ``scalable_target``,
     ``scaling_policies``.
     """
@@ -323,6 +328,11 @@ class BlueGreenService(Construct):
         p.load_balancer.allow_egress_to(
             self, "alb-to-tasks", sg, svc.port, f"ALB to {svc.name} tasks",
         )
+        # Calls from the other services (Cloud Map names) come through the
+        # shared mesh group: O(N) rules instead of pairwise (modules/service_mesh.py).
+        self.mesh_ingress = p.mesh.admit(
+            self, service_name=svc.name, security_group=self.security_group, port=svc.port,
+        )
         egress(
             self, "to-endpoints",
             security_group_id=sg, description="HTTPS to the VPC interface endpoints",
@@ -346,26 +356,6 @@ class BlueGreenService(Construct):
                 ip_protocol="tcp", from_port=db.port, to_port=db.port,
                 referenced_security_group_id=db.security_group.id,
             )
-
-    def allow_calls_from(self, caller: "BlueGreenService") -> None:
-        """Lets ``caller``'s tasks call this service's tasks directly (Cloud
-        Map name) on this service's port; both rules live here."""
-        if caller is self:
-            raise ValueError(f"allow_calls_from: {self.name!r} cannot be its own caller")
-        aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
-            self, f"from-{caller.name}",
-            security_group_id=self.security_group.id,
-            description=f"{self.name} port from {caller.name} tasks",
-            ip_protocol="tcp", from_port=self.port, to_port=self.port,
-            referenced_security_group_id=caller.security_group.id,
-        )
-        aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule(
-            self, f"{caller.name}-to-here",
-            security_group_id=caller.security_group.id,
-            description=f"{caller.name} tasks to {self.name} port",
-            ip_protocol="tcp", from_port=self.port, to_port=self.port,
-            referenced_security_group_id=self.security_group.id,
-        )
 
     # -- IAM ---------------------------------------------------------------
     def _roles(self) -> None:
@@ -601,7 +591,7 @@ class BlueGreenService(Construct):
             )],
             network_configuration=es.EcsServiceNetworkConfiguration(
                 subnets=p.network.private_subnet_ids,
-                security_groups=[self.security_group.id],
+                security_groups=[self.security_group.id, p.mesh.security_group.id],
                 assign_public_ip=False,
             ),
             service_registries=es.EcsServiceServiceRegistries(registry_arn=self.discovery.arn),

@@ -17,12 +17,15 @@ def environments():
 @pytest.fixture(scope="session")
 def synth_outdir(tmp_path_factory, environments):
     from framework import App
+    from guardrails.rules import suppression_report
     from stacks.app import build
 
     outdir = tmp_path_factory.mktemp("cdktf.out")
     app = App(outdir=str(outdir))
     built = build(app, environments.values())
     app.synth()
+    # As main.py does: the report of suppressed contract rules.
+    suppression_report(app).write(str(outdir))
     return outdir, built
 
 

@@ -35,7 +35,13 @@ class SuppressionReport:
 
 
 def suppression_report(scope) -> SuppressionReport:
-    """Suppressions of every stack under ``scope`` (an App or a stack), sorted."""
-    stacks = [c for c in scope.node.find_all() if TerraformStack.is_stack(c)]
+    """Suppressions of ``scope`` (a stack) or of the stacks of an App, sorted.
+
+    Stacks are the App's direct children: walking the whole tree would cost
+    one jsii round trip per construct."""
+    if TerraformStack.is_stack(scope):
+        stacks = [scope]
+    else:
+        stacks = [c for c in scope.node.children if TerraformStack.is_stack(c)]
     found = [s for stack in stacks for s in suppressions_in(stack)]
     return SuppressionReport(tuple(sorted(found, key=lambda s: (s.stack, s.address, s.rule_id))))
