@@ -216,7 +216,8 @@ class BlueGreenServiceProps:
     ``public`` flag selects), ``deployments``, ``namespace``, ``network``,
     ``image_cache``: shared constructs of the environment. ``mesh``: the
     environment's service mesh group; the tasks carry it, so they may call
-    every other service and every other service may call them on ``port``.
+    every other service, and every other service may call them on the
+    service's port.
     ``logs_key``: CMK of its log group. ``data_key``: CMK of its images.
     ``secrets``: the environment's secrets by name; the service gets only
     those its configuration lists. ``listener_rule_priority``: unique per

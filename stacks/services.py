@@ -45,6 +45,7 @@ from modules.observability import (
     ServiceAlarmsProps,
 )
 from modules.service_discovery import ServiceNamespace, ServiceNamespaceProps
+from modules.service_mesh import ServiceMesh, ServiceMeshProps
 from stacks.base import PlatformStack
 from stacks.data import DataStack
 from stacks.network import NetworkStack
@@ -84,6 +85,11 @@ class ServicesStack(PlatformStack):
             repository_prefix=f"{env.prefix}-public", **common,
         ))
         self.load_balancers = self._load_balancers(env, security, network)
+        # Services call each other by their Cloud Map names; every task
+        # carries this group (O(N) rules, see modules/service_mesh.py).
+        self.mesh = ServiceMesh(self, "service-mesh", ServiceMeshProps(
+            name=f"{env.prefix}-service-mesh", network=net,
+        ))
         self.services: dict[str, BlueGreenService] = {}
         for index, svc in enumerate(env.services):
             self.services[svc.name] = BlueGreenService(self, f"service-{svc.name}", BlueGreenServiceProps(
@@ -94,6 +100,7 @@ class ServicesStack(PlatformStack):
                 deployments=self.deployments,
                 namespace=self.namespace,
                 network=net,
+                mesh=self.mesh,
                 image_cache=self.image_cache,
                 logs_key=security.logs_key,
                 data_key=security.data_key,
@@ -102,11 +109,6 @@ class ServicesStack(PlatformStack):
                 database=data.database if svc.uses_database else None,
                 **common,
             ))
-        # Services call each other by their Cloud Map names.
-        for callee in self.services.values():
-            for caller in self.services.values():
-                if caller is not callee:
-                    callee.allow_calls_from(caller)
         self._observability(env, security, data)
         self._outputs(env)
 

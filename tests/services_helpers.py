@@ -66,3 +66,69 @@ def resolved_path(stacks: dict[str, SynthesizedStack], token: str, here: str) ->
     """Construct path (``stack/.../id``) of the resource a reference points at."""
     stack_name, rtype, key, _ = resolve(stacks, token)
     return path_of(stacks[stack_name or here].resources(rtype)[key])
+
+
+# -- security groups as a graph ---------------------------------------------------
+#: AWS default quota of inbound (and, separately, outbound) rules per group.
+RULES_PER_GROUP_QUOTA = 60
+
+
+def sg_ref(stack: SynthesizedStack, path_suffix: str) -> str:
+    """``${aws_security_group.<key>.id}`` of the group at */path_suffix."""
+    key, _ = find(stack, "aws_security_group", path_suffix)
+    return ref("aws_security_group", key, "id")
+
+
+def interfaces(stacks: dict[str, SynthesizedStack], stack: SynthesizedStack) -> dict[str, frozenset[str]]:
+    """Network interfaces of the services tier -> the groups they carry.
+
+    ``task:<service>`` (an ECS service's tasks), ``alb:<kind>`` (a load
+    balancer) and ``database`` (the Aurora cluster; its group is referenced
+    from this stack through a cross-stack reference).
+    """
+    found: dict[str, frozenset[str]] = {}
+    for body in stack.resources("aws_ecs_service").values():
+        name = path_of(body).split("/")[1].removeprefix("service-")
+        found[f"task:{name}"] = frozenset(body["network_configuration"]["security_groups"])
+    for body in stack.resources("aws_lb").values():
+        found[f"alb:{path_of(body).split('/')[1].removesuffix('-alb')}"] = frozenset(body["security_groups"])
+    database = set()
+    for rtype in ("aws_vpc_security_group_ingress_rule", "aws_vpc_security_group_egress_rule"):
+        for body in stack.resources(rtype).values():
+            for token in (body["security_group_id"], body.get("referenced_security_group_id")):
+                if token and resolved_path(stacks, token, stack.name).endswith("data/database/security-group"):
+                    database.add(token)
+    if database:
+        found["database"] = frozenset(database)
+    return found
+
+
+def reachability(stacks: dict[str, SynthesizedStack], stack: SynthesizedStack) -> set[tuple[str, str, int]]:
+    """(source, destination, port) of every TCP connection the security
+    group rules of ``stack`` allow between its interfaces.
+
+    A connection needs an egress rule on some group of the source that names
+    a group of the destination, and an ingress rule on some group of the
+    destination that names a group of the source (rules of all groups on an
+    interface add up). CIDR and prefix-list rules name no interface here.
+    """
+    def rules(rtype: str) -> list[dict]:
+        return [r for r in stack.resources(rtype).values()
+                if r.get("referenced_security_group_id") and r["ip_protocol"] in ("tcp", "-1")]
+
+    ingress, egress = rules("aws_vpc_security_group_ingress_rule"), rules("aws_vpc_security_group_egress_rule")
+    ports = {r[k] for r in ingress + egress for k in ("from_port", "to_port") if k in r}
+
+    def allows(rule: dict, port: int, own: frozenset[str], other: frozenset[str]) -> bool:
+        in_range = rule["ip_protocol"] == "-1" or rule["from_port"] <= port <= rule["to_port"]
+        return in_range and rule["security_group_id"] in own and rule["referenced_security_group_id"] in other
+
+    enis = interfaces(stacks, stack)
+    return {
+        (src, dst, port)
+        for src, src_groups in enis.items()
+        for dst, dst_groups in enis.items()
+        for port in ports
+        if any(allows(r, port, src_groups, dst_groups) for r in egress)
+        and any(allows(r, port, dst_groups, src_groups) for r in ingress)
+    }

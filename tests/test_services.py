@@ -320,8 +320,10 @@ def test_service_networking_is_private(stacks, svc_stack, env, ecs_services):
         assert net["assign_public_ip"] is False
         paths = [resolved_path(stacks, s, svc_stack.name) for s in net["subnets"]]
         assert sorted(p.rsplit("/", 1)[1] for p in paths) == ["private-0", "private-1", "private-2"]
-        sg_key, _ = find(svc_stack, "aws_security_group", f"service-{svc.name}/security-group")
-        assert net["security_groups"] == [ref("aws_security_group", sg_key, "id")]
+        # Its own group first, then the environment's service mesh group.
+        assert net["security_groups"] == [
+            ref("aws_security_group", find(svc_stack, "aws_security_group", path)[0], "id")
+            for path in (f"service-{svc.name}/security-group", "service-mesh/security-group")]
 
 
 def test_capacity_provider_strategy_matches_naming(env, ecs_services):

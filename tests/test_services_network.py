@@ -5,14 +5,27 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import json
+from collections import Counter
 
 import pytest
 
 from config import ConfigError, load_environments
-from config.environments import ENVIRONMENTS
+from config.environments import DEV, ENVIRONMENTS
 from modules.blue_green_service import target_group_name
 from modules.load_balancer import MANAGED_RULE_GROUPS, TLS_POLICY
-from tests.services_helpers import find, of_service, path_of, ref, resolved_path, services_stack
+from tests.services_helpers import (
+    RULES_PER_GROUP_QUOTA,
+    find,
+    interfaces,
+    of_service,
+    path_of,
+    reachability,
+    ref,
+    resolved_path,
+    services_stack,
+    sg_ref,
+)
+from tests.synth import read_outdir
 
 
 @pytest.fixture
@@ -199,21 +212,22 @@ def test_target_group_pairs(stacks, svc_stack, env):
     assert len(set(names)) == len(names) and all(len(n) <= 32 for n in names)
 
 
-def test_listener_rules_route_the_prefix_to_blue_and_ignore_action(svc_stack, env):
+def test_listener_rules_route_the_prefix_and_ignore_action(svc_stack, env):
     priorities: dict[str, list[int]] = {}
     for svc in env.services:
         kind = "public" if svc.public else "internal"
         listeners = {path_of(v).rsplit("/", 1)[1]: k for k, v in svc_stack.resources("aws_lb_listener").items()
                      if path_of(v).split("/")[1] == f"{kind}-alb"}
-        blue_key, _ = find(svc_stack, "aws_lb_target_group", f"service-{svc.name}/blue-target-group")
-        for rule_id, listener_id in (("production-rule", "production-listener"),
-                                     ("test-rule", "test-listener")):
+        # Production starts on blue, test on green (CodeDeploy needs both attached).
+        for rule_id, listener_id, color in (("production-rule", "production-listener", "blue"),
+                                            ("test-rule", "test-listener", "green")):
+            group_key, _ = find(svc_stack, "aws_lb_target_group", f"service-{svc.name}/{color}-target-group")
             _, rule = find(svc_stack, "aws_lb_listener_rule", f"service-{svc.name}/{rule_id}")
             assert rule["listener_arn"] == ref("aws_lb_listener", listeners[listener_id], "arn")
             assert rule["condition"] == [{"path_pattern": {
                 "values": [svc.path_prefix, f"{svc.path_prefix}/*"]}}]
             assert rule["action"] == [{"type": "forward",
-                                       "target_group_arn": ref("aws_lb_target_group", blue_key, "arn")}]
+                                       "target_group_arn": ref("aws_lb_target_group", group_key, "arn")}]
             assert rule["lifecycle"] == {"ignore_changes": ["action"]}
             priorities.setdefault(rule["listener_arn"], []).append(rule["priority"])
     assert all(len(set(p)) == len(p) for p in priorities.values())
@@ -266,26 +280,30 @@ def test_alb_egress_only_to_its_services_tasks(svc_stack, env):
         assert all(r["from_port"] == r["to_port"] for r in egress)
 
 
-def test_task_ingress_only_from_its_alb_and_peer_services(svc_stack, env):
-    task_sgs = {s.name: find(svc_stack, "aws_security_group", f"service-{s.name}/security-group")[0]
-                for s in env.services}
+def _task_groups(svc_stack, env) -> dict[str, str]:
+    """service name -> reference of its own task group."""
+    return {s.name: sg_ref(svc_stack, f"service-{s.name}/security-group") for s in env.services}
+
+
+def test_task_ingress_only_from_its_alb_and_the_mesh(svc_stack, env):
+    own = _task_groups(svc_stack, env)
+    mesh = sg_ref(svc_stack, "service-mesh/security-group")
     for svc in env.services:
         kind = "public" if svc.public else "internal"
-        alb_sg, _ = find(svc_stack, "aws_security_group", f"{kind}-alb/security-group")
-        ingress = _rules(svc_stack, "aws_vpc_security_group_ingress_rule", task_sgs[svc.name])
-        sources = sorted(r["referenced_security_group_id"] for r in ingress)
-        expected = sorted([ref("aws_security_group", alb_sg, "id")] + [
-            ref("aws_security_group", task_sgs[o.name], "id") for o in env.services if o is not svc])
-        assert sources == expected
-        assert all(r["from_port"] == r["to_port"] == svc.port for r in ingress)
-        assert not any("cidr_ipv4" in r for r in ingress)
+        ingress = _rules(svc_stack, "aws_vpc_security_group_ingress_rule", own[svc.name].split(".")[1])
+        assert sorted(r["referenced_security_group_id"] for r in ingress) == sorted(
+            [sg_ref(svc_stack, f"{kind}-alb/security-group"), mesh])
+        assert all(r["ip_protocol"] == "tcp" and r["from_port"] == r["to_port"] == svc.port for r in ingress)
+        assert not any("cidr_ipv4" in r or "prefix_list_id" in r for r in ingress)
+        _, from_mesh = find(svc_stack, "aws_vpc_security_group_ingress_rule", f"service-{svc.name}/from-mesh")
+        assert from_mesh["referenced_security_group_id"] == mesh
+        assert svc.name in from_mesh["description"] and str(svc.port) in from_mesh["description"]
 
 
 def test_task_egress_is_narrow(svc_stack, env):
-    task_sgs = {s.name: find(svc_stack, "aws_security_group", f"service-{s.name}/security-group")[0]
-                for s in env.services}
+    own = _task_groups(svc_stack, env)
     for svc in env.services:
-        egress = _rules(svc_stack, "aws_vpc_security_group_egress_rule", task_sgs[svc.name])
+        egress = _rules(svc_stack, "aws_vpc_security_group_egress_rule", own[svc.name].split(".")[1])
         assert not any("cidr_ipv4" in r for r in egress), "no CIDR egress at all"
         https = [r for r in egress if r["from_port"] == 443]
         assert len(https) == 2
@@ -293,10 +311,106 @@ def test_task_egress_is_narrow(svc_stack, env):
         assert any("endpoints-sg" in r.get("referenced_security_group_id", "") for r in https)
         db = [r for r in egress if r["from_port"] == 5432]
         assert len(db) == (1 if svc.uses_database else 0)
-        peers = {(r["from_port"], r["referenced_security_group_id"]) for r in egress
-                 if r["from_port"] not in (443, 5432)}
-        assert peers == {(o.port, ref("aws_security_group", task_sgs[o.name], "id"))
-                         for o in env.services if o is not svc}
+        # Calls to other services leave through the mesh group, not this one.
+        assert len(egress) == len(https) + len(db)
+
+
+def test_mesh_group_only_lets_tasks_call_service_ports_on_the_mesh(svc_stack, env):
+    mesh_key, group = find(svc_stack, "aws_security_group", "service-mesh/security-group")
+    mesh = ref("aws_security_group", mesh_key, "id")
+    assert group["name"] == f"{env.prefix}-service-mesh"
+    assert "ingress" not in group and "egress" not in group
+    assert _rules(svc_stack, "aws_vpc_security_group_ingress_rule", mesh_key) == []
+    egress = _rules(svc_stack, "aws_vpc_security_group_egress_rule", mesh_key)
+    assert len({s.port for s in env.services}) == len(env.services)
+    assert len(egress) == len(env.services)
+    assert sorted((r["ip_protocol"], r["from_port"], r["to_port"], r["referenced_security_group_id"])
+                  for r in egress) == sorted(("tcp", s.port, s.port, mesh) for s in env.services)
+    for svc in env.services:
+        _, rule = find(svc_stack, "aws_vpc_security_group_egress_rule", f"service-mesh/to-port-{svc.port}")
+        assert svc.name in rule["description"] and str(svc.port) in rule["description"]
+
+
+def _task_to_task_rules(svc_stack) -> list[dict]:
+    """Rules whose group and referenced group are both carried by tasks."""
+    task_groups = {g for s in svc_stack.resources("aws_ecs_service").values()
+                   for g in s["network_configuration"]["security_groups"]}
+    return [r for rtype in ("aws_vpc_security_group_ingress_rule", "aws_vpc_security_group_egress_rule")
+            for r in svc_stack.resources(rtype).values()
+            if r["security_group_id"] in task_groups and r.get("referenced_security_group_id") in task_groups]
+
+
+def test_task_to_task_rules_are_one_each_way_per_service(svc_stack, env):
+    rules = _task_to_task_rules(svc_stack)
+    assert len(rules) == 2 * len(env.services)
+    by_path = sorted(path_of(r).split("/", 1)[1] for r in rules)
+    assert by_path == sorted([f"service-{s.name}/from-mesh" for s in env.services]
+                             + [f"service-mesh/to-port-{s.port}" for s in env.services])
+
+
+def _expected_reachability(env) -> set[tuple[str, str, int]]:
+    """Every service from every service's tasks (its own included) and its
+    ALB on its port; the database from services with uses_database."""
+    expected = set()
+    for callee in env.services:
+        expected.add((f"alb:{'public' if callee.public else 'internal'}", f"task:{callee.name}", callee.port))
+        expected |= {(f"task:{caller.name}", f"task:{callee.name}", callee.port) for caller in env.services}
+        if callee.uses_database:
+            expected.add((f"task:{callee.name}", "database", 5432))
+    return expected
+
+
+def test_reachability_between_tasks_albs_and_database(stacks, svc_stack, env):
+    assert set(interfaces(stacks, svc_stack)) == (
+        {f"task:{s.name}" for s in env.services} | {f"alb:{k}" for k in _albs(svc_stack)} | {"database"})
+    for name, groups in interfaces(stacks, svc_stack).items():
+        if name.startswith("task:"):
+            (own,) = groups - {sg_ref(svc_stack, "service-mesh/security-group")}
+            assert len(groups) == 2 and own == sg_ref(svc_stack, f"service-{name[5:]}/security-group")
+    assert reachability(stacks, svc_stack) == _expected_reachability(env)
+    # Nothing outside that graph reaches a task: no CIDR or prefix-list ingress.
+    task_groups = {g for n, gs in interfaces(stacks, svc_stack).items() if n.startswith("task:") for g in gs}
+    for rule in svc_stack.resources("aws_vpc_security_group_ingress_rule").values():
+        if rule["security_group_id"] in task_groups:
+            assert "referenced_security_group_id" in rule, path_of(rule)
+
+
+def test_no_security_group_exceeds_the_rule_quota(stacks):
+    for synthesized in stacks.values():
+        for direction in ("ingress", "egress"):
+            per_group = Counter(r["security_group_id"] for r in synthesized.resources(
+                f"aws_vpc_security_group_{direction}_rule").values())
+            assert all(n <= RULES_PER_GROUP_QUOTA for n in per_group.values()), (synthesized.name, per_group)
+
+
+# -- linear scaling: a separate one-environment app with many services ---------------
+SCALED_SERVICES = 8
+
+
+@pytest.fixture(scope="module")
+def scaled(tmp_path_factory):
+    """dev with SCALED_SERVICES services cloned from its own three."""
+    from framework import App
+    from stacks.app import build
+
+    services = tuple(
+        dataclasses.replace(DEV.services[i % len(DEV.services)], name=f"svc-{i:02d}", port=9000 + i,
+                            path_prefix=f"/svc-{i:02d}")
+        for i in range(SCALED_SERVICES))
+    (env,) = load_environments(defined=[dataclasses.replace(DEV, services=services)])
+    outdir = tmp_path_factory.mktemp("services-scaled")
+    app = App(outdir=str(outdir))
+    build(app, [env])
+    app.synth()
+    return env, read_outdir(outdir)
+
+
+def test_task_to_task_rules_grow_linearly(scaled):
+    env, stacks = scaled
+    svc_stack = services_stack(stacks, env.name)
+    assert len(env.services) == SCALED_SERVICES
+    assert len(_task_to_task_rules(svc_stack)) == 2 * SCALED_SERVICES  # pairwise: 2*8*7 = 112
+    assert reachability(stacks, svc_stack) == _expected_reachability(env)
 
 
 def test_database_is_opened_only_to_services_that_use_it(stacks, svc_stack, env):

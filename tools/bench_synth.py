@@ -6,8 +6,11 @@ tools/bench_synth.py``). In one run it measures, on this machine:
 
 1. cold ``python main.py`` synthesis of all environments, alternating the fast
    loader and the plain import (``PAYMENT_PROVIDER_IMPORT=plain``), ``--runs``
-   times each: median wall time, the ratio, and peak memory (RSS of Python
-   plus its Node.js child, sampled every 20 ms);
+   times each: median wall time, the ratio, and peak memory (RSS of all
+   processes: main.py, its worker processes and their Node.js children,
+   sampled every 20 ms). Both use main.py's parallel workers (the default);
+   the fast loader is also measured in one process (``fast-1w``,
+   ``PAYMENT_SYNTH_WORKERS=1``) to show what each part contributes;
 2. a scaling series: one environment with 3, 10 and 30 services (fast loader);
 3. with ``--suite``: the wall time of the whole pytest suite (set-up excluded).
 
@@ -133,16 +136,19 @@ def main() -> int:
         parser.error(f"--runs: {args.runs} is not allowed; use 1 or more")
 
     python = sys.executable
-    results: dict[str, list[tuple[float, float]]] = {"fast": [], "plain": []}
+    results: dict[str, list[tuple[float, float]]] = {"fast": [], "fast-1w": [], "plain": []}
+    variants = {"fast": ("fast", {}), "fast-1w": ("fast", {"PAYMENT_SYNTH_WORKERS": "1"}),
+                "plain": ("plain", {})}
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         # One unmeasured warm-up per variant fills the pyc and jsii caches.
         for mode in ("fast", "plain"):
             measure([python, "main.py"], synth_env(mode, f"{tmp}/warm-{mode}"))
         for run in range(args.runs):
-            for mode in ("fast", "plain"):
-                results[mode].append(measure([python, "main.py"], synth_env(mode, f"{tmp}/{mode}-{run}")))
-                print(f"  run {run + 1} {mode:5}: {results[mode][-1][0]:6.2f} s "
-                      f"{results[mode][-1][1]:6.0f} MB", flush=True)
+            for name, (mode, extra) in variants.items():
+                results[name].append(measure([python, "main.py"],
+                                             synth_env(mode, f"{tmp}/{name}-{run}", extra)))
+                print(f"  run {run + 1} {name:7}: {results[name][-1][0]:6.2f} s "
+                      f"{results[name][-1][1]:6.0f} MB", flush=True)
 
         scaling: dict[int, list[float]] = {}
         if not args.skip_scaling:
@@ -151,7 +157,7 @@ def main() -> int:
                 for run in range(args.runs):
                     wall, _ = measure(
                         [python, str(ROOT / "tools" / "bench_synth.py"), "--synth-services", str(count)],
-                        synth_env("fast", f"{tmp}/scale-{count}-{run}"))
+                        synth_env("fast", f"{tmp}/scale-{count}-{run}", {"PAYMENT_SYNTH_WORKERS": "1"}))
                     scaling[count].append(wall)
 
         suite_seconds = None
@@ -164,17 +170,20 @@ def main() -> int:
     fast_t = median([r[0] for r in results["fast"]])
     plain_t = median([r[0] for r in results["plain"]])
     fast_m = max(r[1] for r in results["fast"])
+    serial_t = median([r[0] for r in results["fast-1w"]])
+    serial_m = max(r[1] for r in results["fast-1w"])
     plain_m = max(r[1] for r in results["plain"])
     ratio = fast_t / plain_t
     print()
     print(f"full synthesis, all environments ({args.runs} runs each, median wall time)")
     print(f"  plain import : {plain_t:6.2f} s   peak {plain_m:5.0f} MB")
+    print(f"  fast, 1 proc : {serial_t:6.2f} s   peak {serial_m:5.0f} MB")
     print(f"  fast loader  : {fast_t:6.2f} s   peak {fast_m:5.0f} MB")
     print(f"  ratio        : {ratio:6.2f}x  (target <= {TARGET_RATIO}: {verdict(ratio <= TARGET_RATIO)})")
     print(f"  fast median  : {fast_t:6.2f} s  (target < {TARGET_SECONDS} s: {verdict(fast_t < TARGET_SECONDS)})")
     print(f"  fast peak    : {fast_m:6.0f} MB (target < {TARGET_MEMORY_MB} MB: {verdict(fast_m < TARGET_MEMORY_MB)})")
     if scaling:
-        print("scaling, one environment (fast loader, median wall time)")
+        print("scaling, one environment, one process (fast loader, median wall time)")
         for count, walls in scaling.items():
             print(f"  {count:2d} services : {median(walls):6.2f} s")
         growth = median(scaling[30]) / median(scaling[3])
