@@ -1,5 +1,19 @@
-"""Synthesizes every stack of every environment once per test session."""
+"""Synthesizes every stack of every environment once per test session.
+
+The proof that the fast provider loader changes nothing needs one synthesis
+with the plain import in a separate process (~15-30 s of CPU). It is started
+in the background as soon as collection shows the test will run, so it
+overlaps the rest of the suite on the second core.
+"""
 from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -48,3 +62,58 @@ def env_name(request) -> str:
 
 def stack(stacks: dict[str, SynthesizedStack], env: str, part: str) -> SynthesizedStack:
     return stacks[f"payment-{env}-{part}"]
+
+
+ROOT = Path(__file__).resolve().parent.parent
+PLAIN_SYNTHESIS_TEST = "test_plain_import_synthesizes_byte_identical_stacks"
+
+
+@dataclass
+class BackgroundSynthesis:
+    """``python main.py`` with the plain provider import and two workers."""
+
+    process: subprocess.Popen
+    workdir: Path
+
+    @property
+    def outdir(self) -> Path:
+        return self.workdir / "plain"
+
+    def wait(self, timeout: float = 900) -> tuple[int, str]:
+        self.process.wait(timeout=timeout)
+        return self.process.returncode, (self.workdir / "stderr.log").read_text()
+
+
+_background: list[BackgroundSynthesis] = []
+
+
+def _start_plain_synthesis() -> BackgroundSynthesis:
+    workdir = Path(tempfile.mkdtemp(prefix="plain-synth-"))
+    env = {**os.environ, "PAYMENT_PROVIDER_IMPORT": "plain",
+           "CDKTF_OUTDIR": str(workdir / "plain"), "PAYMENT_SYNTH_WORKERS": "2"}
+    env.pop("PAYMENT_ENVIRONMENTS", None)
+    with open(workdir / "stderr.log", "w") as stderr:
+        process = subprocess.Popen([sys.executable, str(ROOT / "main.py")], cwd=ROOT, env=env,
+                                   stdout=subprocess.DEVNULL, stderr=stderr)
+    return BackgroundSynthesis(process=process, workdir=workdir)
+
+
+def pytest_collection_modifyitems(session, config, items):
+    if any(item.originalname == PLAIN_SYNTHESIS_TEST for item in items):
+        _background.append(_start_plain_synthesis())
+
+
+def pytest_sessionfinish(session, exitstatus):
+    for job in _background:
+        if job.process.poll() is None:
+            job.process.kill()
+            job.process.wait()
+        shutil.rmtree(job.workdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def plain_synthesis() -> BackgroundSynthesis:
+    """The background plain-import synthesis (started at collection)."""
+    if not _background:
+        _background.append(_start_plain_synthesis())
+    return _background[0]

@@ -1,12 +1,14 @@
 """The fast provider loader must be invisible in the output.
 
-The session synthesis uses the fast loader; here the same app is synthesized
-in a fresh process with the plain package import and every stack must be
-byte-identical. Costs one plain synthesis (~10-15 s): the price of proving it.
+The session synthesis uses the fast loader (Python side: framework/aws.py;
+Node side: framework/lazy_provider_index.js); the same app synthesized by
+main.py with the plain package import (started in the background by
+tests/conftest.py) must be byte-identical, stack by stack.
 """
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -28,19 +30,15 @@ def test_session_uses_the_fast_loader(synth_outdir):
     assert 10 < len(loaded) < 200
 
 
-def test_plain_import_synthesizes_byte_identical_stacks(synth_outdir, tmp_path):
+def test_plain_import_synthesizes_byte_identical_stacks(synth_outdir, plain_synthesis):
     """Also proves the parallel synthesis of main.py (stacks/synthesis.py):
     the session synthesized in one process, main.py uses worker processes."""
     outdir, _ = synth_outdir
-    env = {**os.environ, IMPORT_MODE_ENV: "plain", "CDKTF_OUTDIR": str(tmp_path / "plain"),
-           "PAYMENT_SYNTH_WORKERS": "2"}
-    env.pop("PAYMENT_ENVIRONMENTS", None)
-    result = subprocess.run([sys.executable, str(ROOT / "main.py")], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-2000:]
+    returncode, stderr = plain_synthesis.wait()
+    assert returncode == 0, stderr[-2000:]
     fast = {p.relative_to(outdir): p.read_bytes() for p in outdir.rglob("*.json")}
-    plain = {p.relative_to(tmp_path / "plain"): p.read_bytes()
-             for p in (tmp_path / "plain").rglob("*.json")}
+    plain = {p.relative_to(plain_synthesis.outdir): p.read_bytes()
+             for p in plain_synthesis.outdir.rglob("*.json")}
     assert sorted(fast) == sorted(plain)
     assert len(fast) >= 17  # 15 stacks, the manifest, the suppression report
     different = [str(name) for name in fast if fast[name] != plain[name]]
@@ -75,3 +73,52 @@ def test_falls_back_to_plain_import_when_layout_is_unexpected(tmp_path):
     result = _probe("fast", code, extra_path=str(tmp_path))
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.split() == ["plain", "True"]
+
+
+NODE = os.environ.get("JSII_NODE") or shutil.which("node") or "node"
+HOOK = ROOT / "framework" / "lazy_provider_index.js"
+
+
+def _fake_provider(tmp_path: Path, index_extra: str = "") -> Path:
+    package = tmp_path / "provider"
+    (package / "lib" / "vpc").mkdir(parents=True)
+    (package / "lib" / "subnet").mkdir(parents=True)
+    (package / "package.json").write_text('{"name": "@cdktf/provider-aws", "main": "lib/index.js"}')
+    (package / "lib" / "index.js").write_text(
+        '"use strict";\n/** header */\n'
+        'Object.defineProperty(exports, "__esModule", { value: true });\n'
+        "exports.vpc = exports.subnet = void 0;\n"
+        'exports.vpc = require("./vpc");\n'
+        'exports.subnet = require("./subnet");\n' + index_extra)
+    for name in ("vpc", "subnet"):
+        (package / "lib" / name / "index.js").write_text(
+            f"globalThis.loaded = (globalThis.loaded || []).concat(['{name}']);\n"
+            f"exports.Kind = '{name}';\n")
+    return package
+
+
+def _load_with_hook(package: Path) -> list[str]:
+    script = (f"const p = require({str(package)!r});"
+              "const before = (globalThis.loaded || []).join(',');"
+              "const kind = p.vpc.Kind;"
+              "console.log(JSON.stringify([before, kind, (globalThis.loaded || []).join(','),"
+              " Object.keys(p).join(','), String(globalThis.__paymentLazyProviderIndex)]));")
+    result = subprocess.run([NODE, "--require", str(HOOK), "-e", script],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    import json
+
+    return json.loads(result.stdout)
+
+
+def test_js_index_hook_loads_provider_modules_on_first_use(tmp_path):
+    before, kind, after, keys, count = _load_with_hook(_fake_provider(tmp_path))
+    assert (before, kind, after, keys, count) == ("", "vpc", "vpc", "vpc,subnet", "2")
+
+
+def test_js_index_hook_falls_back_when_the_index_is_unexpected(tmp_path):
+    package = _fake_provider(tmp_path, index_extra="exports.extra = 42;\n")
+    before, kind, after, keys, count = _load_with_hook(package)
+    # Loaded eagerly, exactly as without the hook.
+    assert (before, kind, after, count) == ("vpc,subnet", "vpc", "vpc,subnet", "undefined")
+    assert "extra" in keys.split(",")
