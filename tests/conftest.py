@@ -65,33 +65,42 @@ def stack(stacks: dict[str, SynthesizedStack], env: str, part: str) -> Synthesiz
 
 
 ROOT = Path(__file__).resolve().parent.parent
-PLAIN_SYNTHESIS_TEST = "test_plain_import_synthesizes_byte_identical_stacks"
+#: test name -> (what main.py runs with) of a background synthesis it needs.
+BACKGROUND_SYNTHESES = {
+    # The plain provider import, one process: proves the fast loader.
+    "test_plain_import_synthesizes_byte_identical_stacks": {
+        "PAYMENT_PROVIDER_IMPORT": "plain", "PAYMENT_SYNTH_WORKERS": "1"},
+    # Two worker processes (fast loader): proves the merge of main.py.
+    "test_parallel_workers_synthesize_byte_identical_stacks": {
+        "PAYMENT_PROVIDER_IMPORT": "fast", "PAYMENT_SYNTH_WORKERS": "2",
+        "PAYMENT_ENVIRONMENTS": "dev,staging"},
+}
 
 
 @dataclass
 class BackgroundSynthesis:
-    """``python main.py`` with the plain provider import and two workers."""
+    """``python main.py`` run in the background into ``outdir``."""
 
     process: subprocess.Popen
     workdir: Path
 
     @property
     def outdir(self) -> Path:
-        return self.workdir / "plain"
+        return self.workdir / "out"
 
     def wait(self, timeout: float = 900) -> tuple[int, str]:
         self.process.wait(timeout=timeout)
         return self.process.returncode, (self.workdir / "stderr.log").read_text()
 
 
-_background: list[BackgroundSynthesis] = []
+_background: dict[str, BackgroundSynthesis] = {}
 
 
-def _start_plain_synthesis() -> BackgroundSynthesis:
-    workdir = Path(tempfile.mkdtemp(prefix="plain-synth-"))
-    env = {**os.environ, "PAYMENT_PROVIDER_IMPORT": "plain",
-           "CDKTF_OUTDIR": str(workdir / "plain"), "PAYMENT_SYNTH_WORKERS": "2"}
+def _start(test_name: str) -> BackgroundSynthesis:
+    workdir = Path(tempfile.mkdtemp(prefix="background-synth-"))
+    env = {**os.environ, "CDKTF_OUTDIR": str(workdir / "out")}
     env.pop("PAYMENT_ENVIRONMENTS", None)
+    env.update(BACKGROUND_SYNTHESES[test_name])
     with open(workdir / "stderr.log", "w") as stderr:
         process = subprocess.Popen([sys.executable, str(ROOT / "main.py")], cwd=ROOT, env=env,
                                    stdout=subprocess.DEVNULL, stderr=stderr)
@@ -99,21 +108,24 @@ def _start_plain_synthesis() -> BackgroundSynthesis:
 
 
 def pytest_collection_modifyitems(session, config, items):
-    if any(item.originalname == PLAIN_SYNTHESIS_TEST for item in items):
-        _background.append(_start_plain_synthesis())
+    selected = {item.originalname for item in items}
+    for name in BACKGROUND_SYNTHESES:
+        if name in selected and name not in _background:
+            _background[name] = _start(name)
 
 
 def pytest_sessionfinish(session, exitstatus):
-    for job in _background:
+    for job in _background.values():
         if job.process.poll() is None:
             job.process.kill()
             job.process.wait()
         shutil.rmtree(job.workdir, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
-def plain_synthesis() -> BackgroundSynthesis:
-    """The background plain-import synthesis (started at collection)."""
-    if not _background:
-        _background.append(_start_plain_synthesis())
-    return _background[0]
+@pytest.fixture
+def background_synthesis(request) -> BackgroundSynthesis:
+    """The background synthesis started at collection for the requesting test."""
+    name = request.node.originalname
+    if name not in _background:
+        _background[name] = _start(name)
+    return _background[name]

@@ -115,9 +115,20 @@ def planted_outdir(tmp_path_factory):
     return outdir
 
 
-def test_unexcepted_failure_fails_the_script(planted_outdir, capsys):
+@pytest.fixture(scope="module")
+def planted_report(planted_outdir):
+    """checkov's report of the planted stack, from the script's own run (one
+    checkov run, ~6 s, shared by the tests below)."""
+    report = scan.run_checkov(planted_outdir)
+    saved = planted_outdir / "checkov-report.json"
+    saved.write_text(json.dumps(report))
+    return report, saved
+
+
+def test_unexcepted_failure_fails_the_script(planted_outdir, planted_report, capsys):
     summary = planted_outdir / "summary.json"
-    code = scan.main(["--outdir", str(planted_outdir), "--summary-json", str(summary)])
+    code = scan.main(["--outdir", str(planted_outdir), "--summary-json", str(summary),
+                      "--checkov-json", str(planted_report[1])])
     out = capsys.readouterr().out
     assert code == 1, out
     assert "FAILED CKV_AWS_158 payment-dev-unit/aws_cloudwatch_log_group.unencrypted" in out
@@ -125,10 +136,8 @@ def test_unexcepted_failure_fails_the_script(planted_outdir, capsys):
     assert set(counts) == {"dev"} and counts["dev"]["failed"] >= 1 and counts["dev"]["passed"] >= 1
 
 
-def test_excepted_failures_pass_and_are_counted(planted_outdir, tmp_path, capsys):
-    report = scan.run_checkov(planted_outdir)
-    saved = tmp_path / "report.json"
-    saved.write_text(json.dumps(report))
+def test_excepted_failures_pass_and_are_counted(planted_outdir, planted_report, tmp_path, capsys):
+    report, saved = planted_report
     results, _ = scan.parse_results(report, planted_outdir)
     failed = sorted({r.check_id for r in results if not r.passed})
     assert "CKV_AWS_158" in failed and "CKV_AWS_338" in failed

@@ -234,7 +234,7 @@ def test_rejected_configuration_names_the_field_and_writes_nothing(case):
 
 # No shrinking: each step would synthesize again (minutes); the failing
 # example is printed as drawn.
-@settings(max_examples=12, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
+@settings(max_examples=6, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(valid_environment())
 def test_accepted_configuration_synthesizes_and_passes_the_rules(env):

@@ -1,8 +1,9 @@
 """Parallel synthesis (stacks/synthesis.py): planning, merging, failure.
 
 Equality of the merged output with a single-process synthesis is proven on
-the real app by tests/test_provider_loader.py; here fake workers keep the
-merge and failure paths fast.
+the real app (two environments, two workers, started in the background at
+collection by tests/conftest.py); fake workers keep the other merge and
+failure paths fast.
 """
 from __future__ import annotations
 
@@ -121,3 +122,25 @@ def test_main_rejects_a_bad_worker_count_before_writing(tmp_path):
     assert result.returncode == 2
     assert "PAYMENT_SYNTH_WORKERS: 'zero' is not allowed" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_parallel_workers_synthesize_byte_identical_stacks(synth_outdir, background_synthesis):
+    outdir, _ = synth_outdir
+    returncode, stderr = background_synthesis.wait()
+    assert returncode == 0, stderr[-2000:]
+    merged = background_synthesis.outdir
+    names = sorted(p.name for p in (merged / "stacks").iterdir())
+    assert names == sorted(p.name for p in (outdir / "stacks").iterdir()
+                           if p.name.split("-")[1] in ("dev", "staging"))
+    assert len(names) == 10
+    for name in names:
+        assert (merged / "stacks" / name / "cdk.tf.json").read_bytes() == \
+            (outdir / "stacks" / name / "cdk.tf.json").read_bytes(), name
+    session_manifest = json.loads((outdir / "manifest.json").read_text())
+    # Our formatter reproduces cdktf's own manifest byte for byte.
+    assert manifest_text(session_manifest) == (outdir / "manifest.json").read_text()
+    expected = {"version": session_manifest["version"],
+                "stacks": {n: session_manifest["stacks"][n] for n in names}}
+    # Same content, and formatted exactly as cdktf formats it.
+    assert (merged / "manifest.json").read_text() == manifest_text(expected)
+    assert json.loads((merged / "guardrails-suppressions.json").read_text()) == {"suppressions": []}
