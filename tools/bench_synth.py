@@ -8,7 +8,7 @@ tools/bench_synth.py``). In one run it measures, on this machine:
    loader and the plain import (``PAYMENT_PROVIDER_IMPORT=plain``), ``--runs``
    times each: median wall time, the ratio, and peak memory (RSS of all
    processes: main.py, its worker processes and their Node.js children,
-   sampled every 20 ms). Both use main.py's parallel workers (the default);
+   sampled every 100 ms). Both use main.py's parallel workers (the default);
    the fast loader is also measured in one process (``fast-1w``,
    ``PAYMENT_SYNTH_WORKERS=1``) to show what each part contributes;
 2. a scaling series: one environment with 3, 10 and 30 services (fast loader);
@@ -71,7 +71,7 @@ def measure(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
     peak = 0
     while proc.poll() is None:
         peak = max(peak, _tree_rss_kb(proc.pid))
-        time.sleep(0.02)
+        time.sleep(0.1)
     wall = time.perf_counter() - start
     stderr = proc.stderr.read() if proc.stderr else ""
     if proc.returncode != 0:
