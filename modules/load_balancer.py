@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from framework import Construct, TerraformResourceLifecycle
 from framework.aws import aws
+from modules.private_bucket import PrivateBucket
 
 #: TLS 1.3 with TLS 1.2 fallback, forward secrecy only.
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
@@ -52,46 +53,17 @@ class AccessLogBucketProps:
     elb_account_arn: str
 
 
-class AccessLogBucket(Construct):
+class AccessLogBucket(PrivateBucket):
     """S3 bucket for ALB access logs: SSE-S3 (ALB log delivery cannot use
-    SSE-KMS), versioned, private, TLS-only, expiring."""
+    SSE-KMS), versioned, private, TLS-only, expiring, kept by Terraform."""
 
     PREFIX = "alb"
 
     def __init__(self, scope: Construct, construct_id: str, props: AccessLogBucketProps) -> None:
-        super().__init__(scope, construct_id)
-        self.bucket = aws.s3_bucket.S3Bucket(self, "bucket", bucket=props.bucket_name)
-        bucket_id = self.bucket.id
-        aws.s3_bucket_versioning.S3BucketVersioningA(
-            self, "versioning", bucket=bucket_id,
-            versioning_configuration=aws.s3_bucket_versioning.S3BucketVersioningVersioningConfiguration(
-                status="Enabled"
-            ),
-        )
-        sse = aws.s3_bucket_server_side_encryption_configuration
-        sse.S3BucketServerSideEncryptionConfigurationA(
-            self, "encryption", bucket=bucket_id,
-            rule=[sse.S3BucketServerSideEncryptionConfigurationRuleA(
-                apply_server_side_encryption_by_default=sse.S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
-                    sse_algorithm="AES256"
-                ),
-            )],
-        )
-        aws.s3_bucket_public_access_block.S3BucketPublicAccessBlock(
-            self, "public-access-block", bucket=bucket_id,
-            block_public_acls=True, block_public_policy=True,
-            ignore_public_acls=True, restrict_public_buckets=True,
-        )
-        aws.s3_bucket_ownership_controls.S3BucketOwnershipControls(
-            self, "ownership", bucket=bucket_id,
-            rule=aws.s3_bucket_ownership_controls.S3BucketOwnershipControlsRule(
-                object_ownership="BucketOwnerEnforced"
-            ),
-        )
         lc = aws.s3_bucket_lifecycle_configuration
-        lc.S3BucketLifecycleConfiguration(
-            self, "lifecycle", bucket=bucket_id,
-            rule=[lc.S3BucketLifecycleConfigurationRule(
+        super().__init__(
+            scope, construct_id, name=props.bucket_name, kms_key_arn=None,
+            lifecycle_rule=lc.S3BucketLifecycleConfigurationRule(
                 id="expire-access-logs",
                 status="Enabled",
                 filter=[lc.S3BucketLifecycleConfigurationRuleFilter(prefix="")],
@@ -104,38 +76,23 @@ class AccessLogBucket(Construct):
                         days_after_initiation=1
                     )
                 ],
-            )],
-        )
-        objects = f"{self.bucket.arn}/{self.PREFIX}/*"
-        self.policy = aws.s3_bucket_policy.S3BucketPolicy(
-            self, "policy", bucket=bucket_id,
-            policy=json.dumps({
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Sid": "DenyInsecureTransport",
-                        "Effect": "Deny",
-                        "Principal": "*",
-                        "Action": "s3:*",
-                        "Resource": [self.bucket.arn, f"{self.bucket.arn}/*"],
-                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                    },
-                    {
-                        "Sid": "ElbAccountWritesLogs",
-                        "Effect": "Allow",
-                        "Principal": {"AWS": props.elb_account_arn},
-                        "Action": "s3:PutObject",
-                        "Resource": objects,
-                    },
-                    {
-                        "Sid": "LogDeliveryWritesLogs",
-                        "Effect": "Allow",
-                        "Principal": {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"},
-                        "Action": "s3:PutObject",
-                        "Resource": objects,
-                    },
-                ],
-            }),
+            ),
+            extra_statements=lambda arn: [
+                {
+                    "Sid": "ElbAccountWritesLogs",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": props.elb_account_arn},
+                    "Action": "s3:PutObject",
+                    "Resource": f"{arn}/{self.PREFIX}/*",
+                },
+                {
+                    "Sid": "LogDeliveryWritesLogs",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"},
+                    "Action": "s3:PutObject",
+                    "Resource": f"{arn}/{self.PREFIX}/*",
+                },
+            ],
         )
 
     @property

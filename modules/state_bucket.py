@@ -2,13 +2,12 @@
 bucket that records who accessed it (S3 server access logs)."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
-from framework import Construct, TerraformResourceLifecycle
+from framework import Construct
 from framework.aws import aws
+from modules.private_bucket import PrivateBucket
 
-_sse = aws.s3_bucket_server_side_encryption_configuration
 _lc = aws.s3_bucket_lifecycle_configuration
 
 
@@ -28,67 +27,6 @@ class StateBucketProps:
     access_log_days: int = 365
 
 
-class _PrivateBucket(Construct):
-    """Versioned, private, owner-enforced, TLS-only, never destroyed."""
-
-    def __init__(self, scope: Construct, construct_id: str, *, name: str, kms_key_arn: str | None,
-                 lifecycle_rule: "_lc.S3BucketLifecycleConfigurationRule",
-                 extra_statements: list[dict] | None = None) -> None:
-        super().__init__(scope, construct_id)
-        self.bucket = aws.s3_bucket.S3Bucket(
-            self, "bucket", bucket=name,
-            lifecycle=TerraformResourceLifecycle(prevent_destroy=True),
-        )
-        bucket_id = self.bucket.id
-        aws.s3_bucket_versioning.S3BucketVersioningA(
-            self, "versioning", bucket=bucket_id,
-            versioning_configuration=aws.s3_bucket_versioning.S3BucketVersioningVersioningConfiguration(
-                status="Enabled"
-            ),
-        )
-        default = (
-            _sse.S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
-                sse_algorithm="aws:kms", kms_master_key_id=kms_key_arn)
-            if kms_key_arn else
-            # S3 server access logging delivers only to SSE-S3 buckets.
-            _sse.S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
-                sse_algorithm="AES256")
-        )
-        _sse.S3BucketServerSideEncryptionConfigurationA(
-            self, "encryption", bucket=bucket_id,
-            rule=[_sse.S3BucketServerSideEncryptionConfigurationRuleA(
-                apply_server_side_encryption_by_default=default,
-                bucket_key_enabled=bool(kms_key_arn),
-            )],
-        )
-        aws.s3_bucket_public_access_block.S3BucketPublicAccessBlock(
-            self, "public-access-block", bucket=bucket_id,
-            block_public_acls=True, block_public_policy=True,
-            ignore_public_acls=True, restrict_public_buckets=True,
-        )
-        aws.s3_bucket_ownership_controls.S3BucketOwnershipControls(
-            self, "ownership", bucket=bucket_id,
-            rule=aws.s3_bucket_ownership_controls.S3BucketOwnershipControlsRule(
-                object_ownership="BucketOwnerEnforced"
-            ),
-        )
-        _lc.S3BucketLifecycleConfiguration(self, "lifecycle", bucket=bucket_id, rule=[lifecycle_rule])
-        aws.s3_bucket_policy.S3BucketPolicy(
-            self, "policy", bucket=bucket_id,
-            policy=json.dumps({
-                "Version": "2012-10-17",
-                "Statement": [{
-                    "Sid": "DenyInsecureTransport",
-                    "Effect": "Deny",
-                    "Principal": "*",
-                    "Action": "s3:*",
-                    "Resource": [self.bucket.arn, f"{self.bucket.arn}/*"],
-                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                }, *(extra_statements or [])],
-            }),
-        )
-
-
 class StateBucket(Construct):
     """The state bucket (KMS) and its access-log bucket (SSE-S3)."""
 
@@ -96,8 +34,7 @@ class StateBucket(Construct):
                  account_id: str) -> None:
         super().__init__(scope, construct_id)
         log_name = f"{props.bucket_name}-access-logs"
-        log_arn = f"arn:aws:s3:::{log_name}"
-        self.access_logs = _PrivateBucket(
+        self.access_logs = PrivateBucket(
             self, "access-logs", name=log_name, kms_key_arn=None,
             lifecycle_rule=_lc.S3BucketLifecycleConfigurationRule(
                 id="expire-access-logs", status="Enabled",
@@ -110,16 +47,16 @@ class StateBucket(Construct):
                     _lc.S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
                         days_after_initiation=7)],
             ),
-            extra_statements=[{
+            extra_statements=lambda arn: [{
                 "Sid": "S3ServerAccessLogDelivery",
                 "Effect": "Allow",
                 "Principal": {"Service": "logging.s3.amazonaws.com"},
                 "Action": "s3:PutObject",
-                "Resource": f"{log_arn}/*",
+                "Resource": f"{arn}/*",
                 "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
             }],
         )
-        state = _PrivateBucket(
+        state = PrivateBucket(
             self, "state", name=props.bucket_name, kms_key_arn=props.kms_key_arn,
             lifecycle_rule=_lc.S3BucketLifecycleConfigurationRule(
                 id="expire-old-state-versions", status="Enabled",

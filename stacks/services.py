@@ -112,6 +112,17 @@ class ServicesStack(PlatformStack):
         self._observability(env, security, data)
         self._outputs(env)
 
+    def _metric_dimensions(self, service: BlueGreenService) -> dict:
+        """What alarms and dashboard widgets of a service measure."""
+        return dict(
+            cluster_name=self.cluster.name,
+            service_name=service.service.name,
+            load_balancer_arn_suffix=service.props.load_balancer.arn_suffix,
+            target_group_arn_suffixes=(service.blue_target_group.arn_suffix,
+                                       service.green_target_group.arn_suffix),
+            custom_metric=service.config.custom_metric,
+        )
+
     def _observability(self, env: EnvironmentConfig, security: SecurityStack, data: DataStack) -> None:
         """Alarms on the environment topic, rollback on alarm, dashboard."""
         self.alarm_topic = AlarmTopic(self, "alarm-topic", AlarmTopicProps(
@@ -127,12 +138,7 @@ class ServicesStack(PlatformStack):
                 name_prefix=f"{env.prefix}-{name}",
                 thresholds=env.alarms,
                 topic_arn=topic,
-                cluster_name=self.cluster.name,
-                service_name=service.service.name,
-                load_balancer_arn_suffix=service.props.load_balancer.arn_suffix,
-                target_group_arn_suffixes=(service.blue_target_group.arn_suffix,
-                                           service.green_target_group.arn_suffix),
-                custom_metric=service.config.custom_metric,
+                **self._metric_dimensions(service),
             ))
             self.service_alarms[name] = alarms
             if env.deployment.rollback_on_alarm:
@@ -177,15 +183,7 @@ class ServicesStack(PlatformStack):
             name=env.prefix,
             region=env.region,
             services=tuple(
-                DashboardService(
-                    name=name,
-                    cluster_name=self.cluster.name,
-                    service_name=service.service.name,
-                    load_balancer_arn_suffix=service.props.load_balancer.arn_suffix,
-                    target_group_arn_suffixes=(service.blue_target_group.arn_suffix,
-                                               service.green_target_group.arn_suffix),
-                    custom_metric=service.config.custom_metric,
-                )
+                DashboardService(name=name, **self._metric_dimensions(service))
                 for name, service in self.services.items()
             ),
             db_cluster_identifier=data.database.cluster.cluster_identifier,

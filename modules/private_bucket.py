@@ -1,0 +1,81 @@
+"""A private S3 bucket with the controls every bucket of the platform needs."""
+from __future__ import annotations
+
+import json
+from typing import Callable
+
+from framework import Construct, TerraformResourceLifecycle
+from framework.aws import aws
+
+_sse = aws.s3_bucket_server_side_encryption_configuration
+_lc = aws.s3_bucket_lifecycle_configuration
+
+
+class PrivateBucket(Construct):
+    """Versioned, private, owner-enforced, TLS-only bucket.
+
+    ``kms_key_arn``: SSE-KMS with that key; None: SSE-S3 (the only kind S3
+    server access logging and ALB access logs deliver to).
+    ``lifecycle_rule``: what expires. ``extra_statements``: given the
+    bucket's ARN, the policy statements after the TLS-only deny (e.g. who may
+    deliver logs); left out, the policy only denies insecure transport.
+    ``prevent_destroy``: Terraform refuses to delete the bucket.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, name: str, kms_key_arn: str | None,
+                 lifecycle_rule: "_lc.S3BucketLifecycleConfigurationRule",
+                 extra_statements: Callable[[str], list[dict]] | None = None,
+                 prevent_destroy: bool = True) -> None:
+        super().__init__(scope, construct_id)
+        self.bucket = aws.s3_bucket.S3Bucket(
+            self, "bucket", bucket=name,
+            lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if prevent_destroy else None,
+        )
+        bucket_id = self.bucket.id
+        aws.s3_bucket_versioning.S3BucketVersioningA(
+            self, "versioning", bucket=bucket_id,
+            versioning_configuration=aws.s3_bucket_versioning.S3BucketVersioningVersioningConfiguration(
+                status="Enabled"
+            ),
+        )
+        default = (
+            _sse.S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
+                sse_algorithm="aws:kms", kms_master_key_id=kms_key_arn)
+            if kms_key_arn else
+            # S3 server access logging delivers only to SSE-S3 buckets.
+            _sse.S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
+                sse_algorithm="AES256")
+        )
+        _sse.S3BucketServerSideEncryptionConfigurationA(
+            self, "encryption", bucket=bucket_id,
+            rule=[_sse.S3BucketServerSideEncryptionConfigurationRuleA(
+                apply_server_side_encryption_by_default=default,
+                bucket_key_enabled=bool(kms_key_arn),
+            )],
+        )
+        aws.s3_bucket_public_access_block.S3BucketPublicAccessBlock(
+            self, "public-access-block", bucket=bucket_id,
+            block_public_acls=True, block_public_policy=True,
+            ignore_public_acls=True, restrict_public_buckets=True,
+        )
+        aws.s3_bucket_ownership_controls.S3BucketOwnershipControls(
+            self, "ownership", bucket=bucket_id,
+            rule=aws.s3_bucket_ownership_controls.S3BucketOwnershipControlsRule(
+                object_ownership="BucketOwnerEnforced"
+            ),
+        )
+        _lc.S3BucketLifecycleConfiguration(self, "lifecycle", bucket=bucket_id, rule=[lifecycle_rule])
+        self.policy = aws.s3_bucket_policy.S3BucketPolicy(
+            self, "policy", bucket=bucket_id,
+            policy=json.dumps({
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Sid": "DenyInsecureTransport",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "s3:*",
+                    "Resource": [self.bucket.arn, f"{self.bucket.arn}/*"],
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                }, *(extra_statements(self.bucket.arn) if extra_statements else [])],
+            }),
+        )
