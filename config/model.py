@@ -354,9 +354,12 @@ def validate_environment(env: EnvironmentConfig) -> list[str]:
     if not isinstance(env.cost_center, str) or not env.cost_center.strip():
         p.append(f"{n}.cost_center: {env.cost_center!r} is not allowed; must be non-empty")
     vpc = _cidr(p, f"{n}.vpc_cidr", env.vpc_cidr)
-    if vpc is not None and not 16 <= vpc.prefixlen <= 24:
+    # /21 is the smallest VPC whose subnets (4 bits longer: /25) leave room
+    # for an ALB (needs /27 and 8 free addresses), nine endpoint interfaces
+    # and the tasks.
+    if vpc is not None and not 16 <= vpc.prefixlen <= 21:
         p.append(f"{n}.vpc_cidr: {env.vpc_cidr} has prefix /{vpc.prefixlen}; allowed: "
-                 "/16 to /24 (nine subnets are carved from it)")
+                 "/16 to /21 (nine subnets, 4 bits longer, are carved from it)")
     if vpc is not None and not vpc.is_private:
         p.append(f"{n}.vpc_cidr: {env.vpc_cidr} is not a private (RFC 1918) range")
     if not isinstance(env.nat_gateway_count, int) or not 1 <= env.nat_gateway_count <= 3:

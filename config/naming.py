@@ -24,6 +24,13 @@ def task_family(env: EnvironmentConfig, svc: ServiceConfig) -> str:
     return f"{env.prefix}-{svc.name}"
 
 
+def execution_role_name(env: EnvironmentConfig, svc: ServiceConfig) -> str:
+    """The role the ECS agent uses for a service: it pulls the image and
+    injects the service's secrets. Secret policies name it (security stack)
+    before the services stack creates it."""
+    return f"{task_family(env, svc)}-execution"
+
+
 def app_container_name(svc: ServiceConfig) -> str:
     return svc.name
 

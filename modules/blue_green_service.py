@@ -25,6 +25,7 @@ from config.naming import (
     deployment_group_name,
     ecr_repository_name,
     ecs_service_name,
+    execution_role_name,
     task_family,
 )
 from framework import Construct, Token, TerraformResourceLifecycle
@@ -364,7 +365,7 @@ class BlueGreenService(Construct):
         assume = _assume_role("ecs-tasks.amazonaws.com", p.account_id)
         self.execution_role = aws.iam_role.IamRole(
             self, "execution-role",
-            name=f"{self.family}-execution",
+            name=execution_role_name(p.environment, svc),
             description=f"ECS agent of {svc.name}: pull, log, inject secrets",
             assume_role_policy=assume,
         )
@@ -607,7 +608,9 @@ class BlueGreenService(Construct):
                 ignore_changes=["task_definition", "load_balancer", "desired_count"]
             ),
             # ECS rejects a target group that no listener uses yet.
-            depends_on=[self.production_rule, self.test_rule],
+            # ECS rejects a target group without a listener, and a strategy
+            # naming providers not yet attached to the cluster.
+            depends_on=[self.production_rule, self.test_rule, p.cluster.capacity_providers],
         )
 
     # -- CodeDeploy --------------------------------------------------------

@@ -1,6 +1,7 @@
 """Application secrets in Secrets Manager; values are never in Terraform."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from framework import Construct, TerraformResourceLifecycle
@@ -13,6 +14,9 @@ class AppSecretProps:
     ``recovery_window_days``: days a deleted secret can still be restored.
     ``prevent_destroy``: Terraform refuses to delete the secret; left out, it
     can be destroyed (and restored within the recovery window).
+    ``reader_role_arns``: the only principals that may read the value (a
+    resource policy denies GetSecretValue to every other principal, whatever
+    its IAM policies say); empty: nobody may read it.
     """
 
     name: str
@@ -20,6 +24,7 @@ class AppSecretProps:
     kms_key_arn: str
     recovery_window_days: int = 30
     prevent_destroy: bool = False
+    reader_role_arns: tuple[str, ...] = ()
 
 
 class AppSecret(Construct):
@@ -38,6 +43,22 @@ class AppSecret(Construct):
             kms_key_id=props.kms_key_arn,
             recovery_window_in_days=props.recovery_window_days,
             lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if props.prevent_destroy else None,
+        )
+        deny = {
+            "Sid": "OnlyConfiguredServicesRead",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "secretsmanager:GetSecretValue",
+            "Resource": "*",
+        }
+        if props.reader_role_arns:
+            deny["Condition"] = {"StringNotLike": {"aws:PrincipalArn": list(props.reader_role_arns)}}
+        self.policy = aws.secretsmanager_secret_policy.SecretsmanagerSecretPolicy(
+            self,
+            "policy",
+            secret_arn=self.secret.arn,
+            block_public_policy=True,
+            policy=json.dumps({"Version": "2012-10-17", "Statement": [deny]}),
         )
 
     @property

@@ -130,7 +130,11 @@ class AwsClients:
 class Preflight:
     """What the read-only checks found; everything the writes need."""
 
+    #: The revision the service runs now (describe_services).
     current_task_definition_arn: str
+    #: The revision the new one is copied from: the latest ACTIVE revision of
+    #: the family, which includes task definition changes Terraform registered.
+    base_task_definition_arn: str
     image_uri: str
     image_digest: str
     platform_version: str | None
@@ -210,9 +214,10 @@ class Releaser:
             calls.append(f"sts.get_caller_identity()  -> account must be {t.environment.account_id}")
         calls += [
             f"ecs.describe_services(cluster={t.cluster!r}, services=[{t.ecs_service!r}])"
-            "  -> ACTIVE, deployment controller CODE_DEPLOY, current task definition",
-            "ecs.describe_task_definition(taskDefinition=<current>, include=['TAGS'])"
-            f"  -> container {t.container_name!r} maps port {t.container_port}",
+            "  -> ACTIVE, deployment controller CODE_DEPLOY, running task definition",
+            f"ecs.describe_task_definition(taskDefinition={t.task_family!r}, include=['TAGS'])"
+            f"  -> latest ACTIVE revision of the family; container {t.container_name!r} "
+            f"maps port {t.container_port}",
             f"ecr.describe_repositories(repositoryNames=[{t.ecr_repository_name!r}])",
             f"ecr.describe_images(repositoryName={t.ecr_repository_name!r}, "
             f"imageIds=[{o.image.image_id!r}])  -> the image exists",
@@ -230,7 +235,8 @@ class Releaser:
             "",
             "changes:",
             f"  {n + 1}. ecs.register_task_definition(family={t.task_family!r}, ...)"
-            f"  -> copy of the current revision, container {t.container_name!r} image = {image}",
+            f"  -> copy of the latest ACTIVE revision (Terraform's changes included), "
+            f"container {t.container_name!r} image = {image}",
             f"  {n + 2}. codedeploy.create_deployment(applicationName={t.codedeploy_application!r}, "
             f"deploymentGroupName={t.deployment_group!r}, revision=AppSpecContent below)",
             f"  {n + 3}. codedeploy.get_deployment + get_deployment_target every "
@@ -314,10 +320,34 @@ class Releaser:
                 f"the service runs capacity provider strategy {live_strategy}; this release "
                 f"sets the configured {wanted_strategy}")
 
+        # The family name gives its latest ACTIVE revision. Terraform registers
+        # a new revision when the task definition changes in code (cpu/memory,
+        # environment, secrets, sidecars, volumes) but never puts it on the
+        # service (ignore_changes); basing the release on it ships those changes.
         task_definition = self._read(
             "ecs.describe_task_definition", ecs.describe_task_definition,
-            taskDefinition=current_arn, include=["TAGS"],
+            not_found={"ClientException":
+                       f"task definition family {t.task_family!r} has no ACTIVE revision in "
+                       f"{t.region} (ECS ClientException); apply the services stack first"},
+            taskDefinition=t.task_family, include=["TAGS"],
         )
+        base = task_definition["taskDefinition"]
+        base_arn = base["taskDefinitionArn"]
+        base_name = f"{base.get('family', t.task_family)}:{base.get('revision', '?')}"
+        if base.get("status", "ACTIVE") != "ACTIVE":
+            raise ReleaseRefused(
+                f"task definition family {t.task_family!r}: ECS returned {base_name}, which is "
+                f"{base.get('status')}; a release is based on the latest ACTIVE revision. "
+                "Nothing was changed.")
+        if base_arn != current_arn:
+            running = current_arn.rsplit("/", 1)[-1]
+            running = running[len(t.task_family):] if running.startswith(
+                f"{t.task_family}:") else running
+            notes.insert(
+                0,
+                f"basing the release on {base_name} (latest ACTIVE revision of the family, "
+                f"e.g. registered by Terraform); the service runs {running}. Task definition "
+                "changes between the two ship with this release")
 
         repositories = self._read(
             "ecr.describe_repositories", ecr.describe_repositories,
@@ -351,7 +381,7 @@ class Releaser:
         )
         for container in task_definition["taskDefinition"].get("containerDefinitions", []):
             if container.get("name") == t.container_name and container.get("image") == image_uri:
-                notes.append(f"{image_uri} is already the image of the current revision; "
+                notes.append(f"{image_uri} is already the image of {base_name}; "
                              "releasing it again replaces the tasks")
 
         group = self._read(
@@ -397,6 +427,7 @@ class Releaser:
 
         return Preflight(
             current_task_definition_arn=current_arn,
+            base_task_definition_arn=base_arn,
             image_uri=image_uri,
             image_digest=digest,
             platform_version=platform_version,

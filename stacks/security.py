@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from config import EnvironmentConfig
 from framework import Construct
-from config.naming import secret_name
+from config.naming import execution_role_name, secret_name
 from modules.kms import ManagedKey, ManagedKeyProps
 from modules.secrets import AppSecret, AppSecretProps
 from stacks.base import PlatformStack
@@ -40,6 +40,10 @@ class SecurityStack(PlatformStack):
                 description=f"Application secret {name!r} of {env.prefix}; value set out of band",
                 kms_key_arn=self.data_key.arn,
                 prevent_destroy=env.is_prod,
+                # By name: the roles are created later, in the services stack.
+                reader_role_arns=tuple(
+                    f"arn:{self.partition}:iam::{self.account_id}:role/{execution_role_name(env, svc)}"
+                    for svc in env.services if name in svc.secrets),
             ))
             for name in env.secrets
         }

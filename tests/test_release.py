@@ -294,6 +294,82 @@ def test_success_registers_a_revision_that_differs_only_in_the_app_image(world):
     assert any(c["name"] == TRACING_CONTAINER for c in new["taskDefinition"]["containerDefinitions"])
 
 
+def _comparable(td: dict, app: str) -> dict:
+    """A described revision without its app image and read-only fields."""
+    td = json.loads(json.dumps(td, default=str))
+    for c in td["taskDefinition"]["containerDefinitions"]:
+        if c["name"] == app:
+            c["image"] = "<app image>"
+    for key in READ_ONLY_TASK_DEFINITION_FIELDS:
+        td["taskDefinition"].pop(key, None)
+    td.pop("ResponseMetadata", None)
+    return td
+
+
+def test_release_is_based_on_the_latest_revision_terraform_registered(world):
+    # Terraform changed the task size and the environment in code: it registers
+    # a new revision of the family, but the service keeps running the first
+    # one (ignore_changes on task_definition).
+    t = world.target
+    terraform = world.task_definition()
+    terraform["cpu"], terraform["memory"] = "1024", "2048"
+    terraform["containerDefinitions"][0]["environment"].append(
+        {"name": "FEATURE_X", "value": "on"})
+    terraform_arn = world.ecs.register_task_definition(**terraform)[
+        "taskDefinition"]["taskDefinitionArn"]
+    service = world.ecs.describe_services(cluster=t.cluster, services=[t.ecs_service])
+    assert service["services"][0]["taskDefinition"] == world.first_arn
+    _happy_script(world)
+    world.calls.clear()
+    world.sent.clear()
+
+    world.releaser().run()
+
+    assert world.sent["DescribeTaskDefinition"] == [
+        {"taskDefinition": t.task_family, "include": ["TAGS"]}]
+    first, newer, released = world.revisions()
+    assert (first, newer) == (world.first_arn, terraform_arn)
+    base = world.ecs.describe_task_definition(taskDefinition=newer, include=["TAGS"])
+    new = world.ecs.describe_task_definition(taskDefinition=released, include=["TAGS"])
+    app = next(c for c in new["taskDefinition"]["containerDefinitions"]
+               if c["name"] == t.container_name)
+    assert app["image"] == f"{world.repo_url}:{TAG}"
+    assert (new["taskDefinition"]["cpu"], new["taskDefinition"]["memory"]) == ("1024", "2048")
+    assert {"name": "FEATURE_X", "value": "on"} in app["environment"]
+    # A copy of Terraform's revision in which only the app image changed.
+    assert _comparable(new, t.container_name) == _comparable(base, t.container_name)
+    assert world.appspec_sent()["Resources"][0]["TargetService"]["Properties"][
+        "TaskDefinition"] == released
+    out = world.out.getvalue()
+    assert (f"note: basing the release on {t.task_family}:2 (latest ACTIVE revision of the "
+            f"family, e.g. registered by Terraform); the service runs :1. Task definition "
+            "changes between the two ship with this release\n") in out
+    # The note comes before anything is written.
+    assert out.index("note: basing") < out.index("registered task definition")
+
+
+def test_no_note_when_the_service_runs_the_latest_revision(world):
+    _happy_script(world)
+    world.releaser().run()
+    out = world.out.getvalue()
+    assert f"runs {world.first_arn};" in out
+    assert "basing the release" not in out
+    assert "note:" not in out
+
+
+def test_latest_revision_without_the_app_container_is_refused(world):
+    # The checks run on the revision the release is based on, not the running one.
+    broken = world.task_definition()
+    broken["containerDefinitions"][0]["name"] = "renamed"
+    broken["containerDefinitions"][0]["dependsOn"] = []
+    world.ecs.register_task_definition(**broken)
+    with pytest.raises(ReleaseRefused, match="has no container 'payment-api' "
+                                             r"\(containers: renamed, otel-collector\)"):
+        world.releaser().run()
+    assert len(world.revisions()) == 2
+    assert "CreateDeployment" not in world.sent
+
+
 def test_success_sends_the_appspec_with_new_revision_container_and_capacity_strategy(world):
     _happy_script(world)
     world.releaser().run()
@@ -341,6 +417,9 @@ def test_every_read_only_check_comes_before_the_first_write(world):
         "ecs.DescribeServices", "ecs.DescribeTaskDefinition", "ecr.DescribeRepositories",
         "ecr.DescribeImages", "codedeploy.GetDeploymentGroup", "codedeploy.ListDeployments",
         "lambda.GetFunctionConfiguration"]
+    # The new revision is based on the family's latest ACTIVE revision.
+    assert world.sent["DescribeTaskDefinition"][-1] == {
+        "taskDefinition": world.target.task_family, "include": ["TAGS"]}
     assert world.calls[first_write + 1] == "codedeploy.CreateDeployment"
     assert set(world.calls[first_write + 2:]) == {"codedeploy.GetDeployment",
                                                   "codedeploy.GetDeploymentTarget"}

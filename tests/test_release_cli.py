@@ -75,6 +75,11 @@ def test_dry_run_prints_the_plan_in_order_with_writes_after_all_checks():
     positions = [out.index(c) for c in calls]
     assert positions == sorted(positions)
     assert out.index("read-only checks") < out.index("lambda.get_function_") < out.index("changes:")
+    # The new revision is a copy of the family's latest ACTIVE revision (which
+    # includes what Terraform registered), not of the one the service runs.
+    assert ("ecs.describe_task_definition(taskDefinition='payment-prod-transaction-processor', "
+            "include=['TAGS'])  -> latest ACTIVE revision of the family") in out
+    assert "-> copy of the latest ACTIVE revision (Terraform's changes included)" in out
     # prod: no spot (config), canary 5 min + 60 min blue termination + 30.
     assert appspec_of(out)["Resources"][0]["TargetService"]["Properties"][
         "CapacityProviderStrategy"] == [{"Base": 1, "CapacityProvider": "FARGATE", "Weight": 1}]

@@ -463,3 +463,54 @@ def test_key_decrypt_statement_optionally_limited_to_services(grants):
     }
     assert by_sid["ViaSecrets"]["Condition"] == {
         "StringEquals": {"kms:ViaService": ["secretsmanager.eu-west-1.amazonaws.com"]}}
+
+
+# --- Resource policies: only the configured services' roles read a secret ---
+
+def _role_names_in(policy: dict) -> set[str]:
+    (statement,) = policy["Statement"]
+    assert statement["Effect"] == "Deny" and statement["Principal"] == "*"
+    assert statement["Action"] == "secretsmanager:GetSecretValue"
+    arns = statement.get("Condition", {}).get("StringNotLike", {}).get("aws:PrincipalArn", [])
+    return {arn.rsplit(":role/", 1)[1] for arn in arns}
+
+
+def test_secret_policy_denies_reads_to_all_but_configured_execution_roles(stacks, environments):
+    import json as _json
+
+    from config.naming import execution_role_name
+
+    for env_name, env in environments.items():
+        security = stacks[f"payment-{env_name}-security"]
+        policies = security.resources("aws_secretsmanager_secret_policy")
+        secrets = security.resources("aws_secretsmanager_secret")
+        assert len(policies) == len(secrets) == len(env.secrets)
+        for secret_name in env.secrets:
+            (policy,) = [p for key, p in policies.items() if f"secret-{secret_name}_" in key]
+            assert policy["block_public_policy"] is True
+            assert f"secret-{secret_name}_secret" in policy["secret_arn"]
+            expected = {execution_role_name(env, svc) for svc in env.services if secret_name in svc.secrets}
+            assert _role_names_in(_json.loads(policy["policy"])) == expected
+            # The roles the policy names are the ones the services stack creates.
+            services = stacks[f"payment-{env_name}-services"]
+            created = {r["name"] for r in services.resources("aws_iam_role").values()}
+            assert expected <= created
+
+
+def test_secret_without_readers_is_unreadable():
+    from framework import App
+    from framework import Testing as CdktfTesting
+    from framework import TerraformStack
+    from framework.aws import aws
+    from modules.secrets import AppSecret, AppSecretProps
+
+    app = App()
+    stack = TerraformStack(app, "unit")
+    aws.provider.AwsProvider(stack, "aws", region="eu-west-1")
+    AppSecret(stack, "s", AppSecretProps(name="x/y", description="d", kms_key_arn="arn:k"))
+    import json as _json
+
+    synthesized = _json.loads(CdktfTesting.synth(stack))
+    (policy,) = synthesized["resource"]["aws_secretsmanager_secret_policy"].values()
+    (statement,) = _json.loads(policy["policy"])["Statement"]
+    assert statement["Effect"] == "Deny" and "Condition" not in statement

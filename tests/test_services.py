@@ -303,9 +303,12 @@ def test_service_is_wired_for_blue_green(svc_stack, env, ecs_services):
         }]
         prod_key, _ = find(svc_stack, "aws_lb_listener_rule", f"service-{svc.name}/production-rule")
         test_key, _ = find(svc_stack, "aws_lb_listener_rule", f"service-{svc.name}/test-rule")
+        (providers_key,) = svc_stack.resources("aws_ecs_cluster_capacity_providers")
         assert sorted(service["depends_on"]) == sorted(
-            [f"aws_lb_listener_rule.{prod_key}", f"aws_lb_listener_rule.{test_key}"])
-        assert {d.split(".")[1] for d in service["depends_on"]} <= listener_rule_keys
+            [f"aws_lb_listener_rule.{prod_key}", f"aws_lb_listener_rule.{test_key}",
+             f"aws_ecs_cluster_capacity_providers.{providers_key}"])
+        assert {d.split(".")[1] for d in service["depends_on"]
+                if d.startswith("aws_lb_listener_rule.")} <= listener_rule_keys
         assert service["desired_count"] == svc.desired_count
         assert service["propagate_tags"] == "SERVICE"
         assert service["health_check_grace_period_seconds"] > 0
