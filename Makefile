@@ -25,10 +25,10 @@ checks: setup
 	$(RUN) python main.py
 	$(RUN) python -m guardrails.schema cdktf.out
 	$(RUN) python -m guardrails.structural cdktf.out
-	$(RUN) python tools/checkov_scan.py --outdir cdktf.out --update-doc docs/verification.md
+	$(RUN) python tools/checkov_scan.py --outdir cdktf.out --update-doc docs/verification.md --update-doc README.md
 
 bench: setup
-	$(RUN) python tools/bench_synth.py
+	$(RUN) python tools/bench_synth.py --suite
 
 setup: .venv/.synced node_modules/.synced
 

@@ -333,7 +333,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="reasoned exceptions (default guardrails/checkov_exceptions.yaml)")
     parser.add_argument("--checkov-json", type=Path, help="evaluate this saved checkov JSON report instead of running checkov")
     parser.add_argument("--summary-json", type=Path, help="write the per-environment counts as JSON here")
-    parser.add_argument("--update-doc", type=Path, help="rewrite the counts table between the markers of this Markdown file")
+    parser.add_argument("--update-doc", type=Path, action="append", default=[],
+                        help="rewrite the counts table between the markers of this Markdown "
+                             "file (repeatable)")
     args = parser.parse_args(argv)
     try:
         exceptions = load_exceptions(args.exceptions)
@@ -351,8 +353,8 @@ def main(argv: list[str] | None = None) -> int:
         print_report(evaluation)
         if args.summary_json:
             args.summary_json.write_text(json.dumps(evaluation.counts, indent=2, sort_keys=True) + "\n")
-        if args.update_doc:
-            update_doc(args.update_doc, evaluation)
+        for doc in args.update_doc:
+            update_doc(doc, evaluation)
     except ScanError as err:
         print(f"checkov scan: {err}", file=sys.stderr)
         return 2
