@@ -8,7 +8,9 @@ backend with a key unique per stack, encryption and S3-native locking
 from __future__ import annotations
 
 from config import EnvironmentConfig
-from framework import Construct, LocalBackend, S3Backend, TerraformStack
+import jsii
+
+from framework import Aspects, Construct, IAspect, IConstruct, LocalBackend, S3Backend, TerraformStack
 from framework.aws import aws
 from guardrails.rules import RuleContext, register as register_contract_rules
 
@@ -22,6 +24,16 @@ def stack_name(env: EnvironmentConfig, part: str) -> str:
 def state_key(env: EnvironmentConfig, part: str) -> str:
     """Key of a stack's state object in the environment's state bucket."""
     return f"{PROJECT}/{env.name}/{part}.tfstate"
+
+
+@jsii.implements(IAspect)
+class ProtectAuditLogs:
+    """Prod: Terraform never destroys a log group (PCI DSS 10.5.1 keeps a
+    year of audit trail), whichever module created it."""
+
+    def visit(self, node: IConstruct) -> None:
+        if isinstance(node, aws.cloudwatch_log_group.CloudwatchLogGroup):
+            node.add_override("lifecycle.prevent_destroy", True)
 
 
 class EnvironmentStack(TerraformStack):
@@ -48,6 +60,8 @@ class EnvironmentStack(TerraformStack):
         self._partition = None
         # Contract rules (docs/rules.md) run at synth and fail it on a violation.
         register_contract_rules(self, RuleContext.for_environment(env))
+        if env.is_prod:
+            Aspects.of(self).add(ProtectAuditLogs())
 
     @property
     def account_id(self) -> str:

@@ -142,3 +142,15 @@ class TestStateBootstrap:
         key = bootstrap.only("aws_kms_key")
         assert key["enable_key_rotation"] is True
         assert key["lifecycle"]["prevent_destroy"] is True
+
+
+def test_prod_log_groups_are_never_destroyed_by_terraform(stacks):
+    """PCI DSS 10.5.1: a year of audit trail; an Aspect protects every log
+    group of every prod stack, whichever module created it."""
+    prod_groups = [(name, g) for name, s in stacks.items() if name.startswith("payment-prod-")
+                   for g in s.resources("aws_cloudwatch_log_group").values()]
+    assert len(prod_groups) >= 9
+    assert all(g.get("lifecycle", {}).get("prevent_destroy") is True for _, g in prod_groups)
+    other = [g for name, s in stacks.items() if not name.startswith("payment-prod-")
+             for g in s.resources("aws_cloudwatch_log_group").values()]
+    assert other and not any(g.get("lifecycle", {}).get("prevent_destroy") for g in other)

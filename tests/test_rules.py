@@ -209,8 +209,10 @@ def stateful_resources(stack, *, protect: bool = True, database_deletion_protect
                          encryption_type="KMS", kms_key=key.arn)])
     aws.secretsmanager_secret.SecretsmanagerSecret(stack, "secret", name="unit",
                                                    kms_key_id=key.arn, lifecycle=keep)
-    # An ordinary bucket (not the state bucket) needs no prevent_destroy.
-    aws.s3_bucket.S3Bucket(stack, "scratch", bucket="unit-scratch")
+    # Every bucket and log group in prod holds state or audit trail.
+    aws.s3_bucket.S3Bucket(stack, "logs", bucket="unit-logs", lifecycle=keep)
+    aws.cloudwatch_log_group.CloudwatchLogGroup(stack, "audit", name="/unit/audit",
+                                                kms_key_id=key.arn, lifecycle=keep)
     load_balancer(stack, deletion_protection=alb_deletion_protection)
 
 
@@ -409,7 +411,10 @@ VARIANTS = [
     pytest.param("PAY-KMS-001", "dev", lambda s: encrypted_resources(s, storage_encrypted=False),
                  r"aws_rds_cluster\.database: has storage_encrypted unset or false", id="KMS-001-rds-unencrypted"),
     pytest.param("PAY-DEL-001", "prod", lambda s: stateful_resources(s, protect=False),
-                 r"aws_s3_bucket\.state: holds the Terraform state \(unit-state-bucket\)", id="DEL-001-state-bucket"),
+                 r"aws_s3_bucket\.state: has no lifecycle\.prevent_destroy in prod", id="DEL-001-state-bucket"),
+    pytest.param("PAY-DEL-001", "prod", lambda s: stateful_resources(s, protect=False),
+                 r"aws_cloudwatch_log_group\.audit: has no lifecycle\.prevent_destroy in prod",
+                 id="DEL-001-log-group"),
     pytest.param("PAY-DEL-001", "prod", lambda s: stateful_resources(s, database_deletion_protection=False),
                  r"aws_rds_cluster\.database: has deletion_protection unset or false in prod",
                  id="DEL-001-database"),

@@ -7,7 +7,7 @@ from guardrails.rules.model import Finding, Rule, RuleContext
 PREVENT_DESTROY = "add lifecycle { prevent_destroy = true }"
 #: Resource types Terraform must never destroy in prod.
 PREVENT_DESTROY_TYPES = ("aws_rds_cluster", "aws_kms_key", "aws_ecr_repository",
-                         "aws_secretsmanager_secret")
+                         "aws_secretsmanager_secret", "aws_cloudwatch_log_group", "aws_s3_bucket")
 
 
 def check(stack: dict, ctx: RuleContext) -> list[Finding]:
@@ -24,12 +24,6 @@ def check(stack: dict, ctx: RuleContext) -> list[Finding]:
             findings.append(RULE.finding(
                 tf.address("aws_rds_cluster", name), "has deletion_protection unset or false in prod",
                 "set deletion_protection = true"))
-    for _, name, body in tf.each(stack, "aws_s3_bucket"):
-        if ctx.state_bucket and body.get("bucket") == ctx.state_bucket and not tf.prevents_destroy(body):
-            findings.append(RULE.finding(
-                tf.address("aws_s3_bucket", name),
-                f"holds the Terraform state ({ctx.state_bucket}) but has no "
-                "lifecycle.prevent_destroy in prod", PREVENT_DESTROY))
     for lb_type, name, body in tf.each(stack, "aws_lb", "aws_alb"):
         if not tf.is_true(body.get("enable_deletion_protection")):
             findings.append(RULE.finding(
@@ -40,10 +34,12 @@ def check(stack: dict, ctx: RuleContext) -> list[Finding]:
 
 RULE = Rule(
     id="PAY-DEL-001",
-    summary="In prod, the database, KMS keys, the state bucket, ECR repositories and secrets "
-            "have prevent_destroy; the database and load balancers have deletion protection.",
+    summary="In prod, the database, KMS keys, every S3 bucket (state, access logs), every log "
+            "group, ECR repositories and secrets have prevent_destroy; the database and load "
+            "balancers have deletion protection.",
     why="Losing a key makes every backup unreadable; losing the database, images, secrets "
-        "or state is an outage. A mistaken plan must fail instead of destroying them.",
+        "or state is an outage; losing a log group or log bucket loses the year of audit "
+        "trail PCI DSS 10.5.1 asks for. A mistaken plan must fail instead of destroying them.",
     fix="lifecycle.prevent_destroy = true; deletion_protection / enable_deletion_protection = true.",
     check=check,
 )
