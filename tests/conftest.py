@@ -64,6 +64,18 @@ def stack(stacks: dict[str, SynthesizedStack], env: str, part: str) -> Synthesiz
     return stacks[f"payment-{env}-{part}"]
 
 
+@pytest.fixture
+def env(environments, env_name):
+    """The configuration of the parametrized environment."""
+    return environments[env_name]
+
+
+@pytest.fixture
+def svc_stack(stacks, env_name) -> SynthesizedStack:
+    """The synthesized services stack of the parametrized environment."""
+    return stack(stacks, env_name, "services")
+
+
 ROOT = Path(__file__).resolve().parent.parent
 #: test name -> (what main.py runs with) of a background synthesis it needs.
 BACKGROUND_SYNTHESES = {

@@ -114,15 +114,6 @@ def dashboard_metrics(widgets: list[dict]) -> list[tuple[str, str, str, dict[str
     return found
 
 
-@pytest.fixture
-def svc_stack(stacks, env_name) -> SynthesizedStack:
-    return services_stack(stacks, env_name)
-
-
-@pytest.fixture
-def env(environments, env_name) -> EnvironmentConfig:
-    return environments[env_name]
-
 
 # --- alarm topic --------------------------------------------------------------
 

@@ -32,19 +32,9 @@ from tests.services_helpers import (
     ref,
     resolve,
     resolved_path,
-    services_stack,
     statements,
 )
 
-
-@pytest.fixture
-def svc_stack(stacks, env_name):
-    return services_stack(stacks, env_name)
-
-
-@pytest.fixture
-def env(environments, env_name):
-    return environments[env_name]
 
 
 def _one(resources: dict[str, dict]) -> tuple[str, dict]:

@@ -28,15 +28,6 @@ from tests.services_helpers import (
 from tests.synth import read_outdir
 
 
-@pytest.fixture
-def svc_stack(stacks, env_name):
-    return services_stack(stacks, env_name)
-
-
-@pytest.fixture
-def env(environments, env_name):
-    return environments[env_name]
-
 
 def _albs(svc_stack) -> dict[str, tuple[str, dict]]:
     """``public``/``internal`` -> (key, aws_lb)."""
