@@ -13,6 +13,14 @@ Safety:
 * ``PAYMENT_PROVIDER_IMPORT=plain`` forces the plain import; the test suite
   synthesizes every stack both ways and requires byte-identical JSON.
 
+Type checks, once per signature: every generated constructor starts with
+``typing.get_type_hints(<stub>)`` and a typeguard check of its arguments.
+``get_type_hints`` re-evaluates the stub's string annotations on every call
+(about a third of the Python time of a synthesis). The stubs are module-level
+functions that never change, so each submodule we load sees a ``typing``
+whose ``get_type_hints`` remembers its answer per stub; the checks themselves
+still run on every call. Nothing outside the provider's modules is affected.
+
 Usage: ``from framework.aws import aws`` then ``aws.vpc.Vpc(...)``.
 """
 from __future__ import annotations
@@ -22,9 +30,11 @@ import importlib.util
 import os
 import sys
 import types
+import typing
+
+from framework.node_runtime import IMPORT_MODE_ENV, requested_mode
 
 PACKAGE = "cdktf_cdktf_provider_aws"
-IMPORT_MODE_ENV = "PAYMENT_PROVIDER_IMPORT"
 
 
 def _load_package_lazily() -> str:
@@ -59,13 +69,34 @@ def _load_package_lazily() -> str:
         return "plain"
 
 
+#: Prefix jsii gives the signature stubs it type-checks arguments against.
+STUB_PREFIX = "_typecheckingstub__"
+
+
+def _typing_with_cached_stub_hints() -> types.ModuleType:
+    """A copy of ``typing`` whose ``get_type_hints`` caches stub answers."""
+    shared = types.ModuleType("typing")
+    shared.__dict__.update(typing.__dict__)
+    cache: dict[object, dict] = {}
+
+    def get_type_hints(obj, globalns=None, localns=None, include_extras=False):
+        if (globalns is None and localns is None and not include_extras
+                and getattr(obj, "__name__", "").startswith(STUB_PREFIX)):
+            hints = cache.get(obj)
+            if hints is None:
+                hints = cache[obj] = typing.get_type_hints(obj)
+            return hints
+        return typing.get_type_hints(obj, globalns, localns, include_extras)
+
+    shared.get_type_hints = get_type_hints
+    return shared
+
+
+_TYPING = _typing_with_cached_stub_hints()
+
+
 def _choose_mode() -> str:
-    requested = os.environ.get(IMPORT_MODE_ENV, "fast")
-    if requested not in ("fast", "plain"):
-        raise ValueError(
-            f"{IMPORT_MODE_ENV}={requested!r} is not allowed; use 'fast' or 'plain'"
-        )
-    if requested == "plain":
+    if requested_mode(os.environ) == "plain":
         importlib.import_module(PACKAGE)
         return "plain"
     return _load_package_lazily()
@@ -81,6 +112,10 @@ class _Provider:
         if name.startswith("__"):
             raise AttributeError(name)
         module = importlib.import_module(f"{PACKAGE}.{name}")
+        # jsii modules publish their API and keep the code in ``_private``.
+        code = getattr(module, "_private", module)
+        if self.mode == "fast" and getattr(code, "typing", None) is typing:
+            code.typing = _TYPING
         setattr(self, name, module)
         return module
 
