@@ -30,6 +30,7 @@ from config.naming import (
 )
 from framework import Construct, Token, TerraformResourceLifecycle
 from framework.aws import aws
+from framework.references import read_once
 from modules.ecr import PULL_ACTIONS, ServiceRepository, ServiceRepositoryProps
 from modules.ecs_cluster import FargateCluster
 from modules.kms import ManagedKey
@@ -120,7 +121,7 @@ class DatabaseAccess(Protocol):
     def port(self) -> int: ...
 
     @property
-    def security_group(self): ...
+    def security_group_id(self) -> str: ...
 
     def allow_connections_from(self, scope: Construct, construct_id: str,
                                source_security_group_id: str, description: str): ...
@@ -203,9 +204,7 @@ class CodeDeployEcsApplication(Construct):
             policy_arn=f"arn:{props.partition}:iam::aws:policy/{CODEDEPLOY_MANAGED_POLICY}",
         )
 
-    @property
-    def name(self) -> str:
-        return self.app.name
+    name = read_once("app", "name")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -316,16 +315,16 @@ class BlueGreenService(Construct):
             self, "security-group",
             name=f"{self.props.environment.prefix}-{svc.name}-tasks",
             description=f"Tasks of {svc.name}",
-            vpc_id=p.network.vpc.id,
+            vpc_id=p.network.vpc_id,
         )
-        sg = self.security_group.id
+        sg = self.security_group_id = self.security_group.id
         ingress = aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule
         egress = aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule
         ingress(
             self, "from-alb",
             security_group_id=sg, description=f"{svc.name} port from its ALB",
             ip_protocol="tcp", from_port=svc.port, to_port=svc.port,
-            referenced_security_group_id=p.load_balancer.security_group.id,
+            referenced_security_group_id=p.load_balancer.security_group_id,
         )
         p.load_balancer.allow_egress_to(
             self, "alb-to-tasks", sg, svc.port, f"ALB to {svc.name} tasks",
@@ -339,13 +338,13 @@ class BlueGreenService(Construct):
             self, "to-endpoints",
             security_group_id=sg, description="HTTPS to the VPC interface endpoints",
             ip_protocol="tcp", from_port=443, to_port=443,
-            referenced_security_group_id=p.network.endpoint_security_group.id,
+            referenced_security_group_id=p.network.endpoint_security_group_id,
         )
         egress(
             self, "to-s3",
             security_group_id=sg, description="HTTPS to S3 (image layers) via the gateway endpoint",
             ip_protocol="tcp", from_port=443, to_port=443,
-            prefix_list_id=p.network.s3_endpoint.prefix_list_id,
+            prefix_list_id=p.network.s3_prefix_list_id,
         )
         if svc.uses_database:
             db = p.database
@@ -356,7 +355,7 @@ class BlueGreenService(Construct):
                 self, "to-database",
                 security_group_id=sg, description="PostgreSQL to the database",
                 ip_protocol="tcp", from_port=db.port, to_port=db.port,
-                referenced_security_group_id=db.security_group.id,
+                referenced_security_group_id=db.security_group_id,
             )
 
     # -- IAM ---------------------------------------------------------------
@@ -426,9 +425,11 @@ class BlueGreenService(Construct):
         """The app container and the tracing sidecar (JSON-ready)."""
         p, env, svc = self.props, self.props.environment, self.props.service
 
+        log_group = self.log_group.name
+
         def logs(stream_prefix: str) -> dict:
             return {"logDriver": "awslogs", "options": {
-                "awslogs-group": self.log_group.name,
+                "awslogs-group": log_group,
                 "awslogs-region": p.region,
                 "awslogs-stream-prefix": stream_prefix,
             }}
@@ -527,7 +528,7 @@ class BlueGreenService(Construct):
                 port=svc.port,
                 protocol="HTTP",
                 target_type="ip",
-                vpc_id=p.network.vpc.id,
+                vpc_id=p.network.vpc_id,
                 deregistration_delay=str(env.load_balancer.deregistration_delay_seconds),
                 health_check=tg.LbTargetGroupHealthCheck(
                     enabled=True, path=svc.health_check_path, protocol="HTTP",
@@ -544,10 +545,10 @@ class BlueGreenService(Construct):
         # CodeDeploy swaps the forward target on every release.
         ignore_action = TerraformResourceLifecycle(ignore_changes=["action"])
 
-        def path_rule(construct_id: str, listener, target_group):
+        def path_rule(construct_id: str, listener_arn: str, target_group):
             return rule.LbListenerRule(
                 self, construct_id,
-                listener_arn=listener.arn,
+                listener_arn=listener_arn,
                 priority=p.listener_rule_priority,
                 condition=[rule.LbListenerRuleCondition(
                     path_pattern=rule.LbListenerRuleConditionPathPattern(
@@ -563,9 +564,9 @@ class BlueGreenService(Construct):
         # Production starts on blue, test on green: CodeDeploy needs both
         # target groups attached to a listener before the first deployment.
         self.production_rule = path_rule(
-            "production-rule", p.load_balancer.production_listener, self.blue_target_group)
+            "production-rule", p.load_balancer.production_listener_arn, self.blue_target_group)
         self.test_rule = path_rule(
-            "test-rule", p.load_balancer.test_listener, self.green_target_group)
+            "test-rule", p.load_balancer.test_listener_arn, self.green_target_group)
 
     # -- ECS service ---------------------------------------------------------
     def _ecs_service(self) -> None:
@@ -593,7 +594,7 @@ class BlueGreenService(Construct):
             )],
             network_configuration=es.EcsServiceNetworkConfiguration(
                 subnets=p.network.private_subnet_ids,
-                security_groups=[self.security_group.id, p.mesh.security_group.id],
+                security_groups=[self.security_group_id, p.mesh.security_group_id],
                 assign_public_ip=False,
             ),
             service_registries=es.EcsServiceServiceRegistries(registry_arn=self.discovery.arn),
@@ -642,10 +643,10 @@ class BlueGreenService(Construct):
             load_balancer_info=dg.CodedeployDeploymentGroupLoadBalancerInfo(
                 target_group_pair_info=lbi(
                     prod_traffic_route=dg.CodedeployDeploymentGroupLoadBalancerInfoTargetGroupPairInfoProdTrafficRoute(
-                        listener_arns=[p.load_balancer.production_listener.arn]
+                        listener_arns=[p.load_balancer.production_listener_arn]
                     ),
                     test_traffic_route=dg.CodedeployDeploymentGroupLoadBalancerInfoTargetGroupPairInfoTestTrafficRoute(
-                        listener_arns=[p.load_balancer.test_listener.arn]
+                        listener_arns=[p.load_balancer.test_listener_arn]
                     ),
                     target_group=[
                         dg.CodedeployDeploymentGroupLoadBalancerInfoTargetGroupPairInfoTargetGroup(
@@ -702,15 +703,19 @@ class BlueGreenService(Construct):
         ap = aws.appautoscaling_policy
         tt = ap.AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration
         predefined = ap.AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification
+        # Read once: each attribute read is a round trip to jsii.
+        scaled = dict(
+            service_namespace=self.scalable_target.service_namespace,
+            scalable_dimension=self.scalable_target.scalable_dimension,
+            resource_id=self.scalable_target.resource_id,
+        )
 
         def policy(kind: str, target: float, **metric):
             return ap.AppautoscalingPolicy(
                 self, f"scale-on-{kind}",
                 name=f"{self.family}-{kind}",
                 policy_type="TargetTrackingScaling",
-                service_namespace=self.scalable_target.service_namespace,
-                scalable_dimension=self.scalable_target.scalable_dimension,
-                resource_id=self.scalable_target.resource_id,
+                **scaled,
                 target_tracking_scaling_policy_configuration=tt(
                     target_value=target, scale_in_cooldown=300, scale_out_cooldown=60, **metric
                 ),

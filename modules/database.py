@@ -11,9 +11,11 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from functools import cached_property
 
 from framework import Construct, TerraformResourceLifecycle
 from framework.aws import aws
+from framework.references import read_once
 from modules.kms import ManagedKey
 from modules.network import Network
 
@@ -129,7 +131,7 @@ class AuroraDatabase(Construct):
             "security-group",
             name=f"{props.name}-database",
             description=f"PostgreSQL {PORT} from the services allowed to use {props.name}",
-            vpc_id=network.vpc.id,
+            vpc_id=network.vpc_id,
             # Terraform removes the allow-all egress AWS adds; the database
             # only answers connections, it never opens one.
             tags={"Name": f"{props.name}-database"},
@@ -198,7 +200,7 @@ class AuroraDatabase(Construct):
             kms_key_id=props.data_key.arn,
             port=PORT,
             db_subnet_group_name=self.subnet_group.name,
-            vpc_security_group_ids=[self.security_group.id],
+            vpc_security_group_ids=[self.security_group_id],
             db_cluster_parameter_group_name=self.parameter_group.name,
             enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
             backup_retention_period=props.backup_retention_days,
@@ -275,29 +277,23 @@ class AuroraDatabase(Construct):
     def readers(self) -> list:
         return self.instances[1:]
 
-    @property
-    def endpoint(self) -> str:
-        """DNS name of the writer endpoint (follows failovers)."""
-        return self.cluster.endpoint
-
-    @property
-    def reader_endpoint(self) -> str:
-        """DNS name balancing over the readers (the writer when there are none)."""
-        return self.cluster.reader_endpoint
+    #: DNS name of the writer endpoint (follows failovers).
+    endpoint = read_once("cluster", "endpoint")
+    #: DNS name balancing over the readers (the writer when there are none).
+    reader_endpoint = read_once("cluster", "reader_endpoint")
 
     @property
     def port(self) -> int:
         return PORT
 
-    @property
+    @cached_property
     def master_user_secret_arn(self) -> str:
         """ARN of the RDS-managed secret holding the master credentials."""
         return self.cluster.master_user_secret.get(0).secret_arn
 
-    @property
-    def cluster_resource_id(self) -> str:
-        """The ``cluster-XXXX`` id that IAM database authentication ARNs use."""
-        return self.cluster.cluster_resource_id
+    security_group_id = read_once("security_group", "id")
+    #: The ``cluster-XXXX`` id that IAM database authentication ARNs use.
+    cluster_resource_id = read_once("cluster", "cluster_resource_id")
 
     def allow_connections_from(
         self, scope: Construct, construct_id: str, source_security_group_id: str, description: str
@@ -310,7 +306,7 @@ class AuroraDatabase(Construct):
         return aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
             scope,
             construct_id,
-            security_group_id=self.security_group.id,
+            security_group_id=self.security_group_id,
             description=description,
             ip_protocol="tcp",
             from_port=PORT,

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from framework import Construct, TerraformResourceLifecycle
 from framework.aws import aws
+from framework.references import read_once
 
 #: Actions a task execution role needs to pull from one repository.
 PULL_ACTIONS = (
@@ -92,17 +93,9 @@ class ServiceRepository(Construct):
             self, "lifecycle", repository=self.repository.name, policy=json.dumps(policy)
         )
 
-    @property
-    def name(self) -> str:
-        return self.repository.name
-
-    @property
-    def arn(self) -> str:
-        return self.repository.arn
-
-    @property
-    def url(self) -> str:
-        return self.repository.repository_url
+    name = read_once("repository", "name")
+    arn = read_once("repository", "arn")
+    url = read_once("repository", "repository_url")
 
     def pull_statement(self, sid: str = "PullOwnImages") -> dict:
         """IAM statement allowing to pull images from this repository only."""

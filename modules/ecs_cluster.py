@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from framework import Construct
 from framework.aws import aws
+from framework.references import read_once
 
 CAPACITY_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
 
@@ -76,13 +77,8 @@ class FargateCluster(Construct):
             ],
         )
 
-    @property
-    def name(self) -> str:
-        return self.cluster.name
-
-    @property
-    def arn(self) -> str:
-        return self.cluster.arn
+    name = read_once("cluster", "name")
+    arn = read_once("cluster", "arn")
 
     def exec_statements(self) -> list[dict]:
         """IAM statements a task role needs for ECS Exec on this cluster."""

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from framework import Construct
 from framework.aws import aws
+from framework.references import read_once
 
 KEY_USER_ACTIONS = (
     "kms:Encrypt",
@@ -91,9 +92,7 @@ class ManagedKey(Construct):
             self, "alias", name=f"alias/{props.alias}", target_key_id=self.key.key_id
         )
 
-    @property
-    def arn(self) -> str:
-        return self.key.arn
+    arn = read_once("key", "arn")
 
     def decrypt_statement(self, sid: str = "DecryptWithKey", via_services: tuple[str, ...] = ()) -> dict:
         """IAM statement allowing decryption with this key only.

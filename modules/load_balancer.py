@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from framework import Construct, TerraformResourceLifecycle
 from framework.aws import aws
+from framework.references import read_once
 from modules.private_bucket import PrivateBucket
 
 #: TLS 1.3 with TLS 1.2 fallback, forward secrecy only.
@@ -95,9 +96,7 @@ class AccessLogBucket(PrivateBucket):
             ],
         )
 
-    @property
-    def name(self) -> str:
-        return self.bucket.bucket
+    name = read_once("bucket", "bucket")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -179,9 +178,7 @@ class WebAcl(Construct):
             log_destination_configs=[self.log_group.arn],
         )
 
-    @property
-    def arn(self) -> str:
-        return self.web_acl.arn
+    arn = read_once("web_acl", "arn")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -248,7 +245,7 @@ class ApplicationLoadBalancer(Construct):
             name=props.name,
             internal=props.internal,
             load_balancer_type="application",
-            security_groups=[self.security_group.id],
+            security_groups=[self.security_group_id],
             subnets=props.subnet_ids,
             drop_invalid_header_fields=True,
             desync_mitigation_mode=props.desync_mitigation_mode,
@@ -330,30 +327,25 @@ class ApplicationLoadBalancer(Construct):
             for index, cidr in enumerate(props.production_ingress_cidrs):
                 rule(
                     self, f"production-{port}-in-{index}",
-                    security_group_id=self.security_group.id,
+                    security_group_id=self.security_group_id,
                     description=f"Production listener {port} from {cidr}",
                     ip_protocol="tcp", from_port=port, to_port=port, cidr_ipv4=cidr,
                 )
         for index, cidr in enumerate(props.test_listener_cidrs):
             rule(
                 self, f"test-in-{index}",
-                security_group_id=self.security_group.id,
+                security_group_id=self.security_group_id,
                 description=f"Test listener {props.test_listener_port} from {cidr}",
                 ip_protocol="tcp", from_port=props.test_listener_port,
                 to_port=props.test_listener_port, cidr_ipv4=cidr,
             )
 
-    @property
-    def arn(self) -> str:
-        return self.lb.arn
-
-    @property
-    def arn_suffix(self) -> str:
-        return self.lb.arn_suffix
-
-    @property
-    def dns_name(self) -> str:
-        return self.lb.dns_name
+    arn = read_once("lb", "arn")
+    security_group_id = read_once("security_group", "id")
+    production_listener_arn = read_once("production_listener", "arn")
+    test_listener_arn = read_once("test_listener", "arn")
+    arn_suffix = read_once("lb", "arn_suffix")
+    dns_name = read_once("lb", "dns_name")
 
     def allow_egress_to(self, scope: Construct, construct_id: str, security_group_id: str,
                         port: int, description: str):
@@ -361,7 +353,7 @@ class ApplicationLoadBalancer(Construct):
         egress); the rule lives in ``scope``, i.e. with the service."""
         return aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule(
             scope, construct_id,
-            security_group_id=self.security_group.id,
+            security_group_id=self.security_group_id,
             description=description,
             ip_protocol="tcp", from_port=port, to_port=port,
             referenced_security_group_id=security_group_id,

@@ -4,9 +4,11 @@ from __future__ import annotations
 import ipaddress
 import json
 from dataclasses import dataclass
+from functools import cached_property
 
 from framework import Construct
 from framework.aws import aws
+from framework.references import read_once
 
 #: Interface endpoints that let tasks in private subnets work without NAT for
 #: image pulls (ecr.api, ecr.dkr), logs, secrets, KMS, metrics and tracing.
@@ -69,7 +71,7 @@ class Network(Construct):
         # Take over the default security group and leave it without rules, so
         # nothing can fall back on it.
         aws.default_security_group.DefaultSecurityGroup(
-            self, "default-security-group", vpc_id=self.vpc.id, ingress=[], egress=[],
+            self, "default-security-group", vpc_id=self.vpc_id, ingress=[], egress=[],
             tags={"Name": f"{props.name}-default-unused"},
         )
         cidrs = subnet_cidrs(props.cidr)
@@ -79,7 +81,7 @@ class Network(Construct):
                 self.subnets[tier].append(aws.subnet.Subnet(
                     self,
                     f"{tier}-{index}",
-                    vpc_id=self.vpc.id,
+                    vpc_id=self.vpc_id,
                     cidr_block=cidrs[tier][index],
                     availability_zone=az,
                     map_public_ip_on_launch=False,
@@ -89,25 +91,30 @@ class Network(Construct):
         self._flow_logs(props)
         self._endpoints(props)
 
-    @property
+    vpc_id = read_once("vpc", "id")
+    endpoint_security_group_id = read_once("endpoint_security_group", "id")
+    #: Prefix list of S3 (gateway endpoint), for security group rules.
+    s3_prefix_list_id = read_once("s3_endpoint", "prefix_list_id")
+
+    @cached_property
     def public_subnet_ids(self) -> list[str]:
         return [s.id for s in self.subnets["public"]]
 
-    @property
+    @cached_property
     def private_subnet_ids(self) -> list[str]:
         return [s.id for s in self.subnets["private"]]
 
-    @property
+    @cached_property
     def isolated_subnet_ids(self) -> list[str]:
         return [s.id for s in self.subnets["isolated"]]
 
     def _routing(self, props: NetworkProps) -> None:
         rt = aws.route_table
         igw = aws.internet_gateway.InternetGateway(
-            self, "internet-gateway", vpc_id=self.vpc.id, tags={"Name": props.name}
+            self, "internet-gateway", vpc_id=self.vpc_id, tags={"Name": props.name}
         )
         public = rt.RouteTable(
-            self, "public-routes", vpc_id=self.vpc.id,
+            self, "public-routes", vpc_id=self.vpc_id,
             tags={"Name": f"{props.name}-public"},
         )
         aws.route.Route(
@@ -135,7 +142,7 @@ class Network(Construct):
         self.private_route_tables = []
         for index, subnet in enumerate(self.subnets["private"]):
             table = rt.RouteTable(
-                self, f"private-{index}-routes", vpc_id=self.vpc.id,
+                self, f"private-{index}-routes", vpc_id=self.vpc_id,
                 tags={"Name": f"{props.name}-private-{props.availability_zones[index]}"},
             )
             aws.route.Route(
@@ -150,7 +157,7 @@ class Network(Construct):
             self.private_route_tables.append(table)
         # Isolated subnets: no route out of the VPC at all.
         self.isolated_route_table = rt.RouteTable(
-            self, "isolated-routes", vpc_id=self.vpc.id,
+            self, "isolated-routes", vpc_id=self.vpc_id,
             tags={"Name": f"{props.name}-isolated"},
         )
         for index, subnet in enumerate(self.subnets["isolated"]):
@@ -206,7 +213,7 @@ class Network(Construct):
         aws.flow_log.FlowLog(
             self,
             "flow-log",
-            vpc_id=self.vpc.id,
+            vpc_id=self.vpc_id,
             traffic_type="ALL",
             log_destination_type="cloud-watch-logs",
             log_destination=self.flow_log_group.arn,
@@ -220,7 +227,7 @@ class Network(Construct):
             "endpoints-sg",
             name=f"{props.name}-vpc-endpoints",
             description="HTTPS from inside the VPC to AWS service endpoints",
-            vpc_id=self.vpc.id,
+            vpc_id=self.vpc_id,
         )
         aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
             self,
@@ -237,7 +244,7 @@ class Network(Construct):
         self.s3_endpoint = aws.vpc_endpoint.VpcEndpoint(
             self,
             "s3-endpoint",
-            vpc_id=self.vpc.id,
+            vpc_id=self.vpc_id,
             service_name=f"{prefix}.s3",
             vpc_endpoint_type="Gateway",
             route_table_ids=[t.id for t in self.private_route_tables],
@@ -248,7 +255,7 @@ class Network(Construct):
             self.interface_endpoints[service] = aws.vpc_endpoint.VpcEndpoint(
                 self,
                 f"{service.replace('.', '-')}-endpoint",
-                vpc_id=self.vpc.id,
+                vpc_id=self.vpc_id,
                 service_name=f"{prefix}.{service}",
                 vpc_endpoint_type="Interface",
                 private_dns_enabled=True,

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from config.model import AlarmConfig, CustomScalingMetric
 from framework import Construct, Token
 from framework.aws import aws
+from framework.references import read_once
 
 _alarm = aws.cloudwatch_metric_alarm
 
@@ -90,9 +91,7 @@ class AlarmTopic(Construct):
                 endpoint=email,
             )
 
-    @property
-    def arn(self) -> str:
-        return self.topic.arn
+    arn = read_once("topic", "arn")
 
 
 class _AlarmFactory(Construct):

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from framework import Construct, TerraformResourceLifecycle
 from framework.aws import aws
+from framework.references import read_once
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -61,9 +62,7 @@ class AppSecret(Construct):
             policy=json.dumps({"Version": "2012-10-17", "Statement": [deny]}),
         )
 
-    @property
-    def arn(self) -> str:
-        return self.secret.arn
+    arn = read_once("secret", "arn")
 
     def decrypt_statement(self, region: str, sid: str = "DecryptSecret") -> dict:
         """IAM statement letting a reader decrypt this secret's CMK, but only

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 from framework import Construct
 from framework.aws import aws
+from framework.references import read_once
 from modules.network import Network
 
 #: AWS limit on a security group rule description.
@@ -52,10 +53,12 @@ class ServiceMesh(Construct):
             self, "security-group",
             name=props.name,
             description="Every service task: calls between services on the callee port",
-            vpc_id=props.network.vpc.id,
+            vpc_id=props.network.vpc_id,
         )
         self.egress_rules: dict[int, object] = {}
         self._members: dict[int, list[str]] = {}
+
+    security_group_id = read_once("security_group", "id")
 
     @property
     def members(self) -> dict[str, int]:
@@ -88,10 +91,10 @@ class ServiceMesh(Construct):
         if rule is None:
             self.egress_rules[port] = aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule(
                 self, f"to-port-{port}",
-                security_group_id=self.security_group.id,
+                security_group_id=self.security_group_id,
                 description=description,
                 ip_protocol="tcp", from_port=port, to_port=port,
-                referenced_security_group_id=self.security_group.id,
+                referenced_security_group_id=self.security_group_id,
             )
         else:
             rule.description = description
@@ -100,7 +103,7 @@ class ServiceMesh(Construct):
             security_group_id=security_group.id,
             description=f"{service_name} port {port} from every service task (service mesh group)",
             ip_protocol="tcp", from_port=port, to_port=port,
-            referenced_security_group_id=self.security_group.id,
+            referenced_security_group_id=self.security_group_id,
         )
 
     @staticmethod

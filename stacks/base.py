@@ -7,6 +7,8 @@ backend with a key unique per stack, encryption and S3-native locking
 """
 from __future__ import annotations
 
+from functools import cached_property
+
 from config import EnvironmentConfig
 import jsii
 
@@ -63,7 +65,7 @@ class EnvironmentStack(TerraformStack):
         if env.is_prod:
             Aspects.of(self).add(ProtectAuditLogs())
 
-    @property
+    @cached_property
     def account_id(self) -> str:
         """The configured account id, else the caller's (read at plan time)."""
         if self.env.account_id:
@@ -72,7 +74,7 @@ class EnvironmentStack(TerraformStack):
             self._identity = aws.data_aws_caller_identity.DataAwsCallerIdentity(self, "current")
         return self._identity.account_id
 
-    @property
+    @cached_property
     def partition(self) -> str:
         if self._partition is None:
             self._partition = aws.data_aws_partition.DataAwsPartition(self, "partition")

@@ -75,7 +75,7 @@ class ServicesStack(PlatformStack):
             log_retention_days=env.log_retention_days,
         ))
         self.namespace = ServiceNamespace(self, "namespace", ServiceNamespaceProps(
-            name=namespace_name(env), vpc_id=net.vpc.id,
+            name=namespace_name(env), vpc_id=net.vpc_id,
         ))
         self.deployments = CodeDeployEcsApplication(self, "codedeploy", CodeDeployEcsApplicationProps(
             name=codedeploy_application_name(env),
@@ -132,13 +132,14 @@ class ServicesStack(PlatformStack):
             emails=env.alarms.emails,
         ))
         topic = self.alarm_topic.arn
+        dimensions = {name: self._metric_dimensions(s) for name, s in self.services.items()}
         self.service_alarms: dict[str, ServiceAlarms] = {}
         for name, service in self.services.items():
             alarms = ServiceAlarms(self, f"alarms-{name}", ServiceAlarmsProps(
                 name_prefix=f"{env.prefix}-{name}",
                 thresholds=env.alarms,
                 topic_arn=topic,
-                **self._metric_dimensions(service),
+                **dimensions[name],
             ))
             self.service_alarms[name] = alarms
             if env.deployment.rollback_on_alarm:
@@ -183,8 +184,7 @@ class ServicesStack(PlatformStack):
             name=env.prefix,
             region=env.region,
             services=tuple(
-                DashboardService(name=name, **self._metric_dimensions(service))
-                for name, service in self.services.items()
+                DashboardService(name=name, **dimensions[name]) for name in self.services
             ),
             db_cluster_identifier=data.database.cluster.cluster_identifier,
             deployment_log_group_name=self.deployment_events.log_group.name,
@@ -220,7 +220,7 @@ class ServicesStack(PlatformStack):
             built[kind] = ApplicationLoadBalancer(self, f"{kind}-alb", ApplicationLoadBalancerProps(
                 name=f"{env.prefix}-{kind}",
                 internal=internal,
-                vpc_id=net.vpc.id,
+                vpc_id=net.vpc_id,
                 subnet_ids=net.private_subnet_ids if internal else net.public_subnet_ids,
                 production_ingress_cidrs=(env.vpc_cidr,) if internal else lb.public_ingress_cidrs,
                 test_listener_cidrs=lb.test_listener_cidrs,
@@ -239,8 +239,8 @@ class ServicesStack(PlatformStack):
         TerraformOutput(self, "codedeploy_application", value=self.deployments.name)
         for kind, alb in self.load_balancers.items():
             TerraformOutput(self, f"{kind}_alb_dns_name", value=alb.dns_name)
-            TerraformOutput(self, f"{kind}_production_listener_arn", value=alb.production_listener.arn)
-            TerraformOutput(self, f"{kind}_test_listener_arn", value=alb.test_listener.arn)
+            TerraformOutput(self, f"{kind}_production_listener_arn", value=alb.production_listener_arn)
+            TerraformOutput(self, f"{kind}_test_listener_arn", value=alb.test_listener_arn)
         TerraformOutput(self, "service_names", value={n: s.service.name for n, s in self.services.items()})
         TerraformOutput(self, "deployment_groups", value={
             n: s.deployment_group.deployment_group_name for n, s in self.services.items()})

@@ -226,13 +226,13 @@ def _mesh_unit():
 
     stack = TerraformStack(CdktfTesting.app(), "mesh-unit")
     # The mesh only reads the network's VPC id.
-    network = SimpleNamespace(vpc=SimpleNamespace(id="vpc-0123456789abcdef0"))
+    network = SimpleNamespace(vpc_id="vpc-0123456789abcdef0")
     mesh = ServiceMesh(stack, "service-mesh", ServiceMeshProps(name="unit-service-mesh", network=network))
 
     def service(name: str):
         scope = Construct(stack, f"service-{name}")
         group = aws.security_group.SecurityGroup(scope, "security-group", name=f"unit-{name}",
-                                                 description=f"Tasks of {name}", vpc_id=network.vpc.id)
+                                                 description=f"Tasks of {name}", vpc_id=network.vpc_id)
         return scope, group
 
     return stack, mesh, service, CdktfTesting
