@@ -101,17 +101,14 @@ def scaled_services(count: int):
 
 
 def synth_scaled(count: int) -> None:
-    """Child mode: synthesize dev with ``count`` services into CDKTF_OUTDIR."""
+    """Child mode: synthesize dev with ``count`` services into CDKTF_OUTDIR,
+    as ``python main.py`` does in one process."""
     sys.path.insert(0, str(ROOT))
     from config import load_environments
+    from main import exit_without_final_collection, synthesize
 
     (env,) = load_environments(defined=[scaled_services(count)])
-    from framework import App
-    from stacks.app import build
-
-    app = App()
-    build(app, [env])
-    app.synth()
+    exit_without_final_collection(synthesize([env]))
 
 
 def median(values: list[float]) -> float:
