@@ -33,6 +33,7 @@ from framework.aws import aws
 from framework.references import read_once
 from modules.ecr import PULL_ACTIONS, ServiceRepository, ServiceRepositoryProps
 from modules.ecs_cluster import FargateCluster
+from modules.iam import service_role
 from modules.kms import ManagedKey
 from modules.load_balancer import ApplicationLoadBalancer
 from modules.network import Network
@@ -96,19 +97,6 @@ def database_user(svc: ServiceConfig) -> str:
 def image_reference(repository_url: str, tag: str) -> str:
     """``repo:tag``, or ``repo@sha256:...`` when the tag is a digest."""
     return f"{repository_url}@{tag}" if tag.startswith("sha256:") else f"{repository_url}:{tag}"
-
-
-def _policy(*statements: dict) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
-
-
-def _assume_role(service: str, account_id: str) -> str:
-    return _policy({
-        "Effect": "Allow",
-        "Principal": {"Service": service},
-        "Action": "sts:AssumeRole",
-        "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
-    })
 
 
 class DatabaseAccess(Protocol):
@@ -193,15 +181,13 @@ class CodeDeployEcsApplication(Construct):
         self.app = aws.codedeploy_app.CodedeployApp(
             self, "application", name=props.name, compute_platform="ECS"
         )
-        self.role = aws.iam_role.IamRole(
+        self.role = service_role(
             self, "service-role",
             name=f"{props.name}-codedeploy",
-            assume_role_policy=_assume_role("codedeploy.amazonaws.com", props.account_id),
-        )
-        aws.iam_role_policy_attachment.IamRolePolicyAttachment(
-            self, "service-role-policy",
-            role=self.role.name,
-            policy_arn=f"arn:{props.partition}:iam::aws:policy/{CODEDEPLOY_MANAGED_POLICY}",
+            service="codedeploy.amazonaws.com",
+            source_account=props.account_id,
+            managed_policy=("service-role-policy", f"arn:{props.partition}:iam::aws:policy/"
+                                                   f"{CODEDEPLOY_MANAGED_POLICY}"),
         )
 
     name = read_once("app", "name")
@@ -361,13 +347,6 @@ class BlueGreenService(Construct):
     # -- IAM ---------------------------------------------------------------
     def _roles(self) -> None:
         p, svc = self.props, self.props.service
-        assume = _assume_role("ecs-tasks.amazonaws.com", p.account_id)
-        self.execution_role = aws.iam_role.IamRole(
-            self, "execution-role",
-            name=execution_role_name(p.environment, svc),
-            description=f"ECS agent of {svc.name}: pull, log, inject secrets",
-            assume_role_policy=assume,
-        )
         execution = [
             # GetAuthorizationToken has no resource-level permissions.
             {"Sid": "EcrLogin", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken",
@@ -382,17 +361,14 @@ class BlueGreenService(Construct):
             secret = p.secrets[name]
             execution.append(secret.read_statement(sid=f"ReadSecret{index}"))
             execution.append(secret.decrypt_statement(p.region, sid=f"DecryptSecret{index}"))
-        aws.iam_role_policy.IamRolePolicy(
-            self, "execution-policy",
-            role=self.execution_role.id, name="task-execution", policy=_policy(*execution),
+        self.execution_role = service_role(
+            self, "execution-role",
+            name=execution_role_name(p.environment, svc),
+            description=f"ECS agent of {svc.name}: pull, log, inject secrets",
+            service="ecs-tasks.amazonaws.com", source_account=p.account_id,
+            inline_policy=("execution-policy", "task-execution", execution),
         )
 
-        self.task_role = aws.iam_role.IamRole(
-            self, "task-role",
-            name=f"{self.family}-task",
-            description=f"Application and tracing collector of {svc.name}",
-            assume_role_policy=assume,
-        )
         task = [{
             # X-Ray has no resource-level permissions for these actions.
             "Sid": "CollectorSendsTraces",
@@ -415,9 +391,12 @@ class BlueGreenService(Construct):
         if svc.uses_database:
             task.append(p.database.iam_connect_statement(
                 database_user(svc), p.account_id, p.region, p.partition))
-        aws.iam_role_policy.IamRolePolicy(
-            self, "task-policy",
-            role=self.task_role.id, name="task", policy=_policy(*task),
+        self.task_role = service_role(
+            self, "task-role",
+            name=f"{self.family}-task",
+            description=f"Application and tracing collector of {svc.name}",
+            service="ecs-tasks.amazonaws.com", source_account=p.account_id,
+            inline_policy=("task-policy", "task", task),
         )
 
     # -- task definition ---------------------------------------------------

@@ -8,7 +8,6 @@ connect with IAM database authentication (``iam_connect_statement``) over TLS
 """
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from functools import cached_property
@@ -16,6 +15,7 @@ from functools import cached_property
 from framework import Construct, TerraformResourceLifecycle
 from framework.aws import aws
 from framework.references import read_once
+from modules.iam import service_role
 from modules.kms import ManagedKey
 from modules.network import Network
 
@@ -219,24 +219,12 @@ class AuroraDatabase(Construct):
 
         self.monitoring_role = None
         if props.monitoring_interval_seconds:
-            self.monitoring_role = aws.iam_role.IamRole(
-                self,
-                "monitoring-role",
+            self.monitoring_role = service_role(
+                self, "monitoring-role",
                 name=f"{props.name}-rds-monitoring",
-                assume_role_policy=json.dumps({
-                    "Version": "2012-10-17",
-                    "Statement": [{
-                        "Effect": "Allow",
-                        "Principal": {"Service": "monitoring.rds.amazonaws.com"},
-                        "Action": "sts:AssumeRole",
-                    }],
-                }),
-            )
-            aws.iam_role_policy_attachment.IamRolePolicyAttachment(
-                self,
-                "monitoring-policy",
-                role=self.monitoring_role.name,
-                policy_arn=f"arn:{props.partition}:iam::aws:policy/{ENHANCED_MONITORING_POLICY}",
+                service="monitoring.rds.amazonaws.com",
+                managed_policy=("monitoring-policy", f"arn:{props.partition}:iam::aws:policy/"
+                                                     f"{ENHANCED_MONITORING_POLICY}"),
             )
 
         azs = network.props.availability_zones

@@ -1,12 +1,12 @@
 """Customer-managed KMS keys with rotation and an explicit key policy."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from framework import Construct
 from framework.aws import aws
 from framework.references import read_once
+from modules import iam
 
 KEY_USER_ACTIONS = (
     "kms:Encrypt",
@@ -86,7 +86,7 @@ class ManagedKey(Construct):
             enable_key_rotation=True,
             rotation_period_in_days=365,
             deletion_window_in_days=props.deletion_window_days,
-            policy=json.dumps({"Version": "2012-10-17", "Statement": statements}),
+            policy=iam.document(*statements),
         )
         self.alias = aws.kms_alias.KmsAlias(
             self, "alias", name=f"alias/{props.alias}", target_key_id=self.key.key_id

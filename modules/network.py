@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import ipaddress
-import json
 from dataclasses import dataclass
 from functools import cached_property
 
 from framework import Construct
 from framework.aws import aws
 from framework.references import read_once
+from modules.iam import service_role
 
 #: Interface endpoints that let tasks in private subnets work without NAT for
 #: image pulls (ecr.api, ecr.dkr), logs, secrets, KMS, metrics and tracing.
@@ -174,41 +174,22 @@ class Network(Construct):
             retention_in_days=props.flow_log_retention_days,
             kms_key_id=props.flow_log_key_arn,
         )
-        role = aws.iam_role.IamRole(
-            self,
-            "flow-logs-role",
+        log_group_arn = self.flow_log_group.arn
+        role = service_role(
+            self, "flow-logs-role",
             name=f"{props.name}-vpc-flow-logs",
-            assume_role_policy=json.dumps({
-                "Version": "2012-10-17",
-                "Statement": [{
-                    "Effect": "Allow",
-                    "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
-                    "Action": "sts:AssumeRole",
-                    "Condition": {"StringEquals": {"aws:SourceAccount": props.account_id}},
-                }],
-            }),
-        )
-        aws.iam_role_policy.IamRolePolicy(
-            self,
-            "flow-logs-policy",
-            role=role.id,
-            name="write-flow-logs",
-            policy=json.dumps({
-                "Version": "2012-10-17",
-                "Statement": [{
-                    "Effect": "Allow",
-                    "Action": [
-                        "logs:CreateLogStream",
-                        "logs:PutLogEvents",
-                        "logs:DescribeLogGroups",
-                        "logs:DescribeLogStreams",
-                    ],
-                    "Resource": [
-                        self.flow_log_group.arn,
-                        f"{self.flow_log_group.arn}:*",
-                    ],
-                }],
-            }),
+            service="vpc-flow-logs.amazonaws.com",
+            source_account=props.account_id,
+            inline_policy=("flow-logs-policy", "write-flow-logs", [{
+                "Effect": "Allow",
+                "Action": [
+                    "logs:CreateLogStream",
+                    "logs:PutLogEvents",
+                    "logs:DescribeLogGroups",
+                    "logs:DescribeLogStreams",
+                ],
+                "Resource": [log_group_arn, f"{log_group_arn}:*"],
+            }]),
         )
         aws.flow_log.FlowLog(
             self,

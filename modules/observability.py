@@ -21,6 +21,7 @@ from config.model import AlarmConfig, CustomScalingMetric
 from framework import Construct, Token
 from framework.aws import aws
 from framework.references import read_once
+from modules import iam
 
 _alarm = aws.cloudwatch_metric_alarm
 
@@ -65,25 +66,15 @@ class AlarmTopic(Construct):
         aws.sns_topic_policy.SnsTopicPolicy(
             self,
             "policy",
-            arn=self.topic.arn,
-            policy=json.dumps({
-                "Version": "2012-10-17",
-                "Statement": [{
-                    "Sid": "CloudWatchAlarmsPublish",
-                    "Effect": "Allow",
-                    "Principal": {"Service": "cloudwatch.amazonaws.com"},
-                    "Action": "sns:Publish",
-                    "Resource": self.topic.arn,
-                    "Condition": {"StringEquals": {"aws:SourceAccount": props.account_id}},
-                }, {
-                    "Sid": "DenyInsecureTransport",
-                    "Effect": "Deny",
-                    "Principal": "*",
-                    "Action": "sns:Publish",
-                    "Resource": self.topic.arn,
-                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                }],
-            }),
+            arn=self.arn,
+            policy=iam.document({
+                "Sid": "CloudWatchAlarmsPublish",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                "Action": "sns:Publish",
+                "Resource": self.arn,
+                "Condition": {"StringEquals": {"aws:SourceAccount": props.account_id}},
+            }, iam.deny_insecure_transport("sns:Publish", self.arn)),
         )
         for index, email in enumerate(props.emails):
             aws.sns_topic_subscription.SnsTopicSubscription(
@@ -390,14 +381,11 @@ class DeploymentEvents(Construct):
             self,
             "delivery-policy",
             policy_name=f"{props.name}-deployment-events",
-            policy_document=json.dumps({
-                "Version": "2012-10-17",
-                "Statement": [{
-                    "Effect": "Allow",
-                    "Principal": {"Service": ["events.amazonaws.com", "delivery.logs.amazonaws.com"]},
-                    "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                    "Resource": f"{self.log_group.arn}:*",
-                }],
+            policy_document=iam.document({
+                "Effect": "Allow",
+                "Principal": {"Service": ["events.amazonaws.com", "delivery.logs.amazonaws.com"]},
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": f"{self.log_group.arn}:*",
             }),
         )
         rule = aws.cloudwatch_event_rule.CloudwatchEventRule(

@@ -1,11 +1,11 @@
 """A private S3 bucket with the controls every bucket of the platform needs."""
 from __future__ import annotations
 
-import json
 from typing import Callable
 
 from framework import Construct, TerraformResourceLifecycle
 from framework.aws import aws
+from modules import iam
 
 _sse = aws.s3_bucket_server_side_encryption_configuration
 _lc = aws.s3_bucket_lifecycle_configuration
@@ -31,7 +31,7 @@ class PrivateBucket(Construct):
             self, "bucket", bucket=name,
             lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if prevent_destroy else None,
         )
-        bucket_id = self.bucket.id
+        bucket_id, bucket_arn = self.bucket.id, self.bucket.arn
         aws.s3_bucket_versioning.S3BucketVersioningA(
             self, "versioning", bucket=bucket_id,
             versioning_configuration=aws.s3_bucket_versioning.S3BucketVersioningVersioningConfiguration(
@@ -67,15 +67,8 @@ class PrivateBucket(Construct):
         _lc.S3BucketLifecycleConfiguration(self, "lifecycle", bucket=bucket_id, rule=[lifecycle_rule])
         self.policy = aws.s3_bucket_policy.S3BucketPolicy(
             self, "policy", bucket=bucket_id,
-            policy=json.dumps({
-                "Version": "2012-10-17",
-                "Statement": [{
-                    "Sid": "DenyInsecureTransport",
-                    "Effect": "Deny",
-                    "Principal": "*",
-                    "Action": "s3:*",
-                    "Resource": [self.bucket.arn, f"{self.bucket.arn}/*"],
-                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                }, *(extra_statements(self.bucket.arn) if extra_statements else [])],
-            }),
+            policy=iam.document(
+                iam.deny_insecure_transport("s3:*", [bucket_arn, f"{bucket_arn}/*"]),
+                *(extra_statements(bucket_arn) if extra_statements else []),
+            ),
         )

@@ -1,12 +1,12 @@
 """Application secrets in Secrets Manager; values are never in Terraform."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from framework import Construct, TerraformResourceLifecycle
 from framework.aws import aws
 from framework.references import read_once
+from modules import iam
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -59,7 +59,7 @@ class AppSecret(Construct):
             "policy",
             secret_arn=self.secret.arn,
             block_public_policy=True,
-            policy=json.dumps({"Version": "2012-10-17", "Statement": [deny]}),
+            policy=iam.document(deny),
         )
 
     arn = read_once("secret", "arn")
