@@ -260,31 +260,28 @@ class ApplicationLoadBalancer(Construct):
         tls = dict(ssl_policy=TLS_POLICY, certificate_arn=props.certificate_arn) if self.https else {}
         protocol = "HTTPS" if self.https else "HTTP"
         self.production_port = HTTPS_PORT if self.https else HTTP_PORT
-        self.production_listener = aws.lb_listener.LbListener(
-            self, "production-listener",
-            load_balancer_arn=self.lb.arn,
-            port=self.production_port,
-            protocol=protocol,
-            default_action=_fixed_404(),
-            lifecycle=ignore_default,
-            **tls,
-        )
-        self.test_listener = aws.lb_listener.LbListener(
-            self, "test-listener",
-            load_balancer_arn=self.lb.arn,
-            port=props.test_listener_port,
-            protocol=protocol,
-            default_action=_fixed_404(),
-            lifecycle=ignore_default,
-            **tls,
-        )
+
+        def listener(construct_id: str, port: int):
+            """Production and test listener: same protocol, TLS and 404 default."""
+            return aws.lb_listener.LbListener(
+                self, construct_id,
+                load_balancer_arn=self.arn,
+                port=port,
+                protocol=protocol,
+                default_action=_fixed_404(),
+                lifecycle=ignore_default,
+                **tls,
+            )
+
+        self.production_listener = listener("production-listener", self.production_port)
+        self.test_listener = listener("test-listener", props.test_listener_port)
         self.redirect_listener = None
         self.production_ports: tuple[int, ...] = (self.production_port,)
         if self.https:
             lbl = aws.lb_listener
             self.redirect_listener = lbl.LbListener(
                 self, "http-redirect-listener",
-                load_balancer_arn=self.lb.arn,
+                load_balancer_arn=self.arn,
                 port=HTTP_PORT,
                 protocol="HTTP",
                 default_action=[lbl.LbListenerDefaultAction(
@@ -299,7 +296,7 @@ class ApplicationLoadBalancer(Construct):
         if props.web_acl is not None:
             aws.wafv2_web_acl_association.Wafv2WebAclAssociation(
                 self, "web-acl-association",
-                resource_arn=self.lb.arn, web_acl_arn=props.web_acl.arn,
+                resource_arn=self.arn, web_acl_arn=props.web_acl.arn,
             )
 
     @staticmethod
