@@ -204,25 +204,21 @@ class ServiceAlarms(Construct):
             for color, tg in zip(("blue", "green"), tgs)
         ]
         ecs_dims = {"ClusterName": props.cluster_name, "ServiceName": props.service_name}
-        self.cpu = f.alarm(
-            "cpu",
-            name=f"{name}-cpu",
-            description=f"{props.service_name} CPU above {t.cpu_percent}% of reservation.",
-            comparison="GreaterThanThreshold",
-            threshold=t.cpu_percent,
-            missing="notBreaching",
-            metric={"namespace": "AWS/ECS", "name": "CPUUtilization",
-                    "statistic": "Average", "dimensions": ecs_dims},
-        )
-        self.memory = f.alarm(
-            "memory",
-            name=f"{name}-memory",
-            description=f"{props.service_name} memory above {t.memory_percent}% of reservation.",
-            comparison="GreaterThanThreshold",
-            threshold=t.memory_percent,
-            missing="notBreaching",
-            metric={"namespace": "AWS/ECS", "name": "MemoryUtilization",
-                    "statistic": "Average", "dimensions": ecs_dims},
+        self.cpu, self.memory = (
+            f.alarm(
+                kind,
+                name=f"{name}-{kind}",
+                description=f"{props.service_name} {label} above {threshold}% of reservation.",
+                comparison="GreaterThanThreshold",
+                threshold=threshold,
+                missing="notBreaching",
+                metric={"namespace": "AWS/ECS", "name": metric,
+                        "statistic": "Average", "dimensions": ecs_dims},
+            )
+            for kind, label, metric, threshold in (
+                ("cpu", "CPU", "CPUUtilization", t.cpu_percent),
+                ("memory", "memory", "MemoryUtilization", t.memory_percent),
+            )
         )
         self.running_below_desired = f.alarm(
             "running-below-desired",
@@ -319,28 +315,22 @@ class DatabaseAlarms(Construct):
         f = _AlarmFactory(self, "alarms", props.topic_arn, t)
         missing = "notBreaching" if props.may_pause else "breaching"
         dims = {"DBClusterIdentifier": props.cluster_identifier}
-        self.cpu = f.alarm(
-            "cpu", name=f"{props.name_prefix}-db-cpu",
-            description=f"Aurora CPU above {t.db_cpu_percent}%.",
-            comparison="GreaterThanThreshold", threshold=t.db_cpu_percent, missing=missing,
-            metric={"namespace": "AWS/RDS", "name": "CPUUtilization", "statistic": "Average",
-                    "dimensions": dims},
-        )
-        self.acu = f.alarm(
-            "acu-utilization", name=f"{props.name_prefix}-db-acu-utilization",
-            description=f"Aurora uses more than {t.db_acu_utilization_percent}% of its maximum "
-                        "ACU: raise max_capacity_acu or find the query.",
-            comparison="GreaterThanThreshold", threshold=t.db_acu_utilization_percent,
-            missing=missing,
-            metric={"namespace": "AWS/RDS", "name": "ACUUtilization", "statistic": "Average",
-                    "dimensions": dims},
-        )
-        self.connections = f.alarm(
-            "connections", name=f"{props.name_prefix}-db-connections",
-            description=f"More than {t.db_connections} database connections (pool leak?).",
-            comparison="GreaterThanThreshold", threshold=t.db_connections, missing=missing,
-            metric={"namespace": "AWS/RDS", "name": "DatabaseConnections",
-                    "statistic": "Maximum", "dimensions": dims},
+        # (construct id, RDS metric, statistic, threshold, description)
+        specs = [
+            ("cpu", "CPUUtilization", "Average", t.db_cpu_percent,
+             f"Aurora CPU above {t.db_cpu_percent}%."),
+            ("acu-utilization", "ACUUtilization", "Average", t.db_acu_utilization_percent,
+             f"Aurora uses more than {t.db_acu_utilization_percent}% of its maximum "
+             "ACU: raise max_capacity_acu or find the query."),
+            ("connections", "DatabaseConnections", "Maximum", t.db_connections,
+             f"More than {t.db_connections} database connections (pool leak?)."),
+        ]
+        self.cpu, self.acu, self.connections = (
+            f.alarm(alarm_id, name=f"{props.name_prefix}-db-{alarm_id}", description=description,
+                    comparison="GreaterThanThreshold", threshold=threshold, missing=missing,
+                    metric={"namespace": "AWS/RDS", "name": metric, "statistic": statistic,
+                            "dimensions": dims})
+            for alarm_id, metric, statistic, threshold, description in specs
         )
 
     @property
