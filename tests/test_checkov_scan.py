@@ -1,7 +1,12 @@
 """tools/checkov_scan.py: reasoned exceptions, failure on anything else."""
 from __future__ import annotations
 
+import atexit
 import json
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
 
 import pytest
 import yaml
@@ -106,20 +111,50 @@ PLANTED = {
 }
 
 
-@pytest.fixture(scope="module")
-def planted_outdir(tmp_path_factory):
-    outdir = tmp_path_factory.mktemp("planted")
+def _start_planted_scan() -> tuple[Path, subprocess.Popen | Exception]:
+    """Plants the stack and starts the script's own checkov run on it.
+
+    Runs when this module is collected: checkov takes ~6 s, almost all of
+    it importing itself, which then overlaps the collection of the other
+    modules (one core is idle meanwhile) instead of delaying the first test.
+    At exit the directory is removed, and checkov killed if no test waited
+    for it (e.g. deselected with -k).
+    """
+    outdir = Path(tempfile.mkdtemp(prefix="checkov-planted-"))
     stack = outdir / "stacks" / "payment-dev-unit"
     stack.mkdir(parents=True)
     (stack / "cdk.tf.json").write_text(json.dumps(PLANTED, indent=2))
-    return outdir
+    try:
+        process: subprocess.Popen | Exception = scan.start_checkov(outdir)
+    except scan.ScanError as err:  # raised by the fixture, not at collection
+        process = err
+
+    def cleanup():
+        if isinstance(process, subprocess.Popen) and process.poll() is None:
+            process.kill()
+            process.communicate()
+        shutil.rmtree(outdir, ignore_errors=True)
+
+    atexit.register(cleanup)
+    return outdir, process
+
+
+_PLANTED_SCAN = _start_planted_scan()
+
+
+@pytest.fixture(scope="module")
+def planted_outdir():
+    return _PLANTED_SCAN[0]
 
 
 @pytest.fixture(scope="module")
 def planted_report(planted_outdir):
     """checkov's report of the planted stack, from the script's own run (one
-    checkov run, ~6 s, shared by the tests below)."""
-    report = scan.run_checkov(planted_outdir)
+    checkov run, started at collection, shared by the tests below)."""
+    process = _PLANTED_SCAN[1]
+    if isinstance(process, Exception):
+        raise process
+    report = scan.read_checkov(process)
     saved = planted_outdir / "checkov-report.json"
     saved.write_text(json.dumps(report))
     return report, saved

@@ -49,6 +49,9 @@ SERVICE_NAMES = st.from_regex(r"[a-z][a-z0-9-]{1,20}[a-z0-9]", fullmatch=True)
 
 
 # --- Strategies ----------------------------------------------------------
+# Strategies that do not depend on a drawn value are built once, here:
+# hypothesis validates every new strategy object on its first draw, which
+# cost more than the drawing itself when they were built inside each draw.
 
 @st.composite
 def private_cidr(draw, shortest: int, longest: int) -> str:
@@ -58,21 +61,50 @@ def private_cidr(draw, shortest: int, longest: int) -> str:
     return str(ipaddress.IPv4Network(f"{address}/{prefix}", strict=False))
 
 
+SIZES = st.sampled_from(VALID_SIZES)
+CUSTOM_METRICS = st.none() | st.builds(
+    CustomScalingMetric,
+    namespace=st.sampled_from(["Payment/Api", "Payment/Queue"]),
+    name=st.sampled_from(["InFlight", "QueueDepth"]),
+    target_value=st.floats(1, 1000, allow_nan=False),
+)
+CPU_TARGETS = st.floats(10, 95, allow_nan=False)
+
+
+def _free_ports(base: EnvironmentConfig) -> st.SearchStrategy[int]:
+    listener = base.load_balancer.test_listener_port
+    return st.integers(1024, 65535).filter(lambda p: p not in RESERVED_PORTS and p != listener)
+
+
+#: Per environment: the ports free for a service, and the secrets it may use.
+SERVICE_PORTS = {name: _free_ports(base) for name, base in BASES.items()}
+SERVICE_SECRETS = {name: st.sampled_from([(), base.secrets[:1]]) for name, base in BASES.items()}
+ENV_NAMES = st.sampled_from(sorted(BASES))
+SERVICE_NAME_LISTS = st.lists(SERVICE_NAMES, min_size=1, max_size=4, unique=True)
+PROD_MIN_ACU = st.sampled_from([0.5, 1.0, 2.0])
+MIN_ACU = st.sampled_from([0, 0.5, 1.0, 2.0])
+#: Per "is prod": the deployment configurations and log retentions allowed.
+DEPLOYMENT_CONFIGS = {
+    prod: st.sampled_from([c for c in ECS_DEPLOYMENT_CONFIGS if not (prod and c.endswith("AllAtOnce"))])
+    for prod in (False, True)
+}
+RETENTIONS = {prod: st.sampled_from([d for d in LOG_RETENTION_DAYS if not prod or d >= 365])
+              for prod in (False, True)}
+TEST_LISTENER_CIDRS = st.lists(private_cidr(8, 28), min_size=1, max_size=2).map(tuple)
+PUBLIC_INGRESS_CIDRS = st.sampled_from([("0.0.0.0/0",), ()]) | st.lists(
+    private_cidr(8, 28), min_size=1, max_size=2).map(tuple)
+VPC_CIDRS = private_cidr(16, 21)
+
+
 @st.composite
-def valid_service(draw, env_name: str, name: str, base: EnvironmentConfig) -> ServiceConfig:
-    cpu, memory = draw(st.sampled_from(VALID_SIZES))
+def valid_service(draw, env_name: str, name: str) -> ServiceConfig:
+    cpu, memory = draw(SIZES)
     min_count = draw(st.integers(1, 3))
     desired = draw(st.integers(min_count, min_count + 3))
-    metric = draw(st.none() | st.builds(
-        CustomScalingMetric,
-        namespace=st.sampled_from(["Payment/Api", "Payment/Queue"]),
-        name=st.sampled_from(["InFlight", "QueueDepth"]),
-        target_value=st.floats(1, 1000, allow_nan=False),
-    ))
+    metric = draw(CUSTOM_METRICS)
     return ServiceConfig(
         name=name,
-        port=draw(st.integers(1024, 65535).filter(
-            lambda p: p not in RESERVED_PORTS and p != base.load_balancer.test_listener_port)),
+        port=draw(SERVICE_PORTS[env_name]),
         cpu=cpu,
         memory_mib=memory,
         desired_count=desired,
@@ -81,27 +113,27 @@ def valid_service(draw, env_name: str, name: str, base: EnvironmentConfig) -> Se
         public=draw(st.booleans()),
         path_prefix=f"/{name}",
         use_spot=draw(st.booleans()) and env_name != "prod",
-        secrets=draw(st.sampled_from([(), base.secrets[:1]])),
+        secrets=draw(SERVICE_SECRETS[env_name]),
         uses_database=draw(st.booleans()),
         enable_execute_command=draw(st.booleans()),
         custom_metric=metric,
-        cpu_target_percent=draw(st.floats(10, 95, allow_nan=False)),
+        cpu_target_percent=draw(CPU_TARGETS),
     )
 
 
 @st.composite
 def valid_environment(draw) -> EnvironmentConfig:
     """Variations of dev/staging/prod that follow every documented rule."""
-    env_name = draw(st.sampled_from(sorted(BASES)))
+    env_name = draw(ENV_NAMES)
     base = BASES[env_name]
     prod = env_name == "prod"
-    names = draw(st.lists(SERVICE_NAMES, min_size=1, max_size=4, unique=True))
-    services = tuple(draw(valid_service(env_name, n, base)) for n in names)
+    names = draw(SERVICE_NAME_LISTS)
+    services = tuple(draw(valid_service(env_name, n)) for n in names)
     if prod:
-        min_acu = draw(st.sampled_from([0.5, 1.0, 2.0]))
+        min_acu = draw(PROD_MIN_ACU)
         auto_pause = None
     else:
-        min_acu = draw(st.sampled_from([0, 0.5, 1.0, 2.0]))
+        min_acu = draw(MIN_ACU)
         auto_pause = draw(st.integers(300, 86400)) if min_acu == 0 else None
     database = DatabaseConfig(
         min_capacity_acu=min_acu,
@@ -111,25 +143,22 @@ def valid_environment(draw) -> EnvironmentConfig:
         backup_retention_days=draw(st.integers(7 if prod else 1, 35)),
         deletion_protection=True if prod else draw(st.booleans()),
     )
-    configs = [c for c in ECS_DEPLOYMENT_CONFIGS if not (prod and c.endswith("AllAtOnce"))]
     deployment = DeploymentConfig(
-        config_name=draw(st.sampled_from(configs)),
+        config_name=draw(DEPLOYMENT_CONFIGS[prod]),
         terminate_blue_after_minutes=draw(st.integers(0, 120)),
         rollback_on_alarm=True if prod else draw(st.booleans()),
     )
     load_balancer = dataclasses.replace(
         base.load_balancer,
-        test_listener_cidrs=tuple(draw(st.lists(private_cidr(8, 28), min_size=1, max_size=2))),
-        public_ingress_cidrs=draw(st.sampled_from([("0.0.0.0/0",), ()]) | st.lists(
-            private_cidr(8, 28), min_size=1, max_size=2).map(tuple)),
+        test_listener_cidrs=draw(TEST_LISTENER_CIDRS),
+        public_ingress_cidrs=draw(PUBLIC_INGRESS_CIDRS),
     )
     return dataclasses.replace(
         base,
-        vpc_cidr=draw(private_cidr(16, 21)),
+        vpc_cidr=draw(VPC_CIDRS),
         load_balancer=load_balancer,
         nat_gateway_count=3 if prod else draw(st.integers(1, 3)),
-        log_retention_days=draw(st.sampled_from(
-            [d for d in LOG_RETENTION_DAYS if not prod or d >= 365])),
+        log_retention_days=draw(RETENTIONS[prod]),
         services=services,
         database=database,
         deployment=deployment,

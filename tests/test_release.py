@@ -49,17 +49,25 @@ PLATFORM_VERSION = "1.4.0"
 MANIFEST_MEDIA_TYPE = "application/vnd.docker.distribution.manifest.v2+json"
 
 
+#: Credentials and region of every test that reaches moto.
+FAKE_AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SECURITY_TOKEN": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+}
+
+
+def _fake_aws(mp: pytest.MonkeyPatch) -> None:
+    for key, value in FAKE_AWS_ENV.items():
+        mp.setenv(key, value)
+    mp.delenv("AWS_PROFILE", raising=False)
+
+
 @pytest.fixture
 def fake_aws_env(monkeypatch):
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SECURITY_TOKEN": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    _fake_aws(monkeypatch)
 
 
 @pytest.fixture(scope="module")
@@ -88,32 +96,50 @@ class FakeClock:
 _MODEL_LOADER = botocore.session.get_session().get_component("data_loader")
 
 
-def _session() -> boto3.session.Session:
-    """A new session per test (created inside mock_aws, so moto sees its
-    clients) that reuses the already parsed service models."""
+def _botocore_session() -> botocore.session.Session:
+    """A new botocore session that reuses the already parsed service models."""
     core = botocore.session.Session()
     core.register_component("data_loader", _MODEL_LOADER)
-    return boto3.session.Session(botocore_session=core, region_name=REGION)
+    return core
+
+
+def _session() -> boto3.session.Session:
+    """A new session that reuses the already parsed service models."""
+    return boto3.session.Session(botocore_session=_botocore_session(), region_name=REGION)
 
 
 class World:
-    """Moto ECS/ECR with the service deployed, plus stubbed CodeDeploy/Lambda."""
+    """Moto ECS/ECR with the service deployed, plus stubbed CodeDeploy/Lambda.
 
-    def __init__(self, target):
+    Built inside a fresh mock_aws on the module's shared clients; ``close``
+    takes its request recorder off them again."""
+
+    def __init__(self, target, clients: types.SimpleNamespace):
         self.target = target
-        session = _session()
-        self.ecs = session.client("ecs")
-        self.ecr = session.client("ecr")
-        self.codedeploy = session.client("codedeploy")
-        self.lambda_ = session.client("lambda")
-        self.sts = session.client("sts")
+        self.ecs, self.ecr, self.sts = clients.ecs, clients.ecr, clients.sts
+        self.codedeploy, self.lambda_ = clients.codedeploy, clients.lambda_
         self.cd_stub = Stubber(self.codedeploy)
         self.lambda_stub = Stubber(self.lambda_)
         self.sent: dict[str, list[dict]] = {}
         self.calls: list[str] = []
         # Records every request as sent, in order, with its parameters.
-        for client in (self.ecs, self.ecr, self.codedeploy, self.lambda_, self.sts):
+        for client in self._all_clients():
             client.meta.events.register("provide-client-params.*.*", self._record)
+        try:
+            self._deploy_service()
+        except BaseException:
+            self.close()
+            raise
+
+    def _all_clients(self) -> tuple:
+        return (self.ecs, self.ecr, self.codedeploy, self.lambda_, self.sts)
+
+    def close(self) -> None:
+        for client in self._all_clients():
+            client.meta.events.unregister("provide-client-params.*.*", self._record)
+
+    def _deploy_service(self) -> None:
+        target = self.target
         self.clock = FakeClock()
         self.out = io.StringIO()
         repo = self.ecr.create_repository(repositoryName=target.ecr_repository_name)
@@ -261,15 +287,31 @@ class World:
         return json.loads(content["content"])
 
 
+@pytest.fixture(scope="module")
+def aws_clients() -> types.SimpleNamespace:
+    """The clients every World shares: making them was half of a World's cost
+    and most of its garbage. moto intercepts any client made after it is
+    imported; each test still gets a fresh mock_aws and fresh stubs."""
+    with pytest.MonkeyPatch.context() as mp:
+        _fake_aws(mp)  # a client reads its credentials when it is made
+        session = _session()
+        return types.SimpleNamespace(ecs=session.client("ecs"), ecr=session.client("ecr"),
+                                     codedeploy=session.client("codedeploy"),
+                                     lambda_=session.client("lambda"), sts=session.client("sts"))
+
+
 @pytest.fixture
-def world(fake_aws_env, dev):
+def world(fake_aws_env, dev, aws_clients):
     with mock_aws():
-        w = World(target_from_config(dev, "payment-api"))
-        with w.cd_stub, w.lambda_stub:
-            yield w
-            # Every scripted CodeDeploy/Lambda call must have been made.
-            w.cd_stub.assert_no_pending_responses()
-            w.lambda_stub.assert_no_pending_responses()
+        w = World(target_from_config(dev, "payment-api"), aws_clients)
+        try:
+            with w.cd_stub, w.lambda_stub:
+                yield w
+                # Every scripted CodeDeploy/Lambda call must have been made.
+                w.cd_stub.assert_no_pending_responses()
+                w.lambda_stub.assert_no_pending_responses()
+        finally:
+            w.close()
 
 
 def _happy_script(w: World):
@@ -680,8 +722,7 @@ def test_missing_credentials_are_refused_before_any_call(monkeypatch, tmp_path, 
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     target = target_from_config(dev, "payment-api")
-    session = boto3.session.Session(botocore_session=botocore.session.Session(),
-                                    region_name=REGION)
+    session = boto3.session.Session(botocore_session=_botocore_session(), region_name=REGION)
     releaser = Releaser(target, ReleaseOptions(image=ImageRef.parse(TAG)),
                         AwsClients(REGION, session=session), out=io.StringIO(),
                         sleep=pytest.fail)
@@ -692,7 +733,7 @@ def test_missing_credentials_are_refused_before_any_call(monkeypatch, tmp_path, 
 
 # ------------------------------------------------------------- pure parts
 def test_read_only_fields_are_exactly_what_register_does_not_accept():
-    ecs = botocore.session.get_session().get_service_model("ecs")
+    ecs = _botocore_session().get_service_model("ecs")
     described = set(ecs.shape_for("TaskDefinition").members)
     accepted = set(ecs.operation_model("RegisterTaskDefinition").input_shape.members)
     assert set(READ_ONLY_TASK_DEFINITION_FIELDS) == described - accepted

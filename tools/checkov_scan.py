@@ -142,6 +142,12 @@ def load_exceptions(path: Path) -> list[Exemption]:
 
 
 def run_checkov(outdir: Path) -> Any:
+    return read_checkov(start_checkov(outdir))
+
+
+def start_checkov(outdir: Path) -> subprocess.Popen:
+    """Starts checkov on ``outdir``; ``read_checkov`` waits for its report.
+    (Separate so tests can start the ~6 s run early and collect it later.)"""
     checkov = Path(sys.executable).parent / "checkov"
     command = [
         str(checkov) if checkov.exists() else "checkov",
@@ -154,15 +160,25 @@ def run_checkov(outdir: Path) -> Any:
     if CHECKOV_CONFIG.exists():
         command += ["--config-file", str(CHECKOV_CONFIG)]
     try:
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     except OSError as err:
         raise ScanError(f"cannot run checkov ({command[0]}): {err}") from err
+
+
+def read_checkov(process: subprocess.Popen) -> Any:
+    """Waits for a checkov started by ``start_checkov``; returns its JSON report."""
+    with process:
+        try:
+            stdout, stderr = process.communicate()
+        except BaseException:
+            process.kill()
+            raise
     # checkov exits 1 when checks fail; only unreadable output is an error.
     try:
-        return json.loads(done.stdout)
+        return json.loads(stdout)
     except ValueError as err:
         raise ScanError(
-            f"checkov exited {done.returncode} without JSON output:\n{done.stderr[-2000:]}"
+            f"checkov exited {process.returncode} without JSON output:\n{stderr[-2000:]}"
         ) from err
 
 
