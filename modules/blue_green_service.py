@@ -144,11 +144,13 @@ class PublicImageCache(Construct):
             upstream_registry_url="public.ecr.aws",
         )
 
+    repository_prefix = read_once("rule", "ecr_repository_prefix")
+
     def image(self, repository: str, tag: str) -> str:
         """Image reference of ``public.ecr.aws/<repository>:<tag>`` via the cache."""
         p = self.props
         return (f"{p.account_id}.dkr.ecr.{p.region}.amazonaws.com/"
-                f"{self.rule.ecr_repository_prefix}/{repository}:{tag}")
+                f"{self.repository_prefix}/{repository}:{tag}")
 
     def pull_statement(self, repository: str, sid: str = "PullCachedPublicImage") -> dict:
         """Pull one cached image; the first pull imports it from upstream."""
@@ -191,6 +193,7 @@ class CodeDeployEcsApplication(Construct):
         )
 
     name = read_once("app", "name")
+    role_arn = read_once("role", "arn")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -294,6 +297,10 @@ class BlueGreenService(Construct):
         self._deployment_group()
         self._scaling()
 
+    service_name = read_once("service", "name")
+    task_family = read_once("task_definition", "family")
+    deployment_group_name = read_once("deployment_group", "deployment_group_name")
+
     # -- network -----------------------------------------------------------
     def _security_group(self) -> None:
         p, svc = self.props, self.props.service
@@ -318,7 +325,7 @@ class BlueGreenService(Construct):
         # Calls from the other services (Cloud Map names) come through the
         # shared mesh group: O(N) rules instead of pairwise (modules/service_mesh.py).
         self.mesh_ingress = p.mesh.admit(
-            self, service_name=svc.name, security_group=self.security_group, port=svc.port,
+            self, service_name=svc.name, security_group_id=sg, port=svc.port,
         )
         egress(
             self, "to-endpoints",
@@ -520,11 +527,15 @@ class BlueGreenService(Construct):
         }
         self.blue_target_group = self.target_groups["blue"]
         self.green_target_group = self.target_groups["green"]
+        # Read once: the rules, the ECS service, CodeDeploy and alarms use them.
+        self.target_group_arns = {c: tg.arn for c, tg in self.target_groups.items()}
+        self.target_group_names = {c: tg.name for c, tg in self.target_groups.items()}
+        self.target_group_arn_suffixes = tuple(tg.arn_suffix for tg in self.target_groups.values())
         rule = aws.lb_listener_rule
         # CodeDeploy swaps the forward target on every release.
         ignore_action = TerraformResourceLifecycle(ignore_changes=["action"])
 
-        def path_rule(construct_id: str, listener_arn: str, target_group):
+        def path_rule(construct_id: str, listener_arn: str, target_group_arn: str):
             return rule.LbListenerRule(
                 self, construct_id,
                 listener_arn=listener_arn,
@@ -535,7 +546,7 @@ class BlueGreenService(Construct):
                     ),
                 )],
                 action=[rule.LbListenerRuleAction(
-                    type="forward", target_group_arn=target_group.arn
+                    type="forward", target_group_arn=target_group_arn
                 )],
                 lifecycle=ignore_action,
             )
@@ -543,9 +554,9 @@ class BlueGreenService(Construct):
         # Production starts on blue, test on green: CodeDeploy needs both
         # target groups attached to a listener before the first deployment.
         self.production_rule = path_rule(
-            "production-rule", p.load_balancer.production_listener_arn, self.blue_target_group)
+            "production-rule", p.load_balancer.production_listener_arn, self.target_group_arns["blue"])
         self.test_rule = path_rule(
-            "test-rule", p.load_balancer.test_listener_arn, self.green_target_group)
+            "test-rule", p.load_balancer.test_listener_arn, self.target_group_arns["green"])
 
     # -- ECS service ---------------------------------------------------------
     def _ecs_service(self) -> None:
@@ -567,7 +578,7 @@ class BlueGreenService(Construct):
                 for item in self.capacity_provider_strategy
             ],
             load_balancer=[es.EcsServiceLoadBalancer(
-                target_group_arn=self.blue_target_group.arn,
+                target_group_arn=self.target_group_arns["blue"],
                 container_name=self.container_name,
                 container_port=svc.port,
             )],
@@ -602,7 +613,7 @@ class BlueGreenService(Construct):
             self, "deployment-group",
             app_name=p.deployments.name,
             deployment_group_name=deployment_group_name(env, svc),
-            service_role_arn=p.deployments.role.arn,
+            service_role_arn=p.deployments.role_arn,
             deployment_config_name=env.deployment.config_name,
             deployment_style=dg.CodedeployDeploymentGroupDeploymentStyle(
                 deployment_option="WITH_TRAFFIC_CONTROL", deployment_type="BLUE_GREEN"
@@ -617,7 +628,7 @@ class BlueGreenService(Construct):
                 ),
             ),
             ecs_service=dg.CodedeployDeploymentGroupEcsService(
-                cluster_name=p.cluster.name, service_name=self.service.name
+                cluster_name=p.cluster.name, service_name=self.service_name
             ),
             load_balancer_info=dg.CodedeployDeploymentGroupLoadBalancerInfo(
                 target_group_pair_info=lbi(
@@ -629,7 +640,7 @@ class BlueGreenService(Construct):
                     ),
                     target_group=[
                         dg.CodedeployDeploymentGroupLoadBalancerInfoTargetGroupPairInfoTargetGroup(
-                            name=self.target_groups[color].name
+                            name=self.target_group_names[color]
                         )
                         for color in COLORS
                     ],
@@ -675,7 +686,7 @@ class BlueGreenService(Construct):
             self, "scalable-target",
             service_namespace="ecs",
             scalable_dimension="ecs:service:DesiredCount",
-            resource_id=f"service/{p.cluster.name}/{self.service.name}",
+            resource_id=f"service/{p.cluster.name}/{self.service_name}",
             min_capacity=svc.min_count,
             max_capacity=svc.max_count,
         )
@@ -708,7 +719,7 @@ class BlueGreenService(Construct):
             # Measured on the blue group; see docs/services.md (scaling).
             "requests": policy("requests", svc.requests_per_target, predefined_metric_specification=predefined(
                 predefined_metric_type="ALBRequestCountPerTarget",
-                resource_label=f"{p.load_balancer.arn_suffix}/{self.blue_target_group.arn_suffix}",
+                resource_label=f"{p.load_balancer.arn_suffix}/{self.target_group_arn_suffixes[0]}",
             )),
         }
         metric = svc.custom_metric

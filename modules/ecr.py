@@ -90,7 +90,7 @@ class ServiceRepository(Construct):
             lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if props.prevent_destroy else None,
         )
         self.lifecycle_policy = aws.ecr_lifecycle_policy.EcrLifecyclePolicy(
-            self, "lifecycle", repository=self.repository.name, policy=json.dumps(policy)
+            self, "lifecycle", repository=self.name, policy=json.dumps(policy)
         )
 
     name = read_once("repository", "name")

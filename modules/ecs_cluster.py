@@ -78,6 +78,7 @@ class FargateCluster(Construct):
         )
 
     name = read_once("cluster", "name")
+    exec_log_group_arn = read_once("exec_log_group", "arn")
     arn = read_once("cluster", "arn")
 
     def exec_statements(self) -> list[dict]:
@@ -111,6 +112,6 @@ class FargateCluster(Construct):
                 "Sid": "EcsExecAuditLog",
                 "Effect": "Allow",
                 "Action": ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
-                "Resource": f"{self.exec_log_group.arn}:*",
+                "Resource": f"{self.exec_log_group_arn}:*",
             },
         ]

@@ -85,5 +85,5 @@ class AppSecret(Construct):
             "Sid": sid,
             "Effect": "Allow",
             "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
-            "Resource": self.secret.arn,
+            "Resource": self.arn,
         }

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from framework import Construct
 from framework.aws import aws
+from framework.references import read_once
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -27,6 +28,8 @@ class ServiceNamespace(Construct):
             description=f"Service-to-service names of {props.name}",
         )
 
+    namespace_id = read_once("namespace", "id")
+
     @property
     def name(self) -> str:
         return self.props.name
@@ -40,7 +43,7 @@ class ServiceNamespace(Construct):
             construct_id,
             name=service_name,
             dns_config=sd.ServiceDiscoveryServiceDnsConfig(
-                namespace_id=self.namespace.id,
+                namespace_id=self.namespace_id,
                 dns_records=[sd.ServiceDiscoveryServiceDnsConfigDnsRecords(
                     ttl=self.props.record_ttl_seconds, type="A"
                 )],

@@ -65,11 +65,11 @@ class ServiceMesh(Construct):
         """Admitted service name -> its port."""
         return {name: port for port, names in self._members.items() for name in names}
 
-    def admit(self, scope: Construct, *, service_name: str, security_group, port: int):
+    def admit(self, scope: Construct, *, service_name: str, security_group_id: str, port: int):
         """Makes ``service_name``'s tasks callable by every task carrying the
         mesh group on ``port``.
 
-        Creates the ingress rule ``from-mesh`` on ``security_group`` (the
+        Creates the ingress rule ``from-mesh`` on ``security_group_id`` (the
         service's own group) in ``scope``, i.e. with the service, and the mesh
         egress rule of ``port`` once per distinct port (services may share a
         port; two identical rules would be rejected by AWS). Returns the
@@ -100,7 +100,7 @@ class ServiceMesh(Construct):
             rule.description = description
         return aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
             scope, "from-mesh",
-            security_group_id=security_group.id,
+            security_group_id=security_group_id,
             description=f"{service_name} port {port} from every service task (service mesh group)",
             ip_protocol="tcp", from_port=port, to_port=port,
             referenced_security_group_id=self.security_group_id,

@@ -116,10 +116,9 @@ class ServicesStack(PlatformStack):
         """What alarms and dashboard widgets of a service measure."""
         return dict(
             cluster_name=self.cluster.name,
-            service_name=service.service.name,
+            service_name=service.service_name,
             load_balancer_arn_suffix=service.props.load_balancer.arn_suffix,
-            target_group_arn_suffixes=(service.blue_target_group.arn_suffix,
-                                       service.green_target_group.arn_suffix),
+            target_group_arn_suffixes=service.target_group_arn_suffixes,
             custom_metric=service.config.custom_metric,
         )
 
@@ -241,25 +240,25 @@ class ServicesStack(PlatformStack):
             TerraformOutput(self, f"{kind}_alb_dns_name", value=alb.dns_name)
             TerraformOutput(self, f"{kind}_production_listener_arn", value=alb.production_listener_arn)
             TerraformOutput(self, f"{kind}_test_listener_arn", value=alb.test_listener_arn)
-        TerraformOutput(self, "service_names", value={n: s.service.name for n, s in self.services.items()})
+        TerraformOutput(self, "service_names", value={n: s.service_name for n, s in self.services.items()})
         TerraformOutput(self, "deployment_groups", value={
-            n: s.deployment_group.deployment_group_name for n, s in self.services.items()})
+            n: s.deployment_group_name for n, s in self.services.items()})
         TerraformOutput(self, "ecr_repository_urls", value={
             n: s.repository.url for n, s in self.services.items()})
         TerraformOutput(self, "task_families", value={
-            n: s.task_definition.family for n, s in self.services.items()})
+            n: s.task_family for n, s in self.services.items()})
         TerraformOutput(
             self, "release_manifest",
             description="Per service: what the release tool needs to run a blue/green deployment",
             value={
                 svc.name: {
                     "cluster": self.cluster.name,
-                    "service": self.services[svc.name].service.name,
-                    "task_family": self.services[svc.name].task_definition.family,
+                    "service": self.services[svc.name].service_name,
+                    "task_family": self.services[svc.name].task_family,
                     "container_name": self.services[svc.name].container_name,
                     "container_port": svc.port,
                     "codedeploy_application": self.deployments.name,
-                    "deployment_group": self.services[svc.name].deployment_group.deployment_group_name,
+                    "deployment_group": self.services[svc.name].deployment_group_name,
                     "ecr_repository_name": self.services[svc.name].repository.name,
                     "ecr_repository_url": self.services[svc.name].repository.url,
                     "capacity_provider_strategy": capacity_provider_strategy(svc),

@@ -242,7 +242,7 @@ def test_mesh_shares_one_egress_rule_per_port_and_names_its_services():
     stack, mesh, service, testing = _mesh_unit()
     for name, port in (("api", 8080), ("worker", 8080), ("notifier", 8082)):
         scope, group = service(name)
-        mesh.admit(scope, service_name=name, security_group=group, port=port)
+        mesh.admit(scope, service_name=name, security_group_id=group.id, port=port)
     assert mesh.members == {"api": 8080, "worker": 8080, "notifier": 8082}
     assert sorted(mesh.egress_rules) == [8080, 8082]
     resources = json.loads(testing.synth(stack))["resource"]
@@ -272,8 +272,8 @@ def test_mesh_shares_one_egress_rule_per_port_and_names_its_services():
 def test_mesh_refuses_bad_members(name, port, message):
     _, mesh, service, _ = _mesh_unit()
     scope, group = service("first")
-    mesh.admit(scope, service_name="first", security_group=group, port=8080)
+    mesh.admit(scope, service_name="first", security_group_id=group.id, port=8080)
     other_scope, other_group = service("second")
     with pytest.raises(ValueError, match=message):
-        mesh.admit(other_scope, service_name=name, security_group=other_group, port=port)
+        mesh.admit(other_scope, service_name=name, security_group_id=other_group.id, port=port)
     assert mesh.members == {"first": 8080}
