@@ -161,7 +161,10 @@ def test_direct_launcher_saves_the_relay_process_and_changes_nothing(tmp_path):
     stock = str(Path(os.environ[RUNTIME_DIR_ENV]) / "bin" / "jsii-runtime.js")
     stock_processes, plain = _probe(tmp_path / "stock", jsii_runtime=stock)
     # Python's Node child: the kernel itself, or the stock relay with the kernel below it.
-    assert (direct_processes, stock_processes) == (["1", "0"], ["1", "1"])
+    assert stock_processes == ["1", "1"]
+    # Fails after a jsii upgrade: re-check the launcher against the new kernel,
+    # then update DIRECT_RUNTIME_JSII (framework/node_runtime.py).
+    assert direct_processes == ["1", "0"], "direct jsii launcher not in use"
     assert direct == plain
     assert json.loads(direct)["resource"]["aws_s3_bucket"]["bucket"]["bucket"] == "probe-bucket"
 
