@@ -19,7 +19,9 @@ Type checks, once per signature: every generated constructor starts with
 (about a third of the Python time of a synthesis). The stubs are module-level
 functions that never change, so each submodule we load sees a ``typing``
 whose ``get_type_hints`` remembers its answer per stub; the checks themselves
-still run on every call. Nothing outside the provider's modules is affected.
+still run on every call. Its ``Optional``/``Union``/``List``... keep every
+subscription (``_CachedForm``). Nothing outside the provider's modules is
+affected.
 
 Usage: ``from framework.aws import aws`` then ``aws.vpc.Vpc(...)``.
 """
@@ -73,8 +75,38 @@ def _load_package_lazily() -> str:
 STUB_PREFIX = "_typecheckingstub__"
 
 
+#: The typing forms the generated code subscribes at run time.
+CACHED_FORMS = ("Union", "Optional", "List", "Sequence", "Mapping", "Dict")
+
+
+class _CachedForm:
+    """A typing form (``typing.Optional``...) remembering every subscription.
+
+    typing keeps only the last 128 subscriptions per form, fewer than the
+    provider's distinct types, so its cache keeps missing and rebuilding
+    them; property getters subscribe on every call (``typing.cast(typing.
+    Optional[...], value)``). The key is the identity of the parameters,
+    which the cache keeps alive; the values are typing's own objects.
+    """
+
+    def __init__(self, form) -> None:
+        self._form = form
+        self._cache: dict[object, tuple[object, object]] = {}
+
+    def __getitem__(self, params):
+        key = tuple(map(id, params)) if type(params) is tuple else id(params)
+        hit = self._cache.get(key)
+        if hit is None:
+            hit = self._cache[key] = (params, self._form[params])
+        return hit[1]
+
+    def __repr__(self) -> str:
+        return repr(self._form)
+
+
 def _typing_with_cached_stub_hints() -> types.ModuleType:
-    """A copy of ``typing`` whose ``get_type_hints`` caches stub answers."""
+    """A copy of ``typing`` whose ``get_type_hints`` caches stub answers and
+    whose forms cache their subscriptions."""
     shared = types.ModuleType("typing")
     shared.__dict__.update(typing.__dict__)
     cache: dict[object, dict] = {}
@@ -89,6 +121,8 @@ def _typing_with_cached_stub_hints() -> types.ModuleType:
         return typing.get_type_hints(obj, globalns, localns, include_extras)
 
     shared.get_type_hints = get_type_hints
+    for form in CACHED_FORMS:
+        setattr(shared, form, _CachedForm(getattr(typing, form)))
     return shared
 
 

@@ -179,3 +179,17 @@ def test_provider_type_checks_still_run_with_cached_signatures():
     stack = TerraformStack(App(), "type-check")
     with pytest.raises(TypeError, match="id_"):
         aws.s3_bucket.S3Bucket(stack, 123)
+
+
+def test_provider_modules_see_typing_forms_that_remember_subscriptions():
+    import typing
+
+    provider_typing = aws.s3_bucket._private.typing
+    for form, args in (("Optional", str), ("Union", (str, int)), ("List", str),
+                       ("Mapping", (str, int)), ("Sequence", str), ("Dict", (str, int))):
+        cached = getattr(provider_typing, form)
+        # typing's own object, equal to a fresh subscription, the same one every time
+        assert cached[args] == getattr(typing, form)[args]
+        assert cached[args] is cached[args]
+    assert provider_typing.Optional[provider_typing.Union[str, int]] == typing.Optional[
+        typing.Union[str, int]]
