@@ -127,6 +127,34 @@ def _typing_with_cached_stub_hints() -> types.ModuleType:
 
 
 _TYPING = _typing_with_cached_stub_hints()
+_NONE_ALLOWED: dict[int, tuple[object, bool]] = {}
+
+
+def _allows_none(expected_type) -> bool:
+    """Whether ``None`` passes ``expected_type`` (Optional, Any), cached."""
+    hit = _NONE_ALLOWED.get(id(expected_type))
+    if hit is None:
+        allowed = (expected_type is typing.Any or expected_type is None
+                   or expected_type is type(None)
+                   or (typing.get_origin(expected_type) is typing.Union
+                       and type(None) in typing.get_args(expected_type)))
+        hit = _NONE_ALLOWED[id(expected_type)] = (expected_type, allowed)
+    return hit[1]
+
+
+def _none_first(check_type):
+    """The module's ``check_type``, answering ``None`` for an optional type
+    at once. typeguard would accept it too, but only after trying every other
+    member of the union, each failure an exception with a formatted message;
+    most struct fields are unset."""
+
+    def checked(argname, value, expected_type):
+        if value is None and _allows_none(expected_type):
+            return None
+        return check_type(argname=argname, value=value, expected_type=expected_type)
+
+    checked.__wrapped__ = check_type
+    return checked
 
 
 def _choose_mode() -> str:
@@ -150,6 +178,8 @@ class _Provider:
         code = getattr(module, "_private", module)
         if self.mode == "fast" and getattr(code, "typing", None) is typing:
             code.typing = _TYPING
+            if callable(getattr(code, "check_type", None)):
+                code.check_type = _none_first(code.check_type)
         setattr(self, name, module)
         return module
 

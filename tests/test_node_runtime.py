@@ -181,6 +181,19 @@ def test_provider_type_checks_still_run_with_cached_signatures():
         aws.s3_bucket.S3Bucket(stack, 123)
 
 
+def test_none_is_accepted_at_once_only_where_the_type_is_optional():
+    from framework import App, TerraformStack
+
+    module = aws.s3_bucket._private
+    assert module.check_type.__wrapped__ is not None  # the None-first wrapper is in place
+    stack = TerraformStack(App(), "none-first")
+    aws.s3_bucket.S3Bucket(stack, "unset", bucket=None)  # optional: fine
+    with pytest.raises(TypeError, match="type of argument id_ must be str"):
+        aws.s3_bucket.S3Bucket(stack, None)  # required: still refused
+    with pytest.raises(TypeError, match="type of argument bucket must be one of"):
+        aws.s3_bucket.S3Bucket(stack, "wrong", bucket=123)  # wrong type: still refused
+
+
 def test_provider_modules_see_typing_forms_that_remember_subscriptions():
     import typing
 
