@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Iterable
 
 
 @dataclass(frozen=True)
@@ -33,3 +34,19 @@ def read_outdir(outdir: Path) -> dict[str, SynthesizedStack]:
         name = path.parent.name
         stacks[name] = SynthesizedStack(name=name, text=path.read_text())
     return stacks
+
+
+def synthesize(environments: Iterable, outdir: Path,
+               prepare: Callable[[dict], None] | None = None) -> tuple[dict, dict[str, SynthesizedStack]]:
+    """Builds ``environments`` into a new app writing to ``outdir`` and
+    synthesizes it; ``prepare(built)`` runs in between (e.g. to add alarms).
+    Returns (env name -> EnvironmentStacks, stack name -> synthesized JSON)."""
+    from framework import App
+    from stacks.app import build
+
+    app = App(outdir=str(outdir))
+    built = build(app, environments)
+    if prepare is not None:
+        prepare(built)
+    app.synth()
+    return built, read_outdir(outdir)

@@ -13,7 +13,7 @@ import pytest
 from config.model import AlarmConfig, CustomScalingMetric, EnvironmentConfig, validate_environment
 from config.naming import cluster_name
 from tests.services_helpers import find, path_of, ref, resolve, services_stack
-from tests.synth import SynthesizedStack, read_outdir
+from tests.synth import SynthesizedStack, synthesize
 
 ROLLBACK_ALARMS = ("target-5xx-rate", "p99-latency", "unhealthy-hosts-blue", "unhealthy-hosts-green")
 
@@ -361,9 +361,6 @@ def test_rollback_on_alarm_in_staging_and_prod_uses_that_services_alarms(svc_sta
 @pytest.fixture(scope="module")
 def retuned(tmp_path_factory, environments):
     """dev with changed thresholds, two subscribers and rollback on alarm."""
-    from framework import App
-    from stacks.app import build
-
     dev = environments["dev"]
     alarms = dataclasses.replace(
         dev.alarms, emails=("a@example.com", "b@example.com"), target_5xx_rate_percent=1.5,
@@ -376,11 +373,8 @@ def retuned(tmp_path_factory, environments):
         dev, alarms=alarms, services=services,
         deployment=dataclasses.replace(dev.deployment, rollback_on_alarm=True))
     assert validate_environment(env) == []
-    outdir = tmp_path_factory.mktemp("retuned")
-    app = App(outdir=str(outdir))
-    build(app, [env])
-    app.synth()
-    return env, read_outdir(outdir)
+    _, stacks = synthesize([env], tmp_path_factory.mktemp("retuned"))
+    return env, stacks
 
 
 def test_changed_thresholds_change_the_alarms(retuned):

@@ -10,7 +10,7 @@ from collections import Counter
 import pytest
 
 from config import ConfigError, load_environments
-from config.environments import DEV, ENVIRONMENTS
+from config.environments import ENVIRONMENTS
 from modules.blue_green_service import target_group_name
 from modules.load_balancer import MANAGED_RULE_GROUPS, TLS_POLICY
 from tests.services_helpers import (
@@ -25,7 +25,8 @@ from tests.services_helpers import (
     services_stack,
     sg_ref,
 )
-from tests.synth import read_outdir
+from tests.synth import synthesize
+from tools.bench_synth import scaled_services
 
 
 
@@ -380,20 +381,11 @@ SCALED_SERVICES = 8
 
 @pytest.fixture(scope="module")
 def scaled(tmp_path_factory):
-    """dev with SCALED_SERVICES services cloned from its own three."""
-    from framework import App
-    from stacks.app import build
-
-    services = tuple(
-        dataclasses.replace(DEV.services[i % len(DEV.services)], name=f"svc-{i:02d}", port=9000 + i,
-                            path_prefix=f"/svc-{i:02d}")
-        for i in range(SCALED_SERVICES))
-    (env,) = load_environments(defined=[dataclasses.replace(DEV, services=services)])
-    outdir = tmp_path_factory.mktemp("services-scaled")
-    app = App(outdir=str(outdir))
-    build(app, [env])
-    app.synth()
-    return env, read_outdir(outdir)
+    """dev with SCALED_SERVICES services cloned from its own three (as the
+    benchmark's scaling series builds them)."""
+    (env,) = load_environments(defined=[scaled_services(SCALED_SERVICES)])
+    _, stacks = synthesize([env], tmp_path_factory.mktemp("services-scaled"))
+    return env, stacks
 
 
 def test_task_to_task_rules_grow_linearly(scaled):

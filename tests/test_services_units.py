@@ -21,7 +21,7 @@ from modules.blue_green_service import (
 )
 from modules.ecr import lifecycle_policy
 from tests.services_helpers import find, of_service, path_of
-from tests.synth import read_outdir
+from tests.synth import synthesize
 
 SERVICE_NAMES = st.from_regex(r"[a-z][a-z0-9-]{1,30}[a-z0-9]", fullmatch=True)
 
@@ -100,19 +100,17 @@ def test_rollback_on_alarms_rejects_bad_input(built_stacks, alarms, message):
 def small_app(tmp_path_factory):
     """dev with a fourth service and rollback alarms on it; staging with only
     public services (so no internal ALB)."""
-    from framework import App
-    from stacks.app import build
-
     dev = dataclasses.replace(DEV, services=DEV.services + (FOURTH,))
     staging = dataclasses.replace(STAGING, services=tuple(
         dataclasses.replace(s, public=True) for s in STAGING.services))
     load_environments(defined=[dev, staging, *(e for e in ENVIRONMENTS if e.name == "prod")])
-    outdir = tmp_path_factory.mktemp("services-small")
-    app = App(outdir=str(outdir))
-    built = build(app, [dev, staging])
-    built["dev"].services.services[FOURTH.name].rollback_on_alarms(["fraud-5xx", "fraud-latency"])
-    app.synth()
-    return dev, built, read_outdir(outdir)
+
+    def fourth_rolls_back_on_alarms(built):
+        built["dev"].services.services[FOURTH.name].rollback_on_alarms(["fraud-5xx", "fraud-latency"])
+
+    built, stacks = synthesize([dev, staging], tmp_path_factory.mktemp("services-small"),
+                               prepare=fourth_rolls_back_on_alarms)
+    return dev, built, stacks
 
 
 def test_a_fourth_service_is_one_configuration_entry(small_app):
