@@ -58,8 +58,6 @@ class EnvironmentStack(TerraformStack):
                 "stack": stack_name(env, part),
             })],
         )
-        self._identity = None
-        self._partition = None
         # Contract rules (docs/rules.md) run at synth and fail it on a violation.
         register_contract_rules(self, RuleContext.for_environment(env))
         if env.is_prod:
@@ -67,18 +65,16 @@ class EnvironmentStack(TerraformStack):
 
     @cached_property
     def account_id(self) -> str:
-        """The configured account id, else the caller's (read at plan time)."""
+        """The configured account id, else the caller's (read at plan time).
+        Computed once, so the caller-identity data source exists at most once."""
         if self.env.account_id:
             return self.env.account_id
-        if self._identity is None:
-            self._identity = aws.data_aws_caller_identity.DataAwsCallerIdentity(self, "current")
-        return self._identity.account_id
+        return aws.data_aws_caller_identity.DataAwsCallerIdentity(self, "current").account_id
 
     @cached_property
     def partition(self) -> str:
-        if self._partition is None:
-            self._partition = aws.data_aws_partition.DataAwsPartition(self, "partition")
-        return self._partition.partition
+        """The partition (read at plan time); one data source per stack."""
+        return aws.data_aws_partition.DataAwsPartition(self, "partition").partition
 
 
 class PlatformStack(EnvironmentStack):
