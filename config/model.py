@@ -48,6 +48,7 @@ PATH_PATTERN = re.compile(r"^/[A-Za-z0-9_\-/]*$")
 BUCKET_PATTERN = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 CERTIFICATE_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[A-Za-z0-9-]+$")
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+PLATFORM_VERSION_PATTERN = re.compile(r"^\d+\.\d+\.\d+$")
 IMAGE_TAG_PATTERN = re.compile(r"^(sha256:[a-f0-9]{64}|[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})$")
 METRIC_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_./#:-]{1,255}$")
 # Aurora PostgreSQL pauses at 0 ACU from these minor versions on (majors
@@ -114,7 +115,14 @@ class ServiceConfig:
     #: Tag of the image in its ECR repository used at service creation.
     image_tag: str = "bootstrap"
     #: Let operators open a shell with ECS Exec (audited, KMS-encrypted).
+    #: Create-time on a CODE_DEPLOY service (docs/services.md, "Create-time
+    #: settings"): a change applies when the service is re-created.
     enable_execute_command: bool = False
+    #: Fargate platform version, pinned: ECS reports the resolved version of
+    #: "LATEST" (containers-roadmap #2840), and on a CODE_DEPLOY service it
+    #: changes only through a CodeDeploy deployment, so every release's
+    #: AppSpec carries this value (docs/decisions.md D20).
+    platform_version: str = "1.4.0"
     #: A metric the service publishes and scales on; None: no custom scaling.
     custom_metric: CustomScalingMetric | None = None
     #: Target for CPU / memory utilisation (percent) and requests per target.
@@ -306,6 +314,10 @@ def _service_problems(env: EnvironmentConfig, idx: int, svc: ServiceConfig) -> l
     if not isinstance(svc.image_tag, str) or not IMAGE_TAG_PATTERN.match(svc.image_tag):
         p.append(f"{where}.image_tag: {svc.image_tag!r} is not a valid image tag or "
                  "sha256 digest")
+    if not isinstance(svc.platform_version, str) or not PLATFORM_VERSION_PATTERN.match(svc.platform_version):
+        p.append(f"{where}.platform_version: {svc.platform_version!r} is not allowed; pin a "
+                 "Fargate platform version such as '1.4.0' (not LATEST: ECS reports the "
+                 "resolved version and every plan would differ)")
     for fname in ("cpu_target_percent", "memory_target_percent"):
         value = getattr(svc, fname)
         if not isinstance(value, (int, float)) or not 10 <= value <= 95:

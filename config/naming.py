@@ -47,6 +47,30 @@ def deployment_group_name(env: EnvironmentConfig, svc: ServiceConfig) -> str:
     return f"{env.prefix}-{svc.name}"
 
 
+def vpc_name(env: EnvironmentConfig) -> str:
+    """``Name`` tag of the environment's VPC."""
+    return env.prefix
+
+
+#: ``tier`` tag of the subnets the service tasks run in.
+TASK_SUBNET_TIER = "private"
+
+
+def task_security_group_name(env: EnvironmentConfig, svc: ServiceConfig) -> str:
+    """The security group of one service's tasks."""
+    return f"{env.prefix}-{svc.name}-tasks"
+
+
+def service_mesh_security_group_name(env: EnvironmentConfig) -> str:
+    """The security group every service task carries besides its own."""
+    return f"{env.prefix}-service-mesh"
+
+
+def state_key_alias(env: EnvironmentConfig) -> str:
+    """Alias of the KMS key of the environment's Terraform state (bootstrap stack)."""
+    return f"alias/{env.prefix}-terraform-state"
+
+
 def secret_name(env: EnvironmentConfig, secret: str) -> str:
     return f"{env.prefix}/{secret}"
 

@@ -27,10 +27,12 @@ from config.naming import (
     ecs_service_name,
     execution_role_name,
     task_family,
+    task_security_group_name,
 )
 from framework import Construct, Token, TerraformResourceLifecycle
 from framework.aws import aws
 from framework.references import read_once
+from guardrails.rules.ecs_codedeploy_service import SERVICE_IGNORED_CHANGES
 from modules.ecr import PULL_ACTIONS, ServiceRepository, ServiceRepositoryProps
 from modules.ecs_cluster import FargateCluster
 from modules.iam import service_role
@@ -306,7 +308,7 @@ class BlueGreenService(Construct):
         p, svc = self.props, self.props.service
         self.security_group = aws.security_group.SecurityGroup(
             self, "security-group",
-            name=f"{self.props.environment.prefix}-{svc.name}-tasks",
+            name=task_security_group_name(self.props.environment, svc),
             description=f"Tasks of {svc.name}",
             vpc_id=p.network.vpc_id,
         )
@@ -563,6 +565,13 @@ class BlueGreenService(Construct):
         p, svc = self.props, self.props.service
         es = aws.ecs_service
         self.capacity_provider_strategy = capacity_provider_strategy(svc)
+        #: What the service is created with and every release's AppSpec
+        #: repeats (release manifest): AppSpec AwsvpcConfiguration needs all three.
+        self.network_configuration = {
+            "subnets": p.network.private_subnet_ids,
+            "security_groups": [self.security_group_id, p.mesh.security_group_id],
+            "assign_public_ip": "DISABLED",
+        }
         self.service = es.EcsService(
             self, "service",
             name=self.name,
@@ -583,8 +592,8 @@ class BlueGreenService(Construct):
                 container_port=svc.port,
             )],
             network_configuration=es.EcsServiceNetworkConfiguration(
-                subnets=p.network.private_subnet_ids,
-                security_groups=[self.security_group_id, p.mesh.security_group_id],
+                subnets=self.network_configuration["subnets"],
+                security_groups=self.network_configuration["security_groups"],
                 assign_public_ip=False,
             ),
             service_registries=es.EcsServiceServiceRegistries(registry_arn=self.discovery.arn),
@@ -592,12 +601,12 @@ class BlueGreenService(Construct):
             enable_ecs_managed_tags=True,
             propagate_tags="SERVICE",
             health_check_grace_period_seconds=60,
-            platform_version="LATEST",
-            # CodeDeploy owns the task definition and the live target group
-            # after the first release, and autoscaling owns desired_count.
-            lifecycle=TerraformResourceLifecycle(
-                ignore_changes=["task_definition", "load_balancer", "desired_count"]
-            ),
+            platform_version=svc.platform_version,
+            # What CodeDeploy owns (every release's AppSpec carries it), what
+            # autoscaling owns, and the create-time settings UpdateService
+            # refuses on a CODE_DEPLOY service: guardrails/rules/
+            # ecs_codedeploy_service.py holds the table and its sources.
+            lifecycle=TerraformResourceLifecycle(ignore_changes=list(SERVICE_IGNORED_CHANGES)),
             # ECS rejects a target group that no listener uses yet.
             # ECS rejects a target group without a listener, and a strategy
             # naming providers not yet attached to the cluster.

@@ -28,6 +28,8 @@ MANIFEST_FIELDS = (
     "ecr_repository_name",
     "ecr_repository_url",
     "capacity_provider_strategy",
+    "platform_version",
+    "network_configuration",
 )
 
 # Accepted spellings of the strategy keys: ECS API (camelCase), Terraform
@@ -170,7 +172,7 @@ def target_from_outputs(env: EnvironmentConfig, service_name: str, path: str | P
                                 + ", ".join(MANIFEST_FIELDS))
     strings = {}
     for key in MANIFEST_FIELDS:
-        if key in ("container_port", "capacity_provider_strategy"):
+        if key in ("container_port", "capacity_provider_strategy", "network_configuration"):
             continue
         value = entry[key]
         if not isinstance(value, str) or not value:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from functools import cached_property
 
 from config import EnvironmentConfig
+from config.naming import state_key_alias
 import jsii
 
 from framework import Aspects, Construct, IAspect, IConstruct, LocalBackend, S3Backend, TerraformStack
@@ -17,6 +18,8 @@ from framework.aws import aws
 from guardrails.rules import RuleContext, register as register_contract_rules
 
 PROJECT = "payment-platform"
+#: S3-native state locking (``use_lockfile``) needs Terraform 1.11.
+REQUIRED_TERRAFORM_VERSION = ">= 1.11"
 
 
 def stack_name(env: EnvironmentConfig, part: str) -> str:
@@ -45,6 +48,7 @@ class EnvironmentStack(TerraformStack):
         super().__init__(scope, stack_name(env, part))
         self.env = env
         self.part = part
+        self.add_override("terraform.required_version", REQUIRED_TERRAFORM_VERSION)
         aws.provider.AwsProvider(
             self,
             "aws",
@@ -88,6 +92,10 @@ class PlatformStack(EnvironmentStack):
             key=state_key(env, part),
             region=env.backend_region,
             encrypt=True,
+            # Without it Terraform writes state and lock objects with SSE-S3,
+            # overriding the bucket's KMS default (S3 backend docs, kms_key_id).
+            # A literal: backend values cannot be references.
+            kms_key_id=state_key_alias(env),
         )
         # cdktf 0.21's S3Backend has no use_lockfile; Terraform >= 1.11 does.
         self.add_override("terraform.backend.s3.use_lockfile", True)

@@ -6,6 +6,7 @@ optionally migrate its state into the bucket it created.
 from __future__ import annotations
 
 from config import EnvironmentConfig
+from config.naming import state_key_alias
 from framework import Construct, TerraformOutput
 from modules.kms import ManagedKey, ManagedKeyProps
 from modules.state_bucket import StateBucket, StateBucketProps
@@ -16,7 +17,7 @@ class StateBootstrapStack(LocalStateStack):
     def __init__(self, scope: Construct, env: EnvironmentConfig) -> None:
         super().__init__(scope, env, "bootstrap")
         key = ManagedKey(self, "state-key", ManagedKeyProps(
-            alias=f"{env.prefix}-terraform-state",
+            alias=state_key_alias(env).removeprefix("alias/"),
             description=f"Encrypts the Terraform state of {env.prefix}",
             account_id=self.account_id,
             partition=self.partition,

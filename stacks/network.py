@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from config import EnvironmentConfig
+from config.naming import vpc_name
 from framework import Construct
 from modules.network import Network, NetworkProps
 from stacks.base import PlatformStack
@@ -12,7 +13,7 @@ class NetworkStack(PlatformStack):
     def __init__(self, scope: Construct, env: EnvironmentConfig, security: SecurityStack) -> None:
         super().__init__(scope, env, "network")
         self.network = Network(self, "network", NetworkProps(
-            name=env.prefix,
+            name=vpc_name(env),
             cidr=env.vpc_cidr,
             availability_zones=env.azs,
             nat_gateway_count=env.nat_gateway_count,

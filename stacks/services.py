@@ -7,6 +7,7 @@ from config.naming import (
     capacity_provider_strategy,
     cluster_name,
     codedeploy_application_name,
+    service_mesh_security_group_name,
 )
 from framework import Construct, TerraformOutput
 from framework.aws import aws
@@ -88,7 +89,7 @@ class ServicesStack(PlatformStack):
         # Services call each other by their Cloud Map names; every task
         # carries this group (O(N) rules, see modules/service_mesh.py).
         self.mesh = ServiceMesh(self, "service-mesh", ServiceMeshProps(
-            name=f"{env.prefix}-service-mesh", network=net,
+            name=service_mesh_security_group_name(env), network=net,
         ))
         self.services: dict[str, BlueGreenService] = {}
         for index, svc in enumerate(env.services):
@@ -262,6 +263,10 @@ class ServicesStack(PlatformStack):
                     "ecr_repository_name": self.services[svc.name].repository.name,
                     "ecr_repository_url": self.services[svc.name].repository.url,
                     "capacity_provider_strategy": capacity_provider_strategy(svc),
+                    # Terraform ignores these on the service (CodeDeploy owns
+                    # them); every release's AppSpec carries them from here.
+                    "platform_version": svc.platform_version,
+                    "network_configuration": self.services[svc.name].network_configuration,
                 }
                 for svc in env.services
             },

@@ -8,7 +8,8 @@ import pytest
 
 from framework import App
 from framework import Testing as CdktfTesting
-from stacks.base import PlatformStack, state_key
+from config.naming import state_key_alias
+from stacks.base import REQUIRED_TERRAFORM_VERSION, PlatformStack, state_key
 from tests.conftest import ENVIRONMENTS, stack
 
 PARTS_WITH_REMOTE_STATE = ("security", "network")
@@ -37,7 +38,27 @@ def test_every_remote_stack_uses_encrypted_locked_s3_state(stacks, environments)
             "region": environments[env_name].backend_region,
             "encrypt": True,
             "use_lockfile": True,
+            "kms_key_id": state_key_alias(environments[env_name]),
         }, name
+
+
+def test_state_is_encrypted_with_the_key_the_bootstrap_stack_creates(stacks, environments):
+    """S3 backend docs: with ``encrypt`` and no ``kms_key_id`` Terraform
+    writes state with SSE-S3, whatever the bucket default; the alias must be
+    the one the bootstrap stack gives its key."""
+    for env_name, env in environments.items():
+        aliases = [a["name"] for a in stack(stacks, env_name, "bootstrap").json["resource"]["aws_kms_alias"].values()]
+        assert state_key_alias(env) in aliases
+        for part in ("security", "network", "data", "services"):
+            backend = stack(stacks, env_name, part).json["terraform"]["backend"]["s3"]
+            assert backend["kms_key_id"] == state_key_alias(env)
+
+
+def test_every_stack_requires_terraform_with_s3_native_locking(stacks):
+    """``use_lockfile`` exists from Terraform 1.11 on."""
+    assert REQUIRED_TERRAFORM_VERSION == ">= 1.11"
+    for name, synthesized in stacks.items():
+        assert synthesized.json["terraform"]["required_version"] == ">= 1.11", name
 
 
 def test_state_keys_are_unique_across_all_stacks(stacks):

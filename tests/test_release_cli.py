@@ -171,6 +171,12 @@ def manifest_entry(env_name: str, service: str, **changes) -> dict:
         "ecr_repository_url": f"111111111111.dkr.ecr.{env.region}.amazonaws.com/"
                               f"{naming.ecr_repository_name(env, svc)}",
         "capacity_provider_strategy": naming.capacity_provider_strategy(svc),
+        "platform_version": svc.platform_version,
+        "network_configuration": {
+            "subnets": ["subnet-0aaaaaaaaaaaaaaa1", "subnet-0aaaaaaaaaaaaaaa2", "subnet-0aaaaaaaaaaaaaaa3"],
+            "security_groups": ["sg-0bbbbbbbbbbbbbbb1", "sg-0bbbbbbbbbbbbbbb2"],
+            "assign_public_ip": "DISABLED",
+        },
     }
     entry.update(changes)
     return entry

@@ -15,6 +15,7 @@ import pytest
 from framework import App, TerraformResourceLifecycle, TerraformStack
 from framework import Testing as CdktfTesting
 from framework.aws import aws
+from guardrails.rules.ecs_codedeploy_service import SERVICE_IGNORED_CHANGES
 from guardrails.rules import (
     REPORT_FILE,
     RULES,
@@ -32,7 +33,7 @@ KEY_ARN = "arn:aws:kms:eu-west-1:111111111111:key/00000000-0000-0000-0000-000000
 CERT_ARN = "arn:aws:acm:eu-west-1:111111111111:certificate/00000000-0000-0000-0000-000000000009"
 VPC = "vpc-0123456789abcdef0"
 SUBNETS = ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]
-BLUE_GREEN_IGNORES = ["task_definition", "load_balancer", "desired_count"]
+BLUE_GREEN_IGNORES = list(SERVICE_IGNORED_CHANGES)
 
 
 def unit_stack(tmp_path: Path, name: str = "unit") -> TerraformStack:
@@ -298,7 +299,10 @@ RULE_CASES: dict[str, Case] = {
         "dev", lambda s: blue_green(s),
         lambda s: blue_green(s, ignore_changes=("desired_count",)),
         r"^\[PAY-ECS-001\] aws_ecs_service\.service: does not ignore changes to task_definition, "
-        r"load_balancer .*\. Fix: add lifecycle \{ ignore_changes = \[task_definition, load_balancer\] \}"),
+        r"load_balancer, network_configuration, platform_version, capacity_provider_strategy, "
+        r"service_registries, enable_execute_command, .*\. Fix: add lifecycle \{ ignore_changes = "
+        r"\[task_definition, load_balancer, network_configuration, platform_version, "
+        r"capacity_provider_strategy, service_registries, enable_execute_command\] \}"),
     "PAY-ECS-002": Case(
         "dev", lambda s: blue_green(s),
         lambda s: blue_green(s, with_deployment_group=False),
@@ -370,10 +374,10 @@ def test_rule_fails_non_compliant_stack(tmp_path, rule_id):
 
 VARIANTS = [
     pytest.param("PAY-ECS-001", "dev", lambda s: blue_green(s, rolling=True),
-                 r"sets the rolling-update setting deployment_circuit_breaker\. Fix: remove the "
+                 r"CODE_DEPLOY controller but sets deployment_circuit_breaker\. Fix: remove the "
                  r"deployment_circuit_breaker block", id="ECS-001-circuit-breaker"),
     pytest.param("PAY-ECS-001", "dev", lambda s: blue_green(s, rolling=True),
-                 r"rolling-update setting deployment_minimum_healthy_percent", id="ECS-001-min-percent"),
+                 r"CODE_DEPLOY controller but sets deployment_minimum_healthy_percent", id="ECS-001-min-percent"),
     pytest.param("PAY-ECS-001", "dev", lambda s: blue_green(s, with_load_balancer=False),
                  r"without a load_balancer block", id="ECS-001-no-load-balancer"),
     pytest.param("PAY-ECS-002", "dev", lambda s: blue_green(s, controller=None),
@@ -520,7 +524,7 @@ def test_code_deploy_service_with_rolling_settings_fails_synthesis(tmp_path):
     blue_green(stack, rolling=True)
     register(stack, ctx())
     with pytest.raises(Exception, match=r"\[PAY-ECS-001\] aws_ecs_service\.service: uses the "
-                                        r"CODE_DEPLOY controller but sets the rolling-update setting "
+                                        r"CODE_DEPLOY controller but sets "
                                         r"deployment_circuit_breaker\. Fix: remove"):
         stack.node.root.synth()
 

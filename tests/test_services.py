@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from guardrails.rules.ecs_codedeploy_service import SERVICE_IGNORED_CHANGES
 from config.naming import (
     TRACING_CONTAINER,
     app_container_name,
@@ -284,7 +285,8 @@ def test_service_is_wired_for_blue_green(svc_stack, env, ecs_services):
     for svc in env.services:
         _, service = ecs_services[svc.name]
         assert service["name"] == ecs_service_name(env, svc)
-        assert service["lifecycle"]["ignore_changes"] == ["task_definition", "load_balancer", "desired_count"]
+        assert service["lifecycle"]["ignore_changes"] == list(SERVICE_IGNORED_CHANGES)
+        assert service["platform_version"] == svc.platform_version
         blue_key, _ = find(svc_stack, "aws_lb_target_group", f"service-{svc.name}/blue-target-group")
         assert service["load_balancer"] == [{
             "target_group_arn": ref("aws_lb_target_group", blue_key, "arn"),
@@ -490,6 +492,14 @@ def test_release_manifest_has_what_the_release_tool_reads(svc_stack, env):
         assert entry["container_port"] == svc.port
         assert entry["capacity_provider_strategy"] == capacity_provider_strategy(svc)
         parse_strategy(entry["capacity_provider_strategy"], "manifest")
+        assert entry["platform_version"] == svc.platform_version
+        service = svc_stack.resources("aws_ecs_service")[resolve({}, entry["service"])[2]]
+        # The AppSpec repeats exactly what the service was created with.
+        network = service["network_configuration"]
+        assert entry["network_configuration"] == {
+            "subnets": network["subnets"], "security_groups": network["security_groups"],
+            "assign_public_ip": "DISABLED"}
+        assert network["assign_public_ip"] is False
         for field, rtype in (("service", "aws_ecs_service"), ("task_family", "aws_ecs_task_definition"),
                              ("deployment_group", "aws_codedeploy_deployment_group"),
                              ("ecr_repository_url", "aws_ecr_repository")):

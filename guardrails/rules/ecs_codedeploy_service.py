@@ -1,16 +1,95 @@
-"""PAY-ECS-001: a CODE_DEPLOY service carries no rolling-update settings,
-has a load balancer, and leaves task definition and target group to
-CodeDeploy."""
+"""PAY-ECS-001: AWS's CODE_DEPLOY contract for an ECS service, as one table.
+
+Every argument of ``aws_ecs_service`` (hashicorp/aws 6.25.0) falls in
+exactly one class of ``CONTRACT``, which says how the argument may change
+once the service runs under the CODE_DEPLOY deployment controller:
+
+* ``UPDATABLE`` (1): UpdateService accepts it on a CODE_DEPLOY service.
+  Source: ECS API reference, UpdateService: "For services using the
+  blue/green (CODE_DEPLOY) deployment controller, only the desired count,
+  deployment configuration, health check grace period, task placement
+  constraints and strategies, enable ECS managed tags option, and propagate
+  tags can be updated using this API. If the network configuration,
+  platform version, task definition, or load balancer need to be updated,
+  create a new CodeDeploy deployment."
+* ``CODEDEPLOY_OWNED`` (2): changes only through a CodeDeploy deployment
+  (the AppSpec's ``TaskDefinition``, ``LoadBalancerInfo``,
+  ``NetworkConfiguration``, ``PlatformVersion``,
+  ``CapacityProviderStrategy``; ECS blue/green user guide, "AppSpec
+  'resources' section for Amazon ECS deployments"). Terraform must ignore
+  it: after a release it differs from the configuration (task definition,
+  target group), a Terraform change would fail UpdateService, and since
+  provider PR #43533 a ``capacity_provider_strategy`` change fails the plan
+  unless ``force_new_deployment`` is set, which CODE_DEPLOY refuses. The
+  release tool carries all of them in every AppSpec from the release
+  manifest (docs/release.md).
+* ``CREATE_TIME`` (3): set when the service is created. Those the provider
+  marks ForceNew are replaced by Terraform when they change (the plan says
+  so). ``service_registries`` and ``enable_execute_command`` are not
+  ForceNew: the provider would send them to UpdateService, which refuses
+  them on a CODE_DEPLOY service, so they must be ignored and change by
+  re-creating the service (docs/services.md, "Create-time settings").
+* ``PROVIDER_ONLY`` (4): never sent to UpdateService (tags go through
+  TagResource; the rest steer the provider itself).
+
+Arguments in ``REFUSED`` belong to the ECS (rolling or native blue/green)
+controller or to features CODE_DEPLOY services do not support; setting one
+fails synthesis, as does any argument the table does not know (a newer
+provider's). docs/rules.md and the plan review (fields CodeDeploy owns)
+read this table.
+"""
 from __future__ import annotations
 
 from guardrails.rules import tf
 from guardrails.rules.model import Finding, Rule, RuleContext
 
 SERVICE = "aws_ecs_service"
-#: Settings of the ECS (rolling) controller: with CODE_DEPLOY they have no
-#: effect (percentages), cause a permanent diff (circuit breaker, alarms) or
-#: fail the apply (force_new_deployment).
-ROLLING_SETTINGS = {
+
+UPDATABLE = "updatable"
+CODEDEPLOY_OWNED = "codedeploy-owned"
+CREATE_TIME = "create-time"
+PROVIDER_ONLY = "provider-only"
+CLASSES = (UPDATABLE, CODEDEPLOY_OWNED, CREATE_TIME, PROVIDER_ONLY)
+
+#: argument -> (class, why). One row per argument of aws_ecs_service that a
+#: CODE_DEPLOY service may set.
+CONTRACT: dict[str, tuple[str, str]] = {
+    "desired_count": (UPDATABLE, "UpdateService desiredCount; ignored anyway when autoscaled"),
+    "health_check_grace_period_seconds": (UPDATABLE, "UpdateService healthCheckGracePeriodSeconds"),
+    "ordered_placement_strategy": (UPDATABLE, "UpdateService placementStrategy"),
+    "placement_constraints": (UPDATABLE, "UpdateService placementConstraints"),
+    "propagate_tags": (UPDATABLE, "UpdateService propagateTags"),
+    "enable_ecs_managed_tags": (UPDATABLE, "UpdateService enableECSManagedTags"),
+    "task_definition": (CODEDEPLOY_OWNED, "AppSpec TaskDefinition; every release registers a new revision"),
+    "load_balancer": (CODEDEPLOY_OWNED, "AppSpec LoadBalancerInfo; the live target group alternates blue/green"),
+    "network_configuration": (CODEDEPLOY_OWNED, "AppSpec NetworkConfiguration.AwsvpcConfiguration"),
+    "platform_version": (CODEDEPLOY_OWNED, "AppSpec PlatformVersion; ECS reports the resolved version "
+                                           "(containers-roadmap #2840)"),
+    "capacity_provider_strategy": (CODEDEPLOY_OWNED, "AppSpec CapacityProviderStrategy (containers-roadmap "
+                                                     "#1752); a Terraform change fails the plan "
+                                                     "(provider PR #43533)"),
+    "name": (CREATE_TIME, "ForceNew in the provider: a change replaces the service"),
+    "cluster": (CREATE_TIME, "ForceNew in the provider: a change replaces the service"),
+    "deployment_controller": (CREATE_TIME, "ForceNew in the provider: a change replaces the service"),
+    "launch_type": (CREATE_TIME, "ForceNew in the provider: a change replaces the service"),
+    "scheduling_strategy": (CREATE_TIME, "ForceNew in the provider: a change replaces the service"),
+    "iam_role": (CREATE_TIME, "ForceNew in the provider: a change replaces the service"),
+    "region": (CREATE_TIME, "the provider re-creates a resource in another region"),
+    "service_registries": (CREATE_TIME, "UpdateService refuses serviceRegistries on CODE_DEPLOY; "
+                                        "ignored, changed by re-creating the service"),
+    "enable_execute_command": (CREATE_TIME, "UpdateService refuses enableExecuteCommand on "
+                                            "CODE_DEPLOY; ignored, changed by re-creating the service"),
+    "tags": (PROVIDER_ONLY, "TagResource/UntagResource, not UpdateService"),
+    "tags_all": (PROVIDER_ONLY, "computed by the provider from tags and default_tags"),
+    "wait_for_steady_state": (PROVIDER_ONLY, "the provider waits; nothing is sent"),
+    "triggers": (PROVIDER_ONLY, "only feeds force_new_deployment, which CODE_DEPLOY refuses"),
+    "force_delete": (PROVIDER_ONLY, "used by DeleteService only"),
+    "timeouts": (PROVIDER_ONLY, "the provider's own waits"),
+    "id": (PROVIDER_ONLY, "computed"),
+}
+
+#: Arguments a CODE_DEPLOY service must not set, with the fix.
+REFUSED: dict[str, str] = {
     "deployment_circuit_breaker": "remove the deployment_circuit_breaker block (CodeDeploy "
                                   "rolls back through the deployment group's auto_rollback_configuration)",
     "alarms": "remove the alarms block (put the alarms in the deployment group's alarm_configuration)",
@@ -19,15 +98,46 @@ ROLLING_SETTINGS = {
     "deployment_maximum_percent": "remove deployment_maximum_percent (the CodeDeploy "
                                   "deployment configuration decides the pace)",
     "force_new_deployment": "remove force_new_deployment (CodeDeploy services are redeployed "
-                            "by creating a CodeDeploy deployment)",
+                            "by creating a CodeDeploy deployment; UpdateService refuses it)",
+    "deployment_configuration": "remove deployment_configuration (ECS-native rolling/blue-green "
+                                "strategy; this service is deployed by CodeDeploy)",
+    "sigint_rollback": "remove sigint_rollback (it acts on the ECS controller's circuit breaker)",
+    "service_connect_configuration": "remove service_connect_configuration (Service Connect "
+                                     "does not support CodeDeploy blue/green)",
+    "volume_configuration": "remove volume_configuration (EBS volumes on a service need the "
+                            "ECS deployment controller)",
+    "vpc_lattice_configurations": "remove vpc_lattice_configurations (VPC Lattice on a service "
+                                  "needs the ECS deployment controller)",
+    "availability_zone_rebalancing": "remove availability_zone_rebalancing (UpdateService refuses "
+                                     "it on a CODE_DEPLOY service)",
 }
-#: Attributes CodeDeploy changes on every release.
-IGNORED_ATTRIBUTES = ("task_definition", "load_balancer")
+
+#: Terraform meta-arguments and cdktf metadata: not service arguments.
+META = frozenset({"//", "count", "for_each", "depends_on", "lifecycle", "provider",
+                  "provisioner", "connection"})
+
+#: Must be in lifecycle.ignore_changes: CodeDeploy's fields, and the
+#: create-time fields the provider would otherwise send to UpdateService.
+MUST_IGNORE = tuple(a for a, (cls, _) in CONTRACT.items() if cls == CODEDEPLOY_OWNED) + (
+    "service_registries", "enable_execute_command")
+#: What the services tier ignores: MUST_IGNORE plus desired_count (autoscaling owns it).
+SERVICE_IGNORED_CHANGES = MUST_IGNORE + ("desired_count",)
+
+
+def fields_of_class(cls: str) -> tuple[str, ...]:
+    """Arguments of one class, e.g. ``fields_of_class(CODEDEPLOY_OWNED)``."""
+    if cls not in CLASSES:
+        raise ValueError(f"cls: {cls!r} is not allowed; allowed: {', '.join(CLASSES)}")
+    return tuple(a for a, (c, _) in CONTRACT.items() if c == cls)
 
 
 def controller_type(body: dict) -> str:
     """ECS when the block or its type is absent (the ECS default)."""
     return str(tf.block(body.get("deployment_controller")).get("type") or "ECS")
+
+
+def _is_set(value) -> bool:
+    return not (value is None or value == [] or value == {} or value is False)
 
 
 def check(stack: dict, ctx: RuleContext) -> list[Finding]:
@@ -36,36 +146,45 @@ def check(stack: dict, ctx: RuleContext) -> list[Finding]:
         if controller_type(body) != "CODE_DEPLOY":
             continue
         where = tf.address(SERVICE, name)
-        for setting, fix in ROLLING_SETTINGS.items():
-            value = body.get(setting)
-            if value is None or value == [] or value is False:
+        for argument, value in body.items():
+            if argument in META or argument in CONTRACT or not _is_set(value):
                 continue
-            findings.append(RULE.finding(
-                where, f"uses the CODE_DEPLOY controller but sets the rolling-update "
-                       f"setting {setting}", fix))
+            if argument in REFUSED:
+                findings.append(RULE.finding(
+                    where, f"uses the CODE_DEPLOY controller but sets {argument}",
+                    REFUSED[argument]))
+            else:
+                findings.append(RULE.finding(
+                    where, f"sets {argument}, which the CODE_DEPLOY contract table does not "
+                           "classify",
+                    "add it to CONTRACT in guardrails/rules/ecs_codedeploy_service.py with its "
+                    "class and the API reference that justifies it, or remove it"))
         if not tf.blocks(body.get("load_balancer")):
             findings.append(RULE.finding(
                 where, "uses the CODE_DEPLOY controller without a load_balancer block",
                 "attach the service to the blue target group of its deployment group "
                 "(load_balancer { target_group_arn, container_name, container_port })"))
-        missing = [a for a in IGNORED_ATTRIBUTES if not tf.ignores_changes(body, a)]
+        missing = [a for a in MUST_IGNORE if not tf.ignores_changes(body, a)]
         if missing:
             findings.append(RULE.finding(
                 where, "does not ignore changes to " + ", ".join(missing)
-                       + " although CodeDeploy rewrites them on every release",
-                "add lifecycle { ignore_changes = [task_definition, load_balancer] } "
-                "(plus desired_count when autoscaled)"))
+                       + ", which a CODE_DEPLOY service changes only through CodeDeploy or "
+                         "by re-creation (UpdateService refuses them)",
+                "add lifecycle { ignore_changes = [" + ", ".join(MUST_IGNORE)
+                + "] } (plus desired_count when autoscaled)"))
     return findings
 
 
 RULE = Rule(
     id="PAY-ECS-001",
-    summary="A CODE_DEPLOY ECS service has no rolling-update settings, has a load balancer "
-            "and ignores task_definition and load_balancer changes.",
-    why="CodeDeploy replaces the task set and swaps target groups; rolling settings are "
-        "ignored or cause permanent diffs, and without ignore_changes every plan tries to "
-        "revert the last release and fails (terraform-provider-aws #12703).",
-    fix="Remove deployment_circuit_breaker/alarms/min-max percent, add load_balancer and "
-        "lifecycle.ignore_changes = [task_definition, load_balancer].",
+    summary="A CODE_DEPLOY ECS service sets only arguments of the contract table, has a load "
+            "balancer and ignores what CodeDeploy owns and the create-time settings.",
+    why="UpdateService on a CODE_DEPLOY service accepts only desired count, deployment "
+        "configuration, grace period, placement, managed tags and tag propagation (ECS API "
+        "reference); anything else Terraform changes fails the apply or is reverted on every "
+        "plan (terraform-provider-aws #12703).",
+    fix="Remove rolling-update settings, add load_balancer and lifecycle.ignore_changes = "
+        "[task_definition, load_balancer, network_configuration, platform_version, "
+        "capacity_provider_strategy, service_registries, enable_execute_command].",
     check=check,
 )
