@@ -66,7 +66,12 @@ MAX_ROLLBACK_ALARMS = 10
 TARGET_GROUP_NAME_MAX = 32
 COLORS = ("blue", "green")
 
-CODEDEPLOY_MANAGED_POLICY = "AWSCodeDeployRoleForECS"
+#: The limited policy scopes lambda:InvokeFunction to CodeDeployHook_* functions and
+#: sns:Publish to CodeDeployTopic_* topics; AWSCodeDeployRoleForECS allows them (and
+#: s3:GetObject) on "*" (CodeDeploy user guide, "Amazon ECS service role"; FIELD_NOTES §4).
+CODEDEPLOY_MANAGED_POLICY = "AWSCodeDeployRoleForECSLimited"
+#: Lifecycle hook functions must be named so, or the limited policy cannot invoke them.
+HOOK_FUNCTION_PREFIX = "CodeDeployHook_"
 
 
 def target_group_name(env_name: str, service_name: str, color: str) -> str:

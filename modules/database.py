@@ -20,6 +20,9 @@ from modules.kms import ManagedKey
 from modules.network import Network
 
 ENGINE = "aurora-postgresql"
+#: Cluster arguments RDS changes after apply (automatic minor upgrades), ignored
+#: by Terraform so a second plan stays clean.
+ENGINE_MANAGED_BY_RDS = ("engine_version",)
 PORT = 5432
 #: The PostgreSQL log type RDS exports to CloudWatch Logs.
 LOG_EXPORTS = ("postgresql",)
@@ -214,7 +217,16 @@ class AuroraDatabase(Construct):
             delete_automated_backups=False,
             deletion_protection=props.deletion_protection,
             depends_on=[self.log_group],
-            lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if props.prevent_destroy else None,
+            # The instances take minor upgrades automatically; afterwards RDS
+            # reports the newer version, and with hashicorp/aws 6.25.0 the
+            # plan proposes a downgrade that RDS refuses (provider #48936,
+            # fixed by #49396 after the provider this project pins). The
+            # configured version is the creation version; later upgrades are
+            # AWS's (minor) or a planned procedure (major): docs/data-and-secrets.md §3.5.
+            lifecycle=TerraformResourceLifecycle(
+                prevent_destroy=True if props.prevent_destroy else None,
+                ignore_changes=list(ENGINE_MANAGED_BY_RDS),
+            ),
         )
 
         self.monitoring_role = None

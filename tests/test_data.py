@@ -120,6 +120,21 @@ def test_instances_have_performance_insights_and_monitoring_with_cmk(data):
         assert instance["ca_cert_identifier"] == "rds-ca-rsa2048-g1"
 
 
+def test_cluster_ignores_the_engine_version_rds_upgrades(data):
+    """Day 2: instances take minor upgrades automatically (PCI DSS 6.3.3
+    patches); RDS then reports the newer version and hashicorp/aws 6.25.0
+    would plan a downgrade RDS refuses (provider #48936, fixed by #49396 in
+    a later release). The cluster therefore ignores engine_version, and no
+    instance pins one (they report the cluster's)."""
+    synthesized, env = data
+    cluster = cluster_of(synthesized)
+    assert cluster["engine_version"] == env.database.engine_version
+    assert cluster["lifecycle"]["ignore_changes"] == ["engine_version"]
+    for instance in synthesized.resources("aws_rds_cluster_instance").values():
+        assert instance["auto_minor_version_upgrade"] is True
+        assert "engine_version" not in instance
+
+
 def test_isolated_subnets_via_subnet_group(data):
     synthesized, env = data
     group = synthesized.only("aws_db_subnet_group")

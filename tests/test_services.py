@@ -353,7 +353,9 @@ def test_codedeploy_application_and_role(svc_stack, env):
     app_key, app = _one(svc_stack.resources("aws_codedeploy_app"))
     assert app == {**app, "name": codedeploy_application_name(env), "compute_platform": "ECS"}
     _, attachment = _one(svc_stack.resources("aws_iam_role_policy_attachment"))
-    assert attachment["policy_arn"].endswith(":iam::aws:policy/AWSCodeDeployRoleForECS")
+    # The limited policy: hooks only CodeDeployHook_* functions, topics only
+    # CodeDeployTopic_*; the unscoped one allows lambda/s3/sns on "*".
+    assert attachment["policy_arn"] == "arn:${data.aws_partition.partition.partition}:iam::aws:policy/AWSCodeDeployRoleForECSLimited"
     role_key, role = find(svc_stack, "aws_iam_role", "codedeploy/service-role")
     assert json.loads(role["assume_role_policy"])["Statement"][0]["Principal"] == {
         "Service": "codedeploy.amazonaws.com"}
