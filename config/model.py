@@ -146,6 +146,10 @@ class DatabaseConfig:
     deletion_protection: bool = True
     database_name: str = "payments"
     master_username: str = "payments_admin"
+    #: Set True only for the apply that performs a major version upgrade
+    #: (docs/data-and-secrets.md §3.5); otherwise the cluster ignores
+    #: engine_version, which RDS raises with automatic minor upgrades.
+    major_version_upgrade: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -420,6 +424,9 @@ def _database_problems(env: EnvironmentConfig) -> list[str]:
     p: list[str] = []
     db = env.database
     w = f"{env.name}.database"
+    if not isinstance(db.major_version_upgrade, bool):
+        p.append(f"{w}.major_version_upgrade: {db.major_version_upgrade!r} is not allowed; "
+                 "use True or False")
     acu_ok = True
     for fname in ("min_capacity_acu", "max_capacity_acu"):
         value = getattr(db, fname)

@@ -73,6 +73,11 @@ class AuroraDatabaseProps:
     #: True makes Terraform refuse any plan that destroys the cluster. Left
     #: out: Terraform may plan a replacement or destroy.
     prevent_destroy: bool = False
+    #: True only while a major version upgrade is applied (docs/data-and-
+    #: secrets.md §3.5): Terraform then sends ``engine_version`` with the new
+    #: parameter group and ``allow_major_version_upgrade``. Left out: the
+    #: cluster ignores ``engine_version`` (RDS applies minor upgrades).
+    major_version_upgrade: bool = False
     #: Statements slower than this are logged with their text. Left out: 1 s.
     slow_statement_ms: int = 1000
     #: Days Performance Insights keeps data; 7 is the free tier. Left out: 7.
@@ -223,9 +228,10 @@ class AuroraDatabase(Construct):
             # fixed by #49396 after the provider this project pins). The
             # configured version is the creation version; later upgrades are
             # AWS's (minor) or a planned procedure (major): docs/data-and-secrets.md §3.5.
+            allow_major_version_upgrade=True if props.major_version_upgrade else None,
             lifecycle=TerraformResourceLifecycle(
                 prevent_destroy=True if props.prevent_destroy else None,
-                ignore_changes=list(ENGINE_MANAGED_BY_RDS),
+                ignore_changes=None if props.major_version_upgrade else list(ENGINE_MANAGED_BY_RDS),
             ),
         )
 

@@ -29,6 +29,7 @@ class DataStack(PlatformStack):
             data_key=security.data_key,
             logs_key=security.logs_key,
             engine_version=db.engine_version,
+            major_version_upgrade=db.major_version_upgrade,
             min_capacity_acu=db.min_capacity_acu,
             max_capacity_acu=db.max_capacity_acu,
             auto_pause_seconds=db.auto_pause_seconds,

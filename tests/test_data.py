@@ -20,6 +20,7 @@ from stacks.data import DataStack
 from stacks.network import NetworkStack
 from stacks.security import SecurityStack
 from tests.conftest import ENVIRONMENTS, stack
+from tests.synth import synthesize
 
 
 @pytest.fixture(params=ENVIRONMENTS)
@@ -133,6 +134,24 @@ def test_cluster_ignores_the_engine_version_rds_upgrades(data):
     for instance in synthesized.resources("aws_rds_cluster_instance").values():
         assert instance["auto_minor_version_upgrade"] is True
         assert "engine_version" not in instance
+
+
+def test_major_version_upgrade_sends_the_version_with_the_new_parameter_group(tmp_path):
+    """The documented major-upgrade apply: engine_version is no longer
+    ignored, so the provider sends it together with the parameter group of
+    the new family and allow_major_version_upgrade (ModifyDBCluster refuses
+    a parameter group of another family otherwise)."""
+    upgraded = dataclasses.replace(DEV, database=dataclasses.replace(
+        DEV.database, engine_version="17.4", major_version_upgrade=True))
+    _, stacks = synthesize([upgraded], tmp_path)
+    synthesized = stacks["payment-dev-data"]
+    cluster = cluster_of(synthesized)
+    assert cluster["engine_version"] == "17.4"
+    assert cluster["allow_major_version_upgrade"] is True
+    assert "ignore_changes" not in cluster.get("lifecycle", {})
+    group = synthesized.only("aws_rds_cluster_parameter_group")
+    assert group["family"] == "aurora-postgresql17"
+    assert cluster["db_cluster_parameter_group_name"].startswith("${aws_rds_cluster_parameter_group.")
 
 
 def test_isolated_subnets_via_subnet_group(data):
@@ -396,6 +415,8 @@ def with_db(env, **changes):
 
 
 @pytest.mark.parametrize("env, changes, message", [
+    (PROD, {"major_version_upgrade": "yes"},
+     "prod.database.major_version_upgrade: 'yes' is not allowed; use True or False"),
     (STAGING, {"max_capacity_acu": 1, "min_capacity_acu": 2},
      "staging.database.max_capacity_acu: 1 is less than min_capacity_acu 2; allowed: max >= min"),
     (STAGING, {"max_capacity_acu": 0.5},
