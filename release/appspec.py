@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from config.model import IMAGE_TAG_PATTERN
 from release.errors import ReleaseInputError, ReleaseRefused
+from release.network import NetworkConfiguration
 from release.target import ReleaseTarget
 
 #: Lifecycle events of an ECS deployment that may run a Lambda hook, in the
@@ -107,15 +108,18 @@ def build_appspec(
     target: ReleaseTarget,
     *,
     task_definition_arn: str,
-    platform_version: str | None,
+    network_configuration: NetworkConfiguration,
     hooks: tuple[tuple[str, str], ...] = (),
 ) -> dict:
     """The AppSpec for one release of ``target``.
 
-    The capacity provider strategy is repeated on every release because
-    CodeDeploy otherwise starts the replacement task set without it
-    (containers-roadmap #1752). ``platform_version`` None leaves the key out
-    (ECS then uses LATEST).
+    On a CODE_DEPLOY service only a CodeDeploy deployment changes the task
+    definition, the network configuration, the platform version and the
+    capacity provider strategy (UpdateService refuses them), so every AppSpec
+    sets all of them from the release target, never from the live service:
+    a Terraform change of one of them reaches ECS with the next release.
+    CodeDeploy would also start the replacement task set without the
+    strategy otherwise (containers-roadmap #1752).
     """
     properties: dict = {
         "TaskDefinition": task_definition_arn,
@@ -123,12 +127,10 @@ def build_appspec(
             "ContainerName": target.container_name,
             "ContainerPort": target.container_port,
         },
+        "PlatformVersion": target.platform_version,
+        "NetworkConfiguration": network_configuration.appspec(),
+        "CapacityProviderStrategy": [item.appspec() for item in target.capacity_provider_strategy],
     }
-    if platform_version:
-        properties["PlatformVersion"] = platform_version
-    properties["CapacityProviderStrategy"] = [
-        item.appspec() for item in target.capacity_provider_strategy
-    ]
     appspec: dict = {
         "version": 0.0,
         "Resources": [{"TargetService": {"Type": "AWS::ECS::Service", "Properties": properties}}],

@@ -24,6 +24,7 @@ from release.errors import (
     ReleaseError,
     ReleaseRefused,
 )
+from release.network import NetworkConfiguration
 from release.target import ReleaseTarget
 
 #: Deployments in these states block a new one in the same deployment group
@@ -125,6 +126,10 @@ class AwsClients:
     def sts(self):
         return self._client("sts")
 
+    @property
+    def ec2(self):
+        return self._client("ec2")
+
 
 @dataclass
 class Preflight:
@@ -137,7 +142,8 @@ class Preflight:
     base_task_definition_arn: str
     image_uri: str
     image_digest: str
-    platform_version: str | None
+    #: What the AppSpec sets: from the outputs file, or found in EC2 by name.
+    network_configuration: NetworkConfiguration
     deployment_config_name: str | None
     register_request: dict
     notes: list[str] = field(default_factory=list)
@@ -189,10 +195,11 @@ class Releaser:
 
     # ---------------------------------------------------------------- dry run
     def dry_run_appspec(self) -> dict:
+        t = self.target
         return build_appspec(
-            self.target,
-            task_definition_arn=f"<ARN of the new revision of {self.target.task_family}>",
-            platform_version="<platformVersion of the service, read by describe_services>",
+            t,
+            task_definition_arn=f"<ARN of the new revision of {t.task_family}>",
+            network_configuration=t.network_configuration or t.network_lookup.placeholder(),
             hooks=self.options.hooks,
         )
 
@@ -206,6 +213,9 @@ class Releaser:
             f"service       {t.ecs_service} in cluster {t.cluster}",
             f"image         {image}",
             f"deployment    {t.codedeploy_application} / {t.deployment_group}",
+            f"platform      {t.platform_version} (pinned)",
+            "network       " + (t.network_configuration.describe() if t.network_configuration
+                                else t.network_lookup.describe()),
             "",
             "read-only checks (any failure stops here; nothing is changed):",
         ]
@@ -214,7 +224,12 @@ class Releaser:
             calls.append(f"sts.get_caller_identity()  -> account must be {t.environment.account_id}")
         calls += [
             f"ecs.describe_services(cluster={t.cluster!r}, services=[{t.ecs_service!r}])"
-            "  -> ACTIVE, deployment controller CODE_DEPLOY, running task definition",
+            "  -> ACTIVE, deployment controller CODE_DEPLOY, running task definition, "
+            "network configuration and platform version",
+        ]
+        if t.network_configuration is None:
+            calls += t.network_lookup.plan()
+        calls += [
             f"ecs.describe_task_definition(taskDefinition={t.task_family!r}, include=['TAGS'])"
             f"  -> latest ACTIVE revision of the family; container {t.container_name!r} "
             f"maps port {t.container_port}",
@@ -312,7 +327,8 @@ class Releaser:
                 f"ECS service {t.ecs_service!r} uses the {controller} deployment controller; "
                 "this tool releases CODE_DEPLOY (blue/green) services only. Nothing was changed.")
         current_arn = service["taskDefinition"]
-        platform_version = service.get("platformVersion")
+        network = self._network_configuration()
+        notes += self._network_notes(service, network)
         live_strategy = service.get("capacityProviderStrategy")
         wanted_strategy = [item.ecs() for item in t.capacity_provider_strategy]
         if live_strategy and _normalised(live_strategy) != _normalised(wanted_strategy):
@@ -430,11 +446,33 @@ class Releaser:
             base_task_definition_arn=base_arn,
             image_uri=image_uri,
             image_digest=digest,
-            platform_version=platform_version,
+            network_configuration=network,
             deployment_config_name=group.get("deploymentConfigName"),
             register_request=register_request,
             notes=notes,
         )
+
+    def _network_configuration(self) -> NetworkConfiguration:
+        """From the outputs file, or found read-only in EC2 by name."""
+        t = self.target
+        if t.network_configuration is not None:
+            return t.network_configuration
+        return t.network_lookup.resolve(self.clients.ec2, self._read)
+
+    def _network_notes(self, service: dict, network: NetworkConfiguration) -> list[str]:
+        """What the release changes on the service besides the task definition."""
+        t = self.target
+        notes = []
+        running = service.get("platformVersion")
+        if running and running != t.platform_version:
+            notes.append(f"the service runs platform version {running}; this release applies "
+                         f"the pinned {t.platform_version}")
+        live = (service.get("networkConfiguration") or {}).get("awsvpcConfiguration")
+        differences = network.differences(live)
+        if differences:
+            notes.append("the service's network configuration differs: "
+                         + "; ".join(differences) + "; this release applies it")
+        return notes
 
     def start(self, pre: Preflight) -> str:
         """The two writes: new task definition revision, then the deployment."""
@@ -452,7 +490,8 @@ class Releaser:
         self.say(f"registered task definition {arn}")
 
         appspec = build_appspec(t, task_definition_arn=arn,
-                                platform_version=pre.platform_version, hooks=self.options.hooks)
+                                network_configuration=pre.network_configuration,
+                                hooks=self.options.hooks)
         try:
             created = self.clients.codedeploy.create_deployment(
                 applicationName=t.codedeploy_application,
@@ -586,6 +625,8 @@ class Releaser:
         t = self.target
         self.say(f"checks passed: {t.ecs_service} runs {pre.current_task_definition_arn}; "
                  f"image {pre.image_uri} ({pre.image_digest}); no deployment in progress")
+        self.say(f"the AppSpec sets platform version {t.platform_version}, "
+                 f"{pre.network_configuration.describe()}")
         for note in pre.notes:
             self.say(f"note: {note}")
         deployment_id = self.start(pre)

@@ -4,7 +4,9 @@ Two sources, same result: the ``release_manifest`` output of the services
 stack (``terraform output -json``), or the naming convention in
 ``config/naming.py`` applied to the environment configuration. The services
 tier names its resources with the same functions, so both agree; the outputs
-file additionally knows the ECR repository URL (which contains the account).
+file additionally knows the ECR repository URL (which contains the account)
+and the ids of the task subnets and security groups (without it, the release
+looks them up in EC2 by name before any write: ``release.network``).
 """
 from __future__ import annotations
 
@@ -14,7 +16,9 @@ from pathlib import Path
 
 from config import ConfigError, EnvironmentConfig, load_environments
 from config import naming
+from config.model import PLATFORM_VERSION_PATTERN
 from release.errors import ReleaseInputError
+from release.network import NetworkConfiguration, NetworkLookup, parse_network_configuration
 
 #: Keys every entry of the ``release_manifest`` output must have.
 MANIFEST_FIELDS = (
@@ -31,6 +35,11 @@ MANIFEST_FIELDS = (
     "platform_version",
     "network_configuration",
 )
+#: Fields the services stack exported later than the others (issue #12): an
+#: outputs file without them was exported before that stack was applied.
+_LATER_MANIFEST_FIELDS = ("platform_version", "network_configuration")
+# Fields that are not plain non-empty strings.
+_STRUCTURED_FIELDS = ("container_port", "capacity_provider_strategy", "network_configuration")
 
 # Accepted spellings of the strategy keys: ECS API (camelCase), Terraform
 # (snake_case) and AppSpec (PascalCase), so the services tier may output any.
@@ -74,12 +83,24 @@ class ReleaseTarget:
     #: (the real URL is then read from ECR before the release).
     ecr_repository_url: str | None
     capacity_provider_strategy: tuple[CapacityProviderItem, ...]
+    #: The pinned Fargate platform version every AppSpec sets (UpdateService
+    #: refuses a platform change on a CODE_DEPLOY service).
+    platform_version: str
+    #: Subnets, security groups and public IP every AppSpec sets. None when
+    #: names come from configuration: the release then finds them in EC2
+    #: (``network_lookup``) before its first write.
+    network_configuration: NetworkConfiguration | None
     #: Where the names came from, shown in the plan.
     source: str
 
     @property
     def region(self) -> str:
         return self.environment.region
+
+    @property
+    def network_lookup(self) -> NetworkLookup:
+        """How to find the network configuration by the names of config/naming.py."""
+        return NetworkLookup.for_service(self.environment, self.service_name)
 
     @property
     def deployment_target_id(self) -> str:
@@ -126,6 +147,8 @@ def target_from_config(env: EnvironmentConfig, service_name: str) -> ReleaseTarg
         capacity_provider_strategy=parse_strategy(
             naming.capacity_provider_strategy(svc), "config/naming.py capacity_provider_strategy"
         ),
+        platform_version=svc.platform_version,
+        network_configuration=None,
         source="config/naming.py",
     )
 
@@ -167,12 +190,18 @@ def target_from_outputs(env: EnvironmentConfig, service_name: str, path: str | P
     if not isinstance(entry, dict):
         raise ReleaseInputError(f"{ctx}: must be a map, got {type(entry).__name__}")
     missing = [key for key in MANIFEST_FIELDS if key not in entry]
+    if missing and set(missing) <= set(_LATER_MANIFEST_FIELDS):
+        raise ReleaseInputError(
+            f"{ctx}: missing {', '.join(missing)}; the file was exported before the "
+            f"services stack had these outputs. Apply the services stack (cdktf deploy "
+            f"{env.prefix}-services) and export its outputs again (terraform output -json "
+            "> FILE)")
     if missing:
         raise ReleaseInputError(f"{ctx}: missing {', '.join(missing)}; required: "
                                 + ", ".join(MANIFEST_FIELDS))
     strings = {}
     for key in MANIFEST_FIELDS:
-        if key in ("container_port", "capacity_provider_strategy", "network_configuration"):
+        if key in _STRUCTURED_FIELDS:
             continue
         value = entry[key]
         if not isinstance(value, str) or not value:
@@ -185,6 +214,10 @@ def target_from_outputs(env: EnvironmentConfig, service_name: str, path: str | P
     if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
         raise ReleaseInputError(f"{ctx}.container_port: {entry['container_port']!r} is not "
                                 "allowed; must be a port number 1-65535")
+    if not PLATFORM_VERSION_PATTERN.match(strings["platform_version"]):
+        raise ReleaseInputError(
+            f"{ctx}.platform_version: {strings['platform_version']!r} is not allowed; must be "
+            "a pinned Fargate platform version such as '1.4.0' (not LATEST)")
     expected_cluster = naming.cluster_name(env)
     if strings["cluster"] != expected_cluster:
         raise ReleaseInputError(
@@ -205,6 +238,9 @@ def target_from_outputs(env: EnvironmentConfig, service_name: str, path: str | P
         ecr_repository_url=strings["ecr_repository_url"],
         capacity_provider_strategy=parse_strategy(
             entry["capacity_provider_strategy"], f"{ctx}.capacity_provider_strategy"),
+        platform_version=strings["platform_version"],
+        network_configuration=parse_network_configuration(
+            entry["network_configuration"], f"{ctx}.network_configuration"),
         source=f"outputs file {path}",
     )
 

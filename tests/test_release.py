@@ -1,7 +1,8 @@
-"""Release tool against moto (ECS, ECR) and a stubbed CodeDeploy client.
+"""Release tool against moto (ECS, ECR, EC2) and a stubbed CodeDeploy client.
 
 Each test builds the dev payment-api service in moto with the names of
-config/naming.py, so the tool is exercised with the names it uses for real.
+config/naming.py (its VPC, task subnets and security groups included), so
+the tool is exercised with the names it uses for real.
 CodeDeploy is a botocore Stubber (moto's CodeDeploy is partial): the stub
 checks every request against the AWS API model and fails the test when a
 call is made that was not expected, or an expected one is missing.
@@ -31,6 +32,7 @@ from release.deploy import (
     ReleaseOptions,
     default_timeout_minutes,
 )
+from release.network import NetworkConfiguration
 from release.errors import (
     EXIT_DEPLOYMENT_FAILED,
     EXIT_REFUSED,
@@ -56,6 +58,8 @@ FAKE_AWS_ENV = {
     "AWS_SECURITY_TOKEN": "testing",
     "AWS_SESSION_TOKEN": "testing",
     "AWS_DEFAULT_REGION": REGION,
+    # moto's EC2 otherwise creates ~5,000 images per region and reset (~0.3 s a test).
+    "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",
 }
 
 
@@ -116,7 +120,7 @@ class World:
 
     def __init__(self, target, clients: types.SimpleNamespace):
         self.target = target
-        self.ecs, self.ecr, self.sts = clients.ecs, clients.ecr, clients.sts
+        self.ecs, self.ecr, self.sts, self.ec2 = clients.ecs, clients.ecr, clients.sts, clients.ec2
         self.codedeploy, self.lambda_ = clients.codedeploy, clients.lambda_
         self.cd_stub = Stubber(self.codedeploy)
         self.lambda_stub = Stubber(self.lambda_)
@@ -132,7 +136,7 @@ class World:
             raise
 
     def _all_clients(self) -> tuple:
-        return (self.ecs, self.ecr, self.codedeploy, self.lambda_, self.sts)
+        return (self.ecs, self.ecr, self.codedeploy, self.lambda_, self.sts, self.ec2)
 
     def close(self) -> None:
         for client in self._all_clients():
@@ -145,6 +149,7 @@ class World:
         repo = self.ecr.create_repository(repositoryName=target.ecr_repository_name)
         self.repo_url = repo["repository"]["repositoryUri"]
         self.digest = self.push(TAG)
+        self.network = self._build_network()
         self.ecs.create_cluster(clusterName=target.cluster)
         registered = self.ecs.register_task_definition(**self.task_definition())
         self.first_arn = registered["taskDefinition"]["taskDefinitionArn"]
@@ -154,7 +159,55 @@ class World:
             deploymentController={"type": "CODE_DEPLOY"},
             capacityProviderStrategy=[i.ecs() for i in target.capacity_provider_strategy],
             platformVersion=PLATFORM_VERSION,
+            networkConfiguration={"awsvpcConfiguration": self.awsvpc(self.network)},
         )
+
+    def _build_network(self) -> NetworkConfiguration:
+        """What the network and services stacks create, named as config/naming.py
+        says; returns the network configuration the lookup must find."""
+        lookup = self.target.network_lookup
+        vpc_id = self.create_vpc(lookup.vpc_name)
+        # Created out of AZ order: the lookup orders them by AZ.
+        subnets = {az: self.create_subnet(vpc_id, f"10.0.{i}.0/24", az, lookup.subnet_tier)
+                   for i, az in enumerate(("c", "a", "b"))}
+        # Public and isolated subnets of the same VPC are not task subnets.
+        self.create_subnet(vpc_id, "10.0.100.0/24", "a", "public")
+        self.create_subnet(vpc_id, "10.0.200.0/24", "a", "isolated")
+        groups = tuple(self.ec2.create_security_group(
+            GroupName=name, Description=name, VpcId=vpc_id)["GroupId"]
+            for name in lookup.security_group_names)
+        # The same group names in another VPC: the lookup stays in its own.
+        other_vpc = self.create_vpc("payment-other")
+        for name in lookup.security_group_names:
+            self.ec2.create_security_group(GroupName=name, Description=name, VpcId=other_vpc)
+        self.vpc_id = vpc_id
+        return NetworkConfiguration(subnets=tuple(subnets[az] for az in "abc"),
+                                    security_groups=groups, assign_public_ip="DISABLED")
+
+    def create_vpc(self, name: str | None, cidr: str = "10.0.0.0/16") -> str:
+        tags = [{"ResourceType": "vpc", "Tags": [{"Key": "Name", "Value": name}]}] if name else []
+        return self.ec2.create_vpc(CidrBlock=cidr, TagSpecifications=tags)["Vpc"]["VpcId"]
+
+    def create_subnet(self, vpc_id: str, cidr: str, az: str, tier: str) -> str:
+        return self.ec2.create_subnet(
+            VpcId=vpc_id, CidrBlock=cidr, AvailabilityZone=f"{REGION}{az}",
+            TagSpecifications=[{"ResourceType": "subnet", "Tags": [{"Key": "tier", "Value": tier}]}],
+        )["Subnet"]["SubnetId"]
+
+    @staticmethod
+    def awsvpc(network: NetworkConfiguration) -> dict:
+        """The ECS API spelling, as describe_services returns it."""
+        return {"subnets": list(network.subnets), "securityGroups": list(network.security_groups),
+                "assignPublicIp": network.assign_public_ip}
+
+    def set_live_service(self, *, network: NetworkConfiguration, platform_version: str) -> None:
+        """What the service runs, e.g. from before Terraform changed its network.
+        (AWS refuses this UpdateService on a CODE_DEPLOY service; moto is only
+        the test's way to set the live state.)"""
+        self.ecs.update_service(
+            cluster=self.target.cluster, service=self.target.ecs_service,
+            networkConfiguration={"awsvpcConfiguration": self.awsvpc(network)},
+            platformVersion=platform_version)
 
     def _record(self, params, model, **_kwargs):
         self.sent.setdefault(model.name, []).append(params)
@@ -206,7 +259,7 @@ class World:
 
     def clients(self):
         return types.SimpleNamespace(ecs=self.ecs, ecr=self.ecr, codedeploy=self.codedeploy,
-                                     lambda_=self.lambda_, sts=self.sts)
+                                     lambda_=self.lambda_, sts=self.sts, ec2=self.ec2)
 
     def releaser(self, image: str = TAG, target=None, **options) -> Releaser:
         options.setdefault("poll_seconds", 10)
@@ -297,7 +350,8 @@ def aws_clients() -> types.SimpleNamespace:
         session = _session()
         return types.SimpleNamespace(ecs=session.client("ecs"), ecr=session.client("ecr"),
                                      codedeploy=session.client("codedeploy"),
-                                     lambda_=session.client("lambda"), sts=session.client("sts"))
+                                     lambda_=session.client("lambda"), sts=session.client("sts"),
+                                     ec2=session.client("ec2"))
 
 
 @pytest.fixture
@@ -438,6 +492,13 @@ def test_success_sends_the_appspec_with_new_revision_container_and_capacity_stra
                 "TaskDefinition": new_arn,
                 "LoadBalancerInfo": {"ContainerName": "payment-api", "ContainerPort": 8080},
                 "PlatformVersion": PLATFORM_VERSION,
+                # Found in EC2 by the names of config/naming.py: the task
+                # subnets in AZ order, the service's group, then the mesh group.
+                "NetworkConfiguration": {"AwsvpcConfiguration": {
+                    "Subnets": list(world.network.subnets),
+                    "SecurityGroups": list(world.network.security_groups),
+                    "AssignPublicIp": "DISABLED",
+                }},
                 # dev runs on spot (config/environments.py); repeated from naming.py.
                 "CapacityProviderStrategy": [
                     {"Base": 1, "CapacityProvider": "FARGATE", "Weight": 1},
@@ -446,6 +507,150 @@ def test_success_sends_the_appspec_with_new_revision_container_and_capacity_stra
             },
         }}],
     }
+
+
+def test_appspec_sets_the_targets_network_and_platform_not_the_live_ones(world):
+    # The service runs what it was created with; Terraform has since added a
+    # subnet and replaced the task security group (ignored on the service:
+    # UpdateService refuses both on a CODE_DEPLOY service).
+    legacy_group = world.ec2.create_security_group(
+        GroupName="payment-dev-legacy", Description="old", VpcId=world.vpc_id)["GroupId"]
+    live = NetworkConfiguration(subnets=world.network.subnets[:2],
+                                security_groups=(legacy_group, world.network.security_groups[1]),
+                                assign_public_ip="DISABLED")
+    world.set_live_service(network=live, platform_version="1.3.0")
+    _happy_script(world)
+    world.releaser().run()
+
+    props = world.appspec_sent()["Resources"][0]["TargetService"]["Properties"]
+    assert props["PlatformVersion"] == PLATFORM_VERSION == world.target.platform_version
+    assert props["NetworkConfiguration"] == world.network.appspec()
+    out = world.out.getvalue()
+    a, b, c = world.network.subnets
+    task_group, mesh_group = world.network.security_groups
+    assert ("note: the service runs platform version 1.3.0; this release applies the pinned "
+            "1.4.0\n") in out
+    assert (f"note: the service's network configuration differs: subnets {a}, {b} -> {a}, {b}, "
+            f"{c}; security groups {legacy_group}, {mesh_group} -> {task_group}, {mesh_group}; "
+            "this release applies it\n") in out
+    # Said before anything is written.
+    assert out.index("note: the service's network") < out.index("registered task definition")
+
+
+def test_run_says_what_the_appspec_sets(world):
+    _happy_script(world)
+    world.releaser().run()
+    a, b, c = world.network.subnets
+    task_group, mesh_group = world.network.security_groups
+    assert (f"the AppSpec sets platform version 1.4.0, subnets {a}, {b}, {c}; security groups "
+            f"{task_group}, {mesh_group}; public IP DISABLED\n") in world.out.getvalue()
+
+
+def test_network_from_the_outputs_file_is_used_as_is_without_ec2_calls(world):
+    # --outputs: the ids come from the release manifest; EC2 is not asked.
+    network = NetworkConfiguration(subnets=(world.network.subnets[1],),
+                                   security_groups=(world.network.security_groups[0],),
+                                   assign_public_ip="ENABLED")
+    target = dataclasses.replace(world.target, network_configuration=network,
+                                 platform_version="1.3.0", source="outputs file x.json")
+    _happy_script(world)
+    world.calls.clear()
+    world.releaser(target=target).run()
+
+    assert not [call for call in world.calls if call.startswith("ec2.")]
+    props = world.appspec_sent()["Resources"][0]["TargetService"]["Properties"]
+    assert props["PlatformVersion"] == "1.3.0"
+    assert props["NetworkConfiguration"] == {"AwsvpcConfiguration": {
+        "Subnets": [world.network.subnets[1]],
+        "SecurityGroups": [world.network.security_groups[0]],
+        "AssignPublicIp": "ENABLED"}}
+    out = world.out.getvalue()
+    assert "note: the service runs platform version 1.4.0; this release applies the pinned 1.3.0" in out
+    assert "public IP DISABLED -> ENABLED; this release applies it" in out
+
+
+def _untag_vpc(w: World):
+    w.ec2.delete_tags(Resources=[w.vpc_id], Tags=[{"Key": "Name"}])
+
+
+def _second_vpc_with_the_name(w: World):
+    w.create_vpc(w.target.network_lookup.vpc_name, cidr="10.9.0.0/16")
+
+
+def _untag_task_subnets(w: World):
+    w.ec2.delete_tags(Resources=list(w.network.subnets), Tags=[{"Key": "tier"}])
+
+
+def _seventeen_task_subnets(w: World):
+    for i in range(14):
+        w.create_subnet(w.vpc_id, f"10.0.{10 + i}.0/24", "a", "private")
+
+
+def _delete_mesh_group(w: World):
+    w.ec2.delete_security_group(GroupId=w.network.security_groups[1])
+
+
+@pytest.mark.parametrize(("break_network", "message"), [
+    (_untag_vpc, r"no VPC has the tag Name='payment-dev' in eu-west-1 \(ec2.describe_vpcs\); "
+                 r"the release needs exactly one .*--outputs"),
+    (_second_vpc_with_the_name, r"2 VPCs \(vpc-[0-9a-f]+, vpc-[0-9a-f]+\) have the tag "
+                                r"Name='payment-dev' in eu-west-1"),
+    (_untag_task_subnets, r"VPC 'payment-dev' \(vpc-[0-9a-f]+\) has no subnet tagged "
+                          r"tier='private' \(ec2.describe_subnets\)"),
+    (_seventeen_task_subnets, r"VPC 'payment-dev' \(vpc-[0-9a-f]+\) has 17 subnets tagged "
+                              r"tier='private'; an AppSpec takes at most 16"),
+    (_delete_mesh_group, r"VPC 'payment-dev' \(vpc-[0-9a-f]+\) has no security group named "
+                         r"'payment-dev-service-mesh' \(ec2.describe_security_groups\)"),
+], ids=["no-vpc", "two-vpcs", "no-task-subnets", "too-many-subnets", "no-mesh-group"])
+def test_network_lookup_refuses_what_is_missing_or_ambiguous(world, break_network, message):
+    break_network(world)
+    with pytest.raises(ReleaseRefused, match=message) as refused:
+        world.releaser().run()
+    assert str(refused.value).endswith("Nothing was changed.")
+    assert refused.value.exit_code == EXIT_REFUSED
+    _assert_nothing_written(world)
+
+
+class _PagedEc2:
+    """describe_* answers in pages of one item (NextToken), as EC2 may."""
+
+    def __init__(self, pages: dict[str, list[dict]]):
+        self.pages = pages
+        self.requests: list[tuple[str, dict]] = []
+
+    def __getattr__(self, operation):
+        key, items = self.pages[operation]
+
+        def call(**params):
+            self.requests.append((operation, params))
+            index = int(params.get("NextToken", 0))
+            page = {key: items[index:index + 1]}
+            if index + 1 < len(items):
+                page["NextToken"] = str(index + 1)
+            return page
+        return call
+
+
+def test_network_lookup_reads_every_page(dev):
+    lookup = target_from_config(dev, "payment-api").network_lookup
+    ec2 = _PagedEc2({
+        "describe_vpcs": ("Vpcs", [{"VpcId": "vpc-0123456789abcdef0"}]),
+        "describe_subnets": ("Subnets", [
+            {"SubnetId": "subnet-0000000000000000b", "AvailabilityZone": "eu-west-1b"},
+            {"SubnetId": "subnet-0000000000000000a", "AvailabilityZone": "eu-west-1a"}]),
+        "describe_security_groups": ("SecurityGroups", [
+            {"GroupName": "payment-dev-service-mesh", "GroupId": "sg-00000000000000002"},
+            {"GroupName": "payment-dev-payment-api-tasks", "GroupId": "sg-00000000000000001"}]),
+    })
+    network = lookup.resolve(ec2, lambda what, call, **params: call(**params))
+    assert network == NetworkConfiguration(
+        subnets=("subnet-0000000000000000a", "subnet-0000000000000000b"),
+        security_groups=("sg-00000000000000001", "sg-00000000000000002"),
+        assign_public_ip="DISABLED")
+    assert [op for op, _ in ec2.requests] == [
+        "describe_vpcs", "describe_subnets", "describe_subnets",
+        "describe_security_groups", "describe_security_groups"]
+    assert ec2.requests[2][1]["NextToken"] == "1"
 
 
 def test_progress_shows_steps_and_traffic_percentages_once_per_change(world):
@@ -470,9 +675,19 @@ def test_every_read_only_check_comes_before_the_first_write(world):
     world.releaser(hooks=(("AfterInstall", "smoke"),)).run()
     first_write = world.calls.index("ecs.RegisterTaskDefinition")
     assert world.calls[:first_write] == [
-        "ecs.DescribeServices", "ecs.DescribeTaskDefinition", "ecr.DescribeRepositories",
+        "ecs.DescribeServices", "ec2.DescribeVpcs", "ec2.DescribeSubnets",
+        "ec2.DescribeSecurityGroups", "ecs.DescribeTaskDefinition", "ecr.DescribeRepositories",
         "ecr.DescribeImages", "codedeploy.GetDeploymentGroup", "codedeploy.ListDeployments",
         "lambda.GetFunctionConfiguration"]
+    # The network is found by the names of config/naming.py, in the one VPC.
+    assert world.sent["DescribeVpcs"] == [
+        {"Filters": [{"Name": "tag:Name", "Values": ["payment-dev"]}]}]
+    assert world.sent["DescribeSubnets"] == [{"Filters": [
+        {"Name": "vpc-id", "Values": [world.vpc_id]}, {"Name": "tag:tier", "Values": ["private"]}]}]
+    assert world.sent["DescribeSecurityGroups"] == [{"Filters": [
+        {"Name": "vpc-id", "Values": [world.vpc_id]},
+        {"Name": "group-name", "Values": ["payment-dev-payment-api-tasks",
+                                          "payment-dev-service-mesh"]}]}]
     # The new revision is based on the family's latest ACTIVE revision.
     assert world.sent["DescribeTaskDefinition"][-1] == {
         "taskDefinition": world.target.task_family, "include": ["TAGS"]}

@@ -54,6 +54,19 @@ def test_dry_run_of_every_service_of_every_environment(env_name, service):
         {"Base": i["base"], "CapacityProvider": i["capacityProvider"], "Weight": i["weight"]}
         for i in naming.capacity_provider_strategy(svc)]
     assert naming.task_family(env, svc) in props["TaskDefinition"]
+    # Without --outputs: the pinned version from config; the network is
+    # found in EC2 at release time, shown as placeholders naming the lookup.
+    assert props["PlatformVersion"] == svc.platform_version
+    awsvpc = props["NetworkConfiguration"]["AwsvpcConfiguration"]
+    assert list(awsvpc) == ["Subnets", "SecurityGroups", "AssignPublicIp"]
+    assert awsvpc["Subnets"] == [
+        f"<ids of the subnets tagged tier={naming.TASK_SUBNET_TIER} in VPC "
+        f"{naming.vpc_name(env)}, read by ec2.describe_subnets>"]
+    assert awsvpc["SecurityGroups"] == [
+        f"<id of security group {name}, read by ec2.describe_security_groups>"
+        for name in (naming.task_security_group_name(env, svc),
+                     naming.service_mesh_security_group_name(env))]
+    assert awsvpc["AssignPublicIp"] == "DISABLED"
     for name in (naming.cluster_name(env), naming.ecs_service_name(env, svc),
                  naming.ecr_repository_name(env, svc), naming.codedeploy_application_name(env),
                  naming.deployment_group_name(env, svc)):
@@ -67,7 +80,9 @@ def test_dry_run_prints_the_plan_in_order_with_writes_after_all_checks():
                        "--dry-run")
     assert code == EXIT_OK
     assert out.startswith("DRY RUN: no AWS API is called; nothing is changed.")
-    calls = ["ecs.describe_services", "ecs.describe_task_definition", "ecr.describe_repositories",
+    calls = ["ecs.describe_services", "ec2.describe_vpcs", "ec2.describe_subnets",
+             "ec2.describe_security_groups", "ecs.describe_task_definition",
+             "ecr.describe_repositories",
              "ecr.describe_images", "codedeploy.get_deployment_group",
              "codedeploy.list_deployments", "lambda.get_function_configuration",
              "ecs.register_task_definition", "codedeploy.create_deployment",
@@ -85,6 +100,18 @@ def test_dry_run_prints_the_plan_in_order_with_writes_after_all_checks():
         "CapacityProviderStrategy"] == [{"Base": 1, "CapacityProvider": "FARGATE", "Weight": 1}]
     assert appspec_of(out)["Hooks"] == [{"BeforeAllowTraffic": "payment-prod-smoke"}]
     assert "gives up after 95 min" in out
+    # The network lookup, by the names of config/naming.py, read-only.
+    assert ("ec2.describe_vpcs(Filters=[{'Name': 'tag:Name', 'Values': ['payment-prod']}])"
+            "  -> exactly one VPC") in out
+    assert ("ec2.describe_subnets(Filters=[{'Name': 'vpc-id', 'Values': ['<VpcId>']}, "
+            "{'Name': 'tag:tier', 'Values': ['private']}])") in out
+    assert ("ec2.describe_security_groups(Filters=[{'Name': 'vpc-id', 'Values': ['<VpcId>']}, "
+            "{'Name': 'group-name', 'Values': ['payment-prod-transaction-processor-tasks', "
+            "'payment-prod-service-mesh']}])") in out
+    assert "\nplatform      1.4.0 (pinned)\n" in out
+    assert ("\nnetwork       looked up in EC2: subnets tagged tier=private in the VPC named "
+            "payment-prod; security groups payment-prod-transaction-processor-tasks, "
+            "payment-prod-service-mesh; public IP DISABLED\n") in out
 
 
 def test_dry_run_needs_no_credentials_and_imports_neither_boto3_nor_cdktf(tmp_path):
@@ -182,6 +209,13 @@ def manifest_entry(env_name: str, service: str, **changes) -> dict:
     return entry
 
 
+def network_entry(**network_changes) -> dict:
+    """A dev payment-api manifest entry with a changed network_configuration."""
+    entry = manifest_entry("dev", "payment-api")
+    entry["network_configuration"] = {**entry["network_configuration"], **network_changes}
+    return entry
+
+
 def write_outputs(tmp_path, manifest, *, raw=None) -> str:
     path = tmp_path / "outputs.json"
     path.write_text(raw if raw is not None else json.dumps({
@@ -211,6 +245,29 @@ def test_outputs_file_supplies_the_names(tmp_path):
         {"Base": 2, "CapacityProvider": "FARGATE", "Weight": 1}]
 
 
+def test_dry_run_shows_network_and_platform_from_the_outputs_file(tmp_path):
+    network = {"subnets": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"],
+               "security_groups": ["sg-0123456789abcdef0"], "assign_public_ip": "DISABLED"}
+    entry = manifest_entry("prod", "payment-api", platform_version="1.3.0",
+                           network_configuration=network)
+    path = write_outputs(tmp_path, {"payment-api": entry})
+    code, out, err = run("--env", "prod", "--service", "payment-api", "--image-tag", "v7",
+                         "--outputs", path, "--dry-run")
+    assert (code, err) == (EXIT_OK, "")
+    props = appspec_of(out)["Resources"][0]["TargetService"]["Properties"]
+    # The file's values, not the configuration's pinned version (1.4.0).
+    assert props["PlatformVersion"] == "1.3.0"
+    assert props["NetworkConfiguration"] == {"AwsvpcConfiguration": {
+        "Subnets": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"],
+        "SecurityGroups": ["sg-0123456789abcdef0"],
+        "AssignPublicIp": "DISABLED"}}
+    assert "\nplatform      1.3.0 (pinned)\n" in out
+    assert ("\nnetwork       subnets subnet-0123456789abcdef0, subnet-0123456789abcdef1; "
+            "security groups sg-0123456789abcdef0; public IP DISABLED\n") in out
+    # Nothing to look up: the plan has no EC2 call.
+    assert "ec2." not in out
+
+
 @pytest.mark.parametrize(("content", "message"), [
     (None, "not found; write it with `terraform output -json > FILE`"),
     ("{not json", "not readable JSON"),
@@ -237,8 +294,54 @@ def test_outputs_file_supplies_the_names(tmp_path):
         "payment-api": manifest_entry("dev", "payment-api", capacity_provider_strategy=[
             {"capacityProvider": "FARGATE", "weight": -1}])}}}),
      "capacity_provider_strategy[0].weight: -1 is not allowed"),
+    *[(json.dumps({"release_manifest": {"value": {"payment-api": entry}}}), message)
+      for entry, message in (
+          (manifest_entry("dev", "payment-api", platform_version="LATEST"),
+           "release_manifest.payment-api.platform_version: 'LATEST' is not allowed; must be a "
+           "pinned Fargate platform version such as '1.4.0' (not LATEST)"),
+          (manifest_entry("dev", "payment-api", platform_version=""),
+           "release_manifest.payment-api.platform_version: '' is not allowed; must be a "
+           "non-empty string"),
+          (manifest_entry("dev", "payment-api", network_configuration=["subnet-0123456789abcdef0"]),
+           "release_manifest.payment-api.network_configuration: ['subnet-0123456789abcdef0'] is "
+           "not allowed; must be a map of subnets, security_groups, assign_public_ip"),
+          (manifest_entry("dev", "payment-api", network_configuration={
+              "subnets": ["subnet-0123456789abcdef0"], "security_groups": ["sg-0123456789abcdef0"]}),
+           "release_manifest.payment-api.network_configuration: missing assign_public_ip; "
+           "required: subnets, security_groups, assign_public_ip (an AppSpec sets all three or "
+           "none)"),
+          (network_entry(subnets=[]),
+           "release_manifest.payment-api.network_configuration.subnets: [] is not allowed; must "
+           "be a list of 1-16 subnet- ids ('subnet-' + 8 or 17 hex digits)"),
+          (network_entry(subnets="subnet-0123456789abcdef0"),
+           "network_configuration.subnets: 'subnet-0123456789abcdef0' is not allowed; must be a "
+           "list of 1-16 subnet- ids"),
+          (network_entry(subnets=[f"subnet-0123456789abcde{i:02x}" for i in range(17)]),
+           "'subnet-0123456789abcde10'] is not allowed; must be a list of 1-16 subnet- ids"),
+          (network_entry(subnets=["subnet-0123456789abcdef0", "sg-0123456789abcdef0"]),
+           "release_manifest.payment-api.network_configuration.subnets[1]: 'sg-0123456789abcdef0' "
+           "is not allowed; must be a subnet- id ('subnet-' + 8 or 17 hex digits)"),
+          (network_entry(subnets=["subnet-0123456789abcdef0", "subnet-0123456789abcdef0"]),
+           "network_configuration.subnets: ['subnet-0123456789abcdef0', "
+           "'subnet-0123456789abcdef0'] is not allowed; subnet-0123456789abcdef0 listed more "
+           "than once"),
+          (network_entry(security_groups=[]),
+           "release_manifest.payment-api.network_configuration.security_groups: [] is not "
+           "allowed; must be a list of 1-5 sg- ids ('sg-' + 8 or 17 hex digits)"),
+          (network_entry(security_groups=[f"sg-0123456789abcdef{i}" for i in range(6)]),
+           "'sg-0123456789abcdef5'] is not allowed; must be a list of 1-5 sg- ids"),
+          (network_entry(security_groups=["payment-dev-service-mesh"]),
+           "network_configuration.security_groups[0]: 'payment-dev-service-mesh' is not "
+           "allowed; must be a sg- id"),
+          (network_entry(assign_public_ip=False),
+           "release_manifest.payment-api.network_configuration.assign_public_ip: False is not "
+           "allowed; allowed: ENABLED, DISABLED"),
+      )],
 ], ids=["missing", "not-json", "no-output", "not-map", "unknown-service", "missing-fields",
-        "other-env", "port", "empty-name", "empty-strategy", "negative-weight"])
+        "other-env", "port", "empty-name", "empty-strategy", "negative-weight",
+        "platform-latest", "platform-empty", "network-not-map", "network-missing-key",
+        "subnets-empty", "subnets-not-list", "subnets-17", "subnet-bad-id", "subnet-twice",
+        "groups-empty", "groups-6", "group-name-not-id", "public-ip-bool"])
 def test_bad_outputs_file_is_refused(tmp_path, content, message):
     path = str(tmp_path / "absent.json") if content is None else write_outputs(
         tmp_path, None, raw=content)
@@ -246,6 +349,23 @@ def test_bad_outputs_file_is_refused(tmp_path, content, message):
                          "--outputs", path)
     assert code == EXIT_INPUT
     assert message in err
+    assert out == ""
+
+
+@pytest.mark.parametrize("absent", [("platform_version", "network_configuration"),
+                                    ("network_configuration",)], ids=["both", "network"])
+def test_outputs_file_from_before_the_network_outputs_asks_to_export_again(tmp_path, absent):
+    entry = {k: v for k, v in manifest_entry("staging", "payment-api").items()
+             if k not in absent}
+    path = write_outputs(tmp_path, {"payment-api": entry})
+    code, out, err = run("--env", "staging", "--service", "payment-api", "--image-tag", "v1",
+                         "--outputs", path, "--dry-run")
+    assert code == EXIT_INPUT
+    assert err == (
+        f"release refused: outputs file {path!r}: release_manifest.payment-api: missing "
+        f"{', '.join(absent)}; the file was exported before the services stack had these "
+        "outputs. Apply the services stack (cdktf deploy payment-staging-services) and export "
+        "its outputs again (terraform output -json > FILE)\n")
     assert out == ""
 
 
