@@ -16,8 +16,16 @@ from config.model import (
     ServiceConfig,
 )
 
-# Ranges that may call the test listener (CI runners and the VPN).
-_TEST_CLIENT_CIDRS = ("10.200.0.0/16",)
+# Public egress ranges of the CI runners and the VPN that may call each
+# environment's test listener. PLACEHOLDERS from the RFC 5737 documentation
+# ranges (routable nowhere): replace them with your own before deploying.
+# The VPC's NAT gateway addresses are admitted anyway, so test hooks running
+# in the VPC work without them.
+_TEST_CLIENT_CIDRS = {
+    "dev": ("192.0.2.0/28",),
+    "staging": ("198.51.100.0/28",),
+    "prod": ("203.0.113.0/28",),
+}
 
 
 def _services(scale: int, spot: bool) -> tuple[ServiceConfig, ...]:
@@ -101,7 +109,7 @@ DEV = EnvironmentConfig(
     ),
     load_balancer=LoadBalancerConfig(
         certificate_arn=None, allow_plain_http=True,
-        test_listener_port=8443, test_listener_cidrs=_TEST_CLIENT_CIDRS,
+        test_listener_port=8443, test_listener_cidrs=_TEST_CLIENT_CIDRS["dev"],
     ),
     deployment=DeploymentConfig(
         config_name="CodeDeployDefault.ECSAllAtOnce", terminate_blue_after_minutes=0,
@@ -124,7 +132,7 @@ STAGING = EnvironmentConfig(
     ),
     load_balancer=LoadBalancerConfig(
         certificate_arn="arn:aws:acm:eu-west-1:111111111111:certificate/00000000-0000-0000-0000-000000000002",
-        test_listener_port=8443, test_listener_cidrs=_TEST_CLIENT_CIDRS,
+        test_listener_port=8443, test_listener_cidrs=_TEST_CLIENT_CIDRS["staging"],
         deletion_protection=True,
     ),
     deployment=DeploymentConfig(
@@ -148,7 +156,7 @@ PROD = EnvironmentConfig(
     ),
     load_balancer=LoadBalancerConfig(
         certificate_arn="arn:aws:acm:eu-west-1:111111111111:certificate/00000000-0000-0000-0000-000000000003",
-        test_listener_port=8443, test_listener_cidrs=_TEST_CLIENT_CIDRS,
+        test_listener_port=8443, test_listener_cidrs=_TEST_CLIENT_CIDRS["prod"],
         deletion_protection=True, access_logs=True, waf=True,
     ),
     deployment=DeploymentConfig(

@@ -162,7 +162,11 @@ class LoadBalancerConfig:
     allow_plain_http: bool = False
     #: Port of the test listener CodeDeploy uses before shifting traffic.
     test_listener_port: int = 8443
-    #: CIDRs that may reach the test listener (e.g. the CI/VPN ranges).
+    #: Public ranges (CI runners', VPN egress) that may call the internet-
+    #: facing ALB's test listener, which clients reach on its public
+    #: addresses; private ranges are refused. The VPC's NAT gateway addresses
+    #: are always admitted (in-VPC test hooks leave through them), and the
+    #: internal ALB's test listener admits the VPC (docs/services.md).
     test_listener_cidrs: tuple[str, ...] = ()
     #: Internet-facing ALB ingress (production listener).
     public_ingress_cidrs: tuple[str, ...] = ("0.0.0.0/0",)
@@ -259,6 +263,16 @@ class EnvironmentConfig:
 
 def _fmt(values: Iterable[object]) -> str:
     return ", ".join(str(v) for v in values)
+
+
+#: Private address space: RFC 1918 and RFC 6598 (carrier-grade NAT).
+PRIVATE_IPV4_RANGES = tuple(ipaddress.IPv4Network(c) for c in (
+    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10"))
+
+
+def is_private_range(net: ipaddress.IPv4Network) -> bool:
+    """True when ``net`` lies inside (or overlaps) private address space."""
+    return any(net.overlaps(private) for private in PRIVATE_IPV4_RANGES)
 
 
 def _cidr(problems: list[str], where: str, value: str) -> ipaddress.IPv4Network | None:
@@ -503,14 +517,16 @@ def _load_balancer_problems(env: EnvironmentConfig) -> list[str]:
     if not isinstance(lb.test_listener_port, int) or not 1024 <= lb.test_listener_port <= 65535:
         p.append(f"{w}.test_listener_port: {lb.test_listener_port!r} is not allowed; "
                  "use 1024-65535")
-    if not lb.test_listener_cidrs:
-        p.append(f"{w}.test_listener_cidrs: empty; name the ranges (CI, VPN) that may "
-                 "run tests against the green task set")
     for idx, cidr in enumerate(lb.test_listener_cidrs):
         net = _cidr(p, f"{w}.test_listener_cidrs[{idx}]", cidr)
         if net is not None and net.prefixlen == 0:
             p.append(f"{w}.test_listener_cidrs[{idx}]: 0.0.0.0/0 is not allowed; the "
                      "test listener serves untested code")
+        elif net is not None and is_private_range(net):
+            p.append(f"{w}.test_listener_cidrs[{idx}]: {cidr!r} is not allowed; it is a "
+                     "private range, and clients reach the internet-facing ALB's test "
+                     "listener from public addresses; give the public egress range of "
+                     "your CI runners or VPN (the VPC's NAT addresses are always admitted)")
     for idx, cidr in enumerate(lb.public_ingress_cidrs):
         _cidr(p, f"{w}.public_ingress_cidrs[{idx}]", cidr)
     if env.is_prod:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Mapping, Protocol
 
 from config.model import EnvironmentConfig, ServiceConfig
@@ -211,9 +211,11 @@ class BlueGreenServiceProps:
     ``config.naming``). ``cluster``, ``load_balancer`` (the ALB its
     ``public`` flag selects), ``deployments``, ``namespace``, ``network``,
     ``image_cache``: shared constructs of the environment. ``mesh``: the
-    environment's service mesh group; the tasks carry it, so they may call
-    every other service, and every other service may call them on the
-    service's port.
+    environment's callers group; the tasks carry it, so they may call the
+    internal ALB (never another task directly).
+    ``internal_service_urls``: service name -> base URL of a service behind
+    the internal ALB, given to the app as ``<NAME>_URL`` (its own left
+    out); left out: none.
     ``logs_key``: CMK of its log group. ``data_key``: CMK of its images.
     ``secrets``: the environment's secrets by name; the service gets only
     those its configuration lists. ``listener_rule_priority``: unique per
@@ -239,6 +241,7 @@ class BlueGreenServiceProps:
     region: str
     partition: str
     database: DatabaseAccess | None = None
+    internal_service_urls: Mapping[str, str] = field(default_factory=dict)
 
 
 def _validate(props: BlueGreenServiceProps) -> None:
@@ -266,7 +269,7 @@ class BlueGreenService(Construct):
     ``target_groups`` (``blue``/``green``), ``blue_target_group``,
     ``green_target_group``, ``production_rule``, ``test_rule``,
     ``deployment_group``, ``log_group``, ``security_group`` (own group; the
-    tasks also carry ``props.mesh.security_group``), ``mesh_ingress``,
+    tasks also carry ``props.mesh.security_group``),
     ``execution_role``, ``task_role``, ``discovery``, ``scalable_target``,
     ``scaling_policies``.
     """
@@ -329,11 +332,8 @@ class BlueGreenService(Construct):
         p.load_balancer.allow_egress_to(
             self, "alb-to-tasks", sg, svc.port, f"ALB to {svc.name} tasks",
         )
-        # Calls from the other services (Cloud Map names) come through the
-        # shared mesh group: O(N) rules instead of pairwise (modules/service_mesh.py).
-        self.mesh_ingress = p.mesh.admit(
-            self, service_name=svc.name, security_group_id=sg, port=svc.port,
-        )
+        # Other services reach these tasks only through the internal ALB
+        # (modules/service_mesh.py): no task-to-task rule.
         egress(
             self, "to-endpoints",
             security_group_id=sg, description="HTTPS to the VPC interface endpoints",
@@ -435,6 +435,12 @@ class BlueGreenService(Construct):
             "OTEL_SERVICE_NAME": svc.name,
             "OTEL_EXPORTER_OTLP_ENDPOINT": "http://localhost:4317",
         }
+        # Calls to other services go through the internal ALB, so they
+        # follow a release's traffic shift (modules/service_mesh.py).
+        environment.update({
+            f"{secret_variable(name)}_URL": url
+            for name, url in p.internal_service_urls.items() if name != svc.name
+        })
         if svc.uses_database:
             environment.update({
                 "DB_HOST": p.database.endpoint,

@@ -7,8 +7,11 @@ defaults (which Terraform nevertheless ignores, see docs/services.md).
 """
 from __future__ import annotations
 
+import ipaddress
 import json
 from dataclasses import dataclass
+
+from config.model import is_private_range
 
 from framework import Construct, TerraformResourceLifecycle
 from framework.aws import aws
@@ -28,6 +31,14 @@ MANAGED_RULE_GROUPS = (
     "AWSManagedRulesKnownBadInputsRuleSet",
     "AWSManagedRulesSQLiRuleSet",
 )
+
+
+def _is_private_literal(cidr: str) -> bool:
+    """A literal IPv4 range inside private space (references are not judged)."""
+    try:
+        return is_private_range(ipaddress.IPv4Network(cidr, strict=False))
+    except ValueError:
+        return False
 
 
 def _fixed_404() -> list:
@@ -187,7 +198,12 @@ class ApplicationLoadBalancerProps:
     public subnets with an internet-facing address.
     ``vpc_id``/``subnet_ids``: where it lives.
     ``production_ingress_cidrs``: who may reach the production (and redirect)
-    listener. ``test_listener_cidrs``: who may reach the test listener.
+    listener. ``test_listener_cidrs``: who may reach the test listener; on
+    an internet-facing ALB clients come from public addresses, so private
+    ranges are refused there.
+    ``test_listener_nat_ips``: public addresses (may be references) of the
+    VPC's NAT gateways, admitted on an internet-facing ALB's test listener
+    so test hooks running in the VPC reach it; left out: none.
     ``test_listener_port``: port of the test listener CodeDeploy uses.
     ``certificate_arn``: ACM certificate; when set, production is HTTPS:443,
     HTTP:80 only redirects and the test listener is HTTPS too. Left out: plain
@@ -206,6 +222,7 @@ class ApplicationLoadBalancerProps:
     production_ingress_cidrs: tuple[str, ...]
     test_listener_cidrs: tuple[str, ...]
     test_listener_port: int
+    test_listener_nat_ips: tuple[str, ...] = ()
     certificate_arn: str | None = None
     allow_plain_http: bool = False
     idle_timeout_seconds: int = 60
@@ -313,8 +330,19 @@ class ApplicationLoadBalancer(Construct):
         if props.test_listener_port in (HTTP_PORT, HTTPS_PORT):
             problems.append(f"test_listener_port: {props.test_listener_port} is not allowed; "
                             "80 and 443 belong to production")
-        if not props.test_listener_cidrs:
-            problems.append("test_listener_cidrs: empty is not allowed; name who may test")
+        if not props.test_listener_cidrs and not props.test_listener_nat_ips:
+            problems.append("test_listener_cidrs: empty is not allowed without "
+                            "test_listener_nat_ips; name who may test")
+        if props.internal and props.test_listener_nat_ips:
+            problems.append("test_listener_nat_ips: not allowed on an internal ALB; callers in "
+                            "the VPC reach it on private addresses (admit the VPC range)")
+        if not props.internal:
+            private = [c for c in props.test_listener_cidrs if _is_private_literal(c)]
+            if private:
+                problems.append(
+                    f"test_listener_cidrs: {', '.join(private)} not allowed on an internet-"
+                    "facing ALB; clients reach it from public addresses (give public egress "
+                    "ranges; in-VPC callers come through test_listener_nat_ips)")
         if problems:
             raise ValueError(f"ApplicationLoadBalancer {props.name!r}: " + "; ".join(problems))
 
@@ -328,13 +356,20 @@ class ApplicationLoadBalancer(Construct):
                     description=f"Production listener {port} from {cidr}",
                     ip_protocol="tcp", from_port=port, to_port=port, cidr_ipv4=cidr,
                 )
+        port = props.test_listener_port
         for index, cidr in enumerate(props.test_listener_cidrs):
             rule(
                 self, f"test-in-{index}",
                 security_group_id=self.security_group_id,
-                description=f"Test listener {props.test_listener_port} from {cidr}",
-                ip_protocol="tcp", from_port=props.test_listener_port,
-                to_port=props.test_listener_port, cidr_ipv4=cidr,
+                description=f"Test listener {port} from {cidr}",
+                ip_protocol="tcp", from_port=port, to_port=port, cidr_ipv4=cidr,
+            )
+        for index, address in enumerate(props.test_listener_nat_ips):
+            rule(
+                self, f"test-from-nat-{index}",
+                security_group_id=self.security_group_id,
+                description=f"Test listener {port} from NAT gateway {index} (test hooks in the VPC)",
+                ip_protocol="tcp", from_port=port, to_port=port, cidr_ipv4=f"{address}/32",
             )
 
     arn = read_once("lb", "arn")

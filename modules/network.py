@@ -105,6 +105,12 @@ class Network(Construct):
         return [s.id for s in self.subnets["private"]]
 
     @cached_property
+    def nat_public_ips(self) -> list[str]:
+        """Public addresses of the NAT gateways: where callers in the private
+        subnets come from when they reach an internet-facing address."""
+        return [nat.public_ip for nat in self.nat_gateways]
+
+    @cached_property
     def isolated_subnet_ids(self) -> list[str]:
         return [s.id for s in self.subnets["isolated"]]
 

@@ -86,11 +86,18 @@ class ServicesStack(PlatformStack):
             repository_prefix=f"{env.prefix}-public", **common,
         ))
         self.load_balancers = self._load_balancers(env, security, network)
-        # Services call each other by their Cloud Map names; every task
-        # carries this group (O(N) rules, see modules/service_mesh.py).
+        # Every task carries this group; it lets tasks call other services
+        # through the internal ALB only (modules/service_mesh.py).
         self.mesh = ServiceMesh(self, "service-mesh", ServiceMeshProps(
             name=service_mesh_security_group_name(env), network=net,
         ))
+        internal_urls = {}
+        if "internal" in self.load_balancers:
+            internal = self.load_balancers["internal"]
+            self.mesh.call_through(internal)
+            scheme = "https" if internal.https else "http"
+            internal_urls = {svc.name: f"{scheme}://{internal.dns_name}{svc.path_prefix}"
+                             for svc in env.services if not svc.public}
         self.services: dict[str, BlueGreenService] = {}
         for index, svc in enumerate(env.services):
             self.services[svc.name] = BlueGreenService(self, f"service-{svc.name}", BlueGreenServiceProps(
@@ -108,6 +115,7 @@ class ServicesStack(PlatformStack):
                 secrets=security.secrets,
                 listener_rule_priority=(index + 1) * PRIORITY_STEP,
                 database=data.database if svc.uses_database else None,
+                internal_service_urls=internal_urls,
                 **common,
             ))
         self._observability(env, security, data)
@@ -222,8 +230,14 @@ class ServicesStack(PlatformStack):
                 internal=internal,
                 vpc_id=net.vpc_id,
                 subnet_ids=net.private_subnet_ids if internal else net.public_subnet_ids,
-                production_ingress_cidrs=(env.vpc_cidr,) if internal else lb.public_ingress_cidrs,
-                test_listener_cidrs=lb.test_listener_cidrs,
+                # Internal: only service tasks, through the callers group
+                # (ServiceMesh.call_through); no range admitted.
+                production_ingress_cidrs=() if internal else lb.public_ingress_cidrs,
+                # Internal: test hooks in the VPC reach it on private
+                # addresses. Internet-facing: clients come from public
+                # addresses, in-VPC hooks through the NAT gateways.
+                test_listener_cidrs=(env.vpc_cidr,) if internal else lb.test_listener_cidrs,
+                test_listener_nat_ips=() if internal else tuple(net.nat_public_ips),
                 test_listener_port=lb.test_listener_port,
                 certificate_arn=lb.certificate_arn,
                 allow_plain_http=lb.allow_plain_http,

@@ -80,6 +80,9 @@ BAD_CASES = [
     ("account", lambda: replace_env(DEV, account_id="12345"), "dev.account_id: '12345' is not allowed; use 12 digits"),
     ("azs", lambda: replace_env(DEV, availability_zones=("eu-west-1a", "eu-west-1a", "eu-west-1b")), "dev.availability_zones"),
     ("bucket", lambda: replace_env(DEV, state_bucket="Bad_Bucket"), "dev.state_bucket: 'Bad_Bucket' is not a valid S3 bucket name"),
+    ("platform-version-latest", lambda: replace_service(DEV, platform_version="LATEST"), "dev.services.payment-api.platform_version: 'LATEST' is not allowed; pin a Fargate platform version such as '1.4.0'"),
+    ("test-listener-private", lambda: replace_env(DEV, load_balancer=dataclasses.replace(DEV.load_balancer, test_listener_cidrs=("10.200.0.0/16",))), "dev.load_balancer.test_listener_cidrs[0]: '10.200.0.0/16' is not allowed; it is a private range"),
+    ("test-listener-cgnat", lambda: replace_env(DEV, load_balancer=dataclasses.replace(DEV.load_balancer, test_listener_cidrs=("100.64.0.0/16",))), "dev.load_balancer.test_listener_cidrs[0]: '100.64.0.0/16' is not allowed; it is a private range"),
     ("custom-metric-namespace", lambda: replace_service(DEV, custom_metric=CustomScalingMetric(namespace="AWS/ECS", name="x", target_value=1)), "custom_metric.namespace: 'AWS/ECS' is not allowed"),
 ]
 
@@ -89,6 +92,14 @@ def test_bad_configuration_is_refused_with_field_value_and_allowed(build, fragme
     env = build()
     others = [e for e in ENVIRONMENTS if e.name != env.name] if env.name in ("dev", "staging", "prod") else []
     assert fragment in problems_of(env, *others)
+
+
+def test_each_environment_has_its_own_test_client_ranges():
+    """Day 2 (#12): the ranges are per environment and public (clients reach
+    the internet-facing ALB's test listener on its public addresses)."""
+    ranges = [set(e.load_balancer.test_listener_cidrs) for e in ENVIRONMENTS]
+    assert all(ranges)
+    assert not (ranges[0] & ranges[1] or ranges[0] & ranges[2] or ranges[1] & ranges[2])
 
 
 def test_overlapping_vpc_cidrs_are_refused():

@@ -61,6 +61,14 @@ def private_cidr(draw, shortest: int, longest: int) -> str:
     return str(ipaddress.IPv4Network(f"{address}/{prefix}", strict=False))
 
 
+@st.composite
+def public_cidr(draw, shortest: int, longest: int) -> str:
+    """A network inside 11.0.0.0/8-99.0.0.0/8 (public space, no private range)."""
+    prefix = draw(st.integers(shortest, longest))
+    address = ipaddress.IPv4Address("11.0.0.0") + draw(st.integers(0, 89 * 2**24 - 1))
+    return str(ipaddress.IPv4Network(f"{address}/{prefix}", strict=False))
+
+
 SIZES = st.sampled_from(VALID_SIZES)
 CUSTOM_METRICS = st.none() | st.builds(
     CustomScalingMetric,
@@ -90,7 +98,8 @@ DEPLOYMENT_CONFIGS = {
 }
 RETENTIONS = {prod: st.sampled_from([d for d in LOG_RETENTION_DAYS if not prod or d >= 365])
               for prod in (False, True)}
-TEST_LISTENER_CIDRS = st.lists(private_cidr(8, 28), min_size=1, max_size=2).map(tuple)
+# Public egress ranges: the internet-facing ALB's test listener refuses private ones.
+TEST_LISTENER_CIDRS = st.lists(public_cidr(16, 32), min_size=0, max_size=2).map(tuple)
 PUBLIC_INGRESS_CIDRS = st.sampled_from([("0.0.0.0/0",), ()]) | st.lists(
     private_cidr(8, 28), min_size=1, max_size=2).map(tuple)
 VPC_CIDRS = private_cidr(16, 21)

@@ -10,6 +10,7 @@ from collections import Counter
 import pytest
 
 from config import ConfigError, load_environments
+from config.model import is_private_range
 from config.environments import ENVIRONMENTS
 from modules.blue_green_service import target_group_name
 from modules.load_balancer import MANAGED_RULE_GROUPS, TLS_POLICY
@@ -231,32 +232,55 @@ def _rules(svc_stack, rtype: str, security_group_key: str) -> list[dict]:
     return [r for r in svc_stack.resources(rtype).values() if r["security_group_id"] == sg]
 
 
-def test_alb_ingress_only_on_listener_ports(svc_stack, env):
+def _nat_address_refs(stacks, svc_stack) -> set[str]:
+    """``<public_ip of each NAT gateway>/32``, as the services stack reads them."""
+    found = set()
+    for rule in svc_stack.resources("aws_vpc_security_group_ingress_rule").values():
+        cidr = rule.get("cidr_ipv4", "")
+        if cidr.startswith("${") and cidr.endswith("}/32"):
+            path = resolved_path(stacks, cidr.removesuffix("/32"), svc_stack.name)
+            assert "/network/nat-" in path and cidr.endswith("public_ip}/32"), path
+            found.add(cidr)
+    return found
+
+
+def test_alb_ingress_only_on_listener_ports(stacks, svc_stack, env):
+    """Public ALB: production from its configured ranges; test listener from
+    the configured public client ranges and the NAT gateways' addresses
+    (in-VPC test hooks reach an internet-facing ALB through NAT, Day 2
+    finding 9). Internal ALB: production only from the service tasks'
+    callers group; test listener from the VPC."""
     lb = env.load_balancer
     prod_ports = {443, 80} if lb.certificate_arn else {80}
+    nat = _nat_address_refs(stacks, svc_stack)
+    assert len(nat) == env.nat_gateway_count
     for kind in _albs(svc_stack):
         sg_key, _ = find(svc_stack, "aws_security_group", f"{kind}-alb/security-group")
         ingress = _rules(svc_stack, "aws_vpc_security_group_ingress_rule", sg_key)
-        sources = set(lb.public_ingress_cidrs) if kind == "public" else {env.vpc_cidr}
-        seen = set()
-        for rule in ingress:
-            assert rule["from_port"] == rule["to_port"] and rule["ip_protocol"] == "tcp"
-            port = rule["from_port"]
-            if port == lb.test_listener_port:
-                assert rule["cidr_ipv4"] in lb.test_listener_cidrs
-            else:
-                assert port in prod_ports and rule["cidr_ipv4"] in sources
-            seen.add((port, rule["cidr_ipv4"]))
-        expected = {(p, c) for p in prod_ports for c in sources} | {
-            (lb.test_listener_port, c) for c in lb.test_listener_cidrs}
-        assert seen == expected
+        seen = {(r["from_port"], r.get("cidr_ipv4") or r["referenced_security_group_id"]) for r in ingress}
+        assert all(r["from_port"] == r["to_port"] and r["ip_protocol"] == "tcp" for r in ingress)
+        if kind == "public":
+            expected = {(p, c) for p in prod_ports for c in lb.public_ingress_cidrs} | {
+                (lb.test_listener_port, c) for c in (*lb.test_listener_cidrs, *nat)}
+        else:
+            internal_port = 443 if lb.certificate_arn else 80
+            expected = {(internal_port, sg_ref(svc_stack, "service-mesh/security-group")),
+                        (lb.test_listener_port, env.vpc_cidr)}
+        assert seen == expected, kind
 
 
-def test_test_listener_is_never_open_to_the_world(stacks):
+def test_test_listener_is_never_open_to_the_world_nor_to_private_ranges_on_a_public_alb(stacks):
     for synthesized in stacks.values():
+        public_groups = {g for lb in synthesized.resources("aws_lb").values() if not lb["internal"]
+                         for g in lb["security_groups"]}
         for rule in synthesized.resources("aws_vpc_security_group_ingress_rule").values():
-            if rule.get("cidr_ipv4") and rule.get("from_port") == 8443:
-                assert ipaddress.IPv4Network(rule["cidr_ipv4"]).prefixlen > 0
+            cidr = rule.get("cidr_ipv4", "")
+            if rule.get("from_port") != 8443 or not cidr or cidr.startswith("${"):
+                continue
+            network = ipaddress.IPv4Network(cidr)
+            assert network.prefixlen > 0
+            if rule["security_group_id"] in public_groups:
+                assert not is_private_range(network), cidr
 
 
 def test_alb_egress_only_to_its_services_tasks(svc_stack, env):
@@ -277,19 +301,17 @@ def _task_groups(svc_stack, env) -> dict[str, str]:
     return {s.name: sg_ref(svc_stack, f"service-{s.name}/security-group") for s in env.services}
 
 
-def test_task_ingress_only_from_its_alb_and_the_mesh(svc_stack, env):
+def test_task_ingress_only_from_its_alb(svc_stack, env):
+    """No task admits another task: internal calls go through the internal
+    ALB, so they follow a release's traffic shift (Day 2 finding 8)."""
     own = _task_groups(svc_stack, env)
-    mesh = sg_ref(svc_stack, "service-mesh/security-group")
     for svc in env.services:
         kind = "public" if svc.public else "internal"
         ingress = _rules(svc_stack, "aws_vpc_security_group_ingress_rule", own[svc.name].split(".")[1])
-        assert sorted(r["referenced_security_group_id"] for r in ingress) == sorted(
-            [sg_ref(svc_stack, f"{kind}-alb/security-group"), mesh])
+        assert [r["referenced_security_group_id"] for r in ingress] == [
+            sg_ref(svc_stack, f"{kind}-alb/security-group")]
         assert all(r["ip_protocol"] == "tcp" and r["from_port"] == r["to_port"] == svc.port for r in ingress)
         assert not any("cidr_ipv4" in r or "prefix_list_id" in r for r in ingress)
-        _, from_mesh = find(svc_stack, "aws_vpc_security_group_ingress_rule", f"service-{svc.name}/from-mesh")
-        assert from_mesh["referenced_security_group_id"] == mesh
-        assert svc.name in from_mesh["description"] and str(svc.port) in from_mesh["description"]
 
 
 def test_task_egress_is_narrow(svc_stack, env):
@@ -307,20 +329,16 @@ def test_task_egress_is_narrow(svc_stack, env):
         assert len(egress) == len(https) + len(db)
 
 
-def test_mesh_group_only_lets_tasks_call_service_ports_on_the_mesh(svc_stack, env):
+def test_callers_group_only_reaches_the_internal_alb_production_listener(svc_stack, env):
     mesh_key, group = find(svc_stack, "aws_security_group", "service-mesh/security-group")
-    mesh = ref("aws_security_group", mesh_key, "id")
     assert group["name"] == f"{env.prefix}-service-mesh"
     assert "ingress" not in group and "egress" not in group
     assert _rules(svc_stack, "aws_vpc_security_group_ingress_rule", mesh_key) == []
     egress = _rules(svc_stack, "aws_vpc_security_group_egress_rule", mesh_key)
-    assert len({s.port for s in env.services}) == len(env.services)
-    assert len(egress) == len(env.services)
-    assert sorted((r["ip_protocol"], r["from_port"], r["to_port"], r["referenced_security_group_id"])
-                  for r in egress) == sorted(("tcp", s.port, s.port, mesh) for s in env.services)
-    for svc in env.services:
-        _, rule = find(svc_stack, "aws_vpc_security_group_egress_rule", f"service-mesh/to-port-{svc.port}")
-        assert svc.name in rule["description"] and str(svc.port) in rule["description"]
+    internal_port = 443 if env.load_balancer.certificate_arn else 80
+    assert [(r["ip_protocol"], r["from_port"], r["to_port"], r["referenced_security_group_id"])
+            for r in egress] == [("tcp", internal_port, internal_port,
+                                  sg_ref(svc_stack, "internal-alb/security-group"))]
 
 
 def _task_to_task_rules(svc_stack) -> list[dict]:
@@ -332,23 +350,37 @@ def _task_to_task_rules(svc_stack) -> list[dict]:
             if r["security_group_id"] in task_groups and r.get("referenced_security_group_id") in task_groups]
 
 
-def test_task_to_task_rules_are_one_each_way_per_service(svc_stack, env):
-    rules = _task_to_task_rules(svc_stack)
-    assert len(rules) == 2 * len(env.services)
-    by_path = sorted(path_of(r).split("/", 1)[1] for r in rules)
-    assert by_path == sorted([f"service-{s.name}/from-mesh" for s in env.services]
-                             + [f"service-mesh/to-port-{s.port}" for s in env.services])
+def test_no_task_to_task_rule(svc_stack):
+    assert _task_to_task_rules(svc_stack) == []
+
+
+def test_internal_services_are_called_by_url_through_the_internal_alb(svc_stack, env):
+    """Each task gets ``<NAME>_URL`` of every other internal service: the
+    internal ALB's name and the service's path (the rule that routes it)."""
+    alb_key, _ = _albs(svc_stack)["internal"]
+    scheme = "https" if env.load_balancer.certificate_arn else "http"
+    internal = {s.name: s for s in env.services if not s.public}
+    for svc in env.services:
+        _, td = find(svc_stack, "aws_ecs_task_definition", f"service-{svc.name}/task-definition")
+        environment = {e["name"]: e["value"] for e in json.loads(td["container_definitions"])[0]["environment"]}
+        urls = {k: v for k, v in environment.items() if k.endswith("_URL")}
+        assert urls == {
+            f"{name.upper().replace('-', '_')}_URL": f"{scheme}://${{aws_lb.{alb_key}.dns_name}}{callee.path_prefix}"
+            for name, callee in internal.items() if name != svc.name}
 
 
 def _expected_reachability(env) -> set[tuple[str, str, int]]:
-    """Every service from every service's tasks (its own included) and its
-    ALB on its port; the database from services with uses_database."""
+    """Every service from its ALB on its port; the internal ALB's production
+    listener from every task; the database from services with uses_database.
+    No task reaches another task directly."""
+    internal_port = 443 if env.load_balancer.certificate_arn else 80
     expected = set()
-    for callee in env.services:
-        expected.add((f"alb:{'public' if callee.public else 'internal'}", f"task:{callee.name}", callee.port))
-        expected |= {(f"task:{caller.name}", f"task:{callee.name}", callee.port) for caller in env.services}
-        if callee.uses_database:
-            expected.add((f"task:{callee.name}", "database", 5432))
+    for svc in env.services:
+        expected.add((f"alb:{'public' if svc.public else 'internal'}", f"task:{svc.name}", svc.port))
+        if any(not s.public for s in env.services):
+            expected.add((f"task:{svc.name}", "alb:internal", internal_port))
+        if svc.uses_database:
+            expected.add((f"task:{svc.name}", "database", 5432))
     return expected
 
 
@@ -388,11 +420,11 @@ def scaled(tmp_path_factory):
     return env, stacks
 
 
-def test_task_to_task_rules_grow_linearly(scaled):
+def test_rules_grow_linearly_and_no_task_reaches_another(scaled):
     env, stacks = scaled
     svc_stack = services_stack(stacks, env.name)
     assert len(env.services) == SCALED_SERVICES
-    assert len(_task_to_task_rules(svc_stack)) == 2 * SCALED_SERVICES  # pairwise: 2*8*7 = 112
+    assert _task_to_task_rules(svc_stack) == []
     assert reachability(stacks, svc_stack) == _expected_reachability(env)
 
 

@@ -138,15 +138,17 @@ def test_a_fourth_service_is_one_configuration_entry(small_app):
     outputs = synthesized.json["output"]
     assert FOURTH.name in outputs["release_manifest"]["value"]
     assert FOURTH.name in outputs["task_families"]["value"]
-    # It may call the other services and they may call it: its tasks carry
-    # the mesh group, which gains one egress rule for its port.
+    # It may call the internal services through the internal ALB (its tasks
+    # carry the callers group, which gains no rule), and it gets their URLs.
     mesh_key, _ = find(synthesized, "aws_security_group", "service-mesh/security-group")
     mesh = f"${{aws_security_group.{mesh_key}.id}}"
-    _, from_mesh = find(synthesized, "aws_vpc_security_group_ingress_rule", f"service-{FOURTH.name}/from-mesh")
-    assert (from_mesh["referenced_security_group_id"], from_mesh["from_port"]) == (mesh, FOURTH.port)
-    _, to_port = find(synthesized, "aws_vpc_security_group_egress_rule", f"service-mesh/to-port-{FOURTH.port}")
-    assert to_port["security_group_id"] == to_port["referenced_security_group_id"] == mesh
+    own_ingress = of_service(synthesized, "aws_vpc_security_group_ingress_rule", FOURTH.name)
+    assert own_ingress and all(r.get("referenced_security_group_id") != mesh for r in own_ingress.values())
     _, service = find(synthesized, "aws_ecs_service", f"service-{FOURTH.name}/service")
+    _, fourth_td = find(synthesized, "aws_ecs_task_definition", f"service-{FOURTH.name}/task-definition")
+    names = {e["name"] for e in json.loads(fourth_td["container_definitions"])[0]["environment"]}
+    internal = {s.name for s in dev.services if not s.public and s.name != FOURTH.name}
+    assert {f"{n.upper().replace('-', '_')}_URL" for n in internal} <= names
     assert mesh in service["network_configuration"]["security_groups"]
 
 
@@ -212,66 +214,55 @@ def test_release_manifest_parses_with_the_release_tool(small_app):
         json.dumps(entry)
 
 
-# -- the service mesh construct on a small unit stack ------------------------------
+# -- the callers group (service_mesh.py) on a small unit stack --------------------
 def _mesh_unit():
-    """A bare stack with a mesh; ``service(name)`` adds a service's construct
-    and own group, as the app does."""
+    """A bare stack with the callers group and a stand-in ALB of each kind
+    (the group reads only their group id, kind and production port)."""
     from types import SimpleNamespace
 
-    from framework import Construct, TerraformStack, Testing as CdktfTesting
+    from framework import TerraformStack, Testing as CdktfTesting
     from framework.aws import aws
     from modules.service_mesh import ServiceMesh, ServiceMeshProps
 
     stack = TerraformStack(CdktfTesting.app(), "mesh-unit")
-    # The mesh only reads the network's VPC id.
     network = SimpleNamespace(vpc_id="vpc-0123456789abcdef0")
     mesh = ServiceMesh(stack, "service-mesh", ServiceMeshProps(name="unit-service-mesh", network=network))
 
-    def service(name: str):
-        scope = Construct(stack, f"service-{name}")
-        group = aws.security_group.SecurityGroup(scope, "security-group", name=f"unit-{name}",
-                                                 description=f"Tasks of {name}", vpc_id=network.vpc_id)
-        return scope, group
+    def alb(kind: str):
+        group = aws.security_group.SecurityGroup(stack, f"{kind}-alb-sg", name=f"unit-{kind}-alb",
+                                                 vpc_id=network.vpc_id)
+        return SimpleNamespace(internal=kind == "internal", production_port=443,
+                               security_group_id=group.id)
 
-    return stack, mesh, service, CdktfTesting
+    return stack, mesh, alb, CdktfTesting
 
 
-def test_mesh_shares_one_egress_rule_per_port_and_names_its_services():
-    stack, mesh, service, testing = _mesh_unit()
-    for name, port in (("api", 8080), ("worker", 8080), ("notifier", 8082)):
-        scope, group = service(name)
-        mesh.admit(scope, service_name=name, security_group_id=group.id, port=port)
-    assert mesh.members == {"api": 8080, "worker": 8080, "notifier": 8082}
-    assert sorted(mesh.egress_rules) == [8080, 8082]
+def test_callers_group_reaches_only_the_internal_alb_production_listener():
+    """Day 2 (#12, finding 8): internal calls go through the internal ALB, so
+    they follow the traffic shift and count in the rollback alarms; Cloud Map
+    keeps both task sets registered during a release (containers-roadmap #648)."""
+    stack, mesh, alb, testing = _mesh_unit()
+    mesh.call_through(alb("internal"))
     resources = json.loads(testing.synth(stack))["resource"]
     groups = {g["name"]: f"${{aws_security_group.{k}.id}}" for k, g in resources["aws_security_group"].items()}
-    mesh_ref = groups.pop("unit-service-mesh")
-    # One rule per distinct port: AWS rejects two identical rules.
-    egress = {r["from_port"]: r for r in resources["aws_vpc_security_group_egress_rule"].values()}
-    assert len(egress) == len(resources["aws_vpc_security_group_egress_rule"]) == 2
-    assert egress[8080]["description"] == "Service tasks to api, worker on port 8080"
-    assert egress[8082]["description"] == "Service tasks to notifier on port 8082"
-    assert all(r["security_group_id"] == r["referenced_security_group_id"] == mesh_ref
-               and r["to_port"] == port for port, r in egress.items())
-    ingress = sorted((r["security_group_id"], r["from_port"], r["referenced_security_group_id"])
-                     for r in resources["aws_vpc_security_group_ingress_rule"].values())
-    assert ingress == sorted([(groups["unit-api"], 8080, mesh_ref), (groups["unit-worker"], 8080, mesh_ref),
-                              (groups["unit-notifier"], 8082, mesh_ref)])
+    mesh_ref, alb_ref = groups["unit-service-mesh"], groups["unit-internal-alb"]
+    (egress,) = resources["aws_vpc_security_group_egress_rule"].values()
+    (ingress,) = resources["aws_vpc_security_group_ingress_rule"].values()
+    assert (egress["security_group_id"], egress["referenced_security_group_id"]) == (mesh_ref, alb_ref)
+    assert (ingress["security_group_id"], ingress["referenced_security_group_id"]) == (alb_ref, mesh_ref)
+    for rule in (egress, ingress):
+        assert (rule["ip_protocol"], rule["from_port"], rule["to_port"]) == ("tcp", 443, 443)
+    assert sorted(mesh.egress_rules) == sorted(mesh.alb_ingress_rules) == [443]
 
 
-@pytest.mark.parametrize("name, port, message", [
-    ("api", 0, r"port 0 of 'api' is not allowed; use an integer 1-65535"),
-    ("api", 70000, r"port 70000 of 'api' is not allowed"),
-    ("api", True, r"port True of 'api' is not allowed"),
-    ("api", "8080", r"port '8080' of 'api' is not allowed"),
-    ("", 8080, r"service_name '' is not allowed"),
-    ("first", 8081, r"service_name 'first' is already admitted \(port 8080\)"),
+@pytest.mark.parametrize("kind, twice, message", [
+    ("public", False, r"the internet-facing ALB is not allowed"),
+    ("internal", True, r"already called; the environment has one internal ALB"),
 ])
-def test_mesh_refuses_bad_members(name, port, message):
-    _, mesh, service, _ = _mesh_unit()
-    scope, group = service("first")
-    mesh.admit(scope, service_name="first", security_group_id=group.id, port=8080)
-    other_scope, other_group = service("second")
+def test_callers_group_refuses_a_public_alb_and_a_second_call(kind, twice, message):
+    _, mesh, alb, _ = _mesh_unit()
+    target = alb(kind)
+    if twice:
+        mesh.call_through(target)
     with pytest.raises(ValueError, match=message):
-        mesh.admit(other_scope, service_name=name, security_group_id=other_group.id, port=port)
-    assert mesh.members == {"first": 8080}
+        mesh.call_through(target)
