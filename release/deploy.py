@@ -625,10 +625,10 @@ class Releaser:
         t = self.target
         self.say(f"checks passed: {t.ecs_service} runs {pre.current_task_definition_arn}; "
                  f"image {pre.image_uri} ({pre.image_digest}); no deployment in progress")
-        self.say(f"the AppSpec sets platform version {t.platform_version}, "
-                 f"{pre.network_configuration.describe()}")
         for note in pre.notes:
             self.say(f"note: {note}")
+        self.say(f"the AppSpec sets platform version {t.platform_version}, "
+                 f"{pre.network_configuration.describe()}")
         deployment_id = self.start(pre)
         info = self.watch(deployment_id)
         if info.get("status") != SUCCEEDED:

@@ -87,9 +87,10 @@ def parse_network_configuration(raw: object, where: str) -> NetworkConfiguration
         raise ReleaseInputError(f"{where}: missing {', '.join(missing)}; required: "
                                 + ", ".join(NETWORK_FIELDS)
                                 + " (an AppSpec sets all three or none)")
-    subnets = _ids(raw["subnets"], f"{where}.subnets", _SUBNET_ID, "subnet", MAX_SUBNETS)
+    subnets = _ids(raw["subnets"], f"{where}.subnets", _SUBNET_ID, "subnet",
+                   "subnet id", MAX_SUBNETS)
     groups = _ids(raw["security_groups"], f"{where}.security_groups", _SECURITY_GROUP_ID,
-                  "sg", MAX_SECURITY_GROUPS)
+                  "sg", "security group id", MAX_SECURITY_GROUPS)
     public_ip = raw["assign_public_ip"]
     if public_ip not in ASSIGN_PUBLIC_IP_VALUES:
         raise ReleaseInputError(f"{where}.assign_public_ip: {public_ip!r} is not allowed; "
@@ -98,15 +99,16 @@ def parse_network_configuration(raw: object, where: str) -> NetworkConfiguration
                                 assign_public_ip=public_ip)
 
 
-def _ids(raw: object, where: str, pattern: re.Pattern, prefix: str,
+def _ids(raw: object, where: str, pattern: re.Pattern, prefix: str, noun: str,
          most: int) -> tuple[str, ...]:
-    allowed = f"must be a list of 1-{most} {prefix}- ids ('{prefix}-' + 8 or 17 hex digits)"
+    form = f"'{prefix}-' + 8 or 17 hex digits"
     if not isinstance(raw, (list, tuple)) or not 1 <= len(raw) <= most:
-        raise ReleaseInputError(f"{where}: {raw!r} is not allowed; {allowed}")
+        raise ReleaseInputError(f"{where}: {raw!r} is not allowed; must be a list of 1-{most} "
+                                f"{noun}s ({form})")
     for idx, value in enumerate(raw):
         if not isinstance(value, str) or not pattern.match(value):
             raise ReleaseInputError(f"{where}[{idx}]: {value!r} is not allowed; must be a "
-                                    f"{prefix}- id ('{prefix}-' + 8 or 17 hex digits)")
+                                    f"{noun} ({form})")
     repeated = sorted({value for value in raw if raw.count(value) > 1})
     if repeated:
         raise ReleaseInputError(f"{where}: {list(raw)!r} is not allowed; "

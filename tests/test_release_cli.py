@@ -312,27 +312,27 @@ def test_dry_run_shows_network_and_platform_from_the_outputs_file(tmp_path):
            "none)"),
           (network_entry(subnets=[]),
            "release_manifest.payment-api.network_configuration.subnets: [] is not allowed; must "
-           "be a list of 1-16 subnet- ids ('subnet-' + 8 or 17 hex digits)"),
+           "be a list of 1-16 subnet ids ('subnet-' + 8 or 17 hex digits)"),
           (network_entry(subnets="subnet-0123456789abcdef0"),
            "network_configuration.subnets: 'subnet-0123456789abcdef0' is not allowed; must be a "
-           "list of 1-16 subnet- ids"),
+           "list of 1-16 subnet ids"),
           (network_entry(subnets=[f"subnet-0123456789abcde{i:02x}" for i in range(17)]),
-           "'subnet-0123456789abcde10'] is not allowed; must be a list of 1-16 subnet- ids"),
+           "'subnet-0123456789abcde10'] is not allowed; must be a list of 1-16 subnet ids"),
           (network_entry(subnets=["subnet-0123456789abcdef0", "sg-0123456789abcdef0"]),
            "release_manifest.payment-api.network_configuration.subnets[1]: 'sg-0123456789abcdef0' "
-           "is not allowed; must be a subnet- id ('subnet-' + 8 or 17 hex digits)"),
+           "is not allowed; must be a subnet id ('subnet-' + 8 or 17 hex digits)"),
           (network_entry(subnets=["subnet-0123456789abcdef0", "subnet-0123456789abcdef0"]),
            "network_configuration.subnets: ['subnet-0123456789abcdef0', "
            "'subnet-0123456789abcdef0'] is not allowed; subnet-0123456789abcdef0 listed more "
            "than once"),
           (network_entry(security_groups=[]),
            "release_manifest.payment-api.network_configuration.security_groups: [] is not "
-           "allowed; must be a list of 1-5 sg- ids ('sg-' + 8 or 17 hex digits)"),
+           "allowed; must be a list of 1-5 security group ids ('sg-' + 8 or 17 hex digits)"),
           (network_entry(security_groups=[f"sg-0123456789abcdef{i}" for i in range(6)]),
-           "'sg-0123456789abcdef5'] is not allowed; must be a list of 1-5 sg- ids"),
+           "'sg-0123456789abcdef5'] is not allowed; must be a list of 1-5 security group ids"),
           (network_entry(security_groups=["payment-dev-service-mesh"]),
            "network_configuration.security_groups[0]: 'payment-dev-service-mesh' is not "
-           "allowed; must be a sg- id"),
+           "allowed; must be a security group id ('sg-' + 8 or 17 hex digits)"),
           (network_entry(assign_public_ip=False),
            "release_manifest.payment-api.network_configuration.assign_public_ip: False is not "
            "allowed; allowed: ENABLED, DISABLED"),
