@@ -106,7 +106,7 @@ def _ids(raw: object, where: str, pattern: re.Pattern, prefix: str, noun: str,
         raise ReleaseInputError(f"{where}: {raw!r} is not allowed; must be a list of 1-{most} "
                                 f"{noun}s ({form})")
     for idx, value in enumerate(raw):
-        if not isinstance(value, str) or not pattern.match(value):
+        if not isinstance(value, str) or not pattern.fullmatch(value):
             raise ReleaseInputError(f"{where}[{idx}]: {value!r} is not allowed; must be a "
                                     f"{noun} ({form})")
     repeated = sorted({value for value in raw if raw.count(value) > 1})

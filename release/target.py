@@ -214,7 +214,7 @@ def target_from_outputs(env: EnvironmentConfig, service_name: str, path: str | P
     if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
         raise ReleaseInputError(f"{ctx}.container_port: {entry['container_port']!r} is not "
                                 "allowed; must be a port number 1-65535")
-    if not PLATFORM_VERSION_PATTERN.match(strings["platform_version"]):
+    if not PLATFORM_VERSION_PATTERN.fullmatch(strings["platform_version"]):
         raise ReleaseInputError(
             f"{ctx}.platform_version: {strings['platform_version']!r} is not allowed; must be "
             "a pinned Fargate platform version such as '1.4.0' (not LATEST)")

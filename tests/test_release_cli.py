@@ -299,6 +299,8 @@ def test_dry_run_shows_network_and_platform_from_the_outputs_file(tmp_path):
           (manifest_entry("dev", "payment-api", platform_version="LATEST"),
            "release_manifest.payment-api.platform_version: 'LATEST' is not allowed; must be a "
            "pinned Fargate platform version such as '1.4.0' (not LATEST)"),
+          (manifest_entry("dev", "payment-api", platform_version="1.4.0\n"),
+           "release_manifest.payment-api.platform_version: '1.4.0\\n' is not allowed"),
           (manifest_entry("dev", "payment-api", platform_version=""),
            "release_manifest.payment-api.platform_version: '' is not allowed; must be a "
            "non-empty string"),
@@ -321,6 +323,8 @@ def test_dry_run_shows_network_and_platform_from_the_outputs_file(tmp_path):
           (network_entry(subnets=["subnet-0123456789abcdef0", "sg-0123456789abcdef0"]),
            "release_manifest.payment-api.network_configuration.subnets[1]: 'sg-0123456789abcdef0' "
            "is not allowed; must be a subnet id ('subnet-' + 8 or 17 hex digits)"),
+          (network_entry(subnets=["subnet-0123456789abcdef0\n"]),
+           "network_configuration.subnets[0]: 'subnet-0123456789abcdef0\\n' is not allowed"),
           (network_entry(subnets=["subnet-0123456789abcdef0", "subnet-0123456789abcdef0"]),
            "network_configuration.subnets: ['subnet-0123456789abcdef0', "
            "'subnet-0123456789abcdef0'] is not allowed; subnet-0123456789abcdef0 listed more "
@@ -339,8 +343,9 @@ def test_dry_run_shows_network_and_platform_from_the_outputs_file(tmp_path):
       )],
 ], ids=["missing", "not-json", "no-output", "not-map", "unknown-service", "missing-fields",
         "other-env", "port", "empty-name", "empty-strategy", "negative-weight",
-        "platform-latest", "platform-empty", "network-not-map", "network-missing-key",
-        "subnets-empty", "subnets-not-list", "subnets-17", "subnet-bad-id", "subnet-twice",
+        "platform-latest", "platform-newline", "platform-empty", "network-not-map",
+        "network-missing-key", "subnets-empty", "subnets-not-list", "subnets-17",
+        "subnet-bad-id", "subnet-newline", "subnet-twice",
         "groups-empty", "groups-6", "group-name-not-id", "public-ip-bool"])
 def test_bad_outputs_file_is_refused(tmp_path, content, message):
     path = str(tmp_path / "absent.json") if content is None else write_outputs(
