@@ -12,7 +12,7 @@ from typing import Callable
 
 import pytest
 
-from framework import App, TerraformResourceLifecycle, TerraformStack
+from framework import App, S3Backend, TerraformResourceLifecycle, TerraformStack
 from framework import Testing as CdktfTesting
 from framework.aws import aws
 from guardrails.rules.ecs_codedeploy_service import SERVICE_IGNORED_CHANGES
@@ -283,6 +283,58 @@ def forward_rule_on_http_listener(stack):
     )
 
 
+#: The plain environment of the real app's containers (modules/blue_green_service.py).
+APP_ENVIRONMENT = {
+    "SERVICE_NAME": "payment-api", "ENVIRONMENT": "dev", "PORT": "8080",
+    "SERVICE_DISCOVERY_NAMESPACE": "dev.payment.internal", "OTEL_SERVICE_NAME": "payment-api",
+    "OTEL_EXPORTER_OTLP_ENDPOINT": "http://localhost:4317",
+    "DB_HOST": "unit.cluster-abc.eu-west-1.rds.amazonaws.com", "DB_PORT": "5432",
+    "DB_NAME": "payments", "DB_USER": "payment_api", "DB_IAM_AUTH": "true",
+}
+SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:unit/db-AbCdEf"
+#: Leaves a key out of a container (``container(name, user=ABSENT)``).
+ABSENT = object()
+
+
+def container(name: str, **fields) -> dict:
+    """A compliant container definition; ``fields`` replace or (ABSENT) drop keys."""
+    definition = {
+        "name": name, "image": f"unit/{name}:1", "essential": name == "app",
+        "user": "1000:1000", "privileged": False, "readonlyRootFilesystem": True,
+        "environment": [{"name": k, "value": v} for k, v in sorted(APP_ENVIRONMENT.items())],
+        "secrets": [{"name": "DB_PASSWORD", "valueFrom": SECRET_ARN}],
+    }
+    definition.update(fields)
+    return {k: v for k, v in definition.items() if v is not ABSENT}
+
+
+def task_definition(stack, *containers: dict, construct_id: str = "task", definitions=None):
+    """A Fargate task definition of ``containers`` (default: app + collector)
+    as json.dumps writes it; ``definitions`` replaces the JSON string."""
+    containers = containers or (container("app"),
+                                container("otel-collector", user="10001:10001", environment=[],
+                                          secrets=[]))
+    return aws.ecs_task_definition.EcsTaskDefinition(
+        stack, construct_id, family="unit", requires_compatibilities=["FARGATE"],
+        network_mode="awsvpc", cpu="256", memory="512",
+        container_definitions=definitions if definitions is not None else json.dumps(list(containers)))
+
+
+def with_env(*extra: tuple[str, str]) -> dict:
+    """The app container with ``extra`` (name, value) variables added."""
+    variables = [{"name": k, "value": v} for k, v in sorted(APP_ENVIRONMENT.items())]
+    return container("app", environment=variables + [{"name": k, "value": v} for k, v in extra])
+
+
+def state_backend(stack, *, encrypt: bool = True, use_lockfile: bool | None = True,
+                  kms_key_id: str | None = "alias/unit-terraform-state"):
+    """The S3 backend PlatformStack writes; each keyword can take one setting away."""
+    S3Backend(stack, bucket="unit-state-bucket", key="unit/services.tfstate",
+              region="eu-west-1", encrypt=encrypt, kms_key_id=kms_key_id)
+    if use_lockfile is not None:
+        stack.add_override("terraform.backend.s3.use_lockfile", use_lockfile)
+
+
 # --- The table: one row per rule ------------------------------------------
 
 @dataclass(frozen=True)
@@ -322,7 +374,29 @@ RULE_CASES: dict[str, Case] = {
         "dev", lambda s: open_ports(s),
         lambda s: open_ports(s, database_world=True),
         r"^\[PAY-NET-001\] aws_vpc_security_group_ingress_rule\.db-from-vpc: opens port 5432 of "
-        r"security group db-sg \(not a load balancer's\) to 0\.0\.0\.0/0\. Fix: restrict"),
+        r"security group db-sg \(not an internet-facing load balancer's\) to 0\.0\.0\.0/0, a "
+        r"world-wide range, .*\. Fix: use a private range or a security group"),
+    "PAY-SEC-001": Case(
+        "dev", lambda s: task_definition(s),
+        lambda s: task_definition(s, with_env(("DB_PASSWORD", "hunter2"))),
+        r"^\[PAY-SEC-001\] aws_ecs_task_definition\.task: container app has secret-looking "
+        r"environment variable DB_PASSWORD\. Fix: move it to the container's secrets"),
+    "PAY-CTR-001": Case(
+        "dev", lambda s: task_definition(s),
+        lambda s: task_definition(s, container("app", privileged=True)),
+        r"^\[PAY-CTR-001\] aws_ecs_task_definition\.task: container app is privileged "
+        r"\(privileged = true\)\. Fix: remove privileged"),
+    "PAY-CTR-002": Case(
+        "dev", lambda s: task_definition(s),
+        lambda s: task_definition(s, container("app"), container("otel-collector",
+                                                                 readonlyRootFilesystem=False)),
+        r"^\[PAY-CTR-002\] aws_ecs_task_definition\.task: container otel-collector has a writable "
+        r"root filesystem \(readonlyRootFilesystem is False\)\. Fix: set readonlyRootFilesystem = true"),
+    "PAY-CTR-003": Case(
+        "dev", lambda s: task_definition(s),
+        lambda s: task_definition(s, container("app", user="0:0")),
+        r"^\[PAY-CTR-003\] aws_ecs_task_definition\.task: container app runs as root "
+        r"\(user = '0:0'\)\. Fix: set user to a non-root UID:GID"),
     "PAY-TLS-001": Case(
         "prod", lambda s: plain_http_listener(s, redirect=True),
         lambda s: plain_http_listener(s, redirect=False),
@@ -338,6 +412,11 @@ RULE_CASES: dict[str, Case] = {
         lambda s: stateful_resources(s, protect=False),
         r"^\[PAY-DEL-001\] aws_kms_key\.key: has no lifecycle\.prevent_destroy in prod\. "
         r"Fix: add lifecycle \{ prevent_destroy = true \}"),
+    "PAY-TF-001": Case(
+        "dev", lambda s: state_backend(s),
+        lambda s: state_backend(s, use_lockfile=None),
+        r"^\[PAY-TF-001\] terraform\.backend\.s3: use_lockfile is None, not true \(S3-native "
+        r"locking\)\. Fix: use the environment's S3 backend"),
 }
 
 
@@ -396,14 +475,16 @@ VARIANTS = [
     pytest.param("PAY-NET-001", "dev", lambda s: open_ports(s, inline_world_port=8443),
                  r"aws_security_group\.inline-sg: opens port 8443 .* to ::/0", id="NET-001-inline-ipv6"),
     pytest.param("PAY-NET-001", "dev", lambda s: open_ports(s, legacy_rule_all_ports=True),
-                 r"aws_security_group_rule\.legacy-all: opens all ports of load balancer security group",
+                 r"aws_security_group_rule\.legacy-all: opens all ports of security group alb-sg of "
+                 r"internet-facing load balancer alb to 0\.0\.0\.0/0",
                  id="NET-001-legacy-rule-all-ports"),
     pytest.param("PAY-NET-001", "dev", lambda s: load_balancer(s, world_ports=(8443,)),
-                 r"opens port 8443 of load balancer security group to 0\.0\.0\.0/0",
+                 r"opens port 8443 of security group alb-sg of internet-facing load balancer alb to "
+                 r"0\.0\.0\.0/0, a world-wide range",
                  id="NET-001-test-listener-world"),
     pytest.param("PAY-NET-001", "dev", world_https_on_tasks,
                  r"aws_vpc_security_group_ingress_rule\.tasks-world-443: opens port 443 of security group "
-                 r"tasks-sg \(not a load balancer's\)", id="NET-001-443-not-on-load-balancer"),
+                 r"tasks-sg \(not an internet-facing load balancer's\)", id="NET-001-443-not-on-load-balancer"),
     pytest.param("PAY-TLS-001", "prod", forward_rule_on_http_listener,
                  r"aws_lb_listener_rule\.http-forward: serves requests on plain-HTTP listener alb-redirect",
                  id="TLS-001-forward-rule-on-http"),
@@ -481,7 +562,7 @@ def test_violation_fails_app_synth_with_rule_message(tmp_path):
     open_ports(stack, database_world=True)
     register(stack, ctx())
     with pytest.raises(Exception, match=r"\[PAY-NET-001\] aws_vpc_security_group_ingress_rule\.db-from-vpc: "
-                                        r"opens port 5432 .*\. Fix: restrict"):
+                                        r"opens port 5432 .*\. Fix: use a private range"):
         stack.node.root.synth()
     assert not (tmp_path / "stacks" / "unit" / "cdk.tf.json").exists()
 

@@ -4,11 +4,16 @@ from __future__ import annotations
 from guardrails.rules import (
     codedeploy_actions_ignored,
     codedeploy_group_shape,
+    container_environment_secrets,
+    container_non_root,
+    container_privileged,
+    container_read_only_root,
     ecs_codedeploy_service,
     ecs_target_group_owner,
     kms_customer_managed,
     network_world_ingress,
     prod_deletion_protection,
+    state_backend,
     tls_prod_https_only,
 )
 from guardrails.rules.model import Finding, Rule, RuleContext
@@ -19,9 +24,14 @@ RULES: tuple[Rule, ...] = (
     codedeploy_group_shape.RULE,
     codedeploy_actions_ignored.RULE,
     network_world_ingress.RULE,
+    container_environment_secrets.RULE,
+    container_privileged.RULE,
+    container_read_only_root.RULE,
+    container_non_root.RULE,
     tls_prod_https_only.RULE,
     kms_customer_managed.RULE,
     prod_deletion_protection.RULE,
+    state_backend.RULE,
 )
 RULES_BY_ID: dict[str, Rule] = {rule.id: rule for rule in RULES}
 

@@ -7,6 +7,7 @@ these helpers accept all of them so a rule cannot be dodged by spelling.
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 from typing import Any, Iterator
 
@@ -113,3 +114,113 @@ def is_world(cidr: Any) -> bool:
         return ipaddress.ip_network(cidr.strip(), strict=False).prefixlen == 0
     except ValueError:
         return False
+
+
+#: Private address space: RFC 1918, RFC 6598 (carrier-grade NAT), IPv6 ULA (RFC 4193).
+PRIVATE_RANGES = tuple(ipaddress.ip_network(cidr) for cidr in (
+    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7"))
+
+
+def literal_cidr(value: Any) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    """The network a literal CIDR (or bare address) denotes; None for
+    references (``${...}``), other expressions and anything that does not parse."""
+    if not isinstance(value, str) or "${" in value:
+        return None
+    try:
+        return ipaddress.ip_network(value.strip(), strict=False)
+    except ValueError:
+        return None
+
+
+def is_private(network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> bool:
+    """True when every address of ``network`` lies in one of ``PRIVATE_RANGES``."""
+    return any(network.version == private.version and network.subnet_of(private)
+               for private in PRIVATE_RANGES)
+
+
+def _interpolation_end(text: str, start: int) -> int:
+    """Index just past the ``}`` closing the interpolation opened at
+    ``text[start:start + 2] == "${"``, skipping braces inside HCL strings;
+    len(text) when it never closes."""
+    depth, index, quoted = 1, start + 2, False
+    while index < len(text):
+        char = text[index]
+        if quoted:
+            if char == "\\":
+                index += 1
+            elif char == '"':
+                quoted = False
+        elif char == '"':
+            quoted = True
+        elif char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+            if depth == 0:
+                return index + 1
+        index += 1
+    return len(text)
+
+
+def template_json(text: str) -> Any:
+    """Parses a JSON string that may contain Terraform interpolations.
+
+    cdktf writes a token inside ``json.dumps`` output as ``${expression}``
+    verbatim, quotes included (``"${lookup({"a" = "b"}, "a")}"``), so the
+    text is a Terraform template that becomes JSON only at plan time. Each
+    interpolation is read as a JSON string holding the expression (quoted
+    where it stands outside a string), so a reference stays visible as
+    ``"${...}"``. Raises ValueError when the result still is not JSON.
+    """
+    try:
+        return json.loads(text)  # no interpolation with quotes or outside a string
+    except ValueError:
+        pass
+    out: list[str] = []
+    index, in_string = 0, False
+    while index < len(text):
+        if text.startswith("$${", index):  # Terraform's escape for a literal "${"
+            out.append("$${")
+            index += 3
+            continue
+        if text.startswith("${", index):
+            end = _interpolation_end(text, index)
+            escaped = json.dumps(text[index:end])[1:-1]
+            out.append(escaped if in_string else f'"{escaped}"')
+            index = end
+            continue
+        char = text[index]
+        if char == "\\" and in_string:
+            out.append(text[index:index + 2])
+            index += 2
+            continue
+        if char == '"':
+            in_string = not in_string
+        out.append(char)
+        index += 1
+    return json.loads("".join(out))
+
+
+def container_definitions(body: dict) -> list[dict] | None:
+    """The containers of an ``aws_ecs_task_definition`` (its
+    ``container_definitions`` JSON string, interpolations allowed), or None
+    when the value is not a JSON list of objects at synthesis time (e.g.
+    ``${jsonencode(...)}`` or a reference)."""
+    value = body.get("container_definitions")
+    if isinstance(value, list):
+        parsed: Any = value
+    elif isinstance(value, str):
+        try:
+            parsed = template_json(value)
+        except ValueError:
+            return None
+    else:
+        return None
+    if not isinstance(parsed, list) or not all(isinstance(item, dict) for item in parsed):
+        return None
+    return parsed
+
+
+def is_expression(value: Any) -> bool:
+    """True for a string holding a Terraform interpolation (``${...}``)."""
+    return isinstance(value, str) and "${" in value
