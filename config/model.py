@@ -332,7 +332,7 @@ def _service_problems(env: EnvironmentConfig, idx: int, svc: ServiceConfig) -> l
     if not isinstance(svc.image_tag, str) or not IMAGE_TAG_PATTERN.match(svc.image_tag):
         p.append(f"{where}.image_tag: {svc.image_tag!r} is not a valid image tag or "
                  "sha256 digest")
-    if not isinstance(svc.platform_version, str) or not PLATFORM_VERSION_PATTERN.match(svc.platform_version):
+    if not isinstance(svc.platform_version, str) or not PLATFORM_VERSION_PATTERN.fullmatch(svc.platform_version):
         p.append(f"{where}.platform_version: {svc.platform_version!r} is not allowed; pin a "
                  "Fargate platform version such as '1.4.0' (not LATEST: ECS reports the "
                  "resolved version and every plan would differ)")

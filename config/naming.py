@@ -54,6 +54,8 @@ def vpc_name(env: EnvironmentConfig) -> str:
 
 #: ``tier`` tag of the subnets the service tasks run in.
 TASK_SUBNET_TIER = "private"
+#: Tasks run in private subnets without public addresses (AppSpec spelling).
+TASK_ASSIGN_PUBLIC_IP = "DISABLED"
 
 
 def task_security_group_name(env: EnvironmentConfig, svc: ServiceConfig) -> str:

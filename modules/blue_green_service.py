@@ -19,6 +19,7 @@ from typing import Mapping, Protocol
 
 from config.model import EnvironmentConfig, ServiceConfig
 from config.naming import (
+    TASK_ASSIGN_PUBLIC_IP,
     TRACING_CONTAINER,
     app_container_name,
     capacity_provider_strategy,
@@ -70,8 +71,6 @@ COLORS = ("blue", "green")
 #: sns:Publish to CodeDeployTopic_* topics; AWSCodeDeployRoleForECS allows them (and
 #: s3:GetObject) on "*" (CodeDeploy user guide, "Amazon ECS service role"; FIELD_NOTES §4).
 CODEDEPLOY_MANAGED_POLICY = "AWSCodeDeployRoleForECSLimited"
-#: Lifecycle hook functions must be named so, or the limited policy cannot invoke them.
-HOOK_FUNCTION_PREFIX = "CodeDeployHook_"
 
 
 def target_group_name(env_name: str, service_name: str, color: str) -> str:
@@ -581,7 +580,7 @@ class BlueGreenService(Construct):
         self.network_configuration = {
             "subnets": p.network.private_subnet_ids,
             "security_groups": [self.security_group_id, p.mesh.security_group_id],
-            "assign_public_ip": "DISABLED",
+            "assign_public_ip": TASK_ASSIGN_PUBLIC_IP,
         }
         self.service = es.EcsService(
             self, "service",
@@ -605,7 +604,7 @@ class BlueGreenService(Construct):
             network_configuration=es.EcsServiceNetworkConfiguration(
                 subnets=self.network_configuration["subnets"],
                 security_groups=self.network_configuration["security_groups"],
-                assign_public_ip=False,
+                assign_public_ip=TASK_ASSIGN_PUBLIC_IP == "ENABLED",
             ),
             service_registries=es.EcsServiceServiceRegistries(registry_arn=self.discovery.arn),
             enable_execute_command=svc.enable_execute_command,

@@ -30,8 +30,11 @@ ECS_HOOK_EVENTS = (
 # optional version/alias qualifier (Lambda's FunctionName pattern, simplified).
 _FUNCTION_PATTERN = re.compile(
     r"^(arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\d{12}:function:|\d{12}:function:)?"
-    r"[A-Za-z0-9_-]{1,64}(:(\$LATEST|[A-Za-z0-9_-]+))?$"
+    r"(?P<name>[A-Za-z0-9_-]{1,64})(:(\$LATEST|[A-Za-z0-9_-]+))?$"
 )
+#: The deployment groups' service role (AWSCodeDeployRoleForECSLimited) may
+#: invoke only functions named so (modules/blue_green_service.py).
+HOOK_FUNCTION_PREFIX = "CodeDeployHook_"
 
 #: Fields describe_task_definition returns that register_task_definition does
 #: not accept (AWS sets them). Everything else is copied unchanged.
@@ -94,9 +97,15 @@ def parse_hooks(raw: list[str] | tuple[str, ...] | None) -> tuple[tuple[str, str
             raise ReleaseInputError(
                 f"--hook: {item!r} is not allowed; use EVENT=LAMBDA_FUNCTION with EVENT one of "
                 + ", ".join(ECS_HOOK_EVENTS))
-        if not _FUNCTION_PATTERN.match(function):
+        match = _FUNCTION_PATTERN.match(function)
+        if not match:
             raise ReleaseInputError(
                 f"--hook: {function!r} ({event}) is not a Lambda function name or ARN")
+        if not match.group("name").startswith(HOOK_FUNCTION_PREFIX):
+            raise ReleaseInputError(
+                f"--hook: {function!r} ({event}) is not allowed; the function name must start "
+                f"with {HOOK_FUNCTION_PREFIX} (CodeDeploy's role, AWSCodeDeployRoleForECSLimited, "
+                "may invoke only those)")
         if event in hooks:
             raise ReleaseInputError(f"--hook: {event} is given twice; CodeDeploy runs one "
                                     "function per lifecycle event")

@@ -25,11 +25,6 @@ NETWORK_FIELDS = ("subnets", "security_groups", "assign_public_ip")
 MAX_SUBNETS = 16
 MAX_SECURITY_GROUPS = 5
 ASSIGN_PUBLIC_IP_VALUES = ("ENABLED", "DISABLED")
-#: What the services tier creates every task with (modules/blue_green_service.py,
-#: ``assign_public_ip=False``): tasks run in private subnets. Config mode has
-#: no outputs file to read it from; tests/test_release_synth.py checks that
-#: the synthesized manifests agree.
-TASK_ASSIGN_PUBLIC_IP = "DISABLED"
 
 _SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8}([0-9a-f]{9})?$")
 _SECURITY_GROUP_ID = re.compile(r"^sg-[0-9a-f]{8}([0-9a-f]{9})?$")
@@ -128,7 +123,7 @@ class NetworkLookup:
     subnet_tier: str
     #: Group names, in AppSpec order: the service's own group, then the mesh group.
     security_group_names: tuple[str, ...]
-    assign_public_ip: str = TASK_ASSIGN_PUBLIC_IP
+    assign_public_ip: str = naming.TASK_ASSIGN_PUBLIC_IP
 
     @classmethod
     def for_service(cls, env: EnvironmentConfig, service_name: str) -> "NetworkLookup":

@@ -668,11 +668,11 @@ def test_progress_shows_steps_and_traffic_percentages_once_per_change(world):
 
 
 def test_every_read_only_check_comes_before_the_first_write(world):
-    world.lambda_stub.add_response("get_function_configuration", {"FunctionName": "smoke"},
-                                   {"FunctionName": "smoke"})
+    world.lambda_stub.add_response("get_function_configuration", {"FunctionName": "CodeDeployHook_smoke"},
+                                   {"FunctionName": "CodeDeployHook_smoke"})
     _happy_script(world)
     world.calls.clear()  # drop the set-up calls of the fixture
-    world.releaser(hooks=(("AfterInstall", "smoke"),)).run()
+    world.releaser(hooks=(("AfterInstall", "CodeDeployHook_smoke"),)).run()
     first_write = world.calls.index("ecs.RegisterTaskDefinition")
     assert world.calls[:first_write] == [
         "ecs.DescribeServices", "ec2.DescribeVpcs", "ec2.DescribeSubnets",
@@ -697,15 +697,15 @@ def test_every_read_only_check_comes_before_the_first_write(world):
 
 
 def test_hooks_are_checked_read_only_and_written_into_the_appspec(world):
-    for fn in ("payment-dev-smoke", "payment-dev-canary-check"):
+    for fn in ("CodeDeployHook_payment-dev-smoke", "CodeDeployHook_payment-dev-canary-check"):
         world.lambda_stub.add_response("get_function_configuration",
                                        {"FunctionName": fn}, {"FunctionName": fn})
     _happy_script(world)
-    world.releaser(hooks=(("AfterAllowTestTraffic", "payment-dev-smoke"),
-                          ("BeforeAllowTraffic", "payment-dev-canary-check"))).run()
+    world.releaser(hooks=(("AfterAllowTestTraffic", "CodeDeployHook_payment-dev-smoke"),
+                          ("BeforeAllowTraffic", "CodeDeployHook_payment-dev-canary-check"))).run()
     assert world.appspec_sent()["Hooks"] == [
-        {"AfterAllowTestTraffic": "payment-dev-smoke"},
-        {"BeforeAllowTraffic": "payment-dev-canary-check"},
+        {"AfterAllowTestTraffic": "CodeDeployHook_payment-dev-smoke"},
+        {"BeforeAllowTraffic": "CodeDeployHook_payment-dev-canary-check"},
     ]
 
 
@@ -905,9 +905,9 @@ def test_missing_hook_function_is_refused(world):
     world.expect_group()
     world.expect_no_active()
     world.lambda_stub.add_client_error("get_function_configuration", "ResourceNotFoundException")
-    with pytest.raises(ReleaseRefused, match="Lambda function 'payment-dev-smoke' for the "
+    with pytest.raises(ReleaseRefused, match="Lambda function 'CodeDeployHook_payment-dev-smoke' for the "
                                              "BeforeAllowTraffic hook does not exist"):
-        world.releaser(hooks=(("BeforeAllowTraffic", "payment-dev-smoke"),)).run()
+        world.releaser(hooks=(("BeforeAllowTraffic", "CodeDeployHook_payment-dev-smoke"),)).run()
     _assert_nothing_written(world)
 
 

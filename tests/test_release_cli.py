@@ -76,7 +76,7 @@ def test_dry_run_of_every_service_of_every_environment(env_name, service):
 
 def test_dry_run_prints_the_plan_in_order_with_writes_after_all_checks():
     code, out, _ = run("--env", "prod", "--service", "transaction-processor",
-                       "--image-tag", "v2.0.0", "--hook", "BeforeAllowTraffic=payment-prod-smoke",
+                       "--image-tag", "v2.0.0", "--hook", "BeforeAllowTraffic=CodeDeployHook_payment-prod-smoke",
                        "--dry-run")
     assert code == EXIT_OK
     assert out.startswith("DRY RUN: no AWS API is called; nothing is changed.")
@@ -98,7 +98,7 @@ def test_dry_run_prints_the_plan_in_order_with_writes_after_all_checks():
     # prod: no spot (config), canary 5 min + 60 min blue termination + 30.
     assert appspec_of(out)["Resources"][0]["TargetService"]["Properties"][
         "CapacityProviderStrategy"] == [{"Base": 1, "CapacityProvider": "FARGATE", "Weight": 1}]
-    assert appspec_of(out)["Hooks"] == [{"BeforeAllowTraffic": "payment-prod-smoke"}]
+    assert appspec_of(out)["Hooks"] == [{"BeforeAllowTraffic": "CodeDeployHook_payment-prod-smoke"}]
     assert "gives up after 95 min" in out
     # The network lookup, by the names of config/naming.py, read-only.
     assert ("ec2.describe_vpcs(Filters=[{'Name': 'tag:Name', 'Values': ['payment-prod']}])"
@@ -156,17 +156,22 @@ def test_wrapper_script_runs_from_any_directory(tmp_path):
      "--hook: 'OnDeploy=fn' is not allowed; use EVENT=LAMBDA_FUNCTION with EVENT one of "
      "BeforeInstall, AfterInstall, AfterAllowTestTraffic, BeforeAllowTraffic, AfterAllowTraffic"),
     (["--env", "dev", "--service", "payment-api", "--image-tag", "v1",
-      "--hook", "AfterInstall=a", "--hook", "AfterInstall=b"],
+      "--hook", "AfterInstall=CodeDeployHook_a", "--hook", "AfterInstall=CodeDeployHook_b"],
      "--hook: AfterInstall is given twice"),
     (["--env", "dev", "--service", "payment-api", "--image-tag", "v1",
       "--hook", "AfterInstall=not a function"],
      "--hook: 'not a function' (AfterInstall) is not a Lambda function name or ARN"),
+    (["--env", "dev", "--service", "payment-api", "--image-tag", "v1",
+      "--hook", "AfterInstall=arn:aws:lambda:eu-west-1:111111111111:function:smoke:live"],
+     "--hook: 'arn:aws:lambda:eu-west-1:111111111111:function:smoke:live' (AfterInstall) is not "
+     "allowed; the function name must start with CodeDeployHook_ (CodeDeploy's role, "
+     "AWSCodeDeployRoleForECSLimited, may invoke only those)"),
     (["--env", "dev", "--service", "payment-api", "--image-tag", "v1", "--poll-seconds", "0"],
      "--poll-seconds: 0 is not allowed; must be positive"),
     (["--env", "dev", "--service", "payment-api", "--image-tag", "v1", "--timeout-minutes", "-1"],
      "--timeout-minutes: -1 is not allowed; must be positive"),
 ], ids=["env", "service", "empty-tag", "bad-tag", "bad-digest", "hook-event", "hook-twice",
-        "hook-function", "poll", "timeout"])
+        "hook-function", "hook-prefix", "poll", "timeout"])
 def test_bad_input_is_refused_with_a_message_naming_field_and_allowed(argv, message):
     # Real releases too (no --dry-run): input is checked before any client is used.
     code, out, err = run(*argv)

@@ -22,7 +22,7 @@ import pytest
 from config import load_environments, naming
 from release.cli import main
 from release.errors import EXIT_OK
-from release.network import TASK_ASSIGN_PUBLIC_IP
+from config.naming import TASK_ASSIGN_PUBLIC_IP
 from release.target import target_from_config, target_from_outputs
 
 ACCOUNT = "111111111111"
