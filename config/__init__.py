@@ -4,7 +4,9 @@ from __future__ import annotations
 from typing import Iterable, Sequence
 
 from config.model import (
-    ENVIRONMENT_NAMES,
+    NON_PRODUCTION,
+    PRODUCTION,
+    TIERS,
     ConfigError,
     EnvironmentConfig,
     ServiceConfig,
@@ -51,7 +53,9 @@ def load_environments(
 
 
 __all__ = [
-    "ENVIRONMENT_NAMES",
+    "NON_PRODUCTION",
+    "PRODUCTION",
+    "TIERS",
     "ENVIRONMENTS_VARIABLE",
     "ConfigError",
     "EnvironmentConfig",

@@ -7,6 +7,8 @@ other account (``allowed_account_ids``).
 from __future__ import annotations
 
 from config.model import (
+    NON_PRODUCTION,
+    PRODUCTION,
     AlarmConfig,
     CustomScalingMetric,
     DatabaseConfig,
@@ -90,6 +92,7 @@ def _services(scale: int, spot: bool) -> tuple[ServiceConfig, ...]:
 
 DEV = EnvironmentConfig(
     name="dev",
+    tier=NON_PRODUCTION,
     region="eu-west-1",
     vpc_cidr="10.10.0.0/16",
     nat_gateway_count=1,
@@ -119,6 +122,7 @@ DEV = EnvironmentConfig(
 
 STAGING = EnvironmentConfig(
     name="staging",
+    tier=NON_PRODUCTION,
     region="eu-west-1",
     vpc_cidr="10.20.0.0/16",
     nat_gateway_count=1,
@@ -143,6 +147,7 @@ STAGING = EnvironmentConfig(
 
 PROD = EnvironmentConfig(
     name="prod",
+    tier=PRODUCTION,
     region="eu-west-1",
     vpc_cidr="10.30.0.0/16",
     nat_gateway_count=3,

@@ -12,7 +12,15 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable
 
-ENVIRONMENT_NAMES = ("dev", "staging", "prod")
+#: Policy follows the tier an environment declares, never its name: a
+#: production-tier environment gets every production rule (configuration,
+#: contract rules, checkov exceptions) whatever it is called.
+PRODUCTION = "production"
+NON_PRODUCTION = "non-production"
+TIERS = (PRODUCTION, NON_PRODUCTION)
+#: Environment names: they end up in resource names (``payment-<env>-internal``
+#: must fit the 32-character ALB limit).
+ENVIRONMENT_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,10}[a-z0-9]$")
 
 # Fargate task sizes: cpu units -> allowed memory (MiB).
 FARGATE_SIZES: dict[int, tuple[int, ...]] = {
@@ -158,7 +166,7 @@ class LoadBalancerConfig:
 
     #: ACM certificate for HTTPS. None means plain HTTP (needs allow_plain_http).
     certificate_arn: str | None = None
-    #: Explicit opt-in to plain HTTP listeners; refused in prod.
+    #: Explicit opt-in to plain HTTP listeners; refused in the production tier.
     allow_plain_http: bool = False
     #: Port of the test listener CodeDeploy uses before shifting traffic.
     test_listener_port: int = 8443
@@ -207,9 +215,11 @@ class AlarmConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class EnvironmentConfig:
-    """Everything that differs between dev, staging and prod."""
+    """Everything that differs between environments (dev, staging, prod...)."""
 
     name: str
+    #: ``production`` or ``non-production``: decides which policies apply.
+    tier: str
     region: str
     #: When set, the provider refuses to touch any other account.
     account_id: str | None = None
@@ -248,8 +258,9 @@ class EnvironmentConfig:
         return self.state_region or self.region
 
     @property
-    def is_prod(self) -> bool:
-        return self.name == "prod"
+    def is_production(self) -> bool:
+        """Production tier: every production policy applies."""
+        return self.tier == PRODUCTION
 
     def service(self, name: str) -> ServiceConfig:
         for svc in self.services:
@@ -363,8 +374,11 @@ def validate_environment(env: EnvironmentConfig) -> list[str]:
     """Returns every problem of one environment (empty when valid)."""
     p: list[str] = []
     n = env.name
-    if n not in ENVIRONMENT_NAMES:
-        p.append(f"name: {n!r} is not allowed; allowed: {_fmt(ENVIRONMENT_NAMES)}")
+    if not isinstance(n, str) or not ENVIRONMENT_NAME_PATTERN.match(n):
+        p.append(f"name: {n!r} is not allowed; use 2-12 lowercase letters, digits and "
+                 "hyphens, starting with a letter")
+    if env.tier not in TIERS:
+        p.append(f"{n}.tier: {env.tier!r} is not allowed; allowed: {_fmt(TIERS)}")
     if not isinstance(env.region, str) or not REGION_PATTERN.match(env.region):
         p.append(f"{n}.region: {env.region!r} is not an AWS region name, e.g. eu-west-1")
     if env.availability_zones is not None and (
@@ -394,15 +408,15 @@ def validate_environment(env: EnvironmentConfig) -> list[str]:
         p.append(f"{n}.vpc_cidr: {env.vpc_cidr} is not a private (RFC 1918) range")
     if not isinstance(env.nat_gateway_count, int) or not 1 <= env.nat_gateway_count <= 3:
         p.append(f"{n}.nat_gateway_count: {env.nat_gateway_count!r} is not allowed; use 1-3")
-    elif env.is_prod and env.nat_gateway_count != 3:
-        p.append(f"{n}.nat_gateway_count: {env.nat_gateway_count} is not allowed in prod; "
-                 "prod needs one NAT gateway per AZ (3)")
+    elif env.is_production and env.nat_gateway_count != 3:
+        p.append(f"{n}.nat_gateway_count: {env.nat_gateway_count} is not allowed in the production "
+                 "tier; it needs one NAT gateway per AZ (3)")
     if env.log_retention_days not in LOG_RETENTION_DAYS:
         p.append(f"{n}.log_retention_days: {env.log_retention_days!r} is not allowed; "
                  f"allowed: {_fmt(LOG_RETENTION_DAYS)}")
-    elif env.is_prod and env.log_retention_days < 365:
-        p.append(f"{n}.log_retention_days: {env.log_retention_days} is not allowed in prod; "
-                 "PCI DSS expects at least 365 days of audit trail")
+    elif env.is_production and env.log_retention_days < 365:
+        p.append(f"{n}.log_retention_days: {env.log_retention_days} is not allowed in the production "
+                 "tier; PCI DSS expects at least 365 days of audit trail")
     for secret in env.secrets:
         if not isinstance(secret, str) or not SECRET_NAME_PATTERN.match(secret):
             p.append(f"{n}.secrets: {secret!r} is not allowed; use lowercase letters, "
@@ -463,8 +477,8 @@ def _database_problems(env: EnvironmentConfig) -> list[str]:
         if not isinstance(db.auto_pause_seconds, int) or not 300 <= db.auto_pause_seconds <= 86400:
             p.append(f"{w}.auto_pause_seconds: {db.auto_pause_seconds!r} is not allowed; "
                      "use 300-86400 or None")
-        if env.is_prod:
-            p.append(f"{w}.auto_pause_seconds: auto-pause is not allowed in prod "
+        if env.is_production:
+            p.append(f"{w}.auto_pause_seconds: auto-pause is not allowed in the production tier "
                      "(a paused database adds seconds to the first payment)")
         major, _, minor = str(db.engine_version).partition(".")
         supported = (major.isdigit() and minor.isdigit() and int(major) >= 13
@@ -477,17 +491,17 @@ def _database_problems(env: EnvironmentConfig) -> list[str]:
                  "MAJOR.MINOR, e.g. 16.6")
     if not isinstance(db.reader_count, int) or not 0 <= db.reader_count <= 2:
         p.append(f"{w}.reader_count: {db.reader_count!r} is not allowed; use 0-2")
-    elif env.name in ("staging", "prod") and db.reader_count < 1:
-        p.append(f"{w}.reader_count: 0 is not allowed in {env.name}; multi-AZ needs "
+    elif env.is_production and db.reader_count < 1:
+        p.append(f"{w}.reader_count: 0 is not allowed in the production tier; multi-AZ needs "
                  "at least one reader")
     if not isinstance(db.backup_retention_days, int) or not 1 <= db.backup_retention_days <= 35:
         p.append(f"{w}.backup_retention_days: {db.backup_retention_days!r} is not "
                  "allowed; use 1-35")
-    elif env.is_prod and db.backup_retention_days < 7:
+    elif env.is_production and db.backup_retention_days < 7:
         p.append(f"{w}.backup_retention_days: {db.backup_retention_days} is not allowed "
-                 "in prod; use 7-35")
-    if env.is_prod and not db.deletion_protection:
-        p.append(f"{w}.deletion_protection: False is not allowed in prod")
+                 "in the production tier; use 7-35")
+    if env.is_production and not db.deletion_protection:
+        p.append(f"{w}.deletion_protection: False is not allowed in the production tier")
     if not re.match(r"^[a-z][a-z0-9_]{0,62}$", str(db.database_name)):
         p.append(f"{w}.database_name: {db.database_name!r} is not allowed; lowercase "
                  "letters, digits, underscore, starting with a letter")
@@ -507,13 +521,13 @@ def _load_balancer_problems(env: EnvironmentConfig) -> list[str]:
         if not lb.allow_plain_http:
             p.append(f"{w}.certificate_arn: None needs allow_plain_http=True "
                      "(an explicit choice of plain HTTP); or give an ACM certificate ARN")
-        if env.is_prod:
-            p.append(f"{w}.certificate_arn: prod must serve HTTPS; plain HTTP is not "
-                     "allowed in prod")
+        if env.is_production:
+            p.append(f"{w}.certificate_arn: the production tier must serve HTTPS; plain "
+                     "HTTP is not allowed there")
     elif not CERTIFICATE_ARN_PATTERN.match(str(lb.certificate_arn)):
         p.append(f"{w}.certificate_arn: {lb.certificate_arn!r} is not an ACM certificate ARN")
-    if lb.allow_plain_http and env.is_prod:
-        p.append(f"{w}.allow_plain_http: True is not allowed in prod")
+    if lb.allow_plain_http and env.is_production:
+        p.append(f"{w}.allow_plain_http: True is not allowed in the production tier")
     if not isinstance(lb.test_listener_port, int) or not 1024 <= lb.test_listener_port <= 65535:
         p.append(f"{w}.test_listener_port: {lb.test_listener_port!r} is not allowed; "
                  "use 1024-65535")
@@ -529,10 +543,10 @@ def _load_balancer_problems(env: EnvironmentConfig) -> list[str]:
                      "your CI runners or VPN (the VPC's NAT addresses are always admitted)")
     for idx, cidr in enumerate(lb.public_ingress_cidrs):
         _cidr(p, f"{w}.public_ingress_cidrs[{idx}]", cidr)
-    if env.is_prod:
+    if env.is_production:
         for fname in ("deletion_protection", "access_logs", "waf"):
             if not getattr(lb, fname):
-                p.append(f"{w}.{fname}: False is not allowed in prod")
+                p.append(f"{w}.{fname}: False is not allowed in the production tier")
     if not isinstance(lb.idle_timeout_seconds, int) or not 1 <= lb.idle_timeout_seconds <= 4000:
         p.append(f"{w}.idle_timeout_seconds: {lb.idle_timeout_seconds!r} is not allowed; use 1-4000")
     if not isinstance(lb.deregistration_delay_seconds, int) or not 0 <= lb.deregistration_delay_seconds <= 3600:
@@ -548,14 +562,14 @@ def _deployment_problems(env: EnvironmentConfig) -> list[str]:
     if d.config_name not in ECS_DEPLOYMENT_CONFIGS:
         p.append(f"{w}.config_name: {d.config_name!r} is not allowed; allowed: "
                  f"{_fmt(ECS_DEPLOYMENT_CONFIGS)}")
-    elif env.is_prod and d.config_name.endswith("AllAtOnce"):
-        p.append(f"{w}.config_name: {d.config_name} is not allowed in prod; use a "
+    elif env.is_production and d.config_name.endswith("AllAtOnce"):
+        p.append(f"{w}.config_name: {d.config_name} is not allowed in the production tier; use a "
                  "canary or linear configuration")
     if not isinstance(d.terminate_blue_after_minutes, int) or not 0 <= d.terminate_blue_after_minutes <= 2880:
         p.append(f"{w}.terminate_blue_after_minutes: {d.terminate_blue_after_minutes!r} "
                  "is not allowed; use 0-2880")
-    if env.is_prod and not d.rollback_on_alarm:
-        p.append(f"{w}.rollback_on_alarm: False is not allowed in prod")
+    if env.is_production and not d.rollback_on_alarm:
+        p.append(f"{w}.rollback_on_alarm: False is not allowed in the production tier")
     return p
 
 

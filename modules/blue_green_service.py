@@ -289,7 +289,7 @@ class BlueGreenService(Construct):
             kms_key_arn=props.data_key.arn,
             keep_tagged_images=env.ecr_keep_tagged_images,
             untagged_expiry_days=env.ecr_untagged_expiry_days,
-            prevent_destroy=env.is_prod,
+            prevent_destroy=env.is_production,
         ))
         self.log_group = aws.cloudwatch_log_group.CloudwatchLogGroup(
             self, "log-group",

@@ -11,7 +11,6 @@ import sys
 import time
 from typing import Callable, Sequence, TextIO
 
-from config import ENVIRONMENT_NAMES
 from release.appspec import ECS_HOOK_EVENTS, ImageRef, parse_hooks
 from release.deploy import AwsClients, Releaser, ReleaseOptions
 from release.errors import (
@@ -32,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "blue/green deployment. Every read-only check runs before the first change.",
     )
     parser.add_argument("--env", required=True, metavar="ENV",
-                        help=f"environment ({', '.join(ENVIRONMENT_NAMES)})")
+                        help="environment defined in config/environments.py (e.g. dev, staging, prod)")
     parser.add_argument("--service", required=True, help="service name from the configuration")
     parser.add_argument("--image-tag", required=True, metavar="TAG_OR_DIGEST",
                         help="tag, or sha256:<digest>, of an image in the service's ECR repository")

@@ -33,7 +33,7 @@ def state_key(env: EnvironmentConfig, part: str) -> str:
 
 @jsii.implements(IAspect)
 class ProtectAuditLogs:
-    """Prod: Terraform never destroys a log group (PCI DSS 10.5.1 keeps a
+    """Production tier: Terraform never destroys a log group (PCI DSS 10.5.1 keeps a
     year of audit trail), whichever module created it."""
 
     def visit(self, node: IConstruct) -> None:
@@ -64,7 +64,7 @@ class EnvironmentStack(TerraformStack):
         )
         # Contract rules (docs/rules.md) run at synth and fail it on a violation.
         register_contract_rules(self, RuleContext.for_environment(env))
-        if env.is_prod:
+        if env.is_production:
             Aspects.of(self).add(ProtectAuditLogs())
 
     @cached_property

@@ -39,7 +39,7 @@ class DataStack(PlatformStack):
             database_name=db.database_name,
             master_username=db.master_username,
             deletion_protection=db.deletion_protection,
-            prevent_destroy=env.is_prod,
+            prevent_destroy=env.is_production,
         ))
         TerraformOutput(self, "cluster_identifier", value=self.database.cluster.cluster_identifier)
         TerraformOutput(self, "writer_endpoint", value=self.database.endpoint)

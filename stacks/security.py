@@ -39,7 +39,7 @@ class SecurityStack(PlatformStack):
                 name=secret_name(env, name),
                 description=f"Application secret {name!r} of {env.prefix}; value set out of band",
                 kms_key_arn=self.data_key.arn,
-                prevent_destroy=env.is_prod,
+                prevent_destroy=env.is_production,
                 # By name: the roles are created later, in the services stack.
                 reader_role_arns=tuple(
                     f"arn:{self.partition}:iam::{self.account_id}:role/{execution_role_name(env, svc)}"
@@ -47,6 +47,6 @@ class SecurityStack(PlatformStack):
             ))
             for name in env.secrets
         }
-        if env.is_prod:
+        if env.is_production:
             for key in (self.logs_key, self.data_key):
                 key.key.add_override("lifecycle.prevent_destroy", True)

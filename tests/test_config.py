@@ -56,7 +56,9 @@ def test_unknown_environment_is_named_with_allowed_values():
 
 BAD_CASES = [
     # (id, environment builder, expected message fragment)
-    ("env-name", lambda: replace_env(DEV, name="test"), "name: 'test' is not allowed; allowed: dev, staging, prod"),
+    ("env-name", lambda: replace_env(DEV, name="Test_Env"), "name: 'Test_Env' is not allowed; use 2-12 lowercase letters, digits and hyphens"),
+    ("env-name-long", lambda: replace_env(DEV, name="development-eu"), "name: 'development-eu' is not allowed"),
+    ("tier", lambda: replace_env(DEV, tier="prod"), "dev.tier: 'prod' is not allowed; allowed: production, non-production"),
     ("cidr-invalid", lambda: replace_env(DEV, vpc_cidr="10.10.0.300/16"), "dev.vpc_cidr: '10.10.0.300/16' is not a valid IPv4 CIDR"),
     ("cidr-host-bits", lambda: replace_env(DEV, vpc_cidr="10.10.1.0/16"), "dev.vpc_cidr: '10.10.1.0/16' is not a valid IPv4 CIDR"),
     ("cidr-too-small", lambda: replace_env(DEV, vpc_cidr="10.10.0.0/26"), "dev.vpc_cidr: 10.10.0.0/26 has prefix /26; allowed: /16 to /21"),
@@ -73,9 +75,9 @@ BAD_CASES = [
     ("port-reserved", lambda: replace_service(DEV, port=443), "dev.services.payment-api.port: 443 is not allowed"),
     ("path-prefix", lambda: replace_service(DEV, path_prefix="payments"), "dev.services.payment-api.path_prefix: 'payments' is not allowed"),
     ("nat-count", lambda: replace_env(DEV, nat_gateway_count=4), "dev.nat_gateway_count: 4 is not allowed; use 1-3"),
-    ("prod-nat-count", lambda: replace_env(PROD, nat_gateway_count=1), "prod.nat_gateway_count: 1 is not allowed in prod"),
+    ("prod-nat-count", lambda: replace_env(PROD, nat_gateway_count=1), "prod.nat_gateway_count: 1 is not allowed in the production tier"),
     ("log-retention", lambda: replace_env(DEV, log_retention_days=31), "dev.log_retention_days: 31 is not allowed; allowed: 1, 3, 5"),
-    ("prod-log-retention", lambda: replace_env(PROD, log_retention_days=90), "prod.log_retention_days: 90 is not allowed in prod"),
+    ("prod-log-retention", lambda: replace_env(PROD, log_retention_days=90), "prod.log_retention_days: 90 is not allowed in the production tier"),
     ("region", lambda: replace_env(DEV, region="europe"), "dev.region: 'europe' is not an AWS region name"),
     ("account", lambda: replace_env(DEV, account_id="12345"), "dev.account_id: '12345' is not allowed; use 12 digits"),
     ("azs", lambda: replace_env(DEV, availability_zones=("eu-west-1a", "eu-west-1a", "eu-west-1b")), "dev.availability_zones"),

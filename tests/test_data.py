@@ -219,7 +219,7 @@ def test_backups_snapshots_and_deletion_protection_follow_config(data):
     assert cluster["delete_automated_backups"] is False
     assert cluster["deletion_protection"] is env.database.deletion_protection
     assert cluster["preferred_backup_window"] and cluster["preferred_maintenance_window"]
-    if env.is_prod:
+    if env.is_production:
         assert cluster["backup_retention_period"] >= 7
         assert cluster["deletion_protection"] is True
 
@@ -227,7 +227,7 @@ def test_backups_snapshots_and_deletion_protection_follow_config(data):
 def test_prevent_destroy_only_in_prod(data):
     synthesized, env = data
     lifecycle = cluster_of(synthesized).get("lifecycle", {})
-    assert lifecycle.get("prevent_destroy", False) is env.is_prod
+    assert lifecycle.get("prevent_destroy", False) is env.is_production
 
 
 def test_security_group_has_no_inline_rules_and_no_cidr_anywhere(data):
@@ -430,11 +430,11 @@ def with_db(env, **changes):
     (STAGING, {"backup_retention_days": 36},
      "staging.database.backup_retention_days: 36 is not allowed; use 1-35"),
     (PROD, {"backup_retention_days": 6},
-     "prod.database.backup_retention_days: 6 is not allowed in prod; use 7-35"),
+     "prod.database.backup_retention_days: 6 is not allowed in the production tier; use 7-35"),
     (PROD, {"deletion_protection": False},
-     "prod.database.deletion_protection: False is not allowed in prod"),
-    (STAGING, {"reader_count": 0},
-     "staging.database.reader_count: 0 is not allowed in staging; multi-AZ needs at least one reader"),
+     "prod.database.deletion_protection: False is not allowed in the production tier"),
+    (PROD, {"reader_count": 0},
+     "prod.database.reader_count: 0 is not allowed in the production tier; multi-AZ needs at least one reader"),
     (DEV, {"reader_count": 3}, "dev.database.reader_count: 3 is not allowed; use 0-2"),
     (DEV, {"auto_pause_seconds": None},
      "dev.database.min_capacity_acu: 0 needs auto_pause_seconds (pausing); set it or use 0.5"),
@@ -447,7 +447,7 @@ def with_db(env, **changes):
     (DEV, {"engine_version": "15.6"},
      "dev.database.auto_pause_seconds: engine '15.6' does not support auto-pause"),
     (PROD, {"min_capacity_acu": 0, "auto_pause_seconds": 600},
-     "prod.database.auto_pause_seconds: auto-pause is not allowed in prod"),
+     "prod.database.auto_pause_seconds: auto-pause is not allowed in the production tier"),
     (DEV, {"engine_version": "16"},
      "dev.database.engine_version: '16' is not allowed; use MAJOR.MINOR, e.g. 16.6"),
     (DEV, {"master_username": "postgres"},

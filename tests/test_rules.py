@@ -48,7 +48,10 @@ def synth_json(stack: TerraformStack) -> dict:
 
 
 def ctx(env_name: str = "dev") -> RuleContext:
-    return RuleContext(env_name=env_name, state_bucket="unit-state-bucket")
+    """``prod`` is the production tier, anything else non-production; the
+    rules see only the tier (test_tiers.py proves names do not matter)."""
+    tier = "production" if env_name == "prod" else "non-production"
+    return RuleContext(env_name=env_name, tier=tier, state_bucket="unit-state-bucket")
 
 
 # --- Building blocks of the unit stacks ---------------------------------
@@ -400,7 +403,7 @@ RULE_CASES: dict[str, Case] = {
     "PAY-TLS-001": Case(
         "prod", lambda s: plain_http_listener(s, redirect=True),
         lambda s: plain_http_listener(s, redirect=False),
-        r"^\[PAY-TLS-001\] aws_lb_listener\.plain: listens on plain HTTP \(port 8080\) in prod "
+        r"^\[PAY-TLS-001\] aws_lb_listener\.plain: listens on plain HTTP \(port 8080\) in the production tier "
         r"without redirecting to HTTPS\. Fix: make the listener HTTPS"),
     "PAY-KMS-001": Case(
         "dev", lambda s: encrypted_resources(s),
@@ -410,7 +413,7 @@ RULE_CASES: dict[str, Case] = {
     "PAY-DEL-001": Case(
         "prod", lambda s: stateful_resources(s),
         lambda s: stateful_resources(s, protect=False),
-        r"^\[PAY-DEL-001\] aws_kms_key\.key: has no lifecycle\.prevent_destroy in prod\. "
+        r"^\[PAY-DEL-001\] aws_kms_key\.key: has no lifecycle\.prevent_destroy in the production tier\. "
         r"Fix: add lifecycle \{ prevent_destroy = true \}"),
     "PAY-TF-001": Case(
         "dev", lambda s: state_backend(s),
@@ -496,15 +499,15 @@ VARIANTS = [
     pytest.param("PAY-KMS-001", "dev", lambda s: encrypted_resources(s, storage_encrypted=False),
                  r"aws_rds_cluster\.database: has storage_encrypted unset or false", id="KMS-001-rds-unencrypted"),
     pytest.param("PAY-DEL-001", "prod", lambda s: stateful_resources(s, protect=False),
-                 r"aws_s3_bucket\.state: has no lifecycle\.prevent_destroy in prod", id="DEL-001-state-bucket"),
+                 r"aws_s3_bucket\.state: has no lifecycle\.prevent_destroy in the production tier", id="DEL-001-state-bucket"),
     pytest.param("PAY-DEL-001", "prod", lambda s: stateful_resources(s, protect=False),
-                 r"aws_cloudwatch_log_group\.audit: has no lifecycle\.prevent_destroy in prod",
+                 r"aws_cloudwatch_log_group\.audit: has no lifecycle\.prevent_destroy in the production tier",
                  id="DEL-001-log-group"),
     pytest.param("PAY-DEL-001", "prod", lambda s: stateful_resources(s, database_deletion_protection=False),
-                 r"aws_rds_cluster\.database: has deletion_protection unset or false in prod",
+                 r"aws_rds_cluster\.database: has deletion_protection unset or false in the production tier",
                  id="DEL-001-database"),
     pytest.param("PAY-DEL-001", "prod", lambda s: stateful_resources(s, alb_deletion_protection=False),
-                 r"aws_lb\.alb: has enable_deletion_protection unset or false in prod", id="DEL-001-alb"),
+                 r"aws_lb\.alb: has enable_deletion_protection unset or false in the production tier", id="DEL-001-alb"),
 ]
 
 

@@ -336,7 +336,7 @@ def test_two_keys_with_yearly_rotation(security):
 def test_keys_are_never_destroyed_in_prod(security):
     synthesized, env = security
     for key in synthesized.resources("aws_kms_key").values():
-        assert key.get("lifecycle", {}).get("prevent_destroy", False) is env.is_prod
+        assert key.get("lifecycle", {}).get("prevent_destroy", False) is env.is_production
 
 
 def test_root_administers_every_key_and_no_wildcard_principal(security):

@@ -27,22 +27,26 @@ class Finding:
 class RuleContext:
     """What a rule may know besides the stack JSON.
 
-    ``env_name``: dev, staging or prod. ``state_bucket``: name of the
-    environment's Terraform state bucket (None: no bucket is treated as the
-    state bucket).
+    ``env_name``: the environment's name (for messages only: policy never
+    depends on it). ``tier``: ``production`` or ``non-production``; rules
+    for the production tier apply whatever the environment is called.
+    ``state_bucket``: name of the environment's Terraform state bucket
+    (None: no bucket is treated as the state bucket).
     """
 
     env_name: str
+    tier: str = "non-production"
     state_bucket: str | None = None
 
     @property
-    def is_prod(self) -> bool:
-        return self.env_name == "prod"
+    def production(self) -> bool:
+        return self.tier == "production"
 
     @classmethod
     def for_environment(cls, env) -> "RuleContext":
-        """From a ``config.model.EnvironmentConfig`` (duck-typed: name, state_bucket)."""
-        return cls(env_name=env.name, state_bucket=getattr(env, "state_bucket", None))
+        """From a ``config.model.EnvironmentConfig`` (duck-typed: name, tier, state_bucket)."""
+        return cls(env_name=env.name, tier=env.tier,
+                   state_bucket=getattr(env, "state_bucket", None))
 
 
 Check = Callable[[dict, RuleContext], list[Finding]]

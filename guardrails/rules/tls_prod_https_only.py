@@ -1,4 +1,4 @@
-"""PAY-TLS-001: in prod, nothing listens on plain HTTP unless it redirects
+"""PAY-TLS-001: in the production tier, nothing listens on plain HTTP unless it redirects
 to HTTPS."""
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def _plain_http(body: dict) -> bool:
 
 
 def check(stack: dict, ctx: RuleContext) -> list[Finding]:
-    if not ctx.is_prod:
+    if not ctx.production:
         return []
     findings = []
     http_listeners = set()
@@ -38,7 +38,7 @@ def check(stack: dict, ctx: RuleContext) -> list[Finding]:
         if not _redirects_to_https(body.get("default_action")):
             findings.append(RULE.finding(
                 tf.address(listener_type, name),
-                f"listens on plain HTTP (port {body.get('port')}) in prod without redirecting "
+                f"listens on plain HTTP (port {body.get('port')}) in the production tier without redirecting "
                 "to HTTPS", FIX))
     for rule_type, name, body in tf.each(stack, *RULE_TYPES):
         listener = None
@@ -47,7 +47,7 @@ def check(stack: dict, ctx: RuleContext) -> list[Finding]:
         if listener in http_listeners and not _redirects_to_https(body.get("action")):
             findings.append(RULE.finding(
                 tf.address(rule_type, name),
-                f"serves requests on plain-HTTP listener {listener} in prod instead of "
+                f"serves requests on plain-HTTP listener {listener} in the production tier instead of "
                 "redirecting to HTTPS", "attach the rule to the HTTPS listener, or make its "
                 "action a redirect to HTTPS"))
     return findings
@@ -55,7 +55,7 @@ def check(stack: dict, ctx: RuleContext) -> list[Finding]:
 
 RULE = Rule(
     id="PAY-TLS-001",
-    summary="In prod, HTTP listeners (and their rules) only redirect to HTTPS.",
+    summary="In the production tier, HTTP listeners (and their rules) only redirect to HTTPS.",
     why="Card and payment data must not cross networks in clear text (PCI DSS 4.2.1).",
     fix="HTTPS listeners with a certificate; port 80 only redirects to 443.",
     check=check,

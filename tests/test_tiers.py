@@ -1,0 +1,102 @@
+"""Policy follows the tier an environment declares, never its name
+(issue #13): a production-tier environment called anything gets every
+production rule, in configuration, in the synthesized stacks and in the
+contract rules."""
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from config import ConfigError, load_environments
+from config.environments import DEV, PROD, STAGING
+from guardrails.rules import RULES_BY_ID, RuleContext
+from tests.synth import synthesize
+
+
+def renamed(env, name: str, **changes):
+    """``env`` under another name, with its own VPC range and state bucket."""
+    return dataclasses.replace(env, name=name, vpc_cidr="10.40.0.0/16",
+                               state_bucket=f"payment-platform-tfstate-{name}", **changes)
+
+
+def test_a_weak_copy_of_prod_under_another_name_is_refused():
+    """The reviewer's case: prod copied as prod-eu with one NAT gateway,
+    30-day logs, all-at-once deploys and no deletion protection."""
+    weak = renamed(
+        PROD, "prod-eu", nat_gateway_count=1, log_retention_days=30,
+        database=dataclasses.replace(PROD.database, deletion_protection=False),
+        deployment=dataclasses.replace(PROD.deployment, config_name="CodeDeployDefault.ECSAllAtOnce"))
+    with pytest.raises(ConfigError) as caught:
+        load_environments(defined=[DEV, STAGING, PROD, weak])
+    problems = str(caught.value)
+    for fragment in (
+        "prod-eu.nat_gateway_count: 1 is not allowed in the production tier",
+        "prod-eu.log_retention_days: 30 is not allowed in the production tier",
+        "prod-eu.database.deletion_protection: False is not allowed in the production tier",
+        "prod-eu.deployment.config_name: CodeDeployDefault.ECSAllAtOnce is not allowed in the "
+        "production tier",
+    ):
+        assert fragment in problems
+
+
+def test_the_same_settings_pass_in_the_non_production_tier():
+    relaxed = renamed(
+        PROD, "sandbox", tier="non-production", nat_gateway_count=1, log_retention_days=30,
+        database=dataclasses.replace(PROD.database, deletion_protection=False),
+        deployment=dataclasses.replace(PROD.deployment, config_name="CodeDeployDefault.ECSAllAtOnce"))
+    assert load_environments(["sandbox"], defined=[DEV, STAGING, PROD, relaxed])[0].name == "sandbox"
+
+
+@pytest.fixture(scope="module")
+def live_stacks(tmp_path_factory):
+    """prod's configuration as a production-tier environment called ``live``."""
+    (live,) = load_environments(["live"], defined=[DEV, STAGING, PROD, renamed(PROD, "live")])
+    _, stacks = synthesize([live], tmp_path_factory.mktemp("live"))
+    return stacks
+
+
+def _protected(stacks, env_name: str) -> set[tuple[str, str]]:
+    """(resource type, construct path below the stack) of every resource
+    with prevent_destroy or deletion protection."""
+    found = set()
+    for name, synthesized in stacks.items():
+        if f"-{env_name}-" not in name:
+            continue
+        for rtype, resources in synthesized.json.get("resource", {}).items():
+            for body in resources.values():
+                lifecycle = body.get("lifecycle", {})
+                if (lifecycle.get("prevent_destroy") or body.get("deletion_protection")
+                        or body.get("enable_deletion_protection")):
+                    path = body["//"]["metadata"]["path"].split("/", 1)[1]
+                    found.add((rtype, f"{name.rsplit('-', 1)[1]}/{path}"))
+    return found
+
+
+def test_a_production_tier_environment_with_any_name_is_protected_like_prod(stacks, live_stacks):
+    prod = _protected(stacks, "prod")
+    assert len(prod) > 20
+    assert _protected(live_stacks, "live") == prod
+
+
+@pytest.mark.parametrize("rule_id", ["PAY-TLS-001", "PAY-DEL-001"])
+def test_production_rules_follow_the_tier_not_the_name(stacks, rule_id):
+    """The prod stacks pass as production; the same JSON stripped of its
+    protection fails under any name in the production tier, and a stack
+    called prod in the non-production tier is not judged by these rules."""
+    data = stacks["payment-prod-data"].json
+    stripped = {**data, "resource": {
+        rtype: {name: {k: v for k, v in body.items() if k not in ("lifecycle", "deletion_protection")}
+                for name, body in resources.items()}
+        for rtype, resources in data["resource"].items()}}
+    rule = RULES_BY_ID[rule_id]
+    assert rule.check(data, RuleContext(env_name="anything", tier="production")) == []
+    if rule_id == "PAY-DEL-001":
+        assert rule.check(stripped, RuleContext(env_name="anything", tier="production"))
+    assert rule.check(stripped, RuleContext(env_name="prod", tier="non-production")) == []
+
+
+def test_rule_context_takes_the_tier_from_configuration():
+    assert RuleContext.for_environment(PROD).production
+    assert not RuleContext.for_environment(STAGING).production
+    assert RuleContext.for_environment(renamed(PROD, "live")).production
