@@ -1,13 +1,17 @@
 """The dev, staging and prod environments of the payment platform.
 
-Values only; the rules live in ``config.model``. Account ids are left out
-(None) until the accounts exist: set them to make the provider refuse any
-other account (``allowed_account_ids``).
+Values only; the rules live in ``config.model``. An account id makes the
+provider refuse any other account (``allowed_account_ids``); the production
+tier requires one. Values marked PLACEHOLDER stand in until the real ones
+exist: ``config.model.placeholders`` lists them in every synth report, and
+none of them can be deployed by mistake (README, "Before the first
+deployment").
 """
 from __future__ import annotations
 
 from config.model import (
     NON_PRODUCTION,
+    PLACEHOLDER_ACCOUNT_ID,
     PRODUCTION,
     AlarmConfig,
     CustomScalingMetric,
@@ -135,6 +139,7 @@ STAGING = EnvironmentConfig(
         backup_retention_days=7, deletion_protection=True,
     ),
     load_balancer=LoadBalancerConfig(
+        # PLACEHOLDER certificate (no such certificate exists).
         certificate_arn="arn:aws:acm:eu-west-1:111111111111:certificate/00000000-0000-0000-0000-000000000002",
         test_listener_port=8443, test_listener_cidrs=_TEST_CLIENT_CIDRS["staging"],
         deletion_protection=True,
@@ -149,17 +154,24 @@ PROD = EnvironmentConfig(
     name="prod",
     tier=PRODUCTION,
     region="eu-west-1",
+    # PLACEHOLDER: the production tier requires the account id; no account
+    # has this one, so every plan fails at the provider's account check until
+    # it is replaced (README, "Before the first deployment").
+    account_id=PLACEHOLDER_ACCOUNT_ID,
     vpc_cidr="10.30.0.0/16",
     nat_gateway_count=3,
     log_retention_days=365,
     cost_center="payments-prod",
     state_bucket="payment-platform-tfstate-prod",
-    services=_services(scale=2, spot=False),
+    # Workers on Spot with an on-demand base, as the original design ran them;
+    # the public API stays on-demand (docs/decisions.md D27).
+    services=_services(scale=2, spot=True),
     database=DatabaseConfig(
         min_capacity_acu=2, max_capacity_acu=32, reader_count=2,
         backup_retention_days=30, deletion_protection=True,
     ),
     load_balancer=LoadBalancerConfig(
+        # PLACEHOLDER certificate (no such certificate exists).
         certificate_arn="arn:aws:acm:eu-west-1:111111111111:certificate/00000000-0000-0000-0000-000000000003",
         test_listener_port=8443, test_listener_cidrs=_TEST_CLIENT_CIDRS["prod"],
         deletion_protection=True, access_logs=True, waf=True,

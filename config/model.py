@@ -114,8 +114,13 @@ class ServiceConfig:
     #: Path prefix routed to this service, e.g. ``/payments``.
     path_prefix: str
     health_check_path: str = "/health"
-    #: Run part of the capacity on FARGATE_SPOT (FARGATE keeps a base of 1).
+    #: Run part of the capacity on FARGATE_SPOT: FARGATE keeps a base of
+    #: ``on_demand_base`` tasks and takes one share of the rest, FARGATE_SPOT
+    #: ``spot_weight`` shares (the original design: base 1, 1:4). A change
+    #: reaches a running service with its next release (AppSpec).
     use_spot: bool = False
+    spot_weight: int = 4
+    on_demand_base: int = 1
     #: Names of application secrets (EnvironmentConfig.secrets) it may read.
     secrets: tuple[str, ...] = ()
     #: Whether its tasks may open connections to the database.
@@ -272,6 +277,41 @@ class EnvironmentConfig:
         )
 
 
+#: Stand-ins in config/environments.py until the real values exist. Each
+#: passes validation and synthesis, is listed by ``placeholders`` in the synth
+#: report, and cannot be deployed by mistake: no AWS account has id
+#: 000000000000, so the provider's ``allowed_account_ids`` check fails every
+#: plan; the certificate ARNs name a certificate that does not exist; the
+#: RFC 5737 documentation ranges are routed nowhere.
+PLACEHOLDER_ACCOUNT_ID = "000000000000"
+PLACEHOLDER_CERTIFICATE_MARK = ":certificate/00000000-0000-0000-0000-"
+DOCUMENTATION_RANGES = tuple(ipaddress.IPv4Network(c) for c in (
+    "192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"))
+PLACEHOLDER_EMAIL_DOMAIN = "@example.com"
+
+
+def placeholders(env: EnvironmentConfig) -> list[str]:
+    """``field = value`` of every placeholder still in ``env``, to replace
+    before its first deployment (docs: README, "Before the first deployment")."""
+    found = []
+    if env.account_id == PLACEHOLDER_ACCOUNT_ID:
+        found.append(f"{env.name}.account_id = {env.account_id}")
+    lb = env.load_balancer
+    if lb.certificate_arn and PLACEHOLDER_CERTIFICATE_MARK in lb.certificate_arn:
+        found.append(f"{env.name}.load_balancer.certificate_arn = {lb.certificate_arn}")
+    for idx, cidr in enumerate(lb.test_listener_cidrs):
+        try:
+            net = ipaddress.IPv4Network(cidr)
+        except ValueError:
+            continue
+        if any(net.subnet_of(doc) for doc in DOCUMENTATION_RANGES):
+            found.append(f"{env.name}.load_balancer.test_listener_cidrs[{idx}] = {cidr}")
+    for idx, email in enumerate(env.alarms.emails):
+        if email.endswith(PLACEHOLDER_EMAIL_DOMAIN):
+            found.append(f"{env.name}.alarms.emails[{idx}] = {email}")
+    return found
+
+
 def _fmt(values: Iterable[object]) -> str:
     return ", ".join(str(v) for v in values)
 
@@ -343,6 +383,14 @@ def _service_problems(env: EnvironmentConfig, idx: int, svc: ServiceConfig) -> l
     if not isinstance(svc.image_tag, str) or not IMAGE_TAG_PATTERN.match(svc.image_tag):
         p.append(f"{where}.image_tag: {svc.image_tag!r} is not a valid image tag or "
                  "sha256 digest")
+    if not isinstance(svc.spot_weight, int) or isinstance(svc.spot_weight, bool) or not 1 <= svc.spot_weight <= 1000:
+        p.append(f"{where}.spot_weight: {svc.spot_weight!r} is not allowed; use 1-1000")
+    if not isinstance(svc.on_demand_base, int) or isinstance(svc.on_demand_base, bool) \
+            or not 0 <= svc.on_demand_base <= 100000:
+        p.append(f"{where}.on_demand_base: {svc.on_demand_base!r} is not allowed; use 0-100000")
+    elif svc.use_spot and env.is_production and svc.on_demand_base < 1:
+        p.append(f"{where}.on_demand_base: 0 is not allowed with use_spot in the production "
+                 "tier; keep at least one on-demand task (Spot can be reclaimed at once)")
     if not isinstance(svc.platform_version, str) or not PLATFORM_VERSION_PATTERN.fullmatch(svc.platform_version):
         p.append(f"{where}.platform_version: {svc.platform_version!r} is not allowed; pin a "
                  "Fargate platform version such as '1.4.0' (not LATEST: ECS reports the "
@@ -392,6 +440,10 @@ def validate_environment(env: EnvironmentConfig) -> list[str]:
         p.append(f"{n}.state_region: {env.state_region!r} is not an AWS region name")
     if env.account_id is not None and not ACCOUNT_PATTERN.match(str(env.account_id)):
         p.append(f"{n}.account_id: {env.account_id!r} is not allowed; use 12 digits or None")
+    elif env.account_id is None and env.is_production:
+        p.append(f"{n}.account_id: None is not allowed in the production tier; set the "
+                 "environment's 12-digit account id (the provider then refuses every other "
+                 "account)")
     if not isinstance(env.state_bucket, str) or not BUCKET_PATTERN.match(env.state_bucket):
         p.append(f"{n}.state_bucket: {env.state_bucket!r} is not a valid S3 bucket name "
                  "(3-63 lowercase letters, digits, dots, hyphens)")

@@ -80,7 +80,7 @@ def secret_name(env: EnvironmentConfig, secret: str) -> str:
 def capacity_provider_strategy(svc: ServiceConfig) -> list[dict]:
     """The strategy of a service; the release tool repeats it in each AppSpec
     because CodeDeploy drops it otherwise (containers-roadmap #1752)."""
-    strategy = [{"capacityProvider": "FARGATE", "base": 1, "weight": 1}]
+    strategy = [{"capacityProvider": "FARGATE", "base": svc.on_demand_base, "weight": 1}]
     if svc.use_spot:
-        strategy.append({"capacityProvider": "FARGATE_SPOT", "base": 0, "weight": 3})
+        strategy.append({"capacityProvider": "FARGATE_SPOT", "base": 0, "weight": svc.spot_weight})
     return strategy

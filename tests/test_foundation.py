@@ -87,7 +87,11 @@ def test_provider_has_region_and_default_tags(stacks, environments):
                 "stack": name,
             }}],
         }), name
-        assert "allowed_account_ids" not in synthesized.json["provider"]["aws"][0], name
+        provider = synthesized.json["provider"]["aws"][0]
+        if env.account_id:
+            assert provider["allowed_account_ids"] == [env.account_id], name
+        else:
+            assert "allowed_account_ids" not in provider, name
 
 
 def test_allowed_account_ids_is_set_when_account_is_configured(environments):

@@ -502,7 +502,7 @@ def test_success_sends_the_appspec_with_new_revision_container_and_capacity_stra
                 # dev runs on spot (config/environments.py); repeated from naming.py.
                 "CapacityProviderStrategy": [
                     {"Base": 1, "CapacityProvider": "FARGATE", "Weight": 1},
-                    {"Base": 0, "CapacityProvider": "FARGATE_SPOT", "Weight": 3},
+                    {"Base": 0, "CapacityProvider": "FARGATE_SPOT", "Weight": 4},
                 ],
             },
         }}],

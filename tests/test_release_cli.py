@@ -95,9 +95,11 @@ def test_dry_run_prints_the_plan_in_order_with_writes_after_all_checks():
     assert ("ecs.describe_task_definition(taskDefinition='payment-prod-transaction-processor', "
             "include=['TAGS'])  -> latest ACTIVE revision of the family") in out
     assert "-> copy of the latest ACTIVE revision (Terraform's changes included)" in out
-    # prod: no spot (config), canary 5 min + 60 min blue termination + 30.
+    # prod: workers on Spot with an on-demand base (config); canary 5 min +
+    # 60 min blue termination + 30.
     assert appspec_of(out)["Resources"][0]["TargetService"]["Properties"][
-        "CapacityProviderStrategy"] == [{"Base": 1, "CapacityProvider": "FARGATE", "Weight": 1}]
+        "CapacityProviderStrategy"] == [{"Base": 1, "CapacityProvider": "FARGATE", "Weight": 1},
+                                        {"Base": 0, "CapacityProvider": "FARGATE_SPOT", "Weight": 4}]
     assert appspec_of(out)["Hooks"] == [{"BeforeAllowTraffic": "CodeDeployHook_payment-prod-smoke"}]
     assert "gives up after 95 min" in out
     # The network lookup, by the names of config/naming.py, read-only.

@@ -92,9 +92,14 @@ def test_dry_run_from_synthesized_outputs_matches_naming_and_resources(
 
     from_outputs = target_from_outputs(env, service, outputs)
     from_naming = target_from_config(env, service)
-    # Config mode knows no repository URL and no network ids (it looks them up).
-    assert dataclasses.replace(from_outputs, source=from_naming.source, ecr_repository_url=None,
+    # Config mode knows no network ids (it looks them up) and knows the
+    # repository URL only when the account id is configured.
+    assert dataclasses.replace(from_outputs, source=from_naming.source,
+                               ecr_repository_url=from_naming.ecr_repository_url,
                                network_configuration=None) == from_naming
+    if env.account_id:
+        assert from_naming.ecr_repository_url == (
+            f"{env.account_id}.dkr.ecr.{env.region}.amazonaws.com/{from_naming.ecr_repository_name}")
 
     out, err = io.StringIO(), io.StringIO()
     code = main(["--env", env_name, "--service", service, "--image-tag", "v1.0.0",

@@ -339,14 +339,18 @@ def test_keys_are_never_destroyed_in_prod(security):
         assert key.get("lifecycle", {}).get("prevent_destroy", False) is env.is_production
 
 
+def account_of(env) -> str:
+    """The configured account id, else the caller's (read at plan time)."""
+    return env.account_id or "${data.aws_caller_identity.current.account_id}"
+
+
 def test_root_administers_every_key_and_no_wildcard_principal(security):
-    synthesized, _ = security
+    synthesized, env = security
     for key in synthesized.resources("aws_kms_key").values():
         root = statements(key)["AccountRootAdministers"]
         assert root["Effect"] == "Allow" and root["Action"] == "kms:*"
-        assert re.fullmatch(r"arn:\$\{data\.aws_partition\.partition\.partition\}:iam::"
-                            r"\$\{data\.aws_caller_identity\.current\.account_id\}:root",
-                            root["Principal"]["AWS"])
+        assert root["Principal"]["AWS"] == (
+            f"arn:${{data.aws_partition.partition.partition}}:iam::{account_of(env)}:root")
         for statement in statements(key).values():
             assert statement["Principal"] != "*" and statement["Principal"].get("AWS") != "*"
             assert statement["Effect"] == "Allow"
@@ -361,7 +365,7 @@ def test_logs_key_serves_cloudwatch_logs_of_this_account_and_region_only(securit
     assert "kms:*" not in service["Action"] and "kms:Decrypt" in service["Action"]
     context = service["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
     assert context.startswith("arn:${data.aws_partition.partition.partition}:logs:"
-                              f"{env.region}:${{data.aws_caller_identity.current.account_id}}:log-group:")
+                              f"{env.region}:{account_of(env)}:log-group:")
 
 
 def test_data_key_policy_names_no_data_service(security):
@@ -375,8 +379,7 @@ def test_data_key_policy_names_no_data_service(security):
     publish = data["AwsServicesPublishEncrypted"]
     assert publish["Principal"] == {"Service": ["cloudwatch.amazonaws.com"]}
     assert sorted(publish["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey*"]
-    assert publish["Condition"] == {"StringEquals": {
-        "aws:SourceAccount": "${data.aws_caller_identity.current.account_id}"}}
+    assert publish["Condition"] == {"StringEquals": {"aws:SourceAccount": account_of(env)}}
     assert not re.search(r"rds|secretsmanager|logs\.", json.dumps(data))
 
 

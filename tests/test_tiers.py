@@ -100,3 +100,55 @@ def test_rule_context_takes_the_tier_from_configuration():
     assert RuleContext.for_environment(PROD).production
     assert not RuleContext.for_environment(STAGING).production
     assert RuleContext.for_environment(renamed(PROD, "live")).production
+
+
+# --- Prod as the original design meant it ------------------------------------
+
+def test_prod_workers_run_on_spot_with_an_on_demand_base_and_the_api_on_demand(environments):
+    """The original design: FARGATE base 1 weight 1, FARGATE_SPOT weight 4
+    for the workers; the public API stays on-demand (D27)."""
+    from config.naming import capacity_provider_strategy
+
+    prod = environments["prod"]
+    assert capacity_provider_strategy(prod.service("payment-api")) == [
+        {"capacityProvider": "FARGATE", "base": 1, "weight": 1}]
+    for worker in ("transaction-processor", "notification-service"):
+        assert capacity_provider_strategy(prod.service(worker)) == [
+            {"capacityProvider": "FARGATE", "base": 1, "weight": 1},
+            {"capacityProvider": "FARGATE_SPOT", "base": 0, "weight": 4}]
+
+
+def test_the_production_tier_keeps_an_on_demand_base_under_spot():
+    services = list(PROD.services)
+    services[1] = dataclasses.replace(services[1], on_demand_base=0)
+    with pytest.raises(ConfigError, match=r"prod\.services\.transaction-processor\.on_demand_base: 0 "
+                                          r"is not allowed with use_spot in the production tier"):
+        load_environments(defined=[DEV, STAGING, dataclasses.replace(PROD, services=tuple(services))])
+
+
+def test_the_production_tier_requires_an_account_id():
+    with pytest.raises(ConfigError, match=r"prod\.account_id: None is not allowed in the production "
+                                          r"tier; set the environment's 12-digit account id"):
+        load_environments(defined=[DEV, STAGING, dataclasses.replace(PROD, account_id=None)])
+
+
+def test_placeholders_are_listed_and_cannot_be_deployed(stacks):
+    """Placeholders pass synthesis but are listed; the account placeholder
+    is in allowed_account_ids, so every plan fails at the provider's account
+    check (no AWS account has id 000000000000)."""
+    from config.model import PLACEHOLDER_ACCOUNT_ID, placeholders
+
+    found = placeholders(PROD)
+    assert f"prod.account_id = {PLACEHOLDER_ACCOUNT_ID}" in found
+    assert any(f.startswith("prod.load_balancer.certificate_arn = ") for f in found)
+    assert "prod.load_balancer.test_listener_cidrs[0] = 203.0.113.0/28" in found
+    assert "prod.alarms.emails[0] = payments-oncall@example.com" in found
+    for synthesized in stacks.values():
+        if "-prod-" in synthesized.name:
+            assert synthesized.json["provider"]["aws"][0]["allowed_account_ids"] == [PLACEHOLDER_ACCOUNT_ID]
+    real = dataclasses.replace(
+        PROD, account_id="123456789012", alarms=dataclasses.replace(PROD.alarms, emails=("oncall@payments.test",)),
+        load_balancer=dataclasses.replace(
+            PROD.load_balancer, test_listener_cidrs=("8.8.8.0/28",),
+            certificate_arn="arn:aws:acm:eu-west-1:123456789012:certificate/1b2c3d4e-0000-4000-8000-000000000001"))
+    assert placeholders(real) == []
