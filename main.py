@@ -2,14 +2,18 @@
 """Synthesizes the payment platform: every stack of the selected environments.
 
 Select environments with PAYMENT_ENVIRONMENTS=dev,prod (default: all).
-Configuration is validated before any stack is constructed. Several
-environments are synthesized in parallel worker processes
-(PAYMENT_SYNTH_WORKERS, default one per CPU; see stacks/synthesis.py).
+The run's variables and the configuration are validated before any stack is
+constructed or any worker starts. Several environments are synthesized in
+parallel worker processes (PAYMENT_SYNTH_WORKERS, default one per CPU). The
+output directory either holds exactly the selected stacks and a manifest
+listing them, or, after a failure, neither (stacks/synthesis.py).
 """
 from __future__ import annotations
 
 import gc
+import json
 import os
+from dataclasses import asdict
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -24,47 +28,104 @@ from config import (
 
 
 def main() -> int:
-    try:
-        environments = load_environments(parse_selection(os.environ.get(ENVIRONMENTS_VARIABLE)))
-    except ConfigError as err:
-        print(err, file=sys.stderr)
+    from stacks.synthesis import (
+        WORKERS_VARIABLE,
+        invalidate,
+        plan_groups,
+        synthesize_in_parallel,
+        variable_problems,
+        worker_count,
+    )
+
+    outdir = Path(os.environ.get("CDKTF_OUTDIR", "cdktf.out"))
+
+    def refuse(message: object) -> int:
+        # Nothing is synthesized; a previous result must not pass for this run's.
+        if outdir.is_dir():
+            invalidate(outdir)
+        print(message, file=sys.stderr)
         return 2
-    from stacks.synthesis import WORKERS_VARIABLE, plan_groups, synthesize_in_parallel, worker_count
 
     try:
-        workers = worker_count(len(environments), os.environ.get(WORKERS_VARIABLE))
+        defined = load_environments()
     except ConfigError as err:
-        print(err, file=sys.stderr)
-        return 2
+        return refuse(err)
+    problems = variable_problems(os.environ, [env.name for env in defined])
+    if problems:
+        # One line per bad variable, no traceback, before any worker starts.
+        return refuse("\n".join(problems))
+    try:
+        environments = load_environments(
+            parse_selection(os.environ.get(ENVIRONMENTS_VARIABLE)), defined=defined)
+    except ConfigError as err:
+        return refuse("\n".join(err.problems))
+    workers = worker_count(len(environments), os.environ.get(WORKERS_VARIABLE))
     if workers > 1:
         groups = plan_groups(environments, workers)
-        outdir = Path(os.environ.get("CDKTF_OUTDIR", "cdktf.out"))
         return synthesize_in_parallel(groups, outdir, Path(__file__).resolve())
     return synthesize(environments)
 
 
 def synthesize(environments: Sequence[EnvironmentConfig]) -> int:
-    """Synthesizes validated ``environments`` in this process."""
+    """Synthesizes validated ``environments`` in this process.
+
+    One app per environment: cdktf stops an app's synthesis at the first
+    stack whose contract rules fail, so separate apps let one run report the
+    failures of every environment. The apps write into the same directory;
+    their manifests are merged and the merged one is written last."""
     # Imported after validation: bad input fails in milliseconds, not seconds.
     from framework import App
     from guardrails.rules import suppression_report
     from stacks.app import build
+    from stacks.synthesis import (
+        MANIFEST,
+        failure_line,
+        invalidate,
+        publish,
+        run_by_cli,
+        suppression_text,
+    )
 
-    app = App()
-    build(app, environments)
+    stacks: dict[str, dict] = {}
+    version = ""
+    suppressions = []
+    failed: list[str] = []
+    outdir: Path | None = None
     try:
-        app.synth()
-    except RuntimeError as err:
-        # Contract rules (docs/rules.md) fail synthesis as node validations.
-        if "Validation failed" not in str(err):
-            raise
-        # cdktf's hint to skip validations would switch the rules off too.
-        print(str(err).split("\n\nIf you wish to ignore")[0], file=sys.stderr)
-        return 1
-    report = suppression_report(app)
-    report.write(app.outdir)
-    print(report.text())
-    return 0
+        for env in environments:
+            app = App()
+            if outdir is None:
+                outdir = Path(app.outdir)
+                invalidate(outdir)
+            build(app, [env])
+            try:
+                app.synth()
+            except RuntimeError as err:
+                # Contract rules (docs/rules.md) fail synthesis as node validations.
+                if "Validation failed" not in str(err):
+                    raise
+                # cdktf's hint to skip validations would switch the rules off too.
+                print(str(err).split("\n\nIf you wish to ignore")[0], file=sys.stderr)
+                failed.append(env.name)
+                continue
+            manifest_path = outdir / MANIFEST
+            manifest = json.loads(manifest_path.read_text())
+            manifest_path.unlink()  # the merged manifest is written last
+            stacks.update(manifest["stacks"])
+            version = manifest["version"]
+            suppressions += suppression_report(app).suppressions
+        if not failed:
+            publish(outdir, stacks, version, [asdict(s) for s in suppressions],
+                    remove_unselected=not run_by_cli())
+            print(suppression_text(outdir))
+            return 0
+    except BaseException:
+        if outdir is not None:
+            invalidate(outdir)  # no stack file of a failed run stays
+        raise
+    invalidate(outdir)
+    print(failure_line(outdir, failed), file=sys.stderr)
+    return 1
 
 
 def exit_without_final_collection(code: int) -> None:
