@@ -3,8 +3,14 @@
 
 Runs::
 
-    checkov -d <outdir> --framework terraform_json --skip-download --compact \\
-            -o json --config-file .checkov.yaml
+    checkov -d <copy of the manifest's stacks> --framework terraform_json \\
+            --skip-download --compact -o json --config-file .checkov.yaml
+
+It scans exactly the stacks that ``<outdir>/manifest.json`` lists (copied
+into a temporary directory with the same ``stacks/<id>/cdk.tf.json`` layout):
+a synthesis writes the manifest last and only on success, while stack
+folders also hold what the CDKTF CLI and Terraform put there (``.terraform/``,
+plan files) and may outlive a stack the manifest no longer names.
 
 (``--skip-download``: no network, no Bridgecrew policy metadata, so severities
 are unknown and exceptions select by check id. ``--quiet`` is deliberately not
@@ -44,6 +50,7 @@ import json
 import re
 import subprocess
 import sys
+import tempfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -143,6 +150,50 @@ def load_exceptions(path: Path) -> list[Exemption]:
 
 def run_checkov(outdir: Path) -> Any:
     return read_checkov(start_checkov(outdir))
+
+
+def manifest_stack_files(outdir: Path) -> dict[str, Path]:
+    """stack name -> stack file, for every stack the manifest lists."""
+    manifest = Path(outdir, "manifest.json")
+    if not manifest.is_file():
+        raise ScanError(f"no {manifest}: synthesize first (make synth); a failed synthesis leaves none")
+    try:
+        stacks = json.loads(manifest.read_text())["stacks"]
+        files = {name: Path(outdir, entry["synthesizedStackPath"]) for name, entry in stacks.items()}
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
+        raise ScanError(f"{manifest} is not a cdktf manifest: {err!r}") from err
+    missing = sorted(name for name, path in files.items() if not path.is_file())
+    if missing:
+        raise ScanError(f"{manifest} lists stacks without their file: {', '.join(missing)}; synthesize again")
+    if not files:
+        raise ScanError(f"{manifest} lists no stack; synthesize first (make synth)")
+    return files
+
+
+#: ``terraform.required_version``, as cdktf writes it (a direct child of the
+#: top-level ``terraform`` block, four spaces deep).
+_REQUIRED_VERSION = re.compile(r'^(    "required_version": )"[^"\n]*"(,?)$', re.MULTILINE)
+
+
+def scannable(stack_text: str) -> str:
+    """checkov 3.3.30's terraform_json parser reads every entry of the
+    ``terraform`` block as a block and fails on the string
+    ``required_version`` ("this method receives only dicts"), so each stack
+    would count as a parsing error and nothing would be checked. The copy
+    it scans carries ``{}`` there instead, on the same line: line numbers,
+    which resolve addresses, stay those of the real file. No check reads it."""
+    return _REQUIRED_VERSION.sub(r"\1{}\2", stack_text)
+
+
+def scan_manifest_stacks(outdir: Path) -> Any:
+    """checkov's report on exactly the stacks of the manifest."""
+    files = manifest_stack_files(outdir)
+    with tempfile.TemporaryDirectory(prefix="checkov-scan-") as scan_dir:
+        for name, path in files.items():
+            target = Path(scan_dir, "stacks", name, "cdk.tf.json")
+            target.parent.mkdir(parents=True)
+            target.write_text(scannable(path.read_text()))
+        return run_checkov(Path(scan_dir))
 
 
 def start_checkov(outdir: Path) -> subprocess.Popen:
@@ -358,9 +409,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.checkov_json:
             report = json.loads(args.checkov_json.read_text())
         else:
-            if not list(args.outdir.glob("stacks/*/cdk.tf.json")):
-                raise ScanError(f"no {args.outdir}/stacks/*/cdk.tf.json found; synthesize first (make synth)")
-            report = run_checkov(args.outdir)
+            report = scan_manifest_stacks(args.outdir)
         results, parsing_errors = parse_results(report, args.outdir)
         if not results and not parsing_errors:
             # Nothing scanned must not read as "all good".
