@@ -20,7 +20,6 @@ from typing import Mapping, Protocol
 from config.model import EnvironmentConfig, ServiceConfig
 from config.naming import (
     TASK_ASSIGN_PUBLIC_IP,
-    TRACING_CONTAINER,
     app_container_name,
     capacity_provider_strategy,
     deployment_group_name,
@@ -34,43 +33,31 @@ from framework import Construct, Token, TerraformResourceLifecycle
 from framework.aws import aws
 from framework.references import read_once
 from guardrails.rules.ecs_codedeploy_service import SERVICE_IGNORED_CHANGES
-from modules.ecr import PULL_ACTIONS, ServiceRepository, ServiceRepositoryProps
+from modules.callers_security_group import CallersSecurityGroup
+from modules.codedeploy_application import CodeDeployEcsApplication
+from modules.container_definition import (
+    TRACING_IMAGE_REPOSITORY,
+    TRACING_IMAGE_VERSION,
+    ContainerDefinitionProps,
+    DatabaseConnection,
+    container_definitions,
+    image_reference,
+    writable_volumes,
+)
+from modules.ecr import ServiceRepository, ServiceRepositoryProps
 from modules.ecs_cluster import FargateCluster
 from modules.iam import service_role
 from modules.kms import ManagedKey
 from modules.load_balancer import ApplicationLoadBalancer
 from modules.network import Network
+from modules.public_image_cache import PublicImageCache
 from modules.secrets import AppSecret
 from modules.service_discovery import ServiceNamespace
-from modules.service_mesh import ServiceMesh
-
-#: AWS Distro for OpenTelemetry collector, pinned (upstream image
-#: public.ecr.aws/aws-observability/aws-otel-collector, pulled through the
-#: environment's ECR pull-through cache so tasks need no internet egress).
-TRACING_IMAGE_REPOSITORY = "aws-observability/aws-otel-collector"
-TRACING_IMAGE_VERSION = "v0.45.1"
-#: Built into the collector image: OTLP in (4317 gRPC, 4318 HTTP), X-Ray out.
-TRACING_CONFIG = "/etc/ecs/ecs-xray.yaml"
-#: Non-root users the containers run as (the app image must allow it).
-APP_USER = "1000:1000"
-TRACING_USER = "10001:10001"
-
-#: Writable task-local volumes of the app container: ``/tmp`` always; the
-#: ECS Exec (SSM) agent's state and log directories when ECS Exec is on,
-#: since the agent cannot start on a read-only root filesystem otherwise
-#: (containers-roadmap #1359).
-SCRATCH_VOLUMES = {"tmp": "/tmp"}
-EXEC_AGENT_VOLUMES = {"ssm-agent-state": "/var/lib/amazon", "ssm-agent-logs": "/var/log/amazon"}
 
 #: CodeDeploy accepts at most this many alarms per deployment group.
 MAX_ROLLBACK_ALARMS = 10
 TARGET_GROUP_NAME_MAX = 32
 COLORS = ("blue", "green")
-
-#: The limited policy scopes lambda:InvokeFunction to CodeDeployHook_* functions and
-#: sns:Publish to CodeDeployTopic_* topics; AWSCodeDeployRoleForECS allows them (and
-#: s3:GetObject) on "*" (CodeDeploy user guide, "Amazon ECS service role"; FIELD_NOTES §4).
-CODEDEPLOY_MANAGED_POLICY = "AWSCodeDeployRoleForECSLimited"
 
 
 def target_group_name(env_name: str, service_name: str, color: str) -> str:
@@ -90,19 +77,9 @@ def target_group_name(env_name: str, service_name: str, color: str) -> str:
     return f"{base[:keep].rstrip('-')}-{digest}-{color[0]}"
 
 
-def secret_variable(secret: str) -> str:
-    """Environment variable a secret is injected as: ``api-keys`` -> ``API_KEYS``."""
-    return secret.upper().replace("-", "_")
-
-
 def database_user(svc: ServiceConfig) -> str:
     """PostgreSQL user a service logs in as with IAM authentication."""
     return svc.name.replace("-", "_")
-
-
-def image_reference(repository_url: str, tag: str) -> str:
-    """``repo:tag``, or ``repo@sha256:...`` when the tag is a digest."""
-    return f"{repository_url}@{tag}" if tag.startswith("sha256:") else f"{repository_url}:{tag}"
 
 
 class DatabaseAccess(Protocol):
@@ -125,91 +102,13 @@ class DatabaseAccess(Protocol):
 
 
 @dataclass(frozen=True, kw_only=True)
-class PublicImageCacheProps:
-    """``repository_prefix``: prefix of the cached repositories in this
-    registry (unique per account and region). ``account_id``/``region``/
-    ``partition``: of the registry."""
-
-    repository_prefix: str
-    account_id: str
-    region: str
-    partition: str
-
-
-class PublicImageCache(Construct):
-    """ECR pull-through cache of ECR Public: tasks pull public images (the
-    tracing collector) through the private ECR endpoints instead of the
-    internet, so their security groups need no internet egress."""
-
-    def __init__(self, scope: Construct, construct_id: str, props: PublicImageCacheProps) -> None:
-        super().__init__(scope, construct_id)
-        self.props = props
-        self.rule = aws.ecr_pull_through_cache_rule.EcrPullThroughCacheRule(
-            self, "rule",
-            ecr_repository_prefix=props.repository_prefix,
-            upstream_registry_url="public.ecr.aws",
-        )
-
-    repository_prefix = read_once("rule", "ecr_repository_prefix")
-
-    def image(self, repository: str, tag: str) -> str:
-        """Image reference of ``public.ecr.aws/<repository>:<tag>`` via the cache."""
-        p = self.props
-        return (f"{p.account_id}.dkr.ecr.{p.region}.amazonaws.com/"
-                f"{self.repository_prefix}/{repository}:{tag}")
-
-    def pull_statement(self, repository: str, sid: str = "PullCachedPublicImage") -> dict:
-        """Pull one cached image; the first pull imports it from upstream."""
-        p = self.props
-        return {
-            "Sid": sid,
-            "Effect": "Allow",
-            "Action": [*PULL_ACTIONS, "ecr:BatchImportUpstreamImage", "ecr:CreateRepository"],
-            "Resource": (f"arn:{p.partition}:ecr:{p.region}:{p.account_id}:repository/"
-                         f"{p.repository_prefix}/{repository}"),
-        }
-
-
-@dataclass(frozen=True, kw_only=True)
-class CodeDeployEcsApplicationProps:
-    """``name``: application name (``config.naming.codedeploy_application_name``).
-    ``account_id``/``partition``: for the service role."""
-
-    name: str
-    account_id: str
-    partition: str
-
-
-class CodeDeployEcsApplication(Construct):
-    """The CodeDeploy application of an environment (compute platform ECS)
-    and the one service role its deployment groups use."""
-
-    def __init__(self, scope: Construct, construct_id: str, props: CodeDeployEcsApplicationProps) -> None:
-        super().__init__(scope, construct_id)
-        self.app = aws.codedeploy_app.CodedeployApp(
-            self, "application", name=props.name, compute_platform="ECS"
-        )
-        self.role = service_role(
-            self, "service-role",
-            name=f"{props.name}-codedeploy",
-            service="codedeploy.amazonaws.com",
-            source_account=props.account_id,
-            managed_policy=("service-role-policy", f"arn:{props.partition}:iam::aws:policy/"
-                                                   f"{CODEDEPLOY_MANAGED_POLICY}"),
-        )
-
-    name = read_once("app", "name")
-    role_arn = read_once("role", "arn")
-
-
-@dataclass(frozen=True, kw_only=True)
 class BlueGreenServiceProps:
     """Inputs of one service.
 
     ``environment``/``service``: configuration (names come from
     ``config.naming``). ``cluster``, ``load_balancer`` (the ALB its
     ``public`` flag selects), ``deployments``, ``namespace``, ``network``,
-    ``image_cache``: shared constructs of the environment. ``mesh``: the
+    ``image_cache``: shared constructs of the environment. ``callers``: the
     environment's callers group; the tasks carry it, so they may call the
     internal ALB (never another task directly).
     ``internal_service_urls``: service name -> base URL of a service behind
@@ -230,7 +129,7 @@ class BlueGreenServiceProps:
     deployments: CodeDeployEcsApplication
     namespace: ServiceNamespace
     network: Network
-    mesh: ServiceMesh
+    callers: CallersSecurityGroup
     image_cache: PublicImageCache
     logs_key: ManagedKey
     data_key: ManagedKey
@@ -268,7 +167,7 @@ class BlueGreenService(Construct):
     ``target_groups`` (``blue``/``green``), ``blue_target_group``,
     ``green_target_group``, ``production_rule``, ``test_rule``,
     ``deployment_group``, ``log_group``, ``security_group`` (own group; the
-    tasks also carry ``props.mesh.security_group``),
+    tasks also carry ``props.callers.security_group``),
     ``execution_role``, ``task_role``, ``discovery``, ``scalable_target``,
     ``scaling_policies``.
     """
@@ -332,7 +231,7 @@ class BlueGreenService(Construct):
             self, "alb-to-tasks", sg, svc.port, f"ALB to {svc.name} tasks",
         )
         # Other services reach these tasks only through the internal ALB
-        # (modules/service_mesh.py): no task-to-task rule.
+        # (modules/callers_security_group.py): no task-to-task rule.
         egress(
             self, "to-endpoints",
             security_group_id=sg, description="HTTPS to the VPC interface endpoints",
@@ -416,85 +315,24 @@ class BlueGreenService(Construct):
     def container_definitions(self) -> list[dict]:
         """The app container and the tracing sidecar (JSON-ready)."""
         p, env, svc = self.props, self.props.environment, self.props.service
-
-        log_group = self.log_group.name
-
-        def logs(stream_prefix: str) -> dict:
-            return {"logDriver": "awslogs", "options": {
-                "awslogs-group": log_group,
-                "awslogs-region": p.region,
-                "awslogs-stream-prefix": stream_prefix,
-            }}
-
-        environment = {
-            "SERVICE_NAME": svc.name,
-            "ENVIRONMENT": env.name,
-            "PORT": str(svc.port),
-            "SERVICE_DISCOVERY_NAMESPACE": p.namespace.name,
-            "OTEL_SERVICE_NAME": svc.name,
-            "OTEL_EXPORTER_OTLP_ENDPOINT": "http://localhost:4317",
-        }
-        # Calls to other services go through the internal ALB, so they
-        # follow a release's traffic shift (modules/service_mesh.py).
-        environment.update({
-            f"{secret_variable(name)}_URL": url
-            for name, url in p.internal_service_urls.items() if name != svc.name
-        })
+        database = None
         if svc.uses_database:
-            environment.update({
-                "DB_HOST": p.database.endpoint,
-                "DB_PORT": str(p.database.port),
-                "DB_NAME": env.database.database_name,
-                "DB_USER": database_user(svc),
-                "DB_IAM_AUTH": "true",
-            })
-        app = {
-            "name": self.container_name,
-            "image": image_reference(self.repository.url, svc.image_tag),
-            "essential": True,
-            "user": APP_USER,
-            "privileged": False,
-            "readonlyRootFilesystem": True,
-            "portMappings": [{"name": "http", "containerPort": svc.port,
-                              "hostPort": svc.port, "protocol": "tcp"}],
-            "environment": [{"name": k, "value": v} for k, v in sorted(environment.items())],
-            "secrets": [{"name": secret_variable(s), "valueFrom": p.secrets[s].arn}
-                        for s in svc.secrets],
-            "healthCheck": {
-                "command": ["CMD-SHELL",
-                            f"curl -fsS http://localhost:{svc.port}{svc.health_check_path} || exit 1"],
-                "interval": 15, "timeout": 5, "retries": 3, "startPeriod": 60,
-            },
-            "mountPoints": [{"sourceVolume": name, "containerPath": path, "readOnly": False}
-                            for name, path in self.writable_volumes().items()],
-            # An init process reaps zombies, which ECS Exec sessions leave behind.
-            "linuxParameters": {"initProcessEnabled": True},
-            "dependsOn": [{"containerName": TRACING_CONTAINER, "condition": "START"}],
-            "stopTimeout": 30,
-            "logConfiguration": logs("app"),
-        }
-        collector = {
-            "name": TRACING_CONTAINER,
-            "image": p.image_cache.image(TRACING_IMAGE_REPOSITORY, TRACING_IMAGE_VERSION),
-            # Losing traces must not stop payments.
-            "essential": False,
-            "user": TRACING_USER,
-            "privileged": False,
-            "readonlyRootFilesystem": True,
-            "command": [f"--config={TRACING_CONFIG}"],
-            "healthCheck": {"command": ["/healthcheck"], "interval": 30, "timeout": 5,
-                            "retries": 3, "startPeriod": 10},
-            "memoryReservation": 64,
-            "logConfiguration": logs("otel"),
-        }
-        return [app, collector]
-
-    def writable_volumes(self) -> dict[str, str]:
-        """Volume name -> path of the app container's writable directories."""
-        volumes = dict(SCRATCH_VOLUMES)
-        if self.props.service.enable_execute_command:
-            volumes.update(EXEC_AGENT_VOLUMES)
-        return volumes
+            database = DatabaseConnection(
+                host=p.database.endpoint, port=p.database.port,
+                name=env.database.database_name, user=database_user(svc),
+            )
+        return container_definitions(ContainerDefinitionProps(
+            service=svc,
+            environment_name=env.name,
+            region=p.region,
+            image=image_reference(self.repository.url, svc.image_tag),
+            collector_image=p.image_cache.image(TRACING_IMAGE_REPOSITORY, TRACING_IMAGE_VERSION),
+            log_group_name=self.log_group.name,
+            namespace_name=p.namespace.name,
+            secret_arns={name: p.secrets[name].arn for name in svc.secrets},
+            internal_service_urls=p.internal_service_urls,
+            database=database,
+        ))
 
     def _task_definition(self) -> None:
         svc = self.props.service
@@ -511,7 +349,7 @@ class BlueGreenService(Construct):
             runtime_platform=td.EcsTaskDefinitionRuntimePlatform(
                 operating_system_family="LINUX", cpu_architecture="X86_64"
             ),
-            volume=[td.EcsTaskDefinitionVolume(name=name) for name in self.writable_volumes()],
+            volume=[td.EcsTaskDefinitionVolume(name=name) for name in writable_volumes(svc)],
             container_definitions=json.dumps(self.container_definitions()),
         )
 
@@ -579,7 +417,7 @@ class BlueGreenService(Construct):
         #: repeats (release manifest): AppSpec AwsvpcConfiguration needs all three.
         self.network_configuration = {
             "subnets": p.network.private_subnet_ids,
-            "security_groups": [self.security_group_id, p.mesh.security_group_id],
+            "security_groups": [self.security_group_id, p.callers.security_group_id],
             "assign_public_ip": TASK_ASSIGN_PUBLIC_IP,
         }
         self.service = es.EcsService(
@@ -617,7 +455,6 @@ class BlueGreenService(Construct):
             # refuses on a CODE_DEPLOY service: guardrails/rules/
             # ecs_codedeploy_service.py holds the table and its sources.
             lifecycle=TerraformResourceLifecycle(ignore_changes=list(SERVICE_IGNORED_CHANGES)),
-            # ECS rejects a target group that no listener uses yet.
             # ECS rejects a target group without a listener, and a strategy
             # naming providers not yet attached to the cluster.
             depends_on=[self.production_rule, self.test_rule, p.cluster.capacity_providers],

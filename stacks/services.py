@@ -11,14 +11,9 @@ from config.naming import (
 )
 from framework import Construct, TerraformOutput
 from framework.aws import aws
-from modules.blue_green_service import (
-    BlueGreenService,
-    BlueGreenServiceProps,
-    CodeDeployEcsApplication,
-    CodeDeployEcsApplicationProps,
-    PublicImageCache,
-    PublicImageCacheProps,
-)
+from modules.blue_green_service import BlueGreenService, BlueGreenServiceProps
+from modules.callers_security_group import CallersSecurityGroup, CallersSecurityGroupProps
+from modules.codedeploy_application import CodeDeployEcsApplication, CodeDeployEcsApplicationProps
 from modules.ecs_cluster import FargateCluster, FargateClusterProps
 from modules.load_balancer import (
     AccessLogBucket,
@@ -45,8 +40,8 @@ from modules.observability import (
     ServiceAlarms,
     ServiceAlarmsProps,
 )
+from modules.public_image_cache import PublicImageCache, PublicImageCacheProps
 from modules.service_discovery import ServiceNamespace, ServiceNamespaceProps
-from modules.service_mesh import ServiceMesh, ServiceMeshProps
 from stacks.base import PlatformStack
 from stacks.data import DataStack
 from stacks.network import NetworkStack
@@ -87,14 +82,16 @@ class ServicesStack(PlatformStack):
         ))
         self.load_balancers = self._load_balancers(env, security, network)
         # Every task carries this group; it lets tasks call other services
-        # through the internal ALB only (modules/service_mesh.py).
-        self.mesh = ServiceMesh(self, "service-mesh", ServiceMeshProps(
+        # through the internal ALB only (modules/callers_security_group.py).
+        # Construct id and name are those of its first version, "service-mesh":
+        # changing either would replace a group every running task carries.
+        self.callers = CallersSecurityGroup(self, "service-mesh", CallersSecurityGroupProps(
             name=service_mesh_security_group_name(env), network=net,
         ))
         internal_urls = {}
         if "internal" in self.load_balancers:
             internal = self.load_balancers["internal"]
-            self.mesh.call_through(internal)
+            self.callers.call_through(internal)
             scheme = "https" if internal.https else "http"
             internal_urls = {svc.name: f"{scheme}://{internal.dns_name}{svc.path_prefix}"
                              for svc in env.services if not svc.public}
@@ -108,7 +105,7 @@ class ServicesStack(PlatformStack):
                 deployments=self.deployments,
                 namespace=self.namespace,
                 network=net,
-                mesh=self.mesh,
+                callers=self.callers,
                 image_cache=self.image_cache,
                 logs_key=security.logs_key,
                 data_key=security.data_key,
@@ -231,7 +228,7 @@ class ServicesStack(PlatformStack):
                 vpc_id=net.vpc_id,
                 subnet_ids=net.private_subnet_ids if internal else net.public_subnet_ids,
                 # Internal: only service tasks, through the callers group
-                # (ServiceMesh.call_through); no range admitted.
+                # (CallersSecurityGroup.call_through); no range admitted.
                 production_ingress_cidrs=() if internal else lb.public_ingress_cidrs,
                 # Internal: test hooks in the VPC reach it on private
                 # addresses. Internet-facing: clients come from public

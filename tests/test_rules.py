@@ -286,7 +286,7 @@ def forward_rule_on_http_listener(stack):
     )
 
 
-#: The plain environment of the real app's containers (modules/blue_green_service.py).
+#: The plain environment of the real app's containers (modules/container_definition.py).
 APP_ENVIRONMENT = {
     "SERVICE_NAME": "payment-api", "ENVIRONMENT": "dev", "PORT": "8080",
     "SERVICE_DISCOVERY_NAMESPACE": "dev.payment.internal", "OTEL_SERVICE_NAME": "payment-api",

@@ -18,10 +18,10 @@ from config.naming import (
     ecs_service_name,
     task_family,
 )
-from modules.blue_green_service import (
+from modules.blue_green_service import database_user
+from modules.container_definition import (
     TRACING_IMAGE_REPOSITORY,
     TRACING_IMAGE_VERSION,
-    database_user,
     secret_variable,
 )
 from tests.services_helpers import (
@@ -315,7 +315,7 @@ def test_service_networking_is_private(stacks, svc_stack, env, ecs_services):
         assert net["assign_public_ip"] is False
         paths = [resolved_path(stacks, s, svc_stack.name) for s in net["subnets"]]
         assert sorted(p.rsplit("/", 1)[1] for p in paths) == ["private-0", "private-1", "private-2"]
-        # Its own group first, then the environment's service mesh group.
+        # Its own group first, then the environment's callers group.
         assert net["security_groups"] == [
             ref("aws_security_group", find(svc_stack, "aws_security_group", path)[0], "id")
             for path in (f"service-{svc.name}/security-group", "service-mesh/security-group")]

@@ -325,7 +325,7 @@ def test_task_egress_is_narrow(svc_stack, env):
         assert any("endpoints-sg" in r.get("referenced_security_group_id", "") for r in https)
         db = [r for r in egress if r["from_port"] == 5432]
         assert len(db) == (1 if svc.uses_database else 0)
-        # Calls to other services leave through the mesh group, not this one.
+        # Calls to other services leave through the callers group, not this one.
         assert len(egress) == len(https) + len(db)
 
 

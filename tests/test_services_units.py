@@ -12,13 +12,8 @@ from config import load_environments
 from config.environments import DEV, ENVIRONMENTS, STAGING
 from config.model import CustomScalingMetric, ServiceConfig
 from config.naming import ecr_repository_name, task_family
-from modules.blue_green_service import (
-    MAX_ROLLBACK_ALARMS,
-    BlueGreenService,
-    image_reference,
-    secret_variable,
-    target_group_name,
-)
+from modules.blue_green_service import MAX_ROLLBACK_ALARMS, BlueGreenService, target_group_name
+from modules.container_definition import image_reference, secret_variable
 from modules.ecr import lifecycle_policy
 from tests.services_helpers import find, of_service, path_of
 from tests.synth import synthesize
@@ -70,6 +65,37 @@ def test_image_reference_and_secret_variable():
     digest = "sha256:" + "a" * 64
     assert image_reference("repo", digest) == f"repo@{digest}"
     assert secret_variable("api-keys") == "API_KEYS"
+
+
+def test_container_definition_module_on_its_own():
+    """The container definition is its own unit (no construct, no resource)."""
+    from modules.container_definition import (
+        EXEC_AGENT_VOLUMES,
+        ContainerDefinitionProps,
+        DatabaseConnection,
+        container_definitions,
+    )
+
+    svc = dataclasses.replace(FOURTH, enable_execute_command=True)
+    props = ContainerDefinitionProps(
+        service=svc, environment_name="dev", region="eu-west-1", image="repo:v1",
+        collector_image="cache/otel:v1", log_group_name="/logs", namespace_name="dev.internal",
+        secret_arns={"api-keys": "arn:secret"},
+        internal_service_urls={FOURTH.name: "http://own", "ledger": "http://alb/ledger"},
+    )
+    app, collector = container_definitions(props)
+    variables = {e["name"]: e["value"] for e in app["environment"]}
+    assert variables["LEDGER_URL"] == "http://alb/ledger" and "FRAUD_SCORING_URL" not in variables
+    assert not [name for name in variables if name.startswith("DB_")]
+    assert app["secrets"] == [{"name": "API_KEYS", "valueFrom": "arn:secret"}]
+    assert {m["containerPath"] for m in app["mountPoints"]} == {"/tmp", *EXEC_AGENT_VOLUMES.values()}
+    assert (app["image"], collector["image"]) == ("repo:v1", "cache/otel:v1")
+    (app, _) = container_definitions(dataclasses.replace(props, database=DatabaseConnection(
+        host="db", port=5432, name="payments", user="fraud_scoring")))
+    variables = {e["name"]: e["value"] for e in app["environment"]}
+    assert {k: v for k, v in variables.items() if k.startswith("DB_")} == {
+        "DB_HOST": "db", "DB_PORT": "5432", "DB_NAME": "payments", "DB_USER": "fraud_scoring",
+        "DB_IAM_AUTH": "true"}
 
 
 @pytest.mark.parametrize("keep, expiry, field", [
@@ -140,16 +166,16 @@ def test_a_fourth_service_is_one_configuration_entry(small_app):
     assert FOURTH.name in outputs["task_families"]["value"]
     # It may call the internal services through the internal ALB (its tasks
     # carry the callers group, which gains no rule), and it gets their URLs.
-    mesh_key, _ = find(synthesized, "aws_security_group", "service-mesh/security-group")
-    mesh = f"${{aws_security_group.{mesh_key}.id}}"
+    callers_key, _ = find(synthesized, "aws_security_group", "service-mesh/security-group")
+    callers = f"${{aws_security_group.{callers_key}.id}}"
     own_ingress = of_service(synthesized, "aws_vpc_security_group_ingress_rule", FOURTH.name)
-    assert own_ingress and all(r.get("referenced_security_group_id") != mesh for r in own_ingress.values())
+    assert own_ingress and all(r.get("referenced_security_group_id") != callers for r in own_ingress.values())
     _, service = find(synthesized, "aws_ecs_service", f"service-{FOURTH.name}/service")
     _, fourth_td = find(synthesized, "aws_ecs_task_definition", f"service-{FOURTH.name}/task-definition")
     names = {e["name"] for e in json.loads(fourth_td["container_definitions"])[0]["environment"]}
     internal = {s.name for s in dev.services if not s.public and s.name != FOURTH.name}
     assert {f"{n.upper().replace('-', '_')}_URL" for n in internal} <= names
-    assert mesh in service["network_configuration"]["security_groups"]
+    assert callers in service["network_configuration"]["security_groups"]
 
 
 def test_rollback_on_alarms_sets_alarms_and_stop_on_alarm(small_app):
@@ -214,19 +240,20 @@ def test_release_manifest_parses_with_the_release_tool(small_app):
         json.dumps(entry)
 
 
-# -- the callers group (service_mesh.py) on a small unit stack --------------------
-def _mesh_unit():
+# -- the callers group (callers_security_group.py) on a small unit stack ----------
+def _callers_unit():
     """A bare stack with the callers group and a stand-in ALB of each kind
     (the group reads only their group id, kind and production port)."""
     from types import SimpleNamespace
 
     from framework import TerraformStack, Testing as CdktfTesting
     from framework.aws import aws
-    from modules.service_mesh import ServiceMesh, ServiceMeshProps
+    from modules.callers_security_group import CallersSecurityGroup, CallersSecurityGroupProps
 
-    stack = TerraformStack(CdktfTesting.app(), "mesh-unit")
+    stack = TerraformStack(CdktfTesting.app(), "callers-unit")
     network = SimpleNamespace(vpc_id="vpc-0123456789abcdef0")
-    mesh = ServiceMesh(stack, "service-mesh", ServiceMeshProps(name="unit-service-mesh", network=network))
+    callers = CallersSecurityGroup(stack, "service-mesh", CallersSecurityGroupProps(
+        name="unit-service-mesh", network=network))
 
     def alb(kind: str):
         group = aws.security_group.SecurityGroup(stack, f"{kind}-alb-sg", name=f"unit-{kind}-alb",
@@ -234,25 +261,25 @@ def _mesh_unit():
         return SimpleNamespace(internal=kind == "internal", production_port=443,
                                security_group_id=group.id)
 
-    return stack, mesh, alb, CdktfTesting
+    return stack, callers, alb, CdktfTesting
 
 
 def test_callers_group_reaches_only_the_internal_alb_production_listener():
     """Day 2 (#12, finding 8): internal calls go through the internal ALB, so
     they follow the traffic shift and count in the rollback alarms; Cloud Map
     keeps both task sets registered during a release (containers-roadmap #648)."""
-    stack, mesh, alb, testing = _mesh_unit()
-    mesh.call_through(alb("internal"))
+    stack, callers, alb, testing = _callers_unit()
+    callers.call_through(alb("internal"))
     resources = json.loads(testing.synth(stack))["resource"]
     groups = {g["name"]: f"${{aws_security_group.{k}.id}}" for k, g in resources["aws_security_group"].items()}
-    mesh_ref, alb_ref = groups["unit-service-mesh"], groups["unit-internal-alb"]
+    callers_ref, alb_ref = groups["unit-service-mesh"], groups["unit-internal-alb"]
     (egress,) = resources["aws_vpc_security_group_egress_rule"].values()
     (ingress,) = resources["aws_vpc_security_group_ingress_rule"].values()
-    assert (egress["security_group_id"], egress["referenced_security_group_id"]) == (mesh_ref, alb_ref)
-    assert (ingress["security_group_id"], ingress["referenced_security_group_id"]) == (alb_ref, mesh_ref)
+    assert (egress["security_group_id"], egress["referenced_security_group_id"]) == (callers_ref, alb_ref)
+    assert (ingress["security_group_id"], ingress["referenced_security_group_id"]) == (alb_ref, callers_ref)
     for rule in (egress, ingress):
         assert (rule["ip_protocol"], rule["from_port"], rule["to_port"]) == ("tcp", 443, 443)
-    assert sorted(mesh.egress_rules) == sorted(mesh.alb_ingress_rules) == [443]
+    assert sorted(callers.egress_rules) == sorted(callers.alb_ingress_rules) == [443]
 
 
 @pytest.mark.parametrize("kind, twice, message", [
@@ -260,9 +287,9 @@ def test_callers_group_reaches_only_the_internal_alb_production_listener():
     ("internal", True, r"already called; the environment has one internal ALB"),
 ])
 def test_callers_group_refuses_a_public_alb_and_a_second_call(kind, twice, message):
-    _, mesh, alb, _ = _mesh_unit()
+    _, callers, alb, _ = _callers_unit()
     target = alb(kind)
     if twice:
-        mesh.call_through(target)
+        callers.call_through(target)
     with pytest.raises(ValueError, match=message):
-        mesh.call_through(target)
+        callers.call_through(target)

@@ -16,9 +16,11 @@ count in the alarms that roll a release back (docs/decisions.md D23).
 * The group has no ingress rule, and no service's own group admits it:
   carrying it never opens a task, and tasks cannot call each other directly.
 
-The security group keeps its name and construct id (``service-mesh``): every
-running task carries it (ECS service network configuration, changed only by
-a CodeDeploy deployment), so replacing it would fail while tasks use it.
+The security group keeps the name and construct id it had when this module
+was ``ServiceMesh`` (``<prefix>-service-mesh``, construct id ``service-mesh``):
+every running task carries it (ECS service network configuration, changed
+only by a CodeDeploy deployment), so replacing it would fail while tasks use
+it. Only the Python names changed; no resource address did.
 """
 from __future__ import annotations
 
@@ -32,20 +34,21 @@ from modules.network import Network
 
 
 @dataclass(frozen=True, kw_only=True)
-class ServiceMeshProps:
-    """``name``: name of the callers security group (``<prefix>-service-mesh``),
+class CallersSecurityGroupProps:
+    """``name``: name of the security group
+    (``config.naming.service_mesh_security_group_name``: ``<prefix>-service-mesh``),
     unique in the VPC. ``network``: the VPC it lives in."""
 
     name: str
     network: Network
 
 
-class ServiceMesh(Construct):
+class CallersSecurityGroup(Construct):
     """Typed attributes: ``security_group`` (attach it to every task),
     ``egress_rules`` and ``alb_ingress_rules`` (port -> rule, after
     ``call_through``)."""
 
-    def __init__(self, scope: Construct, construct_id: str, props: ServiceMeshProps) -> None:
+    def __init__(self, scope: Construct, construct_id: str, props: CallersSecurityGroupProps) -> None:
         super().__init__(scope, construct_id)
         self.props = props
         self.security_group = aws.security_group.SecurityGroup(
