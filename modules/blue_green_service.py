@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Mapping, Protocol
 
 from config.model import EnvironmentConfig, ServiceConfig
@@ -50,6 +51,7 @@ from modules.iam import service_role
 from modules.kms import ManagedKey
 from modules.load_balancer import ApplicationLoadBalancer
 from modules.network import Network
+from modules.observability.metrics import ServiceMetrics
 from modules.public_image_cache import PublicImageCache
 from modules.secrets import AppSecret
 from modules.service_discovery import ServiceNamespace
@@ -169,7 +171,7 @@ class BlueGreenService(Construct):
     ``deployment_group``, ``log_group``, ``security_group`` (own group; the
     tasks also carry ``props.callers.security_group``),
     ``execution_role``, ``task_role``, ``discovery``, ``scalable_target``,
-    ``scaling_policies``.
+    ``scaling_policies``, ``metrics``.
     """
 
     def __init__(self, scope: Construct, construct_id: str, props: BlueGreenServiceProps) -> None:
@@ -208,6 +210,18 @@ class BlueGreenService(Construct):
     service_name = read_once("service", "name")
     task_family = read_once("task_definition", "family")
     deployment_group_name = read_once("deployment_group", "deployment_group_name")
+
+    @cached_property
+    def metrics(self) -> ServiceMetrics:
+        """Its CloudWatch metrics (load balancer, both target groups, ECS,
+        Container Insights, its custom metric), for alarms and dashboards."""
+        return ServiceMetrics(
+            cluster_name=self.props.cluster.name,
+            service_name=self.service_name,
+            load_balancer_arn_suffix=self.props.load_balancer.arn_suffix,
+            target_group_arn_suffixes=self.target_group_arn_suffixes,
+            custom_metric=self.config.custom_metric,
+        )
 
     # -- network -----------------------------------------------------------
     def _security_group(self) -> None:
@@ -380,7 +394,7 @@ class BlueGreenService(Construct):
         # Read once: the rules, the ECS service, CodeDeploy and alarms use them.
         self.target_group_arns = {c: tg.arn for c, tg in self.target_groups.items()}
         self.target_group_names = {c: tg.name for c, tg in self.target_groups.items()}
-        self.target_group_arn_suffixes = tuple(tg.arn_suffix for tg in self.target_groups.values())
+        self.target_group_arn_suffixes = {c: tg.arn_suffix for c, tg in self.target_groups.items()}
         rule = aws.lb_listener_rule
         # CodeDeploy swaps the forward target on every release.
         ignore_action = TerraformResourceLifecycle(ignore_changes=["action"])
@@ -575,7 +589,7 @@ class BlueGreenService(Construct):
             # Measured on the blue group; see docs/services.md (scaling).
             "requests": policy("requests", svc.requests_per_target, predefined_metric_specification=predefined(
                 predefined_metric_type="ALBRequestCountPerTarget",
-                resource_label=f"{p.load_balancer.arn_suffix}/{self.target_group_arn_suffixes[0]}",
+                resource_label=f"{p.load_balancer.arn_suffix}/{self.target_group_arn_suffixes['blue']}",
             )),
         }
         metric = svc.custom_metric

@@ -18,6 +18,7 @@ from framework.references import read_once
 from modules.iam import service_role
 from modules.kms import ManagedKey
 from modules.network import Network
+from modules.observability.metrics import DatabaseMetrics
 
 ENGINE = "aurora-postgresql"
 #: Cluster arguments RDS changes after apply (automatic minor upgrades), ignored
@@ -298,6 +299,12 @@ class AuroraDatabase(Construct):
         return self.cluster.master_user_secret.get(0).secret_arn
 
     security_group_id = read_once("security_group", "id")
+
+    @cached_property
+    def metrics(self) -> DatabaseMetrics:
+        """The cluster's CloudWatch metrics, for alarms and dashboards."""
+        return DatabaseMetrics(cluster_identifier=self.cluster.cluster_identifier)
+
     #: The ``cluster-XXXX`` id that IAM database authentication ARNs use.
     cluster_resource_id = read_once("cluster", "cluster_resource_id")
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 import ipaddress
 import json
 from dataclasses import dataclass
+from functools import cached_property
 
 from config.model import is_private_range
 
 from framework import Construct, TerraformResourceLifecycle
 from framework.aws import aws
 from framework.references import read_once
+from modules.observability.metrics import LoadBalancerMetrics
 from modules.private_bucket import PrivateBucket
 
 #: TLS 1.3 with TLS 1.2 fallback, forward secrecy only.
@@ -378,6 +380,11 @@ class ApplicationLoadBalancer(Construct):
     test_listener_arn = read_once("test_listener", "arn")
     arn_suffix = read_once("lb", "arn_suffix")
     dns_name = read_once("lb", "dns_name")
+
+    @cached_property
+    def metrics(self) -> LoadBalancerMetrics:
+        """Its CloudWatch metrics, for alarms and dashboards."""
+        return LoadBalancerMetrics(load_balancer_arn_suffix=self.arn_suffix)
 
     def allow_egress_to(self, scope: Construct, construct_id: str, security_group_id: str,
                         port: int, description: str):

@@ -23,23 +23,18 @@ from modules.load_balancer import (
     WebAcl,
     WebAclProps,
 )
-from modules.observability import (
-    AlarmTopic,
-    AlarmTopicProps,
-    ContainerInsightsLogGroup,
-    ContainerInsightsLogGroupProps,
-    Dashboard,
-    DashboardProps,
-    DashboardService,
+from modules.observability.alarms import (
     DatabaseAlarms,
     DatabaseAlarmsProps,
-    DeploymentEvents,
-    DeploymentEventsProps,
     LoadBalancerAlarms,
     LoadBalancerAlarmsProps,
     ServiceAlarms,
     ServiceAlarmsProps,
 )
+from modules.observability.dashboard import Dashboard, DashboardProps, DashboardService
+from modules.observability.deployment_events import DeploymentEvents, DeploymentEventsProps
+from modules.observability.log_groups import ContainerInsightsLogGroup, ContainerInsightsLogGroupProps
+from modules.observability.topic import AlarmTopic, AlarmTopicProps
 from modules.public_image_cache import PublicImageCache, PublicImageCacheProps
 from modules.service_discovery import ServiceNamespace, ServiceNamespaceProps
 from stacks.base import PlatformStack
@@ -118,16 +113,6 @@ class ServicesStack(PlatformStack):
         self._observability(env, security, data)
         self._outputs(env)
 
-    def _metric_dimensions(self, service: BlueGreenService) -> dict:
-        """What alarms and dashboard widgets of a service measure."""
-        return dict(
-            cluster_name=self.cluster.name,
-            service_name=service.service_name,
-            load_balancer_arn_suffix=service.props.load_balancer.arn_suffix,
-            target_group_arn_suffixes=service.target_group_arn_suffixes,
-            custom_metric=service.config.custom_metric,
-        )
-
     def _observability(self, env: EnvironmentConfig, security: SecurityStack, data: DataStack) -> None:
         """Alarms on the environment topic, rollback on alarm, dashboard."""
         self.alarm_topic = AlarmTopic(self, "alarm-topic", AlarmTopicProps(
@@ -137,14 +122,13 @@ class ServicesStack(PlatformStack):
             emails=env.alarms.emails,
         ))
         topic = self.alarm_topic.arn
-        dimensions = {name: self._metric_dimensions(s) for name, s in self.services.items()}
         self.service_alarms: dict[str, ServiceAlarms] = {}
         for name, service in self.services.items():
             alarms = ServiceAlarms(self, f"alarms-{name}", ServiceAlarmsProps(
                 name_prefix=f"{env.prefix}-{name}",
                 thresholds=env.alarms,
                 topic_arn=topic,
-                **dimensions[name],
+                metrics=service.metrics,
             ))
             self.service_alarms[name] = alarms
             if env.deployment.rollback_on_alarm:
@@ -154,7 +138,7 @@ class ServicesStack(PlatformStack):
                 name_prefix=f"{env.prefix}-{kind}-alb",
                 thresholds=env.alarms,
                 topic_arn=topic,
-                load_balancer_arn_suffix=alb.arn_suffix,
+                metrics=alb.metrics,
             ))
             for kind, alb in self.load_balancers.items()
         }
@@ -162,7 +146,7 @@ class ServicesStack(PlatformStack):
             name_prefix=env.prefix,
             thresholds=env.alarms,
             topic_arn=topic,
-            cluster_identifier=data.database.cluster.cluster_identifier,
+            metrics=data.database.metrics,
             may_pause=env.database.auto_pause_seconds is not None,
         ))
         self.deployment_events = DeploymentEvents(self, "deployment-events", DeploymentEventsProps(
@@ -189,9 +173,10 @@ class ServicesStack(PlatformStack):
             name=env.prefix,
             region=env.region,
             services=tuple(
-                DashboardService(name=name, **dimensions[name]) for name in self.services
+                DashboardService(name=name, metrics=service.metrics)
+                for name, service in self.services.items()
             ),
-            db_cluster_identifier=data.database.cluster.cluster_identifier,
+            database=data.database.metrics,
             deployment_log_group_name=self.deployment_events.log_group.name,
             alarm_arns=tuple(rollback_alarms),
         ))

@@ -572,26 +572,34 @@ def test_container_insights_log_group_exists_before_the_cluster(svc_stack, env):
 # --- unit: dashboard_widgets() ----------------------------------------------------------
 
 
+def _service_metrics(service_name: str, lb: str, blue: str, green: str, custom=None):
+    from modules.observability.metrics import ServiceMetrics
+
+    return ServiceMetrics(cluster_name="c", service_name=service_name, load_balancer_arn_suffix=lb,
+                          target_group_arn_suffixes={"blue": blue, "green": green},
+                          custom_metric=custom)
+
+
 def _dashboard_props(**overrides):
-    from modules.observability import DashboardProps, DashboardService
+    from modules.observability.dashboard import DashboardProps, DashboardService
+    from modules.observability.metrics import DatabaseMetrics
 
     services = (
-        DashboardService(name="api", cluster_name="c", service_name="api-svc",
-                         load_balancer_arn_suffix="app/lb/1", target_group_arn_suffixes=("tg/b", "tg/g"),
-                         custom_metric=CustomScalingMetric(namespace="Ns/Api", name="Inflight",
-                                                           target_value=5, statistic="Maximum")),
-        DashboardService(name="worker", cluster_name="c", service_name="worker-svc",
-                         load_balancer_arn_suffix="app/lb/2", target_group_arn_suffixes=("tg/b2", "tg/g2")),
+        DashboardService(name="api", metrics=_service_metrics(
+            "api-svc", "app/lb/1", "tg/b", "tg/g",
+            custom=CustomScalingMetric(namespace="Ns/Api", name="Inflight", target_value=5,
+                                       statistic="Maximum"))),
+        DashboardService(name="worker", metrics=_service_metrics("worker-svc", "app/lb/2", "tg/b2", "tg/g2")),
     )
     values = dict(name="payment-test", region="eu-central-1", services=services,
-                  db_cluster_identifier="db-1", deployment_log_group_name="/aws/events/x",
-                  alarm_arns=("arn:a", "arn:b"))
+                  database=DatabaseMetrics(cluster_identifier="db-1"),
+                  deployment_log_group_name="/aws/events/x", alarm_arns=("arn:a", "arn:b"))
     values.update(overrides)
     return DashboardProps(**values)
 
 
 def test_dashboard_widgets_per_service_and_custom_metric():
-    from modules.observability import dashboard_widgets
+    from modules.observability.dashboard import dashboard_widgets
 
     widgets = dashboard_widgets(_dashboard_props())
     titles = [w["properties"].get("title") for w in widgets]
@@ -613,7 +621,7 @@ def test_dashboard_widgets_per_service_and_custom_metric():
 
 
 def test_dashboard_widgets_alarm_widget_only_with_alarms_and_log_widget_source():
-    from modules.observability import dashboard_widgets
+    from modules.observability.dashboard import dashboard_widgets
 
     with_alarms = dashboard_widgets(_dashboard_props())
     alarm_widget, = [w for w in with_alarms if w["type"] == "alarm"]
@@ -640,7 +648,7 @@ def unit_stack():
 
 
 def test_deployment_events_refuse_a_log_group_outside_aws_events(unit_stack):
-    from modules.observability import DeploymentEvents, DeploymentEventsProps
+    from modules.observability.deployment_events import DeploymentEvents, DeploymentEventsProps
 
     message = r"log_group_name: '/payment/deployments' is not allowed.*/aws/events/"
     with pytest.raises(ValueError, match=message):
@@ -651,7 +659,7 @@ def test_deployment_events_refuse_a_log_group_outside_aws_events(unit_stack):
 
 def test_container_insights_log_group_needs_a_literal_cluster_name(unit_stack):
     from framework.aws import aws
-    from modules.observability import ContainerInsightsLogGroup, ContainerInsightsLogGroupProps
+    from modules.observability.log_groups import ContainerInsightsLogGroup, ContainerInsightsLogGroupProps
 
     cluster = aws.ecs_cluster.EcsCluster(unit_stack, "token-cluster", name="c")
     with pytest.raises(ValueError, match=r"cluster_name: .* is not allowed; give the literal cluster name"):
@@ -661,13 +669,84 @@ def test_container_insights_log_group_needs_a_literal_cluster_name(unit_stack):
 
 def test_service_alarms_without_custom_metric_and_rollback_set_within_codedeploy_limit(unit_stack):
     from modules.blue_green_service import MAX_ROLLBACK_ALARMS
-    from modules.observability import ServiceAlarms, ServiceAlarmsProps
+    from modules.observability.alarms import ServiceAlarms, ServiceAlarmsProps
 
     alarms = ServiceAlarms(unit_stack, "unit-alarms", ServiceAlarmsProps(
-        name_prefix="p-svc", thresholds=AlarmConfig(), topic_arn="arn:topic", cluster_name="c",
-        service_name="svc", load_balancer_arn_suffix="app/lb/1",
-        target_group_arn_suffixes=("tg/b", "tg/g")))
+        name_prefix="p-svc", thresholds=AlarmConfig(), topic_arn="arn:topic",
+        metrics=_service_metrics("svc", "app/lb/1", "tg/b", "tg/g")))
     assert alarms.custom_metric is None
     assert 1 <= len(alarms.rollback_alarms) <= MAX_ROLLBACK_ALARMS == 10
     assert len(alarms.all_alarms) == len(SERVICE_ALARMS)
     assert set(alarms.rollback_alarms) <= set(alarms.all_alarms)
+
+
+# --- metrics are defined once ------------------------------------------------------------
+
+
+def _all_metrics() -> list:
+    """Every metric ``modules/observability/metrics.py`` defines."""
+    from modules.observability.metrics import DatabaseMetrics, LoadBalancerMetrics, fargate_vcpu_in_use
+
+    service = _service_metrics("svc", "app/lb/1", "tg/b", "tg/g", custom=CustomScalingMetric(
+        namespace="Ns/Own", name="Backlog", target_value=1))
+    found = [service.custom(), service.cpu_utilization(), service.memory_utilization(),
+             service.running_task_count(), service.desired_task_count(),
+             fargate_vcpu_in_use("Standard/Spot")]
+    for per_color in (service.request_count(), service.target_5xx_count(),
+                      service.response_time_p99(), service.unhealthy_host_count()):
+        assert list(per_color) == ["blue", "green"]
+        found += per_color.values()
+    lb, db = LoadBalancerMetrics(load_balancer_arn_suffix="app/lb/1"), DatabaseMetrics(cluster_identifier="db")
+    found += [lb.elb_5xx_count(), lb.request_count(), db.cpu_utilization(), db.acu_utilization(),
+              db.serverless_capacity(), db.connections()]
+    return found
+
+
+def test_every_defined_metric_is_one_aws_publishes():
+    for metric in _all_metrics():
+        if metric.namespace == "Ns/Own":
+            continue
+        assert frozenset(metric.dimension_map) in KNOWN_METRICS[metric.namespace][metric.name], metric
+
+
+def test_no_module_or_stack_spells_a_metric_outside_metrics_py():
+    """Namespaces and metric names appear only in modules/observability/metrics.py:
+    alarms and dashboard read the same metric objects (aws-ecs BaseService.metric*)."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    spelled = {m.namespace for m in _all_metrics()} | {m.name for m in _all_metrics()}
+    spelled -= {"Ns/Own", "Backlog"}
+    offenders = []
+    for path in sorted([*(root / "modules").rglob("*.py"), *(root / "stacks").glob("*.py")]):
+        if path == root / "modules" / "observability" / "metrics.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and node.value in spelled:
+                offenders.append(f"{path.relative_to(root)}:{node.lineno}: {node.value!r}")
+    assert not offenders, offenders
+
+
+def test_alarm_and_dashboard_read_the_same_metric_objects(unit_stack):
+    """One ServiceMetrics feeds both: each dashboard line of the service is a
+    metric the alarms read or a sibling from the same object."""
+    from modules.observability.alarms import ServiceAlarms, ServiceAlarmsProps
+    from modules.observability.dashboard import DashboardService, dashboard_widgets
+
+    metrics = _service_metrics("same-svc", "app/lb/9", "tg/b9", "tg/g9")
+    alarms = ServiceAlarms(unit_stack, "same-alarms", ServiceAlarmsProps(
+        name_prefix="p-same", thresholds=AlarmConfig(), topic_arn="arn:topic", metrics=metrics))
+    widgets = dashboard_widgets(_dashboard_props(services=(DashboardService(name="same", metrics=metrics),)))
+    lines = {(ns, name, tuple(sorted(dims.items()))) for title, ns, name, dims in dashboard_metrics(widgets)
+             if title.startswith("same:")}
+    expected = {(m.namespace, m.name, tuple(sorted(m.dimension_map.items())))
+                for group in (metrics.request_count(), metrics.target_5xx_count(), metrics.response_time_p99())
+                for m in group.values()}
+    expected |= {(m.namespace, m.name, tuple(sorted(m.dimension_map.items())))
+                 for m in (metrics.running_task_count(), metrics.desired_task_count(),
+                           metrics.cpu_utilization(), metrics.memory_utilization())}
+    assert lines == expected
+    cpu, metric = alarms.cpu, metrics.cpu_utilization()
+    assert (cpu.namespace_input, cpu.metric_name_input, cpu.statistic_input, cpu.dimensions_input) == (
+        metric.namespace, metric.name, metric.statistic, metric.dimension_map)

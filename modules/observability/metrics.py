@@ -1,0 +1,173 @@
+"""Every CloudWatch metric the platform watches, defined once.
+
+Alarms (``alarms.py``) and dashboard widgets (``dashboard.py``) take these
+objects instead of spelling namespaces, metric names and dimensions
+themselves, as aws-ecs ``BaseService.metricCpuUtilization()`` returns one
+metric that alarms and graphs share. A ``Metric`` is plain data; no
+resource is created here.
+
+Metric names, statistics and dimension sets are those AWS publishes
+(CloudWatch user guide: Application Load Balancer, ECS, Container Insights,
+Aurora and AWS/Usage metrics).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+from config.model import CustomScalingMetric
+
+ALB = "AWS/ApplicationELB"
+ECS = "AWS/ECS"
+CONTAINER_INSIGHTS = "ECS/ContainerInsights"
+RDS = "AWS/RDS"
+USAGE = "AWS/Usage"
+#: Percentile statistics ("p99") are CloudWatch extended statistics.
+PERCENTILE_PREFIX = "p"
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One metric: namespace, name, dimensions (in this order) and the
+    statistic it is read with by default."""
+
+    namespace: str
+    name: str
+    dimensions: tuple[tuple[str, str], ...]
+    statistic: str
+
+    @property
+    def dimension_map(self) -> dict[str, str]:
+        return dict(self.dimensions)
+
+    @property
+    def is_percentile(self) -> bool:
+        return self.statistic.startswith(PERCENTILE_PREFIX)
+
+    def widget_line(self, label: str | None = None) -> list:
+        """The metric as a line of a dashboard metric widget:
+        ``[namespace, name, dim, value, ..., {"label": ...}]``."""
+        line: list = [self.namespace, self.name]
+        for dimension, value in self.dimensions:
+            line += [dimension, value]
+        if label is not None:
+            line.append({"label": label})
+        return line
+
+
+def _metric(namespace: str, name: str, statistic: str, **dimensions: str) -> Metric:
+    return Metric(namespace, name, tuple(dimensions.items()), statistic)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServiceMetrics:
+    """The metrics of one blue/green service.
+
+    ``target_group_arn_suffixes``: colour (blue, green) -> ``arn_suffix`` of
+    its target group; target group metrics come per colour, in this order
+    (either colour may be live after a deployment). ``custom_metric``:
+    the service's own scaling metric (published with dimension
+    ``ServiceName``); left out, ``custom()`` is None.
+    """
+
+    cluster_name: str
+    service_name: str
+    load_balancer_arn_suffix: str
+    target_group_arn_suffixes: Mapping[str, str]
+    custom_metric: CustomScalingMetric | None = None
+
+    def _per_target_group(self, name: str, statistic: str) -> dict[str, Metric]:
+        return {color: _metric(ALB, name, statistic, LoadBalancer=self.load_balancer_arn_suffix,
+                               TargetGroup=target_group)
+                for color, target_group in self.target_group_arn_suffixes.items()}
+
+    def request_count(self) -> dict[str, Metric]:
+        """Requests per colour (Sum)."""
+        return self._per_target_group("RequestCount", "Sum")
+
+    def target_5xx_count(self) -> dict[str, Metric]:
+        """5xx answers of the tasks per colour (Sum)."""
+        return self._per_target_group("HTTPCode_Target_5XX_Count", "Sum")
+
+    def response_time_p99(self) -> dict[str, Metric]:
+        """Slowest 1% of responses per colour, in seconds (p99)."""
+        return self._per_target_group("TargetResponseTime", "p99")
+
+    def unhealthy_host_count(self) -> dict[str, Metric]:
+        """Targets failing the health check per colour (Maximum)."""
+        return self._per_target_group("UnHealthyHostCount", "Maximum")
+
+    def _service(self, namespace: str, name: str) -> Metric:
+        return _metric(namespace, name, "Average", ClusterName=self.cluster_name,
+                       ServiceName=self.service_name)
+
+    def cpu_utilization(self) -> Metric:
+        """Percent of the reserved CPU (Average)."""
+        return self._service(ECS, "CPUUtilization")
+
+    def memory_utilization(self) -> Metric:
+        """Percent of the reserved memory (Average)."""
+        return self._service(ECS, "MemoryUtilization")
+
+    def running_task_count(self) -> Metric:
+        return self._service(CONTAINER_INSIGHTS, "RunningTaskCount")
+
+    def desired_task_count(self) -> Metric:
+        return self._service(CONTAINER_INSIGHTS, "DesiredTaskCount")
+
+    def custom(self) -> Metric | None:
+        """The configured scaling metric with its statistic; None without one."""
+        m = self.custom_metric
+        if m is None:
+            return None
+        return _metric(m.namespace, m.name, m.statistic, ServiceName=self.service_name)
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoadBalancerMetrics:
+    """``load_balancer_arn_suffix``: the ALB's ``arn_suffix`` (the
+    ``LoadBalancer`` dimension)."""
+
+    load_balancer_arn_suffix: str
+
+    def elb_5xx_count(self) -> Metric:
+        """5xx the load balancer itself answers (Sum)."""
+        return _metric(ALB, "HTTPCode_ELB_5XX_Count", "Sum",
+                       LoadBalancer=self.load_balancer_arn_suffix)
+
+    def request_count(self) -> Metric:
+        return _metric(ALB, "RequestCount", "Sum", LoadBalancer=self.load_balancer_arn_suffix)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatabaseMetrics:
+    """``cluster_identifier``: the Aurora cluster (``DBClusterIdentifier``)."""
+
+    cluster_identifier: str
+
+    def _cluster(self, name: str, statistic: str) -> Metric:
+        return _metric(RDS, name, statistic, DBClusterIdentifier=self.cluster_identifier)
+
+    def cpu_utilization(self) -> Metric:
+        return self._cluster("CPUUtilization", "Average")
+
+    def acu_utilization(self) -> Metric:
+        """Percent of the maximum ACU in use (Average)."""
+        return self._cluster("ACUUtilization", "Average")
+
+    def serverless_capacity(self) -> Metric:
+        """ACU in use (Average)."""
+        return self._cluster("ServerlessDatabaseCapacity", "Average")
+
+    def connections(self) -> Metric:
+        """Open connections; the peak of a period (Maximum)."""
+        return self._cluster("DatabaseConnections", "Maximum")
+
+
+def fargate_vcpu_in_use(capacity_class: str) -> Metric:
+    """vCPU of the account's Fargate tasks in use (Maximum); ``capacity_class``
+    ``Standard/OnDemand`` or ``Standard/Spot``. Fargate publishes usage in
+    vCPU since its quotas moved to vCPU; the older ``Resource=OnDemand/Spot,
+    Class=None`` series no longer receive data."""
+    return _metric(USAGE, "ResourceCount", "Maximum", Service="Fargate", Type="Resource",
+                   Resource="vCPU", Class=capacity_class)

@@ -1,0 +1,53 @@
+"""The environment's alarm topic: every alarm notifies it."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from framework import Construct
+from framework.aws import aws
+from framework.references import read_once
+from modules import iam
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlarmTopicProps:
+    """``kms_key_arn``: CMK whose key policy lets CloudWatch publish
+    (``cloudwatch.amazonaws.com`` may GenerateDataKey/Decrypt).
+    ``emails``: addresses subscribed; left empty, nobody is subscribed and the
+    topic only feeds CodeDeploy rollbacks and the console."""
+
+    name: str
+    kms_key_arn: str
+    account_id: str
+    emails: tuple[str, ...] = ()
+
+
+class AlarmTopic(Construct):
+    """KMS-encrypted SNS topic that CloudWatch alarms of this account may
+    publish to (TLS only), with one e-mail subscription per address."""
+
+    def __init__(self, scope: Construct, construct_id: str, props: AlarmTopicProps) -> None:
+        super().__init__(scope, construct_id)
+        self.topic = aws.sns_topic.SnsTopic(
+            self, "topic", name=props.name, kms_master_key_id=props.kms_key_arn,
+        )
+        aws.sns_topic_policy.SnsTopicPolicy(
+            self,
+            "policy",
+            arn=self.arn,
+            policy=iam.document({
+                "Sid": "CloudWatchAlarmsPublish",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                "Action": "sns:Publish",
+                "Resource": self.arn,
+                "Condition": {"StringEquals": {"aws:SourceAccount": props.account_id}},
+            }, iam.deny_insecure_transport("sns:Publish", self.arn)),
+        )
+        for index, email in enumerate(props.emails):
+            aws.sns_topic_subscription.SnsTopicSubscription(
+                self, f"email-{index}", topic_arn=self.topic.arn, protocol="email",
+                endpoint=email,
+            )
+
+    arn = read_once("topic", "arn")
