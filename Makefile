@@ -1,7 +1,13 @@
-# Two entry points (see README): `make synth` and `make test`.
-# Both install what is missing first: pipenv, the locked Python packages
-# (.venv, from Pipfile.lock) and the pinned Node.js 22 (node_modules, from
-# package-lock.json) that jsii uses.
+# Entry points (see README): `make synth` and `make test`; for the CDKTF CLI
+# `make cli`, `make bootstrap ENV=<env>`, `make deploy ENV=<env>` and
+# `make diff STACK=<stack>` (thin wrappers of the `npx cdktf ...` commands
+# in the README, which work as written after `make cli`).
+#
+# Everything installs what is missing first, nothing twice: pipenv, the
+# locked Python packages (.venv, from Pipfile.lock) and the pinned Node.js 22
+# that jsii uses (node_modules, the "dependencies" of package-lock.json).
+# The CDKTF CLI (~420 MB, the "devDependencies") is installed only by what
+# needs it: `make cli`, and so test, bootstrap, deploy and diff.
 
 PYTHON      ?= python3
 PIPENV_VERSION := 2026.10.3
@@ -10,15 +16,30 @@ export PIPENV_VERBOSITY := -1
 export PIPENV_NOSPIN := 1
 PIPENV      := $(PYTHON) -m pipenv
 RUN         := $(PIPENV) run
+NPM_CI      := npm ci --no-audit --no-fund
 
-.PHONY: synth test setup checks bench clean
+# CDKTF CLI wrappers. The CLI's usage telemetry goes to HashiCorp, which
+# archived the project: off unless you set CHECKPOINT_DISABLE yourself.
+export CHECKPOINT_DISABLE ?= 1
+TERRAFORM   := $(or $(TERRAFORM_BINARY_NAME),terraform)
+ENV         ?=
+STACK       ?=
+CDKTF_ARGS  ?=
+# The stacks of an environment after its bootstrap; the CLI deploys them in
+# dependency order. Bootstrap is deployed on its own first (README).
+ENV_STACKS   = $(foreach part,security network data services,payment-$(ENV)-$(part))
+
+.PHONY: synth test setup cli checks bench clean bootstrap deploy diff terraform-check env-check
 
 synth: setup
 	$(RUN) python main.py
 	@echo "synthesized: $$(ls cdktf.out/stacks | tr '\n' ' ')"
 
-test: setup
+# The CLI workflow test runs the real CLI (~40 s), so the plain `pytest` run
+# skips it and this target runs it on its own (tests/test_cli_workflow.py).
+test: setup cli
 	$(RUN) pytest
+	PAYMENT_CLI_TESTS=1 $(RUN) pytest tests/test_cli_workflow.py
 	$(MAKE) --no-print-directory checks
 
 checks: setup
@@ -30,17 +51,48 @@ checks: setup
 bench: setup
 	$(RUN) python tools/bench_synth.py --suite
 
+bootstrap: cli terraform-check env-check
+	npx cdktf deploy payment-$(ENV)-bootstrap $(CDKTF_ARGS)
+
+deploy: cli terraform-check env-check
+	npx cdktf deploy $(ENV_STACKS) $(CDKTF_ARGS)
+
+diff: cli terraform-check
+	@test -n "$(STACK)" || { echo "make diff: name one stack, e.g. make diff STACK=payment-dev-services" >&2; exit 2; }
+	npx cdktf diff $(STACK) $(CDKTF_ARGS)
+
+# The CLI's own message for a missing terraform is "execvp(3) failed.: No
+# such file or directory"; say what is missing before it starts.
+terraform-check:
+	@command -v "$(TERRAFORM)" >/dev/null 2>&1 || { \
+	  echo "terraform not found: '$(TERRAFORM)' is not on PATH. cdktf diff and deploy run Terraform >= 1.11: install it (https://developer.hashicorp.com/terraform/install) or set TERRAFORM_BINARY_NAME to its path." >&2; \
+	  exit 2; }
+
+env-check:
+	@test -n "$(ENV)" || { echo "name the environment, e.g. make $(MAKECMDGOALS) ENV=dev" >&2; exit 2; }
+
 setup: .venv/.synced node_modules/.synced
+
+cli: setup node_modules/.cli-synced
 
 .venv/.synced: Pipfile.lock
 	@$(PIPENV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "pipenv==$(PIPENV_VERSION)"
 	$(PIPENV) sync --dev
 	@touch $@
 
+# A changed lock reinstalls what was there: with the CLI if it was installed.
 node_modules/.synced: package-lock.json
-	npm ci --no-audit --no-fund
+	@if [ -f node_modules/.cli-synced ]; then \
+	  echo "$(NPM_CI)"; $(NPM_CI) && touch $@ node_modules/.cli-synced; \
+	else \
+	  echo "$(NPM_CI) --omit=dev"; $(NPM_CI) --omit=dev && touch $@; \
+	fi
 	@node_modules/.bin/node --version
-	@touch $@
+
+node_modules/.cli-synced: package-lock.json
+	$(NPM_CI)
+	@touch node_modules/.synced $@
+	@node_modules/.bin/node -p '"cdktf-cli " + require("./node_modules/cdktf-cli/package.json").version'
 
 clean:
 	rm -rf cdktf.out .venv node_modules
