@@ -64,6 +64,8 @@ METRIC_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_./#:-]{1,255}$")
 AUTO_PAUSE_MIN_MINOR = {13: 15, 14: 12, 15: 7, 16: 3}
 # Reserved by the platform: the load balancers and Aurora use these.
 RESERVED_PORTS = (80, 443, 5432)
+# Listener rule priorities an ALB accepts (ELBv2 CreateRule).
+LISTENER_PRIORITIES = range(1, 50000 + 1)
 
 
 class ConfigError(ValueError):
@@ -113,6 +115,12 @@ class ServiceConfig:
     public: bool
     #: Path prefix routed to this service, e.g. ``/payments``.
     path_prefix: str
+    #: Priority of its listener rules (production and test listener), 1-50000,
+    #: unique among the services on the same load balancer (public: the
+    #: internet-facing one; otherwise the internal one). Given here, never
+    #: taken from list order: inserting a service must not renumber the rules
+    #: of the others. Leave gaps (10, 20, ...) for manual rules in an incident.
+    listener_priority: int
     health_check_path: str = "/health"
     #: Run part of the capacity on FARGATE_SPOT: FARGATE keeps a base of
     #: ``on_demand_base`` tasks and takes one share of the rest, FARGATE_SPOT
@@ -376,6 +384,10 @@ def _service_problems(env: EnvironmentConfig, idx: int, svc: ServiceConfig) -> l
     if svc.path_prefix == "/":
         p.append(f"{where}.path_prefix: '/' is not allowed; the listener default "
                  "action answers 404 for unrouted paths, give each service a prefix")
+    priority = svc.listener_priority
+    if isinstance(priority, bool) or not isinstance(priority, int) or priority not in LISTENER_PRIORITIES:
+        p.append(f"{where}.listener_priority: {priority!r} is not allowed; use an integer "
+                 f"{LISTENER_PRIORITIES.start}-{LISTENER_PRIORITIES.stop - 1}, unique per load balancer")
     unknown = [s for s in svc.secrets if s not in env.secrets]
     if unknown:
         p.append(f"{where}.secrets: {_fmt(unknown)} not defined; allowed: "
@@ -495,8 +507,30 @@ def validate_environment(env: EnvironmentConfig) -> list[str]:
     prefixes = [s.path_prefix for s in env.services]
     for dup in sorted({x for x in prefixes if prefixes.count(x) > 1}):
         p.append(f"{n}.services: duplicate path_prefix {dup!r}; each service needs its own")
+    p += _listener_priority_problems(env)
     for idx, svc in enumerate(env.services):
         p += _service_problems(env, idx, svc)
+    return p
+
+
+def _listener_priority_problems(env: EnvironmentConfig) -> list[str]:
+    """Listener rule priorities are unique per load balancer: every service
+    but the first to claim a priority on its load balancer is named."""
+    p: list[str] = []
+    for kind, public in (("internet-facing", True), ("internal", False)):
+        claims = [(svc.name, svc.listener_priority) for svc in env.services
+                  if svc.public == public and isinstance(svc.listener_priority, int)
+                  and not isinstance(svc.listener_priority, bool)]
+        taken = _fmt(sorted({priority for _, priority in claims}))
+        owners: dict[int, str] = {}
+        for name, priority in claims:
+            if priority in owners:
+                p.append(f"{env.name}.services.{name}.listener_priority: {priority} is not "
+                         f"allowed; {owners[priority]} has it on the {kind} load balancer; "
+                         f"allowed: {LISTENER_PRIORITIES.start}-{LISTENER_PRIORITIES.stop - 1}, "
+                         f"unique per load balancer (taken there: {taken})")
+            else:
+                owners[priority] = name
     return p
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Mapping, Protocol
 
-from config.model import EnvironmentConfig, ServiceConfig
+from config.model import LISTENER_PRIORITIES, EnvironmentConfig, ServiceConfig
 from config.naming import (
     TASK_ASSIGN_PUBLIC_IP,
     app_container_name,
@@ -118,8 +118,7 @@ class BlueGreenServiceProps:
     out); left out: none.
     ``logs_key``: CMK of its log group. ``data_key``: CMK of its images.
     ``secrets``: the environment's secrets by name; the service gets only
-    those its configuration lists. ``listener_rule_priority``: unique per
-    listener. ``account_id``/``region``/``partition``: where it runs.
+    those its configuration lists. ``account_id``/``region``/``partition``: where it runs.
     ``database``: required when ``service.uses_database``; left out for a
     service that does not use it (no rule, no permission, no variables).
     """
@@ -136,7 +135,6 @@ class BlueGreenServiceProps:
     logs_key: ManagedKey
     data_key: ManagedKey
     secrets: Mapping[str, AppSecret]
-    listener_rule_priority: int
     account_id: str
     region: str
     partition: str
@@ -157,9 +155,10 @@ def _validate(props: BlueGreenServiceProps) -> None:
     if svc.public == props.load_balancer.internal:
         wanted = "internet-facing" if svc.public else "internal"
         problems.append(f"load_balancer: public={svc.public} needs the {wanted} ALB")
-    priority = props.listener_rule_priority
-    if isinstance(priority, bool) or not isinstance(priority, int) or not 1 <= priority <= 50000:
-        problems.append(f"listener_rule_priority: {priority!r} is not allowed; use 1-50000")
+    priority = svc.listener_priority
+    if isinstance(priority, bool) or not isinstance(priority, int) or priority not in LISTENER_PRIORITIES:
+        problems.append(f"service.listener_priority: {priority!r} is not allowed; use "
+                        f"{LISTENER_PRIORITIES.start}-{LISTENER_PRIORITIES.stop - 1}")
     if problems:
         raise ValueError(f"service {svc.name!r}: " + "; ".join(problems))
 
@@ -403,7 +402,7 @@ class BlueGreenService(Construct):
             return rule.LbListenerRule(
                 self, construct_id,
                 listener_arn=listener_arn,
-                priority=p.listener_rule_priority,
+                priority=svc.listener_priority,
                 condition=[rule.LbListenerRuleCondition(
                     path_pattern=rule.LbListenerRuleConditionPathPattern(
                         values=[svc.path_prefix, f"{svc.path_prefix}/*"]

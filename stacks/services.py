@@ -42,11 +42,6 @@ from stacks.data import DataStack
 from stacks.network import NetworkStack
 from stacks.security import SecurityStack
 
-#: Listener rule priorities: first service 10, then 20, 30... (gaps leave
-#: room for manual rules during an incident).
-PRIORITY_STEP = 10
-
-
 def namespace_name(env: EnvironmentConfig) -> str:
     return f"{env.name}.payment.internal"
 
@@ -91,7 +86,7 @@ class ServicesStack(PlatformStack):
             internal_urls = {svc.name: f"{scheme}://{internal.dns_name}{svc.path_prefix}"
                              for svc in env.services if not svc.public}
         self.services: dict[str, BlueGreenService] = {}
-        for index, svc in enumerate(env.services):
+        for svc in env.services:
             self.services[svc.name] = BlueGreenService(self, f"service-{svc.name}", BlueGreenServiceProps(
                 environment=env,
                 service=svc,
@@ -105,7 +100,6 @@ class ServicesStack(PlatformStack):
                 logs_key=security.logs_key,
                 data_key=security.data_key,
                 secrets=security.secrets,
-                listener_rule_priority=(index + 1) * PRIORITY_STEP,
                 database=data.database if svc.uses_database else None,
                 internal_service_urls=internal_urls,
                 **common,

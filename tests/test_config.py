@@ -85,6 +85,9 @@ BAD_CASES = [
     ("platform-version-latest", lambda: replace_service(DEV, platform_version="LATEST"), "dev.services.payment-api.platform_version: 'LATEST' is not allowed; pin a Fargate platform version such as '1.4.0'"),
     ("test-listener-private", lambda: replace_env(DEV, load_balancer=dataclasses.replace(DEV.load_balancer, test_listener_cidrs=("10.200.0.0/16",))), "dev.load_balancer.test_listener_cidrs[0]: '10.200.0.0/16' is not allowed; it is a private range"),
     ("test-listener-cgnat", lambda: replace_env(DEV, load_balancer=dataclasses.replace(DEV.load_balancer, test_listener_cidrs=("100.64.0.0/16",))), "dev.load_balancer.test_listener_cidrs[0]: '100.64.0.0/16' is not allowed; it is a private range"),
+    ("listener-priority-range", lambda: replace_service(DEV, listener_priority=0), "dev.services.payment-api.listener_priority: 0 is not allowed; use an integer 1-50000, unique per load balancer"),
+    ("listener-priority-type", lambda: replace_service(DEV, listener_priority="10"), "dev.services.payment-api.listener_priority: '10' is not allowed; use an integer 1-50000"),
+    ("listener-priority-duplicate", lambda: replace_service(DEV, index=2, listener_priority=20), "dev.services.notification-service.listener_priority: 20 is not allowed; transaction-processor has it on the internal load balancer; allowed: 1-50000, unique per load balancer (taken there: 20)"),
     ("custom-metric-namespace", lambda: replace_service(DEV, custom_metric=CustomScalingMetric(namespace="AWS/ECS", name="x", target_value=1)), "custom_metric.namespace: 'AWS/ECS' is not allowed"),
 ]
 
@@ -94,6 +97,18 @@ def test_bad_configuration_is_refused_with_field_value_and_allowed(build, fragme
     env = build()
     others = [e for e in ENVIRONMENTS if e.name != env.name] if env.name in ("dev", "staging", "prod") else []
     assert fragment in problems_of(env, *others)
+
+
+def test_listener_priorities_are_unique_per_load_balancer_only():
+    # payment-api is on the internet-facing ALB, transaction-processor on the
+    # internal one: the same priority on both is allowed.
+    (dev,) = load_environments(defined=[replace_service(DEV, index=0, listener_priority=20)])
+    assert {s.listener_priority for s in dev.services if s.name != "notification-service"} == {20}
+    # Two public services with one priority are not.
+    both_public = replace_service(replace_service(DEV, index=2, public=True), index=2,
+                                  listener_priority=10)
+    assert ("dev.services.notification-service.listener_priority: 10 is not allowed; payment-api "
+            "has it on the internet-facing load balancer") in problems_of(both_public)
 
 
 def test_each_environment_has_its_own_test_client_ranges():

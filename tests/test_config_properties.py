@@ -106,7 +106,7 @@ VPC_CIDRS = private_cidr(16, 21)
 
 
 @st.composite
-def valid_service(draw, env_name: str, name: str) -> ServiceConfig:
+def valid_service(draw, env_name: str, name: str, listener_priority: int) -> ServiceConfig:
     cpu, memory = draw(SIZES)
     min_count = draw(st.integers(1, 3))
     desired = draw(st.integers(min_count, min_count + 3))
@@ -121,6 +121,7 @@ def valid_service(draw, env_name: str, name: str) -> ServiceConfig:
         max_count=draw(st.integers(desired, desired + 10)),
         public=draw(st.booleans()),
         path_prefix=f"/{name}",
+        listener_priority=listener_priority,
         use_spot=draw(st.booleans()) and env_name != "prod",
         secrets=draw(SERVICE_SECRETS[env_name]),
         uses_database=draw(st.booleans()),
@@ -137,7 +138,7 @@ def valid_environment(draw) -> EnvironmentConfig:
     base = BASES[env_name]
     prod = env_name == "prod"
     names = draw(SERVICE_NAME_LISTS)
-    services = tuple(draw(valid_service(env_name, n)) for n in names)
+    services = tuple(draw(valid_service(env_name, n, 10 * (i + 1))) for i, n in enumerate(names))
     if prod:
         min_acu = draw(PROD_MIN_ACU)
         auto_pause = None

@@ -222,8 +222,18 @@ def test_listener_rules_route_the_prefix_and_ignore_action(svc_stack, env):
             assert rule["action"] == [{"type": "forward",
                                        "target_group_arn": ref("aws_lb_target_group", group_key, "arn")}]
             assert rule["lifecycle"] == {"ignore_changes": ["action"]}
+            # The configured priority, never one derived from list order.
+            assert rule["priority"] == svc.listener_priority
             priorities.setdefault(rule["listener_arn"], []).append(rule["priority"])
     assert all(len(set(p)) == len(p) for p in priorities.values())
+
+
+def test_listener_priorities_of_the_three_services_are_unchanged(environments):
+    """Explicit priorities kept the values list order gave them (10, 20, 30):
+    no rule of an existing service changes."""
+    for env in environments.values():
+        assert [(s.name, s.listener_priority) for s in env.services] == [
+            ("payment-api", 10), ("transaction-processor", 20), ("notification-service", 30)]
 
 
 # -- security groups ------------------------------------------------------------------

@@ -30,6 +30,7 @@ FOURTH = ServiceConfig(
     max_count=4,
     public=False,
     path_prefix="/fraud",
+    listener_priority=40,
     secrets=("api-keys",),
     uses_database=True,
     custom_metric=CustomScalingMetric(namespace="Payment/Fraud", name="Backlog", target_value=10),
@@ -210,8 +211,9 @@ def test_service_construct_refuses_inconsistent_props(small_app):
             existing, load_balancer=services.load_balancers["internal"]))
     with pytest.raises(ValueError, match=r"secrets: api-keys not among the given secrets"):
         BlueGreenService(services, "invalid-3", dataclasses.replace(existing, secrets={}))
-    with pytest.raises(ValueError, match=r"listener_rule_priority: 0 is not allowed"):
-        BlueGreenService(services, "invalid-4", dataclasses.replace(existing, listener_rule_priority=0))
+    with pytest.raises(ValueError, match=r"service.listener_priority: 0 is not allowed; use 1-50000"):
+        BlueGreenService(services, "invalid-4", dataclasses.replace(
+            existing, service=dataclasses.replace(existing.service, listener_priority=0)))
 
 
 def test_load_balancer_refuses_plain_http_without_opt_in(small_app):

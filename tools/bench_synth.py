@@ -87,7 +87,8 @@ def synth_env(mode: str, outdir: str, extra: dict[str, str] | None = None) -> di
 
 
 def scaled_services(count: int):
-    """``count`` services cloned from dev's three, with unique names, ports, paths."""
+    """``count`` services cloned from dev's three, with unique names, ports,
+    paths and listener priorities."""
     from config.environments import DEV
 
     services = []
@@ -95,7 +96,7 @@ def scaled_services(count: int):
         template = DEV.services[index % len(DEV.services)]
         services.append(dataclasses.replace(
             template, name=f"svc-{index:02d}", port=9000 + index,
-            path_prefix=f"/svc-{index:02d}",
+            path_prefix=f"/svc-{index:02d}", listener_priority=10 * (index + 1),
         ))
     return dataclasses.replace(DEV, services=tuple(services))
 
