@@ -35,7 +35,7 @@ synth: setup
 	$(RUN) python main.py
 	@echo "synthesized: $$(ls cdktf.out/stacks | tr '\n' ' ')"
 
-# The CLI workflow test runs the real CLI (~40 s), so the plain `pytest` run
+# The CLI workflow test runs the real CLI (~30-40 s), so the plain `pytest` run
 # skips it and this target runs it on its own (tests/test_cli_workflow.py).
 test: setup cli
 	$(RUN) pytest

@@ -9,7 +9,7 @@ S3-backed stack until its environment's bootstrap is applied, and a plan or
 apply until the stacks whose state it reads are applied, so a wrong order
 fails here as it would on AWS.
 
-Slow (~40 s: the CLI takes ~5 s to start and synthesizes every environment
+Slow (~30-40 s: the CLI takes ~5 s to start and synthesizes every environment
 for each command), so the plain ``pytest`` run skips it; ``make test`` runs
 it (``PAYMENT_CLI_TESTS=1 pytest tests/test_cli_workflow.py``).
 """
@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import shlex
 from collections import defaultdict
+from pathlib import Path
 
 import pytest
 
@@ -33,16 +34,20 @@ from tests.cli_project import (
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("PAYMENT_CLI_TESTS") != "1",
-    reason="slow (~40 s, runs the real CDKTF CLI): make test runs it "
+    reason="slow (~30-40 s, runs the real CDKTF CLI): make test runs it "
            "(PAYMENT_CLI_TESTS=1 pytest tests/test_cli_workflow.py)")
 
 
 @pytest.fixture(scope="module")
-def workflow(tmp_path_factory) -> tuple[list[CliRun], dict[str, dict]]:
+def project(tmp_path_factory) -> Path:
+    assert cli_installed(), "the CDKTF CLI is not installed: run make cli"
+    return make_project(tmp_path_factory.mktemp("cli-project"))
+
+
+@pytest.fixture(scope="module")
+def workflow(project) -> tuple[list[CliRun], dict[str, dict]]:
     """Runs every README command once, in order; returns the runs and the
     manifest the last one left."""
-    assert cli_installed(), "the CDKTF CLI is not installed: run make cli"
-    project = make_project(tmp_path_factory.mktemp("cli-project"))
     env = cli_environment(project)
     runs = []
     for _, command in readme_commands():
@@ -123,3 +128,18 @@ def test_the_output_holds_exactly_the_synthesized_stacks(workflow):
     runs, stacks = workflow
     assert len(stacks) == 15
     assert {s["name"] for s in stacks.values()} == set(stacks)
+
+
+def test_a_narrower_synthesis_leaves_the_unselected_folders_to_the_cli(workflow, project):
+    """The CLI lists the stack folders before running the app and removes the
+    ones the new manifest does not name; it crashed (``ENOENT ... lstat``)
+    when the app had removed them already. The selected stacks keep what
+    ``terraform init`` wrote."""
+    run = run_in_terminal("npx cdktf synth", project, cli_environment(project, PAYMENT_ENVIRONMENTS="dev"))
+    assert run.returncode == 0, run.output[-3000:]
+    assert "ENOENT" not in run.output
+    folders = sorted(p.name for p in (project / "cdktf.out" / "stacks").iterdir())
+    assert folders == sorted(manifest(project)) == [
+        "payment-dev-bootstrap", "payment-dev-data", "payment-dev-network", "payment-dev-security",
+        "payment-dev-services"]
+    assert all((project / "cdktf.out" / "stacks" / name / ".terraform").is_dir() for name in folders)
