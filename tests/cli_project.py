@@ -27,8 +27,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 STANDIN = Path(__file__).resolve().parent / "standin_terraform.py"
-#: What the app needs: sources, cdktf.json, the lock files its launcher checks.
-SOURCES = ("config", "framework", "guardrails", "modules", "stacks", "tools")
+#: What the app needs: its packages (every top-level Python package but the
+#: tests), tools/, cdktf.json, the lock files its launcher checks.
+SOURCES = tuple(sorted(
+    {p.parent.name for p in ROOT.glob("*/__init__.py") if p.parent.name != "tests"} | {"tools"}))
 FILES = ("main.py", "cdktf.json", "Makefile", "Pipfile", "Pipfile.lock",
          "package.json", "package-lock.json")
 CLI_BINARY = ROOT / "node_modules" / ".bin" / "cdktf"
