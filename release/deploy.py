@@ -2,22 +2,21 @@
 
 Order matters: every check that can be made with read-only calls runs in
 ``preflight`` before the first write (``register_task_definition``), so a
-refused release changes nothing. AWS clients, the sleep function and the
+refused release changes nothing. The checks are one list
+(``release.checks.CHECKS``) that ``plan`` (the dry run) prints. AWS clients, the sleep function and the
 clock are injected so tests run against moto/stubs without waiting.
 """
 from __future__ import annotations
 
+import math
+import re
 import sys
 import time
 from dataclasses import dataclass, field
 from typing import Callable, TextIO
 
-from release.appspec import (
-    ImageRef,
-    appspec_revision,
-    build_appspec,
-    new_task_definition_request,
-)
+from release.appspec import ImageRef, appspec_revision, build_appspec
+from release.checks import ACTIVE_DEPLOYMENT_STATUSES, CHECKS, Found, ReadCall
 from release.errors import (
     DeploymentFailed,
     DeploymentTimedOut,
@@ -27,21 +26,16 @@ from release.errors import (
 from release.network import NetworkConfiguration
 from release.target import ReleaseTarget
 
-#: Deployments in these states block a new one in the same deployment group
-#: (CodeDeploy allows one active deployment per group). Baking is a newer
-#: non-final state; listing it too keeps the check complete.
-ACTIVE_DEPLOYMENT_STATUSES = ("Created", "Queued", "InProgress", "Baking", "Ready")
 SUCCEEDED = "Succeeded"
 FINAL_DEPLOYMENT_STATUSES = (SUCCEEDED, "Failed", "Stopped")
 
-# Minutes a predefined configuration needs to shift all traffic.
-_SHIFT_MINUTES = {
-    "CodeDeployDefault.ECSAllAtOnce": 0,
-    "CodeDeployDefault.ECSLinear10PercentEvery1Minutes": 10,
-    "CodeDeployDefault.ECSLinear10PercentEvery3Minutes": 30,
-    "CodeDeployDefault.ECSCanary10Percent5Minutes": 5,
-    "CodeDeployDefault.ECSCanary10Percent15Minutes": 15,
-}
+#: CodeDeploy spells a predefined ECS configuration's traffic shifting in its
+#: name (config.model.ECS_DEPLOYMENT_CONFIGS): all at once, or X percent
+#: every Y minutes, or X percent first and the rest Y minutes later.
+_PREDEFINED_CONFIG = re.compile(
+    r"CodeDeployDefault\.ECS(?:(?P<all>AllAtOnce)"
+    r"|Linear(?P<step>\d+)PercentEvery(?P<every>\d+)Minutes?"
+    r"|Canary(?P<canary>\d+)Percent(?P<wait>\d+)Minutes?)")
 # Task start-up, health checks and hooks on top of the shifting itself.
 _TIMEOUT_MARGIN_MINUTES = 30
 # Unknown (custom) deployment configuration: assume an hour of shifting.
@@ -64,8 +58,25 @@ def default_timeout_minutes(target: ReleaseTarget) -> int:
     terminated, i.e. after ``terminate_blue_after_minutes``.
     """
     deployment = target.environment.deployment
-    shift = _SHIFT_MINUTES.get(deployment.config_name, _UNKNOWN_SHIFT_MINUTES)
+    shift = shift_minutes(deployment.config_name)
+    if shift is None:
+        shift = _UNKNOWN_SHIFT_MINUTES
     return shift + deployment.terminate_blue_after_minutes + _TIMEOUT_MARGIN_MINUTES
+
+
+def shift_minutes(config_name: str) -> int | None:
+    """Minutes a predefined CodeDeploy ECS configuration takes to shift all
+    traffic, read from its name: AllAtOnce 0; LinearXPercentEveryYMinutes
+    100/X steps of Y minutes; CanaryXPercentYMinutes Y. None for any other
+    (custom) configuration."""
+    match = _PREDEFINED_CONFIG.fullmatch(config_name)
+    if match is None:
+        return None
+    if match["all"]:
+        return 0
+    if match["step"]:
+        return math.ceil(100 / int(match["step"])) * int(match["every"])
+    return int(match["wait"])
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -219,31 +230,7 @@ class Releaser:
             "",
             "read-only checks (any failure stops here; nothing is changed):",
         ]
-        calls = []
-        if t.environment.account_id:
-            calls.append(f"sts.get_caller_identity()  -> account must be {t.environment.account_id}")
-        calls += [
-            f"ecs.describe_services(cluster={t.cluster!r}, services=[{t.ecs_service!r}])"
-            "  -> ACTIVE, deployment controller CODE_DEPLOY, running task definition, "
-            "network configuration and platform version",
-        ]
-        if t.network_configuration is None:
-            calls += t.network_lookup.plan()
-        calls += [
-            f"ecs.describe_task_definition(taskDefinition={t.task_family!r}, include=['TAGS'])"
-            f"  -> latest ACTIVE revision of the family; container {t.container_name!r} "
-            f"maps port {t.container_port}",
-            f"ecr.describe_repositories(repositoryNames=[{t.ecr_repository_name!r}])",
-            f"ecr.describe_images(repositoryName={t.ecr_repository_name!r}, "
-            f"imageIds=[{o.image.image_id!r}])  -> the image exists",
-            f"codedeploy.get_deployment_group(applicationName={t.codedeploy_application!r}, "
-            f"deploymentGroupName={t.deployment_group!r})  -> ECS group of this service",
-            f"codedeploy.list_deployments(applicationName={t.codedeploy_application!r}, "
-            f"deploymentGroupName={t.deployment_group!r}, "
-            f"includeOnlyStatuses={list(ACTIVE_DEPLOYMENT_STATUSES)!r})  -> none active",
-        ]
-        calls += [f"lambda.get_function_configuration(FunctionName={fn!r})  -> hook {event} exists"
-                  for event, fn in o.hooks]
+        calls = [line for check in CHECKS for line in check.plan(self)]
         lines += [f"  {i}. {c}" for i, c in enumerate(calls, 1)]
         n = len(calls)
         lines += [
@@ -293,186 +280,28 @@ class Releaser:
         except BotoCoreError as err:
             raise ReleaseRefused(f"{what}: {err}. Nothing was changed.") from None
 
+    def read(self, call: ReadCall):
+        """Makes one read-only call of a check (``release.checks``)."""
+        client = getattr(self.clients, "lambda_" if call.client == "lambda" else call.client)
+        return self._read(call.what, getattr(client, call.operation), not_found=call.not_found,
+                          **call.params)
+
     def preflight(self) -> Preflight:
-        """Every read-only check, in order; raises ReleaseRefused on the first failure."""
-        t, o = self.target, self.options
-        ecs, ecr, cd = self.clients.ecs, self.clients.ecr, self.clients.codedeploy
-        notes: list[str] = []
-
-        if t.environment.account_id:
-            identity = self._read("sts.get_caller_identity", self.clients.sts.get_caller_identity)
-            if identity.get("Account") != t.environment.account_id:
-                raise ReleaseRefused(
-                    f"credentials are for account {identity.get('Account')}, but "
-                    f"{t.environment.name} is account {t.environment.account_id}. "
-                    "Nothing was changed.")
-
-        described = self._read(
-            "ecs.describe_services", ecs.describe_services,
-            not_found={"ClusterNotFoundException":
-                       f"cluster {t.cluster!r} does not exist in {t.region}; is the "
-                       f"{t.environment.name} services stack deployed?"},
-            cluster=t.cluster, services=[t.ecs_service],
-        )
-        services = described.get("services") or []
-        if not services or services[0].get("status") != "ACTIVE":
-            status = services[0].get("status") if services else "MISSING"
-            raise ReleaseRefused(
-                f"ECS service {t.ecs_service!r} in cluster {t.cluster!r} is {status}; "
-                "deploy the services stack first. Nothing was changed.")
-        service = services[0]
-        controller = (service.get("deploymentController") or {}).get("type", "ECS")
-        if controller != "CODE_DEPLOY":
-            raise ReleaseRefused(
-                f"ECS service {t.ecs_service!r} uses the {controller} deployment controller; "
-                "this tool releases CODE_DEPLOY (blue/green) services only. Nothing was changed.")
-        current_arn = service["taskDefinition"]
-        network = self._network_configuration()
-        notes += self._network_notes(service, network)
-        live_strategy = service.get("capacityProviderStrategy")
-        wanted_strategy = [item.ecs() for item in t.capacity_provider_strategy]
-        if live_strategy and _normalised(live_strategy) != _normalised(wanted_strategy):
-            notes.append(
-                f"the service runs capacity provider strategy {live_strategy}; this release "
-                f"sets the configured {wanted_strategy}")
-
-        # The family name gives its latest ACTIVE revision. Terraform registers
-        # a new revision when the task definition changes in code (cpu/memory,
-        # environment, secrets, sidecars, volumes) but never puts it on the
-        # service (ignore_changes); basing the release on it ships those changes.
-        task_definition = self._read(
-            "ecs.describe_task_definition", ecs.describe_task_definition,
-            not_found={"ClientException":
-                       f"task definition family {t.task_family!r} has no ACTIVE revision in "
-                       f"{t.region} (ECS ClientException); apply the services stack first"},
-            taskDefinition=t.task_family, include=["TAGS"],
-        )
-        base = task_definition["taskDefinition"]
-        base_arn = base["taskDefinitionArn"]
-        base_name = f"{base.get('family', t.task_family)}:{base.get('revision', '?')}"
-        if base.get("status", "ACTIVE") != "ACTIVE":
-            raise ReleaseRefused(
-                f"task definition family {t.task_family!r}: ECS returned {base_name}, which is "
-                f"{base.get('status')}; a release is based on the latest ACTIVE revision. "
-                "Nothing was changed.")
-        if base_arn != current_arn:
-            running = current_arn.rsplit("/", 1)[-1]
-            running = running[len(t.task_family):] if running.startswith(
-                f"{t.task_family}:") else running
-            notes.insert(
-                0,
-                f"basing the release on {base_name} (latest ACTIVE revision of the family, "
-                f"e.g. registered by Terraform); the service runs {running}. Task definition "
-                "changes between the two ship with this release")
-
-        repositories = self._read(
-            "ecr.describe_repositories", ecr.describe_repositories,
-            not_found={"RepositoryNotFoundException":
-                       f"ECR repository {t.ecr_repository_name!r} does not exist in {t.region}"},
-            repositoryNames=[t.ecr_repository_name],
-        )
-        repository_url = repositories["repositories"][0]["repositoryUri"]
-        if t.ecr_repository_url and t.ecr_repository_url != repository_url:
-            raise ReleaseRefused(
-                f"ECR repository {t.ecr_repository_name!r} has URI {repository_url!r}, but "
-                f"{t.source} says {t.ecr_repository_url!r}; wrong account or stale outputs. "
-                "Nothing was changed.")
-        images = self._read(
-            "ecr.describe_images", ecr.describe_images,
-            not_found={"ImageNotFoundException":
-                       f"image {o.image} is not in ECR repository {t.ecr_repository_name!r}; "
-                       "push it first (or check the tag)"},
-            repositoryName=t.ecr_repository_name, imageIds=[o.image.image_id],
-        )
-        details = images.get("imageDetails") or []
-        if not details:
-            raise ReleaseRefused(f"image {o.image} is not in ECR repository "
-                                 f"{t.ecr_repository_name!r}. Nothing was changed.")
-        digest = details[0]["imageDigest"]
-        image_uri = o.image.uri(repository_url, digest=digest if o.pin_digest else None)
-
-        register_request = new_task_definition_request(
-            task_definition, container_name=t.container_name,
-            container_port=t.container_port, image=image_uri,
-        )
-        for container in task_definition["taskDefinition"].get("containerDefinitions", []):
-            if container.get("name") == t.container_name and container.get("image") == image_uri:
-                notes.append(f"{image_uri} is already the image of {base_name}; "
-                             "releasing it again replaces the tasks")
-
-        group = self._read(
-            "codedeploy.get_deployment_group", cd.get_deployment_group,
-            not_found={
-                "ApplicationDoesNotExistException":
-                    f"CodeDeploy application {t.codedeploy_application!r} does not exist",
-                "DeploymentGroupDoesNotExistException":
-                    f"CodeDeploy deployment group {t.deployment_group!r} does not exist in "
-                    f"application {t.codedeploy_application!r}",
-            },
-            applicationName=t.codedeploy_application, deploymentGroupName=t.deployment_group,
-        )["deploymentGroupInfo"]
-        group_services = [(s.get("clusterName"), s.get("serviceName"))
-                          for s in group.get("ecsServices") or []]
-        if group.get("computePlatform") != "ECS" or (t.cluster, t.ecs_service) not in group_services:
-            raise ReleaseRefused(
-                f"deployment group {t.deployment_group!r} deploys {group_services or 'nothing'} "
-                f"({group.get('computePlatform')}), not ECS service {t.cluster}/{t.ecs_service}. "
-                "Nothing was changed.")
-
-        active = self._read(
-            "codedeploy.list_deployments", cd.list_deployments,
-            applicationName=t.codedeploy_application, deploymentGroupName=t.deployment_group,
-            includeOnlyStatuses=list(ACTIVE_DEPLOYMENT_STATUSES),
-        ).get("deployments") or []
-        if active:
-            raise ReleaseRefused(
-                f"deployment {', '.join(active)} is already in progress for "
-                f"{t.codedeploy_application}/{t.deployment_group}; wait for it to finish "
-                "or stop it (aws deploy stop-deployment --deployment-id ... "
-                "--auto-rollback-enabled). Nothing was changed.")
-
-        for event, function in o.hooks:
-            self._read(
-                f"lambda.get_function_configuration ({event} hook)",
-                self.clients.lambda_.get_function_configuration,
-                not_found={"ResourceNotFoundException":
-                           f"Lambda function {function!r} for the {event} hook does not exist "
-                           f"in {t.region}"},
-                FunctionName=function,
-            )
-
+        """Every read-only check (``release.checks.CHECKS``), in order; raises
+        ReleaseRefused on the first failure."""
+        found = Found()
+        for check in CHECKS:
+            check.run(self, found)
         return Preflight(
-            current_task_definition_arn=current_arn,
-            base_task_definition_arn=base_arn,
-            image_uri=image_uri,
-            image_digest=digest,
-            network_configuration=network,
-            deployment_config_name=group.get("deploymentConfigName"),
-            register_request=register_request,
-            notes=notes,
+            current_task_definition_arn=found.current_task_definition_arn,
+            base_task_definition_arn=found.base["taskDefinitionArn"],
+            image_uri=found.image_uri,
+            image_digest=found.image_digest,
+            network_configuration=found.network,
+            deployment_config_name=found.deployment_config_name,
+            register_request=found.register_request,
+            notes=found.notes,
         )
-
-    def _network_configuration(self) -> NetworkConfiguration:
-        """From the outputs file, or found read-only in EC2 by name."""
-        t = self.target
-        if t.network_configuration is not None:
-            return t.network_configuration
-        return t.network_lookup.resolve(self.clients.ec2, self._read)
-
-    def _network_notes(self, service: dict, network: NetworkConfiguration) -> list[str]:
-        """What the release changes on the service besides the task definition."""
-        t = self.target
-        notes = []
-        running = service.get("platformVersion")
-        if running and running != t.platform_version:
-            notes.append(f"the service runs platform version {running}; this release applies "
-                         f"the pinned {t.platform_version}")
-        live = (service.get("networkConfiguration") or {}).get("awsvpcConfiguration")
-        differences = network.differences(live)
-        if differences:
-            notes.append("the service's network configuration differs: "
-                         + "; ".join(differences) + "; this release applies it")
-        return notes
 
     def start(self, pre: Preflight) -> str:
         """The two writes: new task definition revision, then the deployment."""
@@ -637,7 +466,3 @@ class Releaser:
                  f"deployment {deployment_id} succeeded; task definition {self.task_definition_arn}")
         return deployment_id
 
-
-def _normalised(strategy: list[dict]) -> list[tuple]:
-    return sorted((s.get("capacityProvider"), s.get("base", 0), s.get("weight", 0))
-                  for s in strategy)

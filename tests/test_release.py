@@ -23,6 +23,7 @@ from botocore.stub import ANY, Stubber
 from moto import mock_aws
 
 from config import load_environments
+from config.model import ECS_DEPLOYMENT_CONFIGS
 from config.naming import TRACING_CONTAINER
 from release.appspec import READ_ONLY_TASK_DEFINITION_FIELDS, ImageRef, new_task_definition_request
 from release.deploy import (
@@ -31,6 +32,7 @@ from release.deploy import (
     Releaser,
     ReleaseOptions,
     default_timeout_minutes,
+    shift_minutes,
 )
 from release.network import NetworkConfiguration
 from release.errors import (
@@ -694,6 +696,63 @@ def test_every_read_only_check_comes_before_the_first_write(world):
     assert world.calls[first_write + 1] == "codedeploy.CreateDeployment"
     assert set(world.calls[first_write + 2:]) == {"codedeploy.GetDeployment",
                                                   "codedeploy.GetDeploymentTarget"}
+
+
+def _planned_read_only_calls(plan: list[str]) -> list[tuple[str, str]]:
+    """(botocore's name, printed call without its expectation) of every
+    read-only call the dry run lists: ``ecs.describe_services(...)  -> ...``
+    gives ``("ecs.DescribeServices", "ecs.describe_services(...)")``."""
+    start = plan.index("read-only checks (any failure stops here; nothing is changed):")
+    found = []
+    for line in plan[start + 1:plan.index("changes:")]:
+        if line:
+            call = line.split(". ", 1)[1].split("  -> ")[0]
+            client, operation = call.split("(", 1)[0].split(".")
+            found.append((f"{client}.{''.join(w.capitalize() for w in operation.split('_'))}", call))
+    return found
+
+
+def test_the_dry_run_lists_exactly_the_calls_preflight_makes(world, dev):
+    """One list of checks (release.checks.CHECKS) drives the dry run and the
+    preflight: the same calls, in the same order, with the same parameters."""
+    env = dataclasses.replace(dev, account_id=MOTO_ACCOUNT)  # the account check runs too
+    hooks = (("AfterInstall", "CodeDeployHook_smoke"), ("BeforeAllowTraffic", "CodeDeployHook_b"))
+    for _, function in hooks:
+        world.lambda_stub.add_response("get_function_configuration", {"FunctionName": function},
+                                       {"FunctionName": function})
+    world.expect_group()
+    world.expect_no_active()
+    releaser = world.releaser(target=target_from_config(env, "payment-api"), hooks=hooks)
+    planned = _planned_read_only_calls(releaser.plan())
+    world.calls.clear()
+    world.sent.clear()
+    releaser.preflight()
+    assert [name for name, _ in planned] == world.calls
+    assert world.calls[:2] == ["sts.GetCallerIdentity", "ecs.DescribeServices"]
+    assert world.calls.count("lambda.GetFunctionConfiguration") == 2
+    # Parameters as printed are parameters as sent; the EC2 lookup prints
+    # <VpcId> for the id its first answer gives.
+    for name, call in planned:
+        params = world.sent[name.split(".")[1]].pop(0)
+        if not name.startswith("ec2."):
+            arguments = ", ".join(f"{key}={value!r}" for key, value in params.items())
+            assert call == f"{call.split('(')[0]}({arguments})"
+
+
+@pytest.mark.parametrize("config_name", ECS_DEPLOYMENT_CONFIGS)
+def test_every_predefined_deployment_configuration_has_its_shift_time(config_name):
+    """The release tool reads the shift time from the name of each
+    configuration config.model allows (one table, no copy of it)."""
+    assert shift_minutes(config_name) is not None
+    assert shift_minutes(config_name) == {"AllAtOnce": 0, "Linear10PercentEvery1Minutes": 10,
+                                          "Linear10PercentEvery3Minutes": 30,
+                                          "Canary10Percent5Minutes": 5,
+                                          "Canary10Percent15Minutes": 15}[config_name.split(".ECS")[1]]
+
+
+def test_shift_time_is_read_from_the_name_and_unknown_for_custom_configurations():
+    assert shift_minutes("MyCompany.ECSCanary10Percent5Minutes") is None
+    assert shift_minutes("CodeDeployDefault.ECSLinear30PercentEvery2Minutes") == 8
 
 
 def test_hooks_are_checked_read_only_and_written_into_the_appspec(world):

@@ -1,0 +1,372 @@
+"""The read-only checks of a release, in order: one list, ``CHECKS``, drives
+both the checks (``Releaser.preflight``) and the dry run's list of calls
+(``Releaser.plan``), so the two cannot disagree.
+
+A check names the read-only calls it makes (``ReadCall``: the dry run prints
+each one as it will be made, preflight makes exactly these, in this order)
+and judges their answers: it records what the writes need in ``Found`` or
+refuses the release (``ReleaseRefused``: nothing was changed). The network
+lookup is the one check whose later calls depend on earlier answers (the
+VPC id); ``release.network.NetworkLookup`` gives both its plan and its calls.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable, Mapping
+
+from release.appspec import new_task_definition_request
+from release.errors import ReleaseRefused
+from release.network import NetworkConfiguration
+
+if TYPE_CHECKING:
+    from release.deploy import Releaser
+
+#: Deployments in these states block a new one in the same deployment group
+#: (CodeDeploy allows one active deployment per group). Baking is a newer
+#: non-final state; listing it too keeps the check complete.
+ACTIVE_DEPLOYMENT_STATUSES = ("Created", "Queued", "InProgress", "Baking", "Ready")
+
+
+@dataclass(frozen=True)
+class ReadCall:
+    """One read-only AWS call: ``client.operation(**params)``.
+
+    ``expect``: what the answer must show (printed by the dry run).
+    ``not_found``: error code -> why the release is refused when AWS answers
+    with it. ``label``: how messages name the call; left out,
+    ``<client>.<operation>``.
+    """
+
+    client: str
+    operation: str
+    params: Mapping[str, object] = field(default_factory=dict)
+    expect: str = ""
+    not_found: Mapping[str, str] | None = None
+    label: str = ""
+
+    @property
+    def what(self) -> str:
+        return self.label or f"{self.client}.{self.operation}"
+
+    def describe(self) -> str:
+        """The call as the dry run prints it, parameters as they are sent."""
+        arguments = ", ".join(f"{name}={value!r}" for name, value in self.params.items())
+        line = f"{self.client}.{self.operation}({arguments})"
+        return f"{line}  -> {self.expect}" if self.expect else line
+
+
+@dataclass
+class Found:
+    """What the checks found so far: everything the writes need."""
+
+    service: dict = field(default_factory=dict)
+    network: NetworkConfiguration | None = None
+    task_definition: dict = field(default_factory=dict)
+    repository_url: str = ""
+    image_uri: str = ""
+    image_digest: str = ""
+    register_request: dict = field(default_factory=dict)
+    deployment_config_name: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def current_task_definition_arn(self) -> str:
+        return self.service["taskDefinition"]
+
+    @property
+    def base(self) -> dict:
+        return self.task_definition["taskDefinition"]
+
+
+class Check:
+    """One read-only check: ``plan`` lists its calls, ``run`` makes and judges them."""
+
+    def plan(self, releaser: Releaser) -> list[str]:
+        raise NotImplementedError
+
+    def run(self, releaser: Releaser, found: Found) -> None:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Reads(Check):
+    """A check of fixed calls: ``calls(releaser)`` builds them once for the
+    plan and once for the run; ``verify(releaser, answers, found)`` judges
+    the answers (one per call, in order)."""
+
+    calls: Callable[[Releaser], list[ReadCall]]
+    verify: Callable[[Releaser, list[dict], Found], None]
+
+    def plan(self, releaser: Releaser) -> list[str]:
+        return [call.describe() for call in self.calls(releaser)]
+
+    def run(self, releaser: Releaser, found: Found) -> None:
+        self.verify(releaser, [releaser.read(call) for call in self.calls(releaser)], found)
+
+
+class NetworkCheck(Check):
+    """Subnets and security groups of the new task set: from the outputs
+    file (no call), or found read-only in EC2 by name. Then notes what the
+    release changes on the service besides the task definition."""
+
+    def plan(self, releaser: Releaser) -> list[str]:
+        t = releaser.target
+        return [] if t.network_configuration is not None else t.network_lookup.plan()
+
+    def run(self, releaser: Releaser, found: Found) -> None:
+        t = releaser.target
+        found.network = (t.network_configuration if t.network_configuration is not None
+                         else t.network_lookup.resolve(releaser.clients.ec2, releaser._read))
+        found.notes += _service_change_notes(releaser, found.service, found.network)
+
+
+# -- the checks, each a pair of calls and verdict ---------------------------------------
+def _account_calls(r: Releaser) -> list[ReadCall]:
+    account = r.target.environment.account_id
+    if not account:
+        return []
+    return [ReadCall("sts", "get_caller_identity", expect=f"account must be {account}")]
+
+
+def _verify_account(r: Releaser, answers: list[dict], found: Found) -> None:
+    env = r.target.environment
+    for identity in answers:
+        if identity.get("Account") != env.account_id:
+            raise ReleaseRefused(
+                f"credentials are for account {identity.get('Account')}, but "
+                f"{env.name} is account {env.account_id}. Nothing was changed.")
+
+
+def _service_calls(r: Releaser) -> list[ReadCall]:
+    t = r.target
+    return [ReadCall(
+        "ecs", "describe_services", {"cluster": t.cluster, "services": [t.ecs_service]},
+        expect="ACTIVE, deployment controller CODE_DEPLOY, running task definition, "
+               "network configuration and platform version",
+        not_found={"ClusterNotFoundException":
+                   f"cluster {t.cluster!r} does not exist in {t.region}; is the "
+                   f"{t.environment.name} services stack deployed?"},
+    )]
+
+
+def _verify_service(r: Releaser, answers: list[dict], found: Found) -> None:
+    t = r.target
+    (described,) = answers
+    services = described.get("services") or []
+    if not services or services[0].get("status") != "ACTIVE":
+        status = services[0].get("status") if services else "MISSING"
+        raise ReleaseRefused(
+            f"ECS service {t.ecs_service!r} in cluster {t.cluster!r} is {status}; "
+            "deploy the services stack first. Nothing was changed.")
+    service = services[0]
+    controller = (service.get("deploymentController") or {}).get("type", "ECS")
+    if controller != "CODE_DEPLOY":
+        raise ReleaseRefused(
+            f"ECS service {t.ecs_service!r} uses the {controller} deployment controller; "
+            "this tool releases CODE_DEPLOY (blue/green) services only. Nothing was changed.")
+    found.service = service
+
+
+def _service_change_notes(r: Releaser, service: dict, network: NetworkConfiguration) -> list[str]:
+    """What the release changes on the service besides the task definition:
+    platform version, network configuration, capacity provider strategy."""
+    t = r.target
+    notes = []
+    running = service.get("platformVersion")
+    if running and running != t.platform_version:
+        notes.append(f"the service runs platform version {running}; this release applies "
+                     f"the pinned {t.platform_version}")
+    live = (service.get("networkConfiguration") or {}).get("awsvpcConfiguration")
+    differences = network.differences(live)
+    if differences:
+        notes.append("the service's network configuration differs: "
+                     + "; ".join(differences) + "; this release applies it")
+    live_strategy = service.get("capacityProviderStrategy")
+    wanted_strategy = [item.ecs() for item in t.capacity_provider_strategy]
+    if live_strategy and _normalised(live_strategy) != _normalised(wanted_strategy):
+        notes.append(
+            f"the service runs capacity provider strategy {live_strategy}; this release "
+            f"sets the configured {wanted_strategy}")
+    return notes
+
+
+def _normalised(strategy: list[dict]) -> list[tuple]:
+    return sorted((s.get("capacityProvider"), s.get("base", 0), s.get("weight", 0))
+                  for s in strategy)
+
+
+def _task_definition_calls(r: Releaser) -> list[ReadCall]:
+    # The family name gives its latest ACTIVE revision. Terraform registers
+    # a new revision when the task definition changes in code (cpu/memory,
+    # environment, secrets, sidecars, volumes) but never puts it on the
+    # service (ignore_changes); basing the release on it ships those changes.
+    t = r.target
+    return [ReadCall(
+        "ecs", "describe_task_definition", {"taskDefinition": t.task_family, "include": ["TAGS"]},
+        expect=f"latest ACTIVE revision of the family; container {t.container_name!r} "
+               f"maps port {t.container_port}",
+        not_found={"ClientException":
+                   f"task definition family {t.task_family!r} has no ACTIVE revision in "
+                   f"{t.region} (ECS ClientException); apply the services stack first"},
+    )]
+
+
+def _base_name(r: Releaser, found: Found) -> str:
+    base = found.base
+    return f"{base.get('family', r.target.task_family)}:{base.get('revision', '?')}"
+
+
+def _verify_task_definition(r: Releaser, answers: list[dict], found: Found) -> None:
+    t = r.target
+    (found.task_definition,) = answers
+    base = found.base
+    base_name = _base_name(r, found)
+    if base.get("status", "ACTIVE") != "ACTIVE":
+        raise ReleaseRefused(
+            f"task definition family {t.task_family!r}: ECS returned {base_name}, which is "
+            f"{base.get('status')}; a release is based on the latest ACTIVE revision. "
+            "Nothing was changed.")
+    current_arn = found.current_task_definition_arn
+    if base["taskDefinitionArn"] != current_arn:
+        running = current_arn.rsplit("/", 1)[-1]
+        running = running[len(t.task_family):] if running.startswith(
+            f"{t.task_family}:") else running
+        found.notes.insert(
+            0,
+            f"basing the release on {base_name} (latest ACTIVE revision of the family, "
+            f"e.g. registered by Terraform); the service runs {running}. Task definition "
+            "changes between the two ship with this release")
+
+
+def _repository_calls(r: Releaser) -> list[ReadCall]:
+    t = r.target
+    return [ReadCall(
+        "ecr", "describe_repositories", {"repositoryNames": [t.ecr_repository_name]},
+        not_found={"RepositoryNotFoundException":
+                   f"ECR repository {t.ecr_repository_name!r} does not exist in {t.region}"},
+    )]
+
+
+def _verify_repository(r: Releaser, answers: list[dict], found: Found) -> None:
+    t = r.target
+    (repositories,) = answers
+    found.repository_url = repositories["repositories"][0]["repositoryUri"]
+    if t.ecr_repository_url and t.ecr_repository_url != found.repository_url:
+        raise ReleaseRefused(
+            f"ECR repository {t.ecr_repository_name!r} has URI {found.repository_url!r}, but "
+            f"{t.source} says {t.ecr_repository_url!r}; wrong account or stale outputs. "
+            "Nothing was changed.")
+
+
+def _image_calls(r: Releaser) -> list[ReadCall]:
+    t, o = r.target, r.options
+    return [ReadCall(
+        "ecr", "describe_images",
+        {"repositoryName": t.ecr_repository_name, "imageIds": [o.image.image_id]},
+        expect="the image exists",
+        not_found={"ImageNotFoundException":
+                   f"image {o.image} is not in ECR repository {t.ecr_repository_name!r}; "
+                   "push it first (or check the tag)"},
+    )]
+
+
+def _verify_image(r: Releaser, answers: list[dict], found: Found) -> None:
+    t, o = r.target, r.options
+    (images,) = answers
+    details = images.get("imageDetails") or []
+    if not details:
+        raise ReleaseRefused(f"image {o.image} is not in ECR repository "
+                             f"{t.ecr_repository_name!r}. Nothing was changed.")
+    found.image_digest = details[0]["imageDigest"]
+    found.image_uri = o.image.uri(found.repository_url,
+                                  digest=found.image_digest if o.pin_digest else None)
+    found.register_request = new_task_definition_request(
+        found.task_definition, container_name=t.container_name,
+        container_port=t.container_port, image=found.image_uri,
+    )
+    for container in found.base.get("containerDefinitions", []):
+        if container.get("name") == t.container_name and container.get("image") == found.image_uri:
+            found.notes.append(f"{found.image_uri} is already the image of "
+                               f"{_base_name(r, found)}; releasing it again replaces the tasks")
+
+
+def _group_params(r: Releaser) -> dict:
+    t = r.target
+    return {"applicationName": t.codedeploy_application, "deploymentGroupName": t.deployment_group}
+
+
+def _deployment_group_calls(r: Releaser) -> list[ReadCall]:
+    t = r.target
+    return [ReadCall(
+        "codedeploy", "get_deployment_group", _group_params(r),
+        expect="ECS group of this service",
+        not_found={
+            "ApplicationDoesNotExistException":
+                f"CodeDeploy application {t.codedeploy_application!r} does not exist",
+            "DeploymentGroupDoesNotExistException":
+                f"CodeDeploy deployment group {t.deployment_group!r} does not exist in "
+                f"application {t.codedeploy_application!r}",
+        },
+    )]
+
+
+def _verify_deployment_group(r: Releaser, answers: list[dict], found: Found) -> None:
+    t = r.target
+    group = answers[0]["deploymentGroupInfo"]
+    group_services = [(s.get("clusterName"), s.get("serviceName"))
+                      for s in group.get("ecsServices") or []]
+    if group.get("computePlatform") != "ECS" or (t.cluster, t.ecs_service) not in group_services:
+        raise ReleaseRefused(
+            f"deployment group {t.deployment_group!r} deploys {group_services or 'nothing'} "
+            f"({group.get('computePlatform')}), not ECS service {t.cluster}/{t.ecs_service}. "
+            "Nothing was changed.")
+    found.deployment_config_name = group.get("deploymentConfigName")
+
+
+def _active_deployment_calls(r: Releaser) -> list[ReadCall]:
+    return [ReadCall(
+        "codedeploy", "list_deployments",
+        {**_group_params(r), "includeOnlyStatuses": list(ACTIVE_DEPLOYMENT_STATUSES)},
+        expect="none active",
+    )]
+
+
+def _verify_no_active_deployment(r: Releaser, answers: list[dict], found: Found) -> None:
+    t = r.target
+    active = answers[0].get("deployments") or []
+    if active:
+        raise ReleaseRefused(
+            f"deployment {', '.join(active)} is already in progress for "
+            f"{t.codedeploy_application}/{t.deployment_group}; wait for it to finish "
+            "or stop it (aws deploy stop-deployment --deployment-id ... "
+            "--auto-rollback-enabled). Nothing was changed.")
+
+
+def _hook_calls(r: Releaser) -> list[ReadCall]:
+    return [ReadCall(
+        "lambda", "get_function_configuration", {"FunctionName": function},
+        expect=f"hook {event} exists",
+        not_found={"ResourceNotFoundException":
+                   f"Lambda function {function!r} for the {event} hook does not exist "
+                   f"in {r.target.region}"},
+        label=f"lambda.get_function_configuration ({event} hook)",
+    ) for event, function in r.options.hooks]
+
+
+def _exists(r: Releaser, answers: list[dict], found: Found) -> None:
+    """Nothing to judge: a missing resource was refused by its call (``not_found``)."""
+
+
+#: Every read-only check, in the order preflight runs them and the dry run
+#: lists them; the first failure refuses the release before any write.
+CHECKS: tuple[Check, ...] = (
+    Reads(_account_calls, _verify_account),
+    Reads(_service_calls, _verify_service),
+    NetworkCheck(),
+    Reads(_task_definition_calls, _verify_task_definition),
+    Reads(_repository_calls, _verify_repository),
+    Reads(_image_calls, _verify_image),
+    Reads(_deployment_group_calls, _verify_deployment_group),
+    Reads(_active_deployment_calls, _verify_no_active_deployment),
+    Reads(_hook_calls, _exists),
+)
