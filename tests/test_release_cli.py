@@ -134,7 +134,7 @@ def test_dry_run_needs_no_credentials_and_imports_neither_boto3_nor_cdktf(tmp_pa
 
 def test_wrapper_script_runs_from_any_directory(tmp_path):
     done = subprocess.run(
-        [sys.executable, str(ROOT / "tools" / "release.py"), "--env", "staging", "--service",
+        [sys.executable, str(ROOT / "tools" / "run_release.py"), "--env", "staging", "--service",
          "notification-service", "--image-tag", "v3", "--dry-run"],
         cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr

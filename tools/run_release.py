@@ -1,5 +1,8 @@
 #!/usr/bin/env python
-"""Thin wrapper: ``tools/release.py ...`` is ``python -m release ...``."""
+"""Thin wrapper: ``tools/run_release.py ...`` is ``python -m release ...``.
+
+Not named ``release.py``: that name would shadow the ``release`` package for
+tools that put ``tools/`` on the module path (mypy refused the tree)."""
 from __future__ import annotations
 
 import sys
