@@ -47,8 +47,11 @@ def test_checkov_config_does_not_skip_checks():
         ({"check": "AWS_18", "resources": ["*"], "reason": "a long enough reason text"}, "check='AWS_18'"),
         ({"check": "CKV_AWS_18", "resources": [], "reason": "a long enough reason text"}, "resources=[]"),
         ({"check": "CKV_AWS_18", "resource": ["*"], "reason": "a long enough reason text"}, "unknown field"),
+        ({"check": "CKV_AWS_18", "resources": ["*"], "reason": "a long enough reason text",
+          "tiers": ["prod"]}, "tiers=['prod'] is not allowed; give a list of production, non-production"),
     ],
-    ids=["missing-reason", "blank-reason", "short-reason", "bad-id", "no-resources", "typo-field"],
+    ids=["missing-reason", "blank-reason", "short-reason", "bad-id", "no-resources", "typo-field",
+         "bad-tier"],
 )
 def test_invalid_exceptions_fail_fast_naming_the_entry(entry, message_part):
     with pytest.raises(scan.ScanError) as err:
@@ -87,6 +90,34 @@ def test_evaluate_counts_per_environment_and_matches_patterns():
     assert scan.evaluate([_result(passed=True)], exceptions).ok
 
 
+def test_tier_restricted_exceptions_follow_the_tier_not_the_name():
+    """A non-production exception never covers a production-tier stack,
+    whatever the environment is called (issue #13, D26)."""
+    exceptions = scan.parse_exceptions({"exceptions": [
+        {"check": "CKV_AWS_338", "tiers": ["non-production"], "resources": ["payment-*/aws_cloudwatch_log_group.*"],
+         "reason": "non-production keeps logs for a shorter time"}]})
+    tiers = {"dev": "non-production", "prod": "production", "live-eu": "production", "sandbox": "non-production"}
+    results = [_result(check="CKV_AWS_338", stack=f"payment-{env}-services", address="aws_cloudwatch_log_group.x")
+               for env in tiers]
+    evaluation = scan.evaluate(results, exceptions, tiers=tiers)
+    assert sorted(r.environment for r in evaluation.unexcepted) == ["live-eu", "prod"]
+    assert sorted(r.environment for r, _ in evaluation.excepted) == ["dev", "sandbox"]
+    # An environment of unknown tier is not covered (fails closed).
+    assert not scan.evaluate([_result(check="CKV_AWS_338", stack="payment-qa-data",
+                                      address="aws_cloudwatch_log_group.x")], exceptions, tiers=tiers).ok
+
+
+def test_scan_reads_the_tiers_from_configuration(environments):
+    assert scan.environment_tiers() == {name: env.tier for name, env in environments.items()}
+
+
+def test_committed_exceptions_name_no_environment():
+    """Policy by tier: no committed pattern names dev, staging or prod."""
+    for entry in scan.load_exceptions(scan.DEFAULT_EXCEPTIONS):
+        assert not any(p.startswith(("payment-dev-", "payment-staging-", "payment-prod-"))
+                       for p in entry.resources), entry
+
+
 def test_parsing_errors_fail_the_scan():
     assert not scan.evaluate([], [], parsing_errors=1).ok
 
@@ -94,7 +125,7 @@ def test_parsing_errors_fail_the_scan():
 def test_doc_table_is_rewritten_between_markers(tmp_path):
     doc = tmp_path / "doc.md"
     doc.write_text(f"intro\n{scan.DOC_BEGIN}\nold\n{scan.DOC_END}\noutro\n")
-    evaluation = scan.evaluate([_result(passed=True), _result(stack="payment-prod-x")], [])
+    evaluation = scan.evaluate([_result(passed=True), _result(stack="payment-prod-data")], [])
     assert scan.update_doc(doc, evaluation)
     assert doc.read_text() == (
         f"intro\n{scan.DOC_BEGIN}\n| environment | passed | failed | excepted |\n|---|---:|---:|---:|\n"

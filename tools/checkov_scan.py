@@ -57,6 +57,10 @@ from pathlib import Path
 from typing import Any, Iterable
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as `python tools/checkov_scan.py`
+    sys.path.insert(0, str(ROOT))
+
+from config.model import TIERS  # noqa: E402  (needs ROOT on sys.path)
 DEFAULT_EXCEPTIONS = ROOT / "guardrails" / "checkov_exceptions.yaml"
 CHECKOV_CONFIG = ROOT / ".checkov.yaml"
 DOC_BEGIN = "<!-- checkov-counts:begin -->"
@@ -64,7 +68,7 @@ DOC_END = "<!-- checkov-counts:end -->"
 CHECK_ID = re.compile(r"^CKV2?_[A-Z0-9]+_\d+$")
 MIN_REASON_CHARS = 20
 _STACK_IN_PATH = re.compile(r"(?:^|/)stacks/([^/]+)/cdk\.tf\.json$")
-_ENVIRONMENT = re.compile(r"^payment-([a-z0-9]+)-")
+_ENVIRONMENT = re.compile(r"^payment-(?P<env>[a-z0-9-]+)-[a-z0-9]+$")  # payment-<env>-<part>
 
 
 class ScanError(Exception):
@@ -76,8 +80,13 @@ class Exemption:
     check: str
     resources: tuple[str, ...]
     reason: str
+    #: Tiers (config.model.TIERS) whose stacks it covers; empty: every tier.
+    #: Policy follows the tier an environment declares, never its name.
+    tiers: tuple[str, ...] = ()
 
-    def covers(self, check_id: str, target: str) -> bool:
+    def covers(self, check_id: str, target: str, tier: str | None = None) -> bool:
+        if self.tiers and tier not in self.tiers:
+            return False
         return check_id == self.check and any(fnmatch.fnmatchcase(target, p) for p in self.resources)
 
 
@@ -97,7 +106,7 @@ class Result:
     @property
     def environment(self) -> str:
         match = _ENVIRONMENT.match(self.stack)
-        return match.group(1) if match else "other"
+        return match.group("env") if match else "other"
 
 
 # --------------------------------------------------------------------------
@@ -114,9 +123,14 @@ def parse_exceptions(raw: Any, source: str = "exceptions") -> list[Exemption]:
         where = f"{source}: exceptions[{index}]"
         if not isinstance(entry, dict):
             raise ScanError(f"{where}: expected a mapping with check, resources and reason, got {entry!r}")
-        unknown = set(entry) - {"check", "resources", "reason"}
+        unknown = set(entry) - {"check", "resources", "reason", "tiers"}
         if unknown:
-            raise ScanError(f"{where}: unknown field(s) {sorted(unknown)}; allowed: check, resources, reason")
+            raise ScanError(f"{where}: unknown field(s) {sorted(unknown)}; allowed: check, resources, "
+                            "reason, tiers")
+        tiers = entry.get("tiers", [])
+        if not isinstance(tiers, list) or any(t not in TIERS for t in tiers):
+            raise ScanError(f"{where}: tiers={tiers!r} is not allowed; give a list of "
+                            f"{', '.join(TIERS)} (or leave it out for every tier)")
         check = entry.get("check")
         if not isinstance(check, str) or not CHECK_ID.match(check):
             raise ScanError(f"{where}: check={check!r} is not a checkov id like CKV_AWS_18 or CKV2_AWS_62")
@@ -129,7 +143,8 @@ def parse_exceptions(raw: Any, source: str = "exceptions") -> list[Exemption]:
         if not isinstance(reason, str) or len(reason.strip()) < MIN_REASON_CHARS:
             raise ScanError(f"{where} ({check}): reason={reason!r} must explain why the risk is accepted "
                             f"(at least {MIN_REASON_CHARS} characters)")
-        parsed.append(Exemption(check=check, resources=tuple(resources), reason=" ".join(reason.split())))
+        parsed.append(Exemption(check=check, resources=tuple(resources), reason=" ".join(reason.split()),
+                                tiers=tuple(tiers)))
     return parsed
 
 
@@ -321,7 +336,17 @@ class Evaluation:
         return not self.unexcepted and not self.parsing_errors
 
 
-def evaluate(results: Iterable[Result], exceptions: list[Exemption], parsing_errors: int = 0) -> Evaluation:
+def environment_tiers() -> dict[str, str]:
+    """Environment name -> tier, from the validated configuration."""
+    from config import load_environments
+
+    return {env.name: env.tier for env in load_environments()}
+
+
+def evaluate(results: Iterable[Result], exceptions: list[Exemption], parsing_errors: int = 0,
+             tiers: dict[str, str] | None = None) -> Evaluation:
+    """``tiers``: environment name -> tier; an entry restricted to tiers
+    covers nothing of an environment whose tier is unknown."""
     unexcepted: list[Result] = []
     excepted: list[tuple[Result, Exemption]] = []
     used: set[int] = set()
@@ -331,7 +356,9 @@ def evaluate(results: Iterable[Result], exceptions: list[Exemption], parsing_err
         if result.passed:
             tally["passed"] += 1
             continue
-        cover = next((i for i, e in enumerate(exceptions) if e.covers(result.check_id, result.target)), None)
+        tier = (tiers or {}).get(result.environment)
+        cover = next((i for i, e in enumerate(exceptions)
+                      if e.covers(result.check_id, result.target, tier)), None)
         if cover is None:
             tally["failed"] += 1
             unexcepted.append(result)
@@ -414,7 +441,7 @@ def main(argv: list[str] | None = None) -> int:
         if not results and not parsing_errors:
             # Nothing scanned must not read as "all good".
             raise ScanError("checkov reported no results")
-        evaluation = evaluate(results, exceptions, parsing_errors)
+        evaluation = evaluate(results, exceptions, parsing_errors, environment_tiers())
         print_report(evaluation)
         if args.summary_json:
             args.summary_json.write_text(json.dumps(evaluation.counts, indent=2, sort_keys=True) + "\n")
