@@ -211,7 +211,8 @@ class DeploymentConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class AlarmConfig:
-    """Thresholds of the CloudWatch alarms (see docs/alarms in README)."""
+    """Thresholds of the CloudWatch alarms (every alarm and its threshold field:
+    docs/observability.md, "The alarms")."""
 
     emails: tuple[str, ...] = ()
     alb_5xx_rate_percent: float = 5.0

@@ -1,6 +1,7 @@
 'use strict';
 // jsii runtime launcher without the relay process (fast mode only; see
-// framework/jsii_runtime.py and docs/performance.md).
+// framework/node_runtime.py, which points JSII_RUNTIME here, and
+// docs/performance.md).
 //
 // jsii's stock launcher (bin/jsii-runtime.js) starts a second Node.js
 // process for the kernel (lib/program.js), which speaks the jsii protocol

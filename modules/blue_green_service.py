@@ -7,8 +7,12 @@ scaling. Adding a service is one ``ServiceConfig`` entry.
 
 The ECS/CodeDeploy contract this follows is in docs/services.md: the ECS
 service uses the CODE_DEPLOY controller (no circuit breaker, no ECS alarms),
-and Terraform ignores what CodeDeploy changes (task definition, target
-group, desired count, listener rule actions).
+and Terraform ignores what CodeDeploy owns, what autoscaling owns and the
+create-time settings (``SERVICE_IGNORED_CHANGES``, from the contract table in
+guardrails/rules/ecs_codedeploy_service.py), and listener rule actions.
+Environment-level constructs it uses live in their own modules
+(``codedeploy_application``, ``public_image_cache``,
+``callers_security_group``); its containers in ``container_definition``.
 """
 from __future__ import annotations
 
