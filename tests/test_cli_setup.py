@@ -135,7 +135,7 @@ def test_make_wrappers_run_the_readme_commands(project):
     assert "name the environment, e.g. make deploy ENV=dev" in missing.stderr
 
 
-def test_make_deploy_covers_every_stack_but_bootstrap(environments):
+def test_make_deploy_covers_every_stack_but_bootstrap():
     from stacks.app import EnvironmentStacks
 
     parts = [name for name in EnvironmentStacks.__dataclass_fields__ if name != "bootstrap"]
