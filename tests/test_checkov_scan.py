@@ -265,3 +265,32 @@ def test_nothing_to_scan_is_an_error_not_a_pass(tmp_path, capsys):
     empty_report.write_text(json.dumps({"passed": 0, "failed": 0}))
     assert scan.main(["--outdir", str(tmp_path), "--checkov-json", str(empty_report)]) == 2
     assert "checkov reported no results" in capsys.readouterr().err
+
+
+def test_check_doc_fails_on_a_stale_table_and_changes_nothing(tmp_path, planted_outdir, planted_report, capsys):
+    """`make checks` verifies the tracked counts; only `make docs` rewrites them."""
+    doc = tmp_path / "doc.md"
+    stale = f"intro\n{scan.DOC_BEGIN}\n| stale |\n{scan.DOC_END}\n"
+    doc.write_text(stale)
+    exceptions = tmp_path / "exceptions.yaml"
+    exceptions.write_text("exceptions:\n  - check: CKV_AWS_158\n    resources: ['*']\n"
+                          "    reason: planted unencrypted log group of this test\n"
+                          "  - check: CKV_AWS_338\n    resources: ['*']\n"
+                          "    reason: planted short retention of this test only\n")
+    argv = ["--outdir", str(planted_outdir), "--checkov-json", str(planted_report[1]),
+            "--exceptions", str(exceptions)]
+    assert scan.main([*argv, "--check-doc", str(doc)]) == 1
+    assert "is stale; refresh it with `make docs`" in capsys.readouterr().err
+    assert doc.read_text() == stale
+    assert scan.main([*argv, "--update-doc", str(doc)]) == 0
+    assert scan.main([*argv, "--check-doc", str(doc)]) == 0
+
+
+def test_make_test_and_checks_never_rewrite_tracked_files():
+    """`make test` runs `make checks`, which may only verify the docs."""
+    result = subprocess.run(["make", "-n", "--no-print-directory", "checks"], cwd=scan.ROOT,
+                            capture_output=True, text=True, check=True)
+    assert "--check-doc" in result.stdout and "--update-doc" not in result.stdout
+    docs = subprocess.run(["make", "-n", "--no-print-directory", "docs"], cwd=scan.ROOT,
+                          capture_output=True, text=True, check=True)
+    assert "--update-doc docs/verification.md --update-doc README.md" in docs.stdout

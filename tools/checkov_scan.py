@@ -388,16 +388,27 @@ def markdown_table(evaluation: Evaluation) -> str:
     return "\n".join(rows)
 
 
-def update_doc(path: Path, evaluation: Evaluation) -> bool:
-    """Replaces the counts block of the doc; returns whether it changed."""
+def _doc_with_counts(path: Path, evaluation: Evaluation) -> tuple[str, str]:
+    """(current text, text with this evaluation's counts block)."""
     text = Path(path).read_text()
     begin, end = text.find(DOC_BEGIN), text.find(DOC_END)
     if begin < 0 or end < begin:
         raise ScanError(f"{path}: markers {DOC_BEGIN} ... {DOC_END} not found")
-    new = f"{text[:begin]}{DOC_BEGIN}\n{markdown_table(evaluation)}\n{text[end:]}"
+    return text, f"{text[:begin]}{DOC_BEGIN}\n{markdown_table(evaluation)}\n{text[end:]}"
+
+
+def update_doc(path: Path, evaluation: Evaluation) -> bool:
+    """Replaces the counts block of the doc; returns whether it changed."""
+    text, new = _doc_with_counts(path, evaluation)
     if new != text:
         Path(path).write_text(new)
     return new != text
+
+
+def doc_is_current(path: Path, evaluation: Evaluation) -> bool:
+    """Whether the doc's counts block already shows this evaluation (read only)."""
+    text, new = _doc_with_counts(path, evaluation)
+    return new == text
 
 
 def print_report(evaluation: Evaluation, out=None) -> None:
@@ -429,7 +440,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--summary-json", type=Path, help="write the per-environment counts as JSON here")
     parser.add_argument("--update-doc", type=Path, action="append", default=[],
                         help="rewrite the counts table between the markers of this Markdown "
-                             "file (repeatable)")
+                             "file (repeatable; `make docs`)")
+    parser.add_argument("--check-doc", type=Path, action="append", default=[],
+                        help="fail (exit 1) when the counts table of this Markdown file is "
+                             "stale; changes nothing (repeatable; `make checks`)")
     args = parser.parse_args(argv)
     try:
         exceptions = load_exceptions(args.exceptions)
@@ -447,6 +461,11 @@ def main(argv: list[str] | None = None) -> int:
             args.summary_json.write_text(json.dumps(evaluation.counts, indent=2, sort_keys=True) + "\n")
         for doc in args.update_doc:
             update_doc(doc, evaluation)
+        stale = [str(doc) for doc in args.check_doc if not doc_is_current(doc, evaluation)]
+        if stale:
+            print(f"checkov scan: the counts table in {', '.join(stale)} is stale; refresh it "
+                  "with `make docs` and commit it", file=sys.stderr)
+            return 1
     except ScanError as err:
         print(f"checkov scan: {err}", file=sys.stderr)
         return 2
