@@ -29,7 +29,7 @@ CDKTF_ARGS  ?=
 # dependency order. Bootstrap is deployed on its own first (README).
 ENV_STACKS   = $(foreach part,security network data services,payment-$(ENV)-$(part))
 
-.PHONY: synth test setup cli checks docs lint bench clean bootstrap deploy diff terraform-check env-check
+.PHONY: synth test setup cli checks docs lint format bench clean bootstrap deploy diff terraform-check env-check
 
 synth: setup
 	$(RUN) python main.py
@@ -37,7 +37,7 @@ synth: setup
 
 # The CLI workflow test runs the real CLI (~30-40 s), so the plain `pytest` run
 # skips it and this target runs it on its own (tests/test_cli_workflow.py).
-test: setup cli
+test: setup cli lint
 	$(RUN) pytest
 	PAYMENT_CLI_TESTS=1 $(RUN) pytest tests/test_cli_workflow.py
 	$(MAKE) --no-print-directory checks
@@ -47,6 +47,17 @@ checks: setup
 	$(RUN) python -m guardrails.schema cdktf.out
 	$(RUN) python -m guardrails.structural cdktf.out
 	$(RUN) python tools/checkov_scan.py --outdir cdktf.out --check-doc docs/verification.md --check-doc README.md
+
+# ruff (lint, format) and mypy, configured in pyproject.toml; checks only.
+lint: setup
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) mypy
+
+# Rewrites the code the way `make lint` wants it (import order, format).
+format: setup
+	$(RUN) ruff check --fix .
+	$(RUN) ruff format .
 
 # Refreshes the generated figures in tracked docs (checkov counts); `make
 # checks` only verifies them and fails, naming this target, when stale.

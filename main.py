@@ -8,15 +8,17 @@ parallel worker processes (PAYMENT_SYNTH_WORKERS, default one per CPU). The
 output directory either holds exactly the selected stacks and a manifest
 listing them, or, after a failure, neither (stacks/synthesis.py).
 """
+
 from __future__ import annotations
 
 import gc
 import json
 import os
-from dataclasses import asdict
 import sys
+from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
-from typing import Sequence
+from typing import Any
 
 from config import (
     ENVIRONMENTS_VARIABLE,
@@ -56,7 +58,8 @@ def main() -> int:
         return refuse("\n".join(problems))
     try:
         environments = load_environments(
-            parse_selection(os.environ.get(ENVIRONMENTS_VARIABLE)), defined=defined)
+            parse_selection(os.environ.get(ENVIRONMENTS_VARIABLE)), defined=defined
+        )
     except ConfigError as err:
         return refuse("\n".join(err.problems))
     workers = worker_count(len(environments), os.environ.get(WORKERS_VARIABLE))
@@ -88,7 +91,7 @@ def synthesize(environments: Sequence[EnvironmentConfig]) -> int:
 
     stacks: dict[str, dict] = {}
     version = ""
-    suppressions = []
+    suppressions: list[Any] = []
     failed: list[str] = []
     outdir: Path | None = None
     try:
@@ -114,9 +117,15 @@ def synthesize(environments: Sequence[EnvironmentConfig]) -> int:
             stacks.update(manifest["stacks"])
             version = manifest["version"]
             suppressions += suppression_report(app).suppressions
+        assert outdir is not None, "no environment selected"  # load_environments refuses that
         if not failed:
-            publish(outdir, stacks, version, [asdict(s) for s in suppressions],
-                    remove_unselected=not run_by_cli())
+            publish(
+                outdir,
+                stacks,
+                version,
+                [asdict(s) for s in suppressions],
+                remove_unselected=not run_by_cli(),
+            )
             print(suppression_text(outdir))
             return 0
     except BaseException:

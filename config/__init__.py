@@ -1,7 +1,8 @@
 """Environment configuration: typed values, validated once at load."""
+
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from config.model import (
     NON_PRODUCTION,

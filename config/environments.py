@@ -7,6 +7,7 @@ exist: ``config.model.placeholders`` lists them in every synth report, and
 none of them can be deployed by mistake (README, "Before the first
 deployment").
 """
+
 from __future__ import annotations
 
 from config.model import (
@@ -108,21 +109,35 @@ DEV = EnvironmentConfig(
     state_bucket="payment-platform-tfstate-dev",
     services=tuple(
         # dev: one task each, everything interruptible, shells allowed.
-        ServiceConfig(**{**svc.__dict__, "desired_count": 1, "min_count": 1,
-                         "max_count": 3, "use_spot": True,
-                         "enable_execute_command": True})
+        ServiceConfig(
+            **{
+                **svc.__dict__,
+                "desired_count": 1,
+                "min_count": 1,
+                "max_count": 3,
+                "use_spot": True,
+                "enable_execute_command": True,
+            }
+        )
         for svc in _services(scale=1, spot=True)
     ),
     database=DatabaseConfig(
-        min_capacity_acu=0, max_capacity_acu=2, auto_pause_seconds=1800,
-        reader_count=0, backup_retention_days=1, deletion_protection=False,
+        min_capacity_acu=0,
+        max_capacity_acu=2,
+        auto_pause_seconds=1800,
+        reader_count=0,
+        backup_retention_days=1,
+        deletion_protection=False,
     ),
     load_balancer=LoadBalancerConfig(
-        certificate_arn=None, allow_plain_http=True,
-        test_listener_port=8443, test_listener_cidrs=_TEST_CLIENT_CIDRS["dev"],
+        certificate_arn=None,
+        allow_plain_http=True,
+        test_listener_port=8443,
+        test_listener_cidrs=_TEST_CLIENT_CIDRS["dev"],
     ),
     deployment=DeploymentConfig(
-        config_name="CodeDeployDefault.ECSAllAtOnce", terminate_blue_after_minutes=0,
+        config_name="CodeDeployDefault.ECSAllAtOnce",
+        terminate_blue_after_minutes=0,
         rollback_on_alarm=False,
     ),
 )
@@ -138,18 +153,23 @@ STAGING = EnvironmentConfig(
     state_bucket="payment-platform-tfstate-staging",
     services=_services(scale=1, spot=True),
     database=DatabaseConfig(
-        min_capacity_acu=0.5, max_capacity_acu=8, reader_count=1,
-        backup_retention_days=7, deletion_protection=True,
+        min_capacity_acu=0.5,
+        max_capacity_acu=8,
+        reader_count=1,
+        backup_retention_days=7,
+        deletion_protection=True,
     ),
     load_balancer=LoadBalancerConfig(
         # PLACEHOLDER certificate (no such certificate exists).
         certificate_arn="arn:aws:acm:eu-west-1:111111111111:certificate/00000000-0000-0000-0000-000000000002",
-        test_listener_port=8443, test_listener_cidrs=_TEST_CLIENT_CIDRS["staging"],
+        test_listener_port=8443,
+        test_listener_cidrs=_TEST_CLIENT_CIDRS["staging"],
         deletion_protection=True,
     ),
     deployment=DeploymentConfig(
         config_name="CodeDeployDefault.ECSLinear10PercentEvery1Minutes",
-        terminate_blue_after_minutes=15, rollback_on_alarm=True,
+        terminate_blue_after_minutes=15,
+        rollback_on_alarm=True,
     ),
 )
 
@@ -170,18 +190,25 @@ PROD = EnvironmentConfig(
     # the public API stays on-demand (docs/decisions.md D27).
     services=_services(scale=2, spot=True),
     database=DatabaseConfig(
-        min_capacity_acu=2, max_capacity_acu=32, reader_count=2,
-        backup_retention_days=30, deletion_protection=True,
+        min_capacity_acu=2,
+        max_capacity_acu=32,
+        reader_count=2,
+        backup_retention_days=30,
+        deletion_protection=True,
     ),
     load_balancer=LoadBalancerConfig(
         # PLACEHOLDER certificate (no such certificate exists).
         certificate_arn="arn:aws:acm:eu-west-1:111111111111:certificate/00000000-0000-0000-0000-000000000003",
-        test_listener_port=8443, test_listener_cidrs=_TEST_CLIENT_CIDRS["prod"],
-        deletion_protection=True, access_logs=True, waf=True,
+        test_listener_port=8443,
+        test_listener_cidrs=_TEST_CLIENT_CIDRS["prod"],
+        deletion_protection=True,
+        access_logs=True,
+        waf=True,
     ),
     deployment=DeploymentConfig(
         config_name="CodeDeployDefault.ECSCanary10Percent5Minutes",
-        terminate_blue_after_minutes=60, rollback_on_alarm=True,
+        terminate_blue_after_minutes=60,
+        rollback_on_alarm=True,
     ),
     alarms=AlarmConfig(emails=("payments-oncall@example.com",)),
 )

@@ -5,12 +5,13 @@ collects every problem and raises one ``ConfigError`` naming the field, the
 value given and what is allowed, before any stack is constructed (so nothing
 is half-written).
 """
+
 from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 #: Policy follows the tier an environment declares, never its name: a
 #: production-tier environment gets every production rule (configuration,
@@ -35,8 +36,28 @@ FARGATE_SIZES: dict[int, tuple[int, ...]] = {
 
 # CloudWatch Logs accepts only these retention periods.
 LOG_RETENTION_DAYS = (
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096,
-    1827, 2192, 2557, 2922, 3288, 3653,
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
 )
 
 # CodeDeploy predefined ECS deployment configurations.
@@ -54,7 +75,9 @@ REGION_PATTERN = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 ACCOUNT_PATTERN = re.compile(r"^\d{12}$")
 PATH_PATTERN = re.compile(r"^/[A-Za-z0-9_\-/]*$")
 BUCKET_PATTERN = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-CERTIFICATE_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[A-Za-z0-9-]+$")
+CERTIFICATE_ARN_PATTERN = re.compile(
+    r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[A-Za-z0-9-]+$"
+)
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PLATFORM_VERSION_PATTERN = re.compile(r"^\d+\.\d+\.\d+$")
 IMAGE_TAG_PATTERN = re.compile(r"^(sha256:[a-f0-9]{64}|[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})$")
@@ -76,9 +99,7 @@ class ConfigError(ValueError):
 
     def __init__(self, problems: Iterable[str]):
         self.problems = tuple(problems)
-        super().__init__(
-            "invalid configuration:\n" + "\n".join(f"  - {p}" for p in self.problems)
-        )
+        super().__init__("invalid configuration:\n" + "\n".join(f"  - {p}" for p in self.problems))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -281,8 +302,10 @@ class EnvironmentConfig:
             if svc.name == name:
                 return svc
         raise ConfigError(
-            [f"service: {name!r} is not defined in {self.name}; allowed: "
-             + ", ".join(s.name for s in self.services)]
+            [
+                f"service: {name!r} is not defined in {self.name}; allowed: "
+                + ", ".join(s.name for s in self.services)
+            ]
         )
 
 
@@ -294,8 +317,9 @@ class EnvironmentConfig:
 #: RFC 5737 documentation ranges are routed nowhere.
 PLACEHOLDER_ACCOUNT_ID = "000000000000"
 PLACEHOLDER_CERTIFICATE_MARK = ":certificate/00000000-0000-0000-0000-"
-DOCUMENTATION_RANGES = tuple(ipaddress.IPv4Network(c) for c in (
-    "192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"))
+DOCUMENTATION_RANGES = tuple(
+    ipaddress.IPv4Network(c) for c in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")
+)
 PLACEHOLDER_EMAIL_DOMAIN = "@example.com"
 
 
@@ -326,8 +350,10 @@ def _fmt(values: Iterable[object]) -> str:
 
 
 #: Private address space: RFC 1918 and RFC 6598 (carrier-grade NAT).
-PRIVATE_IPV4_RANGES = tuple(ipaddress.IPv4Network(c) for c in (
-    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10"))
+PRIVATE_IPV4_RANGES = tuple(
+    ipaddress.IPv4Network(c)
+    for c in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10")
+)
 
 
 def is_private_range(net: ipaddress.IPv4Network) -> bool:
@@ -339,8 +365,10 @@ def _cidr(problems: list[str], where: str, value: str) -> ipaddress.IPv4Network 
     try:
         return ipaddress.IPv4Network(value, strict=True)
     except (ValueError, TypeError) as err:
-        problems.append(f"{where}: {value!r} is not a valid IPv4 CIDR ({err}); "
-                        "allowed: a network address with prefix, e.g. 10.0.0.0/16")
+        problems.append(
+            f"{where}: {value!r} is not a valid IPv4 CIDR ({err}); "
+            "allowed: a network address with prefix, e.g. 10.0.0.0/16"
+        )
         return None
 
 
@@ -348,12 +376,16 @@ def _service_problems(env: EnvironmentConfig, idx: int, svc: ServiceConfig) -> l
     p: list[str] = []
     where = f"{env.name}.services[{idx}]"
     if not isinstance(svc.name, str) or not SERVICE_NAME_PATTERN.match(svc.name):
-        p.append(f"{where}.name: {svc.name!r} is not allowed; use 3-32 lowercase "
-                 "letters, digits and hyphens, starting with a letter")
+        p.append(
+            f"{where}.name: {svc.name!r} is not allowed; use 3-32 lowercase "
+            "letters, digits and hyphens, starting with a letter"
+        )
     where = f"{env.name}.services.{svc.name}"
     if not isinstance(svc.port, int) or not 1024 <= svc.port <= 65535 or svc.port in RESERVED_PORTS:
-        p.append(f"{where}.port: {svc.port!r} is not allowed; use 1024-65535, not one of "
-                 f"{_fmt(RESERVED_PORTS)} or the test listener port")
+        p.append(
+            f"{where}.port: {svc.port!r} is not allowed; use 1024-65535, not one of "
+            f"{_fmt(RESERVED_PORTS)} or the test listener port"
+        )
     elif svc.port == env.load_balancer.test_listener_port:
         p.append(f"{where}.port: {svc.port} collides with load_balancer.test_listener_port")
     for fname in ("cpu", "memory_mib", "desired_count", "min_count", "max_count"):
@@ -362,72 +394,120 @@ def _service_problems(env: EnvironmentConfig, idx: int, svc: ServiceConfig) -> l
             p.append(f"{where}.{fname}: {value!r} is not allowed; must be a positive integer")
     if not p or all(".cpu" not in x and ".memory_mib" not in x for x in p):
         if svc.cpu not in FARGATE_SIZES:
-            p.append(f"{where}.cpu: {svc.cpu} is not a Fargate size; allowed: "
-                     f"{_fmt(FARGATE_SIZES)}")
+            p.append(
+                f"{where}.cpu: {svc.cpu} is not a Fargate size; allowed: {_fmt(FARGATE_SIZES)}"
+            )
         elif svc.memory_mib not in FARGATE_SIZES[svc.cpu]:
             allowed = FARGATE_SIZES[svc.cpu]
-            p.append(f"{where}.memory_mib: {svc.memory_mib} is not allowed with cpu "
-                     f"{svc.cpu}; allowed: {allowed[0]}-{allowed[-1]} in steps of "
-                     f"{allowed[1] - allowed[0]}")
+            p.append(
+                f"{where}.memory_mib: {svc.memory_mib} is not allowed with cpu "
+                f"{svc.cpu}; allowed: {allowed[0]}-{allowed[-1]} in steps of "
+                f"{allowed[1] - allowed[0]}"
+            )
     counts = (svc.min_count, svc.desired_count, svc.max_count)
     if all(isinstance(c, int) and c > 0 for c in counts):
         if svc.min_count > svc.max_count:
-            p.append(f"{where}.min_count: {svc.min_count} is greater than max_count "
-                     f"{svc.max_count}; allowed: min_count <= max_count")
+            p.append(
+                f"{where}.min_count: {svc.min_count} is greater than max_count "
+                f"{svc.max_count}; allowed: min_count <= max_count"
+            )
         elif not svc.min_count <= svc.desired_count <= svc.max_count:
-            p.append(f"{where}.desired_count: {svc.desired_count} is outside "
-                     f"min_count..max_count ({svc.min_count}..{svc.max_count})")
+            p.append(
+                f"{where}.desired_count: {svc.desired_count} is outside "
+                f"min_count..max_count ({svc.min_count}..{svc.max_count})"
+            )
     for fname in ("path_prefix", "health_check_path"):
         value = getattr(svc, fname)
-        if not isinstance(value, str) or not PATH_PATTERN.match(value) or value.endswith("/") and value != "/":
-            p.append(f"{where}.{fname}: {value!r} is not allowed; use an absolute path "
-                     "like /payments (letters, digits, _ - /, no trailing slash)")
+        if (
+            not isinstance(value, str)
+            or not PATH_PATTERN.match(value)
+            or value.endswith("/")
+            and value != "/"
+        ):
+            p.append(
+                f"{where}.{fname}: {value!r} is not allowed; use an absolute path "
+                "like /payments (letters, digits, _ - /, no trailing slash)"
+            )
     if svc.path_prefix == "/":
-        p.append(f"{where}.path_prefix: '/' is not allowed; the listener default "
-                 "action answers 404 for unrouted paths, give each service a prefix")
+        p.append(
+            f"{where}.path_prefix: '/' is not allowed; the listener default "
+            "action answers 404 for unrouted paths, give each service a prefix"
+        )
     priority = svc.listener_priority
-    if isinstance(priority, bool) or not isinstance(priority, int) or priority not in LISTENER_PRIORITIES:
-        p.append(f"{where}.listener_priority: {priority!r} is not allowed; use an integer "
-                 f"{LISTENER_PRIORITIES.start}-{LISTENER_PRIORITIES.stop - 1}, unique per load balancer")
+    if (
+        isinstance(priority, bool)
+        or not isinstance(priority, int)
+        or priority not in LISTENER_PRIORITIES
+    ):
+        p.append(
+            f"{where}.listener_priority: {priority!r} is not allowed; use an integer "
+            f"{LISTENER_PRIORITIES.start}-{LISTENER_PRIORITIES.stop - 1}, unique per load balancer"
+        )
     unknown = [s for s in svc.secrets if s not in env.secrets]
     if unknown:
-        p.append(f"{where}.secrets: {_fmt(unknown)} not defined; allowed: "
-                 f"{_fmt(env.secrets) or '(no secrets defined)'}")
+        p.append(
+            f"{where}.secrets: {_fmt(unknown)} not defined; allowed: "
+            f"{_fmt(env.secrets) or '(no secrets defined)'}"
+        )
     if not isinstance(svc.image_tag, str) or not IMAGE_TAG_PATTERN.match(svc.image_tag):
-        p.append(f"{where}.image_tag: {svc.image_tag!r} is not a valid image tag or "
-                 "sha256 digest")
-    if not isinstance(svc.spot_weight, int) or isinstance(svc.spot_weight, bool) or not 1 <= svc.spot_weight <= 1000:
+        p.append(f"{where}.image_tag: {svc.image_tag!r} is not a valid image tag or sha256 digest")
+    if (
+        not isinstance(svc.spot_weight, int)
+        or isinstance(svc.spot_weight, bool)
+        or not 1 <= svc.spot_weight <= 1000
+    ):
         p.append(f"{where}.spot_weight: {svc.spot_weight!r} is not allowed; use 1-1000")
-    if not isinstance(svc.on_demand_base, int) or isinstance(svc.on_demand_base, bool) \
-            or not 0 <= svc.on_demand_base <= 100000:
+    if (
+        not isinstance(svc.on_demand_base, int)
+        or isinstance(svc.on_demand_base, bool)
+        or not 0 <= svc.on_demand_base <= 100000
+    ):
         p.append(f"{where}.on_demand_base: {svc.on_demand_base!r} is not allowed; use 0-100000")
     elif svc.use_spot and env.is_production and svc.on_demand_base < 1:
-        p.append(f"{where}.on_demand_base: 0 is not allowed with use_spot in the production "
-                 "tier; keep at least one on-demand task (Spot can be reclaimed at once)")
-    if not isinstance(svc.platform_version, str) or not PLATFORM_VERSION_PATTERN.fullmatch(svc.platform_version):
-        p.append(f"{where}.platform_version: {svc.platform_version!r} is not allowed; pin a "
-                 "Fargate platform version such as '1.4.0' (not LATEST: ECS reports the "
-                 "resolved version and every plan would differ)")
+        p.append(
+            f"{where}.on_demand_base: 0 is not allowed with use_spot in the production "
+            "tier; keep at least one on-demand task (Spot can be reclaimed at once)"
+        )
+    if not isinstance(svc.platform_version, str) or not PLATFORM_VERSION_PATTERN.fullmatch(
+        svc.platform_version
+    ):
+        p.append(
+            f"{where}.platform_version: {svc.platform_version!r} is not allowed; pin a "
+            "Fargate platform version such as '1.4.0' (not LATEST: ECS reports the "
+            "resolved version and every plan would differ)"
+        )
     for fname in ("cpu_target_percent", "memory_target_percent"):
         value = getattr(svc, fname)
         if not isinstance(value, (int, float)) or not 10 <= value <= 95:
             p.append(f"{where}.{fname}: {value!r} is not allowed; use 10-95")
     if not isinstance(svc.requests_per_target, int) or svc.requests_per_target <= 0:
-        p.append(f"{where}.requests_per_target: {svc.requests_per_target!r} is not "
-                 "allowed; must be a positive integer")
+        p.append(
+            f"{where}.requests_per_target: {svc.requests_per_target!r} is not "
+            "allowed; must be a positive integer"
+        )
     metric = svc.custom_metric
     if metric is not None:
         for fname in ("namespace", "name"):
             value = getattr(metric, fname)
-            if not isinstance(value, str) or not METRIC_NAME_PATTERN.match(value) or value.startswith("AWS/"):
-                p.append(f"{where}.custom_metric.{fname}: {value!r} is not allowed; use "
-                         "1-255 of A-Z a-z 0-9 _ . / # : - (namespaces may not start with AWS/)")
+            if (
+                not isinstance(value, str)
+                or not METRIC_NAME_PATTERN.match(value)
+                or value.startswith("AWS/")
+            ):
+                p.append(
+                    f"{where}.custom_metric.{fname}: {value!r} is not allowed; use "
+                    "1-255 of A-Z a-z 0-9 _ . / # : - (namespaces may not start with AWS/)"
+                )
         if not isinstance(metric.target_value, (int, float)) or metric.target_value <= 0:
-            p.append(f"{where}.custom_metric.target_value: {metric.target_value!r} is not "
-                     "allowed; must be positive")
+            p.append(
+                f"{where}.custom_metric.target_value: {metric.target_value!r} is not "
+                "allowed; must be positive"
+            )
         if metric.statistic not in ("Average", "Sum", "Maximum", "Minimum", "SampleCount"):
-            p.append(f"{where}.custom_metric.statistic: {metric.statistic!r} is not allowed; "
-                     "allowed: Average, Sum, Maximum, Minimum, SampleCount")
+            p.append(
+                f"{where}.custom_metric.statistic: {metric.statistic!r} is not allowed; "
+                "allowed: Average, Sum, Maximum, Minimum, SampleCount"
+            )
     return p
 
 
@@ -436,8 +516,10 @@ def validate_environment(env: EnvironmentConfig) -> list[str]:
     p: list[str] = []
     n = env.name
     if not isinstance(n, str) or not ENVIRONMENT_NAME_PATTERN.match(n):
-        p.append(f"name: {n!r} is not allowed; use 2-12 lowercase letters, digits and "
-                 "hyphens, starting with a letter")
+        p.append(
+            f"name: {n!r} is not allowed; use 2-12 lowercase letters, digits and "
+            "hyphens, starting with a letter"
+        )
     if env.tier not in TIERS:
         p.append(f"{n}.tier: {env.tier!r} is not allowed; allowed: {_fmt(TIERS)}")
     if not isinstance(env.region, str) or not REGION_PATTERN.match(env.region):
@@ -447,19 +529,25 @@ def validate_environment(env: EnvironmentConfig) -> list[str]:
         or len(set(env.availability_zones)) != 3
         or not all(str(az).startswith(str(env.region)) for az in env.availability_zones)
     ):
-        p.append(f"{n}.availability_zones: {env.availability_zones!r} is not allowed; "
-                 f"use three distinct AZs of {env.region}, or None")
+        p.append(
+            f"{n}.availability_zones: {env.availability_zones!r} is not allowed; "
+            f"use three distinct AZs of {env.region}, or None"
+        )
     if env.state_region is not None and not REGION_PATTERN.match(str(env.state_region)):
         p.append(f"{n}.state_region: {env.state_region!r} is not an AWS region name")
     if env.account_id is not None and not ACCOUNT_PATTERN.match(str(env.account_id)):
         p.append(f"{n}.account_id: {env.account_id!r} is not allowed; use 12 digits or None")
     elif env.account_id is None and env.is_production:
-        p.append(f"{n}.account_id: None is not allowed in the production tier; set the "
-                 "environment's 12-digit account id (the provider then refuses every other "
-                 "account)")
+        p.append(
+            f"{n}.account_id: None is not allowed in the production tier; set the "
+            "environment's 12-digit account id (the provider then refuses every other "
+            "account)"
+        )
     if not isinstance(env.state_bucket, str) or not BUCKET_PATTERN.match(env.state_bucket):
-        p.append(f"{n}.state_bucket: {env.state_bucket!r} is not a valid S3 bucket name "
-                 "(3-63 lowercase letters, digits, dots, hyphens)")
+        p.append(
+            f"{n}.state_bucket: {env.state_bucket!r} is not a valid S3 bucket name "
+            "(3-63 lowercase letters, digits, dots, hyphens)"
+        )
     if not isinstance(env.cost_center, str) or not env.cost_center.strip():
         p.append(f"{n}.cost_center: {env.cost_center!r} is not allowed; must be non-empty")
     vpc = _cidr(p, f"{n}.vpc_cidr", env.vpc_cidr)
@@ -467,25 +555,34 @@ def validate_environment(env: EnvironmentConfig) -> list[str]:
     # for an ALB (needs /27 and 8 free addresses), nine endpoint interfaces
     # and the tasks.
     if vpc is not None and not 16 <= vpc.prefixlen <= 21:
-        p.append(f"{n}.vpc_cidr: {env.vpc_cidr} has prefix /{vpc.prefixlen}; allowed: "
-                 "/16 to /21 (nine subnets, 4 bits longer, are carved from it)")
+        p.append(
+            f"{n}.vpc_cidr: {env.vpc_cidr} has prefix /{vpc.prefixlen}; allowed: "
+            "/16 to /21 (nine subnets, 4 bits longer, are carved from it)"
+        )
     if vpc is not None and not vpc.is_private:
         p.append(f"{n}.vpc_cidr: {env.vpc_cidr} is not a private (RFC 1918) range")
     if not isinstance(env.nat_gateway_count, int) or not 1 <= env.nat_gateway_count <= 3:
         p.append(f"{n}.nat_gateway_count: {env.nat_gateway_count!r} is not allowed; use 1-3")
     elif env.is_production and env.nat_gateway_count != 3:
-        p.append(f"{n}.nat_gateway_count: {env.nat_gateway_count} is not allowed in the production "
-                 "tier; it needs one NAT gateway per AZ (3)")
+        p.append(
+            f"{n}.nat_gateway_count: {env.nat_gateway_count} is not allowed in the production "
+            "tier; it needs one NAT gateway per AZ (3)"
+        )
     if env.log_retention_days not in LOG_RETENTION_DAYS:
-        p.append(f"{n}.log_retention_days: {env.log_retention_days!r} is not allowed; "
-                 f"allowed: {_fmt(LOG_RETENTION_DAYS)}")
+        p.append(
+            f"{n}.log_retention_days: {env.log_retention_days!r} is not allowed; "
+            f"allowed: {_fmt(LOG_RETENTION_DAYS)}"
+        )
     elif env.is_production and env.log_retention_days < 365:
-        p.append(f"{n}.log_retention_days: {env.log_retention_days} is not allowed in the production "
-                 "tier; PCI DSS expects at least 365 days of audit trail")
+        p.append(
+            f"{n}.log_retention_days: {env.log_retention_days} is not allowed in the production "
+            "tier; PCI DSS expects at least 365 days of audit trail"
+        )
     for secret in env.secrets:
         if not isinstance(secret, str) or not SECRET_NAME_PATTERN.match(secret):
-            p.append(f"{n}.secrets: {secret!r} is not allowed; use lowercase letters, "
-                     "digits and hyphens")
+            p.append(
+                f"{n}.secrets: {secret!r} is not allowed; use lowercase letters, digits and hyphens"
+            )
     if len(set(env.secrets)) != len(env.secrets):
         p.append(f"{n}.secrets: duplicate names in {_fmt(env.secrets)}")
     for label, value, low, high in (
@@ -519,17 +616,23 @@ def _listener_priority_problems(env: EnvironmentConfig) -> list[str]:
     but the first to claim a priority on its load balancer is named."""
     p: list[str] = []
     for kind, public in (("internet-facing", True), ("internal", False)):
-        claims = [(svc.name, svc.listener_priority) for svc in env.services
-                  if svc.public == public and isinstance(svc.listener_priority, int)
-                  and not isinstance(svc.listener_priority, bool)]
+        claims = [
+            (svc.name, svc.listener_priority)
+            for svc in env.services
+            if svc.public == public
+            and isinstance(svc.listener_priority, int)
+            and not isinstance(svc.listener_priority, bool)
+        ]
         taken = _fmt(sorted({priority for _, priority in claims}))
         owners: dict[int, str] = {}
         for name, priority in claims:
             if priority in owners:
-                p.append(f"{env.name}.services.{name}.listener_priority: {priority} is not "
-                         f"allowed; {owners[priority]} has it on the {kind} load balancer; "
-                         f"allowed: {LISTENER_PRIORITIES.start}-{LISTENER_PRIORITIES.stop - 1}, "
-                         f"unique per load balancer (taken there: {taken})")
+                p.append(
+                    f"{env.name}.services.{name}.listener_priority: {priority} is not "
+                    f"allowed; {owners[priority]} has it on the {kind} load balancer; "
+                    f"allowed: {LISTENER_PRIORITIES.start}-{LISTENER_PRIORITIES.stop - 1}, "
+                    f"unique per load balancer (taken there: {taken})"
+                )
             else:
                 owners[priority] = name
     return p
@@ -540,8 +643,10 @@ def _database_problems(env: EnvironmentConfig) -> list[str]:
     db = env.database
     w = f"{env.name}.database"
     if not isinstance(db.major_version_upgrade, bool):
-        p.append(f"{w}.major_version_upgrade: {db.major_version_upgrade!r} is not allowed; "
-                 "use True or False")
+        p.append(
+            f"{w}.major_version_upgrade: {db.major_version_upgrade!r} is not allowed; "
+            "use True or False"
+        )
     acu_ok = True
     for fname in ("min_capacity_acu", "max_capacity_acu"):
         value = getattr(db, fname)
@@ -550,53 +655,80 @@ def _database_problems(env: EnvironmentConfig) -> list[str]:
             acu_ok = False
     if acu_ok:
         if db.max_capacity_acu < db.min_capacity_acu:
-            p.append(f"{w}.max_capacity_acu: {db.max_capacity_acu} is less than "
-                     f"min_capacity_acu {db.min_capacity_acu}; allowed: max >= min")
+            p.append(
+                f"{w}.max_capacity_acu: {db.max_capacity_acu} is less than "
+                f"min_capacity_acu {db.min_capacity_acu}; allowed: max >= min"
+            )
         if db.max_capacity_acu < 1:
             p.append(f"{w}.max_capacity_acu: {db.max_capacity_acu} is not allowed; minimum 1")
         if db.min_capacity_acu == 0 and db.auto_pause_seconds is None:
-            p.append(f"{w}.min_capacity_acu: 0 needs auto_pause_seconds (pausing); "
-                     "set it or use 0.5")
+            p.append(
+                f"{w}.min_capacity_acu: 0 needs auto_pause_seconds (pausing); set it or use 0.5"
+            )
         if db.auto_pause_seconds is not None and db.min_capacity_acu != 0:
-            p.append(f"{w}.auto_pause_seconds: {db.auto_pause_seconds} needs "
-                     "min_capacity_acu 0; Aurora pauses only at 0 ACU")
+            p.append(
+                f"{w}.auto_pause_seconds: {db.auto_pause_seconds} needs "
+                "min_capacity_acu 0; Aurora pauses only at 0 ACU"
+            )
     if db.auto_pause_seconds is not None:
         if not isinstance(db.auto_pause_seconds, int) or not 300 <= db.auto_pause_seconds <= 86400:
-            p.append(f"{w}.auto_pause_seconds: {db.auto_pause_seconds!r} is not allowed; "
-                     "use 300-86400 or None")
+            p.append(
+                f"{w}.auto_pause_seconds: {db.auto_pause_seconds!r} is not allowed; "
+                "use 300-86400 or None"
+            )
         if env.is_production:
-            p.append(f"{w}.auto_pause_seconds: auto-pause is not allowed in the production tier "
-                     "(a paused database adds seconds to the first payment)")
+            p.append(
+                f"{w}.auto_pause_seconds: auto-pause is not allowed in the production tier "
+                "(a paused database adds seconds to the first payment)"
+            )
         major, _, minor = str(db.engine_version).partition(".")
-        supported = (major.isdigit() and minor.isdigit() and int(major) >= 13
-                     and int(minor) >= AUTO_PAUSE_MIN_MINOR.get(int(major), 0))
+        supported = (
+            major.isdigit()
+            and minor.isdigit()
+            and int(major) >= 13
+            and int(minor) >= AUTO_PAUSE_MIN_MINOR.get(int(major), 0)
+        )
         if not supported:
-            p.append(f"{w}.auto_pause_seconds: engine {db.engine_version!r} does not "
-                     "support auto-pause; needs aurora-postgresql 13.15+, 14.12+, 15.7+ or 16.3+")
+            p.append(
+                f"{w}.auto_pause_seconds: engine {db.engine_version!r} does not "
+                "support auto-pause; needs aurora-postgresql 13.15+, 14.12+, 15.7+ or 16.3+"
+            )
     if not re.match(r"^\d{2}\.\d+$", str(db.engine_version)):
-        p.append(f"{w}.engine_version: {db.engine_version!r} is not allowed; use "
-                 "MAJOR.MINOR, e.g. 16.6")
+        p.append(
+            f"{w}.engine_version: {db.engine_version!r} is not allowed; use MAJOR.MINOR, e.g. 16.6"
+        )
     if not isinstance(db.reader_count, int) or not 0 <= db.reader_count <= 2:
         p.append(f"{w}.reader_count: {db.reader_count!r} is not allowed; use 0-2")
     elif env.is_production and db.reader_count < 1:
-        p.append(f"{w}.reader_count: 0 is not allowed in the production tier; multi-AZ needs "
-                 "at least one reader")
+        p.append(
+            f"{w}.reader_count: 0 is not allowed in the production tier; multi-AZ needs "
+            "at least one reader"
+        )
     if not isinstance(db.backup_retention_days, int) or not 1 <= db.backup_retention_days <= 35:
-        p.append(f"{w}.backup_retention_days: {db.backup_retention_days!r} is not "
-                 "allowed; use 1-35")
+        p.append(
+            f"{w}.backup_retention_days: {db.backup_retention_days!r} is not allowed; use 1-35"
+        )
     elif env.is_production and db.backup_retention_days < 7:
-        p.append(f"{w}.backup_retention_days: {db.backup_retention_days} is not allowed "
-                 "in the production tier; use 7-35")
+        p.append(
+            f"{w}.backup_retention_days: {db.backup_retention_days} is not allowed "
+            "in the production tier; use 7-35"
+        )
     if env.is_production and not db.deletion_protection:
         p.append(f"{w}.deletion_protection: False is not allowed in the production tier")
     if not re.match(r"^[a-z][a-z0-9_]{0,62}$", str(db.database_name)):
-        p.append(f"{w}.database_name: {db.database_name!r} is not allowed; lowercase "
-                 "letters, digits, underscore, starting with a letter")
+        p.append(
+            f"{w}.database_name: {db.database_name!r} is not allowed; lowercase "
+            "letters, digits, underscore, starting with a letter"
+        )
     if not re.match(r"^[a-z][a-z0-9_]{0,62}$", str(db.master_username)) or db.master_username in (
-        "admin", "postgres", "rdsadmin"
+        "admin",
+        "postgres",
+        "rdsadmin",
     ):
-        p.append(f"{w}.master_username: {db.master_username!r} is not allowed; "
-                 "lowercase identifier, not a reserved name")
+        p.append(
+            f"{w}.master_username: {db.master_username!r} is not allowed; "
+            "lowercase identifier, not a reserved name"
+        )
     return p
 
 
@@ -606,28 +738,37 @@ def _load_balancer_problems(env: EnvironmentConfig) -> list[str]:
     w = f"{env.name}.load_balancer"
     if lb.certificate_arn is None:
         if not lb.allow_plain_http:
-            p.append(f"{w}.certificate_arn: None needs allow_plain_http=True "
-                     "(an explicit choice of plain HTTP); or give an ACM certificate ARN")
+            p.append(
+                f"{w}.certificate_arn: None needs allow_plain_http=True "
+                "(an explicit choice of plain HTTP); or give an ACM certificate ARN"
+            )
         if env.is_production:
-            p.append(f"{w}.certificate_arn: the production tier must serve HTTPS; plain "
-                     "HTTP is not allowed there")
+            p.append(
+                f"{w}.certificate_arn: the production tier must serve HTTPS; plain "
+                "HTTP is not allowed there"
+            )
     elif not CERTIFICATE_ARN_PATTERN.match(str(lb.certificate_arn)):
         p.append(f"{w}.certificate_arn: {lb.certificate_arn!r} is not an ACM certificate ARN")
     if lb.allow_plain_http and env.is_production:
         p.append(f"{w}.allow_plain_http: True is not allowed in the production tier")
     if not isinstance(lb.test_listener_port, int) or not 1024 <= lb.test_listener_port <= 65535:
-        p.append(f"{w}.test_listener_port: {lb.test_listener_port!r} is not allowed; "
-                 "use 1024-65535")
+        p.append(
+            f"{w}.test_listener_port: {lb.test_listener_port!r} is not allowed; use 1024-65535"
+        )
     for idx, cidr in enumerate(lb.test_listener_cidrs):
         net = _cidr(p, f"{w}.test_listener_cidrs[{idx}]", cidr)
         if net is not None and net.prefixlen == 0:
-            p.append(f"{w}.test_listener_cidrs[{idx}]: 0.0.0.0/0 is not allowed; the "
-                     "test listener serves untested code")
+            p.append(
+                f"{w}.test_listener_cidrs[{idx}]: 0.0.0.0/0 is not allowed; the "
+                "test listener serves untested code"
+            )
         elif net is not None and is_private_range(net):
-            p.append(f"{w}.test_listener_cidrs[{idx}]: {cidr!r} is not allowed; it is a "
-                     "private range, and clients reach the internet-facing ALB's test "
-                     "listener from public addresses; give the public egress range of "
-                     "your CI runners or VPN (the VPC's NAT addresses are always admitted)")
+            p.append(
+                f"{w}.test_listener_cidrs[{idx}]: {cidr!r} is not allowed; it is a "
+                "private range, and clients reach the internet-facing ALB's test "
+                "listener from public addresses; give the public egress range of "
+                "your CI runners or VPN (the VPC's NAT addresses are always admitted)"
+            )
     for idx, cidr in enumerate(lb.public_ingress_cidrs):
         _cidr(p, f"{w}.public_ingress_cidrs[{idx}]", cidr)
     if env.is_production:
@@ -635,10 +776,17 @@ def _load_balancer_problems(env: EnvironmentConfig) -> list[str]:
             if not getattr(lb, fname):
                 p.append(f"{w}.{fname}: False is not allowed in the production tier")
     if not isinstance(lb.idle_timeout_seconds, int) or not 1 <= lb.idle_timeout_seconds <= 4000:
-        p.append(f"{w}.idle_timeout_seconds: {lb.idle_timeout_seconds!r} is not allowed; use 1-4000")
-    if not isinstance(lb.deregistration_delay_seconds, int) or not 0 <= lb.deregistration_delay_seconds <= 3600:
-        p.append(f"{w}.deregistration_delay_seconds: {lb.deregistration_delay_seconds!r} "
-                 "is not allowed; use 0-3600")
+        p.append(
+            f"{w}.idle_timeout_seconds: {lb.idle_timeout_seconds!r} is not allowed; use 1-4000"
+        )
+    if (
+        not isinstance(lb.deregistration_delay_seconds, int)
+        or not 0 <= lb.deregistration_delay_seconds <= 3600
+    ):
+        p.append(
+            f"{w}.deregistration_delay_seconds: {lb.deregistration_delay_seconds!r} "
+            "is not allowed; use 0-3600"
+        )
     return p
 
 
@@ -647,14 +795,23 @@ def _deployment_problems(env: EnvironmentConfig) -> list[str]:
     d = env.deployment
     w = f"{env.name}.deployment"
     if d.config_name not in ECS_DEPLOYMENT_CONFIGS:
-        p.append(f"{w}.config_name: {d.config_name!r} is not allowed; allowed: "
-                 f"{_fmt(ECS_DEPLOYMENT_CONFIGS)}")
+        p.append(
+            f"{w}.config_name: {d.config_name!r} is not allowed; allowed: "
+            f"{_fmt(ECS_DEPLOYMENT_CONFIGS)}"
+        )
     elif env.is_production and d.config_name.endswith("AllAtOnce"):
-        p.append(f"{w}.config_name: {d.config_name} is not allowed in the production tier; use a "
-                 "canary or linear configuration")
-    if not isinstance(d.terminate_blue_after_minutes, int) or not 0 <= d.terminate_blue_after_minutes <= 2880:
-        p.append(f"{w}.terminate_blue_after_minutes: {d.terminate_blue_after_minutes!r} "
-                 "is not allowed; use 0-2880")
+        p.append(
+            f"{w}.config_name: {d.config_name} is not allowed in the production tier; use a "
+            "canary or linear configuration"
+        )
+    if (
+        not isinstance(d.terminate_blue_after_minutes, int)
+        or not 0 <= d.terminate_blue_after_minutes <= 2880
+    ):
+        p.append(
+            f"{w}.terminate_blue_after_minutes: {d.terminate_blue_after_minutes!r} "
+            "is not allowed; use 0-2880"
+        )
     if env.is_production and not d.rollback_on_alarm:
         p.append(f"{w}.rollback_on_alarm: False is not allowed in the production tier")
     return p
@@ -667,20 +824,30 @@ def _alarm_problems(env: EnvironmentConfig) -> list[str]:
     for email in a.emails:
         if not isinstance(email, str) or not EMAIL_PATTERN.match(email):
             p.append(f"{w}.emails: {email!r} is not an e-mail address")
-    for fname in ("alb_5xx_rate_percent", "target_5xx_rate_percent", "cpu_percent",
-                  "memory_percent", "db_cpu_percent", "db_acu_utilization_percent"):
+    for fname in (
+        "alb_5xx_rate_percent",
+        "target_5xx_rate_percent",
+        "cpu_percent",
+        "memory_percent",
+        "db_cpu_percent",
+        "db_acu_utilization_percent",
+    ):
         value = getattr(a, fname)
         if not isinstance(value, (int, float)) or not 0 < value <= 100:
             p.append(f"{w}.{fname}: {value!r} is not allowed; use a percentage in (0, 100]")
     if not isinstance(a.p99_latency_seconds, (int, float)) or a.p99_latency_seconds <= 0:
-        p.append(f"{w}.p99_latency_seconds: {a.p99_latency_seconds!r} is not allowed; must be positive")
+        p.append(
+            f"{w}.p99_latency_seconds: {a.p99_latency_seconds!r} is not allowed; must be positive"
+        )
     if not isinstance(a.db_connections, int) or a.db_connections <= 0:
         p.append(f"{w}.db_connections: {a.db_connections!r} is not allowed; must be positive")
     if not isinstance(a.evaluation_periods, int) or not 1 <= a.evaluation_periods <= 10:
         p.append(f"{w}.evaluation_periods: {a.evaluation_periods!r} is not allowed; use 1-10")
     if a.period_seconds not in (10, 30, 60, 300, 900, 3600):
-        p.append(f"{w}.period_seconds: {a.period_seconds!r} is not allowed; allowed: "
-                 "10, 30, 60, 300, 900, 3600")
+        p.append(
+            f"{w}.period_seconds: {a.period_seconds!r} is not allowed; allowed: "
+            "10, 30, 60, 300, 900, 3600"
+        )
     return p
 
 
@@ -700,10 +867,11 @@ def validate_all(envs: Iterable[EnvironmentConfig]) -> None:
         except (ValueError, TypeError):
             continue  # already reported
     for i, (a_name, a_net) in enumerate(nets):
-        for b_name, b_net in nets[i + 1:]:
+        for b_name, b_net in nets[i + 1 :]:
             if a_net.overlaps(b_net):
                 problems.append(
                     f"{b_name}.vpc_cidr: {b_net} overlaps {a_name}.vpc_cidr {a_net}; "
-                    "environment VPCs must not overlap (peering, VPN, Transit Gateway)")
+                    "environment VPCs must not overlap (peering, VPN, Transit Gateway)"
+                )
     if problems:
         raise ConfigError(problems)

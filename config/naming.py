@@ -4,6 +4,7 @@ The services tier names its resources with these functions and the release
 tool finds them with the same functions (when no stack outputs are given),
 so the two cannot drift apart.
 """
+
 from __future__ import annotations
 
 from config.model import EnvironmentConfig, ServiceConfig

@@ -4,6 +4,7 @@ Everything else imports framework symbols from here, so moving to the
 community continuation (CDK Terrain: ``cdktn``/``cdktn-provider-aws``) is an
 edit of this package only. ``framework.aws`` holds the provider loader.
 """
+
 from __future__ import annotations
 
 import os

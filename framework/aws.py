@@ -25,6 +25,7 @@ affected.
 
 Usage: ``from framework.aws import aws`` then ``aws.vpc.Vpc(...)``.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -33,8 +34,9 @@ import os
 import sys
 import types
 import typing
+from typing import Any
 
-from framework.node_runtime import IMPORT_MODE_ENV, requested_mode
+from framework.node_runtime import requested_mode
 
 PACKAGE = "cdktf_cdktf_provider_aws"
 
@@ -56,15 +58,15 @@ def _load_package_lazily() -> str:
             raise ImportError(f"{PACKAGE} layout not recognised")
         package = types.ModuleType(PACKAGE)
         package.__path__ = locations
-        package.__file__ = spec.origin
+        package.__file__ = spec.origin if spec is not None else None
         package.__spec__ = spec
         package.__package__ = PACKAGE
-        package.__payment_fast_loader__ = True
+        package.__payment_fast_loader__ = True  # type: ignore[attr-defined]  # marks the lazy package
         sys.modules[PACKAGE] = package
         # Loads the jsii assembly exactly as the package __init__ would.
         importlib.import_module(f"{PACKAGE}._jsii")
         return "fast"
-    except Exception:  # noqa: BLE001 - any surprise means: use the safe path
+    except Exception:
         sys.modules.pop(PACKAGE, None)
         sys.modules.pop(f"{PACKAGE}._jsii", None)
         importlib.import_module(PACKAGE)
@@ -112,15 +114,19 @@ def _typing_with_cached_stub_hints() -> types.ModuleType:
     cache: dict[object, dict] = {}
 
     def get_type_hints(obj, globalns=None, localns=None, include_extras=False):
-        if (globalns is None and localns is None and not include_extras
-                and getattr(obj, "__name__", "").startswith(STUB_PREFIX)):
+        if (
+            globalns is None
+            and localns is None
+            and not include_extras
+            and getattr(obj, "__name__", "").startswith(STUB_PREFIX)
+        ):
             hints = cache.get(obj)
             if hints is None:
                 hints = cache[obj] = typing.get_type_hints(obj)
             return hints
         return typing.get_type_hints(obj, globalns, localns, include_extras)
 
-    shared.get_type_hints = get_type_hints
+    shared.get_type_hints = get_type_hints  # type: ignore[attr-defined]
     for form in CACHED_FORMS:
         setattr(shared, form, _CachedForm(getattr(typing, form)))
     return shared
@@ -134,10 +140,15 @@ def _allows_none(expected_type) -> bool:
     """Whether ``None`` passes ``expected_type`` (Optional, Any), cached."""
     hit = _NONE_ALLOWED.get(id(expected_type))
     if hit is None:
-        allowed = (expected_type is typing.Any or expected_type is None
-                   or expected_type is type(None)
-                   or (typing.get_origin(expected_type) is typing.Union
-                       and type(None) in typing.get_args(expected_type)))
+        allowed = (
+            expected_type is typing.Any
+            or expected_type is None
+            or expected_type is type(None)
+            or (
+                typing.get_origin(expected_type) is typing.Union
+                and type(None) in typing.get_args(expected_type)
+            )
+        )
         hit = _NONE_ALLOWED[id(expected_type)] = (expected_type, allowed)
     return hit[1]
 
@@ -153,7 +164,7 @@ def _none_first(check_type):
             return None
         return check_type(argname=argname, value=value, expected_type=expected_type)
 
-    checked.__wrapped__ = check_type
+    checked.__wrapped__ = check_type  # type: ignore[attr-defined]
     return checked
 
 
@@ -175,7 +186,7 @@ class _Provider:
             raise AttributeError(name)
         module = importlib.import_module(f"{PACKAGE}.{name}")
         # jsii modules publish their API and keep the code in ``_private``.
-        code = getattr(module, "_private", module)
+        code: Any = getattr(module, "_private", module)
         if self.mode == "fast" and getattr(code, "typing", None) is typing:
             code.typing = _TYPING
             if callable(getattr(code, "check_type", None)):

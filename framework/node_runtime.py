@@ -23,6 +23,7 @@ Fast mode only (docs/performance.md):
   other, or when the caller set ``JSII_RUNTIME``, jsii's stock launcher runs.
   ``--preserve-symlinks`` is what the stock launcher gives the kernel.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -30,8 +31,8 @@ import importlib.metadata
 import importlib.resources
 import shutil
 import tempfile
+from collections.abc import MutableMapping
 from pathlib import Path
-from typing import MutableMapping
 
 IMPORT_MODE_ENV = "PAYMENT_PROVIDER_IMPORT"
 MODES = ("fast", "plain")

@@ -8,6 +8,7 @@ use often as ``read_once`` attributes:
     class Network(Construct):
         vpc_id = read_once("vpc", "id")   # self.vpc.id, read on first use
 """
+
 from __future__ import annotations
 
 from functools import cached_property

@@ -25,6 +25,7 @@ Usage::
 
 or ``python -m guardrails.schema [cdktf.out]`` (exit 1 on any problem).
 """
+
 from __future__ import annotations
 
 import difflib
@@ -35,10 +36,11 @@ import re
 import sys
 import tarfile
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 PROVIDER_PACKAGE = "cdktf_cdktf_provider_aws"
 ASSEMBLY_PREFIX = "@cdktf/provider-aws."
@@ -57,7 +59,12 @@ PROVIDER_META = frozenset({"//", "alias"})
 # Built into Terraform itself, so absent from the AWS provider assembly.
 # "*" marks an attribute whose value is free-form (not checked inside).
 _BUILTIN = {
-    ("data", "terraform_remote_state"): {"backend": None, "config": None, "defaults": None, "workspace": None},
+    ("data", "terraform_remote_state"): {
+        "backend": None,
+        "config": None,
+        "defaults": None,
+        "workspace": None,
+    },
     ("resource", "terraform_data"): {"input": None, "triggers_replace": None},
 }
 
@@ -130,7 +137,7 @@ def build_schema(assembly: dict) -> Schema:
     structs: dict[str, dict[str, Any]] = {}
 
     def short(fqn: str) -> str:
-        return fqn[len(ASSEMBLY_PREFIX):]
+        return fqn[len(ASSEMBLY_PREFIX) :]
 
     def is_struct(fqn: str) -> bool:
         return fqn.startswith(ASSEMBLY_PREFIX) and bool(types.get(fqn, {}).get("datatype"))
@@ -167,8 +174,14 @@ def build_schema(assembly: dict) -> Schema:
         structs[key] = arguments  # registered first: some structs are recursive
         for prop in properties(fqn):
             docs = prop.get("docs", {})
-            anchor = _ATTRIBUTE_ANCHOR.search(docs.get("summary", "") + " " + docs.get("remarks", ""))
-            name = anchor.group(1) if anchor else re.sub(r"[A-Z]", lambda m: "_" + m.group(0).lower(), prop["name"])
+            anchor = _ATTRIBUTE_ANCHOR.search(
+                docs.get("summary", "") + " " + docs.get("remarks", "")
+            )
+            name = (
+                anchor.group(1)
+                if anchor
+                else re.sub(r"[A-Z]", lambda m: "_" + m.group(0).lower(), prop["name"])
+            )
             arguments[name] = child_of(prop["type"])
         return key
 
@@ -186,7 +199,11 @@ def build_schema(assembly: dict) -> Schema:
         if match is None:
             raise RuntimeError(f"cannot read the Terraform type of {fqn} from its docs")
         config = next(
-            (p["type"]["fqn"] for p in spec.get("initializer", {}).get("parameters", []) if p["name"] == "config"),
+            (
+                p["type"]["fqn"]
+                for p in spec.get("initializer", {}).get("parameters", [])
+                if p["name"] == "config"
+            ),
             None,
         )
         if config is None:
@@ -228,7 +245,7 @@ def load_schema() -> Schema:
         raw = json.loads(cache.read_text())
         return Schema(
             structs=raw["structs"],
-            roots={tuple(k.split(" ", 1)): v for k, v in raw["roots"].items()},  # type: ignore[misc]
+            roots={tuple(k.split(" ", 1)): v for k, v in raw["roots"].items()},
             provider_version=raw["provider_version"],
         )
     except (OSError, ValueError, KeyError):
@@ -278,11 +295,20 @@ def _check_block(
             for block_name, spec in value.items():
                 child = arguments.get(block_name)
                 if child is None:
-                    report(f"{here}.{block_name}", f"unknown dynamic block {block_name!r}"
-                           + _suggest(block_name, [k for k, v in arguments.items() if v]))
+                    report(
+                        f"{here}.{block_name}",
+                        f"unknown dynamic block {block_name!r}"
+                        + _suggest(block_name, [k for k, v in arguments.items() if v]),
+                    )
                 elif isinstance(spec, dict) and "content" in spec:
-                    _check_block(schema, child[1], spec["content"], f"{here}.{block_name}.content",
-                                 frozenset(), report)
+                    _check_block(
+                        schema,
+                        child[1],
+                        spec["content"],
+                        f"{here}.{block_name}.content",
+                        frozenset(),
+                        report,
+                    )
             continue
         if key not in arguments:
             report(here, f"unknown argument {key!r}" + _suggest(key, arguments))
@@ -311,8 +337,10 @@ def _check_ignore_changes(schema: Schema, struct_id: str, body: Any, report) -> 
             continue
         first = re.split(r"[.\[]", entry, maxsplit=1)[0]
         if first not in arguments:
-            report(f"lifecycle.ignore_changes[{index}]",
-                   f"ignore_changes names unknown argument {first!r}" + _suggest(first, arguments))
+            report(
+                f"lifecycle.ignore_changes[{index}]",
+                f"ignore_changes names unknown argument {first!r}" + _suggest(first, arguments),
+            )
 
 
 def validate_stack(stack_name: str, stack: dict, schema: Schema | None = None) -> list[Problem]:
@@ -327,8 +355,14 @@ def validate_stack(stack_name: str, stack: dict, schema: Schema | None = None) -
                 address = f"{prefix}{tf_type}.{name}"
                 if root is None:
                     known = [t for s, t in schema.roots if s == section]
-                    problems.append(Problem(stack_name, address, "", f"unknown {section} type {tf_type!r}"
-                                            + _suggest(tf_type, known)))
+                    problems.append(
+                        Problem(
+                            stack_name,
+                            address,
+                            "",
+                            f"unknown {section} type {tf_type!r}" + _suggest(tf_type, known),
+                        )
+                    )
                     continue
 
                 def report(path: str, message: str, _address: str = address) -> None:
@@ -339,7 +373,9 @@ def validate_stack(stack_name: str, stack: dict, schema: Schema | None = None) -
     for provider_name, configs in (stack.get("provider") or {}).items():
         root = schema.roots.get(("provider", provider_name))
         if root is None:
-            problems.append(Problem(stack_name, f"provider.{provider_name}", "", "no schema for this provider"))
+            problems.append(
+                Problem(stack_name, f"provider.{provider_name}", "", "no schema for this provider")
+            )
             continue
         for index, body in enumerate(configs if isinstance(configs, list) else [configs]):
             address = f"provider.{provider_name}[{index}]"
@@ -367,7 +403,10 @@ def main(argv: list[str] | None = None) -> int:
     outdir = Path(args[0] if args else "cdktf.out")
     if not list(Path(outdir, "stacks").glob("*/cdk.tf.json")):
         # Nothing to check must not read as "all good".
-        print(f"no {outdir}/stacks/*/cdk.tf.json found; synthesize first (make synth)", file=sys.stderr)
+        print(
+            f"no {outdir}/stacks/*/cdk.tf.json found; synthesize first (make synth)",
+            file=sys.stderr,
+        )
         return 2
     problems = validate_outdir(outdir)
     for problem in problems:

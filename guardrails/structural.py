@@ -19,15 +19,17 @@ passes it; ``check_references`` covers those on the JSON.
 
 Usage: ``python -m guardrails.structural [cdktf.out]`` (exit 1 on errors).
 """
+
 from __future__ import annotations
 
 import json
 import re
 import sys
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 STACK_FILE = "cdk.tf.json"
 # hcl.DiagnosticSeverity: 1 = error, 2 = warning.
@@ -57,7 +59,11 @@ def load_config(stack_dir: Path, stack_name: str | None = None) -> list[Finding]
     for diag in diagnostics or []:
         subject = diag.get("Subject") or {}
         start = subject.get("Start") or {}
-        where = f"{Path(subject['Filename']).name}:{start.get('Line')}:{start.get('Column')}" if subject else ""
+        where = (
+            f"{Path(subject['Filename']).name}:{start.get('Line')}:{start.get('Column')}"
+            if subject
+            else ""
+        )
         findings.append(
             Finding(
                 stack=name,
@@ -142,21 +148,35 @@ def check_references(stack_name: str, stack: dict) -> list[Finding]:
     # such as `item.id` must not.
     prefixes = tuple(f"{p}_" for p in (stack.get("provider") or {})) + ("terraform_",)
     resource_ref = re.compile(
-        r"(?<![\w.\-\]])(data\.)?((?:" + "|".join(re.escape(p) for p in prefixes)
+        r"(?<![\w.\-\]])(data\.)?((?:"
+        + "|".join(re.escape(p) for p in prefixes)
         + r")[a-z0-9_]*)\.([A-Za-z_][\w-]*)"
     )
     findings: list[Finding] = []
 
     def missing(where: str, ref: str) -> None:
-        findings.append(Finding(stack_name, "error", "Reference to undeclared object",
-                                f"{ref!r} is not declared in this stack", where))
+        findings.append(
+            Finding(
+                stack_name,
+                "error",
+                "Reference to undeclared object",
+                f"{ref!r} is not declared in this stack",
+                where,
+            )
+        )
 
     def check_expression(where: str, expression: str) -> None:
         if _IAM_POLICY_VARIABLE.match(expression):
-            findings.append(Finding(
-                stack_name, "error", "Unescaped IAM policy variable",
-                f"'${{{expression.strip()}}}' is read by Terraform as an expression; "
-                f"write '$${{{expression.strip()}}}' to pass it through to IAM", where))
+            findings.append(
+                Finding(
+                    stack_name,
+                    "error",
+                    "Unescaped IAM policy variable",
+                    f"'${{{expression.strip()}}}' is read by Terraform as an expression; "
+                    f"write '$${{{expression.strip()}}}' to pass it through to IAM",
+                    where,
+                )
+            )
             return
         code = _STRING_LITERAL.sub('""', expression)
         for match in resource_ref.finditer(code):
@@ -167,16 +187,27 @@ def check_references(stack_name: str, stack: dict) -> list[Finding]:
             if match.group(2) not in declared[match.group(1)]:
                 missing(where, f"{match.group(1)}.{match.group(2)}")
 
-    for section, prefix in (("resource", ""), ("data", "data."), ("output", "output."),
-                            ("locals", "local."), ("module", "module."), ("provider", "provider.")):
+    for section, prefix in (
+        ("resource", ""),
+        ("data", "data."),
+        ("output", "output."),
+        ("locals", "local."),
+        ("module", "module."),
+        ("provider", "provider."),
+    ):
         for key, body in (stack.get(section) or {}).items():
             items = body.items() if section in ("resource", "data") else [(None, body)]
             for name, item in items:
                 address = f"{prefix}{key}.{name}" if name is not None else f"{prefix}{key}"
                 depends = item.get("depends_on", []) if isinstance(item, dict) else []
                 for entry in depends if isinstance(depends, list) else []:
-                    if isinstance(entry, str) and entry not in resources | data and not (
-                        entry.startswith("module.") and entry.split(".")[1] in declared["module"]
+                    if (
+                        isinstance(entry, str)
+                        and entry not in resources | data
+                        and not (
+                            entry.startswith("module.")
+                            and entry.split(".")[1] in declared["module"]
+                        )
                     ):
                         missing(f"{address}.depends_on", entry)
                 for path, text in _strings(item, ""):
@@ -185,8 +216,15 @@ def check_references(stack_name: str, stack: dict) -> list[Finding]:
                     where = f"{address}.{path}" if path else address
                     expressions, terminated = _template_expressions(text)
                     if not terminated:
-                        findings.append(Finding(stack_name, "error", "Unterminated template sequence",
-                                                f"'${{' without a closing '}}' in {text[:80]!r}", where))
+                        findings.append(
+                            Finding(
+                                stack_name,
+                                "error",
+                                "Unterminated template sequence",
+                                f"'${{' without a closing '}}' in {text[:80]!r}",
+                                where,
+                            )
+                        )
                     for expression in expressions:
                         check_expression(where, expression)
     return findings
@@ -202,7 +240,9 @@ def check_stack_dir(stack_dir: Path) -> list[Finding]:
     findings = load_config(stack_dir)
     if not any(f.severity == "error" for f in findings):
         # JSON that Terraform cannot load would only repeat its errors here.
-        findings += check_references(stack_dir.name, json.loads((stack_dir / STACK_FILE).read_text()))
+        findings += check_references(
+            stack_dir.name, json.loads((stack_dir / STACK_FILE).read_text())
+        )
     return findings
 
 
@@ -236,14 +276,19 @@ def main(argv: list[str] | None = None) -> int:
     outdir = Path(args[0] if args else "cdktf.out")
     if not list(Path(outdir, "stacks").glob(f"*/{STACK_FILE}")):
         # Nothing to check must not read as "all good".
-        print(f"no {outdir}/stacks/*/cdk.tf.json found; synthesize first (make synth)", file=sys.stderr)
+        print(
+            f"no {outdir}/stacks/*/cdk.tf.json found; synthesize first (make synth)",
+            file=sys.stderr,
+        )
         return 2
     findings = check_outdir(outdir)
     for finding in findings:
         print(finding)
     stacks = len(list(Path(outdir, "stacks").glob(f"*/{STACK_FILE}")))
-    print(f"structural: {stacks} stacks loaded, {len(errors(findings))} error(s), "
-          f"{len(findings) - len(errors(findings))} warning(s)")
+    print(
+        f"structural: {stacks} stacks loaded, {len(errors(findings))} error(s), "
+        f"{len(findings) - len(errors(findings))} warning(s)"
+    )
     return 1 if errors(findings) else 0
 
 

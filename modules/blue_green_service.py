@@ -14,13 +14,15 @@ Environment-level constructs it uses live in their own modules
 (``codedeploy_application``, ``public_image_cache``,
 ``callers_security_group``); its containers in ``container_definition``.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Mapping, Protocol
+from typing import Any, Protocol
 
 from config.model import LISTENER_PRIORITIES, EnvironmentConfig, ServiceConfig
 from config.naming import (
@@ -34,7 +36,7 @@ from config.naming import (
     task_family,
     task_security_group_name,
 )
-from framework import Construct, Token, TerraformResourceLifecycle
+from framework import Construct, TerraformResourceLifecycle, Token
 from framework.aws import aws
 from framework.references import read_once
 from guardrails.rules.ecs_codedeploy_service import SERVICE_IGNORED_CHANGES
@@ -100,11 +102,13 @@ class DatabaseAccess(Protocol):
     @property
     def security_group_id(self) -> str: ...
 
-    def allow_connections_from(self, scope: Construct, construct_id: str,
-                               source_security_group_id: str, description: str): ...
+    def allow_connections_from(
+        self, scope: Construct, construct_id: str, source_security_group_id: str, description: str
+    ): ...
 
-    def iam_connect_statement(self, db_user: str, account_id: str, region: str,
-                              partition: str) -> dict: ...
+    def iam_connect_statement(
+        self, db_user: str, account_id: str, region: str, partition: str
+    ) -> dict: ...
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -151,18 +155,27 @@ def _validate(props: BlueGreenServiceProps) -> None:
     problems = []
     missing = [s for s in svc.secrets if s not in props.secrets]
     if missing:
-        problems.append(f"secrets: {', '.join(missing)} not among the given secrets "
-                        f"({', '.join(props.secrets) or 'none'})")
+        problems.append(
+            f"secrets: {', '.join(missing)} not among the given secrets "
+            f"({', '.join(props.secrets) or 'none'})"
+        )
     if svc.uses_database and props.database is None:
-        problems.append("database: None is not allowed when uses_database=True; pass the "
-                        "data tier's database")
+        problems.append(
+            "database: None is not allowed when uses_database=True; pass the data tier's database"
+        )
     if svc.public == props.load_balancer.internal:
         wanted = "internet-facing" if svc.public else "internal"
         problems.append(f"load_balancer: public={svc.public} needs the {wanted} ALB")
     priority = svc.listener_priority
-    if isinstance(priority, bool) or not isinstance(priority, int) or priority not in LISTENER_PRIORITIES:
-        problems.append(f"service.listener_priority: {priority!r} is not allowed; use "
-                        f"{LISTENER_PRIORITIES.start}-{LISTENER_PRIORITIES.stop - 1}")
+    if (
+        isinstance(priority, bool)
+        or not isinstance(priority, int)
+        or priority not in LISTENER_PRIORITIES
+    ):
+        problems.append(
+            f"service.listener_priority: {priority!r} is not allowed; use "
+            f"{LISTENER_PRIORITIES.start}-{LISTENER_PRIORITIES.stop - 1}"
+        )
     if problems:
         raise ValueError(f"service {svc.name!r}: " + "; ".join(problems))
 
@@ -188,15 +201,20 @@ class BlueGreenService(Construct):
         self.container_name = app_container_name(svc)
         self.port = svc.port
 
-        self.repository = ServiceRepository(self, "repository", ServiceRepositoryProps(
-            name=ecr_repository_name(env, svc),
-            kms_key_arn=props.data_key.arn,
-            keep_tagged_images=env.ecr_keep_tagged_images,
-            untagged_expiry_days=env.ecr_untagged_expiry_days,
-            prevent_destroy=env.is_production,
-        ))
+        self.repository = ServiceRepository(
+            self,
+            "repository",
+            ServiceRepositoryProps(
+                name=ecr_repository_name(env, svc),
+                kms_key_arn=props.data_key.arn,
+                keep_tagged_images=env.ecr_keep_tagged_images,
+                untagged_expiry_days=env.ecr_untagged_expiry_days,
+                prevent_destroy=env.is_production,
+            ),
+        )
         self.log_group = aws.cloudwatch_log_group.CloudwatchLogGroup(
-            self, "log-group",
+            self,
+            "log-group",
             name=f"/{env.prefix}/services/{svc.name}",
             retention_in_days=env.log_retention_days,
             kms_key_id=props.logs_key.arn,
@@ -230,7 +248,8 @@ class BlueGreenService(Construct):
     def _security_group(self) -> None:
         p, svc = self.props, self.props.service
         self.security_group = aws.security_group.SecurityGroup(
-            self, "security-group",
+            self,
+            "security-group",
             name=task_security_group_name(self.props.environment, svc),
             description=f"Tasks of {svc.name}",
             vpc_id=p.network.vpc_id,
@@ -239,37 +258,60 @@ class BlueGreenService(Construct):
         ingress = aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule
         egress = aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule
         ingress(
-            self, "from-alb",
-            security_group_id=sg, description=f"{svc.name} port from its ALB",
-            ip_protocol="tcp", from_port=svc.port, to_port=svc.port,
+            self,
+            "from-alb",
+            security_group_id=sg,
+            description=f"{svc.name} port from its ALB",
+            ip_protocol="tcp",
+            from_port=svc.port,
+            to_port=svc.port,
             referenced_security_group_id=p.load_balancer.security_group_id,
         )
         p.load_balancer.allow_egress_to(
-            self, "alb-to-tasks", sg, svc.port, f"ALB to {svc.name} tasks",
+            self,
+            "alb-to-tasks",
+            sg,
+            svc.port,
+            f"ALB to {svc.name} tasks",
         )
         # Other services reach these tasks only through the internal ALB
         # (modules/callers_security_group.py): no task-to-task rule.
         egress(
-            self, "to-endpoints",
-            security_group_id=sg, description="HTTPS to the VPC interface endpoints",
-            ip_protocol="tcp", from_port=443, to_port=443,
+            self,
+            "to-endpoints",
+            security_group_id=sg,
+            description="HTTPS to the VPC interface endpoints",
+            ip_protocol="tcp",
+            from_port=443,
+            to_port=443,
             referenced_security_group_id=p.network.endpoint_security_group_id,
         )
         egress(
-            self, "to-s3",
-            security_group_id=sg, description="HTTPS to S3 (image layers) via the gateway endpoint",
-            ip_protocol="tcp", from_port=443, to_port=443,
+            self,
+            "to-s3",
+            security_group_id=sg,
+            description="HTTPS to S3 (image layers) via the gateway endpoint",
+            ip_protocol="tcp",
+            from_port=443,
+            to_port=443,
             prefix_list_id=p.network.s3_prefix_list_id,
         )
-        if svc.uses_database:
+        if svc.uses_database and p.database is not None:  # _validate: present when used
             db = p.database
             db.allow_connections_from(
-                self, "database-from-tasks", sg, f"PostgreSQL from {svc.name} tasks",
+                self,
+                "database-from-tasks",
+                sg,
+                f"PostgreSQL from {svc.name} tasks",
             )
             egress(
-                self, "to-database",
-                security_group_id=sg, description="PostgreSQL to the database",
-                ip_protocol="tcp", from_port=db.port, to_port=db.port,
+                self,
+                "to-database",
+                security_group_id=sg,
+                description="PostgreSQL to the database",
+                ip_protocol="tcp",
+                from_port=db.port,
+                to_port=db.port,
                 referenced_security_group_id=db.security_group_id,
             )
 
@@ -278,53 +320,77 @@ class BlueGreenService(Construct):
         p, svc = self.props, self.props.service
         execution = [
             # GetAuthorizationToken has no resource-level permissions.
-            {"Sid": "EcrLogin", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken",
-             "Resource": "*"},
+            {
+                "Sid": "EcrLogin",
+                "Effect": "Allow",
+                "Action": "ecr:GetAuthorizationToken",
+                "Resource": "*",
+            },
             self.repository.pull_statement(),
             p.image_cache.pull_statement(TRACING_IMAGE_REPOSITORY),
-            {"Sid": "WriteOwnLogs", "Effect": "Allow",
-             "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-             "Resource": f"{self.log_group.arn}:*"},
+            {
+                "Sid": "WriteOwnLogs",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": f"{self.log_group.arn}:*",
+            },
         ]
         for index, name in enumerate(svc.secrets):
             secret = p.secrets[name]
             execution.append(secret.read_statement(sid=f"ReadSecret{index}"))
             execution.append(secret.decrypt_statement(p.region, sid=f"DecryptSecret{index}"))
         self.execution_role = service_role(
-            self, "execution-role",
+            self,
+            "execution-role",
             name=execution_role_name(p.environment, svc),
             description=f"ECS agent of {svc.name}: pull, log, inject secrets",
-            service="ecs-tasks.amazonaws.com", source_account=p.account_id,
+            service="ecs-tasks.amazonaws.com",
+            source_account=p.account_id,
             inline_policy=("execution-policy", "task-execution", execution),
         )
 
-        task = [{
-            # X-Ray has no resource-level permissions for these actions.
-            "Sid": "CollectorSendsTraces",
-            "Effect": "Allow",
-            "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords",
-                       "xray:GetSamplingRules", "xray:GetSamplingTargets",
-                       "xray:GetSamplingStatisticSummaries"],
-            "Resource": "*",
-        }]
-        if svc.custom_metric is not None:
-            task.append({
-                "Sid": "PublishScalingMetric",
+        task: list[dict[str, Any]] = [
+            {
+                # X-Ray has no resource-level permissions for these actions.
+                "Sid": "CollectorSendsTraces",
                 "Effect": "Allow",
-                "Action": "cloudwatch:PutMetricData",
+                "Action": [
+                    "xray:PutTraceSegments",
+                    "xray:PutTelemetryRecords",
+                    "xray:GetSamplingRules",
+                    "xray:GetSamplingTargets",
+                    "xray:GetSamplingStatisticSummaries",
+                ],
                 "Resource": "*",
-                "Condition": {"StringEquals": {"cloudwatch:namespace": svc.custom_metric.namespace}},
-            })
+            }
+        ]
+        if svc.custom_metric is not None:
+            task.append(
+                {
+                    "Sid": "PublishScalingMetric",
+                    "Effect": "Allow",
+                    "Action": "cloudwatch:PutMetricData",
+                    "Resource": "*",
+                    "Condition": {
+                        "StringEquals": {"cloudwatch:namespace": svc.custom_metric.namespace}
+                    },
+                }
+            )
         if svc.enable_execute_command:
             task.extend(p.cluster.exec_statements())
-        if svc.uses_database:
-            task.append(p.database.iam_connect_statement(
-                database_user(svc), p.account_id, p.region, p.partition))
+        if svc.uses_database and p.database is not None:
+            task.append(
+                p.database.iam_connect_statement(
+                    database_user(svc), p.account_id, p.region, p.partition
+                )
+            )
         self.task_role = service_role(
-            self, "task-role",
+            self,
+            "task-role",
             name=f"{self.family}-task",
             description=f"Application and tracing collector of {svc.name}",
-            service="ecs-tasks.amazonaws.com", source_account=p.account_id,
+            service="ecs-tasks.amazonaws.com",
+            source_account=p.account_id,
             inline_policy=("task-policy", "task", task),
         )
 
@@ -333,29 +399,36 @@ class BlueGreenService(Construct):
         """The app container and the tracing sidecar (JSON-ready)."""
         p, env, svc = self.props, self.props.environment, self.props.service
         database = None
-        if svc.uses_database:
+        if svc.uses_database and p.database is not None:
             database = DatabaseConnection(
-                host=p.database.endpoint, port=p.database.port,
-                name=env.database.database_name, user=database_user(svc),
+                host=p.database.endpoint,
+                port=p.database.port,
+                name=env.database.database_name,
+                user=database_user(svc),
             )
-        return container_definitions(ContainerDefinitionProps(
-            service=svc,
-            environment_name=env.name,
-            region=p.region,
-            image=image_reference(self.repository.url, svc.image_tag),
-            collector_image=p.image_cache.image(TRACING_IMAGE_REPOSITORY, TRACING_IMAGE_VERSION),
-            log_group_name=self.log_group.name,
-            namespace_name=p.namespace.name,
-            secret_arns={name: p.secrets[name].arn for name in svc.secrets},
-            internal_service_urls=p.internal_service_urls,
-            database=database,
-        ))
+        return container_definitions(
+            ContainerDefinitionProps(
+                service=svc,
+                environment_name=env.name,
+                region=p.region,
+                image=image_reference(self.repository.url, svc.image_tag),
+                collector_image=p.image_cache.image(
+                    TRACING_IMAGE_REPOSITORY, TRACING_IMAGE_VERSION
+                ),
+                log_group_name=self.log_group.name,
+                namespace_name=p.namespace.name,
+                secret_arns={name: p.secrets[name].arn for name in svc.secrets},
+                internal_service_urls=p.internal_service_urls,
+                database=database,
+            )
+        )
 
     def _task_definition(self) -> None:
         svc = self.props.service
         td = aws.ecs_task_definition
         self.task_definition = td.EcsTaskDefinition(
-            self, "task-definition",
+            self,
+            "task-definition",
             family=self.family,
             requires_compatibilities=["FARGATE"],
             network_mode="awsvpc",
@@ -376,7 +449,8 @@ class BlueGreenService(Construct):
         tg = aws.lb_target_group
         self.target_groups = {
             color: tg.LbTargetGroup(
-                self, f"{color}-target-group",
+                self,
+                f"{color}-target-group",
                 name=target_group_name(env.name, svc.name, color),
                 port=svc.port,
                 protocol="HTTP",
@@ -384,9 +458,14 @@ class BlueGreenService(Construct):
                 vpc_id=p.network.vpc_id,
                 deregistration_delay=str(env.load_balancer.deregistration_delay_seconds),
                 health_check=tg.LbTargetGroupHealthCheck(
-                    enabled=True, path=svc.health_check_path, protocol="HTTP",
-                    matcher="200", interval=15, timeout=5,
-                    healthy_threshold=2, unhealthy_threshold=3,
+                    enabled=True,
+                    path=svc.health_check_path,
+                    protocol="HTTP",
+                    matcher="200",
+                    interval=15,
+                    timeout=5,
+                    healthy_threshold=2,
+                    unhealthy_threshold=3,
                 ),
                 tags={"color": color, "service": svc.name},
             )
@@ -404,26 +483,33 @@ class BlueGreenService(Construct):
 
         def path_rule(construct_id: str, listener_arn: str, target_group_arn: str):
             return rule.LbListenerRule(
-                self, construct_id,
+                self,
+                construct_id,
                 listener_arn=listener_arn,
                 priority=svc.listener_priority,
-                condition=[rule.LbListenerRuleCondition(
-                    path_pattern=rule.LbListenerRuleConditionPathPattern(
-                        values=[svc.path_prefix, f"{svc.path_prefix}/*"]
-                    ),
-                )],
-                action=[rule.LbListenerRuleAction(
-                    type="forward", target_group_arn=target_group_arn
-                )],
+                condition=[
+                    rule.LbListenerRuleCondition(
+                        path_pattern=rule.LbListenerRuleConditionPathPattern(
+                            values=[svc.path_prefix, f"{svc.path_prefix}/*"]
+                        ),
+                    )
+                ],
+                action=[
+                    rule.LbListenerRuleAction(type="forward", target_group_arn=target_group_arn)
+                ],
                 lifecycle=ignore_action,
             )
 
         # Production starts on blue, test on green: CodeDeploy needs both
         # target groups attached to a listener before the first deployment.
         self.production_rule = path_rule(
-            "production-rule", p.load_balancer.production_listener_arn, self.target_group_arns["blue"])
+            "production-rule",
+            p.load_balancer.production_listener_arn,
+            self.target_group_arns["blue"],
+        )
         self.test_rule = path_rule(
-            "test-rule", p.load_balancer.test_listener_arn, self.target_group_arns["green"])
+            "test-rule", p.load_balancer.test_listener_arn, self.target_group_arns["green"]
+        )
 
     # -- ECS service ---------------------------------------------------------
     def _ecs_service(self) -> None:
@@ -438,7 +524,8 @@ class BlueGreenService(Construct):
             "assign_public_ip": TASK_ASSIGN_PUBLIC_IP,
         }
         self.service = es.EcsService(
-            self, "service",
+            self,
+            "service",
             name=self.name,
             cluster=p.cluster.arn,
             task_definition=self.task_definition.arn,
@@ -446,16 +533,19 @@ class BlueGreenService(Construct):
             deployment_controller=es.EcsServiceDeploymentController(type="CODE_DEPLOY"),
             capacity_provider_strategy=[
                 es.EcsServiceCapacityProviderStrategy(
-                    capacity_provider=item["capacityProvider"], base=item["base"],
+                    capacity_provider=item["capacityProvider"],
+                    base=item["base"],
                     weight=item["weight"],
                 )
                 for item in self.capacity_provider_strategy
             ],
-            load_balancer=[es.EcsServiceLoadBalancer(
-                target_group_arn=self.target_group_arns["blue"],
-                container_name=self.container_name,
-                container_port=svc.port,
-            )],
+            load_balancer=[
+                es.EcsServiceLoadBalancer(
+                    target_group_arn=self.target_group_arns["blue"],
+                    container_name=self.container_name,
+                    container_port=svc.port,
+                )
+            ],
             network_configuration=es.EcsServiceNetworkConfiguration(
                 subnets=self.network_configuration["subnets"],
                 security_groups=self.network_configuration["security_groups"],
@@ -483,7 +573,8 @@ class BlueGreenService(Construct):
         dg = aws.codedeploy_deployment_group
         lbi = dg.CodedeployDeploymentGroupLoadBalancerInfoTargetGroupPairInfo
         self.deployment_group = dg.CodedeployDeploymentGroup(
-            self, "deployment-group",
+            self,
+            "deployment-group",
             app_name=p.deployments.name,
             deployment_group_name=deployment_group_name(env, svc),
             service_role_arn=p.deployments.role_arn,
@@ -537,16 +628,24 @@ class BlueGreenService(Construct):
         if not 1 <= len(names) <= MAX_ROLLBACK_ALARMS:
             raise ValueError(
                 f"alarm_names: {len(names)} alarms given for {self.name!r}; allowed: "
-                f"1-{MAX_ROLLBACK_ALARMS} (CodeDeploy limit per deployment group)")
-        bad = [n for n in names if not isinstance(n, str)
-               or (not Token.is_unresolved(n) and not 1 <= len(n.strip()) <= 255)]
+                f"1-{MAX_ROLLBACK_ALARMS} (CodeDeploy limit per deployment group)"
+            )
+        bad = [
+            n
+            for n in names
+            if not isinstance(n, str)
+            or (not Token.is_unresolved(n) and not 1 <= len(n.strip()) <= 255)
+        ]
         if bad:
-            raise ValueError(f"alarm_names: {bad!r} are not allowed; use alarm names of "
-                             "1-255 characters")
+            raise ValueError(
+                f"alarm_names: {bad!r} are not allowed; use alarm names of 1-255 characters"
+            )
         literal = [n for n in names if not Token.is_unresolved(n)]
         duplicates = sorted({n for n in literal if literal.count(n) > 1})
         if duplicates:
-            raise ValueError(f"alarm_names: {duplicates!r} given more than once; names must be unique")
+            raise ValueError(
+                f"alarm_names: {duplicates!r} given more than once; names must be unique"
+            )
         self.deployment_group.put_alarm_configuration(alarms=names, enabled=True)
         self.deployment_group.put_auto_rollback_configuration(
             enabled=True, events=["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"]
@@ -556,7 +655,8 @@ class BlueGreenService(Construct):
     def _scaling(self) -> None:
         p, svc = self.props, self.props.service
         self.scalable_target = aws.appautoscaling_target.AppautoscalingTarget(
-            self, "scalable-target",
+            self,
+            "scalable-target",
             service_namespace="ecs",
             scalable_dimension="ecs:service:DesiredCount",
             resource_id=f"service/{p.cluster.name}/{self.service_name}",
@@ -575,7 +675,8 @@ class BlueGreenService(Construct):
 
         def policy(kind: str, target: float, **metric):
             return ap.AppautoscalingPolicy(
-                self, f"scale-on-{kind}",
+                self,
+                f"scale-on-{kind}",
                 name=f"{self.family}-{kind}",
                 policy_type="TargetTrackingScaling",
                 **scaled,
@@ -585,21 +686,36 @@ class BlueGreenService(Construct):
             )
 
         self.scaling_policies = {
-            "cpu": policy("cpu", svc.cpu_target_percent, predefined_metric_specification=predefined(
-                predefined_metric_type="ECSServiceAverageCPUUtilization")),
-            "memory": policy("memory", svc.memory_target_percent, predefined_metric_specification=predefined(
-                predefined_metric_type="ECSServiceAverageMemoryUtilization")),
+            "cpu": policy(
+                "cpu",
+                svc.cpu_target_percent,
+                predefined_metric_specification=predefined(
+                    predefined_metric_type="ECSServiceAverageCPUUtilization"
+                ),
+            ),
+            "memory": policy(
+                "memory",
+                svc.memory_target_percent,
+                predefined_metric_specification=predefined(
+                    predefined_metric_type="ECSServiceAverageMemoryUtilization"
+                ),
+            ),
             # Measured on the blue group; see docs/services.md (scaling).
-            "requests": policy("requests", svc.requests_per_target, predefined_metric_specification=predefined(
-                predefined_metric_type="ALBRequestCountPerTarget",
-                resource_label=f"{p.load_balancer.arn_suffix}/{self.target_group_arn_suffixes['blue']}",
-            )),
+            "requests": policy(
+                "requests",
+                svc.requests_per_target,
+                predefined_metric_specification=predefined(
+                    predefined_metric_type="ALBRequestCountPerTarget",
+                    resource_label=f"{p.load_balancer.arn_suffix}/{self.target_group_arn_suffixes['blue']}",
+                ),
+            ),
         }
         metric = svc.custom_metric
         if metric is not None:
             custom = ap.AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecification
             self.scaling_policies["custom"] = policy(
-                "custom", metric.target_value,
+                "custom",
+                metric.target_value,
                 customized_metric_specification=custom(
                     namespace=metric.namespace,
                     metric_name=metric.name,

@@ -22,6 +22,7 @@ every running task carries it (ECS service network configuration, changed
 only by a CodeDeploy deployment), so replacing it would fail while tasks use
 it. Only the Python names changed; no resource address did.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -48,11 +49,14 @@ class CallersSecurityGroup(Construct):
     ``egress_rules`` and ``alb_ingress_rules`` (port -> rule, after
     ``call_through``)."""
 
-    def __init__(self, scope: Construct, construct_id: str, props: CallersSecurityGroupProps) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, props: CallersSecurityGroupProps
+    ) -> None:
         super().__init__(scope, construct_id)
         self.props = props
         self.security_group = aws.security_group.SecurityGroup(
-            self, "security-group",
+            self,
+            "security-group",
             name=props.name,
             description="Every service task: calls to other services through the internal ALB",
             vpc_id=props.network.vpc_id,
@@ -66,22 +70,32 @@ class CallersSecurityGroup(Construct):
         """Lets every task call ``load_balancer`` (the internal ALB) on its
         production listener, and nothing else of it."""
         if not load_balancer.internal:
-            raise ValueError("call_through: the internet-facing ALB is not allowed; services "
-                             "call each other through the internal ALB")
+            raise ValueError(
+                "call_through: the internet-facing ALB is not allowed; services "
+                "call each other through the internal ALB"
+            )
         if self.egress_rules:
             raise ValueError("call_through: already called; the environment has one internal ALB")
         port = load_balancer.production_port
         self.egress_rules[port] = aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule(
-            self, f"to-internal-alb-{port}",
+            self,
+            f"to-internal-alb-{port}",
             security_group_id=self.security_group_id,
             description=f"Service tasks to the internal ALB production listener {port}",
-            ip_protocol="tcp", from_port=port, to_port=port,
+            ip_protocol="tcp",
+            from_port=port,
+            to_port=port,
             referenced_security_group_id=load_balancer.security_group_id,
         )
-        self.alb_ingress_rules[port] = aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
-            self, f"internal-alb-from-tasks-{port}",
-            security_group_id=load_balancer.security_group_id,
-            description=f"Internal ALB production listener {port} from service tasks",
-            ip_protocol="tcp", from_port=port, to_port=port,
-            referenced_security_group_id=self.security_group_id,
+        self.alb_ingress_rules[port] = (
+            aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
+                self,
+                f"internal-alb-from-tasks-{port}",
+                security_group_id=load_balancer.security_group_id,
+                description=f"Internal ALB production listener {port} from service tasks",
+                ip_protocol="tcp",
+                from_port=port,
+                to_port=port,
+                referenced_security_group_id=self.security_group_id,
+            )
         )

@@ -1,4 +1,5 @@
 """The environment's CodeDeploy application and the role of its deployment groups."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -28,18 +29,23 @@ class CodeDeployEcsApplication(Construct):
     """The CodeDeploy application of an environment (compute platform ECS)
     and the one service role its deployment groups use."""
 
-    def __init__(self, scope: Construct, construct_id: str, props: CodeDeployEcsApplicationProps) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, props: CodeDeployEcsApplicationProps
+    ) -> None:
         super().__init__(scope, construct_id)
         self.app = aws.codedeploy_app.CodedeployApp(
             self, "application", name=props.name, compute_platform="ECS"
         )
         self.role = service_role(
-            self, "service-role",
+            self,
+            "service-role",
             name=f"{props.name}-codedeploy",
             service="codedeploy.amazonaws.com",
             source_account=props.account_id,
-            managed_policy=("service-role-policy", f"arn:{props.partition}:iam::aws:policy/"
-                                                   f"{CODEDEPLOY_MANAGED_POLICY}"),
+            managed_policy=(
+                "service-role-policy",
+                f"arn:{props.partition}:iam::aws:policy/{CODEDEPLOY_MANAGED_POLICY}",
+            ),
         )
 
     name = read_once("app", "name")

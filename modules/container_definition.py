@@ -7,10 +7,11 @@ creates no resource. Secure defaults for every container: non-root user,
 not privileged, read-only root filesystem (writable task-local volumes
 only where a process must write), logs to the service's log group.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 from config.model import ServiceConfig
 from config.naming import TRACING_CONTAINER, app_container_name
@@ -99,11 +100,14 @@ def container_definitions(props: ContainerDefinitionProps) -> list[dict]:
     svc = props.service
 
     def logs(stream_prefix: str) -> dict:
-        return {"logDriver": "awslogs", "options": {
-            "awslogs-group": props.log_group_name,
-            "awslogs-region": props.region,
-            "awslogs-stream-prefix": stream_prefix,
-        }}
+        return {
+            "logDriver": "awslogs",
+            "options": {
+                "awslogs-group": props.log_group_name,
+                "awslogs-region": props.region,
+                "awslogs-stream-prefix": stream_prefix,
+            },
+        }
 
     environment = {
         "SERVICE_NAME": svc.name,
@@ -115,19 +119,24 @@ def container_definitions(props: ContainerDefinitionProps) -> list[dict]:
     }
     # Calls to other services go through the internal ALB, so they follow a
     # release's traffic shift (modules/callers_security_group.py).
-    environment.update({
-        f"{secret_variable(name)}_URL": url
-        for name, url in props.internal_service_urls.items() if name != svc.name
-    })
+    environment.update(
+        {
+            f"{secret_variable(name)}_URL": url
+            for name, url in props.internal_service_urls.items()
+            if name != svc.name
+        }
+    )
     db = props.database
     if db is not None:
-        environment.update({
-            "DB_HOST": db.host,
-            "DB_PORT": str(db.port),
-            "DB_NAME": db.name,
-            "DB_USER": db.user,
-            "DB_IAM_AUTH": "true",
-        })
+        environment.update(
+            {
+                "DB_HOST": db.host,
+                "DB_PORT": str(db.port),
+                "DB_NAME": db.name,
+                "DB_USER": db.user,
+                "DB_IAM_AUTH": "true",
+            }
+        )
     app = {
         "name": app_container_name(svc),
         "image": props.image,
@@ -135,18 +144,27 @@ def container_definitions(props: ContainerDefinitionProps) -> list[dict]:
         "user": APP_USER,
         "privileged": False,
         "readonlyRootFilesystem": True,
-        "portMappings": [{"name": "http", "containerPort": svc.port,
-                          "hostPort": svc.port, "protocol": "tcp"}],
+        "portMappings": [
+            {"name": "http", "containerPort": svc.port, "hostPort": svc.port, "protocol": "tcp"}
+        ],
         "environment": [{"name": k, "value": v} for k, v in sorted(environment.items())],
-        "secrets": [{"name": secret_variable(s), "valueFrom": props.secret_arns[s]}
-                    for s in svc.secrets],
+        "secrets": [
+            {"name": secret_variable(s), "valueFrom": props.secret_arns[s]} for s in svc.secrets
+        ],
         "healthCheck": {
-            "command": ["CMD-SHELL",
-                        f"curl -fsS http://localhost:{svc.port}{svc.health_check_path} || exit 1"],
-            "interval": 15, "timeout": 5, "retries": 3, "startPeriod": 60,
+            "command": [
+                "CMD-SHELL",
+                f"curl -fsS http://localhost:{svc.port}{svc.health_check_path} || exit 1",
+            ],
+            "interval": 15,
+            "timeout": 5,
+            "retries": 3,
+            "startPeriod": 60,
         },
-        "mountPoints": [{"sourceVolume": name, "containerPath": path, "readOnly": False}
-                        for name, path in writable_volumes(svc).items()],
+        "mountPoints": [
+            {"sourceVolume": name, "containerPath": path, "readOnly": False}
+            for name, path in writable_volumes(svc).items()
+        ],
         # An init process reaps zombies, which ECS Exec sessions leave behind.
         "linuxParameters": {"initProcessEnabled": True},
         "dependsOn": [{"containerName": TRACING_CONTAINER, "condition": "START"}],
@@ -162,8 +180,13 @@ def container_definitions(props: ContainerDefinitionProps) -> list[dict]:
         "privileged": False,
         "readonlyRootFilesystem": True,
         "command": [f"--config={TRACING_CONFIG}"],
-        "healthCheck": {"command": ["/healthcheck"], "interval": 30, "timeout": 5,
-                        "retries": 3, "startPeriod": 10},
+        "healthCheck": {
+            "command": ["/healthcheck"],
+            "interval": 30,
+            "timeout": 5,
+            "retries": 3,
+            "startPeriod": 10,
+        },
         "memoryReservation": 64,
         "logConfiguration": logs("otel"),
     }

@@ -6,11 +6,13 @@ password and keeps it in a Secrets Manager secret it manages and rotates
 connect with IAM database authentication (``iam_connect_statement``) over TLS
 (``rds.force_ssl``).
 """
+
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 from framework import Construct, TerraformResourceLifecycle
 from framework.aws import aws
@@ -96,24 +98,39 @@ def _problems(props: AuroraDatabaseProps) -> list[str]:
     p: list[str] = []
     azs = props.network.props.availability_zones
     if not ENGINE_VERSION_PATTERN.match(str(props.engine_version)):
-        p.append(f"engine_version: {props.engine_version!r} is not allowed; use MAJOR.MINOR, e.g. 16.6")
+        p.append(
+            f"engine_version: {props.engine_version!r} is not allowed; use MAJOR.MINOR, e.g. 16.6"
+        )
     if not isinstance(props.reader_count, int) or not 0 <= props.reader_count < len(azs):
-        p.append(f"reader_count: {props.reader_count!r} is not allowed; use 0-{len(azs) - 1} "
-                 f"(one instance per AZ, {len(azs)} AZs)")
+        p.append(
+            f"reader_count: {props.reader_count!r} is not allowed; use 0-{len(azs) - 1} "
+            f"(one instance per AZ, {len(azs)} AZs)"
+        )
     if props.max_capacity_acu < props.min_capacity_acu:
-        p.append(f"max_capacity_acu: {props.max_capacity_acu} is less than min_capacity_acu "
-                 f"{props.min_capacity_acu}; allowed: max >= min")
+        p.append(
+            f"max_capacity_acu: {props.max_capacity_acu} is less than min_capacity_acu "
+            f"{props.min_capacity_acu}; allowed: max >= min"
+        )
     if props.auto_pause_seconds is not None and props.min_capacity_acu != 0:
-        p.append(f"auto_pause_seconds: {props.auto_pause_seconds} needs min_capacity_acu 0, "
-                 f"got {props.min_capacity_acu}")
-    if not isinstance(props.backup_retention_days, int) or not 1 <= props.backup_retention_days <= 35:
+        p.append(
+            f"auto_pause_seconds: {props.auto_pause_seconds} needs min_capacity_acu 0, "
+            f"got {props.min_capacity_acu}"
+        )
+    if (
+        not isinstance(props.backup_retention_days, int)
+        or not 1 <= props.backup_retention_days <= 35
+    ):
         p.append(f"backup_retention_days: {props.backup_retention_days!r} is not allowed; use 1-35")
     if props.performance_insights_retention_days not in PERFORMANCE_INSIGHTS_RETENTION_DAYS:
-        p.append(f"performance_insights_retention_days: {props.performance_insights_retention_days!r} "
-                 "is not allowed; use 7, 731 or 31 x months (1-23)")
+        p.append(
+            f"performance_insights_retention_days: {props.performance_insights_retention_days!r} "
+            "is not allowed; use 7, 731 or 31 x months (1-23)"
+        )
     if props.monitoring_interval_seconds not in (0, 1, 5, 10, 15, 30, 60):
-        p.append(f"monitoring_interval_seconds: {props.monitoring_interval_seconds!r} is not "
-                 "allowed; allowed: 0, 1, 5, 10, 15, 30, 60")
+        p.append(
+            f"monitoring_interval_seconds: {props.monitoring_interval_seconds!r} is not "
+            "allowed; allowed: 0, 1, 5, 10, 15, 30, 60"
+        )
     if not isinstance(props.slow_statement_ms, int) or props.slow_statement_ms < 0:
         p.append(f"slow_statement_ms: {props.slow_statement_ms!r} is not allowed; use 0 or more")
     return p
@@ -132,7 +149,9 @@ class AuroraDatabase(Construct):
             raise ValueError(f"AuroraDatabase {props.name!r}: " + "; ".join(problems))
         super().__init__(scope, construct_id)
         self.props = props
-        major = ENGINE_VERSION_PATTERN.match(props.engine_version).group(1)
+        version = ENGINE_VERSION_PATTERN.match(props.engine_version)
+        assert version is not None  # _problems refused it otherwise
+        major = version.group(1)
         network = props.network
 
         self.security_group = aws.security_group.SecurityGroup(
@@ -239,41 +258,46 @@ class AuroraDatabase(Construct):
         self.monitoring_role = None
         if props.monitoring_interval_seconds:
             self.monitoring_role = service_role(
-                self, "monitoring-role",
+                self,
+                "monitoring-role",
                 name=f"{props.name}-rds-monitoring",
                 service="monitoring.rds.amazonaws.com",
-                managed_policy=("monitoring-policy", f"arn:{props.partition}:iam::aws:policy/"
-                                                     f"{ENHANCED_MONITORING_POLICY}"),
+                managed_policy=(
+                    "monitoring-policy",
+                    f"arn:{props.partition}:iam::aws:policy/{ENHANCED_MONITORING_POLICY}",
+                ),
             )
 
         azs = network.props.availability_zones
-        self.instances = []
+        self.instances: list[Any] = []
         for index in range(props.reader_count + 1):
-            self.instances.append(aws.rds_cluster_instance.RdsClusterInstance(
-                self,
-                f"instance-{index}",
-                identifier=f"{props.name}-{index}",
-                cluster_identifier=self.cluster.id,
-                engine=ENGINE,
-                instance_class="db.serverless",
-                # Instance 0 is created first and becomes the writer; the
-                # readers sit in the other AZs so a failover changes AZ.
-                availability_zone=azs[index],
-                promotion_tier=0 if index == 0 else 1,
-                db_subnet_group_name=self.subnet_group.name,
-                publicly_accessible=False,
-                ca_cert_identifier=CA_CERTIFICATE,
-                auto_minor_version_upgrade=True,
-                performance_insights_enabled=True,
-                performance_insights_kms_key_id=props.data_key.arn,
-                performance_insights_retention_period=props.performance_insights_retention_days,
-                monitoring_interval=props.monitoring_interval_seconds,
-                monitoring_role_arn=self.monitoring_role.arn if self.monitoring_role else None,
-                copy_tags_to_snapshot=True,
-                preferred_maintenance_window=props.maintenance_window,
-                # Readers are added after the writer exists.
-                depends_on=self.instances[:1] or None,
-            ))
+            self.instances.append(
+                aws.rds_cluster_instance.RdsClusterInstance(
+                    self,
+                    f"instance-{index}",
+                    identifier=f"{props.name}-{index}",
+                    cluster_identifier=self.cluster.id,
+                    engine=ENGINE,
+                    instance_class="db.serverless",
+                    # Instance 0 is created first and becomes the writer; the
+                    # readers sit in the other AZs so a failover changes AZ.
+                    availability_zone=azs[index],
+                    promotion_tier=0 if index == 0 else 1,
+                    db_subnet_group_name=self.subnet_group.name,
+                    publicly_accessible=False,
+                    ca_cert_identifier=CA_CERTIFICATE,
+                    auto_minor_version_upgrade=True,
+                    performance_insights_enabled=True,
+                    performance_insights_kms_key_id=props.data_key.arn,
+                    performance_insights_retention_period=props.performance_insights_retention_days,
+                    monitoring_interval=props.monitoring_interval_seconds,
+                    monitoring_role_arn=self.monitoring_role.arn if self.monitoring_role else None,
+                    copy_tags_to_snapshot=True,
+                    preferred_maintenance_window=props.maintenance_window,
+                    # Readers are added after the writer exists.
+                    depends_on=self.instances[:1] or None,
+                )
+            )
 
     @property
     def writer(self):
@@ -327,23 +351,31 @@ class AuroraDatabase(Construct):
             referenced_security_group_id=source_security_group_id,
         )
 
-    def iam_connect_statement(self, db_user: str, account_id: str, region: str, partition: str) -> dict:
+    def iam_connect_statement(
+        self, db_user: str, account_id: str, region: str, partition: str
+    ) -> dict:
         """IAM statement letting a role log in as ``db_user`` with a token.
 
         The database user must exist and have ``GRANT rds_iam`` (see
         docs/data-and-secrets.md); the master user is refused on purpose.
         """
         if not isinstance(db_user, str) or not DB_USER_PATTERN.match(db_user):
-            raise ValueError(f"db_user: {db_user!r} is not allowed; use a lowercase PostgreSQL "
-                             "identifier (letters, digits, underscore)")
+            raise ValueError(
+                f"db_user: {db_user!r} is not allowed; use a lowercase PostgreSQL "
+                "identifier (letters, digits, underscore)"
+            )
         if db_user == self.props.master_username:
-            raise ValueError(f"db_user: {db_user!r} is the master user; applications get their "
-                             "own users, the master credentials stay in the managed secret")
+            raise ValueError(
+                f"db_user: {db_user!r} is the master user; applications get their "
+                "own users, the master credentials stay in the managed secret"
+            )
         sid = "ConnectAs" + "".join(part.capitalize() for part in db_user.split("_"))
         return {
             "Sid": sid,
             "Effect": "Allow",
             "Action": "rds-db:connect",
-            "Resource": (f"arn:{partition}:rds-db:{region}:{account_id}:dbuser:"
-                         f"{self.cluster_resource_id}/{db_user}"),
+            "Resource": (
+                f"arn:{partition}:rds-db:{region}:{account_id}:dbuser:"
+                f"{self.cluster_resource_id}/{db_user}"
+            ),
         }

@@ -1,4 +1,5 @@
 """One private image repository per service."""
+
 from __future__ import annotations
 
 import json
@@ -25,30 +26,32 @@ def lifecycle_policy(keep_tagged_images: int, untagged_expiry_days: int) -> dict
     ):
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise ValueError(f"{label}: {value!r} is not allowed; use an integer {low}-{high}")
-    return {"rules": [
-        {
-            "rulePriority": 1,
-            "description": f"Expire untagged images after {untagged_expiry_days} days",
-            "selection": {
-                "tagStatus": "untagged",
-                "countType": "sinceImagePushed",
-                "countUnit": "days",
-                "countNumber": untagged_expiry_days,
+    return {
+        "rules": [
+            {
+                "rulePriority": 1,
+                "description": f"Expire untagged images after {untagged_expiry_days} days",
+                "selection": {
+                    "tagStatus": "untagged",
+                    "countType": "sinceImagePushed",
+                    "countUnit": "days",
+                    "countNumber": untagged_expiry_days,
+                },
+                "action": {"type": "expire"},
             },
-            "action": {"type": "expire"},
-        },
-        {
-            "rulePriority": 2,
-            "description": f"Keep the last {keep_tagged_images} tagged images",
-            "selection": {
-                "tagStatus": "tagged",
-                "tagPatternList": ["*"],
-                "countType": "imageCountMoreThan",
-                "countNumber": keep_tagged_images,
+            {
+                "rulePriority": 2,
+                "description": f"Keep the last {keep_tagged_images} tagged images",
+                "selection": {
+                    "tagStatus": "tagged",
+                    "tagPatternList": ["*"],
+                    "countType": "imageCountMoreThan",
+                    "countNumber": keep_tagged_images,
+                },
+                "action": {"type": "expire"},
             },
-            "action": {"type": "expire"},
-        },
-    ]}
+        ]
+    }
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -84,10 +87,14 @@ class ServiceRepository(Construct):
             image_scanning_configuration=er.EcrRepositoryImageScanningConfiguration(
                 scan_on_push=True
             ),
-            encryption_configuration=[er.EcrRepositoryEncryptionConfiguration(
-                encryption_type="KMS", kms_key=props.kms_key_arn
-            )],
-            lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if props.prevent_destroy else None,
+            encryption_configuration=[
+                er.EcrRepositoryEncryptionConfiguration(
+                    encryption_type="KMS", kms_key=props.kms_key_arn
+                )
+            ],
+            lifecycle=TerraformResourceLifecycle(prevent_destroy=True)
+            if props.prevent_destroy
+            else None,
         )
         self.lifecycle_policy = aws.ecr_lifecycle_policy.EcrLifecyclePolicy(
             self, "lifecycle", repository=self.name, policy=json.dumps(policy)
@@ -99,5 +106,9 @@ class ServiceRepository(Construct):
 
     def pull_statement(self, sid: str = "PullOwnImages") -> dict:
         """IAM statement allowing to pull images from this repository only."""
-        return {"Sid": sid, "Effect": "Allow", "Action": list(PULL_ACTIONS),
-                "Resource": self.repository.arn}
+        return {
+            "Sid": sid,
+            "Effect": "Allow",
+            "Action": list(PULL_ACTIONS),
+            "Resource": self.repository.arn,
+        }

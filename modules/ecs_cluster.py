@@ -1,4 +1,5 @@
 """The Fargate cluster of an environment."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -37,7 +38,8 @@ class FargateCluster(Construct):
         if props.container_insights not in ("enhanced", "enabled"):
             raise ValueError(
                 f"container_insights: {props.container_insights!r} is not allowed; "
-                "allowed: enhanced, enabled")
+                "allowed: enhanced, enabled"
+            )
         self.exec_key_arn = props.exec_key_arn
         self.exec_log_group = aws.cloudwatch_log_group.CloudwatchLogGroup(
             self,
@@ -51,7 +53,9 @@ class FargateCluster(Construct):
             self,
             "cluster",
             name=props.name,
-            setting=[ec.EcsClusterSetting(name="containerInsights", value=props.container_insights)],
+            setting=[
+                ec.EcsClusterSetting(name="containerInsights", value=props.container_insights)
+            ],
             configuration=ec.EcsClusterConfiguration(
                 execute_command_configuration=ec.EcsClusterConfigurationExecuteCommandConfiguration(
                     kms_key_id=props.exec_key_arn,

@@ -6,10 +6,11 @@
 condition on the account when given) with its inline policy and/or a
 managed policy.
 """
+
 from __future__ import annotations
 
 import json
-from typing import Sequence
+from collections.abc import Sequence
 
 from framework import Construct
 from framework.aws import aws
@@ -47,25 +48,37 @@ def deny_insecure_transport(action: str, resource: str | Sequence[str]) -> dict:
     }
 
 
-def service_role(scope: Construct, construct_id: str, *, name: str, service: str,
-                 source_account: str | None = None, description: str | None = None,
-                 inline_policy: tuple[str, str, Sequence[dict]] | None = None,
-                 managed_policy: tuple[str, str] | None = None):
+def service_role(
+    scope: Construct,
+    construct_id: str,
+    *,
+    name: str,
+    service: str,
+    source_account: str | None = None,
+    description: str | None = None,
+    inline_policy: tuple[str, str, Sequence[dict]] | None = None,
+    managed_policy: tuple[str, str] | None = None,
+):
     """A role ``service`` assumes, created in ``scope`` as ``construct_id``.
 
     ``inline_policy``: (construct id, policy name, statements).
     ``managed_policy``: (construct id, policy ARN) to attach.
     """
     role = aws.iam_role.IamRole(
-        scope, construct_id, name=name, description=description,
+        scope,
+        construct_id,
+        name=name,
+        description=description,
         assume_role_policy=assume_role(service, source_account),
     )
     if inline_policy is not None:
         policy_id, policy_name, statements = inline_policy
         aws.iam_role_policy.IamRolePolicy(
-            scope, policy_id, role=role.id, name=policy_name, policy=document(*statements))
+            scope, policy_id, role=role.id, name=policy_name, policy=document(*statements)
+        )
     if managed_policy is not None:
         attachment_id, policy_arn = managed_policy
         aws.iam_role_policy_attachment.IamRolePolicyAttachment(
-            scope, attachment_id, role=role.name, policy_arn=policy_arn)
+            scope, attachment_id, role=role.name, policy_arn=policy_arn
+        )
     return role

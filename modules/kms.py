@@ -1,4 +1,5 @@
 """Customer-managed KMS keys with rotation and an explicit key policy."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -51,34 +52,41 @@ class ManagedKey(Construct):
     def __init__(self, scope: Construct, construct_id: str, props: ManagedKeyProps) -> None:
         super().__init__(scope, construct_id)
         root = f"arn:{props.partition}:iam::{props.account_id}:root"
-        statements: list[dict] = [{
-            "Sid": "AccountRootAdministers",
-            "Effect": "Allow",
-            "Principal": {"AWS": root},
-            "Action": "kms:*",
-            "Resource": "*",
-        }]
+        statements: list[dict] = [
+            {
+                "Sid": "AccountRootAdministers",
+                "Effect": "Allow",
+                "Principal": {"AWS": root},
+                "Action": "kms:*",
+                "Resource": "*",
+            }
+        ]
         if props.allow_cloudwatch_logs:
-            statements.append({
-                "Sid": "CloudWatchLogsEncryptsLogGroups",
-                "Effect": "Allow",
-                "Principal": {"Service": f"logs.{props.region}.amazonaws.com"},
-                "Action": list(KEY_USER_ACTIONS),
-                "Resource": "*",
-                "Condition": {"ArnLike": {
-                    "kms:EncryptionContext:aws:logs:arn":
-                        f"arn:{props.partition}:logs:{props.region}:{props.account_id}:log-group:*"
-                }},
-            })
+            statements.append(
+                {
+                    "Sid": "CloudWatchLogsEncryptsLogGroups",
+                    "Effect": "Allow",
+                    "Principal": {"Service": f"logs.{props.region}.amazonaws.com"},
+                    "Action": list(KEY_USER_ACTIONS),
+                    "Resource": "*",
+                    "Condition": {
+                        "ArnLike": {
+                            "kms:EncryptionContext:aws:logs:arn": f"arn:{props.partition}:logs:{props.region}:{props.account_id}:log-group:*"
+                        }
+                    },
+                }
+            )
         if props.allow_service_principals:
-            statements.append({
-                "Sid": "AwsServicesPublishEncrypted",
-                "Effect": "Allow",
-                "Principal": {"Service": list(props.allow_service_principals)},
-                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
-                "Resource": "*",
-                "Condition": {"StringEquals": {"aws:SourceAccount": props.account_id}},
-            })
+            statements.append(
+                {
+                    "Sid": "AwsServicesPublishEncrypted",
+                    "Effect": "Allow",
+                    "Principal": {"Service": list(props.allow_service_principals)},
+                    "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                    "Resource": "*",
+                    "Condition": {"StringEquals": {"aws:SourceAccount": props.account_id}},
+                }
+            )
         self.key = aws.kms_key.KmsKey(
             self,
             "key",
@@ -94,7 +102,9 @@ class ManagedKey(Construct):
 
     arn = read_once("key", "arn")
 
-    def decrypt_statement(self, sid: str = "DecryptWithKey", via_services: tuple[str, ...] = ()) -> dict:
+    def decrypt_statement(
+        self, sid: str = "DecryptWithKey", via_services: tuple[str, ...] = ()
+    ) -> dict:
         """IAM statement allowing decryption with this key only.
 
         ``via_services`` (e.g. ``("secretsmanager.eu-west-1.amazonaws.com",)``)

@@ -5,15 +5,14 @@ actions answer 404: services add path rules (``BlueGreenService``) and
 CodeDeploy rewrites those rules during a release, never the listener
 defaults (which Terraform nevertheless ignores, see docs/services.md).
 """
+
 from __future__ import annotations
 
 import ipaddress
-import json
 from dataclasses import dataclass
 from functools import cached_property
 
 from config.model import is_private_range
-
 from framework import Construct, TerraformResourceLifecycle
 from framework.aws import aws
 from framework.references import read_once
@@ -45,12 +44,14 @@ def _is_private_literal(cidr: str) -> bool:
 
 def _fixed_404() -> list:
     lb = aws.lb_listener
-    return [lb.LbListenerDefaultAction(
-        type="fixed-response",
-        fixed_response=lb.LbListenerDefaultActionFixedResponse(
-            content_type="text/plain", message_body="Not Found", status_code="404"
-        ),
-    )]
+    return [
+        lb.LbListenerDefaultAction(
+            type="fixed-response",
+            fixed_response=lb.LbListenerDefaultActionFixedResponse(
+                content_type="text/plain", message_body="Not Found", status_code="404"
+            ),
+        )
+    ]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -76,14 +77,21 @@ class AccessLogBucket(PrivateBucket):
     def __init__(self, scope: Construct, construct_id: str, props: AccessLogBucketProps) -> None:
         lc = aws.s3_bucket_lifecycle_configuration
         super().__init__(
-            scope, construct_id, name=props.bucket_name, kms_key_arn=None,
+            scope,
+            construct_id,
+            name=props.bucket_name,
+            kms_key_arn=None,
             lifecycle_rule=lc.S3BucketLifecycleConfigurationRule(
                 id="expire-access-logs",
                 status="Enabled",
                 filter=[lc.S3BucketLifecycleConfigurationRuleFilter(prefix="")],
-                expiration=[lc.S3BucketLifecycleConfigurationRuleExpiration(days=props.expiry_days)],
+                expiration=[
+                    lc.S3BucketLifecycleConfigurationRuleExpiration(days=props.expiry_days)
+                ],
                 noncurrent_version_expiration=[
-                    lc.S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(noncurrent_days=1)
+                    lc.S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
+                        noncurrent_days=1
+                    )
                 ],
                 abort_incomplete_multipart_upload=[
                     lc.S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
@@ -132,10 +140,15 @@ class WebAcl(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, props: WebAclProps) -> None:
         super().__init__(scope, construct_id)
-        if isinstance(props.rate_limit_per_ip, bool) or not isinstance(props.rate_limit_per_ip, int) \
-                or not 10 <= props.rate_limit_per_ip <= 2_000_000_000:
-            raise ValueError(f"rate_limit_per_ip: {props.rate_limit_per_ip!r} is not allowed; "
-                             "use an integer 10-2000000000")
+        if (
+            isinstance(props.rate_limit_per_ip, bool)
+            or not isinstance(props.rate_limit_per_ip, int)
+            or not 10 <= props.rate_limit_per_ip <= 2_000_000_000
+        ):
+            raise ValueError(
+                f"rate_limit_per_ip: {props.rate_limit_per_ip!r} is not allowed; "
+                "use an integer 10-2000000000"
+            )
         w = aws.wafv2_web_acl
 
         def visibility(metric: str):
@@ -150,21 +163,28 @@ class WebAcl(Construct):
             w.Wafv2WebAclRule(
                 name=group,
                 priority=index,
-                override_action=w.Wafv2WebAclRuleOverrideAction(none=w.Wafv2WebAclRuleOverrideActionNone()),
+                override_action=w.Wafv2WebAclRuleOverrideAction(
+                    none=w.Wafv2WebAclRuleOverrideActionNone()
+                ),
                 statement={"managed_rule_group_statement": {"name": group, "vendor_name": "AWS"}},
                 visibility_config=visibility(f"{props.name}-{group}"),
             )
             for index, group in enumerate(MANAGED_RULE_GROUPS)
         ]
-        rules.append(w.Wafv2WebAclRule(
-            name="rate-limit-per-ip",
-            priority=len(MANAGED_RULE_GROUPS),
-            action=w.Wafv2WebAclRuleAction(block=w.Wafv2WebAclRuleActionBlock()),
-            statement={"rate_based_statement": {
-                "limit": props.rate_limit_per_ip, "aggregate_key_type": "IP",
-            }},
-            visibility_config=visibility(f"{props.name}-rate-limit-per-ip"),
-        ))
+        rules.append(
+            w.Wafv2WebAclRule(
+                name="rate-limit-per-ip",
+                priority=len(MANAGED_RULE_GROUPS),
+                action=w.Wafv2WebAclRuleAction(block=w.Wafv2WebAclRuleActionBlock()),
+                statement={
+                    "rate_based_statement": {
+                        "limit": props.rate_limit_per_ip,
+                        "aggregate_key_type": "IP",
+                    }
+                },
+                visibility_config=visibility(f"{props.name}-rate-limit-per-ip"),
+            )
+        )
         self.web_acl = w.Wafv2WebAcl(
             self,
             "web-acl",
@@ -174,19 +194,22 @@ class WebAcl(Construct):
             default_action=w.Wafv2WebAclDefaultAction(allow=w.Wafv2WebAclDefaultActionAllow()),
             rule=rules,
             visibility_config=w.Wafv2WebAclVisibilityConfig(
-                cloudwatch_metrics_enabled=True, metric_name=props.name,
+                cloudwatch_metrics_enabled=True,
+                metric_name=props.name,
                 sampled_requests_enabled=True,
             ),
         )
         # WAF only delivers to log groups whose name starts with aws-waf-logs-.
         self.log_group = aws.cloudwatch_log_group.CloudwatchLogGroup(
-            self, "log-group",
+            self,
+            "log-group",
             name=f"aws-waf-logs-{props.name}",
             retention_in_days=props.log_retention_days,
             kms_key_id=props.logs_key_arn,
         )
         self.logging = aws.wafv2_web_acl_logging_configuration.Wafv2WebAclLoggingConfiguration(
-            self, "logging",
+            self,
+            "logging",
             resource_arn=self.web_acl.arn,
             log_destination_configs=[self.log_group.arn],
         )
@@ -242,14 +265,17 @@ class ApplicationLoadBalancer(Construct):
     ``production_ports`` (every port clients use in production).
     """
 
-    def __init__(self, scope: Construct, construct_id: str, props: ApplicationLoadBalancerProps) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, props: ApplicationLoadBalancerProps
+    ) -> None:
         super().__init__(scope, construct_id)
         self._validate(props)
         self.props = props
         self.internal = props.internal
         self.https = props.certificate_arn is not None
         self.security_group = aws.security_group.SecurityGroup(
-            self, "security-group",
+            self,
+            "security-group",
             name=f"{props.name}-alb",
             description=f"{'Internal' if props.internal else 'Internet-facing'} ALB {props.name}",
             vpc_id=props.vpc_id,
@@ -260,7 +286,8 @@ class ApplicationLoadBalancer(Construct):
                 bucket=props.access_logs.name, prefix=AccessLogBucket.PREFIX, enabled=True
             )
         self.lb = aws.lb.Lb(
-            self, "alb",
+            self,
+            "alb",
             name=props.name,
             internal=props.internal,
             load_balancer_type="application",
@@ -276,14 +303,17 @@ class ApplicationLoadBalancer(Construct):
         )
         # CodeDeploy may rewrite default actions; Terraform must not revert them.
         ignore_default = TerraformResourceLifecycle(ignore_changes=["default_action"])
-        tls = dict(ssl_policy=TLS_POLICY, certificate_arn=props.certificate_arn) if self.https else {}
+        tls = (
+            dict(ssl_policy=TLS_POLICY, certificate_arn=props.certificate_arn) if self.https else {}
+        )
         protocol = "HTTPS" if self.https else "HTTP"
         self.production_port = HTTPS_PORT if self.https else HTTP_PORT
 
         def listener(construct_id: str, port: int):
             """Production and test listener: same protocol, TLS and 404 default."""
             return aws.lb_listener.LbListener(
-                self, construct_id,
+                self,
+                construct_id,
                 load_balancer_arn=self.arn,
                 port=port,
                 protocol=protocol,
@@ -299,23 +329,28 @@ class ApplicationLoadBalancer(Construct):
         if self.https:
             lbl = aws.lb_listener
             self.redirect_listener = lbl.LbListener(
-                self, "http-redirect-listener",
+                self,
+                "http-redirect-listener",
                 load_balancer_arn=self.arn,
                 port=HTTP_PORT,
                 protocol="HTTP",
-                default_action=[lbl.LbListenerDefaultAction(
-                    type="redirect",
-                    redirect=lbl.LbListenerDefaultActionRedirect(
-                        protocol="HTTPS", port=str(HTTPS_PORT), status_code="HTTP_301"
-                    ),
-                )],
+                default_action=[
+                    lbl.LbListenerDefaultAction(
+                        type="redirect",
+                        redirect=lbl.LbListenerDefaultActionRedirect(
+                            protocol="HTTPS", port=str(HTTPS_PORT), status_code="HTTP_301"
+                        ),
+                    )
+                ],
             )
             self.production_ports = (HTTPS_PORT, HTTP_PORT)
         self._ingress(props)
         if props.web_acl is not None:
             aws.wafv2_web_acl_association.Wafv2WebAclAssociation(
-                self, "web-acl-association",
-                resource_arn=self.arn, web_acl_arn=props.web_acl.arn,
+                self,
+                "web-acl-association",
+                resource_arn=self.arn,
+                web_acl_arn=props.web_acl.arn,
             )
 
     @staticmethod
@@ -324,27 +359,38 @@ class ApplicationLoadBalancer(Construct):
         if not isinstance(props.name, str) or not 1 <= len(props.name) <= 32:
             problems.append(f"name: {props.name!r} is not allowed; use 1-32 characters")
         if props.certificate_arn is None and not props.allow_plain_http:
-            problems.append("certificate_arn: None needs allow_plain_http=True; "
-                            "allowed: an ACM certificate ARN, or an explicit plain-HTTP opt-in")
+            problems.append(
+                "certificate_arn: None needs allow_plain_http=True; "
+                "allowed: an ACM certificate ARN, or an explicit plain-HTTP opt-in"
+            )
         if props.desync_mitigation_mode not in DESYNC_MITIGATION_MODES:
-            problems.append(f"desync_mitigation_mode: {props.desync_mitigation_mode!r} is not "
-                            f"allowed; allowed: {', '.join(DESYNC_MITIGATION_MODES)}")
+            problems.append(
+                f"desync_mitigation_mode: {props.desync_mitigation_mode!r} is not "
+                f"allowed; allowed: {', '.join(DESYNC_MITIGATION_MODES)}"
+            )
         if props.test_listener_port in (HTTP_PORT, HTTPS_PORT):
-            problems.append(f"test_listener_port: {props.test_listener_port} is not allowed; "
-                            "80 and 443 belong to production")
+            problems.append(
+                f"test_listener_port: {props.test_listener_port} is not allowed; "
+                "80 and 443 belong to production"
+            )
         if not props.test_listener_cidrs and not props.test_listener_nat_ips:
-            problems.append("test_listener_cidrs: empty is not allowed without "
-                            "test_listener_nat_ips; name who may test")
+            problems.append(
+                "test_listener_cidrs: empty is not allowed without "
+                "test_listener_nat_ips; name who may test"
+            )
         if props.internal and props.test_listener_nat_ips:
-            problems.append("test_listener_nat_ips: not allowed on an internal ALB; callers in "
-                            "the VPC reach it on private addresses (admit the VPC range)")
+            problems.append(
+                "test_listener_nat_ips: not allowed on an internal ALB; callers in "
+                "the VPC reach it on private addresses (admit the VPC range)"
+            )
         if not props.internal:
             private = [c for c in props.test_listener_cidrs if _is_private_literal(c)]
             if private:
                 problems.append(
                     f"test_listener_cidrs: {', '.join(private)} not allowed on an internet-"
                     "facing ALB; clients reach it from public addresses (give public egress "
-                    "ranges; in-VPC callers come through test_listener_nat_ips)")
+                    "ranges; in-VPC callers come through test_listener_nat_ips)"
+                )
         if problems:
             raise ValueError(f"ApplicationLoadBalancer {props.name!r}: " + "; ".join(problems))
 
@@ -353,25 +399,37 @@ class ApplicationLoadBalancer(Construct):
         for port in self.production_ports:
             for index, cidr in enumerate(props.production_ingress_cidrs):
                 rule(
-                    self, f"production-{port}-in-{index}",
+                    self,
+                    f"production-{port}-in-{index}",
                     security_group_id=self.security_group_id,
                     description=f"Production listener {port} from {cidr}",
-                    ip_protocol="tcp", from_port=port, to_port=port, cidr_ipv4=cidr,
+                    ip_protocol="tcp",
+                    from_port=port,
+                    to_port=port,
+                    cidr_ipv4=cidr,
                 )
         port = props.test_listener_port
         for index, cidr in enumerate(props.test_listener_cidrs):
             rule(
-                self, f"test-in-{index}",
+                self,
+                f"test-in-{index}",
                 security_group_id=self.security_group_id,
                 description=f"Test listener {port} from {cidr}",
-                ip_protocol="tcp", from_port=port, to_port=port, cidr_ipv4=cidr,
+                ip_protocol="tcp",
+                from_port=port,
+                to_port=port,
+                cidr_ipv4=cidr,
             )
         for index, address in enumerate(props.test_listener_nat_ips):
             rule(
-                self, f"test-from-nat-{index}",
+                self,
+                f"test-from-nat-{index}",
                 security_group_id=self.security_group_id,
                 description=f"Test listener {port} from NAT gateway {index} (test hooks in the VPC)",
-                ip_protocol="tcp", from_port=port, to_port=port, cidr_ipv4=f"{address}/32",
+                ip_protocol="tcp",
+                from_port=port,
+                to_port=port,
+                cidr_ipv4=f"{address}/32",
             )
 
     arn = read_once("lb", "arn")
@@ -386,14 +444,23 @@ class ApplicationLoadBalancer(Construct):
         """Its CloudWatch metrics, for alarms and dashboards."""
         return LoadBalancerMetrics(load_balancer_arn_suffix=self.arn_suffix)
 
-    def allow_egress_to(self, scope: Construct, construct_id: str, security_group_id: str,
-                        port: int, description: str):
+    def allow_egress_to(
+        self,
+        scope: Construct,
+        construct_id: str,
+        security_group_id: str,
+        port: int,
+        description: str,
+    ):
         """Lets this ALB reach ``security_group_id`` on ``port`` (its only
         egress); the rule lives in ``scope``, i.e. with the service."""
         return aws.vpc_security_group_egress_rule.VpcSecurityGroupEgressRule(
-            scope, construct_id,
+            scope,
+            construct_id,
             security_group_id=self.security_group_id,
             description=description,
-            ip_protocol="tcp", from_port=port, to_port=port,
+            ip_protocol="tcp",
+            from_port=port,
+            to_port=port,
             referenced_security_group_id=security_group_id,
         )

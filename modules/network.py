@@ -1,4 +1,5 @@
 """A three-AZ VPC: public, private (application) and isolated (database) tiers."""
+
 from __future__ import annotations
 
 import ipaddress
@@ -32,8 +33,10 @@ def subnet_cidrs(vpc_cidr: str) -> dict[str, tuple[str, str, str]]:
     Order: public a/b/c, private a/b/c, isolated a/b/c; the last 7 blocks stay
     free for later tiers.
     """
-    blocks = list(ipaddress.IPv4Network(vpc_cidr).subnets(prefixlen_diff=4))
-    return {tier: tuple(str(b) for b in blocks[i * 3:(i + 1) * 3]) for i, tier in enumerate(TIERS)}
+    blocks = [str(b) for b in ipaddress.IPv4Network(vpc_cidr).subnets(prefixlen_diff=4)]
+    return {
+        tier: (blocks[i * 3], blocks[i * 3 + 1], blocks[i * 3 + 2]) for i, tier in enumerate(TIERS)
+    }
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -46,7 +49,7 @@ class NetworkProps:
 
     name: str
     cidr: str
-    availability_zones: tuple[str, str, str]
+    availability_zones: tuple[str, ...]
     nat_gateway_count: int
     flow_log_key_arn: str
     flow_log_retention_days: int
@@ -71,22 +74,28 @@ class Network(Construct):
         # Take over the default security group and leave it without rules, so
         # nothing can fall back on it.
         aws.default_security_group.DefaultSecurityGroup(
-            self, "default-security-group", vpc_id=self.vpc_id, ingress=[], egress=[],
+            self,
+            "default-security-group",
+            vpc_id=self.vpc_id,
+            ingress=[],
+            egress=[],
             tags={"Name": f"{props.name}-default-unused"},
         )
         cidrs = subnet_cidrs(props.cidr)
         self.subnets: dict[str, list] = {tier: [] for tier in TIERS}
         for tier in TIERS:
             for index, az in enumerate(props.availability_zones):
-                self.subnets[tier].append(aws.subnet.Subnet(
-                    self,
-                    f"{tier}-{index}",
-                    vpc_id=self.vpc_id,
-                    cidr_block=cidrs[tier][index],
-                    availability_zone=az,
-                    map_public_ip_on_launch=False,
-                    tags={"Name": f"{props.name}-{tier}-{az}", "tier": tier},
-                ))
+                self.subnets[tier].append(
+                    aws.subnet.Subnet(
+                        self,
+                        f"{tier}-{index}",
+                        vpc_id=self.vpc_id,
+                        cidr_block=cidrs[tier][index],
+                        availability_zone=az,
+                        map_public_ip_on_launch=False,
+                        tags={"Name": f"{props.name}-{tier}-{az}", "tier": tier},
+                    )
+                )
         self._routing(props)
         self._flow_logs(props)
         self._endpoints(props)
@@ -120,12 +129,17 @@ class Network(Construct):
             self, "internet-gateway", vpc_id=self.vpc_id, tags={"Name": props.name}
         )
         public = rt.RouteTable(
-            self, "public-routes", vpc_id=self.vpc_id,
+            self,
+            "public-routes",
+            vpc_id=self.vpc_id,
             tags={"Name": f"{props.name}-public"},
         )
         aws.route.Route(
-            self, "public-default-route", route_table_id=public.id,
-            destination_cidr_block="0.0.0.0/0", gateway_id=igw.id,
+            self,
+            "public-default-route",
+            route_table_id=public.id,
+            destination_cidr_block="0.0.0.0/0",
+            gateway_id=igw.id,
         )
         for index, subnet in enumerate(self.subnets["public"]):
             aws.route_table_association.RouteTableAssociation(
@@ -134,41 +148,55 @@ class Network(Construct):
         self.nat_gateways = []
         for index in range(props.nat_gateway_count):
             eip = aws.eip.Eip(
-                self, f"nat-{index}-address", domain="vpc",
+                self,
+                f"nat-{index}-address",
+                domain="vpc",
                 tags={"Name": f"{props.name}-nat-{index}"},
             )
-            self.nat_gateways.append(aws.nat_gateway.NatGateway(
-                self,
-                f"nat-{index}",
-                allocation_id=eip.id,
-                subnet_id=self.subnets["public"][index].id,
-                tags={"Name": f"{props.name}-nat-{props.availability_zones[index]}"},
-                depends_on=[igw],
-            ))
+            self.nat_gateways.append(
+                aws.nat_gateway.NatGateway(
+                    self,
+                    f"nat-{index}",
+                    allocation_id=eip.id,
+                    subnet_id=self.subnets["public"][index].id,
+                    tags={"Name": f"{props.name}-nat-{props.availability_zones[index]}"},
+                    depends_on=[igw],
+                )
+            )
         self.private_route_tables = []
         for index, subnet in enumerate(self.subnets["private"]):
             table = rt.RouteTable(
-                self, f"private-{index}-routes", vpc_id=self.vpc_id,
+                self,
+                f"private-{index}-routes",
+                vpc_id=self.vpc_id,
                 tags={"Name": f"{props.name}-private-{props.availability_zones[index]}"},
             )
             aws.route.Route(
-                self, f"private-{index}-default-route", route_table_id=table.id,
+                self,
+                f"private-{index}-default-route",
+                route_table_id=table.id,
                 destination_cidr_block="0.0.0.0/0",
                 nat_gateway_id=self.nat_gateways[index % props.nat_gateway_count].id,
             )
             aws.route_table_association.RouteTableAssociation(
-                self, f"private-{index}-association", subnet_id=subnet.id,
+                self,
+                f"private-{index}-association",
+                subnet_id=subnet.id,
                 route_table_id=table.id,
             )
             self.private_route_tables.append(table)
         # Isolated subnets: no route out of the VPC at all.
         self.isolated_route_table = rt.RouteTable(
-            self, "isolated-routes", vpc_id=self.vpc_id,
+            self,
+            "isolated-routes",
+            vpc_id=self.vpc_id,
             tags={"Name": f"{props.name}-isolated"},
         )
         for index, subnet in enumerate(self.subnets["isolated"]):
             aws.route_table_association.RouteTableAssociation(
-                self, f"isolated-{index}-association", subnet_id=subnet.id,
+                self,
+                f"isolated-{index}-association",
+                subnet_id=subnet.id,
                 route_table_id=self.isolated_route_table.id,
             )
 
@@ -182,20 +210,27 @@ class Network(Construct):
         )
         log_group_arn = self.flow_log_group.arn
         role = service_role(
-            self, "flow-logs-role",
+            self,
+            "flow-logs-role",
             name=f"{props.name}-vpc-flow-logs",
             service="vpc-flow-logs.amazonaws.com",
             source_account=props.account_id,
-            inline_policy=("flow-logs-policy", "write-flow-logs", [{
-                "Effect": "Allow",
-                "Action": [
-                    "logs:CreateLogStream",
-                    "logs:PutLogEvents",
-                    "logs:DescribeLogGroups",
-                    "logs:DescribeLogStreams",
+            inline_policy=(
+                "flow-logs-policy",
+                "write-flow-logs",
+                [
+                    {
+                        "Effect": "Allow",
+                        "Action": [
+                            "logs:CreateLogStream",
+                            "logs:PutLogEvents",
+                            "logs:DescribeLogGroups",
+                            "logs:DescribeLogStreams",
+                        ],
+                        "Resource": [log_group_arn, f"{log_group_arn}:*"],
+                    }
                 ],
-                "Resource": [log_group_arn, f"{log_group_arn}:*"],
-            }]),
+            ),
         )
         aws.flow_log.FlowLog(
             self,

@@ -1,7 +1,9 @@
 """A private S3 bucket with the controls every bucket of the platform needs."""
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
+from typing import Any
 
 from framework import Construct, TerraformResourceLifecycle
 from framework.aws import aws
@@ -22,51 +24,78 @@ class PrivateBucket(Construct):
     ``prevent_destroy``: Terraform refuses to delete the bucket.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, name: str, kms_key_arn: str | None,
-                 lifecycle_rule: "_lc.S3BucketLifecycleConfigurationRule",
-                 extra_statements: Callable[[str], list[dict]] | None = None,
-                 prevent_destroy: bool = True) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        name: str,
+        kms_key_arn: str | None,
+        lifecycle_rule: Any,
+        extra_statements: Callable[[str], list[dict]] | None = None,
+        prevent_destroy: bool = True,
+    ) -> None:
         super().__init__(scope, construct_id)
         self.bucket = aws.s3_bucket.S3Bucket(
-            self, "bucket", bucket=name,
+            self,
+            "bucket",
+            bucket=name,
             lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if prevent_destroy else None,
         )
         bucket_id, bucket_arn = self.bucket.id, self.bucket.arn
         aws.s3_bucket_versioning.S3BucketVersioningA(
-            self, "versioning", bucket=bucket_id,
+            self,
+            "versioning",
+            bucket=bucket_id,
             versioning_configuration=aws.s3_bucket_versioning.S3BucketVersioningVersioningConfiguration(
                 status="Enabled"
             ),
         )
         default = (
             _sse.S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
-                sse_algorithm="aws:kms", kms_master_key_id=kms_key_arn)
-            if kms_key_arn else
+                sse_algorithm="aws:kms", kms_master_key_id=kms_key_arn
+            )
+            if kms_key_arn
             # S3 server access logging delivers only to SSE-S3 buckets.
-            _sse.S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
-                sse_algorithm="AES256")
+            else _sse.S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
+                sse_algorithm="AES256"
+            )
         )
         _sse.S3BucketServerSideEncryptionConfigurationA(
-            self, "encryption", bucket=bucket_id,
-            rule=[_sse.S3BucketServerSideEncryptionConfigurationRuleA(
-                apply_server_side_encryption_by_default=default,
-                bucket_key_enabled=bool(kms_key_arn),
-            )],
+            self,
+            "encryption",
+            bucket=bucket_id,
+            rule=[
+                _sse.S3BucketServerSideEncryptionConfigurationRuleA(
+                    apply_server_side_encryption_by_default=default,
+                    bucket_key_enabled=bool(kms_key_arn),
+                )
+            ],
         )
         aws.s3_bucket_public_access_block.S3BucketPublicAccessBlock(
-            self, "public-access-block", bucket=bucket_id,
-            block_public_acls=True, block_public_policy=True,
-            ignore_public_acls=True, restrict_public_buckets=True,
+            self,
+            "public-access-block",
+            bucket=bucket_id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
         )
         aws.s3_bucket_ownership_controls.S3BucketOwnershipControls(
-            self, "ownership", bucket=bucket_id,
+            self,
+            "ownership",
+            bucket=bucket_id,
             rule=aws.s3_bucket_ownership_controls.S3BucketOwnershipControlsRule(
                 object_ownership="BucketOwnerEnforced"
             ),
         )
-        _lc.S3BucketLifecycleConfiguration(self, "lifecycle", bucket=bucket_id, rule=[lifecycle_rule])
+        _lc.S3BucketLifecycleConfiguration(
+            self, "lifecycle", bucket=bucket_id, rule=[lifecycle_rule]
+        )
         self.policy = aws.s3_bucket_policy.S3BucketPolicy(
-            self, "policy", bucket=bucket_id,
+            self,
+            "policy",
+            bucket=bucket_id,
             policy=iam.document(
                 iam.deny_insecure_transport("s3:*", [bucket_arn, f"{bucket_arn}/*"]),
                 *(extra_statements(bucket_arn) if extra_statements else []),

@@ -1,4 +1,5 @@
 """The environment's ECR pull-through cache of ECR Public."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -30,7 +31,8 @@ class PublicImageCache(Construct):
         super().__init__(scope, construct_id)
         self.props = props
         self.rule = aws.ecr_pull_through_cache_rule.EcrPullThroughCacheRule(
-            self, "rule",
+            self,
+            "rule",
             ecr_repository_prefix=props.repository_prefix,
             upstream_registry_url="public.ecr.aws",
         )
@@ -40,8 +42,10 @@ class PublicImageCache(Construct):
     def image(self, repository: str, tag: str) -> str:
         """Image reference of ``public.ecr.aws/<repository>:<tag>`` via the cache."""
         p = self.props
-        return (f"{p.account_id}.dkr.ecr.{p.region}.amazonaws.com/"
-                f"{self.repository_prefix}/{repository}:{tag}")
+        return (
+            f"{p.account_id}.dkr.ecr.{p.region}.amazonaws.com/"
+            f"{self.repository_prefix}/{repository}:{tag}"
+        )
 
     def pull_statement(self, repository: str, sid: str = "PullCachedPublicImage") -> dict:
         """Pull one cached image; the first pull imports it from upstream."""
@@ -50,6 +54,8 @@ class PublicImageCache(Construct):
             "Sid": sid,
             "Effect": "Allow",
             "Action": [*PULL_ACTIONS, "ecr:BatchImportUpstreamImage", "ecr:CreateRepository"],
-            "Resource": (f"arn:{p.partition}:ecr:{p.region}:{p.account_id}:repository/"
-                         f"{p.repository_prefix}/{repository}"),
+            "Resource": (
+                f"arn:{p.partition}:ecr:{p.region}:{p.account_id}:repository/"
+                f"{p.repository_prefix}/{repository}"
+            ),
         }

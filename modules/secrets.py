@@ -1,7 +1,9 @@
 """Application secrets in Secrets Manager; values are never in Terraform."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from framework import Construct, TerraformResourceLifecycle
 from framework.aws import aws
@@ -43,9 +45,11 @@ class AppSecret(Construct):
             description=props.description,
             kms_key_id=props.kms_key_arn,
             recovery_window_in_days=props.recovery_window_days,
-            lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if props.prevent_destroy else None,
+            lifecycle=TerraformResourceLifecycle(prevent_destroy=True)
+            if props.prevent_destroy
+            else None,
         )
-        deny = {
+        deny: dict[str, Any] = {
             "Sid": "OnlyConfiguredServicesRead",
             "Effect": "Deny",
             "Principal": "*",
@@ -53,7 +57,9 @@ class AppSecret(Construct):
             "Resource": "*",
         }
         if props.reader_role_arns:
-            deny["Condition"] = {"StringNotLike": {"aws:PrincipalArn": list(props.reader_role_arns)}}
+            deny["Condition"] = {
+                "StringNotLike": {"aws:PrincipalArn": list(props.reader_role_arns)}
+            }
         self.policy = aws.secretsmanager_secret_policy.SecretsmanagerSecretPolicy(
             self,
             "policy",
@@ -74,9 +80,11 @@ class AppSecret(Construct):
             "Effect": "Allow",
             "Action": "kms:Decrypt",
             "Resource": self.kms_key_arn,
-            "Condition": {"StringEquals": {
-                "kms:ViaService": f"secretsmanager.{region}.amazonaws.com",
-            }},
+            "Condition": {
+                "StringEquals": {
+                    "kms:ViaService": f"secretsmanager.{region}.amazonaws.com",
+                }
+            },
         }
 
     def read_statement(self, sid: str = "ReadSecret") -> dict:

@@ -1,4 +1,5 @@
 """Cloud Map: private DNS names for service-to-service calls."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,9 +24,14 @@ class ServiceNamespace(Construct):
     def __init__(self, scope: Construct, construct_id: str, props: ServiceNamespaceProps) -> None:
         super().__init__(scope, construct_id)
         self.props = props
-        self.namespace = aws.service_discovery_private_dns_namespace.ServiceDiscoveryPrivateDnsNamespace(
-            self, "namespace", name=props.name, vpc=props.vpc_id,
-            description=f"Service-to-service names of {props.name}",
+        self.namespace = (
+            aws.service_discovery_private_dns_namespace.ServiceDiscoveryPrivateDnsNamespace(
+                self,
+                "namespace",
+                name=props.name,
+                vpc=props.vpc_id,
+                description=f"Service-to-service names of {props.name}",
+            )
         )
 
     namespace_id = read_once("namespace", "id")
@@ -44,9 +50,11 @@ class ServiceNamespace(Construct):
             name=service_name,
             dns_config=sd.ServiceDiscoveryServiceDnsConfig(
                 namespace_id=self.namespace_id,
-                dns_records=[sd.ServiceDiscoveryServiceDnsConfigDnsRecords(
-                    ttl=self.props.record_ttl_seconds, type="A"
-                )],
+                dns_records=[
+                    sd.ServiceDiscoveryServiceDnsConfigDnsRecords(
+                        ttl=self.props.record_ttl_seconds, type="A"
+                    )
+                ],
                 routing_policy="MULTIVALUE",
             ),
             health_check_custom_config=sd.ServiceDiscoveryServiceHealthCheckCustomConfig(

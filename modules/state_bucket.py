@@ -1,5 +1,6 @@
 """The S3 bucket that holds the Terraform state of an environment, and the
 bucket that records who accessed it (S3 server access logs)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -30,47 +31,71 @@ class StateBucketProps:
 class StateBucket(Construct):
     """The state bucket (KMS) and its access-log bucket (SSE-S3)."""
 
-    def __init__(self, scope: Construct, construct_id: str, props: StateBucketProps,
-                 account_id: str) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, props: StateBucketProps, account_id: str
+    ) -> None:
         super().__init__(scope, construct_id)
         log_name = f"{props.bucket_name}-access-logs"
         self.access_logs = PrivateBucket(
-            self, "access-logs", name=log_name, kms_key_arn=None,
+            self,
+            "access-logs",
+            name=log_name,
+            kms_key_arn=None,
             lifecycle_rule=_lc.S3BucketLifecycleConfigurationRule(
-                id="expire-access-logs", status="Enabled",
+                id="expire-access-logs",
+                status="Enabled",
                 filter=[_lc.S3BucketLifecycleConfigurationRuleFilter(prefix="")],
-                expiration=[_lc.S3BucketLifecycleConfigurationRuleExpiration(
-                    days=props.access_log_days)],
+                expiration=[
+                    _lc.S3BucketLifecycleConfigurationRuleExpiration(days=props.access_log_days)
+                ],
                 noncurrent_version_expiration=[
-                    _lc.S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(noncurrent_days=1)],
+                    _lc.S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
+                        noncurrent_days=1
+                    )
+                ],
                 abort_incomplete_multipart_upload=[
                     _lc.S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
-                        days_after_initiation=7)],
+                        days_after_initiation=7
+                    )
+                ],
             ),
-            extra_statements=lambda arn: [{
-                "Sid": "S3ServerAccessLogDelivery",
-                "Effect": "Allow",
-                "Principal": {"Service": "logging.s3.amazonaws.com"},
-                "Action": "s3:PutObject",
-                "Resource": f"{arn}/*",
-                "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
-            }],
+            extra_statements=lambda arn: [
+                {
+                    "Sid": "S3ServerAccessLogDelivery",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "logging.s3.amazonaws.com"},
+                    "Action": "s3:PutObject",
+                    "Resource": f"{arn}/*",
+                    "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+                }
+            ],
         )
         state = PrivateBucket(
-            self, "state", name=props.bucket_name, kms_key_arn=props.kms_key_arn,
+            self,
+            "state",
+            name=props.bucket_name,
+            kms_key_arn=props.kms_key_arn,
             lifecycle_rule=_lc.S3BucketLifecycleConfigurationRule(
-                id="expire-old-state-versions", status="Enabled",
+                id="expire-old-state-versions",
+                status="Enabled",
                 filter=[_lc.S3BucketLifecycleConfigurationRuleFilter(prefix="")],
                 noncurrent_version_expiration=[
                     _lc.S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
-                        noncurrent_days=props.noncurrent_version_days)],
+                        noncurrent_days=props.noncurrent_version_days
+                    )
+                ],
                 abort_incomplete_multipart_upload=[
                     _lc.S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
-                        days_after_initiation=7)],
+                        days_after_initiation=7
+                    )
+                ],
             ),
         )
         self.bucket = state.bucket
         aws.s3_bucket_logging.S3BucketLoggingA(
-            self, "logging", bucket=self.bucket.id,
-            target_bucket=self.access_logs.bucket.id, target_prefix="state/",
+            self,
+            "logging",
+            bucket=self.bucket.id,
+            target_bucket=self.access_logs.bucket.id,
+            target_prefix="state/",
         )

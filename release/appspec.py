@@ -3,6 +3,7 @@
 Pure functions: no AWS calls, so the dry run prints exactly what a real
 release would send (apart from values only AWS knows, shown as placeholders).
 """
+
 from __future__ import annotations
 
 import copy
@@ -58,17 +59,20 @@ class ImageRef:
     digest: str | None = None
 
     @classmethod
-    def parse(cls, value: str | None) -> "ImageRef":
+    def parse(cls, value: str | None) -> ImageRef:
         if value is None or not str(value).strip():
-            raise ReleaseInputError("--image-tag: missing; give the tag (e.g. v1.4.2 or a git "
-                                    "sha) or digest (sha256:<64 hex>) of an image in the "
-                                    "service's ECR repository")
+            raise ReleaseInputError(
+                "--image-tag: missing; give the tag (e.g. v1.4.2 or a git "
+                "sha) or digest (sha256:<64 hex>) of an image in the "
+                "service's ECR repository"
+            )
         value = str(value).strip()
         if not IMAGE_TAG_PATTERN.match(value):
             raise ReleaseInputError(
                 f"--image-tag: {value!r} is not allowed; use an image tag (letters, digits, "
                 "'_', '.', '-', up to 128, not starting with '.' or '-') or a digest "
-                "sha256:<64 lowercase hex>")
+                "sha256:<64 lowercase hex>"
+            )
         if value.startswith("sha256:"):
             return cls(digest=value)
         return cls(tag=value)
@@ -96,19 +100,23 @@ def parse_hooks(raw: list[str] | tuple[str, ...] | None) -> tuple[tuple[str, str
         if not sep or event not in ECS_HOOK_EVENTS:
             raise ReleaseInputError(
                 f"--hook: {item!r} is not allowed; use EVENT=LAMBDA_FUNCTION with EVENT one of "
-                + ", ".join(ECS_HOOK_EVENTS))
+                + ", ".join(ECS_HOOK_EVENTS)
+            )
         match = _FUNCTION_PATTERN.match(function)
         if not match:
             raise ReleaseInputError(
-                f"--hook: {function!r} ({event}) is not a Lambda function name or ARN")
+                f"--hook: {function!r} ({event}) is not a Lambda function name or ARN"
+            )
         if not match.group("name").startswith(HOOK_FUNCTION_PREFIX):
             raise ReleaseInputError(
                 f"--hook: {function!r} ({event}) is not allowed; the function name must start "
                 f"with {HOOK_FUNCTION_PREFIX} (CodeDeploy's role, AWSCodeDeployRoleForECSLimited, "
-                "may invoke only those)")
+                "may invoke only those)"
+            )
         if event in hooks:
-            raise ReleaseInputError(f"--hook: {event} is given twice; CodeDeploy runs one "
-                                    "function per lifecycle event")
+            raise ReleaseInputError(
+                f"--hook: {event} is given twice; CodeDeploy runs one function per lifecycle event"
+            )
         hooks[event] = function
     return tuple((event, hooks[event]) for event in ECS_HOOK_EVENTS if event in hooks)
 
@@ -180,14 +188,16 @@ def new_task_definition_request(
         raise ReleaseRefused(
             f"task definition {family}: has no container {container_name!r} (containers: "
             + ", ".join(c.get("name", "?") for c in containers)
-            + "); the load balancer routes to that container")
+            + "); the load balancer routes to that container"
+        )
     app = matches[0]
     ports = [m.get("containerPort") for m in app.get("portMappings") or []]
     if container_port not in ports:
         raise ReleaseRefused(
             f"task definition {family}: container {container_name!r} does not map port "
             f"{container_port} (maps: {', '.join(map(str, ports)) or 'none'}); the target "
-            "group sends traffic to that port")
+            "group sends traffic to that port"
+        )
     app["image"] = image
     request = {k: v for k, v in current.items() if k not in READ_ONLY_TASK_DEFINITION_FIELDS}
     tags = described.get("tags") or []

@@ -9,10 +9,12 @@ refuses the release (``ReleaseRefused``: nothing was changed). The network
 lookup is the one check whose later calls depend on earlier answers (the
 VPC id); ``release.network.NetworkLookup`` gives both its plan and its calls.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Mapping
+from typing import TYPE_CHECKING
 
 from release.appspec import new_task_definition_request
 from release.errors import ReleaseRefused
@@ -115,8 +117,11 @@ class NetworkCheck(Check):
 
     def run(self, releaser: Releaser, found: Found) -> None:
         t = releaser.target
-        found.network = (t.network_configuration if t.network_configuration is not None
-                         else t.network_lookup.resolve(releaser.clients.ec2, releaser._read))
+        found.network = (
+            t.network_configuration
+            if t.network_configuration is not None
+            else t.network_lookup.resolve(releaser.clients.ec2, releaser._read)
+        )
         found.notes += _service_change_notes(releaser, found.service, found.network)
 
 
@@ -134,19 +139,25 @@ def _verify_account(r: Releaser, answers: list[dict], found: Found) -> None:
         if identity.get("Account") != env.account_id:
             raise ReleaseRefused(
                 f"credentials are for account {identity.get('Account')}, but "
-                f"{env.name} is account {env.account_id}. Nothing was changed.")
+                f"{env.name} is account {env.account_id}. Nothing was changed."
+            )
 
 
 def _service_calls(r: Releaser) -> list[ReadCall]:
     t = r.target
-    return [ReadCall(
-        "ecs", "describe_services", {"cluster": t.cluster, "services": [t.ecs_service]},
-        expect="ACTIVE, deployment controller CODE_DEPLOY, running task definition, "
-               "network configuration and platform version",
-        not_found={"ClusterNotFoundException":
-                   f"cluster {t.cluster!r} does not exist in {t.region}; is the "
-                   f"{t.environment.name} services stack deployed?"},
-    )]
+    return [
+        ReadCall(
+            "ecs",
+            "describe_services",
+            {"cluster": t.cluster, "services": [t.ecs_service]},
+            expect="ACTIVE, deployment controller CODE_DEPLOY, running task definition, "
+            "network configuration and platform version",
+            not_found={
+                "ClusterNotFoundException": f"cluster {t.cluster!r} does not exist in {t.region}; is the "
+                f"{t.environment.name} services stack deployed?"
+            },
+        )
+    ]
 
 
 def _verify_service(r: Releaser, answers: list[dict], found: Found) -> None:
@@ -157,13 +168,15 @@ def _verify_service(r: Releaser, answers: list[dict], found: Found) -> None:
         status = services[0].get("status") if services else "MISSING"
         raise ReleaseRefused(
             f"ECS service {t.ecs_service!r} in cluster {t.cluster!r} is {status}; "
-            "deploy the services stack first. Nothing was changed.")
+            "deploy the services stack first. Nothing was changed."
+        )
     service = services[0]
     controller = (service.get("deploymentController") or {}).get("type", "ECS")
     if controller != "CODE_DEPLOY":
         raise ReleaseRefused(
             f"ECS service {t.ecs_service!r} uses the {controller} deployment controller; "
-            "this tool releases CODE_DEPLOY (blue/green) services only. Nothing was changed.")
+            "this tool releases CODE_DEPLOY (blue/green) services only. Nothing was changed."
+        )
     found.service = service
 
 
@@ -174,25 +187,32 @@ def _service_change_notes(r: Releaser, service: dict, network: NetworkConfigurat
     notes = []
     running = service.get("platformVersion")
     if running and running != t.platform_version:
-        notes.append(f"the service runs platform version {running}; this release applies "
-                     f"the pinned {t.platform_version}")
+        notes.append(
+            f"the service runs platform version {running}; this release applies "
+            f"the pinned {t.platform_version}"
+        )
     live = (service.get("networkConfiguration") or {}).get("awsvpcConfiguration")
     differences = network.differences(live)
     if differences:
-        notes.append("the service's network configuration differs: "
-                     + "; ".join(differences) + "; this release applies it")
+        notes.append(
+            "the service's network configuration differs: "
+            + "; ".join(differences)
+            + "; this release applies it"
+        )
     live_strategy = service.get("capacityProviderStrategy")
     wanted_strategy = [item.ecs() for item in t.capacity_provider_strategy]
     if live_strategy and _normalised(live_strategy) != _normalised(wanted_strategy):
         notes.append(
             f"the service runs capacity provider strategy {live_strategy}; this release "
-            f"sets the configured {wanted_strategy}")
+            f"sets the configured {wanted_strategy}"
+        )
     return notes
 
 
 def _normalised(strategy: list[dict]) -> list[tuple]:
-    return sorted((s.get("capacityProvider"), s.get("base", 0), s.get("weight", 0))
-                  for s in strategy)
+    return sorted(
+        (s.get("capacityProvider"), s.get("base", 0), s.get("weight", 0)) for s in strategy
+    )
 
 
 def _task_definition_calls(r: Releaser) -> list[ReadCall]:
@@ -201,14 +221,19 @@ def _task_definition_calls(r: Releaser) -> list[ReadCall]:
     # environment, secrets, sidecars, volumes) but never puts it on the
     # service (ignore_changes); basing the release on it ships those changes.
     t = r.target
-    return [ReadCall(
-        "ecs", "describe_task_definition", {"taskDefinition": t.task_family, "include": ["TAGS"]},
-        expect=f"latest ACTIVE revision of the family; container {t.container_name!r} "
-               f"maps port {t.container_port}",
-        not_found={"ClientException":
-                   f"task definition family {t.task_family!r} has no ACTIVE revision in "
-                   f"{t.region} (ECS ClientException); apply the services stack first"},
-    )]
+    return [
+        ReadCall(
+            "ecs",
+            "describe_task_definition",
+            {"taskDefinition": t.task_family, "include": ["TAGS"]},
+            expect=f"latest ACTIVE revision of the family; container {t.container_name!r} "
+            f"maps port {t.container_port}",
+            not_found={
+                "ClientException": f"task definition family {t.task_family!r} has no ACTIVE revision in "
+                f"{t.region} (ECS ClientException); apply the services stack first"
+            },
+        )
+    ]
 
 
 def _base_name(r: Releaser, found: Found) -> str:
@@ -225,26 +250,34 @@ def _verify_task_definition(r: Releaser, answers: list[dict], found: Found) -> N
         raise ReleaseRefused(
             f"task definition family {t.task_family!r}: ECS returned {base_name}, which is "
             f"{base.get('status')}; a release is based on the latest ACTIVE revision. "
-            "Nothing was changed.")
+            "Nothing was changed."
+        )
     current_arn = found.current_task_definition_arn
     if base["taskDefinitionArn"] != current_arn:
         running = current_arn.rsplit("/", 1)[-1]
-        running = running[len(t.task_family):] if running.startswith(
-            f"{t.task_family}:") else running
+        running = (
+            running[len(t.task_family) :] if running.startswith(f"{t.task_family}:") else running
+        )
         found.notes.insert(
             0,
             f"basing the release on {base_name} (latest ACTIVE revision of the family, "
             f"e.g. registered by Terraform); the service runs {running}. Task definition "
-            "changes between the two ship with this release")
+            "changes between the two ship with this release",
+        )
 
 
 def _repository_calls(r: Releaser) -> list[ReadCall]:
     t = r.target
-    return [ReadCall(
-        "ecr", "describe_repositories", {"repositoryNames": [t.ecr_repository_name]},
-        not_found={"RepositoryNotFoundException":
-                   f"ECR repository {t.ecr_repository_name!r} does not exist in {t.region}"},
-    )]
+    return [
+        ReadCall(
+            "ecr",
+            "describe_repositories",
+            {"repositoryNames": [t.ecr_repository_name]},
+            not_found={
+                "RepositoryNotFoundException": f"ECR repository {t.ecr_repository_name!r} does not exist in {t.region}"
+            },
+        )
+    ]
 
 
 def _verify_repository(r: Releaser, answers: list[dict], found: Found) -> None:
@@ -255,19 +288,24 @@ def _verify_repository(r: Releaser, answers: list[dict], found: Found) -> None:
         raise ReleaseRefused(
             f"ECR repository {t.ecr_repository_name!r} has URI {found.repository_url!r}, but "
             f"{t.source} says {t.ecr_repository_url!r}; wrong account or stale outputs. "
-            "Nothing was changed.")
+            "Nothing was changed."
+        )
 
 
 def _image_calls(r: Releaser) -> list[ReadCall]:
     t, o = r.target, r.options
-    return [ReadCall(
-        "ecr", "describe_images",
-        {"repositoryName": t.ecr_repository_name, "imageIds": [o.image.image_id]},
-        expect="the image exists",
-        not_found={"ImageNotFoundException":
-                   f"image {o.image} is not in ECR repository {t.ecr_repository_name!r}; "
-                   "push it first (or check the tag)"},
-    )]
+    return [
+        ReadCall(
+            "ecr",
+            "describe_images",
+            {"repositoryName": t.ecr_repository_name, "imageIds": [o.image.image_id]},
+            expect="the image exists",
+            not_found={
+                "ImageNotFoundException": f"image {o.image} is not in ECR repository {t.ecr_repository_name!r}; "
+                "push it first (or check the tag)"
+            },
+        )
+    ]
 
 
 def _verify_image(r: Releaser, answers: list[dict], found: Found) -> None:
@@ -275,19 +313,26 @@ def _verify_image(r: Releaser, answers: list[dict], found: Found) -> None:
     (images,) = answers
     details = images.get("imageDetails") or []
     if not details:
-        raise ReleaseRefused(f"image {o.image} is not in ECR repository "
-                             f"{t.ecr_repository_name!r}. Nothing was changed.")
+        raise ReleaseRefused(
+            f"image {o.image} is not in ECR repository "
+            f"{t.ecr_repository_name!r}. Nothing was changed."
+        )
     found.image_digest = details[0]["imageDigest"]
-    found.image_uri = o.image.uri(found.repository_url,
-                                  digest=found.image_digest if o.pin_digest else None)
+    found.image_uri = o.image.uri(
+        found.repository_url, digest=found.image_digest if o.pin_digest else None
+    )
     found.register_request = new_task_definition_request(
-        found.task_definition, container_name=t.container_name,
-        container_port=t.container_port, image=found.image_uri,
+        found.task_definition,
+        container_name=t.container_name,
+        container_port=t.container_port,
+        image=found.image_uri,
     )
     for container in found.base.get("containerDefinitions", []):
         if container.get("name") == t.container_name and container.get("image") == found.image_uri:
-            found.notes.append(f"{found.image_uri} is already the image of "
-                               f"{_base_name(r, found)}; releasing it again replaces the tasks")
+            found.notes.append(
+                f"{found.image_uri} is already the image of "
+                f"{_base_name(r, found)}; releasing it again replaces the tasks"
+            )
 
 
 def _group_params(r: Releaser) -> dict:
@@ -297,38 +342,45 @@ def _group_params(r: Releaser) -> dict:
 
 def _deployment_group_calls(r: Releaser) -> list[ReadCall]:
     t = r.target
-    return [ReadCall(
-        "codedeploy", "get_deployment_group", _group_params(r),
-        expect="ECS group of this service",
-        not_found={
-            "ApplicationDoesNotExistException":
-                f"CodeDeploy application {t.codedeploy_application!r} does not exist",
-            "DeploymentGroupDoesNotExistException":
-                f"CodeDeploy deployment group {t.deployment_group!r} does not exist in "
+    return [
+        ReadCall(
+            "codedeploy",
+            "get_deployment_group",
+            _group_params(r),
+            expect="ECS group of this service",
+            not_found={
+                "ApplicationDoesNotExistException": f"CodeDeploy application {t.codedeploy_application!r} does not exist",
+                "DeploymentGroupDoesNotExistException": f"CodeDeploy deployment group {t.deployment_group!r} does not exist in "
                 f"application {t.codedeploy_application!r}",
-        },
-    )]
+            },
+        )
+    ]
 
 
 def _verify_deployment_group(r: Releaser, answers: list[dict], found: Found) -> None:
     t = r.target
     group = answers[0]["deploymentGroupInfo"]
-    group_services = [(s.get("clusterName"), s.get("serviceName"))
-                      for s in group.get("ecsServices") or []]
+    group_services = [
+        (s.get("clusterName"), s.get("serviceName")) for s in group.get("ecsServices") or []
+    ]
     if group.get("computePlatform") != "ECS" or (t.cluster, t.ecs_service) not in group_services:
         raise ReleaseRefused(
             f"deployment group {t.deployment_group!r} deploys {group_services or 'nothing'} "
             f"({group.get('computePlatform')}), not ECS service {t.cluster}/{t.ecs_service}. "
-            "Nothing was changed.")
+            "Nothing was changed."
+        )
     found.deployment_config_name = group.get("deploymentConfigName")
 
 
 def _active_deployment_calls(r: Releaser) -> list[ReadCall]:
-    return [ReadCall(
-        "codedeploy", "list_deployments",
-        {**_group_params(r), "includeOnlyStatuses": list(ACTIVE_DEPLOYMENT_STATUSES)},
-        expect="none active",
-    )]
+    return [
+        ReadCall(
+            "codedeploy",
+            "list_deployments",
+            {**_group_params(r), "includeOnlyStatuses": list(ACTIVE_DEPLOYMENT_STATUSES)},
+            expect="none active",
+        )
+    ]
 
 
 def _verify_no_active_deployment(r: Releaser, answers: list[dict], found: Found) -> None:
@@ -339,18 +391,25 @@ def _verify_no_active_deployment(r: Releaser, answers: list[dict], found: Found)
             f"deployment {', '.join(active)} is already in progress for "
             f"{t.codedeploy_application}/{t.deployment_group}; wait for it to finish "
             "or stop it (aws deploy stop-deployment --deployment-id ... "
-            "--auto-rollback-enabled). Nothing was changed.")
+            "--auto-rollback-enabled). Nothing was changed."
+        )
 
 
 def _hook_calls(r: Releaser) -> list[ReadCall]:
-    return [ReadCall(
-        "lambda", "get_function_configuration", {"FunctionName": function},
-        expect=f"hook {event} exists",
-        not_found={"ResourceNotFoundException":
-                   f"Lambda function {function!r} for the {event} hook does not exist "
-                   f"in {r.target.region}"},
-        label=f"lambda.get_function_configuration ({event} hook)",
-    ) for event, function in r.options.hooks]
+    return [
+        ReadCall(
+            "lambda",
+            "get_function_configuration",
+            {"FunctionName": function},
+            expect=f"hook {event} exists",
+            not_found={
+                "ResourceNotFoundException": f"Lambda function {function!r} for the {event} hook does not exist "
+                f"in {r.target.region}"
+            },
+            label=f"lambda.get_function_configuration ({event} hook)",
+        )
+        for event, function in r.options.hooks
+    ]
 
 
 def _exists(r: Releaser, answers: list[dict], found: Found) -> None:

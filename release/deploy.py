@@ -6,17 +6,19 @@ refused release changes nothing. The checks are one list
 (``release.checks.CHECKS``) that ``plan`` (the dry run) prints. AWS clients, the sleep function and the
 clock are injected so tests run against moto/stubs without waiting.
 """
+
 from __future__ import annotations
 
 import math
 import re
 import sys
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Callable, TextIO
+from typing import TextIO
 
 from release.appspec import ImageRef, appspec_revision, build_appspec
-from release.checks import ACTIVE_DEPLOYMENT_STATUSES, CHECKS, Found, ReadCall
+from release.checks import CHECKS, Found, ReadCall
 from release.errors import (
     DeploymentFailed,
     DeploymentTimedOut,
@@ -35,7 +37,8 @@ FINAL_DEPLOYMENT_STATUSES = (SUCCEEDED, "Failed", "Stopped")
 _PREDEFINED_CONFIG = re.compile(
     r"CodeDeployDefault\.ECS(?:(?P<all>AllAtOnce)"
     r"|Linear(?P<step>\d+)PercentEvery(?P<every>\d+)Minutes?"
-    r"|Canary(?P<canary>\d+)Percent(?P<wait>\d+)Minutes?)")
+    r"|Canary(?P<canary>\d+)Percent(?P<wait>\d+)Minutes?)"
+)
 # Task start-up, health checks and hooks on top of the shifting itself.
 _TIMEOUT_MARGIN_MINUTES = 30
 # Unknown (custom) deployment configuration: assume an hour of shifting.
@@ -45,8 +48,12 @@ _MAX_POLL_ERRORS = 3
 
 # ClientError codes that mean "these credentials cannot be used".
 _CREDENTIAL_ERROR_CODES = (
-    "ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId",
-    "UnrecognizedClientException", "InvalidSignatureException", "SignatureDoesNotMatch",
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "InvalidClientTokenId",
+    "UnrecognizedClientException",
+    "InvalidSignatureException",
+    "SignatureDoesNotMatch",
 )
 _ACCESS_DENIED_CODES = ("AccessDenied", "AccessDeniedException")
 
@@ -202,7 +209,8 @@ class Releaser:
     @property
     def description(self) -> str:
         return self.options.description or (
-            f"{self.target.service_name} {self.options.image} via release tool")
+            f"{self.target.service_name} {self.options.image} via release tool"
+        )
 
     # ---------------------------------------------------------------- dry run
     def dry_run_appspec(self) -> dict:
@@ -225,8 +233,12 @@ class Releaser:
             f"image         {image}",
             f"deployment    {t.codedeploy_application} / {t.deployment_group}",
             f"platform      {t.platform_version} (pinned)",
-            "network       " + (t.network_configuration.describe() if t.network_configuration
-                                else t.network_lookup.describe()),
+            "network       "
+            + (
+                t.network_configuration.describe()
+                if t.network_configuration
+                else t.network_lookup.describe()
+            ),
             "",
             "read-only checks (any failure stops here; nothing is changed):",
         ]
@@ -248,7 +260,14 @@ class Releaser:
         return lines
 
     # -------------------------------------------------------------- AWS calls
-    def _read(self, what: str, call: Callable, *, not_found: dict[str, str] | None = None, **params):
+    def _read(
+        self,
+        what: str,
+        call: Callable,
+        *,
+        not_found: Mapping[str, str] | None = None,
+        **params,
+    ):
         """A read-only call; any failure refuses the release (nothing changed)."""
         from botocore.exceptions import (
             BotoCoreError,
@@ -271,11 +290,13 @@ class Releaser:
             if code in _CREDENTIAL_ERROR_CODES:
                 raise ReleaseRefused(
                     f"{what}: AWS rejected the credentials ({code}: {message}); refresh them "
-                    "and retry. Nothing was changed.") from None
+                    "and retry. Nothing was changed."
+                ) from None
             if code in _ACCESS_DENIED_CODES:
                 raise ReleaseRefused(
                     f"{what}: access denied ({message}); the release role needs this "
-                    "read permission. Nothing was changed.") from None
+                    "read permission. Nothing was changed."
+                ) from None
             raise ReleaseRefused(f"{what}: {code}: {message}. Nothing was changed.") from None
         except BotoCoreError as err:
             raise ReleaseRefused(f"{what}: {err}. Nothing was changed.") from None
@@ -283,8 +304,9 @@ class Releaser:
     def read(self, call: ReadCall):
         """Makes one read-only call of a check (``release.checks``)."""
         client = getattr(self.clients, "lambda_" if call.client == "lambda" else call.client)
-        return self._read(call.what, getattr(client, call.operation), not_found=call.not_found,
-                          **call.params)
+        return self._read(
+            call.what, getattr(client, call.operation), not_found=call.not_found, **call.params
+        )
 
     def preflight(self) -> Preflight:
         """Every read-only check (``release.checks.CHECKS``), in order; raises
@@ -292,6 +314,7 @@ class Releaser:
         found = Found()
         for check in CHECKS:
             check.run(self, found)
+        assert found.network is not None, "the network check always sets it"
         return Preflight(
             current_task_definition_arn=found.current_task_definition_arn,
             base_task_definition_arn=found.base["taskDefinitionArn"],
@@ -312,15 +335,19 @@ class Releaser:
             registered = self.clients.ecs.register_task_definition(**pre.register_request)
         except (ClientError, BotoCoreError) as err:
             code, message = _error_code(err)
-            raise ReleaseError(f"ecs.register_task_definition failed ({code}: {message}); "
-                               "nothing was deployed.") from None
+            raise ReleaseError(
+                f"ecs.register_task_definition failed ({code}: {message}); nothing was deployed."
+            ) from None
         arn = registered["taskDefinition"]["taskDefinitionArn"]
         self.task_definition_arn = arn
         self.say(f"registered task definition {arn}")
 
-        appspec = build_appspec(t, task_definition_arn=arn,
-                                network_configuration=pre.network_configuration,
-                                hooks=self.options.hooks)
+        appspec = build_appspec(
+            t,
+            task_definition_arn=arn,
+            network_configuration=pre.network_configuration,
+            hooks=self.options.hooks,
+        )
         try:
             created = self.clients.codedeploy.create_deployment(
                 applicationName=t.codedeploy_application,
@@ -331,13 +358,16 @@ class Releaser:
         except (ClientError, BotoCoreError) as err:
             code, message = _error_code(err)
             self._deregister_unused(arn)
-            raise ReleaseError(f"codedeploy.create_deployment failed ({code}: {message}); "
-                               "nothing was deployed.") from None
+            raise ReleaseError(
+                f"codedeploy.create_deployment failed ({code}: {message}); nothing was deployed."
+            ) from None
         self.deployment_id = created["deploymentId"]
-        self.say(f"created deployment {self.deployment_id} "
-                 f"({pre.deployment_config_name or 'group default configuration'}): "
-                 f"https://{t.region}.console.aws.amazon.com/codesuite/codedeploy/deployments/"
-                 f"{self.deployment_id}?region={t.region}")
+        self.say(
+            f"created deployment {self.deployment_id} "
+            f"({pre.deployment_config_name or 'group default configuration'}): "
+            f"https://{t.region}.console.aws.amazon.com/codesuite/codedeploy/deployments/"
+            f"{self.deployment_id}?region={t.region}"
+        )
         return self.deployment_id
 
     def _deregister_unused(self, arn: str) -> None:
@@ -346,7 +376,7 @@ class Releaser:
         try:
             self.clients.ecs.deregister_task_definition(taskDefinition=arn)
             self.say(f"deregistered the unused task definition {arn}")
-        except Exception as err:  # noqa: BLE001 - best effort, the real error follows
+        except Exception as err:
             self.say(f"could not deregister the unused task definition {arn}: {err}")
 
     # ------------------------------------------------------------- watching
@@ -355,9 +385,15 @@ class Releaser:
 
         parts = [info.get("status", "?")]
         try:
-            target = self.clients.codedeploy.get_deployment_target(
-                deploymentId=deployment_id, targetId=self.target.deployment_target_id,
-            ).get("deploymentTarget", {}).get("ecsTarget") or {}
+            target = (
+                self.clients.codedeploy.get_deployment_target(
+                    deploymentId=deployment_id,
+                    targetId=self.target.deployment_target_id,
+                )
+                .get("deploymentTarget", {})
+                .get("ecsTarget")
+                or {}
+            )
         except (ClientError, BotoCoreError):
             # The target appears a few seconds after the deployment; status alone then.
             target = {}
@@ -368,18 +404,30 @@ class Releaser:
             current = done[-1] if done else None
         if current:
             parts.append(f"step {current.get('lifecycleEventName')} {current.get('status')}")
-        task_sets = sorted(target.get("taskSetsInfo") or [],
-                           key=lambda s: s.get("taskSetLabel", ""))
+        task_sets = sorted(
+            target.get("taskSetsInfo") or [], key=lambda s: s.get("taskSetLabel", "")
+        )
         if task_sets:
-            parts.append("traffic " + ", ".join(
-                f"{s.get('taskSetLabel', '?').lower()} {s.get('trafficWeight', 0):g}%"
-                for s in task_sets))
-            parts.append("tasks " + ", ".join(
-                f"{s.get('taskSetLabel', '?').lower()} {s.get('runningCount', 0)}/"
-                f"{s.get('desiredCount', 0)}" for s in task_sets))
+            parts.append(
+                "traffic "
+                + ", ".join(
+                    f"{s.get('taskSetLabel', '?').lower()} {s.get('trafficWeight', 0):g}%"
+                    for s in task_sets
+                )
+            )
+            parts.append(
+                "tasks "
+                + ", ".join(
+                    f"{s.get('taskSetLabel', '?').lower()} {s.get('runningCount', 0)}/"
+                    f"{s.get('desiredCount', 0)}"
+                    for s in task_sets
+                )
+            )
         if info.get("status") == "Ready":
-            parts.append(f"waiting to reroute traffic: aws deploy continue-deployment "
-                         f"--deployment-id {deployment_id}")
+            parts.append(
+                f"waiting to reroute traffic: aws deploy continue-deployment "
+                f"--deployment-id {deployment_id}"
+            )
         return " | ".join(parts)
 
     def watch(self, deployment_id: str) -> dict:
@@ -392,8 +440,9 @@ class Releaser:
         errors = 0
         while True:
             try:
-                info = self.clients.codedeploy.get_deployment(
-                    deploymentId=deployment_id)["deploymentInfo"]
+                info = self.clients.codedeploy.get_deployment(deploymentId=deployment_id)[
+                    "deploymentInfo"
+                ]
                 errors = 0
             except (ClientError, BotoCoreError) as err:
                 errors += 1
@@ -402,7 +451,8 @@ class Releaser:
                 if errors >= _MAX_POLL_ERRORS:
                     raise ReleaseError(
                         f"lost track of deployment {deployment_id} after {errors} failed polls; "
-                        "it keeps running in CodeDeploy: check the console") from None
+                        "it keeps running in CodeDeploy: check the console"
+                    ) from None
                 self.sleep(self.options.poll_seconds)
                 continue
             line = self._progress(deployment_id, info)
@@ -418,16 +468,19 @@ class Releaser:
                     f"{self.timeout_minutes:g} min; it keeps running in CodeDeploy. Follow it "
                     f"with `aws deploy get-deployment --deployment-id {deployment_id}` or stop "
                     f"it with `aws deploy stop-deployment --deployment-id {deployment_id} "
-                    "--auto-rollback-enabled`")
+                    "--auto-rollback-enabled`"
+                )
             self.sleep(self.options.poll_seconds)
 
     def _failure(self, info: dict) -> DeploymentFailed:
         t = self.target
         error = info.get("errorInformation") or {}
         reason = ": ".join(x for x in (error.get("code"), error.get("message")) if x)
-        message = (f"deployment {info.get('deploymentId')} of {t.service_name} "
-                   f"{self.options.image} to {t.environment.name} {info.get('status', '?').upper()}"
-                   + (f" ({reason})" if reason else ""))
+        message = (
+            f"deployment {info.get('deploymentId')} of {t.service_name} "
+            f"{self.options.image} to {t.environment.name} {info.get('status', '?').upper()}"
+            + (f" ({reason})" if reason else "")
+        )
         rollback = info.get("rollbackInfo") or {}
         rollback_id = rollback.get("rollbackDeploymentId")
         if rollback_id:
@@ -437,11 +490,15 @@ class Releaser:
             except DeploymentTimedOut as err:
                 return DeploymentFailed(f"{message}; rollback {rollback_id} not finished: {err}")
             if final.get("status") == SUCCEEDED:
-                message += (f"; rolled back by {rollback_id}: production traffic is on the "
-                            "previous task set")
+                message += (
+                    f"; rolled back by {rollback_id}: production traffic is on the "
+                    "previous task set"
+                )
             else:
-                message += (f"; ROLLBACK {rollback_id} {final.get('status', '?').upper()}: check "
-                            "the service and its listeners by hand")
+                message += (
+                    f"; ROLLBACK {rollback_id} {final.get('status', '?').upper()}: check "
+                    "the service and its listeners by hand"
+                )
         elif rollback.get("rollbackMessage"):
             message += f"; {rollback['rollbackMessage']}"
         else:
@@ -452,17 +509,22 @@ class Releaser:
         """Checks, starts and watches the release; returns the deployment id."""
         pre = self.preflight()
         t = self.target
-        self.say(f"checks passed: {t.ecs_service} runs {pre.current_task_definition_arn}; "
-                 f"image {pre.image_uri} ({pre.image_digest}); no deployment in progress")
+        self.say(
+            f"checks passed: {t.ecs_service} runs {pre.current_task_definition_arn}; "
+            f"image {pre.image_uri} ({pre.image_digest}); no deployment in progress"
+        )
         for note in pre.notes:
             self.say(f"note: {note}")
-        self.say(f"the AppSpec sets platform version {t.platform_version}, "
-                 f"{pre.network_configuration.describe()}")
+        self.say(
+            f"the AppSpec sets platform version {t.platform_version}, "
+            f"{pre.network_configuration.describe()}"
+        )
         deployment_id = self.start(pre)
         info = self.watch(deployment_id)
         if info.get("status") != SUCCEEDED:
             raise self._failure(info)
-        self.say(f"released {t.service_name} {self.options.image} to {t.environment.name}: "
-                 f"deployment {deployment_id} succeeded; task definition {self.task_definition_arn}")
+        self.say(
+            f"released {t.service_name} {self.options.image} to {t.environment.name}: "
+            f"deployment {deployment_id} succeeded; task definition {self.task_definition_arn}"
+        )
         return deployment_id
-

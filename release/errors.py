@@ -4,6 +4,7 @@ The exit code tells a pipeline whether anything changed: 2 and 3 mean the
 release was refused before the first write call, 1 and 4 mean a deployment
 was started (see docs/release.md).
 """
+
 from __future__ import annotations
 
 EXIT_OK = 0

@@ -8,14 +8,14 @@ file additionally knows the ECR repository URL (which contains the account)
 and the ids of the task subnets and security groups (without it, the release
 looks them up in EC2 by name before any write: ``release.network``).
 """
+
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from config import ConfigError, EnvironmentConfig, load_environments
-from config import naming
+from config import ConfigError, EnvironmentConfig, load_environments, naming
 from config.model import PLATFORM_VERSION_PATTERN
 from release.errors import ReleaseInputError
 from release.network import NetworkConfiguration, NetworkLookup, parse_network_configuration
@@ -58,11 +58,19 @@ class CapacityProviderItem:
 
     def appspec(self) -> dict:
         """The AppSpec spelling (PascalCase keys)."""
-        return {"Base": self.base, "CapacityProvider": self.capacity_provider, "Weight": self.weight}
+        return {
+            "Base": self.base,
+            "CapacityProvider": self.capacity_provider,
+            "Weight": self.weight,
+        }
 
     def ecs(self) -> dict:
         """The ECS API spelling (camelCase keys), as describe_services returns it."""
-        return {"capacityProvider": self.capacity_provider, "base": self.base, "weight": self.weight}
+        return {
+            "capacityProvider": self.capacity_provider,
+            "base": self.base,
+            "weight": self.weight,
+        }
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -130,7 +138,8 @@ def target_from_config(env: EnvironmentConfig, service_name: str) -> ReleaseTarg
     repo_name = naming.ecr_repository_name(env, svc)
     repo_url = (
         f"{env.account_id}.dkr.ecr.{env.region}.amazonaws.com/{repo_name}"
-        if env.account_id else None
+        if env.account_id
+        else None
     )
     return ReleaseTarget(
         environment=env,
@@ -153,7 +162,9 @@ def target_from_config(env: EnvironmentConfig, service_name: str) -> ReleaseTarg
     )
 
 
-def target_from_outputs(env: EnvironmentConfig, service_name: str, path: str | Path) -> ReleaseTarget:
+def target_from_outputs(
+    env: EnvironmentConfig, service_name: str, path: str | Path
+) -> ReleaseTarget:
     """Names from ``terraform output -json`` of the environment's services stack.
 
     The service must also exist in the configuration, and the outputs must
@@ -168,23 +179,29 @@ def target_from_outputs(env: EnvironmentConfig, service_name: str, path: str | P
     try:
         data = json.loads(Path(path).read_text())
     except FileNotFoundError:
-        raise ReleaseInputError(f"{where}: not found; write it with "
-                                "`terraform output -json > FILE` in the services stack") from None
+        raise ReleaseInputError(
+            f"{where}: not found; write it with "
+            "`terraform output -json > FILE` in the services stack"
+        ) from None
     except (OSError, ValueError) as err:
         raise ReleaseInputError(f"{where}: not readable JSON ({err})") from None
     output = data.get("release_manifest") if isinstance(data, dict) else None
     if not isinstance(output, dict) or "value" not in output:
         raise ReleaseInputError(
             f"{where}: has no output 'release_manifest' in `terraform output -json` form "
-            "({\"release_manifest\": {\"value\": ..., \"type\": ..., \"sensitive\": ...}})")
+            '({"release_manifest": {"value": ..., "type": ..., "sensitive": ...}})'
+        )
     manifest = output["value"]
     if not isinstance(manifest, dict):
-        raise ReleaseInputError(f"{where}: release_manifest.value must be a map of service "
-                                f"name to names, got {type(manifest).__name__}")
+        raise ReleaseInputError(
+            f"{where}: release_manifest.value must be a map of service "
+            f"name to names, got {type(manifest).__name__}"
+        )
     if service_name not in manifest:
         raise ReleaseInputError(
             f"{where}: service {service_name!r} is not in release_manifest; allowed: "
-            + (", ".join(sorted(manifest)) or "(none)"))
+            + (", ".join(sorted(manifest)) or "(none)")
+        )
     entry = manifest[service_name]
     ctx = f"{where}: release_manifest.{service_name}"
     if not isinstance(entry, dict):
@@ -195,35 +212,42 @@ def target_from_outputs(env: EnvironmentConfig, service_name: str, path: str | P
             f"{ctx}: missing {', '.join(missing)}; the file was exported before the "
             f"services stack had these outputs. Apply the services stack (cdktf deploy "
             f"{env.prefix}-services) and export its outputs again (terraform output -json "
-            "> FILE)")
+            "> FILE)"
+        )
     if missing:
-        raise ReleaseInputError(f"{ctx}: missing {', '.join(missing)}; required: "
-                                + ", ".join(MANIFEST_FIELDS))
+        raise ReleaseInputError(
+            f"{ctx}: missing {', '.join(missing)}; required: " + ", ".join(MANIFEST_FIELDS)
+        )
     strings = {}
     for key in MANIFEST_FIELDS:
         if key in _STRUCTURED_FIELDS:
             continue
         value = entry[key]
         if not isinstance(value, str) or not value:
-            raise ReleaseInputError(f"{ctx}.{key}: {value!r} is not allowed; must be a "
-                                    "non-empty string")
+            raise ReleaseInputError(
+                f"{ctx}.{key}: {value!r} is not allowed; must be a non-empty string"
+            )
         strings[key] = value
     port = entry["container_port"]
     if isinstance(port, str) and port.isdigit():
         port = int(port)
     if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
-        raise ReleaseInputError(f"{ctx}.container_port: {entry['container_port']!r} is not "
-                                "allowed; must be a port number 1-65535")
+        raise ReleaseInputError(
+            f"{ctx}.container_port: {entry['container_port']!r} is not "
+            "allowed; must be a port number 1-65535"
+        )
     if not PLATFORM_VERSION_PATTERN.fullmatch(strings["platform_version"]):
         raise ReleaseInputError(
             f"{ctx}.platform_version: {strings['platform_version']!r} is not allowed; must be "
-            "a pinned Fargate platform version such as '1.4.0' (not LATEST)")
+            "a pinned Fargate platform version such as '1.4.0' (not LATEST)"
+        )
     expected_cluster = naming.cluster_name(env)
     if strings["cluster"] != expected_cluster:
         raise ReleaseInputError(
             f"{ctx}.cluster: {strings['cluster']!r} is not the cluster of environment "
             f"{env.name!r} ({expected_cluster!r}); pass the outputs of that environment's "
-            "services stack")
+            "services stack"
+        )
     return ReleaseTarget(
         environment=env,
         service_name=service_name,
@@ -237,10 +261,12 @@ def target_from_outputs(env: EnvironmentConfig, service_name: str, path: str | P
         ecr_repository_name=strings["ecr_repository_name"],
         ecr_repository_url=strings["ecr_repository_url"],
         capacity_provider_strategy=parse_strategy(
-            entry["capacity_provider_strategy"], f"{ctx}.capacity_provider_strategy"),
+            entry["capacity_provider_strategy"], f"{ctx}.capacity_provider_strategy"
+        ),
         platform_version=strings["platform_version"],
         network_configuration=parse_network_configuration(
-            entry["network_configuration"], f"{ctx}.network_configuration"),
+            entry["network_configuration"], f"{ctx}.network_configuration"
+        ),
         source=f"outputs file {path}",
     )
 
@@ -248,8 +274,10 @@ def target_from_outputs(env: EnvironmentConfig, service_name: str, path: str | P
 def parse_strategy(raw: object, where: str) -> tuple[CapacityProviderItem, ...]:
     """A capacity provider strategy in any of the accepted spellings."""
     if not isinstance(raw, (list, tuple)) or not raw:
-        raise ReleaseInputError(f"{where}: {raw!r} is not allowed; must be a non-empty list "
-                                "of {capacityProvider, base, weight}")
+        raise ReleaseInputError(
+            f"{where}: {raw!r} is not allowed; must be a non-empty list "
+            "of {capacityProvider, base, weight}"
+        )
     items = []
     for idx, item in enumerate(raw):
         if not isinstance(item, dict):
@@ -261,16 +289,19 @@ def parse_strategy(raw: object, where: str) -> tuple[CapacityProviderItem, ...]:
                 found[field] = values[0]
         provider = found.get("capacity_provider")
         if not isinstance(provider, str) or not provider:
-            raise ReleaseInputError(f"{where}[{idx}]: capacityProvider is missing or empty "
-                                    f"in {item!r}")
+            raise ReleaseInputError(
+                f"{where}[{idx}]: capacityProvider is missing or empty in {item!r}"
+            )
         numbers = {}
         for field in ("base", "weight"):
             value = found.get(field, 0)
             if isinstance(value, str) and value.isdigit():
                 value = int(value)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise ReleaseInputError(f"{where}[{idx}].{field}: {value!r} is not allowed; "
-                                        "must be a non-negative integer")
+                raise ReleaseInputError(
+                    f"{where}[{idx}].{field}: {value!r} is not allowed; "
+                    "must be a non-negative integer"
+                )
             numbers[field] = value
         items.append(CapacityProviderItem(capacity_provider=provider, **numbers))
     return tuple(items)

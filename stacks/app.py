@@ -1,8 +1,9 @@
 """Builds every stack of the selected environments into one app."""
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from config import EnvironmentConfig
 from framework import App
@@ -36,7 +37,10 @@ def build(app: App, environments: Iterable[EnvironmentConfig]) -> dict[str, Envi
         data = DataStack(app, env, security, network)
         services = ServicesStack(app, env, security, network, data)
         built[env.name] = EnvironmentStacks(
-            bootstrap=bootstrap, security=security, network=network, data=data,
+            bootstrap=bootstrap,
+            security=security,
+            network=network,
+            data=data,
             services=services,
         )
     return built

@@ -5,17 +5,27 @@ AWS provider with default tags and ``allowed_account_ids``, and a remote S3
 backend with a key unique per stack, encryption and S3-native locking
 (``use_lockfile``; DynamoDB locking is deprecated since Terraform 1.11).
 """
+
 from __future__ import annotations
 
 from functools import cached_property
 
-from config import EnvironmentConfig
-from config.naming import state_key_alias
 import jsii
 
-from framework import Aspects, Construct, IAspect, IConstruct, LocalBackend, S3Backend, TerraformStack
+from config import EnvironmentConfig
+from config.naming import state_key_alias
+from framework import (
+    Aspects,
+    Construct,
+    IAspect,
+    IConstruct,
+    LocalBackend,
+    S3Backend,
+    TerraformStack,
+)
 from framework.aws import aws
-from guardrails.rules import RuleContext, register as register_contract_rules
+from guardrails.rules import RuleContext
+from guardrails.rules import register as register_contract_rules
 
 PROJECT = "payment-platform"
 #: S3-native state locking (``use_lockfile``) needs Terraform 1.11.
@@ -54,13 +64,17 @@ class EnvironmentStack(TerraformStack):
             "aws",
             region=env.region,
             allowed_account_ids=[env.account_id] if env.account_id else None,
-            default_tags=[aws.provider.AwsProviderDefaultTags(tags={
-                "project": PROJECT,
-                "environment": env.name,
-                "managed-by": "cdktf",
-                "cost-center": env.cost_center,
-                "stack": stack_name(env, part),
-            })],
+            default_tags=[
+                aws.provider.AwsProviderDefaultTags(
+                    tags={
+                        "project": PROJECT,
+                        "environment": env.name,
+                        "managed-by": "cdktf",
+                        "cost-center": env.cost_center,
+                        "stack": stack_name(env, part),
+                    }
+                )
+            ],
         )
         # Contract rules (docs/rules.md) run at synth and fail it on a violation.
         register_contract_rules(self, RuleContext.for_environment(env))

@@ -3,6 +3,7 @@
 Apply it once per environment before any other stack (see README), then
 optionally migrate its state into the bucket it created.
 """
+
 from __future__ import annotations
 
 from config import EnvironmentConfig
@@ -16,18 +17,29 @@ from stacks.base import LocalStateStack
 class StateBootstrapStack(LocalStateStack):
     def __init__(self, scope: Construct, env: EnvironmentConfig) -> None:
         super().__init__(scope, env, "bootstrap")
-        key = ManagedKey(self, "state-key", ManagedKeyProps(
-            alias=state_key_alias(env).removeprefix("alias/"),
-            description=f"Encrypts the Terraform state of {env.prefix}",
-            account_id=self.account_id,
-            partition=self.partition,
-            region=env.backend_region,
-        ))
+        key = ManagedKey(
+            self,
+            "state-key",
+            ManagedKeyProps(
+                alias=state_key_alias(env).removeprefix("alias/"),
+                description=f"Encrypts the Terraform state of {env.prefix}",
+                account_id=self.account_id,
+                partition=self.partition,
+                region=env.backend_region,
+            ),
+        )
         key.key.add_override("lifecycle.prevent_destroy", True)
-        self.state_bucket = StateBucket(self, "state", StateBucketProps(
-            bucket_name=env.state_bucket, kms_key_arn=key.arn,
-        ), account_id=self.account_id)
+        self.state_bucket = StateBucket(
+            self,
+            "state",
+            StateBucketProps(
+                bucket_name=env.state_bucket,
+                kms_key_arn=key.arn,
+            ),
+            account_id=self.account_id,
+        )
         TerraformOutput(self, "state_bucket", value=self.state_bucket.bucket.bucket)
         TerraformOutput(self, "state_key_arn", value=key.arn)
-        TerraformOutput(self, "state_access_log_bucket",
-                        value=self.state_bucket.access_logs.bucket.bucket)
+        TerraformOutput(
+            self, "state_access_log_bucket", value=self.state_bucket.access_logs.bucket.bucket
+        )

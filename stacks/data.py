@@ -1,4 +1,5 @@
 """The database of an environment: Aurora Serverless v2 PostgreSQL."""
+
 from __future__ import annotations
 
 from config import EnvironmentConfig
@@ -18,29 +19,37 @@ class DataStack(PlatformStack):
     """
 
     def __init__(
-        self, scope: Construct, env: EnvironmentConfig, security: SecurityStack, network: NetworkStack
+        self,
+        scope: Construct,
+        env: EnvironmentConfig,
+        security: SecurityStack,
+        network: NetworkStack,
     ) -> None:
         super().__init__(scope, env, "data")
         db = env.database
-        self.database = AuroraDatabase(self, "database", AuroraDatabaseProps(
-            name=env.prefix,
-            network=network.network,
-            partition=self.partition,
-            data_key=security.data_key,
-            logs_key=security.logs_key,
-            engine_version=db.engine_version,
-            major_version_upgrade=db.major_version_upgrade,
-            min_capacity_acu=db.min_capacity_acu,
-            max_capacity_acu=db.max_capacity_acu,
-            auto_pause_seconds=db.auto_pause_seconds,
-            reader_count=db.reader_count,
-            backup_retention_days=db.backup_retention_days,
-            log_retention_days=env.log_retention_days,
-            database_name=db.database_name,
-            master_username=db.master_username,
-            deletion_protection=db.deletion_protection,
-            prevent_destroy=env.is_production,
-        ))
+        self.database = AuroraDatabase(
+            self,
+            "database",
+            AuroraDatabaseProps(
+                name=env.prefix,
+                network=network.network,
+                partition=self.partition,
+                data_key=security.data_key,
+                logs_key=security.logs_key,
+                engine_version=db.engine_version,
+                major_version_upgrade=db.major_version_upgrade,
+                min_capacity_acu=db.min_capacity_acu,
+                max_capacity_acu=db.max_capacity_acu,
+                auto_pause_seconds=db.auto_pause_seconds,
+                reader_count=db.reader_count,
+                backup_retention_days=db.backup_retention_days,
+                log_retention_days=env.log_retention_days,
+                database_name=db.database_name,
+                master_username=db.master_username,
+                deletion_protection=db.deletion_protection,
+                prevent_destroy=env.is_production,
+            ),
+        )
         TerraformOutput(self, "cluster_identifier", value=self.database.cluster.cluster_identifier)
         TerraformOutput(self, "writer_endpoint", value=self.database.endpoint)
         TerraformOutput(self, "reader_endpoint", value=self.database.reader_endpoint)

@@ -1,4 +1,5 @@
 """The VPC of an environment."""
+
 from __future__ import annotations
 
 from config import EnvironmentConfig
@@ -12,14 +13,18 @@ from stacks.security import SecurityStack
 class NetworkStack(PlatformStack):
     def __init__(self, scope: Construct, env: EnvironmentConfig, security: SecurityStack) -> None:
         super().__init__(scope, env, "network")
-        self.network = Network(self, "network", NetworkProps(
-            name=vpc_name(env),
-            cidr=env.vpc_cidr,
-            availability_zones=env.azs,
-            nat_gateway_count=env.nat_gateway_count,
-            flow_log_key_arn=security.logs_key.arn,
-            flow_log_retention_days=env.log_retention_days,
-            account_id=self.account_id,
-            partition=self.partition,
-            region=env.region,
-        ))
+        self.network = Network(
+            self,
+            "network",
+            NetworkProps(
+                name=vpc_name(env),
+                cidr=env.vpc_cidr,
+                availability_zones=env.azs,
+                nat_gateway_count=env.nat_gateway_count,
+                flow_log_key_arn=security.logs_key.arn,
+                flow_log_retention_days=env.log_retention_days,
+                account_id=self.account_id,
+                partition=self.partition,
+                region=env.region,
+            ),
+        )

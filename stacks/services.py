@@ -1,5 +1,6 @@
 """The services tier: cluster, load balancers and one blue/green service per
 configured service."""
+
 from __future__ import annotations
 
 from config import EnvironmentConfig
@@ -33,7 +34,10 @@ from modules.observability.alarms import (
 )
 from modules.observability.dashboard import Dashboard, DashboardProps, DashboardService
 from modules.observability.deployment_events import DeploymentEvents, DeploymentEventsProps
-from modules.observability.log_groups import ContainerInsightsLogGroup, ContainerInsightsLogGroupProps
+from modules.observability.log_groups import (
+    ContainerInsightsLogGroup,
+    ContainerInsightsLogGroupProps,
+)
 from modules.observability.topic import AlarmTopic, AlarmTopicProps
 from modules.public_image_cache import PublicImageCache, PublicImageCacheProps
 from modules.service_discovery import ServiceNamespace, ServiceNamespaceProps
@@ -42,6 +46,7 @@ from stacks.data import DataStack
 from stacks.network import NetworkStack
 from stacks.security import SecurityStack
 
+
 def namespace_name(env: EnvironmentConfig) -> str:
     return f"{env.name}.payment.internal"
 
@@ -49,179 +54,264 @@ def namespace_name(env: EnvironmentConfig) -> str:
 class ServicesStack(PlatformStack):
     """Composes the services tier; every resource comes from a module."""
 
-    def __init__(self, scope: Construct, env: EnvironmentConfig, security: SecurityStack,
-                 network: NetworkStack, data: DataStack) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        env: EnvironmentConfig,
+        security: SecurityStack,
+        network: NetworkStack,
+        data: DataStack,
+    ) -> None:
         super().__init__(scope, env, "services")
         net = network.network
         common = dict(account_id=self.account_id, region=env.region, partition=self.partition)
-        self.cluster = FargateCluster(self, "cluster", FargateClusterProps(
-            name=cluster_name(env),
-            logs_key_arn=security.logs_key.arn,
-            exec_key_arn=security.data_key.arn,
-            log_retention_days=env.log_retention_days,
-        ))
-        self.namespace = ServiceNamespace(self, "namespace", ServiceNamespaceProps(
-            name=namespace_name(env), vpc_id=net.vpc_id,
-        ))
-        self.deployments = CodeDeployEcsApplication(self, "codedeploy", CodeDeployEcsApplicationProps(
-            name=codedeploy_application_name(env),
-            account_id=self.account_id, partition=self.partition,
-        ))
-        self.image_cache = PublicImageCache(self, "public-image-cache", PublicImageCacheProps(
-            repository_prefix=f"{env.prefix}-public", **common,
-        ))
+        self.cluster = FargateCluster(
+            self,
+            "cluster",
+            FargateClusterProps(
+                name=cluster_name(env),
+                logs_key_arn=security.logs_key.arn,
+                exec_key_arn=security.data_key.arn,
+                log_retention_days=env.log_retention_days,
+            ),
+        )
+        self.namespace = ServiceNamespace(
+            self,
+            "namespace",
+            ServiceNamespaceProps(
+                name=namespace_name(env),
+                vpc_id=net.vpc_id,
+            ),
+        )
+        self.deployments = CodeDeployEcsApplication(
+            self,
+            "codedeploy",
+            CodeDeployEcsApplicationProps(
+                name=codedeploy_application_name(env),
+                account_id=self.account_id,
+                partition=self.partition,
+            ),
+        )
+        self.image_cache = PublicImageCache(
+            self,
+            "public-image-cache",
+            PublicImageCacheProps(
+                repository_prefix=f"{env.prefix}-public",
+                **common,
+            ),
+        )
         self.load_balancers = self._load_balancers(env, security, network)
         # Every task carries this group; it lets tasks call other services
         # through the internal ALB only (modules/callers_security_group.py).
         # Construct id and name are those of its first version, "service-mesh":
         # changing either would replace a group every running task carries.
-        self.callers = CallersSecurityGroup(self, "service-mesh", CallersSecurityGroupProps(
-            name=service_mesh_security_group_name(env), network=net,
-        ))
+        self.callers = CallersSecurityGroup(
+            self,
+            "service-mesh",
+            CallersSecurityGroupProps(
+                name=service_mesh_security_group_name(env),
+                network=net,
+            ),
+        )
         internal_urls = {}
         if "internal" in self.load_balancers:
             internal = self.load_balancers["internal"]
             self.callers.call_through(internal)
             scheme = "https" if internal.https else "http"
-            internal_urls = {svc.name: f"{scheme}://{internal.dns_name}{svc.path_prefix}"
-                             for svc in env.services if not svc.public}
+            internal_urls = {
+                svc.name: f"{scheme}://{internal.dns_name}{svc.path_prefix}"
+                for svc in env.services
+                if not svc.public
+            }
         self.services: dict[str, BlueGreenService] = {}
         for svc in env.services:
-            self.services[svc.name] = BlueGreenService(self, f"service-{svc.name}", BlueGreenServiceProps(
-                environment=env,
-                service=svc,
-                cluster=self.cluster,
-                load_balancer=self.load_balancers["public" if svc.public else "internal"],
-                deployments=self.deployments,
-                namespace=self.namespace,
-                network=net,
-                callers=self.callers,
-                image_cache=self.image_cache,
-                logs_key=security.logs_key,
-                data_key=security.data_key,
-                secrets=security.secrets,
-                database=data.database if svc.uses_database else None,
-                internal_service_urls=internal_urls,
-                **common,
-            ))
+            self.services[svc.name] = BlueGreenService(
+                self,
+                f"service-{svc.name}",
+                BlueGreenServiceProps(
+                    environment=env,
+                    service=svc,
+                    cluster=self.cluster,
+                    load_balancer=self.load_balancers["public" if svc.public else "internal"],
+                    deployments=self.deployments,
+                    namespace=self.namespace,
+                    network=net,
+                    callers=self.callers,
+                    image_cache=self.image_cache,
+                    logs_key=security.logs_key,
+                    data_key=security.data_key,
+                    secrets=security.secrets,
+                    database=data.database if svc.uses_database else None,
+                    internal_service_urls=internal_urls,
+                    **common,
+                ),
+            )
         self._observability(env, security, data)
         self._outputs(env)
 
-    def _observability(self, env: EnvironmentConfig, security: SecurityStack, data: DataStack) -> None:
+    def _observability(
+        self, env: EnvironmentConfig, security: SecurityStack, data: DataStack
+    ) -> None:
         """Alarms on the environment topic, rollback on alarm, dashboard."""
-        self.alarm_topic = AlarmTopic(self, "alarm-topic", AlarmTopicProps(
-            name=f"{env.prefix}-alarms",
-            kms_key_arn=security.data_key.arn,
-            account_id=self.account_id,
-            emails=env.alarms.emails,
-        ))
+        self.alarm_topic = AlarmTopic(
+            self,
+            "alarm-topic",
+            AlarmTopicProps(
+                name=f"{env.prefix}-alarms",
+                kms_key_arn=security.data_key.arn,
+                account_id=self.account_id,
+                emails=env.alarms.emails,
+            ),
+        )
         topic = self.alarm_topic.arn
         self.service_alarms: dict[str, ServiceAlarms] = {}
         for name, service in self.services.items():
-            alarms = ServiceAlarms(self, f"alarms-{name}", ServiceAlarmsProps(
-                name_prefix=f"{env.prefix}-{name}",
-                thresholds=env.alarms,
-                topic_arn=topic,
-                metrics=service.metrics,
-            ))
+            alarms = ServiceAlarms(
+                self,
+                f"alarms-{name}",
+                ServiceAlarmsProps(
+                    name_prefix=f"{env.prefix}-{name}",
+                    thresholds=env.alarms,
+                    topic_arn=topic,
+                    metrics=service.metrics,
+                ),
+            )
             self.service_alarms[name] = alarms
             if env.deployment.rollback_on_alarm:
                 service.rollback_on_alarms([a.alarm_name for a in alarms.rollback_alarms])
         self.load_balancer_alarms = {
-            kind: LoadBalancerAlarms(self, f"alarms-{kind}-alb", LoadBalancerAlarmsProps(
-                name_prefix=f"{env.prefix}-{kind}-alb",
-                thresholds=env.alarms,
-                topic_arn=topic,
-                metrics=alb.metrics,
-            ))
+            kind: LoadBalancerAlarms(
+                self,
+                f"alarms-{kind}-alb",
+                LoadBalancerAlarmsProps(
+                    name_prefix=f"{env.prefix}-{kind}-alb",
+                    thresholds=env.alarms,
+                    topic_arn=topic,
+                    metrics=alb.metrics,
+                ),
+            )
             for kind, alb in self.load_balancers.items()
         }
-        self.database_alarms = DatabaseAlarms(self, "alarms-database", DatabaseAlarmsProps(
-            name_prefix=env.prefix,
-            thresholds=env.alarms,
-            topic_arn=topic,
-            metrics=data.database.metrics,
-            may_pause=env.database.auto_pause_seconds is not None,
-        ))
-        self.deployment_events = DeploymentEvents(self, "deployment-events", DeploymentEventsProps(
-            name=env.prefix,
-            log_group_name=f"/aws/events/{env.prefix}-deployments",
-            kms_key_arn=security.logs_key.arn,
-            retention_days=env.log_retention_days,
-            application_name=self.deployments.name,
-        ))
+        self.database_alarms = DatabaseAlarms(
+            self,
+            "alarms-database",
+            DatabaseAlarmsProps(
+                name_prefix=env.prefix,
+                thresholds=env.alarms,
+                topic_arn=topic,
+                metrics=data.database.metrics,
+                may_pause=env.database.auto_pause_seconds is not None,
+            ),
+        )
+        self.deployment_events = DeploymentEvents(
+            self,
+            "deployment-events",
+            DeploymentEventsProps(
+                name=env.prefix,
+                log_group_name=f"/aws/events/{env.prefix}-deployments",
+                kms_key_arn=security.logs_key.arn,
+                retention_days=env.log_retention_days,
+                application_name=self.deployments.name,
+            ),
+        )
         self.container_insights_logs = ContainerInsightsLogGroup(
-            self, "container-insights-logs", ContainerInsightsLogGroupProps(
+            self,
+            "container-insights-logs",
+            ContainerInsightsLogGroupProps(
                 cluster_name=cluster_name(env),
                 kms_key_arn=security.logs_key.arn,
                 retention_days=env.log_retention_days,
-            ))
+            ),
+        )
         # Container Insights creates the group itself once tasks run; the
         # cluster comes after ours so that never happens first.
         performance_logs = self.container_insights_logs.log_group
         self.cluster.cluster.depends_on = [
-            f"{performance_logs.terraform_resource_type}.{performance_logs.friendly_unique_id}"]
-        rollback_alarms = [a.arn for alarms in self.service_alarms.values()
-                           for a in alarms.rollback_alarms]
-        self.dashboard = Dashboard(self, "dashboard", DashboardProps(
-            name=env.prefix,
-            region=env.region,
-            services=tuple(
-                DashboardService(name=name, metrics=service.metrics)
-                for name, service in self.services.items()
+            f"{performance_logs.terraform_resource_type}.{performance_logs.friendly_unique_id}"
+        ]
+        rollback_alarms = [
+            a.arn for alarms in self.service_alarms.values() for a in alarms.rollback_alarms
+        ]
+        self.dashboard = Dashboard(
+            self,
+            "dashboard",
+            DashboardProps(
+                name=env.prefix,
+                region=env.region,
+                services=tuple(
+                    DashboardService(name=name, metrics=service.metrics)
+                    for name, service in self.services.items()
+                ),
+                database=data.database.metrics,
+                deployment_log_group_name=self.deployment_events.log_group.name,
+                alarm_arns=tuple(rollback_alarms),
             ),
-            database=data.database.metrics,
-            deployment_log_group_name=self.deployment_events.log_group.name,
-            alarm_arns=tuple(rollback_alarms),
-        ))
+        )
 
-    def _load_balancers(self, env: EnvironmentConfig, security: SecurityStack,
-                        network: NetworkStack) -> dict[str, ApplicationLoadBalancer]:
+    def _load_balancers(
+        self, env: EnvironmentConfig, security: SecurityStack, network: NetworkStack
+    ) -> dict[str, ApplicationLoadBalancer]:
         lb = env.load_balancer
         net = network.network
         access_logs = None
         if lb.access_logs:
-            elb_account = aws.data_aws_elb_service_account.DataAwsElbServiceAccount(self, "elb-account")
-            access_logs = AccessLogBucket(self, "access-logs", AccessLogBucketProps(
-                bucket_name=f"{env.prefix}-alb-access-logs-{self.account_id}",
-                expiry_days=env.log_retention_days,
-                elb_account_arn=elb_account.arn,
-            ))
+            elb_account = aws.data_aws_elb_service_account.DataAwsElbServiceAccount(
+                self, "elb-account"
+            )
+            access_logs = AccessLogBucket(
+                self,
+                "access-logs",
+                AccessLogBucketProps(
+                    bucket_name=f"{env.prefix}-alb-access-logs-{self.account_id}",
+                    expiry_days=env.log_retention_days,
+                    elb_account_arn=elb_account.arn,
+                ),
+            )
         web_acl = None
         if lb.waf:
-            web_acl = WebAcl(self, "web-acl", WebAclProps(
-                name=env.prefix,
-                logs_key_arn=security.logs_key.arn,
-                log_retention_days=env.log_retention_days,
-            ))
-        wanted = {"public": any(s.public for s in env.services),
-                  "internal": any(not s.public for s in env.services)}
+            web_acl = WebAcl(
+                self,
+                "web-acl",
+                WebAclProps(
+                    name=env.prefix,
+                    logs_key_arn=security.logs_key.arn,
+                    log_retention_days=env.log_retention_days,
+                ),
+            )
+        wanted = {
+            "public": any(s.public for s in env.services),
+            "internal": any(not s.public for s in env.services),
+        }
         built = {}
         for kind, needed in wanted.items():
             if not needed:
                 continue
             internal = kind == "internal"
-            built[kind] = ApplicationLoadBalancer(self, f"{kind}-alb", ApplicationLoadBalancerProps(
-                name=f"{env.prefix}-{kind}",
-                internal=internal,
-                vpc_id=net.vpc_id,
-                subnet_ids=net.private_subnet_ids if internal else net.public_subnet_ids,
-                # Internal: only service tasks, through the callers group
-                # (CallersSecurityGroup.call_through); no range admitted.
-                production_ingress_cidrs=() if internal else lb.public_ingress_cidrs,
-                # Internal: test hooks in the VPC reach it on private
-                # addresses. Internet-facing: clients come from public
-                # addresses, in-VPC hooks through the NAT gateways.
-                test_listener_cidrs=(env.vpc_cidr,) if internal else lb.test_listener_cidrs,
-                test_listener_nat_ips=() if internal else tuple(net.nat_public_ips),
-                test_listener_port=lb.test_listener_port,
-                certificate_arn=lb.certificate_arn,
-                allow_plain_http=lb.allow_plain_http,
-                idle_timeout_seconds=lb.idle_timeout_seconds,
-                deletion_protection=lb.deletion_protection,
-                access_logs=access_logs,
-                web_acl=web_acl,
-            ))
+            built[kind] = ApplicationLoadBalancer(
+                self,
+                f"{kind}-alb",
+                ApplicationLoadBalancerProps(
+                    name=f"{env.prefix}-{kind}",
+                    internal=internal,
+                    vpc_id=net.vpc_id,
+                    subnet_ids=net.private_subnet_ids if internal else net.public_subnet_ids,
+                    # Internal: only service tasks, through the callers group
+                    # (CallersSecurityGroup.call_through); no range admitted.
+                    production_ingress_cidrs=() if internal else lb.public_ingress_cidrs,
+                    # Internal: test hooks in the VPC reach it on private
+                    # addresses. Internet-facing: clients come from public
+                    # addresses, in-VPC hooks through the NAT gateways.
+                    test_listener_cidrs=(env.vpc_cidr,) if internal else lb.test_listener_cidrs,
+                    test_listener_nat_ips=() if internal else tuple(net.nat_public_ips),
+                    test_listener_port=lb.test_listener_port,
+                    certificate_arn=lb.certificate_arn,
+                    allow_plain_http=lb.allow_plain_http,
+                    idle_timeout_seconds=lb.idle_timeout_seconds,
+                    deletion_protection=lb.deletion_protection,
+                    access_logs=access_logs,
+                    web_acl=web_acl,
+                ),
+            )
         return built
 
     def _outputs(self, env: EnvironmentConfig) -> None:
@@ -229,17 +319,29 @@ class ServicesStack(PlatformStack):
         TerraformOutput(self, "codedeploy_application", value=self.deployments.name)
         for kind, alb in self.load_balancers.items():
             TerraformOutput(self, f"{kind}_alb_dns_name", value=alb.dns_name)
-            TerraformOutput(self, f"{kind}_production_listener_arn", value=alb.production_listener_arn)
+            TerraformOutput(
+                self, f"{kind}_production_listener_arn", value=alb.production_listener_arn
+            )
             TerraformOutput(self, f"{kind}_test_listener_arn", value=alb.test_listener_arn)
-        TerraformOutput(self, "service_names", value={n: s.service_name for n, s in self.services.items()})
-        TerraformOutput(self, "deployment_groups", value={
-            n: s.deployment_group_name for n, s in self.services.items()})
-        TerraformOutput(self, "ecr_repository_urls", value={
-            n: s.repository.url for n, s in self.services.items()})
-        TerraformOutput(self, "task_families", value={
-            n: s.task_family for n, s in self.services.items()})
         TerraformOutput(
-            self, "release_manifest",
+            self, "service_names", value={n: s.service_name for n, s in self.services.items()}
+        )
+        TerraformOutput(
+            self,
+            "deployment_groups",
+            value={n: s.deployment_group_name for n, s in self.services.items()},
+        )
+        TerraformOutput(
+            self,
+            "ecr_repository_urls",
+            value={n: s.repository.url for n, s in self.services.items()},
+        )
+        TerraformOutput(
+            self, "task_families", value={n: s.task_family for n, s in self.services.items()}
+        )
+        TerraformOutput(
+            self,
+            "release_manifest",
             description="Per service: what the release tool needs to run a blue/green deployment",
             value={
                 svc.name: {

@@ -29,6 +29,7 @@ per environment). The merged output is the same as a single process writes
 **Variables** are checked before anything runs (``variable_problems``):
 each bad value is one line naming the variable, the value and what is allowed.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -39,8 +40,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
 
 from config import ENVIRONMENTS_VARIABLE, ConfigError, EnvironmentConfig
 
@@ -69,8 +70,9 @@ def parse_workers(raw: str | None) -> int | None:
     except ValueError:
         wanted = 0
     if wanted < 1:
-        raise ConfigError([f"{WORKERS_VARIABLE}: {raw!r} is not allowed; use a whole "
-                           "number of 1 or more"])
+        raise ConfigError(
+            [f"{WORKERS_VARIABLE}: {raw!r} is not allowed; use a whole number of 1 or more"]
+        )
     return wanted
 
 
@@ -88,6 +90,7 @@ def _import_mode_problem(environ: Mapping[str, str]) -> str | None:
     ``framework/__init__`` (which starts cdktf and jsii, and raises on a bad
     value with a traceback), so its file is loaded on its own to ask it."""
     spec = importlib.util.spec_from_file_location("_payment_node_runtime_check", _NODE_RUNTIME)
+    assert spec is not None and spec.loader is not None, _NODE_RUNTIME
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     try:
@@ -102,9 +105,11 @@ def variable_problems(environ: Mapping[str, str], defined: Sequence[str]) -> lis
     problems = []
     selection = environ.get(ENVIRONMENTS_VARIABLE)
     if selection is not None and not selection.replace(",", "").strip():
-        problems.append(f"{ENVIRONMENTS_VARIABLE}: {selection!r} names no environment; "
-                        f"allowed: {', '.join(defined)} (comma-separated), or leave it "
-                        "unset for all")
+        problems.append(
+            f"{ENVIRONMENTS_VARIABLE}: {selection!r} names no environment; "
+            f"allowed: {', '.join(defined)} (comma-separated), or leave it "
+            "unset for all"
+        )
     try:
         parse_workers(environ.get(WORKERS_VARIABLE))
     except ConfigError as err:
@@ -144,11 +149,19 @@ def run_by_cli(environ: Mapping[str, str] | None = None) -> bool:
     return (os.environ if environ is None else environ).get(RUN_BY_CLI_VARIABLE) == "1"
 
 
-def publish(outdir: Path, stacks: dict[str, dict], version: str, suppressions: list[dict],
-            remove_unselected: bool) -> None:
+def publish(
+    outdir: Path,
+    stacks: dict[str, dict],
+    version: str,
+    suppressions: list[dict],
+    remove_unselected: bool,
+) -> None:
     """Completes a successful synthesis whose stack files are in place."""
-    missing = [name for name, entry in stacks.items()
-               if not Path(outdir, entry["synthesizedStackPath"]).is_file()]
+    missing = [
+        name
+        for name, entry in stacks.items()
+        if not Path(outdir, entry["synthesizedStackPath"]).is_file()
+    ]
     if missing:
         raise RuntimeError(f"synthesized stack file(s) missing: {', '.join(missing)}")
     if remove_unselected:
@@ -156,7 +169,9 @@ def publish(outdir: Path, stacks: dict[str, dict], version: str, suppressions: l
             if folder.is_dir() and folder.name not in stacks:
                 shutil.rmtree(folder)
     suppressions = sorted(suppressions, key=lambda s: (s["stack"], s["address"], s["rule_id"]))
-    Path(outdir, SUPPRESSIONS).write_text(json.dumps({"suppressions": suppressions}, indent=2) + "\n")
+    Path(outdir, SUPPRESSIONS).write_text(
+        json.dumps({"suppressions": suppressions}, indent=2) + "\n"
+    )
     _write_atomically(Path(outdir, MANIFEST), manifest_text({"stacks": stacks, "version": version}))
 
 
@@ -199,7 +214,9 @@ def suppression_text(outdir: Path) -> str:
     if not found:
         return "guardrails: no contract rule is suppressed"
     lines = [f"guardrails: {len(found)} suppressed contract rule(s):"]
-    lines += [f"  {s['stack']}: {s['address']}: {s['rule_id']} suppressed: {s['reason']}" for s in found]
+    lines += [
+        f"  {s['stack']}: {s['address']}: {s['rule_id']} suppressed: {s['reason']}" for s in found
+    ]
     return "\n".join(lines)
 
 
@@ -233,12 +250,22 @@ def synthesize_in_parallel(groups: list[list[str]], outdir: Path, main_script: P
     with tempfile.TemporaryDirectory(prefix=".synth-", dir=outdir) as tmp:
         parts = [Path(tmp) / f"worker-{index}" for index in range(len(groups))]
         workers = []
-        for group, part in zip(groups, parts):
-            env = {**os.environ, ENVIRONMENTS_VARIABLE: ",".join(group),
-                   WORKERS_VARIABLE: "1", "CDKTF_OUTDIR": str(part)}
-            workers.append(subprocess.Popen(
-                [sys.executable, str(main_script)], env=env,
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        for group, part in zip(groups, parts, strict=True):
+            env = {
+                **os.environ,
+                ENVIRONMENTS_VARIABLE: ",".join(group),
+                WORKERS_VARIABLE: "1",
+                "CDKTF_OUTDIR": str(part),
+            }
+            workers.append(
+                subprocess.Popen(
+                    [sys.executable, str(main_script)],
+                    env=env,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+            )
         results = [(w, *w.communicate()) for w in workers]
         failed = [(w, out, err) for w, out, err in results if w.returncode != 0]
         if failed:

@@ -6,6 +6,7 @@ engineers use the checkout's ``cdktf.out``, so the CLI runs in a copy of the
 project's sources that shares the checkout's ``.venv`` and ``node_modules``
 (symbolic links; nothing is installed).
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -29,10 +30,20 @@ ROOT = Path(__file__).resolve().parent.parent
 STANDIN = Path(__file__).resolve().parent / "standin_terraform.py"
 #: What the app needs: its packages (every top-level Python package but the
 #: tests), tools/, cdktf.json, the lock files its launcher checks.
-SOURCES = tuple(sorted(
-    {p.parent.name for p in ROOT.glob("*/__init__.py") if p.parent.name != "tests"} | {"tools"}))
-FILES = ("main.py", "cdktf.json", "Makefile", "Pipfile", "Pipfile.lock",
-         "package.json", "package-lock.json")
+SOURCES = tuple(
+    sorted(
+        {p.parent.name for p in ROOT.glob("*/__init__.py") if p.parent.name != "tests"} | {"tools"}
+    )
+)
+FILES = (
+    "main.py",
+    "cdktf.json",
+    "Makefile",
+    "Pipfile",
+    "Pipfile.lock",
+    "package.json",
+    "package-lock.json",
+)
 CLI_BINARY = ROOT / "node_modules" / ".bin" / "cdktf"
 README_SECTIONS = ("## First deployment", "## Daily work")
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
@@ -62,16 +73,21 @@ def make_project(target: Path) -> Path:
 def cli_environment(project: Path, **extra: str) -> dict[str, str]:
     """The caller's environment with the stand-in first on PATH; nothing of
     ours that would change what the README's commands do."""
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("PAYMENT_", "CDKTF_", "TF_")) and key not in (
-               "TERRAFORM_BINARY_NAME", "JSII_NODE", "JSII_RUNTIME", "NODE_OPTIONS")}
-    env.update({
-        "PATH": f"{project / 'standin' / 'bin'}{os.pathsep}{env.get('PATH', '')}",
-        "STANDIN_TERRAFORM_DIR": str(project / "standin" / "state"),
-        "CHECKPOINT_DISABLE": "1",          # no usage telemetry (needs network)
-        "CDKTF_HOME": str(project / "standin" / "cdktf-home"),
-        "TERM": "xterm",
-    })
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("PAYMENT_", "CDKTF_", "TF_"))
+        and key not in ("TERRAFORM_BINARY_NAME", "JSII_NODE", "JSII_RUNTIME", "NODE_OPTIONS")
+    }
+    env.update(
+        {
+            "PATH": f"{project / 'standin' / 'bin'}{os.pathsep}{env.get('PATH', '')}",
+            "STANDIN_TERRAFORM_DIR": str(project / "standin" / "state"),
+            "CHECKPOINT_DISABLE": "1",  # no usage telemetry (needs network)
+            "CDKTF_HOME": str(project / "standin" / "cdktf-home"),
+            "TERM": "xterm",
+        }
+    )
     env.update(extra)
     return env
 
@@ -84,7 +100,7 @@ def readme_commands(readme: Path = ROOT / "README.md") -> list[tuple[str, str]]:
     for heading in README_SECTIONS:
         start = text.index(heading)
         end = text.find("\n## ", start + len(heading))
-        section = text[start:end if end > 0 else None]
+        section = text[start : end if end > 0 else None]
         for block in re.findall(r"```sh\n(.*?)```", section, flags=re.DOTALL):
             for line in block.splitlines():
                 command = line.split(" #")[0].strip()
@@ -95,7 +111,7 @@ def readme_commands(readme: Path = ROOT / "README.md") -> list[tuple[str, str]]:
 
 @dataclass
 class Call:
-    stack: str | None          # None: from the project root
+    stack: str | None  # None: from the project root
     args: list[str]
     outcome: str
     tty: bool
@@ -114,8 +130,10 @@ def read_calls(project: Path) -> list[Call]:
     for line in log.read_text().splitlines():
         entry = json.loads(line)
         cwd = entry["cwd"]
-        stack = cwd[len(stacks_dir):] if cwd.startswith(stacks_dir) else None
-        calls.append(Call(stack=stack, args=entry["args"], outcome=entry["outcome"], tty=entry["tty"]))
+        stack = cwd[len(stacks_dir) :] if cwd.startswith(stacks_dir) else None
+        calls.append(
+            Call(stack=stack, args=entry["args"], outcome=entry["outcome"], tty=entry["tty"])
+        )
     return calls
 
 
@@ -133,16 +151,25 @@ def plain(raw: bytes) -> str:
     return _ANSI.sub("", raw.decode("utf-8", errors="replace")).replace("\r", "")
 
 
-def run_in_terminal(command: str, project: Path, env: dict[str, str], timeout: float = 240) -> CliRun:
+def run_in_terminal(
+    command: str, project: Path, env: dict[str, str], timeout: float = 240
+) -> CliRun:
     """Runs ``command`` as a user would, in a terminal, and answers the CLI's
     approval prompt of each stack with Enter (its default: Approve)."""
     calls_before = len(read_calls(project))
     master, child_side = pty.openpty()
     fcntl.ioctl(child_side, termios.TIOCSWINSZ, struct.pack("HHHH", 60, 200, 0, 0))
     started = time.monotonic()
-    process = subprocess.Popen(shlex.split(command), cwd=project, env=env, stdin=child_side,
-                               stdout=child_side, stderr=child_side, start_new_session=True,
-                               close_fds=True)
+    process = subprocess.Popen(
+        shlex.split(command),
+        cwd=project,
+        env=env,
+        stdin=child_side,
+        stdout=child_side,
+        stderr=child_side,
+        start_new_session=True,
+        close_fds=True,
+    )
     os.close(child_side)
     output = bytearray()
     answered: dict[str, float] = {}
@@ -150,8 +177,10 @@ def run_in_terminal(command: str, project: Path, env: dict[str, str], timeout: f
     try:
         while True:
             if time.monotonic() - started > timeout:
-                raise AssertionError(f"{command!r} did not finish in {timeout:.0f} s:\n"
-                                     f"{plain(bytes(output))[-3000:]}")
+                raise AssertionError(
+                    f"{command!r} did not finish in {timeout:.0f} s:\n"
+                    f"{plain(bytes(output))[-3000:]}"
+                )
             if select.select([master], [], [], 0.2)[0]:
                 try:
                     chunk = os.read(master, 65536)
@@ -162,12 +191,14 @@ def run_in_terminal(command: str, project: Path, env: dict[str, str], timeout: f
                 output += chunk
             elif process.poll() is not None:
                 break
-            text = plain(bytes(output[max(0, scanned - 400):]))
+            text = plain(bytes(output[max(0, scanned - 400) :]))
             scanned = len(output)
             now = time.monotonic()
             for stack in _APPROVAL.findall(text):
-                applied = any(c.stack == stack and c.args[0] == "apply"
-                              for c in read_calls(project)[calls_before:])
+                applied = any(
+                    c.stack == stack and c.args[0] == "apply"
+                    for c in read_calls(project)[calls_before:]
+                )
                 # Once per stack; again only if the key press was lost.
                 if stack not in answered or (not applied and now - answered[stack] > 5):
                     time.sleep(0.3)  # let the prompt take input
@@ -179,9 +210,14 @@ def run_in_terminal(command: str, project: Path, env: dict[str, str], timeout: f
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
         os.close(master)
-    return CliRun(command=command, returncode=returncode, output=plain(bytes(output)),
-                  approved=list(answered), calls=read_calls(project)[calls_before:],
-                  seconds=time.monotonic() - started)
+    return CliRun(
+        command=command,
+        returncode=returncode,
+        output=plain(bytes(output)),
+        approved=list(answered),
+        calls=read_calls(project)[calls_before:],
+        seconds=time.monotonic() - started,
+    )
 
 
 def manifest(project: Path) -> dict[str, dict]:
@@ -195,5 +231,6 @@ def cli_installed() -> bool:
 def run_launcher(project: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
     """cdktf.json's app command, as the CLI runs it (a shell, in the project)."""
     app = json.loads((project / "cdktf.json").read_text())["app"]
-    return subprocess.run(app, shell=True, cwd=project, env=env, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        app, shell=True, cwd=project, env=env, capture_output=True, text=True, timeout=120
+    )

@@ -5,6 +5,7 @@ with the plain import in a separate process (~15-30 s of CPU). It is started
 in the background as soon as collection shows the test will run, so it
 overlaps the rest of the suite on the second core.
 """
+
 from __future__ import annotations
 
 import gc
@@ -86,11 +87,15 @@ ROOT = Path(__file__).resolve().parent.parent
 BACKGROUND_SYNTHESES = {
     # The plain provider import, one process: proves the fast loader.
     "test_plain_import_synthesizes_byte_identical_stacks": {
-        "PAYMENT_PROVIDER_IMPORT": "plain", "PAYMENT_SYNTH_WORKERS": "1"},
+        "PAYMENT_PROVIDER_IMPORT": "plain",
+        "PAYMENT_SYNTH_WORKERS": "1",
+    },
     # Two worker processes (fast loader): proves the merge of main.py.
     "test_parallel_workers_synthesize_byte_identical_stacks": {
-        "PAYMENT_PROVIDER_IMPORT": "fast", "PAYMENT_SYNTH_WORKERS": "2",
-        "PAYMENT_ENVIRONMENTS": "dev,staging"},
+        "PAYMENT_PROVIDER_IMPORT": "fast",
+        "PAYMENT_SYNTH_WORKERS": "2",
+        "PAYMENT_ENVIRONMENTS": "dev,staging",
+    },
 }
 
 
@@ -119,8 +124,13 @@ def _start(test_name: str) -> BackgroundSynthesis:
     env.pop("PAYMENT_ENVIRONMENTS", None)
     env.update(BACKGROUND_SYNTHESES[test_name])
     with open(workdir / "stderr.log", "w") as stderr:
-        process = subprocess.Popen([sys.executable, str(ROOT / "main.py")], cwd=ROOT, env=env,
-                                   stdout=subprocess.DEVNULL, stderr=stderr)
+        process = subprocess.Popen(
+            [sys.executable, str(ROOT / "main.py")],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
     return BackgroundSynthesis(process=process, workdir=workdir)
 
 

@@ -1,4 +1,5 @@
 """Lookups shared by the services-tier tests."""
+
 from __future__ import annotations
 
 import json
@@ -20,15 +21,20 @@ def path_of(resource: dict) -> str:
 
 def find(stack: SynthesizedStack, resource_type: str, path_suffix: str) -> tuple[str, dict]:
     """The one resource of a type whose construct path ends with the suffix."""
-    found = [(k, v) for k, v in stack.resources(resource_type).items()
-             if path_of(v).endswith("/" + path_suffix)]
+    found = [
+        (k, v)
+        for k, v in stack.resources(resource_type).items()
+        if path_of(v).endswith("/" + path_suffix)
+    ]
     assert len(found) == 1, f"{stack.name}: {len(found)} {resource_type} at */{path_suffix}"
     return found[0]
 
 
 def of_service(stack: SynthesizedStack, resource_type: str, service: str) -> dict[str, dict]:
     prefix = f"{stack.name}/service-{service}/"
-    return {k: v for k, v in stack.resources(resource_type).items() if path_of(v).startswith(prefix)}
+    return {
+        k: v for k, v in stack.resources(resource_type).items() if path_of(v).startswith(prefix)
+    }
 
 
 def containers(task_definition: dict) -> dict[str, dict]:
@@ -79,7 +85,9 @@ def sg_ref(stack: SynthesizedStack, path_suffix: str) -> str:
     return ref("aws_security_group", key, "id")
 
 
-def interfaces(stacks: dict[str, SynthesizedStack], stack: SynthesizedStack) -> dict[str, frozenset[str]]:
+def interfaces(
+    stacks: dict[str, SynthesizedStack], stack: SynthesizedStack
+) -> dict[str, frozenset[str]]:
     """Network interfaces of the services tier -> the groups they carry.
 
     ``task:<service>`` (an ECS service's tasks), ``alb:<kind>`` (a load
@@ -91,19 +99,25 @@ def interfaces(stacks: dict[str, SynthesizedStack], stack: SynthesizedStack) -> 
         name = path_of(body).split("/")[1].removeprefix("service-")
         found[f"task:{name}"] = frozenset(body["network_configuration"]["security_groups"])
     for body in stack.resources("aws_lb").values():
-        found[f"alb:{path_of(body).split('/')[1].removesuffix('-alb')}"] = frozenset(body["security_groups"])
+        found[f"alb:{path_of(body).split('/')[1].removesuffix('-alb')}"] = frozenset(
+            body["security_groups"]
+        )
     database = set()
     for rtype in ("aws_vpc_security_group_ingress_rule", "aws_vpc_security_group_egress_rule"):
         for body in stack.resources(rtype).values():
             for token in (body["security_group_id"], body.get("referenced_security_group_id")):
-                if token and resolved_path(stacks, token, stack.name).endswith("data/database/security-group"):
+                if token and resolved_path(stacks, token, stack.name).endswith(
+                    "data/database/security-group"
+                ):
                     database.add(token)
     if database:
         found["database"] = frozenset(database)
     return found
 
 
-def reachability(stacks: dict[str, SynthesizedStack], stack: SynthesizedStack) -> set[tuple[str, str, int]]:
+def reachability(
+    stacks: dict[str, SynthesizedStack], stack: SynthesizedStack
+) -> set[tuple[str, str, int]]:
     """(source, destination, port) of every TCP connection the security
     group rules of ``stack`` allow between its interfaces.
 
@@ -112,16 +126,27 @@ def reachability(stacks: dict[str, SynthesizedStack], stack: SynthesizedStack) -
     destination that names a group of the source (rules of all groups on an
     interface add up). CIDR and prefix-list rules name no interface here.
     """
-    def rules(rtype: str) -> list[dict]:
-        return [r for r in stack.resources(rtype).values()
-                if r.get("referenced_security_group_id") and r["ip_protocol"] in ("tcp", "-1")]
 
-    ingress, egress = rules("aws_vpc_security_group_ingress_rule"), rules("aws_vpc_security_group_egress_rule")
+    def rules(rtype: str) -> list[dict]:
+        return [
+            r
+            for r in stack.resources(rtype).values()
+            if r.get("referenced_security_group_id") and r["ip_protocol"] in ("tcp", "-1")
+        ]
+
+    ingress, egress = (
+        rules("aws_vpc_security_group_ingress_rule"),
+        rules("aws_vpc_security_group_egress_rule"),
+    )
     ports = {r[k] for r in ingress + egress for k in ("from_port", "to_port") if k in r}
 
     def allows(rule: dict, port: int, own: frozenset[str], other: frozenset[str]) -> bool:
         in_range = rule["ip_protocol"] == "-1" or rule["from_port"] <= port <= rule["to_port"]
-        return in_range and rule["security_group_id"] in own and rule["referenced_security_group_id"] in other
+        return (
+            in_range
+            and rule["security_group_id"] in own
+            and rule["referenced_security_group_id"] in other
+        )
 
     enis = interfaces(stacks, stack)
     return {

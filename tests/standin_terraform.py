@@ -19,6 +19,7 @@ Every call is appended to ``$STANDIN_TERRAFORM_DIR/calls.jsonl`` as one
 JSON line under an exclusive lock (stacks without dependencies run at the
 same time). Applied state keys are files in ``$STANDIN_TERRAFORM_DIR/applied``.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -33,8 +34,18 @@ STATE = Path(os.environ["STANDIN_TERRAFORM_DIR"])
 
 
 def record(args: list[str], outcome: str) -> None:
-    line = json.dumps({"cwd": os.getcwd(), "args": args, "outcome": outcome,
-                       "tty": os.isatty(0), "time": time.time()}) + "\n"
+    line = (
+        json.dumps(
+            {
+                "cwd": os.getcwd(),
+                "args": args,
+                "outcome": outcome,
+                "tty": os.isatty(0),
+                "time": time.time(),
+            }
+        )
+        + "\n"
+    )
     with open(STATE / "calls.jsonl", "a", encoding="utf-8") as log:
         fcntl.flock(log, fcntl.LOCK_EX)
         log.write(line)
@@ -70,8 +81,16 @@ def fail(args: list[str], message: str) -> int:
 def main(args: list[str]) -> int:
     if args in (["version", "-json"],):
         record(args, "ok")
-        print(json.dumps({"terraform_version": VERSION, "platform": "linux_amd64",
-                          "provider_selections": {}, "terraform_outdated": False}))
+        print(
+            json.dumps(
+                {
+                    "terraform_version": VERSION,
+                    "platform": "linux_amd64",
+                    "provider_selections": {},
+                    "terraform_outdated": False,
+                }
+            )
+        )
         return 0
     if args in (["-v"], ["version"], ["--version"]):
         record(args, "ok")
@@ -84,8 +103,11 @@ def main(args: list[str]) -> int:
     command = args[0]
     if command == "init":
         if "s3" in backend and not bucket_ready(backend["s3"]["bucket"]):
-            return fail(args, f"Failed to get existing workspaces: S3 bucket "
-                              f"\"{backend['s3']['bucket']}\" does not exist.")
+            return fail(
+                args,
+                f"Failed to get existing workspaces: S3 bucket "
+                f'"{backend["s3"]["bucket"]}" does not exist.',
+            )
         (Path(".terraform")).mkdir(exist_ok=True)
         record(args, "ok")
         print("Initializing the backend...\nTerraform has been successfully initialized!")
@@ -95,18 +117,23 @@ def main(args: list[str]) -> int:
         return 0
     if command in ("apply", "plan"):
         if not Path(".terraform").is_dir():
-            return fail(args, "Backend initialization required, please run \"terraform init\"")
+            return fail(args, 'Backend initialization required, please run "terraform init"')
         upstream = config.get("data", {}).get("terraform_remote_state", {})
-        missing = [name for name, source in upstream.items()
-                   if not applied(state_id({source["backend"]: source["config"]}))]
+        missing = [
+            name
+            for name, source in upstream.items()
+            if not applied(state_id({source["backend"]: source["config"]}))
+        ]
         if missing:
             return fail(args, f"Unable to find remote state: {', '.join(sorted(missing))}")
     if command == "apply" and args[1:] in ([], ["-auto-approve"]):
         if "-auto-approve" not in args:
-            print("\nTerraform will perform the following actions:\n\nPlan: 0 to add, 0 to change, "
-                  "0 to destroy.\n\nDo you want to perform these actions?\n  Terraform will perform "
-                  "the actions described above.\n  Only 'yes' will be accepted to approve.\n",
-                  flush=True)
+            print(
+                "\nTerraform will perform the following actions:\n\nPlan: 0 to add, 0 to change, "
+                "0 to destroy.\n\nDo you want to perform these actions?\n  Terraform will perform "
+                "the actions described above.\n  Only 'yes' will be accepted to approve.\n",
+                flush=True,
+            )
             print("  Enter a value: ", end="", flush=True)
             answer = sys.stdin.readline().strip()
             if answer != "yes":

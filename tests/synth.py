@@ -1,10 +1,11 @@
 """Helpers to read synthesized stacks in tests."""
+
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
 
 
 @dataclass(frozen=True)
@@ -36,8 +37,9 @@ def read_outdir(outdir: Path) -> dict[str, SynthesizedStack]:
     return stacks
 
 
-def synthesize(environments: Iterable, outdir: Path,
-               prepare: Callable[[dict], None] | None = None) -> tuple[dict, dict[str, SynthesizedStack]]:
+def synthesize(
+    environments: Iterable, outdir: Path, prepare: Callable[[dict], None] | None = None
+) -> tuple[dict, dict[str, SynthesizedStack]]:
     """Builds ``environments`` into a new app writing to ``outdir`` and
     synthesizes it; ``prepare(built)`` runs in between (e.g. to add alarms).
     Returns (env name -> EnvironmentStacks, stack name -> synthesized JSON)."""

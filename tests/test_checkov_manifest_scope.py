@@ -4,6 +4,7 @@ Stack folders also hold what the CDKTF CLI and Terraform write there, and a
 folder can outlive its stack (the CLI removes it only on its next synth); a
 failed synthesis leaves no manifest. None of that may be scanned or counted.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,8 +22,13 @@ def synthesized(outdir: Path, listed: list[str], unlisted: list[str]) -> Path:
         (folder / "cdk.tf.json").write_text(json.dumps({"resource": {"aws_sqs_queue": {name: {}}}}))
         (folder / ".terraform" / "modules" / "m.tf.json").write_text("{}")
         (folder / "plan").write_text("binary plan")
-    manifest = {"version": "0.21.0", "stacks": {
-        name: {"name": name, "synthesizedStackPath": f"stacks/{name}/cdk.tf.json"} for name in listed}}
+    manifest = {
+        "version": "0.21.0",
+        "stacks": {
+            name: {"name": name, "synthesizedStackPath": f"stacks/{name}/cdk.tf.json"}
+            for name in listed
+        },
+    }
     (outdir / "manifest.json").write_text(json.dumps(manifest))
     return outdir
 
@@ -32,13 +38,18 @@ def test_only_the_manifests_stack_files_are_scanned(tmp_path, monkeypatch):
     scanned = {}
 
     def fake_checkov(directory: Path):
-        scanned["files"] = sorted(str(p.relative_to(directory)) for p in directory.rglob("*") if p.is_file())
+        scanned["files"] = sorted(
+            str(p.relative_to(directory)) for p in directory.rglob("*") if p.is_file()
+        )
         scanned["a"] = (directory / "stacks" / "payment-dev-a" / "cdk.tf.json").read_text()
         return {"results": {"passed_checks": [], "failed_checks": []}}
 
     monkeypatch.setattr(scan, "run_checkov", fake_checkov)
     scan.scan_manifest_stacks(outdir)
-    assert scanned["files"] == ["stacks/payment-dev-a/cdk.tf.json", "stacks/payment-prod-b/cdk.tf.json"]
+    assert scanned["files"] == [
+        "stacks/payment-dev-a/cdk.tf.json",
+        "stacks/payment-prod-b/cdk.tf.json",
+    ]
     assert scanned["a"] == (outdir / "stacks" / "payment-dev-a" / "cdk.tf.json").read_text()
 
 
@@ -46,7 +57,9 @@ def test_without_a_manifest_nothing_is_scanned(tmp_path, capsys):
     synthesized(tmp_path, ["payment-dev-a"], [])
     (tmp_path / "manifest.json").unlink()
     assert scan.main(["--outdir", str(tmp_path)]) == 2
-    assert f"no {tmp_path / 'manifest.json'}: synthesize first (make synth)" in capsys.readouterr().err
+    assert (
+        f"no {tmp_path / 'manifest.json'}: synthesize first (make synth)" in capsys.readouterr().err
+    )
 
 
 def test_a_manifest_naming_a_missing_stack_file_is_refused(tmp_path):

@@ -1,4 +1,5 @@
 """tools/checkov_scan.py: reasoned exceptions, failure on anything else."""
+
 from __future__ import annotations
 
 import atexit
@@ -27,7 +28,9 @@ def test_committed_exceptions_file_is_valid():
 @pytest.mark.parametrize("entry", _committed_entries(), ids=lambda e: e.get("check", "?"))
 def test_every_committed_exception_has_a_reason(entry):
     assert isinstance(entry.get("reason"), str)
-    assert len(entry["reason"].split()) >= 5, f"{entry['check']}: reason too short: {entry['reason']!r}"
+    assert len(entry["reason"].split()) >= 5, (
+        f"{entry['check']}: reason too short: {entry['reason']!r}"
+    )
     assert entry["resources"] and all(p.strip() for p in entry["resources"])
 
 
@@ -35,7 +38,9 @@ def test_checkov_config_does_not_skip_checks():
     config = yaml.safe_load((ROOT / ".checkov.yaml").read_text())
     assert config["framework"] == ["terraform_json"]
     assert config["skip-download"] is True
-    assert not {k for k in config if k.replace("_", "-") in ("skip-check", "soft-fail", "soft-fail-on")}
+    assert not {
+        k for k in config if k.replace("_", "-") in ("skip-check", "soft-fail", "soft-fail-on")
+    }
 
 
 @pytest.mark.parametrize(
@@ -44,14 +49,37 @@ def test_checkov_config_does_not_skip_checks():
         ({"check": "CKV_AWS_18", "resources": ["*"]}, "reason=None"),
         ({"check": "CKV_AWS_18", "resources": ["*"], "reason": "  "}, "reason='  '"),
         ({"check": "CKV_AWS_18", "resources": ["*"], "reason": "because"}, "at least 20"),
-        ({"check": "AWS_18", "resources": ["*"], "reason": "a long enough reason text"}, "check='AWS_18'"),
-        ({"check": "CKV_AWS_18", "resources": [], "reason": "a long enough reason text"}, "resources=[]"),
-        ({"check": "CKV_AWS_18", "resource": ["*"], "reason": "a long enough reason text"}, "unknown field"),
-        ({"check": "CKV_AWS_18", "resources": ["*"], "reason": "a long enough reason text",
-          "tiers": ["prod"]}, "tiers=['prod'] is not allowed; give a list of production, non-production"),
+        (
+            {"check": "AWS_18", "resources": ["*"], "reason": "a long enough reason text"},
+            "check='AWS_18'",
+        ),
+        (
+            {"check": "CKV_AWS_18", "resources": [], "reason": "a long enough reason text"},
+            "resources=[]",
+        ),
+        (
+            {"check": "CKV_AWS_18", "resource": ["*"], "reason": "a long enough reason text"},
+            "unknown field",
+        ),
+        (
+            {
+                "check": "CKV_AWS_18",
+                "resources": ["*"],
+                "reason": "a long enough reason text",
+                "tiers": ["prod"],
+            },
+            "tiers=['prod'] is not allowed; give a list of production, non-production",
+        ),
     ],
-    ids=["missing-reason", "blank-reason", "short-reason", "bad-id", "no-resources", "typo-field",
-         "bad-tier"],
+    ids=[
+        "missing-reason",
+        "blank-reason",
+        "short-reason",
+        "bad-id",
+        "no-resources",
+        "typo-field",
+        "bad-tier",
+    ],
 )
 def test_invalid_exceptions_fail_fast_naming_the_entry(entry, message_part):
     with pytest.raises(scan.ScanError) as err:
@@ -60,31 +88,49 @@ def test_invalid_exceptions_fail_fast_naming_the_entry(entry, message_part):
     assert message_part in str(err.value)
 
 
-def _result(check="CKV_AWS_18", stack="payment-dev-bootstrap", address="aws_s3_bucket.logs", passed=False):
+def _result(
+    check="CKV_AWS_18", stack="payment-dev-bootstrap", address="aws_s3_bucket.logs", passed=False
+):
     return scan.Result(check_id=check, check_name="n", stack=stack, address=address, passed=passed)
 
 
 def test_evaluate_counts_per_environment_and_matches_patterns():
-    exceptions = scan.parse_exceptions({"exceptions": [
-        {"check": "CKV_AWS_18", "resources": ["payment-*-bootstrap/aws_s3_bucket.logs"],
-         "reason": "the access-log bucket cannot log to itself"},
-        {"check": "CKV_AWS_99", "resources": ["*"], "reason": "matches nothing in this test"},
-    ]})
-    evaluation = scan.evaluate([
-        _result(),                                            # excepted
-        _result(stack="payment-prod-bootstrap"),              # excepted
-        _result(address="aws_s3_bucket.other"),               # other resource: fails
-        _result(check="CKV_AWS_19"),                          # other check: fails
-        _result(passed=True),
-        _result(stack="unrelated", passed=True),
-    ], exceptions)
+    exceptions = scan.parse_exceptions(
+        {
+            "exceptions": [
+                {
+                    "check": "CKV_AWS_18",
+                    "resources": ["payment-*-bootstrap/aws_s3_bucket.logs"],
+                    "reason": "the access-log bucket cannot log to itself",
+                },
+                {
+                    "check": "CKV_AWS_99",
+                    "resources": ["*"],
+                    "reason": "matches nothing in this test",
+                },
+            ]
+        }
+    )
+    evaluation = scan.evaluate(
+        [
+            _result(),  # excepted
+            _result(stack="payment-prod-bootstrap"),  # excepted
+            _result(address="aws_s3_bucket.other"),  # other resource: fails
+            _result(check="CKV_AWS_19"),  # other check: fails
+            _result(passed=True),
+            _result(stack="unrelated", passed=True),
+        ],
+        exceptions,
+    )
     assert evaluation.counts == {
         "dev": {"passed": 1, "failed": 2, "excepted": 1},
         "prod": {"passed": 0, "failed": 0, "excepted": 1},
         "other": {"passed": 1, "failed": 0, "excepted": 0},
     }
     assert [(r.check_id, r.address) for r in evaluation.unexcepted] == [
-        ("CKV_AWS_18", "aws_s3_bucket.other"), ("CKV_AWS_19", "aws_s3_bucket.logs")]
+        ("CKV_AWS_18", "aws_s3_bucket.other"),
+        ("CKV_AWS_19", "aws_s3_bucket.logs"),
+    ]
     assert [e.check for e in evaluation.unused] == ["CKV_AWS_99"]
     assert not evaluation.ok
     assert scan.evaluate([_result(passed=True)], exceptions).ok
@@ -93,18 +139,45 @@ def test_evaluate_counts_per_environment_and_matches_patterns():
 def test_tier_restricted_exceptions_follow_the_tier_not_the_name():
     """A non-production exception never covers a production-tier stack,
     whatever the environment is called (issue #13, D26)."""
-    exceptions = scan.parse_exceptions({"exceptions": [
-        {"check": "CKV_AWS_338", "tiers": ["non-production"], "resources": ["payment-*/aws_cloudwatch_log_group.*"],
-         "reason": "non-production keeps logs for a shorter time"}]})
-    tiers = {"dev": "non-production", "prod": "production", "live-eu": "production", "sandbox": "non-production"}
-    results = [_result(check="CKV_AWS_338", stack=f"payment-{env}-services", address="aws_cloudwatch_log_group.x")
-               for env in tiers]
+    exceptions = scan.parse_exceptions(
+        {
+            "exceptions": [
+                {
+                    "check": "CKV_AWS_338",
+                    "tiers": ["non-production"],
+                    "resources": ["payment-*/aws_cloudwatch_log_group.*"],
+                    "reason": "non-production keeps logs for a shorter time",
+                }
+            ]
+        }
+    )
+    tiers = {
+        "dev": "non-production",
+        "prod": "production",
+        "live-eu": "production",
+        "sandbox": "non-production",
+    }
+    results = [
+        _result(
+            check="CKV_AWS_338",
+            stack=f"payment-{env}-services",
+            address="aws_cloudwatch_log_group.x",
+        )
+        for env in tiers
+    ]
     evaluation = scan.evaluate(results, exceptions, tiers=tiers)
     assert sorted(r.environment for r in evaluation.unexcepted) == ["live-eu", "prod"]
     assert sorted(r.environment for r, _ in evaluation.excepted) == ["dev", "sandbox"]
     # An environment of unknown tier is not covered (fails closed).
-    assert not scan.evaluate([_result(check="CKV_AWS_338", stack="payment-qa-data",
-                                      address="aws_cloudwatch_log_group.x")], exceptions, tiers=tiers).ok
+    assert not scan.evaluate(
+        [
+            _result(
+                check="CKV_AWS_338", stack="payment-qa-data", address="aws_cloudwatch_log_group.x"
+            )
+        ],
+        exceptions,
+        tiers=tiers,
+    ).ok
 
 
 def test_scan_reads_the_tiers_from_configuration(environments):
@@ -114,8 +187,10 @@ def test_scan_reads_the_tiers_from_configuration(environments):
 def test_committed_exceptions_name_no_environment():
     """Policy by tier: no committed pattern names dev, staging or prod."""
     for entry in scan.load_exceptions(scan.DEFAULT_EXCEPTIONS):
-        assert not any(p.startswith(("payment-dev-", "payment-staging-", "payment-prod-"))
-                       for p in entry.resources), entry
+        assert not any(
+            p.startswith(("payment-dev-", "payment-staging-", "payment-prod-"))
+            for p in entry.resources
+        ), entry
 
 
 def test_parsing_errors_fail_the_scan():
@@ -138,7 +213,9 @@ def test_doc_table_is_rewritten_between_markers(tmp_path):
 # (CKV_AWS_338), both written as the graph-less "resource.<name>" by checkov.
 PLANTED = {
     "provider": {"aws": [{"region": "eu-west-1"}]},
-    "resource": {"aws_cloudwatch_log_group": {"unencrypted": {"name": "/x", "retention_in_days": 7}}},
+    "resource": {
+        "aws_cloudwatch_log_group": {"unencrypted": {"name": "/x", "retention_in_days": 7}}
+    },
 }
 
 
@@ -193,8 +270,16 @@ def planted_report(planted_outdir):
 
 def test_unexcepted_failure_fails_the_script(planted_outdir, planted_report, capsys):
     summary = planted_outdir / "summary.json"
-    code = scan.main(["--outdir", str(planted_outdir), "--summary-json", str(summary),
-                      "--checkov-json", str(planted_report[1])])
+    code = scan.main(
+        [
+            "--outdir",
+            str(planted_outdir),
+            "--summary-json",
+            str(summary),
+            "--checkov-json",
+            str(planted_report[1]),
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 1, out
     assert "FAILED CKV_AWS_158 payment-dev-unit/aws_cloudwatch_log_group.unencrypted" in out
@@ -208,22 +293,62 @@ def test_excepted_failures_pass_and_are_counted(planted_outdir, planted_report, 
     failed = sorted({r.check_id for r in results if not r.passed})
     assert "CKV_AWS_158" in failed and "CKV_AWS_338" in failed
     exceptions = tmp_path / "exceptions.yaml"
-    exceptions.write_text(yaml.safe_dump({"exceptions": [
-        {"check": check, "resources": ["payment-dev-unit/aws_cloudwatch_log_group.unencrypted"],
-         "reason": "planted in a test to prove exceptions are honoured"} for check in failed
-    ]}))
-    code = scan.main(["--outdir", str(planted_outdir), "--exceptions", str(exceptions),
-                      "--checkov-json", str(saved)])
+    exceptions.write_text(
+        yaml.safe_dump(
+            {
+                "exceptions": [
+                    {
+                        "check": check,
+                        "resources": ["payment-dev-unit/aws_cloudwatch_log_group.unencrypted"],
+                        "reason": "planted in a test to prove exceptions are honoured",
+                    }
+                    for check in failed
+                ]
+            }
+        )
+    )
+    code = scan.main(
+        [
+            "--outdir",
+            str(planted_outdir),
+            "--exceptions",
+            str(exceptions),
+            "--checkov-json",
+            str(saved),
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0, out
     assert f"checkov: ok; {len(failed)} excepted" in out
     # One exception fewer: the script fails again.
-    exceptions.write_text(yaml.safe_dump({"exceptions": [
-        {"check": check, "resources": ["*"], "reason": "planted in a test to prove exceptions are honoured"}
-        for check in failed if check != "CKV_AWS_158"
-    ]}))
-    assert scan.main(["--outdir", str(planted_outdir), "--exceptions", str(exceptions),
-                      "--checkov-json", str(saved)]) == 1
+    exceptions.write_text(
+        yaml.safe_dump(
+            {
+                "exceptions": [
+                    {
+                        "check": check,
+                        "resources": ["*"],
+                        "reason": "planted in a test to prove exceptions are honoured",
+                    }
+                    for check in failed
+                    if check != "CKV_AWS_158"
+                ]
+            }
+        )
+    )
+    assert (
+        scan.main(
+            [
+                "--outdir",
+                str(planted_outdir),
+                "--exceptions",
+                str(exceptions),
+                "--checkov-json",
+                str(saved),
+            ]
+        )
+        == 1
+    )
 
 
 def test_invalid_exceptions_file_exits_2(tmp_path, capsys):
@@ -236,25 +361,47 @@ def test_invalid_exceptions_file_exits_2(tmp_path, capsys):
 def test_resource_checks_get_their_type_back(tmp_path):
     # checkov's resource checks report "resource.<name>"; the same logical id
     # may exist under two types, then the reported line decides.
-    stack = {"resource": {
-        "aws_s3_bucket": {"shared": {"bucket": "b"}, "only": {"bucket": "c"}},
-        "aws_sqs_queue": {"shared": {"name": "q"}},
-    }}
+    stack = {
+        "resource": {
+            "aws_s3_bucket": {"shared": {"bucket": "b"}, "only": {"bucket": "c"}},
+            "aws_sqs_queue": {"shared": {"name": "q"}},
+        }
+    }
     text = json.dumps(stack, indent=2)
     (tmp_path / "stacks" / "payment-dev-x").mkdir(parents=True)
     (tmp_path / "stacks" / "payment-dev-x" / "cdk.tf.json").write_text(text)
     lines = text.splitlines()
-    queue_line = next(i for i, line in enumerate(lines, 1) if '"shared"' in line and i > lines.index('    "aws_sqs_queue": {'))
+    queue_line = next(
+        i
+        for i, line in enumerate(lines, 1)
+        if '"shared"' in line and i > lines.index('    "aws_sqs_queue": {')
+    )
 
     def item(resource, line):
-        return {"check_id": "CKV_AWS_1", "resource": resource, "file_line_range": [line, line + 2],
-                "file_abs_path": str(tmp_path / "stacks" / "payment-dev-x" / "cdk.tf.json")}
+        return {
+            "check_id": "CKV_AWS_1",
+            "resource": resource,
+            "file_line_range": [line, line + 2],
+            "file_abs_path": str(tmp_path / "stacks" / "payment-dev-x" / "cdk.tf.json"),
+        }
 
-    report = {"results": {"failed_checks": [item("resource.only", 1), item("resource.shared", queue_line),
-                                            item("aws_s3_bucket.shared", 1)], "passed_checks": []}}
+    report = {
+        "results": {
+            "failed_checks": [
+                item("resource.only", 1),
+                item("resource.shared", queue_line),
+                item("aws_s3_bucket.shared", 1),
+            ],
+            "passed_checks": [],
+        }
+    }
     results, errors = scan.parse_results(report, tmp_path)
     assert errors == 0
-    assert [r.address for r in results] == ["aws_s3_bucket.only", "aws_sqs_queue.shared", "aws_s3_bucket.shared"]
+    assert [r.address for r in results] == [
+        "aws_s3_bucket.only",
+        "aws_sqs_queue.shared",
+        "aws_s3_bucket.shared",
+    ]
     assert {r.stack for r in results} == {"payment-dev-x"}
 
 
@@ -267,18 +414,28 @@ def test_nothing_to_scan_is_an_error_not_a_pass(tmp_path, capsys):
     assert "checkov reported no results" in capsys.readouterr().err
 
 
-def test_check_doc_fails_on_a_stale_table_and_changes_nothing(tmp_path, planted_outdir, planted_report, capsys):
+def test_check_doc_fails_on_a_stale_table_and_changes_nothing(
+    tmp_path, planted_outdir, planted_report, capsys
+):
     """`make checks` verifies the tracked counts; only `make docs` rewrites them."""
     doc = tmp_path / "doc.md"
     stale = f"intro\n{scan.DOC_BEGIN}\n| stale |\n{scan.DOC_END}\n"
     doc.write_text(stale)
     exceptions = tmp_path / "exceptions.yaml"
-    exceptions.write_text("exceptions:\n  - check: CKV_AWS_158\n    resources: ['*']\n"
-                          "    reason: planted unencrypted log group of this test\n"
-                          "  - check: CKV_AWS_338\n    resources: ['*']\n"
-                          "    reason: planted short retention of this test only\n")
-    argv = ["--outdir", str(planted_outdir), "--checkov-json", str(planted_report[1]),
-            "--exceptions", str(exceptions)]
+    exceptions.write_text(
+        "exceptions:\n  - check: CKV_AWS_158\n    resources: ['*']\n"
+        "    reason: planted unencrypted log group of this test\n"
+        "  - check: CKV_AWS_338\n    resources: ['*']\n"
+        "    reason: planted short retention of this test only\n"
+    )
+    argv = [
+        "--outdir",
+        str(planted_outdir),
+        "--checkov-json",
+        str(planted_report[1]),
+        "--exceptions",
+        str(exceptions),
+    ]
     assert scan.main([*argv, "--check-doc", str(doc)]) == 1
     assert "is stale; refresh it with `make docs`" in capsys.readouterr().err
     assert doc.read_text() == stale
@@ -288,9 +445,19 @@ def test_check_doc_fails_on_a_stale_table_and_changes_nothing(tmp_path, planted_
 
 def test_make_test_and_checks_never_rewrite_tracked_files():
     """`make test` runs `make checks`, which may only verify the docs."""
-    result = subprocess.run(["make", "-n", "--no-print-directory", "checks"], cwd=scan.ROOT,
-                            capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        ["make", "-n", "--no-print-directory", "checks"],
+        cwd=scan.ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert "--check-doc" in result.stdout and "--update-doc" not in result.stdout
-    docs = subprocess.run(["make", "-n", "--no-print-directory", "docs"], cwd=scan.ROOT,
-                          capture_output=True, text=True, check=True)
+    docs = subprocess.run(
+        ["make", "-n", "--no-print-directory", "docs"],
+        cwd=scan.ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert "--update-doc docs/verification.md --update-doc README.md" in docs.stdout

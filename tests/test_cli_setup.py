@@ -4,6 +4,7 @@ The CLI itself runs in tests/test_cli_workflow.py (slow, run by make test).
 Here: cdktf.json's app launcher (tools/cdktf_app.sh), the make wrappers'
 messages, the pinned packages, and the stand-in terraform's own rules.
 """
+
 from __future__ import annotations
 
 import json
@@ -51,7 +52,9 @@ def test_package_json_pins_the_cli_for_what_needs_it_only():
     assert lock["node_modules/cdktf-cli"].get("dev") is True
     assert not lock["node_modules/node"].get("dev")
     makefile = (ROOT / "Makefile").read_text()
-    assert "npm ci --no-audit --no-fund --omit=dev" in makefile.replace("$(NPM_CI)", "npm ci --no-audit --no-fund")
+    assert "npm ci --no-audit --no-fund --omit=dev" in makefile.replace(
+        "$(NPM_CI)", "npm ci --no-audit --no-fund"
+    )
 
 
 def one_line(text: str) -> str:
@@ -68,7 +71,8 @@ def test_launcher_without_setup_names_the_command_in_one_line(tmp_path):
     result = run_launcher(bare, cli_environment(bare))
     assert result.returncode == 2
     assert one_line(result.stderr) == (
-        f"payment-platform: set-up has not run in {bare}; run 'make setup' there, then repeat this command")
+        f"payment-platform: set-up has not run in {bare}; run 'make setup' there, then repeat this command"
+    )
     assert "Traceback" not in result.stderr + result.stdout
 
 
@@ -78,17 +82,21 @@ def test_launcher_refuses_a_lock_file_newer_than_the_setup(tmp_path):
     os.utime(project / "Pipfile.lock", (later, later))
     result = run_launcher(project, cli_environment(project))
     assert result.returncode == 2
-    assert "Pipfile.lock or package-lock.json changed since set-up; run 'make setup'" in one_line(result.stderr)
+    assert "Pipfile.lock or package-lock.json changed since set-up; run 'make setup'" in one_line(
+        result.stderr
+    )
 
 
 def test_launcher_notes_a_missing_terraform_then_runs_main(project):
-    env = cli_environment(project, TERRAFORM_BINARY_NAME="terraform-that-is-not-installed",
-                          PAYMENT_ENVIRONMENTS="")
+    env = cli_environment(
+        project, TERRAFORM_BINARY_NAME="terraform-that-is-not-installed", PAYMENT_ENVIRONMENTS=""
+    )
     result = run_launcher(project, env)
     assert one_line(result.stdout) == (
         "payment-platform: terraform not found ('terraform-that-is-not-installed' is not on PATH): "
         "cdktf synth works without it, cdktf diff and deploy need Terraform >= 1.11 "
-        "(install it, or set TERRAFORM_BINARY_NAME)")
+        "(install it, or set TERRAFORM_BINARY_NAME)"
+    )
     # main.py ran (with .venv's Python) and refused the empty selection.
     assert result.returncode == 2
     assert one_line(result.stderr).startswith("PAYMENT_ENVIRONMENTS: '' names no environment")
@@ -96,8 +104,14 @@ def test_launcher_notes_a_missing_terraform_then_runs_main(project):
 
 def make(project: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
     environment = cli_environment(project, **env)
-    return subprocess.run(["make", "--no-print-directory", *args], cwd=project, env=environment,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        ["make", "--no-print-directory", *args],
+        cwd=project,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_readme_names_the_two_step_first_deployment_and_the_daily_commands():
@@ -110,10 +124,14 @@ def test_readme_names_the_two_step_first_deployment_and_the_daily_commands():
 
 
 def test_make_wrappers_name_a_missing_terraform_before_the_cli_starts(project):
-    result = make(project, "terraform-check", TERRAFORM_BINARY_NAME="terraform-that-is-not-installed")
+    result = make(
+        project, "terraform-check", TERRAFORM_BINARY_NAME="terraform-that-is-not-installed"
+    )
     assert result.returncode != 0
-    assert ("terraform not found: 'terraform-that-is-not-installed' is not on PATH. cdktf diff and "
-            "deploy run Terraform >= 1.11") in result.stderr
+    assert (
+        "terraform not found: 'terraform-that-is-not-installed' is not on PATH. cdktf diff and "
+        "deploy run Terraform >= 1.11"
+    ) in result.stderr
 
 
 def test_make_wrappers_run_the_readme_commands(project):
@@ -122,7 +140,7 @@ def test_make_wrappers_run_the_readme_commands(project):
     expected = {
         ("bootstrap", "ENV=dev"): "npx cdktf deploy payment-dev-bootstrap",
         ("deploy", "ENV=dev"): "npx cdktf deploy payment-dev-security payment-dev-network "
-                               "payment-dev-data payment-dev-services",
+        "payment-dev-data payment-dev-services",
         ("diff", "STACK=payment-dev-services"): "npx cdktf diff payment-dev-services",
     }
     for args, command in expected.items():
@@ -145,13 +163,22 @@ def test_make_deploy_covers_every_stack_but_bootstrap():
 
 # --- the stand-in terraform ---------------------------------------------------
 
+
 def standin(stack_dir: Path, state: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(STANDIN), *args], cwd=stack_dir,
-                          env={**os.environ, "STANDIN_TERRAFORM_DIR": str(state)},
-                          capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [sys.executable, str(STANDIN), *args],
+        cwd=stack_dir,
+        env={**os.environ, "STANDIN_TERRAFORM_DIR": str(state)},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        stdin=subprocess.DEVNULL,
+    )
 
 
-def write_stack(path: Path, backend: dict, resources: dict | None = None, remote: dict | None = None):
+def write_stack(
+    path: Path, backend: dict, resources: dict | None = None, remote: dict | None = None
+):
     path.mkdir(parents=True)
     config = {"terraform": {"backend": backend}, "resource": resources or {}}
     if remote:
@@ -165,10 +192,16 @@ def test_standin_models_the_bootstrap_and_remote_state_order(tmp_path):
     state.mkdir()
     s3 = {"bucket": "tfstate-dev", "key": "dev/security.tfstate"}
     security = write_stack(tmp_path / "security", {"s3": s3})
-    network = write_stack(tmp_path / "network", {"s3": {**s3, "key": "dev/network.tfstate"}},
-                          remote={"security": {"backend": "s3", "config": s3}})
-    bootstrap = write_stack(tmp_path / "bootstrap", {"local": {"path": "x.tfstate"}},
-                            {"aws_s3_bucket": {"state": {"bucket": "tfstate-dev"}}})
+    network = write_stack(
+        tmp_path / "network",
+        {"s3": {**s3, "key": "dev/network.tfstate"}},
+        remote={"security": {"backend": "s3", "config": s3}},
+    )
+    bootstrap = write_stack(
+        tmp_path / "bootstrap",
+        {"local": {"path": "x.tfstate"}},
+        {"aws_s3_bucket": {"state": {"bucket": "tfstate-dev"}}},
+    )
     refused = standin(security, state, "init")
     assert refused.returncode == 1 and 'S3 bucket "tfstate-dev" does not exist' in refused.stderr
     for args in (["init"], ["apply", "-auto-approve"], ["output", "-json"]):
@@ -189,8 +222,12 @@ def test_standin_records_concurrent_calls_whole(tmp_path):
     state = tmp_path / "state"
     state.mkdir()
     env = {**os.environ, "STANDIN_TERRAFORM_DIR": str(state)}
-    processes = [subprocess.Popen([sys.executable, str(STANDIN), "version", "-json"], env=env,
-                                  stdout=subprocess.DEVNULL) for _ in range(12)]
+    processes = [
+        subprocess.Popen(
+            [sys.executable, str(STANDIN), "version", "-json"], env=env, stdout=subprocess.DEVNULL
+        )
+        for _ in range(12)
+    ]
     assert all(p.wait(timeout=30) == 0 for p in processes)
     lines = (state / "calls.jsonl").read_text().splitlines()
     assert len(lines) == 12

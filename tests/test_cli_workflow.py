@@ -13,6 +13,7 @@ Slow (~30-40 s: the CLI takes ~5 s to start and synthesizes every environment
 for each command), so the plain ``pytest`` run skips it; ``make test`` runs
 it (``PAYMENT_CLI_TESTS=1 pytest tests/test_cli_workflow.py``).
 """
+
 from __future__ import annotations
 
 import os
@@ -35,7 +36,8 @@ from tests.cli_project import (
 pytestmark = pytest.mark.skipif(
     os.environ.get("PAYMENT_CLI_TESTS") != "1",
     reason="slow (~30-40 s, runs the real CDKTF CLI): make test runs it "
-           "(PAYMENT_CLI_TESTS=1 pytest tests/test_cli_workflow.py)")
+    "(PAYMENT_CLI_TESTS=1 pytest tests/test_cli_workflow.py)",
+)
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +94,10 @@ def test_each_deploy_inits_every_stack_then_applies_in_dependency_order(workflow
         assert sorted(per_stack) == sorted(selected), run.command
         for stack in selected:
             # No lock file is written by the stand-in, so the CLI locks after init.
-            assert per_stack[stack] == ["init", "providers lock", "apply", "output"], (stack, per_stack[stack])
+            assert per_stack[stack] == ["init", "providers lock", "apply", "output"], (
+                stack,
+                per_stack[stack],
+            )
         # The CLI runs every init before the first apply.
         verbs = [c.verb for c in run.calls if c.stack]
         assert max(i for i, v in enumerate(verbs) if v == "init") < verbs.index("apply")
@@ -113,7 +118,10 @@ def test_diff_plans_exactly_the_named_stack(workflow):
     for run in diffs:
         (stack,) = stack_args(run.command)
         assert [(c.stack, c.verb) for c in run.calls if c.stack] == [
-            (stack, "init"), (stack, "providers lock"), (stack, "plan")]
+            (stack, "init"),
+            (stack, "providers lock"),
+            (stack, "plan"),
+        ]
         plan = next(c for c in run.calls if c.verb == "plan")
         assert plan.args == ["plan", "-input=false", "-out", "plan"]
 
@@ -135,11 +143,23 @@ def test_a_narrower_synthesis_leaves_the_unselected_folders_to_the_cli(workflow,
     ones the new manifest does not name; it crashed (``ENOENT ... lstat``)
     when the app had removed them already. The selected stacks keep what
     ``terraform init`` wrote."""
-    run = run_in_terminal("npx cdktf synth", project, cli_environment(project, PAYMENT_ENVIRONMENTS="dev"))
+    run = run_in_terminal(
+        "npx cdktf synth", project, cli_environment(project, PAYMENT_ENVIRONMENTS="dev")
+    )
     assert run.returncode == 0, run.output[-3000:]
     assert "ENOENT" not in run.output
     folders = sorted(p.name for p in (project / "cdktf.out" / "stacks").iterdir())
-    assert folders == sorted(manifest(project)) == [
-        "payment-dev-bootstrap", "payment-dev-data", "payment-dev-network", "payment-dev-security",
-        "payment-dev-services"]
-    assert all((project / "cdktf.out" / "stacks" / name / ".terraform").is_dir() for name in folders)
+    assert (
+        folders
+        == sorted(manifest(project))
+        == [
+            "payment-dev-bootstrap",
+            "payment-dev-data",
+            "payment-dev-network",
+            "payment-dev-security",
+            "payment-dev-services",
+        ]
+    )
+    assert all(
+        (project / "cdktf.out" / "stacks" / name / ".terraform").is_dir() for name in folders
+    )

@@ -1,6 +1,7 @@
 """AWS's CODE_DEPLOY contract for an ECS service as one table
 (guardrails/rules/ecs_codedeploy_service.py): complete against the provider
 schema, one class per argument, enforced at synthesis, listed in the docs."""
+
 from __future__ import annotations
 
 import json
@@ -32,7 +33,10 @@ RULE = RULES_BY_ID["PAY-ECS-001"]
 
 
 def check(stack) -> list[str]:
-    return [str(f) for f in RULE.check(json.loads(CdktfTesting.synth(stack)), RuleContext(env_name="dev"))]
+    return [
+        str(f)
+        for f in RULE.check(json.loads(CdktfTesting.synth(stack)), RuleContext(env_name="dev"))
+    ]
 
 
 def test_every_provider_argument_is_classified_or_refused_exactly_once():
@@ -50,15 +54,26 @@ def test_classes_match_the_update_service_api_reference():
     balancers, network configuration, platform version and capacity
     provider strategy."""
     assert set(fields_of_class(UPDATABLE)) == {
-        "desired_count", "health_check_grace_period_seconds", "ordered_placement_strategy",
-        "placement_constraints", "propagate_tags", "enable_ecs_managed_tags"}
+        "desired_count",
+        "health_check_grace_period_seconds",
+        "ordered_placement_strategy",
+        "placement_constraints",
+        "propagate_tags",
+        "enable_ecs_managed_tags",
+    }
     assert set(fields_of_class(CODEDEPLOY_OWNED)) == {
-        "task_definition", "load_balancer", "network_configuration", "platform_version",
-        "capacity_provider_strategy"}
+        "task_definition",
+        "load_balancer",
+        "network_configuration",
+        "platform_version",
+        "capacity_provider_strategy",
+    }
     assert {"service_registries", "enable_execute_command"} <= set(fields_of_class(CREATE_TIME))
     assert {"tags", "wait_for_steady_state", "triggers"} <= set(fields_of_class(PROVIDER_ONLY))
     assert set(MUST_IGNORE) == set(fields_of_class(CODEDEPLOY_OWNED)) | {
-        "service_registries", "enable_execute_command"}
+        "service_registries",
+        "enable_execute_command",
+    }
     assert set(SERVICE_IGNORED_CHANGES) == set(MUST_IGNORE) | {"desired_count"}
     with pytest.raises(ValueError, match=r"cls: 'rolling' is not allowed; allowed: updatable"):
         fields_of_class("rolling")
@@ -85,7 +100,9 @@ REFUSED_VALUES = {
     "sigint_rollback": True,
     "service_connect_configuration": {"enabled": True},
     "volume_configuration": {"name": "data"},
-    "vpc_lattice_configurations": [{"port_name": "http", "role_arn": "arn", "target_group_arn": "arn"}],
+    "vpc_lattice_configurations": [
+        {"port_name": "http", "role_arn": "arn", "target_group_arn": "arn"}
+    ],
     "availability_zone_rebalancing": "ENABLED",
 }
 
@@ -99,7 +116,10 @@ def test_a_refused_argument_fails_with_its_fix(tmp_path, argument):
     stack = unit_stack(tmp_path)
     blue_green(stack).service.add_override(argument, REFUSED_VALUES[argument])
     findings = check(stack)
-    assert f"uses the CODE_DEPLOY controller but sets {argument}. Fix: {REFUSED[argument]}" in "\n".join(findings)
+    assert (
+        f"uses the CODE_DEPLOY controller but sets {argument}. Fix: {REFUSED[argument]}"
+        in "\n".join(findings)
+    )
 
 
 def test_an_unclassified_argument_fails_synthesis(tmp_path):
@@ -107,9 +127,12 @@ def test_an_unclassified_argument_fails_synthesis(tmp_path):
     stack = unit_stack(tmp_path)
     blue_green(stack).service.add_override("shiny_new_setting", True)
     register(stack, RuleContext(env_name="dev"))
-    with pytest.raises(Exception, match=r"\[PAY-ECS-001\] aws_ecs_service\.service: sets "
-                                        r"shiny_new_setting, which the CODE_DEPLOY contract table "
-                                        r"does not classify\. Fix: add it to CONTRACT"):
+    with pytest.raises(
+        Exception,
+        match=r"\[PAY-ECS-001\] aws_ecs_service\.service: sets "
+        r"shiny_new_setting, which the CODE_DEPLOY contract table "
+        r"does not classify\. Fix: add it to CONTRACT",
+    ):
         stack.node.root.synth()
 
 
@@ -121,7 +144,9 @@ def test_a_service_that_stops_ignoring_a_field_fails_synthesis(tmp_path, field):
     stack = unit_stack(tmp_path)
     blue_green(stack, ignore_changes=[f for f in SERVICE_IGNORED_CHANGES if f != field])
     register(stack, RuleContext(env_name="dev"))
-    with pytest.raises(Exception, match=rf"does not ignore changes to {field}, which a CODE_DEPLOY"):
+    with pytest.raises(
+        Exception, match=rf"does not ignore changes to {field}, which a CODE_DEPLOY"
+    ):
         stack.node.root.synth()
 
 
@@ -129,15 +154,22 @@ def test_a_non_code_deploy_service_is_not_judged_by_the_table(tmp_path):
     app = App(outdir=str(tmp_path))
     stack = TerraformStack(app, "unit")
     aws.provider.AwsProvider(stack, "aws", region="eu-west-1")
-    aws.ecs_service.EcsService(stack, "svc", name="rolling", deployment_maximum_percent=200,
-                               deployment_minimum_healthy_percent=50)
+    aws.ecs_service.EcsService(
+        stack,
+        "svc",
+        name="rolling",
+        deployment_maximum_percent=200,
+        deployment_minimum_healthy_percent=50,
+    )
     assert check(stack) == []
 
 
 def test_docs_list_every_row_with_its_class():
     docs = (ROOT / "docs" / "rules.md").read_text()
     for argument, (cls, _) in CONTRACT.items():
-        assert any(line.startswith(f"| `{argument}` |") and f"({CLASSES.index(cls) + 1})" in line
-                   for line in docs.splitlines()), argument
+        assert any(
+            line.startswith(f"| `{argument}` |") and f"({CLASSES.index(cls) + 1})" in line
+            for line in docs.splitlines()
+        ), argument
     for argument in REFUSED:
         assert f"| `{argument}` | refused" in docs, argument

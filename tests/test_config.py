@@ -1,5 +1,6 @@
 """Configuration is validated once, at load, with messages that name the
 field, the value and what is allowed."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -41,9 +42,15 @@ def test_selection_keeps_order_and_drops_duplicates():
     assert [e.name for e in load_environments(["prod", "dev", "prod"])] == ["prod", "dev"]
 
 
-@pytest.mark.parametrize("raw, expected", [
-    (None, None), ("", None), (" dev , prod ", ("dev", "prod")), ("staging", ("staging",)),
-])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        (None, None),
+        ("", None),
+        (" dev , prod ", ("dev", "prod")),
+        ("staging", ("staging",)),
+    ],
+)
 def test_parse_selection(raw, expected):
     assert parse_selection(raw) == expected
 
@@ -56,46 +63,196 @@ def test_unknown_environment_is_named_with_allowed_values():
 
 BAD_CASES = [
     # (id, environment builder, expected message fragment)
-    ("env-name", lambda: replace_env(DEV, name="Test_Env"), "name: 'Test_Env' is not allowed; use 2-12 lowercase letters, digits and hyphens"),
-    ("env-name-long", lambda: replace_env(DEV, name="development-eu"), "name: 'development-eu' is not allowed"),
-    ("tier", lambda: replace_env(DEV, tier="prod"), "dev.tier: 'prod' is not allowed; allowed: production, non-production"),
-    ("cidr-invalid", lambda: replace_env(DEV, vpc_cidr="10.10.0.300/16"), "dev.vpc_cidr: '10.10.0.300/16' is not a valid IPv4 CIDR"),
-    ("cidr-host-bits", lambda: replace_env(DEV, vpc_cidr="10.10.1.0/16"), "dev.vpc_cidr: '10.10.1.0/16' is not a valid IPv4 CIDR"),
-    ("cidr-too-small", lambda: replace_env(DEV, vpc_cidr="10.10.0.0/26"), "dev.vpc_cidr: 10.10.0.0/26 has prefix /26; allowed: /16 to /21"),
-    ("cidr-too-small-for-alb", lambda: replace_env(DEV, vpc_cidr="10.10.0.0/22"), "dev.vpc_cidr: 10.10.0.0/22 has prefix /22; allowed: /16 to /21"),
-    ("cidr-public", lambda: replace_env(DEV, vpc_cidr="8.8.0.0/16"), "dev.vpc_cidr: 8.8.0.0/16 is not a private"),
-    ("min-gt-max", lambda: replace_service(DEV, min_count=5, max_count=2, desired_count=3), "dev.services.payment-api.min_count: 5 is greater than max_count 2"),
-    ("desired-outside", lambda: replace_service(DEV, min_count=1, max_count=2, desired_count=3), "dev.services.payment-api.desired_count: 3 is outside min_count..max_count (1..2)"),
-    ("non-positive-size", lambda: replace_service(DEV, desired_count=0), "dev.services.payment-api.desired_count: 0 is not allowed; must be a positive integer"),
-    ("fargate-cpu", lambda: replace_service(DEV, cpu=300), "dev.services.payment-api.cpu: 300 is not a Fargate size; allowed: 256, 512, 1024"),
-    ("fargate-pair", lambda: replace_service(DEV, cpu=256, memory_mib=4096), "dev.services.payment-api.memory_mib: 4096 is not allowed with cpu 256; allowed: 512-2048"),
-    ("duplicate-service", lambda: replace_service(DEV, index=1, name="payment-api"), "dev.services: duplicate service name 'payment-api'"),
-    ("bad-service-name", lambda: replace_service(DEV, name="Payment_API"), "dev.services[0].name: 'Payment_API' is not allowed"),
-    ("unknown-secret", lambda: replace_service(DEV, secrets=("api-kyes",)), "dev.services.payment-api.secrets: api-kyes not defined; allowed: api-keys"),
-    ("port-reserved", lambda: replace_service(DEV, port=443), "dev.services.payment-api.port: 443 is not allowed"),
-    ("path-prefix", lambda: replace_service(DEV, path_prefix="payments"), "dev.services.payment-api.path_prefix: 'payments' is not allowed"),
-    ("nat-count", lambda: replace_env(DEV, nat_gateway_count=4), "dev.nat_gateway_count: 4 is not allowed; use 1-3"),
-    ("prod-nat-count", lambda: replace_env(PROD, nat_gateway_count=1), "prod.nat_gateway_count: 1 is not allowed in the production tier"),
-    ("log-retention", lambda: replace_env(DEV, log_retention_days=31), "dev.log_retention_days: 31 is not allowed; allowed: 1, 3, 5"),
-    ("prod-log-retention", lambda: replace_env(PROD, log_retention_days=90), "prod.log_retention_days: 90 is not allowed in the production tier"),
-    ("region", lambda: replace_env(DEV, region="europe"), "dev.region: 'europe' is not an AWS region name"),
-    ("account", lambda: replace_env(DEV, account_id="12345"), "dev.account_id: '12345' is not allowed; use 12 digits"),
-    ("azs", lambda: replace_env(DEV, availability_zones=("eu-west-1a", "eu-west-1a", "eu-west-1b")), "dev.availability_zones"),
-    ("bucket", lambda: replace_env(DEV, state_bucket="Bad_Bucket"), "dev.state_bucket: 'Bad_Bucket' is not a valid S3 bucket name"),
-    ("platform-version-latest", lambda: replace_service(DEV, platform_version="LATEST"), "dev.services.payment-api.platform_version: 'LATEST' is not allowed; pin a Fargate platform version such as '1.4.0'"),
-    ("test-listener-private", lambda: replace_env(DEV, load_balancer=dataclasses.replace(DEV.load_balancer, test_listener_cidrs=("10.200.0.0/16",))), "dev.load_balancer.test_listener_cidrs[0]: '10.200.0.0/16' is not allowed; it is a private range"),
-    ("test-listener-cgnat", lambda: replace_env(DEV, load_balancer=dataclasses.replace(DEV.load_balancer, test_listener_cidrs=("100.64.0.0/16",))), "dev.load_balancer.test_listener_cidrs[0]: '100.64.0.0/16' is not allowed; it is a private range"),
-    ("listener-priority-range", lambda: replace_service(DEV, listener_priority=0), "dev.services.payment-api.listener_priority: 0 is not allowed; use an integer 1-50000, unique per load balancer"),
-    ("listener-priority-type", lambda: replace_service(DEV, listener_priority="10"), "dev.services.payment-api.listener_priority: '10' is not allowed; use an integer 1-50000"),
-    ("listener-priority-duplicate", lambda: replace_service(DEV, index=2, listener_priority=20), "dev.services.notification-service.listener_priority: 20 is not allowed; transaction-processor has it on the internal load balancer; allowed: 1-50000, unique per load balancer (taken there: 20)"),
-    ("custom-metric-namespace", lambda: replace_service(DEV, custom_metric=CustomScalingMetric(namespace="AWS/ECS", name="x", target_value=1)), "custom_metric.namespace: 'AWS/ECS' is not allowed"),
+    (
+        "env-name",
+        lambda: replace_env(DEV, name="Test_Env"),
+        "name: 'Test_Env' is not allowed; use 2-12 lowercase letters, digits and hyphens",
+    ),
+    (
+        "env-name-long",
+        lambda: replace_env(DEV, name="development-eu"),
+        "name: 'development-eu' is not allowed",
+    ),
+    (
+        "tier",
+        lambda: replace_env(DEV, tier="prod"),
+        "dev.tier: 'prod' is not allowed; allowed: production, non-production",
+    ),
+    (
+        "cidr-invalid",
+        lambda: replace_env(DEV, vpc_cidr="10.10.0.300/16"),
+        "dev.vpc_cidr: '10.10.0.300/16' is not a valid IPv4 CIDR",
+    ),
+    (
+        "cidr-host-bits",
+        lambda: replace_env(DEV, vpc_cidr="10.10.1.0/16"),
+        "dev.vpc_cidr: '10.10.1.0/16' is not a valid IPv4 CIDR",
+    ),
+    (
+        "cidr-too-small",
+        lambda: replace_env(DEV, vpc_cidr="10.10.0.0/26"),
+        "dev.vpc_cidr: 10.10.0.0/26 has prefix /26; allowed: /16 to /21",
+    ),
+    (
+        "cidr-too-small-for-alb",
+        lambda: replace_env(DEV, vpc_cidr="10.10.0.0/22"),
+        "dev.vpc_cidr: 10.10.0.0/22 has prefix /22; allowed: /16 to /21",
+    ),
+    (
+        "cidr-public",
+        lambda: replace_env(DEV, vpc_cidr="8.8.0.0/16"),
+        "dev.vpc_cidr: 8.8.0.0/16 is not a private",
+    ),
+    (
+        "min-gt-max",
+        lambda: replace_service(DEV, min_count=5, max_count=2, desired_count=3),
+        "dev.services.payment-api.min_count: 5 is greater than max_count 2",
+    ),
+    (
+        "desired-outside",
+        lambda: replace_service(DEV, min_count=1, max_count=2, desired_count=3),
+        "dev.services.payment-api.desired_count: 3 is outside min_count..max_count (1..2)",
+    ),
+    (
+        "non-positive-size",
+        lambda: replace_service(DEV, desired_count=0),
+        "dev.services.payment-api.desired_count: 0 is not allowed; must be a positive integer",
+    ),
+    (
+        "fargate-cpu",
+        lambda: replace_service(DEV, cpu=300),
+        "dev.services.payment-api.cpu: 300 is not a Fargate size; allowed: 256, 512, 1024",
+    ),
+    (
+        "fargate-pair",
+        lambda: replace_service(DEV, cpu=256, memory_mib=4096),
+        "dev.services.payment-api.memory_mib: 4096 is not allowed with cpu 256; allowed: 512-2048",
+    ),
+    (
+        "duplicate-service",
+        lambda: replace_service(DEV, index=1, name="payment-api"),
+        "dev.services: duplicate service name 'payment-api'",
+    ),
+    (
+        "bad-service-name",
+        lambda: replace_service(DEV, name="Payment_API"),
+        "dev.services[0].name: 'Payment_API' is not allowed",
+    ),
+    (
+        "unknown-secret",
+        lambda: replace_service(DEV, secrets=("api-kyes",)),
+        "dev.services.payment-api.secrets: api-kyes not defined; allowed: api-keys",
+    ),
+    (
+        "port-reserved",
+        lambda: replace_service(DEV, port=443),
+        "dev.services.payment-api.port: 443 is not allowed",
+    ),
+    (
+        "path-prefix",
+        lambda: replace_service(DEV, path_prefix="payments"),
+        "dev.services.payment-api.path_prefix: 'payments' is not allowed",
+    ),
+    (
+        "nat-count",
+        lambda: replace_env(DEV, nat_gateway_count=4),
+        "dev.nat_gateway_count: 4 is not allowed; use 1-3",
+    ),
+    (
+        "prod-nat-count",
+        lambda: replace_env(PROD, nat_gateway_count=1),
+        "prod.nat_gateway_count: 1 is not allowed in the production tier",
+    ),
+    (
+        "log-retention",
+        lambda: replace_env(DEV, log_retention_days=31),
+        "dev.log_retention_days: 31 is not allowed; allowed: 1, 3, 5",
+    ),
+    (
+        "prod-log-retention",
+        lambda: replace_env(PROD, log_retention_days=90),
+        "prod.log_retention_days: 90 is not allowed in the production tier",
+    ),
+    (
+        "region",
+        lambda: replace_env(DEV, region="europe"),
+        "dev.region: 'europe' is not an AWS region name",
+    ),
+    (
+        "account",
+        lambda: replace_env(DEV, account_id="12345"),
+        "dev.account_id: '12345' is not allowed; use 12 digits",
+    ),
+    (
+        "azs",
+        lambda: replace_env(DEV, availability_zones=("eu-west-1a", "eu-west-1a", "eu-west-1b")),
+        "dev.availability_zones",
+    ),
+    (
+        "bucket",
+        lambda: replace_env(DEV, state_bucket="Bad_Bucket"),
+        "dev.state_bucket: 'Bad_Bucket' is not a valid S3 bucket name",
+    ),
+    (
+        "platform-version-latest",
+        lambda: replace_service(DEV, platform_version="LATEST"),
+        "dev.services.payment-api.platform_version: 'LATEST' is not allowed; pin a Fargate platform version such as '1.4.0'",
+    ),
+    (
+        "test-listener-private",
+        lambda: replace_env(
+            DEV,
+            load_balancer=dataclasses.replace(
+                DEV.load_balancer, test_listener_cidrs=("10.200.0.0/16",)
+            ),
+        ),
+        "dev.load_balancer.test_listener_cidrs[0]: '10.200.0.0/16' is not allowed; it is a private range",
+    ),
+    (
+        "test-listener-cgnat",
+        lambda: replace_env(
+            DEV,
+            load_balancer=dataclasses.replace(
+                DEV.load_balancer, test_listener_cidrs=("100.64.0.0/16",)
+            ),
+        ),
+        "dev.load_balancer.test_listener_cidrs[0]: '100.64.0.0/16' is not allowed; it is a private range",
+    ),
+    (
+        "listener-priority-range",
+        lambda: replace_service(DEV, listener_priority=0),
+        "dev.services.payment-api.listener_priority: 0 is not allowed; use an integer 1-50000, unique per load balancer",
+    ),
+    (
+        "listener-priority-type",
+        lambda: replace_service(DEV, listener_priority="10"),
+        "dev.services.payment-api.listener_priority: '10' is not allowed; use an integer 1-50000",
+    ),
+    (
+        "listener-priority-duplicate",
+        lambda: replace_service(DEV, index=2, listener_priority=20),
+        "dev.services.notification-service.listener_priority: 20 is not allowed; transaction-processor has it on the internal load balancer; allowed: 1-50000, unique per load balancer (taken there: 20)",
+    ),
+    (
+        "custom-metric-namespace",
+        lambda: replace_service(
+            DEV, custom_metric=CustomScalingMetric(namespace="AWS/ECS", name="x", target_value=1)
+        ),
+        "custom_metric.namespace: 'AWS/ECS' is not allowed",
+    ),
 ]
 
 
-@pytest.mark.parametrize("build, fragment", [c[1:] for c in BAD_CASES], ids=[c[0] for c in BAD_CASES])
+@pytest.mark.parametrize(
+    "build, fragment", [c[1:] for c in BAD_CASES], ids=[c[0] for c in BAD_CASES]
+)
 def test_bad_configuration_is_refused_with_field_value_and_allowed(build, fragment):
     env = build()
-    others = [e for e in ENVIRONMENTS if e.name != env.name] if env.name in ("dev", "staging", "prod") else []
+    others = (
+        [e for e in ENVIRONMENTS if e.name != env.name]
+        if env.name in ("dev", "staging", "prod")
+        else []
+    )
     assert fragment in problems_of(env, *others)
 
 
@@ -105,10 +262,13 @@ def test_listener_priorities_are_unique_per_load_balancer_only():
     (dev,) = load_environments(defined=[replace_service(DEV, index=0, listener_priority=20)])
     assert {s.listener_priority for s in dev.services if s.name != "notification-service"} == {20}
     # Two public services with one priority are not.
-    both_public = replace_service(replace_service(DEV, index=2, public=True), index=2,
-                                  listener_priority=10)
-    assert ("dev.services.notification-service.listener_priority: 10 is not allowed; payment-api "
-            "has it on the internet-facing load balancer") in problems_of(both_public)
+    both_public = replace_service(
+        replace_service(DEV, index=2, public=True), index=2, listener_priority=10
+    )
+    assert (
+        "dev.services.notification-service.listener_priority: 10 is not allowed; payment-api "
+        "has it on the internet-facing load balancer"
+    ) in problems_of(both_public)
 
 
 def test_each_environment_has_its_own_test_client_ranges():
@@ -126,7 +286,9 @@ def test_overlapping_vpc_cidrs_are_refused():
 
 
 def test_duplicate_environment_is_refused():
-    assert "environment 'dev' is defined twice" in problems_of(DEV, replace_env(DEV, vpc_cidr="10.99.0.0/16"))
+    assert "environment 'dev' is defined twice" in problems_of(
+        DEV, replace_env(DEV, vpc_cidr="10.99.0.0/16")
+    )
 
 
 def test_every_problem_is_reported_at_once():
@@ -137,14 +299,23 @@ def test_every_problem_is_reported_at_once():
 
 
 def test_misspelled_service_lookup_names_allowed_services():
-    with pytest.raises(ConfigError, match="service: 'payment-apj' is not defined in dev; allowed: payment-api, transaction-processor, notification-service"):
+    with pytest.raises(
+        ConfigError,
+        match="service: 'payment-apj' is not defined in dev; allowed: payment-api, transaction-processor, notification-service",
+    ):
         DEV.service("payment-apj")
 
 
 def test_main_fails_fast_on_unknown_environment_and_writes_nothing(tmp_path):
     env = {**os.environ, "PAYMENT_ENVIRONMENTS": "dev,qa", "CDKTF_OUTDIR": str(tmp_path / "out")}
-    result = subprocess.run([sys.executable, str(ROOT / "main.py")], cwd=tmp_path, env=env,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "main.py")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert "environment: 'qa' is not defined; allowed: dev, staging, prod" in result.stderr
     assert list(tmp_path.iterdir()) == []

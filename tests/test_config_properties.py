@@ -10,6 +10,7 @@ Synthesis costs seconds per example, so the accepting property runs few
 examples and synthesizes one environment each; the rejecting property
 never synthesizes and runs many.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -53,6 +54,7 @@ SERVICE_NAMES = st.from_regex(r"[a-z][a-z0-9-]{1,20}[a-z0-9]", fullmatch=True)
 # hypothesis validates every new strategy object on its first draw, which
 # cost more than the drawing itself when they were built inside each draw.
 
+
 @st.composite
 def private_cidr(draw, shortest: int, longest: int) -> str:
     """A 10.0.0.0/8 network with a prefix between ``shortest`` and ``longest``."""
@@ -93,15 +95,20 @@ PROD_MIN_ACU = st.sampled_from([0.5, 1.0, 2.0])
 MIN_ACU = st.sampled_from([0, 0.5, 1.0, 2.0])
 #: Per "is prod": the deployment configurations and log retentions allowed.
 DEPLOYMENT_CONFIGS = {
-    prod: st.sampled_from([c for c in ECS_DEPLOYMENT_CONFIGS if not (prod and c.endswith("AllAtOnce"))])
+    prod: st.sampled_from(
+        [c for c in ECS_DEPLOYMENT_CONFIGS if not (prod and c.endswith("AllAtOnce"))]
+    )
     for prod in (False, True)
 }
-RETENTIONS = {prod: st.sampled_from([d for d in LOG_RETENTION_DAYS if not prod or d >= 365])
-              for prod in (False, True)}
+RETENTIONS = {
+    prod: st.sampled_from([d for d in LOG_RETENTION_DAYS if not prod or d >= 365])
+    for prod in (False, True)
+}
 # Public egress ranges: the internet-facing ALB's test listener refuses private ones.
 TEST_LISTENER_CIDRS = st.lists(public_cidr(16, 32), min_size=0, max_size=2).map(tuple)
 PUBLIC_INGRESS_CIDRS = st.sampled_from([("0.0.0.0/0",), ()]) | st.lists(
-    private_cidr(8, 28), min_size=1, max_size=2).map(tuple)
+    private_cidr(8, 28), min_size=1, max_size=2
+).map(tuple)
 VPC_CIDRS = private_cidr(16, 21)
 
 
@@ -190,10 +197,24 @@ def corrupted_environment(draw) -> tuple[EnvironmentConfig, str]:
     index = draw(st.integers(0, len(env.services) - 1))
     svc = env.services[index]
     where = f"{n}.services.{svc.name}"
-    kind = draw(st.sampled_from([
-        "cpu", "memory", "port", "service_name", "counts", "path", "vpc_cidr", "acu",
-        "nat", "retention", "duplicate_prefix", "test_cidr",
-    ]))
+    kind = draw(
+        st.sampled_from(
+            [
+                "cpu",
+                "memory",
+                "port",
+                "service_name",
+                "counts",
+                "path",
+                "vpc_cidr",
+                "acu",
+                "nat",
+                "retention",
+                "duplicate_prefix",
+                "test_cidr",
+            ]
+        )
+    )
     if kind == "cpu":
         cpu = draw(st.integers(-100, 20000).filter(lambda c: c not in FARGATE_SIZES))
         return _replace_service(env, index, cpu=cpu), f"{where}.cpu"
@@ -202,30 +223,43 @@ def corrupted_environment(draw) -> tuple[EnvironmentConfig, str]:
         memory = draw(st.integers(1, 200000).filter(lambda m: m not in FARGATE_SIZES[cpu]))
         return _replace_service(env, index, cpu=cpu, memory_mib=memory), f"{where}.memory_mib"
     if kind == "port":
-        port = draw(st.sampled_from(RESERVED_PORTS) | st.integers(-5, 1023) | st.integers(65536, 10**6))
+        port = draw(
+            st.sampled_from(RESERVED_PORTS) | st.integers(-5, 1023) | st.integers(65536, 10**6)
+        )
         return _replace_service(env, index, port=port), f"{where}.port"
     if kind == "service_name":
-        bad = draw(st.sampled_from(["A", "ab", "Payment-API", "pay_api", "9lives", "x" * 40, "ends-"]))
-        return (_replace_service(env, index, name=bad, path_prefix=f"/bad{index}"),
-                f"{n}.services[{index}].name")
+        bad = draw(
+            st.sampled_from(["A", "ab", "Payment-API", "pay_api", "9lives", "x" * 40, "ends-"])
+        )
+        return (
+            _replace_service(env, index, name=bad, path_prefix=f"/bad{index}"),
+            f"{n}.services[{index}].name",
+        )
     if kind == "counts":
         low = draw(st.integers(2, 10))
-        return (_replace_service(env, index, min_count=low, desired_count=low, max_count=low - 1),
-                f"{where}.min_count")
+        return (
+            _replace_service(env, index, min_count=low, desired_count=low, max_count=low - 1),
+            f"{where}.min_count",
+        )
     if kind == "path":
         bad = draw(st.sampled_from(["payments", "/payments/", "/pay ments", "/", ""]))
         return _replace_service(env, index, path_prefix=bad), f"{where}.path_prefix"
     if kind == "vpc_cidr":
-        bad = draw(st.sampled_from(["8.8.0.0/16", "10.0.0.0/8", "10.0.0.0/28", "10.0.0.1/16", "nonsense"]))
+        bad = draw(
+            st.sampled_from(["8.8.0.0/16", "10.0.0.0/8", "10.0.0.0/28", "10.0.0.1/16", "nonsense"])
+        )
         return dataclasses.replace(env, vpc_cidr=bad), f"{n}.vpc_cidr"
     if kind == "acu":
         low = draw(st.sampled_from([4.0, 8.0, 16.0]))
-        db = dataclasses.replace(env.database, min_capacity_acu=low, max_capacity_acu=low - 1,
-                                 auto_pause_seconds=None)
+        db = dataclasses.replace(
+            env.database, min_capacity_acu=low, max_capacity_acu=low - 1, auto_pause_seconds=None
+        )
         return dataclasses.replace(env, database=db), f"{n}.database.max_capacity_acu"
     if kind == "nat":
-        return (dataclasses.replace(env, nat_gateway_count=draw(st.sampled_from([0, 4, -1]))),
-                f"{n}.nat_gateway_count")
+        return (
+            dataclasses.replace(env, nat_gateway_count=draw(st.sampled_from([0, 4, -1]))),
+            f"{n}.nat_gateway_count",
+        )
     if kind == "retention":
         days = draw(st.integers(-10, 4000).filter(lambda d: d not in LOG_RETENTION_DAYS))
         return dataclasses.replace(env, log_retention_days=days), f"{n}.log_retention_days"
@@ -237,6 +271,7 @@ def corrupted_environment(draw) -> tuple[EnvironmentConfig, str]:
 
 
 # --- Properties ----------------------------------------------------------
+
 
 def assert_names_fields(err: ConfigError) -> None:
     assert err.problems, "a ConfigError must carry at least one problem"
@@ -266,15 +301,20 @@ def test_rejected_configuration_names_the_field_and_writes_nothing(case):
     with pytest.raises(ConfigError) as rejected:
         load_environments(defined=[env])
     assert_names_fields(rejected.value)
-    assert any(p.startswith(f"{field}:") or p.startswith(f"{field}.") for p in rejected.value.problems), (
-        field, rejected.value.problems)
+    assert any(
+        p.startswith(f"{field}:") or p.startswith(f"{field}.") for p in rejected.value.problems
+    ), (field, rejected.value.problems)
     assert field in assert_main_writes_nothing(env)
 
 
 # No shrinking: each step would synthesize again (minutes); the failing
 # example is printed as drawn.
-@settings(max_examples=6, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=6,
+    deadline=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(valid_environment())
 def test_accepted_configuration_synthesizes_and_passes_the_rules(env):
     from framework import App
@@ -297,5 +337,7 @@ def test_accepted_configuration_synthesizes_and_passes_the_rules(env):
         expected = {stack.node.id for stack in built[accepted.name].all()}
         assert set(written) == expected
         ctx = RuleContext.for_environment(accepted)
-        findings = [f"{name}: {f}" for name, stack in written.items() for f in run_rules(stack.json, ctx)]
+        findings = [
+            f"{name}: {f}" for name, stack in written.items() for f in run_rules(stack.json, ctx)
+        ]
         assert findings == []

@@ -1,5 +1,6 @@
 """The data tier: Aurora Serverless v2 PostgreSQL, asserted on the synthesized
 JSON of every environment, plus the construct's contract and bad input."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -84,8 +85,10 @@ def test_dev_pauses_and_prod_never_does(stacks):
 
 def test_serverless_instances_writer_and_readers_in_distinct_azs(data):
     synthesized, env = data
-    by_key = sorted(synthesized.resources("aws_rds_cluster_instance").items(),
-                    key=lambda item: item[1]["identifier"])
+    by_key = sorted(
+        synthesized.resources("aws_rds_cluster_instance").items(),
+        key=lambda item: item[1]["identifier"],
+    )
     instances = [instance for _, instance in by_key]
     assert len(instances) == env.database.reader_count + 1
     if env.name in ("staging", "prod"):
@@ -108,9 +111,12 @@ def test_instances_have_performance_insights_and_monitoring_with_cmk(data):
     synthesized, _ = data
     role = synthesized.only("aws_iam_role")
     assert json.loads(role["assume_role_policy"])["Statement"][0]["Principal"] == {
-        "Service": "monitoring.rds.amazonaws.com"}
+        "Service": "monitoring.rds.amazonaws.com"
+    }
     attachment = synthesized.only("aws_iam_role_policy_attachment")
-    assert attachment["policy_arn"].endswith(":iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole")
+    assert attachment["policy_arn"].endswith(
+        ":iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
+    )
     for instance in synthesized.resources("aws_rds_cluster_instance").values():
         assert instance["performance_insights_enabled"] is True
         assert remote_output(instance["performance_insights_kms_key_id"], "security", "data-key")
@@ -141,8 +147,12 @@ def test_major_version_upgrade_sends_the_version_with_the_new_parameter_group(tm
     ignored, so the provider sends it together with the parameter group of
     the new family and allow_major_version_upgrade (ModifyDBCluster refuses
     a parameter group of another family otherwise)."""
-    upgraded = dataclasses.replace(DEV, database=dataclasses.replace(
-        DEV.database, engine_version="17.4", major_version_upgrade=True))
+    upgraded = dataclasses.replace(
+        DEV,
+        database=dataclasses.replace(
+            DEV.database, engine_version="17.4", major_version_upgrade=True
+        ),
+    )
     _, stacks = synthesize([upgraded], tmp_path)
     synthesized = stacks["payment-dev-data"]
     cluster = cluster_of(synthesized)
@@ -151,7 +161,9 @@ def test_major_version_upgrade_sends_the_version_with_the_new_parameter_group(tm
     assert "ignore_changes" not in cluster.get("lifecycle", {})
     group = synthesized.only("aws_rds_cluster_parameter_group")
     assert group["family"] == "aurora-postgresql17"
-    assert cluster["db_cluster_parameter_group_name"].startswith("${aws_rds_cluster_parameter_group.")
+    assert cluster["db_cluster_parameter_group_name"].startswith(
+        "${aws_rds_cluster_parameter_group."
+    )
 
 
 def test_isolated_subnets_via_subnet_group(data):
@@ -183,7 +195,7 @@ def test_postgresql_log_group_exists_first_encrypted_with_logs_key(data):
     synthesized, env = data
     cluster = cluster_of(synthesized)
     assert cluster["enabled_cloudwatch_logs_exports"] == ["postgresql"]
-    (key, group), = synthesized.resources("aws_cloudwatch_log_group").items()
+    ((key, group),) = synthesized.resources("aws_cloudwatch_log_group").items()
     assert group["name"] == f"/aws/rds/cluster/{cluster['cluster_identifier']}/postgresql"
     assert group["retention_in_days"] == env.log_retention_days
     assert remote_output(group["kms_key_id"], "security", "logs-key")
@@ -192,7 +204,7 @@ def test_postgresql_log_group_exists_first_encrypted_with_logs_key(data):
 
 def test_parameter_group_logs_slow_statements_connections_and_forces_tls(data):
     synthesized, env = data
-    (key, group), = synthesized.resources("aws_rds_cluster_parameter_group").items()
+    ((key, group),) = synthesized.resources("aws_rds_cluster_parameter_group").items()
     major = env.database.engine_version.split(".")[0]
     assert group["family"] == f"aurora-postgresql{major}"
     assert group["name"] == f"{env.prefix}-aurora-postgresql{major}"
@@ -206,7 +218,8 @@ def test_parameter_group_logs_slow_statements_connections_and_forces_tls(data):
         "rds.force_ssl": "1",
     }
     assert cluster_of(synthesized)["db_cluster_parameter_group_name"] == (
-        f"${{aws_rds_cluster_parameter_group.{key}.name}}")
+        f"${{aws_rds_cluster_parameter_group.{key}.name}}"
+    )
 
 
 def test_backups_snapshots_and_deletion_protection_follow_config(data):
@@ -237,7 +250,8 @@ def test_security_group_has_no_inline_rules_and_no_cidr_anywhere(data):
     assert remote_output(group["vpc_id"], "network", "network_vpc_")
     assert "ingress" not in group and "egress" not in group
     assert cluster_of(synthesized)["vpc_security_group_ids"] == [
-        f"${{aws_security_group.{next(iter(synthesized.resources('aws_security_group')))}.id}}"]
+        f"${{aws_security_group.{next(iter(synthesized.resources('aws_security_group')))}.id}}"
+    ]
     # Ingress is opened by the services stack, never from CIDR ranges here.
     for rule_type in ("aws_security_group_rule", "aws_vpc_security_group_ingress_rule"):
         assert synthesized.resources(rule_type) == {}
@@ -257,12 +271,21 @@ def test_database_ingress_only_from_services_that_use_it(stacks, environments):
                         continue
                     assert rule_type == "aws_vpc_security_group_ingress_rule", name
                     assert (rule["from_port"], rule["to_port"], rule["ip_protocol"]) == (
-                        5432, 5432, "tcp"), name
-                    assert not any(k.startswith("cidr") or k == "prefix_list_id" for k in rule), name
-                    source = re.fullmatch(r"\$\{aws_security_group\.([^.]+)\.id\}",
-                                          rule["referenced_security_group_id"])
+                        5432,
+                        5432,
+                        "tcp",
+                    ), name
+                    assert not any(k.startswith("cidr") or k == "prefix_list_id" for k in rule), (
+                        name
+                    )
+                    source = re.fullmatch(
+                        r"\$\{aws_security_group\.([^.]+)\.id\}",
+                        rule["referenced_security_group_id"],
+                    )
                     assert source, (name, rule["referenced_security_group_id"])
-                    group_name = synthesized.resources("aws_security_group")[source.group(1)]["name"]
+                    group_name = synthesized.resources("aws_security_group")[source.group(1)][
+                        "name"
+                    ]
                     opened_by += [svc.name for svc in env.services if svc.name in group_name]
         expected = sorted(svc.name for svc in env.services if svc.uses_database)
         assert expected and sorted(opened_by) == expected, env.name
@@ -271,7 +294,12 @@ def test_database_ingress_only_from_services_that_use_it(stacks, environments):
 def test_outputs_for_later_tiers(data):
     synthesized, _ = data
     outputs = synthesized.json["output"]
-    for name in ("cluster_identifier", "writer_endpoint", "reader_endpoint", "master_user_secret_arn"):
+    for name in (
+        "cluster_identifier",
+        "writer_endpoint",
+        "reader_endpoint",
+        "master_user_secret_arn",
+    ):
         assert name in outputs
     assert outputs["master_user_secret_arn"]["value"].endswith(".master_user_secret[0].secret_arn}")
 
@@ -297,15 +325,27 @@ def consumer_json(unit):
     app, _, _, data_stack, consumer = unit
     db = data_stack.database
     rule = db.allow_connections_from(
-        consumer, "payment-api-to-database", "sg-0123456789abcdef0", "payment-api tasks")
+        consumer, "payment-api-to-database", "sg-0123456789abcdef0", "payment-api tasks"
+    )
     assert rule.node.scope is consumer
-    aws.iam_policy.IamPolicy(consumer, "connect", name="connect", policy=json.dumps({
-        "Version": "2012-10-17",
-        "Statement": [db.iam_connect_statement("payment_api", "123456789012", "eu-west-1", "aws")],
-    }))
+    aws.iam_policy.IamPolicy(
+        consumer,
+        "connect",
+        name="connect",
+        policy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    db.iam_connect_statement("payment_api", "123456789012", "eu-west-1", "aws")
+                ],
+            }
+        ),
+    )
     app.synth()
     return {
-        name: json.loads((Path(app.outdir) / "stacks" / f"payment-dev-{name}" / "cdk.tf.json").read_text())
+        name: json.loads(
+            (Path(app.outdir) / "stacks" / f"payment-dev-{name}" / "cdk.tf.json").read_text()
+        )
         for name in ("consumer", "data")
     }
 
@@ -314,7 +354,12 @@ def test_typed_attributes(unit):
     _, _, _, data_stack, _ = unit
     db = data_stack.database
     assert db.port == 5432
-    for token in (db.endpoint, db.reader_endpoint, db.master_user_secret_arn, db.cluster_resource_id):
+    for token in (
+        db.endpoint,
+        db.reader_endpoint,
+        db.master_user_secret_arn,
+        db.cluster_resource_id,
+    ):
         assert isinstance(token, str) and token.startswith("${TfToken[")
     assert db.writer is db.instances[0] and db.readers == db.instances[1:]
     assert type(db.security_group).__name__ == "SecurityGroup"
@@ -340,16 +385,19 @@ def test_iam_connect_statement(consumer_json):
     prefix = "arn:aws:rds-db:eu-west-1:123456789012:dbuser:"
     assert statement["Resource"].startswith(prefix)
     assert statement["Resource"].endswith("/payment_api")
-    resource_id = statement["Resource"][len(prefix):-len("/payment_api")]
+    resource_id = statement["Resource"][len(prefix) : -len("/payment_api")]
     assert remote_output(resource_id, "data", "database_cluster_")
     assert resource_id.endswith("cluster_resource_id}")
 
 
-@pytest.mark.parametrize("user, message", [
-    ("Payment-API", "db_user: 'Payment-API' is not allowed"),
-    ("", "db_user: '' is not allowed"),
-    ("payments_admin", "db_user: 'payments_admin' is the master user"),
-])
+@pytest.mark.parametrize(
+    "user, message",
+    [
+        ("Payment-API", "db_user: 'Payment-API' is not allowed"),
+        ("", "db_user: '' is not allowed"),
+        ("payments_admin", "db_user: 'payments_admin' is the master user"),
+    ],
+)
 def test_iam_connect_statement_refuses_bad_users(unit, user, message):
     _, _, _, data_stack, _ = unit
     with pytest.raises(ValueError, match=message.replace("(", r"\(")):
@@ -359,29 +407,47 @@ def test_iam_connect_statement_refuses_bad_users(unit, user, message):
 def _props(unit, **changes) -> AuroraDatabaseProps:
     _, security, network, _, _ = unit
     base = AuroraDatabaseProps(
-        name="probe", network=network.network, partition="aws",
-        data_key=security.data_key, logs_key=security.logs_key,
-        engine_version="16.6", min_capacity_acu=0.5, max_capacity_acu=4,
-        reader_count=1, backup_retention_days=7, log_retention_days=30,
-        database_name="payments", master_username="payments_admin",
+        name="probe",
+        network=network.network,
+        partition="aws",
+        data_key=security.data_key,
+        logs_key=security.logs_key,
+        engine_version="16.6",
+        min_capacity_acu=0.5,
+        max_capacity_acu=4,
+        reader_count=1,
+        backup_retention_days=7,
+        log_retention_days=30,
+        database_name="payments",
+        master_username="payments_admin",
     )
     return dataclasses.replace(base, **changes)
 
 
-@pytest.mark.parametrize("changes, message", [
-    ({"reader_count": 3}, "reader_count: 3 is not allowed; use 0-2"),
-    ({"max_capacity_acu": 1, "min_capacity_acu": 2},
-     "max_capacity_acu: 1 is less than min_capacity_acu 2"),
-    ({"auto_pause_seconds": 600}, "auto_pause_seconds: 600 needs min_capacity_acu 0"),
-    ({"backup_retention_days": 0}, "backup_retention_days: 0 is not allowed; use 1-35"),
-    ({"backup_retention_days": 36}, "backup_retention_days: 36 is not allowed; use 1-35"),
-    ({"engine_version": "16"}, "engine_version: '16' is not allowed; use MAJOR.MINOR"),
-    ({"monitoring_interval_seconds": 7}, "monitoring_interval_seconds: 7 is not allowed"),
-    ({"performance_insights_retention_days": 8},
-     "performance_insights_retention_days: 8 is not allowed"),
-    ({"performance_insights_retention_days": 744},
-     "performance_insights_retention_days: 744 is not allowed"),
-], ids=lambda v: next(iter(v)) if isinstance(v, dict) else None)
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"reader_count": 3}, "reader_count: 3 is not allowed; use 0-2"),
+        (
+            {"max_capacity_acu": 1, "min_capacity_acu": 2},
+            "max_capacity_acu: 1 is less than min_capacity_acu 2",
+        ),
+        ({"auto_pause_seconds": 600}, "auto_pause_seconds: 600 needs min_capacity_acu 0"),
+        ({"backup_retention_days": 0}, "backup_retention_days: 0 is not allowed; use 1-35"),
+        ({"backup_retention_days": 36}, "backup_retention_days: 36 is not allowed; use 1-35"),
+        ({"engine_version": "16"}, "engine_version: '16' is not allowed; use MAJOR.MINOR"),
+        ({"monitoring_interval_seconds": 7}, "monitoring_interval_seconds: 7 is not allowed"),
+        (
+            {"performance_insights_retention_days": 8},
+            "performance_insights_retention_days: 8 is not allowed",
+        ),
+        (
+            {"performance_insights_retention_days": 744},
+            "performance_insights_retention_days: 744 is not allowed",
+        ),
+    ],
+    ids=lambda v: next(iter(v)) if isinstance(v, dict) else None,
+)
 def test_construct_refuses_bad_props(unit, changes, message):
     app = unit[0]
     probe = PlatformStack(app, DEV, f"probe-{abs(hash(str(changes)))}")
@@ -414,47 +480,110 @@ def with_db(env, **changes):
     return dataclasses.replace(env, database=dataclasses.replace(env.database, **changes))
 
 
-@pytest.mark.parametrize("env, changes, message", [
-    (PROD, {"major_version_upgrade": "yes"},
-     "prod.database.major_version_upgrade: 'yes' is not allowed; use True or False"),
-    (STAGING, {"max_capacity_acu": 1, "min_capacity_acu": 2},
-     "staging.database.max_capacity_acu: 1 is less than min_capacity_acu 2; allowed: max >= min"),
-    (STAGING, {"max_capacity_acu": 0.5},
-     "staging.database.max_capacity_acu: 0.5 is not allowed; minimum 1"),
-    (STAGING, {"min_capacity_acu": 0.7},
-     "staging.database.min_capacity_acu: 0.7 is not allowed; use 0-256 ACU in steps of 0.5"),
-    (STAGING, {"max_capacity_acu": 300},
-     "staging.database.max_capacity_acu: 300 is not allowed; use 0-256 ACU in steps of 0.5"),
-    (STAGING, {"backup_retention_days": 0},
-     "staging.database.backup_retention_days: 0 is not allowed; use 1-35"),
-    (STAGING, {"backup_retention_days": 36},
-     "staging.database.backup_retention_days: 36 is not allowed; use 1-35"),
-    (PROD, {"backup_retention_days": 6},
-     "prod.database.backup_retention_days: 6 is not allowed in the production tier; use 7-35"),
-    (PROD, {"deletion_protection": False},
-     "prod.database.deletion_protection: False is not allowed in the production tier"),
-    (PROD, {"reader_count": 0},
-     "prod.database.reader_count: 0 is not allowed in the production tier; multi-AZ needs at least one reader"),
-    (DEV, {"reader_count": 3}, "dev.database.reader_count: 3 is not allowed; use 0-2"),
-    (DEV, {"auto_pause_seconds": None},
-     "dev.database.min_capacity_acu: 0 needs auto_pause_seconds (pausing); set it or use 0.5"),
-    (STAGING, {"auto_pause_seconds": 600},
-     "staging.database.auto_pause_seconds: 600 needs min_capacity_acu 0"),
-    (DEV, {"auto_pause_seconds": 60},
-     "dev.database.auto_pause_seconds: 60 is not allowed; use 300-86400 or None"),
-    (DEV, {"engine_version": "16.2"},
-     "dev.database.auto_pause_seconds: engine '16.2' does not support auto-pause"),
-    (DEV, {"engine_version": "15.6"},
-     "dev.database.auto_pause_seconds: engine '15.6' does not support auto-pause"),
-    (PROD, {"min_capacity_acu": 0, "auto_pause_seconds": 600},
-     "prod.database.auto_pause_seconds: auto-pause is not allowed in the production tier"),
-    (DEV, {"engine_version": "16"},
-     "dev.database.engine_version: '16' is not allowed; use MAJOR.MINOR, e.g. 16.6"),
-    (DEV, {"master_username": "postgres"},
-     "dev.database.master_username: 'postgres' is not allowed"),
-    (DEV, {"database_name": "Payments"},
-     "dev.database.database_name: 'Payments' is not allowed"),
-], ids=lambda v: v.name if hasattr(v, "name") else (next(iter(v)) if isinstance(v, dict) else None))
+@pytest.mark.parametrize(
+    "env, changes, message",
+    [
+        (
+            PROD,
+            {"major_version_upgrade": "yes"},
+            "prod.database.major_version_upgrade: 'yes' is not allowed; use True or False",
+        ),
+        (
+            STAGING,
+            {"max_capacity_acu": 1, "min_capacity_acu": 2},
+            "staging.database.max_capacity_acu: 1 is less than min_capacity_acu 2; allowed: max >= min",
+        ),
+        (
+            STAGING,
+            {"max_capacity_acu": 0.5},
+            "staging.database.max_capacity_acu: 0.5 is not allowed; minimum 1",
+        ),
+        (
+            STAGING,
+            {"min_capacity_acu": 0.7},
+            "staging.database.min_capacity_acu: 0.7 is not allowed; use 0-256 ACU in steps of 0.5",
+        ),
+        (
+            STAGING,
+            {"max_capacity_acu": 300},
+            "staging.database.max_capacity_acu: 300 is not allowed; use 0-256 ACU in steps of 0.5",
+        ),
+        (
+            STAGING,
+            {"backup_retention_days": 0},
+            "staging.database.backup_retention_days: 0 is not allowed; use 1-35",
+        ),
+        (
+            STAGING,
+            {"backup_retention_days": 36},
+            "staging.database.backup_retention_days: 36 is not allowed; use 1-35",
+        ),
+        (
+            PROD,
+            {"backup_retention_days": 6},
+            "prod.database.backup_retention_days: 6 is not allowed in the production tier; use 7-35",
+        ),
+        (
+            PROD,
+            {"deletion_protection": False},
+            "prod.database.deletion_protection: False is not allowed in the production tier",
+        ),
+        (
+            PROD,
+            {"reader_count": 0},
+            "prod.database.reader_count: 0 is not allowed in the production tier; multi-AZ needs at least one reader",
+        ),
+        (DEV, {"reader_count": 3}, "dev.database.reader_count: 3 is not allowed; use 0-2"),
+        (
+            DEV,
+            {"auto_pause_seconds": None},
+            "dev.database.min_capacity_acu: 0 needs auto_pause_seconds (pausing); set it or use 0.5",
+        ),
+        (
+            STAGING,
+            {"auto_pause_seconds": 600},
+            "staging.database.auto_pause_seconds: 600 needs min_capacity_acu 0",
+        ),
+        (
+            DEV,
+            {"auto_pause_seconds": 60},
+            "dev.database.auto_pause_seconds: 60 is not allowed; use 300-86400 or None",
+        ),
+        (
+            DEV,
+            {"engine_version": "16.2"},
+            "dev.database.auto_pause_seconds: engine '16.2' does not support auto-pause",
+        ),
+        (
+            DEV,
+            {"engine_version": "15.6"},
+            "dev.database.auto_pause_seconds: engine '15.6' does not support auto-pause",
+        ),
+        (
+            PROD,
+            {"min_capacity_acu": 0, "auto_pause_seconds": 600},
+            "prod.database.auto_pause_seconds: auto-pause is not allowed in the production tier",
+        ),
+        (
+            DEV,
+            {"engine_version": "16"},
+            "dev.database.engine_version: '16' is not allowed; use MAJOR.MINOR, e.g. 16.6",
+        ),
+        (
+            DEV,
+            {"master_username": "postgres"},
+            "dev.database.master_username: 'postgres' is not allowed",
+        ),
+        (
+            DEV,
+            {"database_name": "Payments"},
+            "dev.database.database_name: 'Payments' is not allowed",
+        ),
+    ],
+    ids=lambda v: (
+        v.name if hasattr(v, "name") else (next(iter(v)) if isinstance(v, dict) else None)
+    ),
+)
 def test_bad_database_config_fails_with_clear_message(env, changes, message):
     assert message in problems_of(with_db(env, **changes))
 

@@ -1,4 +1,5 @@
 """Every stack is wired in one place: provider, default tags, S3 state."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -6,9 +7,9 @@ import json
 
 import pytest
 
+from config.naming import state_key_alias
 from framework import App
 from framework import Testing as CdktfTesting
-from config.naming import state_key_alias
 from stacks.base import REQUIRED_TERRAFORM_VERSION, PlatformStack, state_key
 from tests.conftest import ENVIRONMENTS, stack
 
@@ -47,7 +48,10 @@ def test_state_is_encrypted_with_the_key_the_bootstrap_stack_creates(stacks, env
     writes state with SSE-S3, whatever the bucket default; the alias must be
     the one the bootstrap stack gives its key."""
     for env_name, env in environments.items():
-        aliases = [a["name"] for a in stack(stacks, env_name, "bootstrap").json["resource"]["aws_kms_alias"].values()]
+        aliases = [
+            a["name"]
+            for a in stack(stacks, env_name, "bootstrap").json["resource"]["aws_kms_alias"].values()
+        ]
         assert state_key_alias(env) in aliases
         for part in ("security", "network", "data", "services"):
             backend = stack(stacks, env_name, part).json["terraform"]["backend"]["s3"]
@@ -62,8 +66,13 @@ def test_every_stack_requires_terraform_with_s3_native_locking(stacks):
 
 
 def test_state_keys_are_unique_across_all_stacks(stacks):
-    keys = [(s.json["terraform"]["backend"]["s3"]["bucket"], s.json["terraform"]["backend"]["s3"]["key"])
-            for s in remote_stacks(stacks).values()]
+    keys = [
+        (
+            s.json["terraform"]["backend"]["s3"]["bucket"],
+            s.json["terraform"]["backend"]["s3"]["key"],
+        )
+        for s in remote_stacks(stacks).values()
+    ]
     assert len(keys) == len(set(keys)) >= 12
 
 
@@ -77,16 +86,24 @@ def test_bootstrap_stack_keeps_local_state(stacks):
 def test_provider_has_region_and_default_tags(stacks, environments):
     for name, synthesized in stacks.items():
         env = environments[name.split("-")[1]]
-        assert CdktfTesting.to_have_provider_with_properties(synthesized.text, "aws", {
-            "region": env.region,
-            "default_tags": [{"tags": {
-                "project": "payment-platform",
-                "environment": env.name,
-                "managed-by": "cdktf",
-                "cost-center": env.cost_center,
-                "stack": name,
-            }}],
-        }), name
+        assert CdktfTesting.to_have_provider_with_properties(
+            synthesized.text,
+            "aws",
+            {
+                "region": env.region,
+                "default_tags": [
+                    {
+                        "tags": {
+                            "project": "payment-platform",
+                            "environment": env.name,
+                            "managed-by": "cdktf",
+                            "cost-center": env.cost_center,
+                            "stack": name,
+                        }
+                    }
+                ],
+            },
+        ), name
         provider = synthesized.json["provider"]["aws"][0]
         if env.account_id:
             assert provider["allowed_account_ids"] == [env.account_id], name
@@ -100,13 +117,17 @@ def test_allowed_account_ids_is_set_when_account_is_configured(environments):
     platform_stack = PlatformStack(app, env, "probe")
     synthesized = CdktfTesting.synth(platform_stack)
     assert CdktfTesting.to_have_provider_with_properties(
-        synthesized, "aws", {"allowed_account_ids": ["123456789012"]})
+        synthesized, "aws", {"allowed_account_ids": ["123456789012"]}
+    )
 
 
 def _by_bucket(bootstrap, resource_type: str, which: str) -> dict:
     """The ``resource_type`` resource of the state bucket or of its access-log bucket."""
-    found = [r for name, r in bootstrap.resources(resource_type).items()
-             if ("access-logs" in name) == (which == "logs")]
+    found = [
+        r
+        for name, r in bootstrap.resources(resource_type).items()
+        if ("access-logs" in name) == (which == "logs")
+    ]
     assert len(found) == 1, (resource_type, which, found)
     return found[0]
 
@@ -119,24 +140,49 @@ class TestStateBootstrap:
     def test_buckets_are_named_from_config_and_never_destroyed(self, bootstrap, environments):
         env = environments[bootstrap.name.split("-")[1]]
         assert _by_bucket(bootstrap, "aws_s3_bucket", "state")["bucket"] == env.state_bucket
-        assert _by_bucket(bootstrap, "aws_s3_bucket", "logs")["bucket"] == f"{env.state_bucket}-access-logs"
+        assert (
+            _by_bucket(bootstrap, "aws_s3_bucket", "logs")["bucket"]
+            == f"{env.state_bucket}-access-logs"
+        )
         for bucket in bootstrap.resources("aws_s3_bucket").values():
             assert bucket["lifecycle"]["prevent_destroy"] is True
 
     def test_versioned_encrypted_private(self, bootstrap):
         for which in ("state", "logs"):
-            assert _by_bucket(bootstrap, "aws_s3_bucket_versioning", which)[
-                "versioning_configuration"]["status"] == "Enabled"
+            assert (
+                _by_bucket(bootstrap, "aws_s3_bucket_versioning", which)[
+                    "versioning_configuration"
+                ]["status"]
+                == "Enabled"
+            )
             block = _by_bucket(bootstrap, "aws_s3_bucket_public_access_block", which)
-            assert all(block[k] is True for k in (
-                "block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"))
-            assert _by_bucket(bootstrap, "aws_s3_bucket_ownership_controls", which)[
-                "rule"]["object_ownership"] == "BucketOwnerEnforced"
-        state_rule = _by_bucket(bootstrap, "aws_s3_bucket_server_side_encryption_configuration", "state")["rule"][0]
+            assert all(
+                block[k] is True
+                for k in (
+                    "block_public_acls",
+                    "block_public_policy",
+                    "ignore_public_acls",
+                    "restrict_public_buckets",
+                )
+            )
+            assert (
+                _by_bucket(bootstrap, "aws_s3_bucket_ownership_controls", which)["rule"][
+                    "object_ownership"
+                ]
+                == "BucketOwnerEnforced"
+            )
+        state_rule = _by_bucket(
+            bootstrap, "aws_s3_bucket_server_side_encryption_configuration", "state"
+        )["rule"][0]
         assert state_rule["apply_server_side_encryption_by_default"]["sse_algorithm"] == "aws:kms"
-        assert "aws_kms_key" in state_rule["apply_server_side_encryption_by_default"]["kms_master_key_id"]
+        assert (
+            "aws_kms_key"
+            in state_rule["apply_server_side_encryption_by_default"]["kms_master_key_id"]
+        )
         # S3 server access logs can only be delivered to an SSE-S3 bucket.
-        log_rule = _by_bucket(bootstrap, "aws_s3_bucket_server_side_encryption_configuration", "logs")["rule"][0]
+        log_rule = _by_bucket(
+            bootstrap, "aws_s3_bucket_server_side_encryption_configuration", "logs"
+        )["rule"][0]
         assert log_rule["apply_server_side_encryption_by_default"] == {"sse_algorithm": "AES256"}
 
     def test_tls_only_policies(self, bootstrap):
@@ -172,10 +218,18 @@ class TestStateBootstrap:
 def test_prod_log_groups_are_never_destroyed_by_terraform(stacks):
     """PCI DSS 10.5.1: a year of audit trail; an Aspect protects every log
     group of every prod stack, whichever module created it."""
-    prod_groups = [(name, g) for name, s in stacks.items() if name.startswith("payment-prod-")
-                   for g in s.resources("aws_cloudwatch_log_group").values()]
+    prod_groups = [
+        (name, g)
+        for name, s in stacks.items()
+        if name.startswith("payment-prod-")
+        for g in s.resources("aws_cloudwatch_log_group").values()
+    ]
     assert len(prod_groups) >= 9
     assert all(g.get("lifecycle", {}).get("prevent_destroy") is True for _, g in prod_groups)
-    other = [g for name, s in stacks.items() if not name.startswith("payment-prod-")
-             for g in s.resources("aws_cloudwatch_log_group").values()]
+    other = [
+        g
+        for name, s in stacks.items()
+        if not name.startswith("payment-prod-")
+        for g in s.resources("aws_cloudwatch_log_group").values()
+    ]
     assert other and not any(g.get("lifecycle", {}).get("prevent_destroy") for g in other)

@@ -1,4 +1,5 @@
 """The three-AZ network of each environment."""
+
 from __future__ import annotations
 
 import ipaddress
@@ -17,9 +18,15 @@ def net(request, stacks, environments):
 
 def test_vpc_has_dns_and_configured_cidr(net):
     synthesized, env = net
-    assert CdktfTesting.to_have_resource_with_properties(synthesized.text, "aws_vpc", {
-        "cidr_block": env.vpc_cidr, "enable_dns_support": True, "enable_dns_hostnames": True,
-    })
+    assert CdktfTesting.to_have_resource_with_properties(
+        synthesized.text,
+        "aws_vpc",
+        {
+            "cidr_block": env.vpc_cidr,
+            "enable_dns_support": True,
+            "enable_dns_hostnames": True,
+        },
+    )
 
 
 def test_nine_subnets_three_tiers_three_azs_no_public_ips(net):
@@ -39,7 +46,7 @@ def test_subnet_cidrs_are_disjoint_and_inside_vpc():
     nets = [ipaddress.IPv4Network(c) for tier in cidrs.values() for c in tier]
     assert len(nets) == 9
     assert all(n.subnet_of(ipaddress.IPv4Network("10.30.0.0/16")) for n in nets)
-    assert not any(a.overlaps(b) for i, a in enumerate(nets) for b in nets[i + 1:])
+    assert not any(a.overlaps(b) for i, a in enumerate(nets) for b in nets[i + 1 :])
     assert subnet_cidrs("10.0.0.0/24")["isolated"][2] == "10.0.0.128/28"
 
 

@@ -1,6 +1,7 @@
 """How jsii's Node.js is started (framework/node_runtime.py and the direct
 launcher framework/jsii_direct_runtime.js). Output equality of the fast
 mode with the stock setup is proven in tests/test_provider_loader.py."""
+
 from __future__ import annotations
 
 import json
@@ -34,7 +35,8 @@ def test_fast_mode_runs_the_kernel_directly_with_the_lazy_index():
     assert (runtime / "lib" / "program.js").is_file()
     assert (runtime / "bin" / "jsii-runtime.js").is_file()
     assert environ["NODE_OPTIONS"] == (
-        f"--max-http-header-size=16384 --no-deprecation {HOOK_OPTION} --preserve-symlinks")
+        f"--max-http-header-size=16384 --no-deprecation {HOOK_OPTION} --preserve-symlinks"
+    )
 
 
 def test_configure_is_idempotent():
@@ -73,39 +75,52 @@ def test_other_jsii_releases_use_the_stock_launcher(monkeypatch):
 
 
 def test_unknown_mode_names_the_variable_and_the_allowed_values():
-    with pytest.raises(ValueError, match="PAYMENT_PROVIDER_IMPORT='turbo' is not allowed; "
-                                         "use 'fast' or 'plain'"):
+    with pytest.raises(
+        ValueError, match="PAYMENT_PROVIDER_IMPORT='turbo' is not allowed; use 'fast' or 'plain'"
+    ):
         configure({"PAYMENT_PROVIDER_IMPORT": "turbo"})
 
 
 # -- the launcher, in Node, with a stand-in kernel ---------------------------
+
 
 def _runtime_dir(tmp_path: Path, program: str) -> Path:
     (tmp_path / "lib").mkdir()
     (tmp_path / "bin").mkdir()
     (tmp_path / "lib" / "program.js").write_text(program)
     (tmp_path / "bin" / "jsii-runtime.js").write_text(
-        "require('fs').writeSync(1, 'stock launcher\\n');\n")
+        "require('fs').writeSync(1, 'stock launcher\\n');\n"
+    )
     return tmp_path
 
 
 def _launch(runtime_dir: Path, node_options: str = "") -> subprocess.CompletedProcess:
     env = {**os.environ, RUNTIME_DIR_ENV: str(runtime_dir), "NODE_OPTIONS": node_options}
-    return subprocess.run([NODE, str(DIRECT_RUNTIME)], input="ping\n", env=env,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [NODE, str(DIRECT_RUNTIME)],
+        input="ping\n",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_launcher_maps_the_kernel_channel_to_stdin_and_stdout(tmp_path):
-    kernel = _runtime_dir(tmp_path, (
-        "// new SyncStdio({readFD:3,writeFD:3}) stand-in\n"
-        "const fs = require('fs');\n"
-        "const buffer = Buffer.alloc(64);\n"
-        "const read = fs.readSync(3, buffer, 0, 64, null);\n"
-        "const line = buffer.subarray(0, read).toString().trim();\n"
-        "console.log('console says hi');\n"
-        "fs.writeSync(2, 'kernel debug\\n');\n"
-        "fs.writeSync(3, JSON.stringify({got: line,"
-        " preserve: process.execArgv.includes('--preserve-symlinks')}) + '\\n');\n"))
+    kernel = _runtime_dir(
+        tmp_path,
+        (
+            "// new SyncStdio({readFD:3,writeFD:3}) stand-in\n"
+            "const fs = require('fs');\n"
+            "const buffer = Buffer.alloc(64);\n"
+            "const read = fs.readSync(3, buffer, 0, 64, null);\n"
+            "const line = buffer.subarray(0, read).toString().trim();\n"
+            "console.log('console says hi');\n"
+            "fs.writeSync(2, 'kernel debug\\n');\n"
+            "fs.writeSync(3, JSON.stringify({got: line,"
+            " preserve: process.execArgv.includes('--preserve-symlinks')}) + '\\n');\n"
+        ),
+    )
     result = _launch(kernel, node_options="--preserve-symlinks")
     assert result.returncode == 0, result.stderr
     # stdout carries only the protocol...
@@ -150,8 +165,13 @@ def _probe(out: Path, jsii_runtime: str | None = None) -> tuple[list[str], bytes
     env.pop("JSII_RUNTIME", None)
     if jsii_runtime:
         env["JSII_RUNTIME"] = jsii_runtime
-    result = subprocess.run([sys.executable, "-c", PROBE.format(root=str(ROOT)), str(out)],
-                            env=env, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE.format(root=str(ROOT)), str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     return result.stdout.split()[-2:], (out / "stacks" / "probe" / "cdk.tf.json").read_bytes()
 
@@ -198,11 +218,22 @@ def test_provider_modules_see_typing_forms_that_remember_subscriptions():
     import typing
 
     provider_typing = aws.s3_bucket._private.typing
-    for form, args in (("Optional", str), ("Union", (str, int)), ("List", str),
-                       ("Mapping", (str, int)), ("Sequence", str), ("Dict", (str, int))):
+    for form, args in (
+        ("Optional", str),
+        ("Union", (str, int)),
+        ("List", str),
+        ("Mapping", (str, int)),
+        ("Sequence", str),
+        ("Dict", (str, int)),
+    ):
         cached = getattr(provider_typing, form)
         # typing's own object, equal to a fresh subscription, the same one every time
         assert cached[args] == getattr(typing, form)[args]
         assert cached[args] is cached[args]
-    assert provider_typing.Optional[provider_typing.Union[str, int]] == typing.Optional[
-        typing.Union[str, int]]
+    # The typing forms themselves are under test here, not annotations.
+    assert (
+        provider_typing.Optional[provider_typing.Union[str, int]]
+        == typing.Optional[  # noqa: UP045
+            str | int
+        ]
+    )

@@ -2,6 +2,7 @@
 deployment events and log groups, checked on the synthesized JSON of every
 environment (session fixtures), plus one small app with changed thresholds
 and unit tests of the pure dashboard builder and the props validation."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -15,7 +16,12 @@ from config.naming import cluster_name
 from tests.services_helpers import find, path_of, ref, resolve, services_stack
 from tests.synth import SynthesizedStack, synthesize
 
-ROLLBACK_ALARMS = ("target-5xx-rate", "p99-latency", "unhealthy-hosts-blue", "unhealthy-hosts-green")
+ROLLBACK_ALARMS = (
+    "target-5xx-rate",
+    "p99-latency",
+    "unhealthy-hosts-blue",
+    "unhealthy-hosts-green",
+)
 
 #: (construct id, alarm name suffix, threshold from config, missing-data treatment)
 SERVICE_ALARMS = (
@@ -31,8 +37,13 @@ SERVICE_ALARMS = (
 #: (construct id, alarm name suffix, namespace, metric, threshold from config)
 DATABASE_ALARMS = (
     ("cpu", "db-cpu", "AWS/RDS", "CPUUtilization", lambda a: a.db_cpu_percent),
-    ("acu-utilization", "db-acu-utilization", "AWS/RDS", "ACUUtilization",
-     lambda a: a.db_acu_utilization_percent),
+    (
+        "acu-utilization",
+        "db-acu-utilization",
+        "AWS/RDS",
+        "ACUUtilization",
+        lambda a: a.db_acu_utilization_percent,
+    ),
     ("connections", "db-connections", "AWS/RDS", "DatabaseConnections", lambda a: a.db_connections),
 )
 
@@ -53,10 +64,20 @@ KNOWN_METRICS: dict[str, dict[str, set[frozenset[str]]]] = {
         "HTTPCode_ELB_5XX_Count": {_LB},
     },
     "AWS/ECS": {"CPUUtilization": {_ECS}, "MemoryUtilization": {_ECS}},
-    "ECS/ContainerInsights": {"RunningTaskCount": {_ECS}, "DesiredTaskCount": {_ECS},
-                              "PendingTaskCount": {_ECS}},
-    "AWS/RDS": {name: {_DB} for name in ("CPUUtilization", "ACUUtilization",
-                                         "ServerlessDatabaseCapacity", "DatabaseConnections")},
+    "ECS/ContainerInsights": {
+        "RunningTaskCount": {_ECS},
+        "DesiredTaskCount": {_ECS},
+        "PendingTaskCount": {_ECS},
+    },
+    "AWS/RDS": {
+        name: {_DB}
+        for name in (
+            "CPUUtilization",
+            "ACUUtilization",
+            "ServerlessDatabaseCapacity",
+            "DatabaseConnections",
+        )
+    },
     "AWS/Usage": {"ResourceCount": {frozenset({"Service", "Type", "Resource", "Class"})}},
 }
 
@@ -79,19 +100,33 @@ def queried_metrics(alarm_body: dict) -> list[dict]:
     """Every metric an alarm reads: {namespace, metric_name, dimensions}."""
     if "metric_query" in alarm_body:
         return [q["metric"] for q in alarm_body["metric_query"] if "metric" in q]
-    return [{"namespace": alarm_body["namespace"], "metric_name": alarm_body["metric_name"],
-             "dimensions": alarm_body["dimensions"]}]
+    return [
+        {
+            "namespace": alarm_body["namespace"],
+            "metric_name": alarm_body["metric_name"],
+            "dimensions": alarm_body["dimensions"],
+        }
+    ]
 
 
-def points_at(stacks, stack: SynthesizedStack, value: str, resource_type: str, path_suffix: str,
-              attribute: str | None = None) -> bool:
+def points_at(
+    stacks,
+    stack: SynthesizedStack,
+    value: str,
+    resource_type: str,
+    path_suffix: str,
+    attribute: str | None = None,
+) -> bool:
     """True when ``value`` references ``resource_type`` at ``*/path_suffix``
     (following cross-stack references) and that resource exists."""
     stack_name, rtype, key, attr = resolve(stacks, value)
     resources = stacks[stack_name or stack.name].resources(rtype)
-    return (rtype == resource_type and key in resources
-            and path_of(resources[key]).endswith("/" + path_suffix)
-            and (attribute is None or attr == attribute))
+    return (
+        rtype == resource_type
+        and key in resources
+        and path_of(resources[key]).endswith("/" + path_suffix)
+        and (attribute is None or attr == attribute)
+    )
 
 
 def load_balancer_kind(env: EnvironmentConfig, service: str) -> str:
@@ -109,10 +144,9 @@ def dashboard_metrics(widgets: list[dict]) -> list[tuple[str, str, str, dict[str
             fields = line[:-1] if options is not None else line
             assert len(fields) % 2 == 0, f"odd metric line {line}"
             namespace, name, *pairs = fields
-            dims = dict(zip(pairs[::2], pairs[1::2]))
+            dims = dict(zip(pairs[::2], pairs[1::2], strict=True))
             found.append((widget["properties"]["title"], namespace, name, dims))
     return found
-
 
 
 # --- alarm topic --------------------------------------------------------------
@@ -122,8 +156,9 @@ def test_topic_is_encrypted_with_the_data_key_of_the_security_stack(stacks, svc_
     _, topic = find(svc_stack, "aws_sns_topic", "alarm-topic/topic")
     assert topic["name"] == f"{env.prefix}-alarms"
     value = topic["kms_master_key_id"]
-    assert value.startswith("${data.terraform_remote_state.cross-stack-reference-input-"
-                            f"{env.prefix}-security.")
+    assert value.startswith(
+        f"${{data.terraform_remote_state.cross-stack-reference-input-{env.prefix}-security."
+    )
     assert points_at(stacks, svc_stack, value, "aws_kms_key", "data-key/key", "arn")
 
 
@@ -145,8 +180,11 @@ def test_topic_policy_lets_cloudwatch_of_this_account_publish(svc_stack):
     topic = topic_ref(svc_stack)
     assert policy_resource["arn"] == topic
     statements = json.loads(policy_resource["policy"])["Statement"]
-    allow = [s for s in statements if s["Effect"] == "Allow"
-             and s["Principal"] == {"Service": "cloudwatch.amazonaws.com"}]
+    allow = [
+        s
+        for s in statements
+        if s["Effect"] == "Allow" and s["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    ]
     assert len(allow) == 1
     assert allow[0]["Action"] == "sns:Publish"
     assert allow[0]["Resource"] == topic
@@ -160,7 +198,8 @@ def test_data_key_policy_lets_cloudwatch_encrypt_alarm_messages(stacks, env):
     _, key = find(security, "aws_kms_key", "data-key/key")
     statements = json.loads(key["policy"])["Statement"]
     for_cloudwatch = [
-        s for s in statements
+        s
+        for s in statements
         if s["Effect"] == "Allow"
         and "cloudwatch.amazonaws.com" in (s["Principal"].get("Service") or [])
     ]
@@ -173,9 +212,12 @@ def test_data_key_policy_lets_cloudwatch_encrypt_alarm_messages(stacks, env):
 # --- alarms ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("alarm_id,suffix,threshold,missing", SERVICE_ALARMS,
-                         ids=[row[0] for row in SERVICE_ALARMS])
-def test_each_service_has_the_alarm_on_the_topic(svc_stack, env, alarm_id, suffix, threshold, missing):
+@pytest.mark.parametrize(
+    "alarm_id,suffix,threshold,missing", SERVICE_ALARMS, ids=[row[0] for row in SERVICE_ALARMS]
+)
+def test_each_service_has_the_alarm_on_the_topic(
+    svc_stack, env, alarm_id, suffix, threshold, missing
+):
     topic = topic_ref(svc_stack)
     for svc in env.services:
         _, body = alarm(svc_stack, f"alarms-{svc.name}", alarm_id)
@@ -200,26 +242,45 @@ def test_custom_metric_alarm_per_service_uses_the_configured_metric(stacks, svc_
         expected = m.alarm_threshold if m.alarm_threshold is not None else 2 * m.target_value
         assert body["threshold"] == expected
         assert (body["namespace"], body["metric_name"], body["statistic"]) == (
-            m.namespace, m.name, m.statistic)
+            m.namespace,
+            m.name,
+            m.statistic,
+        )
         assert set(body["dimensions"]) == {"ServiceName"}
-        assert points_at(stacks, svc_stack, body["dimensions"]["ServiceName"], "aws_ecs_service",
-                         f"service-{svc.name}/service", "name")
+        assert points_at(
+            stacks,
+            svc_stack,
+            body["dimensions"]["ServiceName"],
+            "aws_ecs_service",
+            f"service-{svc.name}/service",
+            "name",
+        )
         assert body["treat_missing_data"] == "notBreaching"
         assert body["alarm_actions"] == body["ok_actions"] == [topic]
 
 
-@pytest.mark.parametrize("alarm_id,suffix,namespace,metric,threshold", DATABASE_ALARMS,
-                         ids=[row[0] for row in DATABASE_ALARMS])
+@pytest.mark.parametrize(
+    "alarm_id,suffix,namespace,metric,threshold",
+    DATABASE_ALARMS,
+    ids=[row[0] for row in DATABASE_ALARMS],
+)
 def test_database_alarm_reads_the_cluster_of_the_data_stack(
-        stacks, svc_stack, env, alarm_id, suffix, namespace, metric, threshold):
+    stacks, svc_stack, env, alarm_id, suffix, namespace, metric, threshold
+):
     _, body = alarm(svc_stack, "alarms-database", alarm_id)
     assert body["alarm_name"] == f"{env.prefix}-{suffix}"
     assert (body["namespace"], body["metric_name"]) == (namespace, metric)
     assert body["threshold"] == threshold(env.alarms)
     assert body["alarm_actions"] == body["ok_actions"] == [topic_ref(svc_stack)]
     assert set(body["dimensions"]) == {"DBClusterIdentifier"}
-    assert points_at(stacks, svc_stack, body["dimensions"]["DBClusterIdentifier"],
-                     "aws_rds_cluster", "database/cluster", "cluster_identifier")
+    assert points_at(
+        stacks,
+        svc_stack,
+        body["dimensions"]["DBClusterIdentifier"],
+        "aws_rds_cluster",
+        "database/cluster",
+        "cluster_identifier",
+    )
     # A paused cluster publishes nothing; elsewhere silence is itself a symptom.
     pauses = env.database.auto_pause_seconds is not None
     assert body["treat_missing_data"] == ("notBreaching" if pauses else "breaching")
@@ -234,8 +295,11 @@ def test_database_missing_data_differs_between_pausing_dev_and_prod(svc_stack, e
 def test_load_balancer_5xx_rate_alarm_per_load_balancer(stacks, svc_stack, env):
     kinds = {load_balancer_kind(env, s.name) for s in env.services}
     assert kinds == {"public", "internal"}
-    alarms = [a for a in svc_stack.resources("aws_cloudwatch_metric_alarm").values()
-              if a["alarm_name"].endswith("-alb-elb-5xx-rate")]
+    alarms = [
+        a
+        for a in svc_stack.resources("aws_cloudwatch_metric_alarm").values()
+        if a["alarm_name"].endswith("-alb-elb-5xx-rate")
+    ]
     assert len(alarms) == len(kinds)
     for kind in kinds:
         _, body = alarm(svc_stack, f"alarms-{kind}-alb", "elb-5xx-rate")
@@ -248,8 +312,14 @@ def test_load_balancer_5xx_rate_alarm_per_load_balancer(stacks, svc_stack, env):
         for m in metrics.values():
             assert m["namespace"] == "AWS/ApplicationELB"
             assert set(m["dimensions"]) == {"LoadBalancer"}
-            assert points_at(stacks, svc_stack, m["dimensions"]["LoadBalancer"], "aws_lb",
-                             f"{kind}-alb/alb", "arn_suffix")
+            assert points_at(
+                stacks,
+                svc_stack,
+                m["dimensions"]["LoadBalancer"],
+                "aws_lb",
+                f"{kind}-alb/alb",
+                "arn_suffix",
+            )
 
 
 def test_every_alarm_notifies_the_topic_on_alarm_and_ok(svc_stack, env):
@@ -264,22 +334,42 @@ def test_every_alarm_notifies_the_topic_on_alarm_and_ok(svc_stack, env):
 
 
 def test_metric_math_reads_the_target_groups_and_load_balancer_of_that_service(
-        stacks, svc_stack, env):
+    stacks, svc_stack, env
+):
     for svc in env.services:
         kind = load_balancer_kind(env, svc.name)
-        for alarm_id in ("target-5xx-rate", "p99-latency", "unhealthy-hosts-blue",
-                         "unhealthy-hosts-green"):
+        for alarm_id in (
+            "target-5xx-rate",
+            "p99-latency",
+            "unhealthy-hosts-blue",
+            "unhealthy-hosts-green",
+        ):
             _, body = alarm(svc_stack, f"alarms-{svc.name}", alarm_id)
             colors = set()
             for m in queried_metrics(body):
                 dims = m["dimensions"]
                 assert m["namespace"] == "AWS/ApplicationELB"
                 assert set(dims) == {"LoadBalancer", "TargetGroup"}
-                assert points_at(stacks, svc_stack, dims["LoadBalancer"], "aws_lb",
-                                 f"{kind}-alb/alb", "arn_suffix"), (svc.name, alarm_id, dims)
-                matched = [c for c in ("blue", "green") if points_at(
-                    stacks, svc_stack, dims["TargetGroup"], "aws_lb_target_group",
-                    f"service-{svc.name}/{c}-target-group", "arn_suffix")]
+                assert points_at(
+                    stacks,
+                    svc_stack,
+                    dims["LoadBalancer"],
+                    "aws_lb",
+                    f"{kind}-alb/alb",
+                    "arn_suffix",
+                ), (svc.name, alarm_id, dims)
+                matched = [
+                    c
+                    for c in ("blue", "green")
+                    if points_at(
+                        stacks,
+                        svc_stack,
+                        dims["TargetGroup"],
+                        "aws_lb_target_group",
+                        f"service-{svc.name}/{c}-target-group",
+                        "arn_suffix",
+                    )
+                ]
                 assert len(matched) == 1, (svc.name, alarm_id, dims)
                 colors.update(matched)
             if alarm_id.startswith("unhealthy-hosts-"):
@@ -291,16 +381,31 @@ def test_metric_math_reads_the_target_groups_and_load_balancer_of_that_service(
 
 def test_task_and_utilisation_alarms_read_that_service_of_the_cluster(stacks, svc_stack, env):
     for svc in env.services:
-        for alarm_id, namespace in (("cpu", "AWS/ECS"), ("memory", "AWS/ECS"),
-                                    ("running-below-desired", "ECS/ContainerInsights")):
+        for alarm_id, namespace in (
+            ("cpu", "AWS/ECS"),
+            ("memory", "AWS/ECS"),
+            ("running-below-desired", "ECS/ContainerInsights"),
+        ):
             _, body = alarm(svc_stack, f"alarms-{svc.name}", alarm_id)
             for m in queried_metrics(body):
                 assert m["namespace"] == namespace
                 assert set(m["dimensions"]) == {"ClusterName", "ServiceName"}
-                assert points_at(stacks, svc_stack, m["dimensions"]["ClusterName"],
-                                 "aws_ecs_cluster", "cluster/cluster", "name")
-                assert points_at(stacks, svc_stack, m["dimensions"]["ServiceName"],
-                                 "aws_ecs_service", f"service-{svc.name}/service", "name")
+                assert points_at(
+                    stacks,
+                    svc_stack,
+                    m["dimensions"]["ClusterName"],
+                    "aws_ecs_cluster",
+                    "cluster/cluster",
+                    "name",
+                )
+                assert points_at(
+                    stacks,
+                    svc_stack,
+                    m["dimensions"]["ServiceName"],
+                    "aws_ecs_service",
+                    f"service-{svc.name}/service",
+                    "name",
+                )
         _, below = alarm(svc_stack, f"alarms-{svc.name}", "running-below-desired")
         names = {m["metric_name"] for m in queried_metrics(below)}
         assert names == {"DesiredTaskCount", "RunningTaskCount"}
@@ -317,8 +422,7 @@ def test_metric_math_expressions_use_only_defined_queries(svc_stack):
         returned = [q for q in queries if q.get("return_data")]
         assert len(returned) == 1, body["alarm_name"]
         assert "expression" in returned[0]
-        used = set(re.findall(r"\b[a-z][a-z0-9_]*\b", returned[0]["expression"])) - {
-            "FILL", "MAX"}
+        used = set(re.findall(r"\b[a-z][a-z0-9_]*\b", returned[0]["expression"])) - {"FILL", "MAX"}
         assert used and used <= ids, (body["alarm_name"], used - ids)
         assert "namespace" not in body and "metric_name" not in body
         checked += 1
@@ -330,7 +434,9 @@ def test_metric_math_expressions_use_only_defined_queries(svc_stack):
 
 def test_rollback_on_alarm_in_staging_and_prod_uses_that_services_alarms(svc_stack, env, env_name):
     for svc in env.services:
-        _, group = find(svc_stack, "aws_codedeploy_deployment_group", f"service-{svc.name}/deployment-group")
+        _, group = find(
+            svc_stack, "aws_codedeploy_deployment_group", f"service-{svc.name}/deployment-group"
+        )
         events = group["auto_rollback_configuration"]["events"]
         assert group["auto_rollback_configuration"]["enabled"] is True
         assert "DEPLOYMENT_FAILURE" in events
@@ -363,15 +469,24 @@ def retuned(tmp_path_factory, environments):
     """dev with changed thresholds, two subscribers and rollback on alarm."""
     dev = environments["dev"]
     alarms = dataclasses.replace(
-        dev.alarms, emails=("a@example.com", "b@example.com"), target_5xx_rate_percent=1.5,
-        p99_latency_seconds=0.75, cpu_percent=70.0, db_connections=123, alb_5xx_rate_percent=2.5,
-        evaluation_periods=4)
+        dev.alarms,
+        emails=("a@example.com", "b@example.com"),
+        target_5xx_rate_percent=1.5,
+        p99_latency_seconds=0.75,
+        cpu_percent=70.0,
+        db_connections=123,
+        alb_5xx_rate_percent=2.5,
+        evaluation_periods=4,
+    )
     first = dev.services[0]
     metric = dataclasses.replace(first.custom_metric, alarm_threshold=77.0)
     services = (dataclasses.replace(first, custom_metric=metric), *dev.services[1:])
     env = dataclasses.replace(
-        dev, alarms=alarms, services=services,
-        deployment=dataclasses.replace(dev.deployment, rollback_on_alarm=True))
+        dev,
+        alarms=alarms,
+        services=services,
+        deployment=dataclasses.replace(dev.deployment, rollback_on_alarm=True),
+    )
     assert validate_environment(env) == []
     _, stacks = synthesize([env], tmp_path_factory.mktemp("retuned"))
     return env, stacks
@@ -395,10 +510,14 @@ def test_changed_thresholds_change_the_alarms(retuned):
 def test_changed_emails_and_rollback_flag_reach_topic_and_deployment_groups(retuned):
     env, synthesized = retuned
     stack = services_stack(synthesized, "dev")
-    endpoints = sorted(s["endpoint"] for s in stack.resources("aws_sns_topic_subscription").values())
+    endpoints = sorted(
+        s["endpoint"] for s in stack.resources("aws_sns_topic_subscription").values()
+    )
     assert endpoints == ["a@example.com", "b@example.com"]
     for svc in env.services:
-        _, group = find(stack, "aws_codedeploy_deployment_group", f"service-{svc.name}/deployment-group")
+        _, group = find(
+            stack, "aws_codedeploy_deployment_group", f"service-{svc.name}/deployment-group"
+        )
         assert "DEPLOYMENT_STOP_ON_ALARM" in group["auto_rollback_configuration"]["events"]
         assert len(group["alarm_configuration"]["alarms"]) == len(ROLLBACK_ALARMS)
 
@@ -440,7 +559,7 @@ def test_dashboard_metrics_exist_in_their_namespace(dashboard, env):
 
 def test_dashboard_references_resources_that_exist(stacks, svc_stack, dashboard):
     references = 0
-    for title, namespace, name, dims in dashboard_metrics(dashboard):
+    for title, _namespace, _name, dims in dashboard_metrics(dashboard):
         for dim, value in dims.items():
             if not value.startswith("${"):
                 continue
@@ -457,27 +576,52 @@ def test_dashboard_references_resources_that_exist(stacks, svc_stack, dashboard)
 
 
 def test_dashboard_shows_requests_errors_latency_tasks_and_utilisation_per_service(
-        stacks, svc_stack, dashboard, env):
+    stacks, svc_stack, dashboard, env
+):
     lines = dashboard_metrics(dashboard)
     for svc in env.services:
+
         def reads(namespace, name, dim, resource_type, suffix, attribute):
-            return any(ns == namespace and n == name and dim in dims
-                       and points_at(stacks, svc_stack, dims[dim], resource_type, suffix, attribute)
-                       for _, ns, n, dims in lines)
+            return any(
+                ns == namespace
+                and n == name
+                and dim in dims
+                and points_at(stacks, svc_stack, dims[dim], resource_type, suffix, attribute)
+                for _, ns, n, dims in lines
+            )
 
         for name in ("RequestCount", "HTTPCode_Target_5XX_Count", "TargetResponseTime"):
             for color in ("blue", "green"):
-                assert reads("AWS/ApplicationELB", name, "TargetGroup", "aws_lb_target_group",
-                             f"service-{svc.name}/{color}-target-group", "arn_suffix"), (
-                    svc.name, name, color)
-        for namespace, name in (("ECS/ContainerInsights", "RunningTaskCount"),
-                                ("ECS/ContainerInsights", "DesiredTaskCount"),
-                                ("AWS/ECS", "CPUUtilization"), ("AWS/ECS", "MemoryUtilization")):
-            assert reads(namespace, name, "ServiceName", "aws_ecs_service",
-                         f"service-{svc.name}/service", "name"), (svc.name, name)
+                assert reads(
+                    "AWS/ApplicationELB",
+                    name,
+                    "TargetGroup",
+                    "aws_lb_target_group",
+                    f"service-{svc.name}/{color}-target-group",
+                    "arn_suffix",
+                ), (svc.name, name, color)
+        for namespace, name in (
+            ("ECS/ContainerInsights", "RunningTaskCount"),
+            ("ECS/ContainerInsights", "DesiredTaskCount"),
+            ("AWS/ECS", "CPUUtilization"),
+            ("AWS/ECS", "MemoryUtilization"),
+        ):
+            assert reads(
+                namespace,
+                name,
+                "ServiceName",
+                "aws_ecs_service",
+                f"service-{svc.name}/service",
+                "name",
+            ), (svc.name, name)
         titles = {w["properties"].get("title") for w in dashboard if w["type"] == "metric"}
-        for part in ("requests", "5xx errors", "p99 latency (s)", "tasks running / desired",
-                     "CPU / memory (%)"):
+        for part in (
+            "requests",
+            "5xx errors",
+            "p99 latency (s)",
+            "tasks running / desired",
+            "CPU / memory (%)",
+        ):
             assert f"{svc.name}: {part}" in titles
 
 
@@ -487,10 +631,23 @@ def test_dashboard_shows_fargate_vs_spot_and_the_database(stacks, svc_stack, das
     assert sorted(d["Class"] for d in usage) == ["Standard/OnDemand", "Standard/Spot"]
     for dims in usage:
         assert {k: dims[k] for k in ("Service", "Type", "Resource")} == {
-            "Service": "Fargate", "Type": "Resource", "Resource": "vCPU"}
-    rds = {name for _, ns, name, dims in lines if ns == "AWS/RDS" and points_at(
-        stacks, svc_stack, dims["DBClusterIdentifier"], "aws_rds_cluster", "database/cluster",
-        "cluster_identifier")}
+            "Service": "Fargate",
+            "Type": "Resource",
+            "Resource": "vCPU",
+        }
+    rds = {
+        name
+        for _, ns, name, dims in lines
+        if ns == "AWS/RDS"
+        and points_at(
+            stacks,
+            svc_stack,
+            dims["DBClusterIdentifier"],
+            "aws_rds_cluster",
+            "database/cluster",
+            "cluster_identifier",
+        )
+    }
     assert {"ServerlessDatabaseCapacity", "ACUUtilization", "DatabaseConnections"} <= rds
 
 
@@ -530,8 +687,10 @@ def test_codedeploy_events_of_this_environment_reach_the_log_group(svc_stack, en
     _, target = find(svc_stack, "aws_cloudwatch_event_target", "deployment-events/target")
     assert target["rule"] == ref("aws_cloudwatch_event_rule", rule_key, "name")
     assert target["arn"] == ref("aws_cloudwatch_log_group", group_key, "arn")
-    _, policy = find(svc_stack, "aws_cloudwatch_log_resource_policy", "deployment-events/delivery-policy")
-    statement, = json.loads(policy["policy_document"])["Statement"]
+    _, policy = find(
+        svc_stack, "aws_cloudwatch_log_resource_policy", "deployment-events/delivery-policy"
+    )
+    (statement,) = json.loads(policy["policy_document"])["Statement"]
     assert "events.amazonaws.com" in statement["Principal"]["Service"]
     assert set(statement["Action"]) == {"logs:CreateLogStream", "logs:PutLogEvents"}
     assert statement["Resource"] == ref("aws_cloudwatch_log_group", group_key, "arn") + ":*"
@@ -541,7 +700,8 @@ def test_codedeploy_events_of_this_environment_reach_the_log_group(svc_stack, en
 
 
 def test_every_log_group_of_every_stack_uses_the_logs_key_and_configured_retention(
-        stacks, environments):
+    stacks, environments
+):
     seen = {name: 0 for name in environments}
     for stack_name, stack in stacks.items():
         env_name = stack_name.split("-")[1]
@@ -575,9 +735,13 @@ def test_container_insights_log_group_exists_before_the_cluster(svc_stack, env):
 def _service_metrics(service_name: str, lb: str, blue: str, green: str, custom=None):
     from modules.observability.metrics import ServiceMetrics
 
-    return ServiceMetrics(cluster_name="c", service_name=service_name, load_balancer_arn_suffix=lb,
-                          target_group_arn_suffixes={"blue": blue, "green": green},
-                          custom_metric=custom)
+    return ServiceMetrics(
+        cluster_name="c",
+        service_name=service_name,
+        load_balancer_arn_suffix=lb,
+        target_group_arn_suffixes={"blue": blue, "green": green},
+        custom_metric=custom,
+    )
 
 
 def _dashboard_props(**overrides):
@@ -585,15 +749,30 @@ def _dashboard_props(**overrides):
     from modules.observability.metrics import DatabaseMetrics
 
     services = (
-        DashboardService(name="api", metrics=_service_metrics(
-            "api-svc", "app/lb/1", "tg/b", "tg/g",
-            custom=CustomScalingMetric(namespace="Ns/Api", name="Inflight", target_value=5,
-                                       statistic="Maximum"))),
-        DashboardService(name="worker", metrics=_service_metrics("worker-svc", "app/lb/2", "tg/b2", "tg/g2")),
+        DashboardService(
+            name="api",
+            metrics=_service_metrics(
+                "api-svc",
+                "app/lb/1",
+                "tg/b",
+                "tg/g",
+                custom=CustomScalingMetric(
+                    namespace="Ns/Api", name="Inflight", target_value=5, statistic="Maximum"
+                ),
+            ),
+        ),
+        DashboardService(
+            name="worker", metrics=_service_metrics("worker-svc", "app/lb/2", "tg/b2", "tg/g2")
+        ),
     )
-    values = dict(name="payment-test", region="eu-central-1", services=services,
-                  database=DatabaseMetrics(cluster_identifier="db-1"),
-                  deployment_log_group_name="/aws/events/x", alarm_arns=("arn:a", "arn:b"))
+    values = dict(
+        name="payment-test",
+        region="eu-central-1",
+        services=services,
+        database=DatabaseMetrics(cluster_identifier="db-1"),
+        deployment_log_group_name="/aws/events/x",
+        alarm_arns=("arn:a", "arn:b"),
+    )
     values.update(overrides)
     return DashboardProps(**values)
 
@@ -604,18 +783,24 @@ def test_dashboard_widgets_per_service_and_custom_metric():
     widgets = dashboard_widgets(_dashboard_props())
     titles = [w["properties"].get("title") for w in widgets]
     assert [t for t in titles if t and t.startswith("api:")] == [
-        "api: requests", "api: 5xx errors", "api: p99 latency (s)", "api: tasks running / desired",
-        "api: CPU / memory (%)", "api: Inflight"]
+        "api: requests",
+        "api: 5xx errors",
+        "api: p99 latency (s)",
+        "api: tasks running / desired",
+        "api: CPU / memory (%)",
+        "api: Inflight",
+    ]
     assert len([t for t in titles if t and t.startswith("worker:")]) == 5
-    custom, = [w for w in widgets if w["properties"].get("title") == "api: Inflight"]
+    (custom,) = [w for w in widgets if w["properties"].get("title") == "api: Inflight"]
     assert custom["properties"]["stat"] == "Maximum"
     assert custom["properties"]["metrics"] == [["Ns/Api", "Inflight", "ServiceName", "api-svc"]]
-    latency, = [w for w in widgets if w["properties"].get("title") == "worker: p99 latency (s)"]
+    (latency,) = [w for w in widgets if w["properties"].get("title") == "worker: p99 latency (s)"]
     assert latency["properties"]["stat"] == "p99"
     assert [line[5] for line in latency["properties"]["metrics"]] == ["tg/b2", "tg/g2"]
     assert all(line[3] == "app/lb/2" for line in latency["properties"]["metrics"])
     assert {w["properties"]["region"] for w in widgets if w["type"] in ("metric", "log")} == {
-        "eu-central-1"}
+        "eu-central-1"
+    }
     assert all(w["width"] <= 24 for w in widgets)
     json.dumps(widgets)  # serialisable as it is
 
@@ -624,15 +809,16 @@ def test_dashboard_widgets_alarm_widget_only_with_alarms_and_log_widget_source()
     from modules.observability.dashboard import dashboard_widgets
 
     with_alarms = dashboard_widgets(_dashboard_props())
-    alarm_widget, = [w for w in with_alarms if w["type"] == "alarm"]
+    (alarm_widget,) = [w for w in with_alarms if w["type"] == "alarm"]
     assert alarm_widget["properties"]["alarms"] == ["arn:a", "arn:b"]
     without = dashboard_widgets(_dashboard_props(alarm_arns=()))
     assert not [w for w in without if w["type"] == "alarm"]
-    log, = [w for w in without if w["type"] == "log"]
+    (log,) = [w for w in without if w["type"] == "log"]
     assert log["properties"]["query"].startswith("SOURCE '/aws/events/x' |")
     db_lines = dashboard_metrics(without)
-    assert {n for _, ns, n, d in db_lines if ns == "AWS/RDS" and d == {"DBClusterIdentifier": "db-1"}} == {
-        "ServerlessDatabaseCapacity", "ACUUtilization", "DatabaseConnections", "CPUUtilization"}
+    assert {
+        n for _, ns, n, d in db_lines if ns == "AWS/RDS" and d == {"DBClusterIdentifier": "db-1"}
+    } == {"ServerlessDatabaseCapacity", "ACUUtilization", "DatabaseConnections", "CPUUtilization"}
 
 
 # --- unit: props validation and alarm sets (small stacks) ------------------------------
@@ -640,8 +826,8 @@ def test_dashboard_widgets_alarm_widget_only_with_alarms_and_log_widget_source()
 
 @pytest.fixture(scope="module")
 def unit_stack():
-    from framework import Testing as CdktfTesting
     from framework import TerraformStack
+    from framework import Testing as CdktfTesting
 
     app = CdktfTesting.app()
     return TerraformStack(app, "observability-unit")
@@ -652,28 +838,53 @@ def test_deployment_events_refuse_a_log_group_outside_aws_events(unit_stack):
 
     message = r"log_group_name: '/payment/deployments' is not allowed.*/aws/events/"
     with pytest.raises(ValueError, match=message):
-        DeploymentEvents(unit_stack, "bad-events", DeploymentEventsProps(
-            name="x", log_group_name="/payment/deployments", kms_key_arn="arn:k",
-            retention_days=30, application_name="app"))
+        DeploymentEvents(
+            unit_stack,
+            "bad-events",
+            DeploymentEventsProps(
+                name="x",
+                log_group_name="/payment/deployments",
+                kms_key_arn="arn:k",
+                retention_days=30,
+                application_name="app",
+            ),
+        )
 
 
 def test_container_insights_log_group_needs_a_literal_cluster_name(unit_stack):
     from framework.aws import aws
-    from modules.observability.log_groups import ContainerInsightsLogGroup, ContainerInsightsLogGroupProps
+    from modules.observability.log_groups import (
+        ContainerInsightsLogGroup,
+        ContainerInsightsLogGroupProps,
+    )
 
     cluster = aws.ecs_cluster.EcsCluster(unit_stack, "token-cluster", name="c")
-    with pytest.raises(ValueError, match=r"cluster_name: .* is not allowed; give the literal cluster name"):
-        ContainerInsightsLogGroup(unit_stack, "bad-insights", ContainerInsightsLogGroupProps(
-            cluster_name=cluster.name, kms_key_arn="arn:k", retention_days=30))
+    with pytest.raises(
+        ValueError, match=r"cluster_name: .* is not allowed; give the literal cluster name"
+    ):
+        ContainerInsightsLogGroup(
+            unit_stack,
+            "bad-insights",
+            ContainerInsightsLogGroupProps(
+                cluster_name=cluster.name, kms_key_arn="arn:k", retention_days=30
+            ),
+        )
 
 
 def test_service_alarms_without_custom_metric_and_rollback_set_within_codedeploy_limit(unit_stack):
     from modules.blue_green_service import MAX_ROLLBACK_ALARMS
     from modules.observability.alarms import ServiceAlarms, ServiceAlarmsProps
 
-    alarms = ServiceAlarms(unit_stack, "unit-alarms", ServiceAlarmsProps(
-        name_prefix="p-svc", thresholds=AlarmConfig(), topic_arn="arn:topic",
-        metrics=_service_metrics("svc", "app/lb/1", "tg/b", "tg/g")))
+    alarms = ServiceAlarms(
+        unit_stack,
+        "unit-alarms",
+        ServiceAlarmsProps(
+            name_prefix="p-svc",
+            thresholds=AlarmConfig(),
+            topic_arn="arn:topic",
+            metrics=_service_metrics("svc", "app/lb/1", "tg/b", "tg/g"),
+        ),
+    )
     assert alarms.custom_metric is None
     assert 1 <= len(alarms.rollback_alarms) <= MAX_ROLLBACK_ALARMS == 10
     assert len(alarms.all_alarms) == len(SERVICE_ALARMS)
@@ -685,20 +896,47 @@ def test_service_alarms_without_custom_metric_and_rollback_set_within_codedeploy
 
 def _all_metrics() -> list:
     """Every metric ``modules/observability/metrics.py`` defines."""
-    from modules.observability.metrics import DatabaseMetrics, LoadBalancerMetrics, fargate_vcpu_in_use
+    from modules.observability.metrics import (
+        DatabaseMetrics,
+        LoadBalancerMetrics,
+        fargate_vcpu_in_use,
+    )
 
-    service = _service_metrics("svc", "app/lb/1", "tg/b", "tg/g", custom=CustomScalingMetric(
-        namespace="Ns/Own", name="Backlog", target_value=1))
-    found = [service.custom(), service.cpu_utilization(), service.memory_utilization(),
-             service.running_task_count(), service.desired_task_count(),
-             fargate_vcpu_in_use("Standard/Spot")]
-    for per_color in (service.request_count(), service.target_5xx_count(),
-                      service.response_time_p99(), service.unhealthy_host_count()):
+    service = _service_metrics(
+        "svc",
+        "app/lb/1",
+        "tg/b",
+        "tg/g",
+        custom=CustomScalingMetric(namespace="Ns/Own", name="Backlog", target_value=1),
+    )
+    found = [
+        service.custom(),
+        service.cpu_utilization(),
+        service.memory_utilization(),
+        service.running_task_count(),
+        service.desired_task_count(),
+        fargate_vcpu_in_use("Standard/Spot"),
+    ]
+    for per_color in (
+        service.request_count(),
+        service.target_5xx_count(),
+        service.response_time_p99(),
+        service.unhealthy_host_count(),
+    ):
         assert list(per_color) == ["blue", "green"]
         found += per_color.values()
-    lb, db = LoadBalancerMetrics(load_balancer_arn_suffix="app/lb/1"), DatabaseMetrics(cluster_identifier="db")
-    found += [lb.elb_5xx_count(), lb.request_count(), db.cpu_utilization(), db.acu_utilization(),
-              db.serverless_capacity(), db.connections()]
+    lb, db = (
+        LoadBalancerMetrics(load_balancer_arn_suffix="app/lb/1"),
+        DatabaseMetrics(cluster_identifier="db"),
+    )
+    found += [
+        lb.elb_5xx_count(),
+        lb.request_count(),
+        db.cpu_utilization(),
+        db.acu_utilization(),
+        db.serverless_capacity(),
+        db.connections(),
+    ]
     return found
 
 
@@ -706,7 +944,9 @@ def test_every_defined_metric_is_one_aws_publishes():
     for metric in _all_metrics():
         if metric.namespace == "Ns/Own":
             continue
-        assert frozenset(metric.dimension_map) in KNOWN_METRICS[metric.namespace][metric.name], metric
+        assert frozenset(metric.dimension_map) in KNOWN_METRICS[metric.namespace][metric.name], (
+            metric
+        )
 
 
 def test_no_module_or_stack_spells_a_metric_outside_metrics_py():
@@ -735,18 +975,44 @@ def test_alarm_and_dashboard_read_the_same_metric_objects(unit_stack):
     from modules.observability.dashboard import DashboardService, dashboard_widgets
 
     metrics = _service_metrics("same-svc", "app/lb/9", "tg/b9", "tg/g9")
-    alarms = ServiceAlarms(unit_stack, "same-alarms", ServiceAlarmsProps(
-        name_prefix="p-same", thresholds=AlarmConfig(), topic_arn="arn:topic", metrics=metrics))
-    widgets = dashboard_widgets(_dashboard_props(services=(DashboardService(name="same", metrics=metrics),)))
-    lines = {(ns, name, tuple(sorted(dims.items()))) for title, ns, name, dims in dashboard_metrics(widgets)
-             if title.startswith("same:")}
-    expected = {(m.namespace, m.name, tuple(sorted(m.dimension_map.items())))
-                for group in (metrics.request_count(), metrics.target_5xx_count(), metrics.response_time_p99())
-                for m in group.values()}
-    expected |= {(m.namespace, m.name, tuple(sorted(m.dimension_map.items())))
-                 for m in (metrics.running_task_count(), metrics.desired_task_count(),
-                           metrics.cpu_utilization(), metrics.memory_utilization())}
+    alarms = ServiceAlarms(
+        unit_stack,
+        "same-alarms",
+        ServiceAlarmsProps(
+            name_prefix="p-same", thresholds=AlarmConfig(), topic_arn="arn:topic", metrics=metrics
+        ),
+    )
+    widgets = dashboard_widgets(
+        _dashboard_props(services=(DashboardService(name="same", metrics=metrics),))
+    )
+    lines = {
+        (ns, name, tuple(sorted(dims.items())))
+        for title, ns, name, dims in dashboard_metrics(widgets)
+        if title.startswith("same:")
+    }
+    expected = {
+        (m.namespace, m.name, tuple(sorted(m.dimension_map.items())))
+        for group in (
+            metrics.request_count(),
+            metrics.target_5xx_count(),
+            metrics.response_time_p99(),
+        )
+        for m in group.values()
+    }
+    expected |= {
+        (m.namespace, m.name, tuple(sorted(m.dimension_map.items())))
+        for m in (
+            metrics.running_task_count(),
+            metrics.desired_task_count(),
+            metrics.cpu_utilization(),
+            metrics.memory_utilization(),
+        )
+    }
     assert lines == expected
     cpu, metric = alarms.cpu, metrics.cpu_utilization()
-    assert (cpu.namespace_input, cpu.metric_name_input, cpu.statistic_input, cpu.dimensions_input) == (
-        metric.namespace, metric.name, metric.statistic, metric.dimension_map)
+    assert (
+        cpu.namespace_input,
+        cpu.metric_name_input,
+        cpu.statistic_input,
+        cpu.dimensions_input,
+    ) == (metric.namespace, metric.name, metric.statistic, metric.dimension_map)

@@ -5,6 +5,7 @@ Node side: framework/lazy_provider_index.js); the same app synthesized by
 main.py with the plain package import (started in the background by
 tests/conftest.py) must be byte-identical, stack by stack.
 """
+
 from __future__ import annotations
 
 import os
@@ -13,9 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-from framework.aws import IMPORT_MODE_ENV, aws
+from framework.aws import aws
+from framework.node_runtime import IMPORT_MODE_ENV
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,8 +37,10 @@ def test_plain_import_synthesizes_byte_identical_stacks(synth_outdir, background
     returncode, stderr = background_synthesis.wait()
     assert returncode == 0, stderr[-2000:]
     fast = {p.relative_to(outdir): p.read_bytes() for p in outdir.rglob("*.json")}
-    plain = {p.relative_to(background_synthesis.outdir): p.read_bytes()
-             for p in background_synthesis.outdir.rglob("*.json")}
+    plain = {
+        p.relative_to(background_synthesis.outdir): p.read_bytes()
+        for p in background_synthesis.outdir.rglob("*.json")
+    }
     assert sorted(fast) == sorted(plain)
     assert len(fast) >= 17  # 15 stacks, the manifest, the suppression report
     different = [str(name) for name in fast if fast[name] != plain[name]]
@@ -49,8 +51,9 @@ def _probe(mode: str, code: str, extra_path: str | None = None) -> subprocess.Co
     env = {**os.environ, IMPORT_MODE_ENV: mode}
     if extra_path:
         env["PYTHONPATH"] = os.pathsep.join([extra_path, str(ROOT)])
-    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
 
 
 def test_unknown_mode_is_refused_with_allowed_values():
@@ -89,22 +92,27 @@ def _fake_provider(tmp_path: Path, index_extra: str = "") -> Path:
         'Object.defineProperty(exports, "__esModule", { value: true });\n'
         "exports.vpc = exports.subnet = void 0;\n"
         'exports.vpc = require("./vpc");\n'
-        'exports.subnet = require("./subnet");\n' + index_extra)
+        'exports.subnet = require("./subnet");\n' + index_extra
+    )
     for name in ("vpc", "subnet"):
         (package / "lib" / name / "index.js").write_text(
             f"globalThis.loaded = (globalThis.loaded || []).concat(['{name}']);\n"
-            f"exports.Kind = '{name}';\n")
+            f"exports.Kind = '{name}';\n"
+        )
     return package
 
 
 def _load_with_hook(package: Path) -> list[str]:
-    script = (f"const p = require({str(package)!r});"
-              "const before = (globalThis.loaded || []).join(',');"
-              "const kind = p.vpc.Kind;"
-              "console.log(JSON.stringify([before, kind, (globalThis.loaded || []).join(','),"
-              " Object.keys(p).join(','), String(globalThis.__paymentLazyProviderIndex)]));")
-    result = subprocess.run([NODE, "--require", str(HOOK), "-e", script],
-                            capture_output=True, text=True, timeout=60)
+    script = (
+        f"const p = require({str(package)!r});"
+        "const before = (globalThis.loaded || []).join(',');"
+        "const kind = p.vpc.Kind;"
+        "console.log(JSON.stringify([before, kind, (globalThis.loaded || []).join(','),"
+        " Object.keys(p).join(','), String(globalThis.__paymentLazyProviderIndex)]));"
+    )
+    result = subprocess.run(
+        [NODE, "--require", str(HOOK), "-e", script], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     import json
 

@@ -1,6 +1,7 @@
 """The create-time settings procedure (tools/recreate_service.py): the
 commands it prints name the real addresses of the service and its two
 listener rules in the synthesized services stack."""
+
 from __future__ import annotations
 
 import re
@@ -21,12 +22,16 @@ def test_prints_plan_and_apply_replacing_the_service_and_its_rules(synth_outdir,
     for address in replaced:
         rtype, name = address.split(".", 1)
         paths[rtype + ":" + stack["resource"][rtype][name]["//"]["metadata"]["path"]] = address
-    assert sorted(paths) == sorted([
-        "aws_lb_listener_rule:payment-prod-services/service-payment-api/production-rule",
-        "aws_lb_listener_rule:payment-prod-services/service-payment-api/test-rule",
-        "aws_ecs_service:payment-prod-services/service-payment-api/service",
-    ])
-    assert "terraform -chdir=cdktf.out/stacks/payment-prod-services plan -out=recreate.tfplan" in out
+    assert sorted(paths) == sorted(
+        [
+            "aws_lb_listener_rule:payment-prod-services/service-payment-api/production-rule",
+            "aws_lb_listener_rule:payment-prod-services/service-payment-api/test-rule",
+            "aws_ecs_service:payment-prod-services/service-payment-api/service",
+        ]
+    )
+    assert (
+        "terraform -chdir=cdktf.out/stacks/payment-prod-services plan -out=recreate.tfplan" in out
+    )
     assert "terraform -chdir=cdktf.out/stacks/payment-prod-services apply recreate.tfplan" in out
     assert "python -m release --env prod --service payment-api --image-tag" in out
 
@@ -39,12 +44,20 @@ def test_the_settings_it_is_for_are_ignored_by_the_service(stacks):
         assert create_time_ignored <= set(service["lifecycle"]["ignore_changes"])
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--env", "prod", "--service", "payment-apj"],
-     "--service: 'payment-apj' is not a service of payment-prod-services; allowed: "
-     "notification-service, payment-api, transaction-processor"),
-    (["--env", "qa", "--service", "payment-api"], "--env: 'qa' has no synthesized services stack"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (
+            ["--env", "prod", "--service", "payment-apj"],
+            "--service: 'payment-apj' is not a service of payment-prod-services; allowed: "
+            "notification-service, payment-api, transaction-processor",
+        ),
+        (
+            ["--env", "qa", "--service", "payment-api"],
+            "--env: 'qa' has no synthesized services stack",
+        ),
+    ],
+)
 def test_bad_input_is_one_line_exit_2(synth_outdir, capsys, argv, message):
     outdir, _ = synth_outdir
     assert main([*argv, "--outdir", str(outdir)]) == 2

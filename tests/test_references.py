@@ -1,4 +1,5 @@
 """``framework.references.read_once``: one jsii round trip per attribute."""
+
 from __future__ import annotations
 
 import json
@@ -28,8 +29,8 @@ def test_attribute_is_read_once_and_resolves_to_the_reference(monkeypatch):
     first, second = facade.arn, facade.arn
     assert first is second and reads == ["arn"]
     aws.s3_bucket_versioning.S3BucketVersioningA(
-        stack, "versioning", bucket=facade.arn,
-        versioning_configuration={"status": "Enabled"})
+        stack, "versioning", bucket=facade.arn, versioning_configuration={"status": "Enabled"}
+    )
     resources = json.loads(CdktfTesting.synth(stack))["resource"]
     (bucket,) = resources["aws_s3_bucket"]
     (config,) = resources["aws_s3_bucket_versioning"].values()

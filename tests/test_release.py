@@ -7,6 +7,7 @@ CodeDeploy is a botocore Stubber (moto's CodeDeploy is partial): the stub
 checks every request against the AWS API model and fails the test when a
 call is made that was not expected, or an expected one is missing.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -14,7 +15,7 @@ import hashlib
 import io
 import json
 import types
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import boto3
 import botocore.session
@@ -26,15 +27,14 @@ from config import load_environments
 from config.model import ECS_DEPLOYMENT_CONFIGS
 from config.naming import TRACING_CONTAINER
 from release.appspec import READ_ONLY_TASK_DEFINITION_FIELDS, ImageRef, new_task_definition_request
+from release.checks import ACTIVE_DEPLOYMENT_STATUSES
 from release.deploy import (
-    ACTIVE_DEPLOYMENT_STATUSES,
     AwsClients,
-    Releaser,
     ReleaseOptions,
+    Releaser,
     default_timeout_minutes,
     shift_minutes,
 )
-from release.network import NetworkConfiguration
 from release.errors import (
     EXIT_DEPLOYMENT_FAILED,
     EXIT_REFUSED,
@@ -44,6 +44,7 @@ from release.errors import (
     ReleaseError,
     ReleaseRefused,
 )
+from release.network import NetworkConfiguration
 from release.target import target_from_config
 
 REGION = "eu-west-1"
@@ -156,8 +157,10 @@ class World:
         registered = self.ecs.register_task_definition(**self.task_definition())
         self.first_arn = registered["taskDefinition"]["taskDefinitionArn"]
         self.ecs.create_service(
-            cluster=target.cluster, serviceName=target.ecs_service,
-            taskDefinition=self.first_arn, desiredCount=1,
+            cluster=target.cluster,
+            serviceName=target.ecs_service,
+            taskDefinition=self.first_arn,
+            desiredCount=1,
             deploymentController={"type": "CODE_DEPLOY"},
             capacityProviderStrategy=[i.ecs() for i in target.capacity_provider_strategy],
             platformVersion=PLATFORM_VERSION,
@@ -170,21 +173,29 @@ class World:
         lookup = self.target.network_lookup
         vpc_id = self.create_vpc(lookup.vpc_name)
         # Created out of AZ order: the lookup orders them by AZ.
-        subnets = {az: self.create_subnet(vpc_id, f"10.0.{i}.0/24", az, lookup.subnet_tier)
-                   for i, az in enumerate(("c", "a", "b"))}
+        subnets = {
+            az: self.create_subnet(vpc_id, f"10.0.{i}.0/24", az, lookup.subnet_tier)
+            for i, az in enumerate(("c", "a", "b"))
+        }
         # Public and isolated subnets of the same VPC are not task subnets.
         self.create_subnet(vpc_id, "10.0.100.0/24", "a", "public")
         self.create_subnet(vpc_id, "10.0.200.0/24", "a", "isolated")
-        groups = tuple(self.ec2.create_security_group(
-            GroupName=name, Description=name, VpcId=vpc_id)["GroupId"]
-            for name in lookup.security_group_names)
+        groups = tuple(
+            self.ec2.create_security_group(GroupName=name, Description=name, VpcId=vpc_id)[
+                "GroupId"
+            ]
+            for name in lookup.security_group_names
+        )
         # The same group names in another VPC: the lookup stays in its own.
         other_vpc = self.create_vpc("payment-other")
         for name in lookup.security_group_names:
             self.ec2.create_security_group(GroupName=name, Description=name, VpcId=other_vpc)
         self.vpc_id = vpc_id
-        return NetworkConfiguration(subnets=tuple(subnets[az] for az in "abc"),
-                                    security_groups=groups, assign_public_ip="DISABLED")
+        return NetworkConfiguration(
+            subnets=tuple(subnets[az] for az in "abc"),
+            security_groups=groups,
+            assign_public_ip="DISABLED",
+        )
 
     def create_vpc(self, name: str | None, cidr: str = "10.0.0.0/16") -> str:
         tags = [{"ResourceType": "vpc", "Tags": [{"Key": "Name", "Value": name}]}] if name else []
@@ -192,34 +203,51 @@ class World:
 
     def create_subnet(self, vpc_id: str, cidr: str, az: str, tier: str) -> str:
         return self.ec2.create_subnet(
-            VpcId=vpc_id, CidrBlock=cidr, AvailabilityZone=f"{REGION}{az}",
-            TagSpecifications=[{"ResourceType": "subnet", "Tags": [{"Key": "tier", "Value": tier}]}],
+            VpcId=vpc_id,
+            CidrBlock=cidr,
+            AvailabilityZone=f"{REGION}{az}",
+            TagSpecifications=[
+                {"ResourceType": "subnet", "Tags": [{"Key": "tier", "Value": tier}]}
+            ],
         )["Subnet"]["SubnetId"]
 
     @staticmethod
     def awsvpc(network: NetworkConfiguration) -> dict:
         """The ECS API spelling, as describe_services returns it."""
-        return {"subnets": list(network.subnets), "securityGroups": list(network.security_groups),
-                "assignPublicIp": network.assign_public_ip}
+        return {
+            "subnets": list(network.subnets),
+            "securityGroups": list(network.security_groups),
+            "assignPublicIp": network.assign_public_ip,
+        }
 
     def set_live_service(self, *, network: NetworkConfiguration, platform_version: str) -> None:
         """What the service runs, e.g. from before Terraform changed its network.
         (AWS refuses this UpdateService on a CODE_DEPLOY service; moto is only
         the test's way to set the live state.)"""
         self.ecs.update_service(
-            cluster=self.target.cluster, service=self.target.ecs_service,
+            cluster=self.target.cluster,
+            service=self.target.ecs_service,
             networkConfiguration={"awsvpcConfiguration": self.awsvpc(network)},
-            platformVersion=platform_version)
+            platformVersion=platform_version,
+        )
 
     def _record(self, params, model, **_kwargs):
         self.sent.setdefault(model.name, []).append(params)
         self.calls.append(f"{model.service_model.service_name}.{model.name}")
 
     def push(self, tag: str, layer: str = "") -> str:
-        manifest = json.dumps({"schemaVersion": 2, "mediaType": MANIFEST_MEDIA_TYPE,
-                               "config": {}, "layers": [], "tag": tag + layer})
-        pushed = self.ecr.put_image(repositoryName=self.target.ecr_repository_name,
-                                    imageManifest=manifest, imageTag=tag)
+        manifest = json.dumps(
+            {
+                "schemaVersion": 2,
+                "mediaType": MANIFEST_MEDIA_TYPE,
+                "config": {},
+                "layers": [],
+                "tag": tag + layer,
+            }
+        )
+        pushed = self.ecr.put_image(
+            repositoryName=self.target.ecr_repository_name, imageManifest=manifest, imageTag=tag
+        )
         return pushed["image"]["imageId"]["imageDigest"]
 
     def task_definition(self) -> dict:
@@ -241,11 +269,20 @@ class World:
                     "readonlyRootFilesystem": True,
                     "portMappings": [{"containerPort": t.container_port, "protocol": "tcp"}],
                     "environment": [{"name": "ENVIRONMENT", "value": "dev"}],
-                    "secrets": [{"name": "API_KEYS", "valueFrom":
-                                 f"arn:aws:secretsmanager:{REGION}:{MOTO_ACCOUNT}:secret:x"}],
-                    "logConfiguration": {"logDriver": "awslogs", "options": {
-                        "awslogs-group": f"/ecs/{t.task_family}", "awslogs-region": REGION,
-                        "awslogs-stream-prefix": "app"}},
+                    "secrets": [
+                        {
+                            "name": "API_KEYS",
+                            "valueFrom": f"arn:aws:secretsmanager:{REGION}:{MOTO_ACCOUNT}:secret:x",
+                        }
+                    ],
+                    "logConfiguration": {
+                        "logDriver": "awslogs",
+                        "options": {
+                            "awslogs-group": f"/ecs/{t.task_family}",
+                            "awslogs-region": REGION,
+                            "awslogs-stream-prefix": "app",
+                        },
+                    },
                     "dependsOn": [{"containerName": TRACING_CONTAINER, "condition": "START"}],
                 },
                 {
@@ -255,84 +292,141 @@ class World:
                     "portMappings": [{"containerPort": 4317, "protocol": "tcp"}],
                 },
             ],
-            "tags": [{"key": "Service", "value": t.service_name},
-                     {"key": "CostCenter", "value": "payments-dev"}],
+            "tags": [
+                {"key": "Service", "value": t.service_name},
+                {"key": "CostCenter", "value": "payments-dev"},
+            ],
         }
 
     def clients(self):
-        return types.SimpleNamespace(ecs=self.ecs, ecr=self.ecr, codedeploy=self.codedeploy,
-                                     lambda_=self.lambda_, sts=self.sts, ec2=self.ec2)
+        return types.SimpleNamespace(
+            ecs=self.ecs,
+            ecr=self.ecr,
+            codedeploy=self.codedeploy,
+            lambda_=self.lambda_,
+            sts=self.sts,
+            ec2=self.ec2,
+        )
 
     def releaser(self, image: str = TAG, target=None, **options) -> Releaser:
         options.setdefault("poll_seconds", 10)
-        return Releaser(target or self.target,
-                        ReleaseOptions(image=ImageRef.parse(image), **options),
-                        self.clients(), out=self.out, sleep=self.clock.sleep, clock=self.clock)
+        return Releaser(
+            target or self.target,
+            ReleaseOptions(image=ImageRef.parse(image), **options),
+            self.clients(),
+            out=self.out,
+            sleep=self.clock.sleep,
+            clock=self.clock,
+        )
 
     # --- CodeDeploy script -------------------------------------------------
     def expect_group(self, *, cluster=None, service=None, platform="ECS"):
         t = self.target
-        self.cd_stub.add_response("get_deployment_group", {"deploymentGroupInfo": {
-            "applicationName": t.codedeploy_application,
-            "deploymentGroupName": t.deployment_group,
-            "computePlatform": platform,
-            "deploymentConfigName": t.environment.deployment.config_name,
-            "ecsServices": [{"clusterName": cluster or t.cluster,
-                             "serviceName": service or t.ecs_service}],
-        }}, {"applicationName": t.codedeploy_application,
-             "deploymentGroupName": t.deployment_group})
+        self.cd_stub.add_response(
+            "get_deployment_group",
+            {
+                "deploymentGroupInfo": {
+                    "applicationName": t.codedeploy_application,
+                    "deploymentGroupName": t.deployment_group,
+                    "computePlatform": platform,
+                    "deploymentConfigName": t.environment.deployment.config_name,
+                    "ecsServices": [
+                        {
+                            "clusterName": cluster or t.cluster,
+                            "serviceName": service or t.ecs_service,
+                        }
+                    ],
+                }
+            },
+            {
+                "applicationName": t.codedeploy_application,
+                "deploymentGroupName": t.deployment_group,
+            },
+        )
 
     def expect_no_active(self, active=()):
         t = self.target
-        self.cd_stub.add_response("list_deployments", {"deployments": list(active)}, {
-            "applicationName": t.codedeploy_application,
-            "deploymentGroupName": t.deployment_group,
-            "includeOnlyStatuses": list(ACTIVE_DEPLOYMENT_STATUSES),
-        })
+        self.cd_stub.add_response(
+            "list_deployments",
+            {"deployments": list(active)},
+            {
+                "applicationName": t.codedeploy_application,
+                "deploymentGroupName": t.deployment_group,
+                "includeOnlyStatuses": list(ACTIVE_DEPLOYMENT_STATUSES),
+            },
+        )
 
     def expect_create(self, deployment_id="d-GREEN0001"):
         t = self.target
-        self.cd_stub.add_response("create_deployment", {"deploymentId": deployment_id}, {
-            "applicationName": t.codedeploy_application,
-            "deploymentGroupName": t.deployment_group,
-            "revision": ANY, "description": ANY,
-        })
+        self.cd_stub.add_response(
+            "create_deployment",
+            {"deploymentId": deployment_id},
+            {
+                "applicationName": t.codedeploy_application,
+                "deploymentGroupName": t.deployment_group,
+                "revision": ANY,
+                "description": ANY,
+            },
+        )
 
-    def expect_poll(self, status, *, deployment_id="d-GREEN0001", green=None, event=None,
-                    error=None, rollback=None):
-        info = {"deploymentId": deployment_id, "status": status,
-                "applicationName": self.target.codedeploy_application}
+    def expect_poll(
+        self,
+        status,
+        *,
+        deployment_id="d-GREEN0001",
+        green=None,
+        event=None,
+        error=None,
+        rollback=None,
+    ):
+        info = {
+            "deploymentId": deployment_id,
+            "status": status,
+            "applicationName": self.target.codedeploy_application,
+        }
         if error:
             info["errorInformation"] = {"code": error[0], "message": error[1]}
         if rollback:
             info["rollbackInfo"] = rollback
-        self.cd_stub.add_response("get_deployment", {"deploymentInfo": info},
-                                  {"deploymentId": deployment_id})
+        self.cd_stub.add_response(
+            "get_deployment", {"deploymentInfo": info}, {"deploymentId": deployment_id}
+        )
         if green is None:
-            self.cd_stub.add_client_error("get_deployment_target",
-                                          "DeploymentTargetDoesNotExistException")
+            self.cd_stub.add_client_error(
+                "get_deployment_target", "DeploymentTargetDoesNotExistException"
+            )
             return
         ecs_target = {
             "deploymentId": deployment_id,
             "targetId": self.target.deployment_target_id,
-            "lastUpdatedAt": datetime(2026, 1, 1, tzinfo=timezone.utc),
+            "lastUpdatedAt": datetime(2026, 1, 1, tzinfo=UTC),
             "taskSetsInfo": [
-                {"taskSetLabel": "Blue", "trafficWeight": 100.0 - green,
-                 "runningCount": 1, "desiredCount": 1},
-                {"taskSetLabel": "Green", "trafficWeight": float(green),
-                 "runningCount": 1, "desiredCount": 1},
+                {
+                    "taskSetLabel": "Blue",
+                    "trafficWeight": 100.0 - green,
+                    "runningCount": 1,
+                    "desiredCount": 1,
+                },
+                {
+                    "taskSetLabel": "Green",
+                    "trafficWeight": float(green),
+                    "runningCount": 1,
+                    "desiredCount": 1,
+                },
             ],
         }
         if event:
             ecs_target["lifecycleEvents"] = [{"lifecycleEventName": event[0], "status": event[1]}]
         self.cd_stub.add_response(
-            "get_deployment_target", {"deploymentTarget": {
-                "deploymentTargetType": "ECSTarget", "ecsTarget": ecs_target}},
-            {"deploymentId": deployment_id, "targetId": self.target.deployment_target_id})
+            "get_deployment_target",
+            {"deploymentTarget": {"deploymentTargetType": "ECSTarget", "ecsTarget": ecs_target}},
+            {"deploymentId": deployment_id, "targetId": self.target.deployment_target_id},
+        )
 
     def revisions(self) -> list[str]:
-        return self.ecs.list_task_definitions(familyPrefix=self.target.task_family,
-                                              status="ACTIVE")["taskDefinitionArns"]
+        return self.ecs.list_task_definitions(
+            familyPrefix=self.target.task_family, status="ACTIVE"
+        )["taskDefinitionArns"]
 
     def appspec_sent(self) -> dict:
         (request,) = self.sent["CreateDeployment"]
@@ -350,10 +444,14 @@ def aws_clients() -> types.SimpleNamespace:
     with pytest.MonkeyPatch.context() as mp:
         _fake_aws(mp)  # a client reads its credentials when it is made
         session = _session()
-        return types.SimpleNamespace(ecs=session.client("ecs"), ecr=session.client("ecr"),
-                                     codedeploy=session.client("codedeploy"),
-                                     lambda_=session.client("lambda"), sts=session.client("sts"),
-                                     ec2=session.client("ec2"))
+        return types.SimpleNamespace(
+            ecs=session.client("ecs"),
+            ecr=session.client("ecr"),
+            codedeploy=session.client("codedeploy"),
+            lambda_=session.client("lambda"),
+            sts=session.client("sts"),
+            ec2=session.client("ec2"),
+        )
 
 
 @pytest.fixture
@@ -391,8 +489,11 @@ def test_success_registers_a_revision_that_differs_only_in_the_app_image(world):
     assert old_arn == world.first_arn
     old = world.ecs.describe_task_definition(taskDefinition=old_arn, include=["TAGS"])
     new = world.ecs.describe_task_definition(taskDefinition=new_arn, include=["TAGS"])
-    new_app = next(c for c in new["taskDefinition"]["containerDefinitions"]
-                   if c["name"] == world.target.container_name)
+    new_app = next(
+        c
+        for c in new["taskDefinition"]["containerDefinitions"]
+        if c["name"] == world.target.container_name
+    )
     assert new_app["image"] == f"{world.repo_url}:{TAG}"
     # Everything else, the tracing sidecar and the tags included, is unchanged.
     for td in (old, new):
@@ -403,7 +504,9 @@ def test_success_registers_a_revision_that_differs_only_in_the_app_image(world):
             td["taskDefinition"].pop(key, None)
         td.pop("ResponseMetadata")
     assert new == old
-    assert any(c["name"] == TRACING_CONTAINER for c in new["taskDefinition"]["containerDefinitions"])
+    assert any(
+        c["name"] == TRACING_CONTAINER for c in new["taskDefinition"]["containerDefinitions"]
+    )
 
 
 def _comparable(td: dict, app: str) -> dict:
@@ -425,10 +528,10 @@ def test_release_is_based_on_the_latest_revision_terraform_registered(world):
     t = world.target
     terraform = world.task_definition()
     terraform["cpu"], terraform["memory"] = "1024", "2048"
-    terraform["containerDefinitions"][0]["environment"].append(
-        {"name": "FEATURE_X", "value": "on"})
-    terraform_arn = world.ecs.register_task_definition(**terraform)[
-        "taskDefinition"]["taskDefinitionArn"]
+    terraform["containerDefinitions"][0]["environment"].append({"name": "FEATURE_X", "value": "on"})
+    terraform_arn = world.ecs.register_task_definition(**terraform)["taskDefinition"][
+        "taskDefinitionArn"
+    ]
     service = world.ecs.describe_services(cluster=t.cluster, services=[t.ecs_service])
     assert service["services"][0]["taskDefinition"] == world.first_arn
     _happy_script(world)
@@ -438,24 +541,30 @@ def test_release_is_based_on_the_latest_revision_terraform_registered(world):
     world.releaser().run()
 
     assert world.sent["DescribeTaskDefinition"] == [
-        {"taskDefinition": t.task_family, "include": ["TAGS"]}]
+        {"taskDefinition": t.task_family, "include": ["TAGS"]}
+    ]
     first, newer, released = world.revisions()
     assert (first, newer) == (world.first_arn, terraform_arn)
     base = world.ecs.describe_task_definition(taskDefinition=newer, include=["TAGS"])
     new = world.ecs.describe_task_definition(taskDefinition=released, include=["TAGS"])
-    app = next(c for c in new["taskDefinition"]["containerDefinitions"]
-               if c["name"] == t.container_name)
+    app = next(
+        c for c in new["taskDefinition"]["containerDefinitions"] if c["name"] == t.container_name
+    )
     assert app["image"] == f"{world.repo_url}:{TAG}"
     assert (new["taskDefinition"]["cpu"], new["taskDefinition"]["memory"]) == ("1024", "2048")
     assert {"name": "FEATURE_X", "value": "on"} in app["environment"]
     # A copy of Terraform's revision in which only the app image changed.
     assert _comparable(new, t.container_name) == _comparable(base, t.container_name)
-    assert world.appspec_sent()["Resources"][0]["TargetService"]["Properties"][
-        "TaskDefinition"] == released
+    assert (
+        world.appspec_sent()["Resources"][0]["TargetService"]["Properties"]["TaskDefinition"]
+        == released
+    )
     out = world.out.getvalue()
-    assert (f"note: basing the release on {t.task_family}:2 (latest ACTIVE revision of the "
-            f"family, e.g. registered by Terraform); the service runs :1. Task definition "
-            "changes between the two ship with this release\n") in out
+    assert (
+        f"note: basing the release on {t.task_family}:2 (latest ACTIVE revision of the "
+        f"family, e.g. registered by Terraform); the service runs :1. Task definition "
+        "changes between the two ship with this release\n"
+    ) in out
     # The note comes before anything is written.
     assert out.index("note: basing") < out.index("registered task definition")
 
@@ -475,8 +584,11 @@ def test_latest_revision_without_the_app_container_is_refused(world):
     broken["containerDefinitions"][0]["name"] = "renamed"
     broken["containerDefinitions"][0]["dependsOn"] = []
     world.ecs.register_task_definition(**broken)
-    with pytest.raises(ReleaseRefused, match="has no container 'payment-api' "
-                                             r"\(containers: renamed, otel-collector\)"):
+    with pytest.raises(
+        ReleaseRefused,
+        match="has no container 'payment-api' "
+        r"\(containers: renamed, otel-collector\)",
+    ):
         world.releaser().run()
     assert len(world.revisions()) == 2
     assert "CreateDeployment" not in world.sent
@@ -488,26 +600,32 @@ def test_success_sends_the_appspec_with_new_revision_container_and_capacity_stra
     new_arn = world.revisions()[-1]
     assert world.appspec_sent() == {
         "version": 0.0,
-        "Resources": [{"TargetService": {
-            "Type": "AWS::ECS::Service",
-            "Properties": {
-                "TaskDefinition": new_arn,
-                "LoadBalancerInfo": {"ContainerName": "payment-api", "ContainerPort": 8080},
-                "PlatformVersion": PLATFORM_VERSION,
-                # Found in EC2 by the names of config/naming.py: the task
-                # subnets in AZ order, the service's group, then the mesh group.
-                "NetworkConfiguration": {"AwsvpcConfiguration": {
-                    "Subnets": list(world.network.subnets),
-                    "SecurityGroups": list(world.network.security_groups),
-                    "AssignPublicIp": "DISABLED",
-                }},
-                # dev runs on spot (config/environments.py); repeated from naming.py.
-                "CapacityProviderStrategy": [
-                    {"Base": 1, "CapacityProvider": "FARGATE", "Weight": 1},
-                    {"Base": 0, "CapacityProvider": "FARGATE_SPOT", "Weight": 4},
-                ],
-            },
-        }}],
+        "Resources": [
+            {
+                "TargetService": {
+                    "Type": "AWS::ECS::Service",
+                    "Properties": {
+                        "TaskDefinition": new_arn,
+                        "LoadBalancerInfo": {"ContainerName": "payment-api", "ContainerPort": 8080},
+                        "PlatformVersion": PLATFORM_VERSION,
+                        # Found in EC2 by the names of config/naming.py: the task
+                        # subnets in AZ order, the service's group, then the mesh group.
+                        "NetworkConfiguration": {
+                            "AwsvpcConfiguration": {
+                                "Subnets": list(world.network.subnets),
+                                "SecurityGroups": list(world.network.security_groups),
+                                "AssignPublicIp": "DISABLED",
+                            }
+                        },
+                        # dev runs on spot (config/environments.py); repeated from naming.py.
+                        "CapacityProviderStrategy": [
+                            {"Base": 1, "CapacityProvider": "FARGATE", "Weight": 1},
+                            {"Base": 0, "CapacityProvider": "FARGATE_SPOT", "Weight": 4},
+                        ],
+                    },
+                }
+            }
+        ],
     }
 
 
@@ -516,10 +634,13 @@ def test_appspec_sets_the_targets_network_and_platform_not_the_live_ones(world):
     # subnet and replaced the task security group (ignored on the service:
     # UpdateService refuses both on a CODE_DEPLOY service).
     legacy_group = world.ec2.create_security_group(
-        GroupName="payment-dev-legacy", Description="old", VpcId=world.vpc_id)["GroupId"]
-    live = NetworkConfiguration(subnets=world.network.subnets[:2],
-                                security_groups=(legacy_group, world.network.security_groups[1]),
-                                assign_public_ip="DISABLED")
+        GroupName="payment-dev-legacy", Description="old", VpcId=world.vpc_id
+    )["GroupId"]
+    live = NetworkConfiguration(
+        subnets=world.network.subnets[:2],
+        security_groups=(legacy_group, world.network.security_groups[1]),
+        assign_public_ip="DISABLED",
+    )
     world.set_live_service(network=live, platform_version="1.3.0")
     _happy_script(world)
     world.releaser().run()
@@ -530,11 +651,14 @@ def test_appspec_sets_the_targets_network_and_platform_not_the_live_ones(world):
     out = world.out.getvalue()
     a, b, c = world.network.subnets
     task_group, mesh_group = world.network.security_groups
-    assert ("note: the service runs platform version 1.3.0; this release applies the pinned "
-            "1.4.0\n") in out
-    assert (f"note: the service's network configuration differs: subnets {a}, {b} -> {a}, {b}, "
-            f"{c}; security groups {legacy_group}, {mesh_group} -> {task_group}, {mesh_group}; "
-            "this release applies it\n") in out
+    assert (
+        "note: the service runs platform version 1.3.0; this release applies the pinned 1.4.0\n"
+    ) in out
+    assert (
+        f"note: the service's network configuration differs: subnets {a}, {b} -> {a}, {b}, "
+        f"{c}; security groups {legacy_group}, {mesh_group} -> {task_group}, {mesh_group}; "
+        "this release applies it\n"
+    ) in out
     # Said before anything is written.
     assert out.index("note: the service's network") < out.index("registered task definition")
 
@@ -544,17 +668,25 @@ def test_run_says_what_the_appspec_sets(world):
     world.releaser().run()
     a, b, c = world.network.subnets
     task_group, mesh_group = world.network.security_groups
-    assert (f"the AppSpec sets platform version 1.4.0, subnets {a}, {b}, {c}; security groups "
-            f"{task_group}, {mesh_group}; public IP DISABLED\n") in world.out.getvalue()
+    assert (
+        f"the AppSpec sets platform version 1.4.0, subnets {a}, {b}, {c}; security groups "
+        f"{task_group}, {mesh_group}; public IP DISABLED\n"
+    ) in world.out.getvalue()
 
 
 def test_network_from_the_outputs_file_is_used_as_is_without_ec2_calls(world):
     # --outputs: the ids come from the release manifest; EC2 is not asked.
-    network = NetworkConfiguration(subnets=(world.network.subnets[1],),
-                                   security_groups=(world.network.security_groups[0],),
-                                   assign_public_ip="ENABLED")
-    target = dataclasses.replace(world.target, network_configuration=network,
-                                 platform_version="1.3.0", source="outputs file x.json")
+    network = NetworkConfiguration(
+        subnets=(world.network.subnets[1],),
+        security_groups=(world.network.security_groups[0],),
+        assign_public_ip="ENABLED",
+    )
+    target = dataclasses.replace(
+        world.target,
+        network_configuration=network,
+        platform_version="1.3.0",
+        source="outputs file x.json",
+    )
     _happy_script(world)
     world.calls.clear()
     world.releaser(target=target).run()
@@ -562,12 +694,18 @@ def test_network_from_the_outputs_file_is_used_as_is_without_ec2_calls(world):
     assert not [call for call in world.calls if call.startswith("ec2.")]
     props = world.appspec_sent()["Resources"][0]["TargetService"]["Properties"]
     assert props["PlatformVersion"] == "1.3.0"
-    assert props["NetworkConfiguration"] == {"AwsvpcConfiguration": {
-        "Subnets": [world.network.subnets[1]],
-        "SecurityGroups": [world.network.security_groups[0]],
-        "AssignPublicIp": "ENABLED"}}
+    assert props["NetworkConfiguration"] == {
+        "AwsvpcConfiguration": {
+            "Subnets": [world.network.subnets[1]],
+            "SecurityGroups": [world.network.security_groups[0]],
+            "AssignPublicIp": "ENABLED",
+        }
+    }
     out = world.out.getvalue()
-    assert "note: the service runs platform version 1.4.0; this release applies the pinned 1.3.0" in out
+    assert (
+        "note: the service runs platform version 1.4.0; this release applies the pinned 1.3.0"
+        in out
+    )
     assert "public IP DISABLED -> ENABLED; this release applies it" in out
 
 
@@ -592,18 +730,37 @@ def _delete_mesh_group(w: World):
     w.ec2.delete_security_group(GroupId=w.network.security_groups[1])
 
 
-@pytest.mark.parametrize(("break_network", "message"), [
-    (_untag_vpc, r"no VPC has the tag Name='payment-dev' in eu-west-1 \(ec2.describe_vpcs\); "
-                 r"the release needs exactly one .*--outputs"),
-    (_second_vpc_with_the_name, r"2 VPCs \(vpc-[0-9a-f]+, vpc-[0-9a-f]+\) have the tag "
-                                r"Name='payment-dev' in eu-west-1"),
-    (_untag_task_subnets, r"VPC 'payment-dev' \(vpc-[0-9a-f]+\) has no subnet tagged "
-                          r"tier='private' \(ec2.describe_subnets\)"),
-    (_seventeen_task_subnets, r"VPC 'payment-dev' \(vpc-[0-9a-f]+\) has 17 subnets tagged "
-                              r"tier='private'; an AppSpec takes at most 16"),
-    (_delete_mesh_group, r"VPC 'payment-dev' \(vpc-[0-9a-f]+\) has no security group named "
-                         r"'payment-dev-service-mesh' \(ec2.describe_security_groups\)"),
-], ids=["no-vpc", "two-vpcs", "no-task-subnets", "too-many-subnets", "no-mesh-group"])
+@pytest.mark.parametrize(
+    ("break_network", "message"),
+    [
+        (
+            _untag_vpc,
+            r"no VPC has the tag Name='payment-dev' in eu-west-1 \(ec2.describe_vpcs\); "
+            r"the release needs exactly one .*--outputs",
+        ),
+        (
+            _second_vpc_with_the_name,
+            r"2 VPCs \(vpc-[0-9a-f]+, vpc-[0-9a-f]+\) have the tag "
+            r"Name='payment-dev' in eu-west-1",
+        ),
+        (
+            _untag_task_subnets,
+            r"VPC 'payment-dev' \(vpc-[0-9a-f]+\) has no subnet tagged "
+            r"tier='private' \(ec2.describe_subnets\)",
+        ),
+        (
+            _seventeen_task_subnets,
+            r"VPC 'payment-dev' \(vpc-[0-9a-f]+\) has 17 subnets tagged "
+            r"tier='private'; an AppSpec takes at most 16",
+        ),
+        (
+            _delete_mesh_group,
+            r"VPC 'payment-dev' \(vpc-[0-9a-f]+\) has no security group named "
+            r"'payment-dev-service-mesh' \(ec2.describe_security_groups\)",
+        ),
+    ],
+    ids=["no-vpc", "two-vpcs", "no-task-subnets", "too-many-subnets", "no-mesh-group"],
+)
 def test_network_lookup_refuses_what_is_missing_or_ambiguous(world, break_network, message):
     break_network(world)
     with pytest.raises(ReleaseRefused, match=message) as refused:
@@ -626,32 +783,51 @@ class _PagedEc2:
         def call(**params):
             self.requests.append((operation, params))
             index = int(params.get("NextToken", 0))
-            page = {key: items[index:index + 1]}
+            page = {key: items[index : index + 1]}
             if index + 1 < len(items):
                 page["NextToken"] = str(index + 1)
             return page
+
         return call
 
 
 def test_network_lookup_reads_every_page(dev):
     lookup = target_from_config(dev, "payment-api").network_lookup
-    ec2 = _PagedEc2({
-        "describe_vpcs": ("Vpcs", [{"VpcId": "vpc-0123456789abcdef0"}]),
-        "describe_subnets": ("Subnets", [
-            {"SubnetId": "subnet-0000000000000000b", "AvailabilityZone": "eu-west-1b"},
-            {"SubnetId": "subnet-0000000000000000a", "AvailabilityZone": "eu-west-1a"}]),
-        "describe_security_groups": ("SecurityGroups", [
-            {"GroupName": "payment-dev-service-mesh", "GroupId": "sg-00000000000000002"},
-            {"GroupName": "payment-dev-payment-api-tasks", "GroupId": "sg-00000000000000001"}]),
-    })
+    ec2 = _PagedEc2(
+        {
+            "describe_vpcs": ("Vpcs", [{"VpcId": "vpc-0123456789abcdef0"}]),
+            "describe_subnets": (
+                "Subnets",
+                [
+                    {"SubnetId": "subnet-0000000000000000b", "AvailabilityZone": "eu-west-1b"},
+                    {"SubnetId": "subnet-0000000000000000a", "AvailabilityZone": "eu-west-1a"},
+                ],
+            ),
+            "describe_security_groups": (
+                "SecurityGroups",
+                [
+                    {"GroupName": "payment-dev-service-mesh", "GroupId": "sg-00000000000000002"},
+                    {
+                        "GroupName": "payment-dev-payment-api-tasks",
+                        "GroupId": "sg-00000000000000001",
+                    },
+                ],
+            ),
+        }
+    )
     network = lookup.resolve(ec2, lambda what, call, **params: call(**params))
     assert network == NetworkConfiguration(
         subnets=("subnet-0000000000000000a", "subnet-0000000000000000b"),
         security_groups=("sg-00000000000000001", "sg-00000000000000002"),
-        assign_public_ip="DISABLED")
+        assign_public_ip="DISABLED",
+    )
     assert [op for op, _ in ec2.requests] == [
-        "describe_vpcs", "describe_subnets", "describe_subnets",
-        "describe_security_groups", "describe_security_groups"]
+        "describe_vpcs",
+        "describe_subnets",
+        "describe_subnets",
+        "describe_security_groups",
+        "describe_security_groups",
+    ]
     assert ec2.requests[2][1]["NextToken"] == "1"
 
 
@@ -660,7 +836,9 @@ def test_progress_shows_steps_and_traffic_percentages_once_per_change(world):
     world.releaser().run()
     out = world.out.getvalue()
     assert "d-GREEN0001 Created\n" in out
-    assert "step Install InProgress | traffic blue 100%, green 0% | tasks blue 1/1, green 1/1" in out
+    assert (
+        "step Install InProgress | traffic blue 100%, green 0% | tasks blue 1/1, green 1/1" in out
+    )
     assert out.count("step Install InProgress") == 1  # the unchanged poll printed nothing
     assert "traffic blue 0%, green 100%" in out
     assert "released payment-api v1.4.2 to dev: deployment d-GREEN0001 succeeded" in out
@@ -670,32 +848,60 @@ def test_progress_shows_steps_and_traffic_percentages_once_per_change(world):
 
 
 def test_every_read_only_check_comes_before_the_first_write(world):
-    world.lambda_stub.add_response("get_function_configuration", {"FunctionName": "CodeDeployHook_smoke"},
-                                   {"FunctionName": "CodeDeployHook_smoke"})
+    world.lambda_stub.add_response(
+        "get_function_configuration",
+        {"FunctionName": "CodeDeployHook_smoke"},
+        {"FunctionName": "CodeDeployHook_smoke"},
+    )
     _happy_script(world)
     world.calls.clear()  # drop the set-up calls of the fixture
     world.releaser(hooks=(("AfterInstall", "CodeDeployHook_smoke"),)).run()
     first_write = world.calls.index("ecs.RegisterTaskDefinition")
     assert world.calls[:first_write] == [
-        "ecs.DescribeServices", "ec2.DescribeVpcs", "ec2.DescribeSubnets",
-        "ec2.DescribeSecurityGroups", "ecs.DescribeTaskDefinition", "ecr.DescribeRepositories",
-        "ecr.DescribeImages", "codedeploy.GetDeploymentGroup", "codedeploy.ListDeployments",
-        "lambda.GetFunctionConfiguration"]
+        "ecs.DescribeServices",
+        "ec2.DescribeVpcs",
+        "ec2.DescribeSubnets",
+        "ec2.DescribeSecurityGroups",
+        "ecs.DescribeTaskDefinition",
+        "ecr.DescribeRepositories",
+        "ecr.DescribeImages",
+        "codedeploy.GetDeploymentGroup",
+        "codedeploy.ListDeployments",
+        "lambda.GetFunctionConfiguration",
+    ]
     # The network is found by the names of config/naming.py, in the one VPC.
     assert world.sent["DescribeVpcs"] == [
-        {"Filters": [{"Name": "tag:Name", "Values": ["payment-dev"]}]}]
-    assert world.sent["DescribeSubnets"] == [{"Filters": [
-        {"Name": "vpc-id", "Values": [world.vpc_id]}, {"Name": "tag:tier", "Values": ["private"]}]}]
-    assert world.sent["DescribeSecurityGroups"] == [{"Filters": [
-        {"Name": "vpc-id", "Values": [world.vpc_id]},
-        {"Name": "group-name", "Values": ["payment-dev-payment-api-tasks",
-                                          "payment-dev-service-mesh"]}]}]
+        {"Filters": [{"Name": "tag:Name", "Values": ["payment-dev"]}]}
+    ]
+    assert world.sent["DescribeSubnets"] == [
+        {
+            "Filters": [
+                {"Name": "vpc-id", "Values": [world.vpc_id]},
+                {"Name": "tag:tier", "Values": ["private"]},
+            ]
+        }
+    ]
+    assert world.sent["DescribeSecurityGroups"] == [
+        {
+            "Filters": [
+                {"Name": "vpc-id", "Values": [world.vpc_id]},
+                {
+                    "Name": "group-name",
+                    "Values": ["payment-dev-payment-api-tasks", "payment-dev-service-mesh"],
+                },
+            ]
+        }
+    ]
     # The new revision is based on the family's latest ACTIVE revision.
     assert world.sent["DescribeTaskDefinition"][-1] == {
-        "taskDefinition": world.target.task_family, "include": ["TAGS"]}
+        "taskDefinition": world.target.task_family,
+        "include": ["TAGS"],
+    }
     assert world.calls[first_write + 1] == "codedeploy.CreateDeployment"
-    assert set(world.calls[first_write + 2:]) == {"codedeploy.GetDeployment",
-                                                  "codedeploy.GetDeploymentTarget"}
+    assert set(world.calls[first_write + 2 :]) == {
+        "codedeploy.GetDeployment",
+        "codedeploy.GetDeploymentTarget",
+    }
 
 
 def _planned_read_only_calls(plan: list[str]) -> list[tuple[str, str]]:
@@ -704,11 +910,13 @@ def _planned_read_only_calls(plan: list[str]) -> list[tuple[str, str]]:
     gives ``("ecs.DescribeServices", "ecs.describe_services(...)")``."""
     start = plan.index("read-only checks (any failure stops here; nothing is changed):")
     found = []
-    for line in plan[start + 1:plan.index("changes:")]:
+    for line in plan[start + 1 : plan.index("changes:")]:
         if line:
             call = line.split(". ", 1)[1].split("  -> ")[0]
             client, operation = call.split("(", 1)[0].split(".")
-            found.append((f"{client}.{''.join(w.capitalize() for w in operation.split('_'))}", call))
+            found.append(
+                (f"{client}.{''.join(w.capitalize() for w in operation.split('_'))}", call)
+            )
     return found
 
 
@@ -718,8 +926,9 @@ def test_the_dry_run_lists_exactly_the_calls_preflight_makes(world, dev):
     env = dataclasses.replace(dev, account_id=MOTO_ACCOUNT)  # the account check runs too
     hooks = (("AfterInstall", "CodeDeployHook_smoke"), ("BeforeAllowTraffic", "CodeDeployHook_b"))
     for _, function in hooks:
-        world.lambda_stub.add_response("get_function_configuration", {"FunctionName": function},
-                                       {"FunctionName": function})
+        world.lambda_stub.add_response(
+            "get_function_configuration", {"FunctionName": function}, {"FunctionName": function}
+        )
     world.expect_group()
     world.expect_no_active()
     releaser = world.releaser(target=target_from_config(env, "payment-api"), hooks=hooks)
@@ -744,10 +953,16 @@ def test_every_predefined_deployment_configuration_has_its_shift_time(config_nam
     """The release tool reads the shift time from the name of each
     configuration config.model allows (one table, no copy of it)."""
     assert shift_minutes(config_name) is not None
-    assert shift_minutes(config_name) == {"AllAtOnce": 0, "Linear10PercentEvery1Minutes": 10,
-                                          "Linear10PercentEvery3Minutes": 30,
-                                          "Canary10Percent5Minutes": 5,
-                                          "Canary10Percent15Minutes": 15}[config_name.split(".ECS")[1]]
+    assert (
+        shift_minutes(config_name)
+        == {
+            "AllAtOnce": 0,
+            "Linear10PercentEvery1Minutes": 10,
+            "Linear10PercentEvery3Minutes": 30,
+            "Canary10Percent5Minutes": 5,
+            "Canary10Percent15Minutes": 15,
+        }[config_name.split(".ECS")[1]]
+    )
 
 
 def test_shift_time_is_read_from_the_name_and_unknown_for_custom_configurations():
@@ -757,11 +972,16 @@ def test_shift_time_is_read_from_the_name_and_unknown_for_custom_configurations(
 
 def test_hooks_are_checked_read_only_and_written_into_the_appspec(world):
     for fn in ("CodeDeployHook_payment-dev-smoke", "CodeDeployHook_payment-dev-canary-check"):
-        world.lambda_stub.add_response("get_function_configuration",
-                                       {"FunctionName": fn}, {"FunctionName": fn})
+        world.lambda_stub.add_response(
+            "get_function_configuration", {"FunctionName": fn}, {"FunctionName": fn}
+        )
     _happy_script(world)
-    world.releaser(hooks=(("AfterAllowTestTraffic", "CodeDeployHook_payment-dev-smoke"),
-                          ("BeforeAllowTraffic", "CodeDeployHook_payment-dev-canary-check"))).run()
+    world.releaser(
+        hooks=(
+            ("AfterAllowTestTraffic", "CodeDeployHook_payment-dev-smoke"),
+            ("BeforeAllowTraffic", "CodeDeployHook_payment-dev-canary-check"),
+        )
+    ).run()
     assert world.appspec_sent()["Hooks"] == [
         {"AfterAllowTestTraffic": "CodeDeployHook_payment-dev-smoke"},
         {"BeforeAllowTraffic": "CodeDeployHook_payment-dev-canary-check"},
@@ -780,7 +1000,10 @@ def test_release_by_digest_checks_the_digest_in_ecr(world):
     _happy_script(world)
     world.releaser(image=world.digest).run()
     new = world.ecs.describe_task_definition(taskDefinition=world.revisions()[-1])
-    assert new["taskDefinition"]["containerDefinitions"][0]["image"] == f"{world.repo_url}@{world.digest}"
+    assert (
+        new["taskDefinition"]["containerDefinitions"][0]["image"]
+        == f"{world.repo_url}@{world.digest}"
+    )
 
 
 # --------------------------------------------------------- failure paths
@@ -789,9 +1012,13 @@ def test_failed_deployment_follows_the_rollback_and_exits_non_zero(world):
     world.expect_no_active()
     world.expect_create()
     world.expect_poll("InProgress", green=0, event=("AllowTestTraffic", "InProgress"))
-    world.expect_poll("Failed", green=0, event=("AfterAllowTestTraffic", "Failed"),
-                      error=("HEALTH_CONSTRAINTS", "The hook failed"),
-                      rollback={"rollbackDeploymentId": "d-ROLLBACK1"})
+    world.expect_poll(
+        "Failed",
+        green=0,
+        event=("AfterAllowTestTraffic", "Failed"),
+        error=("HEALTH_CONSTRAINTS", "The hook failed"),
+        rollback={"rollbackDeploymentId": "d-ROLLBACK1"},
+    )
     world.expect_poll("InProgress", deployment_id="d-ROLLBACK1", green=0)
     world.expect_poll("Succeeded", deployment_id="d-ROLLBACK1", green=0)
 
@@ -799,7 +1026,10 @@ def test_failed_deployment_follows_the_rollback_and_exits_non_zero(world):
         world.releaser().run()
     message = str(failed.value)
     assert failed.value.exit_code == EXIT_DEPLOYMENT_FAILED
-    assert "d-GREEN0001 of payment-api v1.4.2 to dev FAILED (HEALTH_CONSTRAINTS: The hook failed)" in message
+    assert (
+        "d-GREEN0001 of payment-api v1.4.2 to dev FAILED (HEALTH_CONSTRAINTS: The hook failed)"
+        in message
+    )
     assert "rolled back by d-ROLLBACK1: production traffic is on the previous task set" in message
     assert "d-ROLLBACK1 Succeeded" in world.out.getvalue()
 
@@ -808,11 +1038,18 @@ def test_a_failed_rollback_is_reported_loudly(world):
     world.expect_group()
     world.expect_no_active()
     world.expect_create()
-    world.expect_poll("Stopped", green=10, error=("ALARM_ACTIVE", "alarm fired"),
-                      rollback={"rollbackDeploymentId": "d-ROLLBACK2"})
+    world.expect_poll(
+        "Stopped",
+        green=10,
+        error=("ALARM_ACTIVE", "alarm fired"),
+        rollback={"rollbackDeploymentId": "d-ROLLBACK2"},
+    )
     world.expect_poll("Failed", deployment_id="d-ROLLBACK2", green=10)
-    with pytest.raises(DeploymentFailed, match=r"STOPPED \(ALARM_ACTIVE: alarm fired\); "
-                                               r"ROLLBACK d-ROLLBACK2 FAILED: check the service"):
+    with pytest.raises(
+        DeploymentFailed,
+        match=r"STOPPED \(ALARM_ACTIVE: alarm fired\); "
+        r"ROLLBACK d-ROLLBACK2 FAILED: check the service",
+    ):
         world.releaser().run()
 
 
@@ -851,8 +1088,11 @@ def test_ready_deployment_says_how_to_reroute_traffic(world):
 def test_create_deployment_error_deregisters_the_unused_revision(world):
     world.expect_group()
     world.expect_no_active()
-    world.cd_stub.add_client_error("create_deployment", "DeploymentLimitExceededException",
-                                   "another deployment started meanwhile")
+    world.cd_stub.add_client_error(
+        "create_deployment",
+        "DeploymentLimitExceededException",
+        "another deployment started meanwhile",
+    )
     with pytest.raises(ReleaseError, match="create_deployment failed .*nothing was deployed"):
         world.releaser().run()
     assert world.revisions() == [world.first_arn]
@@ -865,7 +1105,10 @@ def test_transient_poll_errors_are_retried(world):
     world.cd_stub.add_client_error("get_deployment", "ThrottlingException", "slow down")
     world.expect_poll("Succeeded", green=100)
     world.releaser().run()
-    assert "could not read deployment d-GREEN0001 (ThrottlingException: slow down)" in world.out.getvalue()
+    assert (
+        "could not read deployment d-GREEN0001 (ThrottlingException: slow down)"
+        in world.out.getvalue()
+    )
 
 
 # -------------------------------------- refusals: nothing may be written
@@ -878,8 +1121,11 @@ def _assert_nothing_written(w: World):
 def test_deployment_in_progress_is_refused_before_any_write(world):
     world.expect_group()
     world.expect_no_active(active=["d-BUSY00001"])
-    with pytest.raises(ReleaseRefused, match="deployment d-BUSY00001 is already in progress "
-                                             "for payment-dev/payment-dev-payment-api"):
+    with pytest.raises(
+        ReleaseRefused,
+        match="deployment d-BUSY00001 is already in progress "
+        "for payment-dev/payment-dev-payment-api",
+    ):
         world.releaser().run()
     _assert_nothing_written(world)
 
@@ -887,8 +1133,10 @@ def test_deployment_in_progress_is_refused_before_any_write(world):
 def test_image_missing_from_ecr_is_refused_before_any_write(world):
     with pytest.raises(ReleaseRefused) as refused:
         world.releaser(image="v9.9.9").run()
-    assert str(refused.value) == ("image v9.9.9 is not in ECR repository 'payment-dev/payment-api'; "
-                                  "push it first (or check the tag). Nothing was changed.")
+    assert str(refused.value) == (
+        "image v9.9.9 is not in ECR repository 'payment-dev/payment-api'; "
+        "push it first (or check the tag). Nothing was changed."
+    )
     assert refused.value.exit_code == EXIT_REFUSED
     _assert_nothing_written(world)
 
@@ -902,7 +1150,8 @@ def test_missing_repository_is_refused(world):
 
 def test_repository_url_from_outputs_must_match_ecr(world):
     target = dataclasses.replace(
-        world.target, ecr_repository_url="999999999999.dkr.ecr.eu-west-1.amazonaws.com/x")
+        world.target, ecr_repository_url="999999999999.dkr.ecr.eu-west-1.amazonaws.com/x"
+    )
     with pytest.raises(ReleaseRefused, match="wrong account or stale outputs"):
         world.releaser(target=target).run()
     _assert_nothing_written(world)
@@ -917,14 +1166,20 @@ def test_missing_cluster_is_refused(world):
 
 def test_missing_service_is_refused(world):
     target = dataclasses.replace(world.target, ecs_service="nope")
-    with pytest.raises(ReleaseRefused, match="ECS service 'nope' in cluster 'payment-dev' is MISSING"):
+    with pytest.raises(
+        ReleaseRefused, match="ECS service 'nope' in cluster 'payment-dev' is MISSING"
+    ):
         world.releaser(target=target).run()
     _assert_nothing_written(world)
 
 
 def test_service_with_the_ecs_controller_is_refused(world):
-    world.ecs.create_service(cluster=world.target.cluster, serviceName="rolling",
-                             taskDefinition=world.first_arn, desiredCount=1)
+    world.ecs.create_service(
+        cluster=world.target.cluster,
+        serviceName="rolling",
+        taskDefinition=world.first_arn,
+        desiredCount=1,
+    )
     target = dataclasses.replace(world.target, ecs_service="rolling")
     with pytest.raises(ReleaseRefused, match="uses the ECS deployment controller"):
         world.releaser(target=target).run()
@@ -933,15 +1188,20 @@ def test_service_with_the_ecs_controller_is_refused(world):
 
 def test_container_without_the_target_group_port_is_refused(world):
     target = dataclasses.replace(world.target, container_port=9999)
-    with pytest.raises(ReleaseRefused, match="container 'payment-api' does not map port 9999 "
-                                             r"\(maps: 8080\)"):
+    with pytest.raises(
+        ReleaseRefused,
+        match="container 'payment-api' does not map port 9999 "
+        r"\(maps: 8080\)",
+    ):
         world.releaser(target=target).run()
     _assert_nothing_written(world)
 
 
 def test_unknown_container_is_refused(world):
     target = dataclasses.replace(world.target, container_name="api")
-    with pytest.raises(ReleaseRefused, match="has no container 'api' .*payment-api, otel-collector"):
+    with pytest.raises(
+        ReleaseRefused, match="has no container 'api' .*payment-api, otel-collector"
+    ):
         world.releaser(target=target).run()
     _assert_nothing_written(world)
 
@@ -955,7 +1215,9 @@ def test_deployment_group_of_another_service_is_refused(world):
 
 def test_missing_deployment_group_is_refused(world):
     world.cd_stub.add_client_error("get_deployment_group", "DeploymentGroupDoesNotExistException")
-    with pytest.raises(ReleaseRefused, match="deployment group 'payment-dev-payment-api' does not exist"):
+    with pytest.raises(
+        ReleaseRefused, match="deployment group 'payment-dev-payment-api' does not exist"
+    ):
         world.releaser().run()
     _assert_nothing_written(world)
 
@@ -964,15 +1226,21 @@ def test_missing_hook_function_is_refused(world):
     world.expect_group()
     world.expect_no_active()
     world.lambda_stub.add_client_error("get_function_configuration", "ResourceNotFoundException")
-    with pytest.raises(ReleaseRefused, match="Lambda function 'CodeDeployHook_payment-dev-smoke' for the "
-                                             "BeforeAllowTraffic hook does not exist"):
+    with pytest.raises(
+        ReleaseRefused,
+        match="Lambda function 'CodeDeployHook_payment-dev-smoke' for the "
+        "BeforeAllowTraffic hook does not exist",
+    ):
         world.releaser(hooks=(("BeforeAllowTraffic", "CodeDeployHook_payment-dev-smoke"),)).run()
     _assert_nothing_written(world)
 
 
 def test_access_denied_on_a_read_is_refused_with_the_reason(world):
-    world.cd_stub.add_client_error("get_deployment_group", "AccessDeniedException",
-                                   "not authorized to perform codedeploy:GetDeploymentGroup")
+    world.cd_stub.add_client_error(
+        "get_deployment_group",
+        "AccessDeniedException",
+        "not authorized to perform codedeploy:GetDeploymentGroup",
+    )
     with pytest.raises(ReleaseRefused, match="access denied .*release role needs this read"):
         world.releaser().run()
     _assert_nothing_written(world)
@@ -981,25 +1249,38 @@ def test_access_denied_on_a_read_is_refused_with_the_reason(world):
 def test_credentials_of_another_account_are_refused_first(world, dev):
     env = dataclasses.replace(dev, account_id="999999999999")
     target = target_from_config(env, "payment-api")
-    with pytest.raises(ReleaseRefused, match=f"credentials are for account {MOTO_ACCOUNT}, "
-                                             "but dev is account 999999999999"):
+    with pytest.raises(
+        ReleaseRefused,
+        match=f"credentials are for account {MOTO_ACCOUNT}, but dev is account 999999999999",
+    ):
         world.releaser(target=target).run()
     _assert_nothing_written(world)
 
 
 def test_missing_credentials_are_refused_before_any_call(monkeypatch, tmp_path, dev):
-    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-                "AWS_SECURITY_TOKEN", "AWS_PROFILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-                "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_WEB_IDENTITY_TOKEN_FILE"):
+    for key in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_SECURITY_TOKEN",
+        "AWS_PROFILE",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+    ):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     target = target_from_config(dev, "payment-api")
     session = boto3.session.Session(botocore_session=_botocore_session(), region_name=REGION)
-    releaser = Releaser(target, ReleaseOptions(image=ImageRef.parse(TAG)),
-                        AwsClients(REGION, session=session), out=io.StringIO(),
-                        sleep=pytest.fail)
+    releaser = Releaser(
+        target,
+        ReleaseOptions(image=ImageRef.parse(TAG)),
+        AwsClients(REGION, session=session),
+        out=io.StringIO(),
+        sleep=pytest.fail,
+    )
     with pytest.raises(ReleaseRefused, match="no usable AWS credentials .*Nothing was changed"):
         releaser.run()
     assert releaser.task_definition_arn is None and releaser.deployment_id is None
@@ -1016,10 +1297,16 @@ def test_read_only_fields_are_exactly_what_register_does_not_accept():
 def test_new_request_changes_nothing_but_the_image():
     described = {
         "taskDefinition": {
-            "taskDefinitionArn": "arn:aws:ecs:eu-west-1:1:task-definition/f:3", "revision": 3,
-            "status": "ACTIVE", "registeredAt": "x", "registeredBy": "y",
-            "requiresAttributes": [{"name": "a"}], "compatibilities": ["FARGATE"],
-            "family": "f", "cpu": "256", "memory": "512",
+            "taskDefinitionArn": "arn:aws:ecs:eu-west-1:1:task-definition/f:3",
+            "revision": 3,
+            "status": "ACTIVE",
+            "registeredAt": "x",
+            "registeredBy": "y",
+            "requiresAttributes": [{"name": "a"}],
+            "compatibilities": ["FARGATE"],
+            "family": "f",
+            "cpu": "256",
+            "memory": "512",
             "containerDefinitions": [
                 {"name": "app", "image": "repo:old", "portMappings": [{"containerPort": 8080}]},
                 {"name": TRACING_CONTAINER, "image": "otel:1"},
@@ -1027,10 +1314,13 @@ def test_new_request_changes_nothing_but_the_image():
         },
         "tags": [],
     }
-    request = new_task_definition_request(described, container_name="app",
-                                          container_port=8080, image="repo:new")
+    request = new_task_definition_request(
+        described, container_name="app", container_port=8080, image="repo:new"
+    )
     assert request == {
-        "family": "f", "cpu": "256", "memory": "512",
+        "family": "f",
+        "cpu": "256",
+        "memory": "512",
         "containerDefinitions": [
             {"name": "app", "image": "repo:new", "portMappings": [{"containerPort": 8080}]},
             {"name": TRACING_CONTAINER, "image": "otel:1"},

@@ -1,4 +1,5 @@
 """tools/review_diff.py: the pure diff logic on small dicts, and the CLI on saved outputs."""
+
 from __future__ import annotations
 
 import json
@@ -24,13 +25,19 @@ def test_identical_stacks_differ_in_nothing_even_with_different_metadata():
 
 def test_added_removed_and_changed_resources():
     old = _stack(keep=QUEUE, gone={"name": "gone"})
-    new = _stack(keep={**QUEUE, "name": "q2", "tags": {"team": "payments", "tier": "1"}}, fresh={"name": "fresh"})
+    new = _stack(
+        keep={**QUEUE, "name": "q2", "tags": {"team": "payments", "tier": "1"}},
+        fresh={"name": "fresh"},
+    )
     one = diff_stack(old, new)
     assert one.added == ["aws_sqs_queue.fresh"]
     assert one.removed == ["aws_sqs_queue.gone"]
-    assert one.changed == {"aws_sqs_queue.keep": [
-        Change("name", "q", "q2"), Change("tags.tier", new="1"),
-    ]}
+    assert one.changed == {
+        "aws_sqs_queue.keep": [
+            Change("name", "q", "q2"),
+            Change("tags.tier", new="1"),
+        ]
+    }
 
 
 def test_identical_body_under_new_id_is_reported_as_rename():
@@ -52,12 +59,21 @@ def test_nested_lists_and_json_documents_give_precise_paths():
 
 
 def test_list_length_change_and_removed_attribute():
-    assert diff_values({"a": [1], "b": 1}, {"a": [1, 2]}) == [Change("a", [1], [1, 2]), Change("b", old=1)]
+    assert diff_values({"a": [1], "b": 1}, {"a": [1, 2]}) == [
+        Change("a", [1], [1, 2]),
+        Change("b", old=1),
+    ]
 
 
 def test_whole_stacks_added_and_removed_and_other_blocks():
-    old = {"gone": _stack(q=QUEUE), "s": {"output": {"o": {"value": "a"}}, "terraform": {"backend": {"s3": {"key": "a"}}}}}
-    new = {"new": _stack(q=QUEUE), "s": {"output": {"o": {"value": "b"}}, "terraform": {"backend": {"s3": {"key": "b"}}}}}
+    old = {
+        "gone": _stack(q=QUEUE),
+        "s": {"output": {"o": {"value": "a"}}, "terraform": {"backend": {"s3": {"key": "a"}}}},
+    }
+    new = {
+        "new": _stack(q=QUEUE),
+        "s": {"output": {"o": {"value": "b"}}, "terraform": {"backend": {"s3": {"key": "b"}}}},
+    }
     diffs = diff_apps(old, new)
     assert diffs["gone"].status == "removed" and diffs["gone"].removed == ["aws_sqs_queue.q"]
     assert diffs["new"].status == "added" and diffs["new"].added == ["aws_sqs_queue.q"]
@@ -67,8 +83,13 @@ def test_whole_stacks_added_and_removed_and_other_blocks():
 
 
 def test_format_lists_every_change():
-    text = format_diffs(diff_apps({"s": _stack(q=QUEUE, gone={"name": "x"})},
-                                  {"s": _stack(q={**QUEUE, "name": "r"}, new={"name": "y"})}), 3)
+    text = format_diffs(
+        diff_apps(
+            {"s": _stack(q=QUEUE, gone={"name": "x"})},
+            {"s": _stack(q={**QUEUE, "name": "r"}, new={"name": "y"})},
+        ),
+        3,
+    )
     assert text.splitlines() == [
         "s: 1 added, 1 removed, 1 changed, 0 renamed",
         "  + aws_sqs_queue.new",
@@ -117,6 +138,8 @@ def test_failed_synthesis_is_reported(tmp_path):
 
     from tools.review_diff import DiffError, synthesize
 
-    (tmp_path / "main.py").write_text("import sys\nprint('config broken', file=sys.stderr)\nsys.exit(3)\n")
+    (tmp_path / "main.py").write_text(
+        "import sys\nprint('config broken', file=sys.stderr)\nsys.exit(3)\n"
+    )
     with pytest.raises(DiffError, match="failed \\(3\\):\nconfig broken"):
         synthesize(tmp_path, tmp_path / "out")

@@ -1,21 +1,21 @@
 """Contract rules (guardrails/rules): one compliant and one non-compliant
 unit stack per rule, the synth-time mechanism, suppressions, the original
 AWS CDK design's bug, and the real app's stacks."""
+
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Callable
 
 import pytest
 
 from framework import App, S3Backend, TerraformResourceLifecycle, TerraformStack
 from framework import Testing as CdktfTesting
 from framework.aws import aws
-from guardrails.rules.ecs_codedeploy_service import SERVICE_IGNORED_CHANGES
 from guardrails.rules import (
     REPORT_FILE,
     RULES,
@@ -27,6 +27,7 @@ from guardrails.rules import (
     suppress,
     suppression_report,
 )
+from guardrails.rules.ecs_codedeploy_service import SERVICE_IGNORED_CHANGES
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY_ARN = "arn:aws:kms:eu-west-1:111111111111:key/00000000-0000-0000-0000-000000000001"
@@ -56,72 +57,148 @@ def ctx(env_name: str = "dev") -> RuleContext:
 
 # --- Building blocks of the unit stacks ---------------------------------
 
-def load_balancer(stack, *, name: str = "alb", https: bool = True, world_ports=(443,),
-                  deletion_protection: bool = False, ignore_default_action: bool = True):
+
+def load_balancer(
+    stack,
+    *,
+    name: str = "alb",
+    https: bool = True,
+    world_ports=(443,),
+    deletion_protection: bool = False,
+    ignore_default_action: bool = True,
+):
     """ALB with its security group, production listener, test listener and,
     with HTTPS, an HTTP listener that only redirects."""
     sg = aws.security_group.SecurityGroup(stack, f"{name}-sg", name=f"{name}-sg", vpc_id=VPC)
     for port in world_ports:
         aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
-            stack, f"{name}-world-{port}", security_group_id=sg.id, ip_protocol="tcp",
-            from_port=port, to_port=port, cidr_ipv4="0.0.0.0/0",
+            stack,
+            f"{name}-world-{port}",
+            security_group_id=sg.id,
+            ip_protocol="tcp",
+            from_port=port,
+            to_port=port,
+            cidr_ipv4="0.0.0.0/0",
         )
-    lb = aws.lb.Lb(stack, name, name=name, load_balancer_type="application",
-                   security_groups=[sg.id], subnets=SUBNETS,
-                   enable_deletion_protection=deletion_protection)
+    lb = aws.lb.Lb(
+        stack,
+        name,
+        name=name,
+        load_balancer_type="application",
+        security_groups=[sg.id],
+        subnets=SUBNETS,
+        enable_deletion_protection=deletion_protection,
+    )
     li = aws.lb_listener
-    tls = dict(protocol="HTTPS", certificate_arn=CERT_ARN,
-               ssl_policy="ELBSecurityPolicy-TLS13-1-2-2021-06") if https else dict(protocol="HTTP")
-    lifecycle = TerraformResourceLifecycle(ignore_changes=["default_action"]) if ignore_default_action else None
+    tls = (
+        dict(
+            protocol="HTTPS",
+            certificate_arn=CERT_ARN,
+            ssl_policy="ELBSecurityPolicy-TLS13-1-2-2021-06",
+        )
+        if https
+        else dict(protocol="HTTP")
+    )
+    lifecycle = (
+        TerraformResourceLifecycle(ignore_changes=["default_action"])
+        if ignore_default_action
+        else None
+    )
 
     def fixed_404():
-        return [li.LbListenerDefaultAction(
-            type="fixed-response",
-            fixed_response=li.LbListenerDefaultActionFixedResponse(
-                content_type="text/plain", status_code="404"),
-        )]
+        return [
+            li.LbListenerDefaultAction(
+                type="fixed-response",
+                fixed_response=li.LbListenerDefaultActionFixedResponse(
+                    content_type="text/plain", status_code="404"
+                ),
+            )
+        ]
 
-    production = li.LbListener(stack, f"{name}-production", load_balancer_arn=lb.arn,
-                               port=443 if https else 80, default_action=fixed_404(),
-                               lifecycle=lifecycle, **tls)
-    test = li.LbListener(stack, f"{name}-test", load_balancer_arn=lb.arn, port=8443,
-                         default_action=fixed_404(), lifecycle=lifecycle, **tls)
+    production = li.LbListener(
+        stack,
+        f"{name}-production",
+        load_balancer_arn=lb.arn,
+        port=443 if https else 80,
+        default_action=fixed_404(),
+        lifecycle=lifecycle,
+        **tls,
+    )
+    test = li.LbListener(
+        stack,
+        f"{name}-test",
+        load_balancer_arn=lb.arn,
+        port=8443,
+        default_action=fixed_404(),
+        lifecycle=lifecycle,
+        **tls,
+    )
     redirect = None
     if https:
         redirect = li.LbListener(
-            stack, f"{name}-redirect", load_balancer_arn=lb.arn, port=80, protocol="HTTP",
-            default_action=[li.LbListenerDefaultAction(
-                type="redirect",
-                redirect=li.LbListenerDefaultActionRedirect(protocol="HTTPS", port="443",
-                                                            status_code="HTTP_301"),
-            )],
+            stack,
+            f"{name}-redirect",
+            load_balancer_arn=lb.arn,
+            port=80,
+            protocol="HTTP",
+            default_action=[
+                li.LbListenerDefaultAction(
+                    type="redirect",
+                    redirect=li.LbListenerDefaultActionRedirect(
+                        protocol="HTTPS", port="443", status_code="HTTP_301"
+                    ),
+                )
+            ],
         )
     return SimpleNamespace(sg=sg, lb=lb, production=production, test=test, redirect=redirect)
 
 
-def blue_green(stack, *, controller: str | None = "CODE_DEPLOY", rolling: bool = False,
-               ignore_changes=tuple(BLUE_GREEN_IGNORES), with_load_balancer: bool = True,
-               test_rule_to: str = "green", rule_ignores_action: bool = True,
-               listener_ignores_default_action: bool = True, extra_prod_listener: bool = False,
-               rollback: bool = True, with_deployment_group: bool = True):
+def blue_green(
+    stack,
+    *,
+    controller: str | None = "CODE_DEPLOY",
+    rolling: bool = False,
+    ignore_changes=tuple(BLUE_GREEN_IGNORES),
+    with_load_balancer: bool = True,
+    test_rule_to: str = "green",
+    rule_ignores_action: bool = True,
+    listener_ignores_default_action: bool = True,
+    extra_prod_listener: bool = False,
+    rollback: bool = True,
+    with_deployment_group: bool = True,
+):
     """The blue/green topology of one service, compliant by default; each
     keyword injects one known defect."""
     alb = load_balancer(stack, ignore_default_action=listener_ignores_default_action)
     tgs = {
         color: aws.lb_target_group.LbTargetGroup(
-            stack, f"{color}-tg", name=f"unit-{color}", port=8080, protocol="HTTP",
-            target_type="ip", vpc_id=VPC)
+            stack,
+            f"{color}-tg",
+            name=f"unit-{color}",
+            port=8080,
+            protocol="HTTP",
+            target_type="ip",
+            vpc_id=VPC,
+        )
         for color in ("blue", "green")
     }
     lr = aws.lb_listener_rule
 
     def rule(construct_id, listener, target):
         return lr.LbListenerRule(
-            stack, construct_id, listener_arn=listener.arn, priority=10,
-            condition=[lr.LbListenerRuleCondition(
-                path_pattern=lr.LbListenerRuleConditionPathPattern(values=["/pay", "/pay/*"]))],
+            stack,
+            construct_id,
+            listener_arn=listener.arn,
+            priority=10,
+            condition=[
+                lr.LbListenerRuleCondition(
+                    path_pattern=lr.LbListenerRuleConditionPathPattern(values=["/pay", "/pay/*"])
+                )
+            ],
             action=[lr.LbListenerRuleAction(type="forward", target_group_arn=target.arn)],
-            lifecycle=TerraformResourceLifecycle(ignore_changes=["action"]) if rule_ignores_action else None,
+            lifecycle=TerraformResourceLifecycle(ignore_changes=["action"])
+            if rule_ignores_action
+            else None,
         )
 
     production_rule = rule("production-rule", alb.production, tgs["blue"])
@@ -133,17 +210,28 @@ def blue_green(stack, *, controller: str | None = "CODE_DEPLOY", rolling: bool =
     if rolling:
         # The original AWS CDK design: rolling-update safety settings.
         service_kwargs.update(
-            deployment_circuit_breaker=es.EcsServiceDeploymentCircuitBreaker(enable=True, rollback=True),
+            deployment_circuit_breaker=es.EcsServiceDeploymentCircuitBreaker(
+                enable=True, rollback=True
+            ),
             deployment_minimum_healthy_percent=50,
             deployment_maximum_percent=200,
         )
     if with_load_balancer:
-        service_kwargs["load_balancer"] = [es.EcsServiceLoadBalancer(
-            target_group_arn=tgs["blue"].arn, container_name="app", container_port=8080)]
+        service_kwargs["load_balancer"] = [
+            es.EcsServiceLoadBalancer(
+                target_group_arn=tgs["blue"].arn, container_name="app", container_port=8080
+            )
+        ]
     service = es.EcsService(
-        stack, "service", name="unit-service", cluster="unit-cluster",
-        task_definition="unit-task:1", desired_count=2,
-        lifecycle=TerraformResourceLifecycle(ignore_changes=list(ignore_changes)) if ignore_changes else None,
+        stack,
+        "service",
+        name="unit-service",
+        cluster="unit-cluster",
+        task_definition="unit-task:1",
+        desired_count=2,
+        lifecycle=TerraformResourceLifecycle(ignore_changes=list(ignore_changes))
+        if ignore_changes
+        else None,
         depends_on=[production_rule, test_rule],
         **service_kwargs,
     )
@@ -153,103 +241,197 @@ def blue_green(stack, *, controller: str | None = "CODE_DEPLOY", rolling: bool =
         pair = dg.CodedeployDeploymentGroupLoadBalancerInfoTargetGroupPairInfo
         prod_listeners = [alb.production.arn] + ([alb.redirect.arn] if extra_prod_listener else [])
         group = dg.CodedeployDeploymentGroup(
-            stack, "deployment-group", app_name="unit", deployment_group_name="unit-service",
+            stack,
+            "deployment-group",
+            app_name="unit",
+            deployment_group_name="unit-service",
             service_role_arn="arn:aws:iam::111111111111:role/codedeploy",
             deployment_config_name="CodeDeployDefault.ECSAllAtOnce",
             deployment_style=dg.CodedeployDeploymentGroupDeploymentStyle(
-                deployment_option="WITH_TRAFFIC_CONTROL", deployment_type="BLUE_GREEN"),
+                deployment_option="WITH_TRAFFIC_CONTROL", deployment_type="BLUE_GREEN"
+            ),
             ecs_service=dg.CodedeployDeploymentGroupEcsService(
-                cluster_name="unit-cluster", service_name=service.name),
-            load_balancer_info=dg.CodedeployDeploymentGroupLoadBalancerInfo(target_group_pair_info=pair(
-                prod_traffic_route=dg.CodedeployDeploymentGroupLoadBalancerInfoTargetGroupPairInfoProdTrafficRoute(
-                    listener_arns=prod_listeners),
-                test_traffic_route=dg.CodedeployDeploymentGroupLoadBalancerInfoTargetGroupPairInfoTestTrafficRoute(
-                    listener_arns=[alb.test.arn]),
-                target_group=[
-                    dg.CodedeployDeploymentGroupLoadBalancerInfoTargetGroupPairInfoTargetGroup(name=tg.name)
-                    for tg in tgs.values()
-                ],
-            )),
+                cluster_name="unit-cluster", service_name=service.name
+            ),
+            load_balancer_info=dg.CodedeployDeploymentGroupLoadBalancerInfo(
+                target_group_pair_info=pair(
+                    prod_traffic_route=dg.CodedeployDeploymentGroupLoadBalancerInfoTargetGroupPairInfoProdTrafficRoute(
+                        listener_arns=prod_listeners
+                    ),
+                    test_traffic_route=dg.CodedeployDeploymentGroupLoadBalancerInfoTargetGroupPairInfoTestTrafficRoute(
+                        listener_arns=[alb.test.arn]
+                    ),
+                    target_group=[
+                        dg.CodedeployDeploymentGroupLoadBalancerInfoTargetGroupPairInfoTargetGroup(
+                            name=tg.name
+                        )
+                        for tg in tgs.values()
+                    ],
+                )
+            ),
             auto_rollback_configuration=dg.CodedeployDeploymentGroupAutoRollbackConfiguration(
-                enabled=True, events=["DEPLOYMENT_FAILURE"]) if rollback else None,
+                enabled=True, events=["DEPLOYMENT_FAILURE"]
+            )
+            if rollback
+            else None,
         )
-    return SimpleNamespace(alb=alb, target_groups=tgs, production_rule=production_rule,
-                           test_rule=test_rule, service=service, deployment_group=group)
+    return SimpleNamespace(
+        alb=alb,
+        target_groups=tgs,
+        production_rule=production_rule,
+        test_rule=test_rule,
+        service=service,
+        deployment_group=group,
+    )
 
 
-def encrypted_resources(stack, *, key=None, sns_key=None, storage_encrypted: bool = True,
-                        log_group_key: bool = True):
+def encrypted_resources(
+    stack, *, key=None, sns_key=None, storage_encrypted: bool = True, log_group_key: bool = True
+):
     """One of each resource PAY-KMS-001 covers, encrypted with ``key``."""
     key = key or aws.kms_key.KmsKey(stack, "key", enable_key_rotation=True)
     er = aws.ecr_repository
     aws.cloudwatch_log_group.CloudwatchLogGroup(
-        stack, "logs", name="/unit", kms_key_id=key.arn if log_group_key else None)
+        stack, "logs", name="/unit", kms_key_id=key.arn if log_group_key else None
+    )
     aws.sns_topic.SnsTopic(stack, "topic", name="unit", kms_master_key_id=sns_key or key.arn)
     aws.ecr_repository.EcrRepository(
-        stack, "repository", name="unit",
-        encryption_configuration=[er.EcrRepositoryEncryptionConfiguration(
-            encryption_type="KMS", kms_key=key.arn)])
+        stack,
+        "repository",
+        name="unit",
+        encryption_configuration=[
+            er.EcrRepositoryEncryptionConfiguration(encryption_type="KMS", kms_key=key.arn)
+        ],
+    )
     aws.secretsmanager_secret.SecretsmanagerSecret(stack, "secret", name="unit", kms_key_id=KEY_ARN)
     aws.rds_cluster.RdsCluster(
-        stack, "database", cluster_identifier="unit", engine="aurora-postgresql",
-        storage_encrypted=storage_encrypted, kms_key_id=key.arn, deletion_protection=True,
-        lifecycle=TerraformResourceLifecycle(prevent_destroy=True))
+        stack,
+        "database",
+        cluster_identifier="unit",
+        engine="aurora-postgresql",
+        storage_encrypted=storage_encrypted,
+        kms_key_id=key.arn,
+        deletion_protection=True,
+        lifecycle=TerraformResourceLifecycle(prevent_destroy=True),
+    )
     return key
 
 
-def stateful_resources(stack, *, protect: bool = True, database_deletion_protection: bool = True,
-                       alb_deletion_protection: bool = True):
+def stateful_resources(
+    stack,
+    *,
+    protect: bool = True,
+    database_deletion_protection: bool = True,
+    alb_deletion_protection: bool = True,
+):
     """Every resource type PAY-DEL-001 covers; ``protect``: prevent_destroy."""
     keep = TerraformResourceLifecycle(prevent_destroy=True) if protect else None
     key = aws.kms_key.KmsKey(stack, "key", enable_key_rotation=True, lifecycle=keep)
     aws.rds_cluster.RdsCluster(
-        stack, "database", cluster_identifier="unit", engine="aurora-postgresql",
-        storage_encrypted=True, kms_key_id=key.arn,
-        deletion_protection=database_deletion_protection, lifecycle=keep)
+        stack,
+        "database",
+        cluster_identifier="unit",
+        engine="aurora-postgresql",
+        storage_encrypted=True,
+        kms_key_id=key.arn,
+        deletion_protection=database_deletion_protection,
+        lifecycle=keep,
+    )
     aws.s3_bucket.S3Bucket(stack, "state", bucket="unit-state-bucket", lifecycle=keep)
     er = aws.ecr_repository
-    er.EcrRepository(stack, "repository", name="unit", lifecycle=keep,
-                     encryption_configuration=[er.EcrRepositoryEncryptionConfiguration(
-                         encryption_type="KMS", kms_key=key.arn)])
-    aws.secretsmanager_secret.SecretsmanagerSecret(stack, "secret", name="unit",
-                                                   kms_key_id=key.arn, lifecycle=keep)
+    er.EcrRepository(
+        stack,
+        "repository",
+        name="unit",
+        lifecycle=keep,
+        encryption_configuration=[
+            er.EcrRepositoryEncryptionConfiguration(encryption_type="KMS", kms_key=key.arn)
+        ],
+    )
+    aws.secretsmanager_secret.SecretsmanagerSecret(
+        stack, "secret", name="unit", kms_key_id=key.arn, lifecycle=keep
+    )
     # Every bucket and log group in prod holds state or audit trail.
     aws.s3_bucket.S3Bucket(stack, "logs", bucket="unit-logs", lifecycle=keep)
-    aws.cloudwatch_log_group.CloudwatchLogGroup(stack, "audit", name="/unit/audit",
-                                                kms_key_id=key.arn, lifecycle=keep)
+    aws.cloudwatch_log_group.CloudwatchLogGroup(
+        stack, "audit", name="/unit/audit", kms_key_id=key.arn, lifecycle=keep
+    )
     load_balancer(stack, deletion_protection=alb_deletion_protection)
 
 
-def open_ports(stack, *, database_world: bool = False, inline_world_port: int | None = None,
-               legacy_rule_all_ports: bool = False):
+def open_ports(
+    stack,
+    *,
+    database_world: bool = False,
+    inline_world_port: int | None = None,
+    legacy_rule_all_ports: bool = False,
+):
     """A load balancer open to the world on 443 and a database SG open to the VPC."""
     alb = load_balancer(stack)
     db = aws.security_group.SecurityGroup(stack, "db-sg", name="db", vpc_id=VPC)
     aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
-        stack, "db-from-vpc", security_group_id=db.id, ip_protocol="tcp",
-        from_port=5432, to_port=5432, cidr_ipv4="0.0.0.0/0" if database_world else "10.0.0.0/16")
+        stack,
+        "db-from-vpc",
+        security_group_id=db.id,
+        ip_protocol="tcp",
+        from_port=5432,
+        to_port=5432,
+        cidr_ipv4="0.0.0.0/0" if database_world else "10.0.0.0/16",
+    )
     if inline_world_port is not None:
         sg = aws.security_group
-        sg.SecurityGroup(stack, "inline-sg", name="inline", vpc_id=VPC, ingress=[sg.SecurityGroupIngress(
-            from_port=inline_world_port, to_port=inline_world_port, protocol="tcp",
-            ipv6_cidr_blocks=["::/0"])])
+        sg.SecurityGroup(
+            stack,
+            "inline-sg",
+            name="inline",
+            vpc_id=VPC,
+            ingress=[
+                sg.SecurityGroupIngress(
+                    from_port=inline_world_port,
+                    to_port=inline_world_port,
+                    protocol="tcp",
+                    ipv6_cidr_blocks=["::/0"],
+                )
+            ],
+        )
     if legacy_rule_all_ports:
         aws.security_group_rule.SecurityGroupRule(
-            stack, "legacy-all", type="ingress", security_group_id=alb.sg.id,
-            protocol="-1", from_port=0, to_port=0, cidr_blocks=["0.0.0.0/0"])
+            stack,
+            "legacy-all",
+            type="ingress",
+            security_group_id=alb.sg.id,
+            protocol="-1",
+            from_port=0,
+            to_port=0,
+            cidr_blocks=["0.0.0.0/0"],
+        )
 
 
 def plain_http_listener(stack, *, redirect: bool):
     alb = load_balancer(stack, https=True, deletion_protection=True)
     li = aws.lb_listener
     if redirect:
-        action = li.LbListenerDefaultAction(type="redirect", redirect=li.LbListenerDefaultActionRedirect(
-            protocol="HTTPS", port="443", status_code="HTTP_301"))
+        action = li.LbListenerDefaultAction(
+            type="redirect",
+            redirect=li.LbListenerDefaultActionRedirect(
+                protocol="HTTPS", port="443", status_code="HTTP_301"
+            ),
+        )
     else:
-        action = li.LbListenerDefaultAction(type="fixed-response", fixed_response=li.LbListenerDefaultActionFixedResponse(
-            content_type="text/plain", status_code="200"))
-    li.LbListener(stack, "plain", load_balancer_arn=alb.lb.arn, port=8080, protocol="HTTP",
-                  default_action=[action])
+        action = li.LbListenerDefaultAction(
+            type="fixed-response",
+            fixed_response=li.LbListenerDefaultActionFixedResponse(
+                content_type="text/plain", status_code="200"
+            ),
+        )
+    li.LbListener(
+        stack,
+        "plain",
+        load_balancer_arn=alb.lb.arn,
+        port=8080,
+        protocol="HTTP",
+        default_action=[action],
+    )
 
 
 def second_service_on_blue(stack):
@@ -257,11 +439,19 @@ def second_service_on_blue(stack):
     topology = blue_green(stack)
     es = aws.ecs_service
     es.EcsService(
-        stack, "intruder", name="intruder", cluster="unit-cluster", task_definition="other:1",
+        stack,
+        "intruder",
+        name="intruder",
+        cluster="unit-cluster",
+        task_definition="other:1",
         deployment_controller=es.EcsServiceDeploymentController(type="CODE_DEPLOY"),
-        load_balancer=[es.EcsServiceLoadBalancer(
-            target_group_arn=topology.target_groups["blue"].arn, container_name="app",
-            container_port=8080)],
+        load_balancer=[
+            es.EcsServiceLoadBalancer(
+                target_group_arn=topology.target_groups["blue"].arn,
+                container_name="app",
+                container_port=8080,
+            )
+        ],
         lifecycle=TerraformResourceLifecycle(ignore_changes=BLUE_GREEN_IGNORES),
     )
 
@@ -269,30 +459,49 @@ def second_service_on_blue(stack):
 def world_https_on_tasks(stack):
     tasks = aws.security_group.SecurityGroup(stack, "tasks-sg", name="tasks", vpc_id=VPC)
     aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
-        stack, "tasks-world-443", security_group_id=tasks.id, ip_protocol="tcp",
-        from_port=443, to_port=443, cidr_ipv4="0.0.0.0/0")
+        stack,
+        "tasks-world-443",
+        security_group_id=tasks.id,
+        ip_protocol="tcp",
+        from_port=443,
+        to_port=443,
+        cidr_ipv4="0.0.0.0/0",
+    )
 
 
 def forward_rule_on_http_listener(stack):
     alb = load_balancer(stack, deletion_protection=True)
-    tg = aws.lb_target_group.LbTargetGroup(stack, "tg", name="unit", port=8080, protocol="HTTP",
-                                           target_type="ip", vpc_id=VPC)
+    tg = aws.lb_target_group.LbTargetGroup(
+        stack, "tg", name="unit", port=8080, protocol="HTTP", target_type="ip", vpc_id=VPC
+    )
     lr = aws.lb_listener_rule
     lr.LbListenerRule(
-        stack, "http-forward", listener_arn=alb.redirect.arn, priority=5,
-        condition=[lr.LbListenerRuleCondition(
-            path_pattern=lr.LbListenerRuleConditionPathPattern(values=["/legacy/*"]))],
+        stack,
+        "http-forward",
+        listener_arn=alb.redirect.arn,
+        priority=5,
+        condition=[
+            lr.LbListenerRuleCondition(
+                path_pattern=lr.LbListenerRuleConditionPathPattern(values=["/legacy/*"])
+            )
+        ],
         action=[lr.LbListenerRuleAction(type="forward", target_group_arn=tg.arn)],
     )
 
 
 #: The plain environment of the real app's containers (modules/container_definition.py).
 APP_ENVIRONMENT = {
-    "SERVICE_NAME": "payment-api", "ENVIRONMENT": "dev", "PORT": "8080",
-    "SERVICE_DISCOVERY_NAMESPACE": "dev.payment.internal", "OTEL_SERVICE_NAME": "payment-api",
+    "SERVICE_NAME": "payment-api",
+    "ENVIRONMENT": "dev",
+    "PORT": "8080",
+    "SERVICE_DISCOVERY_NAMESPACE": "dev.payment.internal",
+    "OTEL_SERVICE_NAME": "payment-api",
     "OTEL_EXPORTER_OTLP_ENDPOINT": "http://localhost:4317",
-    "DB_HOST": "unit.cluster-abc.eu-west-1.rds.amazonaws.com", "DB_PORT": "5432",
-    "DB_NAME": "payments", "DB_USER": "payment_api", "DB_IAM_AUTH": "true",
+    "DB_HOST": "unit.cluster-abc.eu-west-1.rds.amazonaws.com",
+    "DB_PORT": "5432",
+    "DB_NAME": "payments",
+    "DB_USER": "payment_api",
+    "DB_IAM_AUTH": "true",
 }
 SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:unit/db-AbCdEf"
 #: Leaves a key out of a container (``container(name, user=ABSENT)``).
@@ -302,8 +511,12 @@ ABSENT = object()
 def container(name: str, **fields) -> dict:
     """A compliant container definition; ``fields`` replace or (ABSENT) drop keys."""
     definition = {
-        "name": name, "image": f"unit/{name}:1", "essential": name == "app",
-        "user": "1000:1000", "privileged": False, "readonlyRootFilesystem": True,
+        "name": name,
+        "image": f"unit/{name}:1",
+        "essential": name == "app",
+        "user": "1000:1000",
+        "privileged": False,
+        "readonlyRootFilesystem": True,
         "environment": [{"name": k, "value": v} for k, v in sorted(APP_ENVIRONMENT.items())],
         "secrets": [{"name": "DB_PASSWORD", "valueFrom": SECRET_ARN}],
     }
@@ -314,13 +527,22 @@ def container(name: str, **fields) -> dict:
 def task_definition(stack, *containers: dict, construct_id: str = "task", definitions=None):
     """A Fargate task definition of ``containers`` (default: app + collector)
     as json.dumps writes it; ``definitions`` replaces the JSON string."""
-    containers = containers or (container("app"),
-                                container("otel-collector", user="10001:10001", environment=[],
-                                          secrets=[]))
+    containers = containers or (
+        container("app"),
+        container("otel-collector", user="10001:10001", environment=[], secrets=[]),
+    )
     return aws.ecs_task_definition.EcsTaskDefinition(
-        stack, construct_id, family="unit", requires_compatibilities=["FARGATE"],
-        network_mode="awsvpc", cpu="256", memory="512",
-        container_definitions=definitions if definitions is not None else json.dumps(list(containers)))
+        stack,
+        construct_id,
+        family="unit",
+        requires_compatibilities=["FARGATE"],
+        network_mode="awsvpc",
+        cpu="256",
+        memory="512",
+        container_definitions=definitions
+        if definitions is not None
+        else json.dumps(list(containers)),
+    )
 
 
 def with_env(*extra: tuple[str, str]) -> dict:
@@ -329,16 +551,28 @@ def with_env(*extra: tuple[str, str]) -> dict:
     return container("app", environment=variables + [{"name": k, "value": v} for k, v in extra])
 
 
-def state_backend(stack, *, encrypt: bool = True, use_lockfile: bool | None = True,
-                  kms_key_id: str | None = "alias/unit-terraform-state"):
+def state_backend(
+    stack,
+    *,
+    encrypt: bool = True,
+    use_lockfile: bool | None = True,
+    kms_key_id: str | None = "alias/unit-terraform-state",
+):
     """The S3 backend PlatformStack writes; each keyword can take one setting away."""
-    S3Backend(stack, bucket="unit-state-bucket", key="unit/services.tfstate",
-              region="eu-west-1", encrypt=encrypt, kms_key_id=kms_key_id)
+    S3Backend(
+        stack,
+        bucket="unit-state-bucket",
+        key="unit/services.tfstate",
+        region="eu-west-1",
+        encrypt=encrypt,
+        kms_key_id=kms_key_id,
+    )
     if use_lockfile is not None:
         stack.add_override("terraform.backend.s3.use_lockfile", use_lockfile)
 
 
 # --- The table: one row per rule ------------------------------------------
+
 
 @dataclass(frozen=True)
 class Case:
@@ -351,75 +585,102 @@ class Case:
 
 RULE_CASES: dict[str, Case] = {
     "PAY-ECS-001": Case(
-        "dev", lambda s: blue_green(s),
+        "dev",
+        lambda s: blue_green(s),
         lambda s: blue_green(s, ignore_changes=("desired_count",)),
         r"^\[PAY-ECS-001\] aws_ecs_service\.service: does not ignore changes to task_definition, "
         r"load_balancer, network_configuration, platform_version, capacity_provider_strategy, "
         r"service_registries, enable_execute_command, .*\. Fix: add lifecycle \{ ignore_changes = "
         r"\[task_definition, load_balancer, network_configuration, platform_version, "
-        r"capacity_provider_strategy, service_registries, enable_execute_command\] \}"),
+        r"capacity_provider_strategy, service_registries, enable_execute_command\] \}",
+    ),
     "PAY-ECS-002": Case(
-        "dev", lambda s: blue_green(s),
+        "dev",
+        lambda s: blue_green(s),
         lambda s: blue_green(s, with_deployment_group=False),
         r"^\[PAY-ECS-002\] aws_ecs_service\.service: uses the CODE_DEPLOY controller but no "
-        r"deployment group .*\. Fix: add an aws_codedeploy_deployment_group"),
+        r"deployment group .*\. Fix: add an aws_codedeploy_deployment_group",
+    ),
     "PAY-CD-001": Case(
-        "dev", lambda s: blue_green(s),
+        "dev",
+        lambda s: blue_green(s),
         lambda s: blue_green(s, test_rule_to="blue"),
         r"^\[PAY-CD-001\] aws_codedeploy_deployment_group\.deployment-group: target group green-tg "
-        r"is not forwarded to by any listener rule or listener.*\. Fix: forward .* test listener rule to the green one"),
+        r"is not forwarded to by any listener rule or listener.*\. Fix: forward .* test listener rule to the green one",
+    ),
     "PAY-CD-002": Case(
-        "dev", lambda s: blue_green(s),
+        "dev",
+        lambda s: blue_green(s),
         lambda s: blue_green(s, rule_ignores_action=False),
         r"^\[PAY-CD-002\] aws_lb_listener_rule\.(production|test)-rule: forwards to target group "
-        r".*\. Fix: add lifecycle \{ ignore_changes = \[action\] \}"),
+        r".*\. Fix: add lifecycle \{ ignore_changes = \[action\] \}",
+    ),
     "PAY-NET-001": Case(
-        "dev", lambda s: open_ports(s),
+        "dev",
+        lambda s: open_ports(s),
         lambda s: open_ports(s, database_world=True),
         r"^\[PAY-NET-001\] aws_vpc_security_group_ingress_rule\.db-from-vpc: opens port 5432 of "
         r"security group db-sg \(not an internet-facing load balancer's\) to 0\.0\.0\.0/0, a "
-        r"world-wide range, .*\. Fix: use a private range or a security group"),
+        r"world-wide range, .*\. Fix: use a private range or a security group",
+    ),
     "PAY-SEC-001": Case(
-        "dev", lambda s: task_definition(s),
+        "dev",
+        lambda s: task_definition(s),
         lambda s: task_definition(s, with_env(("DB_PASSWORD", "hunter2"))),
         r"^\[PAY-SEC-001\] aws_ecs_task_definition\.task: container app has secret-looking "
-        r"environment variable DB_PASSWORD\. Fix: move it to the container's secrets"),
+        r"environment variable DB_PASSWORD\. Fix: move it to the container's secrets",
+    ),
     "PAY-CTR-001": Case(
-        "dev", lambda s: task_definition(s),
+        "dev",
+        lambda s: task_definition(s),
         lambda s: task_definition(s, container("app", privileged=True)),
         r"^\[PAY-CTR-001\] aws_ecs_task_definition\.task: container app is privileged "
-        r"\(privileged = true\)\. Fix: remove privileged"),
+        r"\(privileged = true\)\. Fix: remove privileged",
+    ),
     "PAY-CTR-002": Case(
-        "dev", lambda s: task_definition(s),
-        lambda s: task_definition(s, container("app"), container("otel-collector",
-                                                                 readonlyRootFilesystem=False)),
+        "dev",
+        lambda s: task_definition(s),
+        lambda s: task_definition(
+            s, container("app"), container("otel-collector", readonlyRootFilesystem=False)
+        ),
         r"^\[PAY-CTR-002\] aws_ecs_task_definition\.task: container otel-collector has a writable "
-        r"root filesystem \(readonlyRootFilesystem is False\)\. Fix: set readonlyRootFilesystem = true"),
+        r"root filesystem \(readonlyRootFilesystem is False\)\. Fix: set readonlyRootFilesystem = true",
+    ),
     "PAY-CTR-003": Case(
-        "dev", lambda s: task_definition(s),
+        "dev",
+        lambda s: task_definition(s),
         lambda s: task_definition(s, container("app", user="0:0")),
         r"^\[PAY-CTR-003\] aws_ecs_task_definition\.task: container app runs as root "
-        r"\(user = '0:0'\)\. Fix: set user to a non-root UID:GID"),
+        r"\(user = '0:0'\)\. Fix: set user to a non-root UID:GID",
+    ),
     "PAY-TLS-001": Case(
-        "prod", lambda s: plain_http_listener(s, redirect=True),
+        "prod",
+        lambda s: plain_http_listener(s, redirect=True),
         lambda s: plain_http_listener(s, redirect=False),
         r"^\[PAY-TLS-001\] aws_lb_listener\.plain: listens on plain HTTP \(port 8080\) in the production tier "
-        r"without redirecting to HTTPS\. Fix: make the listener HTTPS"),
+        r"without redirecting to HTTPS\. Fix: make the listener HTTPS",
+    ),
     "PAY-KMS-001": Case(
-        "dev", lambda s: encrypted_resources(s),
+        "dev",
+        lambda s: encrypted_resources(s),
         lambda s: encrypted_resources(s, log_group_key=False),
         r"^\[PAY-KMS-001\] aws_cloudwatch_log_group\.logs: kms_key_id is absent, not a "
-        r"customer-managed KMS key\. Fix: set kms_key_id"),
+        r"customer-managed KMS key\. Fix: set kms_key_id",
+    ),
     "PAY-DEL-001": Case(
-        "prod", lambda s: stateful_resources(s),
+        "prod",
+        lambda s: stateful_resources(s),
         lambda s: stateful_resources(s, protect=False),
         r"^\[PAY-DEL-001\] aws_kms_key\.key: has no lifecycle\.prevent_destroy in the production tier\. "
-        r"Fix: add lifecycle \{ prevent_destroy = true \}"),
+        r"Fix: add lifecycle \{ prevent_destroy = true \}",
+    ),
     "PAY-TF-001": Case(
-        "dev", lambda s: state_backend(s),
+        "dev",
+        lambda s: state_backend(s),
         lambda s: state_backend(s, use_lockfile=None),
         r"^\[PAY-TF-001\] terraform\.backend\.s3: use_lockfile is None, not true \(S3-native "
-        r"locking\)\. Fix: use the environment's S3 backend"),
+        r"locking\)\. Fix: use the environment's S3 backend",
+    ),
 }
 
 
@@ -430,7 +691,9 @@ def test_every_rule_has_a_row_and_docs():
         assert re.fullmatch(r"PAY-[A-Z]{2,4}-\d{3}", rule.id)
         assert rule.summary and rule.why and rule.fix, rule.id
         assert "\n" not in rule.summary, f"{rule.id}: summary must be one line"
-        assert f"| {rule.id} | {rule.summary} |" in docs, f"docs/rules.md does not list {rule.id} and its summary"
+        assert f"| {rule.id} | {rule.summary} |" in docs, (
+            f"docs/rules.md does not list {rule.id} and its summary"
+        )
 
 
 @pytest.mark.parametrize("rule_id", list(RULE_CASES), ids=list(RULE_CASES))
@@ -455,59 +718,153 @@ def test_rule_fails_non_compliant_stack(tmp_path, rule_id):
 # --- More non-compliant shapes, each a separate way to break a rule --------
 
 VARIANTS = [
-    pytest.param("PAY-ECS-001", "dev", lambda s: blue_green(s, rolling=True),
-                 r"CODE_DEPLOY controller but sets deployment_circuit_breaker\. Fix: remove the "
-                 r"deployment_circuit_breaker block", id="ECS-001-circuit-breaker"),
-    pytest.param("PAY-ECS-001", "dev", lambda s: blue_green(s, rolling=True),
-                 r"CODE_DEPLOY controller but sets deployment_minimum_healthy_percent", id="ECS-001-min-percent"),
-    pytest.param("PAY-ECS-001", "dev", lambda s: blue_green(s, with_load_balancer=False),
-                 r"without a load_balancer block", id="ECS-001-no-load-balancer"),
-    pytest.param("PAY-ECS-002", "dev", lambda s: blue_green(s, controller=None),
-                 r"aws_codedeploy_deployment_group\.deployment-group: releases aws_ecs_service\.service, "
-                 r"whose deployment controller is ECS", id="ECS-002-group-drives-rolling-service"),
-    pytest.param("PAY-ECS-002", "dev", second_service_on_blue,
-                 r"aws_ecs_service\.intruder: is attached to target group blue-tg of deployment group "
-                 r"deployment-group, which releases a different service", id="ECS-002-foreign-service"),
-    pytest.param("PAY-CD-001", "dev", lambda s: blue_green(s, extra_prod_listener=True),
-                 r"has 2 production listeners in prod_traffic_route", id="CD-001-two-prod-listeners"),
-    pytest.param("PAY-CD-001", "dev", lambda s: blue_green(s, rollback=False),
-                 r"has no automatic rollback on DEPLOYMENT_FAILURE", id="CD-001-no-rollback"),
-    pytest.param("PAY-CD-002", "dev", lambda s: blue_green(s, listener_ignores_default_action=False),
-                 r"aws_lb_listener\.alb-(production|test): is a traffic route of deployment group "
-                 r"deployment-group but does not ignore default_action", id="CD-002-listener"),
-    pytest.param("PAY-NET-001", "dev", lambda s: open_ports(s, inline_world_port=8443),
-                 r"aws_security_group\.inline-sg: opens port 8443 .* to ::/0", id="NET-001-inline-ipv6"),
-    pytest.param("PAY-NET-001", "dev", lambda s: open_ports(s, legacy_rule_all_ports=True),
-                 r"aws_security_group_rule\.legacy-all: opens all ports of security group alb-sg of "
-                 r"internet-facing load balancer alb to 0\.0\.0\.0/0",
-                 id="NET-001-legacy-rule-all-ports"),
-    pytest.param("PAY-NET-001", "dev", lambda s: load_balancer(s, world_ports=(8443,)),
-                 r"opens port 8443 of security group alb-sg of internet-facing load balancer alb to "
-                 r"0\.0\.0\.0/0, a world-wide range",
-                 id="NET-001-test-listener-world"),
-    pytest.param("PAY-NET-001", "dev", world_https_on_tasks,
-                 r"aws_vpc_security_group_ingress_rule\.tasks-world-443: opens port 443 of security group "
-                 r"tasks-sg \(not an internet-facing load balancer's\)", id="NET-001-443-not-on-load-balancer"),
-    pytest.param("PAY-TLS-001", "prod", forward_rule_on_http_listener,
-                 r"aws_lb_listener_rule\.http-forward: serves requests on plain-HTTP listener alb-redirect",
-                 id="TLS-001-forward-rule-on-http"),
-    pytest.param("PAY-TLS-001", "prod", lambda s: load_balancer(s, https=False),
-                 r"aws_lb_listener\.alb-production: listens on plain HTTP \(port 80\)", id="TLS-001-http-alb"),
-    pytest.param("PAY-KMS-001", "dev", lambda s: encrypted_resources(s, sns_key="alias/aws/sns"),
-                 r"aws_sns_topic\.topic: kms_master_key_id is 'alias/aws/sns', not a customer-managed",
-                 id="KMS-001-aws-managed-alias"),
-    pytest.param("PAY-KMS-001", "dev", lambda s: encrypted_resources(s, storage_encrypted=False),
-                 r"aws_rds_cluster\.database: has storage_encrypted unset or false", id="KMS-001-rds-unencrypted"),
-    pytest.param("PAY-DEL-001", "prod", lambda s: stateful_resources(s, protect=False),
-                 r"aws_s3_bucket\.state: has no lifecycle\.prevent_destroy in the production tier", id="DEL-001-state-bucket"),
-    pytest.param("PAY-DEL-001", "prod", lambda s: stateful_resources(s, protect=False),
-                 r"aws_cloudwatch_log_group\.audit: has no lifecycle\.prevent_destroy in the production tier",
-                 id="DEL-001-log-group"),
-    pytest.param("PAY-DEL-001", "prod", lambda s: stateful_resources(s, database_deletion_protection=False),
-                 r"aws_rds_cluster\.database: has deletion_protection unset or false in the production tier",
-                 id="DEL-001-database"),
-    pytest.param("PAY-DEL-001", "prod", lambda s: stateful_resources(s, alb_deletion_protection=False),
-                 r"aws_lb\.alb: has enable_deletion_protection unset or false in the production tier", id="DEL-001-alb"),
+    pytest.param(
+        "PAY-ECS-001",
+        "dev",
+        lambda s: blue_green(s, rolling=True),
+        r"CODE_DEPLOY controller but sets deployment_circuit_breaker\. Fix: remove the "
+        r"deployment_circuit_breaker block",
+        id="ECS-001-circuit-breaker",
+    ),
+    pytest.param(
+        "PAY-ECS-001",
+        "dev",
+        lambda s: blue_green(s, rolling=True),
+        r"CODE_DEPLOY controller but sets deployment_minimum_healthy_percent",
+        id="ECS-001-min-percent",
+    ),
+    pytest.param(
+        "PAY-ECS-001",
+        "dev",
+        lambda s: blue_green(s, with_load_balancer=False),
+        r"without a load_balancer block",
+        id="ECS-001-no-load-balancer",
+    ),
+    pytest.param(
+        "PAY-ECS-002",
+        "dev",
+        lambda s: blue_green(s, controller=None),
+        r"aws_codedeploy_deployment_group\.deployment-group: releases aws_ecs_service\.service, "
+        r"whose deployment controller is ECS",
+        id="ECS-002-group-drives-rolling-service",
+    ),
+    pytest.param(
+        "PAY-ECS-002",
+        "dev",
+        second_service_on_blue,
+        r"aws_ecs_service\.intruder: is attached to target group blue-tg of deployment group "
+        r"deployment-group, which releases a different service",
+        id="ECS-002-foreign-service",
+    ),
+    pytest.param(
+        "PAY-CD-001",
+        "dev",
+        lambda s: blue_green(s, extra_prod_listener=True),
+        r"has 2 production listeners in prod_traffic_route",
+        id="CD-001-two-prod-listeners",
+    ),
+    pytest.param(
+        "PAY-CD-001",
+        "dev",
+        lambda s: blue_green(s, rollback=False),
+        r"has no automatic rollback on DEPLOYMENT_FAILURE",
+        id="CD-001-no-rollback",
+    ),
+    pytest.param(
+        "PAY-CD-002",
+        "dev",
+        lambda s: blue_green(s, listener_ignores_default_action=False),
+        r"aws_lb_listener\.alb-(production|test): is a traffic route of deployment group "
+        r"deployment-group but does not ignore default_action",
+        id="CD-002-listener",
+    ),
+    pytest.param(
+        "PAY-NET-001",
+        "dev",
+        lambda s: open_ports(s, inline_world_port=8443),
+        r"aws_security_group\.inline-sg: opens port 8443 .* to ::/0",
+        id="NET-001-inline-ipv6",
+    ),
+    pytest.param(
+        "PAY-NET-001",
+        "dev",
+        lambda s: open_ports(s, legacy_rule_all_ports=True),
+        r"aws_security_group_rule\.legacy-all: opens all ports of security group alb-sg of "
+        r"internet-facing load balancer alb to 0\.0\.0\.0/0",
+        id="NET-001-legacy-rule-all-ports",
+    ),
+    pytest.param(
+        "PAY-NET-001",
+        "dev",
+        lambda s: load_balancer(s, world_ports=(8443,)),
+        r"opens port 8443 of security group alb-sg of internet-facing load balancer alb to "
+        r"0\.0\.0\.0/0, a world-wide range",
+        id="NET-001-test-listener-world",
+    ),
+    pytest.param(
+        "PAY-NET-001",
+        "dev",
+        world_https_on_tasks,
+        r"aws_vpc_security_group_ingress_rule\.tasks-world-443: opens port 443 of security group "
+        r"tasks-sg \(not an internet-facing load balancer's\)",
+        id="NET-001-443-not-on-load-balancer",
+    ),
+    pytest.param(
+        "PAY-TLS-001",
+        "prod",
+        forward_rule_on_http_listener,
+        r"aws_lb_listener_rule\.http-forward: serves requests on plain-HTTP listener alb-redirect",
+        id="TLS-001-forward-rule-on-http",
+    ),
+    pytest.param(
+        "PAY-TLS-001",
+        "prod",
+        lambda s: load_balancer(s, https=False),
+        r"aws_lb_listener\.alb-production: listens on plain HTTP \(port 80\)",
+        id="TLS-001-http-alb",
+    ),
+    pytest.param(
+        "PAY-KMS-001",
+        "dev",
+        lambda s: encrypted_resources(s, sns_key="alias/aws/sns"),
+        r"aws_sns_topic\.topic: kms_master_key_id is 'alias/aws/sns', not a customer-managed",
+        id="KMS-001-aws-managed-alias",
+    ),
+    pytest.param(
+        "PAY-KMS-001",
+        "dev",
+        lambda s: encrypted_resources(s, storage_encrypted=False),
+        r"aws_rds_cluster\.database: has storage_encrypted unset or false",
+        id="KMS-001-rds-unencrypted",
+    ),
+    pytest.param(
+        "PAY-DEL-001",
+        "prod",
+        lambda s: stateful_resources(s, protect=False),
+        r"aws_s3_bucket\.state: has no lifecycle\.prevent_destroy in the production tier",
+        id="DEL-001-state-bucket",
+    ),
+    pytest.param(
+        "PAY-DEL-001",
+        "prod",
+        lambda s: stateful_resources(s, protect=False),
+        r"aws_cloudwatch_log_group\.audit: has no lifecycle\.prevent_destroy in the production tier",
+        id="DEL-001-log-group",
+    ),
+    pytest.param(
+        "PAY-DEL-001",
+        "prod",
+        lambda s: stateful_resources(s, database_deletion_protection=False),
+        r"aws_rds_cluster\.database: has deletion_protection unset or false in the production tier",
+        id="DEL-001-database",
+    ),
+    pytest.param(
+        "PAY-DEL-001",
+        "prod",
+        lambda s: stateful_resources(s, alb_deletion_protection=False),
+        r"aws_lb\.alb: has enable_deletion_protection unset or false in the production tier",
+        id="DEL-001-alb",
+    ),
 ]
 
 
@@ -519,13 +876,21 @@ def test_rule_variant_fails(tmp_path, rule_id, env, build, message):
     assert any(re.search(message, str(f)) for f in findings), [str(f) for f in findings]
 
 
-@pytest.mark.parametrize("rule_id, build", [
-    pytest.param("PAY-TLS-001", lambda s: load_balancer(s, https=False), id="TLS-001-plain-http-in-dev"),
-    pytest.param("PAY-DEL-001", lambda s: stateful_resources(s, protect=False,
-                                                             database_deletion_protection=False,
-                                                             alb_deletion_protection=False),
-                 id="DEL-001-unprotected-in-dev"),
-])
+@pytest.mark.parametrize(
+    "rule_id, build",
+    [
+        pytest.param(
+            "PAY-TLS-001", lambda s: load_balancer(s, https=False), id="TLS-001-plain-http-in-dev"
+        ),
+        pytest.param(
+            "PAY-DEL-001",
+            lambda s: stateful_resources(
+                s, protect=False, database_deletion_protection=False, alb_deletion_protection=False
+            ),
+            id="DEL-001-unprotected-in-dev",
+        ),
+    ],
+)
 def test_prod_only_rules_leave_other_environments_alone(tmp_path, rule_id, build):
     stack = unit_stack(tmp_path)
     build(stack)
@@ -560,12 +925,16 @@ def test_cross_stack_key_reference_counts_as_customer_managed(tmp_path):
 
 # --- The mechanism: synthesis fails -----------------------------------------
 
+
 def test_violation_fails_app_synth_with_rule_message(tmp_path):
     stack = unit_stack(tmp_path)
     open_ports(stack, database_world=True)
     register(stack, ctx())
-    with pytest.raises(Exception, match=r"\[PAY-NET-001\] aws_vpc_security_group_ingress_rule\.db-from-vpc: "
-                                        r"opens port 5432 .*\. Fix: use a private range"):
+    with pytest.raises(
+        Exception,
+        match=r"\[PAY-NET-001\] aws_vpc_security_group_ingress_rule\.db-from-vpc: "
+        r"opens port 5432 .*\. Fix: use a private range",
+    ):
         stack.node.root.synth()
     assert not (tmp_path / "stacks" / "unit" / "cdk.tf.json").exists()
 
@@ -578,10 +947,14 @@ def test_platform_stacks_register_the_rules(tmp_path, environments):
     stack = EnvironmentStack(app, environments["dev"], "unit")
     open_ports(stack, database_world=True)
     messages = stack.node.validate()
-    assert any(m.startswith("[PAY-NET-001] aws_vpc_security_group_ingress_rule.db-from-vpc") for m in messages), messages
+    assert any(
+        m.startswith("[PAY-NET-001] aws_vpc_security_group_ingress_rule.db-from-vpc")
+        for m in messages
+    ), messages
 
 
 # --- The original AWS CDK design's bug ---------------------------------------
+
 
 def test_original_rolling_update_design_fails_synthesis(tmp_path):
     """The seed design: an ECS service with rolling-update settings (circuit
@@ -598,7 +971,9 @@ def test_original_rolling_update_design_fails_synthesis(tmp_path):
         r"\(ECS\) but its load_balancer attaches it to target group blue-tg, which CodeDeploy "
         r"deployment group deployment-group shifts traffic on; .*\. Fix: set deployment_controller "
         r"\{ type = \"CODE_DEPLOY\" \}, remove deployment_circuit_breaker, "
-        r"deployment_minimum_healthy_percent and deployment_maximum_percent", message), message
+        r"deployment_minimum_healthy_percent and deployment_maximum_percent",
+        message,
+    ), message
 
 
 def test_code_deploy_service_with_rolling_settings_fails_synthesis(tmp_path):
@@ -607,13 +982,17 @@ def test_code_deploy_service_with_rolling_settings_fails_synthesis(tmp_path):
     stack = unit_stack(tmp_path)
     blue_green(stack, rolling=True)
     register(stack, ctx())
-    with pytest.raises(Exception, match=r"\[PAY-ECS-001\] aws_ecs_service\.service: uses the "
-                                        r"CODE_DEPLOY controller but sets "
-                                        r"deployment_circuit_breaker\. Fix: remove"):
+    with pytest.raises(
+        Exception,
+        match=r"\[PAY-ECS-001\] aws_ecs_service\.service: uses the "
+        r"CODE_DEPLOY controller but sets "
+        r"deployment_circuit_breaker\. Fix: remove",
+    ):
         stack.node.root.synth()
 
 
 # --- Suppressions ------------------------------------------------------------
+
 
 def test_suppression_with_reason_lets_synth_pass_and_is_listed(tmp_path):
     stack = unit_stack(tmp_path)
@@ -626,8 +1005,13 @@ def test_suppression_with_reason_lets_synth_pass_and_is_listed(tmp_path):
     assert (tmp_path / "stacks" / "unit" / "cdk.tf.json").exists()
     report = suppression_report(app)
     assert [(s.stack, s.address, s.rule_id, s.reason) for s in report.suppressions] == [
-        ("unit", "aws_vpc_security_group_ingress_rule.db-from-vpc", "PAY-NET-001",
-         "Short-lived migration window, ticket PAY-1234")]
+        (
+            "unit",
+            "aws_vpc_security_group_ingress_rule.db-from-vpc",
+            "PAY-NET-001",
+            "Short-lived migration window, ticket PAY-1234",
+        )
+    ]
     assert report.text().splitlines() == [
         "guardrails: 1 suppressed contract rule(s):",
         "  unit: aws_vpc_security_group_ingress_rule.db-from-vpc: PAY-NET-001 suppressed: "
@@ -646,14 +1030,19 @@ def test_suppression_covers_only_its_rule_and_resource(tmp_path):
     findings, suppressions = evaluate(stack, ctx())
     assert len(suppressions) == 1
     addresses = sorted(f.address for f in findings)
-    assert addresses == ["aws_security_group.inline-sg", "aws_vpc_security_group_ingress_rule.db-from-vpc"]
+    assert addresses == [
+        "aws_security_group.inline-sg",
+        "aws_vpc_security_group_ingress_rule.db-from-vpc",
+    ]
 
 
 @pytest.mark.parametrize("reason", ["", "   ", None], ids=["empty", "blank", "none"])
 def test_suppression_without_reason_is_refused(tmp_path, reason):
     stack = unit_stack(tmp_path)
     sg = aws.security_group.SecurityGroup(stack, "sg", name="sg", vpc_id=VPC)
-    with pytest.raises(ValueError, match=r"^reason: .* is not allowed; write why PAY-NET-001 does not apply"):
+    with pytest.raises(
+        ValueError, match=r"^reason: .* is not allowed; write why PAY-NET-001 does not apply"
+    ):
         suppress(sg, "PAY-NET-001", reason=reason)
     assert suppression_report(stack).suppressions == ()
 
@@ -661,13 +1050,18 @@ def test_suppression_without_reason_is_refused(tmp_path, reason):
 def test_suppression_of_unknown_rule_or_non_resource_is_refused(tmp_path):
     stack = unit_stack(tmp_path)
     sg = aws.security_group.SecurityGroup(stack, "sg", name="sg", vpc_id=VPC)
-    with pytest.raises(ValueError, match=r"^rule_id: 'PAY-NOPE-001' is not a known rule; allowed: PAY-ECS-001"):
+    with pytest.raises(
+        ValueError, match=r"^rule_id: 'PAY-NOPE-001' is not a known rule; allowed: PAY-ECS-001"
+    ):
         suppress(sg, "PAY-NOPE-001", reason="typo")
-    with pytest.raises(ValueError, match=r"^resource: .* is not allowed; suppress a Terraform resource"):
+    with pytest.raises(
+        ValueError, match=r"^resource: .* is not allowed; suppress a Terraform resource"
+    ):
         suppress(stack, "PAY-NET-001", reason="whole stack")
 
 
 # --- The real app ------------------------------------------------------------
+
 
 def test_real_app_stacks_pass_every_rule(built_stacks, env_name, environments):
     rule_ctx = RuleContext.for_environment(environments[env_name])
@@ -696,6 +1090,7 @@ def test_real_app_suppression_listing(built_stacks):
 
 # --- main.py: listing and failure output ---------------------------------------
 
+
 def _run_main(monkeypatch, tmp_path, build_unit) -> int:
     """main.main() with the real config but a unit stack instead of the app."""
     import main
@@ -720,18 +1115,28 @@ def test_main_prints_and_writes_the_suppression_listing(monkeypatch, tmp_path, c
 
     assert _run_main(monkeypatch, tmp_path, build_unit) == 0
     out = capsys.readouterr().out
-    assert ("unit: aws_vpc_security_group_ingress_rule.db-from-vpc: PAY-NET-001 suppressed: "
-            "Vendor appliance, ticket PAY-99") in out
+    assert (
+        "unit: aws_vpc_security_group_ingress_rule.db-from-vpc: PAY-NET-001 suppressed: "
+        "Vendor appliance, ticket PAY-99"
+    ) in out
     listing = json.loads((tmp_path / REPORT_FILE).read_text())
-    assert listing["suppressions"] == [{
-        "stack": "unit", "address": "aws_vpc_security_group_ingress_rule.db-from-vpc",
-        "rule_id": "PAY-NET-001", "reason": "Vendor appliance, ticket PAY-99"}]
+    assert listing["suppressions"] == [
+        {
+            "stack": "unit",
+            "address": "aws_vpc_security_group_ingress_rule.db-from-vpc",
+            "rule_id": "PAY-NET-001",
+            "reason": "Vendor appliance, ticket PAY-99",
+        }
+    ]
 
 
 def test_main_reports_violations_and_exits_1(monkeypatch, tmp_path, capsys):
     assert _run_main(monkeypatch, tmp_path, lambda s: open_ports(s, database_world=True)) == 1
     err = capsys.readouterr().err
-    assert "[unit] [PAY-NET-001] aws_vpc_security_group_ingress_rule.db-from-vpc: opens port 5432" in err
+    assert (
+        "[unit] [PAY-NET-001] aws_vpc_security_group_ingress_rule.db-from-vpc: opens port 5432"
+        in err
+    )
     assert "skipValidation" not in err
     assert not (tmp_path / REPORT_FILE).exists()
     assert not (tmp_path / "manifest.json").exists()

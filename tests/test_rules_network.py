@@ -1,6 +1,7 @@
 """PAY-NET-001 in detail: which source ranges reach which ports, for each
 way of writing an ingress rule (inline, aws_vpc_security_group_ingress_rule,
 aws_security_group_rule), IPv4 and IPv6, and unresolved references."""
+
 from __future__ import annotations
 
 import pytest
@@ -11,29 +12,55 @@ from tests.test_rules import VPC, ctx, load_balancer, synth_json, unit_stack
 
 RULE = RULES_BY_ID["PAY-NET-001"]
 NAT_ADDRESS = "${aws_eip.nat.public_ip}/32"
-REMOTE_NAT_RANGE = ("${data.terraform_remote_state.network.outputs."
-                    "cross-stack-output-aws_eipnat_public_ip}/32")
+REMOTE_NAT_RANGE = (
+    "${data.terraform_remote_state.network.outputs.cross-stack-output-aws_eipnat_public_ip}/32"
+)
 REMOTE_RANGE = "${data.terraform_remote_state.network.outputs.test_client_cidr}"
 KINDS = ("inline", "vpc_rule", "sg_rule")
 
 
-def ingress(stack, kind: str, group, port: int, source: str, *, construct_id: str = "probe",
-            protocol: str = "tcp"):
+def ingress(
+    stack,
+    kind: str,
+    group,
+    port: int,
+    source: str,
+    *,
+    construct_id: str = "probe",
+    protocol: str = "tcp",
+):
     """One ingress rule admitting ``source`` to ``port`` of ``group``, written as ``kind``
     (``inline`` adds an inline rule to ``group`` by override)."""
     ipv6 = ":" in source and "${" not in source
     if kind == "inline":
-        rule = {"from_port": port, "to_port": port, "protocol": protocol,
-                "ipv6_cidr_blocks" if ipv6 else "cidr_blocks": [source]}
+        rule = {
+            "from_port": port,
+            "to_port": port,
+            "protocol": protocol,
+            "ipv6_cidr_blocks" if ipv6 else "cidr_blocks": [source],
+        }
         group.add_override("ingress", [rule])
     elif kind == "vpc_rule":
         aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
-            stack, construct_id, security_group_id=group.id, ip_protocol=protocol,
-            from_port=port, to_port=port, **{"cidr_ipv6" if ipv6 else "cidr_ipv4": source})
+            stack,
+            construct_id,
+            security_group_id=group.id,
+            ip_protocol=protocol,
+            from_port=port,
+            to_port=port,
+            **{"cidr_ipv6" if ipv6 else "cidr_ipv4": source},
+        )
     else:
         aws.security_group_rule.SecurityGroupRule(
-            stack, construct_id, type="ingress", security_group_id=group.id, protocol=protocol,
-            from_port=port, to_port=port, **{"ipv6_cidr_blocks" if ipv6 else "cidr_blocks": [source]})
+            stack,
+            construct_id,
+            type="ingress",
+            security_group_id=group.id,
+            protocol=protocol,
+            from_port=port,
+            to_port=port,
+            **{"ipv6_cidr_blocks" if ipv6 else "cidr_blocks": [source]},
+        )
 
 
 def findings_for(tmp_path, kind: str, place: str, port: int, source: str, protocol: str = "tcp"):
@@ -52,12 +79,37 @@ def findings_for(tmp_path, kind: str, place: str, port: int, source: str, protoc
     return [str(f) for f in RULE.check(synth_json(stack), ctx())]
 
 
-PRIVATE = ["10.0.0.0/8", "10.200.0.0/16", "172.16.0.0/12", "172.31.255.0/24", "192.168.0.0/16",
-           "100.64.0.0/10", "100.127.0.1/32", "fc00::/7", "fd12:3456:789a::/48"]
-PUBLIC = ["0.0.0.0/0", "0.0.0.0/1", "128.0.0.0/1", "::/0", "::/1", "8000::/1",
-          "203.0.113.7/32", "198.51.100.0/24", "10.0.0.0/7", "172.32.0.0/16", "192.169.0.0/16",
-          "100.128.0.0/10", "169.254.169.254/32", "127.0.0.1/32", "2001:db8::/32",
-          "fe80::/10", "fc00::/6", "3.0.0.0/8"]
+PRIVATE = [
+    "10.0.0.0/8",
+    "10.200.0.0/16",
+    "172.16.0.0/12",
+    "172.31.255.0/24",
+    "192.168.0.0/16",
+    "100.64.0.0/10",
+    "100.127.0.1/32",
+    "fc00::/7",
+    "fd12:3456:789a::/48",
+]
+PUBLIC = [
+    "0.0.0.0/0",
+    "0.0.0.0/1",
+    "128.0.0.0/1",
+    "::/0",
+    "::/1",
+    "8000::/1",
+    "203.0.113.7/32",
+    "198.51.100.0/24",
+    "10.0.0.0/7",
+    "172.32.0.0/16",
+    "192.169.0.0/16",
+    "100.128.0.0/10",
+    "169.254.169.254/32",
+    "127.0.0.1/32",
+    "2001:db8::/32",
+    "fe80::/10",
+    "fc00::/6",
+    "3.0.0.0/8",
+]
 REFERENCES = [NAT_ADDRESS, REMOTE_NAT_RANGE, REMOTE_RANGE]
 
 
@@ -72,26 +124,42 @@ def test_private_ranges_reach_a_database_port(tmp_path, kind, source):
 def test_public_ranges_and_references_never_reach_a_database_port(tmp_path, kind, source):
     found = findings_for(tmp_path, kind, "database", 5432, source)
     assert len(found) == 1, found
-    assert f"opens port 5432 of security group db-sg (not an internet-facing load balancer's) " \
-           f"to {source}, " in found[0]
+    assert (
+        f"opens port 5432 of security group db-sg (not an internet-facing load balancer's) "
+        f"to {source}, " in found[0]
+    )
 
 
 @pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("source", ["203.0.113.7/32", "198.51.100.0/24", "2001:db8::/48",
-                                    "3.0.0.0/8", "2400::/12", *REFERENCES, *PRIVATE])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "203.0.113.7/32",
+        "198.51.100.0/24",
+        "2001:db8::/48",
+        "3.0.0.0/8",
+        "2400::/12",
+        *REFERENCES,
+        *PRIVATE,
+    ],
+)
 def test_named_public_ranges_and_references_reach_the_public_test_listener(tmp_path, kind, source):
     """The NAT gateways' addresses (references) and named client ranges on 8443."""
     assert findings_for(tmp_path, kind, "public-alb", 8443, source) == []
 
 
 @pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("source", ["0.0.0.0/0", "0.0.0.0/1", "128.0.0.0/1", "2.0.0.0/7",
-                                    "::/0", "::/1", "2000::/3", "2400::/11"])
+@pytest.mark.parametrize(
+    "source",
+    ["0.0.0.0/0", "0.0.0.0/1", "128.0.0.0/1", "2.0.0.0/7", "::/0", "::/1", "2000::/3", "2400::/11"],
+)
 def test_world_wide_ranges_do_not_reach_the_public_test_listener(tmp_path, kind, source):
     found = findings_for(tmp_path, kind, "public-alb", 8443, source)
     assert len(found) == 1, found
-    assert (f"opens port 8443 of security group alb-sg of internet-facing load balancer alb to "
-            f"{source}, a world-wide range, which only ports 80 and 443") in found[0]
+    assert (
+        f"opens port 8443 of security group alb-sg of internet-facing load balancer alb to "
+        f"{source}, a world-wide range, which only ports 80 and 443"
+    ) in found[0]
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -109,8 +177,9 @@ def test_public_ranges_do_not_reach_a_port_without_listener(tmp_path, kind, sour
 
 
 @pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("port, source", [(443, "0.0.0.0/0"), (443, "203.0.113.7/32"),
-                                          (8443, NAT_ADDRESS), (80, "::/0")])
+@pytest.mark.parametrize(
+    "port, source", [(443, "0.0.0.0/0"), (443, "203.0.113.7/32"), (8443, NAT_ADDRESS), (80, "::/0")]
+)
 def test_internal_alb_gets_no_exception(tmp_path, kind, port, source):
     found = findings_for(tmp_path, kind, "internal-alb", port, source)
     assert len(found) == 1, found
@@ -127,8 +196,14 @@ def test_port_range_must_lie_within_listener_ports(tmp_path):
     stack = unit_stack(tmp_path)
     alb = load_balancer(stack, world_ports=())
     aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
-        stack, "range", security_group_id=alb.sg.id, ip_protocol="tcp", from_port=443,
-        to_port=8443, cidr_ipv4="203.0.113.0/24")
+        stack,
+        "range",
+        security_group_id=alb.sg.id,
+        ip_protocol="tcp",
+        from_port=443,
+        to_port=8443,
+        cidr_ipv4="203.0.113.0/24",
+    )
     found = [str(f) for f in RULE.check(synth_json(stack), ctx())]
     assert len(found) == 1 and "opens ports 443-8443 of security group alb-sg" in found[0], found
 
@@ -138,17 +213,37 @@ def test_listener_of_another_load_balancer_does_not_exempt(tmp_path):
     stack = unit_stack(tmp_path)
     load_balancer(stack, name="other", world_ports=())
     sg = aws.security_group.SecurityGroup(stack, "edge-sg", name="edge", vpc_id=VPC)
-    edge = aws.lb.Lb(stack, "edge", name="edge", load_balancer_type="application",
-                     security_groups=[sg.id], subnets=["subnet-0123456789abcdef0"])
+    edge = aws.lb.Lb(
+        stack,
+        "edge",
+        name="edge",
+        load_balancer_type="application",
+        security_groups=[sg.id],
+        subnets=["subnet-0123456789abcdef0"],
+    )
     li = aws.lb_listener
-    li.LbListener(stack, "edge-https", load_balancer_arn=edge.arn, port=443, protocol="HTTP",
-                  default_action=[li.LbListenerDefaultAction(
-                      type="fixed-response", fixed_response=li.LbListenerDefaultActionFixedResponse(
-                          content_type="text/plain", status_code="404"))])
+    li.LbListener(
+        stack,
+        "edge-https",
+        load_balancer_arn=edge.arn,
+        port=443,
+        protocol="HTTP",
+        default_action=[
+            li.LbListenerDefaultAction(
+                type="fixed-response",
+                fixed_response=li.LbListenerDefaultActionFixedResponse(
+                    content_type="text/plain", status_code="404"
+                ),
+            )
+        ],
+    )
     ingress(stack, "vpc_rule", sg, 8443, "203.0.113.0/24")
     found = [str(f) for f in RULE.check(synth_json(stack), ctx())]
-    assert len(found) == 1 and "opens port 8443 of security group edge-sg of internet-facing " \
-                               "load balancer edge" in found[0], found
+    assert (
+        len(found) == 1
+        and "opens port 8443 of security group edge-sg of internet-facing load balancer edge"
+        in found[0]
+    ), found
 
 
 def test_security_group_and_prefix_list_sources_are_not_ranges(tmp_path):
@@ -156,10 +251,24 @@ def test_security_group_and_prefix_list_sources_are_not_ranges(tmp_path):
     db = aws.security_group.SecurityGroup(stack, "db-sg", name="db", vpc_id=VPC)
     tasks = aws.security_group.SecurityGroup(stack, "tasks-sg", name="tasks", vpc_id=VPC)
     rule = aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule
-    rule(stack, "from-tasks", security_group_id=db.id, ip_protocol="tcp", from_port=5432,
-         to_port=5432, referenced_security_group_id=tasks.id)
-    rule(stack, "from-list", security_group_id=db.id, ip_protocol="tcp", from_port=5432,
-         to_port=5432, prefix_list_id="pl-0123456789abcdef0")
+    rule(
+        stack,
+        "from-tasks",
+        security_group_id=db.id,
+        ip_protocol="tcp",
+        from_port=5432,
+        to_port=5432,
+        referenced_security_group_id=tasks.id,
+    )
+    rule(
+        stack,
+        "from-list",
+        security_group_id=db.id,
+        ip_protocol="tcp",
+        from_port=5432,
+        to_port=5432,
+        prefix_list_id="pl-0123456789abcdef0",
+    )
     assert RULE.check(synth_json(stack), ctx()) == []
 
 
@@ -167,8 +276,15 @@ def test_egress_rules_are_not_judged(tmp_path):
     stack = unit_stack(tmp_path)
     db = aws.security_group.SecurityGroup(stack, "db-sg", name="db", vpc_id=VPC)
     aws.security_group_rule.SecurityGroupRule(
-        stack, "out", type="egress", security_group_id=db.id, protocol="tcp", from_port=443,
-        to_port=443, cidr_blocks=["0.0.0.0/0"])
+        stack,
+        "out",
+        type="egress",
+        security_group_id=db.id,
+        protocol="tcp",
+        from_port=443,
+        to_port=443,
+        cidr_blocks=["0.0.0.0/0"],
+    )
     assert RULE.check(synth_json(stack), ctx()) == []
 
 
@@ -177,17 +293,26 @@ def test_ingress_written_as_one_expression_cannot_be_checked(tmp_path):
     db = aws.security_group.SecurityGroup(stack, "db-sg", name="db", vpc_id=VPC)
     db.add_override("ingress", "${var.db_ingress}")
     found = [str(f) for f in RULE.check(synth_json(stack), ctx())]
-    assert found == ["[PAY-NET-001] aws_security_group.db-sg: sets ingress to an expression, "
-                     "which cannot be checked at synthesis. Fix: write the ingress rules out "
-                     "(aws_vpc_security_group_ingress_rule)"]
+    assert found == [
+        "[PAY-NET-001] aws_security_group.db-sg: sets ingress to an expression, "
+        "which cannot be checked at synthesis. Fix: write the ingress rules out "
+        "(aws_vpc_security_group_ingress_rule)"
+    ]
 
 
 def test_each_source_of_one_rule_is_judged(tmp_path):
     stack = unit_stack(tmp_path)
     db = aws.security_group.SecurityGroup(stack, "db-sg", name="db", vpc_id=VPC)
     aws.security_group_rule.SecurityGroupRule(
-        stack, "mixed", type="ingress", security_group_id=db.id, protocol="tcp", from_port=5432,
-        to_port=5432, cidr_blocks=["10.0.0.0/16", "0.0.0.0/1", "128.0.0.0/1"],
-        ipv6_cidr_blocks=["fd00::/8", "::/1"])
+        stack,
+        "mixed",
+        type="ingress",
+        security_group_id=db.id,
+        protocol="tcp",
+        from_port=5432,
+        to_port=5432,
+        cidr_blocks=["10.0.0.0/16", "0.0.0.0/1", "128.0.0.0/1"],
+        ipv6_cidr_blocks=["fd00::/8", "::/1"],
+    )
     found = [str(f) for f in RULE.check(synth_json(stack), ctx())]
     assert [f.split(" to ")[1].split(",")[0] for f in found] == ["0.0.0.0/1", "128.0.0.0/1", "::/1"]

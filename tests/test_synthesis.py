@@ -6,6 +6,7 @@ the real app (two environments, two workers, started in the background at
 collection by tests/conftest.py); fake workers and one-resource stacks keep
 the merge, publication and failure paths fast.
 """
+
 from __future__ import annotations
 
 import json
@@ -31,16 +32,27 @@ from stacks.synthesis import (
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.parametrize("raw, cpus, envs, expected", [
-    (None, 2, 3, 2), (None, 8, 3, 3), (None, 1, 3, 1), ("", 4, 1, 1), ("1", 8, 3, 1), ("5", 1, 3, 3),
-])
+@pytest.mark.parametrize(
+    "raw, cpus, envs, expected",
+    [
+        (None, 2, 3, 2),
+        (None, 8, 3, 3),
+        (None, 1, 3, 1),
+        ("", 4, 1, 1),
+        ("1", 8, 3, 1),
+        ("5", 1, 3, 3),
+    ],
+)
 def test_worker_count(raw, cpus, envs, expected):
     assert worker_count(envs, raw, cpus=cpus) == expected
 
 
 @pytest.mark.parametrize("raw", ["0", "-1", "two"])
 def test_bad_worker_count_names_variable_value_and_allowed(raw):
-    with pytest.raises(ConfigError, match=f"PAYMENT_SYNTH_WORKERS: '{raw}' is not allowed; use a whole number of 1 or more"):
+    with pytest.raises(
+        ConfigError,
+        match=f"PAYMENT_SYNTH_WORKERS: '{raw}' is not allowed; use a whole number of 1 or more",
+    ):
         worker_count(3, raw)
 
 
@@ -105,7 +117,9 @@ def previous_output(outdir: Path, stacks: list[str]) -> None:
         (folder / ".terraform").mkdir(parents=True)
         (folder / ".terraform.lock.hcl").write_text("lock")
         (folder / "cdk.tf.json").write_text("previous")
-    (outdir / "manifest.json").write_text(json.dumps({"stacks": {n: {} for n in stacks}, "version": "0"}))
+    (outdir / "manifest.json").write_text(
+        json.dumps({"stacks": {n: {} for n in stacks}, "version": "0"})
+    )
     (outdir / "guardrails-suppressions.json").write_text("previous")
 
 
@@ -113,12 +127,22 @@ def test_workers_output_is_merged(fake_worker, tmp_path, capsys):
     outdir = tmp_path / "out"
     assert synthesize_in_parallel([["dev", "staging"], ["prod"]], outdir, fake_worker) == 0
     assert sorted(p.name for p in (outdir / "stacks").iterdir()) == [
-        "payment-dev-network", "payment-prod-network", "payment-staging-network"]
+        "payment-dev-network",
+        "payment-prod-network",
+        "payment-staging-network",
+    ]
     manifest = json.loads((outdir / "manifest.json").read_text())
-    assert list(manifest["stacks"]) == ["payment-dev-network", "payment-prod-network", "payment-staging-network"]
+    assert list(manifest["stacks"]) == [
+        "payment-dev-network",
+        "payment-prod-network",
+        "payment-staging-network",
+    ]
     report = json.loads((outdir / "guardrails-suppressions.json").read_text())
     assert [s["stack"] for s in report["suppressions"]] == [
-        "payment-dev-network", "payment-prod-network", "payment-staging-network"]
+        "payment-dev-network",
+        "payment-prod-network",
+        "payment-staging-network",
+    ]
     assert "guardrails: 3 suppressed contract rule(s)" in capsys.readouterr().out
     assert [p.name for p in outdir.iterdir() if p.name.startswith(".")] == []
 
@@ -132,13 +156,18 @@ def test_merge_keeps_selected_folders_and_removes_unselected_ones(fake_worker, t
     assert json.loads((dev / "cdk.tf.json").read_text()) == {"env": "dev"}
     assert (dev / ".terraform").is_dir() and (dev / ".terraform.lock.hcl").read_text() == "lock"
     assert sorted(p.name for p in (outdir / "stacks").iterdir()) == [
-        "payment-dev-network", "payment-prod-network"]
+        "payment-dev-network",
+        "payment-prod-network",
+    ]
     assert sorted(json.loads((outdir / "manifest.json").read_text())["stacks"]) == [
-        "payment-dev-network", "payment-prod-network"]
+        "payment-dev-network",
+        "payment-prod-network",
+    ]
 
 
 def test_under_the_cli_unselected_folders_are_left_to_it_without_their_stack_file(
-        fake_worker, tmp_path, monkeypatch):
+    fake_worker, tmp_path, monkeypatch
+):
     # The CLI lists the folders before running the app and removes those the
     # manifest no longer names; it fails if one is already gone.
     monkeypatch.setenv(RUN_BY_CLI_VARIABLE, "1")
@@ -147,7 +176,9 @@ def test_under_the_cli_unselected_folders_are_left_to_it_without_their_stack_fil
     assert synthesize_in_parallel([["dev"]], outdir, fake_worker) == 0
     qa = outdir / "stacks" / "payment-qa-network"
     assert qa.is_dir() and not (qa / "cdk.tf.json").exists()
-    assert list(json.loads((outdir / "manifest.json").read_text())["stacks"]) == ["payment-dev-network"]
+    assert list(json.loads((outdir / "manifest.json").read_text())["stacks"]) == [
+        "payment-dev-network"
+    ]
 
 
 def test_the_manifest_is_written_last(fake_worker, tmp_path, monkeypatch):
@@ -167,12 +198,17 @@ def test_the_manifest_is_written_last(fake_worker, tmp_path, monkeypatch):
 
     monkeypatch.setattr(synthesis, "_write_atomically", observe)
     assert synthesize_in_parallel([["dev"], ["prod"]], outdir, fake_worker) == 0
-    assert seen == {"stacks": ["payment-dev-network", "payment-prod-network"],
-                    "folders": ["payment-dev-network", "payment-prod-network"],
-                    "report": True, "manifest existed": False}
+    assert seen == {
+        "stacks": ["payment-dev-network", "payment-prod-network"],
+        "folders": ["payment-dev-network", "payment-prod-network"],
+        "report": True,
+        "manifest existed": False,
+    }
 
 
-def test_a_failing_worker_leaves_no_result_and_every_worker_reports(fake_worker, tmp_path, monkeypatch, capsys):
+def test_a_failing_worker_leaves_no_result_and_every_worker_reports(
+    fake_worker, tmp_path, monkeypatch, capsys
+):
     outdir = tmp_path / "out"
     previous_output(outdir, ["payment-dev-network"])
     monkeypatch.setenv("FAIL_ENVS", "dev,prod")
@@ -189,23 +225,44 @@ def test_a_failing_worker_leaves_no_result_and_every_worker_reports(fake_worker,
 
 # --- variables: one line each, exit 2, before anything starts --------------------
 
+
 def run_main(tmp_path, **variables) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PAYMENT_")}
     env.update({"CDKTF_OUTDIR": str(tmp_path / "out"), **variables})
-    return subprocess.run([sys.executable, str(ROOT / "main.py")], env=env, cwd=tmp_path,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "main.py")],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
-@pytest.mark.parametrize("variables, line", [
-    ({"PAYMENT_ENVIRONMENTS": ""}, "PAYMENT_ENVIRONMENTS: '' names no environment; allowed: dev, staging, "
-                                   "prod (comma-separated), or leave it unset for all"),
-    ({"PAYMENT_ENVIRONMENTS": " , "}, "PAYMENT_ENVIRONMENTS: ' , ' names no environment; allowed: dev, "
-                                      "staging, prod (comma-separated), or leave it unset for all"),
-    ({"PAYMENT_PROVIDER_IMPORT": "bogus", "PAYMENT_SYNTH_WORKERS": "2"},
-     "PAYMENT_PROVIDER_IMPORT='bogus' is not allowed; use 'fast' or 'plain'"),
-    ({"PAYMENT_SYNTH_WORKERS": "zero"}, "PAYMENT_SYNTH_WORKERS: 'zero' is not allowed; use a whole number "
-                                        "of 1 or more"),
-], ids=["empty-environments", "blank-environments", "provider-import", "workers"])
+@pytest.mark.parametrize(
+    "variables, line",
+    [
+        (
+            {"PAYMENT_ENVIRONMENTS": ""},
+            "PAYMENT_ENVIRONMENTS: '' names no environment; allowed: dev, staging, "
+            "prod (comma-separated), or leave it unset for all",
+        ),
+        (
+            {"PAYMENT_ENVIRONMENTS": " , "},
+            "PAYMENT_ENVIRONMENTS: ' , ' names no environment; allowed: dev, "
+            "staging, prod (comma-separated), or leave it unset for all",
+        ),
+        (
+            {"PAYMENT_PROVIDER_IMPORT": "bogus", "PAYMENT_SYNTH_WORKERS": "2"},
+            "PAYMENT_PROVIDER_IMPORT='bogus' is not allowed; use 'fast' or 'plain'",
+        ),
+        (
+            {"PAYMENT_SYNTH_WORKERS": "zero"},
+            "PAYMENT_SYNTH_WORKERS: 'zero' is not allowed; use a whole number of 1 or more",
+        ),
+    ],
+    ids=["empty-environments", "blank-environments", "provider-import", "workers"],
+)
 def test_a_bad_variable_is_one_line_and_exit_2_before_any_worker(tmp_path, variables, line):
     result = run_main(tmp_path, **variables)
     assert result.returncode == 2
@@ -215,11 +272,18 @@ def test_a_bad_variable_is_one_line_and_exit_2_before_any_worker(tmp_path, varia
 
 
 def test_every_bad_variable_is_reported_at_once(tmp_path):
-    result = run_main(tmp_path, PAYMENT_ENVIRONMENTS="", PAYMENT_PROVIDER_IMPORT="turbo",
-                      PAYMENT_SYNTH_WORKERS="-1")
+    result = run_main(
+        tmp_path,
+        PAYMENT_ENVIRONMENTS="",
+        PAYMENT_PROVIDER_IMPORT="turbo",
+        PAYMENT_SYNTH_WORKERS="-1",
+    )
     assert result.returncode == 2
     assert [line.split(":")[0].split("=")[0] for line in result.stderr.splitlines()] == [
-        "PAYMENT_ENVIRONMENTS", "PAYMENT_SYNTH_WORKERS", "PAYMENT_PROVIDER_IMPORT"]
+        "PAYMENT_ENVIRONMENTS",
+        "PAYMENT_SYNTH_WORKERS",
+        "PAYMENT_PROVIDER_IMPORT",
+    ]
 
 
 def test_a_refused_run_leaves_no_previous_result_behind(tmp_path):
@@ -235,12 +299,14 @@ def test_a_refused_run_leaves_no_previous_result_behind(tmp_path):
 def test_variable_problems_names_the_defined_environments():
     assert variable_problems({"PAYMENT_ENVIRONMENTS": ","}, ["a", "b"]) == [
         "PAYMENT_ENVIRONMENTS: ',' names no environment; allowed: a, b (comma-separated), "
-        "or leave it unset for all"]
+        "or leave it unset for all"
+    ]
     assert variable_problems({"PAYMENT_ENVIRONMENTS": "dev"}, ["dev"]) == []
     assert variable_problems({}, ["dev"]) == []
 
 
 # --- one process: one app per environment ------------------------------------------
+
 
 @pytest.fixture
 def unit_app(monkeypatch, tmp_path):
@@ -299,7 +365,10 @@ def test_one_process_publishes_exactly_the_selected_stacks(unit_app, capsys):
     outdir, _ = unit_app
     previous_output(outdir, ["payment-dev-unit", "payment-qa-unit"])
     assert main.synthesize([DEV, PROD]) == 0
-    assert sorted(p.name for p in (outdir / "stacks").iterdir()) == ["payment-dev-unit", "payment-prod-unit"]
+    assert sorted(p.name for p in (outdir / "stacks").iterdir()) == [
+        "payment-dev-unit",
+        "payment-prod-unit",
+    ]
     manifest = json.loads((outdir / "manifest.json").read_text())
     assert sorted(manifest["stacks"]) == ["payment-dev-unit", "payment-prod-unit"]
     assert manifest_text(manifest) == (outdir / "manifest.json").read_text()
@@ -311,8 +380,14 @@ def test_one_process_publishes_exactly_the_selected_stacks(unit_app, capsys):
 def test_main_rejects_a_bad_worker_count_before_writing(tmp_path):
     root = ROOT
     env = {**os.environ, "PAYMENT_SYNTH_WORKERS": "zero", "CDKTF_OUTDIR": str(tmp_path / "out")}
-    result = subprocess.run([sys.executable, str(root / "main.py")], env=env, cwd=tmp_path,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, str(root / "main.py")],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert "PAYMENT_SYNTH_WORKERS: 'zero' is not allowed" in result.stderr
     assert not (tmp_path / "out").exists()
@@ -324,17 +399,21 @@ def test_parallel_workers_synthesize_byte_identical_stacks(synth_outdir, backgro
     assert returncode == 0, stderr[-2000:]
     merged = background_synthesis.outdir
     names = sorted(p.name for p in (merged / "stacks").iterdir())
-    assert names == sorted(p.name for p in (outdir / "stacks").iterdir()
-                           if p.name.split("-")[1] in ("dev", "staging"))
+    assert names == sorted(
+        p.name for p in (outdir / "stacks").iterdir() if p.name.split("-")[1] in ("dev", "staging")
+    )
     assert len(names) == 10
     for name in names:
-        assert (merged / "stacks" / name / "cdk.tf.json").read_bytes() == \
-            (outdir / "stacks" / name / "cdk.tf.json").read_bytes(), name
+        assert (merged / "stacks" / name / "cdk.tf.json").read_bytes() == (
+            outdir / "stacks" / name / "cdk.tf.json"
+        ).read_bytes(), name
     session_manifest = json.loads((outdir / "manifest.json").read_text())
     # Our formatter reproduces cdktf's own manifest byte for byte.
     assert manifest_text(session_manifest) == (outdir / "manifest.json").read_text()
-    expected = {"version": session_manifest["version"],
-                "stacks": {n: session_manifest["stacks"][n] for n in names}}
+    expected = {
+        "version": session_manifest["version"],
+        "stacks": {n: session_manifest["stacks"][n] for n in names},
+    }
     # Same content, and formatted exactly as cdktf formats it.
     assert (merged / "manifest.json").read_text() == manifest_text(expected)
     assert json.loads((merged / "guardrails-suppressions.json").read_text()) == {"suppressions": []}

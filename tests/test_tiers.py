@@ -2,6 +2,7 @@
 (issue #13): a production-tier environment called anything gets every
 production rule, in configuration, in the synthesized stacks and in the
 contract rules."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -16,17 +17,28 @@ from tests.synth import synthesize
 
 def renamed(env, name: str, **changes):
     """``env`` under another name, with its own VPC range and state bucket."""
-    return dataclasses.replace(env, name=name, vpc_cidr="10.40.0.0/16",
-                               state_bucket=f"payment-platform-tfstate-{name}", **changes)
+    return dataclasses.replace(
+        env,
+        name=name,
+        vpc_cidr="10.40.0.0/16",
+        state_bucket=f"payment-platform-tfstate-{name}",
+        **changes,
+    )
 
 
 def test_a_weak_copy_of_prod_under_another_name_is_refused():
     """The reviewer's case: prod copied as prod-eu with one NAT gateway,
     30-day logs, all-at-once deploys and no deletion protection."""
     weak = renamed(
-        PROD, "prod-eu", nat_gateway_count=1, log_retention_days=30,
+        PROD,
+        "prod-eu",
+        nat_gateway_count=1,
+        log_retention_days=30,
         database=dataclasses.replace(PROD.database, deletion_protection=False),
-        deployment=dataclasses.replace(PROD.deployment, config_name="CodeDeployDefault.ECSAllAtOnce"))
+        deployment=dataclasses.replace(
+            PROD.deployment, config_name="CodeDeployDefault.ECSAllAtOnce"
+        ),
+    )
     with pytest.raises(ConfigError) as caught:
         load_environments(defined=[DEV, STAGING, PROD, weak])
     problems = str(caught.value)
@@ -42,10 +54,19 @@ def test_a_weak_copy_of_prod_under_another_name_is_refused():
 
 def test_the_same_settings_pass_in_the_non_production_tier():
     relaxed = renamed(
-        PROD, "sandbox", tier="non-production", nat_gateway_count=1, log_retention_days=30,
+        PROD,
+        "sandbox",
+        tier="non-production",
+        nat_gateway_count=1,
+        log_retention_days=30,
         database=dataclasses.replace(PROD.database, deletion_protection=False),
-        deployment=dataclasses.replace(PROD.deployment, config_name="CodeDeployDefault.ECSAllAtOnce"))
-    assert load_environments(["sandbox"], defined=[DEV, STAGING, PROD, relaxed])[0].name == "sandbox"
+        deployment=dataclasses.replace(
+            PROD.deployment, config_name="CodeDeployDefault.ECSAllAtOnce"
+        ),
+    )
+    assert (
+        load_environments(["sandbox"], defined=[DEV, STAGING, PROD, relaxed])[0].name == "sandbox"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -66,8 +87,11 @@ def _protected(stacks, env_name: str) -> set[tuple[str, str]]:
         for rtype, resources in synthesized.json.get("resource", {}).items():
             for body in resources.values():
                 lifecycle = body.get("lifecycle", {})
-                if (lifecycle.get("prevent_destroy") or body.get("deletion_protection")
-                        or body.get("enable_deletion_protection")):
+                if (
+                    lifecycle.get("prevent_destroy")
+                    or body.get("deletion_protection")
+                    or body.get("enable_deletion_protection")
+                ):
                     path = body["//"]["metadata"]["path"].split("/", 1)[1]
                     found.add((rtype, f"{name.rsplit('-', 1)[1]}/{path}"))
     return found
@@ -85,10 +109,18 @@ def test_production_rules_follow_the_tier_not_the_name(stacks, rule_id):
     protection fails under any name in the production tier, and a stack
     called prod in the non-production tier is not judged by these rules."""
     data = stacks["payment-prod-data"].json
-    stripped = {**data, "resource": {
-        rtype: {name: {k: v for k, v in body.items() if k not in ("lifecycle", "deletion_protection")}
-                for name, body in resources.items()}
-        for rtype, resources in data["resource"].items()}}
+    stripped = {
+        **data,
+        "resource": {
+            rtype: {
+                name: {
+                    k: v for k, v in body.items() if k not in ("lifecycle", "deletion_protection")
+                }
+                for name, body in resources.items()
+            }
+            for rtype, resources in data["resource"].items()
+        },
+    }
     rule = RULES_BY_ID[rule_id]
     assert rule.check(data, RuleContext(env_name="anything", tier="production")) == []
     if rule_id == "PAY-DEL-001":
@@ -104,6 +136,7 @@ def test_rule_context_takes_the_tier_from_configuration():
 
 # --- Prod as the original design meant it ------------------------------------
 
+
 def test_prod_workers_run_on_spot_with_an_on_demand_base_and_the_api_on_demand(environments):
     """The original design: FARGATE base 1 weight 1, FARGATE_SPOT weight 4
     for the workers; the public API stays on-demand (D27)."""
@@ -111,24 +144,34 @@ def test_prod_workers_run_on_spot_with_an_on_demand_base_and_the_api_on_demand(e
 
     prod = environments["prod"]
     assert capacity_provider_strategy(prod.service("payment-api")) == [
-        {"capacityProvider": "FARGATE", "base": 1, "weight": 1}]
+        {"capacityProvider": "FARGATE", "base": 1, "weight": 1}
+    ]
     for worker in ("transaction-processor", "notification-service"):
         assert capacity_provider_strategy(prod.service(worker)) == [
             {"capacityProvider": "FARGATE", "base": 1, "weight": 1},
-            {"capacityProvider": "FARGATE_SPOT", "base": 0, "weight": 4}]
+            {"capacityProvider": "FARGATE_SPOT", "base": 0, "weight": 4},
+        ]
 
 
 def test_the_production_tier_keeps_an_on_demand_base_under_spot():
     services = list(PROD.services)
     services[1] = dataclasses.replace(services[1], on_demand_base=0)
-    with pytest.raises(ConfigError, match=r"prod\.services\.transaction-processor\.on_demand_base: 0 "
-                                          r"is not allowed with use_spot in the production tier"):
-        load_environments(defined=[DEV, STAGING, dataclasses.replace(PROD, services=tuple(services))])
+    with pytest.raises(
+        ConfigError,
+        match=r"prod\.services\.transaction-processor\.on_demand_base: 0 "
+        r"is not allowed with use_spot in the production tier",
+    ):
+        load_environments(
+            defined=[DEV, STAGING, dataclasses.replace(PROD, services=tuple(services))]
+        )
 
 
 def test_the_production_tier_requires_an_account_id():
-    with pytest.raises(ConfigError, match=r"prod\.account_id: None is not allowed in the production "
-                                          r"tier; set the environment's 12-digit account id"):
+    with pytest.raises(
+        ConfigError,
+        match=r"prod\.account_id: None is not allowed in the production "
+        r"tier; set the environment's 12-digit account id",
+    ):
         load_environments(defined=[DEV, STAGING, dataclasses.replace(PROD, account_id=None)])
 
 
@@ -145,10 +188,17 @@ def test_placeholders_are_listed_and_cannot_be_deployed(stacks):
     assert "prod.alarms.emails[0] = payments-oncall@example.com" in found
     for synthesized in stacks.values():
         if "-prod-" in synthesized.name:
-            assert synthesized.json["provider"]["aws"][0]["allowed_account_ids"] == [PLACEHOLDER_ACCOUNT_ID]
+            assert synthesized.json["provider"]["aws"][0]["allowed_account_ids"] == [
+                PLACEHOLDER_ACCOUNT_ID
+            ]
     real = dataclasses.replace(
-        PROD, account_id="123456789012", alarms=dataclasses.replace(PROD.alarms, emails=("oncall@payments.test",)),
+        PROD,
+        account_id="123456789012",
+        alarms=dataclasses.replace(PROD.alarms, emails=("oncall@payments.test",)),
         load_balancer=dataclasses.replace(
-            PROD.load_balancer, test_listener_cidrs=("8.8.8.0/28",),
-            certificate_arn="arn:aws:acm:eu-west-1:123456789012:certificate/1b2c3d4e-0000-4000-8000-000000000001"))
+            PROD.load_balancer,
+            test_listener_cidrs=("8.8.8.0/28",),
+            certificate_arn="arn:aws:acm:eu-west-1:123456789012:certificate/1b2c3d4e-0000-4000-8000-000000000001",
+        ),
+    )
     assert placeholders(real) == []

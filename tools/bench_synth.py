@@ -17,6 +17,7 @@ tools/bench_synth.py``). In one run it measures, on this machine:
 Figures are medians of several runs; the machine is noisy, so the baseline
 (plain import) runs interleaved with the candidate in the same invocation.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -66,8 +67,9 @@ def _tree_rss_kb(root_pid: int) -> int:
 def measure(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
     """Runs ``cmd``; returns (wall seconds, peak tree RSS in MB)."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     peak = 0
     while proc.poll() is None:
         peak = max(peak, _tree_rss_kb(proc.pid))
@@ -94,10 +96,15 @@ def scaled_services(count: int):
     services = []
     for index in range(count):
         template = DEV.services[index % len(DEV.services)]
-        services.append(dataclasses.replace(
-            template, name=f"svc-{index:02d}", port=9000 + index,
-            path_prefix=f"/svc-{index:02d}", listener_priority=10 * (index + 1),
-        ))
+        services.append(
+            dataclasses.replace(
+                template,
+                name=f"svc-{index:02d}",
+                port=9000 + index,
+                path_prefix=f"/svc-{index:02d}",
+                listener_priority=10 * (index + 1),
+            )
+        )
     return dataclasses.replace(DEV, services=tuple(services))
 
 
@@ -135,18 +142,25 @@ def main() -> int:
 
     python = sys.executable
     results: dict[str, list[tuple[float, float]]] = {"fast": [], "fast-1w": [], "plain": []}
-    variants = {"fast": ("fast", {}), "fast-1w": ("fast", {"PAYMENT_SYNTH_WORKERS": "1"}),
-                "plain": ("plain", {})}
+    variants = {
+        "fast": ("fast", {}),
+        "fast-1w": ("fast", {"PAYMENT_SYNTH_WORKERS": "1"}),
+        "plain": ("plain", {}),
+    }
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         # One unmeasured warm-up per variant fills the pyc and jsii caches.
         for mode in ("fast", "plain"):
             measure([python, "main.py"], synth_env(mode, f"{tmp}/warm-{mode}"))
         for run in range(args.runs):
             for name, (mode, extra) in variants.items():
-                results[name].append(measure([python, "main.py"],
-                                             synth_env(mode, f"{tmp}/{name}-{run}", extra)))
-                print(f"  run {run + 1} {name:7}: {results[name][-1][0]:6.2f} s "
-                      f"{results[name][-1][1]:6.0f} MB", flush=True)
+                results[name].append(
+                    measure([python, "main.py"], synth_env(mode, f"{tmp}/{name}-{run}", extra))
+                )
+                print(
+                    f"  run {run + 1} {name:7}: {results[name][-1][0]:6.2f} s "
+                    f"{results[name][-1][1]:6.0f} MB",
+                    flush=True,
+                )
 
         scaling: dict[int, list[float]] = {}
         if not args.skip_scaling:
@@ -154,15 +168,27 @@ def main() -> int:
                 scaling[count] = []
                 for run in range(args.runs):
                     wall, _ = measure(
-                        [python, str(ROOT / "tools" / "bench_synth.py"), "--synth-services", str(count)],
-                        synth_env("fast", f"{tmp}/scale-{count}-{run}", {"PAYMENT_SYNTH_WORKERS": "1"}))
+                        [
+                            python,
+                            str(ROOT / "tools" / "bench_synth.py"),
+                            "--synth-services",
+                            str(count),
+                        ],
+                        synth_env(
+                            "fast", f"{tmp}/scale-{count}-{run}", {"PAYMENT_SYNTH_WORKERS": "1"}
+                        ),
+                    )
                     scaling[count].append(wall)
 
         suite_seconds = None
         if args.suite:
             start = time.perf_counter()
-            subprocess.run([python, "-m", "pytest", "-q", "-p", "no:randomly"], cwd=ROOT, check=True,
-                           stdout=subprocess.DEVNULL)
+            subprocess.run(
+                [python, "-m", "pytest", "-q", "-p", "no:randomly"],
+                cwd=ROOT,
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
             suite_seconds = time.perf_counter() - start
 
     fast_t = median([r[0] for r in results["fast"]])
@@ -177,18 +203,28 @@ def main() -> int:
     print(f"  plain import : {plain_t:6.2f} s   peak {plain_m:5.0f} MB")
     print(f"  fast, 1 proc : {serial_t:6.2f} s   peak {serial_m:5.0f} MB")
     print(f"  fast loader  : {fast_t:6.2f} s   peak {fast_m:5.0f} MB")
-    print(f"  ratio        : {ratio:6.2f}x  (target <= {TARGET_RATIO}: {verdict(ratio <= TARGET_RATIO)})")
-    print(f"  fast median  : {fast_t:6.2f} s  (target < {TARGET_SECONDS} s: {verdict(fast_t < TARGET_SECONDS)})")
-    print(f"  fast peak    : {fast_m:6.0f} MB (target < {TARGET_MEMORY_MB} MB: {verdict(fast_m < TARGET_MEMORY_MB)})")
+    print(
+        f"  ratio        : {ratio:6.2f}x  (target <= {TARGET_RATIO}: {verdict(ratio <= TARGET_RATIO)})"
+    )
+    print(
+        f"  fast median  : {fast_t:6.2f} s  (target < {TARGET_SECONDS} s: {verdict(fast_t < TARGET_SECONDS)})"
+    )
+    print(
+        f"  fast peak    : {fast_m:6.0f} MB (target < {TARGET_MEMORY_MB} MB: {verdict(fast_m < TARGET_MEMORY_MB)})"
+    )
     if scaling:
         print("scaling, one environment, one process (fast loader, median wall time)")
         for count, walls in scaling.items():
             print(f"  {count:2d} services : {median(walls):6.2f} s")
         growth = median(scaling[30]) / median(scaling[3])
-        print(f"  30 vs 3      : {growth:6.2f}x  (target <= {TARGET_SCALING}: {verdict(growth <= TARGET_SCALING)})")
+        print(
+            f"  30 vs 3      : {growth:6.2f}x  (target <= {TARGET_SCALING}: {verdict(growth <= TARGET_SCALING)})"
+        )
     if suite_seconds is not None:
-        print(f"test suite     : {suite_seconds:6.2f} s  (target < {TARGET_SUITE_SECONDS} s: "
-              f"{verdict(suite_seconds < TARGET_SUITE_SECONDS)})")
+        print(
+            f"test suite     : {suite_seconds:6.2f} s  (target < {TARGET_SUITE_SECONDS} s: "
+            f"{verdict(suite_seconds < TARGET_SUITE_SECONDS)})"
+        )
     return 0
 
 

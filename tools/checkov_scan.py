@@ -42,6 +42,7 @@ Usage::
         [--summary-json FILE] [--update-doc docs/verification.md]
         [--checkov-json FILE]   # evaluate a saved `checkov -o json` instead of running it
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,15 +53,17 @@ import subprocess
 import sys
 import tempfile
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as `python tools/checkov_scan.py`
     sys.path.insert(0, str(ROOT))
 
 from config.model import TIERS  # noqa: E402  (needs ROOT on sys.path)
+
 DEFAULT_EXCEPTIONS = ROOT / "guardrails" / "checkov_exceptions.yaml"
 CHECKOV_CONFIG = ROOT / ".checkov.yaml"
 DOC_BEGIN = "<!-- checkov-counts:begin -->"
@@ -87,7 +90,9 @@ class Exemption:
     def covers(self, check_id: str, target: str, tier: str | None = None) -> bool:
         if self.tiers and tier not in self.tiers:
             return False
-        return check_id == self.check and any(fnmatch.fnmatchcase(target, p) for p in self.resources)
+        return check_id == self.check and any(
+            fnmatch.fnmatchcase(target, p) for p in self.resources
+        )
 
 
 @dataclass(frozen=True)
@@ -117,34 +122,57 @@ class Result:
 def parse_exceptions(raw: Any, source: str = "exceptions") -> list[Exemption]:
     """Validates the loaded exceptions document; every problem names the entry."""
     if not isinstance(raw, dict) or not isinstance(raw.get("exceptions"), list):
-        raise ScanError(f"{source}: expected a mapping with an 'exceptions' list, got {type(raw).__name__}")
+        raise ScanError(
+            f"{source}: expected a mapping with an 'exceptions' list, got {type(raw).__name__}"
+        )
     parsed = []
     for index, entry in enumerate(raw["exceptions"]):
         where = f"{source}: exceptions[{index}]"
         if not isinstance(entry, dict):
-            raise ScanError(f"{where}: expected a mapping with check, resources and reason, got {entry!r}")
+            raise ScanError(
+                f"{where}: expected a mapping with check, resources and reason, got {entry!r}"
+            )
         unknown = set(entry) - {"check", "resources", "reason", "tiers"}
         if unknown:
-            raise ScanError(f"{where}: unknown field(s) {sorted(unknown)}; allowed: check, resources, "
-                            "reason, tiers")
+            raise ScanError(
+                f"{where}: unknown field(s) {sorted(unknown)}; allowed: check, resources, "
+                "reason, tiers"
+            )
         tiers = entry.get("tiers", [])
         if not isinstance(tiers, list) or any(t not in TIERS for t in tiers):
-            raise ScanError(f"{where}: tiers={tiers!r} is not allowed; give a list of "
-                            f"{', '.join(TIERS)} (or leave it out for every tier)")
+            raise ScanError(
+                f"{where}: tiers={tiers!r} is not allowed; give a list of "
+                f"{', '.join(TIERS)} (or leave it out for every tier)"
+            )
         check = entry.get("check")
         if not isinstance(check, str) or not CHECK_ID.match(check):
-            raise ScanError(f"{where}: check={check!r} is not a checkov id like CKV_AWS_18 or CKV2_AWS_62")
+            raise ScanError(
+                f"{where}: check={check!r} is not a checkov id like CKV_AWS_18 or CKV2_AWS_62"
+            )
         resources = entry.get("resources")
-        if (not isinstance(resources, list) or not resources
-                or not all(isinstance(p, str) and p.strip() for p in resources)):
-            raise ScanError(f"{where} ({check}): resources={resources!r} must be a non-empty list of "
-                            f"'<stack>/<type>.<name>' patterns ('*' for all)")
+        if (
+            not isinstance(resources, list)
+            or not resources
+            or not all(isinstance(p, str) and p.strip() for p in resources)
+        ):
+            raise ScanError(
+                f"{where} ({check}): resources={resources!r} must be a non-empty list of "
+                f"'<stack>/<type>.<name>' patterns ('*' for all)"
+            )
         reason = entry.get("reason")
         if not isinstance(reason, str) or len(reason.strip()) < MIN_REASON_CHARS:
-            raise ScanError(f"{where} ({check}): reason={reason!r} must explain why the risk is accepted "
-                            f"(at least {MIN_REASON_CHARS} characters)")
-        parsed.append(Exemption(check=check, resources=tuple(resources), reason=" ".join(reason.split()),
-                                tiers=tuple(tiers)))
+            raise ScanError(
+                f"{where} ({check}): reason={reason!r} must explain why the risk is accepted "
+                f"(at least {MIN_REASON_CHARS} characters)"
+            )
+        parsed.append(
+            Exemption(
+                check=check,
+                resources=tuple(resources),
+                reason=" ".join(reason.split()),
+                tiers=tuple(tiers),
+            )
+        )
     return parsed
 
 
@@ -171,15 +199,21 @@ def manifest_stack_files(outdir: Path) -> dict[str, Path]:
     """stack name -> stack file, for every stack the manifest lists."""
     manifest = Path(outdir, "manifest.json")
     if not manifest.is_file():
-        raise ScanError(f"no {manifest}: synthesize first (make synth); a failed synthesis leaves none")
+        raise ScanError(
+            f"no {manifest}: synthesize first (make synth); a failed synthesis leaves none"
+        )
     try:
         stacks = json.loads(manifest.read_text())["stacks"]
-        files = {name: Path(outdir, entry["synthesizedStackPath"]) for name, entry in stacks.items()}
+        files = {
+            name: Path(outdir, entry["synthesizedStackPath"]) for name, entry in stacks.items()
+        }
     except (ValueError, KeyError, TypeError, AttributeError) as err:
         raise ScanError(f"{manifest} is not a cdktf manifest: {err!r}") from err
     missing = sorted(name for name, path in files.items() if not path.is_file())
     if missing:
-        raise ScanError(f"{manifest} lists stacks without their file: {', '.join(missing)}; synthesize again")
+        raise ScanError(
+            f"{manifest} lists stacks without their file: {', '.join(missing)}; synthesize again"
+        )
     if not files:
         raise ScanError(f"{manifest} lists no stack; synthesize first (make synth)")
     return files
@@ -217,11 +251,14 @@ def start_checkov(outdir: Path) -> subprocess.Popen:
     checkov = Path(sys.executable).parent / "checkov"
     command = [
         str(checkov) if checkov.exists() else "checkov",
-        "-d", str(outdir),
-        "--framework", "terraform_json",
+        "-d",
+        str(outdir),
+        "--framework",
+        "terraform_json",
         "--skip-download",
         "--compact",
-        "-o", "json",
+        "-o",
+        "json",
     ]
     if CHECKOV_CONFIG.exists():
         command += ["--config-file", str(CHECKOV_CONFIG)]
@@ -278,7 +315,9 @@ class _AddressIndex:
         if section not in ("resource", "data"):
             return resource
         by_name, lines = self._load(stack)
-        candidates = [c for c in by_name.get(name, []) if c.startswith("data.") == (section == "data")]
+        candidates = [
+            c for c in by_name.get(name, []) if c.startswith("data.") == (section == "data")
+        ]
         if len(candidates) > 1 and line_range and 0 < line_range[0] <= len(lines):
             # The block starts at the line of its name; its type is the
             # nearest enclosing key above.
@@ -307,14 +346,18 @@ def parse_results(report: Any, outdir: Path | None) -> tuple[list[Result], int]:
                 path = item.get("file_abs_path") or item.get("file_path") or ""
                 match = _STACK_IN_PATH.search(path)
                 stack = match.group(1) if match else path
-                results.append(Result(
-                    check_id=item["check_id"],
-                    check_name=item.get("check_name", ""),
-                    stack=stack,
-                    address=index.resolve(stack, item.get("resource", ""), item.get("file_line_range")),
-                    passed=passed,
-                    guideline=item.get("guideline") or "",
-                ))
+                results.append(
+                    Result(
+                        check_id=item["check_id"],
+                        check_name=item.get("check_name", ""),
+                        stack=stack,
+                        address=index.resolve(
+                            stack, item.get("resource", ""), item.get("file_line_range")
+                        ),
+                        passed=passed,
+                        guideline=item.get("guideline") or "",
+                    )
+                )
     return results, parsing_errors
 
 
@@ -343,8 +386,12 @@ def environment_tiers() -> dict[str, str]:
     return {env.name: env.tier for env in load_environments()}
 
 
-def evaluate(results: Iterable[Result], exceptions: list[Exemption], parsing_errors: int = 0,
-             tiers: dict[str, str] | None = None) -> Evaluation:
+def evaluate(
+    results: Iterable[Result],
+    exceptions: list[Exemption],
+    parsing_errors: int = 0,
+    tiers: dict[str, str] | None = None,
+) -> Evaluation:
     """``tiers``: environment name -> tier; an entry restricted to tiers
     covers nothing of an environment whose tier is unknown."""
     unexcepted: list[Result] = []
@@ -357,8 +404,10 @@ def evaluate(results: Iterable[Result], exceptions: list[Exemption], parsing_err
             tally["passed"] += 1
             continue
         tier = (tiers or {}).get(result.environment)
-        cover = next((i for i, e in enumerate(exceptions)
-                      if e.covers(result.check_id, result.target, tier)), None)
+        cover = next(
+            (i for i, e in enumerate(exceptions) if e.covers(result.check_id, result.target, tier)),
+            None,
+        )
         if cover is None:
             tally["failed"] += 1
             unexcepted.append(result)
@@ -414,16 +463,22 @@ def doc_is_current(path: Path, evaluation: Evaluation) -> bool:
 def print_report(evaluation: Evaluation, out=None) -> None:
     out = out or sys.stdout
     for result in sorted(evaluation.unexcepted, key=lambda r: (r.stack, r.check_id, r.address)):
-        print(f"FAILED {result.check_id} {result.target}: {result.check_name}"
-              + (f" ({result.guideline})" if result.guideline else ""), file=out)
+        print(
+            f"FAILED {result.check_id} {result.target}: {result.check_name}"
+            + (f" ({result.guideline})" if result.guideline else ""),
+            file=out,
+        )
     for exception in evaluation.unused:
         print(f"warning: unused exception {exception.check} {list(exception.resources)}", file=out)
     if evaluation.parsing_errors:
         print(f"checkov could not parse {evaluation.parsing_errors} file(s)", file=out)
     print(markdown_table(evaluation), file=out)
     if evaluation.unexcepted:
-        print("Fix the stack, or accept the risk with a reasoned entry in "
-              "guardrails/checkov_exceptions.yaml (see docs/verification.md).", file=out)
+        print(
+            "Fix the stack, or accept the risk with a reasoned entry in "
+            "guardrails/checkov_exceptions.yaml (see docs/verification.md).",
+            file=out,
+        )
     status = "ok" if evaluation.ok else f"{len(evaluation.unexcepted)} unexcepted failure(s)"
     print(f"checkov: {status}; {len(evaluation.excepted)} excepted", file=out)
 
@@ -433,17 +488,39 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__.split("\n\n")[0],
         epilog="See the module docstring and docs/verification.md for the exceptions file format.",
     )
-    parser.add_argument("--outdir", type=Path, default=Path("cdktf.out"), help="synthesized app (default cdktf.out)")
-    parser.add_argument("--exceptions", type=Path, default=DEFAULT_EXCEPTIONS,
-                        help="reasoned exceptions (default guardrails/checkov_exceptions.yaml)")
-    parser.add_argument("--checkov-json", type=Path, help="evaluate this saved checkov JSON report instead of running checkov")
-    parser.add_argument("--summary-json", type=Path, help="write the per-environment counts as JSON here")
-    parser.add_argument("--update-doc", type=Path, action="append", default=[],
-                        help="rewrite the counts table between the markers of this Markdown "
-                             "file (repeatable; `make docs`)")
-    parser.add_argument("--check-doc", type=Path, action="append", default=[],
-                        help="fail (exit 1) when the counts table of this Markdown file is "
-                             "stale; changes nothing (repeatable; `make checks`)")
+    parser.add_argument(
+        "--outdir", type=Path, default=Path("cdktf.out"), help="synthesized app (default cdktf.out)"
+    )
+    parser.add_argument(
+        "--exceptions",
+        type=Path,
+        default=DEFAULT_EXCEPTIONS,
+        help="reasoned exceptions (default guardrails/checkov_exceptions.yaml)",
+    )
+    parser.add_argument(
+        "--checkov-json",
+        type=Path,
+        help="evaluate this saved checkov JSON report instead of running checkov",
+    )
+    parser.add_argument(
+        "--summary-json", type=Path, help="write the per-environment counts as JSON here"
+    )
+    parser.add_argument(
+        "--update-doc",
+        type=Path,
+        action="append",
+        default=[],
+        help="rewrite the counts table between the markers of this Markdown "
+        "file (repeatable; `make docs`)",
+    )
+    parser.add_argument(
+        "--check-doc",
+        type=Path,
+        action="append",
+        default=[],
+        help="fail (exit 1) when the counts table of this Markdown file is "
+        "stale; changes nothing (repeatable; `make checks`)",
+    )
     args = parser.parse_args(argv)
     try:
         exceptions = load_exceptions(args.exceptions)
@@ -458,13 +535,18 @@ def main(argv: list[str] | None = None) -> int:
         evaluation = evaluate(results, exceptions, parsing_errors, environment_tiers())
         print_report(evaluation)
         if args.summary_json:
-            args.summary_json.write_text(json.dumps(evaluation.counts, indent=2, sort_keys=True) + "\n")
+            args.summary_json.write_text(
+                json.dumps(evaluation.counts, indent=2, sort_keys=True) + "\n"
+            )
         for doc in args.update_doc:
             update_doc(doc, evaluation)
         stale = [str(doc) for doc in args.check_doc if not doc_is_current(doc, evaluation)]
         if stale:
-            print(f"checkov scan: the counts table in {', '.join(stale)} is stale; refresh it "
-                  "with `make docs` and commit it", file=sys.stderr)
+            print(
+                f"checkov scan: the counts table in {', '.join(stale)} is stale; refresh it "
+                "with `make docs` and commit it",
+                file=sys.stderr,
+            )
             return 1
     except ScanError as err:
         print(f"checkov scan: {err}", file=sys.stderr)

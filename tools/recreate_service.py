@@ -17,6 +17,7 @@ and prints the plan and apply commands with the resources' addresses; it
 changes nothing itself. Procedure: docs/services.md, "Create-time settings".
 Exit codes: 0 printed; 2 bad input or no synthesized stack.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,11 +44,16 @@ def addresses(stack: dict, stack_id: str, service: str) -> list[str]:
     found = []
     for rtype, construct_id in RECREATED:
         path = f"{stack_id}/service-{service}/{construct_id}"
-        matches = [f"{rtype}.{name}" for name, body in (resources.get(rtype) or {}).items()
-                   if (body.get("//") or {}).get("metadata", {}).get("path") == path]
+        matches = [
+            f"{rtype}.{name}"
+            for name, body in (resources.get(rtype) or {}).items()
+            if (body.get("//") or {}).get("metadata", {}).get("path") == path
+        ]
         if len(matches) != 1:
-            raise UsageError(f"{stack_id}: found {len(matches)} {rtype} at {path}; synthesize "
-                             "again (make synth) and check the service name")
+            raise UsageError(
+                f"{stack_id}: found {len(matches)} {rtype} at {path}; synthesize "
+                "again (make synth) and check the service name"
+            )
         found.append(matches[0])
     return found
 
@@ -55,25 +61,29 @@ def addresses(stack: dict, stack_id: str, service: str) -> list[str]:
 def services_in(stack: dict, stack_id: str) -> list[str]:
     prefix = f"{stack_id}/service-"
     return sorted(
-        body["//"]["metadata"]["path"][len(prefix):].removesuffix("/service")
+        body["//"]["metadata"]["path"][len(prefix) :].removesuffix("/service")
         for body in (stack.get("resource") or {}).get("aws_ecs_service", {}).values()
-        if body.get("//", {}).get("metadata", {}).get("path", "").startswith(prefix))
+        if body.get("//", {}).get("metadata", {}).get("path", "").startswith(prefix)
+    )
 
 
 def commands(outdir: Path, env: str, service: str) -> list[str]:
     stack_id = f"payment-{env}-services"
     path = outdir / "stacks" / stack_id / "cdk.tf.json"
     if not path.is_file():
-        raise UsageError(f"--env: {env!r} has no synthesized services stack at {path}; run "
-                         f"`PAYMENT_ENVIRONMENTS={env} make synth` first")
+        raise UsageError(
+            f"--env: {env!r} has no synthesized services stack at {path}; run "
+            f"`PAYMENT_ENVIRONMENTS={env} make synth` first"
+        )
     try:
         stack = json.loads(path.read_text())
     except ValueError as err:
         raise UsageError(f"{path}: not readable JSON ({err}); synthesize again") from None
     known = services_in(stack, stack_id)
     if service not in known:
-        raise UsageError(f"--service: {service!r} is not a service of {stack_id}; allowed: "
-                         + ", ".join(known))
+        raise UsageError(
+            f"--service: {service!r} is not a service of {stack_id}; allowed: " + ", ".join(known)
+        )
     replace = " ".join(f"-replace='{a}'" for a in addresses(stack, stack_id, service))
     where = f"cdktf.out/stacks/{stack_id}"
     return [
@@ -93,7 +103,8 @@ def commands(outdir: Path, env: str, service: str) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python tools/recreate_service.py",
-        description="Print the commands that re-create one ECS service (create-time settings).")
+        description="Print the commands that re-create one ECS service (create-time settings).",
+    )
     parser.add_argument("--env", required=True, help="environment, e.g. prod")
     parser.add_argument("--service", required=True, help="service name, e.g. payment-api")
     parser.add_argument("--outdir", default=str(ROOT / "cdktf.out"), help="synthesized output")
@@ -103,8 +114,10 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as err:
         print(f"recreate_service: {err}", file=sys.stderr)
         return 2
-    print(f"# Re-creates {args.service} in {args.env}: the service is down between delete and "
-          "create; use a change window.")
+    print(
+        f"# Re-creates {args.service} in {args.env}: the service is down between delete and "
+        "create; use a change window."
+    )
     print("\n".join(lines))
     return 0
 

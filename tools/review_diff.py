@@ -24,6 +24,7 @@ Usage::
 Exit status: 0 (or 1 with ``--exit-code`` when there are differences);
 2 when a synthesis or git fails.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -70,7 +71,10 @@ class StackDiff:
 
     @property
     def empty(self) -> bool:
-        return not (self.added or self.removed or self.renamed or self.changed) and self.status == "changed"
+        return (
+            not (self.added or self.removed or self.renamed or self.changed)
+            and self.status == "changed"
+        )
 
 
 def _short(value: Any) -> str:
@@ -133,7 +137,7 @@ def diff_values(old: Any, new: Any, path: str = "") -> list[Change]:
         return changes
     if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
         changes = []
-        for index, (a, b) in enumerate(zip(old, new)):
+        for index, (a, b) in enumerate(zip(old, new, strict=True)):
             changes += diff_values(a, b, f"{path}[{index}]")
         return changes
     old_doc, new_doc = _as_document(old), _as_document(new)
@@ -155,8 +159,14 @@ def diff_stack(old: dict | None, new: dict | None) -> StackDiff:
     added = sorted(set(new_blocks) - set(old_blocks))
     removed = sorted(set(old_blocks) - set(new_blocks))
     for gone in list(removed):
-        twin = next((a for a in added if _block_type(a) == _block_type(gone)
-                     and new_blocks[a] == old_blocks[gone]), None)
+        twin = next(
+            (
+                a
+                for a in added
+                if _block_type(a) == _block_type(gone) and new_blocks[a] == old_blocks[gone]
+            ),
+            None,
+        )
         if twin is not None and result.status == "changed":
             result.renamed.append((gone, twin))
             added.remove(twin)
@@ -187,11 +197,15 @@ def format_diffs(diffs: dict[str, StackDiff], compared: int) -> str:
         if one.status != "changed":
             lines.append(f"{name}: stack {one.status} ({len(one.added) + len(one.removed)} blocks)")
         else:
-            lines.append(f"{name}: {len(one.added)} added, {len(one.removed)} removed, "
-                         f"{len(one.changed)} changed, {len(one.renamed)} renamed")
+            lines.append(
+                f"{name}: {len(one.added)} added, {len(one.removed)} removed, "
+                f"{len(one.changed)} changed, {len(one.renamed)} renamed"
+            )
         lines += [f"  + {a}" for a in one.added]
         lines += [f"  - {r}" for r in one.removed]
-        lines += [f"  > {a} -> {b} (replaced unless a moved block is added)" for a, b in one.renamed]
+        lines += [
+            f"  > {a} -> {b} (replaced unless a moved block is added)" for a, b in one.renamed
+        ]
         for address, changes in one.changed.items():
             lines.append(f"  ~ {address}")
             lines += [f"      {c}" for c in changes]
@@ -218,16 +232,26 @@ def synthesize(source: Path, outdir: Path) -> None:
     if node.exists():
         env.setdefault("JSII_NODE", str(node))
     env.pop("PYTHONPATH", None)  # main.py must import the tree it belongs to
-    done = subprocess.run([sys.executable, "main.py"], cwd=source, env=env,
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "main.py"],
+        cwd=source,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if done.returncode != 0:
         raise DiffError(f"synthesis in {source} failed ({done.returncode}):\n{done.stderr[-3000:]}")
 
 
 def export_ref(ref: str, target: Path) -> None:
     archive = target.with_suffix(".tar")
-    done = subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", "-o", str(archive), ref],
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", "--format=tar", "-o", str(archive), ref],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if done.returncode != 0:
         raise DiffError(f"git archive {ref} failed: {done.stderr.strip()}")
     target.mkdir(parents=True)
@@ -243,9 +267,17 @@ def main(argv: list[str] | None = None) -> int:
         epilog=__doc__.split("Usage::")[1] if "Usage::" in __doc__ else None,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("ref", nargs="?", default="HEAD", help="git ref to compare against (default HEAD)")
-    parser.add_argument("--base-outdir", type=Path, help="use this synthesized output as the base instead of the ref")
-    parser.add_argument("--head-outdir", type=Path, help="use this synthesized output instead of the working tree")
+    parser.add_argument(
+        "ref", nargs="?", default="HEAD", help="git ref to compare against (default HEAD)"
+    )
+    parser.add_argument(
+        "--base-outdir",
+        type=Path,
+        help="use this synthesized output as the base instead of the ref",
+    )
+    parser.add_argument(
+        "--head-outdir", type=Path, help="use this synthesized output instead of the working tree"
+    )
     parser.add_argument("--exit-code", action="store_true", help="exit 1 when anything differs")
     args = parser.parse_args(argv)
     try:

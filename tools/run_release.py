@@ -3,6 +3,7 @@
 
 Not named ``release.py``: that name would shadow the ``release`` package for
 tools that put ``tools/`` on the module path (mypy refused the tree)."""
+
 from __future__ import annotations
 
 import sys
@@ -11,7 +12,7 @@ from pathlib import Path
 # Run from anywhere: the repository root holds the release and config packages.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from release.cli import run  # noqa: E402
+from release.cli import run
 
 if __name__ == "__main__":
     run()

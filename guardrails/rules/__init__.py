@@ -8,6 +8,7 @@ them to a stack as a node validation, so ``app.synth()`` fails with
 resource from one rule, with a reason that every synth report lists.
 See docs/rules.md.
 """
+
 from __future__ import annotations
 
 from guardrails.rules.model import Finding, Rule, RuleContext

@@ -1,5 +1,6 @@
 """PAY-CD-002: listeners and listener rules CodeDeploy rewrites ignore
 their action changes."""
+
 from __future__ import annotations
 
 from guardrails.rules import tf
@@ -33,22 +34,31 @@ def check(stack: dict, ctx: RuleContext) -> list[Finding]:
     for name, groups in sorted(traffic_listeners(stack).items()):
         body = tf.resources(stack, LISTENER)[name]
         if not tf.ignores_changes(body, "default_action"):
-            findings.append(RULE.finding(
-                tf.address(LISTENER, name),
-                f"is a traffic route of deployment group {sorted(set(groups))[0]} but does not "
-                "ignore default_action changes, so a plan after a release reverts CodeDeploy's routing",
-                "add lifecycle { ignore_changes = [default_action] }"))
+            findings.append(
+                RULE.finding(
+                    tf.address(LISTENER, name),
+                    f"is a traffic route of deployment group {sorted(set(groups))[0]} but does not "
+                    "ignore default_action changes, so a plan after a release reverts CodeDeploy's routing",
+                    "add lifecycle { ignore_changes = [default_action] }",
+                )
+            )
     claimed = claimed_target_groups(stack)
     for _, name, body in tf.each(stack, LISTENER_RULE):
-        targets = {tf.resolve(stack, arn, TARGET_GROUP, "arn") for arn in forward_targets(body.get("action"))}
+        targets = {
+            tf.resolve(stack, arn, TARGET_GROUP, "arn")
+            for arn in forward_targets(body.get("action"))
+        }
         owned = sorted(t for t in targets if t in claimed)
         if owned and not tf.ignores_changes(body, "action"):
-            findings.append(RULE.finding(
-                tf.address(LISTENER_RULE, name),
-                f"forwards to target group {owned[0]} of deployment group {claimed[owned[0]][0]} "
-                "but does not ignore action changes, so a plan after a release reverts "
-                "CodeDeploy's weighted forward",
-                "add lifecycle { ignore_changes = [action] }"))
+            findings.append(
+                RULE.finding(
+                    tf.address(LISTENER_RULE, name),
+                    f"forwards to target group {owned[0]} of deployment group {claimed[owned[0]][0]} "
+                    "but does not ignore action changes, so a plan after a release reverts "
+                    "CodeDeploy's weighted forward",
+                    "add lifecycle { ignore_changes = [action] }",
+                )
+            )
     return findings
 
 
@@ -56,8 +66,8 @@ RULE = Rule(
     id="PAY-CD-002",
     summary="Listeners and listener rules CodeDeploy rewrites ignore default_action / action changes.",
     why="CodeDeploy points listeners and rules at the new target group on every release; "
-        "Terraform would switch traffic back to the old task set on the next apply.",
+    "Terraform would switch traffic back to the old task set on the next apply.",
     fix="lifecycle.ignore_changes = [default_action] on traffic-route listeners and "
-        "[action] on rules forwarding to a deployment group's target groups.",
+    "[action] on rules forwarding to a deployment group's target groups.",
     check=check,
 )

@@ -13,6 +13,7 @@ unless its last word says it only locates one (``DB_SECRET_ARN``,
 GitHub or Slack token, a JWT, or a reference to an attribute that holds a
 secret, such as ``secret_string`` or ``random_password.result``).
 """
+
 from __future__ import annotations
 
 import re
@@ -22,8 +23,19 @@ from guardrails.rules.model import Finding, Rule, RuleContext
 
 #: Found anywhere in the name, once separators are removed and it is upper-cased.
 SECRET_NAME_MARKERS = (
-    "PASSWORD", "PASSWD", "PASSPHRASE", "SECRET", "TOKEN", "APIKEY", "PRIVATEKEY",
-    "CREDENTIAL", "ACCESSKEY", "AUTHKEY", "SIGNINGKEY", "ENCRYPTIONKEY", "SESSIONKEY",
+    "PASSWORD",
+    "PASSWD",
+    "PASSPHRASE",
+    "SECRET",
+    "TOKEN",
+    "APIKEY",
+    "PRIVATEKEY",
+    "CREDENTIAL",
+    "ACCESSKEY",
+    "AUTHKEY",
+    "SIGNINGKEY",
+    "ENCRYPTIONKEY",
+    "SESSIONKEY",
     "MASTERKEY",
 )
 #: Found as a whole word of the name (too short to search inside words: BYPASS, COMPASS).
@@ -37,17 +49,24 @@ SECRET_VALUES = (
     (re.compile(r"-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY-----"), "a PEM private key"),
     (re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@"), "a URL with a password"),
     (re.compile(r"(?<![A-Za-z0-9])[rs]k_(live|test)_[A-Za-z0-9]{10,}"), "a Stripe secret key"),
-    (re.compile(r"(?<![A-Za-z0-9])(gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{22,})"),
-     "a GitHub token"),
+    (
+        re.compile(r"(?<![A-Za-z0-9])(gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{22,})"),
+        "a GitHub token",
+    ),
     (re.compile(r"(?<![A-Za-z0-9])xox[abposr]-[A-Za-z0-9-]{10,}"), "a Slack token"),
     (re.compile(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\."), "a JWT"),
     # References (same stack, or cdktf's cross-stack outputs, which run the
     # type, name and attribute together) to attributes that hold a secret.
-    (re.compile(r"\$\{.*(aws_secretsmanager_secret_version[.\w-]*secret_(string|binary)"
-                r"|random_password[.\w-]*(result|bcrypt_hash)"
-                r"|aws_iam_access_key[.\w-]*(secret|ses_smtp_password_v4)"
-                r"|tls_private_key[.\w-]*private_key_(pem|openssh|pem_pkcs8)"
-                r"|master_password)"), "a reference to a secret attribute"),
+    (
+        re.compile(
+            r"\$\{.*(aws_secretsmanager_secret_version[.\w-]*secret_(string|binary)"
+            r"|random_password[.\w-]*(result|bcrypt_hash)"
+            r"|aws_iam_access_key[.\w-]*(secret|ses_smtp_password_v4)"
+            r"|tls_private_key[.\w-]*private_key_(pem|openssh|pem_pkcs8)"
+            r"|master_password)"
+        ),
+        "a reference to a secret attribute",
+    ),
 )
 
 
@@ -56,8 +75,9 @@ def secret_name(name: str) -> bool:
     if not words or words[-1] in LOCATOR_WORDS:
         return False
     joined = "".join(words)
-    return (any(marker in joined for marker in SECRET_NAME_MARKERS)
-            or any(word in SECRET_NAME_WORDS for word in words))
+    return any(marker in joined for marker in SECRET_NAME_MARKERS) or any(
+        word in SECRET_NAME_WORDS for word in words
+    )
 
 
 def secret_value(value) -> str | None:
@@ -76,8 +96,11 @@ def _variables(environment) -> list[tuple[str, object]]:
         return [(str(k), v) for k, v in environment.items()]
     if not isinstance(environment, list):
         return []
-    return [(str(item.get("name", "")), item.get("value"))
-            for item in environment if isinstance(item, dict)]
+    return [
+        (str(item.get("name", "")), item.get("value"))
+        for item in environment
+        if isinstance(item, dict)
+    ]
 
 
 def judge(environment) -> list[str]:
@@ -99,9 +122,9 @@ RULE = Rule(
     id="PAY-SEC-001",
     summary="No container has a secret-looking name or value in its plain environment.",
     why="Plain environment variables are stored in the task definition, readable by anyone "
-        "with ecs:DescribeTaskDefinition, in every revision and in Terraform state "
-        "(PCI DSS 8.3.2).",
+    "with ecs:DescribeTaskDefinition, in every revision and in Terraform state "
+    "(PCI DSS 8.3.2).",
     fix="move it to the container's secrets (name + valueFrom = a Secrets Manager secret ARN); "
-        "the ECS agent injects it at start",
+    "the ECS agent injects it at start",
     check=check,
 )

@@ -1,4 +1,5 @@
 """PAY-CTR-001: no container runs privileged."""
+
 from __future__ import annotations
 
 from guardrails.rules import containers, tf
@@ -17,7 +18,7 @@ RULE = Rule(
     id="PAY-CTR-001",
     summary="No container of a task definition is privileged.",
     why="A privileged container has every capability and the host's devices: one "
-        "compromised process owns the host and every task on it.",
+    "compromised process owns the host and every task on it.",
     fix="remove privileged or set privileged = false",
     check=check,
 )

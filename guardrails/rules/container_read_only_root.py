@@ -1,4 +1,5 @@
 """PAY-CTR-002: every container has a read-only root filesystem."""
+
 from __future__ import annotations
 
 from guardrails.rules import containers, tf
@@ -20,8 +21,8 @@ RULE = Rule(
     id="PAY-CTR-002",
     summary="Every container of a task definition has a read-only root filesystem.",
     why="An attacker who gets code execution cannot replace the service's binaries, plant "
-        "tools or persist in the container; writes go only to declared volumes.",
+    "tools or persist in the container; writes go only to declared volumes.",
     fix="set readonlyRootFilesystem = true and mount a task volume for each directory the "
-        "process writes (e.g. /tmp)",
+    "process writes (e.g. /tmp)",
     check=check,
 )

@@ -7,17 +7,21 @@ task definitions and turns a judge's verdicts into findings. A
 ``${jsonencode(...)}`` or a reference) cannot be checked, so every
 container rule reports it rather than passing it.
 """
+
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from guardrails.rules import tf
 from guardrails.rules.model import Finding, Rule
 
 TASK_DEFINITION = "aws_ecs_task_definition"
-UNREADABLE_FIX = ("write container_definitions as literal JSON (json.dumps of the container "
-                  "list; references inside values are fine), or suppress this rule for the "
-                  "task definition with a reason")
+UNREADABLE_FIX = (
+    "write container_definitions as literal JSON (json.dumps of the container "
+    "list; references inside values are fine), or suppress this rule for the "
+    "task definition with a reason"
+)
 #: A judge reads one container field's value (never an expression) and
 #: returns the problems it finds; each reads after "container <name> ".
 Judge = Callable[[Any], list[str]]
@@ -37,18 +41,30 @@ def findings(rule: Rule, stack: dict, field: str, judge: Judge) -> list[Finding]
         where = tf.address(TASK_DEFINITION, name)
         containers = tf.container_definitions(body)
         if containers is None:
-            found.append(rule.finding(
-                where, f"has container_definitions that are not JSON at synthesis "
-                       f"({_shown(body.get('container_definitions'))}), so {field} cannot "
-                       "be checked", UNREADABLE_FIX))
+            found.append(
+                rule.finding(
+                    where,
+                    f"has container_definitions that are not JSON at synthesis "
+                    f"({_shown(body.get('container_definitions'))}), so {field} cannot "
+                    "be checked",
+                    UNREADABLE_FIX,
+                )
+            )
             continue
         for index, container in enumerate(containers):
             label = container.get("name") if isinstance(container.get("name"), str) else f"#{index}"
             value = container.get(field)
             if tf.is_expression(value):
-                found.append(rule.finding(
-                    where, f"container {label} sets {field} to an expression ({_shown(value)}), "
-                           "which cannot be checked at synthesis", f"set {field} to a literal value"))
+                found.append(
+                    rule.finding(
+                        where,
+                        f"container {label} sets {field} to an expression ({_shown(value)}), "
+                        "which cannot be checked at synthesis",
+                        f"set {field} to a literal value",
+                    )
+                )
                 continue
-            found += [rule.finding(where, f"container {label} {problem}") for problem in judge(value)]
+            found += [
+                rule.finding(where, f"container {label} {problem}") for problem in judge(value)
+            ]
     return found

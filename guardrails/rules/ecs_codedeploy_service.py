@@ -38,6 +38,7 @@ fails synthesis, as does any argument the table does not know (a newer
 provider's). docs/rules.md and the plan review (fields CodeDeploy owns)
 read this table.
 """
+
 from __future__ import annotations
 
 from guardrails.rules import tf
@@ -60,25 +61,45 @@ CONTRACT: dict[str, tuple[str, str]] = {
     "placement_constraints": (UPDATABLE, "UpdateService placementConstraints"),
     "propagate_tags": (UPDATABLE, "UpdateService propagateTags"),
     "enable_ecs_managed_tags": (UPDATABLE, "UpdateService enableECSManagedTags"),
-    "task_definition": (CODEDEPLOY_OWNED, "AppSpec TaskDefinition; every release registers a new revision"),
-    "load_balancer": (CODEDEPLOY_OWNED, "AppSpec LoadBalancerInfo; the live target group alternates blue/green"),
+    "task_definition": (
+        CODEDEPLOY_OWNED,
+        "AppSpec TaskDefinition; every release registers a new revision",
+    ),
+    "load_balancer": (
+        CODEDEPLOY_OWNED,
+        "AppSpec LoadBalancerInfo; the live target group alternates blue/green",
+    ),
     "network_configuration": (CODEDEPLOY_OWNED, "AppSpec NetworkConfiguration.AwsvpcConfiguration"),
-    "platform_version": (CODEDEPLOY_OWNED, "AppSpec PlatformVersion; ECS reports the resolved version "
-                                           "(containers-roadmap #2840)"),
-    "capacity_provider_strategy": (CODEDEPLOY_OWNED, "AppSpec CapacityProviderStrategy (containers-roadmap "
-                                                     "#1752); a Terraform change fails the plan "
-                                                     "(provider PR #43533)"),
+    "platform_version": (
+        CODEDEPLOY_OWNED,
+        "AppSpec PlatformVersion; ECS reports the resolved version (containers-roadmap #2840)",
+    ),
+    "capacity_provider_strategy": (
+        CODEDEPLOY_OWNED,
+        "AppSpec CapacityProviderStrategy (containers-roadmap "
+        "#1752); a Terraform change fails the plan "
+        "(provider PR #43533)",
+    ),
     "name": (CREATE_TIME, "ForceNew in the provider: a change replaces the service"),
     "cluster": (CREATE_TIME, "ForceNew in the provider: a change replaces the service"),
-    "deployment_controller": (CREATE_TIME, "ForceNew in the provider: a change replaces the service"),
+    "deployment_controller": (
+        CREATE_TIME,
+        "ForceNew in the provider: a change replaces the service",
+    ),
     "launch_type": (CREATE_TIME, "ForceNew in the provider: a change replaces the service"),
     "scheduling_strategy": (CREATE_TIME, "ForceNew in the provider: a change replaces the service"),
     "iam_role": (CREATE_TIME, "ForceNew in the provider: a change replaces the service"),
     "region": (CREATE_TIME, "the provider re-creates a resource in another region"),
-    "service_registries": (CREATE_TIME, "UpdateService refuses serviceRegistries on CODE_DEPLOY; "
-                                        "ignored, changed by re-creating the service"),
-    "enable_execute_command": (CREATE_TIME, "UpdateService refuses enableExecuteCommand on "
-                                            "CODE_DEPLOY; ignored, changed by re-creating the service"),
+    "service_registries": (
+        CREATE_TIME,
+        "UpdateService refuses serviceRegistries on CODE_DEPLOY; "
+        "ignored, changed by re-creating the service",
+    ),
+    "enable_execute_command": (
+        CREATE_TIME,
+        "UpdateService refuses enableExecuteCommand on "
+        "CODE_DEPLOY; ignored, changed by re-creating the service",
+    ),
     "tags": (PROVIDER_ONLY, "TagResource/UntagResource, not UpdateService"),
     "tags_all": (PROVIDER_ONLY, "computed by the provider from tags and default_tags"),
     "wait_for_steady_state": (PROVIDER_ONLY, "the provider waits; nothing is sent"),
@@ -91,35 +112,38 @@ CONTRACT: dict[str, tuple[str, str]] = {
 #: Arguments a CODE_DEPLOY service must not set, with the fix.
 REFUSED: dict[str, str] = {
     "deployment_circuit_breaker": "remove the deployment_circuit_breaker block (CodeDeploy "
-                                  "rolls back through the deployment group's auto_rollback_configuration)",
+    "rolls back through the deployment group's auto_rollback_configuration)",
     "alarms": "remove the alarms block (put the alarms in the deployment group's alarm_configuration)",
     "deployment_minimum_healthy_percent": "remove deployment_minimum_healthy_percent (the "
-                                          "CodeDeploy deployment configuration decides the pace)",
+    "CodeDeploy deployment configuration decides the pace)",
     "deployment_maximum_percent": "remove deployment_maximum_percent (the CodeDeploy "
-                                  "deployment configuration decides the pace)",
+    "deployment configuration decides the pace)",
     "force_new_deployment": "remove force_new_deployment (CodeDeploy services are redeployed "
-                            "by creating a CodeDeploy deployment; UpdateService refuses it)",
+    "by creating a CodeDeploy deployment; UpdateService refuses it)",
     "deployment_configuration": "remove deployment_configuration (ECS-native rolling/blue-green "
-                                "strategy; this service is deployed by CodeDeploy)",
+    "strategy; this service is deployed by CodeDeploy)",
     "sigint_rollback": "remove sigint_rollback (it acts on the ECS controller's circuit breaker)",
     "service_connect_configuration": "remove service_connect_configuration (Service Connect "
-                                     "does not support CodeDeploy blue/green)",
+    "does not support CodeDeploy blue/green)",
     "volume_configuration": "remove volume_configuration (EBS volumes on a service need the "
-                            "ECS deployment controller)",
+    "ECS deployment controller)",
     "vpc_lattice_configurations": "remove vpc_lattice_configurations (VPC Lattice on a service "
-                                  "needs the ECS deployment controller)",
+    "needs the ECS deployment controller)",
     "availability_zone_rebalancing": "remove availability_zone_rebalancing (UpdateService refuses "
-                                     "it on a CODE_DEPLOY service)",
+    "it on a CODE_DEPLOY service)",
 }
 
 #: Terraform meta-arguments and cdktf metadata: not service arguments.
-META = frozenset({"//", "count", "for_each", "depends_on", "lifecycle", "provider",
-                  "provisioner", "connection"})
+META = frozenset(
+    {"//", "count", "for_each", "depends_on", "lifecycle", "provider", "provisioner", "connection"}
+)
 
 #: Must be in lifecycle.ignore_changes: CodeDeploy's fields, and the
 #: create-time fields the provider would otherwise send to UpdateService.
 MUST_IGNORE = tuple(a for a, (cls, _) in CONTRACT.items() if cls == CODEDEPLOY_OWNED) + (
-    "service_registries", "enable_execute_command")
+    "service_registries",
+    "enable_execute_command",
+)
 #: What the services tier ignores: MUST_IGNORE plus desired_count (autoscaling owns it).
 SERVICE_IGNORED_CHANGES = MUST_IGNORE + ("desired_count",)
 
@@ -150,41 +174,58 @@ def check(stack: dict, ctx: RuleContext) -> list[Finding]:
             if argument in META or argument in CONTRACT or not _is_set(value):
                 continue
             if argument in REFUSED:
-                findings.append(RULE.finding(
-                    where, f"uses the CODE_DEPLOY controller but sets {argument}",
-                    REFUSED[argument]))
+                findings.append(
+                    RULE.finding(
+                        where,
+                        f"uses the CODE_DEPLOY controller but sets {argument}",
+                        REFUSED[argument],
+                    )
+                )
             else:
-                findings.append(RULE.finding(
-                    where, f"sets {argument}, which the CODE_DEPLOY contract table does not "
-                           "classify",
-                    "add it to CONTRACT in guardrails/rules/ecs_codedeploy_service.py with its "
-                    "class and the API reference that justifies it, or remove it"))
+                findings.append(
+                    RULE.finding(
+                        where,
+                        f"sets {argument}, which the CODE_DEPLOY contract table does not classify",
+                        "add it to CONTRACT in guardrails/rules/ecs_codedeploy_service.py with its "
+                        "class and the API reference that justifies it, or remove it",
+                    )
+                )
         if not tf.blocks(body.get("load_balancer")):
-            findings.append(RULE.finding(
-                where, "uses the CODE_DEPLOY controller without a load_balancer block",
-                "attach the service to the blue target group of its deployment group "
-                "(load_balancer { target_group_arn, container_name, container_port })"))
+            findings.append(
+                RULE.finding(
+                    where,
+                    "uses the CODE_DEPLOY controller without a load_balancer block",
+                    "attach the service to the blue target group of its deployment group "
+                    "(load_balancer { target_group_arn, container_name, container_port })",
+                )
+            )
         missing = [a for a in MUST_IGNORE if not tf.ignores_changes(body, a)]
         if missing:
-            findings.append(RULE.finding(
-                where, "does not ignore changes to " + ", ".join(missing)
-                       + ", which a CODE_DEPLOY service changes only through CodeDeploy or "
-                         "by re-creation (UpdateService refuses them)",
-                "add lifecycle { ignore_changes = [" + ", ".join(MUST_IGNORE)
-                + "] } (plus desired_count when autoscaled)"))
+            findings.append(
+                RULE.finding(
+                    where,
+                    "does not ignore changes to "
+                    + ", ".join(missing)
+                    + ", which a CODE_DEPLOY service changes only through CodeDeploy or "
+                    "by re-creation (UpdateService refuses them)",
+                    "add lifecycle { ignore_changes = ["
+                    + ", ".join(MUST_IGNORE)
+                    + "] } (plus desired_count when autoscaled)",
+                )
+            )
     return findings
 
 
 RULE = Rule(
     id="PAY-ECS-001",
     summary="A CODE_DEPLOY ECS service sets only arguments of the contract table, has a load "
-            "balancer and ignores what CodeDeploy owns and the create-time settings.",
+    "balancer and ignores what CodeDeploy owns and the create-time settings.",
     why="UpdateService on a CODE_DEPLOY service accepts only desired count, deployment "
-        "configuration, grace period, placement, managed tags and tag propagation (ECS API "
-        "reference); anything else Terraform changes fails the apply or is reverted on every "
-        "plan (terraform-provider-aws #12703).",
+    "configuration, grace period, placement, managed tags and tag propagation (ECS API "
+    "reference); anything else Terraform changes fails the apply or is reverted on every "
+    "plan (terraform-provider-aws #12703).",
     fix="Remove rolling-update settings, add load_balancer and lifecycle.ignore_changes = "
-        "[task_definition, load_balancer, network_configuration, platform_version, "
-        "capacity_provider_strategy, service_registries, enable_execute_command].",
+    "[task_definition, load_balancer, network_configuration, platform_version, "
+    "capacity_provider_strategy, service_registries, enable_execute_command].",
     check=check,
 )

@@ -1,5 +1,6 @@
 """PAY-KMS-001: log groups, SNS topics, ECR repositories, secrets and the
 database are encrypted with a customer-managed KMS key."""
+
 from __future__ import annotations
 
 import re
@@ -9,7 +10,9 @@ from guardrails.rules.model import Finding, Rule, RuleContext
 
 #: resource type -> how to read its key (None: not encrypted with KMS).
 _KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$")
-_KEY_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$|^mrk-[0-9a-f]{32}$")
+_KEY_ID = re.compile(
+    r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$|^mrk-[0-9a-f]{32}$"
+)
 # cdktf names cross-stack outputs after the referenced resource type.
 _CROSS_STACK_KEY = re.compile(
     r"^\$\{data\.terraform_remote_state\.[A-Za-z0-9_-]+\.outputs\.cross-stack-output-aws_kms_(key|alias)[A-Za-z0-9_.-]*\}$"
@@ -31,7 +34,7 @@ KEY_ATTRIBUTES = {
 FIXES = {
     "aws_cloudwatch_log_group": "set kms_key_id to the environment's logs key (security stack)",
     "aws_sns_topic": "set kms_master_key_id to the environment's data key",
-    "aws_ecr_repository": "set encryption_configuration { encryption_type = \"KMS\", kms_key = <data key ARN> }",
+    "aws_ecr_repository": 'set encryption_configuration { encryption_type = "KMS", kms_key = <data key ARN> }',
     "aws_secretsmanager_secret": "set kms_key_id to the environment's data key",
     "aws_rds_cluster": "set storage_encrypted = true and kms_key_id to the environment's data key",
 }
@@ -64,22 +67,29 @@ def check(stack: dict, ctx: RuleContext) -> list[Finding]:
             where = tf.address(resource_type, name)
             key = read(body)
             if resource_type == "aws_rds_cluster" and not tf.is_true(body.get("storage_encrypted")):
-                findings.append(RULE.finding(where, "has storage_encrypted unset or false",
-                                             FIXES[resource_type]))
+                findings.append(
+                    RULE.finding(
+                        where, "has storage_encrypted unset or false", FIXES[resource_type]
+                    )
+                )
             if not customer_managed(stack, key):
                 shown = "absent" if key in (None, "") else repr(key)
-                findings.append(RULE.finding(
-                    where, f"{attribute} is {shown}, not a customer-managed KMS key",
-                    FIXES[resource_type]))
+                findings.append(
+                    RULE.finding(
+                        where,
+                        f"{attribute} is {shown}, not a customer-managed KMS key",
+                        FIXES[resource_type],
+                    )
+                )
     return findings
 
 
 RULE = Rule(
     id="PAY-KMS-001",
     summary="Log groups, SNS topics, ECR repositories, secrets and the database use a "
-            "customer-managed KMS key.",
+    "customer-managed KMS key.",
     why="With our own keys, key policies decide who can read logs, images, secrets and "
-        "payment data, use is audited in CloudTrail, and access can be revoked (PCI DSS 3.5/3.6).",
+    "payment data, use is audited in CloudTrail, and access can be revoked (PCI DSS 3.5/3.6).",
     fix="Pass the environment's logs or data key (security stack) to the resource.",
     check=check,
 )

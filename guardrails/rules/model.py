@@ -1,8 +1,9 @@
 """What a rule is, what it finds, and what it is told about the stack."""
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -43,10 +44,11 @@ class RuleContext:
         return self.tier == "production"
 
     @classmethod
-    def for_environment(cls, env) -> "RuleContext":
+    def for_environment(cls, env) -> RuleContext:
         """From a ``config.model.EnvironmentConfig`` (duck-typed: name, tier, state_bucket)."""
-        return cls(env_name=env.name, tier=env.tier,
-                   state_bucket=getattr(env, "state_bucket", None))
+        return cls(
+            env_name=env.name, tier=env.tier, state_bucket=getattr(env, "state_bucket", None)
+        )
 
 
 Check = Callable[[dict, RuleContext], list[Finding]]

@@ -19,6 +19,7 @@ the /8 and /12 blocks IANA allocates to a regional registry, so /0 and /1
 included) are accepted only on ports 80 and 443 there: test listeners admit
 named client ranges, never everyone.
 """
+
 from __future__ import annotations
 
 from guardrails.rules import tf
@@ -35,9 +36,11 @@ WORLD_PORTS = frozenset({80, 443})
 WORLD_WIDE_PREFIX = {4: 8, 6: 12}
 ALL_PROTOCOLS = ("-1", "all")
 TCP = ("tcp", "6")
-FIX = ("use a private range or a security group (referenced_security_group_id) as the source; "
-       "public ranges are admitted only on listener ports of an internet-facing ALB, "
-       "world-wide ones only on its ports 80 and 443")
+FIX = (
+    "use a private range or a security group (referenced_security_group_id) as the source; "
+    "public ranges are admitted only on listener ports of an internet-facing ALB, "
+    "world-wide ones only on its ports 80 and 443"
+)
 
 
 def _security_group(stack: dict, value) -> str | None:
@@ -50,8 +53,9 @@ def _security_group(stack: dict, value) -> str | None:
 
 def _internet_facing_alb(body: dict) -> bool:
     internal = body.get("internal")
-    return ((internal is None or internal is False or str(internal).strip().lower() == "false")
-            and body.get("load_balancer_type") in (None, "application"))
+    return (
+        internal is None or internal is False or str(internal).strip().lower() == "false"
+    ) and body.get("load_balancer_type") in (None, "application")
 
 
 def public_listener_ports(stack: dict) -> dict[str, tuple[str, frozenset[int]]]:
@@ -61,10 +65,10 @@ def public_listener_ports(stack: dict) -> dict[str, tuple[str, frozenset[int]]]:
         ports[f"{lb_type}.{lb_name}"] = set()
     for _, _, body in tf.each(stack, *LISTENER_TYPES):
         for lb_type in LOAD_BALANCER_TYPES:
-            lb_name = tf.resolve(stack, body.get("load_balancer_arn"), lb_type, "arn")
-            if lb_name is not None:
+            listener_lb = tf.resolve(stack, body.get("load_balancer_arn"), lb_type, "arn")
+            if listener_lb is not None:
                 try:
-                    ports[f"{lb_type}.{lb_name}"].add(int(body.get("port")))
+                    ports[f"{lb_type}.{listener_lb}"].add(int(body.get("port")))  # type: ignore[arg-type]
                 except (TypeError, ValueError):
                     pass
     groups: dict[str, tuple[str, frozenset[int]]] = {}
@@ -106,16 +110,26 @@ def _problem(source: str, ports: range | None, exempt: frozenset[int]) -> str | 
         return None
     on_listener = ports is not None and 0 < len(ports) <= len(exempt) and set(ports) <= exempt
     if network is None:
-        return None if on_listener else (
-            "a reference or expression, not a literal CIDR: it may be public, and only "
-            "listener ports of an internet-facing ALB accept public ranges")
+        return (
+            None
+            if on_listener
+            else (
+                "a reference or expression, not a literal CIDR: it may be public, and only "
+                "listener ports of an internet-facing ALB accept public ranges"
+            )
+        )
     if network.prefixlen < WORLD_WIDE_PREFIX[network.version]:
-        if on_listener and set(ports) <= WORLD_PORTS:
+        if on_listener and ports is not None and set(ports) <= WORLD_PORTS:
             return None
         return "a world-wide range, which only ports 80 and 443 of an internet-facing ALB accept"
-    return None if on_listener else (
-        "outside private address space (RFC 1918, RFC 6598, fc00::/7), which only listener "
-        "ports of an internet-facing ALB accept")
+    return (
+        None
+        if on_listener
+        else (
+            "outside private address space (RFC 1918, RFC 6598, fc00::/7), which only listener "
+            "ports of an internet-facing ALB accept"
+        )
+    )
 
 
 def check(stack: dict, ctx: RuleContext) -> list[Finding]:
@@ -125,49 +139,78 @@ def check(stack: dict, ctx: RuleContext) -> list[Finding]:
     def judge(where, security_group, sources, protocol, from_port, to_port):
         alb, exempt = public.get(security_group, (None, frozenset()))
         ports = _port_range(protocol, from_port, to_port)
-        owner = (f"security group {security_group} of internet-facing load balancer {alb}" if alb
-                 else f"security group {security_group or '(not in this stack)'} "
-                      "(not an internet-facing load balancer's)")
+        owner = (
+            f"security group {security_group} of internet-facing load balancer {alb}"
+            if alb
+            else f"security group {security_group or '(not in this stack)'} "
+            "(not an internet-facing load balancer's)"
+        )
         for source in sources:
             problem = _problem(source, ports, exempt)
             if problem is not None:
-                findings.append(RULE.finding(
-                    where, f"opens {_describe(protocol, from_port, to_port)} of {owner} "
-                           f"to {source}, {problem}", FIX))
+                findings.append(
+                    RULE.finding(
+                        where,
+                        f"opens {_describe(protocol, from_port, to_port)} of {owner} "
+                        f"to {source}, {problem}",
+                        FIX,
+                    )
+                )
 
     for group_type, name, body in tf.each(stack, *SECURITY_GROUP_TYPES):
         where = tf.address(group_type, name)
         if tf.is_expression(body.get("ingress")):
-            findings.append(RULE.finding(
-                where, "sets ingress to an expression, which cannot be checked at synthesis",
-                "write the ingress rules out (aws_vpc_security_group_ingress_rule)"))
+            findings.append(
+                RULE.finding(
+                    where,
+                    "sets ingress to an expression, which cannot be checked at synthesis",
+                    "write the ingress rules out (aws_vpc_security_group_ingress_rule)",
+                )
+            )
         for rule in tf.blocks(body.get("ingress")):
             sources = tf.as_list(rule.get("cidr_blocks")) + tf.as_list(rule.get("ipv6_cidr_blocks"))
-            judge(where, name, sources, rule.get("protocol"), rule.get("from_port"), rule.get("to_port"))
+            judge(
+                where,
+                name,
+                sources,
+                rule.get("protocol"),
+                rule.get("from_port"),
+                rule.get("to_port"),
+            )
     for _, name, body in tf.each(stack, "aws_vpc_security_group_ingress_rule"):
         sources = [c for c in (body.get("cidr_ipv4"), body.get("cidr_ipv6")) if c]
-        judge(tf.address("aws_vpc_security_group_ingress_rule", name),
-              _security_group(stack, body.get("security_group_id")), sources,
-              body.get("ip_protocol"), body.get("from_port"), body.get("to_port"))
+        judge(
+            tf.address("aws_vpc_security_group_ingress_rule", name),
+            _security_group(stack, body.get("security_group_id")),
+            sources,
+            body.get("ip_protocol"),
+            body.get("from_port"),
+            body.get("to_port"),
+        )
     for _, name, body in tf.each(stack, "aws_security_group_rule"):
         if str(body.get("type")).strip().lower() == "egress":
             continue
         sources = tf.as_list(body.get("cidr_blocks")) + tf.as_list(body.get("ipv6_cidr_blocks"))
-        judge(tf.address("aws_security_group_rule", name),
-              _security_group(stack, body.get("security_group_id")), sources,
-              body.get("protocol"), body.get("from_port"), body.get("to_port"))
+        judge(
+            tf.address("aws_security_group_rule", name),
+            _security_group(stack, body.get("security_group_id")),
+            sources,
+            body.get("protocol"),
+            body.get("from_port"),
+            body.get("to_port"),
+        )
     return findings
 
 
 RULE = Rule(
     id="PAY-NET-001",
     summary="No security group admits a range outside private address space (RFC 1918, "
-            "RFC 6598, fc00::/7) except on listener ports of an internet-facing ALB; "
-            "world-wide ranges only on its ports 80/443.",
+    "RFC 6598, fc00::/7) except on listener ports of an internet-facing ALB; "
+    "world-wide ranges only on its ports 80/443.",
     why="Databases, tasks and test listeners must be reachable only through the load "
-        "balancer or from named ranges; a public range (0.0.0.0/1 is half the internet) "
-        "is scanned within minutes.",
+    "balancer or from named ranges; a public range (0.0.0.0/1 is half the internet) "
+    "is scanned within minutes.",
     fix="Use a private range or a security group reference as the source; admit public "
-        "client ranges only on a listener port of the internet-facing ALB.",
+    "client ranges only on a listener port of the internet-facing ALB.",
     check=check,
 )

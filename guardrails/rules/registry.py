@@ -1,4 +1,5 @@
 """Every contract rule, in the order findings are reported."""
+
 from __future__ import annotations
 
 from guardrails.rules import (

@@ -1,6 +1,7 @@
 """The synth report of suppressions: printed by main.py and written next to
 the stacks (``cdktf.out/guardrails-suppressions.json``) so reviewers and CI
 see every exception to a contract rule with its reason."""
+
 from __future__ import annotations
 
 import json

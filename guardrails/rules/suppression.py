@@ -7,6 +7,7 @@ Python-side list on the stack object, so
 ``suppressions_in`` answers without walking the tree (walking it costs one
 jsii round trip per construct and attribute: about a second per synth).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -39,22 +40,29 @@ def suppress(resource, rule_id: str, *, reason: str) -> None:
     anything that is not a Terraform resource.
     """
     if not isinstance(resource, TerraformResource):
-        raise ValueError(f"resource: {resource!r} is not allowed; suppress a Terraform "
-                         "resource construct (e.g. aws.ecs_service.EcsService)")
+        raise ValueError(
+            f"resource: {resource!r} is not allowed; suppress a Terraform "
+            "resource construct (e.g. aws.ecs_service.EcsService)"
+        )
     if rule_id not in RULES_BY_ID:
-        raise ValueError(f"rule_id: {rule_id!r} is not a known rule; allowed: "
-                         + ", ".join(RULES_BY_ID))
+        raise ValueError(
+            f"rule_id: {rule_id!r} is not a known rule; allowed: " + ", ".join(RULES_BY_ID)
+        )
     if not isinstance(reason, str) or not reason.strip():
-        raise ValueError(f"reason: {reason!r} is not allowed; write why {rule_id} does not "
-                         f"apply to {resource.node.path}")
+        raise ValueError(
+            f"reason: {reason!r} is not allowed; write why {rule_id} does not "
+            f"apply to {resource.node.path}"
+        )
     resource.node.add_metadata(METADATA_TYPE, {"rule": rule_id, "reason": reason.strip()})
     stack = TerraformStack.of(resource)
-    stack.__dict__.setdefault(_ATTRIBUTE, []).append(Suppression(
-        stack=stack.node.id,
-        address=f"{resource.terraform_resource_type}.{resource.friendly_unique_id}",
-        rule_id=rule_id,
-        reason=reason.strip(),
-    ))
+    stack.__dict__.setdefault(_ATTRIBUTE, []).append(
+        Suppression(
+            stack=stack.node.id,
+            address=f"{resource.terraform_resource_type}.{resource.friendly_unique_id}",
+            rule_id=rule_id,
+            reason=reason.strip(),
+        )
+    )
 
 
 def suppressions_in(stack: TerraformStack) -> list[Suppression]:

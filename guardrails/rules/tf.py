@@ -4,12 +4,14 @@ cdktf writes single nested blocks as objects and repeated ones as lists,
 and escape-hatch overrides may use either form or the string ``"true"``;
 these helpers accept all of them so a rule cannot be dodged by spelling.
 """
+
 from __future__ import annotations
 
 import ipaddress
 import json
 import re
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 _REFERENCE = re.compile(
     r"^\$\{(?P<data>data\.)?(?P<type>[a-z0-9_]+)\.(?P<name>[A-Za-z0-9_-]+)\.(?P<attr>[A-Za-z0-9_.-]+)\}$"
@@ -117,8 +119,10 @@ def is_world(cidr: Any) -> bool:
 
 
 #: Private address space: RFC 1918, RFC 6598 (carrier-grade NAT), IPv6 ULA (RFC 4193).
-PRIVATE_RANGES = tuple(ipaddress.ip_network(cidr) for cidr in (
-    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7"))
+PRIVATE_RANGES = tuple(
+    ipaddress.ip_network(cidr)
+    for cidr in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7")
+)
 
 
 def literal_cidr(value: Any) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
@@ -134,8 +138,10 @@ def literal_cidr(value: Any) -> ipaddress.IPv4Network | ipaddress.IPv6Network | 
 
 def is_private(network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> bool:
     """True when every address of ``network`` lies in one of ``PRIVATE_RANGES``."""
-    return any(network.version == private.version and network.subnet_of(private)
-               for private in PRIVATE_RANGES)
+    return any(
+        network.version == private.version and network.subnet_of(private)  # type: ignore[arg-type]
+        for private in PRIVATE_RANGES
+    )
 
 
 def _interpolation_end(text: str, start: int) -> int:
@@ -191,7 +197,7 @@ def template_json(text: str) -> Any:
             continue
         char = text[index]
         if char == "\\" and in_string:
-            out.append(text[index:index + 2])
+            out.append(text[index : index + 2])
             index += 2
             continue
         if char == '"':

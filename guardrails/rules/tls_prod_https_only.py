@@ -1,5 +1,6 @@
 """PAY-TLS-001: in the production tier, nothing listens on plain HTTP unless it redirects
 to HTTPS."""
+
 from __future__ import annotations
 
 from guardrails.rules import tf
@@ -7,8 +8,10 @@ from guardrails.rules.model import Finding, Rule, RuleContext
 
 LISTENER_TYPES = ("aws_lb_listener", "aws_alb_listener")
 RULE_TYPES = ("aws_lb_listener_rule", "aws_alb_listener_rule")
-FIX = ("make the listener HTTPS (protocol = \"HTTPS\", certificate_arn, ssl_policy) or make "
-       "every action redirect { protocol = \"HTTPS\", port = \"443\" }")
+FIX = (
+    'make the listener HTTPS (protocol = "HTTPS", certificate_arn, ssl_policy) or make '
+    'every action redirect { protocol = "HTTPS", port = "443" }'
+)
 
 
 def _redirects_to_https(actions) -> bool:
@@ -36,20 +39,27 @@ def check(stack: dict, ctx: RuleContext) -> list[Finding]:
             continue
         http_listeners.add(name)
         if not _redirects_to_https(body.get("default_action")):
-            findings.append(RULE.finding(
-                tf.address(listener_type, name),
-                f"listens on plain HTTP (port {body.get('port')}) in the production tier without redirecting "
-                "to HTTPS", FIX))
+            findings.append(
+                RULE.finding(
+                    tf.address(listener_type, name),
+                    f"listens on plain HTTP (port {body.get('port')}) in the production tier without redirecting "
+                    "to HTTPS",
+                    FIX,
+                )
+            )
     for rule_type, name, body in tf.each(stack, *RULE_TYPES):
         listener = None
         for listener_type in LISTENER_TYPES:
             listener = listener or tf.resolve(stack, body.get("listener_arn"), listener_type, "arn")
         if listener in http_listeners and not _redirects_to_https(body.get("action")):
-            findings.append(RULE.finding(
-                tf.address(rule_type, name),
-                f"serves requests on plain-HTTP listener {listener} in the production tier instead of "
-                "redirecting to HTTPS", "attach the rule to the HTTPS listener, or make its "
-                "action a redirect to HTTPS"))
+            findings.append(
+                RULE.finding(
+                    tf.address(rule_type, name),
+                    f"serves requests on plain-HTTP listener {listener} in the production tier instead of "
+                    "redirecting to HTTPS",
+                    "attach the rule to the HTTPS listener, or make its action a redirect to HTTPS",
+                )
+            )
     return findings
 
 

@@ -10,6 +10,7 @@ validations, so resources or overrides an Aspect adds are checked too. (An
 Aspect of our own would see one construct at a time; the cross-resource
 rules need the whole stack.)
 """
+
 from __future__ import annotations
 
 import jsii

@@ -13,10 +13,12 @@ shows the same objects), and says how it treats missing data, on purpose:
 Operator documentation (every alarm, rollback, dashboard, log groups):
 docs/observability.md.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Any
 
 from config.model import AlarmConfig
 from framework import Construct
@@ -31,27 +33,34 @@ from modules.observability.metrics import (
 _alarm = aws.cloudwatch_metric_alarm
 
 
-def _query(query_id: str, metric: Metric, period: int) -> "_alarm.CloudwatchMetricAlarmMetricQuery":
+def _query(query_id: str, metric: Metric, period: int) -> Any:
     """``metric`` as one input of a metric math alarm (not itself returned)."""
     return _alarm.CloudwatchMetricAlarmMetricQuery(
         id=query_id,
         return_data=False,
         metric=_alarm.CloudwatchMetricAlarmMetricQueryMetric(
-            namespace=metric.namespace, metric_name=metric.name, stat=metric.statistic,
-            period=period, dimensions=metric.dimension_map,
+            namespace=metric.namespace,
+            metric_name=metric.name,
+            stat=metric.statistic,
+            period=period,
+            dimensions=metric.dimension_map,
         ),
     )
 
 
 def _queries(prefix: str, metrics: Mapping[str, Metric], period: int) -> list:
     """One query per metric, ids ``<prefix>0``, ``<prefix>1``... in order."""
-    return [_query(f"{prefix}{index}", metric, period)
-            for index, metric in enumerate(metrics.values())]
+    return [
+        _query(f"{prefix}{index}", metric, period) for index, metric in enumerate(metrics.values())
+    ]
 
 
-def _expression(query_id: str, expression: str, label: str) -> "_alarm.CloudwatchMetricAlarmMetricQuery":
+def _expression(query_id: str, expression: str, label: str) -> Any:
     return _alarm.CloudwatchMetricAlarmMetricQuery(
-        id=query_id, expression=expression, label=label, return_data=True,
+        id=query_id,
+        expression=expression,
+        label=label,
+        return_data=True,
     )
 
 
@@ -74,10 +83,19 @@ class AlarmSet(Construct):
         self._topic_arn = props.topic_arn
         self._t = props.thresholds
 
-    def add(self, alarm_id: str, *, name: str, description: str, threshold: float,
-            missing: str, queries: list | None = None, metric: Metric | None = None,
-            evaluation_periods: int | None = None,
-            comparison: str = "GreaterThanThreshold"):
+    def add(
+        self,
+        alarm_id: str,
+        *,
+        name: str,
+        description: str,
+        threshold: float,
+        missing: str,
+        queries: list | None = None,
+        metric: Metric | None = None,
+        evaluation_periods: int | None = None,
+        comparison: str = "GreaterThanThreshold",
+    ):
         """An alarm on one ``metric`` (read with its statistic) or on metric
         math ``queries``; ``evaluation_periods`` left out: the thresholds'.
         Every alarm today fires above its threshold (``comparison``)."""
@@ -85,10 +103,12 @@ class AlarmSet(Construct):
         extra = {}
         if metric is not None:
             extra = dict(
-                namespace=metric.namespace, metric_name=metric.name,
+                namespace=metric.namespace,
+                metric_name=metric.name,
                 statistic=None if metric.is_percentile else metric.statistic,
                 extended_statistic=metric.statistic if metric.is_percentile else None,
-                dimensions=metric.dimension_map, period=self._t.period_seconds,
+                dimensions=metric.dimension_map,
+                period=self._t.period_seconds,
             )
         return _alarm.CloudwatchMetricAlarm(
             self,
@@ -136,21 +156,23 @@ class ServiceAlarms(Construct):
             "target-5xx-rate",
             name=f"{name}-target-5xx-rate",
             description=f"More than {t.target_5xx_rate_percent}% of {service} "
-                        "responses are 5xx (both target groups).",
+            "responses are 5xx (both target groups).",
             threshold=t.target_5xx_rate_percent,
             missing="notBreaching",
             queries=[
                 *_queries("e", m.target_5xx_count(), p),
                 *_queries("r", m.request_count(), p),
-                _expression("rate", "100 * (FILL(e0, 0) + FILL(e1, 0)) / "
-                            "(FILL(r0, 0) + FILL(r1, 0) + 1)", "5xx %"),
+                _expression(
+                    "rate",
+                    "100 * (FILL(e0, 0) + FILL(e1, 0)) / (FILL(r0, 0) + FILL(r1, 0) + 1)",
+                    "5xx %",
+                ),
             ],
         )
         self.p99_latency = f.add(
             "p99-latency",
             name=f"{name}-p99-latency",
-            description=f"p99 response time of {service} above "
-                        f"{t.p99_latency_seconds} s.",
+            description=f"p99 response time of {service} above {t.p99_latency_seconds} s.",
             threshold=t.p99_latency_seconds,
             missing="notBreaching",
             queries=[
@@ -163,7 +185,7 @@ class ServiceAlarms(Construct):
                 f"unhealthy-hosts-{color}",
                 name=f"{name}-unhealthy-hosts-{color}",
                 description=f"{service}: a target of the {color} target group "
-                            "fails its health check.",
+                "fails its health check.",
                 threshold=0,
                 missing="notBreaching",
                 metric=metric,
@@ -188,7 +210,7 @@ class ServiceAlarms(Construct):
             "running-below-desired",
             name=f"{name}-running-below-desired",
             description=f"{service} runs fewer tasks than desired "
-                        "(crash loop, capacity or image pull failure).",
+            "(crash loop, capacity or image pull failure).",
             threshold=0,
             missing="breaching",
             queries=[
@@ -202,13 +224,17 @@ class ServiceAlarms(Construct):
         custom = m.custom()
         if custom is not None:
             config = m.custom_metric
-            threshold = (config.alarm_threshold if config.alarm_threshold is not None
-                         else 2 * config.target_value)
+            assert config is not None  # custom() is None without it
+            threshold = (
+                config.alarm_threshold
+                if config.alarm_threshold is not None
+                else 2 * config.target_value
+            )
             self.custom_metric = f.add(
                 "custom-metric",
                 name=f"{name}-{custom.name}",
                 description=f"{custom.namespace}/{custom.name} of {service} above {threshold} "
-                            "(scaling cannot keep up).",
+                "(scaling cannot keep up).",
                 threshold=threshold,
                 missing="notBreaching",
                 metric=custom,
@@ -248,7 +274,7 @@ class LoadBalancerAlarms(Construct):
             "elb-5xx-rate",
             name=f"{props.name_prefix}-elb-5xx-rate",
             description=f"More than {t.alb_5xx_rate_percent}% of requests get a 5xx from the "
-                        "load balancer itself (no healthy target, target timeout).",
+            "load balancer itself (no healthy target, target timeout).",
             threshold=t.alb_5xx_rate_percent,
             missing="notBreaching",
             queries=[
@@ -282,18 +308,35 @@ class DatabaseAlarms(Construct):
         missing = "notBreaching" if props.may_pause else "breaching"
         # (construct id, metric, threshold, description)
         specs = [
-            ("cpu", m.cpu_utilization(), t.db_cpu_percent,
-             f"Aurora CPU above {t.db_cpu_percent}%."),
-            ("acu-utilization", m.acu_utilization(), t.db_acu_utilization_percent,
-             f"Aurora uses more than {t.db_acu_utilization_percent}% of its maximum "
-             "ACU: raise max_capacity_acu or find the query."),
-            ("connections", m.connections(), t.db_connections,
-             f"More than {t.db_connections} database connections (pool leak?)."),
+            (
+                "cpu",
+                m.cpu_utilization(),
+                t.db_cpu_percent,
+                f"Aurora CPU above {t.db_cpu_percent}%.",
+            ),
+            (
+                "acu-utilization",
+                m.acu_utilization(),
+                t.db_acu_utilization_percent,
+                f"Aurora uses more than {t.db_acu_utilization_percent}% of its maximum "
+                "ACU: raise max_capacity_acu or find the query.",
+            ),
+            (
+                "connections",
+                m.connections(),
+                t.db_connections,
+                f"More than {t.db_connections} database connections (pool leak?).",
+            ),
         ]
         self.cpu, self.acu, self.connections = (
-            f.add(alarm_id, name=f"{props.name_prefix}-db-{alarm_id}", description=description,
-                  threshold=threshold, missing=missing,
-                  metric=metric)
+            f.add(
+                alarm_id,
+                name=f"{props.name_prefix}-db-{alarm_id}",
+                description=description,
+                threshold=threshold,
+                missing=missing,
+                metric=metric,
+            )
             for alarm_id, metric, threshold, description in specs
         )
 

@@ -1,4 +1,5 @@
 """Log groups AWS would otherwise create itself, unencrypted and short-lived."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -28,15 +29,19 @@ class ContainerInsightsLogGroup(Construct):
     like every other log group.
     """
 
-    def __init__(self, scope: Construct, construct_id: str,
-                 props: ContainerInsightsLogGroupProps) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, props: ContainerInsightsLogGroupProps
+    ) -> None:
         super().__init__(scope, construct_id)
         if Token.is_unresolved(props.cluster_name) or not props.cluster_name:
             raise ValueError(
                 f"cluster_name: {props.cluster_name!r} is not allowed; give the literal "
-                "cluster name (the log group name must be known at synth time)")
+                "cluster name (the log group name must be known at synth time)"
+            )
         self.log_group = aws.cloudwatch_log_group.CloudwatchLogGroup(
-            self, "log-group",
+            self,
+            "log-group",
             name=f"/aws/ecs/containerinsights/{props.cluster_name}/performance",
-            retention_in_days=props.retention_days, kms_key_id=props.kms_key_arn,
+            retention_in_days=props.retention_days,
+            kms_key_id=props.kms_key_arn,
         )

@@ -10,10 +10,11 @@ Metric names, statistics and dimension sets are those AWS publishes
 (CloudWatch user guide: Application Load Balancer, ECS, Container Insights,
 Aurora and AWS/Usage metrics).
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from config.model import CustomScalingMetric
 
@@ -77,9 +78,16 @@ class ServiceMetrics:
     custom_metric: CustomScalingMetric | None = None
 
     def _per_target_group(self, name: str, statistic: str) -> dict[str, Metric]:
-        return {color: _metric(ALB, name, statistic, LoadBalancer=self.load_balancer_arn_suffix,
-                               TargetGroup=target_group)
-                for color, target_group in self.target_group_arn_suffixes.items()}
+        return {
+            color: _metric(
+                ALB,
+                name,
+                statistic,
+                LoadBalancer=self.load_balancer_arn_suffix,
+                TargetGroup=target_group,
+            )
+            for color, target_group in self.target_group_arn_suffixes.items()
+        }
 
     def request_count(self) -> dict[str, Metric]:
         """Requests per colour (Sum)."""
@@ -98,8 +106,9 @@ class ServiceMetrics:
         return self._per_target_group("UnHealthyHostCount", "Maximum")
 
     def _service(self, namespace: str, name: str) -> Metric:
-        return _metric(namespace, name, "Average", ClusterName=self.cluster_name,
-                       ServiceName=self.service_name)
+        return _metric(
+            namespace, name, "Average", ClusterName=self.cluster_name, ServiceName=self.service_name
+        )
 
     def cpu_utilization(self) -> Metric:
         """Percent of the reserved CPU (Average)."""
@@ -132,8 +141,9 @@ class LoadBalancerMetrics:
 
     def elb_5xx_count(self) -> Metric:
         """5xx the load balancer itself answers (Sum)."""
-        return _metric(ALB, "HTTPCode_ELB_5XX_Count", "Sum",
-                       LoadBalancer=self.load_balancer_arn_suffix)
+        return _metric(
+            ALB, "HTTPCode_ELB_5XX_Count", "Sum", LoadBalancer=self.load_balancer_arn_suffix
+        )
 
     def request_count(self) -> Metric:
         return _metric(ALB, "RequestCount", "Sum", LoadBalancer=self.load_balancer_arn_suffix)
@@ -169,5 +179,12 @@ def fargate_vcpu_in_use(capacity_class: str) -> Metric:
     ``Standard/OnDemand`` or ``Standard/Spot``. Fargate publishes usage in
     vCPU since its quotas moved to vCPU; the older ``Resource=OnDemand/Spot,
     Class=None`` series no longer receive data."""
-    return _metric(USAGE, "ResourceCount", "Maximum", Service="Fargate", Type="Resource",
-                   Resource="vCPU", Class=capacity_class)
+    return _metric(
+        USAGE,
+        "ResourceCount",
+        "Maximum",
+        Service="Fargate",
+        Type="Resource",
+        Resource="vCPU",
+        Class=capacity_class,
+    )

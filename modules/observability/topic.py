@@ -1,4 +1,5 @@
 """The environment's alarm topic: every alarm notifies it."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -29,24 +30,33 @@ class AlarmTopic(Construct):
     def __init__(self, scope: Construct, construct_id: str, props: AlarmTopicProps) -> None:
         super().__init__(scope, construct_id)
         self.topic = aws.sns_topic.SnsTopic(
-            self, "topic", name=props.name, kms_master_key_id=props.kms_key_arn,
+            self,
+            "topic",
+            name=props.name,
+            kms_master_key_id=props.kms_key_arn,
         )
         aws.sns_topic_policy.SnsTopicPolicy(
             self,
             "policy",
             arn=self.arn,
-            policy=iam.document({
-                "Sid": "CloudWatchAlarmsPublish",
-                "Effect": "Allow",
-                "Principal": {"Service": "cloudwatch.amazonaws.com"},
-                "Action": "sns:Publish",
-                "Resource": self.arn,
-                "Condition": {"StringEquals": {"aws:SourceAccount": props.account_id}},
-            }, iam.deny_insecure_transport("sns:Publish", self.arn)),
+            policy=iam.document(
+                {
+                    "Sid": "CloudWatchAlarmsPublish",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                    "Action": "sns:Publish",
+                    "Resource": self.arn,
+                    "Condition": {"StringEquals": {"aws:SourceAccount": props.account_id}},
+                },
+                iam.deny_insecure_transport("sns:Publish", self.arn),
+            ),
         )
         for index, email in enumerate(props.emails):
             aws.sns_topic_subscription.SnsTopicSubscription(
-                self, f"email-{index}", topic_arn=self.topic.arn, protocol="email",
+                self,
+                f"email-{index}",
+                topic_arn=self.topic.arn,
+                protocol="email",
                 endpoint=email,
             )
 
