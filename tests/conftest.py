@@ -8,6 +8,7 @@ overlaps the rest of the suite on the second core.
 
 from __future__ import annotations
 
+import atexit
 import gc
 import os
 import shutil
@@ -19,8 +20,19 @@ from pathlib import Path
 
 import pytest
 
-from config import load_environments
-from tests.synth import SynthesizedStack, read_outdir
+# Every temporary directory of the session (pytest's, and the
+# ``cdktf.outdir.*`` ones cdktf's Testing helpers make in the jsii Node
+# process, which inherits TMPDIR when it starts) goes below one directory,
+# removed when the session ends. Set before anything imports cdktf.
+SESSION_TMP = tempfile.mkdtemp(prefix="payment-tests-")
+os.environ["TMPDIR"] = SESSION_TMP
+tempfile.tempdir = None  # gettempdir() reads TMPDIR again
+# Registered before cdktf starts, so it runs after jsii's own exit handlers
+# (atexit is last in, first out), when nothing writes there any more.
+atexit.register(shutil.rmtree, SESSION_TMP, ignore_errors=True)
+
+from config import load_environments  # noqa: E402
+from tests.synth import SynthesizedStack, read_outdir  # noqa: E402
 
 ENVIRONMENTS = ("dev", "staging", "prod")
 
