@@ -32,9 +32,7 @@ def alarm_patterns() -> list[str]:
     return patterns
 
 
-def test_alarms_table_names_every_alarm_of_every_environment_and_nothing_else(
-    stacks, environments
-):
+def test_alarms_table_names_every_alarm_of_every_environment_and_nothing_else(stacks, environments):
     patterns = alarm_patterns()
     assert patterns
     for env_name, env in environments.items():
@@ -53,8 +51,9 @@ def test_alarms_table_names_every_alarm_of_every_environment_and_nothing_else(
             regexes.append(re.compile(regex))
         names = [
             alarm["alarm_name"]
-            for alarm in stacks[f"payment-{env_name}-services"].resources(
-                "aws_cloudwatch_metric_alarm").values()
+            for alarm in stacks[f"payment-{env_name}-services"]
+            .resources("aws_cloudwatch_metric_alarm")
+            .values()
         ]
         for name in names:
             assert sum(bool(r.fullmatch(name)) for r in regexes) == 1, (env_name, name)
