@@ -102,10 +102,15 @@ def test_launcher_notes_a_missing_terraform_then_runs_main(project):
     assert one_line(result.stderr).startswith("PAYMENT_ENVIRONMENTS: '' names no environment")
 
 
+#: The copy shares the checkout's .venv and node_modules: make must never
+#: (re)install into them from the copy, even when a lock file is newer.
+NO_SETUP = ("-o", ".venv/.synced", "-o", "node_modules/.synced", "-o", "node_modules/.cli-synced")
+
+
 def make(project: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
     environment = cli_environment(project, **env)
     return subprocess.run(
-        ["make", "--no-print-directory", *args],
+        ["make", "--no-print-directory", *NO_SETUP, *args],
         cwd=project,
         env=environment,
         capture_output=True,
