@@ -27,6 +27,7 @@ from config import (
     load_environments,
     parse_selection,
 )
+from config.model import placeholders
 
 
 def main() -> int:
@@ -65,8 +66,26 @@ def main() -> int:
     workers = worker_count(len(environments), os.environ.get(WORKERS_VARIABLE))
     if workers > 1:
         groups = plan_groups(environments, workers)
-        return synthesize_in_parallel(groups, outdir, Path(__file__).resolve())
-    return synthesize(environments)
+        code = synthesize_in_parallel(groups, outdir, Path(__file__).resolve())
+    else:
+        code = synthesize(environments)
+    if code == 0:
+        report = placeholder_report(environments)
+        if report:
+            print(report)
+    return code
+
+
+def placeholder_report(environments: Sequence[EnvironmentConfig]) -> str:
+    """The configuration values still marked as placeholders (README, "Before
+    the first deployment"); empty when there is none."""
+    found = [line for env in environments for line in placeholders(env)]
+    if not found:
+        return ""
+    return "\n".join(
+        [f"placeholders: {len(found)} value(s) to replace before the first deployment:"]
+        + [f"  {line}" for line in found]
+    )
 
 
 def synthesize(environments: Sequence[EnvironmentConfig]) -> int:

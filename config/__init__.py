@@ -19,10 +19,20 @@ ENVIRONMENTS_VARIABLE = "PAYMENT_ENVIRONMENTS"
 
 
 def parse_selection(raw: str | None) -> tuple[str, ...] | None:
-    """``"dev, prod"`` -> ``("dev", "prod")``; empty or None -> None (all)."""
-    if raw is None or not raw.strip():
+    """``"dev, prod"`` -> ``("dev", "prod")``; None (variable unset) -> None
+    (all). A set but blank selection (``""``, ``" , "``) is refused: it
+    would otherwise silently mean every environment, prod included."""
+    if raw is None:
         return None
-    return tuple(part.strip() for part in raw.split(",") if part.strip())
+    names = tuple(part.strip() for part in raw.split(",") if part.strip())
+    if not names:
+        raise ConfigError(
+            [
+                f"{ENVIRONMENTS_VARIABLE}: {raw!r} names no environment; give a comma-separated "
+                "list of environment names, or leave it unset for all"
+            ]
+        )
+    return names
 
 
 def load_environments(

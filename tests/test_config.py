@@ -46,13 +46,18 @@ def test_selection_keeps_order_and_drops_duplicates():
     "raw, expected",
     [
         (None, None),
-        ("", None),
         (" dev , prod ", ("dev", "prod")),
         ("staging", ("staging",)),
     ],
 )
 def test_parse_selection(raw, expected):
     assert parse_selection(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["", " ", " , "])
+def test_a_blank_selection_is_refused_not_read_as_all(raw):
+    with pytest.raises(ConfigError, match=r"PAYMENT_ENVIRONMENTS: .* names no environment"):
+        parse_selection(raw)
 
 
 def test_unknown_environment_is_named_with_allowed_values():

@@ -202,3 +202,12 @@ def test_placeholders_are_listed_and_cannot_be_deployed(stacks):
         ),
     )
     assert placeholders(real) == []
+
+
+def test_the_synth_report_lists_the_placeholders():
+    from main import placeholder_report
+
+    report = placeholder_report([PROD, DEV])
+    assert report.startswith("placeholders: 5 value(s) to replace before the first deployment:")
+    assert "  prod.account_id = 000000000000" in report.splitlines()
+    assert placeholder_report([]) == ""
