@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 PRODUCTION = "production"
 NON_PRODUCTION = "non-production"
 TIERS = (PRODUCTION, NON_PRODUCTION)
+BOOTSTRAP_STATES = ("local", "s3")
 #: Environment names: they end up in resource names (``payment-<env>-internal``
 #: must fit the 32-character ALB limit).
 ENVIRONMENT_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,10}[a-z0-9]$")
@@ -267,6 +268,11 @@ class EnvironmentConfig:
     cost_center: str
     #: S3 bucket of the remote state (created by the bootstrap stack).
     state_bucket: str
+    #: Where the bootstrap stack keeps its own state: ``local`` (the first
+    #: deployment: its bucket does not exist yet) or ``s3`` (once it does;
+    #: switch, then ``cdktf deploy payment-<env>-bootstrap --migrate-state``,
+    #: docs/cli.md).
+    bootstrap_state: str = "local"
     state_region: str | None = None
     #: Application secrets (Secrets Manager), values set out of band.
     secrets: tuple[str, ...] = ("api-keys",)
@@ -519,6 +525,11 @@ def validate_environment(env: EnvironmentConfig) -> list[str]:
         p.append(
             f"name: {n!r} is not allowed; use 2-12 lowercase letters, digits and "
             "hyphens, starting with a letter"
+        )
+    if env.bootstrap_state not in BOOTSTRAP_STATES:
+        p.append(
+            f"{n}.bootstrap_state: {env.bootstrap_state!r} is not allowed; allowed: "
+            f"{_fmt(BOOTSTRAP_STATES)}"
         )
     if env.tier not in TIERS:
         p.append(f"{n}.tier: {env.tier!r} is not allowed; allowed: {_fmt(TIERS)}")

@@ -95,29 +95,40 @@ class EnvironmentStack(TerraformStack):
         return aws.data_aws_partition.DataAwsPartition(self, "partition").partition
 
 
+def use_state_bucket(stack: TerraformStack, env: EnvironmentConfig, part: str) -> None:
+    """The environment's S3 backend on ``stack``: its own key, the state key,
+    S3-native locking. The one place every remote backend is written."""
+    S3Backend(
+        stack,
+        bucket=env.state_bucket,
+        key=state_key(env, part),
+        region=env.backend_region,
+        encrypt=True,
+        # Without it Terraform writes state and lock objects with SSE-S3,
+        # overriding the bucket's KMS default (S3 backend docs, kms_key_id).
+        # A literal: backend values cannot be references.
+        kms_key_id=state_key_alias(env),
+    )
+    # cdktf 0.21's S3Backend has no use_lockfile; Terraform >= 1.11 does.
+    stack.add_override("terraform.backend.s3.use_lockfile", True)
+
+
 class PlatformStack(EnvironmentStack):
     """An environment stack whose state lives in the S3 bucket, locked."""
 
     def __init__(self, scope: Construct, env: EnvironmentConfig, part: str) -> None:
         super().__init__(scope, env, part)
-        S3Backend(
-            self,
-            bucket=env.state_bucket,
-            key=state_key(env, part),
-            region=env.backend_region,
-            encrypt=True,
-            # Without it Terraform writes state and lock objects with SSE-S3,
-            # overriding the bucket's KMS default (S3 backend docs, kms_key_id).
-            # A literal: backend values cannot be references.
-            kms_key_id=state_key_alias(env),
-        )
-        # cdktf 0.21's S3Backend has no use_lockfile; Terraform >= 1.11 does.
-        self.add_override("terraform.backend.s3.use_lockfile", True)
+        use_state_bucket(self, env, part)
 
 
 class LocalStateStack(EnvironmentStack):
-    """A stack with local state: only the state bootstrap (chicken and egg)."""
+    """The state bootstrap: local state until its bucket exists (chicken and
+    egg), then, with ``env.bootstrap_state == "s3"``, in that bucket like
+    every other stack (migrated with ``cdktf deploy ... --migrate-state``)."""
 
     def __init__(self, scope: Construct, env: EnvironmentConfig, part: str) -> None:
         super().__init__(scope, env, part)
-        LocalBackend(self, path=f"../../../state/{stack_name(env, part)}.tfstate")
+        if env.bootstrap_state == "s3":
+            use_state_bucket(self, env, part)
+        else:
+            LocalBackend(self, path=f"../../../state/{stack_name(env, part)}.tfstate")

@@ -233,3 +233,37 @@ def test_prod_log_groups_are_never_destroyed_by_terraform(stacks):
         for g in s.resources("aws_cloudwatch_log_group").values()
     ]
     assert other and not any(g.get("lifecycle", {}).get("prevent_destroy") for g in other)
+
+
+def test_bootstrap_state_moves_into_its_bucket_when_configured(tmp_path, environments):
+    """After the first deployment (docs/cli.md): the bootstrap stack gets the
+    same S3 backend as every other stack, under its own key, so
+    `cdktf deploy payment-<env>-bootstrap --migrate-state` copies it there."""
+    from tests.synth import synthesize
+
+    env = dataclasses.replace(environments["dev"], bootstrap_state="s3")
+    _, stacks = synthesize([env], tmp_path)
+    backend = stacks["payment-dev-bootstrap"].json["terraform"]["backend"]
+    assert backend == {
+        "s3": {
+            "bucket": env.state_bucket,
+            "key": "payment-platform/dev/bootstrap.tfstate",
+            "region": env.backend_region,
+            "encrypt": True,
+            "use_lockfile": True,
+            "kms_key_id": "alias/payment-dev-terraform-state",
+        }
+    }
+
+
+def test_bootstrap_state_must_be_local_or_s3(environments):
+    from config import ConfigError, load_environments
+
+    bad = dataclasses.replace(environments["dev"], bootstrap_state="bucket")
+    others = [e for n, e in environments.items() if n != "dev"]
+    with pytest.raises(
+        ConfigError,
+        match=r"dev\.bootstrap_state: 'bucket' is not allowed; "
+        r"allowed: local, s3",
+    ):
+        load_environments(defined=[bad, *others])
