@@ -9,6 +9,7 @@ from functools import cached_property
 from framework import Construct
 from framework.aws import aws
 from framework.references import read_once
+from modules import iam
 from modules.iam import service_role
 
 #: Interface endpoints that let tasks in private subnets work without NAT for
@@ -25,6 +26,80 @@ INTERFACE_ENDPOINT_SERVICES = (
 )
 
 TIERS = ("public", "private", "isolated")
+
+#: Actions that name no resource ARN, so an ``aws:ResourceAccount`` condition
+#: cannot match them (IAM service authorization reference: resource types
+#: column empty); the endpoint admits them for this account's principals only.
+NO_RESOURCE_ACTIONS: dict[str, tuple[str, ...]] = {
+    "ecr.api": ("ecr:GetAuthorizationToken",),
+    "monitoring": ("cloudwatch:PutMetricData",),
+    "xray": (
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+        "xray:GetSamplingRules",
+        "xray:GetSamplingTargets",
+        "xray:GetSamplingStatisticSummaries",
+    ),
+    "ssmmessages": (
+        "ssmmessages:CreateControlChannel",
+        "ssmmessages:CreateDataChannel",
+        "ssmmessages:OpenControlChannel",
+        "ssmmessages:OpenDataChannel",
+    ),
+}
+
+
+def ecr_layer_bucket_arn(partition: str, region: str) -> str:
+    """The AWS-owned bucket ECR serves image layers from (ECR user guide,
+    "Amazon ECR interface VPC endpoints": minimum S3 bucket permissions)."""
+    return f"arn:{partition}:s3:::prod-{region}-starport-layer-bucket/*"
+
+
+def endpoint_policy(service: str, account_id: str, partition: str, region: str) -> str:
+    """Endpoint policy of ``service`` (``s3``, ``logs``, ``ecr.api``, ...):
+    principals of this account, on resources of this account; actions that
+    name no resource, for this account's principals; for S3, reading image
+    layers from ECR's bucket. Without a policy an endpoint allows everything
+    (PrivateLink guide, "Control access to VPC endpoints using endpoint
+    policies": the default endpoint policy allows full access)."""
+    statements: list[dict] = [
+        {
+            "Sid": "OwnPrincipalsOwnResources",
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "*",
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {
+                    "aws:PrincipalAccount": account_id,
+                    "aws:ResourceAccount": account_id,
+                }
+            },
+        }
+    ]
+    if service in NO_RESOURCE_ACTIONS:
+        statements.append(
+            {
+                "Sid": "OwnPrincipalsActionsWithoutResource",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": list(NO_RESOURCE_ACTIONS[service]),
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:PrincipalAccount": account_id}},
+            }
+        )
+    if service == "s3":
+        statements.append(
+            {
+                "Sid": "OwnPrincipalsReadEcrImageLayers",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": ecr_layer_bucket_arn(partition, region),
+                "Condition": {"StringEquals": {"aws:PrincipalAccount": account_id}},
+            }
+        )
+    return iam.document(*statements)
 
 
 def subnet_cidrs(vpc_cidr: str) -> dict[str, tuple[str, str, str]]:
@@ -270,6 +345,7 @@ class Network(Construct):
             service_name=f"{prefix}.s3",
             vpc_endpoint_type="Gateway",
             route_table_ids=[t.id for t in self.private_route_tables],
+            policy=endpoint_policy("s3", props.account_id, props.partition, props.region),
             tags={"Name": f"{props.name}-s3"},
         )
         self.interface_endpoints = {}
@@ -283,5 +359,6 @@ class Network(Construct):
                 private_dns_enabled=True,
                 subnet_ids=self.private_subnet_ids,
                 security_group_ids=[sg.id],
+                policy=endpoint_policy(service, props.account_id, props.partition, props.region),
                 tags={"Name": f"{props.name}-{service}"},
             )

@@ -571,6 +571,36 @@ def state_backend(
         stack.add_override("terraform.backend.s3.use_lockfile", use_lockfile)
 
 
+def vpc_endpoints(stack, *, policy: bool = True, full_access: bool = False):
+    """An S3 gateway endpoint and a Logs interface endpoint; ``policy``
+    gives both modules.network's endpoint policy, ``full_access`` the
+    Logs endpoint AWS's default one instead."""
+    from modules.network import endpoint_policy
+
+    default = json.dumps(
+        {"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}]}
+    )
+    aws.vpc_endpoint.VpcEndpoint(
+        stack,
+        "s3",
+        vpc_id=VPC,
+        service_name="com.amazonaws.eu-west-1.s3",
+        vpc_endpoint_type="Gateway",
+        policy=endpoint_policy("s3", "111111111111", "aws", "eu-west-1") if policy else None,
+    )
+    aws.vpc_endpoint.VpcEndpoint(
+        stack,
+        "logs",
+        vpc_id=VPC,
+        service_name="com.amazonaws.eu-west-1.logs",
+        vpc_endpoint_type="Interface",
+        subnet_ids=SUBNETS,
+        policy=default
+        if full_access
+        else (endpoint_policy("logs", "111111111111", "aws", "eu-west-1") if policy else None),
+    )
+
+
 # --- The table: one row per rule ------------------------------------------
 
 
@@ -622,6 +652,13 @@ RULE_CASES: dict[str, Case] = {
         r"^\[PAY-NET-001\] aws_vpc_security_group_ingress_rule\.db-from-vpc: opens port 5432 of "
         r"security group db-sg \(not an internet-facing load balancer's\) to 0\.0\.0\.0/0, a "
         r"world-wide range, .*\. Fix: use a private range or a security group",
+    ),
+    "PAY-NET-002": Case(
+        "dev",
+        lambda s: vpc_endpoints(s),
+        lambda s: vpc_endpoints(s, policy=False),
+        r"^\[PAY-NET-002\] aws_vpc_endpoint\.s3: has no policy, so AWS attaches the default "
+        r"policy allowing every action .*\. Fix: Set policy to modules\.network\.endpoint_policy",
     ),
     "PAY-SEC-001": Case(
         "dev",
@@ -718,6 +755,14 @@ def test_rule_fails_non_compliant_stack(tmp_path, rule_id):
 # --- More non-compliant shapes, each a separate way to break a rule --------
 
 VARIANTS = [
+    pytest.param(
+        "PAY-NET-002",
+        "dev",
+        lambda s: vpc_endpoints(s, full_access=True),
+        r"aws_vpc_endpoint\.logs: policy statement '\(no Sid\)' allows every action on every "
+        r"resource to any principal without a condition",
+        id="NET-002-default-full-access-policy",
+    ),
     pytest.param(
         "PAY-ECS-001",
         "dev",

@@ -16,6 +16,7 @@ from guardrails.rules import (
     prod_deletion_protection,
     state_backend,
     tls_prod_https_only,
+    vpc_endpoint_policy,
 )
 from guardrails.rules.model import Finding, Rule, RuleContext
 
@@ -25,6 +26,7 @@ RULES: tuple[Rule, ...] = (
     codedeploy_group_shape.RULE,
     codedeploy_actions_ignored.RULE,
     network_world_ingress.RULE,
+    vpc_endpoint_policy.RULE,
     container_environment_secrets.RULE,
     container_privileged.RULE,
     container_read_only_root.RULE,
