@@ -250,6 +250,30 @@ class AlarmConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class AccessConfig:
+    """IAM roles of the environment's account that key and secret policies
+    and the release role name (PCI DSS 3.6.1, 7.2.2; docs/pci.md). The roles
+    are the customer's (organization baseline or identity center); policies
+    match them by ARN with ``aws:PrincipalArn``, so they need not exist when
+    the policies are written. Names, not ARNs: the account is the
+    environment's.
+    """
+
+    #: Runs Terraform for this environment: may change key and secret policies.
+    deploy_role_name: str = "payment-terraform"
+    #: Administer keys (describe, tag, rotate, enable), never use them.
+    key_administrator_role_names: tuple[str, ...] = ("payment-key-administrator",)
+    #: Emergency access: may change or delete key and secret policies.
+    break_glass_role_name: str = "payment-break-glass"
+    #: May set secret values and change secret policies.
+    secret_administrator_role_names: tuple[str, ...] = ("payment-secret-administrator",)
+    #: Principals (ARNs) that may assume the release role, e.g. the CI
+    #: pipeline's role; empty: principals of the account whose IAM policies
+    #: allow sts:AssumeRole on it.
+    release_principal_arns: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
 class EnvironmentConfig:
     """Everything that differs between environments (dev, staging, prod...)."""
 
@@ -281,6 +305,7 @@ class EnvironmentConfig:
     load_balancer: LoadBalancerConfig = field(default_factory=LoadBalancerConfig)
     deployment: DeploymentConfig = field(default_factory=DeploymentConfig)
     alarms: AlarmConfig = field(default_factory=AlarmConfig)
+    access: AccessConfig = field(default_factory=AccessConfig)
     #: ECR: how many tagged images to keep, days before untagged expire.
     ecr_keep_tagged_images: int = 30
     ecr_untagged_expiry_days: int = 7
@@ -474,6 +499,12 @@ def _service_problems(env: EnvironmentConfig, idx: int, svc: ServiceConfig) -> l
             f"{where}.on_demand_base: 0 is not allowed with use_spot in the production "
             "tier; keep at least one on-demand task (Spot can be reclaimed at once)"
         )
+    if svc.enable_execute_command and env.is_production:
+        p.append(
+            f"{where}.enable_execute_command: True is not allowed in the production tier; "
+            "a shell in a task reaches card data outside any reviewed change (PCI DSS "
+            "7.2.2, docs/pci.md): use it in a non-production tier"
+        )
     if not isinstance(svc.platform_version, str) or not PLATFORM_VERSION_PATTERN.fullmatch(
         svc.platform_version
     ):
@@ -513,6 +544,36 @@ def _service_problems(env: EnvironmentConfig, idx: int, svc: ServiceConfig) -> l
             p.append(
                 f"{where}.custom_metric.statistic: {metric.statistic!r} is not allowed; "
                 "allowed: Average, Sum, Maximum, Minimum, SampleCount"
+            )
+    return p
+
+
+IAM_ROLE_NAME_PATTERN = re.compile(r"^[\w+=,.@-]{1,64}$")
+
+
+def _access_problems(env: EnvironmentConfig) -> list[str]:
+    a, where = env.access, f"{env.name}.access"
+    names = {
+        "deploy_role_name": (a.deploy_role_name,),
+        "break_glass_role_name": (a.break_glass_role_name,),
+        "key_administrator_role_names": a.key_administrator_role_names,
+        "secret_administrator_role_names": a.secret_administrator_role_names,
+    }
+    p = []
+    for field_name, values in names.items():
+        if not values:
+            p.append(f"{where}.{field_name}: empty; name at least one IAM role")
+        for value in values:
+            if not isinstance(value, str) or not IAM_ROLE_NAME_PATTERN.match(value):
+                p.append(
+                    f"{where}.{field_name}: {value!r} is not an IAM role name "
+                    "(1-64 letters, digits and +=,.@_-)"
+                )
+    for arn in a.release_principal_arns:
+        if not isinstance(arn, str) or not re.match(r"^arn:aws[a-z-]*:iam::\d{12}:", arn):
+            p.append(
+                f"{where}.release_principal_arns: {arn!r} is not an IAM principal ARN "
+                "(arn:aws:iam::<account>:role/...)"
             )
     return p
 
@@ -607,6 +668,7 @@ def validate_environment(env: EnvironmentConfig) -> list[str]:
     p += _load_balancer_problems(env)
     p += _deployment_problems(env)
     p += _alarm_problems(env)
+    p += _access_problems(env)
 
     if not env.services:
         p.append(f"{n}.services: empty; at least one service is required")

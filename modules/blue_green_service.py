@@ -180,6 +180,12 @@ def _validate(props: BlueGreenServiceProps) -> None:
         raise ValueError(f"service {svc.name!r}: " + "; ".join(problems))
 
 
+def task_role_name(env: EnvironmentConfig, svc: ServiceConfig) -> str:
+    """The role a service's application and sidecar run as (the release role
+    may pass it, modules/release_role.py)."""
+    return f"{task_family(env, svc)}-task"
+
+
 class BlueGreenService(Construct):
     """Typed attributes: ``repository``, ``task_definition``, ``service``,
     ``target_groups`` (``blue``/``green``), ``blue_target_group``,
@@ -387,7 +393,7 @@ class BlueGreenService(Construct):
         self.task_role = service_role(
             self,
             "task-role",
-            name=f"{self.family}-task",
+            name=task_role_name(p.environment, svc),
             description=f"Application and tracing collector of {svc.name}",
             service="ecs-tasks.amazonaws.com",
             source_account=p.account_id,

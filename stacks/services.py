@@ -40,6 +40,7 @@ from modules.observability.log_groups import (
 )
 from modules.observability.topic import AlarmTopic, AlarmTopicProps
 from modules.public_image_cache import PublicImageCache, PublicImageCacheProps
+from modules.release_role import ReleaseRole, ReleaseRoleProps
 from modules.service_discovery import ServiceNamespace, ServiceNamespaceProps
 from stacks.base import PlatformStack
 from stacks.data import DataStack
@@ -146,6 +147,17 @@ class ServicesStack(PlatformStack):
                     **common,
                 ),
             )
+        # Releases run as this role (docs/release.md, docs/pci.md 7.2.2).
+        self.release_role = ReleaseRole(
+            self,
+            "release-role",
+            ReleaseRoleProps(
+                environment=env,
+                account_id=self.account_id,
+                partition=self.partition,
+                region=env.region,
+            ),
+        )
         self._observability(env, security, data)
         self._outputs(env)
 

@@ -132,7 +132,8 @@ def valid_service(draw, env_name: str, name: str, listener_priority: int) -> Ser
         use_spot=draw(st.booleans()) and env_name != "prod",
         secrets=draw(SERVICE_SECRETS[env_name]),
         uses_database=draw(st.booleans()),
-        enable_execute_command=draw(st.booleans()),
+        # The production tier refuses ECS Exec (docs/pci.md, 7.2.2).
+        enable_execute_command=draw(st.booleans()) and env_name != "prod",
         custom_metric=metric,
         cpu_target_percent=draw(CPU_TARGETS),
     )

@@ -59,3 +59,152 @@ def test_calls_without_resource_and_ecr_layers_are_the_only_exceptions(stacks, e
     assert s3[1]["Action"] == "s3:GetObject"
     region = environments["prod"].region
     assert s3[1]["Resource"].endswith(f":s3:::prod-{region}-starport-layer-bucket/*")
+
+
+# --- 7.2.2 / 7.2.5 / 6.5.1: the release role ----------------------------------
+
+
+def release_policy(stacks, env_name: str) -> tuple[dict, list[dict]]:
+    services = stack(stacks, env_name, "services")
+    roles = {b["name"]: b for b in services.resources("aws_iam_role").values()}
+    role = roles[f"payment-{env_name}-release"]
+    policies = [
+        json.loads(b["policy"])["Statement"]
+        for b in services.resources("aws_iam_role_policy").values()
+        if b["name"] == "release"
+    ]
+    assert len(policies) == 1
+    return role, policies[0]
+
+
+def allowed_actions(statements: list[dict]) -> set[str]:
+    found: set[str] = set()
+    for statement in statements:
+        assert statement["Effect"] == "Allow"
+        found.update(
+            [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]
+        )
+    return found
+
+
+def documented_release_permissions() -> set[str]:
+    """Every `service:Action` of docs/release.md's permissions tables."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "release.md").read_text()
+    section = text[text.index("## Permissions of the release role") :]
+    section = section[: section.index("\n## ", 1)]
+    rows = [line.split(" | ")[0] for line in section.splitlines() if line.startswith("| `")]
+    return {m for row in rows for m in re.findall(r"`([a-z0-9]+:[A-Za-z]+)`", row)}
+
+
+@pytest.mark.parametrize("env_name", ENVIRONMENTS)
+def test_release_role_covers_every_documented_call_and_the_hardening_calls(stacks, env_name):
+    _, statements = release_policy(stacks, env_name)
+    actions = allowed_actions(statements)
+    # GetCallerIdentity needs no permission (STS API reference).
+    needed = documented_release_permissions() - {"sts:GetCallerIdentity"}
+    assert "codedeploy:CreateDeployment" in needed and "iam:PassRole" in needed
+    assert needed <= actions, sorted(needed - actions)
+    hardening = {
+        "codedeploy:StopDeployment",
+        "codedeploy:GetDeploymentTarget",
+        "ecr:DescribeImageScanFindings",
+    }
+    assert hardening <= actions
+    assert not any(a.endswith("*") for a in actions), "no wildcard actions"
+
+
+@pytest.mark.parametrize("env_name", ENVIRONMENTS)
+def test_release_role_passes_only_the_services_roles_to_ecs_tasks(stacks, env_name, environments):
+    _, statements = release_policy(stacks, env_name)
+    services = stack(stacks, env_name, "services")
+    role_names = {b["name"] for b in services.resources("aws_iam_role").values()}
+    passing = [s for s in statements if "iam:PassRole" in allowed_actions([s])]
+    assert len(passing) == 1
+    (pass_role,) = passing
+    assert pass_role["Action"] == "iam:PassRole"
+    assert pass_role["Condition"] == {
+        "StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}
+    }
+    passed = {arn.rsplit(":role/", 1)[1] for arn in pass_role["Resource"]}
+    expected = set()
+    for svc in environments[env_name].services:
+        expected |= {
+            f"payment-{env_name}-{svc.name}-execution",
+            f"payment-{env_name}-{svc.name}-task",
+        }
+    assert passed == expected
+    assert passed <= role_names, "every passable role is a role of the stack"
+    # Nothing else of the policy names an IAM action.
+    assert [a for a in allowed_actions(statements) if a.startswith("iam:")] == ["iam:PassRole"]
+
+
+def test_release_role_writes_only_the_environments_deployment_groups(stacks):
+    _, statements = release_policy(stacks, "prod")
+    (deploy,) = [s for s in statements if "codedeploy:CreateDeployment" in s["Action"]]
+    assert deploy["Resource"] and all(
+        ":deploymentgroup:payment-prod/payment-prod-" in arn for arn in deploy["Resource"]
+    )
+
+
+def test_release_role_trusts_the_configured_principals(tmp_path, environments):
+    from dataclasses import replace
+
+    from config.model import AccessConfig
+    from framework import App, TerraformStack
+    from framework import Testing as CdktfTesting
+    from modules.release_role import ReleaseRole, ReleaseRoleProps
+
+    ci = "arn:aws:iam::111111111111:role/ci-release"
+    env = replace(environments["staging"], access=AccessConfig(release_principal_arns=(ci,)))
+    stack_ = TerraformStack(App(outdir=str(tmp_path)), "unit")
+    ReleaseRole(
+        stack_,
+        "release",
+        ReleaseRoleProps(
+            environment=env, account_id="111111111111", partition="aws", region="eu-west-1"
+        ),
+    )
+    role = next(iter(json.loads(CdktfTesting.synth(stack_))["resource"]["aws_iam_role"].values()))
+    trust = json.loads(role["assume_role_policy"])["Statement"]
+    assert [s["Principal"] for s in trust] == [{"AWS": [ci]}]
+
+
+@pytest.mark.parametrize("env_name", ENVIRONMENTS)
+def test_default_release_trust_is_the_account_through_iam(stacks, env_name):
+    role, _ = release_policy(stacks, env_name)
+    (trust,) = json.loads(role["assume_role_policy"])["Statement"]
+    (principal,) = trust["Principal"]["AWS"]
+    assert principal.endswith(":root")
+
+
+# --- 7.2.2: no shell into production tasks ------------------------------------
+
+
+def test_production_tier_refuses_ecs_exec(environments):
+    from dataclasses import replace
+
+    from config.model import validate_environment
+
+    prod = environments["prod"]
+    svc = replace(prod.services[0], enable_execute_command=True)
+    problems = validate_environment(replace(prod, services=(svc, *prod.services[1:])))
+    assert any(
+        "enable_execute_command: True is not allowed in the production tier" in p for p in problems
+    ), problems
+    dev = environments["dev"]
+    assert any(s.enable_execute_command for s in dev.services)
+    assert validate_environment(dev) == []
+
+
+def test_access_roles_are_validated(environments):
+    from dataclasses import replace
+
+    from config.model import AccessConfig, validate_environment
+
+    bad = AccessConfig(key_administrator_role_names=(), release_principal_arns=("ci",))
+    problems = validate_environment(replace(environments["dev"], access=bad))
+    assert "dev.access.key_administrator_role_names: empty; name at least one IAM role" in problems
+    assert any("release_principal_arns: 'ci' is not an IAM principal ARN" in p for p in problems)

@@ -1,0 +1,186 @@
+"""The role the release tool (``python -m release``) runs as: every call of
+docs/release.md "Permissions of the release role", on this environment's
+resources only, and ``iam:PassRole`` only to the services' own task and
+execution roles, only to ECS tasks (PCI DSS 7.2.2, 7.2.5, 6.5.1)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from config import EnvironmentConfig, ServiceConfig
+from config.naming import (
+    cluster_name,
+    codedeploy_application_name,
+    deployment_group_name,
+    ecr_repository_name,
+    ecs_service_name,
+    execution_role_name,
+    task_family,
+)
+from framework import Construct
+from framework.aws import aws
+from modules import iam
+from modules.blue_green_service import task_role_name
+
+
+def release_role_name(env: EnvironmentConfig) -> str:
+    return f"{env.prefix}-release"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReleaseRoleProps:
+    """``environment``: its services, names and ``access.release_principal_arns``
+    (who may assume the role). ``account_id``/``partition``/``region``: where
+    the resources live (tokens are fine)."""
+
+    environment: EnvironmentConfig
+    account_id: str
+    partition: str
+    region: str
+
+
+def release_statements(
+    env: EnvironmentConfig, account_id: str, partition: str, region: str
+) -> list[dict]:
+    """The release role's policy: one statement per purpose, each on the
+    environment's own resources (ARNs built from config.naming, the names the
+    release tool looks up)."""
+    arn = f"arn:{partition}"
+    regional = f"{region}:{account_id}"
+    services: Sequence[ServiceConfig] = env.services
+    app = codedeploy_application_name(env)
+    groups = [
+        f"{arn}:codedeploy:{regional}:deploymentgroup:{app}/{deployment_group_name(env, s)}"
+        for s in services
+    ]
+    passable = [
+        f"{arn}:iam::{account_id}:role/{name}"
+        for s in services
+        for name in (execution_role_name(env, s), task_role_name(env, s))
+    ]
+    families = [f"{arn}:ecs:{regional}:task-definition/{task_family(env, s)}:*" for s in services]
+    return [
+        {
+            # ECS's task-definition actions take no resource-level permission
+            # except tagging; what a revision can do is bounded by PassRole below.
+            "Sid": "TaskDefinitions",
+            "Effect": "Allow",
+            "Action": [
+                "ecs:DescribeTaskDefinition",
+                "ecs:RegisterTaskDefinition",
+                "ecs:DeregisterTaskDefinition",
+            ],
+            "Resource": "*",
+        },
+        {
+            "Sid": "TagOwnTaskDefinitionsAtRegistration",
+            "Effect": "Allow",
+            "Action": "ecs:TagResource",
+            "Resource": families,
+            "Condition": {"StringEquals": {"ecs:CreateAction": "RegisterTaskDefinition"}},
+        },
+        {
+            "Sid": "PassOnlyTheServicesRolesToEcsTasks",
+            "Effect": "Allow",
+            "Action": "iam:PassRole",
+            "Resource": passable,
+            "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
+        },
+        {
+            "Sid": "ReadOwnServices",
+            "Effect": "Allow",
+            "Action": "ecs:DescribeServices",
+            "Resource": [
+                f"{arn}:ecs:{regional}:service/{cluster_name(env)}/{ecs_service_name(env, s)}"
+                for s in services
+            ],
+        },
+        {
+            "Sid": "ReadOwnImages",
+            "Effect": "Allow",
+            "Action": [
+                "ecr:DescribeRepositories",
+                "ecr:DescribeImages",
+                "ecr:DescribeImageScanFindings",
+            ],
+            "Resource": [
+                f"{arn}:ecr:{regional}:repository/{ecr_repository_name(env, s)}" for s in services
+            ],
+        },
+        {
+            "Sid": "DeployOwnGroups",
+            "Effect": "Allow",
+            "Action": [
+                "codedeploy:GetDeploymentGroup",
+                "codedeploy:ListDeployments",
+                "codedeploy:CreateDeployment",
+                "codedeploy:GetDeployment",
+                "codedeploy:GetDeploymentTarget",
+                "codedeploy:StopDeployment",
+            ],
+            "Resource": groups,
+        },
+        {
+            "Sid": "OwnApplicationRevisions",
+            "Effect": "Allow",
+            "Action": [
+                "codedeploy:GetApplicationRevision",
+                "codedeploy:RegisterApplicationRevision",
+            ],
+            "Resource": f"{arn}:codedeploy:{regional}:application:{app}",
+        },
+        {
+            "Sid": "ReadTheGroupsDeploymentConfig",
+            "Effect": "Allow",
+            "Action": "codedeploy:GetDeploymentConfig",
+            "Resource": f"{arn}:codedeploy:{regional}:deploymentconfig:{env.deployment.config_name}",
+        },
+        {
+            "Sid": "ReadHooks",
+            "Effect": "Allow",
+            "Action": "lambda:GetFunctionConfiguration",
+            "Resource": f"{arn}:lambda:{regional}:function:CodeDeployHook_*",
+        },
+        {
+            # EC2 Describe* take no resource-level permission.
+            "Sid": "FindTaskNetwork",
+            "Effect": "Allow",
+            "Action": ["ec2:DescribeVpcs", "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups"],
+            "Resource": "*",
+        },
+    ]
+
+
+class ReleaseRole(Construct):
+    """``payment-<env>-release`` with ``release_statements`` inline."""
+
+    def __init__(self, scope: Construct, construct_id: str, props: ReleaseRoleProps) -> None:
+        super().__init__(scope, construct_id)
+        env = props.environment
+        trusted = list(env.access.release_principal_arns) or [
+            f"arn:{props.partition}:iam::{props.account_id}:root"
+        ]
+        self.role = aws.iam_role.IamRole(
+            self,
+            "role",
+            name=release_role_name(env),
+            description=f"Releases the services of {env.prefix} (python -m release)",
+            max_session_duration=3600,
+            assume_role_policy=iam.document(
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": trusted},
+                    "Action": "sts:AssumeRole",
+                }
+            ),
+        )
+        aws.iam_role_policy.IamRolePolicy(
+            self,
+            "policy",
+            role=self.role.id,
+            name="release",
+            policy=iam.document(
+                *release_statements(env, props.account_id, props.partition, props.region)
+            ),
+        )
