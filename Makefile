@@ -14,8 +14,12 @@ PIPENV_VERSION := 2026.10.3
 export PIPENV_VENV_IN_PROJECT := 1
 export PIPENV_VERBOSITY := -1
 export PIPENV_NOSPIN := 1
-PIPENV      := $(PYTHON) -m pipenv
+# pipenv lives in a project-local tool environment (never the system Python:
+# Debian/Ubuntu refuse that, PEP 668); .venv is built with $(PYTHON).
+TOOLS       := .tools
+PIPENV      := $(TOOLS)/bin/python -m pipenv
 RUN         := $(PIPENV) run
+SUPPORTED_PYTHONS := 3.11 3.12 3.13
 NPM_CI      := npm ci --no-audit --no-fund
 
 # CDKTF CLI wrappers. The CLI's usage telemetry goes to HashiCorp, which
@@ -29,7 +33,7 @@ CDKTF_ARGS  ?=
 # dependency order. Bootstrap is deployed on its own first (README).
 ENV_STACKS   = $(foreach part,security network data services,payment-$(ENV)-$(part))
 
-.PHONY: synth test setup cli checks docs lint format bench clean bootstrap deploy diff terraform-check env-check
+.PHONY: synth test setup cli checks docs lint format bench clean prerequisites other-python bootstrap deploy diff terraform-check env-check
 
 synth: setup
 	$(RUN) python main.py
@@ -65,6 +69,10 @@ docs: setup
 	$(RUN) python main.py
 	$(RUN) python tools/checkov_scan.py --outdir cdktf.out --update-doc docs/verification.md --update-doc README.md
 
+# A second supported Python synthesizes the same bytes (tools/other_python_check.sh).
+other-python: synth
+	sh tools/other_python_check.sh
+
 bench: setup
 	$(RUN) python tools/bench_synth.py --suite
 
@@ -88,17 +96,31 @@ terraform-check:
 env-check:
 	@test -n "$(ENV)" || { echo "name the environment, e.g. make $(MAKECMDGOALS) ENV=dev" >&2; exit 2; }
 
-setup: .venv/.synced node_modules/.synced
+setup: $(TOOLS)/.synced .venv/.synced node_modules/.synced
 
 cli: setup node_modules/.cli-synced
 
-.venv/.synced: Pipfile.lock
-	@$(PIPENV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "pipenv==$(PIPENV_VERSION)"
+$(TOOLS)/.synced: | prerequisites
+	@test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check "pipenv==$(PIPENV_VERSION)"
+	@touch $@
+
+.venv/.synced: Pipfile.lock $(TOOLS)/.synced | prerequisites
+	@test -x .venv/bin/python || $(PYTHON) -m venv .venv
 	$(PIPENV) sync --dev
 	@touch $@
 
+# Checked before anything is installed; one line names what is missing.
+prerequisites:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found: install Python $(SUPPORTED_PYTHONS) (python3 on PATH), then repeat" >&2; exit 2; }
+	@version=$$($(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
+	  case " $(SUPPORTED_PYTHONS) " in *" $$version "*) ;; *) \
+	    echo "$(PYTHON) is Python $$version: supported are $(SUPPORTED_PYTHONS); put one of them first on PATH or run make PYTHON=python3.12 ..." >&2; exit 2;; esac
+	@$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || { echo "$(PYTHON) cannot create virtual environments: install its venv package (Debian/Ubuntu: apt install python3-venv), then repeat" >&2; exit 2; }
+	@command -v npm >/dev/null 2>&1 && command -v node >/dev/null 2>&1 || { echo "node/npm not found: install Node.js >= 18 with npm (only used to install the pinned Node.js 22), then repeat" >&2; exit 2; }
+
 # A changed lock reinstalls what was there: with the CLI if it was installed.
-node_modules/.synced: package-lock.json
+node_modules/.synced: package-lock.json | prerequisites
 	@if [ -f node_modules/.cli-synced ]; then \
 	  echo "$(NPM_CI)"; $(NPM_CI) && touch $@ node_modules/.cli-synced; \
 	else \
@@ -112,4 +134,4 @@ node_modules/.cli-synced: package-lock.json
 	@node_modules/.bin/node -p '"cdktf-cli " + require("./node_modules/cdktf-cli/package.json").version'
 
 clean:
-	rm -rf cdktf.out .venv node_modules
+	rm -rf cdktf.out .venv .tools node_modules

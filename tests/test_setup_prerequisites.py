@@ -1,0 +1,83 @@
+"""`make setup` checks Python and Node.js before installing anything, with
+one line naming what is missing (issue #18)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def fake_bin(tmp_path: Path, *, node: bool = True, python_version: str | None = None) -> Path:
+    """A PATH with make and sh, python3 (real, or a stand-in reporting
+    ``python_version``) and, with ``node``, stand-in node and npm."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("make", "sh"):
+        (bin_dir / tool).symlink_to(shutil.which(tool))
+    if python_version is None:
+        (bin_dir / "python3").symlink_to(sys.executable)
+    else:
+        script = bin_dir / "python3"
+        script.write_text(f"#!/bin/sh\necho {python_version}\n")
+        script.chmod(0o755)
+    if node:
+        for tool in ("node", "npm"):
+            (bin_dir / tool).write_text("#!/bin/sh\nexit 0\n")
+            (bin_dir / tool).chmod(0o755)
+    return bin_dir
+
+
+def prerequisites(bin_dir: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["make", "--no-print-directory", "-s", "prerequisites"],
+        cwd=ROOT,
+        env={**os.environ, "PATH": str(bin_dir)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_a_supported_python_and_node_pass(tmp_path):
+    result = prerequisites(fake_bin(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+
+
+@pytest.mark.parametrize(
+    "node, version, message",
+    [
+        (False, None, "node/npm not found: install Node.js >= 18 with npm"),
+        (True, "3.10", "python3 is Python 3.10: supported are 3.11 3.12 3.13"),
+        (True, "3.14", "python3 is Python 3.14: supported are 3.11 3.12 3.13"),
+    ],
+    ids=["no-node", "python-too-old", "python-too-new"],
+)
+def test_what_is_missing_is_named_in_one_line(tmp_path, node, version, message):
+    result = prerequisites(fake_bin(tmp_path, node=node, python_version=version))
+    assert result.returncode != 0
+    assert message in result.stderr
+    # One line of ours; make adds its own "make: *** [...] Error 2".
+    ours = [line for line in result.stderr.splitlines() if not line.startswith("make: ***")]
+    assert len(ours) == 1, result.stderr
+
+
+def test_pipenv_is_installed_into_a_project_local_tool_environment():
+    """Never into the system Python (PEP 668 refuses it on Debian/Ubuntu)."""
+    recipe = subprocess.run(
+        ["make", "-n", "--no-print-directory", "-B", ".tools/.synced"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "python3 -m venv .tools" in recipe
+    assert '.tools/bin/python -m pip install --quiet --disable-pip-version-check "pipenv==' in recipe
+    assert "python3 -m pip install" not in recipe
