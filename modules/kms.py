@@ -18,16 +18,56 @@ KEY_USER_ACTIONS = (
 )
 
 
+#: What key administrators may do: everything but use the key, change its
+#: policy or delete it (AWS KMS developer guide, "Default key policy",
+#: "Allows key administrators to administer the KMS key").
+KEY_ADMINISTRATOR_ACTIONS = (
+    "kms:Create*",
+    "kms:Describe*",
+    "kms:Enable*",
+    "kms:List*",
+    "kms:Update*",
+    "kms:Revoke*",
+    "kms:Get*",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:RotateKeyOnDemand",
+)
+#: Operations that end or take over a key: only the deploy role (Terraform
+#: keeps managing the policy), the break-glass role and the account's root
+#: user (so the key never becomes unmanageable) may call them.
+PROTECTED_ACTIONS = (
+    "kms:PutKeyPolicy",
+    "kms:ScheduleKeyDeletion",
+    "kms:CancelKeyDeletion",
+    "kms:DisableKey",
+    "kms:Delete*",
+)
+GRANT_ACTIONS = ("kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant")
+
+
 @dataclass(frozen=True, kw_only=True)
 class ManagedKeyProps:
     """``alias``: without the ``alias/`` prefix. ``account_id``/``partition``/
     ``region``: where the key lives (tokens are fine).
-    ``allow_cloudwatch_logs``: lets CloudWatch Logs of this account and region
-    use the key for log groups (left out: no log group can use it).
-    ``allow_service_principals``: AWS services (e.g. ``cloudwatch.amazonaws.com``
-    publishing alarms to an encrypted SNS topic) that may generate data keys
-    and decrypt; left out: none.
-    ``deletion_window_days``: waiting period after a deletion is scheduled.
+    ``administrator_role_names``: roles that administer the key (never use
+    it). ``protected_role_names``: roles that may also change its policy,
+    disable or delete it (the deploy role and the break-glass role); the
+    account's root user always may. Left out, both: nobody but the root
+    user (tests and unit stacks only; stacks pass configuration).
+    ``via_services``: service prefixes (``rds``, ``secretsmanager``...)
+    through which the account's principals (as their IAM policies allow)
+    may use the key (``kms:ViaService``); nobody decrypts directly.
+    ``direct_user_role_names``: named roles that may also use the key
+    directly (ECS Exec task roles, non-production tiers only); left out:
+    none.
+    ``allow_cloudwatch_logs``: CloudWatch Logs of this account and region
+    may use the key for its log groups (encryption-context condition).
+    ``allow_service_principals``: service principal -> ``aws:SourceArn``
+    pattern; each may generate data keys and decrypt for sources of this
+    account matching the pattern (e.g. CloudWatch alarms publishing to an
+    encrypted SNS topic). ``deletion_window_days``: waiting period after a
+    deletion is scheduled.
     """
 
     alias: str
@@ -35,58 +75,143 @@ class ManagedKeyProps:
     account_id: str
     partition: str
     region: str
+    administrator_role_names: tuple[str, ...] = ()
+    protected_role_names: tuple[str, ...] = ()
+    via_services: tuple[str, ...] = ()
+    direct_user_role_names: tuple[str, ...] = ()
     allow_cloudwatch_logs: bool = False
-    allow_service_principals: tuple[str, ...] = ()
+    allow_service_principals: tuple[tuple[str, str], ...] = ()
     deletion_window_days: int = 30
 
 
-class ManagedKey(Construct):
-    """A symmetric CMK with yearly rotation.
+def key_policy(props: ManagedKeyProps) -> list[dict]:
+    """The statements of a key's policy (PCI DSS 3.6.1, 3.7: separation of
+    key administration from key use). The account root is the principal of
+    the account statements, narrowed by ``aws:PrincipalArn`` to named roles,
+    so roles that do not exist yet do not make PutKeyPolicy fail."""
+    account = f"arn:{props.partition}:iam::{props.account_id}"
+    root = f"{account}:root"
 
-    The key policy gives the account root administrative access, which is
-    what lets IAM policies grant use of the key; roles that must decrypt get
-    an IAM statement from ``decrypt_statement()`` rather than a key policy
-    entry, so adding a service never edits the key policy.
+    def roles(names: tuple[str, ...]) -> list[str]:
+        return [f"{account}:role/{name}" for name in names]
+
+    protected = [root, *roles(props.protected_role_names)]
+    statements: list[dict] = [
+        {
+            "Sid": "KeyAdministrators",
+            "Effect": "Allow",
+            "Principal": {"AWS": root},
+            "Action": list(KEY_ADMINISTRATOR_ACTIONS),
+            "Resource": "*",
+            "Condition": {
+                "ArnLike": {
+                    "aws:PrincipalArn": [
+                        *protected,
+                        *roles(props.administrator_role_names),
+                    ]
+                }
+            },
+        },
+        {
+            "Sid": "PolicyAndDeletionOnlyDeployAndBreakGlass",
+            "Effect": "Allow",
+            "Principal": {"AWS": root},
+            "Action": list(PROTECTED_ACTIONS),
+            "Resource": "*",
+            "Condition": {"ArnLike": {"aws:PrincipalArn": protected}},
+        },
+        {
+            "Sid": "DenyPolicyAndDeletionToOthers",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": list(PROTECTED_ACTIONS),
+            "Resource": "*",
+            "Condition": {"ArnNotLike": {"aws:PrincipalArn": protected}},
+        },
+    ]
+    if props.via_services:
+        via = [f"{service}.{props.region}.amazonaws.com" for service in props.via_services]
+        statements += [
+            {
+                "Sid": "UseOnlyThroughServices",
+                "Effect": "Allow",
+                "Principal": {"AWS": root},
+                "Action": list(KEY_USER_ACTIONS),
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {
+                        "kms:ViaService": via,
+                        "kms:CallerAccount": props.account_id,
+                    }
+                },
+            },
+            {
+                "Sid": "GrantsOnlyForServiceResources",
+                "Effect": "Allow",
+                "Principal": {"AWS": root},
+                "Action": list(GRANT_ACTIONS),
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {
+                        "kms:ViaService": via,
+                        "kms:CallerAccount": props.account_id,
+                    },
+                    "Bool": {"kms:GrantIsForAWSResource": "true"},
+                },
+            },
+        ]
+    if props.direct_user_role_names:
+        statements.append(
+            {
+                "Sid": "NamedDirectUsers",
+                "Effect": "Allow",
+                "Principal": {"AWS": root},
+                "Action": list(KEY_USER_ACTIONS),
+                "Resource": "*",
+                "Condition": {"ArnLike": {"aws:PrincipalArn": roles(props.direct_user_role_names)}},
+            }
+        )
+    if props.allow_cloudwatch_logs:
+        statements.append(
+            {
+                "Sid": "CloudWatchLogsEncryptsLogGroups",
+                "Effect": "Allow",
+                "Principal": {"Service": f"logs.{props.region}.amazonaws.com"},
+                "Action": list(KEY_USER_ACTIONS),
+                "Resource": "*",
+                "Condition": {
+                    "ArnLike": {
+                        "kms:EncryptionContext:aws:logs:arn": f"arn:{props.partition}:logs:{props.region}:{props.account_id}:log-group:*"
+                    }
+                },
+            }
+        )
+    for index, (principal, source_arn) in enumerate(props.allow_service_principals):
+        statements.append(
+            {
+                "Sid": f"AwsServicePublishesEncrypted{index}",
+                "Effect": "Allow",
+                "Principal": {"Service": principal},
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": props.account_id},
+                    "ArnLike": {"aws:SourceArn": source_arn},
+                },
+            }
+        )
+    return statements
+
+
+class ManagedKey(Construct):
+    """A symmetric CMK with yearly rotation and ``key_policy``: named roles
+    administer it, the deploy and break-glass roles alone change its policy
+    or delete it, and everyone else uses it only through the services
+    named (``decrypt_statement`` is the IAM half of such a use).
     """
 
     def __init__(self, scope: Construct, construct_id: str, props: ManagedKeyProps) -> None:
         super().__init__(scope, construct_id)
-        root = f"arn:{props.partition}:iam::{props.account_id}:root"
-        statements: list[dict] = [
-            {
-                "Sid": "AccountRootAdministers",
-                "Effect": "Allow",
-                "Principal": {"AWS": root},
-                "Action": "kms:*",
-                "Resource": "*",
-            }
-        ]
-        if props.allow_cloudwatch_logs:
-            statements.append(
-                {
-                    "Sid": "CloudWatchLogsEncryptsLogGroups",
-                    "Effect": "Allow",
-                    "Principal": {"Service": f"logs.{props.region}.amazonaws.com"},
-                    "Action": list(KEY_USER_ACTIONS),
-                    "Resource": "*",
-                    "Condition": {
-                        "ArnLike": {
-                            "kms:EncryptionContext:aws:logs:arn": f"arn:{props.partition}:logs:{props.region}:{props.account_id}:log-group:*"
-                        }
-                    },
-                }
-            )
-        if props.allow_service_principals:
-            statements.append(
-                {
-                    "Sid": "AwsServicesPublishEncrypted",
-                    "Effect": "Allow",
-                    "Principal": {"Service": list(props.allow_service_principals)},
-                    "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
-                    "Resource": "*",
-                    "Condition": {"StringEquals": {"aws:SourceAccount": props.account_id}},
-                }
-            )
         self.key = aws.kms_key.KmsKey(
             self,
             "key",
@@ -94,7 +219,7 @@ class ManagedKey(Construct):
             enable_key_rotation=True,
             rotation_period_in_days=365,
             deletion_window_in_days=props.deletion_window_days,
-            policy=iam.document(*statements),
+            policy=iam.document(*key_policy(props)),
         )
         self.alias = aws.kms_alias.KmsAlias(
             self, "alias", name=f"alias/{props.alias}", target_key_id=self.key.key_id

@@ -26,6 +26,13 @@ class StateBootstrapStack(LocalStateStack):
                 account_id=self.account_id,
                 partition=self.partition,
                 region=env.backend_region,
+                administrator_role_names=env.access.key_administrator_role_names,
+                protected_role_names=(
+                    env.access.deploy_role_name,
+                    env.access.break_glass_role_name,
+                ),
+                # Terraform reads and writes state through S3 only.
+                via_services=("s3",),
             ),
         )
         key.key.add_override("lifecycle.prevent_destroy", True)

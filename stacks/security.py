@@ -7,32 +7,57 @@ from typing import Any
 from config import EnvironmentConfig
 from config.naming import execution_role_name, secret_name
 from framework import Construct
+from modules.blue_green_service import task_role_name
 from modules.kms import ManagedKey, ManagedKeyProps
 from modules.secrets import AppSecret, AppSecretProps
 from stacks.base import PlatformStack
+
+#: The services that use the data key on a caller's behalf: Aurora (storage,
+#: Performance Insights), Secrets Manager (application and master user
+#: secrets), ECR (images). ``kms:ViaService`` names them (AWS KMS developer
+#: guide, "kms:ViaService").
+DATA_KEY_SERVICES = ("rds", "secretsmanager", "ecr")
 
 
 class SecurityStack(PlatformStack):
     """KMS keys (logs, data) and application secrets shared by later tiers.
 
     Two keys, split by who must use them: the logs key is usable by the
-    CloudWatch Logs service for every log group of the environment; the
-    data key encrypts what holds customer or credential data (database,
-    secrets, images, alarm topic). See docs/data-and-secrets.md.
+    CloudWatch Logs service for every log group of the environment (and by
+    CloudWatch alarms for the alarm topic); the data key encrypts what holds
+    customer or credential data (database, secrets, images) and is usable
+    only through those services. Named roles administer both (docs/pci.md).
+    See docs/data-and-secrets.md.
     """
 
     def __init__(self, scope: Construct, env: EnvironmentConfig) -> None:
         super().__init__(scope, env, "security")
         common: dict[str, Any] = dict(
-            account_id=self.account_id, partition=self.partition, region=env.region
+            account_id=self.account_id,
+            partition=self.partition,
+            region=env.region,
+            administrator_role_names=env.access.key_administrator_role_names,
+            protected_role_names=(env.access.deploy_role_name, env.access.break_glass_role_name),
         )
         self.logs_key = ManagedKey(
             self,
             "logs-key",
             ManagedKeyProps(
                 alias=f"{env.prefix}-logs",
-                description=f"Encrypts the CloudWatch log groups of {env.prefix}",
+                description=f"Encrypts the CloudWatch log groups, alarm topic and ECS Exec sessions of {env.prefix}",
                 allow_cloudwatch_logs=True,
+                # Alarms publish to the encrypted alarm topic.
+                allow_service_principals=(
+                    (
+                        "cloudwatch.amazonaws.com",
+                        f"arn:{self.partition}:cloudwatch:{env.region}:{self.account_id}:alarm:{env.prefix}-*",
+                    ),
+                ),
+                # ECS Exec's agent decrypts the session key itself (refused in
+                # the production tier by configuration).
+                direct_user_role_names=tuple(
+                    task_role_name(env, svc) for svc in env.services if svc.enable_execute_command
+                ),
                 **common,
             ),
         )
@@ -41,8 +66,9 @@ class SecurityStack(PlatformStack):
             "data-key",
             ManagedKeyProps(
                 alias=f"{env.prefix}-data",
-                description=f"Encrypts database, secrets, images and alarm topic of {env.prefix}",
-                allow_service_principals=("cloudwatch.amazonaws.com",),
+                description=f"Encrypts database, secrets and images of {env.prefix}",
+                # No service principal and no direct user: only through these.
+                via_services=DATA_KEY_SERVICES,
                 **common,
             ),
         )

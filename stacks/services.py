@@ -72,7 +72,7 @@ class ServicesStack(PlatformStack):
             FargateClusterProps(
                 name=cluster_name(env),
                 logs_key_arn=security.logs_key.arn,
-                exec_key_arn=security.data_key.arn,
+                exec_key_arn=security.logs_key.arn,
                 log_retention_days=env.log_retention_days,
             ),
         )
@@ -170,7 +170,7 @@ class ServicesStack(PlatformStack):
             "alarm-topic",
             AlarmTopicProps(
                 name=f"{env.prefix}-alarms",
-                kms_key_arn=security.data_key.arn,
+                kms_key_arn=security.logs_key.arn,
                 account_id=self.account_id,
                 emails=env.alarms.emails,
             ),

@@ -152,14 +152,16 @@ def dashboard_metrics(widgets: list[dict]) -> list[tuple[str, str, str, dict[str
 # --- alarm topic --------------------------------------------------------------
 
 
-def test_topic_is_encrypted_with_the_data_key_of_the_security_stack(stacks, svc_stack, env):
+def test_topic_is_encrypted_with_the_logs_key_of_the_security_stack(stacks, svc_stack, env):
+    """The logs key, not the data key: the data key admits no service
+    principal (docs/pci.md, 3.6.1)."""
     _, topic = find(svc_stack, "aws_sns_topic", "alarm-topic/topic")
     assert topic["name"] == f"{env.prefix}-alarms"
     value = topic["kms_master_key_id"]
     assert value.startswith(
         f"${{data.terraform_remote_state.cross-stack-reference-input-{env.prefix}-security."
     )
-    assert points_at(stacks, svc_stack, value, "aws_kms_key", "data-key/key", "arn")
+    assert points_at(stacks, svc_stack, value, "aws_kms_key", "logs-key/key", "arn")
 
 
 def test_subscriptions_are_exactly_the_configured_emails(svc_stack, env, env_name):
@@ -193,9 +195,9 @@ def test_topic_policy_lets_cloudwatch_of_this_account_publish(svc_stack):
     assert deny and deny[0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
-def test_data_key_policy_lets_cloudwatch_encrypt_alarm_messages(stacks, env):
+def test_logs_key_policy_lets_cloudwatch_encrypt_alarm_messages(stacks, env):
     security = stacks[f"{env.prefix}-security"]
-    _, key = find(security, "aws_kms_key", "data-key/key")
+    _, key = find(security, "aws_kms_key", "logs-key/key")
     statements = json.loads(key["policy"])["Statement"]
     for_cloudwatch = [
         s

@@ -285,11 +285,54 @@ def blue_green(
     )
 
 
+def key_policy(*, root_kms_star: bool = False) -> str:
+    """modules.kms's key policy for a unit key; ``root_kms_star``: the
+    policy AWS attaches by default (root gets kms:*) instead."""
+    from modules.kms import ManagedKeyProps
+    from modules.kms import key_policy as build
+
+    if root_kms_star:
+        return json.dumps(
+            {
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": "arn:aws:iam::111111111111:root"},
+                        "Action": "kms:*",
+                        "Resource": "*",
+                    }
+                ]
+            }
+        )
+    props = ManagedKeyProps(
+        alias="unit",
+        description="unit",
+        account_id="111111111111",
+        partition="aws",
+        region="eu-west-1",
+        administrator_role_names=("key-admin",),
+        protected_role_names=("terraform", "break-glass"),
+        via_services=("rds",),
+        allow_cloudwatch_logs=True,
+    )
+    return json.dumps({"Version": "2012-10-17", "Statement": build(props)})
+
+
+def unit_key(stack, *, root_kms_star: bool = False, **kwargs):
+    return aws.kms_key.KmsKey(
+        stack,
+        "key",
+        enable_key_rotation=True,
+        policy=key_policy(root_kms_star=root_kms_star),
+        **kwargs,
+    )
+
+
 def encrypted_resources(
     stack, *, key=None, sns_key=None, storage_encrypted: bool = True, log_group_key: bool = True
 ):
     """One of each resource PAY-KMS-001 covers, encrypted with ``key``."""
-    key = key or aws.kms_key.KmsKey(stack, "key", enable_key_rotation=True)
+    key = key or unit_key(stack)
     er = aws.ecr_repository
     aws.cloudwatch_log_group.CloudwatchLogGroup(
         stack, "logs", name="/unit", kms_key_id=key.arn if log_group_key else None
@@ -326,7 +369,7 @@ def stateful_resources(
 ):
     """Every resource type PAY-DEL-001 covers; ``protect``: prevent_destroy."""
     keep = TerraformResourceLifecycle(prevent_destroy=True) if protect else None
-    key = aws.kms_key.KmsKey(stack, "key", enable_key_rotation=True, lifecycle=keep)
+    key = unit_key(stack, lifecycle=keep)
     aws.rds_cluster.RdsCluster(
         stack,
         "database",
@@ -704,6 +747,13 @@ RULE_CASES: dict[str, Case] = {
         r"^\[PAY-KMS-001\] aws_cloudwatch_log_group\.logs: kms_key_id is absent, not a "
         r"customer-managed KMS key\. Fix: set kms_key_id",
     ),
+    "PAY-KMS-002": Case(
+        "dev",
+        lambda s: unit_key(s),
+        lambda s: unit_key(s, root_kms_star=True),
+        r"^\[PAY-KMS-002\] aws_kms_key\.key: statement '\(no Sid\)' allows \['kms:\*'\] \(every key "
+        r"operation\)\. Fix: Build the policy with modules\.kms\.key_policy",
+    ),
     "PAY-DEL-001": Case(
         "prod",
         lambda s: stateful_resources(s),
@@ -755,6 +805,44 @@ def test_rule_fails_non_compliant_stack(tmp_path, rule_id):
 # --- More non-compliant shapes, each a separate way to break a rule --------
 
 VARIANTS = [
+    pytest.param(
+        "PAY-KMS-002",
+        "dev",
+        lambda s: aws.kms_key.KmsKey(s, "key"),
+        r"aws_kms_key\.key: has no policy, so AWS attaches the default one",
+        id="KMS-002-no-policy",
+    ),
+    pytest.param(
+        "PAY-KMS-002",
+        "dev",
+        lambda s: aws.kms_key.KmsKey(
+            s,
+            "key",
+            policy=json.dumps(
+                {
+                    "Statement": [
+                        {
+                            "Sid": "Decrypt",
+                            "Effect": "Allow",
+                            "Principal": {"AWS": "arn:aws:iam::111111111111:root"},
+                            "Action": ["kms:Decrypt*"],
+                            "Resource": "*",
+                        },
+                        {
+                            "Sid": "Alarms",
+                            "Effect": "Allow",
+                            "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                            "Resource": "*",
+                        },
+                    ]
+                }
+            ),
+        ),
+        r"statement 'Decrypt' lets \['arn:aws:iam::111111111111:root'\] decrypt without "
+        r"kms:ViaService|statement 'Alarms' lets service",
+        id="KMS-002-unconditioned-decrypt",
+    ),
     pytest.param(
         "PAY-NET-002",
         "dev",

@@ -505,23 +505,47 @@ def account_of(env) -> str:
     return env.account_id or "${data.aws_caller_identity.current.account_id}"
 
 
-def test_root_administers_every_key_and_no_wildcard_principal(security):
+def test_named_roles_administer_every_key_and_nobody_gets_kms_star(security):
     synthesized, env = security
+    root = f"arn:${{data.aws_partition.partition.partition}}:iam::{account_of(env)}:root"
+    role = f"arn:${{data.aws_partition.partition.partition}}:iam::{account_of(env)}:role/"
+    protected = [root, role + env.access.deploy_role_name, role + env.access.break_glass_role_name]
     for key in synthesized.resources("aws_kms_key").values():
-        root = statements(key)["AccountRootAdministers"]
-        assert root["Effect"] == "Allow" and root["Action"] == "kms:*"
-        assert root["Principal"]["AWS"] == (
-            f"arn:${{data.aws_partition.partition.partition}}:iam::{account_of(env)}:root"
+        by_sid = statements(key)
+        admin = by_sid["KeyAdministrators"]
+        assert admin["Principal"] == {"AWS": root}
+        assert admin["Condition"]["ArnLike"]["aws:PrincipalArn"] == protected + [
+            role + name for name in env.access.key_administrator_role_names
+        ]
+        assert not {"kms:Decrypt", "kms:PutKeyPolicy", "kms:ScheduleKeyDeletion"} & set(
+            admin["Action"]
         )
-        for statement in statements(key).values():
-            assert statement["Principal"] != "*" and statement["Principal"].get("AWS") != "*"
-            assert statement["Effect"] == "Allow"
+        assert by_sid["PolicyAndDeletionOnlyDeployAndBreakGlass"]["Condition"] == {
+            "ArnLike": {"aws:PrincipalArn": protected}
+        }
+        deny = by_sid["DenyPolicyAndDeletionToOthers"]
+        assert deny["Effect"] == "Deny" and deny["Principal"] == "*"
+        assert {"kms:PutKeyPolicy", "kms:ScheduleKeyDeletion"} <= set(deny["Action"])
+        assert deny["Condition"] == {"ArnNotLike": {"aws:PrincipalArn": protected}}
+        for statement in by_sid.values():
+            assert statement["Action"] != "kms:*"
+            if statement["Effect"] == "Allow":
+                assert statement["Principal"] != "*"
+                assert statement.get("Condition"), statement["Sid"]
 
 
-def test_logs_key_serves_cloudwatch_logs_of_this_account_and_region_only(security):
+def test_logs_key_serves_cloudwatch_logs_and_alarms_of_this_account_only(security):
     synthesized, env = security
     logs = statements(keys_by_alias(synthesized)[f"alias/{env.prefix}-logs"])
-    assert set(logs) == {"AccountRootAdministers", "CloudWatchLogsEncryptsLogGroups"}
+    exec_roles = [s for s in env.services if s.enable_execute_command]
+    expected = {
+        "KeyAdministrators",
+        "PolicyAndDeletionOnlyDeployAndBreakGlass",
+        "DenyPolicyAndDeletionToOthers",
+        "CloudWatchLogsEncryptsLogGroups",
+        "AwsServicePublishesEncrypted0",
+    } | ({"NamedDirectUsers"} if exec_roles else set())
+    assert set(logs) == expected
     service = logs["CloudWatchLogsEncryptsLogGroups"]
     assert service["Principal"] == {"Service": f"logs.{env.region}.amazonaws.com"}
     assert "kms:*" not in service["Action"] and "kms:Decrypt" in service["Action"]
@@ -530,21 +554,45 @@ def test_logs_key_serves_cloudwatch_logs_of_this_account_and_region_only(securit
         "arn:${data.aws_partition.partition.partition}:logs:"
         f"{env.region}:{account_of(env)}:log-group:"
     )
+    alarms = logs["AwsServicePublishesEncrypted0"]
+    assert alarms["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert alarms["Condition"]["StringEquals"] == {"aws:SourceAccount": account_of(env)}
+    assert alarms["Condition"]["ArnLike"]["aws:SourceArn"].endswith(
+        f":{account_of(env)}:alarm:{env.prefix}-*"
+    )
+    if exec_roles:
+        assert not env.is_production
+        direct = logs["NamedDirectUsers"]["Condition"]["ArnLike"]["aws:PrincipalArn"]
+        assert [a.rsplit("/", 1)[1] for a in direct] == [
+            f"{env.prefix}-{s.name}-task" for s in exec_roles
+        ]
 
 
-def test_data_key_policy_names_no_data_service(security):
-    """RDS, Secrets Manager, Performance Insights and ECR use the data key
-    through grants made with the caller's IAM permissions (root delegation),
-    so the key policy has no entry for them; only CloudWatch alarms, which
-    publish to the encrypted topic with no IAM caller, are named."""
+def test_data_key_is_used_only_through_its_services(security):
+    """Nobody decrypts with the data key directly: AdministratorAccess in
+    IAM no longer reaches card data (PCI DSS 3.5.1.2, 3.6.1)."""
     synthesized, env = security
     data = statements(keys_by_alias(synthesized)[f"alias/{env.prefix}-data"])
-    assert set(data) == {"AccountRootAdministers", "AwsServicesPublishEncrypted"}
-    publish = data["AwsServicesPublishEncrypted"]
-    assert publish["Principal"] == {"Service": ["cloudwatch.amazonaws.com"]}
-    assert sorted(publish["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey*"]
-    assert publish["Condition"] == {"StringEquals": {"aws:SourceAccount": account_of(env)}}
-    assert not re.search(r"rds|secretsmanager|logs\.", json.dumps(data))
+    assert set(data) == {
+        "KeyAdministrators",
+        "PolicyAndDeletionOnlyDeployAndBreakGlass",
+        "DenyPolicyAndDeletionToOthers",
+        "UseOnlyThroughServices",
+        "GrantsOnlyForServiceResources",
+    }
+    use = data["UseOnlyThroughServices"]
+    assert "kms:Decrypt" in use["Action"]
+    assert use["Condition"] == {
+        "StringEquals": {
+            "kms:ViaService": [
+                f"{s}.{env.region}.amazonaws.com" for s in ("rds", "secretsmanager", "ecr")
+            ],
+            "kms:CallerAccount": account_of(env),
+        }
+    }
+    grants = data["GrantsOnlyForServiceResources"]
+    assert grants["Condition"]["Bool"] == {"kms:GrantIsForAWSResource": "true"}
+    assert "Service" not in json.dumps([s["Principal"] for s in data.values()])
 
 
 # --- Application secrets --------------------------------------------------

@@ -80,7 +80,8 @@ def test_cluster_insights_capacity_providers_and_audited_exec(stacks, svc_stack,
     assert {"name": "containerInsights", "value": "enhanced"} in cluster["setting"]
     exec_cfg = cluster["configuration"]["execute_command_configuration"]
     assert exec_cfg["logging"] == "OVERRIDE"
-    assert resolved_path(stacks, exec_cfg["kms_key_id"], svc_stack.name).endswith("data-key/key")
+    # Session encryption with the logs key: the data key has no direct users.
+    assert resolved_path(stacks, exec_cfg["kms_key_id"], svc_stack.name).endswith("logs-key/key")
     log_cfg = exec_cfg["log_configuration"]
     assert log_cfg["cloud_watch_encryption_enabled"] is True
     lg_key, log_group = find(svc_stack, "aws_cloudwatch_log_group", "cluster/exec-log-group")

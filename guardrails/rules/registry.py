@@ -12,6 +12,7 @@ from guardrails.rules import (
     ecs_codedeploy_service,
     ecs_target_group_owner,
     kms_customer_managed,
+    kms_key_policy,
     network_world_ingress,
     prod_deletion_protection,
     state_backend,
@@ -33,6 +34,7 @@ RULES: tuple[Rule, ...] = (
     container_non_root.RULE,
     tls_prod_https_only.RULE,
     kms_customer_managed.RULE,
+    kms_key_policy.RULE,
     prod_deletion_protection.RULE,
     state_backend.RULE,
 )
