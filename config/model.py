@@ -259,8 +259,10 @@ class AccessConfig:
     environment's.
     """
 
-    #: Runs Terraform for this environment: may change key and secret policies.
-    deploy_role_name: str = "payment-terraform"
+    #: Runs Terraform for this environment: may change key and secret
+    #: policies. None: ``payment-<env>-deploy`` (``EnvironmentConfig.deploy_role``;
+    #: the release tool's trusted base registrations name the same role).
+    deploy_role_name: str | None = None
     #: Administer keys (describe, tag, rotate, enable), never use them.
     key_administrator_role_names: tuple[str, ...] = ("payment-key-administrator",)
     #: Emergency access: may change or delete key and secret policies.
@@ -322,6 +324,11 @@ class EnvironmentConfig:
     @property
     def backend_region(self) -> str:
         return self.state_region or self.region
+
+    @property
+    def deploy_role(self) -> str:
+        """Name of the role Terraform runs as (``access.deploy_role_name``)."""
+        return self.access.deploy_role_name or f"{self.prefix}-deploy"
 
     @property
     def is_production(self) -> bool:
@@ -554,7 +561,7 @@ IAM_ROLE_NAME_PATTERN = re.compile(r"^[\w+=,.@-]{1,64}$")
 def _access_problems(env: EnvironmentConfig) -> list[str]:
     a, where = env.access, f"{env.name}.access"
     names = {
-        "deploy_role_name": (a.deploy_role_name,),
+        "deploy_role_name": (env.deploy_role,),
         "break_glass_role_name": (a.break_glass_role_name,),
         "key_administrator_role_names": a.key_administrator_role_names,
         "secret_administrator_role_names": a.secret_administrator_role_names,

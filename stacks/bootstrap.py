@@ -28,7 +28,7 @@ class StateBootstrapStack(LocalStateStack):
                 region=env.backend_region,
                 administrator_role_names=env.access.key_administrator_role_names,
                 protected_role_names=(
-                    env.access.deploy_role_name,
+                    env.deploy_role,
                     env.access.break_glass_role_name,
                 ),
                 # Terraform reads and writes state through S3 only.

@@ -37,7 +37,7 @@ class SecurityStack(PlatformStack):
             partition=self.partition,
             region=env.region,
             administrator_role_names=env.access.key_administrator_role_names,
-            protected_role_names=(env.access.deploy_role_name, env.access.break_glass_role_name),
+            protected_role_names=(env.deploy_role, env.access.break_glass_role_name),
         )
         self.logs_key = ManagedKey(
             self,

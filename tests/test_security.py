@@ -509,7 +509,7 @@ def test_named_roles_administer_every_key_and_nobody_gets_kms_star(security):
     synthesized, env = security
     root = f"arn:${{data.aws_partition.partition.partition}}:iam::{account_of(env)}:root"
     role = f"arn:${{data.aws_partition.partition.partition}}:iam::{account_of(env)}:role/"
-    protected = [root, role + env.access.deploy_role_name, role + env.access.break_glass_role_name]
+    protected = [root, role + env.deploy_role, role + env.access.break_glass_role_name]
     for key in synthesized.resources("aws_kms_key").values():
         by_sid = statements(key)
         admin = by_sid["KeyAdministrators"]
