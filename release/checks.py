@@ -16,9 +16,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from release.appspec import new_task_definition_request
+from release.appspec import (
+    READ_ONLY_TASK_DEFINITION_FIELDS,
+    new_task_definition_request,
+)
 from release.errors import ReleaseRefused
 from release.network import NetworkConfiguration
+from release.policy import SEVERITIES, is_trusted, policy_for, trusted_roles
 
 if TYPE_CHECKING:
     from release.deploy import Releaser
@@ -27,6 +31,12 @@ if TYPE_CHECKING:
 #: (CodeDeploy allows one active deployment per group). Baking is a newer
 #: non-final state; listing it too keeps the check complete.
 ACTIVE_DEPLOYMENT_STATUSES = ("Created", "Queued", "InProgress", "Baking", "Ready")
+#: ECR tag mutability a release accepts: a tag then always means one digest.
+REQUIRED_TAG_MUTABILITY = "IMMUTABLE"
+#: ImageScanStatus.status values (ECR API reference, DescribeImageScanFindings):
+#: a result to judge, worth waiting for, or no result at all.
+SCAN_DONE = ("COMPLETE", "ACTIVE")
+SCAN_WAIT = ("IN_PROGRESS", "PENDING")
 
 
 @dataclass(frozen=True)
@@ -70,6 +80,12 @@ class Found:
     register_request: dict = field(default_factory=dict)
     deployment_config_name: str | None = None
     notes: list[str] = field(default_factory=list)
+    #: What was accepted with a reason (recorded in the deployment description).
+    accepted: list[str] = field(default_factory=list)
+    #: One line on the image scan, shown with the checks.
+    scan_summary: str = ""
+    #: Where the base revision comes from (registeredBy), shown with the checks.
+    base_summary: str = ""
 
     @property
     def current_task_definition_arn(self) -> str:
@@ -252,18 +268,133 @@ def _verify_task_definition(r: Releaser, answers: list[dict], found: Found) -> N
             f"{base.get('status')}; a release is based on the latest ACTIVE revision. "
             "Nothing was changed."
         )
-    current_arn = found.current_task_definition_arn
-    if base["taskDefinitionArn"] != current_arn:
-        running = current_arn.rsplit("/", 1)[-1]
-        running = (
-            running[len(t.task_family) :] if running.startswith(f"{t.task_family}:") else running
+
+
+class BaseRevisionCheck(Check):
+    """Who registered the base revision, and what it changes against the
+    running one. In a production-tier environment a base registered by
+    anyone but the deploy role (Terraform) or the release role is refused
+    unless accepted with a reason (``--accept-base``)."""
+
+    def plan(self, releaser: Releaser) -> list[str]:
+        return [
+            ReadCall(
+                "ecs",
+                "describe_task_definition",
+                {"taskDefinition": "<revision the service runs>"},
+                expect="only when it is not the base: what ships besides the image",
+            ).describe()
+        ]
+
+    def run(self, releaser: Releaser, found: Found) -> None:
+        t, o = releaser.target, releaser.options
+        policy = policy_for(t.environment)
+        base = found.base
+        base_name = _base_name(releaser, found)
+        who = base.get("registeredBy")
+        when = base.get("registeredAt")
+        registered = f"registered by {who or 'an unknown principal'}" + (
+            f" at {when}" if when else ""
         )
-        found.notes.insert(
-            0,
-            f"basing the release on {base_name} (latest ACTIVE revision of the family, "
-            f"e.g. registered by Terraform); the service runs {running}. Task definition "
-            "changes between the two ship with this release",
+        trusted = is_trusted(who, policy)
+        found.base_summary = f"base revision {base_name}, {registered}" + (
+            "" if trusted else " (not the deploy or the release role)"
         )
+        current_arn = found.current_task_definition_arn
+        if base["taskDefinitionArn"] != current_arn:
+            running = releaser.read(
+                ReadCall(
+                    "ecs",
+                    "describe_task_definition",
+                    {"taskDefinition": current_arn},
+                    label="ecs.describe_task_definition (running revision)",
+                )
+            )["taskDefinition"]
+            changes = task_definition_diff(running, base, app_container=t.container_name)
+            found.notes.insert(
+                0,
+                f"basing the release on {base_name} (latest ACTIVE revision of the family, "
+                f"{registered}); the service runs :{running.get('revision', '?')}. "
+                + (
+                    "Changes that ship with this release besides the image: " + "; ".join(changes)
+                    if changes
+                    else "The two differ only in the app image"
+                ),
+            )
+        if trusted:
+            return
+        problem = (
+            f"base revision {base_name} was {registered}, not by the deploy or the release "
+            f"role ({trusted_roles(policy)})"
+        )
+        _accept_or_refuse(
+            found,
+            enforce=policy.enforce,
+            problem=problem,
+            reason=o.accept_base,
+            accepted=f"base {base_name} accepted",
+            refusal=f"{problem}. Review it (aws ecs describe-task-definition --task-definition "
+            f'{base_name}), deregister it, or accept it with --accept-base "<reason>"',
+        )
+
+
+def _accept_or_refuse(
+    found: Found, *, enforce: bool, problem: str, reason: str | None, accepted: str, refusal: str
+) -> None:
+    """Outside the production tier a warning; in it, a refusal unless a reason
+    accepts it (the reason goes into the deployment description)."""
+    if not enforce:
+        found.notes.append(f"warning: {problem}; the production tier would refuse this release")
+    elif reason:
+        found.notes.append(f"{problem}; accepted: {reason}")
+        found.accepted.append(f"{accepted}: {reason}")
+    else:
+        raise ReleaseRefused(f"{refusal}. Nothing was changed.")
+
+
+def task_definition_diff(running: dict, base: dict, *, app_container: str) -> list[str]:
+    """What differs between two described revisions, one item per change,
+    the app image left out (the release replaces it)."""
+
+    def comparable(td: dict) -> dict:
+        result = {k: v for k, v in td.items() if k not in READ_ONLY_TASK_DEFINITION_FIELDS}
+        containers = {}
+        for c in td.get("containerDefinitions") or []:
+            c = dict(c)
+            if c.get("name") == app_container:
+                c.pop("image", None)
+            for key in ("environment", "secrets"):
+                if key in c:
+                    c[key] = {
+                        e.get("name"): e.get("value", e.get("valueFrom")) for e in c[key] or []
+                    }
+            containers[c.get("name")] = c
+        result["containerDefinitions"] = containers
+        return result
+
+    def short(value: object) -> str:
+        text = repr(value)
+        return text if len(text) <= 80 else text[:77] + "..."
+
+    changes: list[str] = []
+
+    def walk(path: str, a: object, b: object) -> None:
+        if a == b:
+            return
+        if isinstance(a, dict) and isinstance(b, dict):
+            for key in sorted(set(a) | set(b), key=str):
+                where = f"{path}.{key}" if path else str(key)
+                if key not in a:
+                    changes.append(f"{where} added ({short(b[key])})")
+                elif key not in b:
+                    changes.append(f"{where} removed (was {short(a[key])})")
+                else:
+                    walk(where, a[key], b[key])
+            return
+        changes.append(f"{path}: {short(a)} -> {short(b)}")
+
+    walk("", comparable(running), comparable(base))
+    return changes
 
 
 def _repository_calls(r: Releaser) -> list[ReadCall]:
@@ -283,11 +414,20 @@ def _repository_calls(r: Releaser) -> list[ReadCall]:
 def _verify_repository(r: Releaser, answers: list[dict], found: Found) -> None:
     t = r.target
     (repositories,) = answers
-    found.repository_url = repositories["repositories"][0]["repositoryUri"]
+    repository = repositories["repositories"][0]
+    found.repository_url = repository["repositoryUri"]
     if t.ecr_repository_url and t.ecr_repository_url != found.repository_url:
         raise ReleaseRefused(
             f"ECR repository {t.ecr_repository_name!r} has URI {found.repository_url!r}, but "
             f"{t.source} says {t.ecr_repository_url!r}; wrong account or stale outputs. "
+            "Nothing was changed."
+        )
+    mutability = repository.get("imageTagMutability", "MUTABLE")
+    if mutability != REQUIRED_TAG_MUTABILITY:
+        raise ReleaseRefused(
+            f"ECR repository {t.ecr_repository_name!r} has tag mutability {mutability}; a "
+            f"release needs {REQUIRED_TAG_MUTABILITY} tags (a re-pushed tag would run other "
+            "code than CI tested). Apply the services stack, which creates it IMMUTABLE. "
             "Nothing was changed."
         )
 
@@ -318,6 +458,12 @@ def _verify_image(r: Releaser, answers: list[dict], found: Found) -> None:
             f"{t.ecr_repository_name!r}. Nothing was changed."
         )
     found.image_digest = details[0]["imageDigest"]
+    if o.expect_digest and o.expect_digest != found.image_digest:
+        raise ReleaseRefused(
+            f"image {o.image} in {t.ecr_repository_name!r} is {found.image_digest}, but "
+            f"--expect-digest is {o.expect_digest}: the tag was pushed again or CI tested "
+            "another image. Nothing was changed."
+        )
     found.image_uri = o.image.uri(
         found.repository_url, digest=found.image_digest if o.pin_digest else None
     )
@@ -333,6 +479,76 @@ def _verify_image(r: Releaser, answers: list[dict], found: Found) -> None:
                 f"{found.image_uri} is already the image of "
                 f"{_base_name(r, found)}; releasing it again replaces the tasks"
             )
+
+
+class ScanCheck(Check):
+    """Waits for ECR's scan of the exact digest and judges its findings
+    (ECR API reference: DescribeImageScanFindings, ImageScanStatus,
+    ImageScanFindings.findingSeverityCounts)."""
+
+    def _call(self, releaser: Releaser, digest: str) -> ReadCall:
+        t = releaser.target
+        policy = policy_for(t.environment)
+        wait = releaser.scan_wait_minutes
+        return ReadCall(
+            "ecr",
+            "describe_image_scan_findings",
+            {"repositoryName": t.ecr_repository_name, "imageId": {"imageDigest": digest}},
+            expect=f"scan {'/'.join(SCAN_DONE)} (waits up to {wait:g} min while "
+            f"{'/'.join(SCAN_WAIT)}); no {'/'.join(policy.blocking_severities)} findings",
+        )
+
+    def plan(self, releaser: Releaser) -> list[str]:
+        digest = releaser.options.image.digest or "<digest of the image>"
+        return [self._call(releaser, digest).describe()]
+
+    def run(self, releaser: Releaser, found: Found) -> None:
+        t, o = releaser.target, releaser.options
+        policy = policy_for(t.environment)
+        call = self._call(releaser, found.image_digest)
+        deadline = releaser.clock() + releaser.scan_wait_minutes * 60
+        while True:
+            answer = releaser.read(call, allow=("ScanNotFoundException",))
+            status = ((answer or {}).get("imageScanStatus") or {}).get("status")
+            if status in SCAN_DONE or (status not in SCAN_WAIT and answer is not None):
+                break
+            if releaser.clock() >= deadline:
+                break
+            releaser.say(
+                f"waiting for the ECR scan of {found.image_digest} ({status or 'not started'})"
+            )
+            releaser.sleep(releaser.scan_poll_seconds)
+        counts = ((answer or {}).get("imageScanFindings") or {}).get("findingSeverityCounts") or {}
+        described = ", ".join(f"{s} {counts[s]}" for s in SEVERITIES if counts.get(s)) or "none"
+        if status in SCAN_DONE:
+            blocking = {s: counts[s] for s in policy.blocking_severities if counts.get(s)}
+            found.scan_summary = f"scan {status}: findings {described}"
+            if not blocking:
+                return
+            problem = (
+                f"image {found.image_digest} has "
+                + ", ".join(f"{n} {s}" for s, n in blocking.items())
+                + " findings"
+            )
+        else:
+            reason = ((answer or {}).get("imageScanStatus") or {}).get("description")
+            state = status or "no scan"
+            if status in SCAN_WAIT or answer is None:
+                state += f" after {releaser.scan_wait_minutes:g} min"
+            found.scan_summary = f"scan {state}"
+            problem = f"no scan result for image {found.image_digest} ({state}" + (
+                f": {reason})" if reason else ")"
+            )
+        _accept_or_refuse(
+            found,
+            enforce=policy.enforce,
+            problem=problem,
+            reason=o.accept_findings,
+            accepted=f"findings accepted ({described})",
+            refusal=f"{problem} ({t.environment.name} is production tier; refused: "
+            f"{'/'.join(policy.blocking_severities)}). Release a fixed image, or accept "
+            'with --accept-findings "<reason>" (recorded in the deployment description)',
+        )
 
 
 def _group_params(r: Releaser) -> dict:
@@ -423,8 +639,10 @@ CHECKS: tuple[Check, ...] = (
     Reads(_service_calls, _verify_service),
     NetworkCheck(),
     Reads(_task_definition_calls, _verify_task_definition),
+    BaseRevisionCheck(),
     Reads(_repository_calls, _verify_repository),
     Reads(_image_calls, _verify_image),
+    ScanCheck(),
     Reads(_deployment_group_calls, _verify_deployment_group),
     Reads(_active_deployment_calls, _verify_no_active_deployment),
     Reads(_hook_calls, _exists),

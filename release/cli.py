@@ -8,30 +8,40 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
+import signal
 import sys
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TextIO
 
 from release.appspec import ECS_HOOK_EVENTS, ImageRef, parse_hooks
-from release.deploy import AwsClients, ReleaseOptions, Releaser
+from release.deploy import AwsClients, ReleaseOptions, Releaser, watch_commands
 from release.errors import (
     EXIT_INPUT,
-    EXIT_INTERRUPTED,
+    EXIT_NOT_FOLLOWED,
     EXIT_OK,
     EXIT_REFUSED,
+    EXIT_SIGINT,
+    EXIT_SIGTERM,
     ReleaseError,
     ReleaseInputError,
+    Terminated,
 )
-from release.target import load_environment, target_from_config, target_from_outputs
+from release.target import (
+    ReleaseTarget,
+    load_environment,
+    target_from_config,
+    target_from_outputs,
+)
+
+#: ``python -m release <command> ...``; without a command: a release.
+ONCALL_COMMANDS = ("status", "stop")
+_VERDICTS = {EXIT_INPUT: "refused", EXIT_REFUSED: "refused", EXIT_NOT_FOLLOWED: "not followed"}
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m release",
-        description="Release one image of one service to one environment with a CodeDeploy "
-        "blue/green deployment. Every read-only check runs before the first change.",
-    )
+def _target_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--env",
         required=True,
@@ -40,16 +50,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--service", required=True, help="service name from the configuration")
     parser.add_argument(
+        "--outputs",
+        metavar="FILE",
+        help="`terraform output -json` of the environment's services stack "
+        "(its release_manifest output); default: names from config/naming.py",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m release",
+        description="Release one image of one service to one environment with a CodeDeploy "
+        "blue/green deployment. Every read-only check runs before the first change. "
+        "On-call: `python -m release status|stop --env ENV --service SERVICE`.",
+    )
+    _target_arguments(parser)
+    parser.add_argument(
         "--image-tag",
         required=True,
         metavar="TAG_OR_DIGEST",
         help="tag, or sha256:<digest>, of an image in the service's ECR repository",
     )
     parser.add_argument(
-        "--outputs",
-        metavar="FILE",
-        help="`terraform output -json` of the environment's services stack "
-        "(its release_manifest output); default: names from config/naming.py",
+        "--expect-digest",
+        metavar="SHA256",
+        help="the digest CI built and tested (sha256:<64 hex>); refused if the tag names another",
     )
     parser.add_argument(
         "--hook",
@@ -61,13 +86,34 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--pin-digest",
-        action="store_true",
-        help="reference the image by digest in the task definition",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="reference the image by digest in the task definition (default; "
+        "--no-pin-digest: by tag)",
     )
     parser.add_argument(
+        "--accept-findings",
+        metavar="REASON",
+        help="release despite blocking image scan findings (production tier); the reason "
+        "is recorded in the deployment description",
+    )
+    parser.add_argument(
+        "--accept-base",
+        metavar="REASON",
+        help="release on a base revision registered by another principal than the deploy "
+        "or release role (production tier); recorded in the deployment description",
+    )
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument(
         "--dry-run",
         action="store_true",
         help="print the plan and the AppSpec; call no AWS API (no credentials needed)",
+    )
+    mode.add_argument(
+        "--check",
+        action="store_true",
+        help="run every read-only check and print what it found (base revision, who "
+        "registered it, its changes, scan); change nothing",
     )
     parser.add_argument(
         "--poll-seconds",
@@ -79,13 +125,59 @@ def build_parser() -> argparse.ArgumentParser:
         "--timeout-minutes",
         type=float,
         default=None,
-        help="stop waiting after this long (default: traffic shifting time + "
+        help="stop following after this long (default: traffic shifting time + "
         "terminate_blue_after_minutes + 30 of the environment)",
+    )
+    parser.add_argument(
+        "--scan-wait-minutes",
+        type=float,
+        default=None,
+        help="how long to wait for the ECR scan of the image (default 10)",
     )
     parser.add_argument(
         "--description", default=None, help="deployment description shown in CodeDeploy"
     )
     return parser
+
+
+def build_oncall_parser(command: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=f"python -m release {command}",
+        description={
+            "status": "Show the active (or last) deployment of a service: status, lifecycle "
+            "step, traffic split, task counts and the rollback alarms.",
+            "stop": "Stop the active deployment of a service with automatic rollback.",
+        }[command],
+    )
+    _target_arguments(parser)
+    return parser
+
+
+@contextlib.contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    """SIGTERM raises Terminated (like SIGINT raises KeyboardInterrupt), so a
+    cancelled CI job says what continues instead of dying silently."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _target(args, *, require_service: bool = True) -> ReleaseTarget:
+    env = load_environment(args.env)
+    return (
+        target_from_outputs(env, args.service, args.outputs)
+        if args.outputs
+        else target_from_config(env, args.service)
+    )
 
 
 def main(
@@ -97,75 +189,159 @@ def main(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> int:
-    """Runs the tool; returns the exit code (see release.errors)."""
+    """Runs the tool; returns the exit code (release.errors.EXIT_CODES)."""
     out = out if out is not None else sys.stdout
     err = err if err is not None else sys.stderr
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = argv[0] if argv and argv[0] in ONCALL_COMMANDS else None
+    parser = build_oncall_parser(command) if command else build_parser()
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            args = parser.parse_args(argv)
+            args = parser.parse_args(argv[1:] if command else argv)
     except SystemExit as exit_:
         # argparse already printed the usage error (e.g. missing --image-tag).
         return int(exit_.code or 0)
-    releaser = None
+    releaser: Releaser | None = None
+    signal_name, code = "SIGINT", EXIT_SIGINT
     try:
-        if args.poll_seconds <= 0:
-            raise ReleaseInputError(
-                f"--poll-seconds: {args.poll_seconds:g} is not allowed; must be positive"
-            )
-        if args.timeout_minutes is not None and args.timeout_minutes <= 0:
-            raise ReleaseInputError(
-                f"--timeout-minutes: {args.timeout_minutes:g} is not allowed; must be positive"
-            )
-        image = ImageRef.parse(args.image_tag)
-        hooks = parse_hooks(args.hook)
-        env = load_environment(args.env)
-        target = (
-            target_from_outputs(env, args.service, args.outputs)
-            if args.outputs
-            else target_from_config(env, args.service)
-        )
-        options = ReleaseOptions(
-            image=image,
-            hooks=hooks,
-            pin_digest=args.pin_digest,
-            poll_seconds=args.poll_seconds,
-            timeout_minutes=args.timeout_minutes,
-            description=args.description,
-        )
-        releaser = Releaser(target, options, clients, out=out, sleep=sleep, clock=clock)
-        if args.dry_run:
-            print("DRY RUN: no AWS API is called; nothing is changed.", file=out)
-            for line in releaser.plan():
-                print(line, file=out)
-            print(
-                "\nAppSpec (placeholders <...> are filled in from AWS at release time):", file=out
-            )
-            print(json.dumps(releaser.dry_run_appspec(), indent=2), file=out)
-            return EXIT_OK
-        releaser.run()
-        return EXIT_OK
+        with _sigterm_raises():
+            try:
+                if command:
+                    return _oncall(command, args, clients, out)
+                releaser = _releaser(args, clients, out, sleep, clock)
+                if args.dry_run:
+                    print("DRY RUN: no AWS API is called; nothing is changed.", file=out)
+                    for line in releaser.plan():
+                        print(line, file=out)
+                    print(
+                        "\nAppSpec (placeholders <...> are filled in from AWS at release time):",
+                        file=out,
+                    )
+                    print(json.dumps(releaser.dry_run_appspec(), indent=2), file=out)
+                    return EXIT_OK
+                _open(releaser.clients)
+                if args.check:
+                    releaser.check()
+                    print(
+                        "CHECK ONLY: every read-only check passed; nothing was changed.", file=out
+                    )
+                    return EXIT_OK
+                releaser.run()
+                return EXIT_OK
+            except Terminated:
+                signal_name, code = "SIGTERM", EXIT_SIGTERM
+                raise KeyboardInterrupt from None
     except ReleaseError as error:
-        verdict = "refused" if error.exit_code in (EXIT_INPUT, EXIT_REFUSED) else "failed"
-        print(f"release {verdict}: {error}", file=err)
+        verdict = _VERDICTS.get(error.exit_code, "failed")
+        print(f"{'release' if not command else command} {verdict}: {error}", file=err)
         return error.exit_code
     except KeyboardInterrupt:
-        if releaser is not None and releaser.deployment_id:
-            print(
-                f"interrupted: deployment {releaser.deployment_id} keeps running in CodeDeploy; "
-                f"stop it with `aws deploy stop-deployment --deployment-id "
-                f"{releaser.deployment_id} --auto-rollback-enabled`",
-                file=err,
+        print(f"interrupted ({signal_name}): {interrupted(releaser)}", file=err)
+        return code
+    except Exception as error:  # a bug or an unforeseen AWS answer: one line, no traceback
+        if os.environ.get("RELEASE_DEBUG"):
+            raise
+        nothing = releaser is None or releaser.phase == "checks"
+        print(
+            f"internal error ({type(error).__name__}: {error}); "
+            + ("nothing was changed." if nothing else interrupted(releaser))
+            + " Set RELEASE_DEBUG=1 for the traceback.",
+            file=err,
+        )
+        return EXIT_REFUSED if nothing else EXIT_NOT_FOLLOWED
+
+
+def _open(clients) -> None:
+    opener = getattr(clients, "open", None)
+    if opener is not None:
+        opener()
+
+
+def _releaser(args, clients, out, sleep, clock) -> Releaser:
+    for name in ("poll_seconds", "timeout_minutes", "scan_wait_minutes"):
+        value = getattr(args, name)
+        if value is not None and value <= 0:
+            flag = "--" + name.replace("_", "-")
+            raise ReleaseInputError(f"{flag}: {value:g} is not allowed; must be positive")
+    image = ImageRef.parse(args.image_tag)
+    expect = None
+    if args.expect_digest is not None:
+        expected = ImageRef.parse(args.expect_digest)
+        if not expected.digest:
+            raise ReleaseInputError(
+                f"--expect-digest: {args.expect_digest!r} is not allowed; use sha256:<64 hex>"
             )
-        elif releaser is not None and releaser.task_definition_arn:
-            print(
-                f"interrupted after registering {releaser.task_definition_arn}; no deployment "
-                "was created",
-                file=err,
-            )
-        else:
-            print("interrupted before any change", file=err)
-        return EXIT_INTERRUPTED
+        expect = expected.digest
+    for flag, reason in (
+        ("--accept-findings", args.accept_findings),
+        ("--accept-base", args.accept_base),
+    ):
+        if reason is not None and not reason.strip():
+            raise ReleaseInputError(f"{flag}: give the reason (it is recorded in the deployment)")
+    hooks = parse_hooks(args.hook)
+    options = ReleaseOptions(
+        image=image,
+        hooks=hooks,
+        pin_digest=args.pin_digest,
+        expect_digest=expect,
+        accept_findings=args.accept_findings,
+        accept_base=args.accept_base,
+        poll_seconds=args.poll_seconds,
+        timeout_minutes=args.timeout_minutes,
+        scan_wait_minutes=args.scan_wait_minutes,
+        description=args.description,
+    )
+    return Releaser(_target(args), options, clients, out=out, sleep=sleep, clock=clock)
+
+
+def _oncall(command: str, args, clients, out) -> int:
+    from release.oncall import OnCall
+
+    target = _target(args)
+    clients = clients if clients is not None else AwsClients(target.region)
+    _open(clients)
+    oncall = OnCall(target, clients, out)
+    return oncall.status() if command == "status" else oncall.stop()
+
+
+def interrupted(releaser: Releaser | None) -> str:
+    """What may exist and continue after an interruption, and how to check it."""
+    if releaser is None or releaser.phase == "checks":
+        return "during the read-only checks; nothing was changed."
+    t = releaser.target
+    arn = releaser.task_definition_arn
+    if releaser.phase == "registering":
+        return (
+            f"while registering a revision of {t.task_family}; no deployment was created. A "
+            "revision may have been registered: it is harmless (a copy of the base with the "
+            "new image) and the next release converges."
+        )
+    if releaser.phase == "registered":
+        return (
+            f"after registering {arn}; no deployment was created (create_deployment was not "
+            f"called). Deregister it (aws ecs deregister-task-definition --task-definition "
+            f"{arn}) or leave it: the next release converges."
+        )
+    if releaser.phase == "creating":
+        return (
+            "while creating the deployment: CodeDeploy may have accepted it. Check with "
+            f"{watch_commands(t)}: an active deployment whose AppSpec names {arn} is this "
+            "release's and keeps running (stop it with `python -m release stop --env "
+            f"{t.environment.name} --service {t.service_name}`); if there is none, {arn} is "
+            "unused (deregister it or leave it: the next release converges)."
+        )
+    watched = releaser.watching or releaser.deployment_id
+    rollback = (
+        f" (the rollback of this release's deployment {releaser.deployment_id})"
+        if watched != releaser.deployment_id
+        else ""
+    )
+    if releaser.phase == "done":
+        return f"after the release finished; deployment {releaser.deployment_id} succeeded."
+    return (
+        f"deployment {watched}{rollback} keeps running in CodeDeploy; watch it with "
+        f"{watch_commands(t, watched)}; stop it with {releaser.stop_command(watched or '')}."
+    )
 
 
 def run() -> None:

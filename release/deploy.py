@@ -21,8 +21,9 @@ from release.appspec import ImageRef, appspec_revision, build_appspec
 from release.checks import CHECKS, Found, ReadCall
 from release.errors import (
     DeploymentFailed,
-    DeploymentTimedOut,
+    DeploymentNotFollowed,
     ReleaseError,
+    ReleaseInputError,
     ReleaseRefused,
 )
 from release.network import NetworkConfiguration
@@ -43,19 +44,58 @@ _PREDEFINED_CONFIG = re.compile(
 _TIMEOUT_MARGIN_MINUTES = 30
 # Unknown (custom) deployment configuration: assume an hour of shifting.
 _UNKNOWN_SHIFT_MINUTES = 60
-# Polls that may fail in a row (throttling, network) before giving up.
-_MAX_POLL_ERRORS = 3
+# A failed poll is retried after poll_seconds, doubled per failure in a row,
+# at most this long (and never past the deadline).
+MAX_POLL_BACKOFF_SECONDS = 300.0
+#: botocore retry configuration of every client (boto3 guide "Retries":
+#: standard mode retries throttling, transient and connection errors with
+#: exponential back-off; the legacy default retries fewer errors).
+RETRIES = {"mode": "standard", "max_attempts": 5}
+#: CreateDeployment is not idempotent: one attempt, never a blind retry
+#: (a retried request whose first attempt succeeded fails with
+#: DeploymentLimitExceededException naming our own deployment).
+NO_RETRIES = {"mode": "standard", "total_max_attempts": 1}
 
-# ClientError codes that mean "these credentials cannot be used".
-_CREDENTIAL_ERROR_CODES = (
+# ClientError codes that mean "these credentials cannot be used" (STS
+# ExpiredToken(Exception), signature and unknown-key errors); never transient.
+CREDENTIAL_ERROR_CODES = (
     "ExpiredToken",
     "ExpiredTokenException",
     "InvalidClientTokenId",
     "UnrecognizedClientException",
     "InvalidSignatureException",
     "SignatureDoesNotMatch",
+    "RequestExpired",
 )
 _ACCESS_DENIED_CODES = ("AccessDenied", "AccessDeniedException")
+# CodeDeploy's answer when the group already has an active deployment.
+_LIMIT_EXCEEDED = "DeploymentLimitExceededException"
+_DEPLOYMENT_ID = re.compile(r"\bd-[A-Z0-9]{9}\b")
+
+
+def credential_problem(err: BaseException) -> str | None:
+    """Why these credentials cannot be used, or None (other errors)."""
+    from botocore import exceptions as bx
+
+    credential_errors = tuple(
+        getattr(bx, name)
+        for name in (
+            "NoCredentialsError",
+            "PartialCredentialsError",
+            "CredentialRetrievalError",
+            "TokenRetrievalError",
+            "SSOTokenLoadError",
+            "UnauthorizedSSOTokenError",
+            "RefreshWithMFAUnsupportedError",
+        )
+        if hasattr(bx, name)
+    )
+    if isinstance(err, credential_errors):
+        return str(err)
+    code, message = _error_code(err)
+    if isinstance(err, bx.ClientError) and code in CREDENTIAL_ERROR_CODES:
+        return f"{code}: {message}"
+    return None
 
 
 def default_timeout_minutes(target: ReleaseTarget) -> int:
@@ -94,8 +134,17 @@ class ReleaseOptions:
     #: (event, Lambda function) pairs run by CodeDeploy; none when empty.
     hooks: tuple[tuple[str, str], ...] = ()
     #: Reference the image by digest in the task definition, so a re-pushed
-    #: tag cannot change what runs. False: by tag (unless a digest is given).
-    pin_digest: bool = False
+    #: tag cannot change what runs (default). False: by tag.
+    pin_digest: bool = True
+    #: The digest CI built and tested; the release is refused if the tag
+    #: names another one.
+    expect_digest: str | None = None
+    #: Reason to release despite blocking scan findings (production tier).
+    accept_findings: str | None = None
+    #: Reason to base the release on a revision registered by someone else.
+    accept_base: str | None = None
+    #: None: the policy's wait (release.policy.SCAN_WAIT_MINUTES).
+    scan_wait_minutes: float | None = None
     poll_seconds: float = 15.0
     #: None: ``default_timeout_minutes`` of the environment.
     timeout_minutes: float | None = None
@@ -104,7 +153,9 @@ class ReleaseOptions:
 
 
 class AwsClients:
-    """boto3 clients for one region, created on first use.
+    """boto3 clients for one region, created on first use, every one with
+    botocore's standard retry mode (``RETRIES``); ``codedeploy_once`` makes
+    one attempt only (CreateDeployment).
 
     A dry run touches none of them, so it needs neither credentials nor
     network, and boto3 is only imported when a client is first needed.
@@ -115,14 +166,36 @@ class AwsClients:
         self._session = session
         self._clients: dict[str, object] = {}
 
-    def _client(self, name: str):
-        if name not in self._clients:
+    def open(self) -> None:
+        """Creates the session; an unknown AWS_PROFILE is bad input (exit 2)."""
+        from botocore.exceptions import ProfileNotFound
+
+        try:
             if self._session is None:
                 import boto3
 
                 self._session = boto3.session.Session(region_name=self.region)
-            self._clients[name] = self._session.client(name, region_name=self.region)
-        return self._clients[name]
+        except ProfileNotFound as err:
+            raise ReleaseInputError(
+                f"AWS profile: {err}; check AWS_PROFILE (`aws configure list-profiles`)"
+            ) from None
+
+    def _client(self, name: str, retries: dict = RETRIES, key: str | None = None):
+        key = key or name
+        if key not in self._clients:
+            from botocore.config import Config
+            from botocore.exceptions import ProfileNotFound
+
+            self.open()
+            try:
+                self._clients[key] = self._session.client(
+                    name, region_name=self.region, config=Config(retries=retries)
+                )
+            except ProfileNotFound as err:
+                raise ReleaseInputError(
+                    f"AWS profile: {err}; check AWS_PROFILE (`aws configure list-profiles`)"
+                ) from None
+        return self._clients[key]
 
     @property
     def ecs(self):
@@ -137,6 +210,11 @@ class AwsClients:
         return self._client("codedeploy")
 
     @property
+    def codedeploy_once(self):
+        """CodeDeploy without retries: for CreateDeployment only."""
+        return self._client("codedeploy", NO_RETRIES, key="codedeploy_once")
+
+    @property
     def lambda_(self):
         return self._client("lambda")
 
@@ -147,6 +225,10 @@ class AwsClients:
     @property
     def ec2(self):
         return self._client("ec2")
+
+    @property
+    def cloudwatch(self):
+        return self._client("cloudwatch")
 
 
 @dataclass
@@ -165,12 +247,33 @@ class Preflight:
     deployment_config_name: str | None
     register_request: dict
     notes: list[str] = field(default_factory=list)
+    accepted: list[str] = field(default_factory=list)
+    scan_summary: str = ""
+    base_summary: str = ""
 
 
-def _error_code(err: Exception) -> tuple[str, str]:
+def _error_code(err: BaseException) -> tuple[str, str]:
     response = getattr(err, "response", None) or {}
     error = response.get("Error", {})
     return str(error.get("Code", type(err).__name__)), str(error.get("Message", err))
+
+
+def watch_commands(t: ReleaseTarget, deployment_id: str | None = None) -> str:
+    """How to watch the service's deployment from another shell."""
+    status = f"`python -m release status --env {t.environment.name} --service {t.service_name}`"
+    if deployment_id:
+        status += (
+            f" or `aws deploy get-deployment --deployment-id {deployment_id} --region {t.region}`"
+        )
+    return status
+
+
+def stop_command(t: ReleaseTarget, deployment_id: str) -> str:
+    """How to stop it with rollback."""
+    return (
+        f"`python -m release stop --env {t.environment.name} --service {t.service_name}` "
+        f"(aws deploy stop-deployment --deployment-id {deployment_id} --auto-rollback-enabled)"
+    )
 
 
 class Releaser:
@@ -192,9 +295,15 @@ class Releaser:
         self.out = out if out is not None else sys.stdout
         self.sleep = sleep
         self.clock = clock
+        #: Where the release is, so an interruption can say what may exist:
+        #: checks, registering, registered, creating, watching, done.
+        self.phase = "checks"
         #: Set once created, so an interrupted watcher can say what is running.
         self.deployment_id: str | None = None
+        #: The deployment followed right now (the rollback, while following it).
+        self.watching: str | None = None
         self.task_definition_arn: str | None = None
+        self.accepted: list[str] = []
 
     # ----------------------------------------------------------------- output
     def say(self, line: str = "") -> None:
@@ -207,10 +316,32 @@ class Releaser:
         return default_timeout_minutes(self.target)
 
     @property
+    def scan_wait_minutes(self) -> float:
+        if self.options.scan_wait_minutes is not None:
+            return self.options.scan_wait_minutes
+        from release.policy import policy_for
+
+        return policy_for(self.target.environment).scan_wait_minutes
+
+    @property
+    def scan_poll_seconds(self) -> float:
+        return min(self.options.poll_seconds, 15.0)
+
+    @property
     def description(self) -> str:
-        return self.options.description or (
+        text = self.options.description or (
             f"{self.target.service_name} {self.options.image} via release tool"
         )
+        if self.accepted:
+            text += "; " + "; ".join(self.accepted)
+        # CreateDeployment's description is at most 1024 characters... keep margin.
+        return text if len(text) <= 1000 else text[:997] + "..."
+
+    def watch_commands(self, deployment_id: str | None = None) -> str:
+        return watch_commands(self.target, deployment_id)
+
+    def stop_command(self, deployment_id: str) -> str:
+        return stop_command(self.target, deployment_id)
 
     # ---------------------------------------------------------------- dry run
     def dry_run_appspec(self) -> dict:
@@ -228,9 +359,13 @@ class Releaser:
         repo_url = t.ecr_repository_url or f"<repositoryUri of {t.ecr_repository_name}>"
         image = o.image.uri(repo_url, digest="<digest of the image>" if o.pin_digest else None)
         lines = [
-            f"environment   {t.environment.name} (region {t.region}); names from {t.source}",
+            f"environment   {t.environment.name} (region {t.region}, "
+            f"{t.environment.tier} tier); names from {t.source}",
             f"service       {t.ecs_service} in cluster {t.cluster}",
-            f"image         {image}",
+            f"image         {image}" + (f" (must be {o.expect_digest})" if o.expect_digest else ""),
+            f"base          latest ACTIVE revision of {t.task_family}; who registered it and "
+            "its changes against the running revision are printed before any write "
+            "(--check shows them without releasing)",
             f"deployment    {t.codedeploy_application} / {t.deployment_group}",
             f"platform      {t.platform_version} (pinned)",
             "network       "
@@ -252,7 +387,9 @@ class Releaser:
             f"  -> copy of the latest ACTIVE revision (Terraform's changes included), "
             f"container {t.container_name!r} image = {image}",
             f"  {n + 2}. codedeploy.create_deployment(applicationName={t.codedeploy_application!r}, "
-            f"deploymentGroupName={t.deployment_group!r}, revision=AppSpecContent below)",
+            f"deploymentGroupName={t.deployment_group!r}, revision=AppSpecContent below)"
+            "  -> one attempt; on any error the group's active deployments are read to "
+            "find out whether CodeDeploy created it",
             f"  {n + 3}. codedeploy.get_deployment + get_deployment_target every "
             f"{o.poll_seconds:g} s until {'/'.join(FINAL_DEPLOYMENT_STATUSES)} "
             f"(gives up after {self.timeout_minutes:g} min; a rollback is followed to its end)",
@@ -266,46 +403,51 @@ class Releaser:
         call: Callable,
         *,
         not_found: Mapping[str, str] | None = None,
+        allow: tuple[str, ...] = (),
         **params,
     ):
-        """A read-only call; any failure refuses the release (nothing changed)."""
-        from botocore.exceptions import (
-            BotoCoreError,
-            ClientError,
-            NoCredentialsError,
-            PartialCredentialsError,
-        )
+        """A read-only call; any failure refuses the release (nothing changed).
+        Error codes in ``allow`` answer None instead."""
+        from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             return call(**params)
-        except (NoCredentialsError, PartialCredentialsError) as err:
-            raise ReleaseRefused(
-                f"no usable AWS credentials ({err}); log in for the {self.target.environment.name} "
-                "account (e.g. `aws sso login` or AWS_PROFILE) and retry. Nothing was changed."
-            ) from None
-        except ClientError as err:
+        except (ClientError, BotoCoreError) as err:
+            problem = credential_problem(err)
             code, message = _error_code(err)
-            if not_found and code in not_found:
-                raise ReleaseRefused(f"{not_found[code]}. Nothing was changed.") from None
-            if code in _CREDENTIAL_ERROR_CODES:
+            if code in allow:
+                return None
+            if problem and isinstance(err, ClientError):
                 raise ReleaseRefused(
-                    f"{what}: AWS rejected the credentials ({code}: {message}); refresh them "
+                    f"{what}: AWS rejected the credentials ({problem}); refresh them "
                     "and retry. Nothing was changed."
                 ) from None
+            if problem:
+                raise ReleaseRefused(
+                    f"no usable AWS credentials ({problem}); log in for the "
+                    f"{self.target.environment.name} account (e.g. `aws sso login` or "
+                    "AWS_PROFILE) and retry. Nothing was changed."
+                ) from None
+            if not_found and code in not_found:
+                raise ReleaseRefused(f"{not_found[code]}. Nothing was changed.") from None
             if code in _ACCESS_DENIED_CODES:
                 raise ReleaseRefused(
                     f"{what}: access denied ({message}); the release role needs this "
                     "read permission. Nothing was changed."
                 ) from None
-            raise ReleaseRefused(f"{what}: {code}: {message}. Nothing was changed.") from None
-        except BotoCoreError as err:
+            if isinstance(err, ClientError):
+                raise ReleaseRefused(f"{what}: {code}: {message}. Nothing was changed.") from None
             raise ReleaseRefused(f"{what}: {err}. Nothing was changed.") from None
 
-    def read(self, call: ReadCall):
+    def read(self, call: ReadCall, *, allow: tuple[str, ...] = ()):
         """Makes one read-only call of a check (``release.checks``)."""
         client = getattr(self.clients, "lambda_" if call.client == "lambda" else call.client)
         return self._read(
-            call.what, getattr(client, call.operation), not_found=call.not_found, **call.params
+            call.what,
+            getattr(client, call.operation),
+            not_found=call.not_found,
+            allow=allow,
+            **call.params,
         )
 
     def preflight(self) -> Preflight:
@@ -315,6 +457,7 @@ class Releaser:
         for check in CHECKS:
             check.run(self, found)
         assert found.network is not None, "the network check always sets it"
+        self.accepted = list(found.accepted)
         return Preflight(
             current_task_definition_arn=found.current_task_definition_arn,
             base_task_definition_arn=found.base["taskDefinitionArn"],
@@ -324,6 +467,9 @@ class Releaser:
             deployment_config_name=found.deployment_config_name,
             register_request=found.register_request,
             notes=found.notes,
+            accepted=found.accepted,
+            scan_summary=found.scan_summary,
+            base_summary=found.base_summary,
         )
 
     def start(self, pre: Preflight) -> str:
@@ -331,15 +477,21 @@ class Releaser:
         from botocore.exceptions import BotoCoreError, ClientError
 
         t = self.target
+        self.phase = "registering"
         try:
             registered = self.clients.ecs.register_task_definition(**pre.register_request)
         except (ClientError, BotoCoreError) as err:
             code, message = _error_code(err)
-            raise ReleaseError(
-                f"ecs.register_task_definition failed ({code}: {message}); nothing was deployed."
+            problem = credential_problem(err)
+            raise ReleaseRefused(
+                f"ecs.register_task_definition failed ({problem or f'{code}: {message}'}); "
+                f"nothing was deployed. If the answer was lost, a revision of {t.task_family} "
+                "may have been registered: it is harmless (a copy of the base with the new "
+                "image) and the next release is based on it with the same result."
             ) from None
         arn = registered["taskDefinition"]["taskDefinitionArn"]
         self.task_definition_arn = arn
+        self.phase = "registered"
         self.say(f"registered task definition {arn}")
 
         appspec = build_appspec(
@@ -348,36 +500,120 @@ class Releaser:
             network_configuration=pre.network_configuration,
             hooks=self.options.hooks,
         )
+        self.phase = "creating"
         try:
-            created = self.clients.codedeploy.create_deployment(
+            created = self.clients.codedeploy_once.create_deployment(
                 applicationName=t.codedeploy_application,
                 deploymentGroupName=t.deployment_group,
                 revision=appspec_revision(appspec),
                 description=self.description,
             )
+            self.deployment_id = created["deploymentId"]
         except (ClientError, BotoCoreError) as err:
-            code, message = _error_code(err)
-            self._deregister_unused(arn)
-            raise ReleaseError(
-                f"codedeploy.create_deployment failed ({code}: {message}); nothing was deployed."
-            ) from None
-        self.deployment_id = created["deploymentId"]
+            self.deployment_id = self._after_failed_create(err, arn)
+            self.say(
+                f"CodeDeploy created deployment {self.deployment_id} with this release's "
+                f"revision although create_deployment answered with an error; following it"
+            )
+        self.phase = "watching"
         self.say(
             f"created deployment {self.deployment_id} "
             f"({pre.deployment_config_name or 'group default configuration'}): "
             f"https://{t.region}.console.aws.amazon.com/codesuite/codedeploy/deployments/"
             f"{self.deployment_id}?region={t.region}"
         )
+        self.say(f"watch it from elsewhere with {self.watch_commands(self.deployment_id)}")
         return self.deployment_id
 
-    def _deregister_unused(self, arn: str) -> None:
-        # The revision was never used; leaving it ACTIVE would make it look
-        # like a released version in the console.
+    # ------------------------------------------------------- idempotency
+    def _uses_revision(self, info: dict, arn: str) -> bool:
+        """Whether a deployment's AppSpec names the task definition ``arn``."""
+        import json
+
+        content = (((info.get("revision") or {}).get("appSpecContent") or {}).get("content")) or ""
+        try:
+            appspec = json.loads(content)
+            resources = appspec.get("Resources") or appspec.get("resources") or []
+            names = [
+                ((r.get("TargetService") or {}).get("Properties") or {}).get("TaskDefinition")
+                for r in resources
+            ]
+        except (ValueError, AttributeError):
+            return arn in content
+        return arn in names
+
+    def _deployments_using(self, arn: str) -> tuple[list[str], list[str]]:
+        """(active deployments of the group using ``arn``, all active ones).
+        Raises the botocore error if CodeDeploy cannot be read."""
+        from release.checks import ACTIVE_DEPLOYMENT_STATUSES
+
+        t = self.target
+        active = (
+            self.clients.codedeploy.list_deployments(
+                applicationName=t.codedeploy_application,
+                deploymentGroupName=t.deployment_group,
+                includeOnlyStatuses=list(ACTIVE_DEPLOYMENT_STATUSES),
+            ).get("deployments")
+            or []
+        )
+        mine = [
+            d
+            for d in active
+            if self._uses_revision(
+                self.clients.codedeploy.get_deployment(deploymentId=d)["deploymentInfo"], arn
+            )
+        ]
+        return mine, list(active)
+
+    def _after_failed_create(self, err: Exception, arn: str) -> str:
+        """create_deployment answered with an error: did CodeDeploy create it
+        anyway (lost answer)? Follow it if so; else clean up and refuse."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        code, message = _error_code(err)
+        answer = credential_problem(err) or f"{code}: {message}"
+        try:
+            mine, active = self._deployments_using(arn)
+        except (ClientError, BotoCoreError) as read_err:
+            read_code, read_message = _error_code(read_err)
+            raise DeploymentNotFollowed(
+                f"codedeploy.create_deployment answered {answer}, and the group's "
+                f"deployments cannot be read ({read_code}: {read_message}), so it is unknown "
+                f"whether CodeDeploy created the deployment. Check "
+                f"{self.watch_commands()}: a deployment with task definition {arn} is this "
+                f"release's; if there is none, deregister {arn} (aws ecs "
+                "deregister-task-definition) or leave it (the next release converges)"
+            ) from None
+        if mine:
+            return mine[0]
+        cleanup = self._deregister_unused(arn)
+        if code == _LIMIT_EXCEEDED:
+            others = _DEPLOYMENT_ID.findall(message) or active
+            raise ReleaseRefused(
+                f"another release is in progress ({', '.join(others) or 'unknown id'}) in "
+                f"{self.target.codedeploy_application}/{self.target.deployment_group}; "
+                f"this release did not start and {cleanup}. Watch the other one with "
+                f"{self.watch_commands()} and release again when it has finished"
+            )
+        raise ReleaseRefused(
+            f"codedeploy.create_deployment failed ({answer}); nothing was deployed and {cleanup}"
+        )
+
+    def _deregister_unused(self, arn: str) -> str:
+        """Deregisters the release's own revision, used by no deployment (the
+        caller checked). Returns what happened, for the message."""
         try:
             self.clients.ecs.deregister_task_definition(taskDefinition=arn)
-            self.say(f"deregistered the unused task definition {arn}")
         except Exception as err:
-            self.say(f"could not deregister the unused task definition {arn}: {err}")
+            code, message = _error_code(err)
+            return (
+                f"its revision {arn} is still ACTIVE (deregistering failed: {code}: {message}); "
+                "it is harmless: a copy of the base with only the image changed, so the next "
+                "release based on it registers the same task definition. Deregister it with "
+                f"`aws ecs deregister-task-definition --task-definition {arn}`"
+            )
+        self.say(f"deregistered the unused task definition {arn}")
+        return f"its unused revision {arn} was deregistered"
 
     # ------------------------------------------------------------- watching
     def _progress(self, deployment_id: str, info: dict) -> str:
@@ -397,47 +633,22 @@ class Releaser:
         except (ClientError, BotoCoreError):
             # The target appears a few seconds after the deployment; status alone then.
             target = {}
-        events = target.get("lifecycleEvents") or []
-        current = next((e for e in events if e.get("status") in ("InProgress", "Failed")), None)
-        if current is None:
-            done = [e for e in events if e.get("status") == "Succeeded"]
-            current = done[-1] if done else None
-        if current:
-            parts.append(f"step {current.get('lifecycleEventName')} {current.get('status')}")
-        task_sets = sorted(
-            target.get("taskSetsInfo") or [], key=lambda s: s.get("taskSetLabel", "")
-        )
-        if task_sets:
-            parts.append(
-                "traffic "
-                + ", ".join(
-                    f"{s.get('taskSetLabel', '?').lower()} {s.get('trafficWeight', 0):g}%"
-                    for s in task_sets
-                )
-            )
-            parts.append(
-                "tasks "
-                + ", ".join(
-                    f"{s.get('taskSetLabel', '?').lower()} {s.get('runningCount', 0)}/"
-                    f"{s.get('desiredCount', 0)}"
-                    for s in task_sets
-                )
-            )
-        if info.get("status") == "Ready":
-            parts.append(
-                f"waiting to reroute traffic: aws deploy continue-deployment "
-                f"--deployment-id {deployment_id}"
-            )
-        return " | ".join(parts)
+        return " | ".join(parts + describe_target(target, info, deployment_id))
 
-    def watch(self, deployment_id: str) -> dict:
-        """Polls until the deployment is final; returns its deploymentInfo."""
+    def watch(self, deployment_id: str, *, context: str = "") -> dict:
+        """Polls until the deployment is final; returns its deploymentInfo.
+
+        A failed poll is retried with capped exponential back-off until the
+        deadline; a credential or permission error stops at once. Both raise
+        DeploymentNotFollowed (the deployment continues)."""
         from botocore.exceptions import BotoCoreError, ClientError
 
+        self.watching = deployment_id
         started = self.clock()
         deadline = started + self.timeout_minutes * 60
         last_line = None
         errors = 0
+        prefix = f"{context}; " if context else ""
         while True:
             try:
                 info = self.clients.codedeploy.get_deployment(deploymentId=deployment_id)[
@@ -445,15 +656,34 @@ class Releaser:
                 ]
                 errors = 0
             except (ClientError, BotoCoreError) as err:
-                errors += 1
                 code, message = _error_code(err)
-                self.say(f"could not read deployment {deployment_id} ({code}: {message})")
-                if errors >= _MAX_POLL_ERRORS:
-                    raise ReleaseError(
-                        f"lost track of deployment {deployment_id} after {errors} failed polls; "
-                        "it keeps running in CodeDeploy: check the console"
+                problem = credential_problem(err)
+                if problem or code in _ACCESS_DENIED_CODES:
+                    raise DeploymentNotFollowed(
+                        f"{prefix}stopped following deployment {deployment_id}: "
+                        + (
+                            f"the credentials expired or were rejected ({problem})"
+                            if problem
+                            else f"access denied ({message})"
+                        )
+                        + f". The deployment continues in CodeDeploy; refresh the credentials "
+                        f"and watch it with {self.watch_commands(deployment_id)}"
                     ) from None
-                self.sleep(self.options.poll_seconds)
+                errors += 1
+                delay = min(self.options.poll_seconds * 2**errors, MAX_POLL_BACKOFF_SECONDS)
+                if self.clock() + delay > deadline:
+                    raise DeploymentNotFollowed(
+                        f"{prefix}stopped following deployment {deployment_id}: "
+                        f"{errors} polls in a row failed (last: {code}: {message}) and the "
+                        f"{self.timeout_minutes:g} min deadline has come. The deployment "
+                        f"continues in CodeDeploy; watch it with "
+                        f"{self.watch_commands(deployment_id)}"
+                    ) from None
+                self.say(
+                    f"could not read deployment {deployment_id} ({code}: {message}); "
+                    f"retrying in {delay:g} s"
+                )
+                self.sleep(delay)
                 continue
             line = self._progress(deployment_id, info)
             if line != last_line:
@@ -463,16 +693,15 @@ class Releaser:
             if info.get("status") in FINAL_DEPLOYMENT_STATUSES:
                 return info
             if self.clock() >= deadline:
-                raise DeploymentTimedOut(
-                    f"deployment {deployment_id} is still {info.get('status')} after "
-                    f"{self.timeout_minutes:g} min; it keeps running in CodeDeploy. Follow it "
-                    f"with `aws deploy get-deployment --deployment-id {deployment_id}` or stop "
-                    f"it with `aws deploy stop-deployment --deployment-id {deployment_id} "
-                    "--auto-rollback-enabled`"
+                raise DeploymentNotFollowed(
+                    f"{prefix}deployment {deployment_id} is still {info.get('status')} after "
+                    f"{self.timeout_minutes:g} min; it continues in CodeDeploy. Watch it "
+                    f"with {self.watch_commands(deployment_id)} or stop it with "
+                    f"{self.stop_command(deployment_id)}"
                 )
             self.sleep(self.options.poll_seconds)
 
-    def _failure(self, info: dict) -> DeploymentFailed:
+    def _failure(self, info: dict) -> ReleaseError:
         t = self.target
         error = info.get("errorInformation") or {}
         reason = ": ".join(x for x in (error.get("code"), error.get("message")) if x)
@@ -486,9 +715,9 @@ class Releaser:
         if rollback_id:
             self.say(f"CodeDeploy is rolling back with deployment {rollback_id}; following it")
             try:
-                final = self.watch(rollback_id)
-            except DeploymentTimedOut as err:
-                return DeploymentFailed(f"{message}; rollback {rollback_id} not finished: {err}")
+                final = self.watch(rollback_id, context=f"{message}; rolling back")
+            except DeploymentNotFollowed as err:
+                return err
             if final.get("status") == SUCCEEDED:
                 message += (
                     f"; rolled back by {rollback_id}: production traffic is on the "
@@ -505,26 +734,77 @@ class Releaser:
             message += "; no automatic rollback: production traffic stays where CodeDeploy left it"
         return DeploymentFailed(message)
 
-    def run(self) -> str:
-        """Checks, starts and watches the release; returns the deployment id."""
-        pre = self.preflight()
+    def summary(self, pre: Preflight) -> list[str]:
+        """What the checks found, printed before the first write (and by --check)."""
         t = self.target
-        self.say(
+        lines = [
             f"checks passed: {t.ecs_service} runs {pre.current_task_definition_arn}; "
             f"image {pre.image_uri} ({pre.image_digest}); no deployment in progress"
-        )
-        for note in pre.notes:
-            self.say(f"note: {note}")
-        self.say(
+        ]
+        if pre.base_summary:
+            lines.append(pre.base_summary)
+        if pre.scan_summary:
+            lines.append(pre.scan_summary)
+        lines += [f"note: {note}" for note in pre.notes]
+        lines.append(
             f"the AppSpec sets platform version {t.platform_version}, "
             f"{pre.network_configuration.describe()}"
         )
+        return lines
+
+    def check(self) -> Preflight:
+        """The read-only checks and their findings; no write."""
+        pre = self.preflight()
+        for line in self.summary(pre):
+            self.say(line)
+        return pre
+
+    def run(self) -> str:
+        """Checks, starts and watches the release; returns the deployment id."""
+        pre = self.check()
+        t = self.target
         deployment_id = self.start(pre)
         info = self.watch(deployment_id)
         if info.get("status") != SUCCEEDED:
             raise self._failure(info)
+        self.phase = "done"
         self.say(
             f"released {t.service_name} {self.options.image} to {t.environment.name}: "
             f"deployment {deployment_id} succeeded; task definition {self.task_definition_arn}"
         )
         return deployment_id
+
+
+def describe_target(target: dict, info: dict, deployment_id: str) -> list[str]:
+    """Lifecycle step, traffic split and task counts of an ECS deployment target."""
+    parts = []
+    events = target.get("lifecycleEvents") or []
+    current = next((e for e in events if e.get("status") in ("InProgress", "Failed")), None)
+    if current is None:
+        done = [e for e in events if e.get("status") == "Succeeded"]
+        current = done[-1] if done else None
+    if current:
+        parts.append(f"step {current.get('lifecycleEventName')} {current.get('status')}")
+    task_sets = sorted(target.get("taskSetsInfo") or [], key=lambda s: s.get("taskSetLabel", ""))
+    if task_sets:
+        parts.append(
+            "traffic "
+            + ", ".join(
+                f"{s.get('taskSetLabel', '?').lower()} {s.get('trafficWeight', 0):g}%"
+                for s in task_sets
+            )
+        )
+        parts.append(
+            "tasks "
+            + ", ".join(
+                f"{s.get('taskSetLabel', '?').lower()} {s.get('runningCount', 0)}/"
+                f"{s.get('desiredCount', 0)}"
+                for s in task_sets
+            )
+        )
+    if info.get("status") == "Ready":
+        parts.append(
+            f"waiting to reroute traffic: aws deploy continue-deployment "
+            f"--deployment-id {deployment_id}"
+        )
+    return parts

@@ -1,24 +1,96 @@
 """Errors of the release tool and the exit codes they map to.
 
-The exit code tells a pipeline whether anything changed: 2 and 3 mean the
-release was refused before the first write call, 1 and 4 mean a deployment
-was started (see docs/release.md).
+``EXIT_CODES`` is the one table of exit codes: the code uses its constants,
+docs/release.md prints it (``exit_code_table``; a test compares the two).
+The code tells a pipeline what happened and what is still running:
+
+- 0: released (or dry run / check / status / stop done);
+- 1: the deployment failed, was stopped or rolled back;
+- 2: bad input or configuration, refused before any AWS call;
+- 3: refused (by a read-only check, or by AWS before anything was
+  deployed); nothing is left that changes what runs;
+- 4: a deployment continues in AWS but the tool no longer follows it
+  (deadline, credentials expired, AWS unreachable);
+- 130 / 143: interrupted by SIGINT / SIGTERM; the message says what
+  continues and how to watch it.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ExitCode:
+    code: int
+    meaning: str
+    #: What changed in AWS, as the table in docs/release.md says it.
+    changed: str
+
+
 EXIT_OK = 0
-#: The deployment failed, was stopped or rolled back (or starting it failed).
 EXIT_DEPLOYMENT_FAILED = 1
-#: Bad input (unknown environment/service, bad tag, bad outputs file).
 EXIT_INPUT = 2
-#: A read-only check refused the release: image missing, deployment in
-#: progress, no credentials, resources not as expected. Nothing was changed.
 EXIT_REFUSED = 3
-#: Gave up waiting; the deployment is still running in CodeDeploy.
-EXIT_TIMEOUT = 4
-#: Interrupted (Ctrl-C) while watching; the deployment keeps running.
-EXIT_INTERRUPTED = 130
+EXIT_NOT_FOLLOWED = 4
+EXIT_SIGINT = 130
+EXIT_SIGTERM = 143
+#: Former names, kept for callers of the tool's Python API.
+EXIT_TIMEOUT = EXIT_NOT_FOLLOWED
+EXIT_INTERRUPTED = EXIT_SIGINT
+
+#: Every exit code of ``python -m release`` (release, status, stop), in order.
+EXIT_CODES: tuple[ExitCode, ...] = (
+    ExitCode(
+        EXIT_OK,
+        "released; or the dry run, `--check`, `status` or `stop` did what was asked",
+        "a release: the new revision serves production traffic; `stop`: the deployment "
+        "is stopping and rolling back; otherwise nothing",
+    ),
+    ExitCode(
+        EXIT_DEPLOYMENT_FAILED,
+        "the deployment failed, was stopped or rolled back",
+        "a revision was registered; traffic is where CodeDeploy left it (the message says "
+        "whether the rollback finished)",
+    ),
+    ExitCode(
+        EXIT_INPUT,
+        "bad input or configuration (arguments, outputs file, AWS profile); refused before "
+        "any AWS call",
+        "nothing",
+    ),
+    ExitCode(
+        EXIT_REFUSED,
+        "refused by a read-only check (image, scan, base revision, deployment in progress, "
+        "credentials, account, resources), by AWS before a deployment existed, or because "
+        "another release is in progress",
+        "nothing that runs: a revision registered for the refused deployment is "
+        "deregistered (the message names it if that failed)",
+    ),
+    ExitCode(
+        EXIT_NOT_FOLLOWED,
+        "a deployment continues in AWS but is no longer followed (deadline, expired "
+        "credentials, AWS unreachable, or unknown whether CodeDeploy created it)",
+        "yes: the message names the deployment and the command to watch it",
+    ),
+    ExitCode(
+        EXIT_SIGINT,
+        "interrupted by SIGINT (Ctrl-C)",
+        "maybe: the message says what continues and how to watch it",
+    ),
+    ExitCode(
+        EXIT_SIGTERM,
+        "interrupted by SIGTERM (e.g. the CI job was cancelled)",
+        "maybe: the message says what continues and how to watch it",
+    ),
+)
+
+
+def exit_code_table() -> str:
+    """The Markdown table of docs/release.md, "Exit codes"."""
+    lines = ["| code | meaning | what changed in AWS |", "|---|---|---|"]
+    lines += [f"| {e.code} | {e.meaning} | {e.changed} |" for e in EXIT_CODES]
+    return "\n".join(lines)
 
 
 class ReleaseError(Exception):
@@ -33,13 +105,13 @@ class ReleaseError(Exception):
 
 
 class ReleaseInputError(ReleaseError):
-    """The command line or a file given on it is not usable."""
+    """The command line, the configuration or a file given on it is not usable."""
 
     exit_code = EXIT_INPUT
 
 
 class ReleaseRefused(ReleaseError):
-    """A pre-flight check failed; no write call was made."""
+    """Refused before anything was deployed; nothing left that changes what runs."""
 
     exit_code = EXIT_REFUSED
 
@@ -50,5 +122,15 @@ class DeploymentFailed(ReleaseError):
     exit_code = EXIT_DEPLOYMENT_FAILED
 
 
-class DeploymentTimedOut(ReleaseError):
-    exit_code = EXIT_TIMEOUT
+class DeploymentNotFollowed(ReleaseError):
+    """The deployment continues in AWS; the tool stopped following it."""
+
+    exit_code = EXIT_NOT_FOLLOWED
+
+
+#: Former name: a deadline is one way of no longer following a deployment.
+DeploymentTimedOut = DeploymentNotFollowed
+
+
+class Terminated(BaseException):
+    """Raised by the SIGTERM handler, like KeyboardInterrupt for SIGINT."""

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 import boto3
 import botocore.session
 import pytest
+from botocore.awsrequest import AWSResponse
 from botocore.stub import ANY, Stubber
 from moto import mock_aws
 
@@ -41,7 +42,6 @@ from release.errors import (
     EXIT_TIMEOUT,
     DeploymentFailed,
     DeploymentTimedOut,
-    ReleaseError,
     ReleaseRefused,
 )
 from release.network import NetworkConfiguration
@@ -81,6 +81,27 @@ def fake_aws_env(monkeypatch):
 def dev():
     (env,) = load_environments(["dev"])
     return env
+
+
+def scan_answer(status: str, description: str = "", **counts: int) -> dict:
+    """A DescribeImageScanFindings answer (ECR API reference): the scan's
+    status and, when complete, its findingSeverityCounts."""
+    answer: dict = {"imageScanStatus": {"status": status}}
+    if description:
+        answer["imageScanStatus"]["description"] = description
+    if status in ("COMPLETE", "ACTIVE"):
+        answer["imageScanFindings"] = {"findingSeverityCounts": counts}
+    return answer
+
+
+SCAN_NOT_FOUND = {
+    "Error": {"Code": "ScanNotFoundException", "Message": "Image scan does not exist"}
+}
+
+
+def role_session(env, role: str, account: str = MOTO_ACCOUNT) -> str:
+    """registeredBy of a revision registered by the env's deploy/release role."""
+    return f"arn:aws:sts::{account}:assumed-role/{env.prefix}-{role}/session"
 
 
 class FakeClock:
@@ -125,13 +146,24 @@ class World:
         self.target = target
         self.ecs, self.ecr, self.sts, self.ec2 = clients.ecs, clients.ecr, clients.sts, clients.ec2
         self.codedeploy, self.lambda_ = clients.codedeploy, clients.lambda_
+        self.cloudwatch = clients.cloudwatch
         self.cd_stub = Stubber(self.codedeploy)
         self.lambda_stub = Stubber(self.lambda_)
         self.sent: dict[str, list[dict]] = {}
         self.calls: list[str] = []
         # Records every request as sent, in order, with its parameters.
+        #: ECR scan answers per digest, in order (the last one repeats):
+        #: DescribeImageScanFindings is played by ``_scan`` behind the real
+        #: client (moto scans nothing on push).
+        self.scans: dict[str, list[dict]] = {}
+        #: registeredBy per revision number (moto does not set it).
+        self.registered_by: dict[int, str] = {}
         for client in self._all_clients():
             client.meta.events.register("provide-client-params.*.*", self._record)
+        self.ecr.meta.events.register("before-call.ecr.DescribeImageScanFindings", self._scan)
+        self.ecs.meta.events.register(
+            "after-call.ecs.DescribeTaskDefinition", self._add_registered_by
+        )
         try:
             self._deploy_service()
         except BaseException:
@@ -144,12 +176,48 @@ class World:
     def close(self) -> None:
         for client in self._all_clients():
             client.meta.events.unregister("provide-client-params.*.*", self._record)
+        self.ecr.meta.events.unregister("before-call.ecr.DescribeImageScanFindings", self._scan)
+        self.ecs.meta.events.unregister(
+            "after-call.ecs.DescribeTaskDefinition", self._add_registered_by
+        )
+
+    # --- fakes behind the real botocore clients ------------------------------
+    def scan(self, digest: str, *answers: dict) -> None:
+        """Script ECR's scan answers for ``digest`` (see ``scan_answer``)."""
+        self.scans[digest] = list(answers)
+
+    def _scan(self, params, **_kwargs):
+        request = json.loads(params["body"])  # the request as serialized for the wire
+        digest = request["imageId"].get("imageDigest")
+        answers = self.scans.get(digest) or [scan_answer("COMPLETE")]
+        answer = answers.pop(0) if len(answers) > 1 else answers[0]
+        if "Error" in answer:
+            return AWSResponse(None, 400, {}, None), {
+                **answer,
+                "ResponseMetadata": {"HTTPStatusCode": 400},
+            }
+        return AWSResponse(None, 200, {}, None), {
+            "repositoryName": request["repositoryName"],
+            "imageId": {"imageDigest": digest},
+            **answer,
+            "ResponseMetadata": {"HTTPStatusCode": 200},
+        }
+
+    def _add_registered_by(self, parsed, **_kwargs):
+        td = parsed.get("taskDefinition") or {}
+        td["registeredBy"] = self.registered_by.get(
+            int(td.get("revision") or 0), role_session(self.target.environment, "release")
+        )
 
     def _deploy_service(self) -> None:
         target = self.target
         self.clock = FakeClock()
         self.out = io.StringIO()
-        repo = self.ecr.create_repository(repositoryName=target.ecr_repository_name)
+        repo = self.ecr.create_repository(
+            repositoryName=target.ecr_repository_name,
+            imageTagMutability="IMMUTABLE",
+            imageScanningConfiguration={"scanOnPush": True},
+        )
         self.repo_url = repo["repository"]["repositoryUri"]
         self.digest = self.push(TAG)
         self.network = self._build_network()
@@ -303,6 +371,8 @@ class World:
             ecs=self.ecs,
             ecr=self.ecr,
             codedeploy=self.codedeploy,
+            codedeploy_once=self.codedeploy,
+            cloudwatch=self.cloudwatch,
             lambda_=self.lambda_,
             sts=self.sts,
             ec2=self.ec2,
@@ -451,6 +521,7 @@ def aws_clients() -> types.SimpleNamespace:
             lambda_=session.client("lambda"),
             sts=session.client("sts"),
             ec2=session.client("ec2"),
+            cloudwatch=session.client("cloudwatch"),
         )
 
 
@@ -494,7 +565,8 @@ def test_success_registers_a_revision_that_differs_only_in_the_app_image(world):
         for c in new["taskDefinition"]["containerDefinitions"]
         if c["name"] == world.target.container_name
     )
-    assert new_app["image"] == f"{world.repo_url}:{TAG}"
+    # Pinned by digest by default: a tag pushed again cannot change what runs.
+    assert new_app["image"] == f"{world.repo_url}@{world.digest}"
     # Everything else, the tracing sidecar and the tags included, is unchanged.
     for td in (old, new):
         for c in td["taskDefinition"]["containerDefinitions"]:
@@ -540,8 +612,10 @@ def test_release_is_based_on_the_latest_revision_terraform_registered(world):
 
     world.releaser().run()
 
+    # The family's latest revision, then the running one to say what changes.
     assert world.sent["DescribeTaskDefinition"] == [
-        {"taskDefinition": t.task_family, "include": ["TAGS"]}
+        {"taskDefinition": t.task_family, "include": ["TAGS"]},
+        {"taskDefinition": world.first_arn},
     ]
     first, newer, released = world.revisions()
     assert (first, newer) == (world.first_arn, terraform_arn)
@@ -550,7 +624,7 @@ def test_release_is_based_on_the_latest_revision_terraform_registered(world):
     app = next(
         c for c in new["taskDefinition"]["containerDefinitions"] if c["name"] == t.container_name
     )
-    assert app["image"] == f"{world.repo_url}:{TAG}"
+    assert app["image"] == f"{world.repo_url}@{world.digest}"
     assert (new["taskDefinition"]["cpu"], new["taskDefinition"]["memory"]) == ("1024", "2048")
     assert {"name": "FEATURE_X", "value": "on"} in app["environment"]
     # A copy of Terraform's revision in which only the app image changed.
@@ -560,10 +634,13 @@ def test_release_is_based_on_the_latest_revision_terraform_registered(world):
         == released
     )
     out = world.out.getvalue()
+    # Who registered the base, and what ships besides the image, field by field.
     assert (
         f"note: basing the release on {t.task_family}:2 (latest ACTIVE revision of the "
-        f"family, e.g. registered by Terraform); the service runs :1. Task definition "
-        "changes between the two ship with this release\n"
+        f"family, registered by {role_session(t.environment, 'release')}); the service runs "
+        ":1. Changes that ship with this release besides the image: "
+        "containerDefinitions.payment-api.environment.FEATURE_X added ('on'); "
+        "cpu: '512' -> '1024'; memory: '1024' -> '2048'\n"
     ) in out
     # The note comes before anything is written.
     assert out.index("note: basing") < out.index("registered task definition")
@@ -865,6 +942,7 @@ def test_every_read_only_check_comes_before_the_first_write(world):
         "ecs.DescribeTaskDefinition",
         "ecr.DescribeRepositories",
         "ecr.DescribeImages",
+        "ecr.DescribeImageScanFindings",
         "codedeploy.GetDeploymentGroup",
         "codedeploy.ListDeployments",
         "lambda.GetFunctionConfiguration",
@@ -931,6 +1009,8 @@ def test_the_dry_run_lists_exactly_the_calls_preflight_makes(world, dev):
         )
     world.expect_group()
     world.expect_no_active()
+    # Terraform registered a newer revision: the running one is read too.
+    world.ecs.register_task_definition(**world.task_definition())
     releaser = world.releaser(target=target_from_config(env, "payment-api"), hooks=hooks)
     planned = _planned_read_only_calls(releaser.plan())
     world.calls.clear()
@@ -943,7 +1023,7 @@ def test_the_dry_run_lists_exactly_the_calls_preflight_makes(world, dev):
     # <VpcId> for the id its first answer gives.
     for name, call in planned:
         params = world.sent[name.split(".")[1]].pop(0)
-        if not name.startswith("ec2."):
+        if not name.startswith("ec2.") and "<" not in call:
             arguments = ", ".join(f"{key}={value!r}" for key, value in params.items())
             assert call == f"{call.split('(')[0]}({arguments})"
 
@@ -1085,15 +1165,15 @@ def test_ready_deployment_says_how_to_reroute_traffic(world):
     assert "aws deploy continue-deployment --deployment-id d-GREEN0001" in world.out.getvalue()
 
 
-def test_create_deployment_error_deregisters_the_unused_revision(world):
+def test_create_deployment_refused_by_aws_deregisters_the_unused_revision(world):
+    """CodeDeploy refused the deployment (CreateDeployment, AccessDenied): no
+    deployment uses the new revision (ListDeployments says so), so it is
+    deregistered and the release is refused with exit 3."""
     world.expect_group()
     world.expect_no_active()
-    world.cd_stub.add_client_error(
-        "create_deployment",
-        "DeploymentLimitExceededException",
-        "another deployment started meanwhile",
-    )
-    with pytest.raises(ReleaseError, match="create_deployment failed .*nothing was deployed"):
+    world.cd_stub.add_client_error("create_deployment", "AccessDeniedException", "not allowed")
+    world.expect_no_active()  # nothing was created after all
+    with pytest.raises(ReleaseRefused, match="create_deployment failed .*nothing was deployed"):
         world.releaser().run()
     assert world.revisions() == [world.first_arn]
 

@@ -423,7 +423,8 @@ def test_outputs_file_supplies_the_names(tmp_path):
     assert (code, err) == (EXIT_OK, "")
     assert f"names from outputs file {path}" in out
     assert "deploymentGroupName='from-outputs-dg'" in out
-    assert f"image         {entry['ecr_repository_url']}:v7" in out
+    # Pinned by digest by default (read from ECR at release time).
+    assert f"image         {entry['ecr_repository_url']}@<digest of the image>" in out
     props = appspec_of(out)["Resources"][0]["TargetService"]["Properties"]
     assert props["LoadBalancerInfo"]["ContainerPort"] == 8090
     assert props["CapacityProviderStrategy"] == [

@@ -194,7 +194,8 @@ def test_dry_run_from_synthesized_outputs_matches_naming_and_resources(
     assert props["LoadBalancerInfo"]["ContainerPort"] in [
         m["containerPort"] for m in app["portMappings"]
     ]
-    assert f"{from_outputs.ecr_repository_url}:v1.0.0" in text
+    # Pinned by digest by default; the digest is read from ECR at release time.
+    assert f"{from_outputs.ecr_repository_url}@<digest of the image>" in text
 
 
 @pytest.mark.parametrize(
@@ -238,3 +239,12 @@ def test_network_lookup_by_name_finds_what_the_manifest_names(
         applied.resolve(stack, groups[i]["vpc_id"]) == vpc_id for i in network["security_groups"]
     )
     assert network["assign_public_ip"] == lookup.assign_public_ip == TASK_ASSIGN_PUBLIC_IP
+
+
+def test_the_release_tool_trusts_the_release_role_the_services_stack_creates():
+    """release.policy names the release role as modules/release_role.py does."""
+    from modules.release_role import release_role_name as stack_name
+    from release.policy import release_role_name
+
+    for env in load_environments():
+        assert release_role_name(env) == stack_name(env)

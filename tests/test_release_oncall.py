@@ -1,0 +1,730 @@
+"""The release tool under faults an on-call engineer meets (issue #16).
+
+Same harness as tests/test_release.py: moto for ECS, ECR, EC2 and
+CloudWatch; CodeDeploy is a botocore Stubber on the real client (every
+request checked against the service model); ECR's scan answers are played
+behind the real ECR client (``World.scan``). References for the behaviours
+tested here:
+
+- ECR DescribeImageScanFindings: ``imageScanStatus.status`` is one of
+  IN_PROGRESS, COMPLETE, FAILED, UNSUPPORTED_IMAGE, ACTIVE, PENDING,
+  SCAN_ELIGIBILITY_EXPIRED, FINDINGS_UNAVAILABLE, LIMIT_EXCEEDED;
+  ``imageScanFindings.findingSeverityCounts`` keys INFORMATIONAL, LOW,
+  MEDIUM, HIGH, CRITICAL, UNDEFINED
+  (https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_ImageScanFindings.html).
+- CodeDeploy CreateDeployment fails with DeploymentLimitExceededException
+  when the group has an active deployment; ListDeployments filters by
+  ``includeOnlyStatuses`` (Created, Queued, InProgress, Baking, Ready, ...)
+  (https://boto3.amazonaws.com/v1/documentation/api/latest/reference/services/codedeploy/client/list_deployments.html).
+- botocore retry modes: legacy is the default; standard retries throttling,
+  transient and connection errors; ``total_max_attempts`` counts the first
+  attempt (https://docs.aws.amazon.com/boto3/latest/guide/retries.html).
+- STS ExpiredTokenException: "Get a new identity token ... and then retry"
+  (https://docs.aws.amazon.com/botocore/latest/reference/services/sts/client/exceptions/ExpiredTokenException.html):
+  never transient, so following stops at once.
+"""
+
+# The fixtures come from tests/test_release.py; tests name them as parameters.
+# ruff: noqa: F811
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import os
+import signal
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from botocore.awsrequest import AWSResponse
+
+from release import cli
+from release.checks import ACTIVE_DEPLOYMENT_STATUSES
+from release.deploy import NO_RETRIES, RETRIES, AwsClients
+from release.errors import (
+    EXIT_CODES,
+    EXIT_DEPLOYMENT_FAILED,
+    EXIT_INPUT,
+    EXIT_NOT_FOLLOWED,
+    EXIT_OK,
+    EXIT_REFUSED,
+    EXIT_SIGINT,
+    EXIT_SIGTERM,
+    DeploymentNotFollowed,
+    ReleaseRefused,
+    exit_code_table,
+)
+from release.policy import is_trusted, policy_for
+from release.target import target_from_config
+from tests.test_release import (  # noqa: F401  (fixtures)
+    MOTO_ACCOUNT,
+    SCAN_NOT_FOUND,
+    TAG,
+    World,
+    _session,
+    aws_clients,
+    dev,
+    fake_aws_env,
+    role_session,
+    scan_answer,
+    world,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _production(w: World, name: str = "dev") -> None:
+    """The world's environment as production tier (policy follows the tier)."""
+    env = dataclasses.replace(w.target.environment, tier="production", name=name)
+    w.target = dataclasses.replace(w.target, environment=env)
+
+
+def _checks(w: World, active=()) -> None:
+    w.expect_group()
+    w.expect_no_active(active)
+
+
+def _deployment_info(w: World, deployment_id: str, task_definition: str, status="InProgress"):
+    content = json.dumps(
+        {
+            "version": 0.0,
+            "Resources": [
+                {
+                    "TargetService": {
+                        "Type": "AWS::ECS::Service",
+                        "Properties": {"TaskDefinition": task_definition},
+                    }
+                }
+            ],
+        }
+    )
+    return {
+        "deploymentInfo": {
+            "deploymentId": deployment_id,
+            "status": status,
+            "applicationName": w.target.codedeploy_application,
+            "revision": {
+                "revisionType": "AppSpecContent",
+                "appSpecContent": {"content": content},
+            },
+        }
+    }
+
+
+def _next_arn(w: World) -> str:
+    return f"{w.first_arn.rsplit(':', 1)[0]}:{len(w.revisions()) + 1}"
+
+
+def _description_sent(w: World) -> str:
+    (request,) = w.sent["CreateDeployment"]
+    return request["description"]
+
+
+# ----------------------------------------------------------------- supply chain
+def test_a_mutable_repository_is_refused_before_any_write(world):
+    world.ecr.put_image_tag_mutability(
+        repositoryName=world.target.ecr_repository_name, imageTagMutability="MUTABLE"
+    )
+    with pytest.raises(ReleaseRefused, match="has tag mutability MUTABLE; a release needs"):
+        world.releaser().run()
+    assert world.revisions() == [world.first_arn]
+
+
+def test_expect_digest_refuses_a_tag_that_names_another_image(world):
+    other = "sha256:" + "a" * 64
+    with pytest.raises(ReleaseRefused, match=f"is {world.digest}, but --expect-digest is {other}"):
+        world.releaser(expect_digest=other).run()
+    assert world.revisions() == [world.first_arn]
+
+
+def test_expect_digest_that_matches_releases_pinned_by_digest(world):
+    _checks(world)
+    world.expect_create()
+    world.expect_poll("Succeeded", green=100)
+    world.releaser(expect_digest=world.digest).run()
+    new = world.ecs.describe_task_definition(taskDefinition=world.revisions()[-1])
+    app = new["taskDefinition"]["containerDefinitions"][0]
+    assert app["image"] == f"{world.repo_url}@{world.digest}"
+
+
+def test_critical_findings_are_refused_in_the_production_tier(world):
+    _production(world)
+    world.scan(world.digest, scan_answer("COMPLETE", CRITICAL=3, MEDIUM=2))
+    with pytest.raises(ReleaseRefused, match="has 3 CRITICAL findings") as refused:
+        world.releaser().run()
+    assert "--accept-findings" in str(refused.value)
+    assert world.revisions() == [world.first_arn]
+
+
+def test_accepted_findings_release_and_the_reason_is_in_the_description(world):
+    _production(world)
+    world.scan(world.digest, scan_answer("COMPLETE", CRITICAL=3))
+    _checks(world)
+    world.expect_create()
+    world.expect_poll("Succeeded", green=100)
+    world.releaser(accept_findings="CVE-2026-1 not reachable, SEC-42").run()
+    assert "findings accepted (CRITICAL 3): CVE-2026-1 not reachable, SEC-42" in (
+        _description_sent(world)
+    )
+    assert "accepted: CVE-2026-1 not reachable" in world.out.getvalue()
+
+
+def test_findings_only_warn_outside_the_production_tier(world):
+    world.scan(world.digest, scan_answer("COMPLETE", CRITICAL=3))
+    _checks(world)
+    world.expect_create()
+    world.expect_poll("Succeeded", green=100)
+    world.releaser().run()
+    assert (
+        f"note: warning: image {world.digest} has 3 CRITICAL findings; the production tier "
+        "would refuse this release"
+    ) in world.out.getvalue()
+
+
+def test_high_findings_block_where_configured():
+    (prod,) = [e for e in _environments() if e.name == "prod"]
+    assert policy_for(prod).blocking_severities == ("CRITICAL", "HIGH")
+    assert policy_for(prod).enforce
+    (dev_env,) = [e for e in _environments() if e.name == "dev"]
+    assert policy_for(dev_env).blocking_severities == ("CRITICAL",)
+    assert not policy_for(dev_env).enforce
+
+
+def _environments():
+    from config import load_environments
+
+    return load_environments()
+
+
+def test_the_release_waits_for_the_scan_of_the_exact_digest(world):
+    world.scan(
+        world.digest,
+        SCAN_NOT_FOUND,
+        scan_answer("IN_PROGRESS"),
+        scan_answer("COMPLETE", LOW=1),
+    )
+    _checks(world)
+    world.expect_create()
+    world.expect_poll("Succeeded", green=100)
+    world.releaser().run()
+    out = world.out.getvalue()
+    assert f"waiting for the ECR scan of {world.digest} (not started)" in out
+    assert f"waiting for the ECR scan of {world.digest} (IN_PROGRESS)" in out
+    assert "scan COMPLETE: findings LOW 1" in out
+    assert world.sent["DescribeImageScanFindings"][0] == {
+        "repositoryName": world.target.ecr_repository_name,
+        "imageId": {"imageDigest": world.digest},
+    }
+    assert world.clock.sleeps[:2] == [10, 10]
+
+
+def test_no_scan_result_before_the_deadline_is_refused_in_production(world):
+    _production(world)
+    world.scan(world.digest, scan_answer("IN_PROGRESS"))
+    with pytest.raises(ReleaseRefused, match="no scan result .*IN_PROGRESS after 1 min"):
+        world.releaser(scan_wait_minutes=1).run()
+    assert sum(world.clock.sleeps) == 60
+
+
+def test_a_failed_scan_is_refused_in_production(world):
+    _production(world)
+    world.scan(world.digest, scan_answer("UNSUPPORTED_IMAGE", "not supported"))
+    with pytest.raises(ReleaseRefused, match=r"no scan result .*\(UNSUPPORTED_IMAGE: not supp"):
+        world.releaser().run()
+    assert world.clock.sleeps == []
+
+
+# ------------------------------------------------------- never lose a deployment
+def test_clients_use_standard_retries_and_create_deployment_one_attempt(fake_aws_env):
+    clients = AwsClients("eu-west-1", session=_session())
+    assert clients.ecs.meta.config.retries == RETRIES
+    assert clients.codedeploy.meta.config.retries == RETRIES
+    assert clients.codedeploy_once.meta.config.retries == NO_RETRIES
+    assert RETRIES["mode"] == "standard"
+
+
+def test_create_deployment_is_sent_once_even_on_a_retryable_error(fake_aws_env):
+    """The real botocore retry handler: a 503 on CreateDeployment is not retried."""
+    clients = AwsClients("eu-west-1", session=_session())
+    attempts = []
+
+    def unavailable(request, **_kwargs):
+        attempts.append(request.url)
+        return AWSResponse(request.url, 503, {}, _Raw(b"{}"))
+
+    client = clients.codedeploy_once
+    client.meta.events.register("before-send.codedeploy.CreateDeployment", unavailable)
+    with pytest.raises(Exception, match="503|ServiceUnavailable|InternalFailure|Unknown"):
+        client.create_deployment(applicationName="a", deploymentGroupName="g")
+    assert len(attempts) == 1
+
+
+class _Raw:
+    def __init__(self, body: bytes):
+        self.body = body
+
+    def stream(self, **_kwargs):
+        yield self.body
+
+
+def test_poll_errors_back_off_exponentially_and_recover(world):
+    _checks(world)
+    world.expect_create()
+    for _ in range(4):
+        world.cd_stub.add_client_error("get_deployment", "ThrottlingException", "slow down")
+    world.expect_poll("Succeeded", green=100)
+    world.releaser().run()
+    assert world.clock.sleeps == [20, 40, 80, 160]
+    assert "retrying in 160 s" in world.out.getvalue()
+
+
+def test_poll_errors_until_the_deadline_exit_4_with_the_watch_command(world):
+    _checks(world)
+    world.expect_create()
+    for _ in range(3):
+        world.cd_stub.add_client_error("get_deployment", "ThrottlingException", "slow down")
+    with pytest.raises(DeploymentNotFollowed) as lost:
+        world.releaser(timeout_minutes=2).run()
+    assert lost.value.exit_code == EXIT_NOT_FOLLOWED == 4
+    message = str(lost.value)
+    assert "3 polls in a row failed (last: ThrottlingException: slow down)" in message
+    assert "continues in CodeDeploy" in message
+    assert "python -m release status --env dev --service payment-api" in message
+    assert "aws deploy get-deployment --deployment-id d-GREEN0001" in message
+    assert world.clock.sleeps == [20, 40]
+
+
+def test_expired_credentials_stop_following_at_once(world):
+    _checks(world)
+    world.expect_create()
+    world.expect_poll("InProgress", green=0)
+    world.cd_stub.add_client_error("get_deployment", "ExpiredTokenException", "token expired")
+    with pytest.raises(DeploymentNotFollowed) as lost:
+        world.releaser().run()
+    message = str(lost.value)
+    assert "credentials expired or were rejected (ExpiredTokenException: token expired)" in message
+    assert "The deployment continues in CodeDeploy" in message
+    assert "python -m release status --env dev --service payment-api" in message
+    assert world.clock.sleeps == [10]  # no retry after the credential error
+
+
+def _failed_with_rollback(w: World) -> None:
+    _checks(w)
+    w.expect_create()
+    w.expect_poll(
+        "Stopped",
+        green=10,
+        error=("ALARM_ACTIVE", "alarm payment-dev-payment-api-5xx went into ALARM"),
+        rollback={"rollbackDeploymentId": "d-ROLLBACK1"},
+    )
+
+
+def test_a_lost_rollback_keeps_the_original_failure_reason(world):
+    _failed_with_rollback(world)
+    world.cd_stub.add_client_error("get_deployment", "ExpiredToken", "expired")
+    with pytest.raises(DeploymentNotFollowed) as lost:
+        world.releaser().run()
+    message = str(lost.value)
+    assert "d-GREEN0001 of payment-api v1.4.2 to dev STOPPED (ALARM_ACTIVE: alarm" in message
+    assert "stopped following deployment d-ROLLBACK1" in message
+    assert lost.value.exit_code == EXIT_NOT_FOLLOWED
+
+
+def test_a_rollback_past_the_deadline_exits_4_with_the_reason(world):
+    _failed_with_rollback(world)
+    for _ in range(4):
+        world.expect_poll("InProgress", deployment_id="d-ROLLBACK1", green=10)
+    with pytest.raises(DeploymentNotFollowed) as lost:
+        world.releaser(timeout_minutes=0.5).run()
+    message = str(lost.value)
+    assert "STOPPED (ALARM_ACTIVE" in message
+    assert "deployment d-ROLLBACK1 is still InProgress after 0.5 min" in message
+    assert lost.value.exit_code == EXIT_NOT_FOLLOWED
+
+
+# ------------------------------------------------------------ idempotency
+def test_a_lost_create_answer_follows_the_deployment_and_keeps_the_revision(world):
+    """botocore's retry of a CreateDeployment whose first attempt succeeded
+    fails with DeploymentLimitExceeded naming our own deployment."""
+    _checks(world)
+    new_arn = _next_arn(world)
+    world.cd_stub.add_client_error(
+        "create_deployment",
+        "DeploymentLimitExceededException",
+        "The Deployment d-GREEN0001 is already in progress",
+    )
+    world.expect_no_active(["d-GREEN0001"])
+    world.cd_stub.add_response(
+        "get_deployment",
+        _deployment_info(world, "d-GREEN0001", new_arn),
+        {"deploymentId": "d-GREEN0001"},
+    )
+    world.expect_poll("Succeeded", green=100)
+    assert world.releaser().run() == "d-GREEN0001"
+    assert world.revisions() == [world.first_arn, new_arn]  # not deregistered
+    assert "CodeDeploy created deployment d-GREEN0001 with this release's revision" in (
+        world.out.getvalue()
+    )
+
+
+def test_a_release_that_loses_the_race_leaves_nothing_and_spares_the_winner(world):
+    # The winner registered its revision and created its deployment first.
+    winner = world.ecs.register_task_definition(**world.task_definition())["taskDefinition"]
+    winner_arn = winner["taskDefinitionArn"]
+    _checks(world)  # both passed their checks before either created
+    mine = _next_arn(world)
+    world.cd_stub.add_client_error(
+        "create_deployment",
+        "DeploymentLimitExceededException",
+        "The Deployment d-WINNER01 is already in progress",
+    )
+    world.expect_no_active(["d-WINNER01"])
+    world.cd_stub.add_response(
+        "get_deployment",
+        _deployment_info(world, "d-WINNER01", winner_arn),
+        {"deploymentId": "d-WINNER01"},
+    )
+    with pytest.raises(ReleaseRefused) as lost:
+        world.releaser().run()
+    assert lost.value.exit_code == EXIT_REFUSED
+    assert str(lost.value).startswith("another release is in progress (d-WINNER01)")
+    assert f"its unused revision {mine} was deregistered" in str(lost.value)
+    assert world.revisions() == [world.first_arn, winner_arn]
+
+
+def test_unknown_whether_created_exits_4_and_deregisters_nothing(world):
+    _checks(world)
+    world.cd_stub.add_client_error("create_deployment", "InternalFailure", "?", 500)
+    world.cd_stub.add_client_error("list_deployments", "ThrottlingException", "slow down")
+    with pytest.raises(DeploymentNotFollowed, match="unknown whether CodeDeploy created"):
+        world.releaser().run()
+    assert len(world.revisions()) == 2
+
+
+def _fail_deregistration(w: World):
+    def refuse(**_kwargs):
+        return AWSResponse(None, 400, {}, None), {
+            "Error": {"Code": "ClientException", "Message": "throttled"},
+            "ResponseMetadata": {"HTTPStatusCode": 400},
+        }
+
+    w.ecs.meta.events.register("before-call.ecs.DeregisterTaskDefinition", refuse)
+    return refuse
+
+
+def test_a_rerun_after_a_failed_deregistration_converges(world):
+    refuse = _fail_deregistration(world)
+    try:
+        _checks(world)
+        world.cd_stub.add_client_error("create_deployment", "AccessDeniedException", "denied")
+        world.expect_no_active()
+        with pytest.raises(ReleaseRefused, match="is still ACTIVE .*harmless"):
+            world.releaser().run()
+    finally:
+        world.ecs.meta.events.unregister("before-call.ecs.DeregisterTaskDefinition", refuse)
+    first, orphan = world.revisions()
+    _checks(world)
+    world.expect_create()
+    world.expect_poll("Succeeded", green=100)
+    world.releaser().run()
+    *_, released = world.revisions()
+    # Based on the orphan, the result is what a clean run registers.
+    describe = world.ecs.describe_task_definition
+    assert _same(describe(taskDefinition=orphan), describe(taskDefinition=released))
+    # The note says the orphan base differs from the running revision only in the image.
+    assert "the service runs :1. The two differ only in the app image" in world.out.getvalue()
+
+
+def _same(a: dict, b: dict) -> bool:
+    keep = lambda td: {  # noqa: E731
+        k: v
+        for k, v in td["taskDefinition"].items()
+        if k not in ("taskDefinitionArn", "revision", "registeredAt", "registeredBy")
+    }
+    return keep(a) == keep(b)
+
+
+# ------------------------------------------------------------- base revision
+def test_a_base_registered_by_someone_else_is_refused_in_production(world):
+    _production(world)
+    world.registered_by[1] = f"arn:aws:iam::{MOTO_ACCOUNT}:user/mallory"
+    with pytest.raises(ReleaseRefused) as refused:
+        world.releaser().run()
+    message = str(refused.value)
+    assert "was registered by arn:aws:iam::123456789012:user/mallory" in message
+    assert "--accept-base" in message
+    assert world.revisions() == [world.first_arn]
+
+
+def test_an_accepted_base_is_recorded_in_the_description(world):
+    _production(world)
+    world.registered_by[1] = f"arn:aws:iam::{MOTO_ACCOUNT}:user/mallory"
+    _checks(world)
+    world.expect_create()
+    world.expect_poll("Succeeded", green=100)
+    world.releaser(accept_base="hotfix INC-7 reviewed by bob").run()
+    assert "accepted: hotfix INC-7 reviewed by bob" in _description_sent(world)
+
+
+def test_the_deploy_and_release_roles_are_trusted_bases(dev):
+    env = dataclasses.replace(dev, account_id=MOTO_ACCOUNT)
+    policy = policy_for(env)
+    assert is_trusted(role_session(env, "deploy"), policy)
+    assert is_trusted(f"arn:aws:iam::{MOTO_ACCOUNT}:role/payment-dev-release", policy)
+    assert not is_trusted(role_session(env, "deploy", account="999999999999"), policy)
+    assert not is_trusted(f"arn:aws:iam::{MOTO_ACCOUNT}:user/payment-dev-deploy", policy)
+    assert not is_trusted(None, policy)
+
+
+def test_the_check_shows_the_base_and_who_registered_it(world):
+    _checks(world)
+    world.sent.clear()
+    code, out, err = _cli(world, "--check")
+    assert (code, err) == (EXIT_OK, "")
+    assert (
+        "base revision payment-dev-payment-api:1, registered by "
+        f"{role_session(world.target.environment, 'release')}"
+    ) in out
+    assert "CHECK ONLY" in out
+    assert "RegisterTaskDefinition" not in world.sent
+
+
+# ---------------------------------------------------- command line: interrupts
+def _cli(w: World, *extra: str, sleep=None, command=None) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    argv = [command] if command else []
+    argv += ["--env", "dev", "--service", "payment-api"]
+    if not command:
+        argv += ["--image-tag", TAG, "--poll-seconds", "10"]
+    code = cli.main(
+        argv + list(extra),
+        clients=w.clients(),
+        out=out,
+        err=err,
+        sleep=sleep or w.clock.sleep,
+        clock=w.clock,
+    )
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_sigterm_while_watching_exits_143_naming_the_deployment(world):
+    _checks(world)
+    world.expect_create()
+    world.expect_poll("InProgress", green=0)
+
+    def terminated(seconds):
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    code, _, err = _cli(world, sleep=terminated)
+    assert code == EXIT_SIGTERM == 143
+    assert err.startswith("interrupted (SIGTERM): deployment d-GREEN0001 keeps running")
+    assert "python -m release status --env dev --service payment-api" in err
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # handler restored
+
+
+def test_ctrl_c_while_following_the_rollback_names_the_rollback(world):
+    _failed_with_rollback(world)
+    world.expect_poll("InProgress", deployment_id="d-ROLLBACK1", green=10)
+
+    def interrupt(seconds):
+        raise KeyboardInterrupt
+
+    code, _, err = _cli(world, sleep=interrupt)
+    assert code == EXIT_SIGINT
+    assert (
+        "deployment d-ROLLBACK1 (the rollback of this release's deployment d-GREEN0001) "
+        "keeps running"
+    ) in err
+
+
+def test_ctrl_c_during_create_deployment_says_it_may_exist(world):
+    _checks(world)
+    arn = _next_arn(world)
+
+    def interrupt(**_kwargs):
+        raise KeyboardInterrupt
+
+    world.codedeploy.meta.events.register_first(
+        "provide-client-params.codedeploy.CreateDeployment", interrupt
+    )
+    try:
+        code, _, err = _cli(world)
+    finally:
+        world.codedeploy.meta.events.unregister(
+            "provide-client-params.codedeploy.CreateDeployment", interrupt
+        )
+    assert code == EXIT_SIGINT, err
+    assert "CodeDeploy may have accepted it" in err
+    assert arn in err
+    assert "no deployment was created" not in err
+
+
+# ------------------------------------------------------------- on-call commands
+def _target_info(w: World, deployment_id: str, green: float):
+    return {
+        "deploymentTarget": {
+            "deploymentTargetType": "ECSTarget",
+            "ecsTarget": {
+                "deploymentId": deployment_id,
+                "targetId": w.target.deployment_target_id,
+                "taskSetsInfo": [
+                    {"taskSetLabel": "Blue", "trafficWeight": 100.0 - green},
+                    {"taskSetLabel": "Green", "trafficWeight": green},
+                ],
+            },
+        }
+    }
+
+
+def _group_with_alarms(w: World, alarms: list[str]):
+    t = w.target
+    w.cd_stub.add_response(
+        "get_deployment_group",
+        {
+            "deploymentGroupInfo": {
+                "applicationName": t.codedeploy_application,
+                "deploymentGroupName": t.deployment_group,
+                "alarmConfiguration": {"enabled": True, "alarms": [{"name": a} for a in alarms]},
+            }
+        },
+        {"applicationName": t.codedeploy_application, "deploymentGroupName": t.deployment_group},
+    )
+
+
+def test_status_shows_the_active_deployment_traffic_and_alarms(world):
+    world.cloudwatch.put_metric_alarm(
+        AlarmName="payment-dev-payment-api-5xx",
+        MetricName="HTTPCode_Target_5XX_Count",
+        Namespace="AWS/ApplicationELB",
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanThreshold",
+    )
+    world.expect_no_active(["d-GREEN0001"])
+    world.cd_stub.add_response(
+        "get_deployment",
+        {
+            "deploymentInfo": {
+                "deploymentId": "d-GREEN0001",
+                "status": "InProgress",
+                "createTime": datetime(2026, 1, 1, tzinfo=UTC),
+            }
+        },
+        {"deploymentId": "d-GREEN0001"},
+    )
+    world.cd_stub.add_response(
+        "get_deployment_target",
+        _target_info(world, "d-GREEN0001", 10),
+        {"deploymentId": "d-GREEN0001", "targetId": world.target.deployment_target_id},
+    )
+    _group_with_alarms(world, ["payment-dev-payment-api-5xx", "payment-dev-gone"])
+    code, out, err = _cli(world, command="status")
+    assert (code, err) == (EXIT_OK, "")
+    assert "active deployment d-GREEN0001 InProgress" in out
+    assert "traffic blue 90%, green 10%" in out
+    assert "alarms: payment-dev-payment-api-5xx OK, payment-dev-gone MISSING" in out
+    assert "python -m release stop --env dev --service payment-api" in out
+
+
+def test_status_without_an_active_deployment_shows_the_last_one(world):
+    t = world.target
+    world.expect_no_active()
+    world.cd_stub.add_response(
+        "list_deployments",
+        {"deployments": ["d-OLD000001", "d-NEW000001"]},
+        {"applicationName": t.codedeploy_application, "deploymentGroupName": t.deployment_group},
+    )
+    for info in (
+        {
+            "deploymentId": "d-OLD000001",
+            "status": "Succeeded",
+            "createTime": datetime(2026, 1, 1, tzinfo=UTC),
+        },
+        {
+            "deploymentId": "d-NEW000001",
+            "status": "Stopped",
+            "createTime": datetime(2026, 1, 2, tzinfo=UTC),
+            "errorInformation": {"code": "ALARM_ACTIVE", "message": "5xx"},
+        },
+    ):
+        world.cd_stub.add_response(
+            "get_deployment", {"deploymentInfo": info}, {"deploymentId": info["deploymentId"]}
+        )
+    world.cd_stub.add_client_error("get_deployment_target", "DeploymentTargetDoesNotExistException")
+    _group_with_alarms(world, [])
+    code, out, _ = _cli(world, command="status")
+    assert code == EXIT_OK
+    assert "last deployment d-NEW000001 Stopped" in out
+    assert "error: ALARM_ACTIVE: 5xx" in out
+    assert "stop it with" not in out
+
+
+def test_stop_stops_the_active_deployment_with_rollback(world):
+    world.expect_no_active(["d-GREEN0001"])
+    world.cd_stub.add_response(
+        "stop_deployment",
+        {"status": "Pending", "statusMessage": "Stopping"},
+        {"deploymentId": "d-GREEN0001", "autoRollbackEnabled": True},
+    )
+    code, out, err = _cli(world, command="stop")
+    assert (code, err) == (EXIT_OK, "")
+    assert "stop requested for deployment d-GREEN0001: Pending (Stopping)" in out
+
+
+def test_stop_without_an_active_deployment_is_refused(world):
+    world.expect_no_active()
+    code, out, err = _cli(world, command="stop")
+    assert code == EXIT_REFUSED
+    assert err.startswith("stop refused: no active deployment")
+    assert "StopDeployment" not in world.sent
+
+
+# ------------------------------------------------------------------ exit codes
+def test_an_unknown_aws_profile_is_bad_input_in_one_line(monkeypatch, tmp_path):
+    config = tmp_path / "config"
+    config.write_text("[profile prod]\nregion = eu-west-1\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_PROFILE", "prdo")
+    for command in ([], ["status"]):
+        out, err = io.StringIO(), io.StringIO()
+        argv = command + ["--env", "dev", "--service", "payment-api"]
+        if not command:
+            argv += ["--image-tag", TAG]
+        code = cli.main(argv, out=out, err=err)
+        assert code == EXIT_INPUT
+        assert err.getvalue().count("\n") == 1, err.getvalue()
+        assert "The config profile (prdo) could not be found" in err.getvalue()
+        assert "Traceback" not in err.getvalue()
+
+
+def test_an_unexpected_error_during_the_checks_is_one_line_exit_3(world, monkeypatch):
+    monkeypatch.delenv("RELEASE_DEBUG", raising=False)
+
+    def broken(self, releaser, found):
+        raise KeyError("surprise")
+
+    monkeypatch.setattr("release.checks.ScanCheck.run", broken)
+    code, _, err = _cli(world)
+    assert code == EXIT_REFUSED
+    assert err == (
+        "internal error (KeyError: 'surprise'); nothing was changed. Set RELEASE_DEBUG=1 "
+        "for the traceback.\n"
+    )
+
+
+def test_every_exit_code_is_in_the_one_table_and_in_the_docs():
+    codes = [e.code for e in EXIT_CODES]
+    assert codes == [0, 1, 2, 3, 4, 130, 143]
+    assert EXIT_DEPLOYMENT_FAILED == 1
+    docs = (ROOT / "docs" / "release.md").read_text()
+    assert exit_code_table() in docs
+    assert ACTIVE_DEPLOYMENT_STATUSES  # the stop/status filter is the checks' own
+
+
+def test_target_of_config_unchanged(dev):
+    # status/stop use the release's names (config/naming.py).
+    assert target_from_config(dev, "payment-api").deployment_group == "payment-dev-payment-api"
