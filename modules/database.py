@@ -53,11 +53,15 @@ class AuroraDatabaseProps:
     ``reader_count``: readers in addition to the writer, each in another AZ
     than the writer (0: a single instance, no fast failover).
     ``partition``: of the stack creating the database (a token is fine).
+    ``account_id``: of the stack creating the database; binds the Enhanced
+    Monitoring role's trust to it (``aws:SourceAccount``). Left out: no
+    condition (unit tests only).
     """
 
     name: str
     network: Network
     partition: str
+    account_id: str | None = None
     data_key: ManagedKey
     logs_key: ManagedKey
     engine_version: str
@@ -262,6 +266,7 @@ class AuroraDatabase(Construct):
                 "monitoring-role",
                 name=f"{props.name}-rds-monitoring",
                 service="monitoring.rds.amazonaws.com",
+                source_account=props.account_id,
                 managed_policy=(
                     "monitoring-policy",
                     f"arn:{props.partition}:iam::aws:policy/{ENHANCED_MONITORING_POLICY}",

@@ -66,6 +66,9 @@ class AccessLogBucketProps:
     bucket_name: str
     expiry_days: int
     elb_account_arn: str
+    #: The account whose load balancers write here: log delivery may write
+    #: only below ``alb/AWSLogs/<account_id>/`` (where ELB writes them).
+    account_id: str
 
 
 class AccessLogBucket(PrivateBucket):
@@ -105,14 +108,14 @@ class AccessLogBucket(PrivateBucket):
                     "Effect": "Allow",
                     "Principal": {"AWS": props.elb_account_arn},
                     "Action": "s3:PutObject",
-                    "Resource": f"{arn}/{self.PREFIX}/*",
+                    "Resource": f"{arn}/{self.PREFIX}/AWSLogs/{props.account_id}/*",
                 },
                 {
                     "Sid": "LogDeliveryWritesLogs",
                     "Effect": "Allow",
                     "Principal": {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"},
                     "Action": "s3:PutObject",
-                    "Resource": f"{arn}/{self.PREFIX}/*",
+                    "Resource": f"{arn}/{self.PREFIX}/AWSLogs/{props.account_id}/*",
                 },
             ],
         )

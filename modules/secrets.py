@@ -10,6 +10,39 @@ from framework.aws import aws
 from framework.references import read_once
 from modules import iam
 
+#: Actions that change what a reader gets (Secrets Manager API reference).
+VALUE_ACTIONS = (
+    "secretsmanager:PutSecretValue",
+    "secretsmanager:UpdateSecretVersionStage",
+    "secretsmanager:RotateSecret",
+    "secretsmanager:CancelRotateSecret",
+)
+#: Actions that change who may read, or remove the secret.
+POLICY_ACTIONS = (
+    "secretsmanager:PutResourcePolicy",
+    "secretsmanager:DeleteResourcePolicy",
+    "secretsmanager:UpdateSecret",
+    "secretsmanager:DeleteSecret",
+    "secretsmanager:RestoreSecret",
+    "secretsmanager:ReplicateSecretToRegions",
+    "secretsmanager:RemoveRegionsFromReplication",
+    "secretsmanager:StopReplicationToReplica",
+)
+
+
+def _deny_except(sid: str, actions: tuple[str, ...], allowed: tuple[str, ...]) -> dict:
+    """Deny ``actions`` to every principal but ``allowed`` (all when empty)."""
+    statement: dict[str, Any] = {
+        "Sid": sid,
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": list(actions),
+        "Resource": "*",
+    }
+    if allowed:
+        statement["Condition"] = {"ArnNotLike": {"aws:PrincipalArn": list(allowed)}}
+    return statement
+
 
 @dataclass(frozen=True, kw_only=True)
 class AppSecretProps:
@@ -20,6 +53,14 @@ class AppSecretProps:
     ``reader_role_arns``: the only principals that may read the value (a
     resource policy denies GetSecretValue to every other principal, whatever
     its IAM policies say); empty: nobody may read it.
+    ``value_writer_role_arns``: the only principals that may set or rotate
+    the value (secret administrators, break-glass); empty: nobody.
+    ``policy_admin_role_arns``: the only principals that may change or
+    delete the resource policy, the secret's settings or the secret (the
+    deploy role, which keeps managing the policy, secret administrators,
+    break-glass); empty: nobody. Without these two denies any principal
+    allowed by IAM could remove the read restriction (DeleteResourcePolicy)
+    or swap the value (PCI DSS 7.2.2, 8.6.3).
     """
 
     name: str
@@ -28,6 +69,8 @@ class AppSecretProps:
     recovery_window_days: int = 30
     prevent_destroy: bool = False
     reader_role_arns: tuple[str, ...] = ()
+    value_writer_role_arns: tuple[str, ...] = ()
+    policy_admin_role_arns: tuple[str, ...] = ()
 
 
 class AppSecret(Construct):
@@ -65,7 +108,19 @@ class AppSecret(Construct):
             "policy",
             secret_arn=self.secret.arn,
             block_public_policy=True,
-            policy=iam.document(deny),
+            policy=iam.document(
+                deny,
+                _deny_except(
+                    "OnlyAdministratorsChangeTheValue",
+                    VALUE_ACTIONS,
+                    props.value_writer_role_arns,
+                ),
+                _deny_except(
+                    "OnlyDeployAndAdministratorsChangeThePolicy",
+                    POLICY_ACTIONS,
+                    props.policy_admin_role_arns,
+                ),
+            ),
         )
 
     arn = read_once("secret", "arn")

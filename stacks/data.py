@@ -34,6 +34,7 @@ class DataStack(PlatformStack):
                 name=env.prefix,
                 network=network.network,
                 partition=self.partition,
+                account_id=self.account_id,
                 data_key=security.data_key,
                 logs_key=security.logs_key,
                 engine_version=db.engine_version,

@@ -72,6 +72,12 @@ class SecurityStack(PlatformStack):
                 **common,
             ),
         )
+
+        def role(name: str) -> str:
+            return f"arn:{self.partition}:iam::{self.account_id}:role/{name}"
+
+        secret_admins = tuple(role(n) for n in env.access.secret_administrator_role_names)
+        break_glass = role(env.access.break_glass_role_name)
         #: Application secrets by configured name; services read only theirs.
         self.secrets: dict[str, AppSecret] = {
             name: AppSecret(
@@ -82,6 +88,8 @@ class SecurityStack(PlatformStack):
                     description=f"Application secret {name!r} of {env.prefix}; value set out of band",
                     kms_key_arn=self.data_key.arn,
                     prevent_destroy=env.is_production,
+                    value_writer_role_arns=(*secret_admins, break_glass),
+                    policy_admin_role_arns=(role(env.deploy_role), *secret_admins, break_glass),
                     # By name: the roles are created later, in the services stack.
                     reader_role_arns=tuple(
                         f"arn:{self.partition}:iam::{self.account_id}:role/{execution_role_name(env, svc)}"

@@ -277,6 +277,7 @@ class ServicesStack(PlatformStack):
                     bucket_name=f"{env.prefix}-alb-access-logs-{self.account_id}",
                     expiry_days=env.log_retention_days,
                     elb_account_arn=elb_account.arn,
+                    account_id=self.account_id,
                 ),
             )
         web_acl = None

@@ -208,3 +208,77 @@ def test_access_roles_are_validated(environments):
     problems = validate_environment(replace(environments["dev"], access=bad))
     assert "dev.access.key_administrator_role_names: empty; name at least one IAM role" in problems
     assert any("release_principal_arns: 'ci' is not an IAM principal ARN" in p for p in problems)
+
+
+# --- 7.2.2 / 8.6.3: the secret policy cannot be removed or the value swapped ---
+
+
+@pytest.mark.parametrize("env_name", ENVIRONMENTS)
+def test_secret_policy_reserves_value_and_policy_changes(stacks, environments, env_name):
+    env = environments[env_name]
+    role = f":iam::{env.account_id or '${data.aws_caller_identity.current.account_id}'}:role/"
+    admins = [role + n for n in env.access.secret_administrator_role_names]
+    break_glass = role + env.access.break_glass_role_name
+    security = stack(stacks, env_name, "security")
+    for body in security.resources("aws_secretsmanager_secret_policy").values():
+        by_sid = {s["Sid"]: s for s in policy_of(body)["Statement"]}
+        value = by_sid["OnlyAdministratorsChangeTheValue"]
+        assert value["Effect"] == "Deny" and value["Principal"] == "*"
+        assert {"secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"} <= set(
+            value["Action"]
+        )
+        allowed = value["Condition"]["ArnNotLike"]["aws:PrincipalArn"]
+        assert [a.split("arn:", 1)[1].split(":", 1)[1] for a in allowed] == [
+            a.lstrip(":") for a in admins + [break_glass]
+        ]
+        policy = by_sid["OnlyDeployAndAdministratorsChangeThePolicy"]
+        assert policy["Effect"] == "Deny" and policy["Principal"] == "*"
+        assert {
+            "secretsmanager:PutResourcePolicy",
+            "secretsmanager:DeleteResourcePolicy",
+            "secretsmanager:DeleteSecret",
+        } <= set(policy["Action"])
+        allowed = policy["Condition"]["ArnNotLike"]["aws:PrincipalArn"]
+        assert allowed[0].endswith(role + env.deploy_role)
+        assert allowed[-1].endswith(break_glass)
+
+
+# --- 7.2.2: confused-deputy conditions ------------------------------------------
+
+
+@pytest.mark.parametrize("env_name", ENVIRONMENTS)
+def test_rds_monitoring_role_trusts_only_this_account(stacks, environments, env_name):
+    data = stack(stacks, env_name, "data")
+    roles = [b for b in data.resources("aws_iam_role").values() if "rds-monitoring" in b["name"]]
+    if not roles:
+        pytest.skip("no Enhanced Monitoring in this environment")
+    (statement,) = json.loads(roles[0]["assume_role_policy"])["Statement"]
+    assert statement["Principal"] == {"Service": "monitoring.rds.amazonaws.com"}
+    account = environments[env_name].account_id or "${data.aws_caller_identity.current.account_id}"
+    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": account}}
+
+
+def test_alb_log_delivery_writes_only_below_this_accounts_prefix(stacks, environments):
+    services = stack(stacks, "prod", "services")
+    (policy,) = [
+        b
+        for b in services.resources("aws_s3_bucket_policy").values()
+        if "access-logs" in b["bucket"]
+    ]
+    writes = [s for s in policy_of(policy)["Statement"] if s["Action"] == "s3:PutObject"]
+    assert len(writes) == 2
+    for statement in writes:
+        assert statement["Resource"].endswith(
+            f"/alb/AWSLogs/{environments['prod'].account_id}/*"
+        ), statement
+
+
+@pytest.mark.parametrize("env_name", ENVIRONMENTS)
+def test_deployment_events_accept_only_their_rules_deliveries(stacks, env_name):
+    services = stack(stacks, env_name, "services")
+    (policy,) = services.resources("aws_cloudwatch_log_resource_policy").values()
+    (statement,) = json.loads(policy["policy_document"])["Statement"]
+    (rule_name,) = services.resources("aws_cloudwatch_event_rule")
+    assert statement["Condition"] == {
+        "ArnEquals": {"aws:SourceArn": f"${{aws_cloudwatch_event_rule.{rule_name}.arn}}"}
+    }

@@ -644,6 +644,19 @@ def vpc_endpoints(stack, *, policy: bool = True, full_access: bool = False):
     )
 
 
+def service_trust(stack, *, source_account: bool = True):
+    """A role RDS Enhanced Monitoring assumes, bound to the account or not."""
+    from modules.iam import service_role
+
+    service_role(
+        stack,
+        "monitoring",
+        name="unit-monitoring",
+        service="monitoring.rds.amazonaws.com",
+        source_account="111111111111" if source_account else None,
+    )
+
+
 # --- The table: one row per rule ------------------------------------------
 
 
@@ -754,6 +767,14 @@ RULE_CASES: dict[str, Case] = {
         r"^\[PAY-KMS-002\] aws_kms_key\.key: statement '\(no Sid\)' allows \['kms:\*'\] \(every key "
         r"operation\)\. Fix: Build the policy with modules\.kms\.key_policy",
     ),
+    "PAY-IAM-001": Case(
+        "dev",
+        lambda s: service_trust(s),
+        lambda s: service_trust(s, source_account=False),
+        r"^\[PAY-IAM-001\] aws_iam_role\.monitoring: assume_role_policy statement '\(no Sid\)' lets "
+        r"\['monitoring\.rds\.amazonaws\.com'\] act without aws:SourceAccount or aws:SourceArn\. "
+        r"Fix: Add Condition",
+    ),
     "PAY-DEL-001": Case(
         "prod",
         lambda s: stateful_resources(s),
@@ -805,6 +826,19 @@ def test_rule_fails_non_compliant_stack(tmp_path, rule_id):
 # --- More non-compliant shapes, each a separate way to break a rule --------
 
 VARIANTS = [
+    pytest.param(
+        "PAY-IAM-001",
+        "dev",
+        lambda s: aws.lambda_permission.LambdaPermission(
+            s,
+            "invoke",
+            action="lambda:InvokeFunction",
+            function_name="CodeDeployHook_unit",
+            principal="events.amazonaws.com",
+        ),
+        r"aws_lambda_permission\.invoke: lets events\.amazonaws\.com invoke without source_account",
+        id="IAM-001-lambda-permission",
+    ),
     pytest.param(
         "PAY-KMS-002",
         "dev",

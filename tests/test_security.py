@@ -718,7 +718,8 @@ def test_key_decrypt_statement_optionally_limited_to_services(grants):
 
 
 def _role_names_in(policy: dict) -> set[str]:
-    (statement,) = policy["Statement"]
+    statement = policy["Statement"][0]
+    assert statement["Sid"] == "OnlyConfiguredServicesRead"
     assert statement["Effect"] == "Deny" and statement["Principal"] == "*"
     assert statement["Action"] == "secretsmanager:GetSecretValue"
     arns = statement.get("Condition", {}).get("StringNotLike", {}).get("aws:PrincipalArn", [])
@@ -763,5 +764,8 @@ def test_secret_without_readers_is_unreadable():
 
     synthesized = _json.loads(CdktfTesting.synth(stack))
     (policy,) = synthesized["resource"]["aws_secretsmanager_secret_policy"].values()
-    (statement,) = _json.loads(policy["policy"])["Statement"]
-    assert statement["Effect"] == "Deny" and "Condition" not in statement
+    statements = _json.loads(policy["policy"])["Statement"]
+    assert len(statements) == 3
+    # Nobody named: reads, value changes and policy changes denied to everyone.
+    for statement in statements:
+        assert statement["Effect"] == "Deny" and "Condition" not in statement

@@ -196,7 +196,7 @@ def test_access_log_bucket_is_private_versioned_tls_only_and_expiring(stacks):
         "Service": "logdelivery.elasticloadbalancing.amazonaws.com"
     }
     assert all(
-        s["Action"] == "s3:PutObject" and s["Resource"].endswith("/alb/*")
+        s["Action"] == "s3:PutObject" and s["Resource"].endswith(f"/alb/AWSLogs/{env.account_id}/*")
         for sid, s in by_sid.items()
         if sid != "DenyInsecureTransport"
     )

@@ -15,6 +15,7 @@ from guardrails.rules import (
     kms_key_policy,
     network_world_ingress,
     prod_deletion_protection,
+    service_principal_source,
     state_backend,
     tls_prod_https_only,
     vpc_endpoint_policy,
@@ -35,6 +36,7 @@ RULES: tuple[Rule, ...] = (
     tls_prod_https_only.RULE,
     kms_customer_managed.RULE,
     kms_key_policy.RULE,
+    service_principal_source.RULE,
     prod_deletion_protection.RULE,
     state_backend.RULE,
 )

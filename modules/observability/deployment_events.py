@@ -47,6 +47,19 @@ class DeploymentEvents(Construct):
             retention_in_days=props.retention_days,
             kms_key_id=props.kms_key_arn,
         )
+        rule = aws.cloudwatch_event_rule.CloudwatchEventRule(
+            self,
+            "rule",
+            name=f"{props.name}-deployments",
+            description="CodeDeploy deployment state changes, for the dashboard",
+            event_pattern=json.dumps(
+                {
+                    "source": ["aws.codedeploy"],
+                    "detail-type": ["CodeDeploy Deployment State-change Notification"],
+                    "detail": {"application": [props.application_name]},
+                }
+            ),
+        )
         aws.cloudwatch_log_resource_policy.CloudwatchLogResourcePolicy(
             self,
             "delivery-policy",
@@ -59,19 +72,9 @@ class DeploymentEvents(Construct):
                     },
                     "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
                     "Resource": f"{self.log_group.arn}:*",
-                }
-            ),
-        )
-        rule = aws.cloudwatch_event_rule.CloudwatchEventRule(
-            self,
-            "rule",
-            name=f"{props.name}-deployments",
-            description="CodeDeploy deployment state changes, for the dashboard",
-            event_pattern=json.dumps(
-                {
-                    "source": ["aws.codedeploy"],
-                    "detail-type": ["CodeDeploy Deployment State-change Notification"],
-                    "detail": {"application": [props.application_name]},
+                    # Only this rule's deliveries (EventBridge user guide,
+                    # "CloudWatch Logs permissions": aws:SourceArn).
+                    "Condition": {"ArnEquals": {"aws:SourceArn": rule.arn}},
                 }
             ),
         )
