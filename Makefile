@@ -2,6 +2,8 @@
 # `make cli`, `make bootstrap ENV=<env>`, `make deploy ENV=<env>` and
 # `make diff STACK=<stack>` (thin wrappers of the `npx cdktf ...` commands
 # in the README, which work as written after `make cli`).
+# `make plan ENV=<env>` plans an environment into plans/<env>/*.json for
+# tools/plan_review.py (docs/plan-review.md).
 #
 # Everything installs what is missing first, nothing twice: pipenv, the
 # locked Python packages (.venv, from Pipfile.lock) and the pinned Node.js 22
@@ -39,12 +41,15 @@ synth: setup
 	$(RUN) python main.py
 	@echo "synthesized: $$(ls cdktf.out/stacks | tr '\n' ' ')"
 
-# The CLI workflow test runs the real CLI (~30-40 s), so the plain `pytest` run
-# skips it and this target runs it on its own (tests/test_cli_workflow.py).
+# The CLI workflow test runs the real CLI (~30-40 s) and the make plan test
+# synthesizes in a copy of the project, so the plain `pytest` run skips them
+# and this target runs them on their own (tests/test_cli_workflow.py,
+# tests/test_plan_env.py).
 test: setup cli lint
 	$(RUN) pytest
-	PAYMENT_CLI_TESTS=1 $(RUN) pytest tests/test_cli_workflow.py
+	PAYMENT_CLI_TESTS=1 $(RUN) pytest tests/test_cli_workflow.py tests/test_plan_env.py
 	$(MAKE) --no-print-directory checks
+	$(MAKE) --no-print-directory workflows
 
 checks: setup
 	$(RUN) python main.py
@@ -85,6 +90,34 @@ deploy: cli terraform-check env-check
 diff: cli terraform-check
 	@test -n "$(STACK)" || { echo "make diff: name one stack, e.g. make diff STACK=payment-dev-services" >&2; exit 2; }
 	npx cdktf diff $(STACK) $(CDKTF_ARGS)
+
+# Plans every stack of ENV in dependency order and saves each plan as JSON
+# in $(PLANS_DIR)/<env>/<stack>.json (tools/plan_env.py; review them with
+# tools/plan_review.py, docs/plan-review.md). terraform and AWS credentials
+# are checked before the synthesis, terraform's version against the
+# synthesized required_version after it; each missing one is one line.
+PLANS_DIR   ?= plans
+.PHONY: plan plan-check
+plan: env-check plan-check synth
+	.venv/bin/python tools/plan_env.py --env $(ENV) --plans-dir $(PLANS_DIR)
+
+plan-check: setup
+	@.venv/bin/python tools/plan_env.py --env $(ENV) --check
+
+# Offline checks of the GitHub Actions workflows (docs/ci.md), part of make
+# test: zizmor (--offline: a GH_TOKEN in the environment would otherwise turn
+# on its online audits) and GitHub's workflow schema (check-jsonschema). Both
+# pinned in tools/workflow-lint-requirements.txt, in their own environment.
+WORKFLOW_LINT := $(TOOLS)/workflow-lint
+.PHONY: workflows
+workflows: $(WORKFLOW_LINT)/.synced
+	$(WORKFLOW_LINT)/bin/zizmor --offline .github/workflows
+	$(WORKFLOW_LINT)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+
+$(WORKFLOW_LINT)/.synced: tools/workflow-lint-requirements.txt | prerequisites
+	@test -x $(WORKFLOW_LINT)/bin/python || $(PYTHON) -m venv $(WORKFLOW_LINT)
+	$(WORKFLOW_LINT)/bin/python -m pip install --quiet --disable-pip-version-check --only-binary=:all: -r tools/workflow-lint-requirements.txt
+	@touch $@
 
 # The CLI's own message for a missing terraform is "execvp(3) failed.: No
 # such file or directory"; say what is missing before it starts.

@@ -61,13 +61,18 @@ def make_project(target: Path) -> Path:
         shutil.copy2(ROOT / name, target / name)  # keeps mtimes: the launcher compares them
     for name in (".venv", "node_modules"):
         (target / name).symlink_to(ROOT / name)
+    install_standin(target)
+    return target
+
+
+def install_standin(target: Path) -> None:
+    """``target/standin/bin/terraform`` (the stand-in) and its state folder."""
     bin_dir = target / "standin" / "bin"
     bin_dir.mkdir(parents=True)
     script = bin_dir / "terraform"
     script.write_text(f"#!/bin/sh\nexec '{sys.executable}' '{STANDIN}' \"$@\"\n")
     script.chmod(0o755)
     (target / "standin" / "state").mkdir()
-    return target
 
 
 def cli_environment(project: Path, **extra: str) -> dict[str, str]:

@@ -49,11 +49,13 @@ class Stack:
         self.name = name or tags.get("stack", "stack")
 
     def bodies(self) -> dict[str, tuple[str, str, dict]]:
-        return {
-            f"{kind}.{name}": (kind, name, body)
-            for kind, items in (self.config.get("resource") or {}).items()
-            for name, body in items.items()
-        }
+        if not hasattr(self, "_bodies"):
+            self._bodies = {
+                f"{kind}.{name}": (kind, name, body)
+                for kind, items in (self.config.get("resource") or {}).items()
+                for name, body in items.items()
+            }
+        return self._bodies
 
     def resolve(self, value: Any) -> Any:
         if isinstance(value, str):

@@ -4,9 +4,14 @@ The CLI (``@cdktf/cli-core`` 0.21.0) calls, from the project root,
 ``version -json`` and ``-v``, and per stack, in ``cdktf.out/stacks/<id>``:
 ``init`` (in a pseudo-terminal), ``providers lock -platform=...`` when the
 stack has no lock file, ``apply -auto-approve`` and ``output -json`` for
-deploy, ``plan -input=false -out plan`` for diff. This script answers those
-and refuses anything else (exit 1, ``unexpected call``), so a changed CLI
-shows up in the test.
+deploy, ``plan -input=false -out plan`` for diff. ``make plan``
+(tools/plan_env.py) calls ``init -input=false``, ``plan -input=false
+-lock-timeout=5m -out=PATH`` and ``show -json PATH``; ``show -json`` prints
+the plan in Terraform's JSON output format, made from the stack's
+``cdk.tf.json`` (tests/plan_json.py): every resource ``create`` until the
+stack is applied, ``no-op`` after. This script answers those and refuses
+anything else (exit 1, ``unexpected call``), so a changed CLI shows up in
+the test. ``STANDIN_TERRAFORM_VERSION`` changes the version it reports.
 
 It models what makes the order matter on AWS:
 
@@ -29,7 +34,9 @@ import sys
 import time
 from pathlib import Path
 
-VERSION = "1.11.4"
+VERSION = os.environ.get("STANDIN_TERRAFORM_VERSION", "1.11.4")
+#: First line of a stand-in plan file (a real one is a zip archive).
+PLAN_MARKER = "stand-in plan"
 STATE = Path(os.environ["STANDIN_TERRAFORM_DIR"])
 
 
@@ -76,6 +83,18 @@ def fail(args: list[str], message: str) -> int:
     record(args, "failed: " + message)
     print(f"\nError: {message}\n", file=sys.stderr)
     return 1
+
+
+def plan_output(args: list[str]) -> str | None:
+    """Where ``plan`` writes its plan file, for the two calls we expect:
+    the CLI's ``plan -input=false -out plan`` and make plan's
+    ``plan -input=false -lock-timeout=5m -out=PATH``."""
+    if args[1:] == ["-input=false", "-out", "plan"]:
+        return "plan"
+    if len(args) == 4 and args[1:3] == ["-input=false", "-lock-timeout=5m"]:
+        if args[3].startswith("-out=") and len(args[3]) > 5:
+            return args[3][5:]
+    return None
 
 
 def main(args: list[str]) -> int:
@@ -149,10 +168,21 @@ def main(args: list[str]) -> int:
         record(args, "ok")
         print("\nApply complete! Resources: 0 added, 0 changed, 0 destroyed.\n")
         return 0
-    if command == "plan" and args[1:] == ["-input=false", "-out", "plan"]:
+    plan_file = plan_output(args)
+    if command == "plan" and plan_file is not None:
         record(args, "ok")
-        Path("plan").write_text("stand-in plan\n")
+        is_applied = applied(state_id(backend))
+        Path(plan_file).write_text(f"{PLAN_MARKER}\n{json.dumps({'applied': is_applied})}\n")
         print("\nNo changes. Your infrastructure matches the configuration.\n")
+        return 0
+    if args[:2] == ["show", "-json"] and len(args) == 3:
+        lines = Path(args[2]).read_text().splitlines() if Path(args[2]).is_file() else []
+        if not lines or lines[0] != PLAN_MARKER:
+            return fail(args, f"Failed to read the given file as a state or plan file: {args[2]}")
+        from plan_json import PlanBuilder  # beside this script
+
+        record(args, "ok")
+        print(json.dumps(PlanBuilder(config, applied=json.loads(lines[1])["applied"]).build()))
         return 0
     if args == ["output", "-json"]:
         record(args, "ok")

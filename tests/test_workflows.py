@@ -1,0 +1,113 @@
+"""The GitHub Actions workflows (docs/ci.md) say what the pipeline promises.
+
+zizmor and GitHub's workflow schema check them in ``make workflows`` (part
+of ``make test``); here, fast and offline, the project's own promises:
+pinned actions, least permissions, which job gets which OIDC subject, the
+order of deployments, and that the lists match configuration.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKFLOWS = ROOT / ".github" / "workflows"
+PINNED = re.compile(r"^[\w.-]+/[\w.-]+@[0-9a-f]{40} # v\d+(\.\d+)*$")
+
+
+def load(name: str) -> dict:
+    return yaml.safe_load((WORKFLOWS / name).read_text())
+
+
+def triggers(workflow: dict) -> dict:
+    """``on:`` (PyYAML reads the bare key as YAML 1.1's boolean true)."""
+    return workflow["on"] if "on" in workflow else workflow[True]
+
+
+def steps(job: dict) -> list[dict]:
+    return job.get("steps") or []
+
+
+def all_workflows() -> list[str]:
+    return sorted(p.name for p in WORKFLOWS.glob("*.yml"))
+
+
+def test_the_four_workflows_exist():
+    assert all_workflows() == [
+        "deploy-environment.yml",
+        "deploy.yml",
+        "pull-request.yml",
+        "release.yml",
+    ]
+
+
+@pytest.mark.parametrize("name", all_workflows())
+def test_actions_are_pinned_by_commit_and_permissions_are_per_job(name):
+    text = (WORKFLOWS / name).read_text()
+    for line in text.splitlines():
+        match = re.match(r"\s*(?:- )?uses: (.*)$", line)
+        if match and not match.group(1).startswith("$/"):
+            assert PINNED.match(match.group(1)), f"{name}: not pinned by commit: {line.strip()}"
+    workflow = load(name)
+    assert workflow["permissions"] == {}, f"{name}: workflow-level permissions must be empty"
+    for job_id, job in workflow["jobs"].items():
+        assert "permissions" in job, f"{name}: job {job_id} must declare its permissions"
+        assert set(job["permissions"]) <= {"contents", "id-token"}
+        assert job["permissions"].get("contents") in (None, "read")
+    for job in workflow["jobs"].values():
+        for step in steps(job):
+            if "checkout" in str(step.get("uses")):
+                assert step["with"]["persist-credentials"] is False
+            # Inputs reach shell scripts through env only (no template injection).
+            assert "${{" not in str(step.get("run", ""))
+
+
+def test_pull_request_plans_every_environment_with_the_pull_request_subject(environments):
+    jobs = load("pull-request.yml")["jobs"]
+    assert [s.get("run") for s in steps(jobs["test"]) if "run" in s] == ["make test"]
+    diff = "\n".join(str(s.get("run")) for s in steps(jobs["review-diff"]))
+    assert 'tools/review_diff.py "$BASE_SHA"' in diff and "GITHUB_STEP_SUMMARY" in diff
+    plan = jobs["plan"]
+    # An environment job's OIDC sub would be repo:...:environment:<env>, which
+    # only deploy roles trust; plans use repo:...:pull_request.
+    assert "environment" not in plan
+    assert plan["if"] == "github.event.pull_request.head.repo.full_name == github.repository"
+    assert plan["permissions"] == {"contents": "read", "id-token": "write"}
+    planned = [entry["environment"] for entry in plan["strategy"]["matrix"]["include"]]
+    assert planned == list(environments)
+    runs = "\n".join(str(s.get("run")) for s in steps(plan))
+    assert 'make plan ENV="$PLAN_ENV"' in runs
+    assert 'tools/plan_review.py --output plan-review.md plans/"$PLAN_ENV"/*.json' in runs
+    assert 'cat plan-review.md >> "$GITHUB_STEP_SUMMARY"' in runs and 'exit "$code"' in runs
+
+
+def test_main_deploys_environment_by_environment_with_prod_last(environments):
+    workflow = load("deploy.yml")
+    assert triggers(workflow) == {"push": {"branches": ["main"]}}
+    assert workflow["concurrency"]["cancel-in-progress"] is False
+    jobs = workflow["jobs"]
+    assert [job["with"]["environment"] for job in jobs.values()] == list(environments)
+    assert "needs" not in jobs["dev"]
+    assert jobs["staging"]["needs"] == "dev" and jobs["prod"]["needs"] == "staging"
+    deploy = load("deploy-environment.yml")["jobs"]["deploy"]
+    assert deploy["environment"] == "${{ inputs.environment }}"  # protection rules apply
+    script = "\n".join(str(s.get("run")) for s in steps(deploy))
+    assert 'tools/plan_env.py --env "$DEPLOY_ENV" --order' in script
+    assert 'npx cdktf deploy "$stack" --auto-approve' in script
+
+
+def test_releases_are_a_separate_manual_workflow(environments):
+    workflow = load("release.yml")
+    assert list(triggers(workflow)) == ["workflow_dispatch"]
+    inputs = triggers(workflow)["workflow_dispatch"]["inputs"]
+    assert inputs["environment"]["options"] == list(environments)
+    services = {svc.name for env in environments.values() for svc in env.services}
+    assert set(inputs["service"]["options"]) == services
+    job = workflow["jobs"]["release"]
+    assert job["environment"] == "${{ inputs.environment }}"
+    script = "\n".join(str(s.get("run")) for s in steps(job))
+    assert '.venv/bin/python -m release "$@"' in script
