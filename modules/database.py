@@ -39,6 +39,44 @@ DB_USER_PATTERN = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 ENGINE_VERSION_PATTERN = re.compile(r"^(\d{2})\.\d+$")
 
 
+#: The role whose grants pgAudit's object auditing follows (Aurora user
+#: guide, "Setting up the pgAudit extension"); created by the runbook in
+#: docs/data-and-secrets.md, "Audit of database reads".
+PGAUDIT_ROLE = "rds_pgaudit"
+
+
+def cluster_parameters(slow_statement_ms: int) -> list[tuple[str, str, str]]:
+    """(name, value, apply method) of the cluster parameter group.
+
+    Audit without card data (PCI DSS 10.2.1, 3.3.1): connections, DDL and
+    role changes for everyone (pgAudit session logging), reads and writes
+    of the objects granted to ``rds_pgaudit`` (object logging; an admin's
+    ``SELECT`` on a card table is logged), never statement parameters
+    (``pgaudit.log_parameter``, ``log_parameter_max_length*`` = 0: a slow or
+    failing statement is logged without its bound values).
+    ``shared_preload_libraries`` is static: RDS applies it at the next
+    reboot (``pending-reboot``; ``immediate`` is refused for static
+    parameters), see the runbook.
+    """
+    immediate, reboot = "immediate", "pending-reboot"
+    return [
+        ("log_min_duration_statement", str(slow_statement_ms), immediate),
+        ("log_connections", "1", immediate),
+        ("log_disconnections", "1", immediate),
+        # Schema changes are audited; "mod"/"all" would copy payment data
+        # from INSERT/UPDATE statements into the logs.
+        ("log_statement", "ddl", immediate),
+        ("log_parameter_max_length", "0", immediate),
+        ("log_parameter_max_length_on_error", "0", immediate),
+        ("rds.force_ssl", "1", immediate),
+        ("shared_preload_libraries", "pg_stat_statements,pgaudit", reboot),
+        ("pgaudit.log", "ddl,role", immediate),
+        ("pgaudit.role", PGAUDIT_ROLE, immediate),
+        ("pgaudit.log_parameter", "0", immediate),
+        ("pgaudit.log_catalog", "0", immediate),
+    ]
+
+
 @dataclass(frozen=True, kw_only=True)
 class AuroraDatabaseProps:
     """Inputs of ``AuroraDatabase``.
@@ -185,17 +223,9 @@ class AuroraDatabase(Construct):
             description=f"Logging and TLS settings of {props.name}",
             parameter=[
                 aws.rds_cluster_parameter_group.RdsClusterParameterGroupParameter(
-                    name=name, value=value
+                    name=name, value=value, apply_method=apply_method
                 )
-                for name, value in (
-                    ("log_min_duration_statement", str(props.slow_statement_ms)),
-                    ("log_connections", "1"),
-                    ("log_disconnections", "1"),
-                    # Schema changes are audited; "mod"/"all" would copy
-                    # payment data from INSERT/UPDATE statements into the logs.
-                    ("log_statement", "ddl"),
-                    ("rds.force_ssl", "1"),
-                )
+                for name, value, apply_method in cluster_parameters(props.slow_statement_ms)
             ],
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
         )

@@ -54,6 +54,11 @@ def _fixed_404() -> list:
     ]
 
 
+#: Request headers WAF logs only as REDACTED (lower case: WAF matches header
+#: names case-insensitively, the API stores them as given).
+REDACTED_HEADERS = ("authorization", "cookie")
+
+
 @dataclass(frozen=True, kw_only=True)
 class AccessLogBucketProps:
     """``bucket_name``: globally unique name. ``expiry_days``: age at which
@@ -210,11 +215,22 @@ class WebAcl(Construct):
             retention_in_days=props.log_retention_days,
             kms_key_id=props.logs_key_arn,
         )
-        self.logging = aws.wafv2_web_acl_logging_configuration.Wafv2WebAclLoggingConfiguration(
+        wl = aws.wafv2_web_acl_logging_configuration
+        self.logging = wl.Wafv2WebAclLoggingConfiguration(
             self,
             "logging",
             resource_arn=self.web_acl.arn,
             log_destination_configs=[self.log_group.arn],
+            # Credentials and session cookies never reach the logs (PCI DSS
+            # 3.3.1, 8.3.2); WAF replaces the values with REDACTED.
+            redacted_fields=[
+                wl.Wafv2WebAclLoggingConfigurationRedactedFields(
+                    single_header=wl.Wafv2WebAclLoggingConfigurationRedactedFieldsSingleHeader(
+                        name=header
+                    )
+                )
+                for header in REDACTED_HEADERS
+            ],
         )
 
     arn = read_once("web_acl", "arn")

@@ -216,7 +216,19 @@ def test_parameter_group_logs_slow_statements_connections_and_forces_tls(data):
         "log_disconnections": "1",
         "log_statement": "ddl",
         "rds.force_ssl": "1",
+        # docs/pci.md 3.3.1, 10.2.1: no bound values in logs, pgAudit.
+        "log_parameter_max_length": "0",
+        "log_parameter_max_length_on_error": "0",
+        "shared_preload_libraries": "pg_stat_statements,pgaudit",
+        "pgaudit.log": "ddl,role",
+        "pgaudit.role": "rds_pgaudit",
+        "pgaudit.log_parameter": "0",
+        "pgaudit.log_catalog": "0",
     }
+    methods = {p["name"]: p["apply_method"] for p in group["parameter"]}
+    # Static: RDS refuses "immediate" for it; applied at the next reboot (runbook).
+    assert methods.pop("shared_preload_libraries") == "pending-reboot"
+    assert set(methods.values()) == {"immediate"}
     assert cluster_of(synthesized)["db_cluster_parameter_group_name"] == (
         f"${{aws_rds_cluster_parameter_group.{key}.name}}"
     )

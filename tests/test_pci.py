@@ -282,3 +282,30 @@ def test_deployment_events_accept_only_their_rules_deliveries(stacks, env_name):
     assert statement["Condition"] == {
         "ArnEquals": {"aws:SourceArn": f"${{aws_cloudwatch_event_rule.{rule_name}.arn}}"}
     }
+
+
+# --- 3.3.1 / 3.4.1: card data does not reach logs in clear ----------------------
+
+
+def test_waf_logs_redact_authorization_and_cookie(stacks):
+    services = stack(stacks, "prod", "services")
+    logging = services.only("aws_wafv2_web_acl_logging_configuration")
+    redacted = [f["single_header"]["name"] for f in logging["redacted_fields"]]
+    assert redacted == ["authorization", "cookie"]
+
+
+@pytest.mark.parametrize("env_name", ENVIRONMENTS)
+def test_every_log_group_masks_card_numbers(stacks, env_name):
+    total = 0
+    for part in ("bootstrap", "security", "network", "data", "services"):
+        synthesized = stack(stacks, env_name, part)
+        groups = synthesized.resources("aws_cloudwatch_log_group")
+        policies = synthesized.resources("aws_cloudwatch_log_data_protection_policy")
+        protected = {p["log_group_name"] for p in policies.values()}
+        assert protected == {f"${{aws_cloudwatch_log_group.{name}.name}}" for name in groups}
+        for body in policies.values():
+            document = json.loads(body["policy_document"])
+            (mask,) = [s for s in document["Statement"] if "Deidentify" in s["Operation"]]
+            assert any(i.endswith("/CreditCardNumber") for i in mask["DataIdentifier"])
+        total += len(groups)
+    assert total >= 5

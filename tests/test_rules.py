@@ -28,6 +28,7 @@ from guardrails.rules import (
     suppression_report,
 )
 from guardrails.rules.ecs_codedeploy_service import SERVICE_IGNORED_CHANGES
+from modules.observability.data_protection import protect_card_data
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY_ARN = "arn:aws:kms:eu-west-1:111111111111:key/00000000-0000-0000-0000-000000000001"
@@ -357,6 +358,7 @@ def encrypted_resources(
         deletion_protection=True,
         lifecycle=TerraformResourceLifecycle(prevent_destroy=True),
     )
+    protect_card_data(stack, "unit-card-data")
     return key
 
 
@@ -399,6 +401,7 @@ def stateful_resources(
     aws.cloudwatch_log_group.CloudwatchLogGroup(
         stack, "audit", name="/unit/audit", kms_key_id=key.arn, lifecycle=keep
     )
+    protect_card_data(stack, "unit-card-data")
     load_balancer(stack, deletion_protection=alb_deletion_protection)
 
 
@@ -657,6 +660,13 @@ def service_trust(stack, *, source_account: bool = True):
     )
 
 
+def logged(stack, *, protected: bool = True):
+    """A log group, with the card-data protection policy or without."""
+    aws.cloudwatch_log_group.CloudwatchLogGroup(stack, "logs", name="/unit", kms_key_id=KEY_ARN)
+    if protected:
+        protect_card_data(stack, "unit-card-data")
+
+
 # --- The table: one row per rule ------------------------------------------
 
 
@@ -774,6 +784,13 @@ RULE_CASES: dict[str, Case] = {
         r"^\[PAY-IAM-001\] aws_iam_role\.monitoring: assume_role_policy statement '\(no Sid\)' lets "
         r"\['monitoring\.rds\.amazonaws\.com'\] act without aws:SourceAccount or aws:SourceArn\. "
         r"Fix: Add Condition",
+    ),
+    "PAY-LOG-001": Case(
+        "dev",
+        lambda s: logged(s),
+        lambda s: logged(s, protected=False),
+        r"^\[PAY-LOG-001\] aws_cloudwatch_log_group\.logs: has no data protection policy masking "
+        r"card numbers\. Fix: Call modules\.observability\.data_protection\.protect_card_data",
     ),
     "PAY-DEL-001": Case(
         "prod",

@@ -13,6 +13,7 @@ from guardrails.rules import (
     ecs_target_group_owner,
     kms_customer_managed,
     kms_key_policy,
+    log_data_protection,
     network_world_ingress,
     prod_deletion_protection,
     service_principal_source,
@@ -37,6 +38,7 @@ RULES: tuple[Rule, ...] = (
     kms_customer_managed.RULE,
     kms_key_policy.RULE,
     service_principal_source.RULE,
+    log_data_protection.RULE,
     prod_deletion_protection.RULE,
     state_backend.RULE,
 )
