@@ -79,5 +79,7 @@ def test_pipenv_is_installed_into_a_project_local_tool_environment():
         check=True,
     ).stdout
     assert "python3 -m venv .tools" in recipe
-    assert '.tools/bin/python -m pip install --quiet --disable-pip-version-check "pipenv==' in recipe
+    assert (
+        '.tools/bin/python -m pip install --quiet --disable-pip-version-check "pipenv==' in recipe
+    )
     assert "python3 -m pip install" not in recipe
