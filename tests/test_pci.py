@@ -4,6 +4,7 @@ each test fails if the control it names breaks."""
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import pytest
 
@@ -309,3 +310,66 @@ def test_every_log_group_masks_card_numbers(stacks, env_name):
             assert any(i.endswith("/CreditCardNumber") for i in mask["DataIdentifier"])
         total += len(groups)
     assert total >= 5
+
+
+# --- docs/pci.md and the runbook stay true ---------------------------------------
+
+
+def test_pgaudit_runbook_names_the_parameter_groups_role():
+    from pathlib import Path
+
+    from modules.database import PGAUDIT_ROLE, cluster_parameters
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "data-and-secrets.md").read_text()
+    runbook = text[text.index("#### Audit of database reads") :]
+    assert f"CREATE ROLE {PGAUDIT_ROLE};" in runbook
+    assert "CREATE EXTENSION IF NOT EXISTS pgaudit;" in runbook
+    params = {name: value for name, value, _ in cluster_parameters(1000)}
+    assert params["pgaudit.role"] == PGAUDIT_ROLE
+    assert "pgaudit" in params["shared_preload_libraries"].split(",")
+
+
+def test_pci_matrix_cites_only_real_rules_stacks_and_tests():
+    import re
+    from pathlib import Path
+
+    from guardrails.rules import RULES_BY_ID
+
+    root = Path(__file__).resolve().parent.parent
+    text = (root / "docs" / "pci.md").read_text()
+    cited_rules = set(re.findall(r"PAY-[A-Z]+-\d{3}", text))
+    assert cited_rules, "docs/pci.md cites no rule"
+    # Every cited rule exists, and every PCI-relevant rule is cited.
+    assert cited_rules <= set(RULES_BY_ID), sorted(cited_rules - set(RULES_BY_ID))
+    pci_rules = {
+        "PAY-NET-001",
+        "PAY-NET-002",
+        "PAY-KMS-001",
+        "PAY-KMS-002",
+        "PAY-IAM-001",
+        "PAY-LOG-001",
+        "PAY-SEC-001",
+        "PAY-TLS-001",
+        "PAY-DEL-001",
+        "PAY-TF-001",
+    }
+    assert pci_rules <= cited_rules, sorted(pci_rules - cited_rules)
+    # Stack names, and the three other names of this shape it cites (release
+    # role, deploy role, alarm topic), each checked against the code.
+    from config.model import EnvironmentConfig
+    from modules.release_role import release_role_name
+
+    env = SimpleNamespace(prefix="payment-<env>", access=SimpleNamespace(deploy_role_name=None))
+    others = {
+        release_role_name(env).removeprefix("payment-<env>-"),  # type: ignore[arg-type]
+        EnvironmentConfig.deploy_role.fget(env).removeprefix("payment-<env>-"),  # type: ignore[attr-defined]
+        "alarms",
+    }
+    parts = {"bootstrap", "security", "network", "data", "services"}
+    for part in re.findall(r"payment-<env>-([a-z]+)", text):
+        assert part in parts | others, part
+    for path, name in re.findall(r"(tests/[a-z_]+\.py)::([a-z0-9_]+)", text):
+        source = (root / path).read_text()
+        assert re.search(rf"^def {name}\(", source, flags=re.M), f"{path}::{name} does not exist"
+    for path in re.findall(r"`(tests/[a-z_]+\.py)`", text):
+        assert (root / path).exists(), path
