@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 from config import EnvironmentConfig
 from framework import App
-from modules.observability.data_protection import protect_card_data
 from stacks.bootstrap import StateBootstrapStack
 from stacks.data import DataStack
 from stacks.network import NetworkStack
@@ -37,9 +36,6 @@ def build(app: App, environments: Iterable[EnvironmentConfig]) -> dict[str, Envi
         network = NetworkStack(app, env, security)
         data = DataStack(app, env, security, network)
         services = ServicesStack(app, env, security, network, data)
-        # Card data that reaches a log group is masked (docs/pci.md 3.3.1).
-        for stack in (network, data, services):
-            protect_card_data(stack, f"{env.prefix}-card-data")
         built[env.name] = EnvironmentStacks(
             bootstrap=bootstrap,
             security=security,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from config import EnvironmentConfig
 from framework import Construct, TerraformOutput
 from modules.database import AuroraDatabase, AuroraDatabaseProps
+from modules.observability.data_protection import protect_card_data
 from stacks.base import PlatformStack
 from stacks.network import NetworkStack
 from stacks.security import SecurityStack
@@ -55,3 +56,5 @@ class DataStack(PlatformStack):
         TerraformOutput(self, "writer_endpoint", value=self.database.endpoint)
         TerraformOutput(self, "reader_endpoint", value=self.database.reader_endpoint)
         TerraformOutput(self, "master_user_secret_arn", value=self.database.master_user_secret_arn)
+        # Card data that reaches a log group is masked (PAY-LOG-001, docs/pci.md 3.3.1).
+        protect_card_data(self, f"{env.prefix}-card-data")

@@ -6,6 +6,7 @@ from config import EnvironmentConfig
 from config.naming import vpc_name
 from framework import Construct
 from modules.network import Network, NetworkProps
+from modules.observability.data_protection import protect_card_data
 from stacks.base import PlatformStack
 from stacks.security import SecurityStack
 
@@ -28,3 +29,5 @@ class NetworkStack(PlatformStack):
                 region=env.region,
             ),
         )
+        # Card data that reaches a log group is masked (PAY-LOG-001, docs/pci.md 3.3.1).
+        protect_card_data(self, f"{env.prefix}-card-data")

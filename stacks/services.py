@@ -33,6 +33,7 @@ from modules.observability.alarms import (
     ServiceAlarmsProps,
 )
 from modules.observability.dashboard import Dashboard, DashboardProps, DashboardService
+from modules.observability.data_protection import protect_card_data
 from modules.observability.deployment_events import DeploymentEvents, DeploymentEventsProps
 from modules.observability.log_groups import (
     ContainerInsightsLogGroup,
@@ -160,6 +161,8 @@ class ServicesStack(PlatformStack):
         )
         self._observability(env, security, data)
         self._outputs(env)
+        # Card data that reaches a log group is masked (PAY-LOG-001, docs/pci.md 3.3.1).
+        protect_card_data(self, f"{env.prefix}-card-data")
 
     def _observability(
         self, env: EnvironmentConfig, security: SecurityStack, data: DataStack

@@ -51,7 +51,7 @@ RULE = Rule(
     summary="Every log group has a data protection policy that masks card numbers (CreditCardNumber, Deidentify).",
     why="A stack trace, a slow statement or a debug line can carry a PAN; unmasked it is stored "
     "in clear for a year and readable by everyone with logs:GetLogEvents (PCI DSS 3.3.1, 3.4.1).",
-    fix="Call modules.observability.data_protection.protect_card_data(stack, ...) after building "
-    "the stack (stacks/app.py does), or add an aws_cloudwatch_log_data_protection_policy for it.",
+    fix="Call modules.observability.data_protection.protect_card_data(stack, ...) at the end of "
+    "the stack's constructor (the network, data and services stacks do), or add an aws_cloudwatch_log_data_protection_policy for it.",
     check=check,
 )
