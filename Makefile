@@ -35,7 +35,7 @@ CDKTF_ARGS  ?=
 # dependency order. Bootstrap is deployed on its own first (README).
 ENV_STACKS   = $(foreach part,security network data services,payment-$(ENV)-$(part))
 
-.PHONY: synth test setup cli checks docs lint format bench clean prerequisites other-python bootstrap deploy diff terraform-check env-check
+.PHONY: synth test setup cli checks docs lint format bench terrain-check clean prerequisites other-python bootstrap deploy diff terraform-check env-check
 
 synth: setup
 	$(RUN) python main.py
@@ -80,6 +80,13 @@ other-python: synth
 
 bench: setup
 	$(RUN) python tools/bench_synth.py --suite
+
+# The app on CDK Terrain (cdktn) beside cdktf: a separate pinned environment in
+# .bench/terrain (downloads ~70 MB once; not part of .ci/run), the one-line
+# switch in a copy of the tree, output differences, checks, time and memory
+# (tools/terrain_check.py, docs/terrain.md).
+terrain-check: setup
+	.venv/bin/python tools/terrain_check.py
 
 bootstrap: cli terraform-check env-check
 	npx cdktf deploy payment-$(ENV)-bootstrap $(CDKTF_ARGS)

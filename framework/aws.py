@@ -1,8 +1,12 @@
 """Loads only the AWS provider modules the app uses.
 
+The provider package is ``framework.distribution.ACTIVE.provider_package``
+(``cdktf_cdktf_provider_aws``, or ``cdktn_provider_aws`` under CDK Terrain).
 Importing any ``cdktf_cdktf_provider_aws.<module>`` normally runs the package
 ``__init__`` first, which imports all ~2,200 generated submodules (about 8 s
-and several hundred MB, see docs/performance.md). The package ``__init__``
+and several hundred MB, see docs/performance.md). CDK Terrain's ``__init__``
+already imports submodules on first use (PEP 562); there the fast loader
+saves little in Python, and its Node side (lazy_provider_index.js) the most. The package ``__init__``
 holds nothing the submodules need besides ``_jsii`` (the assembly loader), so
 we register a bare package object that has the right ``__path__`` and let
 Python import ``_jsii`` and each submodule on first attribute access.
@@ -36,9 +40,10 @@ import types
 import typing
 from typing import Any
 
+from framework.distribution import ACTIVE
 from framework.node_runtime import requested_mode
 
-PACKAGE = "cdktf_cdktf_provider_aws"
+PACKAGE = ACTIVE.provider_package
 
 
 def _load_package_lazily() -> str:

@@ -15,7 +15,10 @@ Always:
 
 Fast mode only (docs/performance.md):
 * ``--require framework/lazy_provider_index.js``: the provider's JavaScript
-  index loads resource modules on first use.
+  index loads resource modules on first use. The hook is told the
+  provider's npm name (``PAYMENT_LAZY_PROVIDER_NPM``, from
+  ``framework.distribution``); with ``PAYMENT_LAZY_INDEX_REPORT`` set to a
+  file it appends one JSON line per provider index it saw (lazy or not).
 * ``JSII_RUNTIME=framework/jsii_direct_runtime.js``: jsii's kernel runs in
   the Node process Python talks to, instead of behind a relay process that
   copies every message (about half the cost of each call). Only with the
@@ -38,6 +41,10 @@ IMPORT_MODE_ENV = "PAYMENT_PROVIDER_IMPORT"
 MODES = ("fast", "plain")
 BASE_OPTIONS_ENV = "PAYMENT_BASE_NODE_OPTIONS"
 RUNTIME_DIR_ENV = "PAYMENT_JSII_RUNTIME_DIR"
+#: The provider's npm name, read by framework/lazy_provider_index.js.
+LAZY_PROVIDER_ENV = "PAYMENT_LAZY_PROVIDER_NPM"
+#: A file the hook appends its verdicts to (set by tools/terrain_check.py).
+LAZY_REPORT_ENV = "PAYMENT_LAZY_INDEX_REPORT"
 
 _HERE = Path(__file__).resolve().parent
 PINNED_NODE = _HERE.parent / "node_modules" / ".bin" / "node"
@@ -69,16 +76,24 @@ def _extract_jsii_runtime() -> str:
     return str(target)
 
 
-def _direct_runtime_supported() -> bool:
+def direct_runtime_supported() -> bool:
+    """Whether the installed jsii is the release the direct launcher was
+    checked against (the launcher still checks the kernel's fd-3 channel)."""
     try:
         return importlib.metadata.version("jsii") == DIRECT_RUNTIME_JSII
     except importlib.metadata.PackageNotFoundError:
         return False
 
 
-def configure(environ: MutableMapping[str, str]) -> str:
-    """Sets jsii's Node.js options in ``environ`` for the requested mode."""
+def configure(environ: MutableMapping[str, str], provider_npm: str | None = None) -> str:
+    """Sets jsii's Node.js options in ``environ`` for the requested mode.
+
+    ``provider_npm``: the provider package the JS hook makes lazy
+    (``framework.distribution.ACTIVE.provider_npm``); None keeps what a
+    parent set."""
     mode = requested_mode(environ)
+    if provider_npm is not None:
+        environ[LAZY_PROVIDER_ENV] = provider_npm
     if "JSII_NODE" not in environ and PINNED_NODE.exists():
         environ["JSII_NODE"] = str(PINNED_NODE)
     base = environ.setdefault(BASE_OPTIONS_ENV, environ.get("NODE_OPTIONS", ""))
@@ -90,7 +105,7 @@ def configure(environ: MutableMapping[str, str]) -> str:
         environ.pop(RUNTIME_DIR_ENV, None)
     if mode == "fast":
         options.append(f'--require "{LAZY_INDEX_HOOK}"')
-        if "JSII_RUNTIME" not in environ and _direct_runtime_supported():
+        if "JSII_RUNTIME" not in environ and direct_runtime_supported():
             environ[RUNTIME_DIR_ENV] = _extract_jsii_runtime()
             environ["JSII_RUNTIME"] = str(DIRECT_RUNTIME)
             options.append("--preserve-symlinks")

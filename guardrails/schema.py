@@ -7,6 +7,8 @@ so we check names at synth/test time instead.
 
 Where the schema comes from: the prebuilt provider wheel ships its jsii
 assembly (``_jsii/provider-aws@<version>.jsii.tgz``, member ``package/.jsii``).
+Package, assembly prefix and the core's base classes (``cdktf.Terraform*``
+or ``cdktn.Terraform*``) come from ``framework.distribution.ACTIVE``.
 Every resource/data-source class names its Terraform type in its docs summary
 (``{@link .../docs/resources/ecs_service aws_ecs_service}``), its initializer
 takes a ``...Config`` struct, and every struct property documents its
@@ -42,8 +44,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-PROVIDER_PACKAGE = "cdktf_cdktf_provider_aws"
-ASSEMBLY_PREFIX = "@cdktf/provider-aws."
+from framework.distribution import ACTIVE
+
+PROVIDER_PACKAGE = ACTIVE.provider_package
+ASSEMBLY_PREFIX = ACTIVE.assembly_prefix
+CORE = ACTIVE.core
 CACHE_ENV = "PAYMENT_GUARDRAILS_CACHE"
 # Bump when the cached table's layout changes.
 CACHE_FORMAT = 1
@@ -132,15 +137,17 @@ def _read_assembly(path: Path) -> dict:
         return json.load(member)
 
 
-def build_schema(assembly: dict) -> Schema:
+def build_schema(assembly: dict, prefix: str = ASSEMBLY_PREFIX, core: str = CORE) -> Schema:
+    """``prefix``: the provider's fqn prefix; ``core``: the assembly name of
+    the core whose ``Terraform*`` classes resources extend."""
     types: dict[str, dict] = assembly["types"]
     structs: dict[str, dict[str, Any]] = {}
 
     def short(fqn: str) -> str:
-        return fqn[len(ASSEMBLY_PREFIX) :]
+        return fqn[len(prefix) :]
 
     def is_struct(fqn: str) -> bool:
-        return fqn.startswith(ASSEMBLY_PREFIX) and bool(types.get(fqn, {}).get("datatype"))
+        return fqn.startswith(prefix) and bool(types.get(fqn, {}).get("datatype"))
 
     def child_of(type_ref: dict) -> Any:
         if "fqn" in type_ref:
@@ -162,7 +169,7 @@ def build_schema(assembly: dict) -> Schema:
         spec = types[fqn]
         yield from spec.get("properties", [])
         for parent in spec.get("interfaces", []):
-            # cdktf.TerraformMetaArguments etc. are handled as meta-arguments.
+            # <core>.TerraformMetaArguments etc. are handled as meta-arguments.
             if is_struct(parent):
                 yield from properties(parent)
 
@@ -187,9 +194,9 @@ def build_schema(assembly: dict) -> Schema:
 
     roots: dict[tuple[str, str], str] = {}
     sections = {
-        "cdktf.TerraformResource": "resource",
-        "cdktf.TerraformDataSource": "data",
-        "cdktf.TerraformProvider": "provider",
+        f"{core}.TerraformResource": "resource",
+        f"{core}.TerraformDataSource": "data",
+        f"{core}.TerraformProvider": "provider",
     }
     for fqn, spec in types.items():
         section = sections.get(spec.get("base", ""))

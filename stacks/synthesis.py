@@ -125,10 +125,19 @@ def variable_problems(environ: Mapping[str, str], defined: Sequence[str]) -> lis
 # --------------------------------------------------------------------------
 
 
-def manifest_text(manifest: dict) -> str:
-    """The manifest as cdktf writes it: sorted keys, two-space indent, and
-    empty lists split over two lines."""
+def manifest_text(manifest: dict, splits_empty_lists: bool | None = None) -> str:
+    """The manifest as the framework writes it: sorted keys, two-space
+    indent; cdktf splits empty lists over two lines, CDK Terrain does not
+    (``framework.distribution``; ``splits_empty_lists`` overrides it)."""
+    if splits_empty_lists is None:
+        # Imported here: framework/__init__ refuses a bad PAYMENT_PROVIDER_IMPORT
+        # on import, and main.py reports the run's variables first.
+        from framework.distribution import ACTIVE
+
+        splits_empty_lists = ACTIVE.manifest_splits_empty_lists
     text = json.dumps(manifest, indent=2, sort_keys=True)
+    if not splits_empty_lists:
+        return text
     return re.sub(r'^( *)("[^"\n]*": )\[\]', r"\1\2[\n\1]", text, flags=re.MULTILINE)
 
 

@@ -14,8 +14,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from framework.aws import aws
-from framework.node_runtime import IMPORT_MODE_ENV
+from framework.node_runtime import IMPORT_MODE_ENV, LAZY_PROVIDER_ENV
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -80,19 +82,67 @@ def test_falls_back_to_plain_import_when_layout_is_unexpected(tmp_path):
 
 NODE = os.environ.get("JSII_NODE") or shutil.which("node") or "node"
 HOOK = ROOT / "framework" / "lazy_provider_index.js"
+NPM = "@example/provider-aws"
 
 
-def _fake_provider(tmp_path: Path, index_extra: str = "") -> Path:
+# TypeScript's helpers for `export * as x from` (CDK Terrain's index starts with them).
+TS_HELPERS = """var __createBinding = (this && this.__createBinding) || (Object.create ? (function(o, m, k, k2) {
+    if (k2 === undefined) k2 = k;
+    var desc = Object.getOwnPropertyDescriptor(m, k);
+    if (!desc || ("get" in desc ? !m.__esModule : desc.writable || desc.configurable)) {
+      desc = { enumerable: true, get: function() { return m[k]; } };
+    }
+    Object.defineProperty(o, k2, desc);
+}) : (function(o, m, k, k2) {
+    if (k2 === undefined) k2 = k;
+    o[k2] = m[k];
+}));
+var __setModuleDefault = (this && this.__setModuleDefault) || (Object.create ? (function(o, v) {
+    Object.defineProperty(o, "default", { enumerable: true, value: v });
+}) : function(o, v) {
+    o["default"] = v;
+});
+var __importStar = (this && this.__importStar) || (function () {
+    var ownKeys = function(o) {
+        ownKeys = Object.getOwnPropertyNames || function (o) {
+            var ar = [];
+            for (var k in o) if (Object.prototype.hasOwnProperty.call(o, k)) ar[ar.length] = k;
+            return ar;
+        };
+        return ownKeys(o);
+    };
+    return function (mod) {
+        if (mod && mod.__esModule) return mod;
+        var result = {};
+        if (mod != null) for (var k = ownKeys(mod), i = 0; i < k.length; i++) if (k[i] !== "default") __createBinding(result, mod, k[i]);
+        __setModuleDefault(result, mod);
+        return result;
+    };
+})();
+"""
+
+
+def _fake_provider(tmp_path: Path, index_extra: str = "", layout: str = "cdktf") -> Path:
     package = tmp_path / "provider"
     (package / "lib" / "vpc").mkdir(parents=True)
     (package / "lib" / "subnet").mkdir(parents=True)
-    (package / "package.json").write_text('{"name": "@cdktf/provider-aws", "main": "lib/index.js"}')
+    (package / "package.json").write_text(f'{{"name": "{NPM}", "main": "lib/index.js"}}')
+    if layout == "cdktf":
+        helpers, lines = (
+            "",
+            ['exports.vpc = require("./vpc");', 'exports.subnet = require("./subnet");'],
+        )
+    else:
+        helpers = TS_HELPERS
+        lines = [
+            'exports.vpc = __importStar(require("./vpc/index"));',
+            'exports.subnet = __importStar(require("./subnet/index"));',
+        ]
     (package / "lib" / "index.js").write_text(
         '"use strict";\n/** header */\n'
-        'Object.defineProperty(exports, "__esModule", { value: true });\n'
-        "exports.vpc = exports.subnet = void 0;\n"
-        'exports.vpc = require("./vpc");\n'
-        'exports.subnet = require("./subnet");\n' + index_extra
+        + helpers
+        + 'Object.defineProperty(exports, "__esModule", { value: true });\n'
+        "exports.vpc = exports.subnet = void 0;\n" + "\n".join(lines) + "\n" + index_extra
     )
     for name in ("vpc", "subnet"):
         (package / "lib" / name / "index.js").write_text(
@@ -110,8 +160,14 @@ def _load_with_hook(package: Path) -> list[str]:
         "console.log(JSON.stringify([before, kind, (globalThis.loaded || []).join(','),"
         " Object.keys(p).join(','), String(globalThis.__paymentLazyProviderIndex)]));"
     )
+    env = {**os.environ, LAZY_PROVIDER_ENV: NPM}
+    env.pop("NODE_OPTIONS", None)
     result = subprocess.run(
-        [NODE, "--require", str(HOOK), "-e", script], capture_output=True, text=True, timeout=60
+        [NODE, "--require", str(HOOK), "-e", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
     )
     assert result.returncode == 0, result.stderr
     import json
@@ -119,9 +175,30 @@ def _load_with_hook(package: Path) -> list[str]:
     return json.loads(result.stdout)
 
 
-def test_js_index_hook_loads_provider_modules_on_first_use(tmp_path):
-    before, kind, after, keys, count = _load_with_hook(_fake_provider(tmp_path))
+@pytest.mark.parametrize("layout", ["cdktf", "cdktn"])
+def test_js_index_hook_loads_provider_modules_on_first_use(tmp_path, layout):
+    before, kind, after, keys, count = _load_with_hook(_fake_provider(tmp_path, layout=layout))
     assert (before, kind, after, keys, count) == ("", "vpc", "vpc", "vpc,subnet", "2")
+
+
+def test_js_index_hook_applies_the_files_own_import_star(tmp_path):
+    """A module without ``__esModule`` gets the namespace object the
+    index's ``__importStar`` builds (with ``default``), as when eager."""
+    package = _fake_provider(tmp_path, layout="cdktn")
+    _, _, _, _, count = _load_with_hook(package)
+    assert count == "2"
+    script = (
+        f"const p = require({str(package)!r});"
+        "console.log(JSON.stringify([p.subnet.Kind, p.subnet.default.Kind, p.vpc === p.vpc]));"
+    )
+    result = subprocess.run(
+        [NODE, "--require", str(HOOK), "-e", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, LAZY_PROVIDER_ENV: NPM},
+    )
+    assert result.stdout.strip() == '["subnet","subnet",true]', result.stderr
 
 
 def test_js_index_hook_falls_back_when_the_index_is_unexpected(tmp_path):

@@ -76,6 +76,9 @@ def test_manifest_text_matches_cdktf_formatting():
           },
           "version": "0.21.0"
         }""")
+    # CDK Terrain's core writes empty lists on one line (framework.distribution).
+    terrain = manifest_text({"stacks": {"b": {"annotations": []}}}, splits_empty_lists=False)
+    assert '"annotations": []' in terrain
 
 
 FAKE_WORKER = """
