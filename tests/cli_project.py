@@ -75,6 +75,10 @@ def install_standin(target: Path) -> None:
     (target / "standin" / "state").mkdir()
 
 
+#: Set by a parent make; a user's own make starts without them.
+MAKE_VARIABLES = ("MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKE_TERMOUT", "MAKE_TERMERR")
+
+
 def cli_environment(project: Path, **extra: str) -> dict[str, str]:
     """The caller's environment with the stand-in first on PATH; nothing of
     ours that would change what the README's commands do."""
@@ -83,6 +87,9 @@ def cli_environment(project: Path, **extra: str) -> dict[str, str]:
         for key, value in os.environ.items()
         if not key.startswith(("PAYMENT_", "CDKTF_", "TF_"))
         and key not in ("TERRAFORM_BINARY_NAME", "JSII_NODE", "JSII_RUNTIME", "NODE_OPTIONS")
+        # Under `make test` these would make every make below a sub-make
+        # ("make[1]: ***"), unlike what a user types.
+        and key not in MAKE_VARIABLES
     }
     env.update(
         {

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_project import MAKE_VARIABLES
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -38,7 +40,10 @@ def prerequisites(bin_dir: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
         ["make", "--no-print-directory", "-s", "prerequisites"],
         cwd=ROOT,
-        env={**os.environ, "PATH": str(bin_dir)},
+        env={
+            **{k: v for k, v in os.environ.items() if k not in MAKE_VARIABLES},
+            "PATH": str(bin_dir),
+        },
         capture_output=True,
         text=True,
         timeout=60,
