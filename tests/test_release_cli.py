@@ -747,3 +747,20 @@ def test_missing_credentials_exit_with_a_clear_message(monkeypatch, tmp_path):
     assert "log in for the dev account" in err.getvalue()
     assert "Nothing was changed." in err.getvalue()
     assert "registered" not in out.getvalue()
+
+
+# ------------------------------------------------------------ documentation
+def test_the_docs_dry_run_example_is_what_the_tool_prints():
+    """docs/release.md's first example is the exact output of its command."""
+    import shlex
+
+    text = (ROOT / "docs" / "release.md").read_text()
+    examples = text[text.index("\n## Examples\n") :]
+    block = examples[examples.index("\n```\n") + 5 :]
+    block = block[: block.index("\n```\n")]
+    command, _, shown = block.partition(" --dry-run\n")
+    argv = shlex.split(command.removeprefix("$ ").replace("\\\n", " "))
+    assert argv[0] == "tools/run_release.py"
+    code, out, err = run(*argv[1:], "--dry-run")
+    assert (code, err) == (EXIT_OK, "")
+    assert out == shown + "\n"
