@@ -74,15 +74,35 @@ class AccessLogBucketProps:
     #: The account whose load balancers write here: log delivery may write
     #: only below ``alb/AWSLogs/<account_id>/`` (where ELB writes them).
     account_id: str
+    #: Object Lock default retention mode of every log object, kept
+    #: ``expiry_days``: ``COMPLIANCE`` (nobody, not even the root user, can
+    #: delete or shorten it; the production tier) or ``GOVERNANCE`` (principals
+    #: with ``s3:BypassGovernanceRetention`` can). Left out: GOVERNANCE.
+    object_lock_mode: str = "GOVERNANCE"
+
+
+OBJECT_LOCK_MODES = ("GOVERNANCE", "COMPLIANCE")
 
 
 class AccessLogBucket(PrivateBucket):
     """S3 bucket for ALB access logs: SSE-S3 (ALB log delivery cannot use
-    SSE-KMS), versioned, private, TLS-only, expiring, kept by Terraform."""
+    SSE-KMS), versioned, private, TLS-only, expiring, kept by Terraform, and
+    write-once: Object Lock keeps every log object ``expiry_days`` (PCI DSS
+    10.3.2-10.3.4).
+
+    Object Lock is turned on through ``aws_s3_bucket_object_lock_configuration``
+    on the existing versioned bucket; ``aws_s3_bucket.object_lock_enabled``
+    would replace the bucket (and its logs). Once on, S3 never turns it off.
+    """
 
     PREFIX = "alb"
 
     def __init__(self, scope: Construct, construct_id: str, props: AccessLogBucketProps) -> None:
+        if props.object_lock_mode not in OBJECT_LOCK_MODES:
+            raise ValueError(
+                f"object_lock_mode: {props.object_lock_mode!r} is not allowed; "
+                f"allowed: {', '.join(OBJECT_LOCK_MODES)}"
+            )
         lc = aws.s3_bucket_lifecycle_configuration
         super().__init__(
             scope,
@@ -123,6 +143,20 @@ class AccessLogBucket(PrivateBucket):
                     "Resource": f"{arn}/{self.PREFIX}/AWSLogs/{props.account_id}/*",
                 },
             ],
+        )
+        ol = aws.s3_bucket_object_lock_configuration
+        self.object_lock = ol.S3BucketObjectLockConfigurationA(
+            self,
+            "object-lock",
+            bucket=self.bucket.id,
+            object_lock_enabled="Enabled",
+            rule=ol.S3BucketObjectLockConfigurationRuleA(
+                default_retention=ol.S3BucketObjectLockConfigurationRuleDefaultRetentionA(
+                    mode=props.object_lock_mode, days=props.expiry_days
+                )
+            ),
+            # S3 accepts Object Lock only on a bucket with versioning enabled.
+            depends_on=[self.versioning],
         )
 
     name = read_once("bucket", "bucket")

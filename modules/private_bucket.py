@@ -43,7 +43,7 @@ class PrivateBucket(Construct):
             lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if prevent_destroy else None,
         )
         bucket_id, bucket_arn = self.bucket.id, self.bucket.arn
-        aws.s3_bucket_versioning.S3BucketVersioningA(
+        self.versioning = aws.s3_bucket_versioning.S3BucketVersioningA(
             self,
             "versioning",
             bucket=bucket_id,

@@ -281,6 +281,7 @@ class ServicesStack(PlatformStack):
                     expiry_days=env.log_retention_days,
                     elb_account_arn=elb_account.arn,
                     account_id=self.account_id,
+                    object_lock_mode="COMPLIANCE" if env.is_production else "GOVERNANCE",
                 ),
             )
         web_acl = None
