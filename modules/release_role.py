@@ -28,6 +28,13 @@ def release_role_name(env: EnvironmentConfig) -> str:
     return f"{env.prefix}-release"
 
 
+def service_alarm_prefix(env: EnvironmentConfig, svc: ServiceConfig) -> str:
+    """How every alarm of a service begins (the services stack's
+    ``ServiceAlarmsProps.name_prefix`` and a hyphen; tests/test_pci.py checks
+    that each deployment group's rollback alarm has it)."""
+    return f"{env.prefix}-{svc.name}-"
+
+
 @dataclass(frozen=True, kw_only=True)
 class ReleaseRoleProps:
     """``environment``: its services, names and ``access.release_principal_arns``
@@ -141,6 +148,20 @@ def release_statements(
             "Effect": "Allow",
             "Action": "lambda:GetFunctionConfiguration",
             "Resource": f"{arn}:lambda:{regional}:function:CodeDeployHook_*",
+        },
+        {
+            # `python -m release status`: the states of the deployment groups'
+            # rollback alarms. DescribeAlarms takes alarm ARNs; the services
+            # stack names a service's alarms <prefix>-<service>-..., so each
+            # service's prefix (not the environment's: payment-dev-* would also
+            # match an environment named dev-eu).
+            "Sid": "ReadOwnAlarmStates",
+            "Effect": "Allow",
+            "Action": "cloudwatch:DescribeAlarms",
+            "Resource": [
+                f"{arn}:cloudwatch:{regional}:alarm:{service_alarm_prefix(env, s)}*"
+                for s in services
+            ],
         },
         {
             # EC2 Describe* take no resource-level permission.

@@ -15,6 +15,7 @@ from typing import TextIO
 
 from release.checks import ACTIVE_DEPLOYMENT_STATUSES
 from release.deploy import (
+    _ACCESS_DENIED_CODES,
     AwsClients,
     _error_code,
     credential_problem,
@@ -41,13 +42,17 @@ class OnCall:
     def say(self, line: str) -> None:
         print(line, file=self.out, flush=True)
 
-    def _call(self, what: str, call, **params):
+    def _call(self, what: str, call, *, allow: tuple[str, ...] = (), **params):
+        """``call(**params)``; an AWS error refuses (exit 3), except the
+        error codes in ``allow``: then None."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             return call(**params)
         except (ClientError, BotoCoreError) as err:
             code, message = _error_code(err)
+            if code in allow:
+                return None
             problem = credential_problem(err)
             raise ReleaseRefused(
                 f"{what}: "
@@ -158,12 +163,20 @@ class OnCall:
             self.say("  alarms: none roll this group back")
             return
         cw = self.clients.cloudwatch
-        found = (
-            self._call("cloudwatch.describe_alarms", cw.describe_alarms, AlarmNames=names).get(
-                "MetricAlarms"
-            )
-            or []
+        answer = self._call(
+            "cloudwatch.describe_alarms",
+            cw.describe_alarms,
+            allow=_ACCESS_DENIED_CODES,
+            AlarmNames=names,
         )
+        if answer is None:
+            # Denied: the deployment is shown already, and the names still help.
+            self.say(
+                f"  alarms: {', '.join(names)} (states not readable: access denied; the "
+                "release role needs cloudwatch:DescribeAlarms, docs/release.md)"
+            )
+            return
+        found = answer.get("MetricAlarms") or []
         states = {a["AlarmName"]: a.get("StateValue", "?") for a in found}
         self.say("  alarms: " + ", ".join(f"{n} {states.get(n, 'MISSING')}" for n in names))
 

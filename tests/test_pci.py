@@ -102,19 +102,56 @@ def documented_release_permissions() -> set[str]:
 
 @pytest.mark.parametrize("env_name", ENVIRONMENTS)
 def test_release_role_covers_every_documented_call_and_the_hardening_calls(stacks, env_name):
+    """The role allows exactly the permissions of docs/release.md's tables
+    (the hardening calls, scan, stop and alarm states, included): nothing
+    undocumented, nothing documented missing. (docs/pci.md cites this name.)"""
     _, statements = release_policy(stacks, env_name)
     actions = allowed_actions(statements)
     # GetCallerIdentity needs no permission (STS API reference).
-    needed = documented_release_permissions() - {"sts:GetCallerIdentity"}
-    assert "codedeploy:CreateDeployment" in needed and "iam:PassRole" in needed
-    assert needed <= actions, sorted(needed - actions)
-    hardening = {
+    documented = documented_release_permissions() - {"sts:GetCallerIdentity"}
+    assert {
+        "codedeploy:CreateDeployment",
+        "iam:PassRole",
         "codedeploy:StopDeployment",
         "codedeploy:GetDeploymentTarget",
         "ecr:DescribeImageScanFindings",
-    }
-    assert hardening <= actions
+        "cloudwatch:DescribeAlarms",
+    } <= documented
+    assert actions == documented, (
+        f"undocumented: {sorted(actions - documented)}; missing: {sorted(documented - actions)}"
+    )
     assert not any(a.endswith("*") for a in actions), "no wildcard actions"
+
+
+@pytest.mark.parametrize("env_name", ENVIRONMENTS)
+def test_release_role_reads_the_states_of_every_rollback_alarm_and_no_other_environments(
+    stacks, env_name, environments
+):
+    """`python -m release status` reads the deployment groups' alarms: each
+    one's ARN matches the role's DescribeAlarms resources; alarms of another
+    environment (even one whose name starts with this one's) do not."""
+    from fnmatch import fnmatchcase
+
+    _, statements = release_policy(stacks, env_name)
+    (read,) = [s for s in statements if "cloudwatch:DescribeAlarms" in allowed_actions([s])]
+    assert read["Action"] == "cloudwatch:DescribeAlarms" and "Condition" not in read
+    services = stack(stacks, env_name, "services")
+    alarms = services.resources("aws_cloudwatch_metric_alarm")
+    names = []
+    for group in services.resources("aws_codedeploy_deployment_group").values():
+        for ref in (group.get("alarm_configuration") or {}).get("alarms", []):
+            # "${aws_cloudwatch_metric_alarm.<id>.alarm_name}"
+            names.append(alarms[ref.split(".")[1]]["alarm_name"])
+    env = environments[env_name]
+    assert bool(names) == env.deployment.rollback_on_alarm
+    prefix = read["Resource"][0].rsplit(":alarm:", 1)[0] + ":alarm:"
+    assert all(r.startswith(prefix) and r.endswith("-*") for r in read["Resource"])
+    patterns = [r.removeprefix(prefix) for r in read["Resource"]]
+    assert patterns == [f"payment-{env_name}-{s.name}-*" for s in env.services]
+    for name in names:
+        assert any(fnmatchcase(name, p) for p in patterns), name
+    for other in (f"payment-{env_name}-eu-payment-api-5xx", f"payment-{env_name}2-x"):
+        assert not any(fnmatchcase(other, p) for p in patterns), other
 
 
 @pytest.mark.parametrize("env_name", ENVIRONMENTS)

@@ -629,6 +629,54 @@ def test_status_shows_the_active_deployment_traffic_and_alarms(world):
     assert "python -m release stop --env dev --service payment-api" in out
 
 
+def test_status_without_describe_alarms_names_the_alarms_as_not_readable(world):
+    """The release role before cloudwatch:DescribeAlarms (docs/release.md,
+    "On-call commands"): the deployment is shown, the alarms by name, exit 0."""
+    from botocore.stub import Stubber
+
+    world.expect_no_active(["d-GREEN0001"])
+    world.cd_stub.add_response(
+        "get_deployment",
+        {"deploymentInfo": {"deploymentId": "d-GREEN0001", "status": "InProgress"}},
+        {"deploymentId": "d-GREEN0001"},
+    )
+    world.cd_stub.add_client_error("get_deployment_target", "DeploymentTargetDoesNotExistException")
+    _group_with_alarms(world, ["payment-dev-payment-api-target-5xx-rate"])
+    with Stubber(world.cloudwatch) as cloudwatch:
+        cloudwatch.add_client_error("describe_alarms", "AccessDenied", "not authorized")
+        code, out, err = _cli(world, command="status")
+        cloudwatch.assert_no_pending_responses()
+    assert (code, err) == (EXIT_OK, "")
+    assert "active deployment d-GREEN0001 InProgress" in out
+    assert out.endswith(
+        "  alarms: payment-dev-payment-api-target-5xx-rate (states not readable: access "
+        "denied; the release role needs cloudwatch:DescribeAlarms, docs/release.md)\n"
+    )
+
+
+def test_status_refuses_on_other_describe_alarms_errors(world):
+    from botocore.stub import Stubber
+
+    world.expect_no_active()
+    world.cd_stub.add_response(
+        "list_deployments",
+        {"deployments": []},
+        {
+            "applicationName": world.target.codedeploy_application,
+            "deploymentGroupName": world.target.deployment_group,
+        },
+    )
+    _group_with_alarms(world, ["payment-dev-payment-api-target-5xx-rate"])
+    with Stubber(world.cloudwatch) as cloudwatch:
+        cloudwatch.add_client_error("describe_alarms", "InvalidNextToken", "bad token")
+        code, _, err = _cli(world, command="status")
+    assert code == EXIT_REFUSED
+    assert err == (
+        "status refused: cloudwatch.describe_alarms: InvalidNextToken: bad token. "
+        "Nothing was changed.\n"
+    )
+
+
 def test_status_without_an_active_deployment_shows_the_last_one(world):
     t = world.target
     world.expect_no_active()
