@@ -20,6 +20,7 @@ from config.model import (
     DeploymentConfig,
     EnvironmentConfig,
     LoadBalancerConfig,
+    ReleaseConfig,
     ServiceConfig,
 )
 
@@ -140,6 +141,8 @@ DEV = EnvironmentConfig(
         terminate_blue_after_minutes=0,
         rollback_on_alarm=False,
     ),
+    # Findings only warn outside the production tier.
+    release=ReleaseConfig(blocking_severities=("CRITICAL",), scan_wait_minutes=10),
 )
 
 STAGING = EnvironmentConfig(
@@ -171,6 +174,7 @@ STAGING = EnvironmentConfig(
         terminate_blue_after_minutes=15,
         rollback_on_alarm=True,
     ),
+    release=ReleaseConfig(blocking_severities=("CRITICAL",), scan_wait_minutes=10),
 )
 
 PROD = EnvironmentConfig(
@@ -211,6 +215,8 @@ PROD = EnvironmentConfig(
         rollback_on_alarm=True,
     ),
     alarms=AlarmConfig(emails=("payments-oncall@example.com",)),
+    # The production tier refuses CRITICAL and HIGH findings unless accepted.
+    release=ReleaseConfig(blocking_severities=("CRITICAL", "HIGH"), scan_wait_minutes=10),
 )
 
 ENVIRONMENTS: tuple[EnvironmentConfig, ...] = (DEV, STAGING, PROD)

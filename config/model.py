@@ -61,6 +61,17 @@ LOG_RETENTION_DAYS = (
     3653,
 )
 
+#: ECR's image scan finding severities, most severe first
+#: (ImageScanFindings.findingSeverityCounts keys).
+FINDING_SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNDEFINED")
+#: Severities a production-tier release always refuses unless accepted with a
+#: reason: PCI DSS 11.3.1 has high-risk and critical vulnerabilities resolved
+#: (docs/release.md, "Trusting a release").
+PRODUCTION_BLOCKING_SEVERITIES = ("CRITICAL", "HIGH")
+#: Longest scan wait a release accepts (minutes); ECR's basic scan of a pushed
+#: image takes minutes, and a release job should not hang for hours.
+MAX_SCAN_WAIT_MINUTES = 60
+
 # CodeDeploy predefined ECS deployment configurations.
 ECS_DEPLOYMENT_CONFIGS = (
     "CodeDeployDefault.ECSAllAtOnce",
@@ -276,6 +287,21 @@ class AccessConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ReleaseConfig:
+    """What ``python -m release`` accepts (docs/release.md, "Trusting a
+    release"). Whether the findings refuse the release or only warn follows
+    the tier: the production tier refuses them unless accepted with a reason
+    (``--accept-findings``), other tiers warn."""
+
+    #: Scan finding severities that block a release (FINDING_SEVERITIES);
+    #: CRITICAL always, HIGH too in the production tier.
+    blocking_severities: tuple[str, ...] = ("CRITICAL",)
+    #: Minutes to wait for ECR's scan of the released digest (ECR scans on
+    #: push); ``--scan-wait-minutes`` overrides it for one release.
+    scan_wait_minutes: float = 10.0
+
+
+@dataclass(frozen=True, kw_only=True)
 class EnvironmentConfig:
     """Everything that differs between environments (dev, staging, prod...)."""
 
@@ -308,6 +334,7 @@ class EnvironmentConfig:
     deployment: DeploymentConfig = field(default_factory=DeploymentConfig)
     alarms: AlarmConfig = field(default_factory=AlarmConfig)
     access: AccessConfig = field(default_factory=AccessConfig)
+    release: ReleaseConfig = field(default_factory=ReleaseConfig)
     #: ECR: how many tagged images to keep, days before untagged expire.
     ecr_keep_tagged_images: int = 30
     ecr_untagged_expiry_days: int = 7
@@ -585,6 +612,45 @@ def _access_problems(env: EnvironmentConfig) -> list[str]:
     return p
 
 
+def _release_problems(env: EnvironmentConfig) -> list[str]:
+    r, where = env.release, f"{env.name}.release"
+    p = []
+    severities = r.blocking_severities
+    if not isinstance(severities, tuple):
+        p.append(
+            f"{where}.blocking_severities: {severities!r} is not allowed; give a tuple of "
+            f"{_fmt(FINDING_SEVERITIES)}"
+        )
+        severities = ()
+    for severity in severities:
+        if severity not in FINDING_SEVERITIES:
+            p.append(
+                f"{where}.blocking_severities: {severity!r} is not allowed; allowed: "
+                f"{_fmt(FINDING_SEVERITIES)}"
+            )
+    for dup in sorted({s for s in severities if severities.count(s) > 1}, key=str):
+        p.append(f"{where}.blocking_severities: {dup!r} is given more than once")
+    required = PRODUCTION_BLOCKING_SEVERITIES if env.is_production else ("CRITICAL",)
+    missing = [s for s in required if s not in severities]
+    if missing:
+        p.append(
+            f"{where}.blocking_severities: {_fmt(severities) or '()'} is not allowed"
+            + (" in the production tier" if env.is_production else "")
+            + f"; it must include {_fmt(required)}"
+        )
+    wait = r.scan_wait_minutes
+    if (
+        isinstance(wait, bool)
+        or not isinstance(wait, (int, float))
+        or not 0 < wait <= MAX_SCAN_WAIT_MINUTES
+    ):
+        p.append(
+            f"{where}.scan_wait_minutes: {wait!r} is not allowed; use a number of minutes "
+            f"greater than 0, at most {MAX_SCAN_WAIT_MINUTES}"
+        )
+    return p
+
+
 def validate_environment(env: EnvironmentConfig) -> list[str]:
     """Returns every problem of one environment (empty when valid)."""
     p: list[str] = []
@@ -676,6 +742,7 @@ def validate_environment(env: EnvironmentConfig) -> list[str]:
     p += _deployment_problems(env)
     p += _alarm_problems(env)
     p += _access_problems(env)
+    p += _release_problems(env)
 
     if not env.services:
         p.append(f"{n}.services: empty; at least one service is required")

@@ -132,7 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--scan-wait-minutes",
         type=float,
         default=None,
-        help="how long to wait for the ECR scan of the image (default 10)",
+        help="how long to wait for the ECR scan of the image (default: the environment's "
+        "release.scan_wait_minutes, config/environments.py)",
     )
     parser.add_argument(
         "--description", default=None, help="deployment description shown in CodeDeploy"

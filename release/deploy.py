@@ -143,7 +143,7 @@ class ReleaseOptions:
     accept_findings: str | None = None
     #: Reason to base the release on a revision registered by someone else.
     accept_base: str | None = None
-    #: None: the policy's wait (release.policy.SCAN_WAIT_MINUTES).
+    #: None: the environment's ``release.scan_wait_minutes`` (configuration).
     scan_wait_minutes: float | None = None
     poll_seconds: float = 15.0
     #: None: ``default_timeout_minutes`` of the environment.

@@ -2,14 +2,14 @@
 have registered the base revision.
 
 Policy follows the tier (docs/decisions.md D26): in a production-tier
-environment CRITICAL findings (and HIGH ones where ``block_high_findings``
-says so) and a base revision registered by anyone but the deploy role
-(Terraform) or the release role refuse the release unless accepted with a
-reason; other tiers print a warning. The deploy role is
+environment findings of the blocking severities and a base revision
+registered by anyone but the deploy role (Terraform) or the release role
+refuse the release unless accepted with a reason; other tiers print a
+warning. The blocking severities and the scan wait are the environment's
+``EnvironmentConfig.release`` (config/environments.py; config.model requires
+CRITICAL everywhere and HIGH too in the production tier). The deploy role is
 ``EnvironmentConfig.deploy_role``; the release role is the services stack's
-``payment-<env>-release``. Which environments also refuse HIGH findings and
-how long to wait for a scan live here until configuration has release
-settings (docs/decisions.md).
+``payment-<env>-release``.
 """
 
 from __future__ import annotations
@@ -18,13 +18,10 @@ import re
 from dataclasses import dataclass
 
 from config import EnvironmentConfig
+from config.model import FINDING_SEVERITIES
 
 #: ECR's finding severities (ImageScanFindings.findingSeverityCounts keys).
-SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNDEFINED")
-#: Environments whose releases also refuse HIGH findings (production tier only).
-BLOCK_HIGH_FINDINGS = frozenset({"prod"})
-#: Minutes to wait for the scan of the released digest (ECR scans on push).
-SCAN_WAIT_MINUTES = 10.0
+SEVERITIES = FINDING_SEVERITIES
 
 
 def deploy_role_name(env: EnvironmentConfig) -> str:
@@ -48,16 +45,20 @@ class ReleasePolicy:
     trusted_role_names: tuple[str, ...]
     #: The environment's account; None: any account (not configured).
     account_id: str | None = None
-    scan_wait_minutes: float = SCAN_WAIT_MINUTES
+    #: Minutes to wait for the scan of the released digest.
+    scan_wait_minutes: float
 
 
 def policy_for(env: EnvironmentConfig) -> ReleasePolicy:
-    blocking = ("CRITICAL", "HIGH") if env.name in BLOCK_HIGH_FINDINGS else ("CRITICAL",)
+    """The environment's release settings (``env.release``); refusing or
+    warning follows the tier (``env.is_production``), never the name."""
+    configured = set(env.release.blocking_severities)
     return ReleasePolicy(
-        blocking_severities=blocking,
+        blocking_severities=tuple(s for s in SEVERITIES if s in configured),
         enforce=env.is_production,
         trusted_role_names=(deploy_role_name(env), release_role_name(env)),
         account_id=env.account_id,
+        scan_wait_minutes=env.release.scan_wait_minutes,
     )
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from config import ConfigError, load_environments, parse_selection
 from config.environments import DEV, ENVIRONMENTS, PROD, STAGING
-from config.model import CustomScalingMetric
+from config.model import CustomScalingMetric, ReleaseConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -237,6 +237,53 @@ BAD_CASES = [
         "listener-priority-duplicate",
         lambda: replace_service(DEV, index=2, listener_priority=20),
         "dev.services.notification-service.listener_priority: 20 is not allowed; transaction-processor has it on the internal load balancer; allowed: 1-50000, unique per load balancer (taken there: 20)",
+    ),
+    (
+        "release-severity-unknown",
+        lambda: replace_env(DEV, release=ReleaseConfig(blocking_severities=("CRITICAL", "SEVERE"))),
+        "dev.release.blocking_severities: 'SEVERE' is not allowed; allowed: CRITICAL, HIGH, MEDIUM, LOW, INFORMATIONAL, UNDEFINED",
+    ),
+    (
+        "release-severity-without-critical",
+        lambda: replace_env(STAGING, release=ReleaseConfig(blocking_severities=("HIGH",))),
+        "staging.release.blocking_severities: HIGH is not allowed; it must include CRITICAL",
+    ),
+    (
+        "release-severity-production-without-high",
+        lambda: replace_env(PROD, release=ReleaseConfig(blocking_severities=("CRITICAL",))),
+        "prod.release.blocking_severities: CRITICAL is not allowed in the production tier; it must include CRITICAL, HIGH",
+    ),
+    (
+        "release-severity-tier-not-name",
+        lambda: replace_env(PROD, name="live", vpc_cidr="10.40.0.0/16", release=ReleaseConfig()),
+        "live.release.blocking_severities: CRITICAL is not allowed in the production tier",
+    ),
+    (
+        "release-severity-twice",
+        lambda: replace_env(
+            DEV, release=ReleaseConfig(blocking_severities=("CRITICAL", "CRITICAL"))
+        ),
+        "dev.release.blocking_severities: 'CRITICAL' is given more than once",
+    ),
+    (
+        "release-severity-not-a-tuple",
+        lambda: replace_env(DEV, release=ReleaseConfig(blocking_severities="CRITICAL")),
+        "dev.release.blocking_severities: 'CRITICAL' is not allowed; give a tuple of CRITICAL, HIGH",
+    ),
+    (
+        "release-scan-wait-zero",
+        lambda: replace_env(DEV, release=ReleaseConfig(scan_wait_minutes=0)),
+        "dev.release.scan_wait_minutes: 0 is not allowed; use a number of minutes greater than 0, at most 60",
+    ),
+    (
+        "release-scan-wait-long",
+        lambda: replace_env(PROD, release=dataclasses.replace(PROD.release, scan_wait_minutes=90)),
+        "prod.release.scan_wait_minutes: 90 is not allowed; use a number of minutes greater than 0, at most 60",
+    ),
+    (
+        "release-scan-wait-bool",
+        lambda: replace_env(DEV, release=ReleaseConfig(scan_wait_minutes=True)),
+        "dev.release.scan_wait_minutes: True is not allowed",
     ),
     (
         "custom-metric-namespace",

@@ -31,7 +31,9 @@ from config.environments import DEV, PROD, STAGING
 from config.model import (
     ECS_DEPLOYMENT_CONFIGS,
     FARGATE_SIZES,
+    FINDING_SEVERITIES,
     LOG_RETENTION_DAYS,
+    PRODUCTION_BLOCKING_SEVERITIES,
     RESERVED_PORTS,
     CustomScalingMetric,
     DatabaseConfig,
@@ -213,6 +215,8 @@ def corrupted_environment(draw) -> tuple[EnvironmentConfig, str]:
                 "retention",
                 "duplicate_prefix",
                 "test_cidr",
+                "release_severities",
+                "release_scan_wait",
             ]
         )
     )
@@ -267,6 +271,28 @@ def corrupted_environment(draw) -> tuple[EnvironmentConfig, str]:
     if kind == "duplicate_prefix":
         other = dataclasses.replace(svc, name=f"{svc.name[:20]}-copy")
         return dataclasses.replace(env, services=env.services + (other,)), f"{n}.services"
+    if kind == "release_severities":
+        # Unknown, or without what the tier requires (CRITICAL; and HIGH in production).
+        allowed = FINDING_SEVERITIES + ("SEVERE", "critical")
+        severities = draw(
+            st.lists(st.sampled_from(allowed), max_size=3, unique=True)
+            .map(tuple)
+            .filter(
+                lambda t: (
+                    any(x not in FINDING_SEVERITIES for x in t)
+                    or not set(
+                        PRODUCTION_BLOCKING_SEVERITIES if env.is_production else ("CRITICAL",)
+                    )
+                    <= set(t)
+                )
+            )
+        )
+        release = dataclasses.replace(env.release, blocking_severities=severities)
+        return dataclasses.replace(env, release=release), f"{n}.release.blocking_severities"
+    if kind == "release_scan_wait":
+        wait = draw(st.sampled_from([0, -1, 61, 1000.5, True, "10"]))
+        release = dataclasses.replace(env.release, scan_wait_minutes=wait)
+        return dataclasses.replace(env, release=release), f"{n}.release.scan_wait_minutes"
     lb = dataclasses.replace(env.load_balancer, test_listener_cidrs=("0.0.0.0/0",))
     return dataclasses.replace(env, load_balancer=lb), f"{n}.load_balancer.test_listener_cidrs[0]"
 

@@ -74,9 +74,13 @@ from tests.test_release import (  # noqa: F401  (fixtures)
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _production(w: World, name: str = "dev") -> None:
-    """The world's environment as production tier (policy follows the tier)."""
-    env = dataclasses.replace(w.target.environment, tier="production", name=name)
+def _production(w: World, name: str = "dev", **release) -> None:
+    """The world's environment as production tier (policy follows the tier),
+    with ``release`` settings (``ReleaseConfig`` fields) changed."""
+    env = w.target.environment
+    env = dataclasses.replace(
+        env, tier="production", name=name, release=dataclasses.replace(env.release, **release)
+    )
     w.target = dataclasses.replace(w.target, environment=env)
 
 
@@ -148,12 +152,21 @@ def test_expect_digest_that_matches_releases_pinned_by_digest(world):
     assert app["image"] == f"{world.repo_url}@{world.digest}"
 
 
-def test_critical_findings_are_refused_in_the_production_tier(world):
-    _production(world)
-    world.scan(world.digest, scan_answer("COMPLETE", CRITICAL=3, MEDIUM=2))
-    with pytest.raises(ReleaseRefused, match="has 3 CRITICAL findings") as refused:
+@pytest.mark.parametrize(
+    ("blocking", "counts", "found"),
+    [
+        (("CRITICAL",), {"CRITICAL": 3, "MEDIUM": 2}, "3 CRITICAL"),
+        # Where the environment's configuration also blocks HIGH.
+        (("CRITICAL", "HIGH"), {"HIGH": 2, "LOW": 4}, "2 HIGH"),
+    ],
+)
+def test_blocking_findings_are_refused_in_the_production_tier(world, blocking, counts, found):
+    _production(world, blocking_severities=blocking)
+    world.scan(world.digest, scan_answer("COMPLETE", **counts))
+    with pytest.raises(ReleaseRefused, match=f"has {found} findings") as refused:
         world.releaser().run()
     assert "--accept-findings" in str(refused.value)
+    assert f"dev is production tier; refused: {'/'.join(blocking)}" in str(refused.value)
     assert world.revisions() == [world.first_arn]
 
 
@@ -171,7 +184,8 @@ def test_accepted_findings_release_and_the_reason_is_in_the_description(world):
 
 
 def test_findings_only_warn_outside_the_production_tier(world):
-    world.scan(world.digest, scan_answer("COMPLETE", CRITICAL=3))
+    # dev blocks CRITICAL only (configuration): HIGH is listed, not warned about.
+    world.scan(world.digest, scan_answer("COMPLETE", CRITICAL=3, HIGH=2))
     _checks(world)
     world.expect_create()
     world.expect_poll("Succeeded", green=100)
@@ -180,15 +194,70 @@ def test_findings_only_warn_outside_the_production_tier(world):
         f"note: warning: image {world.digest} has 3 CRITICAL findings; the production tier "
         "would refuse this release"
     ) in world.out.getvalue()
+    assert "scan COMPLETE: findings CRITICAL 3, HIGH 2" in world.out.getvalue()
 
 
 def test_high_findings_block_where_configured():
+    # What release/policy.py decided before the settings moved into
+    # configuration: prod refuses CRITICAL and HIGH, dev and staging warn
+    # on CRITICAL; every environment waits 10 minutes for the scan.
+    by_name = {e.name: policy_for(e) for e in _environments()}
+    assert by_name["prod"].blocking_severities == ("CRITICAL", "HIGH")
+    assert by_name["prod"].enforce
+    for name in ("dev", "staging"):
+        assert by_name[name].blocking_severities == ("CRITICAL",)
+        assert not by_name[name].enforce
+    assert {p.scan_wait_minutes for p in by_name.values()} == {10}
+
+
+def test_the_docs_table_of_release_settings_is_the_configuration():
+    """docs/release.md, "Trusting a release": one row per ReleaseConfig
+    field, one column per environment, as config/environments.py sets them."""
+    from config.model import ReleaseConfig
+
+    text = (ROOT / "docs" / "release.md").read_text()
+    table = text[text.index("| setting | dev | staging | prod |") :].split("\n\n")[0]
+    rows = {
+        cells[0].strip("`"): cells[1:4]
+        for line in table.splitlines()[2:]
+        for cells in [[c.strip() for c in line.strip("|").split("|")]]
+    }
+    envs = {e.name: e for e in _environments()}
+    assert list(envs) == ["dev", "staging", "prod"]
+    assert list(rows) == [f.name for f in dataclasses.fields(ReleaseConfig)]
+    for name, shown in rows.items():
+        values = [getattr(envs[e].release, name) for e in envs]
+        expected = [", ".join(v) if isinstance(v, tuple) else f"{v:g}" for v in values]
+        assert shown == expected, name
+
+
+def test_the_policy_follows_configuration_and_tier_never_the_name():
+    from config.model import ReleaseConfig
+
     (prod,) = [e for e in _environments() if e.name == "prod"]
-    assert policy_for(prod).blocking_severities == ("CRITICAL", "HIGH")
-    assert policy_for(prod).enforce
     (dev_env,) = [e for e in _environments() if e.name == "dev"]
-    assert policy_for(dev_env).blocking_severities == ("CRITICAL",)
-    assert not policy_for(dev_env).enforce
+    # A production-tier environment by another name: prod's policy.
+    live = dataclasses.replace(prod, name="live")
+    assert dataclasses.replace(policy_for(live), trusted_role_names=()) == dataclasses.replace(
+        policy_for(prod), trusted_role_names=()
+    )
+    # "prod" in the non-production tier: warnings only.
+    assert not policy_for(dataclasses.replace(prod, tier="non-production")).enforce
+    # The configured severities, in ECR's order, and the configured wait.
+    custom = dataclasses.replace(
+        dev_env,
+        release=ReleaseConfig(blocking_severities=("HIGH", "CRITICAL"), scan_wait_minutes=3),
+    )
+    assert policy_for(custom).blocking_severities == ("CRITICAL", "HIGH")
+    assert policy_for(custom).scan_wait_minutes == 3
+
+
+def test_the_scan_wait_comes_from_the_environment(world):
+    _production(world, scan_wait_minutes=2)
+    world.scan(world.digest, scan_answer("IN_PROGRESS"))
+    with pytest.raises(ReleaseRefused, match="no scan result .*IN_PROGRESS after 2 min"):
+        world.releaser().run()
+    assert sum(world.clock.sleeps) == 120
 
 
 def _environments():
