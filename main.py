@@ -68,7 +68,7 @@ def main() -> int:
         groups = plan_groups(environments, workers)
         code = synthesize_in_parallel(groups, outdir, Path(__file__).resolve())
     else:
-        code = synthesize(environments)
+        code = synthesize(environments, defined)
     if code == 0:
         report = placeholder_report(environments)
         if report:
@@ -88,8 +88,12 @@ def placeholder_report(environments: Sequence[EnvironmentConfig]) -> str:
     )
 
 
-def synthesize(environments: Sequence[EnvironmentConfig]) -> int:
-    """Synthesizes validated ``environments`` in this process.
+def synthesize(
+    environments: Sequence[EnvironmentConfig], defined: Sequence[EnvironmentConfig] = ()
+) -> int:
+    """Synthesizes validated ``environments`` in this process (``defined``:
+    every configured environment, which decides who deploys each account's
+    security baseline; left out: ``environments``).
 
     One app per environment: cdktf stops an app's synthesis at the first
     stack whose contract rules fail, so separate apps let one run report the
@@ -119,7 +123,7 @@ def synthesize(environments: Sequence[EnvironmentConfig]) -> int:
             if outdir is None:
                 outdir = Path(app.outdir)
                 invalidate(outdir)
-            build(app, [env])
+            build(app, [env], defined=defined or environments)
             try:
                 app.synth()
             except RuntimeError as err:

@@ -301,6 +301,36 @@ class ReleaseConfig:
     scan_wait_minutes: float = 10.0
 
 
+#: Who runs the account-level security baseline (CloudTrail, GuardDuty,
+#: AWS Config, Security Hub, the ``RDSOSMetrics`` log group) of an account
+#: and region (docs/pci.md, docs/decisions.md D35).
+THIS_REPOSITORY = "this_repository"
+PROVIDED_BY_ORGANIZATION = "provided_by_organization"
+SECURITY_BASELINE_PROVIDERS = (THIS_REPOSITORY, PROVIDED_BY_ORGANIZATION)
+LOG_DESTINATION_ARN_PATTERN = re.compile(
+    r"^arn:aws[a-z-]*:logs:[a-z]{2}(-gov)?-[a-z]+-\d:\d{12}:destination:[A-Za-z0-9_.#/-]{1,512}$"
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SecurityBaselineConfig:
+    """The account-level baseline of the environment's account and region,
+    shared by every environment there (they must declare the same values).
+
+    ``provided_by``: ``this_repository`` builds the ``security_baseline``
+    stack; ``provided_by_organization`` declares that an organization
+    baseline provides every one of its controls, and nothing is built.
+    Left out: this repository (a missing control fails loudly at apply,
+    a wrongly claimed one would be a silent PCI gap).
+    ``log_archive_destination_arn``: a CloudWatch Logs destination (usually
+    in the log-archive account) that receives a copy of every audit log
+    group; left out: no copy.
+    """
+
+    provided_by: str = THIS_REPOSITORY
+    log_archive_destination_arn: str | None = None
+
+
 @dataclass(frozen=True, kw_only=True)
 class EnvironmentConfig:
     """Everything that differs between environments (dev, staging, prod...)."""
@@ -334,6 +364,7 @@ class EnvironmentConfig:
     deployment: DeploymentConfig = field(default_factory=DeploymentConfig)
     alarms: AlarmConfig = field(default_factory=AlarmConfig)
     access: AccessConfig = field(default_factory=AccessConfig)
+    security_baseline: SecurityBaselineConfig = field(default_factory=SecurityBaselineConfig)
     release: ReleaseConfig = field(default_factory=ReleaseConfig)
     #: ECR: how many tagged images to keep, days before untagged expire.
     ecr_keep_tagged_images: int = 30
@@ -356,6 +387,13 @@ class EnvironmentConfig:
     def deploy_role(self) -> str:
         """Name of the role Terraform runs as (``access.deploy_role_name``)."""
         return self.access.deploy_role_name or f"{self.prefix}-deploy"
+
+    @property
+    def account_scope(self) -> tuple[str, str]:
+        """What the account-level baseline is shared by: account and region.
+        Without an account id the account is unknown, so the environment is
+        assumed to be alone in it."""
+        return (self.account_id or f"account-of-{self.name}", self.region)
 
     @property
     def is_production(self) -> bool:
@@ -651,6 +689,35 @@ def _release_problems(env: EnvironmentConfig) -> list[str]:
     return p
 
 
+def _security_baseline_problems(env: EnvironmentConfig) -> list[str]:
+    b, where = env.security_baseline, f"{env.name}.security_baseline"
+    p = []
+    if b.provided_by not in SECURITY_BASELINE_PROVIDERS:
+        p.append(
+            f"{where}.provided_by: {b.provided_by!r} is not allowed; allowed: "
+            f"{_fmt(SECURITY_BASELINE_PROVIDERS)}"
+        )
+    arn = b.log_archive_destination_arn
+    if arn is not None and not (
+        isinstance(arn, str) and LOG_DESTINATION_ARN_PATTERN.match(arn) and env.region in arn
+    ):
+        p.append(
+            f"{where}.log_archive_destination_arn: {arn!r} is not allowed; give a "
+            f"CloudWatch Logs destination ARN in {env.region} "
+            "(arn:aws:logs:<region>:<account>:destination:<name>) or None"
+        )
+    return p
+
+
+def baseline_owner(env: EnvironmentConfig, defined: Iterable[EnvironmentConfig]) -> str:
+    """Name of the environment that deploys the baseline of ``env``'s account
+    and region: the first production-tier one sharing it, else the first in
+    configuration order (``defined`` holds every configured environment, so
+    the owner does not depend on which environments are synthesized)."""
+    sharing = [e for e in defined if e.account_scope == env.account_scope] or [env]
+    return next((e for e in sharing if e.is_production), sharing[0]).name
+
+
 def validate_environment(env: EnvironmentConfig) -> list[str]:
     """Returns every problem of one environment (empty when valid)."""
     p: list[str] = []
@@ -742,6 +809,7 @@ def validate_environment(env: EnvironmentConfig) -> list[str]:
     p += _deployment_problems(env)
     p += _alarm_problems(env)
     p += _access_problems(env)
+    p += _security_baseline_problems(env)
     p += _release_problems(env)
 
     if not env.services:
@@ -1020,5 +1088,14 @@ def validate_all(envs: Iterable[EnvironmentConfig]) -> None:
                     f"{b_name}.vpc_cidr: {b_net} overlaps {a_name}.vpc_cidr {a_net}; "
                     "environment VPCs must not overlap (peering, VPN, Transit Gateway)"
                 )
+    first_in_scope: dict[tuple[str, str], EnvironmentConfig] = {}
+    for env in envs:
+        first = first_in_scope.setdefault(env.account_scope, env)
+        if env.security_baseline != first.security_baseline:
+            problems.append(
+                f"{env.name}.security_baseline: {env.security_baseline} differs from "
+                f"{first.name}'s, which shares account {env.account_id} in {env.region}; "
+                "the baseline is one per account and region: declare the same values"
+            )
     if problems:
         raise ConfigError(problems)

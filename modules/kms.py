@@ -82,6 +82,9 @@ class ManagedKeyProps:
     allow_cloudwatch_logs: bool = False
     allow_service_principals: tuple[tuple[str, str], ...] = ()
     deletion_window_days: int = 30
+    #: Further statements a service needs beyond the ones above (e.g.
+    #: CloudTrail's encryption-context condition); left out: none.
+    extra_statements: tuple[dict, ...] = ()
 
 
 def key_policy(props: ManagedKeyProps) -> list[dict]:
@@ -200,7 +203,7 @@ def key_policy(props: ManagedKeyProps) -> list[dict]:
                 },
             }
         )
-    return statements
+    return statements + list(props.extra_statements)
 
 
 class ManagedKey(Construct):

@@ -17,7 +17,7 @@ from framework import Construct, TerraformResourceLifecycle
 from framework.aws import aws
 from framework.references import read_once
 from modules.observability.metrics import LoadBalancerMetrics
-from modules.private_bucket import PrivateBucket
+from modules.private_bucket import PrivateBucket, log_expiry_rule
 
 #: TLS 1.3 with TLS 1.2 fallback, forward secrecy only.
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
@@ -81,52 +81,25 @@ class AccessLogBucketProps:
     object_lock_mode: str = "GOVERNANCE"
 
 
-OBJECT_LOCK_MODES = ("GOVERNANCE", "COMPLIANCE")
-
-
 class AccessLogBucket(PrivateBucket):
     """S3 bucket for ALB access logs: SSE-S3 (ALB log delivery cannot use
     SSE-KMS), versioned, private, TLS-only, expiring, kept by Terraform, and
     write-once: Object Lock keeps every log object ``expiry_days`` (PCI DSS
     10.3.2-10.3.4).
 
-    Object Lock is turned on through ``aws_s3_bucket_object_lock_configuration``
-    on the existing versioned bucket; ``aws_s3_bucket.object_lock_enabled``
-    would replace the bucket (and its logs). Once on, S3 never turns it off.
+    Object Lock is turned on on the existing versioned bucket
+    (``PrivateBucket.lock_objects``), never by replacing it.
     """
 
     PREFIX = "alb"
 
     def __init__(self, scope: Construct, construct_id: str, props: AccessLogBucketProps) -> None:
-        if props.object_lock_mode not in OBJECT_LOCK_MODES:
-            raise ValueError(
-                f"object_lock_mode: {props.object_lock_mode!r} is not allowed; "
-                f"allowed: {', '.join(OBJECT_LOCK_MODES)}"
-            )
-        lc = aws.s3_bucket_lifecycle_configuration
         super().__init__(
             scope,
             construct_id,
             name=props.bucket_name,
             kms_key_arn=None,
-            lifecycle_rule=lc.S3BucketLifecycleConfigurationRule(
-                id="expire-access-logs",
-                status="Enabled",
-                filter=[lc.S3BucketLifecycleConfigurationRuleFilter(prefix="")],
-                expiration=[
-                    lc.S3BucketLifecycleConfigurationRuleExpiration(days=props.expiry_days)
-                ],
-                noncurrent_version_expiration=[
-                    lc.S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
-                        noncurrent_days=1
-                    )
-                ],
-                abort_incomplete_multipart_upload=[
-                    lc.S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
-                        days_after_initiation=1
-                    )
-                ],
-            ),
+            lifecycle_rule=log_expiry_rule("expire-access-logs", props.expiry_days),
             extra_statements=lambda arn: [
                 {
                     "Sid": "ElbAccountWritesLogs",
@@ -144,20 +117,7 @@ class AccessLogBucket(PrivateBucket):
                 },
             ],
         )
-        ol = aws.s3_bucket_object_lock_configuration
-        self.object_lock = ol.S3BucketObjectLockConfigurationA(
-            self,
-            "object-lock",
-            bucket=self.bucket.id,
-            object_lock_enabled="Enabled",
-            rule=ol.S3BucketObjectLockConfigurationRuleA(
-                default_retention=ol.S3BucketObjectLockConfigurationRuleDefaultRetentionA(
-                    mode=props.object_lock_mode, days=props.expiry_days
-                )
-            ),
-            # S3 accepts Object Lock only on a bucket with versioning enabled.
-            depends_on=[self.versioning],
-        )
+        self.object_lock = self.lock_objects(props.object_lock_mode, props.expiry_days)
 
     name = read_once("bucket", "bucket")
 

@@ -11,6 +11,29 @@ from modules import iam
 
 _sse = aws.s3_bucket_server_side_encryption_configuration
 _lc = aws.s3_bucket_lifecycle_configuration
+_ol = aws.s3_bucket_object_lock_configuration
+
+OBJECT_LOCK_MODES = ("GOVERNANCE", "COMPLIANCE")
+
+
+def log_expiry_rule(rule_id: str, days: int):
+    """Lifecycle rule of a log bucket: objects expire after ``days``, old
+    versions a day later (Object Lock holds locked ones until their
+    retention ends), unfinished uploads after a day."""
+    return _lc.S3BucketLifecycleConfigurationRule(
+        id=rule_id,
+        status="Enabled",
+        filter=[_lc.S3BucketLifecycleConfigurationRuleFilter(prefix="")],
+        expiration=[_lc.S3BucketLifecycleConfigurationRuleExpiration(days=days)],
+        noncurrent_version_expiration=[
+            _lc.S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(noncurrent_days=1)
+        ],
+        abort_incomplete_multipart_upload=[
+            _lc.S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
+                days_after_initiation=1
+            )
+        ],
+    )
 
 
 class PrivateBucket(Construct):
@@ -100,4 +123,30 @@ class PrivateBucket(Construct):
                 iam.deny_insecure_transport("s3:*", [bucket_arn, f"{bucket_arn}/*"]),
                 *(extra_statements(bucket_arn) if extra_statements else []),
             ),
+        )
+
+    def lock_objects(self, mode: str, days: int):
+        """Object Lock with a default retention of ``days`` on every new
+        object version: ``COMPLIANCE`` (nobody, not even the root user,
+        deletes or shortens it) or ``GOVERNANCE`` (principals with
+        ``s3:BypassGovernanceRetention`` can). Turned on through
+        ``aws_s3_bucket_object_lock_configuration`` on the versioned bucket;
+        ``aws_s3_bucket.object_lock_enabled`` would replace the bucket. Once
+        on, S3 never turns it off."""
+        if mode not in OBJECT_LOCK_MODES:
+            raise ValueError(
+                f"object_lock_mode: {mode!r} is not allowed; allowed: {', '.join(OBJECT_LOCK_MODES)}"
+            )
+        return _ol.S3BucketObjectLockConfigurationA(
+            self,
+            "object-lock",
+            bucket=self.bucket.id,
+            object_lock_enabled="Enabled",
+            rule=_ol.S3BucketObjectLockConfigurationRuleA(
+                default_retention=_ol.S3BucketObjectLockConfigurationRuleDefaultRetentionA(
+                    mode=mode, days=days
+                )
+            ),
+            # S3 accepts Object Lock only on a bucket with versioning enabled.
+            depends_on=[self.versioning],
         )

@@ -6,11 +6,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from config import EnvironmentConfig
+from config.model import THIS_REPOSITORY, baseline_owner
 from framework import App
 from stacks.bootstrap import StateBootstrapStack
 from stacks.data import DataStack
 from stacks.network import NetworkStack
 from stacks.security import SecurityStack
+from stacks.security_baseline import SecurityBaselineStack
 from stacks.services import ServicesStack
 
 
@@ -23,15 +25,35 @@ class EnvironmentStacks:
     network: NetworkStack
     data: DataStack
     services: ServicesStack
+    #: The account's baseline when this environment deploys it (it owns it
+    #: and configuration says this repository provides it); else None.
+    security_baseline: SecurityBaselineStack | None = None
 
     def all(self) -> list:
-        return [self.bootstrap, self.security, self.network, self.data, self.services]
+        baseline = [self.security_baseline] if self.security_baseline else []
+        return [self.bootstrap, *baseline, self.security, self.network, self.data, self.services]
 
 
-def build(app: App, environments: Iterable[EnvironmentConfig]) -> dict[str, EnvironmentStacks]:
+def build(
+    app: App,
+    environments: Iterable[EnvironmentConfig],
+    defined: Iterable[EnvironmentConfig] | None = None,
+) -> dict[str, EnvironmentStacks]:
+    """Builds the stacks of ``environments``. ``defined``: every configured
+    environment (left out: ``environments``); it decides which environment
+    deploys each account's security baseline, whatever is selected."""
+    environments = tuple(environments)
+    defined = tuple(defined) if defined is not None else environments
     built: dict[str, EnvironmentStacks] = {}
     for env in environments:
         bootstrap = StateBootstrapStack(app, env)
+        baseline = None
+        if (
+            env.security_baseline.provided_by == THIS_REPOSITORY
+            and baseline_owner(env, defined) == env.name
+        ):
+            members = [e for e in defined if e.account_scope == env.account_scope] or [env]
+            baseline = SecurityBaselineStack(app, env, members)
         security = SecurityStack(app, env)
         network = NetworkStack(app, env, security)
         data = DataStack(app, env, security, network)
@@ -42,5 +64,6 @@ def build(app: App, environments: Iterable[EnvironmentConfig]) -> dict[str, Envi
             network=network,
             data=data,
             services=services,
+            security_baseline=baseline,
         )
     return built

@@ -119,13 +119,14 @@ def make(project: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_readme_names_the_two_step_first_deployment_and_the_daily_commands():
+def test_readme_names_the_first_deployment_steps_and_the_daily_commands():
     commands = [command for _, command in readme_commands()]
-    assert commands[:2] == [
+    assert commands[:3] == [
         "npx cdktf deploy payment-dev-bootstrap",
+        "npx cdktf deploy payment-dev-baseline",
         "npx cdktf deploy payment-dev-security payment-dev-network payment-dev-data payment-dev-services",
     ]
-    assert [c.split()[2] for c in commands[2:]] == ["diff", "deploy"]
+    assert [c.split()[2] for c in commands[3:]] == ["diff", "deploy"]
 
 
 def test_make_wrappers_name_a_missing_terraform_before_the_cli_starts(project):
@@ -158,10 +159,16 @@ def test_make_wrappers_run_the_readme_commands(project):
     assert "name the environment, e.g. make deploy ENV=dev" in missing.stderr
 
 
-def test_make_deploy_covers_every_stack_but_bootstrap():
+def test_make_deploy_covers_every_stack_but_bootstrap_and_baseline():
+    """Bootstrap and the account's baseline (which not every environment
+    deploys) have commands of their own (README, "First deployment")."""
     from stacks.app import EnvironmentStacks
 
-    parts = [name for name in EnvironmentStacks.__dataclass_fields__ if name != "bootstrap"]
+    parts = [
+        name
+        for name in EnvironmentStacks.__dataclass_fields__
+        if name not in ("bootstrap", "security_baseline")
+    ]
     makefile = (ROOT / "Makefile").read_text()
     assert f"$(foreach part,{' '.join(parts)},payment-$(ENV)-$(part))" in makefile
 

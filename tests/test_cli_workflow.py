@@ -134,7 +134,8 @@ def test_terraform_is_asked_for_its_version_from_the_project_root(workflow):
 
 def test_the_output_holds_exactly_the_synthesized_stacks(workflow):
     runs, stacks = workflow
-    assert len(stacks) == 15
+    # Five per environment, plus each environment's account baseline (D35).
+    assert len(stacks) == 18
     assert {s["name"] for s in stacks.values()} == set(stacks)
 
 
@@ -153,6 +154,7 @@ def test_a_narrower_synthesis_leaves_the_unselected_folders_to_the_cli(workflow,
         folders
         == sorted(manifest(project))
         == [
+            "payment-dev-baseline",
             "payment-dev-bootstrap",
             "payment-dev-data",
             "payment-dev-network",

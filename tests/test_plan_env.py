@@ -168,7 +168,7 @@ def test_an_old_terraform_is_one_line(project, synth_outdir, capsys, monkeypatch
     line = refusal(capsys, monkeypatch, project, args, STANDIN_TERRAFORM_VERSION="1.10.5")
     assert line == (
         "make plan: terraform 1.10.5 does not satisfy required_version '>= 1.11' "
-        "(payment-dev-bootstrap): install a newer Terraform "
+        "(payment-dev-baseline): install a newer Terraform "
         "(https://developer.hashicorp.com/terraform/install) or set TERRAFORM_BINARY_NAME"
     )
 

@@ -1279,7 +1279,7 @@ def _run_main(monkeypatch, tmp_path, build_unit) -> int:
     """main.main() with the real config but a unit stack instead of the app."""
     import main
 
-    def build(app, environments):
+    def build(app, environments, defined=None):
         stack = TerraformStack(app, "unit")
         aws.provider.AwsProvider(stack, "aws", region="eu-west-1")
         build_unit(stack)

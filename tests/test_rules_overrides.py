@@ -137,8 +137,8 @@ CLI_SCRIPT = textwrap.dedent("""
 
     build = stacks.app.build
 
-    def build_with_override(app, environments):
-        built = build(app, environments)
+    def build_with_override(app, environments, defined=None):
+        built = build(app, environments, defined)
         built["dev"].services.add_override("terraform.backend.s3.encrypt", False)
         return built
 

@@ -1,0 +1,110 @@
+"""The account-level security baseline (issue #15, docs/pci.md,
+D35): one per account and region, built only when configuration says this
+repository provides it."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+
+from config import ConfigError, load_environments
+from config.model import PROVIDED_BY_ORGANIZATION, SecurityBaselineConfig, baseline_owner
+from modules.threat_detection import PCI_DSS_STANDARD
+from tests.conftest import ENVIRONMENTS, stack
+
+
+@pytest.mark.parametrize("env_name", ENVIRONMENTS)
+def test_trail_validates_log_files_into_a_locked_encrypted_bucket(stacks, environments, env_name):
+    env = environments[env_name]
+    baseline = stack(stacks, env_name, "baseline")
+    trail = baseline.only("aws_cloudtrail")
+    assert trail["enable_log_file_validation"] is True
+    assert trail["is_multi_region_trail"] is True
+    assert trail["kms_key_id"].startswith("${aws_kms_key.audit-key_")
+    lock = baseline.only("aws_s3_bucket_object_lock_configuration")
+    mode = "COMPLIANCE" if env.is_production else "GOVERNANCE"
+    assert lock["rule"]["default_retention"] == {"mode": mode, "days": env.log_retention_days}
+    bucket = baseline.only("aws_s3_bucket")
+    assert "object_lock_enabled" not in bucket
+    assert bucket.get("lifecycle", {}).get("prevent_destroy", False) is env.is_production
+    sse = baseline.only("aws_s3_bucket_server_side_encryption_configuration")
+    assert sse["rule"][0]["apply_server_side_encryption_by_default"]["sse_algorithm"] == "aws:kms"
+    statements = json.loads(baseline.only("aws_s3_bucket_policy")["policy"])["Statement"]
+    assert statements[0]["Sid"] == "DenyInsecureTransport"
+    # The state bucket's reads and writes are recorded (its access-log bucket cannot be locked).
+    data = [s for s in trail["advanced_event_selector"] if s["name"] == "terraform-state-objects"]
+    (arns,) = [f["starts_with"] for f in data[0]["field_selector"] if f["field"] == "resources.ARN"]
+    assert arns == [f"arn:${{data.aws_partition.partition.partition}}:s3:::{env.state_bucket}/"]
+
+
+@pytest.mark.parametrize("env_name", ENVIRONMENTS)
+def test_guardduty_config_security_hub_and_rds_os_metrics(stacks, environments, env_name):
+    env = environments[env_name]
+    baseline = stack(stacks, env_name, "baseline")
+    features = {f["name"]: f for f in baseline.resources("aws_guardduty_detector_feature").values()}
+    assert set(features) == {"RUNTIME_MONITORING", "RDS_LOGIN_EVENTS"}
+    assert all(f["status"] == "ENABLED" for f in features.values())
+    assert features["RUNTIME_MONITORING"]["additional_configuration"] == [
+        {"name": "ECS_FARGATE_AGENT_MANAGEMENT", "status": "ENABLED"}
+    ]
+    recorder = baseline.only("aws_config_configuration_recorder")
+    assert recorder["recording_group"]["all_supported"] is True
+    assert baseline.only("aws_config_delivery_channel")["s3_key_prefix"] == "config"
+    assert baseline.only("aws_config_configuration_recorder_status")["is_enabled"] is True
+    hub = baseline.only("aws_securityhub_standards_subscription")
+    assert hub["standards_arn"].endswith(f":securityhub:{env.region}::{PCI_DSS_STANDARD}")
+    assert baseline.only("aws_securityhub_account")["enable_default_standards"] is False
+    group = baseline.only("aws_cloudwatch_log_group")
+    assert group["name"] == "RDSOSMetrics"
+    assert group["kms_key_id"].startswith("${aws_kms_key.audit-key_")
+    assert group["retention_in_days"] == env.log_retention_days
+
+
+def test_the_baseline_has_its_own_state_key(stacks, environments):
+    backend = stack(stacks, "prod", "baseline").json["terraform"]["backend"]["s3"]
+    assert backend["key"] == "payment-platform/prod/baseline.tfstate"
+    assert backend["bucket"] == environments["prod"].state_bucket
+
+
+def test_environments_sharing_an_account_share_one_baseline(environments):
+    dev, staging, prod = (environments[n] for n in ("dev", "staging", "prod"))
+    shared = [dataclasses.replace(e, account_id="123456789012") for e in (dev, staging)]
+    assert [baseline_owner(e, [*shared, prod]) for e in shared] == ["dev", "dev"]
+    # The first production-tier environment of an account owns it.
+    live = dataclasses.replace(
+        prod, name="live", account_id="123456789012", vpc_cidr="10.40.0.0/16"
+    )
+    assert baseline_owner(shared[0], [*shared, live]) == "live"
+    different = dataclasses.replace(
+        shared[1], security_baseline=SecurityBaselineConfig(provided_by=PROVIDED_BY_ORGANIZATION)
+    )
+    with pytest.raises(ConfigError, match="staging.security_baseline: .* differs from dev's"):
+        load_environments(defined=[shared[0], different])
+
+
+def test_a_baseline_the_organization_provides_is_not_built(tmp_path, environments):
+    from tests.synth import synthesize
+
+    dev = dataclasses.replace(
+        environments["dev"],
+        security_baseline=SecurityBaselineConfig(provided_by=PROVIDED_BY_ORGANIZATION),
+    )
+    built, stacks = synthesize([dev], tmp_path)
+    assert built["dev"].security_baseline is None
+    assert not any(name.endswith("-baseline") for name in stacks)
+
+
+def test_bad_baseline_settings_are_refused(environments):
+    bad = dataclasses.replace(
+        environments["dev"],
+        security_baseline=SecurityBaselineConfig(
+            provided_by="nobody", log_archive_destination_arn="arn:aws:s3:::bucket"
+        ),
+    )
+    with pytest.raises(ConfigError) as err:
+        load_environments(defined=[bad])
+    text = str(err.value)
+    assert "dev.security_baseline.provided_by: 'nobody' is not allowed" in text
+    assert "dev.security_baseline.log_archive_destination_arn: 'arn:aws:s3:::bucket'" in text
