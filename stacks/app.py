@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from config import EnvironmentConfig
 from config.model import THIS_REPOSITORY, baseline_owner
 from framework import App
+from modules.log_archive import subscribe_log_groups
 from stacks.bootstrap import StateBootstrapStack
 from stacks.data import DataStack
 from stacks.network import NetworkStack
@@ -66,4 +67,8 @@ def build(
             services=services,
             security_baseline=baseline,
         )
+        archive = env.security_baseline.log_archive_destination_arn
+        if archive:
+            for stack in built[env.name].all():
+                subscribe_log_groups(stack, archive)
     return built
