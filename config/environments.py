@@ -13,6 +13,7 @@ from __future__ import annotations
 from config.model import (
     NON_PRODUCTION,
     PLACEHOLDER_ACCOUNT_ID,
+    PLACEHOLDER_GITHUB_REPOSITORY,
     PRODUCTION,
     AlarmConfig,
     CustomScalingMetric,
@@ -20,6 +21,7 @@ from config.model import (
     DeploymentConfig,
     EnvironmentConfig,
     LoadBalancerConfig,
+    PipelineConfig,
     ReleaseConfig,
     ServiceConfig,
 )
@@ -34,6 +36,11 @@ _TEST_CLIENT_CIDRS = {
     "staging": ("198.51.100.0/28",),
     "prod": ("203.0.113.0/28",),
 }
+
+# The repository whose workflows plan and deploy (docs/ci.md). PLACEHOLDER:
+# its owner is longer than GitHub allows, so no workflow can assume the
+# pipeline roles until it is replaced with your owner/repo.
+_PIPELINE = PipelineConfig(github_repository=PLACEHOLDER_GITHUB_REPOSITORY)
 
 
 def _services(scale: int, spot: bool) -> tuple[ServiceConfig, ...]:
@@ -108,6 +115,7 @@ DEV = EnvironmentConfig(
     log_retention_days=30,
     cost_center="payments-dev",
     state_bucket="payment-platform-tfstate-dev",
+    pipeline=_PIPELINE,
     services=tuple(
         # dev: one task each, everything interruptible, shells allowed.
         ServiceConfig(
@@ -154,6 +162,7 @@ STAGING = EnvironmentConfig(
     log_retention_days=90,
     cost_center="payments-staging",
     state_bucket="payment-platform-tfstate-staging",
+    pipeline=_PIPELINE,
     services=_services(scale=1, spot=True),
     database=DatabaseConfig(
         min_capacity_acu=0.5,
@@ -190,6 +199,7 @@ PROD = EnvironmentConfig(
     log_retention_days=365,
     cost_center="payments-prod",
     state_bucket="payment-platform-tfstate-prod",
+    pipeline=_PIPELINE,
     # Workers on Spot with an on-demand base, as the original design ran them;
     # the public API stays on-demand (docs/decisions.md D27).
     services=_services(scale=2, spot=True),

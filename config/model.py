@@ -286,6 +286,41 @@ class AccessConfig:
     release_principal_arns: tuple[str, ...] = ()
 
 
+#: GitHub repositories as the OIDC ``sub`` names them: ``owner/repo``, the
+#: owner by GitHub's account-name rules (letters, digits, single inner
+#: hyphens, at most 39), the repository by its own (letters, digits, ``.``,
+#: ``_``, ``-``, at most 100).
+GITHUB_OWNER_PATTERN = re.compile(r"^(?=.{1,39}$)[A-Za-z0-9](?:-?[A-Za-z0-9])*$")
+GITHUB_REPOSITORY_NAME_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+#: Stand-in until the real repository is configured. Its owner is longer than
+#: GitHub allows (39), so no GitHub account can ever hold it and no workflow
+#: can assume the roles while it is in place (dev and staging have no
+#: account id to stop a deployment, unlike the placeholder account).
+PLACEHOLDER_GITHUB_REPOSITORY = "replace-with-your-github-organization-name/payment-platform"
+
+
+@dataclass(frozen=True, kw_only=True)
+class PipelineConfig:
+    """The identities the CI pipeline assumes in the environment's account
+    (docs/ci.md), created by the bootstrap stack: the account's GitHub OIDC
+    provider, the plan role (pull requests) and the deploy role
+    (``EnvironmentConfig.deploy_role``: its name stays in ``access``, where
+    key and secret policies read it)."""
+
+    #: The repository whose workflows assume the roles, ``owner/repo``
+    #: exactly (no wildcards). Left out: PLACEHOLDER_GITHUB_REPOSITORY,
+    #: listed by ``placeholders`` until replaced.
+    github_repository: str = PLACEHOLDER_GITHUB_REPOSITORY
+    #: Read-only role of pull-request plans. None: ``payment-<env>-plan``.
+    plan_role_name: str | None = None
+    #: An account has one OIDC provider per URL: True, this environment's
+    #: bootstrap creates GitHub's; False, it exists already (another
+    #: environment of the same account creates it, or the organization) and
+    #: the bootstrap looks it up by URL. Environments with the same
+    #: ``account_id`` must not both create it.
+    creates_github_oidc_provider: bool = True
+
+
 @dataclass(frozen=True, kw_only=True)
 class ReleaseConfig:
     """What ``python -m release`` accepts (docs/release.md, "Trusting a
@@ -364,6 +399,7 @@ class EnvironmentConfig:
     deployment: DeploymentConfig = field(default_factory=DeploymentConfig)
     alarms: AlarmConfig = field(default_factory=AlarmConfig)
     access: AccessConfig = field(default_factory=AccessConfig)
+    pipeline: PipelineConfig = field(default_factory=PipelineConfig)
     security_baseline: SecurityBaselineConfig = field(default_factory=SecurityBaselineConfig)
     release: ReleaseConfig = field(default_factory=ReleaseConfig)
     #: ECR: how many tagged images to keep, days before untagged expire.
@@ -387,6 +423,12 @@ class EnvironmentConfig:
     def deploy_role(self) -> str:
         """Name of the role Terraform runs as (``access.deploy_role_name``)."""
         return self.access.deploy_role_name or f"{self.prefix}-deploy"
+
+    @property
+    def plan_role(self) -> str:
+        """Name of the read-only role pull-request plans run as
+        (``pipeline.plan_role_name``)."""
+        return self.pipeline.plan_role_name or f"{self.prefix}-plan"
 
     @property
     def account_scope(self) -> tuple[str, str]:
@@ -445,6 +487,8 @@ def placeholders(env: EnvironmentConfig) -> list[str]:
     for idx, email in enumerate(env.alarms.emails):
         if email.endswith(PLACEHOLDER_EMAIL_DOMAIN):
             found.append(f"{env.name}.alarms.emails[{idx}] = {email}")
+    if env.pipeline.github_repository == PLACEHOLDER_GITHUB_REPOSITORY:
+        found.append(f"{env.name}.pipeline.github_repository = {PLACEHOLDER_GITHUB_REPOSITORY}")
     return found
 
 
@@ -718,6 +762,79 @@ def baseline_owner(env: EnvironmentConfig, defined: Iterable[EnvironmentConfig])
     return next((e for e in sharing if e.is_production), sharing[0]).name
 
 
+def github_repository_problem(where: str, repository: object) -> str | None:
+    """Why ``repository`` cannot be trusted as ``owner/repo``, else None."""
+    if repository == PLACEHOLDER_GITHUB_REPOSITORY:
+        return None
+    allowed = (
+        "give one repository as owner/repo (owner: letters, digits and single inner "
+        "hyphens, at most 39; repo: letters, digits, '.', '_', '-')"
+    )
+    if not isinstance(repository, str):
+        return f"{where}: {repository!r} is not allowed; {allowed}"
+    if any(c in repository for c in "*?[]{}"):
+        return (
+            f"{where}: {repository!r} is not allowed: wildcards would let other "
+            f"repositories' workflows assume the roles; {allowed}"
+        )
+    owner, slash, name = repository.partition("/")
+    if (
+        not slash
+        or not GITHUB_OWNER_PATTERN.match(owner)
+        or not GITHUB_REPOSITORY_NAME_PATTERN.match(name)
+        or name in (".", "..")
+    ):
+        return f"{where}: {repository!r} is not allowed; {allowed}"
+    return None
+
+
+def _pipeline_problems(env: EnvironmentConfig) -> list[str]:
+    pipe, where = env.pipeline, f"{env.name}.pipeline"
+    p = []
+    problem = github_repository_problem(f"{where}.github_repository", pipe.github_repository)
+    if problem:
+        p.append(problem)
+    if not isinstance(env.plan_role, str) or not IAM_ROLE_NAME_PATTERN.match(env.plan_role):
+        p.append(
+            f"{where}.plan_role_name: {env.plan_role!r} is not an IAM role name "
+            "(1-64 letters, digits and +=,.@_-)"
+        )
+    elif env.plan_role in (env.deploy_role, env.access.break_glass_role_name):
+        p.append(
+            f"{where}.plan_role_name: {env.plan_role!r} is not allowed; the read-only plan "
+            "role needs a name of its own (not the deploy or break-glass role's)"
+        )
+    if not isinstance(pipe.creates_github_oidc_provider, bool):
+        p.append(
+            f"{where}.creates_github_oidc_provider: {pipe.creates_github_oidc_provider!r} "
+            "is not allowed; allowed: True, False"
+        )
+    return p
+
+
+def _shared_oidc_provider_problems(envs: list[EnvironmentConfig]) -> list[str]:
+    """IAM has one OIDC provider per URL per account: of the environments
+    sharing an account id, at most one creates GitHub's (without a real
+    account id the account is unknown, so nothing can be compared)."""
+    creators: dict[str, str] = {}
+    p = []
+    for env in envs:
+        account = env.account_id
+        # The placeholder account stands for an account not known yet.
+        if account in (None, PLACEHOLDER_ACCOUNT_ID) or not isinstance(account, str):
+            continue
+        if env.pipeline.creates_github_oidc_provider is not True:
+            continue
+        first = creators.setdefault(account, env.name)
+        if first != env.name:
+            p.append(
+                f"{env.name}.pipeline.creates_github_oidc_provider: True is not allowed; "
+                f"{first} creates the GitHub OIDC provider of account {account} "
+                "(one per account): set False here"
+            )
+    return p
+
+
 def validate_environment(env: EnvironmentConfig) -> list[str]:
     """Returns every problem of one environment (empty when valid)."""
     p: list[str] = []
@@ -809,6 +926,7 @@ def validate_environment(env: EnvironmentConfig) -> list[str]:
     p += _deployment_problems(env)
     p += _alarm_problems(env)
     p += _access_problems(env)
+    p += _pipeline_problems(env)
     p += _security_baseline_problems(env)
     p += _release_problems(env)
 
@@ -1097,5 +1215,6 @@ def validate_all(envs: Iterable[EnvironmentConfig]) -> None:
                 f"{first.name}'s, which shares account {env.account_id} in {env.region}; "
                 "the baseline is one per account and region: declare the same values"
             )
+    problems += _shared_oidc_provider_problems(envs)
     if problems:
         raise ConfigError(problems)

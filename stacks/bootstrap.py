@@ -1,7 +1,10 @@
-"""Creates what the S3 backend of an environment needs; its own state is local.
+"""Creates what the S3 backend of an environment needs, and the identities
+the CI pipeline assumes; its own state is local.
 
 Apply it once per environment before any other stack (see README), then
-optionally migrate its state into the bucket it created.
+optionally migrate its state into the bucket it created. The pipeline's
+identities live here because they exist before the first pipeline run and
+only an administrator changes them (the deploy role may not: docs/ci.md).
 """
 
 from __future__ import annotations
@@ -9,9 +12,11 @@ from __future__ import annotations
 from config import EnvironmentConfig
 from config.naming import state_key_alias
 from framework import Construct, TerraformOutput
+from modules.github_oidc import GitHubOidcProvider, GitHubOidcProviderProps
 from modules.kms import ManagedKey, ManagedKeyProps
+from modules.pipeline_roles import PipelineRoles, PipelineRolesProps
 from modules.state_bucket import StateBucket, StateBucketProps
-from stacks.base import LocalStateStack
+from stacks.base import LocalStateStack, state_key
 
 
 class StateBootstrapStack(LocalStateStack):
@@ -50,3 +55,23 @@ class StateBootstrapStack(LocalStateStack):
         TerraformOutput(
             self, "state_access_log_bucket", value=self.state_bucket.access_logs.bucket.bucket
         )
+        github = GitHubOidcProvider(
+            self,
+            "github-oidc",
+            GitHubOidcProviderProps(create=env.pipeline.creates_github_oidc_provider),
+        )
+        self.pipeline = PipelineRoles(
+            self,
+            "pipeline",
+            PipelineRolesProps(
+                environment=env,
+                provider_arn=github.arn,
+                state_key_arn=key.arn,
+                # Every stack's state object of the environment.
+                state_object_pattern=state_key(env, "*"),
+                account_id=self.account_id,
+                partition=self.partition,
+            ),
+        )
+        TerraformOutput(self, "plan_role_arn", value=self.pipeline.plan_role.arn)
+        TerraformOutput(self, "deploy_role_arn", value=self.pipeline.deploy_role.arn)

@@ -179,13 +179,14 @@ def test_placeholders_are_listed_and_cannot_be_deployed(stacks):
     """Placeholders pass synthesis but are listed; the account placeholder
     is in allowed_account_ids, so every plan fails at the provider's account
     check (no AWS account has id 000000000000)."""
-    from config.model import PLACEHOLDER_ACCOUNT_ID, placeholders
+    from config.model import PLACEHOLDER_ACCOUNT_ID, PLACEHOLDER_GITHUB_REPOSITORY, placeholders
 
     found = placeholders(PROD)
     assert f"prod.account_id = {PLACEHOLDER_ACCOUNT_ID}" in found
     assert any(f.startswith("prod.load_balancer.certificate_arn = ") for f in found)
     assert "prod.load_balancer.test_listener_cidrs[0] = 203.0.113.0/28" in found
     assert "prod.alarms.emails[0] = payments-oncall@example.com" in found
+    assert f"prod.pipeline.github_repository = {PLACEHOLDER_GITHUB_REPOSITORY}" in found
     for synthesized in stacks.values():
         if "-prod-" in synthesized.name:
             assert synthesized.json["provider"]["aws"][0]["allowed_account_ids"] == [
@@ -200,6 +201,7 @@ def test_placeholders_are_listed_and_cannot_be_deployed(stacks):
             test_listener_cidrs=("8.8.8.0/28",),
             certificate_arn="arn:aws:acm:eu-west-1:123456789012:certificate/1b2c3d4e-0000-4000-8000-000000000001",
         ),
+        pipeline=dataclasses.replace(PROD.pipeline, github_repository="payments/platform"),
     )
     assert placeholders(real) == []
 
@@ -208,6 +210,6 @@ def test_the_synth_report_lists_the_placeholders():
     from main import placeholder_report
 
     report = placeholder_report([PROD, DEV])
-    assert report.startswith("placeholders: 5 value(s) to replace before the first deployment:")
+    assert report.startswith("placeholders: 7 value(s) to replace before the first deployment:")
     assert "  prod.account_id = 000000000000" in report.splitlines()
     assert placeholder_report([]) == ""

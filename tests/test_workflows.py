@@ -77,8 +77,17 @@ def test_pull_request_plans_every_environment_with_the_pull_request_subject(envi
     assert "environment" not in plan
     assert plan["if"] == "github.event.pull_request.head.repo.full_name == github.repository"
     assert plan["permissions"] == {"contents": "read", "id-token": "write"}
-    planned = [entry["environment"] for entry in plan["strategy"]["matrix"]["include"]]
-    assert planned == list(environments)
+    matrix = plan["strategy"]["matrix"]["include"]
+    assert [entry["environment"] for entry in matrix] == list(environments)
+    # The role each environment's bootstrap creates, named by configuration.
+    for entry in matrix:
+        env = environments[entry["environment"]]
+        assert entry["plan_role"] == env.plan_role
+        assert entry["account_id"] == f"${{{{ vars.AWS_ACCOUNT_ID_{env.name.upper()} }}}}"
+    [credentials] = [s for s in steps(plan) if "configure-aws-credentials" in str(s.get("uses"))]
+    assert credentials["with"]["role-to-assume"] == (
+        "arn:aws:iam::${{ matrix.account_id }}:role/${{ matrix.plan_role }}"
+    )
     runs = "\n".join(str(s.get("run")) for s in steps(plan))
     assert 'make plan ENV="$PLAN_ENV"' in runs
     assert 'tools/plan_review.py --output plan-review.md plans/"$PLAN_ENV"/*.json' in runs
@@ -91,10 +100,18 @@ def test_main_deploys_environment_by_environment_with_prod_last(environments):
     assert workflow["concurrency"]["cancel-in-progress"] is False
     jobs = workflow["jobs"]
     assert [job["with"]["environment"] for job in jobs.values()] == list(environments)
+    for job in jobs.values():
+        env = environments[job["with"]["environment"]]
+        assert job["with"]["deploy_role"] == env.deploy_role  # the bootstrap's deploy role
+        assert job["with"]["account_id"] == f"${{{{ vars.AWS_ACCOUNT_ID_{env.name.upper()} }}}}"
     assert "needs" not in jobs["dev"]
     assert jobs["staging"]["needs"] == "dev" and jobs["prod"]["needs"] == "staging"
     deploy = load("deploy-environment.yml")["jobs"]["deploy"]
     assert deploy["environment"] == "${{ inputs.environment }}"  # protection rules apply
+    [credentials] = [s for s in steps(deploy) if "configure-aws-credentials" in str(s.get("uses"))]
+    assert credentials["with"]["role-to-assume"] == (
+        "arn:aws:iam::${{ inputs.account_id }}:role/${{ inputs.deploy_role }}"
+    )
     script = "\n".join(str(s.get("run")) for s in steps(deploy))
     assert 'tools/plan_env.py --env "$DEPLOY_ENV" --order' in script
     assert 'npx cdktf deploy "$stack" --auto-approve' in script
@@ -111,3 +128,11 @@ def test_releases_are_a_separate_manual_workflow(environments):
     assert job["environment"] == "${{ inputs.environment }}"
     script = "\n".join(str(s.get("run")) for s in steps(job))
     assert '.venv/bin/python -m release "$@"' in script
+
+
+@pytest.mark.parametrize("name", all_workflows())
+def test_no_workflow_hands_a_token_to_fork_code(name):
+    """GitHub gives fork pull requests no OIDC token under ``pull_request``;
+    ``pull_request_target`` and ``workflow_run`` would run with the base
+    repository's token and permissions, so none of them is a trigger."""
+    assert not {"pull_request_target", "workflow_run"} & set(triggers(load(name)))

@@ -1,0 +1,285 @@
+"""The identities the CI pipeline assumes (docs/ci.md, "Identities"): the
+GitHub OIDC provider, the read-only plan role and the deploy role of every
+environment's bootstrap stack, their trust, what the plan role may write,
+and the configuration that names them."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from fnmatch import fnmatchcase
+
+import pytest
+
+from config.model import (
+    PLACEHOLDER_GITHUB_REPOSITORY,
+    ConfigError,
+    PipelineConfig,
+    placeholders,
+    validate_all,
+    validate_environment,
+)
+from guardrails.rules import RuleContext
+from guardrails.rules.registry import RULES, run_rules
+from modules.github_oidc import GITHUB_OIDC_HOST, STS_AUDIENCE
+from modules.pipeline_roles import (
+    NO_PERMISSION_DATA_SOURCES,
+    READ_ACTIONS,
+    service_of,
+)
+
+READ_VERBS = ("Describe", "Get", "List", "BatchGet")
+
+
+def bootstrap(stacks, env):
+    return stacks[f"{env.prefix}-bootstrap"]
+
+
+def role(stack, name) -> dict:
+    found = [r for r in stack.resources("aws_iam_role").values() if r["name"] == name]
+    assert len(found) == 1, f"{stack.name}: expected one role {name}"
+    return found[0]
+
+
+def policy_of(stack, role_key_part: str) -> dict:
+    found = [
+        json.loads(p["policy"])
+        for key, p in stack.resources("aws_iam_role_policy").items()
+        if key.startswith(f"pipeline_{role_key_part}-policy")
+    ]
+    assert len(found) == 1
+    return found[0]
+
+
+def as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+@pytest.mark.parametrize(
+    ("role_name", "subject"),
+    [
+        (lambda env: env.plan_role, lambda env, repo: f"repo:{repo}:pull_request"),
+        (lambda env: env.deploy_role, lambda env, repo: f"repo:{repo}:environment:{env.name}"),
+    ],
+    ids=["plan", "deploy"],
+)
+def test_trust_names_the_exact_subject_and_audience(
+    stacks, environments, env_name, role_name, subject
+):
+    env = environments[env_name]
+    stack = bootstrap(stacks, env)
+    trust = json.loads(role(stack, role_name(env))["assume_role_policy"])
+    [statement] = trust["Statement"]
+    assert statement["Effect"] == "Allow"
+    assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+    assert statement["Principal"] == {
+        "Federated": "${aws_iam_openid_connect_provider.github-oidc_provider_D7593BA3.arn}"
+    }
+    # StringEquals only: no StringLike, so no pattern can widen the subject.
+    assert statement["Condition"] == {
+        "StringEquals": {
+            f"{GITHUB_OIDC_HOST}:aud": STS_AUDIENCE,
+            f"{GITHUB_OIDC_HOST}:sub": subject(env, env.pipeline.github_repository),
+        }
+    }
+    assert "*" not in json.dumps(trust) and "?" not in json.dumps(trust)
+
+
+def test_the_deploy_role_keeps_the_name_key_and_secret_policies_trust(stacks, environments):
+    for env in environments.values():
+        stack = bootstrap(stacks, env)
+        assert role(stack, env.deploy_role)["name"] == f"payment-{env.name}-deploy"
+        assert role(stack, env.plan_role)["name"] == f"payment-{env.name}-plan"
+        # The state key's policy lets the deploy role change it (D33).
+        key_policy = json.loads(stack.only("aws_kms_key")["policy"])
+        assert f":role/{env.deploy_role}" in json.dumps(key_policy)
+
+
+def test_each_environment_creates_the_provider_its_configuration_says(stacks, environments):
+    for env in environments.values():
+        stack = bootstrap(stacks, env)
+        created = stack.resources("aws_iam_openid_connect_provider")
+        assert env.pipeline.creates_github_oidc_provider
+        assert [(p["url"], p["client_id_list"]) for p in created.values()] == [
+            (f"https://{GITHUB_OIDC_HOST}", [STS_AUDIENCE])
+        ]
+        assert not stack.data_sources("aws_iam_openid_connect_provider")
+
+
+def test_an_environment_sharing_the_account_looks_the_provider_up(tmp_path, environments):
+    from tests.synth import synthesize
+
+    dev = environments["dev"]
+    shared = dataclasses.replace(
+        dev, pipeline=dataclasses.replace(dev.pipeline, creates_github_oidc_provider=False)
+    )
+    _, out = synthesize([shared], tmp_path)
+    stack = out[f"{dev.prefix}-bootstrap"]
+    assert not stack.resources("aws_iam_openid_connect_provider")
+    [found] = stack.data_sources("aws_iam_openid_connect_provider").values()
+    assert found["url"] == f"https://{GITHUB_OIDC_HOST}"
+    trust = json.loads(role(stack, dev.plan_role)["assume_role_policy"])
+    assert trust["Statement"][0]["Principal"]["Federated"].startswith(
+        "${data.aws_iam_openid_connect_provider."
+    )
+
+
+def test_plan_role_writes_nothing_but_the_state_lock(stacks, environments, env_name):
+    env = environments[env_name]
+    statements = policy_of(bootstrap(stacks, env), "plan")["Statement"]
+    assert all(s["Effect"] == "Allow" for s in statements)
+    lock = f"arn:${{data.aws_partition.partition.partition}}:s3:::{env.state_bucket}/payment-platform/{env.name}/*.tfstate.tflock"
+    for statement in statements:
+        for action in as_list(statement["Action"]):
+            service, _, verb = action.partition(":")
+            assert "*" != verb and service != "*"
+            if verb.startswith(READ_VERBS):
+                continue
+            if action in ("s3:PutObject", "s3:DeleteObject"):
+                assert as_list(statement["Resource"]) == [lock], action
+            elif action in ("kms:Decrypt", "kms:GenerateDataKey"):
+                # The state key, only on S3's behalf.
+                assert statement["Condition"] == {
+                    "StringEquals": {"kms:ViaService": f"s3.{env.backend_region}.amazonaws.com"}
+                }
+                [key] = bootstrap(stacks, env).resources("aws_kms_key")
+                assert statement["Resource"] == f"${{aws_kms_key.{key}.arn}}"
+            else:
+                pytest.fail(f"the plan role may {action}")
+
+
+@pytest.mark.parametrize(
+    "data_read",
+    [
+        "s3:GetObject",
+        "secretsmanager:GetSecretValue",
+        "logs:GetLogEvents",
+        "ecr:GetDownloadUrlForLayer",
+        "ecr:BatchGetImage",
+        "ssm:GetParameter",
+        "kms:Decrypt",
+    ],
+)
+def test_plan_role_reads_no_data_outside_the_state(stacks, environments, data_read):
+    env = environments["prod"]
+    statements = policy_of(bootstrap(stacks, env), "plan")["Statement"]
+    for statement in statements:
+        if any(fnmatchcase(data_read, a) for a in as_list(statement["Action"])):
+            resources = as_list(statement["Resource"])
+            assert "*" not in resources, f"{data_read} on every resource"
+            assert all(
+                f"{env.state_bucket}/" in r or "aws_kms_key.state-key" in r for r in resources
+            )
+
+
+def test_deploy_role_cannot_change_the_pipeline_identities(stacks, environments, env_name):
+    env = environments[env_name]
+    statements = policy_of(bootstrap(stacks, env), "deploy")["Statement"]
+    [deny] = [s for s in statements if s["Sid"] == "NeverChangeThePipelineIdentities"]
+    assert deny["Effect"] == "Deny"
+    resources = " ".join(deny["Resource"])
+    for name in (f"role/{env.plan_role}", f"role/{env.deploy_role}", "oidc-provider/"):
+        assert name in resources
+    for write in ("iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy", "iam:AttachRolePolicy"):
+        assert any(fnmatchcase(write, a) for a in deny["Action"])
+    assert not any(a == "iam:*" for s in statements for a in as_list(s["Action"]))
+
+
+def test_every_type_the_stacks_declare_has_its_service_in_the_roles(stacks, environments, env_name):
+    """A new resource type without a row would fail the deploy (and the
+    plan) at the first call: the table must grow with the stacks."""
+    env = environments[env_name]
+    unknown = set()
+    for name, stack in stacks.items():
+        if not name.startswith(f"{env.prefix}-"):
+            continue
+        for kind in ("resource", "data"):
+            for tf_type in stack.json.get(kind, {}):
+                if kind == "data" and tf_type in NO_PERMISSION_DATA_SOURCES:
+                    continue
+                if service_of(tf_type) not in READ_ACTIONS:
+                    unknown.add(tf_type)
+    assert not unknown, f"no IAM service for {sorted(unknown)} in modules/pipeline_roles.py"
+
+
+def test_contract_rules_pass_on_the_bootstrap_stacks(stacks, environments, env_name):
+    env = environments[env_name]
+    findings = run_rules(bootstrap(stacks, env).json, RuleContext.for_environment(env), RULES)
+    assert findings == []
+
+
+# --- Configuration ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("repository", "expected"),
+    [
+        ("acme/*", "wildcards would let other repositories"),
+        ("*/payment-platform", "wildcards would let other repositories"),
+        ("acme/payment-?", "wildcards would let other repositories"),
+        ("acme", "give one repository as owner/repo"),
+        ("acme/", "give one repository as owner/repo"),
+        ("-acme/payment", "give one repository as owner/repo"),
+        ("acme--corp/payment", "give one repository as owner/repo"),
+        ("acme/pay/ment", "give one repository as owner/repo"),
+        ("acme/..", "give one repository as owner/repo"),
+        ("a" * 40 + "/payment", "give one repository as owner/repo"),
+        ("", "give one repository as owner/repo"),
+    ],
+)
+def test_a_repository_that_is_not_exactly_one_is_refused(environments, repository, expected):
+    dev = environments["dev"]
+    env = dataclasses.replace(dev, pipeline=PipelineConfig(github_repository=repository))
+    problems = validate_environment(env)
+    assert problems == [
+        next(p for p in problems if p.startswith("dev.pipeline.github_repository: "))
+    ]
+    assert repr(repository) in problems[0] and expected in problems[0]
+    assert "owner/repo" in problems[0]
+
+
+@pytest.mark.parametrize("repository", ["acme/payment-platform", "Acme-Corp/pay.ments_2"])
+def test_a_real_repository_is_accepted(environments, repository):
+    env = dataclasses.replace(
+        environments["dev"], pipeline=PipelineConfig(github_repository=repository)
+    )
+    assert validate_environment(env) == []
+    assert not any("github_repository" in p for p in placeholders(env))
+
+
+def test_the_placeholder_repository_is_listed_and_can_belong_to_nobody(environments):
+    owner = PLACEHOLDER_GITHUB_REPOSITORY.split("/")[0]
+    assert len(owner) > 39  # GitHub account names have at most 39 characters
+    for env in environments.values():
+        assert env.pipeline.github_repository == PLACEHOLDER_GITHUB_REPOSITORY
+        assert (
+            f"{env.name}.pipeline.github_repository = {PLACEHOLDER_GITHUB_REPOSITORY}"
+            in placeholders(env)
+        )
+
+
+def test_plan_role_name_is_checked(environments):
+    dev = environments["dev"]
+    for name, expected in (
+        ("plan role", "is not an IAM role name"),
+        (dev.deploy_role, "needs a name of its own"),
+    ):
+        env = dataclasses.replace(dev, pipeline=PipelineConfig(plan_role_name=name))
+        [problem] = validate_environment(env)
+        assert problem.startswith(f"dev.pipeline.plan_role_name: {name!r} ") and expected in problem
+
+
+def test_environments_sharing_an_account_create_the_provider_once(environments):
+    dev, staging = environments["dev"], environments["staging"]
+    account = "123456789012"
+    both = [dataclasses.replace(e, account_id=account) for e in (dev, staging)]
+    with pytest.raises(ConfigError) as refused:
+        validate_all(both)
+    assert refused.value.problems == (
+        "staging.pipeline.creates_github_oidc_provider: True is not allowed; dev creates the "
+        f"GitHub OIDC provider of account {account} (one per account): set False here",
+    )
+    one = dataclasses.replace(
+        both[1], pipeline=dataclasses.replace(staging.pipeline, creates_github_oidc_provider=False)
+    )
+    validate_all([both[0], one])
