@@ -199,7 +199,8 @@ def test_stacks_whose_upstream_is_not_applied_fail_and_the_others_are_planned(fu
     )
     assert "skipped payment-dev-bootstrap: its local state" in result.stdout
     saved = sorted(p.stem for p in (project / "plans" / "dev").glob("*.json"))
-    assert saved == ["payment-dev-security"]
+    # dev deploys its account's security baseline (no upstream stack).
+    assert saved == ["payment-dev-baseline", "payment-dev-security"]
     plan = json.loads((project / "plans" / "dev" / "payment-dev-security.json").read_text())
     assert {tuple(c["change"]["actions"]) for c in plan["resource_changes"]} == {("create",)}
 
