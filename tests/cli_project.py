@@ -59,7 +59,7 @@ def make_project(target: Path) -> Path:
         shutil.copytree(ROOT / name, target / name, ignore=ignore)
     for name in FILES:
         shutil.copy2(ROOT / name, target / name)  # keeps mtimes: the launcher compares them
-    for name in (".venv", "node_modules"):
+    for name in (".venv", ".tools", "node_modules"):
         (target / name).symlink_to(ROOT / name)
     install_standin(target)
     return target

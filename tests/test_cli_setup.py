@@ -104,7 +104,16 @@ def test_launcher_notes_a_missing_terraform_then_runs_main(project):
 
 #: The copy shares the checkout's .venv and node_modules: make must never
 #: (re)install into them from the copy, even when a lock file is newer.
-NO_SETUP = ("-o", ".venv/.synced", "-o", "node_modules/.synced", "-o", "node_modules/.cli-synced")
+NO_SETUP = (
+    "-o",
+    ".tools/.synced",
+    "-o",
+    ".venv/.synced",
+    "-o",
+    "node_modules/.synced",
+    "-o",
+    "node_modules/.cli-synced",
+)
 
 
 def make(project: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
