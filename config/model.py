@@ -263,7 +263,7 @@ class AlarmConfig:
 @dataclass(frozen=True, kw_only=True)
 class AccessConfig:
     """IAM roles of the environment's account that key and secret policies
-    and the release role name (PCI DSS 3.6.1, 7.2.2; docs/pci.md). The roles
+    and the release role name (PCI DSS 3.6.1, 7.2.2; docs/pci-responsibility.md). The roles
     are the customer's (organization baseline or identity center); policies
     match them by ARN with ``aws:PrincipalArn``, so they need not exist when
     the policies are written. Names, not ARNs: the account is the
@@ -338,7 +338,7 @@ class ReleaseConfig:
 
 #: Who runs the account-level security baseline (CloudTrail, GuardDuty,
 #: AWS Config, Security Hub, the ``RDSOSMetrics`` log group) of an account
-#: and region (docs/pci.md, docs/decisions.md D35).
+#: and region (docs/pci-responsibility.md, docs/decisions.md D35).
 THIS_REPOSITORY = "this_repository"
 PROVIDED_BY_ORGANIZATION = "provided_by_organization"
 SECURITY_BASELINE_PROVIDERS = (THIS_REPOSITORY, PROVIDED_BY_ORGANIZATION)
@@ -619,7 +619,7 @@ def _service_problems(env: EnvironmentConfig, idx: int, svc: ServiceConfig) -> l
         p.append(
             f"{where}.enable_execute_command: True is not allowed in the production tier; "
             "a shell in a task reaches card data outside any reviewed change (PCI DSS "
-            "7.2.2, docs/pci.md): use it in a non-production tier"
+            "7.2.2, docs/pci-responsibility.md): use it in a non-production tier"
         )
     if not isinstance(svc.platform_version, str) or not PLATFORM_VERSION_PATTERN.fullmatch(
         svc.platform_version

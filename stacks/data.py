@@ -56,5 +56,5 @@ class DataStack(PlatformStack):
         TerraformOutput(self, "writer_endpoint", value=self.database.endpoint)
         TerraformOutput(self, "reader_endpoint", value=self.database.reader_endpoint)
         TerraformOutput(self, "master_user_secret_arn", value=self.database.master_user_secret_arn)
-        # Card data that reaches a log group is masked (PAY-LOG-001, docs/pci.md 3.3.1).
+        # Card data that reaches a log group is masked (PAY-LOG-001, docs/pci-responsibility.md 3.3.1).
         protect_card_data(self, f"{env.prefix}-card-data")

@@ -29,5 +29,5 @@ class NetworkStack(PlatformStack):
                 region=env.region,
             ),
         )
-        # Card data that reaches a log group is masked (PAY-LOG-001, docs/pci.md 3.3.1).
+        # Card data that reaches a log group is masked (PAY-LOG-001, docs/pci-responsibility.md 3.3.1).
         protect_card_data(self, f"{env.prefix}-card-data")

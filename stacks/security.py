@@ -26,7 +26,7 @@ class SecurityStack(PlatformStack):
     CloudWatch Logs service for every log group of the environment (and by
     CloudWatch alarms for the alarm topic); the data key encrypts what holds
     customer or credential data (database, secrets, images) and is usable
-    only through those services. Named roles administer both (docs/pci.md).
+    only through those services. Named roles administer both (docs/pci-responsibility.md).
     See docs/data-and-secrets.md.
     """
 

@@ -7,7 +7,7 @@ account_scope``). It is deployed with its owner environment
 (``config.model.baseline_owner``), named ``payment-<owner>-baseline``,
 with its state in the owner's state bucket. When configuration says the
 organization provides it (``security_baseline.provided_by``), nothing is
-built (docs/pci.md, docs/decisions.md D35).
+built (docs/pci-responsibility.md, docs/decisions.md D35).
 """
 
 from __future__ import annotations

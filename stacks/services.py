@@ -148,7 +148,7 @@ class ServicesStack(PlatformStack):
                     **common,
                 ),
             )
-        # Releases run as this role (docs/release.md, docs/pci.md 7.2.2).
+        # Releases run as this role (docs/release.md, docs/pci-responsibility.md 7.2.2).
         self.release_role = ReleaseRole(
             self,
             "release-role",
@@ -161,7 +161,7 @@ class ServicesStack(PlatformStack):
         )
         self._observability(env, security, data)
         self._outputs(env)
-        # Card data that reaches a log group is masked (PAY-LOG-001, docs/pci.md 3.3.1).
+        # Card data that reaches a log group is masked (PAY-LOG-001, docs/pci-responsibility.md 3.3.1).
         protect_card_data(self, f"{env.prefix}-card-data")
 
     def _observability(

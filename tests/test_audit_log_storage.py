@@ -1,4 +1,4 @@
-"""PCI DSS 10.3.2-10.3.4 (issue #15, docs/pci.md): audit logs
+"""PCI DSS 10.3.2-10.3.4 (issue #15, docs/pci-responsibility.md): audit logs
 stored in S3 cannot be altered or deleted before their retention ends."""
 
 from __future__ import annotations

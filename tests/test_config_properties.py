@@ -134,7 +134,7 @@ def valid_service(draw, env_name: str, name: str, listener_priority: int) -> Ser
         use_spot=draw(st.booleans()) and env_name != "prod",
         secrets=draw(SERVICE_SECRETS[env_name]),
         uses_database=draw(st.booleans()),
-        # The production tier refuses ECS Exec (docs/pci.md, 7.2.2).
+        # The production tier refuses ECS Exec (docs/pci-responsibility.md, 7.2.2).
         enable_execute_command=draw(st.booleans()) and env_name != "prod",
         custom_metric=metric,
         cpu_target_percent=draw(CPU_TARGETS),

@@ -216,7 +216,7 @@ def test_parameter_group_logs_slow_statements_connections_and_forces_tls(data):
         "log_disconnections": "1",
         "log_statement": "ddl",
         "rds.force_ssl": "1",
-        # docs/pci.md 3.3.1, 10.2.1: no bound values in logs, pgAudit.
+        # docs/pci-responsibility.md 3.3.1, 10.2.1: no bound values in logs, pgAudit.
         "log_parameter_max_length": "0",
         "log_parameter_max_length_on_error": "0",
         "shared_preload_libraries": "pg_stat_statements,pgaudit",

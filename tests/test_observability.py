@@ -154,7 +154,7 @@ def dashboard_metrics(widgets: list[dict]) -> list[tuple[str, str, str, dict[str
 
 def test_topic_is_encrypted_with_the_logs_key_of_the_security_stack(stacks, svc_stack, env):
     """The logs key, not the data key: the data key admits no service
-    principal (docs/pci.md, 3.6.1)."""
+    principal (docs/pci-responsibility.md, 3.6.1)."""
     _, topic = find(svc_stack, "aws_sns_topic", "alarm-topic/topic")
     assert topic["name"] == f"{env.prefix}-alarms"
     value = topic["kms_master_key_id"]

@@ -1,4 +1,4 @@
-"""PCI DSS 4.0 controls this repository provides (issue #15, docs/pci.md):
+"""PCI DSS 4.0 controls this repository provides (issue #15, docs/pci-responsibility.md):
 each test fails if the control it names breaks."""
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ def documented_release_permissions() -> set[str]:
 def test_release_role_covers_every_documented_call_and_the_hardening_calls(stacks, env_name):
     """The role allows exactly the permissions of docs/release.md's tables
     (the hardening calls, scan, stop and alarm states, included): nothing
-    undocumented, nothing documented missing. (docs/pci.md cites this name.)"""
+    undocumented, nothing documented missing. (docs/pci-responsibility.md cites this name.)"""
     _, statements = release_policy(stacks, env_name)
     actions = allowed_actions(statements)
     # GetCallerIdentity needs no permission (STS API reference).
@@ -349,7 +349,7 @@ def test_every_log_group_masks_card_numbers(stacks, env_name):
     assert total >= 5
 
 
-# --- docs/pci.md and the runbook stay true ---------------------------------------
+# --- docs/pci-responsibility.md and the runbook stay true ---------------------------------------
 
 
 def test_pgaudit_runbook_names_the_parameter_groups_role():
@@ -373,9 +373,9 @@ def test_pci_matrix_cites_only_real_rules_stacks_and_tests():
     from guardrails.rules import RULES_BY_ID
 
     root = Path(__file__).resolve().parent.parent
-    text = (root / "docs" / "pci.md").read_text()
+    text = (root / "docs" / "pci-responsibility.md").read_text()
     cited_rules = set(re.findall(r"PAY-[A-Z]+-\d{3}", text))
-    assert cited_rules, "docs/pci.md cites no rule"
+    assert cited_rules, "docs/pci-responsibility.md cites no rule"
     # Every cited rule exists, and every PCI-relevant rule is cited.
     assert cited_rules <= set(RULES_BY_ID), sorted(cited_rules - set(RULES_BY_ID))
     pci_rules = {

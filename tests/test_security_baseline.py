@@ -1,4 +1,4 @@
-"""The account-level security baseline (issue #15, docs/pci.md,
+"""The account-level security baseline (issue #15, docs/pci-responsibility.md,
 D35): one per account and region, built only when configuration says this
 repository provides it."""
 
