@@ -55,10 +55,7 @@ def project(tmp_path) -> Path:
 def full_project(tmp_path_factory) -> Path:
     """A copy of the project (sources, Makefile) sharing .venv, node_modules
     and the project-local tools, with the stand-in terraform."""
-    target = make_project(tmp_path_factory.mktemp("plan-project"))
-    if (ROOT / ".tools").is_dir():
-        (target / ".tools").symlink_to(ROOT / ".tools")
-    return target
+    return make_project(tmp_path_factory.mktemp("plan-project"))
 
 
 def environment(project: Path, credentials: bool = True, **extra: str) -> dict[str, str]:
