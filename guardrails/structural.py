@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from guardrails.hcl import interpolation_end
+
 STACK_FILE = "cdk.tf.json"
 # hcl.DiagnosticSeverity: 1 = error, 2 = warning.
 _SEVERITY = {1: "error", 2: "warning"}
@@ -100,25 +102,11 @@ def _template_expressions(text: str) -> tuple[list[str], bool]:
         if start > 0 and text[start - 1] == "$":
             i = start + 2
             continue
-        depth, j, in_string = 1, start + 2, False
-        while j < len(text) and depth:
-            char = text[j]
-            if in_string:
-                if char == "\\":
-                    j += 1
-                elif char == '"':
-                    in_string = False
-            elif char == '"':
-                in_string = True
-            elif char == "{":
-                depth += 1
-            elif char == "}":
-                depth -= 1
-            j += 1
-        if depth:
+        end = interpolation_end(text, start)
+        if end is None:
             return found, False
-        found.append(text[start + 2 : j - 1])
-        i = j
+        found.append(text[start + 2 : end - 1])
+        i = end
 
 
 def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:

@@ -13,6 +13,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from guardrails.hcl import interpolation_end
+
 _REFERENCE = re.compile(
     r"^\$\{(?P<data>data\.)?(?P<type>[a-z0-9_]+)\.(?P<name>[A-Za-z0-9_-]+)\.(?P<attr>[A-Za-z0-9_.-]+)\}$"
 )
@@ -144,30 +146,6 @@ def is_private(network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> bool:
     )
 
 
-def _interpolation_end(text: str, start: int) -> int:
-    """Index just past the ``}`` closing the interpolation opened at
-    ``text[start:start + 2] == "${"``, skipping braces inside HCL strings;
-    len(text) when it never closes."""
-    depth, index, quoted = 1, start + 2, False
-    while index < len(text):
-        char = text[index]
-        if quoted:
-            if char == "\\":
-                index += 1
-            elif char == '"':
-                quoted = False
-        elif char == '"':
-            quoted = True
-        elif char == "{":
-            depth += 1
-        elif char == "}":
-            depth -= 1
-            if depth == 0:
-                return index + 1
-        index += 1
-    return len(text)
-
-
 def template_json(text: str) -> Any:
     """Parses a JSON string that may contain Terraform interpolations.
 
@@ -190,7 +168,9 @@ def template_json(text: str) -> Any:
             index += 3
             continue
         if text.startswith("${", index):
-            end = _interpolation_end(text, index)
+            end = interpolation_end(text, index)
+            if end is None:  # never closes: the rest is the expression
+                end = len(text)
             escaped = json.dumps(text[index:end])[1:-1]
             out.append(escaped if in_string else f'"{escaped}"')
             index = end
