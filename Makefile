@@ -35,7 +35,7 @@ CDKTF_ARGS  ?=
 # dependency order. Bootstrap is deployed on its own first (README).
 ENV_STACKS   = $(foreach part,security network data services,payment-$(ENV)-$(part))
 
-.PHONY: synth test setup cli checks docs lint format bench terrain-check clean prerequisites other-python bootstrap deploy diff terraform-check env-check
+.PHONY: synth test setup cli checks docs lint format bench terrain-check clean prerequisites other-python bootstrap deploy diff terraform-check env-check approval-check
 
 synth: setup
 	$(RUN) python main.py
@@ -88,10 +88,10 @@ bench: setup
 terrain-check: setup
 	.venv/bin/python tools/terrain_check.py
 
-bootstrap: cli terraform-check env-check
+bootstrap: cli terraform-check env-check approval-check
 	npx cdktf deploy payment-$(ENV)-bootstrap $(CDKTF_ARGS)
 
-deploy: cli terraform-check env-check
+deploy: cli terraform-check env-check approval-check
 	npx cdktf deploy $(ENV_STACKS) $(CDKTF_ARGS)
 
 diff: cli terraform-check
@@ -132,6 +132,15 @@ terraform-check:
 	@command -v "$(TERRAFORM)" >/dev/null 2>&1 || { \
 	  echo "terraform not found: '$(TERRAFORM)' is not on PATH. cdktf diff and deploy run Terraform >= 1.11: install it (https://developer.hashicorp.com/terraform/install) or set TERRAFORM_BINARY_NAME to its path." >&2; \
 	  exit 2; }
+
+# ink, the CLI's terminal UI, draws only its static output when it detects
+# CI (CI set to anything but "false"): the approval prompt never shows and a
+# deploy without --auto-approve waits for an answer it never asks
+# (docs/cli.md, "Under CI").
+approval-check:
+	@case "$${CI:-}" in ""|false) ;; *) case " $(CDKTF_ARGS) " in *" --auto-approve "*) ;; *) \
+	  echo "CI=$${CI} is set and CDKTF_ARGS has no --auto-approve: under CI the CDKTF CLI does not draw its approval prompt, so make $(firstword $(MAKECMDGOALS)) would wait for an answer nobody sees. Pass CDKTF_ARGS=--auto-approve to apply without asking, or run it with CI=false." >&2; \
+	  exit 2;; esac;; esac
 
 env-check:
 	@test -n "$(ENV)" || { echo "name the environment, e.g. make $(MAKECMDGOALS) ENV=dev" >&2; exit 2; }

@@ -98,6 +98,11 @@ def cli_environment(project: Path, **extra: str) -> dict[str, str]:
             "CHECKPOINT_DISABLE": "1",  # no usage telemetry (needs network)
             "CDKTF_HOME": str(project / "standin" / "cdktf-home"),
             "TERM": "xterm",
+            # A developer's terminal. Under CI (CI set to anything but
+            # "false", or a CI vendor's variables) ink, the CLI's UI, writes
+            # only its static output: the approval prompt is never drawn and
+            # the deploy waits for an answer it never asks (docs/cli.md).
+            "CI": "false",
         }
     )
     env.update(extra)

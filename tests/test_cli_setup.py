@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -147,6 +148,38 @@ def test_make_wrappers_name_a_missing_terraform_before_the_cli_starts(project):
         "terraform not found: 'terraform-that-is-not-installed' is not on PATH. cdktf diff and "
         "deploy run Terraform >= 1.11"
     ) in result.stderr
+
+
+@pytest.mark.parametrize("ci", ["true", "1"])
+def test_make_deploy_under_ci_without_auto_approve_stops_in_one_line(project, ci):
+    """Under CI the CLI draws no approval prompt (see the next test), so an
+    interactive deploy there would wait for ever; the wrappers say so first."""
+    for target in ("bootstrap", "deploy"):
+        result = make(project, target, "ENV=dev", CI=ci)
+        assert result.returncode == 2
+        assert result.stderr.splitlines()[0] == (
+            f"CI={ci} is set and CDKTF_ARGS has no --auto-approve: under CI the CDKTF CLI does "
+            f"not draw its approval prompt, so make {target} would wait for an answer nobody "
+            f"sees. Pass CDKTF_ARGS=--auto-approve to apply without asking, or run it with "
+            f"CI=false."
+        )
+        assert "npx cdktf" not in result.stdout
+    for fine in ({"CI": "false"}, {"CI": ""}, {"CI": ci, "CDKTF_ARGS": "--auto-approve"}):
+        result = make(project, "approval-check", "ENV=dev", **fine)
+        assert result.returncode == 0, (fine, result.stderr)
+
+
+def test_the_cli_draws_no_prompt_under_ci_unless_ci_is_false():
+    """Why the check above and the workflow test's ``CI=false`` exist: the
+    CLI's bundled ink (its terminal UI) decides once, at load, whether it
+    runs under CI, and then writes only static output (the approval prompt
+    is dynamic). ``CI=false`` is the one override it honours. A CLI release
+    that changes this fails here, and the check can be revisited."""
+    bundle = (ROOT / "node_modules/cdktf-cli/bundle/bin/cmds/handlers.js").read_text()
+    gate = re.search(r"(\w+)=process\.env\.CI===\"false\"\?!1:\w+\.default", bundle)
+    assert gate, "ink's CI gate moved"
+    assert re.search(rf"if\({gate.group(1)}\){{[^}}]*this\.lastOutput=\w+;return}}", bundle)
+    assert cli_environment(ROOT)["CI"] == "false"
 
 
 def test_make_wrappers_run_the_readme_commands(project):
