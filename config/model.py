@@ -9,6 +9,7 @@ is half-written).
 from __future__ import annotations
 
 import ipaddress
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -80,6 +81,49 @@ ECS_DEPLOYMENT_CONFIGS = (
     "CodeDeployDefault.ECSCanary10Percent5Minutes",
     "CodeDeployDefault.ECSCanary10Percent15Minutes",
 )
+#: How CodeDeploy spells a predefined ECS configuration's settings in its
+#: name: all at once, or X percent every Y minutes, or X percent first and
+#: the rest Y minutes later.
+_PREDEFINED_CONFIG = re.compile(
+    r"CodeDeployDefault\.ECS(?:(?P<all>AllAtOnce)"
+    r"|Linear(?P<step>\d+)PercentEvery(?P<every>\d+)Minutes?"
+    r"|Canary(?P<canary>\d+)Percent(?P<wait>\d+)Minutes?)"
+)
+#: Task start-up, health checks and hooks on top of the shifting itself.
+RELEASE_MARGIN_MINUTES = 30
+#: Unknown (custom) deployment configuration: assume an hour of shifting.
+UNKNOWN_SHIFT_MINUTES = 60
+#: The release role's session and the release workflow's job timeout
+#: (modules/release_role.py, .github/workflows/release.yml): a release
+#: (scan wait + shifting + blue termination + margin) must end within it, or
+#: its credentials expire while CodeDeploy still runs (docs/release.md).
+RELEASE_SESSION_MINUTES = 180
+
+
+def shift_minutes(config_name: str) -> int | None:
+    """Minutes a predefined CodeDeploy ECS configuration takes to shift all
+    traffic, read from its name: AllAtOnce 0; LinearXPercentEveryYMinutes
+    100/X steps of Y minutes; CanaryXPercentYMinutes Y. None for any other
+    (custom) configuration."""
+    match = _PREDEFINED_CONFIG.fullmatch(config_name)
+    if match is None:
+        return None
+    if match["all"]:
+        return 0
+    if match["step"]:
+        return math.ceil(100 / int(match["step"])) * int(match["every"])
+    return int(match["wait"])
+
+
+def deployment_minutes(deployment: DeploymentConfig) -> int:
+    """How long a CodeDeploy ECS deployment may take: traffic shifting +
+    blue task termination + margin (an ECS deployment only succeeds after
+    the original task set is terminated)."""
+    shift = shift_minutes(deployment.config_name)
+    if shift is None:
+        shift = UNKNOWN_SHIFT_MINUTES
+    return shift + deployment.terminate_blue_after_minutes + RELEASE_MARGIN_MINUTES
+
 
 SERVICE_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
 SECRET_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,40}[a-z0-9]$")
@@ -1147,6 +1191,17 @@ def _deployment_problems(env: EnvironmentConfig) -> list[str]:
         )
     if env.is_production and not d.rollback_on_alarm:
         p.append(f"{w}.rollback_on_alarm: False is not allowed in the production tier")
+    wait = env.release.scan_wait_minutes
+    if not p and isinstance(wait, (int, float)) and 0 < wait <= MAX_SCAN_WAIT_MINUTES:
+        longest = math.ceil(wait) + deployment_minutes(d)
+        if longest > RELEASE_SESSION_MINUTES:
+            most = d.terminate_blue_after_minutes - (longest - RELEASE_SESSION_MINUTES)
+            p.append(
+                f"{w}.terminate_blue_after_minutes: {d.terminate_blue_after_minutes} is not "
+                f"allowed with {d.config_name} and release.scan_wait_minutes {wait}: a release "
+                f"would take up to {longest} minutes, longer than the release role's "
+                f"{RELEASE_SESSION_MINUTES}-minute session; use at most {max(most, 0)}"
+            )
     return p
 
 

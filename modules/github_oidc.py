@@ -31,22 +31,38 @@ def environment_subject(repository: str, environment: str) -> str:
     return f"repo:{repository}:environment:{environment}"
 
 
-def web_identity_trust(provider_arn: str, subject: str) -> str:
-    """Trust policy: tokens of GitHub's provider whose audience is STS and
+def release_environment(environment: str) -> str:
+    """The GitHub environment of release jobs for ``environment``: its own
+    subject, so a release job cannot assume the deploy role and a deploy
+    job cannot assume the release role (docs/ci.md, "Identities")."""
+    return f"{environment}-release"
+
+
+def provider_arn(partition: str, account_id: str) -> str:
+    """ARN of GitHub's OIDC provider in ``account_id`` (IAM names it by its
+    URL without the scheme; one per account)."""
+    return f"arn:{partition}:iam::{account_id}:oidc-provider/{GITHUB_OIDC_HOST}"
+
+
+def web_identity_statement(provider_arn: str, subject: str) -> dict:
+    """Trust statement: tokens of GitHub's provider whose audience is STS and
     whose subject is exactly ``subject`` (StringEquals: no pattern)."""
-    return iam.document(
-        {
-            "Effect": "Allow",
-            "Principal": {"Federated": provider_arn},
-            "Action": "sts:AssumeRoleWithWebIdentity",
-            "Condition": {
-                "StringEquals": {
-                    f"{GITHUB_OIDC_HOST}:aud": STS_AUDIENCE,
-                    f"{GITHUB_OIDC_HOST}:sub": subject,
-                }
-            },
-        }
-    )
+    return {
+        "Effect": "Allow",
+        "Principal": {"Federated": provider_arn},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {
+            "StringEquals": {
+                f"{GITHUB_OIDC_HOST}:aud": STS_AUDIENCE,
+                f"{GITHUB_OIDC_HOST}:sub": subject,
+            }
+        },
+    }
+
+
+def web_identity_trust(provider_arn: str, subject: str) -> str:
+    """Trust policy of ``web_identity_statement`` alone."""
+    return iam.document(web_identity_statement(provider_arn, subject))
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from config import EnvironmentConfig, ServiceConfig
+from config.model import RELEASE_SESSION_MINUTES
 from config.naming import (
     cluster_name,
     codedeploy_application_name,
@@ -22,6 +23,12 @@ from framework import Construct
 from framework.aws import aws
 from modules import iam
 from modules.blue_green_service import task_role_name
+from modules.github_oidc import (
+    environment_subject,
+    provider_arn,
+    release_environment,
+    web_identity_statement,
+)
 
 
 def release_role_name(env: EnvironmentConfig) -> str:
@@ -182,18 +189,27 @@ class ReleaseRole(Construct):
         trusted = list(env.access.release_principal_arns) or [
             f"arn:{props.partition}:iam::{props.account_id}:root"
         ]
+        release_job = environment_subject(
+            env.pipeline.github_repository, release_environment(env.name)
+        )
         self.role = aws.iam_role.IamRole(
             self,
             "role",
             name=release_role_name(env),
             description=f"Releases the services of {env.prefix} (python -m release)",
-            max_session_duration=3600,
+            # A release may run this long (config.model.RELEASE_SESSION_MINUTES;
+            # .github/workflows/release.yml asks for the same duration).
+            max_session_duration=RELEASE_SESSION_MINUTES * 60,
             assume_role_policy=iam.document(
                 {
                     "Effect": "Allow",
                     "Principal": {"AWS": trusted},
                     "Action": "sts:AssumeRole",
-                }
+                },
+                # The release workflow's job (GitHub environment <env>-release).
+                web_identity_statement(
+                    provider_arn(props.partition, props.account_id), release_job
+                ),
             ),
         )
         aws.iam_role_policy.IamRolePolicy(

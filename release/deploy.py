@@ -9,7 +9,6 @@ clock are injected so tests run against moto/stubs without waiting.
 
 from __future__ import annotations
 
-import math
 import re
 import sys
 import time
@@ -17,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TextIO
 
+from config.model import deployment_minutes
 from release.appspec import ImageRef, appspec_revision, build_appspec
 from release.checks import CHECKS, Found, ReadCall
 from release.errors import (
@@ -32,18 +32,6 @@ from release.target import ReleaseTarget
 SUCCEEDED = "Succeeded"
 FINAL_DEPLOYMENT_STATUSES = (SUCCEEDED, "Failed", "Stopped")
 
-#: CodeDeploy spells a predefined ECS configuration's traffic shifting in its
-#: name (config.model.ECS_DEPLOYMENT_CONFIGS): all at once, or X percent
-#: every Y minutes, or X percent first and the rest Y minutes later.
-_PREDEFINED_CONFIG = re.compile(
-    r"CodeDeployDefault\.ECS(?:(?P<all>AllAtOnce)"
-    r"|Linear(?P<step>\d+)PercentEvery(?P<every>\d+)Minutes?"
-    r"|Canary(?P<canary>\d+)Percent(?P<wait>\d+)Minutes?)"
-)
-# Task start-up, health checks and hooks on top of the shifting itself.
-_TIMEOUT_MARGIN_MINUTES = 30
-# Unknown (custom) deployment configuration: assume an hour of shifting.
-_UNKNOWN_SHIFT_MINUTES = 60
 # A failed poll is retried after poll_seconds, doubled per failure in a row,
 # at most this long (and never past the deadline).
 MAX_POLL_BACKOFF_SECONDS = 300.0
@@ -99,31 +87,10 @@ def credential_problem(err: BaseException) -> str | None:
 
 
 def default_timeout_minutes(target: ReleaseTarget) -> int:
-    """How long to wait: traffic shifting + blue task termination + margin.
-
-    A CodeDeploy ECS deployment only succeeds after the original task set is
-    terminated, i.e. after ``terminate_blue_after_minutes``.
-    """
-    deployment = target.environment.deployment
-    shift = shift_minutes(deployment.config_name)
-    if shift is None:
-        shift = _UNKNOWN_SHIFT_MINUTES
-    return shift + deployment.terminate_blue_after_minutes + _TIMEOUT_MARGIN_MINUTES
-
-
-def shift_minutes(config_name: str) -> int | None:
-    """Minutes a predefined CodeDeploy ECS configuration takes to shift all
-    traffic, read from its name: AllAtOnce 0; LinearXPercentEveryYMinutes
-    100/X steps of Y minutes; CanaryXPercentYMinutes Y. None for any other
-    (custom) configuration."""
-    match = _PREDEFINED_CONFIG.fullmatch(config_name)
-    if match is None:
-        return None
-    if match["all"]:
-        return 0
-    if match["step"]:
-        return math.ceil(100 / int(match["step"])) * int(match["every"])
-    return int(match["wait"])
+    """How long to wait: traffic shifting + blue task termination + margin
+    (``config.model.deployment_minutes``; configuration keeps it, with the
+    scan wait, within the release role's session)."""
+    return deployment_minutes(target.environment.deployment)
 
 
 @dataclass(frozen=True, kw_only=True)

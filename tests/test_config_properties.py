@@ -17,6 +17,7 @@ import contextlib
 import dataclasses
 import io
 import ipaddress
+import math
 import os
 import re
 import tempfile
@@ -34,12 +35,14 @@ from config.model import (
     FINDING_SEVERITIES,
     LOG_RETENTION_DAYS,
     PRODUCTION_BLOCKING_SEVERITIES,
+    RELEASE_SESSION_MINUTES,
     RESERVED_PORTS,
     CustomScalingMetric,
     DatabaseConfig,
     DeploymentConfig,
     EnvironmentConfig,
     ServiceConfig,
+    deployment_minutes,
 )
 from tests.synth import read_outdir
 
@@ -163,9 +166,14 @@ def valid_environment(draw) -> EnvironmentConfig:
         backup_retention_days=draw(st.integers(7 if prod else 1, 35)),
         deletion_protection=True if prod else draw(st.booleans()),
     )
+    config_name = draw(DEPLOYMENT_CONFIGS[prod])
+    # A release (scan wait + this deployment) must fit the release session.
+    fixed = math.ceil(base.release.scan_wait_minutes) + deployment_minutes(
+        DeploymentConfig(config_name=config_name, terminate_blue_after_minutes=0)
+    )
     deployment = DeploymentConfig(
-        config_name=draw(DEPLOYMENT_CONFIGS[prod]),
-        terminate_blue_after_minutes=draw(st.integers(0, 120)),
+        config_name=config_name,
+        terminate_blue_after_minutes=draw(st.integers(0, RELEASE_SESSION_MINUTES - fixed)),
         rollback_on_alarm=True if prod else draw(st.booleans()),
     )
     load_balancer = dataclasses.replace(

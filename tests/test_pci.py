@@ -207,15 +207,45 @@ def test_release_role_trusts_the_configured_principals(tmp_path, environments):
     )
     role = next(iter(json.loads(CdktfTesting.synth(stack_))["resource"]["aws_iam_role"].values()))
     trust = json.loads(role["assume_role_policy"])["Statement"]
-    assert [s["Principal"] for s in trust] == [{"AWS": [ci]}]
+    assert [s["Principal"] for s in trust] == [
+        {"AWS": [ci]},
+        {
+            "Federated": "arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com"
+        },
+    ]
 
 
 @pytest.mark.parametrize("env_name", ENVIRONMENTS)
 def test_default_release_trust_is_the_account_through_iam(stacks, env_name):
     role, _ = release_policy(stacks, env_name)
-    (trust,) = json.loads(role["assume_role_policy"])["Statement"]
+    trust, _release_job = json.loads(role["assume_role_policy"])["Statement"]
     (principal,) = trust["Principal"]["AWS"]
     assert principal.endswith(":root")
+
+
+@pytest.mark.parametrize("env_name", ENVIRONMENTS)
+def test_release_jobs_assume_the_release_role_with_their_own_subject(
+    stacks, environments, env_name
+):
+    """The release workflow runs in the GitHub environment ``<env>-release``:
+    a subject no deploy or plan role trusts, and the only one (with the
+    configured principals) this role trusts (docs/ci.md, "Identities")."""
+    from modules.github_oidc import GITHUB_OIDC_HOST, STS_AUDIENCE
+
+    env = environments[env_name]
+    role, _ = release_policy(stacks, env_name)
+    _, statement = json.loads(role["assume_role_policy"])["Statement"]
+    assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+    assert statement["Principal"]["Federated"].endswith(f":oidc-provider/{GITHUB_OIDC_HOST}")
+    assert statement["Condition"] == {
+        "StringEquals": {
+            f"{GITHUB_OIDC_HOST}:aud": STS_AUDIENCE,
+            f"{GITHUB_OIDC_HOST}:sub": (
+                f"repo:{env.pipeline.github_repository}:environment:{env_name}-release"
+            ),
+        }
+    }
+    assert role["max_session_duration"] == 3 * 3600
 
 
 # --- 7.2.2: no shell into production tasks ------------------------------------

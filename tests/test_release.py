@@ -25,7 +25,13 @@ from botocore.stub import ANY, Stubber
 from moto import mock_aws
 
 from config import load_environments
-from config.model import ECS_DEPLOYMENT_CONFIGS
+from config.model import (
+    ECS_DEPLOYMENT_CONFIGS,
+    MAX_SCAN_WAIT_MINUTES,
+    RELEASE_SESSION_MINUTES,
+    shift_minutes,
+    validate_environment,
+)
 from config.naming import TRACING_CONTAINER
 from release.appspec import READ_ONLY_TASK_DEFINITION_FIELDS, ImageRef, new_task_definition_request
 from release.checks import ACTIVE_DEPLOYMENT_STATUSES
@@ -34,7 +40,6 @@ from release.deploy import (
     ReleaseOptions,
     Releaser,
     default_timeout_minutes,
-    shift_minutes,
 )
 from release.errors import (
     EXIT_DEPLOYMENT_FAILED,
@@ -1413,3 +1418,31 @@ def test_new_request_changes_nothing_but_the_image():
 def test_default_timeout_covers_shifting_and_blue_termination(env_name, minutes):
     (env,) = load_environments([env_name])
     assert default_timeout_minutes(target_from_config(env, "payment-api")) == minutes
+
+
+@pytest.mark.parametrize("env_name", ["dev", "staging", "prod"])
+def test_the_longest_release_fits_the_release_session(env_name):
+    """Scan wait + shifting + blue termination + margin ends within the
+    release role's session (and the release job's timeout); the shipped
+    configurations leave room for the longest scan wait."""
+    (env,) = load_environments([env_name])
+    longest = MAX_SCAN_WAIT_MINUTES + default_timeout_minutes(
+        target_from_config(env, "payment-api")
+    )
+    assert longest <= RELEASE_SESSION_MINUTES
+
+
+def test_a_blue_termination_wait_beyond_the_release_session_is_refused():
+    from dataclasses import replace
+
+    (env,) = load_environments(["prod"])
+    # prod: Canary10Percent5Minutes (5) + margin (30) + scan wait (10) = 45 + blue.
+    fits = replace(env, deployment=replace(env.deployment, terminate_blue_after_minutes=135))
+    assert not [p for p in validate_environment(fits) if "terminate_blue" in p]
+    too_long = replace(env, deployment=replace(env.deployment, terminate_blue_after_minutes=136))
+    assert [p for p in validate_environment(too_long) if "terminate_blue" in p] == [
+        "prod.deployment.terminate_blue_after_minutes: 136 is not allowed with "
+        "CodeDeployDefault.ECSCanary10Percent5Minutes and release.scan_wait_minutes 10: a "
+        "release would take up to 181 minutes, longer than the release role's 180-minute "
+        "session; use at most 135"
+    ]

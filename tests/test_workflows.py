@@ -125,9 +125,54 @@ def test_releases_are_a_separate_manual_workflow(environments):
     services = {svc.name for env in environments.values() for svc in env.services}
     assert set(inputs["service"]["options"]) == services
     job = workflow["jobs"]["release"]
-    assert job["environment"] == "${{ inputs.environment }}"
+    # Its own GitHub environment, the subject the release role trusts.
+    assert job["environment"] == "${{ inputs.environment }}-release"
     script = "\n".join(str(s.get("run")) for s in steps(job))
     assert '.venv/bin/python -m release "$@"' in script
+
+
+def test_a_release_keeps_its_credentials_to_the_end():
+    """The job outlives the release role's session, and asks for all of it:
+    a prod release (scan wait + canary + blue termination) took longer than
+    the one hour the workflow used to ask for."""
+    from config.model import RELEASE_SESSION_MINUTES
+
+    job = load("release.yml")["jobs"]["release"]
+    [credentials] = [s for s in steps(job) if "configure-aws-credentials" in s.get("uses", "")]
+    assert credentials["with"]["role-duration-seconds"] == RELEASE_SESSION_MINUTES * 60
+    assert credentials["with"]["role-to-assume"] == "${{ steps.role.outputs.arn }}"
+    assert job["timeout-minutes"] >= RELEASE_SESSION_MINUTES + 10  # + set-up
+
+
+def run_role_step(tmp_path, **variables: str) -> tuple[int, str, str]:
+    import os
+    import subprocess
+
+    [step] = [s for s in steps(load("release.yml")["jobs"]["release"]) if s.get("id") == "role"]
+    output = tmp_path / "github_output"
+    output.write_text("")
+    env = {**os.environ, **variables, "GITHUB_OUTPUT": str(output)}
+    result = subprocess.run(
+        ["bash", "-e", "-c", step["run"]], env=env, capture_output=True, text=True, timeout=10
+    )
+    return result.returncode, output.read_text(), result.stdout
+
+
+def test_the_release_job_assumes_the_release_role_of_its_environment(tmp_path, environments):
+    """The step that names the role, run as GitHub runs it (bash -e)."""
+    from modules.release_role import release_role_name
+
+    accounts = {"ACCOUNT_DEV": "111111111111", "ACCOUNT_STAGING": "222222222222"}
+    accounts["ACCOUNT_PROD"] = "333333333333"
+    for name, env in environments.items():
+        code, output, _ = run_role_step(tmp_path, RELEASE_ENV=name, **accounts)
+        account = accounts[f"ACCOUNT_{name.upper()}"]
+        assert (code, output) == (0, f"arn=arn:aws:iam::{account}:role/{release_role_name(env)}\n")
+    code, output, stdout = run_role_step(tmp_path, RELEASE_ENV="prod", ACCOUNT_PROD="")
+    assert (code, output) == (1, "")
+    assert stdout.strip() == (
+        "::error::repository variable AWS_ACCOUNT_ID_PROD is not set (docs/ci.md, Set-up in GitHub)"
+    )
 
 
 @pytest.mark.parametrize("name", all_workflows())
