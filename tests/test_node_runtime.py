@@ -152,10 +152,15 @@ stack = TerraformStack(app, "probe")
 aws.provider.AwsProvider(stack, "aws", region="eu-west-1")
 aws.s3_bucket.S3Bucket(stack, "bucket", bucket="probe-bucket")
 app.synth()
-node = [p for p in os.listdir("/proc") if p.isdigit()
-        and open(f"/proc/{{p}}/stat").read().rsplit(")", 1)[1].split()[1] == str(os.getpid())]
-children = [c for n in node for c in os.listdir("/proc") if c.isdigit()
-            and open(f"/proc/{{c}}/stat").read().rsplit(")", 1)[1].split()[1] == n]
+def parent(pid):
+    # Other processes of the machine may end between listdir and open.
+    try:
+        with open(f"/proc/{{pid}}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[1]
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+node = [p for p in os.listdir("/proc") if p.isdigit() and parent(p) == str(os.getpid())]
+children = [c for n in node for c in os.listdir("/proc") if c.isdigit() and parent(c) == n]
 print(len(node), len(children))
 """
 
