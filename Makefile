@@ -74,6 +74,13 @@ docs: setup
 	$(RUN) python main.py
 	$(RUN) python tools/checkov_scan.py --outdir cdktf.out --update-doc docs/verification.md --update-doc README.md
 
+# Architecture diagrams drawn from the synthesized Terraform, one model and
+# three views per environment in docs/diagrams/ (tools/diagram.py,
+# docs/diagrams.md); tests/test_diagram.py fails when they are stale.
+.PHONY: diagram
+diagram: synth
+	$(RUN) python tools/diagram.py
+
 # A second supported Python synthesizes the same bytes (tools/other_python_check.sh).
 other-python: synth
 	sh tools/other_python_check.sh
