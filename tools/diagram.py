@@ -1428,12 +1428,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     try:
-        stacks = read_stacks(args.outdir)
-        wanted = args.env or sorted(environments(stacks))
-        models = [build_model(stacks, environment) for environment in wanted]
         if not args.to.is_dir():
             raise DiagramError(f"--to: {args.to} is not a directory")
         binary = renderer()
+        stacks = read_stacks(args.outdir)
+        wanted = args.env or sorted(environments(stacks))
+        models = [build_model(stacks, environment) for environment in wanted]
         files: dict[Path, bytes] = {}
         for model in models:
             for suffix, content in outputs(model, binary).items():

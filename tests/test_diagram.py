@@ -1,0 +1,287 @@
+"""Architecture diagrams (#19): tools/diagram.py, docs/diagrams.md.
+
+The model is built from the session's synthesis (no synthesis of its own)
+and checked against configuration; the committed model must equal it (the
+freshness check, models not pixels); one separate one-environment synthesis
+proves that a fourth service and a second NAT gateway appear without a code
+change; one test renders.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import xml.etree.ElementTree as ElementTree
+from pathlib import Path
+
+import pytest
+
+from config import load_environments
+from config.environments import DEV, ENVIRONMENTS
+from tests.synth import synthesize
+from tests.test_services_units import FOURTH
+from tools import diagram
+
+ROOT = Path(__file__).resolve().parent.parent
+DIAGRAMS = ROOT / "docs" / "diagrams"
+STALE = "docs/diagrams is stale: run `make diagram` and commit docs/diagrams/"
+
+
+@pytest.fixture(scope="module")
+def raw_stacks(stacks) -> dict[str, dict]:
+    return {name: synthesized.json for name, synthesized in stacks.items()}
+
+
+@pytest.fixture(scope="module")
+def models(raw_stacks) -> dict[str, diagram.Model]:
+    return {env.name: diagram.build_model(raw_stacks, env.name) for env in ENVIRONMENTS}
+
+
+def in_group(model: diagram.Model, group: str, kind: str | None = None) -> list[diagram.Node]:
+    return sorted(
+        (n for n in model.nodes.values() if n.group == group and kind in (None, n.kind)),
+        key=lambda n: n.id,
+    )
+
+
+def edges(model: diagram.Model, kind: str) -> list[diagram.Edge]:
+    return sorted((e for e in model.edges if e.kind == kind), key=lambda e: (e.source, e.target))
+
+
+def service_groups(model: diagram.Model) -> dict[str, str]:
+    """service name -> its group id."""
+    return {
+        g.label.removeprefix("service "): g.id for g in model.groups.values() if g.kind == "service"
+    }
+
+
+# -- freshness ---------------------------------------------------------------------------
+def _difference(committed: dict, fresh: dict) -> str:
+    parts = []
+    for section in ("groups", "nodes", "edges"):
+        old = {json.dumps(item, sort_keys=True) for item in committed.get(section, [])}
+        new = {json.dumps(item, sort_keys=True) for item in fresh[section]}
+        if old != new:
+            parts.append(f"{section}: {len(new - old)} new or changed, {len(old - new)} gone")
+    return "; ".join(parts) or "formatting only"
+
+
+def test_committed_models_are_fresh(models, env_name):
+    path = DIAGRAMS / f"{env_name}.json"
+    assert path.exists(), f"{path.relative_to(ROOT)} is missing: {STALE}"
+    committed, fresh = path.read_text(), models[env_name].text()
+    if committed != fresh:
+        difference = _difference(json.loads(committed), models[env_name].to_json())
+        pytest.fail(f"{path.relative_to(ROOT)} ({difference}): {STALE}", pytrace=False)
+
+
+def test_committed_pictures_show_the_committed_model(env_name):
+    model_text = (DIAGRAMS / f"{env_name}.json").read_bytes()
+    digest = diagram.hashlib.sha256(model_text).hexdigest()
+    for view in diagram.VIEWS:
+        for suffix in diagram.FORMATS:
+            path = DIAGRAMS / f"{env_name}-{view.name}.{suffix}"
+            assert path.exists(), f"{path.relative_to(ROOT)} is missing: {STALE}"
+            assert diagram.embedded_digest(path.read_bytes()) == digest, (
+                f"{path.relative_to(ROOT)} was drawn from another model: {STALE}"
+            )
+
+
+# -- the model follows the Terraform, so configuration -----------------------------------
+def test_every_configured_service_has_its_deployment_parts(models, env):
+    model = models[env.name]
+    groups = service_groups(model)
+    assert sorted(groups) == sorted(s.name for s in env.services)
+    for svc in env.services:
+        group = groups[svc.name]
+        (ecs,) = in_group(model, group, "ecs_service")
+        assert ("FARGATE_SPOT" in " ".join(ecs.details)) == svc.use_spot, ecs.details
+        assert len(in_group(model, group, "target_group_blue")) == 1
+        assert len(in_group(model, group, "target_group_green")) == 1
+        (deployment,) = in_group(model, group, "deployment_group")
+        assert env.deployment.config_name.removeprefix("CodeDeployDefault.") in deployment.details
+        (cloud_map,) = in_group(model, group, "cloud_map")
+        assert cloud_map.details[0].startswith(f"{svc.name}.")
+        (scaling,) = in_group(model, group, "autoscaling")
+        assert scaling.title == f"autoscaling {svc.min_count}-{svc.max_count} tasks"
+        assert len(scaling.details) == 4 and svc.custom_metric.name in " ".join(scaling.details)
+        for target_group in in_group(model, group, "target_group_blue") + in_group(
+            model, group, "target_group_green"
+        ):
+            rules = [e for e in edges(model, "rule") if e.target == target_group.id]
+            assert len(rules) == 1 and rules[0].label.startswith(svc.path_prefix), rules
+            listener = model.nodes[rules[0].source]
+            colour = target_group.kind.removeprefix("target_group_")
+            assert (
+                listener.kind == {"blue": "listener_production", "green": "listener_test"}[colour]
+            )
+
+
+def test_alarms_notify_the_topic_and_roll_back_where_configured(models, env):
+    model = models[env.name]
+    (topic,) = model.of_kind("topic")
+    alarm_groups = model.of_kind("alarms")
+    notified = {e.source for e in edges(model, "notifies") if e.target == topic.id}
+    assert notified == {a.id for a in alarm_groups}
+    rolled_back = {e.target for e in edges(model, "rolls_back")}
+    deployment_groups = {n.id for n in model.of_kind("deployment_group")}
+    assert rolled_back == (deployment_groups if env.deployment.rollback_on_alarm else set())
+
+
+def test_network_tiers_zones_and_nat_routes(models, env):
+    model = models[env.name]
+    tiers = {g.label.split()[0]: g.id for g in model.groups.values() if g.kind == "tier"}
+    assert sorted(tiers) == sorted(diagram.TIERS)
+    zones = {
+        t: sorted(n.title for n in in_group(model, g) if n.kind != "nat_gateway")
+        for t, g in tiers.items()
+    }
+    assert zones["public"] == zones["private"] == zones["isolated"] and len(zones["public"]) == 3
+    nats = model.of_kind("nat_gateway")
+    assert len(nats) == env.nat_gateway_count
+    routes = [e for e in edges(model, "route") if e.target in {n.id for n in nats}]
+    if env.nat_gateway_count == 1:
+        assert [(e.source, e.target) for e in routes] == [(tiers["private"], nats[0].id)]
+    else:
+        assert len(routes) == 3
+        for route in routes:
+            assert model.nodes[route.source].title == diagram._zone(model.nodes[route.target])
+    (gateway,) = model.of_kind("internet_gateway")
+    assert [e.source for e in edges(model, "route") if e.target == gateway.id] == [tiers["public"]]
+
+
+def test_aurora_writer_and_readers_per_zone(models, env):
+    model = models[env.name]
+    (writer,) = model.of_kind("db_writer")
+    assert "promotion tier 0" in writer.details
+    readers = model.of_kind("db_reader")
+    assert len(readers) == env.database.reader_count
+    placed = {
+        e.source: model.nodes[e.target] for e in edges(model, "placed") if e.target in model.nodes
+    }
+    for instance in (writer, *readers):
+        assert placed[instance.id].kind == "subnet_isolated"
+        assert placed[instance.id].title == instance.details[0]
+
+
+def test_secrets_and_keys_show_who_reads_them(models, env):
+    model = models[env.name]
+    groups = service_groups(model)
+    secret_keys = {
+        e.source
+        for e in edges(model, "encrypts")
+        if e.target in model.nodes and model.nodes[e.target].kind == "secret"
+    }
+    assert secret_keys, "no key encrypts the secrets"
+    for svc in env.services:
+        roles = {n.id for n in in_group(model, groups[svc.name], "role")}
+        read = {e.target for e in edges(model, "grant") if e.source in roles}
+        titles = {model.nodes[r].title for r in read}
+        assert {f"secret payment-{env.name}/{s}" for s in svc.secrets} <= titles
+        assert bool(svc.secrets) == bool(read & secret_keys), (svc.name, titles)
+
+
+def test_stacks_depend_as_cdktf_records_and_keep_state_in_the_bucket(models, env, synth_outdir):
+    model = models[env.name]
+    manifest = json.loads((synth_outdir[0] / "manifest.json").read_text())["stacks"]
+    expected = {
+        (f"{name}/stack", f"{upstream}/stack")
+        for name, entry in manifest.items()
+        if name.startswith(f"payment-{env.name}-")
+        for upstream in entry["dependencies"]
+    }
+    assert {(e.source, e.target) for e in edges(model, "remote_state")} == expected
+    (bucket,) = model.of_kind("state_bucket")
+    assert bucket.title == f"S3 {env.state_bucket}"
+    stored = {e.source for e in edges(model, "state") if e.target == bucket.id}
+    local = {f"payment-{env.name}-bootstrap/stack"} if env.bootstrap_state == "local" else set()
+    assert stored and stored == {n.id for n in model.of_kind("stack")} - local
+
+
+def test_model_is_sorted_and_deterministic(models, raw_stacks):
+    again = diagram.build_model(raw_stacks, "prod")
+    assert again.text() == models["prod"].text()
+    data = models["prod"].to_json()
+    for section, key in (("groups", "id"), ("nodes", "id")):
+        ids = [item[key] for item in data[section]]
+        assert ids == sorted(ids) and len(set(ids)) == len(ids)
+
+
+# -- configuration, not code ---------------------------------------------------------------
+def test_a_fourth_service_and_a_second_nat_gateway_appear(tmp_path):
+    """One configuration change, one environment synthesized (its own app)."""
+    dev = dataclasses.replace(DEV, services=DEV.services + (FOURTH,), nat_gateway_count=2)
+    (dev,) = load_environments(
+        ["dev"], defined=[dev, *(e for e in ENVIRONMENTS if e.name != "dev")]
+    )
+    _, stacks = synthesize([dev], tmp_path)
+    model = diagram.build_model({name: s.json for name, s in stacks.items()}, "dev")
+    groups = service_groups(model)
+    assert sorted(groups) == sorted(s.name for s in dev.services) and FOURTH.name in groups
+    # The same parts as a configured service (dev's three also allow ECS
+    # Exec, so their task roles read the logs key: a role more).
+    kinds = {n.kind for n in in_group(model, groups[FOURTH.name])}
+    assert kinds == {n.kind for n in in_group(model, groups["transaction-processor"])}
+    nats = {n.id for n in model.of_kind("nat_gateway")}
+    assert len(nats) == 2 and nats <= {e.target for e in edges(model, "route")}
+    assert f'label="service {FOURTH.name}"' in diagram.to_dot(model, diagram.VIEWS[2])
+
+
+# -- the command -------------------------------------------------------------------------
+def test_render_writes_model_and_pictures_and_replaces_nothing_on_failure(
+    tmp_path, synth_outdir, models, monkeypatch, capsys
+):
+    # One view keeps it short (a PNG takes ~0.2 s); every committed picture
+    # is checked against its model above.
+    monkeypatch.setattr(diagram, "VIEWS", diagram.VIEWS[1:2])
+    out = tmp_path / "diagrams"
+    out.mkdir()
+    assert diagram.main(["--outdir", str(synth_outdir[0]), "--env", "dev", "--to", str(out)]) == 0
+    digest = models["dev"].digest()
+    assert (out / "dev.json").read_text() == models["dev"].text()
+    for view in diagram.VIEWS:
+        svg = (out / f"dev-{view.name}.svg").read_bytes()
+        png = (out / f"dev-{view.name}.png").read_bytes()
+        assert ElementTree.fromstring(svg).tag.endswith("svg")
+        assert png.startswith(b"\x89PNG\r\n\x1a\n")
+        assert diagram.embedded_digest(svg) == diagram.embedded_digest(png) == digest
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    real_render, calls = diagram.render, []
+
+    def fails_on_the_first_png(dot, fmt, binary):
+        calls.append(fmt)
+        if len(calls) == 2:  # the first PNG: the SVG before it is never written either
+            raise diagram.DiagramError("graphviz-pure -Tpng: failed (simulated)")
+        return real_render(dot, fmt, binary)
+
+    monkeypatch.setattr(diagram, "render", fails_on_the_first_png)
+    monkeypatch.setattr(diagram.Model, "text", lambda self: "changed\n")
+    assert diagram.main(["--outdir", str(synth_outdir[0]), "--env", "dev", "--to", str(out)]) == 2
+    assert "simulated" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["--outdir", "{tmp}/nothing"], "--outdir: {tmp}/nothing has no synthesized stacks"),
+        (
+            ["--env", "qa"],
+            "--env: 'qa' is not in the synthesized stacks; allowed: dev, prod, staging",
+        ),
+        (["--to", "{tmp}/missing"], "--to: {tmp}/missing is not a directory"),
+    ],
+)
+def test_bad_input_is_one_line_and_writes_nothing(
+    arguments, message, tmp_path, synth_outdir, capsys
+):
+    out = tmp_path / "out"
+    out.mkdir()
+    defaults = ["--outdir", str(synth_outdir[0]), "--to", str(out)]
+    given = [a.replace("{tmp}", str(tmp_path)) for a in arguments]
+    assert diagram.main(defaults + given) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"diagram: {message.replace('{tmp}', str(tmp_path))}"), err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert list(out.iterdir()) == []
