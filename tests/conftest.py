@@ -143,7 +143,35 @@ def _start(test_name: str) -> BackgroundSynthesis:
             stdout=subprocess.DEVNULL,
             stderr=stderr,
         )
+    in_background(process)
     return BackgroundSynthesis(process=process, workdir=workdir)
+
+
+#: Niceness of work started for later tests (background syntheses, the
+#: planted checkov scan, ...): on a machine with few cores the tests running
+#: meanwhile keep their core, the background work takes what is left.
+BACKGROUND_NICENESS = 10
+
+
+def in_background(process: subprocess.Popen) -> subprocess.Popen:
+    """Lowers the priority of a process started for a later test (its own
+    children, e.g. jsii's Node.js, start later and inherit it)."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, process.pid, BACKGROUND_NICENESS)
+    except (AttributeError, OSError):  # no setpriority, or the process has ended
+        pass
+    return process
+
+
+#: Fixtures that collect work started earlier in the background (the planted
+#: checkov scan, the CLI-like synthesis): tests using them run after the others.
+COLLECTS_BACKGROUND_WORK = frozenset({"planted_report", "cli_like_synthesis"})
+
+
+def _run_order(item) -> int:
+    if item.originalname in BACKGROUND_SYNTHESES:
+        return 2
+    return int(not COLLECTS_BACKGROUND_WORK.isdisjoint(getattr(item, "fixturenames", ())))
 
 
 def pytest_collection_modifyitems(session, config, items):
@@ -151,9 +179,10 @@ def pytest_collection_modifyitems(session, config, items):
     for name in BACKGROUND_SYNTHESES:
         if name in selected and name not in _background:
             _background[name] = _start(name)
-    # Tests that wait for a background synthesis run last, so the rest of the
-    # suite fills the wait instead of idling through it.
-    items.sort(key=lambda item: item.originalname in BACKGROUND_SYNTHESES)
+    # Tests that wait for work in the background run last (those waiting for
+    # a background synthesis last of all), so the rest of the suite fills the
+    # wait instead of idling through it.
+    items.sort(key=_run_order)
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.conftest import in_background
 from tools import checkov_scan as scan
 
 ROOT = scan.ROOT
@@ -224,7 +225,8 @@ def _start_planted_scan() -> tuple[Path, subprocess.Popen | Exception]:
 
     Runs when this module is collected: checkov takes ~6 s, almost all of
     it importing itself, which then overlaps the collection of the other
-    modules (one core is idle meanwhile) instead of delaying the first test.
+    modules (one core is idle meanwhile) instead of delaying the first test;
+    at a lower priority, and the tests reading it run last (conftest.py).
     At exit the directory is removed, and checkov killed if no test waited
     for it (e.g. deselected with -k).
     """
@@ -233,7 +235,7 @@ def _start_planted_scan() -> tuple[Path, subprocess.Popen | Exception]:
     stack.mkdir(parents=True)
     (stack / "cdk.tf.json").write_text(json.dumps(PLANTED, indent=2))
     try:
-        process: subprocess.Popen | Exception = scan.start_checkov(outdir)
+        process: subprocess.Popen | Exception = in_background(scan.start_checkov(outdir))
     except scan.ScanError as err:  # raised by the fixture, not at collection
         process = err
 

@@ -19,6 +19,7 @@ import textwrap
 import pytest
 
 from framework.aws import aws
+from tests.conftest import in_background
 from tests.synth import synthesize
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -147,10 +148,11 @@ CLI_SCRIPT = textwrap.dedent("""
 """)
 
 
-@pytest.fixture(scope="module")
-def cli_like_synthesis(tmp_path_factory):
+@pytest.fixture(scope="session")
+def _cli_like_process(tmp_path_factory):
     """main.synthesize in its own process, environment as the cdktf CLI sets
-    it; started when the module starts so it overlaps the cases above."""
+    it; started when the module starts, in the background (conftest.py), and
+    read by the one test that needs it, which runs after the others."""
     outdir = tmp_path_factory.mktemp("cli-like-out")
     env = {
         **os.environ,
@@ -165,6 +167,7 @@ def cli_like_synthesis(tmp_path_factory):
         stderr=subprocess.PIPE,
         text=True,
     )
+    in_background(process)
     yield process, outdir
     if process.poll() is None:
         process.kill()
@@ -172,8 +175,13 @@ def cli_like_synthesis(tmp_path_factory):
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _start_cli_like_synthesis(cli_like_synthesis):
-    return cli_like_synthesis
+def _start_cli_like_synthesis(_cli_like_process):
+    return _cli_like_process
+
+
+@pytest.fixture
+def cli_like_synthesis(_cli_like_process):
+    return _cli_like_process
 
 
 def test_cli_environment_does_not_let_a_violation_through(cli_like_synthesis):
