@@ -31,6 +31,14 @@ tempfile.tempdir = None  # gettempdir() reads TMPDIR again
 # (atexit is last in, first out), when nothing writes there any more.
 atexit.register(shutil.rmtree, SESSION_TMP, ignore_errors=True)
 
+# The suite keeps large long-lived object graphs (the session's app, the
+# provider modules, moto's and botocore's models), which every full garbage
+# collection walks again. With Python's default thresholds (700, 10, 10) a
+# run made ~40 full collections (~3.5 s); collecting the youngest generation
+# every 10,000 new objects instead of 700 leaves 3 (~0.6 s), for ~20 MB more
+# peak memory (~380 -> ~400 MB).
+gc.set_threshold(10_000, 10, 10)
+
 from config import load_environments  # noqa: E402
 from tests.synth import SynthesizedStack, read_outdir  # noqa: E402
 
