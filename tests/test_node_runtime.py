@@ -165,26 +165,46 @@ print(len(node), len(children))
 """
 
 
-def _probe(out: Path, jsii_runtime: str | None = None) -> tuple[list[str], bytes]:
+def _start_probe(out: Path, jsii_runtime: str | None = None) -> subprocess.Popen:
     env = {**os.environ, "PAYMENT_PROVIDER_IMPORT": "fast"}
     env.pop("JSII_RUNTIME", None)
     if jsii_runtime:
         env["JSII_RUNTIME"] = jsii_runtime
-    result = subprocess.run(
+    return subprocess.Popen(
         [sys.executable, "-c", PROBE.format(root=str(ROOT)), str(out)],
         env=env,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=300,
     )
-    assert result.returncode == 0, result.stderr[-2000:]
-    return result.stdout.split()[-2:], (out / "stacks" / "probe" / "cdk.tf.json").read_bytes()
+
+
+def _probe_result(probe: subprocess.Popen, out: Path) -> tuple[list[str], bytes]:
+    with probe:
+        try:
+            stdout, stderr = probe.communicate(timeout=300)
+        except BaseException:
+            probe.kill()
+            raise
+    assert probe.returncode == 0, stderr[-2000:]
+    return stdout.split()[-2:], (out / "stacks" / "probe" / "cdk.tf.json").read_bytes()
 
 
 def test_direct_launcher_saves_the_relay_process_and_changes_nothing(tmp_path):
-    direct_processes, direct = _probe(tmp_path / "direct")
+    # The two probes run at once (each counts only its own processes).
     stock = str(Path(os.environ[RUNTIME_DIR_ENV]) / "bin" / "jsii-runtime.js")
-    stock_processes, plain = _probe(tmp_path / "stock", jsii_runtime=stock)
+    probes = {
+        "direct": _start_probe(tmp_path / "direct"),
+        "stock": _start_probe(tmp_path / "stock", jsii_runtime=stock),
+    }
+    try:
+        direct_processes, direct = _probe_result(probes["direct"], tmp_path / "direct")
+        stock_processes, plain = _probe_result(probes["stock"], tmp_path / "stock")
+    finally:
+        for probe in probes.values():
+            if probe.poll() is None:
+                probe.kill()
+                probe.communicate()
     # Python's Node child: the kernel itself, or the stock relay with the kernel below it.
     assert stock_processes == ["1", "1"]
     # Fails after a jsii upgrade: re-check the launcher against the new kernel,

@@ -350,6 +350,25 @@ def test_an_unknown_environment_exits_2(stacks, tmp_path, capsys):
     assert "environment 'qa' is not defined in configuration; allowed: dev, staging, prod" in err
 
 
+def _run_all(commands: list[list[str]]) -> list[subprocess.CompletedProcess]:
+    """Runs the commands at the same time; their results in order."""
+    processes = [
+        subprocess.Popen(c, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for c in commands
+    ]
+    try:
+        outputs = [p.communicate(timeout=60) for p in processes]
+        return [
+            subprocess.CompletedProcess(p.args, p.returncode, stdout, stderr)
+            for p, (stdout, stderr) in zip(processes, outputs, strict=True)
+        ]
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+
+
 def test_the_command_line_exit_codes(stacks, tmp_path):
     """As CI runs it: a binary plan file is refused in one line (exit 2);
     a blocking plan prints the report and exits 1."""
@@ -359,14 +378,12 @@ def test_the_command_line_exit_codes(stacks, tmp_path):
     plan.destroy(first(plan, "aws_kms_key"))
     (path,) = write(tmp_path, plan)
     tool = [sys.executable, str(ROOT / "tools" / "plan_review.py")]
-    bad = subprocess.run([*tool, str(binary)], capture_output=True, text=True, timeout=60)
+    report = tmp_path / "review.md"
+    # Both runs at once.
+    bad, blocked = _run_all([[*tool, str(binary)], [*tool, "--output", str(report), path]])
     assert bad.returncode == UNREADABLE and bad.stdout == ""
     assert bad.stderr.strip().splitlines() == [
         f"plan_review: {binary}: not UTF-8 text; a binary plan file? Run terraform show -json PLANFILE"
     ]
-    report = tmp_path / "review.md"
-    blocked = subprocess.run(
-        [*tool, "--output", str(report), path], capture_output=True, text=True, timeout=60
-    )
     assert blocked.returncode == BLOCKED, blocked.stderr
     assert "⛔ **BLOCKING** (a)" in report.read_text()
