@@ -235,15 +235,24 @@ def test_prod_log_groups_are_never_destroyed_by_terraform(stacks):
     assert other and not any(g.get("lifecycle", {}).get("prevent_destroy") for g in other)
 
 
+def test_the_bootstrap_stack_alone_is_the_one_of_the_whole_app(stacks, environments, tmp_path):
+    """What lets tests synthesize a variant's bootstrap stack on its own."""
+    from tests.synth import synthesize_bootstrap
+
+    for name, env in environments.items():
+        alone = synthesize_bootstrap(env, tmp_path / name)
+        assert alone.name == f"payment-{name}-bootstrap"
+        assert alone.text == stack(stacks, name, "bootstrap").text
+
+
 def test_bootstrap_state_moves_into_its_bucket_when_configured(tmp_path, environments):
     """After the first deployment (docs/cli.md): the bootstrap stack gets the
     same S3 backend as every other stack, under its own key, so
     `cdktf deploy payment-<env>-bootstrap --migrate-state` copies it there."""
-    from tests.synth import synthesize
+    from tests.synth import synthesize_bootstrap
 
     env = dataclasses.replace(environments["dev"], bootstrap_state="s3")
-    _, stacks = synthesize([env], tmp_path)
-    backend = stacks["payment-dev-bootstrap"].json["terraform"]["backend"]
+    backend = synthesize_bootstrap(env, tmp_path).json["terraform"]["backend"]
     assert backend == {
         "s3": {
             "bucket": env.state_bucket,

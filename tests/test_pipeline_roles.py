@@ -107,14 +107,14 @@ def test_each_environment_creates_the_provider_its_configuration_says(stacks, en
 
 
 def test_an_environment_sharing_the_account_looks_the_provider_up(tmp_path, environments):
-    from tests.synth import synthesize
+    from tests.synth import synthesize_bootstrap
 
     dev = environments["dev"]
     shared = dataclasses.replace(
         dev, pipeline=dataclasses.replace(dev.pipeline, creates_github_oidc_provider=False)
     )
-    _, out = synthesize([shared], tmp_path)
-    stack = out[f"{dev.prefix}-bootstrap"]
+    stack = synthesize_bootstrap(shared, tmp_path)
+    assert stack.name == f"{dev.prefix}-bootstrap"
     assert not stack.resources("aws_iam_openid_connect_provider")
     [found] = stack.data_sources("aws_iam_openid_connect_provider").values()
     assert found["url"] == f"https://{GITHUB_OIDC_HOST}"
