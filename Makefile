@@ -22,6 +22,8 @@ TOOLS       := .tools
 PIPENV      := $(TOOLS)/bin/python -m pipenv
 RUN         := $(PIPENV) run
 SUPPORTED_PYTHONS := 3.11 3.12 3.13
+# Only used to install the pinned Node.js 22 (package.json) with npm.
+NODE_MINIMUM := 18
 NPM_CI      := npm ci --no-audit --no-fund
 
 # CDKTF CLI wrappers. The CLI's usage telemetry goes to HashiCorp, which
@@ -35,14 +37,26 @@ CDKTF_ARGS  ?=
 # dependency order. Bootstrap is deployed on its own first (README).
 ENV_STACKS   = $(foreach part,security network data services,payment-$(ENV)-$(part))
 
-.PHONY: synth test setup cli checks docs lint format bench terrain-check clean prerequisites other-python bootstrap deploy diff terraform-check env-check approval-check
+.PHONY: synth test setup cli checks docs lint format bench terrain-check clean prerequisites other-python bootstrap deploy diff terraform-check env-check env-given stack-check python-check approval-check
+
+# What a goal checks before anything is installed, each check one line
+# naming what is wrong: its arguments (ENV given and defined in
+# configuration, STACK given), terraform, the approval under CI; then the
+# prerequisites (Python, Node.js). The install steps wait for the checks of
+# the goals given (order-only prerequisites), so also under make -j nothing
+# is installed before they pass.
+CHECKS_bootstrap := env-check terraform-check approval-check
+CHECKS_deploy    := env-check terraform-check approval-check
+CHECKS_diff      := stack-check terraform-check
+CHECKS_plan      := env-check
+GOAL_CHECKS      := $(foreach goal,$(MAKECMDGOALS),$(CHECKS_$(goal)))
 
 synth: setup
 	$(RUN) python main.py
 	@echo "synthesized: $$(ls cdktf.out/stacks | tr '\n' ' ')"
 
 # The CLI workflow test runs the real CLI (~30-40 s) and the make plan test
-# synthesizes in a copy of the project, so the plain `pytest` run skips them
+# synthesizes in a copy of the project, so a direct pytest run skips them
 # and this target runs them on their own (tests/test_cli_workflow.py,
 # tests/test_plan_env.py).
 test: setup cli lint
@@ -50,6 +64,17 @@ test: setup cli lint
 	PAYMENT_CLI_TESTS=1 $(RUN) pytest tests/test_cli_workflow.py tests/test_plan_env.py
 	$(MAKE) --no-print-directory checks
 	$(MAKE) --no-print-directory workflows
+
+# The tests hold for any valid configuration: the fast suite against a
+# second, realistic one (tests/fixtures/realistic.py: every placeholder
+# replaced, other accounts and region, renamed environments, a fourth
+# service), then README "Before the first deployment" followed in a
+# temporary copy that reuses .venv and node_modules (tools/readme_walkthrough.py).
+# Part of .ci/run and of the pull-request workflow, not of make test.
+.PHONY: test-configurations
+test-configurations: setup cli
+	PAYMENT_CONFIG=tests.fixtures.realistic $(RUN) pytest
+	.venv/bin/python tools/readme_walkthrough.py
 
 checks: setup
 	$(RUN) python main.py
@@ -95,14 +120,13 @@ bench: setup
 terrain-check: setup
 	.venv/bin/python tools/terrain_check.py
 
-bootstrap: cli terraform-check env-check approval-check
+bootstrap: $(CHECKS_bootstrap) cli
 	npx cdktf deploy payment-$(ENV)-bootstrap $(CDKTF_ARGS)
 
-deploy: cli terraform-check env-check approval-check
+deploy: $(CHECKS_deploy) cli
 	npx cdktf deploy $(ENV_STACKS) $(CDKTF_ARGS)
 
-diff: cli terraform-check
-	@test -n "$(STACK)" || { echo "make diff: name one stack, e.g. make diff STACK=payment-dev-services" >&2; exit 2; }
+diff: $(CHECKS_diff) cli
 	npx cdktf diff $(STACK) $(CDKTF_ARGS)
 
 # Plans every stack of ENV in dependency order and saves each plan as JSON
@@ -112,7 +136,7 @@ diff: cli terraform-check
 # synthesized required_version after it; each missing one is one line.
 PLANS_DIR   ?= plans
 .PHONY: plan plan-check
-plan: env-check plan-check synth
+plan: $(CHECKS_plan) plan-check synth
 	.venv/bin/python tools/plan_env.py --env $(ENV) --plans-dir $(PLANS_DIR)
 
 plan-check: setup
@@ -128,7 +152,7 @@ workflows: $(WORKFLOW_LINT)/.synced
 	$(WORKFLOW_LINT)/bin/zizmor --offline .github/workflows
 	$(WORKFLOW_LINT)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 
-$(WORKFLOW_LINT)/.synced: tools/workflow-lint-requirements.txt | prerequisites
+$(WORKFLOW_LINT)/.synced: tools/workflow-lint-requirements.txt | $(GOAL_CHECKS) prerequisites
 	@test -x $(WORKFLOW_LINT)/bin/python || $(PYTHON) -m venv $(WORKFLOW_LINT)
 	$(WORKFLOW_LINT)/bin/python -m pip install --quiet --disable-pip-version-check --only-binary=:all: -r tools/workflow-lint-requirements.txt
 	@touch $@
@@ -149,34 +173,49 @@ approval-check:
 	  echo "CI=$${CI} is set and CDKTF_ARGS has no --auto-approve: under CI the CDKTF CLI does not draw its approval prompt, so make $(firstword $(MAKECMDGOALS)) would wait for an answer nobody sees. Pass CDKTF_ARGS=--auto-approve to apply without asking, or run it with CI=false." >&2; \
 	  exit 2;; esac;; esac
 
-env-check:
+# ENV names an environment of the configuration (PAYMENT_CONFIG, default
+# config/environments.py), checked with make's python3 before anything is
+# installed: config/ needs only the standard library (tools/check_env.py).
+env-check: env-given python-check
+	@$(PYTHON) tools/check_env.py "$(ENV)"
+
+env-given:
 	@test -n "$(ENV)" || { echo "name the environment, e.g. make $(MAKECMDGOALS) ENV=dev" >&2; exit 2; }
+
+stack-check:
+	@test -n "$(STACK)" || { echo "make diff: name one stack, e.g. make diff STACK=payment-dev-services" >&2; exit 2; }
 
 setup: $(TOOLS)/.synced .venv/.synced node_modules/.synced
 
 cli: setup node_modules/.cli-synced
 
-$(TOOLS)/.synced: | prerequisites
+$(TOOLS)/.synced: | $(GOAL_CHECKS) prerequisites
 	@test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check "pipenv==$(PIPENV_VERSION)"
 	@touch $@
 
-.venv/.synced: Pipfile.lock $(TOOLS)/.synced | prerequisites
+.venv/.synced: Pipfile.lock $(TOOLS)/.synced | $(GOAL_CHECKS) prerequisites
 	@test -x .venv/bin/python || $(PYTHON) -m venv .venv
 	$(PIPENV) sync --dev
 	@touch $@
 
 # Checked before anything is installed; one line names what is missing.
-prerequisites:
+prerequisites: python-check
+	@$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || { echo "$(PYTHON) cannot create virtual environments: install its venv package (Debian/Ubuntu: apt install python3-venv), then repeat" >&2; exit 2; }
+	@command -v npm >/dev/null 2>&1 && command -v node >/dev/null 2>&1 || { echo "node/npm not found: install Node.js >= $(NODE_MINIMUM) with npm (only used to install the pinned Node.js 22), then repeat" >&2; exit 2; }
+	@version=$$(node --version 2>/dev/null); major=$${version#v}; major=$${major%%.*}; \
+	  case "$$major" in ""|*[!0-9]*) major=0;; esac; \
+	  [ "$$major" -ge $(NODE_MINIMUM) ] || { \
+	    echo "node is $${version:-unknown (node --version printed nothing)} ($$(command -v node)): Node.js >= $(NODE_MINIMUM) with npm is needed (only to install the pinned Node.js 22); put one first on PATH, then repeat" >&2; exit 2; }
+
+python-check:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found: install Python $(SUPPORTED_PYTHONS) (python3 on PATH), then repeat" >&2; exit 2; }
 	@version=$$($(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
 	  case " $(SUPPORTED_PYTHONS) " in *" $$version "*) ;; *) \
 	    echo "$(PYTHON) is Python $$version: supported are $(SUPPORTED_PYTHONS); put one of them first on PATH or run make PYTHON=python3.12 ..." >&2; exit 2;; esac
-	@$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || { echo "$(PYTHON) cannot create virtual environments: install its venv package (Debian/Ubuntu: apt install python3-venv), then repeat" >&2; exit 2; }
-	@command -v npm >/dev/null 2>&1 && command -v node >/dev/null 2>&1 || { echo "node/npm not found: install Node.js >= 18 with npm (only used to install the pinned Node.js 22), then repeat" >&2; exit 2; }
 
 # A changed lock reinstalls what was there: with the CLI if it was installed.
-node_modules/.synced: package-lock.json | prerequisites
+node_modules/.synced: package-lock.json | $(GOAL_CHECKS) prerequisites
 	@if [ -f node_modules/.cli-synced ]; then \
 	  echo "$(NPM_CI)"; $(NPM_CI) && touch $@ node_modules/.cli-synced; \
 	else \
@@ -184,7 +223,7 @@ node_modules/.synced: package-lock.json | prerequisites
 	fi
 	@node_modules/.bin/node --version
 
-node_modules/.cli-synced: package-lock.json
+node_modules/.cli-synced: package-lock.json | $(GOAL_CHECKS) prerequisites
 	$(NPM_CI)
 	@touch node_modules/.synced $@
 	@node_modules/.bin/node -p '"cdktf-cli " + require("./node_modules/cdktf-cli/package.json").version'

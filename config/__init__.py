@@ -41,14 +41,17 @@ def load_environments(
 ) -> tuple[EnvironmentConfig, ...]:
     """Validates every defined environment and returns the selected ones.
 
+    ``defined`` left out: the configuration ``PAYMENT_CONFIG`` names
+    (``config.source``; default ``config.environments``).
+
     All defined environments are validated even when only some are selected,
     so overlapping VPC ranges are caught whichever subset is synthesized.
     Raises ``ConfigError`` before anything is constructed.
     """
     if defined is None:
-        from config.environments import ENVIRONMENTS
+        from config.source import configured_environments
 
-        defined = ENVIRONMENTS
+        defined = configured_environments()
     defined = tuple(defined)
     validate_all(defined)
     if selection is None:

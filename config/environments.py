@@ -1,6 +1,9 @@
 """The dev, staging and prod environments of the payment platform.
 
-Values only; the rules live in ``config.model``. An account id makes the
+Values only; the rules live in ``config.model``. This file is yours: the
+tests hold for any valid values in it (tests/fixtures holds the example
+they need particular values from), and ``PAYMENT_CONFIG`` points the app,
+the tools and the tests at another file (README, "Configuration"). An account id makes the
 provider refuse any other account (``allowed_account_ids``); the production
 tier requires one. Values marked PLACEHOLDER stand in until the real ones
 exist: ``config.model.placeholders`` lists them in every synth report, and
@@ -12,8 +15,6 @@ from __future__ import annotations
 
 from config.model import (
     NON_PRODUCTION,
-    PLACEHOLDER_ACCOUNT_ID,
-    PLACEHOLDER_GITHUB_REPOSITORY,
     PRODUCTION,
     AlarmConfig,
     CustomScalingMetric,
@@ -40,7 +41,9 @@ _TEST_CLIENT_CIDRS = {
 # The repository whose workflows plan and deploy (docs/ci.md). PLACEHOLDER:
 # its owner is longer than GitHub allows, so no workflow can assume the
 # pipeline roles until it is replaced with your owner/repo.
-_PIPELINE = PipelineConfig(github_repository=PLACEHOLDER_GITHUB_REPOSITORY)
+_PIPELINE = PipelineConfig(
+    github_repository="replace-with-your-github-organization-name/payment-platform"
+)
 
 
 def _services(scale: int, spot: bool) -> tuple[ServiceConfig, ...]:
@@ -193,7 +196,7 @@ PROD = EnvironmentConfig(
     # PLACEHOLDER: the production tier requires the account id; no account
     # has this one, so every plan fails at the provider's account check until
     # it is replaced (README, "Before the first deployment").
-    account_id=PLACEHOLDER_ACCOUNT_ID,
+    account_id="000000000000",
     vpc_cidr="10.30.0.0/16",
     nat_gateway_count=3,
     log_retention_days=365,

@@ -11,8 +11,10 @@ from __future__ import annotations
 import ipaddress
 import math
 import re
+import types
+import typing
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 
 #: Policy follows the tier an environment declares, never its name: a
 #: production-tier environment gets every production rule (configuration,
@@ -155,7 +157,12 @@ class ConfigError(ValueError):
 
     def __init__(self, problems: Iterable[str]):
         self.problems = tuple(problems)
-        super().__init__("invalid configuration:\n" + "\n".join(f"  - {p}" for p in self.problems))
+        if len(self.problems) == 1:
+            super().__init__(f"invalid configuration: {self.problems[0]}")
+        else:
+            super().__init__(
+                "invalid configuration:\n" + "\n".join(f"  - {p}" for p in self.problems)
+            )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -536,6 +543,15 @@ def placeholders(env: EnvironmentConfig) -> list[str]:
     return found
 
 
+def _memory_sizes(allowed: tuple[int, ...]) -> str:
+    """Exactly the allowed memory sizes: a regular run as ``first-last in
+    steps of N``, an irregular one (cpu 256: 512, 1024, 2048) listed."""
+    steps = {b - a for a, b in zip(allowed, allowed[1:], strict=False)}
+    if len(allowed) > 3 and len(steps) == 1:
+        return f"{allowed[0]}-{allowed[-1]} in steps of {steps.pop()}"
+    return _fmt(allowed)
+
+
 def _fmt(values: Iterable[object]) -> str:
     return ", ".join(str(v) for v in values)
 
@@ -592,8 +608,7 @@ def _service_problems(env: EnvironmentConfig, idx: int, svc: ServiceConfig) -> l
             allowed = FARGATE_SIZES[svc.cpu]
             p.append(
                 f"{where}.memory_mib: {svc.memory_mib} is not allowed with cpu "
-                f"{svc.cpu}; allowed: {allowed[0]}-{allowed[-1]} in steps of "
-                f"{allowed[1] - allowed[0]}"
+                f"{svc.cpu}; allowed: {_memory_sizes(allowed)}"
             )
     counts = (svc.min_count, svc.desired_count, svc.max_count)
     if all(isinstance(c, int) and c > 0 for c in counts):
@@ -1242,7 +1257,11 @@ def _alarm_problems(env: EnvironmentConfig) -> list[str]:
 def validate_all(envs: Iterable[EnvironmentConfig]) -> None:
     """Validates each environment and the set: unique names, disjoint VPCs."""
     envs = list(envs)
-    problems: list[str] = []
+    problems = [
+        p for env in envs for p in type_problems(env, str(getattr(env, "name", "environment")))
+    ]
+    if problems:
+        raise ConfigError(problems)  # the value rules below assume the declared types
     for env in envs:
         problems += validate_environment(env)
     names = [e.name for e in envs]
@@ -1273,3 +1292,68 @@ def validate_all(envs: Iterable[EnvironmentConfig]) -> None:
     problems += _shared_oidc_provider_problems(envs)
     if problems:
         raise ConfigError(problems)
+
+
+def type_problems(value: object, where: str) -> list[str]:
+    """Every field of the configuration dataclass ``value`` (and those nested
+    in it) whose value is not of its declared type, as ``field: value is a
+    X; expected Y``. Run before the value rules, which assume the types."""
+    problems: list[str] = []
+    hints = typing.get_type_hints(type(value))
+    for item in fields(value):  # type: ignore[arg-type]
+        field_value = getattr(value, item.name)
+        problems += _typed(field_value, hints[item.name], f"{where}.{item.name}")
+    return problems
+
+
+def _typed(value: object, expected: object, where: str) -> list[str]:
+    origin = typing.get_origin(expected)
+    if origin in (types.UnionType, typing.Union):
+        options = typing.get_args(expected)
+        if any(not _typed(value, option, where) for option in options):
+            return []
+        return [f"{where}: {value!r} is a {type(value).__name__}; expected {_type_name(expected)}"]
+    if origin is tuple:
+        item_type = typing.get_args(expected)[0]
+        if not isinstance(value, tuple):
+            return [
+                f"{where}: {value!r} is a {type(value).__name__}; expected a tuple "
+                f"(write ({value!r},) for one value)"
+                if isinstance(value, (str, list))
+                else f"{where}: {value!r} is a {type(value).__name__}; expected a tuple"
+            ]
+        return [
+            p
+            for idx, item in enumerate(value)
+            for p in _typed(item, item_type, f"{where}{_item_label(item, idx)}")
+        ]
+    if expected is type(None):
+        ok = value is None
+    elif expected is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    elif expected is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(expected, type):
+        ok = isinstance(value, expected)
+        if ok and is_dataclass(value):
+            return type_problems(value, where)
+    else:
+        ok = True
+    if ok:
+        return []
+    return [f"{where}: {value!r} is a {type(value).__name__}; expected {_type_name(expected)}"]
+
+
+def _item_label(item: object, idx: int) -> str:
+    """``.payment-api`` for a named item (services, as the value rules name
+    them), ``[idx]`` for the others."""
+    name = getattr(item, "name", None) if is_dataclass(item) else None
+    return f".{name}" if isinstance(name, str) else f"[{idx}]"
+
+
+def _type_name(expected: object) -> str:
+    if typing.get_origin(expected) in (types.UnionType, typing.Union):
+        return " or ".join(_type_name(option) for option in typing.get_args(expected))
+    if expected is type(None):
+        return "None"
+    return getattr(expected, "__name__", str(expected))

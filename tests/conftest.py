@@ -40,25 +40,47 @@ atexit.register(shutil.rmtree, SESSION_TMP, ignore_errors=True)
 gc.set_threshold(10_000, 10, 10)
 
 from config import load_environments  # noqa: E402
+from tests.fixtures import example  # noqa: E402
 from tests.synth import SynthesizedStack, read_outdir  # noqa: E402
 
-ENVIRONMENTS = ("dev", "staging", "prod")
+#: The configuration under test: the user's config/environments.py, or what
+#: PAYMENT_CONFIG names (config.source). Tests over it check only what holds
+#: for any valid configuration; tests that need particular values use the
+#: ``example_*`` fixtures, built from tests/fixtures/example.py.
+CONFIGURED = load_environments()
+ENVIRONMENTS = tuple(env.name for env in CONFIGURED)
+#: The example configuration's environments (tests/fixtures/example.py).
+EXAMPLE = load_environments(defined=example.ENVIRONMENTS)
+EXAMPLE_ENVIRONMENTS = tuple(env.name for env in EXAMPLE)
+
+
+def first_production(environments) -> str:
+    """Name of the first production-tier environment of ``environments``
+    (a mapping of name to configuration, or a sequence of configurations)."""
+    values = environments.values() if hasattr(environments, "values") else environments
+    return next(env.name for env in values if env.is_production)
 
 
 @pytest.fixture(scope="session")
 def environments():
-    return {env.name: env for env in load_environments()}
+    """name -> configuration of the configuration under test."""
+    return {env.name: env for env in CONFIGURED}
 
 
 @pytest.fixture(scope="session")
-def synth_outdir(tmp_path_factory, environments):
+def example_environments():
+    """name -> configuration of the example (tests/fixtures/example.py)."""
+    return {env.name: env for env in EXAMPLE}
+
+
+def _synthesize(tmp_path_factory, environments) -> tuple[Path, dict]:
     from framework import App
     from guardrails.rules import suppression_report
     from stacks.app import build
 
     outdir = tmp_path_factory.mktemp("cdktf.out")
     app = App(outdir=str(outdir))
-    built = build(app, environments.values())
+    built = build(app, environments)
     app.synth()
     # As main.py does: the report of suppressed contract rules.
     suppression_report(app).write(str(outdir))
@@ -67,6 +89,22 @@ def synth_outdir(tmp_path_factory, environments):
     # them again and again (seconds per run).
     gc.freeze()
     return outdir, built
+
+
+@pytest.fixture(scope="session")
+def synth_outdir(tmp_path_factory):
+    """The configuration under test, synthesized once per session."""
+    return _synthesize(tmp_path_factory, CONFIGURED)
+
+
+@pytest.fixture(scope="session")
+def example_synth_outdir(tmp_path_factory, request):
+    """The example, synthesized once per session; the same synthesis as
+    ``synth_outdir`` when the configuration under test equals the example
+    (the shipped config/environments.py)."""
+    if CONFIGURED == EXAMPLE:
+        return request.getfixturevalue("synth_outdir")
+    return _synthesize(tmp_path_factory, EXAMPLE)
 
 
 @pytest.fixture(scope="session")
@@ -79,6 +117,18 @@ def built_stacks(synth_outdir):
 def stacks(synth_outdir) -> dict[str, SynthesizedStack]:
     """stack name -> synthesized JSON."""
     return read_outdir(synth_outdir[0])
+
+
+@pytest.fixture(scope="session")
+def example_built_stacks(example_synth_outdir):
+    """env name -> EnvironmentStacks of the example."""
+    return example_synth_outdir[1]
+
+
+@pytest.fixture(scope="session")
+def example_stacks(example_synth_outdir) -> dict[str, SynthesizedStack]:
+    """stack name -> synthesized JSON of the example."""
+    return read_outdir(example_synth_outdir[0])
 
 
 @pytest.fixture(params=ENVIRONMENTS)

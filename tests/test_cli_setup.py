@@ -21,6 +21,7 @@ from tests.cli_project import (
     ROOT,
     STANDIN,
     cli_environment,
+    cli_installed,
     make_project,
     readme_commands,
     run_launcher,
@@ -174,7 +175,15 @@ def test_the_cli_draws_no_prompt_under_ci_unless_ci_is_false():
     CLI's bundled ink (its terminal UI) decides once, at load, whether it
     runs under CI, and then writes only static output (the approval prompt
     is dynamic). ``CI=false`` is the one override it honours. A CLI release
-    that changes this fails here, and the check can be revisited."""
+    that changes this fails here, and the check can be revisited.
+
+    It reads the installed CLI: a direct pytest run needs ``make cli`` first
+    (README, "Running the project's tools"; ``make test`` installs it)."""
+    if not cli_installed():
+        pytest.fail(
+            "the CDKTF CLI is not installed (node_modules/cdktf-cli): run make cli, then repeat",
+            pytrace=False,
+        )
     bundle = (ROOT / "node_modules/cdktf-cli/bundle/bin/cmds/handlers.js").read_text()
     # (?<!\w): the same match, found in linear time (a bare (\w+) retries
     # every suffix of every identifier of the 3.7 MB bundle: ~10 s).

@@ -36,7 +36,7 @@ from tests.cli_project import (
 pytestmark = pytest.mark.skipif(
     os.environ.get("PAYMENT_CLI_TESTS") != "1",
     reason="slow (~30-40 s, runs the real CDKTF CLI): make test runs it "
-    "(PAYMENT_CLI_TESTS=1 pytest tests/test_cli_workflow.py)",
+    "(PAYMENT_CLI_TESTS=1 .venv/bin/python -m pytest tests/test_cli_workflow.py)",
 )
 
 

@@ -28,7 +28,6 @@ from hypothesis import HealthCheck, Phase, given, note, settings
 from hypothesis import strategies as st
 
 from config import ConfigError, load_environments
-from config.environments import DEV, PROD, STAGING
 from config.model import (
     ECS_DEPLOYMENT_CONFIGS,
     FARGATE_SIZES,
@@ -44,6 +43,7 @@ from config.model import (
     ServiceConfig,
     deployment_minutes,
 )
+from tests.fixtures.example import DEV, PROD, STAGING
 from tests.synth import read_outdir
 
 BASES = {"dev": DEV, "staging": STAGING, "prod": PROD}
@@ -320,7 +320,7 @@ def assert_main_writes_nothing(env: EnvironmentConfig) -> str:
 
     stderr = io.StringIO()
     with tempfile.TemporaryDirectory() as workdir, pytest.MonkeyPatch.context() as mp:
-        mp.setattr("config.environments.ENVIRONMENTS", (env,))
+        mp.setattr("config.source.configured_environments", lambda *_: (env,))
         mp.delenv("PAYMENT_ENVIRONMENTS", raising=False)
         mp.chdir(workdir)
         with contextlib.redirect_stderr(stderr):

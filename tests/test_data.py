@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from config import ConfigError, load_environments
-from config.environments import DEV, PROD, STAGING
 from framework import App
 from framework import Testing as CdktfTesting
 from framework.aws import aws
@@ -21,6 +20,7 @@ from stacks.data import DataStack
 from stacks.network import NetworkStack
 from stacks.security import SecurityStack
 from tests.conftest import ENVIRONMENTS, stack
+from tests.fixtures.example import DEV, PROD, STAGING
 from tests.synth import synthesize
 
 
@@ -498,7 +498,7 @@ def with_db(env, **changes):
         (
             PROD,
             {"major_version_upgrade": "yes"},
-            "prod.database.major_version_upgrade: 'yes' is not allowed; use True or False",
+            "prod.database.major_version_upgrade: 'yes' is a str; expected bool",
         ),
         (
             STAGING,

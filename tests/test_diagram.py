@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from config import load_environments
-from config.environments import DEV, ENVIRONMENTS
+from tests.fixtures.example import DEV, ENVIRONMENTS
 from tests.synth import synthesize
 from tests.test_services_units import FOURTH
 from tools import diagram

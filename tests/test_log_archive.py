@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 
 from config import load_environments
-from config.environments import DEV, PROD, STAGING
+from tests.fixtures.example import DEV, PROD, STAGING
 from tests.synth import synthesize
 
 DESTINATION = "arn:aws:logs:eu-west-1:222222222222:destination:payment-log-archive"

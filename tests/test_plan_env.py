@@ -35,16 +35,19 @@ FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "AKIAEXAMPLE", "AWS_SECRET_ACCESS_KEY":
 slow = pytest.mark.skipif(
     os.environ.get("PAYMENT_CLI_TESTS") != "1",
     reason="slow (synthesizes in a copy of the project, ~15 s): make test runs it "
-    "(PAYMENT_CLI_TESTS=1 pytest tests/test_plan_env.py)",
+    "(PAYMENT_CLI_TESTS=1 .venv/bin/python -m pytest tests/test_plan_env.py)",
 )
 
 
 @pytest.fixture
 def project(tmp_path) -> Path:
-    """Makefile, tools/plan_env.py, the stand-in terraform and the
-    checkout's .venv; the tests add what else they need."""
+    """Makefile, tools/plan_env.py, what make's env-check reads (config/,
+    tools/check_env.py), the stand-in terraform and the checkout's .venv;
+    the tests add what else they need."""
     (tmp_path / "tools").mkdir()
-    shutil.copy2(ROOT / "tools" / "plan_env.py", tmp_path / "tools" / "plan_env.py")
+    for tool in ("plan_env.py", "check_env.py"):
+        shutil.copy2(ROOT / "tools" / tool, tmp_path / "tools" / tool)
+    shutil.copytree(ROOT / "config", tmp_path / "config")
     shutil.copy2(ROOT / "Makefile", tmp_path / "Makefile")
     (tmp_path / ".venv").symlink_to(ROOT / ".venv")
     install_standin(tmp_path)

@@ -33,7 +33,7 @@ def test_prints_plan_and_apply_replacing_the_service_and_its_rules(synth_outdir,
         "terraform -chdir=cdktf.out/stacks/payment-prod-services plan -out=recreate.tfplan" in out
     )
     assert "terraform -chdir=cdktf.out/stacks/payment-prod-services apply recreate.tfplan" in out
-    assert "python -m release --env prod --service payment-api --image-tag" in out
+    assert ".venv/bin/python -m release --env prod --service payment-api --image-tag" in out
 
 
 def test_the_settings_it_is_for_are_ignored_by_the_service(stacks):

@@ -760,7 +760,7 @@ def test_the_docs_dry_run_example_is_what_the_tool_prints():
     block = block[: block.index("\n```\n")]
     command, _, shown = block.partition(" --dry-run\n")
     argv = shlex.split(command.removeprefix("$ ").replace("\\\n", " "))
-    assert argv[0] == "tools/run_release.py"
-    code, out, err = run(*argv[1:], "--dry-run")
+    assert argv[:3] == [".venv/bin/python", "-m", "release"]
+    code, out, err = run(*argv[3:], "--dry-run")
     assert (code, err) == (EXIT_OK, "")
     assert out == shown + "\n"

@@ -359,7 +359,7 @@ def test_poll_errors_until_the_deadline_exit_4_with_the_watch_command(world):
     message = str(lost.value)
     assert "3 polls in a row failed (last: ThrottlingException: slow down)" in message
     assert "continues in CodeDeploy" in message
-    assert "python -m release status --env dev --service payment-api" in message
+    assert ".venv/bin/python -m release status --env dev --service payment-api" in message
     assert "aws deploy get-deployment --deployment-id d-GREEN0001" in message
     assert world.clock.sleeps == [20, 40]
 
@@ -374,7 +374,7 @@ def test_expired_credentials_stop_following_at_once(world):
     message = str(lost.value)
     assert "credentials expired or were rejected (ExpiredTokenException: token expired)" in message
     assert "The deployment continues in CodeDeploy" in message
-    assert "python -m release status --env dev --service payment-api" in message
+    assert ".venv/bin/python -m release status --env dev --service payment-api" in message
     assert world.clock.sleeps == [10]  # no retry after the credential error
 
 
@@ -588,7 +588,7 @@ def test_sigterm_while_watching_exits_143_naming_the_deployment(world):
     code, _, err = _cli(world, sleep=terminated)
     assert code == EXIT_SIGTERM == 143
     assert err.startswith("interrupted (SIGTERM): deployment d-GREEN0001 keeps running")
-    assert "python -m release status --env dev --service payment-api" in err
+    assert ".venv/bin/python -m release status --env dev --service payment-api" in err
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # handler restored
 
 
@@ -695,7 +695,7 @@ def test_status_shows_the_active_deployment_traffic_and_alarms(world):
     assert "active deployment d-GREEN0001 InProgress" in out
     assert "traffic blue 90%, green 10%" in out
     assert "alarms: payment-dev-payment-api-5xx OK, payment-dev-gone MISSING" in out
-    assert "python -m release stop --env dev --service payment-api" in out
+    assert ".venv/bin/python -m release stop --env dev --service payment-api" in out
 
 
 def test_status_without_describe_alarms_names_the_alarms_as_not_readable(world):

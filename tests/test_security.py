@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from config.environments import DEV
 from config.naming import secret_name
 from framework import App, TerraformStack
 from framework import Testing as CdktfTesting
@@ -19,6 +18,7 @@ from framework.aws import aws
 from modules.kms import ManagedKey, ManagedKeyProps
 from modules.secrets import AppSecret, AppSecretProps
 from tests.conftest import ENVIRONMENTS, stack
+from tests.fixtures.example import DEV
 
 # --- The secret-material scanner ----------------------------------------
 

@@ -11,10 +11,10 @@ from collections import Counter
 import pytest
 
 from config import ConfigError, load_environments
-from config.environments import ENVIRONMENTS
 from config.model import is_private_range
 from modules.blue_green_service import target_group_name
 from modules.load_balancer import MANAGED_RULE_GROUPS, TLS_POLICY
+from tests.fixtures.example import ENVIRONMENTS
 from tests.services_helpers import (
     RULES_PER_GROUP_QUOTA,
     find,

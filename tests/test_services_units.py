@@ -11,12 +11,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from config import load_environments
-from config.environments import DEV, ENVIRONMENTS, STAGING
 from config.model import CustomScalingMetric, ServiceConfig
 from config.naming import ecr_repository_name, task_family
 from modules.blue_green_service import MAX_ROLLBACK_ALARMS, BlueGreenService, target_group_name
 from modules.container_definition import image_reference, secret_variable
 from modules.ecr import lifecycle_policy
+from tests.fixtures.example import DEV, ENVIRONMENTS, STAGING
 from tests.services_helpers import find, of_service, path_of
 from tests.synth import synthesize
 

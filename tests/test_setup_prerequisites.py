@@ -16,9 +16,12 @@ from tests.cli_project import MAKE_VARIABLES
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def fake_bin(tmp_path: Path, *, node: bool = True, python_version: str | None = None) -> Path:
+def fake_bin(
+    tmp_path: Path, *, node: str | None = "v22.23.3", python_version: str | None = None
+) -> Path:
     """A PATH with make and sh, python3 (real, or a stand-in reporting
-    ``python_version``) and, with ``node``, stand-in node and npm."""
+    ``python_version``) and, unless ``node`` is None, a stand-in node whose
+    ``--version`` says ``node`` and a stand-in npm."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     for tool in ("make", "sh"):
@@ -29,9 +32,10 @@ def fake_bin(tmp_path: Path, *, node: bool = True, python_version: str | None = 
         script = bin_dir / "python3"
         script.write_text(f"#!/bin/sh\necho {python_version}\n")
         script.chmod(0o755)
-    if node:
+    if node is not None:
+        (bin_dir / "node").write_text(f"#!/bin/sh\necho {node}\n")
+        (bin_dir / "npm").write_text("#!/bin/sh\nexit 0\n")
         for tool in ("node", "npm"):
-            (bin_dir / tool).write_text("#!/bin/sh\nexit 0\n")
             (bin_dir / tool).chmod(0o755)
     return bin_dir
 
@@ -50,8 +54,9 @@ def prerequisites(bin_dir: Path) -> subprocess.CompletedProcess:
     )
 
 
-def test_a_supported_python_and_node_pass(tmp_path):
-    result = prerequisites(fake_bin(tmp_path))
+@pytest.mark.parametrize("node", ["v18.0.0", "v22.23.3", "v24.1.0"])
+def test_a_supported_python_and_node_pass(tmp_path, node):
+    result = prerequisites(fake_bin(tmp_path, node=node))
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
 
@@ -59,16 +64,21 @@ def test_a_supported_python_and_node_pass(tmp_path):
 @pytest.mark.parametrize(
     "node, version, message",
     [
-        (False, None, "node/npm not found: install Node.js >= 18 with npm"),
-        (True, "3.10", "python3 is Python 3.10: supported are 3.11 3.12 3.13"),
-        (True, "3.14", "python3 is Python 3.14: supported are 3.11 3.12 3.13"),
+        (None, None, "node/npm not found: install Node.js >= 18 with npm"),
+        ("v16.20.2", None, "node is v16.20.2 ("),
+        ("v9.11.2", None, "node is v9.11.2 ("),
+        ("", None, "node is unknown (node --version printed nothing) ("),
+        ("v22.23.3", "3.10", "python3 is Python 3.10: supported are 3.11 3.12 3.13"),
+        ("v22.23.3", "3.14", "python3 is Python 3.14: supported are 3.11 3.12 3.13"),
     ],
-    ids=["no-node", "python-too-old", "python-too-new"],
+    ids=["no-node", "node-16", "node-9", "node-no-version", "python-too-old", "python-too-new"],
 )
 def test_what_is_missing_is_named_in_one_line(tmp_path, node, version, message):
     result = prerequisites(fake_bin(tmp_path, node=node, python_version=version))
     assert result.returncode != 0
     assert message in result.stderr
+    if node and version is None:  # the found version, and what is allowed
+        assert "): Node.js >= 18 with npm is needed" in result.stderr
     # One line of ours; make adds its own "make: *** [...] Error 2".
     ours = [line for line in result.stderr.splitlines() if not line.startswith("make: ***")]
     assert len(ours) == 1, result.stderr

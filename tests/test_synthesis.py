@@ -19,7 +19,6 @@ from pathlib import Path
 import pytest
 
 from config import ConfigError
-from config.environments import DEV, PROD, STAGING
 from stacks.synthesis import (
     RUN_BY_CLI_VARIABLE,
     manifest_text,
@@ -28,6 +27,7 @@ from stacks.synthesis import (
     variable_problems,
     worker_count,
 )
+from tests.fixtures.example import DEV, PROD, STAGING
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -10,8 +10,8 @@ import dataclasses
 import pytest
 
 from config import ConfigError, load_environments
-from config.environments import DEV, PROD, STAGING
 from guardrails.rules import RULES_BY_ID, RuleContext
+from tests.fixtures.example import DEV, PROD, STAGING
 from tests.synth import synthesize
 
 
