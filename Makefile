@@ -81,6 +81,8 @@ checks: setup
 	$(RUN) python -m guardrails.schema cdktf.out
 	$(RUN) python -m guardrails.structural cdktf.out
 	$(RUN) python tools/checkov_scan.py --outdir cdktf.out --check-doc docs/verification.md --check-doc README.md
+	$(RUN) python tools/diagram.py --check
+	$(RUN) python tools/plan_env.py --check-workflows
 
 # ruff (lint, format) and mypy, configured in pyproject.toml; checks only.
 lint: setup

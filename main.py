@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 """Synthesizes the payment platform: every stack of the selected environments.
 
 Select environments with PAYMENT_ENVIRONMENTS=dev,prod (default: all).

@@ -25,7 +25,7 @@ Usage::
     from guardrails.schema import load_schema, validate_stack
     problems = validate_stack("payment-dev-network", stack_json, load_schema())
 
-or ``python -m guardrails.schema [cdktf.out]`` (exit 1 on any problem).
+or ``.venv/bin/python -m guardrails.schema [cdktf.out]`` (exit 1 on any problem).
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ does not exist (``${aws_kms_key.gone.arn}``, ``depends_on =
 variable (``${aws:username}``, which Terraform would parse as an expression)
 passes it; ``check_references`` covers those on the JSON.
 
-Usage: ``python -m guardrails.structural [cdktf.out]`` (exit 1 on errors).
+Usage: ``.venv/bin/python -m guardrails.structural [cdktf.out]`` (exit 1 on errors).
 """
 
 from __future__ import annotations

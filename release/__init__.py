@@ -7,6 +7,6 @@ so changes Terraform registered ship too) with only the app image changed and
 starts a CodeDeploy deployment with a generated AppSpec, which also carries
 what only a deployment may change on a CODE_DEPLOY service (pinned platform
 version, network configuration, capacity provider strategy). Run
-``python -m release -h``; docs/release.md describes the flow. Never imports
+``.venv/bin/python -m release -h``; docs/release.md describes the flow. Never imports
 cdktf (starts fast, no Node).
 """

@@ -1,4 +1,4 @@
-"""Command line: ``python -m release --env dev --service payment-api --image-tag v1.4.2``.
+"""Command line: ``.venv/bin/python -m release --env dev --service payment-api --image-tag v1.4.2``.
 
 See docs/release.md for the flow and the exit codes.
 """
@@ -36,7 +36,7 @@ from release.target import (
     target_from_outputs,
 )
 
-#: ``python -m release <command> ...``; without a command: a release.
+#: ``.venv/bin/python -m release <command> ...``; without a command: a release.
 ONCALL_COMMANDS = ("status", "stop")
 _VERDICTS = {EXIT_INPUT: "refused", EXIT_REFUSED: "refused", EXIT_NOT_FOLLOWED: "not followed"}
 
@@ -59,10 +59,10 @@ def _target_arguments(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m release",
+        prog=".venv/bin/python -m release",
         description="Release one image of one service to one environment with a CodeDeploy "
         "blue/green deployment. Every read-only check runs before the first change. "
-        "On-call: `python -m release status|stop --env ENV --service SERVICE`.",
+        "On-call: `.venv/bin/python -m release status|stop --env ENV --service SERVICE`.",
     )
     _target_arguments(parser)
     parser.add_argument(
@@ -143,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def build_oncall_parser(command: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog=f"python -m release {command}",
+        prog=f".venv/bin/python -m release {command}",
         description={
             "status": "Show the active (or last) deployment of a service: status, lifecycle "
             "step, traffic split, task counts and the rollback alarms.",
@@ -327,7 +327,7 @@ def interrupted(releaser: Releaser | None) -> str:
         return (
             "while creating the deployment: CodeDeploy may have accepted it. Check with "
             f"{watch_commands(t)}: an active deployment whose AppSpec names {arn} is this "
-            "release's and keeps running (stop it with `python -m release stop --env "
+            "release's and keeps running (stop it with `.venv/bin/python -m release stop --env "
             f"{t.environment.name} --service {t.service_name}`); if there is none, {arn} is "
             "unused (deregister it or leave it: the next release converges)."
         )

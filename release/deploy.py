@@ -227,7 +227,7 @@ def _error_code(err: BaseException) -> tuple[str, str]:
 
 def watch_commands(t: ReleaseTarget, deployment_id: str | None = None) -> str:
     """How to watch the service's deployment from another shell."""
-    status = f"`python -m release status --env {t.environment.name} --service {t.service_name}`"
+    status = f"`.venv/bin/python -m release status --env {t.environment.name} --service {t.service_name}`"
     if deployment_id:
         status += (
             f" or `aws deploy get-deployment --deployment-id {deployment_id} --region {t.region}`"
@@ -238,7 +238,7 @@ def watch_commands(t: ReleaseTarget, deployment_id: str | None = None) -> str:
 def stop_command(t: ReleaseTarget, deployment_id: str) -> str:
     """How to stop it with rollback."""
     return (
-        f"`python -m release stop --env {t.environment.name} --service {t.service_name}` "
+        f"`.venv/bin/python -m release stop --env {t.environment.name} --service {t.service_name}` "
         f"(aws deploy stop-deployment --deployment-id {deployment_id} --auto-rollback-enabled)"
     )
 

@@ -39,7 +39,7 @@ EXIT_SIGTERM = 143
 EXIT_TIMEOUT = EXIT_NOT_FOLLOWED
 EXIT_INTERRUPTED = EXIT_SIGINT
 
-#: Every exit code of ``python -m release`` (release, status, stop), in order.
+#: Every exit code of ``.venv/bin/python -m release`` (release, status, stop), in order.
 EXIT_CODES: tuple[ExitCode, ...] = (
     ExitCode(
         EXIT_OK,

@@ -1,9 +1,9 @@
 """On-call commands: ``status`` and ``stop`` of a service's deployment.
 
-``python -m release status --env E --service S``: the active deployment of
+``.venv/bin/python -m release status --env E --service S``: the active deployment of
 the service's deployment group (or the last one), its lifecycle step,
 traffic split and task counts, and the state of the group's rollback
-alarms. ``python -m release stop --env E --service S``: stops the active
+alarms. ``.venv/bin/python -m release stop --env E --service S``: stops the active
 deployment with automatic rollback (CodeDeploy StopDeployment,
 ``autoRollbackEnabled``). Read-only failures refuse with exit 3; nothing is
 changed by ``status``.

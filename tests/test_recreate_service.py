@@ -1,6 +1,8 @@
 """The create-time settings procedure (tools/recreate_service.py): the
 commands it prints name the real addresses of the service and its two
-listener rules in the synthesized services stack."""
+listener rules in the synthesized services stack. The commands are pinned
+for the example's prod (tests/fixtures/example.py, as docs/services.md shows
+them); what the tool relies on is checked in every configured environment."""
 
 from __future__ import annotations
 
@@ -12,12 +14,14 @@ from guardrails.rules.ecs_codedeploy_service import CREATE_TIME, MUST_IGNORE, fi
 from tools.recreate_service import main
 
 
-def test_prints_plan_and_apply_replacing_the_service_and_its_rules(synth_outdir, stacks, capsys):
-    outdir, _ = synth_outdir
+def test_prints_plan_and_apply_replacing_the_service_and_its_rules(
+    example_synth_outdir, example_stacks, capsys
+):
+    outdir, _ = example_synth_outdir
     assert main(["--env", "prod", "--service", "payment-api", "--outdir", str(outdir)]) == 0
     out = capsys.readouterr().out
     replaced = re.findall(r"-replace='([^']+)'", out)
-    stack = stacks["payment-prod-services"].json
+    stack = example_stacks["payment-prod-services"].json
     paths = {}
     for address in replaced:
         rtype, name = address.split(".", 1)
@@ -36,11 +40,13 @@ def test_prints_plan_and_apply_replacing_the_service_and_its_rules(synth_outdir,
     assert ".venv/bin/python -m release --env prod --service payment-api --image-tag" in out
 
 
-def test_the_settings_it_is_for_are_ignored_by_the_service(stacks):
+def test_the_settings_it_is_for_are_ignored_by_the_service(svc_stack, env):
     """It exists because the non-ForceNew create-time settings are ignored."""
     create_time_ignored = set(fields_of_class(CREATE_TIME)) & set(MUST_IGNORE)
     assert create_time_ignored == {"service_registries", "enable_execute_command"}
-    for service in stacks["payment-prod-services"].json["resource"]["aws_ecs_service"].values():
+    services = svc_stack.json["resource"]["aws_ecs_service"]
+    assert len(services) == len(env.services)
+    for service in services.values():
         assert create_time_ignored <= set(service["lifecycle"]["ignore_changes"])
 
 
@@ -58,8 +64,8 @@ def test_the_settings_it_is_for_are_ignored_by_the_service(stacks):
         ),
     ],
 )
-def test_bad_input_is_one_line_exit_2(synth_outdir, capsys, argv, message):
-    outdir, _ = synth_outdir
+def test_bad_input_is_one_line_exit_2(example_synth_outdir, capsys, argv, message):
+    outdir, _ = example_synth_outdir
     assert main([*argv, "--outdir", str(outdir)]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1 and "Traceback" not in err

@@ -1,8 +1,9 @@
 """Release tool against moto (ECS, ECR, EC2) and a stubbed CodeDeploy client.
 
-Each test builds the dev payment-api service in moto with the names of
-config/naming.py (its VPC, task subnets and security groups included), so
-the tool is exercised with the names it uses for real.
+Each test builds the dev payment-api service of the example configuration
+(tests/fixtures/example.py) in moto with the names of config/naming.py (its
+VPC, task subnets and security groups included), so the tool is exercised
+with the names it uses for real; the tool reads the example too.
 CodeDeploy is a botocore Stubber (moto's CodeDeploy is partial): the stub
 checks every request against the AWS API model and fails the test when a
 call is made that was not expected, or an expected one is missing.
@@ -24,7 +25,6 @@ from botocore.awsrequest import AWSResponse
 from botocore.stub import ANY, Stubber
 from moto import mock_aws
 
-from config import load_environments
 from config.model import (
     ECS_DEPLOYMENT_CONFIGS,
     MAX_SCAN_WAIT_MINUTES,
@@ -51,6 +51,7 @@ from release.errors import (
 )
 from release.network import NetworkConfiguration
 from release.target import target_from_config
+from tests.release_example import example_environment, use_the_example
 
 REGION = "eu-west-1"
 MOTO_ACCOUNT = "123456789012"
@@ -82,10 +83,15 @@ def fake_aws_env(monkeypatch):
     _fake_aws(monkeypatch)
 
 
+@pytest.fixture(autouse=True)
+def release_reads_the_example(monkeypatch):
+    """The tests name the example's values; the tool loads the same configuration."""
+    use_the_example(monkeypatch)
+
+
 @pytest.fixture(scope="module")
 def dev():
-    (env,) = load_environments(["dev"])
-    return env
+    return example_environment("dev")
 
 
 def scan_answer(status: str, description: str = "", **counts: int) -> dict:
@@ -699,7 +705,7 @@ def test_success_sends_the_appspec_with_new_revision_container_and_capacity_stra
                                 "AssignPublicIp": "DISABLED",
                             }
                         },
-                        # dev runs on spot (config/environments.py); repeated from naming.py.
+                        # dev runs on spot (the example); repeated from naming.py.
                         "CapacityProviderStrategy": [
                             {"Base": 1, "CapacityProvider": "FARGATE", "Weight": 1},
                             {"Base": 0, "CapacityProvider": "FARGATE_SPOT", "Weight": 4},
@@ -1416,16 +1422,16 @@ def test_new_request_changes_nothing_but_the_image():
 
 @pytest.mark.parametrize(("env_name", "minutes"), [("dev", 30), ("staging", 55), ("prod", 95)])
 def test_default_timeout_covers_shifting_and_blue_termination(env_name, minutes):
-    (env,) = load_environments([env_name])
+    env = example_environment(env_name)
     assert default_timeout_minutes(target_from_config(env, "payment-api")) == minutes
 
 
 @pytest.mark.parametrize("env_name", ["dev", "staging", "prod"])
 def test_the_longest_release_fits_the_release_session(env_name):
     """Scan wait + shifting + blue termination + margin ends within the
-    release role's session (and the release job's timeout); the shipped
-    configurations leave room for the longest scan wait."""
-    (env,) = load_environments([env_name])
+    release role's session (and the release job's timeout); the example's
+    environments leave room for the longest scan wait."""
+    env = example_environment(env_name)
     longest = MAX_SCAN_WAIT_MINUTES + default_timeout_minutes(
         target_from_config(env, "payment-api")
     )
@@ -1435,7 +1441,7 @@ def test_the_longest_release_fits_the_release_session(env_name):
 def test_a_blue_termination_wait_beyond_the_release_session_is_refused():
     from dataclasses import replace
 
-    (env,) = load_environments(["prod"])
+    env = example_environment("prod")
     # prod: Canary10Percent5Minutes (5) + margin (30) + scan wait (10) = 45 + blue.
     fits = replace(env, deployment=replace(env.deployment, terminate_blue_after_minutes=135))
     assert not [p for p in validate_environment(fits) if "terminate_blue" in p]

@@ -1,4 +1,9 @@
-"""Release tool command line: dry runs, input errors, outputs files, exit codes."""
+"""Release tool command line: dry runs, input errors, outputs files, exit codes.
+
+The tests name the example's environments, services and messages, so the
+tool reads the example (tests/fixtures/example.py); the dry run of every
+service runs over the configuration under test, whatever it holds.
+"""
 
 from __future__ import annotations
 
@@ -14,10 +19,28 @@ import pytest
 from config import load_environments, naming
 from release.cli import main
 from release.errors import EXIT_INPUT, EXIT_OK, EXIT_REFUSED
+from tests.release_example import (
+    example_environment,
+    use_the_configuration_under_test,
+    use_the_example,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
-ALL_ENVIRONMENTS = load_environments()
-ENV_SERVICES = [(env.name, svc.name) for env in ALL_ENVIRONMENTS for svc in env.services]
+#: The configuration under test (the user's, or what PAYMENT_CONFIG names).
+CONFIGURED = load_environments()
+ENV_SERVICES = [(env.name, svc.name) for env in CONFIGURED for svc in env.services]
+
+
+@pytest.fixture(autouse=True)
+def release_reads_the_example(monkeypatch):
+    """The tests name the example's values; the tool loads the same configuration."""
+    use_the_example(monkeypatch)
+
+
+@pytest.fixture
+def release_reads_the_configuration_under_test(monkeypatch):
+    """For a test over any valid configuration (after the autouse fixture)."""
+    use_the_configuration_under_test(monkeypatch)
 
 
 class UntouchableClients:
@@ -47,8 +70,10 @@ def appspec_of(output: str) -> dict:
 @pytest.mark.parametrize(
     ("env_name", "service"), ENV_SERVICES, ids=[f"{e}-{s}" for e, s in ENV_SERVICES]
 )
-def test_dry_run_of_every_service_of_every_environment(env_name, service):
-    env = next(e for e in ALL_ENVIRONMENTS if e.name == env_name)
+def test_dry_run_of_every_service_of_every_environment(
+    release_reads_the_configuration_under_test, env_name, service
+):
+    env = next(e for e in CONFIGURED if e.name == env_name)
     svc = env.service(service)
     code, out, err = run(
         "--env", env_name, "--service", service, "--image-tag", "v2.0.0", "--dry-run"
@@ -344,7 +369,8 @@ def test_missing_image_tag_is_a_usage_error():
 
 # ------------------------------------------------------------ outputs file
 def manifest_entry(env_name: str, service: str, **changes) -> dict:
-    env = next(e for e in ALL_ENVIRONMENTS if e.name == env_name)
+    """The release manifest entry of the example's ``service`` in ``env_name``."""
+    env = example_environment(env_name)
     svc = env.service(service)
     entry = {
         "cluster": naming.cluster_name(env),

@@ -24,7 +24,8 @@ tested here:
   never transient, so following stops at once.
 """
 
-# The fixtures come from tests/test_release.py; tests name them as parameters.
+# The fixtures come from tests/test_release.py; tests name them as parameters
+# (release_reads_the_example is autouse: the tool reads the example here too).
 # ruff: noqa: F811
 from __future__ import annotations
 
@@ -57,6 +58,7 @@ from release.errors import (
 )
 from release.policy import is_trusted, policy_for
 from release.target import target_from_config
+from tests.conftest import EXAMPLE
 from tests.test_release import (  # noqa: F401  (fixtures)
     MOTO_ACCOUNT,
     SCAN_NOT_FOUND,
@@ -66,6 +68,7 @@ from tests.test_release import (  # noqa: F401  (fixtures)
     aws_clients,
     dev,
     fake_aws_env,
+    release_reads_the_example,
     role_session,
     scan_answer,
     world,
@@ -199,9 +202,10 @@ def test_findings_only_warn_outside_the_production_tier(world):
 
 def test_high_findings_block_where_configured():
     # What release/policy.py decided before the settings moved into
-    # configuration: prod refuses CRITICAL and HIGH, dev and staging warn
-    # on CRITICAL; every environment waits 10 minutes for the scan.
-    by_name = {e.name: policy_for(e) for e in _environments()}
+    # configuration, as the example sets them: prod refuses CRITICAL and
+    # HIGH, dev and staging warn on CRITICAL; every environment waits 10
+    # minutes for the scan.
+    by_name = {e.name: policy_for(e) for e in EXAMPLE}
     assert by_name["prod"].blocking_severities == ("CRITICAL", "HIGH")
     assert by_name["prod"].enforce
     for name in ("dev", "staging"):
@@ -212,7 +216,8 @@ def test_high_findings_block_where_configured():
 
 def test_the_docs_table_of_release_settings_is_the_configuration():
     """docs/release.md, "Trusting a release": one row per ReleaseConfig
-    field, one column per environment, as config/environments.py sets them."""
+    field, one column per environment, as the example (tests/fixtures/example.py,
+    the shipped config/environments.py) sets them."""
     from config.model import ReleaseConfig
 
     text = (ROOT / "docs" / "release.md").read_text()
@@ -222,7 +227,7 @@ def test_the_docs_table_of_release_settings_is_the_configuration():
         for line in table.splitlines()[2:]
         for cells in [[c.strip() for c in line.strip("|").split("|")]]
     }
-    envs = {e.name: e for e in _environments()}
+    envs = {e.name: e for e in EXAMPLE}
     assert list(envs) == ["dev", "staging", "prod"]
     assert list(rows) == [f.name for f in dataclasses.fields(ReleaseConfig)]
     for name, shown in rows.items():
@@ -234,8 +239,8 @@ def test_the_docs_table_of_release_settings_is_the_configuration():
 def test_the_policy_follows_configuration_and_tier_never_the_name():
     from config.model import ReleaseConfig
 
-    (prod,) = [e for e in _environments() if e.name == "prod"]
-    (dev_env,) = [e for e in _environments() if e.name == "dev"]
+    (prod,) = [e for e in EXAMPLE if e.name == "prod"]
+    (dev_env,) = [e for e in EXAMPLE if e.name == "dev"]
     # A production-tier environment by another name: prod's policy.
     live = dataclasses.replace(prod, name="live")
     assert dataclasses.replace(policy_for(live), trusted_role_names=()) == dataclasses.replace(
@@ -258,12 +263,6 @@ def test_the_scan_wait_comes_from_the_environment(world):
     with pytest.raises(ReleaseRefused, match="no scan result .*IN_PROGRESS after 2 min"):
         world.releaser().run()
     assert sum(world.clock.sleeps) == 120
-
-
-def _environments():
-    from config import load_environments
-
-    return load_environments()
 
 
 def test_the_release_waits_for_the_scan_of_the_exact_digest(world):

@@ -1,7 +1,6 @@
-#!/usr/bin/env python
 """Benchmark: synthesis time and memory, fast provider loader vs plain import.
 
-Run from the project root: ``make bench`` (or ``pipenv run python
+Run from the project root: ``make bench`` (or ``.venv/bin/python
 tools/bench_synth.py``). In one run it measures, on this machine:
 
 1. cold ``python main.py`` synthesis of all environments, alternating the fast
@@ -192,7 +191,7 @@ def main() -> int:
                 # A failing suite's time is no measurement of the suite.
                 print(
                     f"bench: the test suite failed (exit {suite.returncode}); run "
-                    "`pipenv run pytest` and fix it first",
+                    "`.venv/bin/python -m pytest` and fix it first",
                     file=sys.stderr,
                 )
                 return 1

@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 """Security scan of the synthesized stacks with checkov, against reasoned exceptions.
 
 Runs::
@@ -38,7 +37,7 @@ invalid. Unused exceptions are listed as warnings.
 
 Usage::
 
-    python tools/checkov_scan.py [--outdir cdktf.out] [--exceptions FILE]
+    .venv/bin/python tools/checkov_scan.py [--outdir cdktf.out] [--exceptions FILE]
         [--summary-json FILE] [--update-doc docs/verification.md]
         [--checkov-json FILE]   # evaluate a saved `checkov -o json` instead of running it
 """
@@ -59,7 +58,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # run as `python tools/checkov_scan.py`
+if str(ROOT) not in sys.path:  # run as `.venv/bin/python tools/checkov_scan.py`
     sys.path.insert(0, str(ROOT))
 
 from config.model import TIERS  # noqa: E402  (needs ROOT on sys.path)

@@ -10,7 +10,7 @@ forwards to the blue target group the new service registers in (after an
 odd number of releases CodeDeploy left production on green). The service
 is unavailable between the delete and the create: use a change window.
 
-    pipenv run python tools/recreate_service.py --env prod --service payment-api
+    .venv/bin/python tools/recreate_service.py --env prod --service payment-api
 
 reads ``cdktf.out`` (run ``make synth`` first with the changed configuration)
 and prints the plan and apply commands with the resources' addresses; it
@@ -96,13 +96,13 @@ def commands(outdir: Path, env: str, service: str) -> list[str]:
         f"terraform -chdir={where} plan -out=recreate.tfplan {replace}",
         f"terraform -chdir={where} apply recreate.tfplan",
         "# 3. Release the image from step 1 again:",
-        f"pipenv run python -m release --env {env} --service {service} --image-tag <TAG_FROM_STEP_1>",
+        f".venv/bin/python -m release --env {env} --service {service} --image-tag <TAG_FROM_STEP_1>",
     ]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python tools/recreate_service.py",
+        prog=".venv/bin/python tools/recreate_service.py",
         description="Print the commands that re-create one ECS service (create-time settings).",
     )
     parser.add_argument("--env", required=True, help="environment, e.g. prod")

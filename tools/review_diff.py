@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 """Infrastructure diff of a change, without cloud credentials.
 
 Synthesizes the working tree and a git ref (default ``HEAD``) and prints, per
@@ -16,10 +15,10 @@ Both synths honour ``PAYMENT_ENVIRONMENTS`` (e.g. ``dev``) to save time.
 
 Usage::
 
-    python tools/review_diff.py                  # working tree vs HEAD
-    python tools/review_diff.py origin/main      # a pull request vs its base
-    python tools/review_diff.py --base-outdir a/cdktf.out --head-outdir b/cdktf.out
-    python tools/review_diff.py main --exit-code # exit 1 when anything differs
+    .venv/bin/python tools/review_diff.py                  # working tree vs HEAD
+    .venv/bin/python tools/review_diff.py origin/main      # a pull request vs its base
+    .venv/bin/python tools/review_diff.py --base-outdir a/cdktf.out --head-outdir b/cdktf.out
+    .venv/bin/python tools/review_diff.py main --exit-code # exit 1 when anything differs
 
 Exit status: 0 (or 1 with ``--exit-code`` when there are differences);
 2 when a synthesis or git fails.

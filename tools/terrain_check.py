@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 """make terrain-check: the app on CDK Terrain (cdktn), proven against cdktf.
 
 Run from the project root with .venv's Python (``make terrain-check``). Not

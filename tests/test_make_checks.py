@@ -1,0 +1,167 @@
+"""``make bootstrap|deploy|diff|plan`` check their arguments and terraform
+before anything is installed, each in one line (README, "First deployment").
+
+Each test runs make in a scratch project that holds only the Makefile, the
+lock files and what the checks read (config/, tools/check_env.py), as on a
+fresh clone: nothing installed. Its PATH has make, sh, a python3 and node/npm stand-ins
+that refuse to install (``python3 -m venv|pip``, ``npm``, ``npx`` print
+``INSTALL STARTED`` and fail), so a check that ran after an install step
+fails here at once instead of downloading ~420 MB.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from config.environments import ENVIRONMENTS as SHIPPED
+from tests.cli_project import MAKE_VARIABLES
+
+ROOT = Path(__file__).resolve().parent.parent
+#: The interpreter .venv was built from, outside the venv.
+BASE_PYTHON = Path(sys.executable).resolve()
+INSTALL = "INSTALL STARTED"
+#: The configuration a fresh clone has (PAYMENT_CONFIG unset).
+ALLOWED = ", ".join(env.name for env in SHIPPED)
+DEFINED = SHIPPED[0].name
+UNDEFINED = "no-such-environment"
+REFUSAL = f"environment: {UNDEFINED!r} is not defined; allowed: {ALLOWED}"
+NO_TERRAFORM = "terraform not found: 'terraform' is not on PATH."
+#: What the caller's environment must not decide for these runs.
+OURS = ("ENV", "STACK", "CI", "CDKTF_ARGS", "TERRAFORM_BINARY_NAME", *MAKE_VARIABLES)
+
+
+def stand_in(path: Path, script: str) -> None:
+    path.write_text("#!/bin/sh\n" + script)
+    path.chmod(0o755)
+
+
+@pytest.fixture
+def project(tmp_path) -> Path:
+    """The scratch project, with ``bin/`` (its PATH) beside it."""
+    project = tmp_path / "project"
+    (project / "tools").mkdir(parents=True)
+    for name in ("Makefile", "Pipfile", "Pipfile.lock", "package.json", "package-lock.json"):
+        shutil.copy2(ROOT / name, project / name)
+    shutil.copy2(ROOT / "tools" / "check_env.py", project / "tools" / "check_env.py")
+    shutil.copytree(
+        ROOT / "config", project / "config", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("make", "sh"):
+        (bin_dir / tool).symlink_to(shutil.which(tool))
+    stand_in(
+        bin_dir / "python3",
+        f'case "$1 $2" in "-m venv"|"-m pip") echo "{INSTALL}: python3 $*" >&2; exit 97;; esac\n'
+        # -S: without site-packages, as config/ must load (standard library only).
+        f"exec '{BASE_PYTHON}' -S \"$@\"\n",
+    )
+    stand_in(bin_dir / "node", "echo v22.23.3\n")
+    for tool in ("npm", "npx"):
+        stand_in(bin_dir / tool, f'echo "{INSTALL}: {tool} $*" >&2; exit 97\n')
+    return project
+
+
+def with_terraform(project: Path) -> None:
+    stand_in(project.parent / "bin" / "terraform", "exit 0\n")
+
+
+def make(project: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in OURS and not key.startswith("PAYMENT_")
+    }
+    environment.update(PATH=str(project.parent / "bin"), **env)
+    return subprocess.run(
+        ["make", "--no-print-directory", *args],
+        cwd=project,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def refused_before_installing(result: subprocess.CompletedProcess, project: Path) -> str:
+    """The one line said (without make's own ``make: *** ...``), after
+    asserting that make failed with exit code 2 and installed nothing."""
+    output = result.stdout + result.stderr
+    assert INSTALL not in output, output
+    assert not [p.name for p in project.iterdir() if p.name in (".tools", ".venv", "node_modules")]
+    assert result.returncode == 2, output
+    lines = [line for line in result.stderr.splitlines() if not line.startswith("make: ***")]
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize("goal", ["bootstrap", "deploy", "plan"])
+def test_an_environment_not_in_configuration_is_refused_before_any_install(project, goal):
+    with_terraform(project)
+    result = make(project, goal, f"ENV={UNDEFINED}")
+    assert refused_before_installing(result, project) == REFUSAL
+
+
+@pytest.mark.parametrize("goal", ["bootstrap", "deploy", "plan"])
+def test_a_missing_environment_is_named_before_any_install(project, goal):
+    result = make(project, goal)
+    line = refused_before_installing(result, project)
+    assert line == f"name the environment, e.g. make {goal} ENV=dev"
+
+
+def test_the_refusal_comes_first_also_under_parallel_make(project):
+    with_terraform(project)
+    result = make(project, "-j4", "deploy", f"ENV={UNDEFINED}")
+    assert refused_before_installing(result, project) == REFUSAL
+
+
+def test_the_configuration_payment_config_names_is_the_one_checked(project, tmp_path):
+    """PAYMENT_CONFIG (config.source) decides which names exist, as for the app."""
+    limited = tmp_path / "limited.py"
+    limited.write_text(
+        "from config.environments import ENVIRONMENTS as SHIPPED\nENVIRONMENTS = SHIPPED[:1]\n"
+    )
+    with_terraform(project)
+    result = make(project, "deploy", f"ENV={UNDEFINED}", PAYMENT_CONFIG=str(limited))
+    line = refused_before_installing(result, project)
+    assert line == f"environment: {UNDEFINED!r} is not defined; allowed: {DEFINED}"
+
+
+@pytest.mark.parametrize(
+    "args", [("bootstrap", f"ENV={DEFINED}"), ("deploy", f"ENV={DEFINED}"), ("diff", "STACK=x")]
+)
+def test_a_missing_terraform_is_named_before_any_install(project, args):
+    result = make(project, *args)
+    assert refused_before_installing(result, project).startswith(NO_TERRAFORM)
+
+
+def test_diff_names_a_missing_stack_before_any_install(project):
+    result = make(project, "diff")
+    line = refused_before_installing(result, project)
+    assert line == "make diff: name one stack, e.g. make diff STACK=payment-dev-services"
+
+
+@pytest.mark.parametrize("goal", ["bootstrap", "deploy"])
+def test_a_deploy_under_ci_without_auto_approve_stops_before_any_install(project, goal):
+    with_terraform(project)
+    result = make(project, goal, f"ENV={DEFINED}", CI="true")
+    line = refused_before_installing(result, project)
+    assert line.startswith("CI=true is set and CDKTF_ARGS has no --auto-approve")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("deploy", f"ENV={DEFINED}"), ("diff", f"STACK=payment-{DEFINED}-services")],
+)
+def test_when_the_checks_pass_the_install_follows(project, args):
+    """The stand-ins work: with good arguments make goes on to install."""
+    with_terraform(project)
+    result = make(project, *args)
+    assert result.returncode != 0
+    assert f"{INSTALL}: python3 -m venv .tools" in result.stderr, result.stderr
