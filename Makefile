@@ -103,7 +103,7 @@ docs: setup
 
 # Architecture diagrams drawn from the synthesized Terraform, one model and
 # three views per environment in docs/diagrams/ (tools/diagram.py,
-# docs/diagrams.md); tests/test_diagram.py fails when they are stale.
+# docs/diagrams.md); make checks (tools/diagram.py --check) fails when they are stale.
 .PHONY: diagram
 diagram: synth
 	$(RUN) python tools/diagram.py

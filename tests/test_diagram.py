@@ -1,10 +1,13 @@
 """Architecture diagrams (#19): tools/diagram.py, docs/diagrams.md.
 
 The model is built from the session's synthesis (no synthesis of its own)
-and checked against configuration; the committed model must equal it (the
-freshness check, models not pixels); one separate one-environment synthesis
-proves that a fourth service and a second NAT gateway appear without a code
-change; one test renders.
+and checked against the configuration under test (what holds for any
+configuration); what needs particular values (names, the command's messages)
+uses the example's synthesis. docs/diagrams/ shows the user's configuration,
+so whether it is fresh is a check of ``make checks`` (``--check``), tested
+here on the example in temporary directories, never on the committed docs;
+one separate one-environment synthesis proves that a fourth service and a
+second NAT gateway appear without a code change; one test renders.
 """
 
 from __future__ import annotations
@@ -17,14 +20,14 @@ from pathlib import Path
 import pytest
 
 from config import load_environments
+from tests.conftest import CONFIGURED, EXAMPLE
 from tests.fixtures.example import DEV, ENVIRONMENTS
 from tests.synth import synthesize
 from tests.test_services_units import FOURTH
 from tools import diagram
 
 ROOT = Path(__file__).resolve().parent.parent
-DIAGRAMS = ROOT / "docs" / "diagrams"
-STALE = "docs/diagrams is stale: run `make diagram` and commit docs/diagrams/"
+STALE = "run `make diagram` and commit docs/diagrams/"
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +37,17 @@ def raw_stacks(stacks) -> dict[str, dict]:
 
 @pytest.fixture(scope="module")
 def models(raw_stacks) -> dict[str, diagram.Model]:
-    return {env.name: diagram.build_model(raw_stacks, env.name) for env in ENVIRONMENTS}
+    """The configuration under test's models."""
+    return {env.name: diagram.build_model(raw_stacks, env.name) for env in CONFIGURED}
+
+
+@pytest.fixture(scope="module")
+def example_models(example_stacks, models) -> dict[str, diagram.Model]:
+    """The example's models (the same objects when the configuration is the example)."""
+    if CONFIGURED == EXAMPLE:
+        return models
+    raw = {name: synthesized.json for name, synthesized in example_stacks.items()}
+    return {env.name: diagram.build_model(raw, env.name) for env in EXAMPLE}
 
 
 def in_group(model: diagram.Model, group: str, kind: str | None = None) -> list[diagram.Node]:
@@ -55,36 +68,86 @@ def service_groups(model: diagram.Model) -> dict[str, str]:
     }
 
 
-# -- freshness ---------------------------------------------------------------------------
-def _difference(committed: dict, fresh: dict) -> str:
-    parts = []
-    for section in ("groups", "nodes", "edges"):
-        old = {json.dumps(item, sort_keys=True) for item in committed.get(section, [])}
-        new = {json.dumps(item, sort_keys=True) for item in fresh[section]}
-        if old != new:
-            parts.append(f"{section}: {len(new - old)} new or changed, {len(old - new)} gone")
-    return "; ".join(parts) or "formatting only"
+# -- freshness: `make checks` runs --check -----------------------------------------------
+def files(directory: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(directory.iterdir())}
 
 
-def test_committed_models_are_fresh(models, env_name):
-    path = DIAGRAMS / f"{env_name}.json"
-    assert path.exists(), f"{path.relative_to(ROOT)} is missing: {STALE}"
-    committed, fresh = path.read_text(), models[env_name].text()
-    if committed != fresh:
-        difference = _difference(json.loads(committed), models[env_name].to_json())
-        pytest.fail(f"{path.relative_to(ROOT)} ({difference}): {STALE}", pytrace=False)
+@pytest.fixture
+def drawn(tmp_path, example_synth_outdir, monkeypatch, capsys) -> Path:
+    """The example's dev drawn into a temporary directory, as `make diagram`
+    draws it (one view keeps it short: a PNG takes ~0.2 s)."""
+    monkeypatch.setattr(diagram, "VIEWS", diagram.VIEWS[1:2])
+    out = tmp_path / "diagrams"
+    out.mkdir()
+    args = ["--outdir", str(example_synth_outdir[0]), "--env", "dev", "--to", str(out)]
+    assert diagram.main(args) == 0
+    capsys.readouterr()
+    return out
 
 
-def test_committed_pictures_show_the_committed_model(env_name):
-    model_text = (DIAGRAMS / f"{env_name}.json").read_bytes()
-    digest = diagram.hashlib.sha256(model_text).hexdigest()
-    for view in diagram.VIEWS:
-        for suffix in diagram.FORMATS:
-            path = DIAGRAMS / f"{env_name}-{view.name}.{suffix}"
-            assert path.exists(), f"{path.relative_to(ROOT)} is missing: {STALE}"
-            assert diagram.embedded_digest(path.read_bytes()) == digest, (
-                f"{path.relative_to(ROOT)} was drawn from another model: {STALE}"
-            )
+def check(outdir: Path, to: Path, *extra: str) -> int:
+    return diagram.main(["--check", "--outdir", str(outdir), "--to", str(to), *extra])
+
+
+def test_check_passes_on_fresh_diagrams_writes_nothing_and_needs_no_renderer(
+    drawn, example_synth_outdir, monkeypatch, capsys
+):
+    def no_renderer():
+        raise diagram.DiagramError("renderer: not installed (simulated)")
+
+    monkeypatch.setattr(diagram, "renderer", no_renderer)
+    before = files(drawn)
+    assert check(example_synth_outdir[0], drawn, "--env", "dev") == 0
+    captured = capsys.readouterr()
+    assert captured.out == f"diagram: {drawn} shows dev as synthesized\n"
+    assert captured.err == ""
+    assert files(drawn) == before
+
+
+def _change_a_node(drawn: Path) -> None:
+    model = json.loads((drawn / "dev.json").read_text())
+    model["nodes"].pop()
+    (drawn / "dev.json").write_text(json.dumps(model, indent=1, sort_keys=True) + "\n")
+
+
+def _picture_of_another_model(drawn: Path) -> None:
+    svg = drawn / f"dev-{diagram.VIEWS[0].name}.svg"
+    digest = diagram.embedded_digest(svg.read_bytes())
+    svg.write_bytes(svg.read_bytes().replace(digest.encode(), b"0" * 64))
+
+
+def _a_missing_picture(drawn: Path) -> None:
+    (drawn / f"dev-{diagram.VIEWS[0].name}.png").unlink()
+
+
+@pytest.mark.parametrize(
+    "make_stale, selection, found",
+    [
+        (
+            _change_a_node,
+            ["--env", "dev"],
+            "dev.json differs (nodes: 1 new or changed, 0 gone); "
+            "dev-network.svg, dev-network.png drawn from another model",
+        ),
+        (_picture_of_another_model, ["--env", "dev"], "dev-network.svg drawn from another model"),
+        (_a_missing_picture, ["--env", "dev"], "dev-network.png missing"),
+        # Every synthesized environment by default: prod and staging were never drawn.
+        (None, [], "prod.json is missing; staging.json is missing"),
+    ],
+    ids=["model", "picture", "missing-picture", "missing-environment"],
+)
+def test_check_names_what_is_stale_in_one_line_and_the_fix(
+    drawn, example_synth_outdir, capsys, make_stale, selection, found
+):
+    if make_stale is not None:
+        make_stale(drawn)
+    before = files(drawn)
+    assert check(example_synth_outdir[0], drawn, *selection) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == f"diagram: {drawn} is stale: {found}; {STALE}\n"
+    assert files(drawn) == before
 
 
 # -- the model follows the Terraform, so configuration -----------------------------------
@@ -104,7 +167,10 @@ def test_every_configured_service_has_its_deployment_parts(models, env):
         assert cloud_map.details[0].startswith(f"{svc.name}.")
         (scaling,) = in_group(model, group, "autoscaling")
         assert scaling.title == f"autoscaling {svc.min_count}-{svc.max_count} tasks"
-        assert len(scaling.details) == 4 and svc.custom_metric.name in " ".join(scaling.details)
+        # CPU, memory, requests per target, and the service's own metric if it has one.
+        assert len(scaling.details) == 3 + (svc.custom_metric is not None)
+        if svc.custom_metric is not None:
+            assert svc.custom_metric.name in " ".join(scaling.details)
         for target_group in in_group(model, group, "target_group_blue") + in_group(
             model, group, "target_group_green"
         ):
@@ -136,7 +202,7 @@ def test_network_tiers_zones_and_nat_routes(models, env):
         t: sorted(n.title for n in in_group(model, g) if n.kind != "nat_gateway")
         for t, g in tiers.items()
     }
-    assert zones["public"] == zones["private"] == zones["isolated"] and len(zones["public"]) == 3
+    assert zones["public"] == zones["private"] == zones["isolated"] == sorted(env.azs)
     nats = model.of_kind("nat_gateway")
     assert len(nats) == env.nat_gateway_count
     routes = [e for e in edges(model, "route") if e.target in {n.id for n in nats}]
@@ -198,10 +264,10 @@ def test_stacks_depend_as_cdktf_records_and_keep_state_in_the_bucket(models, env
     assert stored and stored == {n.id for n in model.of_kind("stack")} - local
 
 
-def test_model_is_sorted_and_deterministic(models, raw_stacks):
-    again = diagram.build_model(raw_stacks, "prod")
-    assert again.text() == models["prod"].text()
-    data = models["prod"].to_json()
+def test_model_is_sorted_and_deterministic(models, raw_stacks, env_name):
+    again = diagram.build_model(raw_stacks, env_name)
+    assert again.text() == models[env_name].text()
+    data = models[env_name].to_json()
     for section, key in (("groups", "id"), ("nodes", "id")):
         ids = [item[key] for item in data[section]]
         assert ids == sorted(ids) and len(set(ids)) == len(ids)
@@ -229,16 +295,17 @@ def test_a_fourth_service_and_a_second_nat_gateway_appear(tmp_path):
 
 # -- the command -------------------------------------------------------------------------
 def test_render_writes_model_and_pictures_and_replaces_nothing_on_failure(
-    tmp_path, synth_outdir, models, monkeypatch, capsys
+    tmp_path, example_synth_outdir, example_models, monkeypatch, capsys
 ):
-    # One view keeps it short (a PNG takes ~0.2 s); every committed picture
-    # is checked against its model above.
+    # One view keeps it short (a PNG takes ~0.2 s); `make checks` checks
+    # every committed picture against its model (--check).
     monkeypatch.setattr(diagram, "VIEWS", diagram.VIEWS[1:2])
+    outdir = str(example_synth_outdir[0])
     out = tmp_path / "diagrams"
     out.mkdir()
-    assert diagram.main(["--outdir", str(synth_outdir[0]), "--env", "dev", "--to", str(out)]) == 0
-    digest = models["dev"].digest()
-    assert (out / "dev.json").read_text() == models["dev"].text()
+    assert diagram.main(["--outdir", outdir, "--env", "dev", "--to", str(out)]) == 0
+    digest = example_models["dev"].digest()
+    assert (out / "dev.json").read_text() == example_models["dev"].text()
     for view in diagram.VIEWS:
         svg = (out / f"dev-{view.name}.svg").read_bytes()
         png = (out / f"dev-{view.name}.png").read_bytes()
@@ -257,7 +324,7 @@ def test_render_writes_model_and_pictures_and_replaces_nothing_on_failure(
 
     monkeypatch.setattr(diagram, "render", fails_on_the_first_png)
     monkeypatch.setattr(diagram.Model, "text", lambda self: "changed\n")
-    assert diagram.main(["--outdir", str(synth_outdir[0]), "--env", "dev", "--to", str(out)]) == 2
+    assert diagram.main(["--outdir", outdir, "--env", "dev", "--to", str(out)]) == 2
     assert "simulated" in capsys.readouterr().err
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
@@ -274,11 +341,11 @@ def test_render_writes_model_and_pictures_and_replaces_nothing_on_failure(
     ],
 )
 def test_bad_input_is_one_line_and_writes_nothing(
-    arguments, message, tmp_path, synth_outdir, capsys
+    arguments, message, tmp_path, example_synth_outdir, capsys
 ):
     out = tmp_path / "out"
     out.mkdir()
-    defaults = ["--outdir", str(synth_outdir[0]), "--to", str(out)]
+    defaults = ["--outdir", str(example_synth_outdir[0]), "--to", str(out)]
     given = [a.replace("{tmp}", str(tmp_path)) for a in arguments]
     assert diagram.main(defaults + given) == 2
     err = capsys.readouterr().err

@@ -11,6 +11,11 @@ them, ``PAYMENT_CLI_TESTS=1``, like tests/test_cli_workflow.py): ``make
 plan ENV=dev`` as users run it, synthesis included, in a copy of the
 project (tests/cli_project.py), once before and once after the
 environment is applied.
+
+Both need particular names (dev, prod, their stacks): the in-process tests
+read the example's synthesis, and make runs the example's configuration
+(``PAYMENT_CONFIG`` naming tests/fixtures/example.py), whatever
+config/environments.py holds.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ from tests.cli_project import cli_environment, install_standin, make_project
 from tools import plan_env, plan_review
 
 ROOT = Path(__file__).resolve().parent.parent
+#: The example's configuration, as a file: the scratch projects have no tests/.
+EXAMPLE_CONFIG = str(ROOT / "tests" / "fixtures" / "example.py")
 #: Credentials for the check only: nothing here calls AWS.
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "AKIAEXAMPLE", "AWS_SECRET_ACCESS_KEY": "example"}
 
@@ -81,11 +88,12 @@ def environment(project: Path, credentials: bool = True, **extra: str) -> dict[s
 
 
 def make_plan(project: Path, *args: str, **env) -> subprocess.CompletedProcess:
-    """make plan, never (re)installing into the shared environments."""
+    """make plan of the example's configuration, never (re)installing into
+    the shared environments."""
     return subprocess.run(
         ["make", "--no-print-directory", "-o", "setup", "plan", *args],
         cwd=project,
-        env=environment(project, **env),
+        env=environment(project, PAYMENT_CONFIG=EXAMPLE_CONFIG, **env),
         capture_output=True,
         text=True,
         timeout=120,
@@ -163,8 +171,8 @@ def test_missing_credentials_are_one_line(project, capsys, monkeypatch):
     assert line.startswith("make plan: no AWS credentials found")
 
 
-def test_an_old_terraform_is_one_line(project, synth_outdir, capsys, monkeypatch):
-    args = ["--env", "dev", "--outdir", str(synth_outdir[0]), "--plans-dir", str(project)]
+def test_an_old_terraform_is_one_line(project, example_synth_outdir, capsys, monkeypatch):
+    args = ["--env", "dev", "--outdir", str(example_synth_outdir[0]), "--plans-dir", str(project)]
     line = refusal(capsys, monkeypatch, project, args, STANDIN_TERRAFORM_VERSION="1.10.5")
     assert line == (
         "make plan: terraform 1.10.5 does not satisfy required_version '>= 1.11' "
@@ -173,10 +181,14 @@ def test_an_old_terraform_is_one_line(project, synth_outdir, capsys, monkeypatch
     )
 
 
-def test_an_environment_without_stacks_is_refused(project, synth_outdir, capsys, monkeypatch):
-    args = ["--env", "qa", "--outdir", str(synth_outdir[0])]
+def test_an_environment_without_stacks_is_refused(
+    project, example_synth_outdir, capsys, monkeypatch
+):
+    args = ["--env", "qa", "--outdir", str(example_synth_outdir[0])]
     line = refusal(capsys, monkeypatch, project, args)
-    assert line.startswith(f"make plan: environment 'qa' has no stacks in {synth_outdir[0]}")
+    assert line.startswith(
+        f"make plan: environment 'qa' has no stacks in {example_synth_outdir[0]}"
+    )
     assert line.endswith("synthesized: dev, prod, staging")
 
 
@@ -206,9 +218,12 @@ def test_stacks_whose_upstream_is_not_applied_fail_and_the_others_are_planned(fu
 
 
 @slow
-def test_every_stack_is_planned_in_dependency_order_and_saved_as_json(full_project, capsys):
+def test_every_stack_is_planned_in_dependency_order_and_saved_as_json(
+    full_project, capsys, monkeypatch
+):
     """After the environment is applied (runs after the test below)."""
     project = full_project
+    monkeypatch.setenv("PAYMENT_CONFIG", "tests.fixtures.example")  # the review's tiers
     apply_all(project, "dev")
     (project / "standin" / "state" / "calls.jsonl").unlink()
     stale = project / "plans" / "dev" / "payment-dev-old.json"
@@ -232,8 +247,8 @@ def test_every_stack_is_planned_in_dependency_order_and_saved_as_json(full_proje
     assert "payment-dev-services | dev | non-production | 0 | 0 | 0 | 0 | — |" in report
 
 
-def test_order_lists_the_remote_state_stacks_upstream_first(synth_outdir):
-    stacks = plan_env.read_stacks(synth_outdir[0], "prod")
+def test_order_lists_the_remote_state_stacks_upstream_first(example_synth_outdir):
+    stacks = plan_env.read_stacks(example_synth_outdir[0], "prod")
     names = [s.name for s in stacks]
     assert names.index("payment-prod-network") < names.index("payment-prod-data")
     assert names.index("payment-prod-data") < names.index("payment-prod-services")
@@ -245,7 +260,7 @@ def test_order_lists_the_remote_state_stacks_upstream_first(synth_outdir):
             "prod",
             "--order",
             "--outdir",
-            str(synth_outdir[0]),
+            str(example_synth_outdir[0]),
         ],
         capture_output=True,
         text=True,

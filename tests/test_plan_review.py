@@ -2,7 +2,10 @@
 from our own synthesized stacks (real addresses and types; tests/plan_json.py).
 
 One test per flag, a clean plan, unreadable inputs, and that the tier, not
-the environment's name, decides what blocks.
+the environment's name, decides what blocks. A clean plan of every stack and
+the tiers hold for the configuration under test; the flags, which need
+particular stacks, names and tiers, are shown on the example's stacks, with
+the tool reading the example's configuration (``PAYMENT_CONFIG``).
 """
 
 from __future__ import annotations
@@ -19,6 +22,14 @@ from tools import plan_review
 from tools.plan_review import BLOCKED, OK, UNREADABLE
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def example(example_stacks, monkeypatch):
+    """The example's stacks; tools/plan_review.py (in this process and the
+    commands it starts) reads the example's tiers."""
+    monkeypatch.setenv("PAYMENT_CONFIG", "tests.fixtures.example")
+    return example_stacks
 
 
 def builder(stacks, name: str, **kwargs) -> PlanBuilder:
@@ -59,15 +70,15 @@ def flagged(report: str, code: str, mark: str) -> str:
     return "\n".join(lines)
 
 
-def test_the_plans_are_in_terraforms_documented_format(stacks):
-    plan = builder(stacks, "payment-prod-services").build()
+def test_the_plans_are_in_terraforms_documented_format(example):
+    plan = builder(example, "payment-prod-services").build()
     assert plan["format_version"].startswith("1.")
     change = plan["resource_changes"][0]
     assert set(change) >= {"address", "mode", "type", "name", "provider_name", "change"}
     assert set(change["change"]) >= {"actions", "before", "after", "after_unknown"}
     synthesized = {
         f"{kind}.{name}"
-        for kind, items in stacks["payment-prod-services"].json["resource"].items()
+        for kind, items in example["payment-prod-services"].json["resource"].items()
         for name in items
     }
     assert {c["address"] for c in plan["resource_changes"]} == synthesized
@@ -75,20 +86,22 @@ def test_the_plans_are_in_terraforms_documented_format(stacks):
     assert tags[0]["tags"]["constant_value"]["environment"] == "prod"
 
 
-def test_a_clean_plan_of_every_stack_passes(stacks, tmp_path, capsys):
+def test_a_clean_plan_of_every_stack_passes(stacks, environments, tmp_path, capsys):
     plans = [builder(stacks, name) for name in sorted(stacks)]
     code, out, err = review(tmp_path, capsys, *plans)
     assert code == OK, out
     assert err == ""
     assert "✅ Nothing blocks.** 0 finding(s)" in out
     assert out.count("No changes.") == len(stacks)
-    assert "payment-prod-services | prod | production | 0 | 0 | 0 | 0 | — |" in out
+    for env in environments.values():
+        tier = "production" if env.is_production else "non-production"
+        assert f"{env.prefix}-services | {env.name} | {tier} | 0 | 0 | 0 | 0 | — |" in out
 
 
-def test_first_deployment_counts_creates_and_flags_new_access_only(stacks, tmp_path, capsys):
-    plan = builder(stacks, "payment-prod-network", applied=False)
+def test_first_deployment_counts_creates_and_flags_new_access_only(example, tmp_path, capsys):
+    plan = builder(example, "payment-prod-network", applied=False)
     code, out, _ = review(tmp_path, capsys, plan)
-    creates = sum(len(items) for items in stacks["payment-prod-network"].json["resource"].values())
+    creates = sum(len(items) for items in example["payment-prod-network"].json["resource"].values())
     assert f"| payment-prod-network | prod | production | {creates} | 0 | 0 | 0 |" in out
     assert code == OK  # creating is not destroying; new policies and rules are (b)
     assert not flag_lines(out, "a") and not flag_lines(out, "c")
@@ -98,8 +111,8 @@ def test_first_deployment_counts_creates_and_flags_new_access_only(stacks, tmp_p
 # ------------------------------------------------------------------ (a)
 
 
-def test_a_replaced_database_blocks_in_the_production_tier(stacks, tmp_path, capsys):
-    plan = builder(stacks, "payment-prod-data")
+def test_a_replaced_database_blocks_in_the_production_tier(example, tmp_path, capsys):
+    plan = builder(example, "payment-prod-data")
     cluster = first(plan, "aws_rds_cluster")
     after = plan.values(cluster) | {"engine_version": "17.1"}
     plan.replace(cluster, after, [["engine_version"]])
@@ -112,8 +125,8 @@ def test_a_replaced_database_blocks_in_the_production_tier(stacks, tmp_path, cap
     assert f"| replace | `{cluster}` |" in out and "| `engine_version` |" in out
 
 
-def test_destroying_the_state_bucket_and_its_key_is_flagged(stacks, tmp_path, capsys):
-    plan = builder(stacks, "payment-prod-bootstrap")
+def test_destroying_the_state_bucket_and_its_key_is_flagged(example, tmp_path, capsys):
+    plan = builder(example, "payment-prod-bootstrap")
     bucket = first(plan, "aws_s3_bucket", "state_bucket")
     key = first(plan, "aws_kms_key")
     plan.destroy(bucket).destroy(key)
@@ -123,8 +136,8 @@ def test_destroying_the_state_bucket_and_its_key_is_flagged(stacks, tmp_path, ca
     assert f"`{bucket}` is **destroyed**" in flagged and f"`{key}` is **destroyed**" in flagged
 
 
-def test_stateful_changes_outside_the_production_tier_are_reported_only(stacks, tmp_path, capsys):
-    plan = builder(stacks, "payment-dev-data")
+def test_stateful_changes_outside_the_production_tier_are_reported_only(example, tmp_path, capsys):
+    plan = builder(example, "payment-dev-data")
     plan.destroy(first(plan, "aws_rds_cluster_instance"))
     code, out, _ = review(tmp_path, capsys, plan)
     assert code == OK
@@ -132,15 +145,15 @@ def test_stateful_changes_outside_the_production_tier_are_reported_only(stacks, 
     assert line.startswith("- ⚠️ **REVIEW** (a)")
 
 
-def test_the_tier_decides_not_the_name(stacks, tmp_path, capsys, monkeypatch):
-    plan = builder(stacks, "payment-prod-data")
+def test_the_tier_decides_not_the_name(example, tmp_path, capsys, monkeypatch):
+    plan = builder(example, "payment-prod-data")
     plan.destroy(first(plan, "aws_rds_cluster"))
     paths = write(tmp_path, plan)
     # "prod" declared non-production: reported, not blocking.
     monkeypatch.setattr(plan_review, "environment_tiers", lambda: {"prod": "non-production"})
     assert plan_review.main(paths) == OK
     # A production-tier environment with another name blocks.
-    dev = builder(stacks, "payment-dev-data")
+    dev = builder(example, "payment-dev-data")
     dev.destroy(first(dev, "aws_rds_cluster"))
     monkeypatch.setattr(plan_review, "environment_tiers", lambda: {"dev": "production"})
     assert plan_review.main(write(tmp_path, dev)) == BLOCKED
@@ -160,8 +173,8 @@ def test_the_tiers_come_from_configuration(environments):
 # ------------------------------------------------------------------ (b)
 
 
-def test_widened_policies_and_security_groups_are_reported_not_blocking(stacks, tmp_path, capsys):
-    plan = builder(stacks, "payment-prod-services")
+def test_widened_policies_and_security_groups_are_reported_not_blocking(example, tmp_path, capsys):
+    plan = builder(example, "payment-prod-services")
     role_policy = first(plan, "aws_iam_role_policy", "payment-api_task-policy")
     after = plan.values(role_policy)
     document = json.loads(after["policy"])
@@ -184,8 +197,8 @@ def test_widened_policies_and_security_groups_are_reported_not_blocking(stacks, 
     assert len(flag_lines(out, "b")) == 2
 
 
-def test_key_and_bucket_policies_gaining_principals_are_reported(stacks, tmp_path, capsys):
-    plan = builder(stacks, "payment-prod-bootstrap")
+def test_key_and_bucket_policies_gaining_principals_are_reported(example, tmp_path, capsys):
+    plan = builder(example, "payment-prod-bootstrap")
     key = first(plan, "aws_kms_key")
     after = plan.values(key)
     document = json.loads(after["policy"])
@@ -228,8 +241,8 @@ def test_a_narrowed_policy_is_not_a_widening():
 # ------------------------------------------------------------------ (c)
 
 
-def test_codedeploy_owned_fields_block_in_the_production_tier(stacks, tmp_path, capsys):
-    plan = builder(stacks, "payment-prod-services")
+def test_codedeploy_owned_fields_block_in_the_production_tier(example, tmp_path, capsys):
+    plan = builder(example, "payment-prod-services")
     service = first(plan, "aws_ecs_service", "payment-api")
     plan.update(
         service,
@@ -263,8 +276,8 @@ def test_the_codedeploy_fields_are_the_contract_tables():
     assert "task_definition" in plan_review.CODEDEPLOY_FIELDS
 
 
-def test_listeners_codedeploy_does_not_route_are_not_flagged(stacks, tmp_path, capsys):
-    plan = builder(stacks, "payment-prod-services")
+def test_listeners_codedeploy_does_not_route_are_not_flagged(example, tmp_path, capsys):
+    plan = builder(example, "payment-prod-services")
     redirect = first(plan, "aws_lb_listener", "http-redirect")
     plan.update(
         redirect,
@@ -278,9 +291,9 @@ def test_listeners_codedeploy_does_not_route_are_not_flagged(stacks, tmp_path, c
 
 
 def test_a_replaced_codedeploy_service_is_flagged_and_reported_outside_prod(
-    stacks, tmp_path, capsys
+    example, tmp_path, capsys
 ):
-    plan = builder(stacks, "payment-staging-services")
+    plan = builder(example, "payment-staging-services")
     service = first(plan, "aws_ecs_service", "payment-api")
     plan.replace(service, plan.values(service) | {"name": "payment-api-v2"}, [["name"]])
     code, out, _ = review(tmp_path, capsys, plan)
@@ -292,14 +305,14 @@ def test_a_replaced_codedeploy_service_is_flagged_and_reported_outside_prod(
 # ------------------------------------------------------------------ (d)
 
 
-def test_changed_and_removed_cross_stack_outputs_are_reported(stacks, tmp_path, capsys):
-    network = builder(stacks, "payment-dev-network")
+def test_changed_and_removed_cross_stack_outputs_are_reported(example, tmp_path, capsys):
+    network = builder(example, "payment-dev-network")
     outputs = sorted(n for n in network.stack.outputs() if n.startswith("cross-stack-output-"))
-    read = next(n for n in outputs if n in stacks["payment-dev-services"].text)
+    read = next(n for n in outputs if n in example["payment-dev-services"].text)
     removed = next(n for n in outputs if n != read)
     network.output(read, ["update"], unknown=True)
     network.output(removed, ["delete"])
-    services = builder(stacks, "payment-dev-services")
+    services = builder(example, "payment-dev-services")
     code, out, _ = review(tmp_path, capsys, network, services)
     assert code == OK
     text = "\n".join(flag_lines(out, "d"))
@@ -309,8 +322,8 @@ def test_changed_and_removed_cross_stack_outputs_are_reported(stacks, tmp_path, 
     assert len(flag_lines(out, "d")) == 2
 
 
-def test_outputs_nobody_reads_through_remote_state_are_not_flagged(stacks, tmp_path, capsys):
-    plan = builder(stacks, "payment-prod-services")
+def test_outputs_nobody_reads_through_remote_state_are_not_flagged(example, tmp_path, capsys):
+    plan = builder(example, "payment-prod-services")
     plan.output("cluster_name", ["update"], after="renamed")
     code, out, _ = review(tmp_path, capsys, plan)
     assert code == OK
@@ -341,8 +354,8 @@ def test_unreadable_input_exits_2_with_one_line(tmp_path, capsys, content, messa
     assert message in captured.err
 
 
-def test_an_unknown_environment_exits_2(stacks, tmp_path, capsys):
-    plan = builder(stacks, "payment-dev-data").build()
+def test_an_unknown_environment_exits_2(example, tmp_path, capsys):
+    plan = builder(example, "payment-dev-data").build()
     tags = plan["configuration"]["provider_config"]["aws"]["expressions"]["default_tags"][0]
     tags["tags"]["constant_value"]["environment"] = "qa"
     code, out, err = review(tmp_path, capsys, plan)
@@ -369,12 +382,12 @@ def _run_all(commands: list[list[str]]) -> list[subprocess.CompletedProcess]:
                 process.communicate()
 
 
-def test_the_command_line_exit_codes(stacks, tmp_path):
+def test_the_command_line_exit_codes(example, tmp_path):
     """As CI runs it: a binary plan file is refused in one line (exit 2);
     a blocking plan prints the report and exits 1."""
     binary = tmp_path / "plan.tfplan"
     binary.write_bytes(b"PK\x03\x04\xff\xfe\x00binary")
-    plan = builder(stacks, "payment-prod-security")
+    plan = builder(example, "payment-prod-security")
     plan.destroy(first(plan, "aws_kms_key"))
     (path,) = write(tmp_path, plan)
     tool = [sys.executable, str(ROOT / "tools" / "plan_review.py")]

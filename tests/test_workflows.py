@@ -4,15 +4,27 @@ zizmor and GitHub's workflow schema check them in ``make workflows`` (part
 of ``make test``); here, fast and offline, the project's own promises:
 pinned actions, least permissions, which job gets which OIDC subject, the
 order of deployments, and that the lists match configuration.
+
+The workflows are shipped for the example's environments (dev, staging,
+prod): their shape is tested against the example. Whether they name the
+user's configured environments is a check of ``make checks``
+(``tools/plan_env.py --check-workflows``), tested here on the example and
+on a renamed configuration.
 """
 
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pytest
 import yaml
+
+from config import load_environments
+from tests.conftest import EXAMPLE
+from tests.fixtures import realistic
+from tools import plan_env
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / ".github" / "workflows"
@@ -66,7 +78,10 @@ def test_actions_are_pinned_by_commit_and_permissions_are_per_job(name):
             assert "${{" not in str(step.get("run", ""))
 
 
-def test_pull_request_plans_every_environment_with_the_pull_request_subject(environments):
+def test_pull_request_plans_every_environment_with_the_pull_request_subject(
+    example_environments,
+):
+    environments = example_environments
     jobs = load("pull-request.yml")["jobs"]
     assert [s.get("run") for s in steps(jobs["test"]) if "run" in s] == ["make test"]
     diff = "\n".join(str(s.get("run")) for s in steps(jobs["review-diff"]))
@@ -94,7 +109,8 @@ def test_pull_request_plans_every_environment_with_the_pull_request_subject(envi
     assert 'cat plan-review.md >> "$GITHUB_STEP_SUMMARY"' in runs and 'exit "$code"' in runs
 
 
-def test_main_deploys_environment_by_environment_with_prod_last(environments):
+def test_main_deploys_environment_by_environment_with_prod_last(example_environments):
+    environments = example_environments
     workflow = load("deploy.yml")
     assert triggers(workflow) == {"push": {"branches": ["main"]}}
     assert workflow["concurrency"]["cancel-in-progress"] is False
@@ -117,7 +133,8 @@ def test_main_deploys_environment_by_environment_with_prod_last(environments):
     assert 'npx cdktf deploy "$stack" --auto-approve' in script
 
 
-def test_releases_are_a_separate_manual_workflow(environments):
+def test_releases_are_a_separate_manual_workflow(example_environments):
+    environments = example_environments
     workflow = load("release.yml")
     assert list(triggers(workflow)) == ["workflow_dispatch"]
     inputs = triggers(workflow)["workflow_dispatch"]["inputs"]
@@ -158,9 +175,13 @@ def run_role_step(tmp_path, **variables: str) -> tuple[int, str, str]:
     return result.returncode, output.read_text(), result.stdout
 
 
-def test_the_release_job_assumes_the_release_role_of_its_environment(tmp_path, environments):
+def test_the_release_job_assumes_the_release_role_of_its_environment(
+    tmp_path, example_environments
+):
     """The step that names the role, run as GitHub runs it (bash -e)."""
     from modules.release_role import release_role_name
+
+    environments = example_environments
 
     accounts = {"ACCOUNT_DEV": "111111111111", "ACCOUNT_STAGING": "222222222222"}
     accounts["ACCOUNT_PROD"] = "333333333333"
@@ -181,3 +202,130 @@ def test_no_workflow_hands_a_token_to_fork_code(name):
     ``pull_request_target`` and ``workflow_run`` would run with the base
     repository's token and permissions, so none of them is a trigger."""
     assert not {"pull_request_target", "workflow_run"} & set(triggers(load(name)))
+
+
+# -- make checks: do the workflows name the configured environments? ------------------
+RENAMED = load_environments(defined=realistic.ENVIRONMENTS)  # dev, uat, live
+
+
+def test_the_shipped_workflows_name_the_examples_environments():
+    assert plan_env.workflow_problems(EXAMPLE) == []
+
+
+def test_a_renamed_configuration_is_told_which_workflows_to_edit():
+    names = ", ".join(env.name for env in RENAMED)
+    in_order = ", ".join(
+        [e.name for e in RENAMED if not e.is_production]
+        + [e.name for e in RENAMED if e.is_production]
+    )
+    example = ", ".join(env.name for env in EXAMPLE)
+    services = ", ".join(sorted({svc.name for env in RENAMED for svc in env.services}))
+    shipped = ", ".join(sorted({svc.name for env in EXAMPLE for svc in env.services}))
+    added = [env.name for env in RENAMED if env.name not in {e.name for e in EXAMPLE}]
+    assert plan_env.workflow_problems(RENAMED) == [
+        f".github/workflows/deploy.yml deploys {example}; configured: {in_order} "
+        "(in this order, the production tier last)",
+        f".github/workflows/pull-request.yml plans {example}; configured: {names}",
+        f".github/workflows/release.yml offers environments {example}; configured: {names}",
+        f".github/workflows/release.yml offers services {shipped}; configured: {services}",
+        f".github/workflows/release.yml step role has no account for {', '.join(added)}",
+    ]
+
+
+def _production_first(workflows: dict) -> None:
+    jobs = workflows["deploy.yml"]["jobs"]
+    jobs["staging"]["needs"], jobs["prod"]["needs"] = "prod", "dev"
+    workflows["deploy.yml"]["jobs"] = {k: jobs[k] for k in ("dev", "prod", "staging")}
+
+
+def _parallel(workflows: dict) -> None:
+    del workflows["deploy.yml"]["jobs"]["prod"]["needs"]
+
+
+def _wrong_roles(workflows: dict) -> None:
+    workflows["deploy.yml"]["jobs"]["staging"]["with"]["deploy_role"] = "payment-prod-deploy"
+    workflows["pull-request.yml"]["jobs"]["plan"]["strategy"]["matrix"]["include"][0][
+        "plan_role"
+    ] = "payment-dev-deploy"
+
+
+def _wrong_account(workflows: dict) -> None:
+    matrix = workflows["pull-request.yml"]["jobs"]["plan"]["strategy"]["matrix"]["include"]
+    matrix[2]["account_id"] = "${{ vars.AWS_ACCOUNT_ID_STAGING }}"
+
+
+def _no_plan_of_prod(workflows: dict) -> None:
+    workflows["pull-request.yml"]["jobs"]["plan"]["strategy"]["matrix"]["include"].pop()
+
+
+@pytest.mark.parametrize(
+    "change, problems",
+    [
+        (
+            _production_first,
+            [
+                ".github/workflows/deploy.yml deploys dev, prod, staging; configured: dev, "
+                "staging, prod (in this order, the production tier last)"
+            ],
+        ),
+        (
+            _parallel,
+            [
+                ".github/workflows/deploy.yml job prod must wait for the job before it (needs: staging)"
+            ],
+        ),
+        (
+            _wrong_roles,
+            [
+                ".github/workflows/deploy.yml job staging deploys staging as payment-prod-deploy, "
+                "its deploy role is payment-staging-deploy",
+                ".github/workflows/pull-request.yml plans dev as payment-dev-deploy, "
+                "its plan role is payment-dev-plan",
+            ],
+        ),
+        (
+            _wrong_account,
+            [
+                ".github/workflows/pull-request.yml takes prod's account from "
+                "${{ vars.AWS_ACCOUNT_ID_STAGING }}, not ${{ vars.AWS_ACCOUNT_ID_PROD }}"
+            ],
+        ),
+        (
+            _no_plan_of_prod,
+            [
+                ".github/workflows/pull-request.yml plans dev, staging; "
+                "configured: dev, staging, prod"
+            ],
+        ),
+    ],
+    ids=["production-first", "parallel", "roles", "account", "missing-plan"],
+)
+def test_each_difference_from_the_example_is_named(tmp_path, change, problems):
+    workflows = {name: load(name) for name in ("deploy.yml", "pull-request.yml")}
+    change(workflows)
+    copy = tmp_path / ".github" / "workflows"
+    copy.mkdir(parents=True)
+    shutil.copy2(WORKFLOWS / "release.yml", copy / "release.yml")
+    for name, workflow in workflows.items():
+        (copy / name).write_text(yaml.safe_dump(workflow, sort_keys=False))
+    shown = [p.replace(".github/workflows", str(copy)) for p in problems]
+    assert plan_env.workflow_problems(EXAMPLE, copy) == shown
+
+
+def test_the_check_is_one_line_naming_the_files_and_exit_1(monkeypatch, capsys):
+    """``make checks`` runs ``tools/plan_env.py --check-workflows`` on the
+    configuration PAYMENT_CONFIG names."""
+    monkeypatch.setenv("PAYMENT_CONFIG", "tests.fixtures.example")
+    assert plan_env.main(["--check-workflows"]) == plan_env.OK
+    captured = capsys.readouterr()
+    names = ", ".join(env.name for env in EXAMPLE)
+    assert captured.out == f"workflows: .github/workflows deploy, plan and release {names}\n"
+    assert captured.err == ""
+    monkeypatch.setenv("PAYMENT_CONFIG", "tests.fixtures.realistic")
+    assert plan_env.main(["--check-workflows"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    problems = "; ".join(plan_env.workflow_problems(RENAMED))
+    assert captured.err == (
+        f"workflows: {problems}: edit them to match the configuration (docs/ci.md)\n"
+    )

@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 """Architecture diagrams drawn from the synthesized Terraform (issue #19).
 
 Reads the stacks in ``cdktf.out`` -- never the configuration or the stack
@@ -8,15 +7,24 @@ groups (clusters) they sit in, found by following the Terraform references
 stacks). From the model it writes, per environment, into ``docs/diagrams``:
 
 * ``<env>.json``: the model, sorted, so a stale diagram is a diff of data
-  (tests/test_diagram.py compares it with a fresh synthesis);
+  (``--check``, part of ``make checks``, compares it with the synthesis);
 * ``<env>.svg`` and ``<env>.png``: the model drawn by Graphviz's ``dot``
   layout (the ``graphviz-pure`` command, docs/decisions.md D38), each
   carrying the model's SHA-256 so a picture cannot pass for another model.
 
 Usage::
 
-    python tools/diagram.py                      # every environment in cdktf.out
-    python tools/diagram.py --env prod --to /tmp/diagrams
+    .venv/bin/python tools/diagram.py                      # every environment in cdktf.out
+    .venv/bin/python tools/diagram.py --env prod --to /tmp/diagrams
+    .venv/bin/python tools/diagram.py --check               # make checks: fresh?
+
+``--check`` writes nothing and needs no renderer: for every environment in
+``--outdir`` (or each ``--env``) the committed model in ``--to`` must equal
+the one built from the synthesis, and every picture must carry the
+committed model's digest. Stale or missing ones are named in one line, exit
+code 1, with the fix (``make diagram``). The diagrams describe the
+configuration they were drawn from: after changing config/environments.py,
+run ``make diagram`` and commit docs/diagrams/.
 
 Bad input (no ``cdktf.out``, an unknown environment, a missing renderer)
 stops with one line naming the value and what is allowed, exit code 2, and
@@ -1388,6 +1396,59 @@ def outputs(model: Model, binary: str) -> dict[str, bytes]:
     return files
 
 
+STALE = "run `make diagram` and commit docs/diagrams/"
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+def _difference(committed: str, fresh: Model) -> str:
+    """What changed between a committed model and a fresh one, in a few words."""
+    try:
+        old_model = json.loads(committed)
+    except ValueError:
+        return "not JSON"
+    new_model = fresh.to_json()
+    parts = []
+    for section in ("groups", "nodes", "edges"):
+        old = {json.dumps(item, sort_keys=True) for item in old_model.get(section, [])}
+        new = {json.dumps(item, sort_keys=True) for item in new_model[section]}
+        if old != new:
+            parts.append(f"{section}: {len(new - old)} new or changed, {len(old - new)} gone")
+    return ", ".join(parts) or "formatting only"
+
+
+def stale(models: Iterable[Model], to: Path) -> list[str]:
+    """What in ``to`` does not show ``models``: one phrase per environment."""
+    found = []
+    for model in models:
+        path = to / f"{model.environment}.json"
+        if not path.is_file():
+            found.append(f"{model.environment}.json is missing")
+            continue
+        committed = path.read_bytes()
+        if committed != model.text().encode():
+            difference = _difference(committed.decode(errors="replace"), model)
+            found.append(f"{model.environment}.json differs ({difference})")
+        digest = hashlib.sha256(committed).hexdigest()
+        pictures = [f"{model.environment}-{view.name}.{fmt}" for view in VIEWS for fmt in FORMATS]
+        missing = [name for name in pictures if not (to / name).is_file()]
+        other = [
+            name
+            for name in pictures
+            if name not in missing and embedded_digest((to / name).read_bytes()) != digest
+        ]
+        if missing:
+            found.append(f"{', '.join(missing)} missing")
+        if other:
+            found.append(f"{', '.join(other)} drawn from another model")
+    return found
+
+
 def write_atomically(files: Mapping[Path, bytes]) -> None:
     """Every file written beside its target, then each moved into place in
     order; nothing is replaced unless every file could be written."""
@@ -1426,10 +1487,27 @@ def main(argv: list[str] | None = None) -> int:
         default=[],
         help="environment to draw (repeatable; default: every one in --outdir)",
     )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="only check that the diagrams in --to show --outdir; writes nothing (make checks)",
+    )
     args = parser.parse_args(argv)
     try:
         if not args.to.is_dir():
             raise DiagramError(f"--to: {args.to} is not a directory")
+        if args.check:
+            stacks = read_stacks(args.outdir)
+            wanted = args.env or sorted(environments(stacks))
+            problems = stale([build_model(stacks, env) for env in wanted], args.to)
+            if problems:
+                print(
+                    f"diagram: {_display(args.to)} is stale: {'; '.join(problems)}; {STALE}",
+                    file=sys.stderr,
+                )
+                return 1
+            print(f"diagram: {_display(args.to)} shows {', '.join(wanted)} as synthesized")
+            return 0
         binary = renderer()
         stacks = read_stacks(args.outdir)
         wanted = args.env or sorted(environments(stacks))

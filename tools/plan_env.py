@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 """Plans every stack of one environment and saves each plan as JSON.
 
 ``make plan ENV=<env>`` runs this after synthesizing. From
@@ -29,6 +28,16 @@ A stack that fails to plan does not stop the others (each plans against
 what is deployed); the run then ends with exit code 1 naming them.
 ``--order`` prints the environment's stacks with remote state in dependency
 order, one per line, and exits (the deploy workflow applies them so).
+
+``--check-workflows`` (``make checks``) checks that the GitHub workflows name
+exactly the configured environments (``PAYMENT_CONFIG``, default
+config/environments.py): ``deploy.yml`` deploys each one after the one before,
+in configuration order with the production tier last, with its deploy role;
+``pull-request.yml`` plans each one with its plan role; ``release.yml`` offers
+each environment and service. They are shipped for the example's dev,
+staging and prod: a configuration that renames or adds environments must
+edit them (docs/ci.md). Exit code 1 and one line naming each file and
+environment that differ.
 """
 
 from __future__ import annotations
@@ -40,8 +49,13 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from config.model import EnvironmentConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 OK, PLAN_FAILED, REFUSED = 0, 1, 2
@@ -233,15 +247,169 @@ def plan_stack(binary: str, stack: Stack, plans: Path) -> str | None:
     return None
 
 
+WORKFLOWS = ROOT / ".github" / "workflows"
+
+
+def _account_variable(env_name: str) -> str:
+    """The repository variable holding an environment's account id (docs/ci.md)."""
+    return f"${{{{ vars.AWS_ACCOUNT_ID_{env_name.upper()} }}}}"
+
+
+def _names(names: Iterable[str]) -> str:
+    return ", ".join(names) or "none"
+
+
+def workflow_problems(
+    environments: Sequence[EnvironmentConfig], workflows: Path = WORKFLOWS
+) -> list[str]:
+    """Where the workflows in ``workflows`` do not deploy, plan and offer
+    exactly ``environments`` (configured order, EnvironmentConfig), one
+    phrase each, naming the file and the environment."""
+    import yaml  # in .venv (make setup); only this check reads YAML
+
+    def load(name: str) -> tuple[str, dict]:
+        path = workflows / name
+        shown = _display(path)
+        try:
+            return shown, yaml.safe_load(path.read_text()) or {}
+        except (OSError, yaml.YAMLError) as error:
+            raise Refused(f"{shown}: cannot read it ({str(error).splitlines()[0]})") from None
+
+    by_name = {env.name: env for env in environments}
+    configured = list(by_name)
+    # Promotion order: configuration order, the production tier last.
+    expected = [n for n in configured if not by_name[n].is_production] + [
+        n for n in configured if by_name[n].is_production
+    ]
+    problems = []
+
+    shown, deploy = load("deploy.yml")
+    jobs = list((deploy.get("jobs") or {}).items())
+    deployed = [str((job.get("with") or {}).get("environment")) for _, job in jobs]
+    if deployed != expected:
+        problems.append(
+            f"{shown} deploys {_names(deployed)}; configured: {_names(expected)} "
+            "(in this order, the production tier last)"
+        )
+    previous = None
+    for job_id, job in jobs:
+        inputs = job.get("with") or {}
+        env = by_name.get(str(inputs.get("environment")))
+        if env is not None:
+            if inputs.get("deploy_role") != env.deploy_role:
+                problems.append(
+                    f"{shown} job {job_id} deploys {env.name} as {inputs.get('deploy_role')}, "
+                    f"its deploy role is {env.deploy_role}"
+                )
+            if inputs.get("account_id") != _account_variable(env.name):
+                problems.append(
+                    f"{shown} job {job_id} takes {env.name}'s account from "
+                    f"{inputs.get('account_id')}, not {_account_variable(env.name)}"
+                )
+        if job.get("needs") != previous:
+            wanted = f"needs: {previous}" if previous else "no needs"
+            problems.append(f"{shown} job {job_id} must wait for the job before it ({wanted})")
+        previous = job_id
+
+    shown, pull_request = load("pull-request.yml")
+    plan = (pull_request.get("jobs") or {}).get("plan") or {}
+    matrix = ((plan.get("strategy") or {}).get("matrix") or {}).get("include") or []
+    planned = [str(entry.get("environment")) for entry in matrix]
+    if sorted(planned) != sorted(configured):
+        problems.append(f"{shown} plans {_names(planned)}; configured: {_names(configured)}")
+    for entry in matrix:
+        env = by_name.get(str(entry.get("environment")))
+        if env is not None and entry.get("plan_role") != env.plan_role:
+            problems.append(
+                f"{shown} plans {env.name} as {entry.get('plan_role')}, "
+                f"its plan role is {env.plan_role}"
+            )
+        if env is not None and entry.get("account_id") != _account_variable(env.name):
+            problems.append(
+                f"{shown} takes {env.name}'s account from {entry.get('account_id')}, "
+                f"not {_account_variable(env.name)}"
+            )
+
+    shown, release = load("release.yml")
+    on = release.get("on", release.get(True)) or {}  # YAML 1.1 reads a bare on as true
+    inputs = (on.get("workflow_dispatch") or {}).get("inputs") or {}
+    offered = [str(o) for o in (inputs.get("environment") or {}).get("options") or []]
+    if sorted(offered) != sorted(configured):
+        problems.append(
+            f"{shown} offers environments {_names(offered)}; configured: {_names(configured)}"
+        )
+    services = sorted({svc.name for env in environments for svc in env.services})
+    offered = sorted(str(o) for o in (inputs.get("service") or {}).get("options") or [])
+    if offered != services:
+        problems.append(
+            f"{shown} offers services {_names(offered)}; configured: {_names(services)}"
+        )
+    steps = ((release.get("jobs") or {}).get("release") or {}).get("steps") or []
+    role: dict = next((step for step in steps if step.get("id") == "role"), {})
+    script, variables = str(role.get("run", "")), role.get("env") or {}
+    unmapped = [
+        name
+        for name in configured
+        if f"ACCOUNT_{name.upper()}" not in variables
+        or not re.search(rf"^\s*{re.escape(name)}\)", script, re.MULTILINE)
+    ]
+    if unmapped:
+        problems.append(f"{shown} step role has no account for {_names(unmapped)}")
+    return problems
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+def _check_workflows_command() -> int:
+    """``--check-workflows``: 0 and a line when they match, 1 and one line
+    naming what differs, 2 when configuration or a workflow cannot be read."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from config import ConfigError, load_environments
+
+    try:
+        environments = load_environments()
+        problems = workflow_problems(environments)
+    except ConfigError as error:
+        print(f"workflows: {'; '.join(error.problems)}", file=sys.stderr)
+        return REFUSED
+    except Refused as error:
+        print(f"workflows: {error}", file=sys.stderr)
+        return REFUSED
+    if problems:
+        print(
+            f"workflows: {'; '.join(problems)}: edit them to match the configuration (docs/ci.md)",
+            file=sys.stderr,
+        )
+        return PLAN_FAILED
+    names = ", ".join(env.name for env in environments)
+    print(f"workflows: {_display(WORKFLOWS)} deploy, plan and release {names}")
+    return OK
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--env", required=True)
+    parser.add_argument("--env", help="the environment (required but with --check-workflows)")
     parser.add_argument("--outdir", type=Path, default=ROOT / "cdktf.out")
     parser.add_argument("--plans-dir", type=Path, default=ROOT / "plans")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--check", action="store_true", help="only check terraform and credentials")
     mode.add_argument("--order", action="store_true", help="print the remote-state stacks in order")
+    mode.add_argument(
+        "--check-workflows",
+        action="store_true",
+        help="only check that .github/workflows name the configured environments (make checks)",
+    )
     args = parser.parse_args(argv)
+    if args.check_workflows:
+        return _check_workflows_command()
+    if args.env is None:
+        parser.error("the following arguments are required: --env")
     try:
         if args.order:
             for stack in read_stacks(args.outdir, args.env):
@@ -282,7 +450,7 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return PLAN_FAILED
-    print(f"review: python tools/plan_review.py {plans}/*.json")
+    print(f"review: .venv/bin/python tools/plan_review.py {plans}/*.json")
     return OK
 
 

@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 """Review of real Terraform plans for a pull request, without credentials.
 
 Reads plans in Terraform's JSON output format (``terraform show -json
@@ -33,8 +32,8 @@ never the name. ``--tier`` overrides that for every plan given.
 
 Usage::
 
-    python tools/plan_review.py plans/prod/*.json > review.md
-    python tools/plan_review.py --output review.md plans/dev/*.json
+    .venv/bin/python tools/plan_review.py plans/prod/*.json > review.md
+    .venv/bin/python tools/plan_review.py --output review.md plans/dev/*.json
 
 Exit codes (docs/plan-review.md):
 
