@@ -13,6 +13,7 @@ import pytest
 
 from config import ConfigError, load_environments, parse_selection
 from config.model import CustomScalingMetric, ReleaseConfig
+from config.source import CONFIG_VARIABLE, configured_environments
 from tests.fixtures.example import DEV, ENVIRONMENTS, PROD, STAGING
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,11 +35,23 @@ def problems_of(*envs) -> str:
     return str(caught.value)
 
 
+@pytest.fixture
+def example_configuration(monkeypatch):
+    """``load_environments()`` reads the example (tests/fixtures/example.py),
+    whatever configuration is under test."""
+    monkeypatch.setenv(CONFIG_VARIABLE, "tests.fixtures.example")
+
+
 def test_defined_environments_are_valid():
+    # Whatever the configuration under test holds: valid, all of it, in order.
+    assert [e.name for e in load_environments()] == [e.name for e in configured_environments()]
+
+
+def test_the_example_defines_dev_staging_and_prod(example_configuration):
     assert [e.name for e in load_environments()] == ["dev", "staging", "prod"]
 
 
-def test_selection_keeps_order_and_drops_duplicates():
+def test_selection_keeps_order_and_drops_duplicates(example_configuration):
     assert [e.name for e in load_environments(["prod", "dev", "prod"])] == ["prod", "dev"]
 
 
@@ -60,7 +73,7 @@ def test_a_blank_selection_is_refused_not_read_as_all(raw):
         parse_selection(raw)
 
 
-def test_unknown_environment_is_named_with_allowed_values():
+def test_unknown_environment_is_named_with_allowed_values(example_configuration):
     with pytest.raises(ConfigError) as caught:
         load_environments(["qa"])
     assert "environment: 'qa' is not defined; allowed: dev, staging, prod" in str(caught.value)
@@ -359,7 +372,12 @@ def test_misspelled_service_lookup_names_allowed_services():
 
 
 def test_main_fails_fast_on_unknown_environment_and_writes_nothing(tmp_path):
-    env = {**os.environ, "PAYMENT_ENVIRONMENTS": "dev,qa", "CDKTF_OUTDIR": str(tmp_path / "out")}
+    env = {
+        **os.environ,
+        CONFIG_VARIABLE: "tests.fixtures.example",
+        "PAYMENT_ENVIRONMENTS": "dev,qa",
+        "CDKTF_OUTDIR": str(tmp_path / "out"),
+    }
     result = subprocess.run(
         [sys.executable, str(ROOT / "main.py")],
         cwd=tmp_path,

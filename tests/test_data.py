@@ -76,9 +76,9 @@ def test_scaling_follows_config(data):
         assert scaling["seconds_until_auto_pause"] == env.database.auto_pause_seconds
 
 
-def test_dev_pauses_and_prod_never_does(stacks):
-    dev = cluster_of(stack(stacks, "dev", "data"))["serverlessv2_scaling_configuration"]
-    prod = cluster_of(stack(stacks, "prod", "data"))["serverlessv2_scaling_configuration"]
+def test_dev_pauses_and_prod_never_does(example_stacks):
+    dev = cluster_of(stack(example_stacks, "dev", "data"))["serverlessv2_scaling_configuration"]
+    prod = cluster_of(stack(example_stacks, "prod", "data"))["serverlessv2_scaling_configuration"]
     assert dev["min_capacity"] == 0 and dev["seconds_until_auto_pause"] == 1800
     assert prod["min_capacity"] >= 0.5 and "seconds_until_auto_pause" not in prod
 
@@ -91,7 +91,7 @@ def test_serverless_instances_writer_and_readers_in_distinct_azs(data):
     )
     instances = [instance for _, instance in by_key]
     assert len(instances) == env.database.reader_count + 1
-    if env.name in ("staging", "prod"):
+    if env.is_production:
         assert len(instances) >= 2
     azs = [i["availability_zone"] for i in instances]
     assert len(set(azs)) == len(azs) and set(azs) <= set(env.azs)
@@ -105,6 +105,12 @@ def test_serverless_instances_writer_and_readers_in_distinct_azs(data):
     # Readers wait for the writer so instance 0 becomes the writer.
     for reader in instances[1:]:
         assert reader["depends_on"] == [f"aws_rds_cluster_instance.{by_key[0][0]}"]
+
+
+def test_example_staging_and_prod_run_a_writer_and_a_reader(example_stacks):
+    for name in ("staging", "prod"):
+        instances = stack(example_stacks, name, "data").resources("aws_rds_cluster_instance")
+        assert len(instances) >= 2, name
 
 
 def test_instances_have_performance_insights_and_monitoring_with_cmk(data):
@@ -300,7 +306,7 @@ def test_database_ingress_only_from_services_that_use_it(stacks, environments):
                     ]
                     opened_by += [svc.name for svc in env.services if svc.name in group_name]
         expected = sorted(svc.name for svc in env.services if svc.uses_database)
-        assert expected and sorted(opened_by) == expected, env.name
+        assert sorted(opened_by) == expected, env.name
 
 
 def test_outputs_for_later_tiers(data):

@@ -20,19 +20,26 @@ def remote_stacks(stacks):
     return {n: s for n, s in stacks.items() if not n.endswith("-bootstrap")}
 
 
+@pytest.fixture(scope="module")
+def stack_parts(built_stacks) -> dict[str, tuple[str, str]]:
+    """stack name -> (environment name, part); environment names may
+    contain hyphens, so a stack name alone does not say where one ends."""
+    return {s.node.id: (env, s.part) for env, built in built_stacks.items() for s in built.all()}
+
+
 def test_each_environment_has_every_tier(stacks):
     for env in ENVIRONMENTS:
         for part in ("bootstrap", "security", "network", "data", "services"):
             assert f"payment-{env}-{part}" in stacks
 
 
-def test_every_remote_stack_uses_encrypted_locked_s3_state(stacks, environments):
+def test_every_remote_stack_uses_encrypted_locked_s3_state(stacks, environments, stack_parts):
+    assert set(stack_parts) == set(stacks)
     for name, synthesized in remote_stacks(stacks).items():
-        env_name = name.split("-")[1]
+        env_name, part = stack_parts[name]
         backend = synthesized.json["terraform"]["backend"]
         assert list(backend) == ["s3"], name
         s3 = backend["s3"]
-        part = name.split("-", 2)[2]
         assert s3 == {
             "bucket": environments[env_name].state_bucket,
             "key": state_key(environments[env_name], part),
@@ -65,7 +72,7 @@ def test_every_stack_requires_terraform_with_s3_native_locking(stacks):
         assert synthesized.json["terraform"]["required_version"] == ">= 1.11", name
 
 
-def test_state_keys_are_unique_across_all_stacks(stacks):
+def test_state_keys_are_unique_across_all_stacks(stacks, environments):
     keys = [
         (
             s.json["terraform"]["backend"]["s3"]["bucket"],
@@ -73,7 +80,8 @@ def test_state_keys_are_unique_across_all_stacks(stacks):
         )
         for s in remote_stacks(stacks).values()
     ]
-    assert len(keys) == len(set(keys)) >= 12
+    # security, network, data and services of each environment, and the baselines
+    assert len(keys) == len(set(keys)) >= 4 * len(environments)
 
 
 def test_bootstrap_stack_keeps_local_state(stacks):
@@ -83,9 +91,9 @@ def test_bootstrap_stack_keeps_local_state(stacks):
         assert backend["local"]["path"].endswith(f"state/payment-{env}-bootstrap.tfstate")
 
 
-def test_provider_has_region_and_default_tags(stacks, environments):
+def test_provider_has_region_and_default_tags(stacks, environments, stack_parts):
     for name, synthesized in stacks.items():
-        env = environments[name.split("-")[1]]
+        env = environments[stack_parts[name][0]]
         assert CdktfTesting.to_have_provider_with_properties(
             synthesized.text,
             "aws",
@@ -111,8 +119,8 @@ def test_provider_has_region_and_default_tags(stacks, environments):
             assert "allowed_account_ids" not in provider, name
 
 
-def test_allowed_account_ids_is_set_when_account_is_configured(environments):
-    env = dataclasses.replace(environments["dev"], account_id="123456789012")
+def test_allowed_account_ids_is_set_when_account_is_configured(example_environments):
+    env = dataclasses.replace(example_environments["dev"], account_id="123456789012")
     app = App()
     platform_stack = PlatformStack(app, env, "probe")
     synthesized = CdktfTesting.synth(platform_stack)
@@ -138,7 +146,7 @@ class TestStateBootstrap:
         return stack(stacks, request.param, "bootstrap")
 
     def test_buckets_are_named_from_config_and_never_destroyed(self, bootstrap, environments):
-        env = environments[bootstrap.name.split("-")[1]]
+        env = environments[bootstrap.name.removeprefix("payment-").removesuffix("-bootstrap")]
         assert _by_bucket(bootstrap, "aws_s3_bucket", "state")["bucket"] == env.state_bucket
         assert (
             _by_bucket(bootstrap, "aws_s3_bucket", "logs")["bucket"]
@@ -215,9 +223,25 @@ class TestStateBootstrap:
         assert key["lifecycle"]["prevent_destroy"] is True
 
 
-def test_prod_log_groups_are_never_destroyed_by_terraform(stacks):
+def test_production_tier_log_groups_are_never_destroyed_by_terraform(
+    stacks, built_stacks, environments
+):
+    """The tier decides: every log group of every stack of a production-tier
+    environment is protected, none of another environment's is."""
+    for env_name, env in environments.items():
+        names = {s.node.id for s in built_stacks[env_name].all()}
+        groups = [
+            g for name in names for g in stacks[name].resources("aws_cloudwatch_log_group").values()
+        ]
+        assert groups, env_name
+        protected = [g.get("lifecycle", {}).get("prevent_destroy") is True for g in groups]
+        assert all(protected) if env.is_production else not any(protected), env_name
+
+
+def test_prod_log_groups_are_never_destroyed_by_terraform(example_stacks):
     """PCI DSS 10.5.1: a year of audit trail; an Aspect protects every log
     group of every prod stack, whichever module created it."""
+    stacks = example_stacks
     prod_groups = [
         (name, g)
         for name, s in stacks.items()
@@ -245,13 +269,13 @@ def test_the_bootstrap_stack_alone_is_the_one_of_the_whole_app(stacks, environme
         assert alone.text == stack(stacks, name, "bootstrap").text
 
 
-def test_bootstrap_state_moves_into_its_bucket_when_configured(tmp_path, environments):
+def test_bootstrap_state_moves_into_its_bucket_when_configured(tmp_path, example_environments):
     """After the first deployment (docs/cli.md): the bootstrap stack gets the
     same S3 backend as every other stack, under its own key, so
     `cdktf deploy payment-<env>-bootstrap --migrate-state` copies it there."""
     from tests.synth import synthesize_bootstrap
 
-    env = dataclasses.replace(environments["dev"], bootstrap_state="s3")
+    env = dataclasses.replace(example_environments["dev"], bootstrap_state="s3")
     backend = synthesize_bootstrap(env, tmp_path).json["terraform"]["backend"]
     assert backend == {
         "s3": {
@@ -265,11 +289,11 @@ def test_bootstrap_state_moves_into_its_bucket_when_configured(tmp_path, environ
     }
 
 
-def test_bootstrap_state_must_be_local_or_s3(environments):
+def test_bootstrap_state_must_be_local_or_s3(example_environments):
     from config import ConfigError, load_environments
 
-    bad = dataclasses.replace(environments["dev"], bootstrap_state="bucket")
-    others = [e for n, e in environments.items() if n != "dev"]
+    bad = dataclasses.replace(example_environments["dev"], bootstrap_state="bucket")
+    others = [e for n, e in example_environments.items() if n != "dev"]
     with pytest.raises(
         ConfigError,
         match=r"dev\.bootstrap_state: 'bucket' is not allowed; "

@@ -54,8 +54,18 @@ def test_nat_gateways_follow_config(net):
     synthesized, env = net
     assert len(synthesized.resources("aws_nat_gateway")) == env.nat_gateway_count
     assert len(synthesized.resources("aws_eip")) == env.nat_gateway_count
-    expected = {"dev": 1, "staging": 1, "prod": 3}[env.name]
-    assert env.nat_gateway_count == expected
+    routes = synthesized.resources("aws_route").values()
+    nat_refs = {r["nat_gateway_id"] for r in routes if "nat_gateway_id" in r}
+    assert len(nat_refs) == env.nat_gateway_count
+    if env.is_production:
+        assert env.nat_gateway_count == 3
+
+
+@pytest.mark.parametrize("env_name, expected", [("dev", 1), ("staging", 1), ("prod", 3)])
+def test_example_nat_gateway_counts(example_stacks, example_environments, env_name, expected):
+    assert example_environments[env_name].nat_gateway_count == expected
+    synthesized = stack(example_stacks, env_name, "network")
+    assert len(synthesized.resources("aws_nat_gateway")) == expected
 
 
 def test_routes(net):
@@ -74,8 +84,8 @@ def test_routes(net):
     assert not any(isolated[0] in r["route_table_id"] for r in routes)
 
 
-def test_prod_gives_each_az_its_own_nat(stacks):
-    routes = stack(stacks, "prod", "network").resources("aws_route").values()
+def test_prod_gives_each_az_its_own_nat(example_stacks):
+    routes = stack(example_stacks, "prod", "network").resources("aws_route").values()
     nat_refs = {r["nat_gateway_id"] for r in routes if "nat_gateway_id" in r}
     assert len(nat_refs) == 3
 

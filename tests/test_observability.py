@@ -13,6 +13,7 @@ import pytest
 
 from config.model import AlarmConfig, CustomScalingMetric, EnvironmentConfig, validate_environment
 from config.naming import cluster_name
+from tests.conftest import EXAMPLE_ENVIRONMENTS
 from tests.services_helpers import find, path_of, ref, resolve, services_stack
 from tests.synth import SynthesizedStack, synthesize
 
@@ -164,17 +165,21 @@ def test_topic_is_encrypted_with_the_logs_key_of_the_security_stack(stacks, svc_
     assert points_at(stacks, svc_stack, value, "aws_kms_key", "logs-key/key", "arn")
 
 
-def test_subscriptions_are_exactly_the_configured_emails(svc_stack, env, env_name):
+def test_subscriptions_are_exactly_the_configured_emails(svc_stack, env):
     subscriptions = list(svc_stack.resources("aws_sns_topic_subscription").values())
     assert sorted(s["endpoint"] for s in subscriptions) == sorted(env.alarms.emails)
     for s in subscriptions:
         assert s["protocol"] == "email"
         assert s["topic_arn"] == topic_ref(svc_stack)
-    # The configuration itself: prod pages on-call, dev subscribes nobody.
-    if env_name == "prod":
-        assert len(subscriptions) == 1
-    if env_name == "dev":
-        assert subscriptions == []
+
+
+def test_example_prod_pages_on_call_and_dev_subscribes_nobody(example_stacks):
+    def subscriptions(env_name):
+        synthesized = services_stack(example_stacks, env_name)
+        return list(synthesized.resources("aws_sns_topic_subscription").values())
+
+    assert len(subscriptions("prod")) == 1
+    assert subscriptions("dev") == []
 
 
 def test_topic_policy_lets_cloudwatch_of_this_account_publish(svc_stack):
@@ -236,8 +241,12 @@ def test_each_service_has_the_alarm_on_the_topic(
 
 def test_custom_metric_alarm_per_service_uses_the_configured_metric(stacks, svc_stack, env):
     topic = topic_ref(svc_stack)
+    alarms = svc_stack.resources("aws_cloudwatch_metric_alarm").values()
+    for svc in env.services:
+        if svc.custom_metric is None:
+            suffix = f"/alarms-{svc.name}/alarms/custom-metric"
+            assert not any(path_of(a).endswith(suffix) for a in alarms), svc.name
     with_metric = [s for s in env.services if s.custom_metric is not None]
-    assert with_metric, "the environments configure custom scaling metrics"
     for svc in with_metric:
         m = svc.custom_metric
         _, body = alarm(svc_stack, f"alarms-{svc.name}", "custom-metric")
@@ -288,15 +297,22 @@ def test_database_alarm_reads_the_cluster_of_the_data_stack(
     assert body["treat_missing_data"] == ("notBreaching" if pauses else "breaching")
 
 
-def test_database_missing_data_differs_between_pausing_dev_and_prod(svc_stack, env_name):
-    _, body = alarm(svc_stack, "alarms-database", "cpu")
+@pytest.mark.parametrize("env_name", EXAMPLE_ENVIRONMENTS)
+def test_database_missing_data_differs_between_pausing_dev_and_prod(example_stacks, env_name):
+    _, body = alarm(services_stack(example_stacks, env_name), "alarms-database", "cpu")
     expected = {"dev": "notBreaching", "staging": "breaching", "prod": "breaching"}[env_name]
     assert body["treat_missing_data"] == expected
 
 
+def test_the_example_has_a_public_and_an_internal_load_balancer(example_environments):
+    for env in example_environments.values():
+        assert {load_balancer_kind(env, s.name) for s in env.services} == {"public", "internal"}
+
+
 def test_load_balancer_5xx_rate_alarm_per_load_balancer(stacks, svc_stack, env):
+    # One load balancer per kind a service of the configuration uses.
     kinds = {load_balancer_kind(env, s.name) for s in env.services}
-    assert kinds == {"public", "internal"}
+    assert kinds and kinds <= {"public", "internal"}
     alarms = [
         a
         for a in svc_stack.resources("aws_cloudwatch_metric_alarm").values()
@@ -327,8 +343,14 @@ def test_load_balancer_5xx_rate_alarm_per_load_balancer(stacks, svc_stack, env):
 def test_every_alarm_notifies_the_topic_on_alarm_and_ok(svc_stack, env):
     topic = topic_ref(svc_stack)
     alarms = svc_stack.resources("aws_cloudwatch_metric_alarm")
-    per_service = len(SERVICE_ALARMS) + 1  # + custom metric
-    assert len(alarms) == per_service * len(env.services) + len(DATABASE_ALARMS) + 2
+    custom_metrics = sum(svc.custom_metric is not None for svc in env.services)
+    load_balancers = {load_balancer_kind(env, svc.name) for svc in env.services}
+    assert len(alarms) == (
+        len(SERVICE_ALARMS) * len(env.services)
+        + custom_metrics
+        + len(DATABASE_ALARMS)
+        + len(load_balancers)
+    )
     for body in alarms.values():
         assert body["alarm_actions"] == [topic] and body["ok_actions"] == [topic]
         assert body["treat_missing_data"] in ("breaching", "notBreaching")
@@ -434,7 +456,9 @@ def test_metric_math_expressions_use_only_defined_queries(svc_stack):
 # --- rollback on alarm ----------------------------------------------------------
 
 
-def test_rollback_on_alarm_in_staging_and_prod_uses_that_services_alarms(svc_stack, env, env_name):
+def test_rollback_on_alarm_in_staging_and_prod_uses_that_services_alarms(svc_stack, env):
+    if env.is_production:
+        assert env.deployment.rollback_on_alarm is True
     for svc in env.services:
         _, group = find(
             svc_stack, "aws_codedeploy_deployment_group", f"service-{svc.name}/deployment-group"
@@ -442,8 +466,7 @@ def test_rollback_on_alarm_in_staging_and_prod_uses_that_services_alarms(svc_sta
         events = group["auto_rollback_configuration"]["events"]
         assert group["auto_rollback_configuration"]["enabled"] is True
         assert "DEPLOYMENT_FAILURE" in events
-        if env_name == "dev":
-            assert env.deployment.rollback_on_alarm is False
+        if not env.deployment.rollback_on_alarm:
             assert "DEPLOYMENT_STOP_ON_ALARM" not in events
             assert "alarm_configuration" not in group
             continue
@@ -463,13 +486,20 @@ def test_rollback_on_alarm_in_staging_and_prod_uses_that_services_alarms(svc_sta
         assert sorted(own) == sorted(ROLLBACK_ALARMS)
 
 
+def test_the_example_rolls_back_on_alarm_in_staging_and_prod_only(example_environments):
+    rolls_back = {
+        name: env.deployment.rollback_on_alarm for name, env in example_environments.items()
+    }
+    assert rolls_back == {"dev": False, "staging": True, "prod": True}
+
+
 # --- threshold changes reach the alarms (one small separate app) -------------------
 
 
 @pytest.fixture(scope="module")
-def retuned(tmp_path_factory, environments):
-    """dev with changed thresholds, two subscribers and rollback on alarm."""
-    dev = environments["dev"]
+def retuned(tmp_path_factory, example_environments):
+    """The example's dev with changed thresholds, two subscribers and rollback on alarm."""
+    dev = example_environments["dev"]
     alarms = dataclasses.replace(
         dev.alarms,
         emails=("a@example.com", "b@example.com"),
@@ -702,13 +732,15 @@ def test_codedeploy_events_of_this_environment_reach_the_log_group(svc_stack, en
 
 
 def test_every_log_group_of_every_stack_uses_the_logs_key_and_configured_retention(
-    stacks, environments
+    stacks, built_stacks, environments
 ):
     seen = {name: 0 for name in environments}
+    env_of_stack = {s.node.id: name for name, built in built_stacks.items() for s in built.all()}
+    assert set(env_of_stack) <= set(stacks)
     for stack_name, stack in stacks.items():
         if stack_name.endswith("-baseline"):
             continue  # the account's: its own key (tests/test_security_baseline.py)
-        env_name = stack_name.split("-")[1]
+        env_name = env_of_stack[stack_name]
         env = environments[env_name]
         for key, group in stack.resources("aws_cloudwatch_log_group").items():
             where = f"{stack_name}/{key}"
@@ -718,9 +750,12 @@ def test_every_log_group_of_every_stack_uses_the_logs_key_and_configured_retenti
             assert points_at(stacks, stack, value, "aws_kms_key", "logs-key/key", "arn"), where
             assert resolve(stacks, value)[0] in ("", f"{env.prefix}-security"), where
             seen[env_name] += 1
-    # flow logs, database, ECS Exec, 3 services, deployments, Container Insights
-    assert all(count >= 8 for count in seen.values()), seen
-    assert environments["prod"].log_retention_days >= 365
+    # flow logs, database, ECS Exec, one per service, deployments, Container Insights
+    for name, count in seen.items():
+        assert count >= 5 + len(environments[name].services), seen
+    for env in environments.values():
+        if env.is_production:
+            assert env.log_retention_days >= 365, env.name
 
 
 def test_container_insights_log_group_exists_before_the_cluster(svc_stack, env):

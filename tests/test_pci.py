@@ -10,6 +10,7 @@ import pytest
 
 from modules.network import INTERFACE_ENDPOINT_SERVICES, NO_RESOURCE_ACTIONS
 from tests.conftest import ENVIRONMENTS, stack
+from tests.fixtures.example import DEV, PROD, STAGING
 
 
 def policy_of(body: dict) -> dict:
@@ -38,16 +39,36 @@ def test_every_endpoint_limits_principals_and_resources_to_the_account(stacks, e
             )
 
 
-def test_prod_endpoint_policies_name_the_configured_account(stacks, environments):
-    account = environments["prod"].account_id
-    for body in stack(stacks, "prod", "network").resources("aws_vpc_endpoint").values():
+#: What a stack reads the account from when none is configured.
+CALLER_ACCOUNT = "${data.aws_caller_identity.current.account_id}"
+
+
+@pytest.mark.parametrize("env_name", ENVIRONMENTS)
+def test_endpoint_policies_name_the_configured_account(stacks, environments, env_name):
+    env = environments[env_name]
+    if env.is_production:
+        assert env.account_id
+    account = env.account_id or CALLER_ACCOUNT
+    for body in stack(stacks, env_name, "network").resources("aws_vpc_endpoint").values():
         equals = policy_of(body)["Statement"][0]["Condition"]["StringEquals"]
         assert equals == {"aws:PrincipalAccount": account, "aws:ResourceAccount": account}
 
 
-def test_calls_without_resource_and_ecr_layers_are_the_only_exceptions(stacks, environments):
-    prefix = f"com.amazonaws.{environments['prod'].region}."
-    endpoints = stack(stacks, "prod", "network").resources("aws_vpc_endpoint")
+def test_prod_endpoint_policies_name_the_configured_account(example_stacks):
+    for body in stack(example_stacks, "prod", "network").resources("aws_vpc_endpoint").values():
+        equals = policy_of(body)["Statement"][0]["Condition"]["StringEquals"]
+        assert equals == {
+            "aws:PrincipalAccount": PROD.account_id,
+            "aws:ResourceAccount": PROD.account_id,
+        }
+
+
+@pytest.mark.parametrize("env_name", ENVIRONMENTS)
+def test_calls_without_resource_and_ecr_layers_are_the_only_exceptions(
+    stacks, environments, env_name
+):
+    prefix = f"com.amazonaws.{environments[env_name].region}."
+    endpoints = stack(stacks, env_name, "network").resources("aws_vpc_endpoint")
     by_service = {b["service_name"].removeprefix(prefix): b for b in endpoints.values()}
     for service in INTERFACE_ENDPOINT_SERVICES:
         statements = policy_of(by_service[service])["Statement"]
@@ -58,7 +79,8 @@ def test_calls_without_resource_and_ecr_layers_are_the_only_exceptions(stacks, e
     s3 = policy_of(by_service["s3"])["Statement"]
     assert len(s3) == 2
     assert s3[1]["Action"] == "s3:GetObject"
-    region = environments["prod"].region
+    # ECR's layer bucket: AWS names it prod-<region>-..., whatever our environment.
+    region = environments[env_name].region
     assert s3[1]["Resource"].endswith(f":s3:::prod-{region}-starport-layer-bucket/*")
 
 
@@ -179,15 +201,17 @@ def test_release_role_passes_only_the_services_roles_to_ecs_tasks(stacks, env_na
     assert [a for a in allowed_actions(statements) if a.startswith("iam:")] == ["iam:PassRole"]
 
 
-def test_release_role_writes_only_the_environments_deployment_groups(stacks):
-    _, statements = release_policy(stacks, "prod")
+@pytest.mark.parametrize("env_name", ENVIRONMENTS)
+def test_release_role_writes_only_the_environments_deployment_groups(stacks, env_name):
+    _, statements = release_policy(stacks, env_name)
     (deploy,) = [s for s in statements if "codedeploy:CreateDeployment" in s["Action"]]
     assert deploy["Resource"] and all(
-        ":deploymentgroup:payment-prod/payment-prod-" in arn for arn in deploy["Resource"]
+        f":deploymentgroup:payment-{env_name}/payment-{env_name}-" in arn
+        for arn in deploy["Resource"]
     )
 
 
-def test_release_role_trusts_the_configured_principals(tmp_path, environments):
+def test_release_role_trusts_the_configured_principals(tmp_path):
     from dataclasses import replace
 
     from config.model import AccessConfig
@@ -196,7 +220,7 @@ def test_release_role_trusts_the_configured_principals(tmp_path, environments):
     from modules.release_role import ReleaseRole, ReleaseRoleProps
 
     ci = "arn:aws:iam::111111111111:role/ci-release"
-    env = replace(environments["staging"], access=AccessConfig(release_principal_arns=(ci,)))
+    env = replace(STAGING, access=AccessConfig(release_principal_arns=(ci,)))
     stack_ = TerraformStack(App(outdir=str(tmp_path)), "unit")
     ReleaseRole(
         stack_,
@@ -251,29 +275,29 @@ def test_release_jobs_assume_the_release_role_with_their_own_subject(
 # --- 7.2.2: no shell into production tasks ------------------------------------
 
 
-def test_production_tier_refuses_ecs_exec(environments):
+def test_production_tier_refuses_ecs_exec():
     from dataclasses import replace
 
     from config.model import validate_environment
 
-    prod = environments["prod"]
+    prod = PROD
     svc = replace(prod.services[0], enable_execute_command=True)
     problems = validate_environment(replace(prod, services=(svc, *prod.services[1:])))
     assert any(
         "enable_execute_command: True is not allowed in the production tier" in p for p in problems
     ), problems
-    dev = environments["dev"]
+    dev = DEV
     assert any(s.enable_execute_command for s in dev.services)
     assert validate_environment(dev) == []
 
 
-def test_access_roles_are_validated(environments):
+def test_access_roles_are_validated():
     from dataclasses import replace
 
     from config.model import AccessConfig, validate_environment
 
     bad = AccessConfig(key_administrator_role_names=(), release_principal_arns=("ci",))
-    problems = validate_environment(replace(environments["dev"], access=bad))
+    problems = validate_environment(replace(DEV, access=bad))
     assert "dev.access.key_administrator_role_names: empty; name at least one IAM role" in problems
     assert any("release_principal_arns: 'ci' is not an IAM principal ARN" in p for p in problems)
 
@@ -326,18 +350,26 @@ def test_rds_monitoring_role_trusts_only_this_account(stacks, environments, env_
     assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": account}}
 
 
-def test_alb_log_delivery_writes_only_below_this_accounts_prefix(stacks, environments):
-    services = stack(stacks, "prod", "services")
-    (policy,) = [
+@pytest.mark.parametrize("env_name", ENVIRONMENTS)
+def test_alb_log_delivery_writes_only_below_this_accounts_prefix(stacks, environments, env_name):
+    env = environments[env_name]
+    services = stack(stacks, env_name, "services")
+    policies = [
         b
         for b in services.resources("aws_s3_bucket_policy").values()
         if "access-logs" in b["bucket"]
     ]
+    if env.is_production:
+        assert env.load_balancer.access_logs
+    if not env.load_balancer.access_logs:
+        assert policies == []
+        return
+    (policy,) = policies
     writes = [s for s in policy_of(policy)["Statement"] if s["Action"] == "s3:PutObject"]
     assert len(writes) == 2
     for statement in writes:
         assert statement["Resource"].endswith(
-            f"/alb/AWSLogs/{environments['prod'].account_id}/*"
+            f"/alb/AWSLogs/{env.account_id or CALLER_ACCOUNT}/*"
         ), statement
 
 
@@ -355,8 +387,15 @@ def test_deployment_events_accept_only_their_rules_deliveries(stacks, env_name):
 # --- 3.3.1 / 3.4.1: card data does not reach logs in clear ----------------------
 
 
-def test_waf_logs_redact_authorization_and_cookie(stacks):
-    services = stack(stacks, "prod", "services")
+@pytest.mark.parametrize("env_name", ENVIRONMENTS)
+def test_waf_logs_redact_authorization_and_cookie(stacks, environments, env_name):
+    env = environments[env_name]
+    services = stack(stacks, env_name, "services")
+    if env.is_production:
+        assert env.load_balancer.waf
+    if not env.load_balancer.waf:
+        assert services.resources("aws_wafv2_web_acl_logging_configuration") == {}
+        return
     logging = services.only("aws_wafv2_web_acl_logging_configuration")
     redacted = [f["single_header"]["name"] for f in logging["redacted_fields"]]
     assert redacted == ["authorization", "cookie"]

@@ -27,6 +27,7 @@ from modules.pipeline_roles import (
     READ_ACTIONS,
     service_of,
 )
+from tests.fixtures.example import DEV, STAGING
 
 READ_VERBS = ("Describe", "Get", "List", "BatchGet")
 
@@ -72,8 +73,10 @@ def test_trust_names_the_exact_subject_and_audience(
     [statement] = trust["Statement"]
     assert statement["Effect"] == "Allow"
     assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+    # The provider this stack creates, or the one of its account it looks up.
+    source = "" if env.pipeline.creates_github_oidc_provider else "data."
     assert statement["Principal"] == {
-        "Federated": "${aws_iam_openid_connect_provider.github-oidc_provider_D7593BA3.arn}"
+        "Federated": f"${{{source}aws_iam_openid_connect_provider.github-oidc_provider_D7593BA3.arn}}"
     }
     # StringEquals only: no StringLike, so no pattern can widen the subject.
     assert statement["Condition"] == {
@@ -88,8 +91,11 @@ def test_trust_names_the_exact_subject_and_audience(
 def test_the_deploy_role_keeps_the_name_key_and_secret_policies_trust(stacks, environments):
     for env in environments.values():
         stack = bootstrap(stacks, env)
-        assert role(stack, env.deploy_role)["name"] == f"payment-{env.name}-deploy"
-        assert role(stack, env.plan_role)["name"] == f"payment-{env.name}-plan"
+        # The names of the configuration, else the default ones.
+        deploy = env.access.deploy_role_name or f"payment-{env.name}-deploy"
+        plan = env.pipeline.plan_role_name or f"payment-{env.name}-plan"
+        assert role(stack, env.deploy_role)["name"] == deploy
+        assert role(stack, env.plan_role)["name"] == plan
         # The state key's policy lets the deploy role change it (D33).
         key_policy = json.loads(stack.only("aws_kms_key")["policy"])
         assert f":role/{env.deploy_role}" in json.dumps(key_policy)
@@ -99,17 +105,25 @@ def test_each_environment_creates_the_provider_its_configuration_says(stacks, en
     for env in environments.values():
         stack = bootstrap(stacks, env)
         created = stack.resources("aws_iam_openid_connect_provider")
-        assert env.pipeline.creates_github_oidc_provider
+        looked_up = stack.data_sources("aws_iam_openid_connect_provider")
+        if not env.pipeline.creates_github_oidc_provider:
+            # Another environment of the account creates it (test below).
+            assert not created and len(looked_up) == 1, env.name
+            continue
         assert [(p["url"], p["client_id_list"]) for p in created.values()] == [
             (f"https://{GITHUB_OIDC_HOST}", [STS_AUDIENCE])
         ]
-        assert not stack.data_sources("aws_iam_openid_connect_provider")
+        assert not looked_up
+
+
+def test_every_example_environment_creates_its_provider(example_environments):
+    assert all(e.pipeline.creates_github_oidc_provider for e in example_environments.values())
 
 
 def test_an_environment_sharing_the_account_looks_the_provider_up(tmp_path, environments):
     from tests.synth import synthesize_bootstrap
 
-    dev = environments["dev"]
+    dev = next(iter(environments.values()))
     shared = dataclasses.replace(
         dev, pipeline=dataclasses.replace(dev.pipeline, creates_github_oidc_provider=False)
     )
@@ -160,8 +174,7 @@ def test_plan_role_writes_nothing_but_the_state_lock(stacks, environments, env_n
         "kms:Decrypt",
     ],
 )
-def test_plan_role_reads_no_data_outside_the_state(stacks, environments, data_read):
-    env = environments["prod"]
+def test_plan_role_reads_no_data_outside_the_state(stacks, env, data_read):
     statements = policy_of(bootstrap(stacks, env), "plan")["Statement"]
     for statement in statements:
         if any(fnmatchcase(data_read, a) for a in as_list(statement["Action"])):
@@ -227,8 +240,8 @@ def test_contract_rules_pass_on_the_bootstrap_stacks(stacks, environments, env_n
         ("", "give one repository as owner/repo"),
     ],
 )
-def test_a_repository_that_is_not_exactly_one_is_refused(environments, repository, expected):
-    dev = environments["dev"]
+def test_a_repository_that_is_not_exactly_one_is_refused(repository, expected):
+    dev = DEV
     env = dataclasses.replace(dev, pipeline=PipelineConfig(github_repository=repository))
     problems = validate_environment(env)
     assert problems == [
@@ -240,26 +253,37 @@ def test_a_repository_that_is_not_exactly_one_is_refused(environments, repositor
 
 @pytest.mark.parametrize("repository", ["acme/payment-platform", "Acme-Corp/pay.ments_2"])
 def test_a_real_repository_is_accepted(environments, repository):
-    env = dataclasses.replace(
-        environments["dev"], pipeline=PipelineConfig(github_repository=repository)
-    )
-    assert validate_environment(env) == []
-    assert not any("github_repository" in p for p in placeholders(env))
+    for configured in environments.values():
+        env = dataclasses.replace(
+            configured,
+            pipeline=dataclasses.replace(configured.pipeline, github_repository=repository),
+        )
+        assert validate_environment(env) == []
+        assert not any("github_repository" in p for p in placeholders(env))
 
 
-def test_the_placeholder_repository_is_listed_and_can_belong_to_nobody(environments):
+def placeholder_line(env) -> str:
+    return f"{env.name}.pipeline.github_repository = {PLACEHOLDER_GITHUB_REPOSITORY}"
+
+
+def test_the_placeholder_repository_is_listed_and_can_belong_to_nobody(example_environments):
     owner = PLACEHOLDER_GITHUB_REPOSITORY.split("/")[0]
     assert len(owner) > 39  # GitHub account names have at most 39 characters
-    for env in environments.values():
+    for env in example_environments.values():
         assert env.pipeline.github_repository == PLACEHOLDER_GITHUB_REPOSITORY
-        assert (
-            f"{env.name}.pipeline.github_repository = {PLACEHOLDER_GITHUB_REPOSITORY}"
-            in placeholders(env)
-        )
+        assert placeholder_line(env) in placeholders(env)
 
 
-def test_plan_role_name_is_checked(environments):
-    dev = environments["dev"]
+def test_the_configured_repository_is_listed_exactly_when_it_is_the_placeholder(environments):
+    for env in environments.values():
+        is_placeholder = env.pipeline.github_repository == PLACEHOLDER_GITHUB_REPOSITORY
+        assert (placeholder_line(env) in placeholders(env)) is is_placeholder, env.name
+        if not is_placeholder:
+            assert not any("github_repository" in p for p in placeholders(env)), env.name
+
+
+def test_plan_role_name_is_checked():
+    dev = DEV
     for name, expected in (
         ("plan role", "is not an IAM role name"),
         (dev.deploy_role, "needs a name of its own"),
@@ -269,8 +293,8 @@ def test_plan_role_name_is_checked(environments):
         assert problem.startswith(f"dev.pipeline.plan_role_name: {name!r} ") and expected in problem
 
 
-def test_environments_sharing_an_account_create_the_provider_once(environments):
-    dev, staging = environments["dev"], environments["staging"]
+def test_environments_sharing_an_account_create_the_provider_once():
+    dev, staging = DEV, STAGING
     account = "123456789012"
     both = [dataclasses.replace(e, account_id=account) for e in (dev, staging)]
     with pytest.raises(ConfigError) as refused:

@@ -10,25 +10,62 @@ import json
 import pytest
 
 from config import ConfigError, load_environments
-from config.model import PROVIDED_BY_ORGANIZATION, SecurityBaselineConfig, baseline_owner
+from config.model import (
+    PROVIDED_BY_ORGANIZATION,
+    THIS_REPOSITORY,
+    SecurityBaselineConfig,
+    baseline_owner,
+)
 from modules.threat_detection import PCI_DSS_STANDARD
-from tests.conftest import ENVIRONMENTS, stack
+from tests.conftest import CONFIGURED, stack
+from tests.fixtures.example import DEV, PROD, STAGING
+
+#: The environments of the configuration under test that deploy their
+#: account's baseline (one per account and region this repository provides).
+BASELINE_OWNERS = tuple(
+    env.name
+    for env in CONFIGURED
+    if env.security_baseline.provided_by == THIS_REPOSITORY
+    and baseline_owner(env, CONFIGURED) == env.name
+)
 
 
-@pytest.mark.parametrize("env_name", ENVIRONMENTS)
+def members_of(owner):
+    """The environments sharing ``owner``'s baseline, ``owner`` included."""
+    return [e for e in CONFIGURED if e.account_scope == owner.account_scope]
+
+
+def test_each_account_this_repository_provides_has_one_baseline(stacks):
+    built = {name for name in stacks if name.endswith("-baseline")}
+    assert built == {f"payment-{name}-baseline" for name in BASELINE_OWNERS}
+    for env in CONFIGURED:
+        provided_here = env.security_baseline.provided_by == THIS_REPOSITORY
+        assert (baseline_owner(env, CONFIGURED) in BASELINE_OWNERS) is provided_here, env.name
+
+
+def test_every_example_environment_deploys_its_own_baseline(example_stacks):
+    built = {name for name in example_stacks if name.endswith("-baseline")}
+    assert built == {f"payment-{name}-baseline" for name in ("dev", "staging", "prod")}
+
+
+@pytest.mark.parametrize("env_name", BASELINE_OWNERS)
 def test_trail_validates_log_files_into_a_locked_encrypted_bucket(stacks, environments, env_name):
     env = environments[env_name]
+    members = members_of(env)
+    # Shared by environments of one account: the strictest of them decides.
+    production = any(e.is_production for e in members)
+    retention_days = max(e.log_retention_days for e in members)
     baseline = stack(stacks, env_name, "baseline")
     trail = baseline.only("aws_cloudtrail")
     assert trail["enable_log_file_validation"] is True
     assert trail["is_multi_region_trail"] is True
     assert trail["kms_key_id"].startswith("${aws_kms_key.audit-key_")
     lock = baseline.only("aws_s3_bucket_object_lock_configuration")
-    mode = "COMPLIANCE" if env.is_production else "GOVERNANCE"
-    assert lock["rule"]["default_retention"] == {"mode": mode, "days": env.log_retention_days}
+    mode = "COMPLIANCE" if production else "GOVERNANCE"
+    assert lock["rule"]["default_retention"] == {"mode": mode, "days": retention_days}
     bucket = baseline.only("aws_s3_bucket")
     assert "object_lock_enabled" not in bucket
-    assert bucket.get("lifecycle", {}).get("prevent_destroy", False) is env.is_production
+    assert bucket.get("lifecycle", {}).get("prevent_destroy", False) is production
     sse = baseline.only("aws_s3_bucket_server_side_encryption_configuration")
     assert sse["rule"][0]["apply_server_side_encryption_by_default"]["sse_algorithm"] == "aws:kms"
     statements = json.loads(baseline.only("aws_s3_bucket_policy")["policy"])["Statement"]
@@ -36,10 +73,13 @@ def test_trail_validates_log_files_into_a_locked_encrypted_bucket(stacks, enviro
     # The state bucket's reads and writes are recorded (its access-log bucket cannot be locked).
     data = [s for s in trail["advanced_event_selector"] if s["name"] == "terraform-state-objects"]
     (arns,) = [f["starts_with"] for f in data[0]["field_selector"] if f["field"] == "resources.ARN"]
-    assert arns == [f"arn:${{data.aws_partition.partition.partition}}:s3:::{env.state_bucket}/"]
+    assert arns == [
+        f"arn:${{data.aws_partition.partition.partition}}:s3:::{bucket}/"
+        for bucket in sorted({e.state_bucket for e in members})
+    ]
 
 
-@pytest.mark.parametrize("env_name", ENVIRONMENTS)
+@pytest.mark.parametrize("env_name", BASELINE_OWNERS)
 def test_guardduty_config_security_hub_and_rds_os_metrics(stacks, environments, env_name):
     env = environments[env_name]
     baseline = stack(stacks, env_name, "baseline")
@@ -59,17 +99,17 @@ def test_guardduty_config_security_hub_and_rds_os_metrics(stacks, environments, 
     group = baseline.only("aws_cloudwatch_log_group")
     assert group["name"] == "RDSOSMetrics"
     assert group["kms_key_id"].startswith("${aws_kms_key.audit-key_")
-    assert group["retention_in_days"] == env.log_retention_days
+    assert group["retention_in_days"] == max(e.log_retention_days for e in members_of(env))
 
 
-def test_the_baseline_has_its_own_state_key(stacks, environments):
-    backend = stack(stacks, "prod", "baseline").json["terraform"]["backend"]["s3"]
+def test_the_baseline_has_its_own_state_key(example_stacks):
+    backend = stack(example_stacks, "prod", "baseline").json["terraform"]["backend"]["s3"]
     assert backend["key"] == "payment-platform/prod/baseline.tfstate"
-    assert backend["bucket"] == environments["prod"].state_bucket
+    assert backend["bucket"] == PROD.state_bucket
 
 
-def test_environments_sharing_an_account_share_one_baseline(environments):
-    dev, staging, prod = (environments[n] for n in ("dev", "staging", "prod"))
+def test_environments_sharing_an_account_share_one_baseline():
+    dev, staging, prod = DEV, STAGING, PROD
     shared = [dataclasses.replace(e, account_id="123456789012") for e in (dev, staging)]
     assert [baseline_owner(e, [*shared, prod]) for e in shared] == ["dev", "dev"]
     # The first production-tier environment of an account owns it.
@@ -84,11 +124,11 @@ def test_environments_sharing_an_account_share_one_baseline(environments):
         load_environments(defined=[shared[0], different])
 
 
-def test_a_baseline_the_organization_provides_is_not_built(tmp_path, environments):
+def test_a_baseline_the_organization_provides_is_not_built(tmp_path):
     from tests.synth import synthesize
 
     dev = dataclasses.replace(
-        environments["dev"],
+        DEV,
         security_baseline=SecurityBaselineConfig(provided_by=PROVIDED_BY_ORGANIZATION),
     )
     built, stacks = synthesize([dev], tmp_path)
@@ -96,9 +136,9 @@ def test_a_baseline_the_organization_provides_is_not_built(tmp_path, environment
     assert not any(name.endswith("-baseline") for name in stacks)
 
 
-def test_bad_baseline_settings_are_refused(environments):
+def test_bad_baseline_settings_are_refused():
     bad = dataclasses.replace(
-        environments["dev"],
+        DEV,
         security_baseline=SecurityBaselineConfig(
             provided_by="nobody", log_archive_destination_arn="arn:aws:s3:::bucket"
         ),

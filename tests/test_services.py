@@ -276,9 +276,13 @@ def test_task_role_permissions_follow_configuration(stacks, svc_stack, env):
         assert not any(a in ("*", "iam:PassRole") or a.endswith(":*") for a in all_actions)
 
 
-def test_dev_allows_exec_and_prod_does_not(environments):
-    assert all(s.enable_execute_command for s in environments["dev"].services)
-    assert not any(s.enable_execute_command for s in environments["prod"].services)
+def test_dev_allows_exec_and_prod_does_not(example_environments, environments):
+    assert all(s.enable_execute_command for s in example_environments["dev"].services)
+    assert not any(s.enable_execute_command for s in example_environments["prod"].services)
+    # Whatever the configuration: no shell into a production-tier task.
+    for env in environments.values():
+        if env.is_production:
+            assert not any(s.enable_execute_command for s in env.services), env.name
 
 
 # -- ECS services ------------------------------------------------------------------
@@ -294,7 +298,7 @@ def test_every_service_uses_the_code_deploy_controller(svc_stack, env):
         assert service["deployment_controller"] == {"type": "CODE_DEPLOY"}
 
 
-def test_code_deploy_services_have_no_ecs_deployment_features(stacks):
+def test_code_deploy_services_have_no_ecs_deployment_features(stacks, environments):
     """The seed's fatal bug: rolling-update settings on a CodeDeploy service."""
     checked = 0
     for synthesized in stacks.values():
@@ -308,7 +312,7 @@ def test_code_deploy_services_have_no_ecs_deployment_features(stacks):
             assert "deployment_configuration" not in service
             ignored = service["lifecycle"]["ignore_changes"]
             assert {"task_definition", "load_balancer"} <= set(ignored)
-    assert checked == 9
+    assert checked == sum(len(env.services) for env in environments.values())
 
 
 def test_service_is_wired_for_blue_green(svc_stack, env, ecs_services):
@@ -441,7 +445,7 @@ def test_deployment_groups_are_blue_green_with_traffic_control(svc_stack, env, e
         assert rollback["enabled"] is True and "DEPLOYMENT_FAILURE" in rollback["events"]
 
 
-def test_every_deployment_group_has_one_production_and_one_test_listener(stacks):
+def test_every_deployment_group_has_one_production_and_one_test_listener(stacks, environments):
     checked = 0
     for synthesized in stacks.values():
         listeners = synthesized.resources("aws_lb_listener")
@@ -457,7 +461,7 @@ def test_every_deployment_group_has_one_production_and_one_test_listener(stacks)
             assert path_of(test_listener).endswith("/test-listener")
             assert prod_listener["load_balancer_arn"] == test_listener["load_balancer_arn"]
             assert len(pair["target_group"]) == 2
-    assert checked == 9
+    assert checked == sum(len(env.services) for env in environments.values())
 
 
 def test_deployment_group_uses_the_service_target_groups_and_its_alb(svc_stack, env):
@@ -480,10 +484,13 @@ def test_deployment_group_uses_the_service_target_groups_and_its_alb(svc_stack, 
         ]
 
 
-def test_rollback_on_alarm_config_is_prod_and_staging(environments):
+def test_rollback_on_alarm_config_is_prod_and_staging(example_environments, environments):
     # The observability tier calls BlueGreenService.rollback_on_alarms when set.
-    assert environments["prod"].deployment.rollback_on_alarm is True
-    assert environments["dev"].deployment.rollback_on_alarm is False
+    assert example_environments["prod"].deployment.rollback_on_alarm is True
+    assert example_environments["dev"].deployment.rollback_on_alarm is False
+    for env in environments.values():
+        if env.is_production:
+            assert env.deployment.rollback_on_alarm is True, env.name
 
 
 # -- scaling -------------------------------------------------------------------
@@ -555,12 +562,17 @@ def test_outputs_for_users_and_release_tooling(svc_stack, env):
         "task_families",
         "release_manifest",
     }
+    used = {"public" if s.public else "internal" for s in env.services}
     for kind in ("public", "internal"):
-        expected |= {
+        per_alb = {
             f"{kind}_alb_dns_name",
             f"{kind}_production_listener_arn",
             f"{kind}_test_listener_arn",
         }
+        if kind in used:
+            expected |= per_alb
+        else:
+            assert not per_alb & set(outputs), kind
     assert expected <= set(outputs)
     assert set(outputs["task_families"]["value"]) == {s.name for s in env.services}
 

@@ -43,7 +43,10 @@ def snapshot_json(snapshot):
     return snapshot.use_extension(JSONSnapshotExtension)
 
 
-def test_stack(stacks, snapshot_json):
+def test_stack(example_stacks, snapshot_json):
+    """The snapshots are of the example (tests/fixtures/example.py), whatever
+    the configuration under test."""
+    stacks = example_stacks
     assert stacks, "no stacks synthesized"
     mismatched = []
     for name, stack in sorted(stacks.items()):

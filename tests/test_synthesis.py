@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from config import ConfigError
+from config.source import CONFIG_VARIABLE
 from stacks.synthesis import (
     RUN_BY_CLI_VARIABLE,
     manifest_text,
@@ -27,6 +28,7 @@ from stacks.synthesis import (
     variable_problems,
     worker_count,
 )
+from tests.conftest import BACKGROUND_SYNTHESES, PARALLEL_SELECTION
 from tests.fixtures.example import DEV, PROD, STAGING
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -230,8 +232,15 @@ def test_a_failing_worker_leaves_no_result_and_every_worker_reports(
 
 
 def run_main(tmp_path, **variables) -> subprocess.CompletedProcess:
+    """main.py on the example (its messages name dev, staging and prod)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PAYMENT_")}
-    env.update({"CDKTF_OUTDIR": str(tmp_path / "out"), **variables})
+    env.update(
+        {
+            CONFIG_VARIABLE: "tests.fixtures.example",
+            "CDKTF_OUTDIR": str(tmp_path / "out"),
+            **variables,
+        }
+    )
     return subprocess.run(
         [sys.executable, str(ROOT / "main.py")],
         env=env,
@@ -397,15 +406,20 @@ def test_main_rejects_a_bad_worker_count_before_writing(tmp_path):
 
 
 def test_parallel_workers_synthesize_byte_identical_stacks(synth_outdir, background_synthesis):
-    outdir, _ = synth_outdir
+    """The background run (tests/conftest.py) synthesizes the first two
+    configured environments with two workers; the session's single-process
+    synthesis is the reference."""
+    outdir, built = synth_outdir
+    run = BACKGROUND_SYNTHESES["test_parallel_workers_synthesize_byte_identical_stacks"]
+    selected = run["PAYMENT_ENVIRONMENTS"].split(",")
+    assert selected == list(PARALLEL_SELECTION) and run["PAYMENT_SYNTH_WORKERS"] == "2"
     returncode, stderr = background_synthesis.wait()
     assert returncode == 0, stderr[-2000:]
     merged = background_synthesis.outdir
     names = sorted(p.name for p in (merged / "stacks").iterdir())
-    assert names == sorted(
-        p.name for p in (outdir / "stacks").iterdir() if p.name.split("-")[1] in ("dev", "staging")
-    )
-    assert len(names) == 12
+    assert names == sorted(stack.node.id for env in selected for stack in built[env].all())
+    # Every tier of every selected environment (and the baselines they own).
+    assert len(names) >= 5 * len(selected)
     for name in names:
         assert (merged / "stacks" / name / "cdk.tf.json").read_bytes() == (
             outdir / "stacks" / name / "cdk.tf.json"

@@ -97,18 +97,20 @@ def _protected(stacks, env_name: str) -> set[tuple[str, str]]:
     return found
 
 
-def test_a_production_tier_environment_with_any_name_is_protected_like_prod(stacks, live_stacks):
-    prod = _protected(stacks, "prod")
+def test_a_production_tier_environment_with_any_name_is_protected_like_prod(
+    example_stacks, live_stacks
+):
+    prod = _protected(example_stacks, "prod")
     assert len(prod) > 20
     assert _protected(live_stacks, "live") == prod
 
 
 @pytest.mark.parametrize("rule_id", ["PAY-TLS-001", "PAY-DEL-001"])
-def test_production_rules_follow_the_tier_not_the_name(stacks, rule_id):
+def test_production_rules_follow_the_tier_not_the_name(example_stacks, rule_id):
     """The prod stacks pass as production; the same JSON stripped of its
     protection fails under any name in the production tier, and a stack
     called prod in the non-production tier is not judged by these rules."""
-    data = stacks["payment-prod-data"].json
+    data = example_stacks["payment-prod-data"].json
     stripped = {
         **data,
         "resource": {
@@ -137,12 +139,12 @@ def test_rule_context_takes_the_tier_from_configuration():
 # --- Prod as the original design meant it ------------------------------------
 
 
-def test_prod_workers_run_on_spot_with_an_on_demand_base_and_the_api_on_demand(environments):
+def test_prod_workers_run_on_spot_with_an_on_demand_base_and_the_api_on_demand():
     """The original design: FARGATE base 1 weight 1, FARGATE_SPOT weight 4
     for the workers; the public API stays on-demand (D27)."""
     from config.naming import capacity_provider_strategy
 
-    prod = environments["prod"]
+    prod = PROD
     assert capacity_provider_strategy(prod.service("payment-api")) == [
         {"capacityProvider": "FARGATE", "base": 1, "weight": 1}
     ]
@@ -175,7 +177,7 @@ def test_the_production_tier_requires_an_account_id():
         load_environments(defined=[DEV, STAGING, dataclasses.replace(PROD, account_id=None)])
 
 
-def test_placeholders_are_listed_and_cannot_be_deployed(stacks):
+def test_placeholders_are_listed_and_cannot_be_deployed(example_stacks):
     """Placeholders pass synthesis but are listed; the account placeholder
     is in allowed_account_ids, so every plan fails at the provider's account
     check (no AWS account has id 000000000000)."""
@@ -187,11 +189,12 @@ def test_placeholders_are_listed_and_cannot_be_deployed(stacks):
     assert "prod.load_balancer.test_listener_cidrs[0] = 203.0.113.0/28" in found
     assert "prod.alarms.emails[0] = payments-oncall@example.com" in found
     assert f"prod.pipeline.github_repository = {PLACEHOLDER_GITHUB_REPOSITORY}" in found
-    for synthesized in stacks.values():
-        if "-prod-" in synthesized.name:
-            assert synthesized.json["provider"]["aws"][0]["allowed_account_ids"] == [
-                PLACEHOLDER_ACCOUNT_ID
-            ]
+    prod_stacks = [s for s in example_stacks.values() if "-prod-" in s.name]
+    assert prod_stacks
+    for synthesized in prod_stacks:
+        assert synthesized.json["provider"]["aws"][0]["allowed_account_ids"] == [
+            PLACEHOLDER_ACCOUNT_ID
+        ]
     real = dataclasses.replace(
         PROD,
         account_id="123456789012",

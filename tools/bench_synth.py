@@ -88,9 +88,11 @@ def synth_env(mode: str, outdir: str, extra: dict[str, str] | None = None) -> di
 
 
 def scaled_services(count: int):
-    """``count`` services cloned from dev's three, with unique names, ports,
-    paths and listener priorities."""
-    from config.environments import DEV
+    """``count`` services cloned from the example dev's three, with unique
+    names, ports, paths and listener priorities. The example
+    (tests/fixtures/example.py), not the user's configuration, so the figures
+    stay comparable whatever config/environments.py holds."""
+    from tests.fixtures.example import DEV
 
     services = []
     for index in range(count):
