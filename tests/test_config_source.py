@@ -126,7 +126,11 @@ def test_payment_config_names_a_module_or_a_file():
     by_file = configured_environments({CONFIG_VARIABLE: str(ROOT / "tests/fixtures/example.py")})
     assert by_module == by_file == example.ENVIRONMENTS
     # Unset: the user's configuration, whatever it holds.
-    assert load_environments() == load_environments(defined=configured_environments({}))
+    from config import environments as users
+
+    assert configured_environments({}) == tuple(users.ENVIRONMENTS)
+    # The loader reads the variable of this process.
+    assert load_environments() == load_environments(defined=configured_environments(os.environ))
 
 
 @pytest.mark.parametrize(
