@@ -3,8 +3,8 @@
 Starts from the shipped example configuration (tests/fixtures/example.py,
 whatever config/environments.py holds now), replaces every value the README's
 table says to replace, the way a team would by hand, then runs what the
-README says next: ``make synth`` (which must list no placeholder), ``make docs
-diagram`` and ``make test``. The copy reuses this checkout's .venv, .tools and
+README says next: ``make synth`` (which must list no placeholder), ``make
+format docs diagram`` and ``make test``. The copy reuses this checkout's .venv, .tools and
 node_modules (symlinks), so nothing is installed again. Part of ``make
 test-configurations`` and so of .ci/run.
 
@@ -115,7 +115,7 @@ def main() -> int:
         except Drift as err:
             print(f"walkthrough: {err}", file=sys.stderr)
             return 2
-        for step in (["make", "synth"], ["make", "docs", "diagram"], ["make", "test"]):
+        for step in (["make", "synth"], ["make", "format", "docs", "diagram"], ["make", "test"]):
             result = run(step, copy)
             if result.returncode != 0:
                 print(result.stdout[-6000:], result.stderr[-6000:], sep="\n", file=sys.stderr)
