@@ -167,6 +167,8 @@ def blue_green(
     extra_prod_listener: bool = False,
     rollback: bool = True,
     with_deployment_group: bool = True,
+    task_definition: str = "unit-task:1",
+    service_role_arn: str = "arn:aws:iam::111111111111:role/codedeploy",
 ):
     """The blue/green topology of one service, compliant by default; each
     keyword injects one known defect."""
@@ -228,7 +230,7 @@ def blue_green(
         "service",
         name="unit-service",
         cluster="unit-cluster",
-        task_definition="unit-task:1",
+        task_definition=task_definition,
         desired_count=2,
         lifecycle=TerraformResourceLifecycle(ignore_changes=list(ignore_changes))
         if ignore_changes
@@ -246,7 +248,7 @@ def blue_green(
             "deployment-group",
             app_name="unit",
             deployment_group_name="unit-service",
-            service_role_arn="arn:aws:iam::111111111111:role/codedeploy",
+            service_role_arn=service_role_arn,
             deployment_config_name="CodeDeployDefault.ECSAllAtOnce",
             deployment_style=dg.CodedeployDeploymentGroupDeploymentStyle(
                 deployment_option="WITH_TRAFFIC_CONTROL", deployment_type="BLUE_GREEN"
@@ -570,9 +572,12 @@ def container(name: str, **fields) -> dict:
     return {k: v for k, v in definition.items() if v is not ABSENT}
 
 
-def task_definition(stack, *containers: dict, construct_id: str = "task", definitions=None):
+def task_definition(
+    stack, *containers: dict, construct_id: str = "task", definitions=None, **arguments
+):
     """A Fargate task definition of ``containers`` (default: app + collector)
-    as json.dumps writes it; ``definitions`` replaces the JSON string."""
+    as json.dumps writes it; ``definitions`` replaces the JSON string;
+    ``arguments``: more of its arguments (e.g. the roles)."""
     containers = containers or (
         container("app"),
         container("otel-collector", user="10001:10001", environment=[], secrets=[]),
@@ -588,6 +593,7 @@ def task_definition(stack, *containers: dict, construct_id: str = "task", defini
         container_definitions=definitions
         if definitions is not None
         else json.dumps(list(containers)),
+        **arguments,
     )
 
 
@@ -595,6 +601,57 @@ def with_env(*extra: tuple[str, str]) -> dict:
     """The app container with ``extra`` (name, value) variables added."""
     variables = [{"name": k, "value": v} for k, v in sorted(APP_ENVIRONMENT.items())]
     return container("app", environment=variables + [{"name": k, "value": v} for k, v in extra])
+
+
+def released_with_roles(
+    stack,
+    *,
+    passable: str = "both",
+    execution_role_name: str = "unit-execution",
+    pass_policy_statement: dict | None = None,
+):
+    """A blue/green service whose task definition names a task role and an
+    execution role, deployed by modules.codedeploy_application's role.
+    ``passable``: the roles given to ``allow_pass_role`` (both, task, none);
+    ``pass_policy_statement``: one more inline policy statement on the
+    CodeDeploy role instead."""
+    from modules.codedeploy_application import (
+        CodeDeployEcsApplication,
+        CodeDeployEcsApplicationProps,
+    )
+    from modules.iam import document, service_role
+
+    deployments = CodeDeployEcsApplication(
+        stack,
+        "codedeploy",
+        CodeDeployEcsApplicationProps(name="unit", account_id="111111111111", partition="aws"),
+    )
+    roles = {
+        kind: service_role(
+            stack,
+            f"{kind}-role",
+            name=name,
+            service="ecs-tasks.amazonaws.com",
+            source_account="111111111111",
+        )
+        for kind, name in (("task", "unit-task"), ("execution", execution_role_name))
+    }
+    td = task_definition(
+        stack, task_role_arn=roles["task"].arn, execution_role_arn=roles["execution"].arn
+    )
+    if passable == "both":
+        deployments.allow_pass_role(roles["task"], roles["execution"])
+    elif passable == "task":
+        deployments.allow_pass_role(roles["task"])
+    if pass_policy_statement is not None:
+        aws.iam_role_policy.IamRolePolicy(
+            stack,
+            "extra-pass-policy",
+            role=deployments.role.name,
+            policy=document(pass_policy_statement),
+        )
+    blue_green(stack, task_definition=td.arn, service_role_arn=deployments.role_arn)
+    return roles
 
 
 def state_backend(
@@ -710,6 +767,16 @@ RULE_CASES: dict[str, Case] = {
         lambda s: blue_green(s, rule_ignores_action=False),
         r"^\[PAY-CD-002\] aws_lb_listener_rule\.(production|test)-rule: forwards to target group "
         r".*\. Fix: add lifecycle \{ ignore_changes = \[action\] \}",
+    ),
+    "PAY-CD-003": Case(
+        "dev",
+        lambda s: released_with_roles(s),
+        lambda s: released_with_roles(s, passable="none"),
+        r"^\[PAY-CD-003\] aws_codedeploy_deployment_group\.deployment-group: service role "
+        r"aws_iam_role\.codedeploy_service-role_\w+ may not pass task_role_arn "
+        r"\$\{aws_iam_role\.task-role\.arn\} of aws_ecs_task_definition\.task to "
+        r"ecs-tasks\.amazonaws\.com, so CreateTaskSet is denied and every release fails\. "
+        r"Fix: Allow iam:PassRole on exactly",
     ),
     "PAY-NET-001": Case(
         "dev",

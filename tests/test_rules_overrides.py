@@ -71,6 +71,14 @@ def _root_app_container(built):
     _override_containers(built, lambda cs: cs[0].pop("user"))
 
 
+def _codedeploy_passes_only_the_first_role(built):
+    """Someone trims the CodeDeploy role's PassRole list to one role."""
+    policy = built["dev"].services.deployments.pass_role_policy
+    document = json.loads(policy.policy_input)
+    document["Statement"][0]["Resource"] = document["Statement"][0]["Resource"][:1]
+    policy.add_override("policy", json.dumps(document))
+
+
 def _unlocked_state(built):
     built["dev"].network.add_override("terraform.backend.s3.use_lockfile", False)
 
@@ -109,6 +117,13 @@ CASES = [
         "payment-dev-services",
         r"\[PAY-CTR-003\] aws_ecs_task_definition\.\S+: container \S+ sets no user",
         id="CTR-003",
+    ),
+    pytest.param(
+        _codedeploy_passes_only_the_first_role,
+        "payment-dev-services",
+        r"\[payment-dev-services\] \[PAY-CD-003\] aws_codedeploy_deployment_group\.\S+: service "
+        r"role aws_iam_role\.codedeploy_service-role_\S+ may not pass execution_role_arn",
+        id="CD-003",
     ),
     pytest.param(
         _unlocked_state,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from guardrails.rules import (
     codedeploy_actions_ignored,
     codedeploy_group_shape,
+    codedeploy_pass_role,
     container_environment_secrets,
     container_non_root,
     container_privileged,
@@ -28,6 +29,7 @@ RULES: tuple[Rule, ...] = (
     ecs_target_group_owner.RULE,
     codedeploy_group_shape.RULE,
     codedeploy_actions_ignored.RULE,
+    codedeploy_pass_role.RULE,
     network_world_ingress.RULE,
     vpc_endpoint_policy.RULE,
     container_environment_secrets.RULE,
