@@ -74,6 +74,28 @@ def state_key_alias(env: EnvironmentConfig) -> str:
     return f"alias/{env.prefix}-terraform-state"
 
 
+def state_access_log_bucket_name(env: EnvironmentConfig) -> str:
+    """The bucket recording access to the state bucket (bootstrap stack)."""
+    return f"{env.state_bucket}-access-logs"
+
+
+def alb_access_log_bucket_name(env: EnvironmentConfig, account_id: str) -> str:
+    """The load balancers' access-log bucket (services stack, when
+    ``load_balancer.access_logs``)."""
+    return f"{env.prefix}-alb-access-logs-{account_id}"
+
+
+def audit_bucket_name(env: EnvironmentConfig, account_id: str) -> str:
+    """The CloudTrail bucket of the baseline ``env`` owns."""
+    return f"{env.prefix}-audit-{account_id}"
+
+
+def config_bucket_name(env: EnvironmentConfig, account_id: str) -> str:
+    """AWS Config's delivery bucket of the baseline ``env`` owns (AWS Config
+    cannot deliver to the Object Lock audit bucket)."""
+    return f"{env.prefix}-config-{account_id}"
+
+
 def secret_name(env: EnvironmentConfig, secret: str) -> str:
     return f"{env.prefix}/{secret}"
 

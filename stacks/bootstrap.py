@@ -10,7 +10,7 @@ only an administrator changes them (the deploy role may not: docs/ci.md).
 from __future__ import annotations
 
 from config import EnvironmentConfig
-from config.naming import state_key_alias
+from config.naming import state_access_log_bucket_name, state_key_alias
 from framework import Construct, TerraformOutput
 from modules.github_oidc import GitHubOidcProvider, GitHubOidcProviderProps
 from modules.kms import ManagedKey, ManagedKeyProps
@@ -46,6 +46,7 @@ class StateBootstrapStack(LocalStateStack):
             "state",
             StateBucketProps(
                 bucket_name=env.state_bucket,
+                access_log_bucket_name=state_access_log_bucket_name(env),
                 kms_key_arn=key.arn,
             ),
             account_id=self.account_id,

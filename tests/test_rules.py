@@ -654,6 +654,47 @@ def released_with_roles(
     return roles
 
 
+def config_delivery(stack, *, into: str | None = None):
+    """modules.config_recorder's recorder with its own bucket; ``into``:
+    the delivery channel delivers instead to a bucket locked the way it
+    names (``lock_configuration``: aws_s3_bucket_object_lock_configuration,
+    by literal name; ``object_lock_enabled``: the bucket argument, by
+    reference)."""
+    from modules.config_recorder import ConfigRecorder, ConfigRecorderProps
+    from modules.private_bucket import PrivateBucket, log_expiry_rule
+
+    recorder = ConfigRecorder(
+        stack,
+        "config",
+        ConfigRecorderProps(
+            name="unit-config",
+            account_id="111111111111",
+            partition="aws",
+            bucket_name="unit-config",
+            kms_key_arn=KEY_ARN,
+            retention_days=365,
+            prevent_destroy=False,
+        ),
+    )
+    if into == "lock_configuration":
+        audit = PrivateBucket(
+            stack,
+            "audit",
+            name="unit-audit",
+            kms_key_arn=KEY_ARN,
+            lifecycle_rule=log_expiry_rule("expire-audit-logs", 365),
+            prevent_destroy=False,
+        )
+        audit.lock_objects("GOVERNANCE", 365)
+        recorder.channel.add_override("s3_bucket_name", "unit-audit")
+    elif into == "object_lock_enabled":
+        locked = aws.s3_bucket.S3Bucket(
+            stack, "locked", bucket="unit-locked", object_lock_enabled=True
+        )
+        recorder.channel.add_override("s3_bucket_name", locked.id)
+    return recorder
+
+
 def state_backend(
     stack,
     *,
@@ -858,6 +899,15 @@ RULE_CASES: dict[str, Case] = {
         lambda s: logged(s, protected=False),
         r"^\[PAY-LOG-001\] aws_cloudwatch_log_group\.logs: has no data protection policy masking "
         r"card numbers\. Fix: Call modules\.observability\.data_protection\.protect_card_data",
+    ),
+    "PAY-LOG-002": Case(
+        "dev",
+        lambda s: config_delivery(s),
+        lambda s: config_delivery(s, into="lock_configuration"),
+        r"^\[PAY-LOG-002\] aws_config_delivery_channel\.config_delivery-channel_\w+: delivers "
+        r"to aws_s3_bucket\.audit_bucket_\w+, which has Object Lock "
+        r"\(aws_s3_bucket_object_lock_configuration\.audit_object-lock_\w+\); AWS Config does "
+        r"not deliver to such a bucket\. Fix: Give the delivery channel a bucket of its own",
     ),
     "PAY-DEL-001": Case(
         "prod",
@@ -1087,6 +1137,14 @@ VARIANTS = [
         lambda s: encrypted_resources(s, storage_encrypted=False),
         r"aws_rds_cluster\.database: has storage_encrypted unset or false",
         id="KMS-001-rds-unencrypted",
+    ),
+    pytest.param(
+        "PAY-LOG-002",
+        "dev",
+        lambda s: config_delivery(s, into="object_lock_enabled"),
+        r"aws_config_delivery_channel\.config_delivery-channel_\w+: delivers to "
+        r"aws_s3_bucket\.locked, which has Object Lock \(object_lock_enabled = true\)",
+        id="LOG-002-bucket-argument",
     ),
     pytest.param(
         "PAY-DEL-001",

@@ -79,6 +79,12 @@ def _codedeploy_passes_only_the_first_role(built):
     policy.add_override("policy", json.dumps(document))
 
 
+def _config_delivers_into_the_locked_audit_bucket(built):
+    """The delivery channel pointed back at the audit trail's bucket."""
+    baseline = built["dev"].security_baseline
+    baseline.config_recorder.channel.add_override("s3_bucket_name", baseline.trail.bucket.bucket.id)
+
+
 def _unlocked_state(built):
     built["dev"].network.add_override("terraform.backend.s3.use_lockfile", False)
 
@@ -124,6 +130,13 @@ CASES = [
         r"\[payment-dev-services\] \[PAY-CD-003\] aws_codedeploy_deployment_group\.\S+: service "
         r"role aws_iam_role\.codedeploy_service-role_\S+ may not pass execution_role_arn",
         id="CD-003",
+    ),
+    pytest.param(
+        _config_delivers_into_the_locked_audit_bucket,
+        "payment-dev-baseline",
+        r"\[payment-dev-baseline\] \[PAY-LOG-002\] aws_config_delivery_channel\.\S+: delivers "
+        r"to aws_s3_bucket\.trail_bucket_\S+, which has Object Lock",
+        id="LOG-002",
     ),
     pytest.param(
         _unlocked_state,

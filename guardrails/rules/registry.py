@@ -6,6 +6,7 @@ from guardrails.rules import (
     codedeploy_actions_ignored,
     codedeploy_group_shape,
     codedeploy_pass_role,
+    config_delivery_bucket,
     container_environment_secrets,
     container_non_root,
     container_privileged,
@@ -41,6 +42,7 @@ RULES: tuple[Rule, ...] = (
     kms_key_policy.RULE,
     service_principal_source.RULE,
     log_data_protection.RULE,
+    config_delivery_bucket.RULE,
     prod_deletion_protection.RULE,
     state_backend.RULE,
 )
