@@ -695,6 +695,29 @@ def config_delivery(stack, *, into: str | None = None):
     return recorder
 
 
+def runtime_monitoring(stack, *, declared: tuple[str, ...] | None = None):
+    """modules.threat_detection's detector and features; ``declared``: the
+    RUNTIME_MONITORING feature declares only these additional
+    configurations instead (``()``: none)."""
+    from modules.threat_detection import ThreatDetection, ThreatDetectionProps
+
+    detection = ThreatDetection(
+        stack, "detection", ThreatDetectionProps(partition="aws", region="eu-west-1")
+    )
+    if declared is not None:
+        gf = aws.guardduty_detector_feature
+        feature = detection.features["RUNTIME_MONITORING"]
+        feature.reset_additional_configuration()
+        if declared:
+            feature.put_additional_configuration(
+                [
+                    gf.GuarddutyDetectorFeatureAdditionalConfiguration(name=name, status="ENABLED")
+                    for name in declared
+                ]
+            )
+    return detection
+
+
 def state_backend(
     stack,
     *,
@@ -908,6 +931,16 @@ RULE_CASES: dict[str, Case] = {
         r"to aws_s3_bucket\.audit_bucket_\w+, which has Object Lock "
         r"\(aws_s3_bucket_object_lock_configuration\.audit_object-lock_\w+\); AWS Config does "
         r"not deliver to such a bucket\. Fix: Give the delivery channel a bucket of its own",
+    ),
+    "PAY-GD-001": Case(
+        "dev",
+        lambda s: runtime_monitoring(s),
+        lambda s: runtime_monitoring(s, declared=("ECS_FARGATE_AGENT_MANAGEMENT",)),
+        r"^\[PAY-GD-001\] aws_guardduty_detector_feature\.detection_guardduty-runtime-monitoring_"
+        r"\w+: RUNTIME_MONITORING declares additional_configuration "
+        r"\['ECS_FARGATE_AGENT_MANAGEMENT'\] but GuardDuty returns EKS_ADDON_MANAGEMENT, "
+        r"ECS_FARGATE_AGENT_MANAGEMENT, EC2_AGENT_MANAGEMENT; .* \(missing: EKS_ADDON_MANAGEMENT, "
+        r"EC2_AGENT_MANAGEMENT\)\. Fix: Declare each of them",
     ),
     "PAY-DEL-001": Case(
         "prod",
@@ -1145,6 +1178,13 @@ VARIANTS = [
         r"aws_config_delivery_channel\.config_delivery-channel_\w+: delivers to "
         r"aws_s3_bucket\.locked, which has Object Lock \(object_lock_enabled = true\)",
         id="LOG-002-bucket-argument",
+    ),
+    pytest.param(
+        "PAY-GD-001",
+        "dev",
+        lambda s: runtime_monitoring(s, declared=()),
+        r"RUNTIME_MONITORING declares additional_configuration none but GuardDuty returns",
+        id="GD-001-none-declared",
     ),
     pytest.param(
         "PAY-DEL-001",

@@ -1,13 +1,14 @@
 """The contract rules from the first apply on a real account (issue #23):
-each way to break PAY-CD-003 (CodeDeploy may pass the task roles), and the
-shapes each rule must accept."""
+each way to break PAY-CD-003 (CodeDeploy may pass the task roles) and
+PAY-GD-001 (GuardDuty features declared completely), and the shapes each
+rule must accept."""
 
 from __future__ import annotations
 
 import pytest
 
 from guardrails.rules import RULES_BY_ID, run_rules
-from tests.test_rules import ctx, released_with_roles, synth_json, unit_stack
+from tests.test_rules import ctx, released_with_roles, runtime_monitoring, synth_json, unit_stack
 
 
 def findings(tmp_path, rule_id: str, build) -> list[str]:
@@ -126,3 +127,34 @@ def test_allow_pass_role_needs_roles(tmp_path):
     )
     with pytest.raises(ValueError, match="roles: none given"):
         deployments.allow_pass_role()
+
+
+# --- PAY-GD-001 -----------------------------------------------------------------
+
+
+def test_an_override_appending_a_second_status_is_refused(tmp_path):
+    """An override list is appended to the declared one (cdktf merges
+    lists): the same additional configuration twice, with two statuses."""
+
+    def build(stack):
+        feature = runtime_monitoring(stack).features["RUNTIME_MONITORING"]
+        feature.add_override(
+            "additional_configuration",
+            [{"name": "ECS_FARGATE_AGENT_MANAGEMENT", "status": "ENABLED"}],
+        )
+
+    found = findings(tmp_path, "PAY-GD-001", build)
+    assert found == [
+        "[PAY-GD-001] aws_guardduty_detector_feature.detection_guardduty-runtime-monitoring_"
+        "7D605876: RUNTIME_MONITORING declares additional_configuration "
+        "ECS_FARGATE_AGENT_MANAGEMENT more than once. Fix: declare each additional "
+        "configuration once, with one status"
+    ]
+
+
+def test_other_features_need_no_additional_configuration(tmp_path):
+    stack = unit_stack(tmp_path)
+    runtime_monitoring(stack)
+    features = synth_json(stack)["resource"]["aws_guardduty_detector_feature"]
+    assert {f["name"] for f in features.values()} == {"RUNTIME_MONITORING", "RDS_LOGIN_EVENTS"}
+    assert RULES_BY_ID["PAY-GD-001"].check(synth_json(stack), ctx()) == []

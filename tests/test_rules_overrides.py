@@ -85,6 +85,12 @@ def _config_delivers_into_the_locked_audit_bucket(built):
     baseline.config_recorder.channel.add_override("s3_bucket_name", baseline.trail.bucket.bucket.id)
 
 
+def _runtime_monitoring_without_its_agents(built):
+    """RUNTIME_MONITORING's additional configurations removed by override."""
+    feature = built["dev"].security_baseline.threat_detection.features["RUNTIME_MONITORING"]
+    feature.add_override("additional_configuration", None)
+
+
 def _unlocked_state(built):
     built["dev"].network.add_override("terraform.backend.s3.use_lockfile", False)
 
@@ -137,6 +143,13 @@ CASES = [
         r"\[payment-dev-baseline\] \[PAY-LOG-002\] aws_config_delivery_channel\.\S+: delivers "
         r"to aws_s3_bucket\.trail_bucket_\S+, which has Object Lock",
         id="LOG-002",
+    ),
+    pytest.param(
+        _runtime_monitoring_without_its_agents,
+        "payment-dev-baseline",
+        r"\[payment-dev-baseline\] \[PAY-GD-001\] aws_guardduty_detector_feature\.\S+: "
+        r"RUNTIME_MONITORING declares additional_configuration none but GuardDuty returns",
+        id="GD-001",
     ),
     pytest.param(
         _unlocked_state,

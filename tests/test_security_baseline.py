@@ -61,8 +61,11 @@ def test_guardduty_config_security_hub_and_rds_os_metrics(stacks, environments, 
     features = {f["name"]: f for f in baseline.resources("aws_guardduty_detector_feature").values()}
     assert set(features) == {"RUNTIME_MONITORING", "RDS_LOGIN_EVENTS"}
     assert all(f["status"] == "ENABLED" for f in features.values())
+    # All three that GuardDuty returns (PAY-GD-001); no agent yet (D43).
     assert features["RUNTIME_MONITORING"]["additional_configuration"] == [
-        {"name": "ECS_FARGATE_AGENT_MANAGEMENT", "status": "ENABLED"}
+        {"name": "EKS_ADDON_MANAGEMENT", "status": "DISABLED"},
+        {"name": "ECS_FARGATE_AGENT_MANAGEMENT", "status": "DISABLED"},
+        {"name": "EC2_AGENT_MANAGEMENT", "status": "DISABLED"},
     ]
     recorder = baseline.only("aws_config_configuration_recorder")
     assert recorder["recording_group"]["all_supported"] is True

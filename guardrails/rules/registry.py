@@ -13,6 +13,7 @@ from guardrails.rules import (
     container_read_only_root,
     ecs_codedeploy_service,
     ecs_target_group_owner,
+    guardduty_features_complete,
     kms_customer_managed,
     kms_key_policy,
     log_data_protection,
@@ -43,6 +44,7 @@ RULES: tuple[Rule, ...] = (
     service_principal_source.RULE,
     log_data_protection.RULE,
     config_delivery_bucket.RULE,
+    guardduty_features_complete.RULE,
     prod_deletion_protection.RULE,
     state_backend.RULE,
 )
