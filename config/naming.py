@@ -7,7 +7,7 @@ so the two cannot drift apart.
 
 from __future__ import annotations
 
-from config.model import EnvironmentConfig, ServiceConfig
+from config.model import THIS_REPOSITORY, EnvironmentConfig, ServiceConfig
 
 #: Name of the tracing sidecar container in every task definition.
 TRACING_CONTAINER = "otel-collector"
@@ -72,6 +72,42 @@ def service_mesh_security_group_name(env: EnvironmentConfig) -> str:
 def state_key_alias(env: EnvironmentConfig) -> str:
     """Alias of the KMS key of the environment's Terraform state (bootstrap stack)."""
     return f"alias/{env.prefix}-terraform-state"
+
+
+def state_access_log_bucket_name(env: EnvironmentConfig) -> str:
+    """The bucket recording access to the state bucket (bootstrap stack)."""
+    return f"{env.state_bucket}-access-logs"
+
+
+def alb_access_log_bucket_name(env: EnvironmentConfig, account_id: str) -> str:
+    """The load balancers' access-log bucket (services stack, when
+    ``load_balancer.access_logs``)."""
+    return f"{env.prefix}-alb-access-logs-{account_id}"
+
+
+def audit_bucket_name(env: EnvironmentConfig, account_id: str) -> str:
+    """The CloudTrail bucket of the baseline ``env`` owns."""
+    return f"{env.prefix}-audit-{account_id}"
+
+
+def config_bucket_name(env: EnvironmentConfig, account_id: str) -> str:
+    """AWS Config's delivery bucket of the baseline ``env`` owns (AWS Config
+    cannot deliver to the Object Lock audit bucket)."""
+    return f"{env.prefix}-config-{account_id}"
+
+
+def bucket_names(env: EnvironmentConfig, account_id: str) -> tuple[str, ...]:
+    """Every S3 bucket the stacks of ``env`` may create: the state bucket
+    and its access-log bucket, the load balancers' access-log bucket when
+    configured, and the audit and AWS Config buckets when this repository
+    provides the baseline (which exist only where ``env`` owns its
+    account's baseline, D35). The plan role lists them (HeadBucket)."""
+    names = [env.state_bucket, state_access_log_bucket_name(env)]
+    if env.load_balancer.access_logs:
+        names.append(alb_access_log_bucket_name(env, account_id))
+    if env.security_baseline.provided_by == THIS_REPOSITORY:
+        names += [audit_bucket_name(env, account_id), config_bucket_name(env, account_id)]
+    return tuple(names)
 
 
 def secret_name(env: EnvironmentConfig, secret: str) -> str:

@@ -10,22 +10,25 @@ from framework.aws import aws
 from modules.private_bucket import PrivateBucket, log_expiry_rule
 
 _ct = aws.cloudtrail
-#: Where AWS Config delivers into the same bucket (modules/config_recorder.py).
-CONFIG_PREFIX = "config"
 
 
 @dataclass(frozen=True, kw_only=True)
 class AuditTrailProps:
-    """``name``: trail name, also the bucket's name prefix. ``kms_key_arn``:
+    """``name``: trail name. ``bucket_name``: its bucket
+    (``config.naming.audit_bucket_name``). ``kms_key_arn``:
     CMK of the bucket and the trail's log files. ``retention_days``: how long
     every log object is locked and kept. ``object_lock_mode``: COMPLIANCE
     (production tier) or GOVERNANCE. ``prevent_destroy``: Terraform refuses to
     delete the bucket. ``data_event_buckets``: buckets whose object reads and
     writes are recorded too (the Terraform state buckets: their access-log
     bucket cannot be locked, S3 refuses Object Lock log destinations).
+    ``configuration_history_bucket``: AWS Config's bucket, whose object
+    reads and writes are recorded too (it cannot be locked: AWS Config does
+    not deliver to Object Lock buckets); left out: none.
     """
 
     name: str
+    bucket_name: str
     account_id: str
     partition: str
     region: str
@@ -34,12 +37,14 @@ class AuditTrailProps:
     object_lock_mode: str
     prevent_destroy: bool
     data_event_buckets: Sequence[str] = ()
+    configuration_history_bucket: str | None = None
 
 
 class AuditTrail(Construct):
     """A multi-region trail with log file validation, management events and
     the data events of ``data_event_buckets``, into a KMS-encrypted, TLS-only,
-    Object-Locked bucket that AWS Config also delivers to."""
+    Object-Locked bucket (only the trail writes there: AWS Config cannot
+    deliver to an Object Lock bucket, PAY-LOG-002)."""
 
     def __init__(self, scope: Construct, construct_id: str, props: AuditTrailProps) -> None:
         super().__init__(scope, construct_id)
@@ -50,7 +55,7 @@ class AuditTrail(Construct):
         self.bucket = PrivateBucket(
             self,
             "bucket",
-            name=f"{props.name}-{props.account_id}",
+            name=props.bucket_name,
             kms_key_arn=props.kms_key_arn,
             lifecycle_rule=log_expiry_rule("expire-audit-logs", props.retention_days),
             extra_statements=lambda arn: [
@@ -84,26 +89,29 @@ class AuditTrail(Construct):
                 ],
             )
         ]
+
+        def object_events(name: str, buckets: Sequence[str]):
+            return _ct.CloudtrailAdvancedEventSelector(
+                name=name,
+                field_selector=[
+                    _ct.CloudtrailAdvancedEventSelectorFieldSelector(
+                        field="eventCategory", equal_to=["Data"]
+                    ),
+                    _ct.CloudtrailAdvancedEventSelectorFieldSelector(
+                        field="resources.type", equal_to=["AWS::S3::Object"]
+                    ),
+                    _ct.CloudtrailAdvancedEventSelectorFieldSelector(
+                        field="resources.ARN",
+                        starts_with=[f"arn:{props.partition}:s3:::{b}/" for b in buckets],
+                    ),
+                ],
+            )
+
         if props.data_event_buckets:
+            selectors.append(object_events("terraform-state-objects", props.data_event_buckets))
+        if props.configuration_history_bucket:
             selectors.append(
-                _ct.CloudtrailAdvancedEventSelector(
-                    name="terraform-state-objects",
-                    field_selector=[
-                        _ct.CloudtrailAdvancedEventSelectorFieldSelector(
-                            field="eventCategory", equal_to=["Data"]
-                        ),
-                        _ct.CloudtrailAdvancedEventSelectorFieldSelector(
-                            field="resources.type", equal_to=["AWS::S3::Object"]
-                        ),
-                        _ct.CloudtrailAdvancedEventSelectorFieldSelector(
-                            field="resources.ARN",
-                            starts_with=[
-                                f"arn:{props.partition}:s3:::{bucket}/"
-                                for bucket in props.data_event_buckets
-                            ],
-                        ),
-                    ],
-                )
+                object_events("configuration-history-objects", [props.configuration_history_bucket])
             )
         self.trail = _ct.Cloudtrail(
             self,

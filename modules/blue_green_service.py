@@ -576,6 +576,8 @@ class BlueGreenService(Construct):
     # -- CodeDeploy --------------------------------------------------------
     def _deployment_group(self) -> None:
         p, env, svc = self.props, self.props.environment, self.props.service
+        # CreateTaskSet passes the revision's roles to ECS (PAY-CD-003).
+        p.deployments.allow_pass_role(self.task_role, self.execution_role)
         dg = aws.codedeploy_deployment_group
         lbi = dg.CodedeployDeploymentGroupLoadBalancerInfoTargetGroupPairInfo
         self.deployment_group = dg.CodedeployDeploymentGroup(

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from framework import Construct
 from framework.aws import aws
 from framework.references import read_once
+from modules import iam
 from modules.iam import service_role
 
 #: The limited policy scopes lambda:InvokeFunction to CodeDeployHook_* functions and
 #: sns:Publish to CodeDeployTopic_* topics; AWSCodeDeployRoleForECS allows them (and
 #: s3:GetObject) on "*" (CodeDeploy user guide, "Amazon ECS service role").
+#: Its iam:PassRole covers only role/ecsTaskExecutionRole and role/ECSTaskExecution*
+#: (https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSCodeDeployRoleForECSLimited.html,
+#: v3): the services' own roles are added by ``allow_pass_role``.
 CODEDEPLOY_MANAGED_POLICY = "AWSCodeDeployRoleForECSLimited"
+#: CodeDeploy hands the task and execution roles of a revision to ECS tasks.
+ECS_TASKS_SERVICE = "ecs-tasks.amazonaws.com"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -27,7 +34,15 @@ class CodeDeployEcsApplicationProps:
 
 class CodeDeployEcsApplication(Construct):
     """The CodeDeploy application of an environment (compute platform ECS)
-    and the one service role its deployment groups use."""
+    and the one service role its deployment groups use.
+
+    Every service deployed through it calls ``allow_pass_role`` with its
+    task and execution roles: CreateTaskSet passes them to ECS, and the
+    managed policy lets CodeDeploy pass only roles named like ECS's default
+    execution role (ECS developer guide, "Amazon ECS CodeDeploy IAM Role":
+    add iam:PassRole for the task and execution roles). Without it every
+    release fails at its first step.
+    """
 
     def __init__(
         self, scope: Construct, construct_id: str, props: CodeDeployEcsApplicationProps
@@ -47,6 +62,37 @@ class CodeDeployEcsApplication(Construct):
                 f"arn:{props.partition}:iam::aws:policy/{CODEDEPLOY_MANAGED_POLICY}",
             ),
         )
+        self._passable: list[str] = []
+        #: The inline policy ``allow_pass_role`` creates (None until then).
+        self.pass_role_policy: Any = None
 
     name = read_once("app", "name")
     role_arn = read_once("role", "arn")
+
+    def allow_pass_role(self, *roles) -> None:
+        """Lets the deployment groups pass ``roles`` (``aws_iam_role``
+        resources: a service's task and execution roles) to ECS tasks, and
+        nothing else. One inline policy lists every role given so far; the
+        first call creates it."""
+        if not roles:
+            raise ValueError("roles: none given; pass the service's task and execution roles")
+        self._passable.extend(role.arn for role in roles)
+        policy = iam.document(
+            {
+                "Sid": "PassTheServicesRolesToEcsTasks",
+                "Effect": "Allow",
+                "Action": "iam:PassRole",
+                "Resource": list(self._passable),
+                "Condition": {"StringEquals": {"iam:PassedToService": ECS_TASKS_SERVICE}},
+            }
+        )
+        if self.pass_role_policy is None:
+            self.pass_role_policy = aws.iam_role_policy.IamRolePolicy(
+                self,
+                "pass-service-roles",
+                role=self.role.id,
+                name="pass-service-roles",
+                policy=policy,
+            )
+        else:
+            self.pass_role_policy.policy = policy

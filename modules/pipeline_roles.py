@@ -12,6 +12,7 @@ tests/test_pipeline_roles.py requires every synthesized type to map.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from config import EnvironmentConfig
@@ -88,6 +89,9 @@ READ_ACTIONS: dict[str, tuple[str, ...]] = {
     "logs": (
         "DescribeLogGroups",
         "DescribeResourcePolicies",
+        # aws_cloudwatch_log_subscription_filter, once a log-archive
+        # destination is configured (modules/log_archive.py).
+        "DescribeSubscriptionFilters",
         "GetDataProtectionPolicy",
         "ListTagsForResource",
         "ListTagsLogGroup",
@@ -194,12 +198,16 @@ class PipelineRolesProps:
     account's GitHub OIDC provider. ``state_key_arn``: the key the state is
     encrypted with. ``state_object_pattern``: the state objects' keys in
     ``environment.state_bucket`` (``payment-platform/<env>/*.tfstate``).
+    ``bucket_names``: every bucket the environment's stacks manage
+    (``config.naming.bucket_names``): the provider reads each with
+    HeadBucket, which needs s3:ListBucket on it.
     ``account_id``/``partition``: where the roles live (tokens are fine)."""
 
     environment: EnvironmentConfig
     provider_arn: str
     state_key_arn: str
     state_object_pattern: str
+    bucket_names: Sequence[str]
     account_id: str
     partition: str
 
@@ -213,10 +221,14 @@ def plan_statements(props: PipelineRolesProps) -> list[dict]:
     reads = sorted(f"{svc}:{action}" for svc, actions in READ_ACTIONS.items() for action in actions)
     return [
         {
-            "Sid": "ListStateBucket",
+            # The provider reads every aws_s3_bucket with HeadBucket, which
+            # needs s3:ListBucket on that bucket (S3 API reference,
+            # HeadBucket: https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadBucket.html);
+            # the state bucket's listing is the backend's too.
+            "Sid": "ListTheEnvironmentsBuckets",
             "Effect": "Allow",
             "Action": "s3:ListBucket",
-            "Resource": bucket,
+            "Resource": [f"arn:{props.partition}:s3:::{name}" for name in props.bucket_names],
         },
         {
             # Its own stacks' state, and the upstream stacks' it reads

@@ -16,17 +16,19 @@ _ol = aws.s3_bucket_object_lock_configuration
 OBJECT_LOCK_MODES = ("GOVERNANCE", "COMPLIANCE")
 
 
-def log_expiry_rule(rule_id: str, days: int):
+def log_expiry_rule(rule_id: str, days: int, noncurrent_days: int = 1):
     """Lifecycle rule of a log bucket: objects expire after ``days``, old
-    versions a day later (Object Lock holds locked ones until their
-    retention ends), unfinished uploads after a day."""
+    versions ``noncurrent_days`` later (default a day: Object Lock holds
+    locked ones until their retention ends), unfinished uploads after a day."""
     return _lc.S3BucketLifecycleConfigurationRule(
         id=rule_id,
         status="Enabled",
         filter=[_lc.S3BucketLifecycleConfigurationRuleFilter(prefix="")],
         expiration=[_lc.S3BucketLifecycleConfigurationRuleExpiration(days=days)],
         noncurrent_version_expiration=[
-            _lc.S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(noncurrent_days=1)
+            _lc.S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
+                noncurrent_days=noncurrent_days
+            )
         ],
         abort_incomplete_multipart_upload=[
             _lc.S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(

@@ -15,6 +15,8 @@ _lc = aws.s3_bucket_lifecycle_configuration
 @dataclass(frozen=True, kw_only=True)
 class StateBucketProps:
     """``bucket_name``: globally unique name (from configuration).
+    ``access_log_bucket_name``: the bucket of its access logs
+    (``config.naming.state_access_log_bucket_name``).
     ``kms_key_arn``: key for server-side encryption.
     ``noncurrent_version_days``: how long superseded state versions are kept
     (they are the undo history of every apply).
@@ -23,6 +25,7 @@ class StateBucketProps:
     """
 
     bucket_name: str
+    access_log_bucket_name: str
     kms_key_arn: str
     noncurrent_version_days: int = 90
     access_log_days: int = 365
@@ -35,11 +38,10 @@ class StateBucket(Construct):
         self, scope: Construct, construct_id: str, props: StateBucketProps, account_id: str
     ) -> None:
         super().__init__(scope, construct_id)
-        log_name = f"{props.bucket_name}-access-logs"
         self.access_logs = PrivateBucket(
             self,
             "access-logs",
-            name=log_name,
+            name=props.access_log_bucket_name,
             kms_key_arn=None,
             lifecycle_rule=_lc.S3BucketLifecycleConfigurationRule(
                 id="expire-access-logs",

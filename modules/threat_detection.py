@@ -4,17 +4,30 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from framework import Construct
 from framework.aws import aws
 
 #: Security Hub's PCI DSS standard (Security Hub user guide, "PCI DSS v4.0.1").
 PCI_DSS_STANDARD = "standards/pci-dss/v/4.0.1"
-#: GuardDuty features: ECS (Fargate) runtime monitoring with the agent
-#: managed by GuardDuty, and RDS login activity monitoring.
-GUARDDUTY_FEATURES = {
-    "RUNTIME_MONITORING": ("ECS_FARGATE_AGENT_MANAGEMENT",),
-    "RDS_LOGIN_EVENTS": (),
+#: GuardDuty features -> their additional configurations and status.
+#: RUNTIME_MONITORING lists all three GuardDuty returns: the provider stores
+#: every one in a ForceNew set, so one left out replaces the feature on every
+#: plan (PAY-GD-001). Its agents stay off (docs/decisions.md D43): the
+#: Fargate sidecar is pulled by the task execution role from GuardDuty's own
+#: ECR repository in another account, which the execution roles' ECR scope,
+#: the ECR endpoint policies (aws:ResourceAccount) and the tasks' egress
+#: refuse, and no EKS cluster or EC2 instance runs here. The feature stays
+#: enabled: turning an agent on is then the only change once its
+#: prerequisites are met (the organization's, or a follow-up).
+GUARDDUTY_FEATURES: dict[str, dict[str, str]] = {
+    "RUNTIME_MONITORING": {
+        "EKS_ADDON_MANAGEMENT": "DISABLED",
+        "ECS_FARGATE_AGENT_MANAGEMENT": "DISABLED",
+        "EC2_AGENT_MANAGEMENT": "DISABLED",
+    },
+    "RDS_LOGIN_EVENTS": {},
 }
 
 
@@ -25,8 +38,9 @@ class ThreatDetectionProps:
 
 
 class ThreatDetection(Construct):
-    """A GuardDuty detector with ECS runtime and RDS protection, and Security
-    Hub with the PCI DSS standard only (no default standards)."""
+    """A GuardDuty detector with Runtime Monitoring (no agent managed yet:
+    D43) and RDS login protection, and Security Hub with the PCI DSS
+    standard only (no default standards)."""
 
     def __init__(self, scope: Construct, construct_id: str, props: ThreatDetectionProps) -> None:
         super().__init__(scope, construct_id)
@@ -34,16 +48,17 @@ class ThreatDetection(Construct):
             self, "guardduty", enable=True, finding_publishing_frequency="FIFTEEN_MINUTES"
         )
         gf = aws.guardduty_detector_feature
+        self.features: dict[str, Any] = {}
         for feature, extras in GUARDDUTY_FEATURES.items():
-            gf.GuarddutyDetectorFeature(
+            self.features[feature] = gf.GuarddutyDetectorFeature(
                 self,
                 f"guardduty-{feature.lower().replace('_', '-')}",
                 detector_id=self.detector.id,
                 name=feature,
                 status="ENABLED",
                 additional_configuration=[
-                    gf.GuarddutyDetectorFeatureAdditionalConfiguration(name=extra, status="ENABLED")
-                    for extra in extras
+                    gf.GuarddutyDetectorFeatureAdditionalConfiguration(name=extra, status=status)
+                    for extra, status in extras.items()
                 ]
                 or None,
             )

@@ -10,7 +10,7 @@ only an administrator changes them (the deploy role may not: docs/ci.md).
 from __future__ import annotations
 
 from config import EnvironmentConfig
-from config.naming import state_key_alias
+from config.naming import bucket_names, state_access_log_bucket_name, state_key_alias
 from framework import Construct, TerraformOutput
 from modules.github_oidc import GitHubOidcProvider, GitHubOidcProviderProps
 from modules.kms import ManagedKey, ManagedKeyProps
@@ -46,6 +46,7 @@ class StateBootstrapStack(LocalStateStack):
             "state",
             StateBucketProps(
                 bucket_name=env.state_bucket,
+                access_log_bucket_name=state_access_log_bucket_name(env),
                 kms_key_arn=key.arn,
             ),
             account_id=self.account_id,
@@ -69,6 +70,7 @@ class StateBootstrapStack(LocalStateStack):
                 state_key_arn=key.arn,
                 # Every stack's state object of the environment.
                 state_object_pattern=state_key(env, "*"),
+                bucket_names=bucket_names(env, self.account_id),
                 account_id=self.account_id,
                 partition=self.partition,
             ),

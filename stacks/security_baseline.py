@@ -15,9 +15,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from config import EnvironmentConfig
+from config.naming import audit_bucket_name, config_bucket_name
 from framework import Construct
 from framework.aws import aws
-from modules.audit_trail import CONFIG_PREFIX, AuditTrail, AuditTrailProps
+from modules.audit_trail import AuditTrail, AuditTrailProps
 from modules.config_recorder import ConfigRecorder, ConfigRecorderProps
 from modules.kms import ManagedKey, ManagedKeyProps
 from modules.observability.data_protection import protect_card_data
@@ -34,7 +35,8 @@ RDS_OS_METRICS_LOG_GROUP = "RDSOSMetrics"
 
 class SecurityBaselineStack(PlatformStack):
     """CloudTrail into an Object Lock bucket (with the Terraform state
-    buckets' data events), GuardDuty, AWS Config, Security Hub and
+    buckets' data events), GuardDuty, AWS Config (into a bucket of its own:
+    it cannot deliver to Object Lock buckets), Security Hub and
     ``RDSOSMetrics`` for the account and region of ``owner`` and ``members``
     (the environments sharing it, owner included)."""
 
@@ -80,6 +82,7 @@ class SecurityBaselineStack(PlatformStack):
             "trail",
             AuditTrailProps(
                 name=name,
+                bucket_name=audit_bucket_name(owner, self.account_id),
                 account_id=self.account_id,
                 partition=self.partition,
                 region=owner.region,
@@ -88,22 +91,23 @@ class SecurityBaselineStack(PlatformStack):
                 object_lock_mode="COMPLIANCE" if production else "GOVERNANCE",
                 prevent_destroy=production,
                 data_event_buckets=sorted({env.state_bucket for env in members}),
+                configuration_history_bucket=config_bucket_name(owner, self.account_id),
             ),
         )
-        ConfigRecorder(
+        self.config_recorder = ConfigRecorder(
             self,
             "config",
             ConfigRecorderProps(
                 name=f"{owner.prefix}-config",
                 account_id=self.account_id,
                 partition=self.partition,
-                bucket_name=self.trail.bucket.bucket.bucket,
-                bucket_arn=self.trail.bucket.bucket.arn,
-                key_prefix=CONFIG_PREFIX,
+                bucket_name=config_bucket_name(owner, self.account_id),
                 kms_key_arn=self.key.arn,
+                retention_days=retention_days,
+                prevent_destroy=production,
             ),
         )
-        ThreatDetection(
+        self.threat_detection = ThreatDetection(
             self,
             "detection",
             ThreatDetectionProps(partition=self.partition, region=owner.region),

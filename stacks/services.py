@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from config import EnvironmentConfig
 from config.naming import (
+    alb_access_log_bucket_name,
     capacity_provider_strategy,
     cluster_name,
     codedeploy_application_name,
@@ -277,7 +278,7 @@ class ServicesStack(PlatformStack):
                 self,
                 "access-logs",
                 AccessLogBucketProps(
-                    bucket_name=f"{env.prefix}-alb-access-logs-{self.account_id}",
+                    bucket_name=alb_access_log_bucket_name(env, self.account_id),
                     expiry_days=env.log_retention_days,
                     elb_account_arn=elb_account.arn,
                     account_id=self.account_id,

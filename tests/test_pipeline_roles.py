@@ -215,6 +215,63 @@ def test_every_type_the_stacks_declare_has_its_service_in_the_roles(stacks, envi
     assert not unknown, f"no IAM service for {sorted(unknown)} in modules/pipeline_roles.py"
 
 
+def environment_of(stack: dict) -> str | None:
+    """The ``environment`` default tag of a stack's AWS provider, as
+    tools/plan_env.py selects an environment's stacks."""
+    for provider in stack.get("provider", {}).get("aws", []):
+        for block in provider.get("default_tags") or []:
+            if (block.get("tags") or {}).get("environment"):
+                return block["tags"]["environment"]
+    return None
+
+
+def buckets_the_plan_cannot_read(stack_jsons, env, plan_policy: dict) -> list[str]:
+    """Names of the aws_s3_bucket resources of ``env``'s stacks that the
+    plan role may not s3:ListBucket: the provider reads each with HeadBucket,
+    which needs it (S3 API reference, HeadBucket), so the plan gets 403."""
+    listable = [
+        str(resource).split(":s3:::", 1)[1]
+        for statement in plan_policy["Statement"]
+        if statement["Effect"] == "Allow"
+        and any(fnmatchcase("s3:ListBucket", a) for a in as_list(statement["Action"]))
+        for resource in as_list(statement["Resource"])
+        if ":s3:::" in str(resource) and "/" not in str(resource)
+    ]
+    missing = []
+    for stack in stack_jsons:
+        if environment_of(stack) != env.name:
+            continue
+        for bucket in stack.get("resource", {}).get("aws_s3_bucket", {}).values():
+            if not any(fnmatchcase(bucket["bucket"], pattern) for pattern in listable):
+                missing.append(bucket["bucket"])
+    return missing
+
+
+def test_plan_role_may_list_every_bucket_its_environment_manages(stacks, environments, env_name):
+    """Pull-request plans read every aws_s3_bucket with HeadBucket (issue #23)."""
+    env = environments[env_name]
+    policy = policy_of(bootstrap(stacks, env), "plan")
+    assert buckets_the_plan_cannot_read([s.json for s in stacks.values()], env, policy) == []
+    [statement] = [s for s in policy["Statement"] if s["Sid"] == "ListTheEnvironmentsBuckets"]
+    assert statement["Action"] == "s3:ListBucket"
+    assert "*" not in json.dumps(statement["Resource"])
+
+
+def test_a_bucket_added_without_the_plan_role_is_found(stacks, environments):
+    env = environments["dev"]
+    policy = policy_of(bootstrap(stacks, env), "plan")
+    services = stacks[f"{env.prefix}-services"].json
+    services.setdefault("resource", {}).setdefault("aws_s3_bucket", {})["exports"] = {
+        "bucket": f"{env.prefix}-exports"
+    }
+    assert buckets_the_plan_cannot_read([services], env, policy) == [f"{env.prefix}-exports"]
+
+
+def test_plan_role_reads_log_subscription_filters():
+    """Needed once a log-archive destination is configured (modules/log_archive.py)."""
+    assert "DescribeSubscriptionFilters" in READ_ACTIONS["logs"]
+
+
 def test_contract_rules_pass_on_the_bootstrap_stacks(stacks, environments, env_name):
     env = environments[env_name]
     findings = run_rules(bootstrap(stacks, env).json, RuleContext.for_environment(env), RULES)

@@ -167,6 +167,8 @@ def blue_green(
     extra_prod_listener: bool = False,
     rollback: bool = True,
     with_deployment_group: bool = True,
+    task_definition: str = "unit-task:1",
+    service_role_arn: str = "arn:aws:iam::111111111111:role/codedeploy",
 ):
     """The blue/green topology of one service, compliant by default; each
     keyword injects one known defect."""
@@ -228,7 +230,7 @@ def blue_green(
         "service",
         name="unit-service",
         cluster="unit-cluster",
-        task_definition="unit-task:1",
+        task_definition=task_definition,
         desired_count=2,
         lifecycle=TerraformResourceLifecycle(ignore_changes=list(ignore_changes))
         if ignore_changes
@@ -246,7 +248,7 @@ def blue_green(
             "deployment-group",
             app_name="unit",
             deployment_group_name="unit-service",
-            service_role_arn="arn:aws:iam::111111111111:role/codedeploy",
+            service_role_arn=service_role_arn,
             deployment_config_name="CodeDeployDefault.ECSAllAtOnce",
             deployment_style=dg.CodedeployDeploymentGroupDeploymentStyle(
                 deployment_option="WITH_TRAFFIC_CONTROL", deployment_type="BLUE_GREEN"
@@ -570,9 +572,12 @@ def container(name: str, **fields) -> dict:
     return {k: v for k, v in definition.items() if v is not ABSENT}
 
 
-def task_definition(stack, *containers: dict, construct_id: str = "task", definitions=None):
+def task_definition(
+    stack, *containers: dict, construct_id: str = "task", definitions=None, **arguments
+):
     """A Fargate task definition of ``containers`` (default: app + collector)
-    as json.dumps writes it; ``definitions`` replaces the JSON string."""
+    as json.dumps writes it; ``definitions`` replaces the JSON string;
+    ``arguments``: more of its arguments (e.g. the roles)."""
     containers = containers or (
         container("app"),
         container("otel-collector", user="10001:10001", environment=[], secrets=[]),
@@ -588,6 +593,7 @@ def task_definition(stack, *containers: dict, construct_id: str = "task", defini
         container_definitions=definitions
         if definitions is not None
         else json.dumps(list(containers)),
+        **arguments,
     )
 
 
@@ -595,6 +601,121 @@ def with_env(*extra: tuple[str, str]) -> dict:
     """The app container with ``extra`` (name, value) variables added."""
     variables = [{"name": k, "value": v} for k, v in sorted(APP_ENVIRONMENT.items())]
     return container("app", environment=variables + [{"name": k, "value": v} for k, v in extra])
+
+
+def released_with_roles(
+    stack,
+    *,
+    passable: str = "both",
+    execution_role_name: str = "unit-execution",
+    pass_policy_statement: dict | None = None,
+):
+    """A blue/green service whose task definition names a task role and an
+    execution role, deployed by modules.codedeploy_application's role.
+    ``passable``: the roles given to ``allow_pass_role`` (both, task, none);
+    ``pass_policy_statement``: one more inline policy statement on the
+    CodeDeploy role instead."""
+    from modules.codedeploy_application import (
+        CodeDeployEcsApplication,
+        CodeDeployEcsApplicationProps,
+    )
+    from modules.iam import document, service_role
+
+    deployments = CodeDeployEcsApplication(
+        stack,
+        "codedeploy",
+        CodeDeployEcsApplicationProps(name="unit", account_id="111111111111", partition="aws"),
+    )
+    roles = {
+        kind: service_role(
+            stack,
+            f"{kind}-role",
+            name=name,
+            service="ecs-tasks.amazonaws.com",
+            source_account="111111111111",
+        )
+        for kind, name in (("task", "unit-task"), ("execution", execution_role_name))
+    }
+    td = task_definition(
+        stack, task_role_arn=roles["task"].arn, execution_role_arn=roles["execution"].arn
+    )
+    if passable == "both":
+        deployments.allow_pass_role(roles["task"], roles["execution"])
+    elif passable == "task":
+        deployments.allow_pass_role(roles["task"])
+    if pass_policy_statement is not None:
+        aws.iam_role_policy.IamRolePolicy(
+            stack,
+            "extra-pass-policy",
+            role=deployments.role.name,
+            policy=document(pass_policy_statement),
+        )
+    blue_green(stack, task_definition=td.arn, service_role_arn=deployments.role_arn)
+    return roles
+
+
+def config_delivery(stack, *, into: str | None = None):
+    """modules.config_recorder's recorder with its own bucket; ``into``:
+    the delivery channel delivers instead to a bucket locked the way it
+    names (``lock_configuration``: aws_s3_bucket_object_lock_configuration,
+    by literal name; ``object_lock_enabled``: the bucket argument, by
+    reference)."""
+    from modules.config_recorder import ConfigRecorder, ConfigRecorderProps
+    from modules.private_bucket import PrivateBucket, log_expiry_rule
+
+    recorder = ConfigRecorder(
+        stack,
+        "config",
+        ConfigRecorderProps(
+            name="unit-config",
+            account_id="111111111111",
+            partition="aws",
+            bucket_name="unit-config",
+            kms_key_arn=KEY_ARN,
+            retention_days=365,
+            prevent_destroy=False,
+        ),
+    )
+    if into == "lock_configuration":
+        audit = PrivateBucket(
+            stack,
+            "audit",
+            name="unit-audit",
+            kms_key_arn=KEY_ARN,
+            lifecycle_rule=log_expiry_rule("expire-audit-logs", 365),
+            prevent_destroy=False,
+        )
+        audit.lock_objects("GOVERNANCE", 365)
+        recorder.channel.add_override("s3_bucket_name", "unit-audit")
+    elif into == "object_lock_enabled":
+        locked = aws.s3_bucket.S3Bucket(
+            stack, "locked", bucket="unit-locked", object_lock_enabled=True
+        )
+        recorder.channel.add_override("s3_bucket_name", locked.id)
+    return recorder
+
+
+def runtime_monitoring(stack, *, declared: tuple[str, ...] | None = None):
+    """modules.threat_detection's detector and features; ``declared``: the
+    RUNTIME_MONITORING feature declares only these additional
+    configurations instead (``()``: none)."""
+    from modules.threat_detection import ThreatDetection, ThreatDetectionProps
+
+    detection = ThreatDetection(
+        stack, "detection", ThreatDetectionProps(partition="aws", region="eu-west-1")
+    )
+    if declared is not None:
+        gf = aws.guardduty_detector_feature
+        feature = detection.features["RUNTIME_MONITORING"]
+        feature.reset_additional_configuration()
+        if declared:
+            feature.put_additional_configuration(
+                [
+                    gf.GuarddutyDetectorFeatureAdditionalConfiguration(name=name, status="ENABLED")
+                    for name in declared
+                ]
+            )
+    return detection
 
 
 def state_backend(
@@ -711,6 +832,16 @@ RULE_CASES: dict[str, Case] = {
         r"^\[PAY-CD-002\] aws_lb_listener_rule\.(production|test)-rule: forwards to target group "
         r".*\. Fix: add lifecycle \{ ignore_changes = \[action\] \}",
     ),
+    "PAY-CD-003": Case(
+        "dev",
+        lambda s: released_with_roles(s),
+        lambda s: released_with_roles(s, passable="none"),
+        r"^\[PAY-CD-003\] aws_codedeploy_deployment_group\.deployment-group: service role "
+        r"aws_iam_role\.codedeploy_service-role_\w+ may not pass task_role_arn "
+        r"\$\{aws_iam_role\.task-role\.arn\} of aws_ecs_task_definition\.task to "
+        r"ecs-tasks\.amazonaws\.com, so CreateTaskSet is denied and every release fails\. "
+        r"Fix: Allow iam:PassRole on exactly",
+    ),
     "PAY-NET-001": Case(
         "dev",
         lambda s: open_ports(s),
@@ -791,6 +922,25 @@ RULE_CASES: dict[str, Case] = {
         lambda s: logged(s, protected=False),
         r"^\[PAY-LOG-001\] aws_cloudwatch_log_group\.logs: has no data protection policy masking "
         r"card numbers\. Fix: Call modules\.observability\.data_protection\.protect_card_data",
+    ),
+    "PAY-LOG-002": Case(
+        "dev",
+        lambda s: config_delivery(s),
+        lambda s: config_delivery(s, into="lock_configuration"),
+        r"^\[PAY-LOG-002\] aws_config_delivery_channel\.config_delivery-channel_\w+: delivers "
+        r"to aws_s3_bucket\.audit_bucket_\w+, which has Object Lock "
+        r"\(aws_s3_bucket_object_lock_configuration\.audit_object-lock_\w+\); AWS Config does "
+        r"not deliver to such a bucket\. Fix: Give the delivery channel a bucket of its own",
+    ),
+    "PAY-GD-001": Case(
+        "dev",
+        lambda s: runtime_monitoring(s),
+        lambda s: runtime_monitoring(s, declared=("ECS_FARGATE_AGENT_MANAGEMENT",)),
+        r"^\[PAY-GD-001\] aws_guardduty_detector_feature\.detection_guardduty-runtime-monitoring_"
+        r"\w+: RUNTIME_MONITORING declares additional_configuration "
+        r"\['ECS_FARGATE_AGENT_MANAGEMENT'\] but GuardDuty returns EKS_ADDON_MANAGEMENT, "
+        r"ECS_FARGATE_AGENT_MANAGEMENT, EC2_AGENT_MANAGEMENT; .* \(missing: EKS_ADDON_MANAGEMENT, "
+        r"EC2_AGENT_MANAGEMENT\)\. Fix: Declare each of them",
     ),
     "PAY-DEL-001": Case(
         "prod",
@@ -1020,6 +1170,21 @@ VARIANTS = [
         lambda s: encrypted_resources(s, storage_encrypted=False),
         r"aws_rds_cluster\.database: has storage_encrypted unset or false",
         id="KMS-001-rds-unencrypted",
+    ),
+    pytest.param(
+        "PAY-LOG-002",
+        "dev",
+        lambda s: config_delivery(s, into="object_lock_enabled"),
+        r"aws_config_delivery_channel\.config_delivery-channel_\w+: delivers to "
+        r"aws_s3_bucket\.locked, which has Object Lock \(object_lock_enabled = true\)",
+        id="LOG-002-bucket-argument",
+    ),
+    pytest.param(
+        "PAY-GD-001",
+        "dev",
+        lambda s: runtime_monitoring(s, declared=()),
+        r"RUNTIME_MONITORING declares additional_configuration none but GuardDuty returns",
+        id="GD-001-none-declared",
     ),
     pytest.param(
         "PAY-DEL-001",

@@ -71,6 +71,26 @@ def _root_app_container(built):
     _override_containers(built, lambda cs: cs[0].pop("user"))
 
 
+def _codedeploy_passes_only_the_first_role(built):
+    """Someone trims the CodeDeploy role's PassRole list to one role."""
+    policy = built["dev"].services.deployments.pass_role_policy
+    document = json.loads(policy.policy_input)
+    document["Statement"][0]["Resource"] = document["Statement"][0]["Resource"][:1]
+    policy.add_override("policy", json.dumps(document))
+
+
+def _config_delivers_into_the_locked_audit_bucket(built):
+    """The delivery channel pointed back at the audit trail's bucket."""
+    baseline = built["dev"].security_baseline
+    baseline.config_recorder.channel.add_override("s3_bucket_name", baseline.trail.bucket.bucket.id)
+
+
+def _runtime_monitoring_without_its_agents(built):
+    """RUNTIME_MONITORING's additional configurations removed by override."""
+    feature = built["dev"].security_baseline.threat_detection.features["RUNTIME_MONITORING"]
+    feature.add_override("additional_configuration", None)
+
+
 def _unlocked_state(built):
     built["dev"].network.add_override("terraform.backend.s3.use_lockfile", False)
 
@@ -109,6 +129,27 @@ CASES = [
         "payment-dev-services",
         r"\[PAY-CTR-003\] aws_ecs_task_definition\.\S+: container \S+ sets no user",
         id="CTR-003",
+    ),
+    pytest.param(
+        _codedeploy_passes_only_the_first_role,
+        "payment-dev-services",
+        r"\[payment-dev-services\] \[PAY-CD-003\] aws_codedeploy_deployment_group\.\S+: service "
+        r"role aws_iam_role\.codedeploy_service-role_\S+ may not pass execution_role_arn",
+        id="CD-003",
+    ),
+    pytest.param(
+        _config_delivers_into_the_locked_audit_bucket,
+        "payment-dev-baseline",
+        r"\[payment-dev-baseline\] \[PAY-LOG-002\] aws_config_delivery_channel\.\S+: delivers "
+        r"to aws_s3_bucket\.trail_bucket_\S+, which has Object Lock",
+        id="LOG-002",
+    ),
+    pytest.param(
+        _runtime_monitoring_without_its_agents,
+        "payment-dev-baseline",
+        r"\[payment-dev-baseline\] \[PAY-GD-001\] aws_guardduty_detector_feature\.\S+: "
+        r"RUNTIME_MONITORING declares additional_configuration none but GuardDuty returns",
+        id="GD-001",
     ),
     pytest.param(
         _unlocked_state,

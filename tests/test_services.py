@@ -420,6 +420,28 @@ def test_codedeploy_application_and_role(svc_stack, env):
         assert group["service_role_arn"] == ref("aws_iam_role", role_key, "arn")
 
 
+def test_codedeploy_role_passes_exactly_the_services_roles_to_ecs_tasks(svc_stack, env):
+    """The managed policy passes only role/ecsTaskExecutionRole and
+    role/ECSTaskExecution*; CreateTaskSet passes each service's task and
+    execution roles (PAY-CD-003), and nothing else may be passed."""
+    role_key, _ = find(svc_stack, "aws_iam_role", "codedeploy/service-role")
+    _, policy = find(svc_stack, "aws_iam_role_policy", "codedeploy/pass-service-roles")
+    assert policy["role"] == ref("aws_iam_role", role_key, "id")
+    [statement] = statements(policy)
+    expected = []
+    for svc in env.services:
+        for kind in ("task", "execution"):
+            key, _ = find(svc_stack, "aws_iam_role", f"service-{svc.name}/{kind}-role")
+            expected.append(ref("aws_iam_role", key, "arn"))
+    assert statement == {
+        "Sid": "PassTheServicesRolesToEcsTasks",
+        "Effect": "Allow",
+        "Action": "iam:PassRole",
+        "Resource": expected,
+        "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
+    }
+
+
 def test_deployment_groups_are_blue_green_with_traffic_control(svc_stack, env, ecs_services):
     cluster_key, _ = _one(svc_stack.resources("aws_ecs_cluster"))
     for svc in env.services:
