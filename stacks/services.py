@@ -41,7 +41,7 @@ from modules.observability.log_groups import (
 )
 from modules.observability.topic import AlarmTopic, AlarmTopicProps
 from modules.public_image_cache import PublicImageCache, PublicImageCacheProps
-from modules.release_role import ReleaseRole, ReleaseRoleProps
+from modules.release_role import ReleaseRole, ReleaseRoleProps, load_balancer_alarm_prefix
 from modules.service_discovery import ServiceNamespace, ServiceNamespaceProps
 from stacks.base import PlatformStack
 from stacks.data import DataStack
@@ -211,7 +211,7 @@ class ServicesStack(PlatformStack):
                 self,
                 f"alarms-{kind}-alb",
                 LoadBalancerAlarmsProps(
-                    name_prefix=f"{env.prefix}-{kind}-alb",
+                    name_prefix=load_balancer_alarm_prefix(env, kind == "public").removesuffix("-"),
                     thresholds=env.alarms,
                     topic_arn=topic,
                     metrics=alb.metrics,
