@@ -301,6 +301,9 @@ class AlarmConfig:
     emails: tuple[str, ...] = ()
     alb_5xx_rate_percent: float = 5.0
     target_5xx_rate_percent: float = 5.0
+    #: A colour (blue or green task set) failing more than this share of its
+    #: requests in one minute rolls a release back at once (docs/decisions.md D44).
+    failing_colour_percent: float = 10.0
     p99_latency_seconds: float = 2.0
     cpu_percent: float = 85.0
     memory_percent: float = 85.0
@@ -1230,6 +1233,7 @@ def _alarm_problems(env: EnvironmentConfig) -> list[str]:
     for fname in (
         "alb_5xx_rate_percent",
         "target_5xx_rate_percent",
+        "failing_colour_percent",
         "cpu_percent",
         "memory_percent",
         "db_cpu_percent",

@@ -42,6 +42,14 @@ def service_alarm_prefix(env: EnvironmentConfig, svc: ServiceConfig) -> str:
     return f"{env.prefix}-{svc.name}-"
 
 
+def load_balancer_alarm_prefix(env: EnvironmentConfig, public: bool) -> str:
+    """How the alarms of the public or internal load balancer begin (the
+    services stack's ``LoadBalancerAlarmsProps.name_prefix`` and a hyphen);
+    a service alone behind its load balancer also rolls back on its ELB 5xx
+    rate (docs/decisions.md D44)."""
+    return f"{env.prefix}-{'public' if public else 'internal'}-alb-"
+
+
 @dataclass(frozen=True, kw_only=True)
 class ReleaseRoleProps:
     """``environment``: its services, names and ``access.release_principal_arns``
@@ -166,8 +174,14 @@ def release_statements(
             "Effect": "Allow",
             "Action": "cloudwatch:DescribeAlarms",
             "Resource": [
-                f"{arn}:cloudwatch:{regional}:alarm:{service_alarm_prefix(env, s)}*"
-                for s in services
+                *(
+                    f"{arn}:cloudwatch:{regional}:alarm:{service_alarm_prefix(env, s)}*"
+                    for s in services
+                ),
+                *(
+                    f"{arn}:cloudwatch:{regional}:alarm:{load_balancer_alarm_prefix(env, public)}*"
+                    for public in sorted({s.public for s in services}, reverse=True)
+                ),
             ],
         },
         {

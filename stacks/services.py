@@ -42,7 +42,7 @@ from modules.observability.log_groups import (
 )
 from modules.observability.topic import AlarmTopic, AlarmTopicProps
 from modules.public_image_cache import PublicImageCache, PublicImageCacheProps
-from modules.release_role import ReleaseRole, ReleaseRoleProps
+from modules.release_role import ReleaseRole, ReleaseRoleProps, load_balancer_alarm_prefix
 from modules.service_discovery import ServiceNamespace, ServiceNamespaceProps
 from stacks.base import PlatformStack
 from stacks.data import DataStack
@@ -165,6 +165,20 @@ class ServicesStack(PlatformStack):
         # Card data that reaches a log group is masked (PAY-LOG-001, docs/pci-responsibility.md 3.3.1).
         protect_card_data(self, f"{env.prefix}-card-data")
 
+    def rollback_alarms(self, env: EnvironmentConfig, name: str) -> list:
+        """The alarms that stop and roll back a release of service ``name``:
+        its own (``ServiceAlarms.rollback_alarms``) and, when it is the only
+        service behind its load balancer, that load balancer's ELB 5xx rate
+        (ELB 5xx exist per load balancer only: with several services behind
+        it they cannot be attributed to one, docs/decisions.md D44)."""
+        svc = next(s for s in env.services if s.name == name)
+        alarms = list(self.service_alarms[name].rollback_alarms)
+        neighbours = [s for s in env.services if s.public == svc.public]
+        if len(neighbours) == 1:
+            kind = "public" if svc.public else "internal"
+            alarms.append(self.load_balancer_alarms[kind].elb_5xx_rate)
+        return alarms
+
     def _observability(
         self, env: EnvironmentConfig, security: SecurityStack, data: DataStack
     ) -> None:
@@ -193,14 +207,12 @@ class ServicesStack(PlatformStack):
                 ),
             )
             self.service_alarms[name] = alarms
-            if env.deployment.rollback_on_alarm:
-                service.rollback_on_alarms([a.alarm_name for a in alarms.rollback_alarms])
         self.load_balancer_alarms = {
             kind: LoadBalancerAlarms(
                 self,
                 f"alarms-{kind}-alb",
                 LoadBalancerAlarmsProps(
-                    name_prefix=f"{env.prefix}-{kind}-alb",
+                    name_prefix=load_balancer_alarm_prefix(env, kind == "public").removesuffix("-"),
                     thresholds=env.alarms,
                     topic_arn=topic,
                     metrics=alb.metrics,
@@ -208,6 +220,11 @@ class ServicesStack(PlatformStack):
             )
             for kind, alb in self.load_balancers.items()
         }
+        if env.deployment.rollback_on_alarm:
+            for svc in env.services:
+                self.services[svc.name].rollback_on_alarms(
+                    [a.alarm_name for a in self.rollback_alarms(env, svc.name)]
+                )
         self.database_alarms = DatabaseAlarms(
             self,
             "alarms-database",

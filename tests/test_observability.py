@@ -18,7 +18,9 @@ from tests.services_helpers import find, path_of, ref, resolve, services_stack
 from tests.synth import SynthesizedStack, synthesize
 
 ROLLBACK_ALARMS = (
+    "failing-colour",
     "target-5xx-rate",
+    "target-connection-errors",
     "p99-latency",
     "unhealthy-hosts-blue",
     "unhealthy-hosts-green",
@@ -27,6 +29,13 @@ ROLLBACK_ALARMS = (
 #: (construct id, alarm name suffix, threshold from config, missing-data treatment)
 SERVICE_ALARMS = (
     ("target-5xx-rate", "target-5xx-rate", lambda a: a.target_5xx_rate_percent, "notBreaching"),
+    (
+        "target-connection-errors",
+        "target-connection-errors",
+        lambda a: a.target_5xx_rate_percent,
+        "notBreaching",
+    ),
+    ("failing-colour", "failing-colour", lambda a: a.failing_colour_percent, "notBreaching"),
     ("p99-latency", "p99-latency", lambda a: a.p99_latency_seconds, "notBreaching"),
     ("unhealthy-hosts-blue", "unhealthy-hosts-blue", lambda a: 0, "notBreaching"),
     ("unhealthy-hosts-green", "unhealthy-hosts-green", lambda a: 0, "notBreaching"),
@@ -59,6 +68,7 @@ KNOWN_METRICS: dict[str, dict[str, set[frozenset[str]]]] = {
     "AWS/ApplicationELB": {
         "RequestCount": {_TG, _LB},
         "HTTPCode_Target_5XX_Count": {_TG, _LB},
+        "TargetConnectionErrorCount": {_TG, _LB},
         "TargetResponseTime": {_TG, _LB},
         "UnHealthyHostCount": {_TG},
         "HealthyHostCount": {_TG},
@@ -234,7 +244,13 @@ def test_each_service_has_the_alarm_on_the_topic(
         assert body["threshold"] == threshold(env.alarms)
         assert body["treat_missing_data"] == missing
         assert body["comparison_operator"] == "GreaterThanThreshold"
-        assert body["evaluation_periods"] >= env.alarms.evaluation_periods
+        if alarm_id == "failing-colour":
+            # One minute whatever the configured period (D44): it must stop a
+            # release inside a 5-minute canary.
+            assert body["evaluation_periods"] == 1
+            assert {q["metric"]["period"] for q in body["metric_query"] if "metric" in q} == {60}
+        else:
+            assert body["evaluation_periods"] >= env.alarms.evaluation_periods
         assert body["datapoints_to_alarm"] == body["evaluation_periods"]
         assert body["alarm_description"]
 
@@ -362,12 +378,7 @@ def test_metric_math_reads_the_target_groups_and_load_balancer_of_that_service(
 ):
     for svc in env.services:
         kind = load_balancer_kind(env, svc.name)
-        for alarm_id in (
-            "target-5xx-rate",
-            "p99-latency",
-            "unhealthy-hosts-blue",
-            "unhealthy-hosts-green",
-        ):
+        for alarm_id in ROLLBACK_ALARMS:
             _, body = alarm(svc_stack, f"alarms-{svc.name}", alarm_id)
             colors = set()
             for m in queried_metrics(body):
@@ -456,6 +467,17 @@ def test_metric_math_expressions_use_only_defined_queries(svc_stack):
 # --- rollback on alarm ----------------------------------------------------------
 
 
+def attributable_load_balancer_alarm(env: EnvironmentConfig, service: str) -> str | None:
+    """Construct path suffix of the ELB 5xx alarm a service's releases also
+    watch: only when the service is alone behind its load balancer (ELB 5xx
+    exist per load balancer only, ALB metrics reference; D44)."""
+    kind = load_balancer_kind(env, service)
+    alone = [s for s in env.services if load_balancer_kind(env, s.name) == kind] == [
+        env.service(service)
+    ]
+    return f"alarms-{kind}-alb/alarms/elb-5xx-rate" if alone else None
+
+
 def test_rollback_on_alarm_in_staging_and_prod_uses_that_services_alarms(svc_stack, env):
     if env.is_production:
         assert env.deployment.rollback_on_alarm is True
@@ -470,20 +492,23 @@ def test_rollback_on_alarm_in_staging_and_prod_uses_that_services_alarms(svc_sta
             assert "DEPLOYMENT_STOP_ON_ALARM" not in events
             assert "alarm_configuration" not in group
             continue
-        assert env.deployment.rollback_on_alarm is True
         assert "DEPLOYMENT_STOP_ON_ALARM" in events
         config = group["alarm_configuration"]
         assert config["enabled"] is True
         assert 1 <= len(config["alarms"]) <= 10
-        own = []
+        own, shared = [], []
         for value in config["alarms"]:
             _, rtype, key, attr = resolve({}, value)
             assert (rtype, attr) == ("aws_cloudwatch_metric_alarm", "alarm_name")
             body = svc_stack.resources(rtype)[key]
             prefix = f"{svc_stack.name}/alarms-{svc.name}/alarms/"
-            assert path_of(body).startswith(prefix), (svc.name, path_of(body))
-            own.append(path_of(body).removeprefix(prefix))
+            if path_of(body).startswith(prefix):
+                own.append(path_of(body).removeprefix(prefix))
+            else:
+                shared.append(path_of(body).removeprefix(f"{svc_stack.name}/"))
         assert sorted(own) == sorted(ROLLBACK_ALARMS)
+        expected = attributable_load_balancer_alarm(env, svc.name)
+        assert shared == ([expected] if expected else []), svc.name
 
 
 def test_the_example_rolls_back_on_alarm_in_staging_and_prod_only(example_environments):
@@ -551,7 +576,8 @@ def test_changed_emails_and_rollback_flag_reach_topic_and_deployment_groups(retu
             stack, "aws_codedeploy_deployment_group", f"service-{svc.name}/deployment-group"
         )
         assert "DEPLOYMENT_STOP_ON_ALARM" in group["auto_rollback_configuration"]["events"]
-        assert len(group["alarm_configuration"]["alarms"]) == len(ROLLBACK_ALARMS)
+        attributable = attributable_load_balancer_alarm(env, svc.name) is not None
+        assert len(group["alarm_configuration"]["alarms"]) == len(ROLLBACK_ALARMS) + attributable
 
 
 # --- dashboard --------------------------------------------------------------------
@@ -959,6 +985,7 @@ def _all_metrics() -> list:
     for per_color in (
         service.request_count(),
         service.target_5xx_count(),
+        service.target_connection_error_count(),
         service.response_time_p99(),
         service.unhealthy_host_count(),
     ):

@@ -169,7 +169,10 @@ def test_release_role_reads_the_states_of_every_rollback_alarm_and_no_other_envi
     prefix = read["Resource"][0].rsplit(":alarm:", 1)[0] + ":alarm:"
     assert all(r.startswith(prefix) and r.endswith("-*") for r in read["Resource"])
     patterns = [r.removeprefix(prefix) for r in read["Resource"]]
-    assert patterns == [f"payment-{env_name}-{s.name}-*" for s in env.services]
+    kinds = sorted({s.public for s in env.services}, reverse=True)
+    assert patterns == [f"payment-{env_name}-{s.name}-*" for s in env.services] + [
+        f"payment-{env_name}-{'public' if public else 'internal'}-alb-*" for public in kinds
+    ]
     for name in names:
         assert any(fnmatchcase(name, p) for p in patterns), name
     for other in (f"payment-{env_name}-eu-payment-api-5xx", f"payment-{env_name}2-x"):

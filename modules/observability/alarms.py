@@ -55,13 +55,55 @@ def _queries(prefix: str, metrics: Mapping[str, Metric], period: int) -> list:
     ]
 
 
-def _expression(query_id: str, expression: str, label: str) -> Any:
+def _expression(query_id: str, expression: str, label: str, returned: bool = True) -> Any:
     return _alarm.CloudwatchMetricAlarmMetricQuery(
         id=query_id,
         expression=expression,
         label=label,
-        return_data=True,
+        return_data=returned,
     )
+
+
+#: A rate is computed only from this many requests per period on: below it a
+#: colour counts as 0 % (a canary's first few requests, or one error among
+#: three, must not roll back or page). Both colours carry far more in a
+#: canary step of a production service (10 % of 10 requests/s = 60/min).
+MIN_REQUESTS_PER_PERIOD = 20
+
+
+def _per_colour_rate(
+    errors: Mapping[str, Mapping[str, Metric]],
+    requests: Mapping[str, Metric],
+    period: int,
+    label: str,
+) -> list:
+    """Queries of ``MAX([rate0, rate1])``: for each colour (target group),
+    ``IF(requests >= MIN, 100 * errors / requests, 0)``, the errors being the
+    sum of the ``errors`` metrics (query id prefix -> metric per colour). A colour's rate is its own, whatever share
+    of the traffic it takes: a canary's 10 % is not diluted by blue's 90 %
+    (#24). Each count is FILLed with 0: ALB publishes a count only when it is
+    not zero (ALB metrics reference). At most 10 metrics and 10 expressions
+    per alarm (CloudWatch): 3 error kinds and 2 colours at most here."""
+    prefixes = list(errors)
+    queries = [
+        *(q for prefix, metrics in errors.items() for q in _queries(prefix, metrics, period)),
+        *_queries("r", requests, period),
+    ]
+    rates = []
+    for index, color in enumerate(requests):
+        summed = " + ".join(f"FILL({prefix}{index}, 0)" for prefix in prefixes)
+        summed = f"({summed})" if len(prefixes) > 1 else summed
+        queries.append(
+            _expression(
+                f"rate{index}",
+                f"IF(FILL(r{index}, 0) >= {MIN_REQUESTS_PER_PERIOD}, 100 * {summed} / r{index}, 0)",
+                f"{label} {color}",
+                returned=False,
+            )
+        )
+        rates.append(f"rate{index}")
+    queries.append(_expression("rate", f"MAX([{', '.join(rates)}])", f"{label}, worst colour"))
+    return queries
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -95,10 +137,12 @@ class AlarmSet(Construct):
         metric: Metric | None = None,
         evaluation_periods: int | None = None,
         comparison: str = "GreaterThanThreshold",
+        period_seconds: int | None = None,
     ):
         """An alarm on one ``metric`` (read with its statistic) or on metric
-        math ``queries``; ``evaluation_periods`` left out: the thresholds'.
-        Every alarm today fires above its threshold (``comparison``)."""
+        math ``queries``; ``evaluation_periods`` and ``period_seconds`` left
+        out: the thresholds'. Every alarm today fires above its threshold
+        (``comparison``), when all its evaluated periods breach."""
         periods = evaluation_periods or self._t.evaluation_periods
         extra = {}
         if metric is not None:
@@ -108,7 +152,7 @@ class AlarmSet(Construct):
                 statistic=None if metric.is_percentile else metric.statistic,
                 extended_statistic=metric.statistic if metric.is_percentile else None,
                 dimensions=metric.dimension_map,
-                period=self._t.period_seconds,
+                period=period_seconds or self._t.period_seconds,
             )
         return _alarm.CloudwatchMetricAlarm(
             self,
@@ -152,22 +196,50 @@ class ServiceAlarms(Construct):
         m = props.metrics
         service = m.service_name
 
+        per_colour_requests = m.request_count()
         self.target_5xx_rate = f.add(
             "target-5xx-rate",
             name=f"{name}-target-5xx-rate",
-            description=f"More than {t.target_5xx_rate_percent}% of {service} "
-            "responses are 5xx (both target groups).",
+            description=f"More than {t.target_5xx_rate_percent}% of the responses of one "
+            f"{service} target group (blue or green) are 5xx.",
             threshold=t.target_5xx_rate_percent,
             missing="notBreaching",
-            queries=[
-                *_queries("e", m.target_5xx_count(), p),
-                *_queries("r", m.request_count(), p),
-                _expression(
-                    "rate",
-                    "100 * (FILL(e0, 0) + FILL(e1, 0)) / (FILL(r0, 0) + FILL(r1, 0) + 1)",
-                    "5xx %",
-                ),
-            ],
+            queries=_per_colour_rate({"e": m.target_5xx_count()}, per_colour_requests, p, "5xx %"),
+        )
+        self.target_connection_errors = f.add(
+            "target-connection-errors",
+            name=f"{name}-target-connection-errors",
+            description=f"More than {t.target_5xx_rate_percent}% of the requests to one "
+            f"{service} target group fail to connect or are dropped (502/504 from the "
+            "load balancer: crash, hang, closed connections).",
+            threshold=t.target_5xx_rate_percent,
+            missing="notBreaching",
+            queries=_per_colour_rate(
+                {"c": m.target_connection_error_count()},
+                per_colour_requests,
+                p,
+                "connection errors %",
+            ),
+        )
+        # One minute, one datapoint: a task set that fails most of its
+        # requests stops a release inside prod's 5-minute canary even when
+        # ALB metrics arrive 2 minutes late (tests/test_rollback_replay.py).
+        self.failing_colour = f.add(
+            "failing-colour",
+            name=f"{name}-failing-colour",
+            description=f"One {service} target group (blue or green) answered more than "
+            f"{t.failing_colour_percent}% of its requests with 5xx or connection errors in "
+            "one minute: a broken release rolls back at once.",
+            threshold=t.failing_colour_percent,
+            missing="notBreaching",
+            queries=_per_colour_rate(
+                {"e": m.target_5xx_count(), "c": m.target_connection_error_count()},
+                per_colour_requests,
+                60,
+                "errors %",
+            ),
+            evaluation_periods=1,
+            period_seconds=60,
         )
         self.p99_latency = f.add(
             "p99-latency",
@@ -180,15 +252,22 @@ class ServiceAlarms(Construct):
                 _expression("p99", "MAX([FILL(l0, 0), FILL(l1, 0)])", "p99 seconds"),
             ],
         )
+        # Only a target group that takes traffic counts: after the shift the
+        # old colour takes none, and rolling back to it would send all
+        # traffic to failing tasks (#24, "blue failing after the shift").
         self.unhealthy_hosts = [
             f.add(
                 f"unhealthy-hosts-{color}",
                 name=f"{name}-unhealthy-hosts-{color}",
                 description=f"{service}: a target of the {color} target group "
-                "fails its health check.",
+                "fails its health check while the group takes traffic.",
                 threshold=0,
                 missing="notBreaching",
-                metric=metric,
+                queries=[
+                    _query("u", metric, p),
+                    _query("r", per_colour_requests[color], p),
+                    _expression("unhealthy", "IF(FILL(r, 0) > 0, FILL(u, 0), 0)", "unhealthy"),
+                ],
             )
             for color, metric in m.unhealthy_host_count().items()
         ]
@@ -243,7 +322,13 @@ class ServiceAlarms(Construct):
     @property
     def rollback_alarms(self) -> list:
         """Alarms that mean 'the new version is unhealthy' (at most 10)."""
-        return [self.target_5xx_rate, self.p99_latency, *self.unhealthy_hosts]
+        return [
+            self.failing_colour,
+            self.target_5xx_rate,
+            self.target_connection_errors,
+            self.p99_latency,
+            *self.unhealthy_hosts,
+        ]
 
     @property
     def all_alarms(self) -> list:
@@ -280,7 +365,11 @@ class LoadBalancerAlarms(Construct):
             queries=[
                 _query("e", m.elb_5xx_count(), t.period_seconds),
                 _query("r", m.request_count(), t.period_seconds),
-                _expression("rate", "100 * FILL(e, 0) / (FILL(r, 0) + 1)", "ELB 5xx %"),
+                _expression(
+                    "rate",
+                    f"IF(FILL(r, 0) >= {MIN_REQUESTS_PER_PERIOD}, 100 * FILL(e, 0) / r, 0)",
+                    "ELB 5xx %",
+                ),
             ],
         )
 

@@ -97,6 +97,13 @@ class ServiceMetrics:
         """5xx answers of the tasks per colour (Sum)."""
         return self._per_target_group("HTTPCode_Target_5XX_Count", "Sum")
 
+    def target_connection_error_count(self) -> dict[str, Metric]:
+        """Connections to a task that failed (refused, reset, timed out) per
+        colour (Sum): the client gets a 502/504 from the load balancer, which
+        ``HTTPCode_Target_5XX_Count`` does not count and
+        ``TargetResponseTime`` does not record (ALB metrics reference)."""
+        return self._per_target_group("TargetConnectionErrorCount", "Sum")
+
     def response_time_p99(self) -> dict[str, Metric]:
         """Slowest 1% of responses per colour, in seconds (p99)."""
         return self._per_target_group("TargetResponseTime", "p99")
