@@ -74,21 +74,41 @@ def fill_in(text: str) -> str:
 
 def copy_tree(target: Path) -> None:
     """The checkout's files (tracked and new, not ignored) with their times,
-    so make sees the installed environments as up to date."""
+    so make sees the installed environments as up to date, committed in a
+    repository of their own as a clone has them (the review diff exports
+    HEAD)."""
     listed = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
         cwd=ROOT,
         capture_output=True,
         check=True,
     ).stdout.split(b"\0")
+    copied = []
     for raw in filter(None, listed):
         relative = raw.decode()
         source = ROOT / relative
-        if not source.exists():
-            continue  # deleted in the work tree
+        if not source.exists() or source.name in SHARED:
+            continue  # deleted in the work tree, or a link to an installed environment
         destination = target / relative
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source, destination)
+        copied.append(relative)
+    git = [
+        "git",
+        "-C",
+        str(target),
+        "-c",
+        "user.name=walkthrough",
+        "-c",
+        "user.email=walkthrough@localhost",
+    ]
+    subprocess.run([*git, "init", "-q", "-b", "main"], check=True)
+    subprocess.run(
+        [*git, "add", "--pathspec-from-file=-", "--pathspec-file-nul"],
+        input="\0".join(copied).encode(),
+        check=True,
+    )
+    subprocess.run([*git, "commit", "-q", "-m", "copy of the checkout"], check=True)
     for name in SHARED:
         if (ROOT / name).exists():
             (target / name).symlink_to(ROOT / name)
