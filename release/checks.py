@@ -86,6 +86,9 @@ class Found:
     scan_summary: str = ""
     #: Where the base revision comes from (registeredBy), shown with the checks.
     base_summary: str = ""
+    #: An active deployment of this very image (its description carries this
+    #: image's release marker): a re-run follows it instead of refusing.
+    own_deployment: str | None = None
 
     @property
     def current_task_definition_arn(self) -> str:
@@ -588,27 +591,60 @@ def _verify_deployment_group(r: Releaser, answers: list[dict], found: Found) -> 
     found.deployment_config_name = group.get("deploymentConfigName")
 
 
-def _active_deployment_calls(r: Releaser) -> list[ReadCall]:
-    return [
-        ReadCall(
+class ActiveDeploymentCheck(Check):
+    """No other deployment is active in the group (CodeDeploy runs one at a
+    time). Each active one is read: a deployment of this very image (its
+    description has this image's release marker) is an earlier run of this
+    release and is followed; any other refuses, named with what it is (a
+    rollback is never offered a stop)."""
+
+    def _list(self, r: Releaser) -> ReadCall:
+        return ReadCall(
             "codedeploy",
             "list_deployments",
             {**_group_params(r), "includeOnlyStatuses": list(ACTIVE_DEPLOYMENT_STATUSES)},
             expect="none active",
         )
-    ]
 
-
-def _verify_no_active_deployment(r: Releaser, answers: list[dict], found: Found) -> None:
-    t = r.target
-    active = answers[0].get("deployments") or []
-    if active:
-        raise ReleaseRefused(
-            f"deployment {', '.join(active)} is already in progress for "
-            f"{t.codedeploy_application}/{t.deployment_group}; wait for it to finish "
-            "or stop it (aws deploy stop-deployment --deployment-id ... "
-            "--auto-rollback-enabled). Nothing was changed."
+    @staticmethod
+    def _get(deployment_id: str) -> ReadCall:
+        return ReadCall(
+            "codedeploy",
+            "get_deployment",
+            {"deploymentId": deployment_id},
+            expect="only for an active one: this image's own deployment (release marker) "
+            "is followed, another refuses",
         )
+
+    def plan(self, releaser: Releaser) -> list[str]:
+        return [self._list(releaser).describe(), self._get("<each active deployment>").describe()]
+
+    def run(self, releaser: Releaser, found: Found) -> None:
+        from release.deploy import image_marker, oncall_command, rollback_of
+
+        t = releaser.target
+        active = releaser.read(self._list(releaser)).get("deployments") or []
+        mine = image_marker(t.service_name, found.image_digest)
+        others = []
+        for deployment_id in active:
+            info = releaser.read(self._get(deployment_id))["deploymentInfo"]
+            if mine in (info.get("description") or "") and not rollback_of(info):
+                found.own_deployment = deployment_id
+                return
+            rolls_back = rollback_of(info)
+            others.append(
+                f"{deployment_id} (the rollback of {rolls_back}: let it finish)"
+                if rolls_back
+                else f"{deployment_id} ({info.get('status')}, {info.get('description') or 'no description'})"
+            )
+        if others:
+            first = active[0]
+            raise ReleaseRefused(
+                f"deployment {'; '.join(others)} is already in progress for "
+                f"{t.codedeploy_application}/{t.deployment_group}; follow it with "
+                f"{oncall_command(t, 'follow', first)} and release again when it has "
+                "finished. Nothing was changed."
+            )
 
 
 def _hook_calls(r: Releaser) -> list[ReadCall]:
@@ -644,6 +680,6 @@ CHECKS: tuple[Check, ...] = (
     Reads(_image_calls, _verify_image),
     ScanCheck(),
     Reads(_deployment_group_calls, _verify_deployment_group),
-    Reads(_active_deployment_calls, _verify_no_active_deployment),
+    ActiveDeploymentCheck(),
     Reads(_hook_calls, _exists),
 )

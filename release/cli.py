@@ -9,6 +9,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import signal
 import sys
 import threading
@@ -17,7 +18,13 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TextIO
 
 from release.appspec import ECS_HOOK_EVENTS, ImageRef, parse_hooks
-from release.deploy import AwsClients, ReleaseOptions, Releaser, watch_commands
+from release.deploy import (
+    AwsClients,
+    ReleaseOptions,
+    Releaser,
+    oncall_command,
+    watch_commands,
+)
 from release.errors import (
     EXIT_INPUT,
     EXIT_NOT_FOLLOWED,
@@ -27,6 +34,7 @@ from release.errors import (
     EXIT_SIGTERM,
     ReleaseError,
     ReleaseInputError,
+    ReleaseRefused,
     Terminated,
 )
 from release.target import (
@@ -37,8 +45,10 @@ from release.target import (
 )
 
 #: ``.venv/bin/python -m release <command> ...``; without a command: a release.
-ONCALL_COMMANDS = ("status", "stop")
+ONCALL_COMMANDS = ("status", "follow", "stop")
 _VERDICTS = {EXIT_INPUT: "refused", EXIT_REFUSED: "refused", EXIT_NOT_FOLLOWED: "not followed"}
+#: CodeDeploy deployment ids: ``d-`` and 9 upper-case letters or digits.
+DEPLOYMENT_ID_PATTERN = re.compile(r"^d-[A-Z0-9]{9}$")
 
 
 def _target_arguments(parser: argparse.ArgumentParser) -> None:
@@ -62,7 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog=".venv/bin/python -m release",
         description="Release one image of one service to one environment with a CodeDeploy "
         "blue/green deployment. Every read-only check runs before the first change. "
-        "On-call: `.venv/bin/python -m release status|stop --env ENV --service SERVICE`.",
+        "On-call: `.venv/bin/python -m release status|follow|stop --env ENV --service SERVICE "
+        "[--deployment-id ID]`.",
     )
     _target_arguments(parser)
     parser.add_argument(
@@ -145,12 +156,29 @@ def build_oncall_parser(command: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=f".venv/bin/python -m release {command}",
         description={
-            "status": "Show the active (or last) deployment of a service: status, lifecycle "
+            "status": "Show a deployment of a service (the given one, else the active one, "
+            "else the newest): creator, times, task definition, image digest, lifecycle "
             "step, traffic split, task counts and the rollback alarms.",
-            "stop": "Stop the active deployment of a service with automatic rollback.",
+            "follow": "Follow a deployment of a service (the given one, else the active one) "
+            "to its end, with the release's exit codes.",
+            "stop": "Stop a deployment of a service (the given one, else the active one) with "
+            "automatic rollback; a rollback is never stopped.",
         }[command],
     )
     _target_arguments(parser)
+    parser.add_argument(
+        "--deployment-id",
+        metavar="ID",
+        help="the deployment (d-XXXXXXXXX); it must belong to the service's deployment group",
+    )
+    if command == "follow":
+        parser.add_argument("--poll-seconds", type=float, default=15.0, help="default 15")
+        parser.add_argument(
+            "--timeout-minutes",
+            type=float,
+            default=None,
+            help="stop following after this long (default: as the release)",
+        )
     return parser
 
 
@@ -207,6 +235,9 @@ def main(
     try:
         with _sigterm_raises():
             try:
+                if command == "follow":
+                    releaser = _follower(args, clients, out, sleep, clock)
+                    return EXIT_OK
                 if command:
                     return _oncall(command, args, clients, out)
                 releaser = _releaser(args, clients, out, sleep, clock)
@@ -233,7 +264,7 @@ def main(
                 signal_name, code = "SIGTERM", EXIT_SIGTERM
                 raise KeyboardInterrupt from None
     except ReleaseError as error:
-        verdict = _VERDICTS.get(error.exit_code, "failed")
+        verdict = getattr(error, "verdict", None) or _VERDICTS.get(error.exit_code, "failed")
         print(f"{'release' if not command else command} {verdict}: {error}", file=err)
         return error.exit_code
     except KeyboardInterrupt:
@@ -259,15 +290,14 @@ def _open(clients) -> None:
 
 
 def _releaser(args, clients, out, sleep, clock) -> Releaser:
-    for name in ("poll_seconds", "timeout_minutes", "scan_wait_minutes"):
-        value = getattr(args, name)
-        if value is not None and value <= 0:
-            flag = "--" + name.replace("_", "-")
-            raise ReleaseInputError(f"{flag}: {value:g} is not allowed; must be positive")
+    _positive(args, "poll_seconds", "timeout_minutes", "scan_wait_minutes")
     image = ImageRef.parse(args.image_tag)
     expect = None
     if args.expect_digest is not None:
-        expected = ImageRef.parse(args.expect_digest)
+        try:
+            expected = ImageRef.parse(args.expect_digest)
+        except ReleaseInputError:
+            expected = ImageRef()
         if not expected.digest:
             raise ReleaseInputError(
                 f"--expect-digest: {args.expect_digest!r} is not allowed; use sha256:<64 hex>"
@@ -295,14 +325,51 @@ def _releaser(args, clients, out, sleep, clock) -> Releaser:
     return Releaser(_target(args), options, clients, out=out, sleep=sleep, clock=clock)
 
 
-def _oncall(command: str, args, clients, out) -> int:
+def _positive(args, *names: str) -> None:
+    for name in names:
+        value = getattr(args, name)
+        if value is not None and value <= 0:
+            flag = "--" + name.replace("_", "-")
+            raise ReleaseInputError(f"{flag}: {value:g} is not allowed; must be positive")
+
+
+def _oncall_setup(args, clients, out):
     from release.oncall import OnCall
 
+    if args.deployment_id is not None and not DEPLOYMENT_ID_PATTERN.match(args.deployment_id):
+        raise ReleaseInputError(
+            f"--deployment-id: {args.deployment_id!r} is not allowed; a CodeDeploy deployment "
+            "id is d- and 9 upper-case letters or digits (e.g. d-7QXK2M9PA)"
+        )
     target = _target(args)
     clients = clients if clients is not None else AwsClients(target.region)
     _open(clients)
-    oncall = OnCall(target, clients, out)
+    return target, clients, OnCall(target, clients, out, args.deployment_id)
+
+
+def _oncall(command: str, args, clients, out) -> int:
+    _, _, oncall = _oncall_setup(args, clients, out)
     return oncall.status() if command == "status" else oncall.stop()
+
+
+def _follower(args, clients, out, sleep, clock) -> Releaser:
+    """``follow``: the chosen deployment to its end, as the release follows
+    its own (exit 0, 1, 4, 5, 6). Returns the Releaser once it succeeded;
+    raises as the release does."""
+    _positive(args, "poll_seconds", "timeout_minutes")
+    target, clients, oncall = _oncall_setup(args, clients, out)
+    oncall.check_group()
+    info = oncall.chosen(newest=False)
+    if info is None:
+        raise ReleaseRefused(
+            f"no active deployment in {target.codedeploy_application}/"
+            f"{target.deployment_group} to follow; see the last one with "
+            f"{oncall_command(target, 'status')}. Nothing was changed."
+        )
+    options = ReleaseOptions(poll_seconds=args.poll_seconds, timeout_minutes=args.timeout_minutes)
+    releaser = Releaser(target, options, clients, out=out, sleep=sleep, clock=clock)
+    releaser.follow(info["deploymentId"])
+    return releaser
 
 
 def interrupted(releaser: Releaser | None) -> str:
@@ -326,21 +393,27 @@ def interrupted(releaser: Releaser | None) -> str:
     if releaser.phase == "creating":
         return (
             "while creating the deployment: CodeDeploy may have accepted it. Check with "
-            f"{watch_commands(t)}: an active deployment whose AppSpec names {arn} is this "
-            "release's and keeps running (stop it with `.venv/bin/python -m release stop --env "
-            f"{t.environment.name} --service {t.service_name}`); if there is none, {arn} is "
-            "unused (deregister it or leave it: the next release converges)."
+            f"{watch_commands(t)}: a deployment whose description has [{releaser.marker}] or "
+            f"whose task definition is {arn} is this release's and keeps running (follow it "
+            f"with {oncall_command(t, 'follow', '<its id>')}, or run this release again: it "
+            f"finds and follows it); if there is none, {arn} is unused (deregister it or "
+            "leave it: the next release converges)."
         )
     watched = releaser.watching or releaser.deployment_id
-    rollback = (
-        f" (the rollback of this release's deployment {releaser.deployment_id})"
-        if watched != releaser.deployment_id
-        else ""
-    )
     if releaser.phase == "done":
         return f"after the release finished; deployment {releaser.deployment_id} succeeded."
+    if watched in releaser.rollbacks:
+        rollback = (
+            f" (the rollback of this release's deployment {releaser.deployment_id})"
+            if watched != releaser.deployment_id
+            else " (a rollback)"
+        )
+        return (
+            f"deployment {watched}{rollback} keeps running in CodeDeploy; let it finish and "
+            f"follow it with {watch_commands(t, watched)}."
+        )
     return (
-        f"deployment {watched}{rollback} keeps running in CodeDeploy; watch it with "
+        f"deployment {watched} keeps running in CodeDeploy; follow it with "
         f"{watch_commands(t, watched)}; stop it with {releaser.stop_command(watched or '')}."
     )
 

@@ -10,6 +10,7 @@ clock are injected so tests run against moto/stubs without waiting.
 from __future__ import annotations
 
 import re
+import secrets
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -20,9 +21,11 @@ from config.model import deployment_minutes
 from release.appspec import ImageRef, appspec_revision, build_appspec
 from release.checks import CHECKS, Found, ReadCall
 from release.errors import (
+    EXIT_NO_ROLLBACK,
+    EXIT_ROLLBACK_FAILED,
+    EXIT_ROLLED_BACK,
     DeploymentFailed,
     DeploymentNotFollowed,
-    ReleaseError,
     ReleaseInputError,
     ReleaseRefused,
 )
@@ -59,6 +62,68 @@ _ACCESS_DENIED_CODES = ("AccessDenied", "AccessDeniedException")
 # CodeDeploy's answer when the group already has an active deployment.
 _LIMIT_EXCEEDED = "DeploymentLimitExceededException"
 _DEPLOYMENT_ID = re.compile(r"\bd-[A-Z0-9]{9}\b")
+#: GetDeployment's answer for an id CodeDeploy does not know (wrong region or
+#: account, or a typo): retrying it for the whole deadline helps no one.
+_NO_SUCH_DEPLOYMENT = "DeploymentDoesNotExistException"
+#: How many DeploymentDoesNotExist answers in a row are taken for a new
+#: deployment not visible yet, before the id is given up as unknown.
+NO_SUCH_DEPLOYMENT_TRIES = 3
+
+#: ``creator`` of a deployment CodeDeploy started to roll another one back
+#: (CodeDeploy DeploymentInfo; its ``rollbackInfo.rollbackTriggeringDeploymentId``
+#: names the deployment it rolls back).
+ROLLBACK_CREATOR = "codeDeployRollback"
+#: How often ``rollbackInfo`` of a failed deployment is read before "no
+#: rollback" is concluded (CodeDeploy fills it in shortly after the failure).
+ROLLBACK_INFO_READS = 4
+#: After an ambiguous CreateDeployment error (timeout, connection, 5xx), how
+#: long the group's deployments are listed again, with back-off, before the
+#: tool gives up (exit 4) and keeps the revision.
+AMBIGUOUS_CREATE_SECONDS = 120.0
+#: Written into every deployment's description: CreateDeployment takes no
+#: client token, so this is how a release finds its own deployment again.
+MARKER_PREFIX = "release-marker"
+
+
+def rollback_of(info: dict) -> str | None:
+    """The deployment that ``info`` rolls back, or None when it is no rollback.
+    A rollback whose trigger is not recorded answers ``"an earlier deployment"``."""
+    triggering = (info.get("rollbackInfo") or {}).get("rollbackTriggeringDeploymentId")
+    if triggering:
+        return triggering
+    if info.get("creator") == ROLLBACK_CREATOR:
+        return "an earlier deployment"
+    return None
+
+
+def release_marker(service: str, digest: str, nonce: str | None = None) -> str:
+    """``release-marker <service>@<digest>/<nonce>``: the image identifies a
+    re-run of the same release, the nonce this one run."""
+    return f"{image_marker(service, digest)}/{nonce or secrets.token_hex(6)}"
+
+
+def image_marker(service: str, digest: str) -> str:
+    return f"{MARKER_PREFIX} {service}@{digest}"
+
+
+def marker_in(description: str | None) -> str | None:
+    """The release marker written into a deployment's description, or None."""
+    match = re.search(rf"{MARKER_PREFIX} \S+@sha256:[0-9a-f]{{64}}/[0-9a-f]+", description or "")
+    return match.group(0) if match else None
+
+
+def ambiguous(err: BaseException) -> bool:
+    """Whether a failed write may still have happened: no answer (timeout,
+    connection closed) or a server error (5xx). A client error (4xx) is
+    CodeDeploy's definite refusal; missing credentials fail before sending."""
+    from botocore import exceptions as bx
+
+    if credential_problem(err) is not None:
+        return False
+    if isinstance(err, bx.ClientError):
+        status = (err.response.get("ResponseMetadata") or {}).get("HTTPStatusCode") or 0
+        return int(status) >= 500
+    return True
 
 
 def credential_problem(err: BaseException) -> str | None:
@@ -95,9 +160,10 @@ def default_timeout_minutes(target: ReleaseTarget) -> int:
 
 @dataclass(frozen=True, kw_only=True)
 class ReleaseOptions:
-    """How to release; only ``image`` is required."""
+    """How to release; only ``image`` is required (``follow`` has none: it
+    follows a deployment that exists)."""
 
-    image: ImageRef
+    image: ImageRef | None = None
     #: (event, Lambda function) pairs run by CodeDeploy; none when empty.
     hooks: tuple[tuple[str, str], ...] = ()
     #: Reference the image by digest in the task definition, so a re-pushed
@@ -213,6 +279,9 @@ class Preflight:
     network_configuration: NetworkConfiguration
     deployment_config_name: str | None
     register_request: dict
+    #: An active deployment of this very image (an earlier run of this
+    #: release, found by its marker): followed instead of starting another.
+    own_deployment: str | None = None
     notes: list[str] = field(default_factory=list)
     accepted: list[str] = field(default_factory=list)
     scan_summary: str = ""
@@ -225,22 +294,29 @@ def _error_code(err: BaseException) -> tuple[str, str]:
     return str(error.get("Code", type(err).__name__)), str(error.get("Message", err))
 
 
-def watch_commands(t: ReleaseTarget, deployment_id: str | None = None) -> str:
-    """How to watch the service's deployment from another shell."""
-    status = f"`.venv/bin/python -m release status --env {t.environment.name} --service {t.service_name}`"
+def oncall_command(t: ReleaseTarget, command: str, deployment_id: str | None = None) -> str:
+    """``.venv/bin/python -m release <command> ...`` for this target."""
+    line = f".venv/bin/python -m release {command} --env {t.environment.name} --service {t.service_name}"
     if deployment_id:
-        status += (
-            f" or `aws deploy get-deployment --deployment-id {deployment_id} --region {t.region}`"
-        )
-    return status
+        line += f" --deployment-id {deployment_id}"
+    return f"`{line}`"
+
+
+def watch_commands(t: ReleaseTarget, deployment_id: str | None = None) -> str:
+    """How to pick the deployment up again (``follow``: to its end, with the
+    release's exit codes) or look at it (``status``) from another shell."""
+    if not deployment_id:
+        return oncall_command(t, "status")
+    return (
+        f"{oncall_command(t, 'follow', deployment_id)} (to its end, with the release's exit "
+        f"codes) or {oncall_command(t, 'status', deployment_id)}"
+    )
 
 
 def stop_command(t: ReleaseTarget, deployment_id: str) -> str:
-    """How to stop it with rollback."""
-    return (
-        f"`.venv/bin/python -m release stop --env {t.environment.name} --service {t.service_name}` "
-        f"(aws deploy stop-deployment --deployment-id {deployment_id} --auto-rollback-enabled)"
-    )
+    """How to stop it with rollback (never said of a rollback: ``stop``
+    refuses those)."""
+    return oncall_command(t, "stop", deployment_id)
 
 
 class Releaser:
@@ -271,6 +347,12 @@ class Releaser:
         self.watching: str | None = None
         self.task_definition_arn: str | None = None
         self.accepted: list[str] = []
+        #: Written into the deployment's description (``release_marker``);
+        #: set once the image digest is known.
+        self.marker: str | None = None
+        #: Deployments known to be rollbacks -> the deployment each rolls
+        #: back (never offered a stop command).
+        self.rollbacks: dict[str, str] = {}
 
     # ----------------------------------------------------------------- output
     def say(self, line: str = "") -> None:
@@ -295,14 +377,22 @@ class Releaser:
         return min(self.options.poll_seconds, 15.0)
 
     @property
+    def subject(self) -> str:
+        """What is released, for messages: ``payment-api v1.4.2``."""
+        image = self.options.image
+        return f"{self.target.service_name} {image}" if image else self.target.service_name
+
+    @property
     def description(self) -> str:
-        text = self.options.description or (
-            f"{self.target.service_name} {self.options.image} via release tool"
-        )
+        text = self.options.description or f"{self.subject} via release tool"
         if self.accepted:
             text += "; " + "; ".join(self.accepted)
-        # CreateDeployment's description is at most 1024 characters... keep margin.
-        return text if len(text) <= 1000 else text[:997] + "..."
+        # CreateDeployment's description is at most 1024 characters; the
+        # marker always survives the cut.
+        marker = f" [{self.marker}]" if self.marker else ""
+        limit = 1000 - len(marker)
+        text = text if len(text) <= limit else text[: limit - 3] + "..."
+        return text + marker
 
     def watch_commands(self, deployment_id: str | None = None) -> str:
         return watch_commands(self.target, deployment_id)
@@ -433,6 +523,7 @@ class Releaser:
             network_configuration=found.network,
             deployment_config_name=found.deployment_config_name,
             register_request=found.register_request,
+            own_deployment=found.own_deployment,
             notes=found.notes,
             accepted=found.accepted,
             scan_summary=found.scan_summary,
@@ -444,6 +535,7 @@ class Releaser:
         from botocore.exceptions import BotoCoreError, ClientError
 
         t = self.target
+        self.marker = release_marker(t.service_name, pre.image_digest)
         self.phase = "registering"
         try:
             registered = self.clients.ecs.register_task_definition(**pre.register_request)
@@ -509,36 +601,51 @@ class Releaser:
             return arn in content
         return arn in names
 
-    def _deployments_using(self, arn: str) -> tuple[list[str], list[str]]:
-        """(active deployments of the group using ``arn``, all active ones).
-        Raises the botocore error if CodeDeploy cannot be read."""
+    def _is_mine(self, info: dict, arn: str) -> bool:
+        """This release's deployment: its marker, or its AppSpec naming ``arn``."""
+        return bool(
+            self.marker and self.marker in (info.get("description") or "")
+        ) or self._uses_revision(info, arn)
+
+    def _deployments_using(self, arn: str, *, recent: bool = False) -> tuple[list[str], list[str]]:
+        """(deployments of the group that are this release's, all listed ones):
+        the active ones, or with ``recent`` every one created in the last 15
+        minutes whatever its status (it may have failed already). Raises the
+        botocore error if CodeDeploy cannot be read."""
+        from datetime import UTC, datetime, timedelta
+
         from release.checks import ACTIVE_DEPLOYMENT_STATUSES
 
         t = self.target
-        active = (
-            self.clients.codedeploy.list_deployments(
-                applicationName=t.codedeploy_application,
-                deploymentGroupName=t.deployment_group,
-                includeOnlyStatuses=list(ACTIVE_DEPLOYMENT_STATUSES),
-            ).get("deployments")
-            or []
-        )
+        params: dict = {
+            "applicationName": t.codedeploy_application,
+            "deploymentGroupName": t.deployment_group,
+        }
+        if recent:
+            params["createTimeRange"] = {"start": datetime.now(UTC) - timedelta(minutes=15)}
+        else:
+            params["includeOnlyStatuses"] = list(ACTIVE_DEPLOYMENT_STATUSES)
+        listed = self.clients.codedeploy.list_deployments(**params).get("deployments") or []
         mine = [
             d
-            for d in active
-            if self._uses_revision(
+            for d in listed
+            if self._is_mine(
                 self.clients.codedeploy.get_deployment(deploymentId=d)["deploymentInfo"], arn
             )
         ]
-        return mine, list(active)
+        return mine, list(listed)
 
     def _after_failed_create(self, err: Exception, arn: str) -> str:
         """create_deployment answered with an error: did CodeDeploy create it
-        anyway (lost answer)? Follow it if so; else clean up and refuse."""
+        anyway (lost answer)? Follow it if so. Only after a definite refusal
+        (a 4xx client error) is the revision deregistered; an ambiguous error
+        (no answer, 5xx) keeps it (``_find_after_ambiguous``)."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         code, message = _error_code(err)
         answer = credential_problem(err) or f"{code}: {message}"
+        if ambiguous(err):
+            return self._find_after_ambiguous(answer, arn)
         try:
             mine, active = self._deployments_using(arn)
         except (ClientError, BotoCoreError) as read_err:
@@ -546,10 +653,11 @@ class Releaser:
             raise DeploymentNotFollowed(
                 f"codedeploy.create_deployment answered {answer}, and the group's "
                 f"deployments cannot be read ({read_code}: {read_message}), so it is unknown "
-                f"whether CodeDeploy created the deployment. Check "
-                f"{self.watch_commands()}: a deployment with task definition {arn} is this "
-                f"release's; if there is none, deregister {arn} (aws ecs "
-                "deregister-task-definition) or leave it (the next release converges)"
+                f"whether CodeDeploy created the deployment; the revision {arn} is kept. "
+                f"Check {self.watch_commands()}: a deployment whose description has "
+                f"[{self.marker}] or whose task definition is {arn} is this release's; if "
+                f"there is none, deregister {arn} (aws ecs deregister-task-definition) or "
+                "leave it (the next release converges)"
             ) from None
         if mine:
             return mine[0]
@@ -559,11 +667,54 @@ class Releaser:
             raise ReleaseRefused(
                 f"another release is in progress ({', '.join(others) or 'unknown id'}) in "
                 f"{self.target.codedeploy_application}/{self.target.deployment_group}; "
-                f"this release did not start and {cleanup}. Watch the other one with "
-                f"{self.watch_commands()} and release again when it has finished"
+                f"this release did not start and {cleanup}. Follow the other one with "
+                f"{oncall_command(self.target, 'follow', others[0] if others else None)} "
+                "and release again when it has finished"
             )
         raise ReleaseRefused(
             f"codedeploy.create_deployment failed ({answer}); nothing was deployed and {cleanup}"
+        )
+
+    def _find_after_ambiguous(self, answer: str, arn: str) -> str:
+        """After a timeout, connection error or 5xx: list the group's recent
+        deployments again, with back-off, for ``AMBIGUOUS_CREATE_SECONDS``,
+        looking for this release's marker or revision. Found: its id. Not
+        found: exit 4, the revision kept (CodeDeploy may still show it)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        t = self.target
+        deadline = self.clock() + AMBIGUOUS_CREATE_SECONDS
+        delay = max(self.options.poll_seconds, 1.0)
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                mine, _ = self._deployments_using(arn, recent=True)
+                if mine:
+                    return mine[0]
+                last = "none of them is this release's"
+            except (ClientError, BotoCoreError) as read_err:
+                read_code, read_message = _error_code(read_err)
+                last = f"listing failed: {read_code}: {read_message}"
+                if credential_problem(read_err):
+                    break
+            if self.clock() + delay > deadline:
+                break
+            self.say(
+                f"create_deployment answered {answer}: CodeDeploy may have created it; "
+                f"looking again in {delay:g} s ({last})"
+            )
+            self.sleep(delay)
+            delay = min(delay * 2, 60.0)
+        raise DeploymentNotFollowed(
+            f"codedeploy.create_deployment answered {answer}, which does not say whether "
+            f"CodeDeploy created the deployment, and {attempts} listings of the group's "
+            f"recent deployments in {AMBIGUOUS_CREATE_SECONDS:g} s did not find it (last: "
+            f"{last}). The revision {arn} is kept. Check {oncall_command(t, 'status')}: a "
+            f"deployment whose description has [{self.marker}] or whose task definition is "
+            f"{arn} is this release's (follow it with "
+            f"{oncall_command(t, 'follow', '<its id>')}); if none appears within a few "
+            f"minutes, release again or deregister {arn} (aws ecs deregister-task-definition)"
         )
 
     def _deregister_unused(self, arn: str) -> str:
@@ -614,17 +765,29 @@ class Releaser:
         started = self.clock()
         deadline = started + self.timeout_minutes * 60
         last_line = None
-        errors = 0
+        errors = unknown = 0
         prefix = f"{context}; " if context else ""
         while True:
             try:
                 info = self.clients.codedeploy.get_deployment(deploymentId=deployment_id)[
                     "deploymentInfo"
                 ]
-                errors = 0
+                errors = unknown = 0
+                if rollback_of(info):
+                    self.rollbacks[deployment_id] = rollback_of(info) or ""
             except (ClientError, BotoCoreError) as err:
                 code, message = _error_code(err)
                 problem = credential_problem(err)
+                if code == _NO_SUCH_DEPLOYMENT:
+                    unknown += 1
+                    if unknown >= NO_SUCH_DEPLOYMENT_TRIES:
+                        raise DeploymentNotFollowed(
+                            f"{prefix}stopped following deployment {deployment_id}: CodeDeploy "
+                            f"answered {code} {unknown} times ({message}). Check the id and "
+                            f"that the credentials are for the account and region "
+                            f"({self.target.region}) of {self.target.environment.name}, then "
+                            f"{self.watch_commands(deployment_id)}"
+                        ) from None
                 if problem or code in _ACCESS_DENIED_CODES:
                     raise DeploymentNotFollowed(
                         f"{prefix}stopped following deployment {deployment_id}: "
@@ -660,46 +823,130 @@ class Releaser:
             if info.get("status") in FINAL_DEPLOYMENT_STATUSES:
                 return info
             if self.clock() >= deadline:
+                rollback = rollback_of(info) or self.rollbacks.get(deployment_id)
                 raise DeploymentNotFollowed(
                     f"{prefix}deployment {deployment_id} is still {info.get('status')} after "
-                    f"{self.timeout_minutes:g} min; it continues in CodeDeploy. Watch it "
-                    f"with {self.watch_commands(deployment_id)} or stop it with "
-                    f"{self.stop_command(deployment_id)}"
+                    f"{self.timeout_minutes:g} min; it continues in CodeDeploy. Follow it "
+                    f"with {self.watch_commands(deployment_id)}"
+                    + (
+                        f"; it is the rollback of {rollback}: let it finish"
+                        if rollback
+                        else f", or stop it with {self.stop_command(deployment_id)}"
+                    )
                 )
             self.sleep(self.options.poll_seconds)
 
-    def _failure(self, info: dict) -> ReleaseError:
+    def _reread(self, info: dict) -> dict | None:
+        """``info`` read again after a poll interval; None if it cannot be read."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        self.sleep(self.options.poll_seconds)
+        try:
+            return self.clients.codedeploy.get_deployment(deploymentId=info["deploymentId"])[
+                "deploymentInfo"
+            ]
+        except (ClientError, BotoCoreError):
+            return None
+
+    def alarms_in_alarm(self) -> str:
+        """The deployment group's rollback alarms now in ALARM, for the
+        failure message (best effort: says so when they cannot be read)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
         t = self.target
+        try:
+            group = self.clients.codedeploy.get_deployment_group(
+                applicationName=t.codedeploy_application, deploymentGroupName=t.deployment_group
+            )["deploymentGroupInfo"]
+            names = [
+                a["name"]
+                for a in (group.get("alarmConfiguration") or {}).get("alarms") or []
+                if a.get("name")
+            ]
+            if not names:
+                return "alarms in ALARM: none configured on the group"
+            found = (
+                self.clients.cloudwatch.describe_alarms(AlarmNames=names).get("MetricAlarms") or []
+            )
+        except (ClientError, BotoCoreError) as err:
+            code, _ = _error_code(err)
+            return f"alarms in ALARM: not readable ({code})"
+        firing = [a["AlarmName"] for a in found if a.get("StateValue") == "ALARM"]
+        return "alarms in ALARM: " + (", ".join(firing) if firing else "none any more")
+
+    def _failure(self, info: dict) -> DeploymentFailed:
+        """How the deployment ended, with the rollback's outcome: exit 1
+        (rolled back), 5 (rollback failed or unknown) or 6 (no rollback)."""
+        t = self.target
+        deployment_id = info.get("deploymentId")
         error = info.get("errorInformation") or {}
         reason = ": ".join(x for x in (error.get("code"), error.get("message")) if x)
         message = (
-            f"deployment {info.get('deploymentId')} of {t.service_name} "
-            f"{self.options.image} to {t.environment.name} {info.get('status', '?').upper()}"
-            + (f" ({reason})" if reason else "")
+            f"deployment {deployment_id} of {self.subject} to {t.environment.name} "
+            f"{info.get('status', '?').upper()}" + (f" ({reason})" if reason else "")
         )
+        if error.get("code") == "ALARM_ACTIVE":
+            message += f"; {self.alarms_in_alarm()}"
+        rolls_back = rollback_of(info)
+        if rolls_back:
+            return self._failed(
+                EXIT_ROLLBACK_FAILED,
+                "ROLLBACK FAILED",
+                f"{message}: it is the rollback of {rolls_back}; check the service and its "
+                "listeners by hand",
+            )
         rollback = info.get("rollbackInfo") or {}
+        reads = 1
+        while not rollback.get("rollbackDeploymentId") and reads < ROLLBACK_INFO_READS:
+            again = self._reread(info)
+            reads += 1
+            if again is None:
+                return self._failed(
+                    EXIT_ROLLBACK_FAILED,
+                    "ROLLBACK UNKNOWN",
+                    f"{message}; whether CodeDeploy rolls it back could not be read (read "
+                    f"{reads} times). Check with {self.watch_commands(deployment_id)}",
+                )
+            rollback = again.get("rollbackInfo") or {}
         rollback_id = rollback.get("rollbackDeploymentId")
-        if rollback_id:
-            self.say(f"CodeDeploy is rolling back with deployment {rollback_id}; following it")
-            try:
-                final = self.watch(rollback_id, context=f"{message}; rolling back")
-            except DeploymentNotFollowed as err:
-                return err
-            if final.get("status") == SUCCEEDED:
-                message += (
-                    f"; rolled back by {rollback_id}: production traffic is on the "
-                    "previous task set"
-                )
-            else:
-                message += (
-                    f"; ROLLBACK {rollback_id} {final.get('status', '?').upper()}: check "
-                    "the service and its listeners by hand"
-                )
-        elif rollback.get("rollbackMessage"):
-            message += f"; {rollback['rollbackMessage']}"
-        else:
-            message += "; no automatic rollback: production traffic stays where CodeDeploy left it"
-        return DeploymentFailed(message)
+        if not rollback_id:
+            text = rollback.get("rollbackMessage") or (
+                "production traffic stays where CodeDeploy left it"
+            )
+            return self._failed(
+                EXIT_NO_ROLLBACK,
+                "no rollback",
+                f"{message}; no automatic rollback (rollbackInfo read {reads} times): {text}",
+            )
+        self.say(f"CodeDeploy is rolling back with deployment {rollback_id}; following it")
+        self.rollbacks[rollback_id] = deployment_id or "?"
+        try:
+            final = self.watch(rollback_id, context=f"{message}; rolling back")
+        except DeploymentNotFollowed as err:
+            return self._failed(
+                EXIT_ROLLBACK_FAILED,
+                "ROLLBACK UNKNOWN",
+                f"{err}; the rollback's outcome is unknown",
+            )
+        if final.get("status") == SUCCEEDED:
+            return self._failed(
+                EXIT_ROLLED_BACK,
+                "rolled back",
+                f"{message}; rolled back by {rollback_id}: production traffic is on the "
+                "previous task set",
+            )
+        return self._failed(
+            EXIT_ROLLBACK_FAILED,
+            "ROLLBACK FAILED",
+            f"{message}; ROLLBACK {rollback_id} {final.get('status', '?').upper()}: check "
+            "the service and its listeners by hand",
+        )
+
+    @staticmethod
+    def _failed(code: int, verdict: str, message: str) -> DeploymentFailed:
+        failed = DeploymentFailed(message, code)
+        failed.verdict = f"failed, {verdict}"
+        return failed
 
     def summary(self, pre: Preflight) -> list[str]:
         """What the checks found, printed before the first write (and by --check)."""
@@ -727,19 +974,60 @@ class Releaser:
         return pre
 
     def run(self) -> str:
-        """Checks, starts and watches the release; returns the deployment id."""
+        """Checks, starts and watches the release; returns the deployment id.
+        A re-run that finds its own deployment in progress follows it."""
         pre = self.check()
+        if pre.own_deployment:
+            self.say(
+                f"deployment {pre.own_deployment} of this image is already in progress (its "
+                "description has this image's release marker: an earlier run of this "
+                "release); following it instead of starting another"
+            )
+            return self.follow(pre.own_deployment)
+        return self.follow(self.start(pre))
+
+    def follow(self, deployment_id: str) -> str:
+        """Follows a deployment to its end; raises DeploymentFailed (exit 1, 5
+        or 6) or DeploymentNotFollowed (4) as the release does."""
         t = self.target
-        deployment_id = self.start(pre)
+        self.deployment_id = deployment_id
+        self.phase = "watching"
         info = self.watch(deployment_id)
         if info.get("status") != SUCCEEDED:
             raise self._failure(info)
         self.phase = "done"
+        rolls_back = rollback_of(info)
+        if rolls_back:
+            raise self._failed(
+                EXIT_ROLLED_BACK,
+                "rolled back",
+                f"deployment {deployment_id}, the rollback of {rolls_back}, succeeded: "
+                "production traffic is on the previous task set",
+            )
+        arn = self.task_definition_arn or task_definition_of(info) or "?"
         self.say(
-            f"released {t.service_name} {self.options.image} to {t.environment.name}: "
-            f"deployment {deployment_id} succeeded; task definition {self.task_definition_arn}"
+            f"released {self.subject} to {t.environment.name}: "
+            f"deployment {deployment_id} succeeded; task definition {arn}"
         )
         return deployment_id
+
+
+def task_definition_of(info: dict) -> str | None:
+    """The task definition a deployment's AppSpec names (``revision.appSpecContent``)."""
+    import json
+
+    content = (((info.get("revision") or {}).get("appSpecContent") or {}).get("content")) or ""
+    try:
+        appspec = json.loads(content)
+        for resource in appspec.get("Resources") or appspec.get("resources") or []:
+            name = ((resource.get("TargetService") or {}).get("Properties") or {}).get(
+                "TaskDefinition"
+            )
+            if name:
+                return name
+    except (ValueError, AttributeError):
+        return None
+    return None
 
 
 def describe_target(target: dict, info: dict, deployment_id: str) -> list[str]:

@@ -5,12 +5,17 @@ docs/release.md prints it (``exit_code_table``; a test compares the two).
 The code tells a pipeline what happened and what is still running:
 
 - 0: released (or dry run / check / status / stop done);
-- 1: the deployment failed, was stopped or rolled back;
+- 1: the deployment failed or was stopped, and CodeDeploy's rollback
+  succeeded: production is on the previous task set;
 - 2: bad input or configuration, refused before any AWS call;
 - 3: refused (by a read-only check, or by AWS before anything was
   deployed); nothing is left that changes what runs;
 - 4: a deployment continues in AWS but the tool no longer follows it
   (deadline, credentials expired, AWS unreachable);
+- 5: the deployment failed and its rollback failed, or the rollback's
+  outcome could not be read: check production by hand;
+- 6: the deployment failed or was stopped and no rollback ran: traffic is
+  where CodeDeploy left it;
 - 130 / 143: interrupted by SIGINT / SIGTERM; the message says what
   continues and how to watch it.
 """
@@ -29,29 +34,37 @@ class ExitCode:
 
 
 EXIT_OK = 0
-EXIT_DEPLOYMENT_FAILED = 1
+#: Failed or stopped, and the automatic rollback succeeded.
+EXIT_ROLLED_BACK = 1
 EXIT_INPUT = 2
 EXIT_REFUSED = 3
 EXIT_NOT_FOLLOWED = 4
 EXIT_SIGINT = 130
 EXIT_SIGTERM = 143
+#: Failed, and the rollback failed or its outcome could not be read.
+EXIT_ROLLBACK_FAILED = 5
+#: Failed or stopped, and no rollback ran (rollbackInfo read several times).
+EXIT_NO_ROLLBACK = 6
+#: Former name: a failed deployment that was rolled back.
+EXIT_DEPLOYMENT_FAILED = EXIT_ROLLED_BACK
 #: Former names, kept for callers of the tool's Python API.
 EXIT_TIMEOUT = EXIT_NOT_FOLLOWED
 EXIT_INTERRUPTED = EXIT_SIGINT
 
-#: Every exit code of ``.venv/bin/python -m release`` (release, status, stop), in order.
+#: Every exit code of ``.venv/bin/python -m release`` (release, status, follow, stop).
 EXIT_CODES: tuple[ExitCode, ...] = (
     ExitCode(
         EXIT_OK,
-        "released; or the dry run, `--check`, `status` or `stop` did what was asked",
+        "released (or `follow`: the deployment succeeded); or the dry run, `--check`, "
+        "`status` or `stop` did what was asked",
         "a release: the new revision serves production traffic; `stop`: the deployment "
         "is stopping and rolling back; otherwise nothing",
     ),
     ExitCode(
-        EXIT_DEPLOYMENT_FAILED,
-        "the deployment failed, was stopped or rolled back",
-        "a revision was registered; traffic is where CodeDeploy left it (the message says "
-        "whether the rollback finished)",
+        EXIT_ROLLED_BACK,
+        "the deployment failed or was stopped, and CodeDeploy rolled it back "
+        "(first line `... failed, rolled back: ...`)",
+        "a revision was registered; production traffic is on the previous task set",
     ),
     ExitCode(
         EXIT_INPUT,
@@ -72,6 +85,19 @@ EXIT_CODES: tuple[ExitCode, ...] = (
         "a deployment continues in AWS but is no longer followed (deadline, expired "
         "credentials, AWS unreachable, or unknown whether CodeDeploy created it)",
         "yes: the message names the deployment and the command to watch it",
+    ),
+    ExitCode(
+        EXIT_ROLLBACK_FAILED,
+        "the deployment failed and its rollback failed or could not be read (first line "
+        "`... failed, ROLLBACK FAILED: ...` or `... failed, ROLLBACK UNKNOWN: ...`)",
+        "a revision was registered; production may serve the failed revision: check the "
+        "service and its listeners by hand",
+    ),
+    ExitCode(
+        EXIT_NO_ROLLBACK,
+        "the deployment failed or was stopped and no rollback ran (first line `... failed, "
+        "no rollback: ...`)",
+        "a revision was registered; traffic is where CodeDeploy left it",
     ),
     ExitCode(
         EXIT_SIGINT,
@@ -117,9 +143,11 @@ class ReleaseRefused(ReleaseError):
 
 
 class DeploymentFailed(ReleaseError):
-    """CodeDeploy ended the deployment unsuccessfully."""
+    """CodeDeploy ended the deployment unsuccessfully; ``exit_code`` says
+    whether it was rolled back (1), the rollback failed or is unknown (5), or
+    none ran (6)."""
 
-    exit_code = EXIT_DEPLOYMENT_FAILED
+    exit_code = EXIT_ROLLED_BACK
 
 
 class DeploymentNotFollowed(ReleaseError):

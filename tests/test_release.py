@@ -40,10 +40,13 @@ from release.deploy import (
     ReleaseOptions,
     Releaser,
     default_timeout_minutes,
+    release_marker,
 )
 from release.errors import (
     EXIT_DEPLOYMENT_FAILED,
+    EXIT_NO_ROLLBACK,
     EXIT_REFUSED,
+    EXIT_ROLLBACK_FAILED,
     EXIT_TIMEOUT,
     DeploymentFailed,
     DeploymentTimedOut,
@@ -450,6 +453,20 @@ class World:
             },
         )
 
+    def expect_info(self, status, *, deployment_id="d-GREEN0001", rollback=None, **more):
+        """One GetDeployment answer (no target read)."""
+        info = {
+            "deploymentId": deployment_id,
+            "status": status,
+            "applicationName": self.target.codedeploy_application,
+            **more,
+        }
+        if rollback:
+            info["rollbackInfo"] = rollback
+        self.cd_stub.add_response(
+            "get_deployment", {"deploymentInfo": info}, {"deploymentId": deployment_id}
+        )
+
     def expect_poll(
         self,
         status,
@@ -503,6 +520,42 @@ class World:
             {"deploymentTarget": {"deploymentTargetType": "ECSTarget", "ecsTarget": ecs_target}},
             {"deploymentId": deployment_id, "targetId": self.target.deployment_target_id},
         )
+
+    def expect_alarm_group(self, alarms: list[str]):
+        """GetDeploymentGroup as the failure message reads it: the group's
+        rollback alarms (their states are moto's CloudWatch)."""
+        t = self.target
+        self.cd_stub.add_response(
+            "get_deployment_group",
+            {
+                "deploymentGroupInfo": {
+                    "applicationName": t.codedeploy_application,
+                    "deploymentGroupName": t.deployment_group,
+                    "alarmConfiguration": {
+                        "enabled": True,
+                        "alarms": [{"name": a} for a in alarms],
+                    },
+                }
+            },
+            {
+                "applicationName": t.codedeploy_application,
+                "deploymentGroupName": t.deployment_group,
+            },
+        )
+
+    def alarm(self, name: str, state: str = "OK") -> None:
+        self.cloudwatch.put_metric_alarm(
+            AlarmName=name,
+            MetricName="HTTPCode_Target_5XX_Count",
+            Namespace="AWS/ApplicationELB",
+            Statistic="Sum",
+            Period=60,
+            EvaluationPeriods=1,
+            Threshold=1,
+            ComparisonOperator="GreaterThanThreshold",
+        )
+        if state != "OK":
+            self.cloudwatch.set_alarm_state(AlarmName=name, StateValue=state, StateReason="test")
 
     def revisions(self) -> list[str]:
         return self.ecs.list_task_definitions(
@@ -1019,14 +1072,26 @@ def test_the_dry_run_lists_exactly_the_calls_preflight_makes(world, dev):
             "get_function_configuration", {"FunctionName": function}, {"FunctionName": function}
         )
     world.expect_group()
-    world.expect_no_active()
+    # An earlier run of this release is in progress: it is read (and followed).
+    world.expect_no_active(["d-OWN000001"])
+    world.cd_stub.add_response(
+        "get_deployment",
+        {
+            "deploymentInfo": {
+                "deploymentId": "d-OWN000001",
+                "status": "InProgress",
+                "description": f"x [{release_marker('payment-api', world.digest, 'abc123')}]",
+            }
+        },
+        {"deploymentId": "d-OWN000001"},
+    )
     # Terraform registered a newer revision: the running one is read too.
     world.ecs.register_task_definition(**world.task_definition())
     releaser = world.releaser(target=target_from_config(env, "payment-api"), hooks=hooks)
     planned = _planned_read_only_calls(releaser.plan())
     world.calls.clear()
     world.sent.clear()
-    releaser.preflight()
+    assert releaser.preflight().own_deployment == "d-OWN000001"
     assert [name for name, _ in planned] == world.calls
     assert world.calls[:2] == ["sts.GetCallerIdentity", "ecs.DescribeServices"]
     assert world.calls.count("lambda.GetFunctionConfiguration") == 2
@@ -1135,13 +1200,16 @@ def test_a_failed_rollback_is_reported_loudly(world):
         error=("ALARM_ACTIVE", "alarm fired"),
         rollback={"rollbackDeploymentId": "d-ROLLBACK2"},
     )
+    world.expect_alarm_group([])
     world.expect_poll("Failed", deployment_id="d-ROLLBACK2", green=10)
     with pytest.raises(
         DeploymentFailed,
-        match=r"STOPPED \(ALARM_ACTIVE: alarm fired\); "
+        match=r"STOPPED \(ALARM_ACTIVE: alarm fired\); .*"
         r"ROLLBACK d-ROLLBACK2 FAILED: check the service",
-    ):
+    ) as failed:
         world.releaser().run()
+    assert failed.value.exit_code == EXIT_ROLLBACK_FAILED == 5
+    assert failed.value.verdict == "failed, ROLLBACK FAILED"
 
 
 def test_stopped_deployment_without_rollback_exits_non_zero(world):
@@ -1149,8 +1217,14 @@ def test_stopped_deployment_without_rollback_exits_non_zero(world):
     world.expect_no_active()
     world.expect_create()
     world.expect_poll("Stopped", green=0, error=("DEPLOYMENT_STOPPED", "stopped by a user"))
-    with pytest.raises(DeploymentFailed, match="STOPPED .*no automatic rollback"):
+    # rollbackInfo is read again before "no rollback" is concluded.
+    for _ in range(3):
+        world.expect_info("Stopped")
+    with pytest.raises(DeploymentFailed, match="STOPPED .*no automatic rollback") as failed:
         world.releaser().run()
+    assert failed.value.exit_code == EXIT_NO_ROLLBACK == 6
+    assert "rollbackInfo read 4 times" in str(failed.value)
+    assert failed.value.verdict == "failed, no rollback"
 
 
 def test_timeout_gives_up_waiting_with_the_deployment_id(world):
@@ -1212,10 +1286,17 @@ def _assert_nothing_written(w: World):
 def test_deployment_in_progress_is_refused_before_any_write(world):
     world.expect_group()
     world.expect_no_active(active=["d-BUSY00001"])
+    world.cd_stub.add_response(
+        "get_deployment",
+        {"deploymentInfo": {"deploymentId": "d-BUSY00001", "status": "InProgress"}},
+        {"deploymentId": "d-BUSY00001"},
+    )
     with pytest.raises(
         ReleaseRefused,
-        match="deployment d-BUSY00001 is already in progress "
-        "for payment-dev/payment-dev-payment-api",
+        match=r"deployment d-BUSY00001 \(InProgress, no description\) is already in progress "
+        "for payment-dev/payment-dev-payment-api; follow it with "
+        "`.venv/bin/python -m release follow --env dev --service payment-api "
+        "--deployment-id d-BUSY00001`",
     ):
         world.releaser().run()
     _assert_nothing_written(world)

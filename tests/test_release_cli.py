@@ -361,6 +361,18 @@ def test_bad_input_is_refused_with_a_message_naming_field_and_allowed(argv, mess
     assert out == ""
 
 
+@pytest.mark.parametrize("value", ["sha256:abc", "v1 beta", "v1.4.2"])
+def test_a_bad_expect_digest_names_expect_digest_not_image_tag(value):
+    code, out, err = run(
+        "--env", "dev", "--service", "payment-api", "--image-tag", "v1", "--expect-digest", value
+    )
+    assert code == EXIT_INPUT
+    assert err == (
+        f"release refused: --expect-digest: {value!r} is not allowed; use sha256:<64 hex>\n"
+    )
+    assert out == ""
+
+
 def test_missing_image_tag_is_a_usage_error():
     code, out, err = run("--env", "dev", "--service", "payment-api", "--dry-run")
     assert code == EXIT_INPUT

@@ -39,19 +39,24 @@ from pathlib import Path
 
 import pytest
 from botocore.awsrequest import AWSResponse
+from botocore.stub import ANY
 
 from release import cli
 from release.checks import ACTIVE_DEPLOYMENT_STATUSES
-from release.deploy import NO_RETRIES, RETRIES, AwsClients
+from release.deploy import NO_RETRIES, RETRIES, AwsClients, marker_in
 from release.errors import (
     EXIT_CODES,
     EXIT_DEPLOYMENT_FAILED,
     EXIT_INPUT,
+    EXIT_NO_ROLLBACK,
     EXIT_NOT_FOLLOWED,
     EXIT_OK,
     EXIT_REFUSED,
+    EXIT_ROLLBACK_FAILED,
+    EXIT_ROLLED_BACK,
     EXIT_SIGINT,
     EXIT_SIGTERM,
+    DeploymentFailed,
     DeploymentNotFollowed,
     ReleaseRefused,
     exit_code_table,
@@ -358,8 +363,10 @@ def test_poll_errors_until_the_deadline_exit_4_with_the_watch_command(world):
     message = str(lost.value)
     assert "3 polls in a row failed (last: ThrottlingException: slow down)" in message
     assert "continues in CodeDeploy" in message
-    assert ".venv/bin/python -m release status --env dev --service payment-api" in message
-    assert "aws deploy get-deployment --deployment-id d-GREEN0001" in message
+    assert (
+        ".venv/bin/python -m release follow --env dev --service payment-api "
+        "--deployment-id d-GREEN0001" in message
+    )
     assert world.clock.sleeps == [20, 40]
 
 
@@ -386,29 +393,39 @@ def _failed_with_rollback(w: World) -> None:
         error=("ALARM_ACTIVE", "alarm payment-dev-payment-api-5xx went into ALARM"),
         rollback={"rollbackDeploymentId": "d-ROLLBACK1"},
     )
+    w.alarm("payment-dev-payment-api-5xx", "ALARM")
+    w.alarm("payment-dev-payment-api-latency")
+    w.expect_alarm_group(["payment-dev-payment-api-5xx", "payment-dev-payment-api-latency"])
 
 
 def test_a_lost_rollback_keeps_the_original_failure_reason(world):
     _failed_with_rollback(world)
     world.cd_stub.add_client_error("get_deployment", "ExpiredToken", "expired")
-    with pytest.raises(DeploymentNotFollowed) as lost:
+    with pytest.raises(DeploymentFailed) as lost:
         world.releaser().run()
     message = str(lost.value)
     assert "d-GREEN0001 of payment-api v1.4.2 to dev STOPPED (ALARM_ACTIVE: alarm" in message
     assert "stopped following deployment d-ROLLBACK1" in message
-    assert lost.value.exit_code == EXIT_NOT_FOLLOWED
+    assert message.endswith("the rollback's outcome is unknown")
+    assert (lost.value.exit_code, lost.value.verdict) == (
+        EXIT_ROLLBACK_FAILED,
+        "failed, ROLLBACK UNKNOWN",
+    )
 
 
 def test_a_rollback_past_the_deadline_exits_4_with_the_reason(world):
     _failed_with_rollback(world)
     for _ in range(4):
         world.expect_poll("InProgress", deployment_id="d-ROLLBACK1", green=10)
-    with pytest.raises(DeploymentNotFollowed) as lost:
+    with pytest.raises(DeploymentFailed) as lost:
         world.releaser(timeout_minutes=0.5).run()
     message = str(lost.value)
     assert "STOPPED (ALARM_ACTIVE" in message
     assert "deployment d-ROLLBACK1 is still InProgress after 0.5 min" in message
-    assert lost.value.exit_code == EXIT_NOT_FOLLOWED
+    # A rollback is never offered a stop.
+    assert "it is the rollback of d-GREEN0001: let it finish" in message
+    assert "stop" not in message.replace("STOPPED", "").replace("stopped following", "")
+    assert lost.value.exit_code == EXIT_ROLLBACK_FAILED
 
 
 # ------------------------------------------------------------ idempotency
@@ -463,7 +480,7 @@ def test_a_release_that_loses_the_race_leaves_nothing_and_spares_the_winner(worl
 
 def test_unknown_whether_created_exits_4_and_deregisters_nothing(world):
     _checks(world)
-    world.cd_stub.add_client_error("create_deployment", "InternalFailure", "?", 500)
+    world.cd_stub.add_client_error("create_deployment", "AccessDeniedException", "no", 400)
     world.cd_stub.add_client_error("list_deployments", "ThrottlingException", "slow down")
     with pytest.raises(DeploymentNotFollowed, match="unknown whether CodeDeploy created"):
         world.releaser().run()
@@ -653,6 +670,8 @@ def _group_with_alarms(w: World, alarms: list[str]):
             "deploymentGroupInfo": {
                 "applicationName": t.codedeploy_application,
                 "deploymentGroupName": t.deployment_group,
+                "computePlatform": "ECS",
+                "ecsServices": [{"clusterName": t.cluster, "serviceName": t.ecs_service}],
                 "alarmConfiguration": {"enabled": True, "alarms": [{"name": a} for a in alarms]},
             }
         },
@@ -660,41 +679,71 @@ def _group_with_alarms(w: World, alarms: list[str]):
     )
 
 
-def test_status_shows_the_active_deployment_traffic_and_alarms(world):
-    world.cloudwatch.put_metric_alarm(
-        AlarmName="payment-dev-payment-api-5xx",
-        MetricName="HTTPCode_Target_5XX_Count",
-        Namespace="AWS/ApplicationELB",
-        Statistic="Sum",
-        Period=60,
-        EvaluationPeriods=1,
-        Threshold=1,
-        ComparisonOperator="GreaterThanThreshold",
+def _info(w: World, deployment_id: str, status="InProgress", **more) -> dict:
+    """A GetDeployment answer of the world's group."""
+    return {
+        "deploymentInfo": {
+            "deploymentId": deployment_id,
+            "status": status,
+            "applicationName": w.target.codedeploy_application,
+            "deploymentGroupName": w.target.deployment_group,
+            **more,
+        }
+    }
+
+
+def _get(w: World, deployment_id: str, status="InProgress", **more) -> None:
+    w.cd_stub.add_response(
+        "get_deployment", _info(w, deployment_id, status, **more), {"deploymentId": deployment_id}
     )
+
+
+def _appspec(task_definition: str) -> dict:
+    return _deployment_info_revision(task_definition)
+
+
+def _deployment_info_revision(task_definition: str) -> dict:
+    content = json.dumps(
+        {"Resources": [{"TargetService": {"Properties": {"TaskDefinition": task_definition}}}]}
+    )
+    return {"revisionType": "AppSpecContent", "appSpecContent": {"content": content}}
+
+
+def test_status_shows_the_active_deployment_traffic_and_alarms(world):
+    world.alarm("payment-dev-payment-api-5xx")
+    _group_with_alarms(world, ["payment-dev-payment-api-5xx", "payment-dev-gone"])
     world.expect_no_active(["d-GREEN0001"])
-    world.cd_stub.add_response(
-        "get_deployment",
-        {
-            "deploymentInfo": {
-                "deploymentId": "d-GREEN0001",
-                "status": "InProgress",
-                "createTime": datetime(2026, 1, 1, tzinfo=UTC),
-            }
-        },
-        {"deploymentId": "d-GREEN0001"},
+    _get(
+        world,
+        "d-GREEN0001",
+        createTime=datetime(2026, 1, 1, tzinfo=UTC),
+        creator="user",
+        revision=_appspec(world.first_arn),
+        description="payment-api v1.4.2 via release tool [release-marker payment-api@"
+        + world.digest
+        + "/0123456789ab]",
     )
     world.cd_stub.add_response(
         "get_deployment_target",
         _target_info(world, "d-GREEN0001", 10),
         {"deploymentId": "d-GREEN0001", "targetId": world.target.deployment_target_id},
     )
-    _group_with_alarms(world, ["payment-dev-payment-api-5xx", "payment-dev-gone"])
     code, out, err = _cli(world, command="status")
     assert (code, err) == (EXIT_OK, "")
     assert "active deployment d-GREEN0001 InProgress" in out
+    assert "  created 2026-01-01 00:00:00+00:00 by user" in out
+    assert f"  task definition {world.first_arn}; image {world.repo_url}:bootstrap" in out
+    assert "(digest not pinned)" in out
     assert "traffic blue 90%, green 10%" in out
     assert "alarms: payment-dev-payment-api-5xx OK, payment-dev-gone MISSING" in out
-    assert ".venv/bin/python -m release stop --env dev --service payment-api" in out
+    assert (
+        ".venv/bin/python -m release follow --env dev --service payment-api "
+        "--deployment-id d-GREEN0001" in out
+    )
+    assert (
+        ".venv/bin/python -m release stop --env dev --service payment-api "
+        "--deployment-id d-GREEN0001" in out
+    )
 
 
 def test_status_without_describe_alarms_names_the_alarms_as_not_readable(world):
@@ -702,14 +751,10 @@ def test_status_without_describe_alarms_names_the_alarms_as_not_readable(world):
     "On-call commands"): the deployment is shown, the alarms by name, exit 0."""
     from botocore.stub import Stubber
 
-    world.expect_no_active(["d-GREEN0001"])
-    world.cd_stub.add_response(
-        "get_deployment",
-        {"deploymentInfo": {"deploymentId": "d-GREEN0001", "status": "InProgress"}},
-        {"deploymentId": "d-GREEN0001"},
-    )
-    world.cd_stub.add_client_error("get_deployment_target", "DeploymentTargetDoesNotExistException")
     _group_with_alarms(world, ["payment-dev-payment-api-target-5xx-rate"])
+    world.expect_no_active(["d-GREEN0001"])
+    _get(world, "d-GREEN0001")
+    world.cd_stub.add_client_error("get_deployment_target", "DeploymentTargetDoesNotExistException")
     with Stubber(world.cloudwatch) as cloudwatch:
         cloudwatch.add_client_error("describe_alarms", "AccessDenied", "not authorized")
         code, out, err = _cli(world, command="status")
@@ -725,16 +770,10 @@ def test_status_without_describe_alarms_names_the_alarms_as_not_readable(world):
 def test_status_refuses_on_other_describe_alarms_errors(world):
     from botocore.stub import Stubber
 
-    world.expect_no_active()
-    world.cd_stub.add_response(
-        "list_deployments",
-        {"deployments": []},
-        {
-            "applicationName": world.target.codedeploy_application,
-            "deploymentGroupName": world.target.deployment_group,
-        },
-    )
     _group_with_alarms(world, ["payment-dev-payment-api-target-5xx-rate"])
+    world.expect_no_active(["d-GREEN0001"])
+    _get(world, "d-GREEN0001")
+    world.cd_stub.add_client_error("get_deployment_target", "DeploymentTargetDoesNotExistException")
     with Stubber(world.cloudwatch) as cloudwatch:
         cloudwatch.add_client_error("describe_alarms", "InvalidNextToken", "bad token")
         code, _, err = _cli(world, command="status")
@@ -745,32 +784,34 @@ def test_status_refuses_on_other_describe_alarms_errors(world):
     )
 
 
-def test_status_without_an_active_deployment_shows_the_last_one(world):
+def test_status_reads_every_page_and_shows_the_newest(world):
+    """ListDeployments' order is not documented: the newest of every page of
+    the smallest window with deployments is shown, not the first page's."""
     t = world.target
+    _group_with_alarms(world, [])
     world.expect_no_active()
+    group = {"applicationName": t.codedeploy_application, "deploymentGroupName": t.deployment_group}
+    old = [f"d-OLD{i:06d}" for i in range(10)]
     world.cd_stub.add_response(
         "list_deployments",
-        {"deployments": ["d-OLD000001", "d-NEW000001"]},
-        {"applicationName": t.codedeploy_application, "deploymentGroupName": t.deployment_group},
+        {"deployments": old, "nextToken": "page2"},
+        {**group, "createTimeRange": ANY},
     )
-    for info in (
-        {
-            "deploymentId": "d-OLD000001",
-            "status": "Succeeded",
-            "createTime": datetime(2026, 1, 1, tzinfo=UTC),
-        },
-        {
-            "deploymentId": "d-NEW000001",
-            "status": "Stopped",
-            "createTime": datetime(2026, 1, 2, tzinfo=UTC),
-            "errorInformation": {"code": "ALARM_ACTIVE", "message": "5xx"},
-        },
-    ):
-        world.cd_stub.add_response(
-            "get_deployment", {"deploymentInfo": info}, {"deploymentId": info["deploymentId"]}
-        )
+    world.cd_stub.add_response(
+        "list_deployments",
+        {"deployments": ["d-NEW000001"]},
+        {**group, "createTimeRange": ANY, "nextToken": "page2"},
+    )
+    for i, deployment_id in enumerate(old):
+        _get(world, deployment_id, "Succeeded", createTime=datetime(2026, 1, 1, i, tzinfo=UTC))
+    _get(
+        world,
+        "d-NEW000001",
+        "Stopped",
+        createTime=datetime(2026, 1, 2, tzinfo=UTC),
+        errorInformation={"code": "ALARM_ACTIVE", "message": "5xx"},
+    )
     world.cd_stub.add_client_error("get_deployment_target", "DeploymentTargetDoesNotExistException")
-    _group_with_alarms(world, [])
     code, out, _ = _cli(world, command="status")
     assert code == EXIT_OK
     assert "last deployment d-NEW000001 Stopped" in out
@@ -778,8 +819,42 @@ def test_status_without_an_active_deployment_shows_the_last_one(world):
     assert "stop it with" not in out
 
 
+def test_status_of_a_deployment_of_another_group_is_refused(world):
+    _group_with_alarms(world, [])
+    world.cd_stub.add_response(
+        "get_deployment",
+        {
+            "deploymentInfo": {
+                "deploymentId": "d-OTHER0001",
+                "status": "InProgress",
+                "applicationName": world.target.codedeploy_application,
+                "deploymentGroupName": "payment-dev-billing",
+            }
+        },
+        {"deploymentId": "d-OTHER0001"},
+    )
+    code, _, err = _cli(world, "--deployment-id", "d-OTHER0001", command="status")
+    assert code == EXIT_REFUSED
+    assert err == (
+        "status refused: deployment d-OTHER0001 belongs to payment-dev/payment-dev-billing, "
+        "not to payment-dev/payment-dev-payment-api (payment-api in dev). Nothing was changed.\n"
+    )
+
+
+def test_a_malformed_deployment_id_is_bad_input():
+    code = cli.main(
+        ["stop", "--env", "dev", "--service", "payment-api", "--deployment-id", "d-x"],
+        out=io.StringIO(),
+        err=(err := io.StringIO()),
+    )
+    assert code == EXIT_INPUT
+    assert err.getvalue().startswith("stop refused: --deployment-id: 'd-x' is not allowed;")
+
+
 def test_stop_stops_the_active_deployment_with_rollback(world):
+    _group_with_alarms(world, [])
     world.expect_no_active(["d-GREEN0001"])
+    _get(world, "d-GREEN0001")
     world.cd_stub.add_response(
         "stop_deployment",
         {"status": "Pending", "statusMessage": "Stopping"},
@@ -790,12 +865,257 @@ def test_stop_stops_the_active_deployment_with_rollback(world):
     assert "stop requested for deployment d-GREEN0001: Pending (Stopping)" in out
 
 
+@pytest.mark.parametrize(
+    "rollback",
+    [
+        {"creator": "codeDeployRollback"},
+        {"rollbackInfo": {"rollbackTriggeringDeploymentId": "d-GREEN0001"}},
+    ],
+    ids=["creator", "rollbackInfo"],
+)
+def test_stop_never_stops_a_rollback(world, rollback):
+    """The first active deployment is a rollback: stop refuses in one line,
+    exit 3, naming the deployment it rolls back; StopDeployment is not sent."""
+    _group_with_alarms(world, [])
+    world.expect_no_active(["d-ROLLBACK1"])
+    _get(world, "d-ROLLBACK1", **rollback)
+    code, out, err = _cli(world, command="stop")
+    assert code == EXIT_REFUSED
+    assert err.count("\n") == 1
+    rolled = "d-GREEN0001" if "rollbackInfo" in rollback else "an earlier deployment"
+    assert err.startswith(
+        f"stop refused: deployment d-ROLLBACK1 is the rollback of {rolled}; a rollback is "
+        "never stopped"
+    )
+    assert "StopDeployment" not in world.sent
+
+
+def test_stop_with_outputs_naming_another_group_is_refused(world):
+    """The group check the release runs: a group that deploys another service."""
+    t = world.target
+    world.expect_group(service="payment-dev-billing")
+    code, _, err = _cli(world, "--deployment-id", "d-GREEN0001", command="stop")
+    assert code == EXIT_REFUSED
+    assert f"not ECS service {t.cluster}/{t.ecs_service}" in err
+    assert "StopDeployment" not in world.sent
+
+
 def test_stop_without_an_active_deployment_is_refused(world):
+    _group_with_alarms(world, [])
     world.expect_no_active()
     code, out, err = _cli(world, command="stop")
     assert code == EXIT_REFUSED
     assert err.startswith("stop refused: no active deployment")
     assert "StopDeployment" not in world.sent
+
+
+def test_status_of_a_rollback_offers_no_stop(world):
+    _group_with_alarms(world, [])
+    world.expect_no_active(["d-ROLLBACK1"])
+    _get(world, "d-ROLLBACK1", creator="codeDeployRollback")
+    world.cd_stub.add_client_error("get_deployment_target", "DeploymentTargetDoesNotExistException")
+    code, out, _ = _cli(world, command="status")
+    assert code == EXIT_OK
+    assert "it is a rollback: let it finish" in out
+    assert "release stop" not in out
+
+
+# ------------------------------------------------------------------- follow
+@pytest.mark.parametrize(
+    "ending, code, first_line",
+    [
+        ("Succeeded", EXIT_OK, None),
+        ("rolled back", EXIT_ROLLED_BACK, "follow failed, rolled back: deployment d-GREEN0001"),
+        ("rollback failed", EXIT_ROLLBACK_FAILED, "follow failed, ROLLBACK FAILED: "),
+        ("no rollback", EXIT_NO_ROLLBACK, "follow failed, no rollback: deployment d-GREEN0001"),
+    ],
+)
+def test_follow_follows_to_the_end_with_the_release_exit_codes(world, ending, code, first_line):
+    _group_with_alarms(world, [])
+    _get(world, "d-GREEN0001")  # --deployment-id checked against the group
+    world.expect_poll("InProgress", green=50)
+    if ending == "Succeeded":
+        world.expect_poll("Succeeded", green=100)
+    elif ending == "no rollback":
+        world.expect_poll("Failed", green=50, error=("HEALTH_CONSTRAINTS", "tasks failed"))
+        for _ in range(3):
+            world.expect_info("Failed")
+    else:
+        world.expect_poll(
+            "Failed",
+            green=50,
+            error=("HEALTH_CONSTRAINTS", "tasks failed"),
+            rollback={"rollbackDeploymentId": "d-ROLLBACK1"},
+        )
+        world.expect_poll(
+            "Succeeded" if ending == "rolled back" else "Failed",
+            deployment_id="d-ROLLBACK1",
+            green=0,
+        )
+    status, out, err = _cli(world, "--deployment-id", "d-GREEN0001", command="follow")
+    assert status == code, err
+    if first_line:
+        assert err.startswith(first_line)
+        assert err.count("\n") == 1
+    else:
+        assert "deployment d-GREEN0001 succeeded" in out
+
+
+def test_a_rerun_finds_its_own_deployment_and_follows_it(world):
+    """Exit 4 or an interrupt left the release's deployment running: the same
+    release run again finds it by its marker (same image) and follows it."""
+    world.expect_group()
+    world.expect_no_active(["d-GREEN0001"])
+    _get(
+        world,
+        "d-GREEN0001",
+        description=f"payment-api v1.4.2 via release tool [release-marker payment-api@"
+        f"{world.digest}/0123456789ab]",
+    )
+    world.expect_poll("Succeeded", green=100)
+    assert world.releaser().run() == "d-GREEN0001"
+    assert len(world.sent["RegisterTaskDefinition"]) == 1  # the world's own, none by the tool
+    assert "CreateDeployment" not in world.sent
+    assert "following it instead of starting another" in world.out.getvalue()
+
+
+def test_the_release_marker_is_in_the_description(world):
+    _checks(world)
+    world.expect_create()
+    world.expect_poll("Succeeded", green=100)
+    world.releaser(description="x" * 2000).run()
+    description = _description_sent(world)
+    assert len(description) <= 1000
+    assert marker_in(description).startswith(f"release-marker payment-api@{world.digest}/")
+
+
+def test_deployment_does_not_exist_is_not_retried_for_the_whole_deadline(world):
+    _checks(world)
+    world.expect_create()
+    for _ in range(3):
+        world.cd_stub.add_client_error(
+            "get_deployment", "DeploymentDoesNotExistException", "no such deployment"
+        )
+    with pytest.raises(DeploymentNotFollowed, match="answered DeploymentDoesNotExistException 3"):
+        world.releaser().run()
+    assert len(world.clock.sleeps) == 2
+
+
+def test_on_alarm_active_the_alarms_in_alarm_are_named(world):
+    _failed_with_rollback(world)
+    world.expect_poll("Succeeded", deployment_id="d-ROLLBACK1", green=0)
+    code, _, err = _cli(world)
+    assert code == EXIT_ROLLED_BACK
+    assert err.startswith("release failed, rolled back: deployment d-GREEN0001")
+    assert "alarms in ALARM: payment-dev-payment-api-5xx;" in err
+    assert "payment-dev-payment-api-latency" not in err
+
+
+def test_rollback_info_is_read_again_before_no_rollback_is_concluded(world):
+    _checks(world)
+    world.expect_create()
+    world.expect_poll("Stopped", green=10, error=("ALARM_ACTIVE", "alarm"))
+    world.expect_alarm_group([])
+    world.expect_info("Stopped")  # CodeDeploy has not filled rollbackInfo in yet
+    world.expect_info("Stopped", rollback={"rollbackDeploymentId": "d-ROLLBACK1"})
+    world.expect_poll("Succeeded", deployment_id="d-ROLLBACK1", green=0)
+    with pytest.raises(DeploymentFailed) as failed:
+        world.releaser().run()
+    assert failed.value.exit_code == EXIT_ROLLED_BACK
+    assert "rolled back by d-ROLLBACK1" in str(failed.value)
+
+
+def test_rollback_info_unreadable_is_rollback_unknown(world):
+    _checks(world)
+    world.expect_create()
+    world.expect_poll("Failed", green=10, error=("HEALTH_CONSTRAINTS", "x"))
+    world.cd_stub.add_client_error("get_deployment", "ThrottlingException", "slow down")
+    with pytest.raises(DeploymentFailed) as failed:
+        world.releaser().run()
+    assert (failed.value.exit_code, failed.value.verdict) == (
+        EXIT_ROLLBACK_FAILED,
+        "failed, ROLLBACK UNKNOWN",
+    )
+
+
+# --------------------------------------------------- ambiguous create errors
+@pytest.mark.parametrize("error", ["timeout", "500"])
+def test_an_ambiguous_create_error_keeps_the_revision_and_lists_again(world, error):
+    """A read timeout or a 5xx may have created the deployment: the group's
+    recent deployments are listed again with back-off (the deployment shows up
+    on the third listing) and the release follows it; nothing is deregistered."""
+    from botocore.exceptions import ReadTimeoutError
+
+    _checks(world)
+    new_arn = _next_arn(world)
+    if error == "timeout":
+
+        def timeout(**_kwargs):
+            raise ReadTimeoutError(endpoint_url="https://codedeploy")
+
+        world.codedeploy.meta.events.register_first(
+            "before-call.codedeploy.CreateDeployment", timeout
+        )
+    else:
+        world.cd_stub.add_client_error("create_deployment", "InternalFailure", "?", 500)
+    group = {
+        "applicationName": world.target.codedeploy_application,
+        "deploymentGroupName": world.target.deployment_group,
+        "createTimeRange": ANY,
+    }
+    world.cd_stub.add_response("list_deployments", {"deployments": []}, group)
+    world.cd_stub.add_client_error("list_deployments", "InternalFailure", "?", 500)
+    world.cd_stub.add_response("list_deployments", {"deployments": ["d-GREEN0001"]}, group)
+    world.cd_stub.add_response(
+        "get_deployment",
+        _deployment_info(world, "d-GREEN0001", new_arn),
+        {"deploymentId": "d-GREEN0001"},
+    )
+    world.expect_poll("Succeeded", green=100)
+    try:
+        assert world.releaser().run() == "d-GREEN0001"
+    finally:
+        if error == "timeout":
+            world.codedeploy.meta.events.unregister(
+                "before-call.codedeploy.CreateDeployment", timeout
+            )
+    assert world.revisions() == [world.first_arn, new_arn]
+    assert world.clock.sleeps[:2] == [10, 20]
+
+
+def test_an_ambiguous_create_error_never_found_exits_4_keeping_the_revision(world):
+    _checks(world)
+    new_arn = _next_arn(world)
+    world.cd_stub.add_client_error("create_deployment", "ServiceUnavailable", "?", 503)
+    for _ in range(4):  # at 0, 10, 30 and 70 s; the next would pass 120 s
+        world.cd_stub.add_response("list_deployments", {"deployments": []})
+    with pytest.raises(DeploymentNotFollowed) as lost:
+        world.releaser().run()
+    message = str(lost.value)
+    assert lost.value.exit_code == EXIT_NOT_FOLLOWED
+    assert f"The revision {new_arn} is kept" in message
+    assert "4 listings of the group's recent deployments in 120 s" in message
+    assert "[release-marker payment-api@" in message
+    assert world.revisions() == [world.first_arn, new_arn]
+    assert "DeregisterTaskDefinition" not in world.sent
+
+
+# ------------------------------------------------------------- interrupts
+def test_sigterm_while_following_a_rollback_never_suggests_stopping_it(world):
+    _failed_with_rollback(world)
+    world.expect_poll("InProgress", deployment_id="d-ROLLBACK1", green=10)
+    polls = []
+
+    def terminated(seconds):
+        polls.append(seconds)
+        if len(polls) > 1:  # the first sleep is the one before the rollback's poll
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    code, _, err = _cli(world, sleep=terminated)
+    assert code == EXIT_SIGTERM
+    assert "d-ROLLBACK1 (the rollback of this release's deployment d-GREEN0001)" in err
+    assert "let it finish" in err
+    assert "stop" not in err.replace("SIGTERM", "")
 
 
 # ------------------------------------------------------------------ exit codes
@@ -834,8 +1154,8 @@ def test_an_unexpected_error_during_the_checks_is_one_line_exit_3(world, monkeyp
 
 def test_every_exit_code_is_in_the_one_table_and_in_the_docs():
     codes = [e.code for e in EXIT_CODES]
-    assert codes == [0, 1, 2, 3, 4, 130, 143]
-    assert EXIT_DEPLOYMENT_FAILED == 1
+    assert codes == [0, 1, 2, 3, 4, 5, 6, 130, 143]
+    assert EXIT_DEPLOYMENT_FAILED == EXIT_ROLLED_BACK == 1
     docs = (ROOT / "docs" / "release.md").read_text()
     assert exit_code_table() in docs
     assert ACTIVE_DEPLOYMENT_STATUSES  # the stop/status filter is the checks' own
