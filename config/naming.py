@@ -85,3 +85,16 @@ def capacity_provider_strategy(svc: ServiceConfig) -> list[dict]:
     if svc.use_spot:
         strategy.append({"capacityProvider": "FARGATE_SPOT", "base": 0, "weight": svc.spot_weight})
     return strategy
+
+
+def key_policy_administrators(env: EnvironmentConfig) -> tuple[str, ...]:
+    """Roles (names or IAM ``path/name`` patterns) that every key policy of
+    the environment lets change the policy, disable and delete the key,
+    besides the account's root user: the deploy role, the break-glass role
+    and the people who apply stacks by hand (docs/decisions.md D42, D46).
+    Whoever creates a key must be one of them (KMS lockout safety check)."""
+    return (
+        env.deploy_role,
+        env.access.break_glass_role_name,
+        *env.access.key_policy_administrator_role_patterns,
+    )

@@ -71,6 +71,15 @@ def _root_app_container(built):
     _override_containers(built, lambda cs: cs[0].pop("user"))
 
 
+def _key_administrators_create_star(built):
+    """The key administrators hold kms:Create* again (and so CreateGrant)."""
+    key = _first(built["dev"].security, aws.kms_key.KmsKey)
+    policy = json.loads(key.policy_input)
+    admin = next(s for s in policy["Statement"] if s["Sid"] == "KeyAdministrators")
+    admin["Action"] = ["kms:Create*", *admin["Action"]]
+    key.add_override("policy", json.dumps(policy))
+
+
 def _unlocked_state(built):
     built["dev"].network.add_override("terraform.backend.s3.use_lockfile", False)
 
@@ -109,6 +118,13 @@ CASES = [
         "payment-dev-services",
         r"\[PAY-CTR-003\] aws_ecs_task_definition\.\S+: container \S+ sets no user",
         id="CTR-003",
+    ),
+    pytest.param(
+        _key_administrators_create_star,
+        "payment-dev-security",
+        r"\[payment-dev-security\] \[PAY-KMS-003\] aws_kms_key\.\S+: statement "
+        r"'KeyAdministrators' allows kms:CreateGrant",
+        id="KMS-003",
     ),
     pytest.param(
         _unlocked_state,
