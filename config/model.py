@@ -479,6 +479,10 @@ class EnvironmentConfig:
     #: ECR: how many tagged images to keep, days before untagged expire.
     ecr_keep_tagged_images: int = 30
     ecr_untagged_expiry_days: int = 7
+    #: ECR: how many released images (tagged ``release-<env>-<revision>`` by
+    #: the release tool) are kept whatever else is pushed: the running image,
+    #: the rollback target and older releases (docs/decisions.md D46).
+    ecr_keep_released_images: int = 10
 
     @property
     def prefix(self) -> str:
@@ -1031,6 +1035,7 @@ def validate_environment(env: EnvironmentConfig) -> list[str]:
     for label, value, low, high in (
         ("ecr_keep_tagged_images", env.ecr_keep_tagged_images, 1, 1000),
         ("ecr_untagged_expiry_days", env.ecr_untagged_expiry_days, 1, 365),
+        ("ecr_keep_released_images", env.ecr_keep_released_images, 1, 1000),
     ):
         if not isinstance(value, int) or not low <= value <= high:
             p.append(f"{n}.{label}: {value!r} is not allowed; use {low}-{high}")

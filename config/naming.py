@@ -98,3 +98,17 @@ def key_policy_administrators(env: EnvironmentConfig) -> tuple[str, ...]:
         env.access.break_glass_role_name,
         *env.access.key_policy_administrator_role_patterns,
     )
+
+
+def release_tag_prefix(env: EnvironmentConfig) -> str:
+    """Prefix of the tag the release tool adds to every image it deploys;
+    the repositories' top lifecycle rule keeps the newest
+    ``ecr_keep_released_images`` images carrying it (docs/decisions.md D46)."""
+    return f"release-{env.name}-"
+
+
+def release_tag(env: EnvironmentConfig, revision: int) -> str:
+    """The tag of the image a release deploys with task definition revision
+    ``revision``: unique in the service's repository (one family per
+    repository), so immutable tags accept it."""
+    return f"{release_tag_prefix(env)}{revision}"

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from config.model import deployment_minutes
+from config.naming import release_tag_prefix
 from release.appspec import ImageRef, appspec_revision, build_appspec
 from release.checks import CHECKS, Found, ReadCall
 from release.errors import (
@@ -27,6 +28,7 @@ from release.errors import (
     ReleaseRefused,
 )
 from release.network import NetworkConfiguration
+from release.retain import tag_released_image
 from release.target import ReleaseTarget
 
 SUCCEEDED = "Succeeded"
@@ -353,11 +355,15 @@ class Releaser:
             f"  {n + 1}. ecs.register_task_definition(family={t.task_family!r}, ...)"
             f"  -> copy of the latest ACTIVE revision (Terraform's changes included), "
             f"container {t.container_name!r} image = {image}",
-            f"  {n + 2}. codedeploy.create_deployment(applicationName={t.codedeploy_application!r}, "
+            f"  {n + 2}. ecr.batch_get_image + ecr.put_image(repositoryName="
+            f"{t.ecr_repository_name!r}, imageTag='{release_tag_prefix(t.environment)}<revision>')"
+            "  -> the image keeps a tag of this release, so ECR's lifecycle policy never "
+            "expires what runs",
+            f"  {n + 3}. codedeploy.create_deployment(applicationName={t.codedeploy_application!r}, "
             f"deploymentGroupName={t.deployment_group!r}, revision=AppSpecContent below)"
             "  -> one attempt; on any error the group's active deployments are read to "
             "find out whether CodeDeploy created it",
-            f"  {n + 3}. codedeploy.get_deployment + get_deployment_target every "
+            f"  {n + 4}. codedeploy.get_deployment + get_deployment_target every "
             f"{o.poll_seconds:g} s until {'/'.join(FINAL_DEPLOYMENT_STATUSES)} "
             f"(gives up after {self.timeout_minutes:g} min; a rollback is followed to its end)",
         ]
@@ -460,6 +466,20 @@ class Releaser:
         self.task_definition_arn = arn
         self.phase = "registered"
         self.say(f"registered task definition {arn}")
+        # Tag what is deployed so ECR's lifecycle policy keeps it (release/retain.py).
+        try:
+            revision = registered["taskDefinition"]["revision"]
+            self.say(tag_released_image(self.clients.ecr, t, pre.image_digest, revision))
+        except (ClientError, BotoCoreError, LookupError) as err:
+            problem = (
+                str(err) if isinstance(err, LookupError) else "{}: {}".format(*_error_code(err))
+            )
+            raise ReleaseRefused(
+                f"could not tag the image so that ECR's lifecycle policy keeps it ({problem}); "
+                f"nothing was deployed. Revision {arn} was registered and is harmless (the "
+                "next release is based on it with the same result). The release role needs "
+                f"ecr:BatchGetImage and ecr:PutImage on {t.ecr_repository_name}."
+            ) from None
 
         appspec = build_appspec(
             t,
