@@ -314,6 +314,18 @@ class AlarmConfig:
     period_seconds: int = 60
 
 
+#: IAM Identity Center names the role of a permission set
+#: ``aws-reserved/sso.amazonaws.com/<region>/AWSReservedSSO_<set>_<suffix>``,
+#: without ``<region>/`` when the identity source is in us-east-1 (IAM
+#: Identity Center user guide, "Referencing permission sets in resource
+#: policies, Amazon EKS Cluster config maps, and AWS KMS key policies",
+#: https://docs.aws.amazon.com/singlesignon/latest/userguide/referencingpermissionsets.html).
+KEY_POLICY_ADMINISTRATOR_SSO = (
+    "aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_PaymentPlatformAdministrator_*",
+    "aws-reserved/sso.amazonaws.com/AWSReservedSSO_PaymentPlatformAdministrator_*",
+)
+
+
 @dataclass(frozen=True, kw_only=True)
 class AccessConfig:
     """IAM roles of the environment's account that key and secret policies
@@ -328,8 +340,19 @@ class AccessConfig:
     #: policies. None: ``payment-<env>-deploy`` (``EnvironmentConfig.deploy_role``;
     #: the release tool's trusted base registrations name the same role).
     deploy_role_name: str | None = None
-    #: Administer keys (describe, tag, rotate, enable), never use them.
+    #: Administer keys (describe, tag, rotate, enable), never use them,
+    #: never change their policies.
     key_administrator_role_names: tuple[str, ...] = ("payment-key-administrator",)
+    #: The people who apply stacks by hand (docs/decisions.md D42: the
+    #: bootstrap and baseline stacks, a first apply of the others): IAM role
+    #: path and name patterns (``*``, ``?`` allowed; the account is the
+    #: environment's), matched against ``aws:PrincipalArn``. Key policies
+    #: let them, besides the deploy and break-glass roles and the root user,
+    #: change policies and delete keys: KMS refuses CreateKey and
+    #: PutKeyPolicy to a caller the new policy would lock out (D46). The
+    #: default matches the Identity Center permission set
+    #: ``PaymentPlatformAdministrator`` in any region (KEY_POLICY_ADMINISTRATOR_SSO).
+    key_policy_administrator_role_patterns: tuple[str, ...] = KEY_POLICY_ADMINISTRATOR_SSO
     #: Emergency access: may change or delete key and secret policies.
     break_glass_role_name: str = "payment-break-glass"
     #: May set secret values and change secret policies.
@@ -459,6 +482,10 @@ class EnvironmentConfig:
     #: ECR: how many tagged images to keep, days before untagged expire.
     ecr_keep_tagged_images: int = 30
     ecr_untagged_expiry_days: int = 7
+    #: ECR: how many released images (tagged ``release-<env>-<revision>`` by
+    #: the release tool) are kept whatever else is pushed: the running image,
+    #: the rollback target and older releases (docs/decisions.md D46).
+    ecr_keep_released_images: int = 10
 
     @property
     def prefix(self) -> str:
@@ -729,6 +756,34 @@ def _service_problems(env: EnvironmentConfig, idx: int, svc: ServiceConfig) -> l
 IAM_ROLE_NAME_PATTERN = re.compile(r"^[\w+=,.@-]{1,64}$")
 
 
+#: One IAM path segment or role name, with ``*``/``?`` wildcards (IAM
+#: names: letters, digits and +=,.@_-; IAM user guide, "IAM object quotas":
+#: path at most 512 characters, role name at most 64).
+_ROLE_PATTERN_SEGMENT = re.compile(r"^[\w+=,.@*?-]+$")
+
+
+def role_pattern_problem(value: object) -> str | None:
+    """Why ``value`` is not an IAM role path/name pattern, else None.
+
+    ``path/.../name`` or ``name``; the name must begin with a character
+    that is not a wildcard, so no pattern matches every role of a path."""
+    allowed = (
+        "; allowed: an IAM role name or path/name, 1-64 letters, digits, +=,.@_- and the "
+        "wildcards * ?, the name beginning with no wildcard, e.g. "
+        f"{KEY_POLICY_ADMINISTRATOR_SSO[0]}"
+    )
+    if not isinstance(value, str) or not value:
+        return "is not a role pattern" + allowed
+    *path, name = value.split("/")
+    if not all(_ROLE_PATTERN_SEGMENT.match(s) for s in [*path, name]):
+        return "is not a role pattern" + allowed
+    if len(name) > 64 or len("/".join(path)) + 2 > 512:
+        return "is too long (path at most 512, name at most 64 characters)" + allowed
+    if name[0] in "*?":
+        return "begins its role name with a wildcard" + allowed
+    return None
+
+
 def _access_problems(env: EnvironmentConfig) -> list[str]:
     a, where = env.access, f"{env.name}.access"
     names = {
@@ -747,6 +802,10 @@ def _access_problems(env: EnvironmentConfig) -> list[str]:
                     f"{where}.{field_name}: {value!r} is not an IAM role name "
                     "(1-64 letters, digits and +=,.@_-)"
                 )
+    for value in a.key_policy_administrator_role_patterns:
+        problem = role_pattern_problem(value)
+        if problem:
+            p.append(f"{where}.key_policy_administrator_role_patterns: {value!r} {problem}")
     for arn in a.release_principal_arns:
         if not isinstance(arn, str) or not re.match(r"^arn:aws[a-z-]*:iam::\d{12}:", arn):
             p.append(
@@ -979,6 +1038,7 @@ def validate_environment(env: EnvironmentConfig) -> list[str]:
     for label, value, low, high in (
         ("ecr_keep_tagged_images", env.ecr_keep_tagged_images, 1, 1000),
         ("ecr_untagged_expiry_days", env.ecr_untagged_expiry_days, 1, 365),
+        ("ecr_keep_released_images", env.ecr_keep_released_images, 1, 1000),
     ):
         if not isinstance(value, int) or not low <= value <= high:
             p.append(f"{n}.{label}: {value!r} is not allowed; use {low}-{high}")

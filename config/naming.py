@@ -121,3 +121,30 @@ def capacity_provider_strategy(svc: ServiceConfig) -> list[dict]:
     if svc.use_spot:
         strategy.append({"capacityProvider": "FARGATE_SPOT", "base": 0, "weight": svc.spot_weight})
     return strategy
+
+
+def key_policy_administrators(env: EnvironmentConfig) -> tuple[str, ...]:
+    """Roles (names or IAM ``path/name`` patterns) that every key policy of
+    the environment lets change the policy, disable and delete the key,
+    besides the account's root user: the deploy role, the break-glass role
+    and the people who apply stacks by hand (docs/decisions.md D42, D46).
+    Whoever creates a key must be one of them (KMS lockout safety check)."""
+    return (
+        env.deploy_role,
+        env.access.break_glass_role_name,
+        *env.access.key_policy_administrator_role_patterns,
+    )
+
+
+def release_tag_prefix(env: EnvironmentConfig) -> str:
+    """Prefix of the tag the release tool adds to every image it deploys;
+    the repositories' top lifecycle rule keeps the newest
+    ``ecr_keep_released_images`` images carrying it (docs/decisions.md D46)."""
+    return f"release-{env.name}-"
+
+
+def release_tag(env: EnvironmentConfig, revision: int) -> str:
+    """The tag of the image a release deploys with task definition revision
+    ``revision``: unique in the service's repository (one family per
+    repository), so immutable tags accept it."""
+    return f"{release_tag_prefix(env)}{revision}"

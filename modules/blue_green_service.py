@@ -33,6 +33,7 @@ from config.naming import (
     ecr_repository_name,
     ecs_service_name,
     execution_role_name,
+    release_tag_prefix,
     task_family,
     task_security_group_name,
 )
@@ -215,6 +216,8 @@ class BlueGreenService(Construct):
                 kms_key_arn=props.data_key.arn,
                 keep_tagged_images=env.ecr_keep_tagged_images,
                 untagged_expiry_days=env.ecr_untagged_expiry_days,
+                release_tag_prefix=release_tag_prefix(env),
+                keep_released_images=env.ecr_keep_released_images,
                 prevent_destroy=env.is_production,
             ),
         )

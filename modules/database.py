@@ -283,6 +283,11 @@ class AuroraDatabase(Construct):
             # configured version is the creation version; later upgrades are
             # AWS's (minor) or a planned procedure (major): docs/data-and-secrets.md §3.5.
             allow_major_version_upgrade=True if props.major_version_upgrade else None,
+            # Without it ModifyDBCluster defers the engine version (and the new
+            # family's parameter group) to the maintenance window, and the
+            # planned change-window upgrade does not happen when applied
+            # (RDS API reference, ModifyDBCluster ApplyImmediately / EngineVersion).
+            apply_immediately=True if props.major_version_upgrade else None,
             lifecycle=TerraformResourceLifecycle(
                 prevent_destroy=True if props.prevent_destroy else None,
                 ignore_changes=None if props.major_version_upgrade else list(ENGINE_MANAGED_BY_RDS),

@@ -17,12 +17,28 @@ PULL_ACTIONS = (
 )
 
 
-def lifecycle_policy(keep_tagged_images: int, untagged_expiry_days: int) -> dict:
-    """ECR lifecycle policy: untagged layers go first, tagged images are kept
-    by count so a rollback target (the previous releases) always exists."""
+def lifecycle_policy(
+    keep_tagged_images: int,
+    untagged_expiry_days: int,
+    *,
+    release_tag_prefix: str,
+    keep_released_images: int,
+) -> dict:
+    """ECR lifecycle policy. First, images the release tool deployed (tag
+    ``release_tag_prefix<revision>``, ``release.retain``): the newest
+    ``keep_released_images`` of them are kept, whatever else is pushed, so
+    the image a service runs and its rollback targets are never expired.
+    ECR evaluates rules by priority and "an image that matches the tagging
+    requirements of a rule cannot be expired by a rule with a lower
+    priority" (Amazon ECR user guide, "Lifecycle policy evaluation rules",
+    https://docs.aws.amazon.com/AmazonECR/latest/userguide/LifecyclePolicies.html#lp_evaluation_rules);
+    ECR itself does not know what ECS runs (containers-roadmap #1078).
+    Then untagged layers go, and other tagged images (CI pushes) are kept
+    by count."""
     for label, value, low, high in (
         ("keep_tagged_images", keep_tagged_images, 1, 1000),
         ("untagged_expiry_days", untagged_expiry_days, 1, 365),
+        ("keep_released_images", keep_released_images, 1, 1000),
     ):
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise ValueError(f"{label}: {value!r} is not allowed; use an integer {low}-{high}")
@@ -30,6 +46,18 @@ def lifecycle_policy(keep_tagged_images: int, untagged_expiry_days: int) -> dict
         "rules": [
             {
                 "rulePriority": 1,
+                "description": f"Keep the last {keep_released_images} released images "
+                f"({release_tag_prefix}*)",
+                "selection": {
+                    "tagStatus": "tagged",
+                    "tagPrefixList": [release_tag_prefix],
+                    "countType": "imageCountMoreThan",
+                    "countNumber": keep_released_images,
+                },
+                "action": {"type": "expire"},
+            },
+            {
+                "rulePriority": 2,
                 "description": f"Expire untagged images after {untagged_expiry_days} days",
                 "selection": {
                     "tagStatus": "untagged",
@@ -40,8 +68,8 @@ def lifecycle_policy(keep_tagged_images: int, untagged_expiry_days: int) -> dict
                 "action": {"type": "expire"},
             },
             {
-                "rulePriority": 2,
-                "description": f"Keep the last {keep_tagged_images} tagged images",
+                "rulePriority": 3,
+                "description": f"Keep the last {keep_tagged_images} other tagged images",
                 "selection": {
                     "tagStatus": "tagged",
                     "tagPatternList": ["*"],
@@ -60,6 +88,9 @@ class ServiceRepositoryProps:
     ``kms_key_arn``: CMK that encrypts the images.
     ``keep_tagged_images``: tagged images kept (older ones expire).
     ``untagged_expiry_days``: age at which untagged images expire.
+    ``release_tag_prefix``: prefix of the tag the release tool adds to what it
+    deploys (``config.naming.release_tag_prefix``); ``keep_released_images``:
+    how many such images are kept before any other rule applies.
     ``prevent_destroy``: Terraform refuses to delete the repository (and the
     images a rollback needs); left out, it can be destroyed.
     """
@@ -68,6 +99,8 @@ class ServiceRepositoryProps:
     kms_key_arn: str
     keep_tagged_images: int
     untagged_expiry_days: int
+    release_tag_prefix: str
+    keep_released_images: int
     prevent_destroy: bool = False
 
 
@@ -77,7 +110,12 @@ class ServiceRepository(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, props: ServiceRepositoryProps) -> None:
         super().__init__(scope, construct_id)
-        policy = lifecycle_policy(props.keep_tagged_images, props.untagged_expiry_days)
+        policy = lifecycle_policy(
+            props.keep_tagged_images,
+            props.untagged_expiry_days,
+            release_tag_prefix=props.release_tag_prefix,
+            keep_released_images=props.keep_released_images,
+        )
         er = aws.ecr_repository
         self.repository = er.EcrRepository(
             self,

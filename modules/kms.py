@@ -18,24 +18,39 @@ KEY_USER_ACTIONS = (
 )
 
 
-#: What key administrators may do: everything but use the key, change its
-#: policy or delete it (AWS KMS developer guide, "Default key policy",
-#: "Allows key administrators to administer the KMS key").
+#: What key administrators may do: describe, tag, rotate and re-enable the
+#: key, name it, read its policy and grants and revoke grants; never use it,
+#: change its policy or delete it. Listed exactly, not as ``kms:Create*`` (the
+#: KMS developer guide's default key policy, "Allows key administrators to
+#: administer the KMS key"): that wildcard includes ``kms:CreateGrant``, with
+#: which an administrator grants itself Decrypt, invisible in the key policy
+#: and in a Terraform plan (AWS KMS developer guide, "Grants in AWS KMS";
+#: PAY-KMS-003).
 KEY_ADMINISTRATOR_ACTIONS = (
-    "kms:Create*",
-    "kms:Describe*",
-    "kms:Enable*",
-    "kms:List*",
-    "kms:Update*",
-    "kms:Revoke*",
-    "kms:Get*",
+    "kms:DescribeKey",
+    "kms:GetKeyPolicy",
+    "kms:GetKeyRotationStatus",
+    "kms:ListGrants",
+    "kms:ListKeyPolicies",
+    "kms:ListKeyRotations",
+    "kms:ListResourceTags",
+    "kms:EnableKey",
+    "kms:EnableKeyRotation",
+    "kms:RotateKeyOnDemand",
+    "kms:UpdateKeyDescription",
+    "kms:CreateAlias",
+    "kms:UpdateAlias",
+    "kms:RevokeGrant",
     "kms:TagResource",
     "kms:UntagResource",
-    "kms:RotateKeyOnDemand",
 )
 #: Operations that end or take over a key: only the deploy role (Terraform
-#: keeps managing the policy), the break-glass role and the account's root
-#: user (so the key never becomes unmanageable) may call them.
+#: keeps managing the policy), the break-glass role, the people who apply
+#: stacks by hand (``access.key_policy_administrator_role_patterns``; KMS
+#: refuses CreateKey and PutKeyPolicy to a caller the new policy does not
+#: allow kms:PutKeyPolicy, AWS KMS API reference, CreateKey
+#: ``BypassPolicyLockoutSafetyCheck``) and the account's root user (so the
+#: key never becomes unmanageable) may call them.
 PROTECTED_ACTIONS = (
     "kms:PutKeyPolicy",
     "kms:ScheduleKeyDeletion",
@@ -52,8 +67,11 @@ class ManagedKeyProps:
     ``region``: where the key lives (tokens are fine).
     ``administrator_role_names``: roles that administer the key (never use
     it). ``protected_role_names``: roles that may also change its policy,
-    disable or delete it (the deploy role and the break-glass role); the
-    account's root user always may. Left out, both: nobody but the root
+    disable or delete it (the deploy role, the break-glass role and the
+    people who apply stacks by hand): names or IAM ``path/name`` patterns
+    (``*``, ``?``), matched with ``ArnLike aws:PrincipalArn`` because a key
+    policy ``Principal`` takes no wildcards; the account's root user always
+    may. Left out, both: nobody but the root
     user (tests and unit stacks only; stacks pass configuration).
     ``via_services``: service prefixes (``rds``, ``secretsmanager``...)
     through which the account's principals (as their IAM policies allow)
@@ -96,6 +114,7 @@ def key_policy(props: ManagedKeyProps) -> list[dict]:
     root = f"{account}:root"
 
     def roles(names: tuple[str, ...]) -> list[str]:
+        # role/<path>/<name>: ArnLike matches a pattern's * across "/".
         return [f"{account}:role/{name}" for name in names]
 
     protected = [root, *roles(props.protected_role_names)]

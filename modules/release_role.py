@@ -131,6 +131,17 @@ def release_statements(
             ],
         },
         {
+            # The release tags what it deploys (release-<env>-<revision>) so the
+            # repository's lifecycle policy keeps it (release/retain.py). Tags
+            # are immutable: PutImage cannot move an existing tag.
+            "Sid": "TagReleasedImages",
+            "Effect": "Allow",
+            "Action": ["ecr:BatchGetImage", "ecr:PutImage"],
+            "Resource": [
+                f"{arn}:ecr:{regional}:repository/{ecr_repository_name(env, s)}" for s in services
+            ],
+        },
+        {
             "Sid": "DeployOwnGroups",
             "Effect": "Allow",
             "Action": [

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from config.model import deployment_minutes
+from config.naming import release_tag_prefix
 from release.appspec import ImageRef, appspec_revision, build_appspec
 from release.checks import CHECKS, Found, ReadCall
 from release.errors import (
@@ -30,6 +31,7 @@ from release.errors import (
     ReleaseRefused,
 )
 from release.network import NetworkConfiguration
+from release.retain import tag_released_image
 from release.target import ReleaseTarget
 
 SUCCEEDED = "Succeeded"
@@ -183,6 +185,13 @@ class ReleaseOptions:
     timeout_minutes: float | None = None
     #: Shown in the CodeDeploy console; None: "<service> <image> via release tool".
     description: str | None = None
+
+    @property
+    def release_image(self) -> ImageRef:
+        """``image``, for the steps only a release (not ``follow``) runs."""
+        if self.image is None:
+            raise ValueError("this step needs --image-tag or --image-digest")
+        return self.image
 
 
 class AwsClients:
@@ -414,7 +423,9 @@ class Releaser:
         """The calls a release makes, in order, without making any."""
         t, o = self.target, self.options
         repo_url = t.ecr_repository_url or f"<repositoryUri of {t.ecr_repository_name}>"
-        image = o.image.uri(repo_url, digest="<digest of the image>" if o.pin_digest else None)
+        image = o.release_image.uri(
+            repo_url, digest="<digest of the image>" if o.pin_digest else None
+        )
         lines = [
             f"environment   {t.environment.name} (region {t.region}, "
             f"{t.environment.tier} tier); names from {t.source}",
@@ -443,11 +454,15 @@ class Releaser:
             f"  {n + 1}. ecs.register_task_definition(family={t.task_family!r}, ...)"
             f"  -> copy of the latest ACTIVE revision (Terraform's changes included), "
             f"container {t.container_name!r} image = {image}",
-            f"  {n + 2}. codedeploy.create_deployment(applicationName={t.codedeploy_application!r}, "
+            f"  {n + 2}. ecr.batch_get_image + ecr.put_image(repositoryName="
+            f"{t.ecr_repository_name!r}, imageTag='{release_tag_prefix(t.environment)}<revision>')"
+            "  -> the image keeps a tag of this release, so ECR's lifecycle policy never "
+            "expires what runs",
+            f"  {n + 3}. codedeploy.create_deployment(applicationName={t.codedeploy_application!r}, "
             f"deploymentGroupName={t.deployment_group!r}, revision=AppSpecContent below)"
             "  -> one attempt; on any error the group's active deployments are read to "
             "find out whether CodeDeploy created it",
-            f"  {n + 3}. codedeploy.get_deployment + get_deployment_target every "
+            f"  {n + 4}. codedeploy.get_deployment + get_deployment_target every "
             f"{o.poll_seconds:g} s until {'/'.join(FINAL_DEPLOYMENT_STATUSES)} "
             f"(gives up after {self.timeout_minutes:g} min; a rollback is followed to its end)",
         ]
@@ -552,6 +567,20 @@ class Releaser:
         self.task_definition_arn = arn
         self.phase = "registered"
         self.say(f"registered task definition {arn}")
+        # Tag what is deployed so ECR's lifecycle policy keeps it (release/retain.py).
+        try:
+            revision = registered["taskDefinition"]["revision"]
+            self.say(tag_released_image(self.clients.ecr, t, pre.image_digest, revision))
+        except (ClientError, BotoCoreError, LookupError) as err:
+            problem = (
+                str(err) if isinstance(err, LookupError) else "{}: {}".format(*_error_code(err))
+            )
+            raise ReleaseRefused(
+                f"could not tag the image so that ECR's lifecycle policy keeps it ({problem}); "
+                f"nothing was deployed. Revision {arn} was registered and is harmless (the "
+                "next release is based on it with the same result). The release role needs "
+                f"ecr:BatchGetImage and ecr:PutImage on {t.ecr_repository_name}."
+            ) from None
 
         appspec = build_appspec(
             t,

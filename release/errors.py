@@ -148,6 +148,9 @@ class DeploymentFailed(ReleaseError):
     none ran (6)."""
 
     exit_code = EXIT_ROLLED_BACK
+    #: The first line's outcome (``failed, rolled back``, ``failed, no
+    #: rollback``, ...); None: the generic one.
+    verdict: str | None = None
 
 
 class DeploymentNotFollowed(ReleaseError):

@@ -10,7 +10,12 @@ only an administrator changes them (the deploy role may not: docs/ci.md).
 from __future__ import annotations
 
 from config import EnvironmentConfig
-from config.naming import bucket_names, state_access_log_bucket_name, state_key_alias
+from config.naming import (
+    bucket_names,
+    key_policy_administrators,
+    state_access_log_bucket_name,
+    state_key_alias,
+)
 from framework import Construct, TerraformOutput
 from modules.github_oidc import GitHubOidcProvider, GitHubOidcProviderProps
 from modules.kms import ManagedKey, ManagedKeyProps
@@ -32,10 +37,7 @@ class StateBootstrapStack(LocalStateStack):
                 partition=self.partition,
                 region=env.backend_region,
                 administrator_role_names=env.access.key_administrator_role_names,
-                protected_role_names=(
-                    env.deploy_role,
-                    env.access.break_glass_role_name,
-                ),
+                protected_role_names=key_policy_administrators(env),
                 # Terraform reads and writes state through S3 only.
                 via_services=("s3",),
             ),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from config import EnvironmentConfig
-from config.naming import execution_role_name, secret_name
+from config.naming import execution_role_name, key_policy_administrators, secret_name
 from framework import Construct
 from modules.blue_green_service import task_role_name
 from modules.kms import ManagedKey, ManagedKeyProps
@@ -37,7 +37,7 @@ class SecurityStack(PlatformStack):
             partition=self.partition,
             region=env.region,
             administrator_role_names=env.access.key_administrator_role_names,
-            protected_role_names=(env.deploy_role, env.access.break_glass_role_name),
+            protected_role_names=key_policy_administrators(env),
         )
         self.logs_key = ManagedKey(
             self,

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from config import EnvironmentConfig
-from config.naming import audit_bucket_name, config_bucket_name
+from config.naming import audit_bucket_name, config_bucket_name, key_policy_administrators
 from framework import Construct
 from framework.aws import aws
 from modules.audit_trail import AuditTrail, AuditTrailProps
@@ -58,7 +58,7 @@ class SecurityBaselineStack(PlatformStack):
                 partition=self.partition,
                 region=owner.region,
                 administrator_role_names=owner.access.key_administrator_role_names,
-                protected_role_names=(owner.deploy_role, owner.access.break_glass_role_name),
+                protected_role_names=key_policy_administrators(owner),
                 # Readers of the bucket and AWS Config's deliveries go through S3.
                 via_services=("s3",),
                 allow_cloudwatch_logs=True,

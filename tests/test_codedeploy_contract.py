@@ -56,10 +56,10 @@ def test_classes_match_the_update_service_api_reference():
     assert set(fields_of_class(UPDATABLE)) == {
         "desired_count",
         "health_check_grace_period_seconds",
-        "ordered_placement_strategy",
-        "placement_constraints",
         "propagate_tags",
         "enable_ecs_managed_tags",
+        # In place since provider 6.4.0 (terraform-provider-aws #43434).
+        "deployment_controller",
     }
     assert set(fields_of_class(CODEDEPLOY_OWNED)) == {
         "task_definition",
@@ -69,7 +69,7 @@ def test_classes_match_the_update_service_api_reference():
         "capacity_provider_strategy",
     }
     assert {"service_registries", "enable_execute_command"} <= set(fields_of_class(CREATE_TIME))
-    assert {"tags", "wait_for_steady_state", "triggers"} <= set(fields_of_class(PROVIDER_ONLY))
+    assert {"tags", "triggers"} <= set(fields_of_class(PROVIDER_ONLY))
     assert set(MUST_IGNORE) == set(fields_of_class(CODEDEPLOY_OWNED)) | {
         "service_registries",
         "enable_execute_command",
@@ -104,6 +104,9 @@ REFUSED_VALUES = {
         {"port_name": "http", "role_arn": "arn", "target_group_arn": "arn"}
     ],
     "availability_zone_rebalancing": "ENABLED",
+    "wait_for_steady_state": True,
+    "ordered_placement_strategy": [{"type": "spread", "field": "attribute:ecs.availability-zone"}],
+    "placement_constraints": [{"type": "distinctInstance"}],
 }
 
 
@@ -173,3 +176,32 @@ def test_docs_list_every_row_with_its_class():
         ), argument
     for argument in REFUSED:
         assert f"| `{argument}` | refused" in docs, argument
+
+
+def test_the_rows_issue_23_corrected(tmp_path):
+    """#23, item 8 (docs/decisions.md D46): the controller changes in place
+    since provider 6.4.0 (terraform-provider-aws #43434); the steady-state
+    wait hangs on a CODE_DEPLOY service (#29252); Fargate supports no task
+    placement strategies or constraints (ECS developer guide, "How Amazon
+    ECS places tasks on container instances",
+    https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-placement.html)."""
+    assert CONTRACT["deployment_controller"][0] == UPDATABLE
+    assert "#43434" in CONTRACT["deployment_controller"][1]
+    assert "#29252" in REFUSED["wait_for_steady_state"]
+    for argument in ("ordered_placement_strategy", "placement_constraints"):
+        assert argument in REFUSED and argument not in CONTRACT
+        assert "Fargate" in REFUSED[argument]
+    # false is the provider's default and waits for nothing: allowed.
+    stack = unit_stack(tmp_path)
+    blue_green(stack).service.add_override("wait_for_steady_state", False)
+    assert check(stack) == []
+
+
+def test_every_service_of_the_app_runs_on_fargate(stacks):
+    """Why the placement arguments are refused, not conditioned: every
+    service's capacity is FARGATE/FARGATE_SPOT."""
+    for name, synthesized in stacks.items():
+        for service in synthesized.resources("aws_ecs_service").values():
+            providers = {s["capacity_provider"] for s in service["capacity_provider_strategy"]}
+            assert providers <= {"FARGATE", "FARGATE_SPOT"}, name
+            assert service.get("launch_type") in (None, "FARGATE"), name

@@ -164,6 +164,10 @@ def test_major_version_upgrade_sends_the_version_with_the_new_parameter_group(tm
     cluster = cluster_of(synthesized)
     assert cluster["engine_version"] == "17.4"
     assert cluster["allow_major_version_upgrade"] is True
+    # Applied now, in the change window, not at the next maintenance window
+    # (RDS API reference, ModifyDBCluster: ApplyImmediately, EngineVersion;
+    # https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_ModifyDBCluster.html).
+    assert cluster["apply_immediately"] is True
     assert "ignore_changes" not in cluster.get("lifecycle", {})
     group = synthesized.only("aws_rds_cluster_parameter_group")
     assert group["family"] == "aurora-postgresql17"

@@ -1039,8 +1039,13 @@ def test_every_read_only_check_comes_before_the_first_write(world):
         "taskDefinition": world.target.task_family,
         "include": ["TAGS"],
     }
-    assert world.calls[first_write + 1] == "codedeploy.CreateDeployment"
-    assert set(world.calls[first_write + 2 :]) == {
+    # The image is tagged for the lifecycle policy before it is deployed.
+    assert world.calls[first_write + 1 : first_write + 4] == [
+        "ecr.BatchGetImage",
+        "ecr.PutImage",
+        "codedeploy.CreateDeployment",
+    ]
+    assert set(world.calls[first_write + 4 :]) == {
         "codedeploy.GetDeployment",
         "codedeploy.GetDeploymentTarget",
     }

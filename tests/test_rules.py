@@ -288,9 +288,11 @@ def blue_green(
     )
 
 
-def key_policy(*, root_kms_star: bool = False) -> str:
+def key_policy(*, root_kms_star: bool = False, admin_create_star: bool = False) -> str:
     """modules.kms's key policy for a unit key; ``root_kms_star``: the
-    policy AWS attaches by default (root gets kms:*) instead."""
+    policy AWS attaches by default (root gets kms:*) instead;
+    ``admin_create_star``: its administrators hold ``kms:Create*`` (the
+    default key policy's administrator statement) as they did before #23."""
     from modules.kms import ManagedKeyProps
     from modules.kms import key_policy as build
 
@@ -318,15 +320,19 @@ def key_policy(*, root_kms_star: bool = False) -> str:
         via_services=("rds",),
         allow_cloudwatch_logs=True,
     )
-    return json.dumps({"Version": "2012-10-17", "Statement": build(props)})
+    statements = build(props)
+    if admin_create_star:
+        admin = next(s for s in statements if s["Sid"] == "KeyAdministrators")
+        admin["Action"] = ["kms:Create*", *admin["Action"]]
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
 
-def unit_key(stack, *, root_kms_star: bool = False, **kwargs):
+def unit_key(stack, *, root_kms_star: bool = False, admin_create_star: bool = False, **kwargs):
     return aws.kms_key.KmsKey(
         stack,
         "key",
         enable_key_rotation=True,
-        policy=key_policy(root_kms_star=root_kms_star),
+        policy=key_policy(root_kms_star=root_kms_star, admin_create_star=admin_create_star),
         **kwargs,
     )
 
@@ -907,6 +913,14 @@ RULE_CASES: dict[str, Case] = {
         lambda s: unit_key(s, root_kms_star=True),
         r"^\[PAY-KMS-002\] aws_kms_key\.key: statement '\(no Sid\)' allows \['kms:\*'\] \(every key "
         r"operation\)\. Fix: Build the policy with modules\.kms\.key_policy",
+    ),
+    "PAY-KMS-003": Case(
+        "dev",
+        lambda s: unit_key(s),
+        lambda s: unit_key(s, admin_create_star=True),
+        r"^\[PAY-KMS-003\] aws_kms_key\.key: statement 'KeyAdministrators' allows kms:CreateGrant "
+        r"\(through \['kms:Create\*', .*\]\) without Bool kms:GrantIsForAWSResource = true.*"
+        r"Fix: List the administrator actions exactly",
     ),
     "PAY-IAM-001": Case(
         "dev",

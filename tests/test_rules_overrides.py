@@ -91,6 +91,21 @@ def _runtime_monitoring_without_its_agents(built):
     feature.add_override("additional_configuration", None)
 
 
+def _key_administrators_create_star(built):
+    """The key administrators hold kms:Create* again (and so CreateGrant)."""
+    key = _first(built["dev"].security, aws.kms_key.KmsKey)
+    policy = json.loads(key.policy_input)
+    admin = next(s for s in policy["Statement"] if s["Sid"] == "KeyAdministrators")
+    admin["Action"] = ["kms:Create*", *admin["Action"]]
+    key.add_override("policy", json.dumps(policy))
+
+
+def _service_waits_for_steady_state(built):
+    """Hangs on a CODE_DEPLOY service (terraform-provider-aws #29252)."""
+    service = _first(built["dev"].services, aws.ecs_service.EcsService)
+    service.add_override("wait_for_steady_state", True)
+
+
 def _unlocked_state(built):
     built["dev"].network.add_override("terraform.backend.s3.use_lockfile", False)
 
@@ -150,6 +165,20 @@ CASES = [
         r"\[payment-dev-baseline\] \[PAY-GD-001\] aws_guardduty_detector_feature\.\S+: "
         r"RUNTIME_MONITORING declares additional_configuration none but GuardDuty returns",
         id="GD-001",
+    ),
+    pytest.param(
+        _key_administrators_create_star,
+        "payment-dev-security",
+        r"\[payment-dev-security\] \[PAY-KMS-003\] aws_kms_key\.\S+: statement "
+        r"'KeyAdministrators' allows kms:CreateGrant",
+        id="KMS-003",
+    ),
+    pytest.param(
+        _service_waits_for_steady_state,
+        "payment-dev-services",
+        r"\[payment-dev-services\] \[PAY-ECS-001\] aws_ecs_service\.\S+: uses the CODE_DEPLOY "
+        r"controller but sets wait_for_steady_state\. Fix: remove wait_for_steady_state",
+        id="ECS-001-wait-for-steady-state",
     ),
     pytest.param(
         _unlocked_state,

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from config.naming import secret_name
+from config.naming import key_policy_administrators, secret_name
 from framework import App, TerraformStack
 from framework import Testing as CdktfTesting
 from framework.aws import aws
@@ -509,7 +509,8 @@ def test_named_roles_administer_every_key_and_nobody_gets_kms_star(security):
     synthesized, env = security
     root = f"arn:${{data.aws_partition.partition.partition}}:iam::{account_of(env)}:root"
     role = f"arn:${{data.aws_partition.partition.partition}}:iam::{account_of(env)}:role/"
-    protected = [root, role + env.deploy_role, role + env.access.break_glass_role_name]
+    # The deploy role, break-glass and the people who apply by hand (D46).
+    protected = [root, *(role + name for name in key_policy_administrators(env))]
     for key in synthesized.resources("aws_kms_key").values():
         by_sid = statements(key)
         admin = by_sid["KeyAdministrators"]
@@ -517,9 +518,12 @@ def test_named_roles_administer_every_key_and_nobody_gets_kms_star(security):
         assert admin["Condition"]["ArnLike"]["aws:PrincipalArn"] == protected + [
             role + name for name in env.access.key_administrator_role_names
         ]
-        assert not {"kms:Decrypt", "kms:PutKeyPolicy", "kms:ScheduleKeyDeletion"} & set(
-            admin["Action"]
-        )
+        assert not {
+            "kms:Decrypt",
+            "kms:PutKeyPolicy",
+            "kms:ScheduleKeyDeletion",
+            "kms:CreateGrant",
+        } & set(admin["Action"])
         assert by_sid["PolicyAndDeletionOnlyDeployAndBreakGlass"]["Condition"] == {
             "ArnLike": {"aws:PrincipalArn": protected}
         }

@@ -16,6 +16,7 @@ from config.naming import (
     deployment_group_name,
     ecr_repository_name,
     ecs_service_name,
+    release_tag_prefix,
     task_family,
 )
 from guardrails.rules.ecs_codedeploy_service import SERVICE_IGNORED_CHANGES
@@ -59,18 +60,34 @@ def test_one_repository_per_service_immutable_scanned_kms(stacks, svc_stack, env
         )
 
 
-def test_repository_lifecycle_expires_untagged_and_keeps_tagged(svc_stack, env):
+def test_repository_lifecycle_keeps_released_first_then_expires_untagged_and_old_tagged(
+    svc_stack, env
+):
+    """ECR never lets a lower-priority rule expire an image a higher one's
+    tag selection matches (ECR user guide, "Lifecycle policy evaluation
+    rules"): the top rule selects the release tool's tags, so only it, by
+    count, ever expires a released image (containers-roadmap #1078)."""
     policies = svc_stack.resources("aws_ecr_lifecycle_policy")
     assert len(policies) == len(env.services)
     repo_keys = set(svc_stack.resources("aws_ecr_repository"))
     for policy in policies.values():
         assert policy["repository"] in {ref("aws_ecr_repository", k, "name") for k in repo_keys}
-        rules = {r["selection"]["tagStatus"]: r for r in json.loads(policy["policy"])["rules"]}
-        assert rules["untagged"]["selection"]["countType"] == "sinceImagePushed"
-        assert rules["untagged"]["selection"]["countNumber"] == env.ecr_untagged_expiry_days
-        assert rules["tagged"]["selection"]["countType"] == "imageCountMoreThan"
-        assert rules["tagged"]["selection"]["countNumber"] == env.ecr_keep_tagged_images
-        assert all(r["action"] == {"type": "expire"} for r in rules.values())
+        released, untagged, tagged = sorted(
+            json.loads(policy["policy"])["rules"], key=lambda r: r["rulePriority"]
+        )
+        assert released["selection"] == {
+            "tagStatus": "tagged",
+            "tagPrefixList": [release_tag_prefix(env)],
+            "countType": "imageCountMoreThan",
+            "countNumber": env.ecr_keep_released_images,
+        }
+        assert untagged["selection"]["tagStatus"] == "untagged"
+        assert untagged["selection"]["countType"] == "sinceImagePushed"
+        assert untagged["selection"]["countNumber"] == env.ecr_untagged_expiry_days
+        assert tagged["selection"]["tagStatus"] == "tagged"
+        assert tagged["selection"]["countType"] == "imageCountMoreThan"
+        assert tagged["selection"]["countNumber"] == env.ecr_keep_tagged_images
+        assert all(r["action"] == {"type": "expire"} for r in (released, untagged, tagged))
 
 
 # -- cluster -------------------------------------------------------------------

@@ -129,7 +129,13 @@ def test_container_definition_module_on_its_own():
 )
 def test_lifecycle_policy_rejects_bad_counts(keep, expiry, field):
     with pytest.raises(ValueError, match=field):
-        lifecycle_policy(keep, expiry)
+        lifecycle_policy(keep, expiry, release_tag_prefix="release-dev-", keep_released_images=10)
+
+
+@pytest.mark.parametrize("released", [0, 1001, True])
+def test_lifecycle_policy_rejects_bad_released_counts(released):
+    with pytest.raises(ValueError, match="keep_released_images"):
+        lifecycle_policy(30, 7, release_tag_prefix="release-dev-", keep_released_images=released)
 
 
 # -- rollback_on_alarms validation (on the session's constructs; nothing is changed) --

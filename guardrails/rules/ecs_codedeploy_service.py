@@ -33,9 +33,22 @@ once the service runs under the CODE_DEPLOY deployment controller:
   TagResource; the rest steer the provider itself).
 
 Arguments in ``REFUSED`` belong to the ECS (rolling or native blue/green)
-controller or to features CODE_DEPLOY services do not support; setting one
-fails synthesis, as does any argument the table does not know (a newer
-provider's). docs/rules.md and the plan review (fields CodeDeploy owns)
+controller, to features CODE_DEPLOY services do not support, or to what
+Fargate (every service of this platform) rejects; setting one fails
+synthesis (``wait_for_steady_state`` only when true), as does any argument
+the table does not know (a newer provider's). Corrected in #23 (D46):
+``deployment_controller`` changes in place since provider 6.4.0
+(terraform-provider-aws #43434 and the provider's 6.4.0 CHANGELOG; the
+provider source this project's search index holds predates it and still
+shows ``ForceNew``, so it could not be re-read here);
+``wait_for_steady_state = true`` hangs on a CODE_DEPLOY service
+(terraform-provider-aws #29252: the provider's wait expects a single ECS
+deployment, which a CodeDeploy task set never becomes); Fargate
+rejects ``ordered_placement_strategy`` and ``placement_constraints`` (ECS
+developer guide, "How Amazon ECS places tasks on container instances",
+https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-placement.html:
+task placement strategies and constraints are not supported for Fargate
+tasks), which the table listed as updatable. docs/rules.md and the plan review (fields CodeDeploy owns)
 read this table.
 """
 
@@ -57,10 +70,14 @@ CLASSES = (UPDATABLE, CODEDEPLOY_OWNED, CREATE_TIME, PROVIDER_ONLY)
 CONTRACT: dict[str, tuple[str, str]] = {
     "desired_count": (UPDATABLE, "UpdateService desiredCount; ignored anyway when autoscaled"),
     "health_check_grace_period_seconds": (UPDATABLE, "UpdateService healthCheckGracePeriodSeconds"),
-    "ordered_placement_strategy": (UPDATABLE, "UpdateService placementStrategy"),
-    "placement_constraints": (UPDATABLE, "UpdateService placementConstraints"),
     "propagate_tags": (UPDATABLE, "UpdateService propagateTags"),
     "enable_ecs_managed_tags": (UPDATABLE, "UpdateService enableECSManagedTags"),
+    "deployment_controller": (
+        UPDATABLE,
+        "UpdateService deploymentController: changed in place since provider 6.4.0 "
+        "(terraform-provider-aws #43434), no longer a replacement; a change away from "
+        "CODE_DEPLOY migrates the service and PAY-ECS-002 refuses it",
+    ),
     "task_definition": (
         CODEDEPLOY_OWNED,
         "AppSpec TaskDefinition; every release registers a new revision",
@@ -82,10 +99,6 @@ CONTRACT: dict[str, tuple[str, str]] = {
     ),
     "name": (CREATE_TIME, "ForceNew in the provider: a change replaces the service"),
     "cluster": (CREATE_TIME, "ForceNew in the provider: a change replaces the service"),
-    "deployment_controller": (
-        CREATE_TIME,
-        "ForceNew in the provider: a change replaces the service",
-    ),
     "launch_type": (CREATE_TIME, "ForceNew in the provider: a change replaces the service"),
     "scheduling_strategy": (CREATE_TIME, "ForceNew in the provider: a change replaces the service"),
     "iam_role": (CREATE_TIME, "ForceNew in the provider: a change replaces the service"),
@@ -102,7 +115,6 @@ CONTRACT: dict[str, tuple[str, str]] = {
     ),
     "tags": (PROVIDER_ONLY, "TagResource/UntagResource, not UpdateService"),
     "tags_all": (PROVIDER_ONLY, "computed by the provider from tags and default_tags"),
-    "wait_for_steady_state": (PROVIDER_ONLY, "the provider waits; nothing is sent"),
     "triggers": (PROVIDER_ONLY, "only feeds force_new_deployment, which CODE_DEPLOY refuses"),
     "force_delete": (PROVIDER_ONLY, "used by DeleteService only"),
     "timeouts": (PROVIDER_ONLY, "the provider's own waits"),
@@ -131,6 +143,16 @@ REFUSED: dict[str, str] = {
     "needs the ECS deployment controller)",
     "availability_zone_rebalancing": "remove availability_zone_rebalancing (UpdateService refuses "
     "it on a CODE_DEPLOY service)",
+    "wait_for_steady_state": "remove wait_for_steady_state or set it to false (the provider's "
+    "steady-state wait expects a single ECS deployment and hangs on a CODE_DEPLOY service until it "
+    "times out, terraform-provider-aws #29252; releases are followed by the release tool)",
+    "ordered_placement_strategy": "remove ordered_placement_strategy (every service here runs on "
+    "Fargate, which supports no task placement strategies or constraints: ECS developer guide, "
+    "'How Amazon ECS places tasks on container instances'; Fargate spreads tasks across "
+    "Availability Zones itself)",
+    "placement_constraints": "remove placement_constraints (every service here runs on Fargate, "
+    "which supports no task placement strategies or constraints: ECS developer guide, 'How "
+    "Amazon ECS places tasks on container instances')",
 }
 
 #: Terraform meta-arguments and cdktf metadata: not service arguments.
