@@ -49,6 +49,7 @@ CHECKS_bootstrap := env-check terraform-check approval-check
 CHECKS_deploy    := env-check terraform-check approval-check
 CHECKS_diff      := stack-check terraform-check
 CHECKS_plan      := env-check
+CHECKS_verify    := env-check
 GOAL_CHECKS      := $(foreach goal,$(MAKECMDGOALS),$(CHECKS_$(goal)))
 
 synth: setup
@@ -143,6 +144,16 @@ plan: $(CHECKS_plan) plan-check synth
 
 plan-check: setup
 	@.venv/bin/python tools/plan_env.py --env $(ENV) --check
+
+# Read-only checks of an applied environment with the credentials in the
+# environment (the deploy or plan role): one line per check, exit 0, 1 on a
+# failure, 2 bad input, 3 no credentials, 4 something could not be read
+# (docs/verify.md). Synthesizes first: the expected values are the
+# synthesized JSON. VERIFY_ARGS="--output verify-report" writes the evidence.
+VERIFY_ARGS ?=
+.PHONY: verify
+verify: $(CHECKS_verify) synth
+	.venv/bin/python -m verify --env $(ENV) $(VERIFY_ARGS)
 
 # Offline checks of the GitHub Actions workflows (docs/ci.md), part of make
 # test: zizmor (--offline: a GH_TOKEN in the environment would otherwise turn

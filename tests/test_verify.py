@@ -1,0 +1,650 @@
+"""`make verify ENV=<env>` (verify/): each check with a passing and a failing
+case, offline. moto where it implements the calls (CloudWatch, CloudTrail,
+KMS, EC2, S3); botocore Stubber where it does not (SimulatePrincipalPolicy,
+GuardDuty, Security Hub, GetDataProtectionPolicy, ECS task image digests,
+CodeDeploy deployments, RDS parameter-group apply statuses). Expected values
+come from the synthesized example (tests/fixtures/example.py), as the tool
+reads them from cdktf.out."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from moto import mock_aws
+
+from config import naming
+from tests.conftest import EXAMPLE, first_production
+from verify import expected, report
+from verify.checks import alarms, baseline, data, iam, policies, services
+from verify.context import Context
+
+ACCOUNT = "123456789012"  # moto's
+DIGEST = "sha256:" + "a" * 64
+OTHER_DIGEST = "sha256:" + "b" * 64
+
+
+@pytest.fixture(autouse=True)
+def fake_aws(monkeypatch):
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+
+
+@pytest.fixture(scope="module")
+def prod(example_synth_outdir):
+    """The example's first production environment and its synthesized stacks."""
+    env = next(e for e in EXAMPLE if e.name == first_production(EXAMPLE))
+    outdir = example_synth_outdir[0]
+    synth = expected.load(env, outdir, expected.baseline_stack_name(env, EXAMPLE, outdir))
+    synth.bind("aws", env.account_id or ACCOUNT, env.region)
+    return env, synth
+
+
+def context(prod, clients: dict, now: datetime | None = None) -> Context:
+    env, synth = prod
+    return Context(
+        env=env,
+        synth=synth,
+        client=lambda name: clients[name],
+        account=synth.stacks[f"{env.prefix}-services"].account,
+        partition="aws",
+        now=now or datetime.now(UTC),
+    )
+
+
+def stubbed(service: str, region: str):
+    client = boto3.client(service, region_name=region)
+    return client, Stubber(client)
+
+
+def statuses(results, check: str) -> set[str]:
+    return {r.status for r in results if r.check == check}
+
+
+# --- services -------------------------------------------------------------------
+
+
+def _stub_service(
+    ecs, cd, env, svc, *, controller="CODE_DEPLOY", task_sets=1, digest=DIGEST, marker=True
+):
+    pinned = svc.platform_version
+    ecs.add_response(
+        "describe_services",
+        {
+            "services": [
+                {
+                    "serviceName": svc.name,
+                    "status": "ACTIVE",
+                    "deploymentController": {"type": controller},
+                    "taskSets": [
+                        {"id": f"ecs-svc/{i}", "status": "PRIMARY", "platformVersion": pinned}
+                        for i in range(task_sets)
+                    ],
+                }
+            ]
+        },
+    )
+    cd.add_response("list_deployments", {"deployments": ["d-1", "d-2"]})
+    description = f"release [release-marker {svc.name}@{DIGEST}/abc123]" if marker else "by hand"
+    cd.add_response(
+        "batch_get_deployments",
+        {
+            "deploymentsInfo": [
+                {
+                    "deploymentId": "d-1",
+                    "createTime": datetime(2026, 1, 1, tzinfo=UTC),
+                    "description": "old",
+                },
+                {
+                    "deploymentId": "d-2",
+                    "createTime": datetime(2026, 2, 1, tzinfo=UTC),
+                    "description": description,
+                },
+            ]
+        },
+    )
+    arn = f"arn:aws:ecs:{env.region}:{ACCOUNT}:task/{env.prefix}/t1"
+    ecs.add_response("list_tasks", {"taskArns": [arn]})
+    ecs.add_response(
+        "describe_tasks",
+        {
+            "tasks": [
+                {
+                    "taskArn": arn,
+                    "containers": [
+                        {"name": naming.app_container_name(svc), "imageDigest": digest},
+                        {"name": naming.TRACING_CONTAINER, "imageDigest": OTHER_DIGEST},
+                    ],
+                }
+            ]
+        },
+    )
+
+
+def _run_services(prod, **broken):
+    env, _ = prod
+    ecs, ecs_stub = stubbed("ecs", env.region)
+    cd, cd_stub = stubbed("codedeploy", env.region)
+    for i, svc in enumerate(env.services):
+        _stub_service(ecs_stub, cd_stub, env, svc, **(broken if i == 0 else {}))
+    with ecs_stub, cd_stub:
+        results = services.check_services(context(prod, {"ecs": ecs, "codedeploy": cd}))
+        ecs_stub.assert_no_pending_responses()
+    return results
+
+
+def test_services_pass_on_codedeploy_one_task_set_pinned_platform_and_released_image(prod):
+    results = _run_services(prod)
+    assert {r.status for r in results} == {report.PASS}
+    assert len(results) == 4 * len(prod[0].services)
+
+
+@pytest.mark.parametrize(
+    ("broken", "check", "words"),
+    [
+        (
+            {"controller": "ECS"},
+            "service.controller",
+            "expected deployment controller CODE_DEPLOY, found ECS",
+        ),
+        ({"task_sets": 2}, "service.task-sets", "expected exactly one task set, found 2"),
+        ({"digest": OTHER_DIGEST}, "service.image", f"runs {OTHER_DIGEST}"),
+        ({"marker": False}, "service.image", "has no release marker"),
+    ],
+    ids=["controller", "task-sets", "image", "no-release"],
+)
+def test_services_fail_naming_expected_and_found(prod, broken, check, words):
+    results = _run_services(prod, **broken)
+    bad = [r for r in results if r.status == report.FAIL]
+    assert [r.check for r in bad] == [check]
+    assert words in bad[0].message and bad[0].doc
+    assert bad[0].subject.endswith("/" + prod[0].services[0].name)
+
+
+# --- rollback alarms --------------------------------------------------------------
+
+
+def _alarms_world(prod, *, skip: str | None = None, with_data: bool = True):
+    env, _ = prod
+    cw = boto3.client("cloudwatch", region_name=env.region)
+    ctx = context(prod, {"cloudwatch": cw})
+    for _, name in alarms.rollback_alarms(ctx):
+        if name != skip:
+            cw.put_metric_alarm(
+                AlarmName=name,
+                Namespace="AWS/ApplicationELB",
+                MetricName=f"m-{name}",
+                Statistic="Sum",
+                Period=60,
+                EvaluationPeriods=1,
+                Threshold=1,
+                ComparisonOperator="GreaterThanThreshold",
+            )
+            if with_data:
+                cw.put_metric_data(
+                    Namespace="AWS/ApplicationELB",
+                    MetricData=[
+                        {
+                            "MetricName": f"m-{name}",
+                            "Value": 1.0,
+                            "Timestamp": datetime.now(UTC) - timedelta(minutes=5),
+                        }
+                    ],
+                )
+    return alarms.check_alarms(ctx), alarms.rollback_alarms(ctx)
+
+
+def test_rollback_alarms_exist_and_have_datapoints(prod):
+    with mock_aws():
+        results, pairs = _alarms_world(prod)
+    assert pairs and len(results) == len(pairs)
+    assert {r.status for r in results} == {report.PASS}
+
+
+def test_missing_alarm_and_alarm_without_datapoints_fail(prod):
+    with mock_aws():
+        results, pairs = _alarms_world(prod, skip=None, with_data=False)
+    assert statuses(results, "alarm.datapoints") == {report.FAIL}
+    assert "missing data treated as OK" in results[0].message
+    with mock_aws():
+        results, pairs = _alarms_world(prod, skip=pairs[0][1])
+    missing = [r for r in results if r.check == "alarm.exists"]
+    assert [r.subject for r in missing] == [pairs[0][1]] and missing[0].status == report.FAIL
+
+
+def test_metric_math_alarms_are_queried_through_their_raw_metrics():
+    stat = {
+        "Metric": {"Namespace": "AWS/ApplicationELB", "MetricName": "RequestCount"},
+        "Period": 60,
+        "Stat": "Sum",
+    }
+    alarm = {
+        "Metrics": [
+            {"Id": "r", "MetricStat": stat, "ReturnData": False},
+            {"Id": "e", "Expression": "FILL(r, 0)", "ReturnData": True},
+        ]
+    }
+    assert alarms.metric_queries(alarm) == [{"Id": "r", "MetricStat": stat, "ReturnData": True}]
+
+
+# --- IAM PassRole ----------------------------------------------------------------
+
+
+def _run_pass_role(prod, deny: int | None = None):
+    env, _ = prod
+    client, stub = stubbed("iam", env.region)
+    ctx = context(prod, {"iam": client})
+    codedeploy, roles = iam.pass_role_targets(ctx)
+    arns = [f"arn:aws:iam::{ACCOUNT}:role/{n}" for n in [codedeploy, *roles]]
+    for name, arn in zip([codedeploy, *roles], arns, strict=True):
+        stub.add_response(
+            "get_role",
+            {
+                "Role": {
+                    "Path": "/",
+                    "RoleName": name,
+                    "RoleId": "AROAEXAMPLEID123456",
+                    "Arn": arn,
+                    "CreateDate": datetime(2026, 1, 1),
+                }
+            },
+            {"RoleName": name},
+        )
+    stub.add_response(
+        "simulate_principal_policy",
+        {
+            "EvaluationResults": [
+                {
+                    "EvalActionName": "iam:PassRole",
+                    "EvalResourceName": arn,
+                    "EvalDecision": "implicitDeny" if i == deny else "allowed",
+                }
+                for i, arn in enumerate(arns[1:])
+            ]
+        },
+    )
+    with stub:
+        return iam.check_pass_role(ctx), roles
+
+
+def test_codedeploy_role_can_pass_every_task_and_execution_role(prod):
+    results, roles = _run_pass_role(prod)
+    assert len(roles) == 2 * len(prod[0].services)
+    assert [r.status for r in results] == [report.PASS] * len(roles)
+
+
+def test_a_role_codedeploy_cannot_pass_fails(prod):
+    results, roles = _run_pass_role(prod, deny=1)
+    bad = [r for r in results if r.status == report.FAIL]
+    assert len(bad) == 1 and bad[0].subject.endswith(roles[1]) and "implicitDeny" in bad[0].message
+
+
+# --- security baseline ------------------------------------------------------------
+
+
+def _baseline_stubs(env, *, recording=True, standard="READY", rds_login="ENABLED"):
+    cfg, cfg_stub = stubbed("config", env.region)
+    gd, gd_stub = stubbed("guardduty", env.region)
+    sh, sh_stub = stubbed("securityhub", env.region)
+    cfg_stub.add_response(
+        "describe_configuration_recorder_status",
+        {
+            "ConfigurationRecordersStatus": [
+                {
+                    "name": "r",
+                    "recording": recording,
+                    "lastStatus": "Success" if recording else "Failure",
+                }
+            ]
+        },
+    )
+    cfg_stub.add_response(
+        "describe_delivery_channel_status",
+        {
+            "DeliveryChannelsStatus": [
+                {
+                    "name": "d",
+                    "configHistoryDeliveryInfo": {"lastStatus": "Success"},
+                    "configSnapshotDeliveryInfo": {"lastStatus": "Success"},
+                }
+            ]
+        },
+    )
+    gd_stub.add_response("list_detectors", {"DetectorIds": ["det1"]})
+    gd_stub.add_response(
+        "get_detector",
+        {
+            "ServiceRole": "r",
+            "Status": "ENABLED",
+            "Features": [
+                {"Name": "RDS_LOGIN_EVENTS", "Status": rds_login},
+                {
+                    "Name": "RUNTIME_MONITORING",
+                    "Status": "ENABLED",
+                    "AdditionalConfiguration": [
+                        {"Name": n, "Status": "DISABLED"}
+                        for n in (
+                            "EKS_ADDON_MANAGEMENT",
+                            "ECS_FARGATE_AGENT_MANAGEMENT",
+                            "EC2_AGENT_MANAGEMENT",
+                        )
+                    ],
+                },
+            ],
+        },
+    )
+    sh_stub.add_response(
+        "get_enabled_standards",
+        {
+            "StandardsSubscriptions": [
+                {
+                    "StandardsSubscriptionArn": "arn:aws:securityhub:x",
+                    "StandardsInput": {},
+                    "StandardsArn": f"arn:aws:securityhub:{env.region}::standards/pci-dss/v/4.0.1",
+                    "StandardsStatus": standard,
+                }
+            ]
+        },
+    )
+    return {"config": cfg, "guardduty": gd, "securityhub": sh}, (cfg_stub, gd_stub, sh_stub)
+
+
+def _run_baseline(prod, *, logging=True, **broken):
+    env, synth = prod
+    with mock_aws():
+        clients, stubs = _baseline_stubs(env, **broken)
+        trail = boto3.client("cloudtrail", region_name=env.region)
+        s3 = boto3.client("s3", region_name=env.region)
+        stack = next(s for n, s in synth.stacks.items() if n.endswith("-baseline"))
+        for res in stack.resources("aws_cloudtrail").values():
+            s3.create_bucket(
+                Bucket="trail-bucket", CreateBucketConfiguration={"LocationConstraint": env.region}
+            )
+            trail.create_trail(
+                Name=res["name"],
+                S3BucketName="trail-bucket",
+                EnableLogFileValidation=True,
+                IsMultiRegionTrail=True,
+            )
+            if logging:
+                trail.start_logging(Name=res["name"])
+        clients["cloudtrail"] = trail
+        with stubs[0], stubs[1], stubs[2]:
+            return baseline.check_baseline(context(prod, clients))
+
+
+def test_baseline_passes_when_logging_recording_enabled_and_standard_ready(prod):
+    if prod[0].security_baseline.provided_by != "this_repository":
+        pytest.skip("the example's production environment takes its baseline from the organization")
+    results = _run_baseline(prod)
+    assert {r.check for r in results if r.status == report.PASS} >= set(baseline.CONTROLS)
+    assert {r.status for r in results} <= {report.PASS, report.NOT_APPLICABLE}
+
+
+@pytest.mark.parametrize(
+    ("broken", "check", "words"),
+    [
+        ({"logging": False}, "baseline.cloudtrail", "IsLogging false"),
+        ({"recording": False}, "baseline.config", "not recording"),
+        ({"rds_login": "DISABLED"}, "baseline.guardduty", "RDS_LOGIN_EVENTS DISABLED"),
+        ({"standard": "INCOMPLETE"}, "baseline.securityhub", "found INCOMPLETE"),
+    ],
+    ids=["cloudtrail", "config", "guardduty", "securityhub"],
+)
+def test_baseline_failures_name_what_was_found(prod, broken, check, words):
+    results = _run_baseline(prod, **broken)
+    bad = [r for r in results if r.status == report.FAIL]
+    assert [r.check for r in bad] == [check] and words in bad[0].message
+
+
+def test_baseline_provided_by_the_organization_is_not_this_stacks_to_check(prod):
+    import dataclasses
+
+    env, synth = prod
+    org = dataclasses.replace(
+        env,
+        security_baseline=dataclasses.replace(
+            env.security_baseline, provided_by="provided_by_organization"
+        ),
+    )
+    results = baseline.check_baseline(context((org, synth), {}))
+    assert {r.status for r in results} == {report.NOT_APPLICABLE}
+    assert all("not this stack's to check" in r.message for r in results)
+
+
+# --- key, secret and endpoint policies ------------------------------------------
+
+
+def _keys_world(prod, tamper: bool = False):
+    env, synth = prod
+    kms = boto3.client("kms", region_name=env.region)
+    created = 0
+    for stack in synth.stacks.values():
+        for alias in stack.resources("aws_kms_alias").values():
+            key = stack.referenced(alias["target_key_id"])
+            if key and "policy" in key:
+                doc = json.loads(stack.substitute(key["policy"]))
+                # The same meaning, written differently: reordered, single values unwrapped.
+                doc["Statement"].reverse()
+                if tamper and created == 0:
+                    doc["Statement"][0]["Action"] = ["kms:*"]
+                key_id = kms.create_key(Policy=json.dumps(doc))["KeyMetadata"]["KeyId"]
+                kms.create_alias(AliasName=stack.substitute(alias["name"]), TargetKeyId=key_id)
+                created += 1
+    return policies.check_key_policies(context(prod, {"kms": kms})), created
+
+
+def test_key_policies_equal_in_meaning_pass(prod):
+    with mock_aws():
+        results, created = _keys_world(prod)
+    assert created >= 2 and [r.status for r in results] == [report.PASS] * created
+
+
+def test_a_changed_key_policy_fails_naming_the_statement(prod):
+    with mock_aws():
+        results, _ = _keys_world(prod, tamper=True)
+    bad = [r for r in results if r.status == report.FAIL]
+    assert len(bad) == 1 and "differs" in bad[0].message and "kms:*" in bad[0].message
+
+
+def test_policy_comparison_is_by_meaning_not_text():
+    a = {
+        "Statement": [
+            {
+                "Sid": "x",
+                "Effect": "Allow",
+                "Principal": {"AWS": "123456789012"},
+                "Action": "KMS:Decrypt",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"kms:ViaService": "s3.eu-west-1.amazonaws.com"}},
+            }
+        ]
+    }
+    b = {
+        "Statement": {
+            "Sid": "x",
+            "Effect": "Allow",
+            "Principal": {"AWS": ["arn:aws:iam::123456789012:root"]},
+            "Action": ["kms:Decrypt"],
+            "Resource": ["*"],
+            "Condition": {"StringEquals": {"kms:viaservice": ["s3.eu-west-1.amazonaws.com"]}},
+        }
+    }
+    assert policies.compare(a, b, "aws") == []
+    b["Statement"]["Effect"] = "Deny"
+    assert policies.compare(a, b, "aws")
+
+
+def test_secret_policies_pass_and_fail(prod):
+    env, synth = prod
+    with mock_aws():
+        sm = boto3.client("secretsmanager", region_name=env.region)
+        stack = synth.stack("security")
+        items = list(stack.resources("aws_secretsmanager_secret_policy").values())
+        for res in items:
+            name = stack.substitute(stack.referenced(res["secret_arn"])["name"])
+            sm.create_secret(Name=name)
+            sm.put_resource_policy(SecretId=name, ResourcePolicy=stack.substitute(res["policy"]))
+        results = policies.check_secret_policies(context(prod, {"secretsmanager": sm}))
+        assert items and [r.status for r in results] == [report.PASS] * len(items)
+        sm.delete_resource_policy(SecretId=name)
+        results = policies.check_secret_policies(context(prod, {"secretsmanager": sm}))
+        assert results[-1].status == report.FAIL and "found none" in results[-1].message
+
+
+def test_endpoint_policies_pass_and_fail(prod):
+    env, synth = prod
+    stack = synth.stack("network")
+    with mock_aws():
+        ec2 = boto3.client("ec2", region_name=env.region)
+        vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+        endpoints = [r for r in stack.resources("aws_vpc_endpoint").values() if "policy" in r]
+        for i, res in enumerate(endpoints):
+            doc = stack.substitute(res["policy"]) if i else json.dumps({"Statement": []})
+            ec2.create_vpc_endpoint(
+                VpcId=vpc,
+                ServiceName=res["service_name"],
+                VpcEndpointType="Gateway",
+                PolicyDocument=doc,
+                TagSpecifications=[
+                    {
+                        "ResourceType": "vpc-endpoint",
+                        "Tags": [{"Key": "Name", "Value": res["tags"]["Name"]}],
+                    }
+                ],
+            )
+        results = policies.check_endpoint_policies(context(prod, {"ec2": ec2}))
+    assert [r.status for r in results] == [report.FAIL] + [report.PASS] * (len(endpoints) - 1)
+    assert "missing" in results[0].message
+
+
+# --- logs and database ------------------------------------------------------------
+
+
+def _run_data_protection(prod, drop: bool):
+    env, synth = prod
+    logs, stub = stubbed("logs", env.region)
+    items = [
+        (s, r)
+        for s in synth.stacks.values()
+        for r in s.resources("aws_cloudwatch_log_data_protection_policy").values()
+    ]
+    for i, (stack, res) in enumerate(items):
+        doc = stack.substitute(res["policy_document"])
+        stub.add_response(
+            "get_data_protection_policy", {"policyDocument": "" if drop and i == 0 else doc}
+        )
+    with stub:
+        return policies_results(data.check_data_protection(context(prod, {"logs": logs}))), len(
+            items
+        )
+
+
+def policies_results(results):
+    return [r.status for r in results], results
+
+
+def test_log_groups_carry_their_data_protection_policy(prod):
+    (found, _), count = _run_data_protection(prod, drop=False)
+    assert count and found == [report.PASS] * count
+
+
+def test_a_log_group_without_data_protection_fails(prod):
+    (found, results), count = _run_data_protection(prod, drop=True)
+    assert found == [report.FAIL] + [report.PASS] * (count - 1)
+    assert "masking card data" in results[0].message
+
+
+def _run_parameters(prod, status: str):
+    env, synth = prod
+    rds, stub = stubbed("rds", env.region)
+    cluster = synth.stack("data").substitute(
+        next(iter(synth.stack("data").resources("aws_rds_cluster").values()))["cluster_identifier"]
+    )
+    names = [f"{cluster}-{i}" for i in range(1 + env.database.reader_count)]
+    stub.add_response(
+        "describe_db_clusters",
+        {
+            "DBClusters": [
+                {
+                    "DBClusterIdentifier": cluster,
+                    "DBClusterMembers": [
+                        {"DBInstanceIdentifier": n, "DBClusterParameterGroupStatus": status}
+                        for n in names
+                    ],
+                }
+            ]
+        },
+    )
+    stub.add_response(
+        "describe_db_instances",
+        {
+            "DBInstances": [
+                {
+                    "DBInstanceIdentifier": n,
+                    "DBParameterGroups": [
+                        {
+                            "DBParameterGroupName": "default.aurora-postgresql16",
+                            "ParameterApplyStatus": "in-sync",
+                        }
+                    ],
+                }
+                for n in names
+            ]
+        },
+    )
+    with stub:
+        return data.check_parameter_groups(context(prod, {"rds": rds})), names
+
+
+def test_parameter_groups_in_sync_pass_and_point_to_the_pgaudit_sql_check(prod):
+    results, names = _run_parameters(prod, "in-sync")
+    assert [r.status for r in results] == [report.PASS] * len(names)
+    assert "as far as the API can tell" in results[0].message and "runbook" in results[0].message
+
+
+def test_pending_reboot_fails(prod):
+    results, names = _run_parameters(prod, "pending-reboot")
+    assert [r.status for r in results] == [report.FAIL] * len(names)
+    assert "pending-reboot" in results[0].message and "Audit of database reads" in results[0].doc
+
+
+def test_alb_access_logs_newer_than_the_configured_age(prod):
+    env, synth = prod
+    if not env.load_balancer.access_logs:
+        pytest.skip("the example's production environment writes no access logs")
+    account = synth.stack("services").account
+    with mock_aws():
+        s3 = boto3.client("s3", region_name=env.region)
+        for bucket, prefix in {
+            (
+                synth.stack("services").substitute(r["access_logs"]["bucket"]),
+                r["access_logs"].get("prefix", ""),
+            )
+            for r in synth.stack("services").resources("aws_lb").values()
+        }:
+            s3.create_bucket(
+                Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": env.region}
+            )
+            now = datetime.now(UTC)
+            s3.put_object(
+                Bucket=bucket,
+                Body=b"log",
+                Key=(
+                    f"{prefix}/AWSLogs/{account}/elasticloadbalancing/{env.region}/{now:%Y/%m/%d}/x.log.gz"
+                ),
+            )
+        fresh = data.check_access_logs(context(prod, {"s3": s3}))
+        stale = data.check_access_logs(context(prod, {"s3": s3}, now=now + timedelta(hours=3)))
+    assert {r.status for r in fresh} == {report.PASS}
+    assert {r.status for r in stale} == {report.FAIL}
+    assert "newer than 60 min" in stale[0].message

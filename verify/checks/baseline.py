@@ -1,0 +1,234 @@
+"""The account's security baseline: CloudTrail, AWS Config, GuardDuty, Security Hub.
+
+Checked only where configuration says this repository provides it
+(``security_baseline.provided_by``); otherwise each control is the
+organization's, and says so.
+"""
+
+from __future__ import annotations
+
+from config.model import THIS_REPOSITORY
+from verify.context import Context, Unreadable
+from verify.report import Result, failed, not_applicable, passed, unreadable
+
+DOC = "docs/pci-responsibility.md, The account's security baseline"
+CONTROLS = ("baseline.cloudtrail", "baseline.config", "baseline.guardduty", "baseline.securityhub")
+
+
+def check_baseline(ctx: Context) -> list[Result]:
+    provider = ctx.env.security_baseline.provided_by
+    subject = f"account {ctx.account} {ctx.region}"
+    if provider != THIS_REPOSITORY:
+        return [
+            not_applicable(
+                check,
+                subject,
+                f"security_baseline.provided_by = {provider}: the "
+                "organization's control, not this stack's to check",
+                DOC,
+            )
+            for check in CONTROLS
+        ]
+    stack = next((s for n, s in ctx.synth.stacks.items() if n.endswith("-baseline")), None)
+    if stack is None:
+        return [
+            failed(
+                check,
+                subject,
+                "expected a synthesized baseline stack for this account, found none in cdktf.out",
+                DOC,
+            )
+            for check in CONTROLS
+        ]
+    results = []
+    for check, fn in (
+        ("baseline.cloudtrail", _cloudtrail),
+        ("baseline.config", _config),
+        ("baseline.guardduty", _guardduty),
+        ("baseline.securityhub", _securityhub),
+    ):
+        try:
+            results += fn(ctx, stack)
+        except Unreadable as err:
+            results.append(unreadable(check, subject, str(err)))
+    return results
+
+
+def _cloudtrail(ctx: Context, stack) -> list[Result]:
+    results = []
+    for res in stack.resources("aws_cloudtrail").values():
+        name = stack.substitute(res["name"])
+        trails = ctx.call("cloudtrail", "describe_trails", trailNameList=[name]).get(
+            "trailList", []
+        )
+        if not trails:
+            results.append(
+                failed(
+                    "baseline.cloudtrail",
+                    name,
+                    f"expected the trail, found none (apply {stack.name})",
+                    DOC,
+                )
+            )
+            continue
+        status = ctx.call("cloudtrail", "get_trail_status", Name=trails[0].get("TrailARN", name))
+        problems = []
+        if not status.get("IsLogging"):
+            problems.append("IsLogging false (StartLogging, and find who stopped it)")
+        if res.get("enable_log_file_validation") and not trails[0].get("LogFileValidationEnabled"):
+            problems.append("log file validation off")
+        if status.get("LatestDeliveryError"):
+            problems.append(f"latest delivery error {status['LatestDeliveryError']}")
+        results.append(
+            failed(
+                "baseline.cloudtrail",
+                name,
+                "expected logging with log file validation, found " + "; ".join(problems),
+                DOC,
+            )
+            if problems
+            else passed("baseline.cloudtrail", name, "logging, log file validation on")
+        )
+    return results
+
+
+def _config(ctx: Context, stack) -> list[Result]:
+    results = []
+    for res in stack.resources("aws_config_configuration_recorder").values():
+        name = stack.substitute(res["name"])
+        found = ctx.call(
+            "config", "describe_configuration_recorder_status", ConfigurationRecorderNames=[name]
+        ).get("ConfigurationRecordersStatus", [])
+        status = found[0] if found else {}
+        problems = []
+        if not status.get("recording"):
+            problems.append("not recording")
+        if status.get("lastStatus") == "Failure":
+            problems.append(f"last recording failed ({status.get('lastErrorCode')})")
+        results.append(
+            failed(
+                "baseline.config",
+                f"recorder {name}",
+                "expected recording, found " + "; ".join(problems),
+                DOC,
+            )
+            if problems
+            else passed("baseline.config", f"recorder {name}", "recording")
+        )
+    for res in stack.resources("aws_config_delivery_channel").values():
+        name = stack.substitute(res["name"])
+        found = ctx.call(
+            "config", "describe_delivery_channel_status", DeliveryChannelNames=[name]
+        ).get("DeliveryChannelsStatus", [])
+        status = found[0] if found else {}
+        history = (status.get("configHistoryDeliveryInfo") or {}).get("lastStatus")
+        snapshot = (status.get("configSnapshotDeliveryInfo") or {}).get("lastStatus")
+        if "Failure" in (history, snapshot) or not (history or snapshot):
+            results.append(
+                failed(
+                    "baseline.config",
+                    f"delivery channel {name}",
+                    "expected the last "
+                    f"delivery successful, found history {history}, snapshot {snapshot} "
+                    "(a locked bucket refuses Config: FIELD_NOTES §10)",
+                    DOC,
+                )
+            )
+        else:
+            results.append(
+                passed(
+                    "baseline.config",
+                    f"delivery channel {name}",
+                    f"last delivery history {history}, snapshot {snapshot}",
+                )
+            )
+    return results
+
+
+def _guardduty(ctx: Context, stack) -> list[Result]:
+    detectors = ctx.call("guardduty", "list_detectors").get("DetectorIds", [])
+    subject = f"detector in {ctx.region}"
+    if not detectors:
+        return [failed("baseline.guardduty", subject, "expected a detector, found none", DOC)]
+    detector = ctx.call("guardduty", "get_detector", DetectorId=detectors[0])
+    found = {f["Name"]: f for f in detector.get("Features", [])}
+    problems = [] if detector.get("Status") == "ENABLED" else [f"detector {detector.get('Status')}"]
+    fargate_agent = False
+    for res in stack.resources("aws_guardduty_detector_feature").values():
+        feature = found.get(res["name"], {})
+        if feature.get("Status") != res.get("status"):
+            problems.append(
+                f"{res['name']} {feature.get('Status', 'absent')} (expected {res.get('status')})"
+            )
+        extra = {c["Name"]: c.get("Status") for c in feature.get("AdditionalConfiguration", [])}
+        for conf in res.get("additional_configuration", []):
+            if extra.get(conf["name"]) != conf["status"]:
+                problems.append(
+                    f"{res['name']}.{conf['name']} {extra.get(conf['name'], 'absent')} "
+                    f"(expected {conf['status']})"
+                )
+            fargate_agent |= (
+                conf["name"] == "ECS_FARGATE_AGENT_MANAGEMENT" and conf["status"] == "ENABLED"
+            )
+    results = [
+        failed(
+            "baseline.guardduty",
+            subject,
+            "expected the synthesized features, found " + "; ".join(problems),
+            DOC,
+        )
+        if problems
+        else passed(
+            "baseline.guardduty",
+            subject,
+            f"{detectors[0]} enabled with "
+            f"{', '.join(sorted(r['name'] for r in stack.resources('aws_guardduty_detector_feature').values()))}",
+        )
+    ]
+    if not fargate_agent:
+        results.append(
+            not_applicable(
+                "baseline.guardduty-ecs",
+                subject,
+                "the Fargate agent is DISABLED (D43): no ECS runtime coverage to check",
+                "docs/decisions.md D43",
+            )
+        )
+        return results
+    coverage = ctx.paginate("guardduty", "list_coverage", "Resources", DetectorId=detectors[0])
+    unhealthy = [c.get("ResourceId") for c in coverage if c.get("CoverageStatus") != "HEALTHY"]
+    results.append(
+        failed(
+            "baseline.guardduty-ecs",
+            subject,
+            f"expected healthy coverage, found unhealthy {', '.join(unhealthy)}",
+            "docs/decisions.md D43",
+        )
+        if unhealthy or not coverage
+        else passed(
+            "baseline.guardduty-ecs", subject, f"{len(coverage)} resource(s) covered, healthy"
+        )
+    )
+    return results
+
+
+def _securityhub(ctx: Context, stack) -> list[Result]:
+    results = []
+    enabled = {
+        s["StandardsArn"]: s.get("StandardsStatus")
+        for s in ctx.paginate("securityhub", "get_enabled_standards", "StandardsSubscriptions")
+    }
+    for res in stack.resources("aws_securityhub_standards_subscription").values():
+        arn = stack.substitute(res["standards_arn"])
+        status = enabled.get(arn)
+        results.append(
+            passed("baseline.securityhub", arn, "standard enabled (READY)")
+            if status == "READY"
+            else failed(
+                "baseline.securityhub",
+                arn,
+                f"expected the standard READY, found {status or 'not enabled'}",
+                DOC,
+            )
+        )
+    return results
