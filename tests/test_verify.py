@@ -74,7 +74,16 @@ def statuses(results, check: str) -> set[str]:
 
 
 def _stub_service(
-    ecs, cd, env, svc, *, controller="CODE_DEPLOY", task_sets=1, digest=DIGEST, marker=True
+    ecs,
+    cd,
+    env,
+    svc,
+    *,
+    controller="CODE_DEPLOY",
+    task_sets=1,
+    digest=DIGEST,
+    marker=True,
+    released=True,
 ):
     pinned = svc.platform_version
     ecs.add_response(
@@ -93,6 +102,12 @@ def _stub_service(
             ]
         },
     )
+    if not released:
+        cd.add_response("list_deployments", {"deployments": []})
+        arn = f"arn:aws:ecs:{env.region}:{ACCOUNT}:task/{env.prefix}/t1"
+        ecs.add_response("list_tasks", {"taskArns": [arn]})
+        ecs.add_response("describe_tasks", {"tasks": [{"taskArn": arn, "containers": []}]})
+        return
     cd.add_response("list_deployments", {"deployments": ["d-1", "d-2"]})
     description = f"release [release-marker {svc.name}@{DIGEST}/abc123]" if marker else "by hand"
     cd.add_response(
@@ -146,6 +161,20 @@ def test_services_pass_on_codedeploy_one_task_set_pinned_platform_and_released_i
     results = _run_services(prod)
     assert {r.status for r in results} == {report.PASS}
     assert len(results) == 4 * len(prod[0].services)
+
+
+def test_a_service_never_released_passes_naming_the_terraform_image_tag(prod):
+    """Right after the first apply (the deploy workflow verifies then) no
+    release exists yet: that is the expected state, not a failure."""
+    results = _run_services(prod, released=False)
+    assert {r.status for r in results} == {report.PASS}
+    (first,) = [
+        r
+        for r in results
+        if r.check == "service.image" and r.subject.endswith("/" + prod[0].services[0].name)
+    ]
+    assert "not released yet" in first.message
+    assert repr(prod[0].services[0].image_tag) in first.message
 
 
 @pytest.mark.parametrize(

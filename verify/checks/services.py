@@ -145,6 +145,17 @@ def _image(ctx: Context, subject: str, svc) -> Result:
         )
     except Unreadable as err:
         return unreadable("service.image", subject, str(err))
+    if digest is None and not deployment:
+        # The first apply: nothing released yet, the tasks run Terraform's
+        # image_tag. Not a failure of the apply (the deploy workflow runs
+        # this check right after it); the first release makes it compare.
+        return passed(
+            "service.image",
+            subject,
+            f"not released yet: no successful deployment in the group, the tasks run "
+            f"Terraform's image tag {svc.image_tag!r} until the first release",
+            DOC_RELEASE,
+        )
     if digest is None:
         what = (
             f"the newest successful deployment {deployment} has no release marker"
