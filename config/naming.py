@@ -121,3 +121,15 @@ def capacity_provider_strategy(svc: ServiceConfig) -> list[dict]:
     if svc.use_spot:
         strategy.append({"capacityProvider": "FARGATE_SPOT", "base": 0, "weight": svc.spot_weight})
     return strategy
+
+
+def backup_vault_name(env: EnvironmentConfig) -> str:
+    """The database's backup vault, the same name in the copy region (and in
+    the copy account, which creates its own: docs/backup.md)."""
+    return f"{env.prefix}-database"
+
+
+def restore_testing_name(env: EnvironmentConfig) -> str:
+    """Restore testing plan and selection names allow only letters, digits
+    and underscores (AWS Backup CreateRestoreTestingPlan)."""
+    return f"{env.prefix}-database".replace("-", "_")
