@@ -67,9 +67,7 @@ class EnvironmentStack(TerraformStack):
         if env.is_production:
             Aspects.of(self).add(ProtectAuditLogs())
 
-    def _aws_provider(
-        self, construct_id: str, region: str, alias: str | None = None
-    ) -> Any:
+    def _aws_provider(self, construct_id: str, region: str, alias: str | None = None) -> Any:
         """The AWS provider of this environment in ``region``: the same
         account check and default tags whatever the region."""
         env = self.env

@@ -12,6 +12,7 @@ import pytest
 
 from config.model import VAULT_LOCK_COMPLIANCE
 from config.naming import backup_vault_name, restore_testing_name
+from framework.aws import aws
 from modules.backup import (
     BACKUP_POLICY,
     PROTECTED_VAULT_ACTIONS,
@@ -20,7 +21,8 @@ from modules.backup import (
     SUBNET_GROUP_OVERRIDE,
 )
 from modules.pipeline_roles import NEVER_BY_PIPELINE, NEVER_BY_PIPELINE_IN_PRODUCTION
-from tests.conftest import stack
+from tests.conftest import first_production, stack
+from tests.synth import synthesize
 
 
 def ref(resource_type: str, key: str, attribute: str) -> str:
@@ -290,3 +292,57 @@ def test_the_evaluator_sees_an_allow_and_a_deny():
 @pytest.mark.parametrize("action", sorted(PROTECTED_VAULT_ACTIONS))
 def test_vault_policy_actions_are_real_backup_actions(action):
     assert re.fullmatch(r"backup:[A-Z][A-Za-z]+", action)
+
+
+# PAY-BAK-001 on the real app -------------------------------------------------
+
+
+def _unlock_the_vault(env_name):
+    """A hurried engineer turns the production vault's lock into governance mode."""
+
+    def prepare(built):
+        data = built[env_name].data
+        for node in data.node.find_all():
+            if isinstance(node, aws.backup_vault_lock_configuration.BackupVaultLockConfiguration):
+                node.add_override("changeable_for_days", None)
+
+    return prepare
+
+
+def _select_by_tag(env_name):
+    def prepare(built):
+        selection = built[env_name].data.backup.selection
+        selection.add_override("resources", None)
+        selection.add_override(
+            "selection_tag", [{"type": "STRINGEQUALS", "key": "backup", "value": "true"}]
+        )
+
+    return prepare
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        pytest.param(
+            _unlock_the_vault,
+            r"\[PAY-BAK-001\] aws_rds_cluster\.\S+: has no locked, copied backup plan: "
+            r"aws_backup_plan\.\S+ rule continuous targets aws_backup_vault\.\S+, not locked in "
+            r"compliance mode",
+            id="unlocked",
+        ),
+        pytest.param(
+            _select_by_tag,
+            r"\[PAY-BAK-001\] aws_rds_cluster\.\S+: is selected by ARN in no aws_backup_selection",
+            id="by-tag",
+        ),
+    ],
+)
+def test_an_override_weakening_the_production_backup_fails_synthesis(
+    tmp_path, environments, override, message
+):
+    production = first_production(environments)
+    env = environments[production]
+    with pytest.raises(Exception, match=message):
+        synthesize([env], tmp_path, prepare=override(production))
+    assert not (tmp_path / "stacks" / f"{env.prefix}-data" / "cdk.tf.json").exists()
+    assert not (tmp_path / "manifest.json").exists()
