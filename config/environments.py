@@ -17,6 +17,7 @@ from config.model import (
     NON_PRODUCTION,
     PRODUCTION,
     AlarmConfig,
+    BackupConfig,
     CustomScalingMetric,
     DatabaseConfig,
     DeploymentConfig,
@@ -230,6 +231,13 @@ PROD = EnvironmentConfig(
     alarms=AlarmConfig(emails=("payments-oncall@example.com",)),
     # The production tier refuses CRITICAL and HIGH findings unless accepted.
     release=ReleaseConfig(blocking_severities=("CRITICAL", "HIGH"), scan_wait_minutes=10),
+    # The production tier keeps a locked vault and a copy in another region
+    # (docs/backup.md).
+    backup=BackupConfig(
+        copy_region="eu-central-1",
+        vault_lock_mode="compliance",
+        lock_changeable_for_days=3,
+    ),
 )
 
 ENVIRONMENTS: tuple[EnvironmentConfig, ...] = (DEV, STAGING, PROD)

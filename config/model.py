@@ -363,6 +363,62 @@ class AccessConfig:
     release_principal_arns: tuple[str, ...] = ()
 
 
+#: AWS Backup Vault Lock modes (docs/backup.md): ``compliance`` locks the
+#: vault for good once ``lock_changeable_for_days`` have passed (nobody, not
+#: even the root user, can delete a recovery point early or remove the lock);
+#: ``governance`` can be removed by a principal allowed to call
+#: DeleteBackupVaultLockConfiguration.
+VAULT_LOCK_COMPLIANCE = "compliance"
+VAULT_LOCK_GOVERNANCE = "governance"
+VAULT_LOCK_MODES = (VAULT_LOCK_COMPLIANCE, VAULT_LOCK_GOVERNANCE)
+#: Continuous backup (point-in-time recovery) keeps 1-35 days; its restorable
+#: time lags at most about 5 minutes (AWS Backup developer guide,
+#: "Continuous backups and point-in-time recovery (PITR)").
+CONTINUOUS_BACKUP_LAG_MINUTES = 5
+#: Vault Lock compliance mode: the grace time is at least 3 days
+#: (PutBackupVaultLockConfiguration ChangeableForDays).
+MIN_LOCK_CHANGEABLE_DAYS = 3
+#: Daily recovery points kept at least this long in the production tier.
+PRODUCTION_MIN_BACKUP_RETENTION_DAYS = 35
+#: EventBridge schedule expressions a restore testing plan accepts.
+SCHEDULE_PATTERN = re.compile(r"^(cron|rate)\(.+\)$")
+
+
+@dataclass(frozen=True, kw_only=True)
+class BackupConfig:
+    """Recovery objectives of the environment's database and the AWS Backup
+    set-up that keeps them (docs/backup.md, docs/decisions.md D48).
+
+    Continuous backup (point-in-time) keeps ``database.backup_retention_days``
+    (1-35); AWS Backup then manages the cluster's own retention.
+    """
+
+    #: Most data (minutes) a restore may lose. Continuous backup restores to
+    #: within about 5 minutes of the failure, so at least 5. In the second
+    #: region the copies are daily: docs/backup.md states that figure.
+    rpo_minutes: int = 15
+    #: Longest time (minutes) from the decision to restore until the services
+    #: run on the restored database (the runbook's steps add up to it).
+    rto_minutes: int = 240
+    #: Days a daily recovery point (and its copy) is kept.
+    retention_days: int = 35
+    #: Region of the copy vault (its own key there). None: no copy
+    #: (refused in the production tier).
+    copy_region: str | None = None
+    #: Another account that also receives each daily copy, into a vault of
+    #: the same name in ``copy_region`` that account creates (cross-account
+    #: copy needs AWS Organizations' opt-in). None: no second account.
+    copy_account_id: str | None = None
+    #: ``compliance`` (required in the production tier) or ``governance``.
+    vault_lock_mode: str = VAULT_LOCK_GOVERNANCE
+    #: Compliance mode only: days until the lock becomes immutable (>= 3).
+    lock_changeable_for_days: int = MIN_LOCK_CHANGEABLE_DAYS
+    #: When the restore test runs (EventBridge cron or rate expression, UTC).
+    restore_test_schedule: str = "cron(0 5 ? * SUN *)"
+    #: Hours the restored copy may be checked before AWS Backup deletes it.
+    restore_test_validation_hours: int = 4
+
+
 #: GitHub repositories as the OIDC ``sub`` names them: ``owner/repo``, the
 #: owner by GitHub's account-name rules (letters, digits, single inner
 #: hyphens, at most 39), the repository by its own (letters, digits, ``.``,
@@ -479,6 +535,7 @@ class EnvironmentConfig:
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
     security_baseline: SecurityBaselineConfig = field(default_factory=SecurityBaselineConfig)
     release: ReleaseConfig = field(default_factory=ReleaseConfig)
+    backup: BackupConfig = field(default_factory=BackupConfig)
     #: ECR: how many tagged images to keep, days before untagged expire.
     ecr_keep_tagged_images: int = 30
     ecr_untagged_expiry_days: int = 7
@@ -874,6 +931,95 @@ def _security_baseline_problems(env: EnvironmentConfig) -> list[str]:
     return p
 
 
+def _backup_problems(env: EnvironmentConfig) -> list[str]:
+    b, where = env.backup, f"{env.name}.backup"
+    p: list[str] = []
+    prod = " in the production tier" if env.is_production else ""
+    if not isinstance(b.rpo_minutes, int) or not CONTINUOUS_BACKUP_LAG_MINUTES <= b.rpo_minutes:
+        p.append(
+            f"{where}.rpo_minutes: {b.rpo_minutes!r} is not allowed; use at least "
+            f"{CONTINUOUS_BACKUP_LAG_MINUTES} (continuous backup lags up to "
+            f"{CONTINUOUS_BACKUP_LAG_MINUTES} minutes)"
+        )
+    if not isinstance(b.rto_minutes, int) or not 30 <= b.rto_minutes <= 10080:
+        p.append(
+            f"{where}.rto_minutes: {b.rto_minutes!r} is not allowed; use 30-10080 "
+            "(a restore and re-pointing take at least half an hour)"
+        )
+    low = PRODUCTION_MIN_BACKUP_RETENTION_DAYS if env.is_production else 1
+    if not isinstance(b.retention_days, int) or not low <= b.retention_days <= 36500:
+        p.append(
+            f"{where}.retention_days: {b.retention_days!r} is not allowed{prod}; use {low}-36500"
+        )
+    if b.copy_region is None:
+        if env.is_production:
+            p.append(
+                f"{where}.copy_region: None is not allowed in the production tier; name a "
+                f"region other than {env.region} for the off-region copy"
+            )
+    elif not isinstance(b.copy_region, str) or not REGION_PATTERN.match(b.copy_region):
+        p.append(
+            f"{where}.copy_region: {b.copy_region!r} is not an AWS region name, e.g. eu-central-1"
+        )
+    elif b.copy_region == env.region:
+        p.append(
+            f"{where}.copy_region: {b.copy_region} is not allowed; it is the environment's own "
+            "region; name another region or None"
+        )
+    if b.copy_account_id is not None:
+        if not isinstance(b.copy_account_id, str) or not ACCOUNT_PATTERN.match(b.copy_account_id):
+            p.append(
+                f"{where}.copy_account_id: {b.copy_account_id!r} is not allowed; use 12 digits or None"
+            )
+        elif b.copy_account_id == env.account_id:
+            p.append(
+                f"{where}.copy_account_id: {b.copy_account_id} is the environment's own account; "
+                "name another account or None"
+            )
+        if b.copy_region is None:
+            p.append(
+                f"{where}.copy_account_id: needs copy_region (the copy account's vault region)"
+            )
+    if b.vault_lock_mode not in VAULT_LOCK_MODES:
+        p.append(
+            f"{where}.vault_lock_mode: {b.vault_lock_mode!r} is not allowed; allowed: "
+            f"{_fmt(VAULT_LOCK_MODES)}"
+        )
+    elif env.is_production and b.vault_lock_mode != VAULT_LOCK_COMPLIANCE:
+        p.append(
+            f"{where}.vault_lock_mode: {b.vault_lock_mode!r} is not allowed in the production "
+            f"tier; allowed: {VAULT_LOCK_COMPLIANCE}"
+        )
+    days = b.lock_changeable_for_days
+    if not isinstance(days, int) or not MIN_LOCK_CHANGEABLE_DAYS <= days <= 36500:
+        p.append(
+            f"{where}.lock_changeable_for_days: {days!r} is not allowed; use "
+            f"{MIN_LOCK_CHANGEABLE_DAYS}-36500 (Vault Lock's grace time)"
+        )
+    if not isinstance(b.restore_test_schedule, str) or not SCHEDULE_PATTERN.match(
+        b.restore_test_schedule
+    ):
+        p.append(
+            f"{where}.restore_test_schedule: {b.restore_test_schedule!r} is not allowed; use "
+            "an EventBridge cron(...) or rate(...) expression"
+        )
+    hours = b.restore_test_validation_hours
+    if not isinstance(hours, int) or not 1 <= hours <= 168:
+        p.append(f"{where}.restore_test_validation_hours: {hours!r} is not allowed; use 1-168")
+    retention = env.database.backup_retention_days
+    if (
+        isinstance(b.retention_days, int)
+        and isinstance(retention, int)
+        and b.retention_days < retention
+    ):
+        p.append(
+            f"{where}.retention_days: {b.retention_days} is less than "
+            f"database.backup_retention_days {retention}; allowed: at least the continuous "
+            "retention (the vault lock's minimum retention is the shorter of the two)"
+        )
+    return p
+
+
 def baseline_owner(env: EnvironmentConfig, defined: Iterable[EnvironmentConfig]) -> str:
     """Name of the environment that deploys the baseline of ``env``'s account
     and region: the first production-tier one sharing it, else the first in
@@ -1051,6 +1197,7 @@ def validate_environment(env: EnvironmentConfig) -> list[str]:
     p += _pipeline_problems(env)
     p += _security_baseline_problems(env)
     p += _release_problems(env)
+    p += _backup_problems(env)
 
     if not env.services:
         p.append(f"{n}.services: empty; at least one service is required")

@@ -148,3 +148,15 @@ def release_tag(env: EnvironmentConfig, revision: int) -> str:
     ``revision``: unique in the service's repository (one family per
     repository), so immutable tags accept it."""
     return f"{release_tag_prefix(env)}{revision}"
+
+
+def backup_vault_name(env: EnvironmentConfig) -> str:
+    """The database's backup vault, the same name in the copy region (and in
+    the copy account, which creates its own: docs/backup.md)."""
+    return f"{env.prefix}-database"
+
+
+def restore_testing_name(env: EnvironmentConfig) -> str:
+    """Restore testing plan and selection names allow only letters, digits
+    and underscores (AWS Backup CreateRestoreTestingPlan)."""
+    return f"{env.prefix}-database".replace("-", "_")

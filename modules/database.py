@@ -26,6 +26,8 @@ ENGINE = "aurora-postgresql"
 #: Cluster arguments RDS changes after apply (automatic minor upgrades), ignored
 #: by Terraform so a second plan stays clean.
 ENGINE_MANAGED_BY_RDS = ("engine_version",)
+#: With continuous backup, AWS Backup sets the cluster's retention (provider #33465).
+RETENTION_MANAGED_BY_AWS_BACKUP = "backup_retention_period"
 PORT = 5432
 #: The PostgreSQL log type RDS exports to CloudWatch Logs.
 LOG_EXPORTS = ("postgresql",)
@@ -123,6 +125,14 @@ class AuroraDatabaseProps:
     #: parameter group and ``allow_major_version_upgrade``. Left out: the
     #: cluster ignores ``engine_version`` (RDS applies minor upgrades).
     major_version_upgrade: bool = False
+    #: True when an AWS Backup plan with continuous backup protects the
+    #: cluster (modules/backup.py): AWS Backup then owns the retention, and
+    #: RDS refuses any other value than the current one (provider #33465).
+    #: The cluster is created with ``backup_retention_days``, the plan's
+    #: continuous rule keeps the same value, and later changes reach the
+    #: cluster through the plan only (Terraform ignores the attribute).
+    #: Left out: Terraform manages the retention.
+    retention_managed_by_aws_backup: bool = False
     #: Statements slower than this are logged with their text. Left out: 1 s.
     slow_statement_ms: int = 1000
     #: Days Performance Insights keeps data; 7 is the free tier. Left out: 7.
@@ -176,6 +186,13 @@ def _problems(props: AuroraDatabaseProps) -> list[str]:
     if not isinstance(props.slow_statement_ms, int) or props.slow_statement_ms < 0:
         p.append(f"slow_statement_ms: {props.slow_statement_ms!r} is not allowed; use 0 or more")
     return p
+
+
+def _ignored_changes(props: AuroraDatabaseProps) -> list[str] | None:
+    ignored = [] if props.major_version_upgrade else list(ENGINE_MANAGED_BY_RDS)
+    if props.retention_managed_by_aws_backup:
+        ignored.append(RETENTION_MANAGED_BY_AWS_BACKUP)
+    return ignored or None
 
 
 class AuroraDatabase(Construct):
@@ -290,7 +307,7 @@ class AuroraDatabase(Construct):
             apply_immediately=True if props.major_version_upgrade else None,
             lifecycle=TerraformResourceLifecycle(
                 prevent_destroy=True if props.prevent_destroy else None,
-                ignore_changes=None if props.major_version_upgrade else list(ENGINE_MANAGED_BY_RDS),
+                ignore_changes=_ignored_changes(props),
             ),
         )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from framework import Construct
 from framework.aws import aws
@@ -103,6 +104,10 @@ class ManagedKeyProps:
     #: Further statements a service needs beyond the ones above (e.g.
     #: CloudTrail's encryption-context condition); left out: none.
     extra_statements: tuple[dict, ...] = ()
+    #: The provider of ``region`` when it is not the stack's own (an
+    #: aliased provider, ``EnvironmentStack.provider_in``). Left out: the
+    #: stack's default provider, whose region ``region`` must be.
+    provider: Any = None
 
 
 def key_policy(props: ManagedKeyProps) -> list[dict]:
@@ -242,9 +247,14 @@ class ManagedKey(Construct):
             rotation_period_in_days=365,
             deletion_window_in_days=props.deletion_window_days,
             policy=iam.document(*key_policy(props)),
+            provider=props.provider,
         )
         self.alias = aws.kms_alias.KmsAlias(
-            self, "alias", name=f"alias/{props.alias}", target_key_id=self.key.key_id
+            self,
+            "alias",
+            name=f"alias/{props.alias}",
+            target_key_id=self.key.key_id,
+            provider=props.provider,
         )
 
     arn = read_once("key", "arn")

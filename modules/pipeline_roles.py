@@ -29,6 +29,7 @@ from modules.github_oidc import (
 #: Terraform type prefix -> IAM service prefix; the longest prefix wins.
 SERVICES: tuple[tuple[str, str], ...] = (
     ("aws_appautoscaling_", "application-autoscaling"),
+    ("aws_backup_", "backup"),
     ("aws_cloudtrail", "cloudtrail"),
     ("aws_cloudwatch_event_", "events"),
     ("aws_cloudwatch_log_", "logs"),
@@ -74,6 +75,9 @@ NO_PERMISSION_DATA_SOURCES = (
 #: ecr:GetAuthorizationToken, cloudtrail:LookupEvents, wafv2:GetSampledRequests.
 READ_ACTIONS: dict[str, tuple[str, ...]] = {
     "application-autoscaling": ("Describe*", "ListTagsForResource"),
+    # Vaults, plans, selections, locks, policies, restore testing: settings
+    # only (no backup:StartRestoreJob, no recovery point contents).
+    "backup": ("Describe*", "Get*", "List*"),
     "cloudtrail": ("DescribeTrails", "GetEventSelectors", "GetTrail", "GetTrailStatus", "List*"),
     "cloudwatch": ("DescribeAlarms", "GetDashboard", "ListDashboards", "ListTagsForResource"),
     "codedeploy": ("BatchGet*", "Get*", "List*"),
@@ -140,6 +144,40 @@ MANAGE_ACTIONS: dict[str, tuple[str, ...]] = {
         "ValidateResourcePolicy",
     ),
 }
+#: CreateBackupVault also needs backup-storage:MountCapsule (AWS Backup
+#: developer guide, "API permissions: actions, resources, and conditions").
+BACKUP_STORAGE_ACTIONS = ("backup-storage:MountCapsule",)
+#: What no pipeline credential may do to the backups (issue #28, docs/backup.md
+#: "What no credential can do"): delete or shorten a recovery point, stop
+#: continuous backup, change a vault's lock or access policy, delete a vault,
+#: disable or re-aim the restore test, delete or share a database snapshot.
+#: Each vault's access policy denies the vault actions too
+#: (modules/backup.py). A change Terraform would make with one of them is an
+#: administrator's apply (docs/decisions.md D48).
+NEVER_BY_PIPELINE = (
+    "backup:DeleteBackupVault",
+    "backup:DeleteBackupVaultAccessPolicy",
+    "backup:DeleteBackupVaultLockConfiguration",
+    "backup:DeleteRecoveryPoint",
+    "backup:DeleteRestoreTestingPlan",
+    "backup:DeleteRestoreTestingSelection",
+    "backup:DisassociateRecoveryPoint",
+    "backup:DisassociateRecoveryPointFromParent",
+    "backup:PutBackupVaultAccessPolicy",
+    "backup:PutBackupVaultLockConfiguration",
+    "backup:UpdateRecoveryPointLifecycle",
+    "backup:UpdateRestoreTestingPlan",
+    "backup:UpdateRestoreTestingSelection",
+    "rds:DeleteDBClusterAutomatedBackup",
+    "rds:DeleteDBClusterSnapshot",
+    "rds:ModifyDBClusterSnapshotAttribute",
+)
+#: Production tier: the keys that decrypt recovery points (the cluster's data
+#: key: Aurora recovery points keep it) and the vault keys are never disabled
+#: or scheduled for deletion by the pipeline; prevent_destroy already keeps
+#: Terraform from planning it. Break-glass and the root user still may
+#: (key policy, modules/kms.py).
+NEVER_BY_PIPELINE_IN_PRODUCTION = ("kms:DisableKey", "kms:ScheduleKeyDeletion")
 #: Global services: IAM is scoped by resource below, not by region.
 GLOBAL_SERVICES = ("iam",)
 #: Cloud Map's private DNS namespace is a Route 53 private hosted zone that
@@ -273,7 +311,7 @@ def deploy_statements(props: PipelineRolesProps) -> list[dict]:
     and never a secret's value."""
     env = props.environment
     account = f"arn:{props.partition}:iam::{props.account_id}"
-    regions = sorted({env.region, env.backend_region})
+    regions = sorted({env.region, env.backend_region, env.backup.copy_region or env.region})
     regional = sorted(
         f"{svc}:{action}"
         for svc in READ_ACTIONS
@@ -290,6 +328,13 @@ def deploy_statements(props: PipelineRolesProps) -> list[dict]:
             "Sid": "ManageTheStacksServicesInTheirRegions",
             "Effect": "Allow",
             "Action": regional,
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:RequestedRegion": regions}},
+        },
+        {
+            "Sid": "CreateBackupVaults",
+            "Effect": "Allow",
+            "Action": list(BACKUP_STORAGE_ACTIONS),
             "Resource": "*",
             "Condition": {"StringEquals": {"aws:RequestedRegion": regions}},
         },
@@ -337,6 +382,14 @@ def deploy_statements(props: PipelineRolesProps) -> list[dict]:
                 "secretsmanager:GetSecretValue",
                 "secretsmanager:PutSecretValue",
             ],
+            "Resource": "*",
+        },
+        {
+            # No condition, no resource narrowing: outlives any grant.
+            "Sid": "NeverDeleteOrUnlockBackups",
+            "Effect": "Deny",
+            "Action": list(NEVER_BY_PIPELINE)
+            + (list(NEVER_BY_PIPELINE_IN_PRODUCTION) if env.is_production else []),
             "Resource": "*",
         },
     ]

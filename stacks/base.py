@@ -9,6 +9,7 @@ backend with a key unique per stack, encryption and S3-native locking
 from __future__ import annotations
 
 from functools import cached_property
+from typing import Any
 
 import jsii
 
@@ -59,10 +60,22 @@ class EnvironmentStack(TerraformStack):
         self.env = env
         self.part = part
         self.add_override("terraform.required_version", REQUIRED_TERRAFORM_VERSION)
-        aws.provider.AwsProvider(
+        self._aws_provider("aws", env.region)
+        self._regional_providers: dict[str, Any] = {}
+        # Contract rules (docs/rules.md) run at synth and fail it on a violation.
+        register_contract_rules(self, RuleContext.for_environment(env))
+        if env.is_production:
+            Aspects.of(self).add(ProtectAuditLogs())
+
+    def _aws_provider(self, construct_id: str, region: str, alias: str | None = None) -> Any:
+        """The AWS provider of this environment in ``region``: the same
+        account check and default tags whatever the region."""
+        env = self.env
+        return aws.provider.AwsProvider(
             self,
-            "aws",
-            region=env.region,
+            construct_id,
+            region=region,
+            alias=alias,
             allowed_account_ids=[env.account_id] if env.account_id else None,
             default_tags=[
                 aws.provider.AwsProviderDefaultTags(
@@ -71,15 +84,21 @@ class EnvironmentStack(TerraformStack):
                         "environment": env.name,
                         "managed-by": "cdktf",
                         "cost-center": env.cost_center,
-                        "stack": stack_name(env, part),
+                        "stack": stack_name(env, self.part),
                     }
                 )
             ],
         )
-        # Contract rules (docs/rules.md) run at synth and fail it on a violation.
-        register_contract_rules(self, RuleContext.for_environment(env))
-        if env.is_production:
-            Aspects.of(self).add(ProtectAuditLogs())
+
+    def provider_in(self, region: str) -> Any:
+        """An aliased provider for another region of the environment's account
+        (the alias is the region's name), created once per stack. Resources
+        there take it as ``provider=``."""
+        if region == self.env.region:
+            raise ValueError(f"provider_in: {region} is the stack's own region; use the default")
+        if region not in self._regional_providers:
+            self._regional_providers[region] = self._aws_provider(f"aws-{region}", region, region)
+        return self._regional_providers[region]
 
     @cached_property
     def account_id(self) -> str:

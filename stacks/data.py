@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from config import EnvironmentConfig
+from config.naming import backup_vault_name, restore_testing_name
 from framework import Construct, TerraformOutput
+from modules.backup import DatabaseBackup, DatabaseBackupProps
 from modules.database import AuroraDatabase, AuroraDatabaseProps
+from modules.kms import ManagedKey, ManagedKeyProps
 from modules.observability.data_protection import protect_card_data
 from stacks.base import PlatformStack
 from stacks.network import NetworkStack
@@ -50,11 +53,73 @@ class DataStack(PlatformStack):
                 master_username=db.master_username,
                 deletion_protection=db.deletion_protection,
                 prevent_destroy=env.is_production,
+                retention_managed_by_aws_backup=True,
             ),
         )
+        self.backup = self._backup(env)
         TerraformOutput(self, "cluster_identifier", value=self.database.cluster.cluster_identifier)
         TerraformOutput(self, "writer_endpoint", value=self.database.endpoint)
         TerraformOutput(self, "reader_endpoint", value=self.database.reader_endpoint)
         TerraformOutput(self, "master_user_secret_arn", value=self.database.master_user_secret_arn)
         # Card data that reaches a log group is masked (PAY-LOG-001, docs/pci-responsibility.md 3.3.1).
         protect_card_data(self, f"{env.prefix}-card-data")
+
+    def _backup_key(self, env: EnvironmentConfig, construct_id: str, region: str, provider):
+        """A vault key in ``region``: used only through AWS Backup; the deploy
+        and break-glass roles alone may change or delete it, the key
+        administrators administer it (as the security stack's keys)."""
+        key = ManagedKey(
+            self,
+            construct_id,
+            ManagedKeyProps(
+                alias=f"{env.prefix}-backup",
+                description=f"Encrypts the backup vault of {env.prefix} in {region}",
+                account_id=self.account_id,
+                partition=self.partition,
+                region=region,
+                administrator_role_names=env.access.key_administrator_role_names,
+                protected_role_names=(env.deploy_role, env.access.break_glass_role_name),
+                # AWS Backup encrypts; RDS re-encrypts the copied snapshots there.
+                via_services=("backup", "rds"),
+                provider=provider,
+            ),
+        )
+        if env.is_production:
+            key.key.add_override("lifecycle.prevent_destroy", True)
+        return key
+
+    def _backup(self, env: EnvironmentConfig) -> DatabaseBackup:
+        b = env.backup
+        copy_provider = self.provider_in(b.copy_region) if b.copy_region else None
+        return DatabaseBackup(
+            self,
+            "backup",
+            DatabaseBackupProps(
+                name=env.prefix,
+                vault_name=backup_vault_name(env),
+                restore_testing_name=restore_testing_name(env),
+                database=self.database,
+                vault_key=self._backup_key(env, "backup-key", env.region, None),
+                partition=self.partition,
+                account_id=self.account_id,
+                continuous_retention_days=env.database.backup_retention_days,
+                daily_retention_days=b.retention_days,
+                lock_mode=b.vault_lock_mode,
+                lock_changeable_for_days=b.lock_changeable_for_days,
+                break_glass_role_arn=(
+                    f"arn:{self.partition}:iam::{self.account_id}:role/"
+                    f"{env.access.break_glass_role_name}"
+                ),
+                copy_region=b.copy_region,
+                copy_provider=copy_provider,
+                copy_key=(
+                    self._backup_key(env, "backup-copy-key", b.copy_region, copy_provider)
+                    if b.copy_region
+                    else None
+                ),
+                copy_account_id=b.copy_account_id,
+                restore_test_schedule=b.restore_test_schedule,
+                restore_test_validation_hours=b.restore_test_validation_hours,
+                prevent_destroy=env.is_production,
+            ),
+        )

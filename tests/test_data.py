@@ -29,6 +29,16 @@ def data(request, stacks, environments):
     return stack(stacks, request.param, "data"), environments[request.param]
 
 
+def database_only(synthesized, resource_type: str) -> dict:
+    """The one ``resource_type`` of the database construct (the backup
+    construct beside it has its own role and security group)."""
+    found = [
+        r for k, r in synthesized.resources(resource_type).items() if k.startswith("database_")
+    ]
+    assert len(found) == 1, f"{synthesized.name}: expected one database {resource_type}"
+    return found[0]
+
+
 def cluster_of(synthesized):
     return synthesized.only("aws_rds_cluster")
 
@@ -115,11 +125,11 @@ def test_example_staging_and_prod_run_a_writer_and_a_reader(example_stacks):
 
 def test_instances_have_performance_insights_and_monitoring_with_cmk(data):
     synthesized, _ = data
-    role = synthesized.only("aws_iam_role")
+    role = database_only(synthesized, "aws_iam_role")
     assert json.loads(role["assume_role_policy"])["Statement"][0]["Principal"] == {
         "Service": "monitoring.rds.amazonaws.com"
     }
-    attachment = synthesized.only("aws_iam_role_policy_attachment")
+    attachment = database_only(synthesized, "aws_iam_role_policy_attachment")
     assert attachment["policy_arn"].endswith(
         ":iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
     )
@@ -142,7 +152,8 @@ def test_cluster_ignores_the_engine_version_rds_upgrades(data):
     synthesized, env = data
     cluster = cluster_of(synthesized)
     assert cluster["engine_version"] == env.database.engine_version
-    assert cluster["lifecycle"]["ignore_changes"] == ["engine_version"]
+    # backup_retention_period belongs to AWS Backup's plan (test_backup.py).
+    assert cluster["lifecycle"]["ignore_changes"] == ["engine_version", "backup_retention_period"]
     for instance in synthesized.resources("aws_rds_cluster_instance").values():
         assert instance["auto_minor_version_upgrade"] is True
         assert "engine_version" not in instance
@@ -168,7 +179,7 @@ def test_major_version_upgrade_sends_the_version_with_the_new_parameter_group(tm
     # (RDS API reference, ModifyDBCluster: ApplyImmediately, EngineVersion;
     # https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_ModifyDBCluster.html).
     assert cluster["apply_immediately"] is True
-    assert "ignore_changes" not in cluster.get("lifecycle", {})
+    assert "engine_version" not in cluster["lifecycle"]["ignore_changes"]
     group = synthesized.only("aws_rds_cluster_parameter_group")
     assert group["family"] == "aurora-postgresql17"
     assert cluster["db_cluster_parameter_group_name"].startswith(
@@ -267,12 +278,16 @@ def test_prevent_destroy_only_in_prod(data):
 
 def test_security_group_has_no_inline_rules_and_no_cidr_anywhere(data):
     synthesized, env = data
-    group = synthesized.only("aws_security_group")
+    key, group = next(
+        (k, g)
+        for k, g in synthesized.resources("aws_security_group").items()
+        if k.startswith("database_")
+    )
     assert group["name"] == f"{env.prefix}-database"
     assert remote_output(group["vpc_id"], "network", "network_vpc_")
     assert "ingress" not in group and "egress" not in group
     assert cluster_of(synthesized)["vpc_security_group_ids"] == [
-        f"${{aws_security_group.{next(iter(synthesized.resources('aws_security_group')))}.id}}"
+        f"${{aws_security_group.{key}.id}}"
     ]
     # Ingress is opened by the services stack, never from CIDR ranges here.
     for rule_type in ("aws_security_group_rule", "aws_vpc_security_group_ingress_rule"):

@@ -460,6 +460,7 @@ def test_pci_matrix_cites_only_real_rules_stacks_and_tests():
         "PAY-SEC-001",
         "PAY-TLS-001",
         "PAY-DEL-001",
+        "PAY-BAK-001",
         "PAY-TF-001",
     }
     assert pci_rules <= cited_rules, sorted(pci_rules - cited_rules)

@@ -380,7 +380,7 @@ def stateful_resources(
     """Every resource type PAY-DEL-001 covers; ``protect``: prevent_destroy."""
     keep = TerraformResourceLifecycle(prevent_destroy=True) if protect else None
     key = unit_key(stack, lifecycle=keep)
-    aws.rds_cluster.RdsCluster(
+    cluster = aws.rds_cluster.RdsCluster(
         stack,
         "database",
         cluster_identifier="unit",
@@ -390,6 +390,7 @@ def stateful_resources(
         deletion_protection=database_deletion_protection,
         lifecycle=keep,
     )
+    backed_up(stack, cluster, key=key)
     aws.s3_bucket.S3Bucket(stack, "state", bucket="unit-state-bucket", lifecycle=keep)
     er = aws.ecr_repository
     er.EcrRepository(
@@ -411,6 +412,85 @@ def stateful_resources(
     )
     protect_card_data(stack, "unit-card-data")
     load_balancer(stack, deletion_protection=alb_deletion_protection)
+
+
+def backed_up(
+    stack,
+    cluster=None,
+    *,
+    key=None,
+    lock_days: int | None = 3,
+    copy: bool = True,
+    copy_locked: bool = True,
+    by_tag: bool = False,
+):
+    """PAY-BAK-001's shape: a cluster selected by ARN by a plan into a vault
+    locked in compliance mode (``lock_days`` set), copied to a locked vault
+    whose provider is in another region."""
+    key = key or unit_key(stack, lifecycle=TerraformResourceLifecycle(prevent_destroy=True))
+    if cluster is None:
+        cluster = aws.rds_cluster.RdsCluster(
+            stack,
+            "database",
+            cluster_identifier="unit",
+            engine="aurora-postgresql",
+            storage_encrypted=True,
+            kms_key_id=key.arn,
+            deletion_protection=True,
+            lifecycle=TerraformResourceLifecycle(prevent_destroy=True),
+        )
+    vault = aws.backup_vault.BackupVault(stack, "vault", name="unit", kms_key_arn=key.arn)
+    aws.backup_vault_lock_configuration.BackupVaultLockConfiguration(
+        stack, "vault-lock", backup_vault_name=vault.name, changeable_for_days=lock_days
+    )
+    copy_actions = None
+    if copy:
+        other = aws.provider.AwsProvider(stack, "aws-copy", region="eu-central-1", alias="copy")
+        copy_vault = aws.backup_vault.BackupVault(
+            stack, "copy-vault", name="unit", kms_key_arn=key.arn, provider=other
+        )
+        aws.backup_vault_lock_configuration.BackupVaultLockConfiguration(
+            stack,
+            "copy-vault-lock",
+            backup_vault_name=copy_vault.name,
+            changeable_for_days=3 if copy_locked else None,
+            provider=other,
+        )
+        copy_actions = [
+            aws.backup_plan.BackupPlanRuleCopyAction(destination_vault_arn=copy_vault.arn)
+        ]
+    plan = aws.backup_plan.BackupPlan(
+        stack,
+        "plan",
+        name="unit",
+        rule=[
+            aws.backup_plan.BackupPlanRule(
+                rule_name="daily",
+                target_vault_name=vault.name,
+                schedule="cron(0 3 * * ? *)",
+                copy_action=copy_actions,
+            )
+        ],
+    )
+    selected = (
+        dict(
+            selection_tag=[
+                aws.backup_selection.BackupSelectionSelectionTag(
+                    type="STRINGEQUALS", key="backup", value="true"
+                )
+            ]
+        )
+        if by_tag
+        else dict(resources=[cluster.arn])
+    )
+    aws.backup_selection.BackupSelection(
+        stack,
+        "selection",
+        name="unit",
+        plan_id=plan.id,
+        iam_role_arn="arn:aws:iam::123456789012:role/unit",
+        **selected,
+    )
 
 
 def open_ports(
@@ -963,6 +1043,14 @@ RULE_CASES: dict[str, Case] = {
         r"^\[PAY-DEL-001\] aws_kms_key\.key: has no lifecycle\.prevent_destroy in the production tier\. "
         r"Fix: add lifecycle \{ prevent_destroy = true \}",
     ),
+    "PAY-BAK-001": Case(
+        "prod",
+        lambda s: backed_up(s),
+        lambda s: backed_up(s, lock_days=None),
+        r"^\[PAY-BAK-001\] aws_rds_cluster\.database: has no locked, copied backup plan: "
+        r"aws_backup_plan\.plan rule daily targets aws_backup_vault\.vault, not locked in "
+        r"compliance mode\. Fix: Select the cluster by ARN",
+    ),
     "PAY-TF-001": Case(
         "dev",
         lambda s: state_backend(s),
@@ -1228,6 +1316,28 @@ VARIANTS = [
         r"aws_lb\.alb: has enable_deletion_protection unset or false in the production tier",
         id="DEL-001-alb",
     ),
+    pytest.param(
+        "PAY-BAK-001",
+        "prod",
+        lambda s: backed_up(s, copy=False),
+        r"aws_rds_cluster\.database: has no locked, copied backup plan: aws_backup_plan\.plan "
+        r"copies no recovery point to a locked vault outside eu-west-1",
+        id="BAK-001-no-copy",
+    ),
+    pytest.param(
+        "PAY-BAK-001",
+        "prod",
+        lambda s: backed_up(s, copy_locked=False),
+        r"rule daily copies to aws_backup_vault\.copy-vault, not locked in compliance mode",
+        id="BAK-001-copy-unlocked",
+    ),
+    pytest.param(
+        "PAY-BAK-001",
+        "prod",
+        lambda s: backed_up(s, by_tag=True),
+        r"aws_rds_cluster\.database: is selected by ARN in no aws_backup_selection",
+        id="BAK-001-by-tag",
+    ),
 ]
 
 
@@ -1252,6 +1362,7 @@ def test_rule_variant_fails(tmp_path, rule_id, env, build, message):
             ),
             id="DEL-001-unprotected-in-dev",
         ),
+        pytest.param("PAY-BAK-001", lambda s: backed_up(s, copy=False), id="BAK-001-in-dev"),
     ],
 )
 def test_prod_only_rules_leave_other_environments_alone(tmp_path, rule_id, build):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from guardrails.rules import (
+    backup_locked_copy,
     codedeploy_actions_ignored,
     codedeploy_group_shape,
     codedeploy_pass_role,
@@ -48,6 +49,7 @@ RULES: tuple[Rule, ...] = (
     config_delivery_bucket.RULE,
     guardduty_features_complete.RULE,
     prod_deletion_protection.RULE,
+    backup_locked_copy.RULE,
     state_backend.RULE,
 )
 RULES_BY_ID: dict[str, Rule] = {rule.id: rule for rule in RULES}
