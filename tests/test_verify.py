@@ -54,7 +54,7 @@ def context(prod, clients: dict, now: datetime | None = None) -> Context:
     return Context(
         env=env,
         synth=synth,
-        client=lambda name: clients[name],
+        client=lambda name, region=None: clients[name if region is None else (name, region)],
         account=synth.stacks[f"{env.prefix}-services"].account,
         partition="aws",
         now=now or datetime.now(UTC),
@@ -455,12 +455,16 @@ def test_baseline_provided_by_the_organization_is_not_this_stacks_to_check(prod)
 
 def _keys_world(prod, tamper: bool = False):
     env, synth = prod
-    kms = boto3.client("kms", region_name=env.region)
+    clients = {"kms": boto3.client("kms", region_name=env.region)}
     created = 0
     for stack in synth.stacks.values():
         for alias in stack.resources("aws_kms_alias").values():
             key = stack.referenced(alias["target_key_id"])
             if key and "policy" in key:
+                region = policies.provider_region(key)
+                if region and ("kms", region) not in clients:
+                    clients["kms", region] = boto3.client("kms", region_name=region)
+                kms = clients["kms", region] if region else clients["kms"]
                 doc = json.loads(stack.substitute(key["policy"]))
                 # The same meaning, written differently: reordered, single values unwrapped.
                 doc["Statement"].reverse()
@@ -469,7 +473,7 @@ def _keys_world(prod, tamper: bool = False):
                 key_id = kms.create_key(Policy=json.dumps(doc))["KeyMetadata"]["KeyId"]
                 kms.create_alias(AliasName=stack.substitute(alias["name"]), TargetKeyId=key_id)
                 created += 1
-    return policies.check_key_policies(context(prod, {"kms": kms})), created
+    return policies.check_key_policies(context(prod, clients)), created
 
 
 def test_key_policies_equal_in_meaning_pass(prod):

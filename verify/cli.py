@@ -124,10 +124,11 @@ def run(argv: list[str] | None = None, session=None, now: datetime | None = None
     synth.bind(partition, account, env.region)
     clients: dict = {}
 
-    def client(name: str):
-        if name not in clients:
-            clients[name] = session.client(name, region_name=env.region)
-        return clients[name]
+    def client(name: str, region: str | None = None):
+        where = region or env.region
+        if (name, where) not in clients:
+            clients[name, where] = session.client(name, region_name=where)
+        return clients[name, where]
 
     ctx = Context(
         env=env,

@@ -18,8 +18,8 @@ class Unreadable(Exception):
 class Context:
     env: EnvironmentConfig
     synth: Synthesized
-    #: service name -> boto3 client in the environment's region
-    client: Callable[[str], object]
+    #: (service name, region or None for the environment's) -> boto3 client
+    client: Callable[..., object]
     account: str
     partition: str
     now: datetime
@@ -33,12 +33,16 @@ class Context:
     def region(self) -> str:
         return self.env.region
 
-    def call(self, service: str, operation: str, **params):
-        """One read; any AWS or connection error becomes ``Unreadable``."""
+    def call(self, service: str, operation: str, *, region: str | None = None, **params):
+        """One read (in ``region``; None: the environment's); any AWS or
+        connection error becomes ``Unreadable``."""
         from botocore import exceptions as bx
 
+        client = (
+            self.client(service) if region in (None, self.region) else self.client(service, region)
+        )
         try:
-            return getattr(self.client(service), operation)(**params)
+            return getattr(client, operation)(**params)
         except bx.ClientError as err:
             error = err.response.get("Error", {})
             raise Unreadable(

@@ -124,18 +124,32 @@ def check_key_policies(ctx: Context) -> list[Result]:
             alias = aliases.get(id(key))
             if alias is None or "policy" not in key:
                 continue
+            # A key of another region (the backup copy vault's) has the same
+            # alias there: read it where its provider creates it.
+            region = provider_region(key) or ctx.region
+            subject = alias if region == ctx.region else f"{alias} ({region})"
             try:
-                key_id = ctx.call("kms", "describe_key", KeyId=alias)["KeyMetadata"]["KeyId"]
-                found = ctx.call("kms", "get_key_policy", KeyId=key_id, PolicyName="default")[
-                    "Policy"
+                key_id = ctx.call("kms", "describe_key", KeyId=alias, region=region)["KeyMetadata"][
+                    "KeyId"
                 ]
+                found = ctx.call(
+                    "kms", "get_key_policy", KeyId=key_id, PolicyName="default", region=region
+                )["Policy"]
             except Unreadable as err:
-                results.append(unreadable("policy.key", alias, str(err)))
+                results.append(unreadable("policy.key", subject, str(err)))
                 continue
             results.append(
-                _judge("policy.key", alias, stack, key["policy"], found, DOC_KEYS, ctx.partition)
+                _judge("policy.key", subject, stack, key["policy"], found, DOC_KEYS, ctx.partition)
             )
     return results
+
+
+def provider_region(resource: dict) -> str | None:
+    """The region of a resource created by an aliased provider: the stacks
+    name each other-region provider after its region (``aws.eu-central-1``,
+    ``EnvironmentStack.provider_in``); None for the default provider."""
+    provider = resource.get("provider") or ""
+    return provider.removeprefix("aws.") if provider.startswith("aws.") else None
 
 
 def check_secret_policies(ctx: Context) -> list[Result]:
