@@ -169,8 +169,8 @@ def _service_calls(r: Releaser) -> list[ReadCall]:
             "ecs",
             "describe_services",
             {"cluster": t.cluster, "services": [t.ecs_service]},
-            expect="ACTIVE, deployment controller CODE_DEPLOY, running task definition, "
-            "network configuration and platform version",
+            expect="ACTIVE, deployment controller CODE_DEPLOY, exactly one task set (PRIMARY), "
+            "running task definition, network configuration and platform version",
             not_found={
                 "ClusterNotFoundException": f"cluster {t.cluster!r} does not exist in {t.region}; is the "
                 f"{t.environment.name} services stack deployed?"
@@ -647,6 +647,67 @@ class ActiveDeploymentCheck(Check):
             )
 
 
+def task_set_problem(service: dict) -> str | None:
+    """Why the service's task sets (``describe_services`` ``taskSets``) do
+    not allow a new release, or None: a CODE_DEPLOY service between
+    deployments has exactly one, the PRIMARY. A second one is a deployment's
+    replacement (green) or original (blue) task set: the deployment is still
+    running or was left half-done."""
+    task_sets = service.get("taskSets") or []
+    if len(task_sets) == 1 and task_sets[0].get("status") == "PRIMARY":
+        return None
+    if not task_sets:
+        return "ECS reports no task set for it (a CODE_DEPLOY service has its PRIMARY one)"
+    described = ", ".join(
+        f"{ts.get('id', '?')} ({ts.get('status', '?')}, "
+        f"{str(ts.get('taskDefinition', '?')).rsplit('/', 1)[-1]}, "
+        f"{ts.get('runningCount', 0)}/{ts.get('computedDesiredCount', 0)} tasks)"
+        for ts in task_sets
+    )
+    count = f"{len(task_sets)} task set{'s' if len(task_sets) > 1 else ''}"
+    return f"it has {count}: {described}"
+
+
+class TaskSetCheck(Check):
+    """ECS has exactly one task set for the service, the PRIMARY one
+    (``task_set_problem``), judged on the ``describe_services`` answer (no
+    call of its own). It runs after ``ActiveDeploymentCheck``: a deployment
+    in progress has two task sets, and a re-run of this release follows its
+    own deployment instead."""
+
+    def plan(self, releaser: Releaser) -> list[str]:
+        return []
+
+    def run(self, releaser: Releaser, found: Found) -> None:
+        from release.deploy import oncall_command
+
+        if found.own_deployment:
+            return
+        problem = task_set_problem(found.service)
+        if problem is None:
+            return
+        t = releaser.target
+        task_sets = found.service.get("taskSets") or []
+        draining = [ts for ts in task_sets if ts.get("status") == "DRAINING"]
+        if task_sets and len(task_sets) - len(draining) == 1:
+            advice = (
+                "ECS is still removing the DRAINING one (the end of the last deployment): "
+                "release again in a few minutes"
+            )
+        else:
+            advice = (
+                f"a deployment was left half-done: see the last one with "
+                f"{oncall_command(t, 'status')}, and before releasing find out which task "
+                f"set serves traffic (aws ecs describe-services --cluster {t.cluster} "
+                f"--services {t.ecs_service}); a release needs exactly one, the PRIMARY"
+            )
+        raise ReleaseRefused(
+            f"ECS service {t.ecs_service!r} in cluster {t.cluster!r} is not between "
+            f"deployments: {problem}, and no CodeDeploy deployment is active in "
+            f"{t.codedeploy_application}/{t.deployment_group}; {advice}. Nothing was changed."
+        )
+
+
 def _hook_calls(r: Releaser) -> list[ReadCall]:
     return [
         ReadCall(
@@ -681,5 +742,6 @@ CHECKS: tuple[Check, ...] = (
     ScanCheck(),
     Reads(_deployment_group_calls, _verify_deployment_group),
     ActiveDeploymentCheck(),
+    TaskSetCheck(),
     Reads(_hook_calls, _exists),
 )
