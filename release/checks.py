@@ -26,6 +26,7 @@ from release.policy import SEVERITIES, is_trusted, policy_for, trusted_roles
 
 if TYPE_CHECKING:
     from release.deploy import Releaser
+    from release.target import ReleaseTarget
 
 #: Deployments in these states block a new one in the same deployment group
 #: (CodeDeploy allows one active deployment per group). Baking is a newer
@@ -441,7 +442,7 @@ def _image_calls(r: Releaser) -> list[ReadCall]:
         ReadCall(
             "ecr",
             "describe_images",
-            {"repositoryName": t.ecr_repository_name, "imageIds": [o.image.image_id]},
+            {"repositoryName": t.ecr_repository_name, "imageIds": [r.image.image_id]},
             expect="the image exists",
             not_found={
                 "ImageNotFoundException": f"image {o.image} is not in ECR repository {t.ecr_repository_name!r}; "
@@ -467,7 +468,7 @@ def _verify_image(r: Releaser, answers: list[dict], found: Found) -> None:
             f"--expect-digest is {o.expect_digest}: the tag was pushed again or CI tested "
             "another image. Nothing was changed."
         )
-    found.image_uri = o.image.uri(
+    found.image_uri = r.image.uri(
         found.repository_url, digest=found.image_digest if o.pin_digest else None
     )
     found.register_request = new_task_definition_request(
@@ -502,7 +503,7 @@ class ScanCheck(Check):
         )
 
     def plan(self, releaser: Releaser) -> list[str]:
-        digest = releaser.options.image.digest or "<digest of the image>"
+        digest = releaser.image.digest or "<digest of the image>"
         return [self._call(releaser, digest).describe()]
 
     def run(self, releaser: Releaser, found: Found) -> None:
@@ -577,8 +578,14 @@ def _deployment_group_calls(r: Releaser) -> list[ReadCall]:
 
 
 def _verify_deployment_group(r: Releaser, answers: list[dict], found: Found) -> None:
-    t = r.target
-    group = answers[0]["deploymentGroupInfo"]
+    found.deployment_config_name = verify_group(r.target, answers[0])
+
+
+def verify_group(t: ReleaseTarget, answer: dict) -> str | None:
+    """The group (``get_deployment_group``'s answer) is ECS and deploys
+    exactly this cluster/service, else ReleaseRefused; returns its
+    deployment configuration name. ``status``/``follow``/``stop`` run it too."""
+    group = answer["deploymentGroupInfo"]
     group_services = [
         (s.get("clusterName"), s.get("serviceName")) for s in group.get("ecsServices") or []
     ]
@@ -588,7 +595,7 @@ def _verify_deployment_group(r: Releaser, answers: list[dict], found: Found) -> 
             f"({group.get('computePlatform')}), not ECS service {t.cluster}/{t.ecs_service}. "
             "Nothing was changed."
         )
-    found.deployment_config_name = group.get("deploymentConfigName")
+    return group.get("deploymentConfigName")
 
 
 class ActiveDeploymentCheck(Check):

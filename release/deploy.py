@@ -508,6 +508,13 @@ class Releaser:
         return min(self.options.poll_seconds, 15.0)
 
     @property
+    def image(self) -> ImageRef:
+        """The image released; only a release asks (``follow`` has none)."""
+        if self.options.image is None:
+            raise ReleaseInputError("--image-tag: required for a release")
+        return self.options.image
+
+    @property
     def subject(self) -> str:
         """What is released, for messages: ``payment-api v1.4.2``."""
         image = self.options.image
@@ -545,7 +552,7 @@ class Releaser:
         """The calls a release makes, in order, without making any."""
         t, o = self.target, self.options
         repo_url = t.ecr_repository_url or f"<repositoryUri of {t.ecr_repository_name}>"
-        image = o.image.uri(repo_url, digest="<digest of the image>" if o.pin_digest else None)
+        image = self.image.uri(repo_url, digest="<digest of the image>" if o.pin_digest else None)
         lines = [
             f"environment   {t.environment.name} (region {t.region}, "
             f"{t.environment.tier} tier); names from {t.source}",

@@ -125,6 +125,9 @@ class ReleaseError(Exception):
     """A release problem with the message to show and the exit code to use."""
 
     exit_code = EXIT_DEPLOYMENT_FAILED
+    #: Replaces the first line's verdict ("refused", "failed"), e.g.
+    #: "failed, rolled back"; None: the exit code's.
+    verdict: str | None = None
 
     def __init__(self, message: str, exit_code: int | None = None):
         super().__init__(message)
