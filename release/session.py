@@ -199,15 +199,20 @@ def release_role_credentials(
 def _judge_own_session(caller, role, minutes, needs, credentials, say, now) -> None:
     expiry = caller_expiry(credentials)
     if expiry is None:
-        unknown = getattr(credentials, "method", None) == _ENV_METHOD
+        method = getattr(credentials, "method", None)
+        renewed = method != _ENV_METHOD and hasattr(credentials, "refresh_needed")
+        source = (
+            "credentials from environment variables"
+            if method == _ENV_METHOD
+            else f"these credentials ({method or 'unknown source'})"
+        )
         say(
             f"credentials: already {role} ({caller}); "
             + (
-                "credentials from environment variables carry no expiry the tool can read: "
-                f"they must last {minutes} min (the release workflow's last "
-                f"{RELEASE_SESSION_MINUTES})"
-                if unknown
-                else "botocore renews them as they near expiry"
+                "botocore renews them as they near expiry"
+                if renewed
+                else f"{source} carry no expiry the tool can read: they must last {minutes} "
+                f"min (the release workflow's last {RELEASE_SESSION_MINUTES})"
             )
         )
         return

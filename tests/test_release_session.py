@@ -375,3 +375,28 @@ def test_a_timeout_longer_than_the_role_allows_is_bad_input(dry_run):
         "shorten them, or pass --no-assume-role to use your own credentials as they are\n"
     )
     assert out == ""
+
+
+@pytest.mark.parametrize(
+    ("method", "refreshable", "said"),
+    [
+        ("shared-credentials-file", False, "these credentials (shared-credentials-file) carry "),
+        ("assume-role", True, "botocore renews them as they near expiry"),
+    ],
+)
+def test_the_caller_roles_credentials_are_judged_by_their_source(method, refreshable, said):
+    """Static credentials with a session token (a credentials file) have no
+    readable end either; a profile's role_arn session is renewed by botocore."""
+    from botocore.credentials import Credentials, RefreshableCredentials
+
+    from release.session import _judge_own_session
+
+    credentials = (
+        RefreshableCredentials("a", "b", "c", datetime.now(UTC), lambda: {}, method)
+        if refreshable
+        else Credentials("a", "b", "c", method=method)
+    )
+    lines: list[str] = []
+    _judge_own_session("arn", "payment-prod-release", 105, "x", credentials, lines.append, None)
+    (line,) = lines
+    assert said in line
