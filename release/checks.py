@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from release.appspec import (
     READ_ONLY_TASK_DEFINITION_FIELDS,
@@ -170,8 +170,8 @@ def _service_calls(r: Releaser) -> list[ReadCall]:
             "ecs",
             "describe_services",
             {"cluster": t.cluster, "services": [t.ecs_service]},
-            expect="ACTIVE, deployment controller CODE_DEPLOY, running task definition, "
-            "network configuration and platform version",
+            expect="ACTIVE, deployment controller CODE_DEPLOY, exactly one task set (PRIMARY), "
+            "running task definition, network configuration and platform version",
             not_found={
                 "ClusterNotFoundException": f"cluster {t.cluster!r} does not exist in {t.region}; is the "
                 f"{t.environment.name} services stack deployed?"
@@ -442,7 +442,7 @@ def _image_calls(r: Releaser) -> list[ReadCall]:
         ReadCall(
             "ecr",
             "describe_images",
-            {"repositoryName": t.ecr_repository_name, "imageIds": [o.release_image.image_id]},
+            {"repositoryName": t.ecr_repository_name, "imageIds": [r.image.image_id]},
             expect="the image exists",
             not_found={
                 "ImageNotFoundException": f"image {o.image} is not in ECR repository {t.ecr_repository_name!r}; "
@@ -468,7 +468,7 @@ def _verify_image(r: Releaser, answers: list[dict], found: Found) -> None:
             f"--expect-digest is {o.expect_digest}: the tag was pushed again or CI tested "
             "another image. Nothing was changed."
         )
-    found.image_uri = o.release_image.uri(
+    found.image_uri = r.image.uri(
         found.repository_url, digest=found.image_digest if o.pin_digest else None
     )
     found.register_request = new_task_definition_request(
@@ -503,7 +503,7 @@ class ScanCheck(Check):
         )
 
     def plan(self, releaser: Releaser) -> list[str]:
-        digest = releaser.options.release_image.digest or "<digest of the image>"
+        digest = releaser.image.digest or "<digest of the image>"
         return [self._call(releaser, digest).describe()]
 
     def run(self, releaser: Releaser, found: Found) -> None:
@@ -577,19 +577,15 @@ def _deployment_group_calls(r: Releaser) -> list[ReadCall]:
     ]
 
 
-class _Targeted(Protocol):
-    target: ReleaseTarget
+def _verify_deployment_group(r: Releaser, answers: list[dict], found: Found) -> None:
+    found.deployment_config_name = verify_group(r.target, answers[0])
 
 
-class _GroupConfigRecorder(Protocol):
-    deployment_config_name: str | None
-
-
-def _verify_deployment_group(
-    r: _Targeted, answers: list[dict], found: _GroupConfigRecorder
-) -> None:
-    t = r.target
-    group = answers[0]["deploymentGroupInfo"]
+def verify_group(t: ReleaseTarget, answer: dict) -> str | None:
+    """The group (``get_deployment_group``'s answer) is ECS and deploys
+    exactly this cluster/service, else ReleaseRefused; returns its
+    deployment configuration name. ``status``/``follow``/``stop`` run it too."""
+    group = answer["deploymentGroupInfo"]
     group_services = [
         (s.get("clusterName"), s.get("serviceName")) for s in group.get("ecsServices") or []
     ]
@@ -599,7 +595,7 @@ def _verify_deployment_group(
             f"({group.get('computePlatform')}), not ECS service {t.cluster}/{t.ecs_service}. "
             "Nothing was changed."
         )
-    found.deployment_config_name = group.get("deploymentConfigName")
+    return group.get("deploymentConfigName")
 
 
 class ActiveDeploymentCheck(Check):
@@ -658,6 +654,67 @@ class ActiveDeploymentCheck(Check):
             )
 
 
+def task_set_problem(service: dict) -> str | None:
+    """Why the service's task sets (``describe_services`` ``taskSets``) do
+    not allow a new release, or None: a CODE_DEPLOY service between
+    deployments has exactly one, the PRIMARY. A second one is a deployment's
+    replacement (green) or original (blue) task set: the deployment is still
+    running or was left half-done."""
+    task_sets = service.get("taskSets") or []
+    if len(task_sets) == 1 and task_sets[0].get("status") == "PRIMARY":
+        return None
+    if not task_sets:
+        return "ECS reports no task set for it (a CODE_DEPLOY service has its PRIMARY one)"
+    described = ", ".join(
+        f"{ts.get('id', '?')} ({ts.get('status', '?')}, "
+        f"{str(ts.get('taskDefinition', '?')).rsplit('/', 1)[-1]}, "
+        f"{ts.get('runningCount', 0)}/{ts.get('computedDesiredCount', 0)} tasks)"
+        for ts in task_sets
+    )
+    count = f"{len(task_sets)} task set{'s' if len(task_sets) > 1 else ''}"
+    return f"it has {count}: {described}"
+
+
+class TaskSetCheck(Check):
+    """ECS has exactly one task set for the service, the PRIMARY one
+    (``task_set_problem``), judged on the ``describe_services`` answer (no
+    call of its own). It runs after ``ActiveDeploymentCheck``: a deployment
+    in progress has two task sets, and a re-run of this release follows its
+    own deployment instead."""
+
+    def plan(self, releaser: Releaser) -> list[str]:
+        return []
+
+    def run(self, releaser: Releaser, found: Found) -> None:
+        from release.deploy import oncall_command
+
+        if found.own_deployment:
+            return
+        problem = task_set_problem(found.service)
+        if problem is None:
+            return
+        t = releaser.target
+        task_sets = found.service.get("taskSets") or []
+        draining = [ts for ts in task_sets if ts.get("status") == "DRAINING"]
+        if task_sets and len(task_sets) - len(draining) == 1:
+            advice = (
+                "ECS is still removing the DRAINING one (the end of the last deployment): "
+                "release again in a few minutes"
+            )
+        else:
+            advice = (
+                f"a deployment was left half-done: see the last one with "
+                f"{oncall_command(t, 'status')}, and before releasing find out which task "
+                f"set serves traffic (aws ecs describe-services --cluster {t.cluster} "
+                f"--services {t.ecs_service}); a release needs exactly one, the PRIMARY"
+            )
+        raise ReleaseRefused(
+            f"ECS service {t.ecs_service!r} in cluster {t.cluster!r} is not between "
+            f"deployments: {problem}, and no CodeDeploy deployment is active in "
+            f"{t.codedeploy_application}/{t.deployment_group}; {advice}. Nothing was changed."
+        )
+
+
 def _hook_calls(r: Releaser) -> list[ReadCall]:
     return [
         ReadCall(
@@ -692,5 +749,6 @@ CHECKS: tuple[Check, ...] = (
     ScanCheck(),
     Reads(_deployment_group_calls, _verify_deployment_group),
     ActiveDeploymentCheck(),
+    TaskSetCheck(),
     Reads(_hook_calls, _exists),
 )

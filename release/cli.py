@@ -65,6 +65,14 @@ def _target_arguments(parser: argparse.ArgumentParser) -> None:
         help="`terraform output -json` of the environment's services stack "
         "(its release_manifest output); default: names from config/naming.py",
     )
+    parser.add_argument(
+        "--no-assume-role",
+        dest="assume_role",
+        action="store_false",
+        help="use the caller's credentials as they are; default: run as the environment's "
+        "release role with a session as long as the command can take (assumed unless the "
+        "caller already is that role)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -242,8 +250,9 @@ def main(
                     return _oncall(command, args, clients, out)
                 releaser = _releaser(args, clients, out, sleep, clock)
                 if args.dry_run:
+                    plan = releaser.plan()  # refuses bad input before printing anything
                     print("DRY RUN: no AWS API is called; nothing is changed.", file=out)
-                    for line in releaser.plan():
+                    for line in plan:
                         print(line, file=out)
                     print(
                         "\nAppSpec (placeholders <...> are filled in from AWS at release time):",
@@ -252,6 +261,7 @@ def main(
                     print(json.dumps(releaser.dry_run_appspec(), indent=2), file=out)
                     return EXIT_OK
                 _open(releaser.clients)
+                releaser.use_release_role(deploying=not args.check)
                 if args.check:
                     releaser.check()
                     print(
@@ -321,6 +331,7 @@ def _releaser(args, clients, out, sleep, clock) -> Releaser:
         timeout_minutes=args.timeout_minutes,
         scan_wait_minutes=args.scan_wait_minutes,
         description=args.description,
+        assume_role=args.assume_role,
     )
     return Releaser(_target(args), options, clients, out=out, sleep=sleep, clock=clock)
 
@@ -348,7 +359,17 @@ def _oncall_setup(args, clients, out):
 
 
 def _oncall(command: str, args, clients, out) -> int:
-    _, _, oncall = _oncall_setup(args, clients, out)
+    from release.session import MIN_SESSION_MINUTES, use_release_role
+
+    target, clients, oncall = _oncall_setup(args, clients, out)
+    if args.assume_role:
+        use_release_role(
+            clients,
+            target.environment,
+            MIN_SESSION_MINUTES,
+            needs=f"`{command}` takes seconds",
+            say=lambda line: print(line, file=out, flush=True),
+        )
     return oncall.status() if command == "status" else oncall.stop()
 
 
@@ -358,6 +379,13 @@ def _follower(args, clients, out, sleep, clock) -> Releaser:
     raises as the release does."""
     _positive(args, "poll_seconds", "timeout_minutes")
     target, clients, oncall = _oncall_setup(args, clients, out)
+    options = ReleaseOptions(
+        poll_seconds=args.poll_seconds,
+        timeout_minutes=args.timeout_minutes,
+        assume_role=args.assume_role,
+    )
+    releaser = Releaser(target, options, clients, out=out, sleep=sleep, clock=clock)
+    releaser.use_release_role()
     oncall.check_group()
     info = oncall.chosen(newest=False)
     if info is None:
@@ -366,8 +394,6 @@ def _follower(args, clients, out, sleep, clock) -> Releaser:
             f"{target.deployment_group} to follow; see the last one with "
             f"{oncall_command(target, 'status')}. Nothing was changed."
         )
-    options = ReleaseOptions(poll_seconds=args.poll_seconds, timeout_minutes=args.timeout_minutes)
-    releaser = Releaser(target, options, clients, out=out, sleep=sleep, clock=clock)
     releaser.follow(info["deploymentId"])
     return releaser
 

@@ -153,6 +153,59 @@ def credential_problem(err: BaseException) -> str | None:
     return None
 
 
+def read_or_refuse(
+    env_name: str,
+    what: str,
+    call: Callable,
+    *,
+    not_found: Mapping[str, str] | None = None,
+    allow: tuple[str, ...] = (),
+    **params,
+):
+    """A read-only call before any write; any failure refuses (exit 3,
+    nothing changed), in one line that says why. Error codes in ``allow``
+    answer None instead."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        return call(**params)
+    except (ClientError, BotoCoreError) as err:
+        code, _ = _error_code(err)
+        if code in allow:
+            return None
+        raise refusal(err, env_name, what, not_found=not_found) from None
+
+
+def refusal(
+    err: BaseException, env_name: str, what: str, *, not_found: Mapping[str, str] | None = None
+) -> ReleaseRefused:
+    """Why a call made before any write failed, as a refusal (exit 3)."""
+    from botocore.exceptions import ClientError
+
+    problem = credential_problem(err)
+    code, message = _error_code(err)
+    if problem and isinstance(err, ClientError):
+        return ReleaseRefused(
+            f"{what}: AWS rejected the credentials ({problem}); refresh them "
+            "and retry. Nothing was changed."
+        )
+    if problem:
+        return ReleaseRefused(
+            f"no usable AWS credentials ({problem}); log in for the {env_name} account "
+            "(e.g. `aws sso login` or AWS_PROFILE) and retry. Nothing was changed."
+        )
+    if not_found and code in not_found:
+        return ReleaseRefused(f"{not_found[code]}. Nothing was changed.")
+    if code in _ACCESS_DENIED_CODES:
+        return ReleaseRefused(
+            f"{what}: access denied ({message}); the release role needs this "
+            "read permission. Nothing was changed."
+        )
+    if isinstance(err, ClientError):
+        return ReleaseRefused(f"{what}: {code}: {message}. Nothing was changed.")
+    return ReleaseRefused(f"{what}: {err}. Nothing was changed.")
+
+
 def default_timeout_minutes(target: ReleaseTarget) -> int:
     """How long to wait: traffic shifting + blue task termination + margin
     (``config.model.deployment_minutes``; configuration keeps it, with the
@@ -185,13 +238,10 @@ class ReleaseOptions:
     timeout_minutes: float | None = None
     #: Shown in the CodeDeploy console; None: "<service> <image> via release tool".
     description: str | None = None
-
-    @property
-    def release_image(self) -> ImageRef:
-        """``image``, for the steps only a release (not ``follow``) runs."""
-        if self.image is None:
-            raise ValueError("this step needs --image-tag or --image-digest")
-        return self.image
+    #: Run as the environment's release role with a session that covers the
+    #: release (``release.session``); False (``--no-assume-role``): the
+    #: caller's credentials as they are.
+    assume_role: bool = True
 
 
 class AwsClients:
@@ -238,6 +288,41 @@ class AwsClients:
                     f"AWS profile: {err}; check AWS_PROFILE (`aws configure list-profiles`)"
                 ) from None
         return self._clients[key]
+
+    def use_release_role(
+        self,
+        environment,
+        minutes: int,
+        *,
+        needs: str,
+        say: Callable[[str], None],
+    ) -> None:
+        """From here on every client runs as the environment's release role,
+        with a session of ``minutes`` (``release.session``): assumed with the
+        caller's credentials, unless the caller already is that role. Raises
+        ReleaseRefused before any other call when STS refuses."""
+        from release.session import release_role_credentials
+
+        self.open()
+        credentials = release_role_credentials(
+            self.sts,
+            environment,
+            minutes,
+            needs=needs,
+            caller_credentials=self._session.get_credentials(),
+            say=say,
+        )
+        if credentials is None:
+            return
+        import boto3
+
+        self._session = boto3.session.Session(
+            aws_access_key_id=credentials["AccessKeyId"],
+            aws_secret_access_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials["SessionToken"],
+            region_name=self.region,
+        )
+        self._clients.clear()
 
     @property
     def ecs(self):
@@ -381,9 +466,55 @@ class Releaser:
 
         return policy_for(self.target.environment).scan_wait_minutes
 
+    def session_minutes(self, *, deploying: bool = True) -> int:
+        """How long the credentials must last (``release.session.session_minutes``):
+        the scan wait and, when ``deploying``, the deployment's timeout;
+        ``follow`` (no image) waits for the deployment only."""
+        from release.session import session_minutes
+
+        scan = self.scan_wait_minutes if self.options.image is not None else 0
+        return session_minutes(
+            scan_wait_minutes=scan, timeout_minutes=self.timeout_minutes if deploying else 0
+        )
+
+    def session_needs(self, minutes: int, *, deploying: bool = True) -> str:
+        """What takes ``minutes``, for the credential messages."""
+        if self.options.image is None:
+            return f"following the deployment can take {minutes} minutes"
+        if not deploying:
+            return f"the checks can take {minutes} minutes (the scan wait)"
+        return (
+            f"a release of {self.target.service_name} to {self.target.environment.name} can "
+            f"take {minutes} minutes (scan wait {self.scan_wait_minutes:g} + deployment "
+            f"{self.timeout_minutes:g})"
+        )
+
+    def use_release_role(self, *, deploying: bool = True) -> None:
+        """Before the first check: the release role's session for the whole
+        release (``release.session``), unless ``--no-assume-role``."""
+        if not self.options.assume_role:
+            return
+        from release.session import use_release_role
+
+        minutes = self.session_minutes(deploying=deploying)
+        use_release_role(
+            self.clients,
+            self.target.environment,
+            minutes,
+            needs=self.session_needs(minutes, deploying=deploying),
+            say=self.say,
+        )
+
     @property
     def scan_poll_seconds(self) -> float:
         return min(self.options.poll_seconds, 15.0)
+
+    @property
+    def image(self) -> ImageRef:
+        """The image released; only a release asks (``follow`` has none)."""
+        if self.options.image is None:
+            raise ReleaseInputError("--image-tag: required for a release")
+        return self.options.image
 
     @property
     def subject(self) -> str:
@@ -423,9 +554,7 @@ class Releaser:
         """The calls a release makes, in order, without making any."""
         t, o = self.target, self.options
         repo_url = t.ecr_repository_url or f"<repositoryUri of {t.ecr_repository_name}>"
-        image = o.release_image.uri(
-            repo_url, digest="<digest of the image>" if o.pin_digest else None
-        )
+        image = self.image.uri(repo_url, digest="<digest of the image>" if o.pin_digest else None)
         lines = [
             f"environment   {t.environment.name} (region {t.region}, "
             f"{t.environment.tier} tier); names from {t.source}",
@@ -443,8 +572,16 @@ class Releaser:
                 else t.network_lookup.describe()
             ),
             "",
-            "read-only checks (any failure stops here; nothing is changed):",
+            "credentials (before the checks):",
         ]
+        from release.session import check_session_length
+        from release.session import plan as credential_plan
+
+        minutes = self.session_minutes()
+        if o.assume_role:
+            check_session_length(minutes, self.session_needs(minutes))
+        lines += credential_plan(t.environment, minutes, assume_role=o.assume_role)
+        lines += ["", "read-only checks (any failure stops here; nothing is changed):"]
         calls = [line for check in CHECKS for line in check.plan(self)]
         lines += [f"  {i}. {c}" for i, c in enumerate(calls, 1)]
         n = len(calls)
@@ -480,36 +617,14 @@ class Releaser:
     ):
         """A read-only call; any failure refuses the release (nothing changed).
         Error codes in ``allow`` answer None instead."""
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            return call(**params)
-        except (ClientError, BotoCoreError) as err:
-            problem = credential_problem(err)
-            code, message = _error_code(err)
-            if code in allow:
-                return None
-            if problem and isinstance(err, ClientError):
-                raise ReleaseRefused(
-                    f"{what}: AWS rejected the credentials ({problem}); refresh them "
-                    "and retry. Nothing was changed."
-                ) from None
-            if problem:
-                raise ReleaseRefused(
-                    f"no usable AWS credentials ({problem}); log in for the "
-                    f"{self.target.environment.name} account (e.g. `aws sso login` or "
-                    "AWS_PROFILE) and retry. Nothing was changed."
-                ) from None
-            if not_found and code in not_found:
-                raise ReleaseRefused(f"{not_found[code]}. Nothing was changed.") from None
-            if code in _ACCESS_DENIED_CODES:
-                raise ReleaseRefused(
-                    f"{what}: access denied ({message}); the release role needs this "
-                    "read permission. Nothing was changed."
-                ) from None
-            if isinstance(err, ClientError):
-                raise ReleaseRefused(f"{what}: {code}: {message}. Nothing was changed.") from None
-            raise ReleaseRefused(f"{what}: {err}. Nothing was changed.") from None
+        return read_or_refuse(
+            self.target.environment.name,
+            what,
+            call,
+            not_found=not_found,
+            allow=allow,
+            **params,
+        )
 
     def read(self, call: ReadCall, *, allow: tuple[str, ...] = ()):
         """Makes one read-only call of a check (``release.checks``)."""

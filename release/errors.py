@@ -8,8 +8,9 @@ The code tells a pipeline what happened and what is still running:
 - 1: the deployment failed or was stopped, and CodeDeploy's rollback
   succeeded: production is on the previous task set;
 - 2: bad input or configuration, refused before any AWS call;
-- 3: refused (by a read-only check, or by AWS before anything was
-  deployed); nothing is left that changes what runs;
+- 3: refused (by a read-only check, by STS when the release role's session
+  cannot be had, or by AWS before anything was deployed); nothing is left
+  that changes what runs;
 - 4: a deployment continues in AWS but the tool no longer follows it
   (deadline, credentials expired, AWS unreachable);
 - 5: the deployment failed and its rollback failed, or the rollback's
@@ -75,8 +76,9 @@ EXIT_CODES: tuple[ExitCode, ...] = (
     ExitCode(
         EXIT_REFUSED,
         "refused by a read-only check (image, scan, base revision, deployment in progress, "
-        "credentials, account, resources), by AWS before a deployment existed, or because "
-        "another release is in progress",
+        "task sets, credentials, account, resources), by STS (the release role's session: "
+        "too short, e.g. role chaining, or not allowed), by AWS before a deployment existed, "
+        "or because another release is in progress",
         "nothing that runs: a revision registered for the refused deployment is "
         "deregistered (the message names it if that failed)",
     ),
@@ -123,6 +125,9 @@ class ReleaseError(Exception):
     """A release problem with the message to show and the exit code to use."""
 
     exit_code = EXIT_DEPLOYMENT_FAILED
+    #: Replaces the first line's verdict ("refused", "failed"), e.g.
+    #: "failed, rolled back"; None: the exit code's.
+    verdict: str | None = None
 
     def __init__(self, message: str, exit_code: int | None = None):
         super().__init__(message)

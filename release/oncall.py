@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import TextIO
 
-from release.checks import ACTIVE_DEPLOYMENT_STATUSES, _verify_deployment_group
+from release.checks import ACTIVE_DEPLOYMENT_STATUSES, verify_group
 from release.deploy import (
     _ACCESS_DENIED_CODES,
     FINAL_DEPLOYMENT_STATUSES,
@@ -100,7 +100,7 @@ class OnCall:
             answer = self._call(
                 "codedeploy.get_deployment_group", cd.get_deployment_group, **self._group()
             )
-            _verify_deployment_group(self, [answer], _NoFound())
+            verify_group(self.target, answer)
             self._group_info = answer["deploymentGroupInfo"]
         return self._group_info
 
@@ -325,9 +325,3 @@ class OnCall:
             + watch_commands(t, deployment_id)
         )
         return EXIT_OK
-
-
-class _NoFound:
-    """``_verify_deployment_group`` records the group's configuration name; on-call needs none."""
-
-    deployment_config_name: str | None = None

@@ -34,7 +34,7 @@ from config.model import (
 )
 from config.naming import TRACING_CONTAINER
 from release.appspec import READ_ONLY_TASK_DEFINITION_FIELDS, ImageRef, new_task_definition_request
-from release.checks import ACTIVE_DEPLOYMENT_STATUSES
+from release.checks import ACTIVE_DEPLOYMENT_STATUSES, task_set_problem
 from release.deploy import (
     AwsClients,
     ReleaseOptions,
@@ -248,6 +248,22 @@ class World:
             platformVersion=PLATFORM_VERSION,
             networkConfiguration={"awsvpcConfiguration": self.awsvpc(self.network)},
         )
+        # ECS gives a CODE_DEPLOY service its PRIMARY task set at creation;
+        # moto does not, so the world adds it.
+        self.primary_task_set = self.add_task_set(self.first_arn)
+        self.ecs.update_service_primary_task_set(
+            cluster=target.cluster,
+            service=target.ecs_service,
+            primaryTaskSet=self.primary_task_set,
+        )
+
+    def add_task_set(self, task_definition: str) -> str:
+        """A task set of the service (a deployment's blue or green one); its ARN."""
+        return self.ecs.create_task_set(
+            cluster=self.target.cluster,
+            service=self.target.ecs_service,
+            taskDefinition=task_definition,
+        )["taskSet"]["taskSetArn"]
 
     def _build_network(self) -> NetworkConfiguration:
         """What the network and services stacks create, named as config/naming.py
@@ -1305,6 +1321,70 @@ def test_deployment_in_progress_is_refused_before_any_write(world):
     ):
         world.releaser().run()
     _assert_nothing_written(world)
+
+
+def _task_set_ids(w: World) -> list[str]:
+    t = w.target
+    (service,) = w.ecs.describe_services(cluster=t.cluster, services=[t.ecs_service])["services"]
+    return [ts["id"] for ts in service["taskSets"]]
+
+
+def test_a_second_task_set_without_a_deployment_is_refused_before_any_write(world):
+    """ECS has two task sets but CodeDeploy has no active deployment: one was
+    left half-done (issue #26), and a new one would start from it."""
+    world.add_task_set(world.first_arn)
+    primary, other = _task_set_ids(world)
+    world.expect_group()
+    world.expect_no_active()
+    with pytest.raises(ReleaseRefused) as refused:
+        world.releaser().run()
+    assert str(refused.value) == (
+        "ECS service 'payment-api' in cluster 'payment-dev' is not between deployments: it "
+        f"has 2 task sets: {primary} (PRIMARY, payment-dev-payment-api:1, 0/0 tasks), {other} "
+        "(ACTIVE, payment-dev-payment-api:1, 0/0 tasks), and no CodeDeploy deployment is "
+        "active in payment-dev/payment-dev-payment-api; a deployment was left half-done: see "
+        "the last one with `.venv/bin/python -m release status --env dev --service "
+        "payment-api`, and before releasing find out which task set serves traffic (aws ecs "
+        "describe-services --cluster payment-dev --services payment-api); a release needs "
+        "exactly one, the PRIMARY. Nothing was changed."
+    )
+    _assert_nothing_written(world)
+
+
+def test_a_draining_task_set_is_refused_with_retry_advice(world):
+    world.add_task_set(world.first_arn)
+
+    def draining(parsed, **_kwargs):
+        for service in parsed.get("services") or []:
+            for task_set in service.get("taskSets") or []:
+                if task_set["status"] == "ACTIVE":
+                    task_set["status"] = "DRAINING"
+
+    world.ecs.meta.events.register("after-call.ecs.DescribeServices", draining)
+    try:
+        world.expect_group()
+        world.expect_no_active()
+        with pytest.raises(ReleaseRefused, match=r"\(DRAINING, .*release again in a few minutes"):
+            world.releaser().run()
+    finally:
+        world.ecs.meta.events.unregister("after-call.ecs.DescribeServices", draining)
+    _assert_nothing_written(world)
+
+
+@pytest.mark.parametrize(
+    ("task_sets", "problem"),
+    [
+        ([{"id": "ecs-svc/1", "status": "PRIMARY"}], None),
+        ([], "ECS reports no task set for it (a CODE_DEPLOY service has its PRIMARY one)"),
+        (
+            [{"id": "ecs-svc/1", "status": "ACTIVE", "taskDefinition": "arn:x/f:2"}],
+            "it has 1 task set: ecs-svc/1 (ACTIVE, f:2, 0/0 tasks)",
+        ),
+    ],
+    ids=["primary", "none", "not-primary"],
+)
+def test_task_set_problem(task_sets, problem):
+    assert task_set_problem({"taskSets": task_sets}) == problem
 
 
 def test_image_missing_from_ecr_is_refused_before_any_write(world):

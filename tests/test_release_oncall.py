@@ -964,6 +964,7 @@ def test_follow_follows_to_the_end_with_the_release_exit_codes(world, ending, co
 def test_a_rerun_finds_its_own_deployment_and_follows_it(world):
     """Exit 4 or an interrupt left the release's deployment running: the same
     release run again finds it by its marker (same image) and follows it."""
+    world.add_task_set(world.first_arn)  # the running deployment's green task set
     world.expect_group()
     world.expect_no_active(["d-GREEN0001"])
     _get(
