@@ -13,7 +13,7 @@ from functools import cached_property
 import jsii
 
 from config import EnvironmentConfig
-from config.naming import state_key_alias
+from config.naming import PIPELINE_APPLIED_PARTS, permissions_boundary_name, state_key_alias
 from framework import (
     Aspects,
     Construct,
@@ -51,6 +51,21 @@ class ProtectAuditLogs:
             node.add_override("lifecycle.prevent_destroy", True)
 
 
+@jsii.implements(IAspect)
+class BoundRoles:
+    """Every role of a stack the deploy role applies carries the
+    environment's permissions boundary (bootstrap stack): the deploy role
+    may create and change roles only with it (docs/decisions.md D49),
+    whichever module created them."""
+
+    def __init__(self, boundary_arn: str) -> None:
+        self.boundary_arn = boundary_arn
+
+    def visit(self, node: IConstruct) -> None:
+        if isinstance(node, aws.iam_role.IamRole):
+            node.permissions_boundary = self.boundary_arn
+
+
 class EnvironmentStack(TerraformStack):
     """A stack of one environment with the AWS provider configured."""
 
@@ -80,6 +95,14 @@ class EnvironmentStack(TerraformStack):
         register_contract_rules(self, RuleContext.for_environment(env))
         if env.is_production:
             Aspects.of(self).add(ProtectAuditLogs())
+        if part in PIPELINE_APPLIED_PARTS:
+            Aspects.of(self).add(BoundRoles(self.permissions_boundary_arn))
+
+    @property
+    def permissions_boundary_arn(self) -> str:
+        """The environment's workload boundary (created by its bootstrap stack)."""
+        name = permissions_boundary_name(self.env)
+        return f"arn:{self.partition}:iam::{self.account_id}:policy/{name}"
 
     @cached_property
     def account_id(self) -> str:
