@@ -126,14 +126,33 @@ def capacity_provider_strategy(svc: ServiceConfig) -> list[dict]:
 def key_policy_administrators(env: EnvironmentConfig) -> tuple[str, ...]:
     """Roles (names or IAM ``path/name`` patterns) that every key policy of
     the environment lets change the policy, disable and delete the key,
-    besides the account's root user: the deploy role, the break-glass role
-    and the people who apply stacks by hand (docs/decisions.md D42, D46).
-    Whoever creates a key must be one of them (KMS lockout safety check)."""
+    besides the account's root user: the break-glass role and the people
+    who apply stacks by hand (docs/decisions.md D42, D46, D49). Never the
+    deploy role: a merged pull request must not be able to open a key to
+    another account or destroy it (D49). Whoever creates a key must be one
+    of them (KMS lockout safety check), so a new key or a key-policy change
+    is a person's apply."""
     return (
-        env.deploy_role,
         env.access.break_glass_role_name,
         *env.access.key_policy_administrator_role_patterns,
     )
+
+
+#: The stacks (``payment-<env>-<part>``) the deploy workflow applies with the
+#: deploy role; the bootstrap and baseline stacks are a person's (D42, D49).
+PIPELINE_APPLIED_PARTS = ("security", "network", "data", "services")
+
+
+def stack_part(stack_name: str) -> str:
+    """``services`` of ``payment-dev-eu-services``: parts are one word."""
+    return stack_name.rsplit("-", 1)[-1]
+
+
+def permissions_boundary_name(env: EnvironmentConfig) -> str:
+    """The managed policy (bootstrap stack) every role the pipeline-applied
+    stacks create carries as its permissions boundary; the deploy role may
+    create and change roles only with it (D49)."""
+    return f"{env.prefix}-workload-boundary"
 
 
 def release_tag_prefix(env: EnvironmentConfig) -> str:

@@ -45,13 +45,13 @@ KEY_ADMINISTRATOR_ACTIONS = (
     "kms:TagResource",
     "kms:UntagResource",
 )
-#: Operations that end or take over a key: only the deploy role (Terraform
-#: keeps managing the policy), the break-glass role, the people who apply
-#: stacks by hand (``access.key_policy_administrator_role_patterns``; KMS
+#: Operations that end or take over a key: only the break-glass role, the
+#: people who apply stacks by hand (``access.key_policy_administrator_role_patterns``; KMS
 #: refuses CreateKey and PutKeyPolicy to a caller the new policy does not
 #: allow kms:PutKeyPolicy, AWS KMS API reference, CreateKey
 #: ``BypassPolicyLockoutSafetyCheck``) and the account's root user (so the
-#: key never becomes unmanageable) may call them.
+#: key never becomes unmanageable) may call them; never the deploy role
+#: (docs/decisions.md D49).
 PROTECTED_ACTIONS = (
     "kms:PutKeyPolicy",
     "kms:ScheduleKeyDeletion",
@@ -60,6 +60,11 @@ PROTECTED_ACTIONS = (
     "kms:Delete*",
 )
 GRANT_ACTIONS = ("kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant")
+#: The longest waiting period KMS allows after ScheduleKeyDeletion (7-30
+#: days); every key policy denies a shorter one to everyone, root included
+#: (PCI DSS 3.6.1, 10.3.3: the audit logs stay readable for the longest time
+#: a mistaken or hostile deletion can be cancelled in).
+MINIMUM_DELETION_WINDOW_DAYS = 30
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -68,7 +73,7 @@ class ManagedKeyProps:
     ``region``: where the key lives (tokens are fine).
     ``administrator_role_names``: roles that administer the key (never use
     it). ``protected_role_names``: roles that may also change its policy,
-    disable or delete it (the deploy role, the break-glass role and the
+    disable or delete it (the break-glass role and the
     people who apply stacks by hand): names or IAM ``path/name`` patterns
     (``*``, ``?``), matched with ``ArnLike aws:PrincipalArn`` because a key
     policy ``Principal`` takes no wildcards; the account's root user always
@@ -86,7 +91,8 @@ class ManagedKeyProps:
     pattern; each may generate data keys and decrypt for sources of this
     account matching the pattern (e.g. CloudWatch alarms publishing to an
     encrypted SNS topic). ``deletion_window_days``: waiting period after a
-    deletion is scheduled.
+    deletion is scheduled; shorter than 30 is refused (the key policy
+    denies it).
     """
 
     alias: str
@@ -100,7 +106,7 @@ class ManagedKeyProps:
     direct_user_role_names: tuple[str, ...] = ()
     allow_cloudwatch_logs: bool = False
     allow_service_principals: tuple[tuple[str, str], ...] = ()
-    deletion_window_days: int = 30
+    deletion_window_days: int = MINIMUM_DELETION_WINDOW_DAYS
     #: Further statements a service needs beyond the ones above (e.g.
     #: CloudTrail's encryption-context condition); left out: none.
     extra_statements: tuple[dict, ...] = ()
@@ -140,7 +146,7 @@ def key_policy(props: ManagedKeyProps) -> list[dict]:
             },
         },
         {
-            "Sid": "PolicyAndDeletionOnlyDeployAndBreakGlass",
+            "Sid": "PolicyAndDeletionOnlyKeyPolicyAdministrators",
             "Effect": "Allow",
             "Principal": {"AWS": root},
             "Action": list(PROTECTED_ACTIONS),
@@ -154,6 +160,18 @@ def key_policy(props: ManagedKeyProps) -> list[dict]:
             "Action": list(PROTECTED_ACTIONS),
             "Resource": "*",
             "Condition": {"ArnNotLike": {"aws:PrincipalArn": protected}},
+        },
+        {
+            "Sid": "DenyShortDeletionWindows",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "kms:ScheduleKeyDeletion",
+            "Resource": "*",
+            "Condition": {
+                "NumericLessThan": {
+                    "kms:ScheduleKeyDeletionPendingWindowInDays": str(MINIMUM_DELETION_WINDOW_DAYS)
+                }
+            },
         },
     ]
     if props.via_services:
@@ -232,13 +250,18 @@ def key_policy(props: ManagedKeyProps) -> list[dict]:
 
 class ManagedKey(Construct):
     """A symmetric CMK with yearly rotation and ``key_policy``: named roles
-    administer it, the deploy and break-glass roles alone change its policy
-    or delete it, and everyone else uses it only through the services
-    named (``decrypt_statement`` is the IAM half of such a use).
+    administer it, the break-glass role and the people who apply by hand
+    alone change its policy or delete it (never with a window under 30
+    days), and everyone else uses it only through the services named (``decrypt_statement`` is the IAM half of such a use).
     """
 
     def __init__(self, scope: Construct, construct_id: str, props: ManagedKeyProps) -> None:
         super().__init__(scope, construct_id)
+        if props.deletion_window_days < MINIMUM_DELETION_WINDOW_DAYS:
+            raise ValueError(
+                f"{props.alias}: deletion_window_days {props.deletion_window_days} is refused; "
+                f"every key policy denies a window under {MINIMUM_DELETION_WINDOW_DAYS} days"
+            )
         self.key = aws.kms_key.KmsKey(
             self,
             "key",

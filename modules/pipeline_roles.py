@@ -19,6 +19,9 @@ from config import EnvironmentConfig
 from framework import Construct
 from framework.aws import aws
 from modules import iam
+from modules.backup import BACKUP_POLICY, RESTORE_POLICY
+from modules.codedeploy_application import CODEDEPLOY_MANAGED_POLICY
+from modules.database import ENHANCED_MONITORING_POLICY
 from modules.github_oidc import (
     GITHUB_OIDC_HOST,
     environment_subject,
@@ -126,8 +129,9 @@ READ_ACTIONS: dict[str, tuple[str, ...]] = {
 }
 #: Services whose every action the deploy role may not have: secret values
 #: are set and read by secret administrators only (docs/data-and-secrets.md),
-#: so the deploy role manages the secrets' settings and policies, never the
-#: value (no GetSecretValue, PutSecretValue, BatchGetSecretValue).
+#: so the deploy role manages the secrets' policies, never the value (no
+#: GetSecretValue, PutSecretValue, BatchGetSecretValue) nor UpdateSecret,
+#: which also sets values: a description or key change is a person's apply.
 MANAGE_ACTIONS: dict[str, tuple[str, ...]] = {
     "secretsmanager": (
         "CreateSecret",
@@ -140,7 +144,6 @@ MANAGE_ACTIONS: dict[str, tuple[str, ...]] = {
         "RestoreSecret",
         "TagResource",
         "UntagResource",
-        "UpdateSecret",
         "ValidateResourcePolicy",
     ),
 }
@@ -180,6 +183,57 @@ NEVER_BY_PIPELINE = (
 NEVER_BY_PIPELINE_IN_PRODUCTION = ("kms:DisableKey", "kms:ScheduleKeyDeletion")
 #: Global services: IAM is scoped by resource below, not by region.
 GLOBAL_SERVICES = ("iam",)
+#: Services only the baseline stack declares. A person of the security
+#: stage applies it (docs/decisions.md D42, D49): the deploy role reads
+#: them (plans of every stack) and writes none.
+BASELINE_SERVICES = ("cloudtrail", "config", "guardduty", "securityhub")
+#: Calls that blind or end the audit trail and detection (PCI DSS
+#: 10.3.2-10.3.4, 10.7.2, 11.5.1): the deploy role and every role it creates
+#: (the boundary) are denied them; the baseline alerts on each
+#: (modules/security_alerts.py). KMS calls here also end a key's use: the
+#: key policies already deny them to all but the key-policy administrators.
+AUDIT_TAMPERING_ACTIONS: dict[str, tuple[str, ...]] = {
+    "cloudtrail": ("DeleteTrail", "PutEventSelectors", "StopLogging", "UpdateTrail"),
+    "config": (
+        "DeleteConfigurationRecorder",
+        "DeleteDeliveryChannel",
+        "StopConfigurationRecorder",
+    ),
+    "guardduty": ("DeleteDetector", "UpdateDetector"),
+    "kms": ("DisableKey", "PutKeyPolicy", "ScheduleKeyDeletion"),
+    "securityhub": ("BatchDisableStandards", "DisableSecurityHub"),
+}
+#: Beyond tampering: reading masked card data, writing secret values, and
+#: creating keys (a key the pipeline creates with the lockout check
+#: bypassed could re-encrypt a snapshot for another account).
+PIPELINE_NEVER_ACTIONS = (
+    "kms:CreateKey",
+    "kms:ReplicateKey",
+    "logs:Unmask",
+    "rds:ModifyDBClusterSnapshotAttribute",
+    "rds:ModifyDBSnapshotAttribute",
+    "secretsmanager:PutSecretValue",
+    "secretsmanager:UpdateSecret",
+)
+#: Bucket-level writes on the buckets a person's stacks own (state, audit,
+#: AWS Config): their policies, locks, lifecycles and encryption.
+BUCKET_CONFIGURATION_WRITES = (
+    "s3:DeleteBucket",
+    "s3:DeleteBucketPolicy",
+    "s3:PutBucket*",
+    "s3:PutEncryptionConfiguration",
+    "s3:PutLifecycleConfiguration",
+    "s3:PutReplicationConfiguration",
+)
+#: Managed policies a role of the pipeline-applied stacks may have attached:
+#: the AWS managed policies the modules attach (modules/iam.py
+#: ``service_role``), by name under ``arn:<partition>:iam::aws:policy/``.
+ATTACHABLE_MANAGED_POLICIES = (
+    CODEDEPLOY_MANAGED_POLICY,
+    ENHANCED_MONITORING_POLICY,
+    BACKUP_POLICY,
+    RESTORE_POLICY,
+)
 #: Cloud Map's private DNS namespace is a Route 53 private hosted zone that
 #: ServiceDiscovery creates with the caller's permissions.
 CLOUD_MAP_DNS_ACTIONS = (
@@ -191,21 +245,56 @@ CLOUD_MAP_DNS_ACTIONS = (
     "route53:ListHostedZonesByName",
     "route53:ListResourceRecordSets",
 )
-#: What Terraform calls to manage a role with inline policies and managed
-#: policy attachments, and to hand it to a service.
-ROLE_WRITES = (
-    "iam:AttachRolePolicy",
+#: What Terraform calls to create a role and change its permissions: only
+#: with the environment's boundary (``iam:PermissionsBoundary``: the new
+#: role's, or the existing role's; IAM user guide, "Permissions boundaries
+#: for IAM entities", delegating example). AttachRolePolicy also needs an
+#: allowed policy (below).
+BOUNDED_ROLE_WRITES = (
     "iam:CreateRole",
-    "iam:DeleteRole",
     "iam:DeleteRolePolicy",
     "iam:DetachRolePolicy",
-    "iam:PassRole",
+    "iam:PutRolePermissionsBoundary",
     "iam:PutRolePolicy",
+)
+#: The rest of a role's life: these take no ``iam:PermissionsBoundary``
+#: (a condition on it would deny them), and none widens what a role may do.
+ROLE_WRITES = (
+    "iam:DeleteRole",
+    "iam:PassRole",
     "iam:TagRole",
     "iam:UntagRole",
     "iam:UpdateAssumeRolePolicy",
     "iam:UpdateRole",
     "iam:UpdateRoleDescription",
+)
+#: What the roles of the pipeline-applied stacks may ever call (the
+#: boundary's allow): their services, and X-Ray, SSM messages (ECS Exec) and
+#: STS that their code and agents use; of IAM only iam:PassRole.
+BOUNDARY_SERVICES = (
+    "application-autoscaling",
+    # The AWS Backup service role (modules/backup.py): its managed policies
+    # back up and restore the cluster and look it up by tag.
+    "backup",
+    "backup-storage",
+    "cloudwatch",
+    "codedeploy",
+    "ec2",
+    "ecr",
+    "ecs",
+    "elasticloadbalancing",
+    "kms",
+    "lambda",
+    "logs",
+    "rds",
+    "rds-db",
+    "s3",
+    "secretsmanager",
+    "sns",
+    "ssmmessages",
+    "sts",
+    "tag",
+    "xray",
 )
 #: Every IAM write, for the deny that keeps the pipeline's identities out of
 #: the deploy role's reach.
@@ -239,7 +328,13 @@ class PipelineRolesProps:
     ``bucket_names``: every bucket the environment's stacks manage
     (``config.naming.bucket_names``): the provider reads each with
     HeadBucket, which needs s3:ListBucket on it.
-    ``account_id``/``partition``: where the roles live (tokens are fine)."""
+    ``account_id``/``partition``: where the roles live (tokens are fine).
+    ``boundary_arn``: the permissions boundary every role the deploy role
+    creates must carry. ``protected_bucket_names``: buckets of the stacks a
+    person applies (state, audit, AWS Config), whose configuration the
+    deploy role may not write. ``release_role_name``: the role whose trust
+    the deploy role may not change (it may still keep its permissions,
+    inside the boundary)."""
 
     environment: EnvironmentConfig
     provider_arn: str
@@ -248,6 +343,9 @@ class PipelineRolesProps:
     bucket_names: Sequence[str]
     account_id: str
     partition: str
+    boundary_arn: str
+    protected_bucket_names: Sequence[str]
+    release_role_name: str
 
 
 def plan_statements(props: PipelineRolesProps) -> list[dict]:
@@ -306,16 +404,18 @@ def plan_statements(props: PipelineRolesProps) -> list[dict]:
 
 
 def deploy_statements(props: PipelineRolesProps) -> list[dict]:
-    """Manages every type the stacks declare, in the environment's regions;
-    IAM only on the environment's roles; never the pipeline's own identities
-    and never a secret's value."""
+    """Manages every type the pipeline-applied stacks declare, in the
+    environment's regions; IAM only on the environment's roles and only
+    with the boundary; never the pipeline's own identities, the boundary,
+    the release role's trust, key policies, the audit trail and detection,
+    or a secret's value (docs/decisions.md D49)."""
     env = props.environment
     account = f"arn:{props.partition}:iam::{props.account_id}"
     regions = sorted({env.region, env.backend_region, env.backup.copy_region or env.region})
     regional = sorted(
         f"{svc}:{action}"
         for svc in READ_ACTIONS
-        if svc not in GLOBAL_SERVICES
+        if svc not in GLOBAL_SERVICES and svc not in BASELINE_SERVICES
         for action in MANAGE_ACTIONS.get(svc, ("*",))
     )
     pipeline_identities = [
@@ -323,6 +423,9 @@ def deploy_statements(props: PipelineRolesProps) -> list[dict]:
         f"{account}:role/{env.deploy_role}",
         f"{account}:oidc-provider/{GITHUB_OIDC_HOST}",
     ]
+    roles = f"{account}:role/{env.prefix}-*"
+    boundary = {"StringEquals": {"iam:PermissionsBoundary": props.boundary_arn}}
+    buckets = [f"arn:{props.partition}:s3:::{name}" for name in props.protected_bucket_names]
     return [
         {
             "Sid": "ManageTheStacksServicesInTheirRegions",
@@ -339,6 +442,13 @@ def deploy_statements(props: PipelineRolesProps) -> list[dict]:
             "Condition": {"StringEquals": {"aws:RequestedRegion": regions}},
         },
         {
+            # Plans of the baseline stack read them; only a person writes.
+            "Sid": "ReadTheBaselinesServices",
+            "Effect": "Allow",
+            "Action": sorted(f"{svc}:{a}" for svc in BASELINE_SERVICES for a in READ_ACTIONS[svc]),
+            "Resource": "*",
+        },
+        {
             "Sid": "CloudMapPrivateDnsZones",
             "Effect": "Allow",
             "Action": list(CLOUD_MAP_DNS_ACTIONS),
@@ -351,12 +461,34 @@ def deploy_statements(props: PipelineRolesProps) -> list[dict]:
             "Resource": "*",
         },
         {
-            # The stacks name every role payment-<env>-...; what Terraform
-            # calls for a role, its inline policies and attachments.
+            # The stacks name every role payment-<env>-...; a role is
+            # created, and its permissions changed, only with the boundary.
+            "Sid": "ChangeRolesOnlyWithTheBoundary",
+            "Effect": "Allow",
+            "Action": list(BOUNDED_ROLE_WRITES),
+            "Resource": roles,
+            "Condition": boundary,
+        },
+        {
+            "Sid": "AttachOnlyAllowedPoliciesToBoundedRoles",
+            "Effect": "Allow",
+            "Action": "iam:AttachRolePolicy",
+            "Resource": roles,
+            "Condition": {
+                **boundary,
+                "ArnEquals": {
+                    "iam:PolicyARN": [
+                        f"arn:{props.partition}:iam::aws:policy/{name}"
+                        for name in ATTACHABLE_MANAGED_POLICIES
+                    ]
+                },
+            },
+        },
+        {
             "Sid": "ManageTheEnvironmentsRoles",
             "Effect": "Allow",
             "Action": list(ROLE_WRITES),
-            "Resource": f"{account}:role/{env.prefix}-*",
+            "Resource": roles,
         },
         {
             "Sid": "CreateServiceLinkedRoles",
@@ -370,7 +502,43 @@ def deploy_statements(props: PipelineRolesProps) -> list[dict]:
             "Sid": "NeverChangeThePipelineIdentities",
             "Effect": "Deny",
             "Action": list(IAM_WRITES),
-            "Resource": pipeline_identities,
+            "Resource": [*pipeline_identities, props.boundary_arn],
+        },
+        {
+            # A boundary once set stays: removing it would unbound the role.
+            "Sid": "NeverRemoveABoundary",
+            "Effect": "Deny",
+            "Action": "iam:DeleteRolePermissionsBoundary",
+            "Resource": "*",
+        },
+        {
+            # Who may release is decided in the bootstrap review, not by a
+            # merged pull request: no new trust, and no delete and re-create
+            # with another one. A person creates it on the first apply.
+            "Sid": "NeverChangeTheReleaseRolesTrust",
+            "Effect": "Deny",
+            "Action": ["iam:CreateRole", "iam:DeleteRole", "iam:UpdateAssumeRolePolicy"],
+            "Resource": f"{account}:role/{props.release_role_name}",
+        },
+        {
+            "Sid": "NeverBlindTheAuditTrail",
+            "Effect": "Deny",
+            "Action": sorted(
+                f"{svc}:{a}" for svc, actions in AUDIT_TAMPERING_ACTIONS.items() for a in actions
+            ),
+            "Resource": "*",
+        },
+        {
+            "Sid": "NeverKeysUnmaskingOrSecretValues",
+            "Effect": "Deny",
+            "Action": list(PIPELINE_NEVER_ACTIONS),
+            "Resource": "*",
+        },
+        {
+            "Sid": "NeverReconfigureThePeoplesBuckets",
+            "Effect": "Deny",
+            "Action": list(BUCKET_CONFIGURATION_WRITES),
+            "Resource": buckets,
         },
         {
             # Secret values are set out of band by secret administrators;
@@ -395,14 +563,83 @@ def deploy_statements(props: PipelineRolesProps) -> list[dict]:
     ]
 
 
+def boundary_statements() -> list[dict]:
+    """The permissions boundary of every role the deploy role creates: the
+    services the stacks' roles use, never an identity change, the audit
+    trail and detection, key policies and keys, unmasking or secret values.
+    A role's own policies narrow it further; a role given more by mistake
+    (or by a hostile pull request) still cannot escape it."""
+    return [
+        {
+            # What the workload roles call: the stacks' services and what
+            # their code and agents use (X-Ray, ECS Exec's SSM channel, STS
+            # for their own identity); tests/test_pipeline_roles.py checks
+            # every action of every such role is inside.
+            "Sid": "WorkloadServices",
+            "Effect": "Allow",
+            "Action": sorted(f"{svc}:*" for svc in BOUNDARY_SERVICES),
+            "Resource": "*",
+        },
+        {
+            # CodeDeploy and the release role hand the task roles to ECS;
+            # no other IAM call (checkov CKV2_AWS_40: no full IAM).
+            "Sid": "PassRolesOnly",
+            "Effect": "Allow",
+            "Action": "iam:PassRole",
+            "Resource": "*",
+        },
+        {
+            # iam:PassRole stays (CodeDeploy passes the task roles to ECS).
+            "Sid": "NoIdentityChanges",
+            "Effect": "Deny",
+            "Action": list(IAM_WRITES),
+            "Resource": "*",
+        },
+        {
+            "Sid": "NoAuditTampering",
+            "Effect": "Deny",
+            "Action": sorted(
+                f"{svc}:{a}" for svc, actions in AUDIT_TAMPERING_ACTIONS.items() for a in actions
+            ),
+            "Resource": "*",
+        },
+        {
+            "Sid": "NoKeysUnmaskingOrSecretValues",
+            "Effect": "Deny",
+            "Action": [*PIPELINE_NEVER_ACTIONS, "kms:CancelKeyDeletion"],
+            "Resource": "*",
+        },
+        {
+            # A grant only for an AWS service acting for the role: AWS
+            # Backup's copies and RDS need one on the keys; a grant to a
+            # principal of the role's choosing is never possible (KMS
+            # developer guide, kms:GrantIsForAWSResource).
+            "Sid": "GrantsOnlyForAwsServices",
+            "Effect": "Deny",
+            "Action": "kms:CreateGrant",
+            "Resource": "*",
+            "Condition": {"BoolIfExists": {"kms:GrantIsForAWSResource": "false"}},
+        },
+    ]
+
+
 class PipelineRoles(Construct):
-    """``plan_role`` (trust: ``repo:<owner>/<repo>:pull_request``) and
-    ``deploy_role`` (trust: ``repo:<owner>/<repo>:environment:<env>``)."""
+    """``plan_role`` (trust: ``repo:<owner>/<repo>:pull_request``),
+    ``deploy_role`` (trust: ``repo:<owner>/<repo>:environment:<env>``) and
+    ``boundary``, the managed policy every role the deploy role creates
+    carries (named ``props.boundary_arn``'s last segment)."""
 
     def __init__(self, scope: Construct, construct_id: str, props: PipelineRolesProps) -> None:
         super().__init__(scope, construct_id)
         env = props.environment
         repository = env.pipeline.github_repository
+        self.boundary = aws.iam_policy.IamPolicy(
+            self,
+            "workload-boundary",
+            name=props.boundary_arn.rsplit("/", 1)[-1],
+            description=f"Permissions boundary of every role the {env.prefix} stacks create",
+            policy=iam.document(*boundary_statements()),
+        )
         self.plan_role = self._role(
             "plan",
             name=env.plan_role,

@@ -14,7 +14,7 @@ from typing import Any
 import jsii
 
 from config import EnvironmentConfig
-from config.naming import state_key_alias
+from config.naming import PIPELINE_APPLIED_PARTS, permissions_boundary_name, state_key_alias
 from framework import (
     Aspects,
     Construct,
@@ -52,6 +52,21 @@ class ProtectAuditLogs:
             node.add_override("lifecycle.prevent_destroy", True)
 
 
+@jsii.implements(IAspect)
+class BoundRoles:
+    """Every role of a stack the deploy role applies carries the
+    environment's permissions boundary (bootstrap stack): the deploy role
+    may create and change roles only with it (docs/decisions.md D49),
+    whichever module created them."""
+
+    def __init__(self, boundary_arn: str) -> None:
+        self.boundary_arn = boundary_arn
+
+    def visit(self, node: IConstruct) -> None:
+        if isinstance(node, aws.iam_role.IamRole):
+            node.permissions_boundary = self.boundary_arn
+
+
 class EnvironmentStack(TerraformStack):
     """A stack of one environment with the AWS provider configured."""
 
@@ -66,6 +81,8 @@ class EnvironmentStack(TerraformStack):
         register_contract_rules(self, RuleContext.for_environment(env))
         if env.is_production:
             Aspects.of(self).add(ProtectAuditLogs())
+        if part in PIPELINE_APPLIED_PARTS:
+            Aspects.of(self).add(BoundRoles(self.permissions_boundary_arn))
 
     def _aws_provider(self, construct_id: str, region: str, alias: str | None = None) -> Any:
         """The AWS provider of this environment in ``region``: the same
@@ -99,6 +116,12 @@ class EnvironmentStack(TerraformStack):
         if region not in self._regional_providers:
             self._regional_providers[region] = self._aws_provider(f"aws-{region}", region, region)
         return self._regional_providers[region]
+
+    @property
+    def permissions_boundary_arn(self) -> str:
+        """The environment's workload boundary (created by its bootstrap stack)."""
+        name = permissions_boundary_name(self.env)
+        return f"arn:{self.partition}:iam::{self.account_id}:policy/{name}"
 
     @cached_property
     def account_id(self) -> str:

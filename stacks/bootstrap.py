@@ -10,8 +10,12 @@ only an administrator changes them (the deploy role may not: docs/ci.md).
 from __future__ import annotations
 
 from config import EnvironmentConfig
+from config.model import THIS_REPOSITORY
 from config.naming import (
+    alb_access_log_bucket_name,
+    audit_bucket_name,
     bucket_names,
+    config_bucket_name,
     key_policy_administrators,
     state_access_log_bucket_name,
     state_key_alias,
@@ -20,6 +24,7 @@ from framework import Construct, TerraformOutput
 from modules.github_oidc import GitHubOidcProvider, GitHubOidcProviderProps
 from modules.kms import ManagedKey, ManagedKeyProps
 from modules.pipeline_roles import PipelineRoles, PipelineRolesProps
+from modules.release_role import release_role_name
 from modules.state_bucket import StateBucket, StateBucketProps
 from stacks.base import LocalStateStack, state_key
 
@@ -75,7 +80,25 @@ class StateBootstrapStack(LocalStateStack):
                 bucket_names=bucket_names(env, self.account_id),
                 account_id=self.account_id,
                 partition=self.partition,
+                boundary_arn=self.permissions_boundary_arn,
+                protected_bucket_names=self._people_buckets(env),
+                release_role_name=release_role_name(env),
             ),
         )
+        TerraformOutput(self, "permissions_boundary_arn", value=self.pipeline.boundary.arn)
         TerraformOutput(self, "plan_role_arn", value=self.pipeline.plan_role.arn)
         TerraformOutput(self, "deploy_role_arn", value=self.pipeline.deploy_role.arn)
+
+    def _people_buckets(self, env: EnvironmentConfig) -> tuple[str, ...]:
+        """The buckets of the stacks a person applies: the state buckets and,
+        where the account's baseline is this repository's, its audit and
+        AWS Config buckets, whoever of the account's environments owns it
+        (named like ``payment-<owner>-audit-<account>``: a pattern)."""
+        alb = alb_access_log_bucket_name(env, self.account_id)
+        names = [n for n in bucket_names(env, self.account_id) if n != alb]
+        if env.security_baseline.provided_by == THIS_REPOSITORY:
+            names += [
+                audit_bucket_name(env, self.account_id).replace(env.prefix, "*", 1),
+                config_bucket_name(env, self.account_id).replace(env.prefix, "*", 1),
+            ]
+        return tuple(dict.fromkeys(names))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from config import EnvironmentConfig
-from config.naming import backup_vault_name, restore_testing_name
+from config.naming import backup_vault_name, key_policy_administrators, restore_testing_name
 from framework import Construct, TerraformOutput
 from modules.backup import DatabaseBackup, DatabaseBackupProps
 from modules.database import AuroraDatabase, AuroraDatabaseProps
@@ -65,9 +65,10 @@ class DataStack(PlatformStack):
         protect_card_data(self, f"{env.prefix}-card-data")
 
     def _backup_key(self, env: EnvironmentConfig, construct_id: str, region: str, provider):
-        """A vault key in ``region``: used only through AWS Backup; the deploy
-        and break-glass roles alone may change or delete it, the key
-        administrators administer it (as the security stack's keys)."""
+        """A vault key in ``region``: used only through AWS Backup; as the
+        security stack's keys, the key-policy administrators (never the
+        deploy role, D49) alone may change or delete it, the key
+        administrators and the deploy role administer it."""
         key = ManagedKey(
             self,
             construct_id,
@@ -77,8 +78,11 @@ class DataStack(PlatformStack):
                 account_id=self.account_id,
                 partition=self.partition,
                 region=region,
-                administrator_role_names=env.access.key_administrator_role_names,
-                protected_role_names=(env.deploy_role, env.access.break_glass_role_name),
+                administrator_role_names=(
+                    *env.access.key_administrator_role_names,
+                    env.deploy_role,
+                ),
+                protected_role_names=key_policy_administrators(env),
                 # AWS Backup encrypts; RDS re-encrypts the copied snapshots there.
                 via_services=("backup", "rds"),
                 provider=provider,

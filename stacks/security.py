@@ -36,7 +36,9 @@ class SecurityStack(PlatformStack):
             account_id=self.account_id,
             partition=self.partition,
             region=env.region,
-            administrator_role_names=env.access.key_administrator_role_names,
+            # The deploy role applies this stack: it reads, tags and names the
+            # keys, never changes their policies or deletes them (D49).
+            administrator_role_names=(*env.access.key_administrator_role_names, env.deploy_role),
             protected_role_names=key_policy_administrators(env),
         )
         self.logs_key = ManagedKey(

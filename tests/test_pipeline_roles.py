@@ -96,9 +96,10 @@ def test_the_deploy_role_keeps_the_name_key_and_secret_policies_trust(stacks, en
         plan = env.pipeline.plan_role_name or f"payment-{env.name}-plan"
         assert role(stack, env.deploy_role)["name"] == deploy
         assert role(stack, env.plan_role)["name"] == plan
-        # The state key's policy lets the deploy role change it (D33).
+        # The state key is a person's (bootstrap): the deploy role is not in
+        # its policy and uses it through S3 only (D49).
         key_policy = json.loads(stack.only("aws_kms_key")["policy"])
-        assert f":role/{env.deploy_role}" in json.dumps(key_policy)
+        assert f":role/{env.deploy_role}" not in json.dumps(key_policy)
 
 
 def test_each_environment_creates_the_provider_its_configuration_says(stacks, environments):

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from config.naming import key_policy_administrators, secret_name
+from config.naming import key_policy_administrators, permissions_boundary_name, secret_name
 from framework import App, TerraformStack
 from framework import Testing as CdktfTesting
 from framework.aws import aws
@@ -331,9 +331,11 @@ def _reads_secrets(statement: dict) -> bool:
     )
 
 
-def secret_read_grants(document: dict) -> list[tuple[str, str]]:
+def secret_read_grants(document: dict, boundaries: tuple[str, ...] = ()) -> list[tuple[str, str]]:
     """(role name, secret name) for every IAM statement in a stack that lets
-    a role read a secret value; unknown roles/resources are named as such."""
+    a role read a secret value; unknown roles/resources are named as such.
+    ``boundaries``: names of managed policies used only as permissions
+    boundaries, which grant nothing by themselves (D49)."""
     resources = document.get("resource", {})
     roles = resources.get("aws_iam_role", {})
     policies = []
@@ -349,6 +351,8 @@ def secret_read_grants(document: dict) -> list[tuple[str, str]]:
         for inline in body.get("inline_policy", []) or []:
             policies.append((body["name"], inline.get("policy", "{}")))
     for body in resources.get("aws_iam_policy", {}).values():
+        if body.get("name") in boundaries:
+            continue
         policies.append((f"<managed policy {body.get('name')}>", body["policy"]))
     grants = []
     for role, policy in policies:
@@ -367,7 +371,7 @@ def unauthorised_secret_reads(documents: list[dict], env) -> tuple[list[str], se
     """Problems, and the (service, secret) pairs granted, for one environment."""
     problems, granted = [], set()
     for document in documents:
-        for role, secret in secret_read_grants(document):
+        for role, secret in secret_read_grants(document, (permissions_boundary_name(env),)):
             owners = [svc for svc in env.services if svc.name in role]
             if len(owners) != 1:
                 problems.append(f"{role} reads {secret}: not the role of one configured service")
@@ -509,14 +513,15 @@ def test_named_roles_administer_every_key_and_nobody_gets_kms_star(security):
     synthesized, env = security
     root = f"arn:${{data.aws_partition.partition.partition}}:iam::{account_of(env)}:root"
     role = f"arn:${{data.aws_partition.partition.partition}}:iam::{account_of(env)}:role/"
-    # The deploy role, break-glass and the people who apply by hand (D46).
+    # Break-glass and the people who apply by hand (D46), never the deploy
+    # role, which administers the keys of the stack it applies (D49).
     protected = [root, *(role + name for name in key_policy_administrators(env))]
     for key in synthesized.resources("aws_kms_key").values():
         by_sid = statements(key)
         admin = by_sid["KeyAdministrators"]
         assert admin["Principal"] == {"AWS": root}
         assert admin["Condition"]["ArnLike"]["aws:PrincipalArn"] == protected + [
-            role + name for name in env.access.key_administrator_role_names
+            role + name for name in (*env.access.key_administrator_role_names, env.deploy_role)
         ]
         assert not {
             "kms:Decrypt",
@@ -524,7 +529,7 @@ def test_named_roles_administer_every_key_and_nobody_gets_kms_star(security):
             "kms:ScheduleKeyDeletion",
             "kms:CreateGrant",
         } & set(admin["Action"])
-        assert by_sid["PolicyAndDeletionOnlyDeployAndBreakGlass"]["Condition"] == {
+        assert by_sid["PolicyAndDeletionOnlyKeyPolicyAdministrators"]["Condition"] == {
             "ArnLike": {"aws:PrincipalArn": protected}
         }
         deny = by_sid["DenyPolicyAndDeletionToOthers"]
@@ -544,8 +549,9 @@ def test_logs_key_serves_cloudwatch_logs_and_alarms_of_this_account_only(securit
     exec_roles = [s for s in env.services if s.enable_execute_command]
     expected = {
         "KeyAdministrators",
-        "PolicyAndDeletionOnlyDeployAndBreakGlass",
+        "PolicyAndDeletionOnlyKeyPolicyAdministrators",
         "DenyPolicyAndDeletionToOthers",
+        "DenyShortDeletionWindows",
         "CloudWatchLogsEncryptsLogGroups",
         "AwsServicePublishesEncrypted0",
     } | ({"NamedDirectUsers"} if exec_roles else set())
@@ -579,8 +585,9 @@ def test_data_key_is_used_only_through_its_services(security):
     data = statements(keys_by_alias(synthesized)[f"alias/{env.prefix}-data"])
     assert set(data) == {
         "KeyAdministrators",
-        "PolicyAndDeletionOnlyDeployAndBreakGlass",
+        "PolicyAndDeletionOnlyKeyPolicyAdministrators",
         "DenyPolicyAndDeletionToOthers",
+        "DenyShortDeletionWindows",
         "UseOnlyThroughServices",
         "GrantsOnlyForServiceResources",
     }

@@ -26,8 +26,10 @@ anywhere else would propose to create the state bucket again.
 
 A stack that fails to plan does not stop the others (each plans against
 what is deployed); the run then ends with exit code 1 naming them.
-``--order`` prints the environment's stacks with remote state in dependency
-order, one per line, and exits (the deploy workflow applies them so).
+``--order`` prints the stacks the deploy workflow applies, in dependency
+order, one per line, and exits: those with remote state that the deploy
+role applies (``config.naming.PIPELINE_APPLIED_PARTS``); the bootstrap and
+baseline stacks are a person's (docs/decisions.md D42, D49).
 
 ``--check-workflows`` (``make checks``) checks that the GitHub workflows name
 exactly the configured environments (``PAYMENT_CONFIG``, default
@@ -412,8 +414,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("the following arguments are required: --env")
     try:
         if args.order:
+            if str(ROOT) not in sys.path:
+                sys.path.insert(0, str(ROOT))
+            from config.naming import PIPELINE_APPLIED_PARTS, stack_part
+
             for stack in read_stacks(args.outdir, args.env):
-                if stack.local_state is None:
+                if stack.local_state is None and stack_part(stack.name) in PIPELINE_APPLIED_PARTS:
                     print(stack.name)
             return OK
         binary = terraform_binary()

@@ -1,0 +1,79 @@
+"""A small IAM policy evaluator for tests: an explicit Deny wins, else some
+Allow must apply. Actions and resources match as IAM does (``*``, ``?``;
+actions case-insensitive). Condition operators it does not implement are
+refused, so a new condition cannot pass unevaluated; a condition key the
+request does not carry makes the operator false (IAM's rule for keys
+absent from the context, without ``IfExists``)."""
+
+from __future__ import annotations
+
+from fnmatch import fnmatchcase
+
+
+def as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def _string_equals(values, patterns) -> bool:
+    return any(v == p for v in values for p in patterns)
+
+
+def _like(values, patterns) -> bool:
+    return any(fnmatchcase(v, p) for v in values for p in patterns)
+
+
+def _numeric_less_than(values, patterns) -> bool:
+    return any(float(v) < float(p) for v in values for p in patterns)
+
+
+def _bool(values, patterns) -> bool:
+    return any(str(v).lower() == p.lower() for v in values for p in patterns)
+
+
+OPERATORS = {
+    "Bool": _bool,
+    "StringEquals": _string_equals,
+    "ArnEquals": _string_equals,
+    "StringLike": _like,
+    "ArnLike": _like,
+    "NumericLessThan": _numeric_less_than,
+}
+NEGATED = {
+    "StringNotLike": "StringLike",
+    "ArnNotLike": "ArnLike",
+    "StringNotEquals": "StringEquals",
+}
+
+
+def _condition_holds(condition: dict, context: dict) -> bool:
+    for operator, block in condition.items():
+        if_exists = operator.endswith("IfExists")
+        operator = operator.removesuffix("IfExists")
+        for key, patterns in block.items():
+            present = context.get(key)
+            base = NEGATED.get(operator, operator)
+            if base not in OPERATORS:
+                raise AssertionError(f"condition operator {operator} not implemented")
+            if present is None:
+                if operator in NEGATED or if_exists:
+                    continue  # a negated or ...IfExists operator holds for an absent key
+                return False
+            matched = OPERATORS[base](as_list(present), [str(p) for p in as_list(patterns)])
+            if matched == (operator in NEGATED):
+                return False
+    return True
+
+
+def applies(statement: dict, action: str, resource: str, context: dict) -> bool:
+    if not any(fnmatchcase(action.lower(), a.lower()) for a in as_list(statement["Action"])):
+        return False
+    if not any(fnmatchcase(resource, r) for r in as_list(statement.get("Resource", "*"))):
+        return False
+    return _condition_holds(statement.get("Condition", {}), context)
+
+
+def allowed(statements: list[dict], action: str, resource: str = "*", **context) -> bool:
+    """Whether ``statements`` allow ``action`` on ``resource`` with the
+    request's condition ``context`` (keys as IAM spells them)."""
+    effects = {s["Effect"] for s in statements if applies(s, action, resource, context)}
+    return "Allow" in effects and "Deny" not in effects

@@ -1,0 +1,254 @@
+"""The deploy role cannot become the attacker (issue #25, docs/decisions.md
+D49): roles only with the boundary and allowed managed policies, never the
+pipeline's identities, the boundary or the release role's trust, no key
+policies, no audit tampering, no unmasking or secret values; every role of
+the stacks it applies is bounded, and the boundary holds what they call.
+Evaluated over the synthesized policies with tests/iam_eval.py."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from config.naming import PIPELINE_APPLIED_PARTS, permissions_boundary_name, stack_part
+from modules.pipeline_roles import (
+    ATTACHABLE_MANAGED_POLICIES,
+    AUDIT_TAMPERING_ACTIONS,
+    BASELINE_SERVICES,
+    service_of,
+)
+from modules.release_role import release_role_name
+from tests.iam_eval import allowed, as_list
+
+PARTITION = "${data.aws_partition.partition.partition}"
+
+
+def account_of(env) -> str:
+    return env.account_id or "${data.aws_caller_identity.current.account_id}"
+
+
+def iam_arn(env, kind: str, name: str) -> str:
+    return f"arn:{PARTITION}:iam::{account_of(env)}:{kind}/{name}"
+
+
+def inline_policy(stack, key_part: str) -> list[dict]:
+    [found] = [
+        json.loads(p["policy"])["Statement"]
+        for key, p in stack.resources("aws_iam_role_policy").items()
+        if key.startswith(f"pipeline_{key_part}-policy")
+    ]
+    return found
+
+
+@pytest.fixture
+def deploy(stacks, environments, env_name):
+    env = environments[env_name]
+    return env, inline_policy(stacks[f"{env.prefix}-bootstrap"], "deploy")
+
+
+def boundary_of(stacks, env) -> list[dict]:
+    [policy] = stacks[f"{env.prefix}-bootstrap"].resources("aws_iam_policy").values()
+    assert policy["name"] == permissions_boundary_name(env)
+    return json.loads(policy["policy"])["Statement"]
+
+
+def pipeline_stacks(stacks, env):
+    return [
+        s
+        for name, s in stacks.items()
+        if name.startswith(f"{env.prefix}-") and stack_part(name) in PIPELINE_APPLIED_PARTS
+    ]
+
+
+def test_roles_are_created_and_changed_only_with_the_boundary(deploy):
+    env, statements = deploy
+    role = iam_arn(env, "role", f"{env.prefix}-anything")
+    boundary = iam_arn(env, "policy", permissions_boundary_name(env))
+    other = iam_arn(env, "policy", "AdministratorAccess")
+    for action in ("iam:CreateRole", "iam:PutRolePolicy", "iam:PutRolePermissionsBoundary"):
+        assert allowed(statements, action, role, **{"iam:PermissionsBoundary": boundary})
+        assert not allowed(statements, action, role), f"{action} without a boundary"
+        assert not allowed(statements, action, role, **{"iam:PermissionsBoundary": other})
+    assert not allowed(statements, "iam:DeleteRolePermissionsBoundary", role)
+    # Roles outside the environment's prefix: never.
+    outside = iam_arn(env, "role", "Admin")
+    assert not allowed(
+        statements, "iam:CreateRole", outside, **{"iam:PermissionsBoundary": boundary}
+    )
+
+
+def test_only_allowed_managed_policies_are_attached(deploy):
+    env, statements = deploy
+    role = iam_arn(env, "role", f"{env.prefix}-anything")
+    boundary = {"iam:PermissionsBoundary": iam_arn(env, "policy", permissions_boundary_name(env))}
+    for name in ATTACHABLE_MANAGED_POLICIES:
+        policy = f"arn:{PARTITION}:iam::aws:policy/{name}"
+        assert allowed(
+            statements, "iam:AttachRolePolicy", role, **boundary, **{"iam:PolicyARN": policy}
+        )
+        assert not allowed(statements, "iam:AttachRolePolicy", role, **{"iam:PolicyARN": policy})
+    admin = f"arn:{PARTITION}:iam::aws:policy/AdministratorAccess"
+    assert not allowed(
+        statements, "iam:AttachRolePolicy", role, **boundary, **{"iam:PolicyARN": admin}
+    )
+
+
+def test_the_boundary_the_pipeline_and_the_release_trust_are_out_of_reach(deploy):
+    env, statements = deploy
+    boundary_arn = iam_arn(env, "policy", permissions_boundary_name(env))
+    context = {"iam:PermissionsBoundary": boundary_arn}
+    for target in (env.plan_role, env.deploy_role):
+        for action in ("iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy", "iam:DeleteRole"):
+            assert not allowed(statements, action, iam_arn(env, "role", target), **context)
+    for action in ("iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:SetDefaultPolicyVersion"):
+        assert not allowed(statements, action, boundary_arn)
+    release = iam_arn(env, "role", release_role_name(env))
+    for action in ("iam:UpdateAssumeRolePolicy", "iam:DeleteRole", "iam:CreateRole"):
+        assert not allowed(statements, action, release, **context), action
+    # Its permissions follow the services (inside the boundary).
+    assert allowed(statements, "iam:PutRolePolicy", release, **context)
+
+
+def test_no_key_policy_tampering_unmasking_or_secret_values(deploy):
+    env, statements = deploy
+    denied = [f"{svc}:{a}" for svc, actions in AUDIT_TAMPERING_ACTIONS.items() for a in actions]
+    denied += [
+        "kms:CreateKey",
+        "logs:Unmask",
+        "secretsmanager:PutSecretValue",
+        "secretsmanager:UpdateSecret",
+        "secretsmanager:GetSecretValue",
+        "rds:ModifyDBClusterSnapshotAttribute",
+    ]
+    for action in denied:
+        assert not allowed(statements, action, "*", **{"aws:RequestedRegion": env.region}), action
+    # What the stacks it applies need stays allowed.
+    for action in ("ecs:UpdateService", "rds:ModifyDBCluster", "kms:TagResource"):
+        assert allowed(statements, action, "*", **{"aws:RequestedRegion": env.region}), action
+
+
+def test_the_people_s_buckets_cannot_be_reconfigured(deploy):
+    env, statements = deploy
+    region = {"aws:RequestedRegion": env.region}
+    for bucket in (env.state_bucket, f"{env.prefix}-audit-{account_of(env)}"):
+        arn = f"arn:{PARTITION}:s3:::{bucket}"
+        for action in ("s3:PutBucketPolicy", "s3:DeleteBucketPolicy", "s3:DeleteBucket"):
+            assert not allowed(statements, action, arn, **region), (bucket, action)
+    # State objects stay writable (Terraform's state).
+    assert allowed(
+        statements, "s3:PutObject", f"arn:{PARTITION}:s3:::{env.state_bucket}/x", **region
+    )
+
+
+def test_the_deploy_role_writes_no_baseline_service(deploy):
+    env, statements = deploy
+    for svc in BASELINE_SERVICES:
+        assert not allowed(
+            statements, f"{svc}:CreateAnything", "*", **{"aws:RequestedRegion": env.region}
+        )
+
+
+def test_no_stack_the_pipeline_applies_declares_a_baseline_service(stacks, environments):
+    for env in environments.values():
+        for stack in pipeline_stacks(stacks, env):
+            for tf_type in stack.json.get("resource", {}):
+                assert service_of(tf_type) not in BASELINE_SERVICES, (stack.name, tf_type)
+
+
+def test_every_role_the_pipeline_applies_is_bounded_and_attaches_only_allowed_policies(
+    stacks, environments
+):
+    checked = 0
+    for env in environments.values():
+        boundary = iam_arn(env, "policy", permissions_boundary_name(env))
+        attachable = {f"arn:{PARTITION}:iam::aws:policy/{n}" for n in ATTACHABLE_MANAGED_POLICIES}
+        for stack in pipeline_stacks(stacks, env):
+            for address, role in stack.resources("aws_iam_role").items():
+                assert role.get("permissions_boundary") == boundary, (stack.name, address)
+                checked += 1
+            for address, attached in stack.resources("aws_iam_role_policy_attachment").items():
+                assert attached["policy_arn"] in attachable, (stack.name, address)
+    assert checked
+
+
+def test_the_boundary_holds_every_action_of_the_bounded_roles(stacks, environments):
+    """A role whose policy calls outside the boundary would fail at run
+    time, not at apply: every action must be inside."""
+    for env in environments.values():
+        boundary = boundary_of(stacks, env)
+        for stack in pipeline_stacks(stacks, env):
+            for address, policy in stack.resources("aws_iam_role_policy").items():
+                for statement in json.loads(policy["policy"])["Statement"]:
+                    if statement["Effect"] != "Allow":
+                        continue
+                    for action in as_list(statement["Action"]):
+                        assert allowed(boundary, action.replace("*", "Any")), (
+                            stack.name,
+                            address,
+                            action,
+                        )
+
+
+def test_the_boundary_refuses_escalation_and_tampering(stacks, environments, env_name):
+    boundary = boundary_of(stacks, environments[env_name])
+    for action in (
+        "iam:CreateRole",
+        "iam:AttachRolePolicy",
+        "iam:PutRolePolicy",
+        "iam:UpdateAssumeRolePolicy",
+        "kms:PutKeyPolicy",
+        "kms:CreateGrant",
+        "cloudtrail:StopLogging",
+        "logs:Unmask",
+        "secretsmanager:PutSecretValue",
+        "organizations:LeaveOrganization",
+        "dynamodb:Scan",
+    ):
+        assert not allowed(boundary, action), action
+    assert allowed(boundary, "iam:PassRole")
+    # A grant for an AWS service acting for the role (AWS Backup copying a
+    # recovery point, RDS) stays possible; one of the role's choosing does not.
+    assert allowed(boundary, "kms:CreateGrant", **{"kms:GrantIsForAWSResource": "true"})
+    assert not allowed(boundary, "kms:CreateGrant", **{"kms:GrantIsForAWSResource": "false"})
+    # What the AWS Backup service role's managed policies do for the cluster.
+    for action in ("backup:StartBackupJob", "rds:CopyDBClusterSnapshot", "tag:GetResources"):
+        assert allowed(boundary, action), action
+
+
+def key_statements(stacks, env):
+    for name, stack in stacks.items():
+        if name.startswith(f"{env.prefix}-"):
+            for address, key in stack.resources("aws_kms_key").items():
+                yield name, address, json.loads(key["policy"])["Statement"]
+
+
+def test_no_key_lets_the_deploy_role_change_its_policy_or_end_it(stacks, environments, env_name):
+    env = environments[env_name]
+    deploy_arn = iam_arn(env, "role", env.deploy_role)
+    root = f"arn:{PARTITION}:iam::{account_of(env)}:root"
+    found = 0
+    for name, address, statements in key_statements(stacks, env):
+        for action in (
+            "kms:PutKeyPolicy",
+            "kms:ScheduleKeyDeletion",
+            "kms:DisableKey",
+            "kms:CancelKeyDeletion",
+        ):
+            assert not allowed(statements, action, **{"aws:PrincipalArn": deploy_arn}), (
+                name,
+                address,
+                action,
+            )
+        if stack_part(name) in PIPELINE_APPLIED_PARTS:
+            # Terraform refreshes and tags the keys of the stacks it applies.
+            for action in ("kms:DescribeKey", "kms:GetKeyPolicy", "kms:TagResource"):
+                assert allowed(statements, action, **{"aws:PrincipalArn": deploy_arn}), action
+        # Nobody, root included, schedules a deletion under 30 days.
+        for principal in (root, iam_arn(env, "role", env.access.break_glass_role_name)):
+            short = {"aws:PrincipalArn": principal, "kms:ScheduleKeyDeletionPendingWindowInDays": 7}
+            assert not allowed(statements, "kms:ScheduleKeyDeletion", **short)
+            full = {**short, "kms:ScheduleKeyDeletionPendingWindowInDays": 30}
+            assert allowed(statements, "kms:ScheduleKeyDeletion", **full), (name, address)
+        found += 1
+    assert found
