@@ -25,6 +25,7 @@ from config.model import (
     LoadBalancerConfig,
     PipelineConfig,
     ReleaseConfig,
+    SecurityBaselineConfig,
     ServiceConfig,
 )
 
@@ -229,6 +230,9 @@ PROD = EnvironmentConfig(
         rollback_on_alarm=True,
     ),
     alarms=AlarmConfig(emails=("payments-oncall@example.com",)),
+    # PLACEHOLDER address (listed until replaced): who is told of audit
+    # tampering and high findings; the production tier requires one.
+    security_baseline=SecurityBaselineConfig(alert_emails=("security-oncall@example.com",)),
     # The production tier refuses CRITICAL and HIGH findings unless accepted.
     release=ReleaseConfig(blocking_severities=("CRITICAL", "HIGH"), scan_wait_minutes=10),
     # The production tier keeps a locked vault and a copy in another region

@@ -480,6 +480,12 @@ LOG_DESTINATION_ARN_PATTERN = re.compile(
 )
 
 
+#: Finding severities, lowest first, as Security Hub labels them (ASFF
+#: ``Severity.Label``); GuardDuty's numeric severity of each is its
+#: lower bound (modules/security_alerts.py ``GUARDDUTY_SEVERITY_FLOORS``).
+FINDING_ALERT_SEVERITIES = ("LOW", "MEDIUM", "HIGH", "CRITICAL")
+
+
 @dataclass(frozen=True, kw_only=True)
 class SecurityBaselineConfig:
     """The account-level baseline of the environment's account and region,
@@ -493,10 +499,19 @@ class SecurityBaselineConfig:
     ``log_archive_destination_arn``: a CloudWatch Logs destination (usually
     in the log-archive account) that receives a copy of every audit log
     group; left out: no copy.
+    ``alert_emails``: addresses subscribed to the baseline's security
+    alert topic (audit tampering and findings, D52); left out: nobody is
+    subscribed and the topic only feeds what subscribes to it later (the
+    production tier refuses that).
+    ``finding_alert_severity``: the lowest GuardDuty and Security Hub
+    finding severity that alerts (``FINDING_ALERT_SEVERITIES``); left out:
+    HIGH (high and critical).
     """
 
     provided_by: str = THIS_REPOSITORY
     log_archive_destination_arn: str | None = None
+    alert_emails: tuple[str, ...] = ()
+    finding_alert_severity: str = "HIGH"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -625,6 +640,9 @@ def placeholders(env: EnvironmentConfig) -> list[str]:
     for idx, email in enumerate(env.alarms.emails):
         if email.endswith(PLACEHOLDER_EMAIL_DOMAIN):
             found.append(f"{env.name}.alarms.emails[{idx}] = {email}")
+    for idx, email in enumerate(env.security_baseline.alert_emails):
+        if email.endswith(PLACEHOLDER_EMAIL_DOMAIN):
+            found.append(f"{env.name}.security_baseline.alert_emails[{idx}] = {email}")
     if env.pipeline.github_repository == PLACEHOLDER_GITHUB_REPOSITORY:
         found.append(f"{env.name}.pipeline.github_repository = {PLACEHOLDER_GITHUB_REPOSITORY}")
     return found
@@ -927,6 +945,19 @@ def _security_baseline_problems(env: EnvironmentConfig) -> list[str]:
             f"{where}.log_archive_destination_arn: {arn!r} is not allowed; give a "
             f"CloudWatch Logs destination ARN in {env.region} "
             "(arn:aws:logs:<region>:<account>:destination:<name>) or None"
+        )
+    if b.finding_alert_severity not in FINDING_ALERT_SEVERITIES:
+        p.append(
+            f"{where}.finding_alert_severity: {b.finding_alert_severity!r} is not allowed; "
+            f"allowed: {_fmt(FINDING_ALERT_SEVERITIES)}"
+        )
+    for email in b.alert_emails:
+        if not isinstance(email, str) or not EMAIL_PATTERN.match(email):
+            p.append(f"{where}.alert_emails: {email!r} is not an e-mail address")
+    if env.is_production and b.provided_by == THIS_REPOSITORY and not b.alert_emails:
+        p.append(
+            f"{where}.alert_emails: empty in the production tier; name at least one address "
+            "that receives audit-tampering and finding alerts (PCI DSS 10.7.2)"
         )
     return p
 

@@ -179,3 +179,22 @@ def restore_testing_name(env: EnvironmentConfig) -> str:
     """Restore testing plan and selection names allow only letters, digits
     and underscores (AWS Backup CreateRestoreTestingPlan)."""
     return f"{env.prefix}-database".replace("-", "_")
+
+
+#: The word that names the baseline's security alerts: its topic
+#: ``<owner prefix>-security-alerts`` and rules
+#: ``<owner prefix>-security-alerts-<kind>`` (modules/security_alerts.py).
+SECURITY_ALERTS = "security-alerts"
+
+
+def security_alerts_name(owner: EnvironmentConfig) -> str:
+    """The security alert topic (and its key's alias) of the baseline
+    ``owner`` deploys; its rules are named ``<this>-<kind>``."""
+    return f"{owner.prefix}-{SECURITY_ALERTS}"
+
+
+def security_alert_patterns() -> tuple[str, str]:
+    """IAM resource-name patterns (rule, topic) matching the alert rules and
+    topic of any environment's baseline: every environment of an account
+    (not only the owner) is denied changing them (D52)."""
+    return f"payment-*-{SECURITY_ALERTS}-*", f"payment-*-{SECURITY_ALERTS}"

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from config import EnvironmentConfig
+from config.naming import security_alert_patterns
 from framework import Construct
 from framework.aws import aws
 from modules import iam
@@ -199,10 +200,59 @@ AUDIT_TAMPERING_ACTIONS: dict[str, tuple[str, ...]] = {
         "DeleteDeliveryChannel",
         "StopConfigurationRecorder",
     ),
-    "guardduty": ("DeleteDetector", "UpdateDetector"),
+    # A member account leaving its administrator stops the organization's
+    # view of its findings (GuardDuty API reference; the second name is the
+    # current one, the first its deprecated alias, both still callable).
+    "guardduty": (
+        "DeleteDetector",
+        "DisassociateFromAdministratorAccount",
+        "DisassociateFromMasterAccount",
+        "UpdateDetector",
+    ),
     "kms": ("DisableKey", "PutKeyPolicy", "ScheduleKeyDeletion"),
     "securityhub": ("BatchDisableStandards", "DisableSecurityHub"),
 }
+#: Bucket calls that open or blind the audit and AWS Config buckets; they
+#: are bucket-scoped, so the deploy role's deny names those buckets
+#: (``BUCKET_CONFIGURATION_WRITES`` covers each: tests/test_security_alerts.py)
+#: and the baseline alerts on them for those buckets only.
+AUDIT_BUCKET_TAMPERING_ACTIONS = ("DeleteBucketPolicy", "PutBucketLogging", "PutBucketPolicy")
+#: What would silence the security alerts (the baseline's EventBridge rules
+#: and topic, modules/security_alerts.py): the deploy role and every role it
+#: creates are denied them on those resources (named
+#: ``config.naming.security_alerts_name``).
+SECURITY_ALERT_WRITES = (
+    "events:DeleteRule",
+    "events:DisableRule",
+    "events:PutRule",
+    "events:PutTargets",
+    "events:RemoveTargets",
+    "events:TagResource",
+    "events:UntagResource",
+    "sns:AddPermission",
+    "sns:DeleteTopic",
+    "sns:PutDataProtectionPolicy",
+    "sns:RemovePermission",
+    "sns:SetSubscriptionAttributes",
+    "sns:SetTopicAttributes",
+    "sns:Subscribe",
+    "sns:TagResource",
+    "sns:Unsubscribe",
+    "sns:UntagResource",
+)
+
+
+def security_alert_resources(partition: str, account_id: str) -> list[str]:
+    """The baseline's alert rules, topic and its subscriptions in every
+    region of ``account_id``, whichever environment owns the baseline."""
+    rules, topic = security_alert_patterns()
+    return [
+        f"arn:{partition}:events:*:{account_id}:rule/{rules}",
+        f"arn:{partition}:sns:*:{account_id}:{topic}",
+        f"arn:{partition}:sns:*:{account_id}:{topic}:*",
+    ]
+
+
 #: Beyond tampering: reading masked card data, writing secret values, and
 #: creating keys (a key the pipeline creates with the lockout check
 #: bypassed could re-encrypt a snapshot for another account).
@@ -529,6 +579,14 @@ def deploy_statements(props: PipelineRolesProps) -> list[dict]:
             "Resource": "*",
         },
         {
+            # The baseline's alerts on exactly these calls (D52): the
+            # pipeline cannot silence the alarm before it tampers.
+            "Sid": "NeverSilenceTheSecurityAlerts",
+            "Effect": "Deny",
+            "Action": list(SECURITY_ALERT_WRITES),
+            "Resource": security_alert_resources(props.partition, props.account_id),
+        },
+        {
             "Sid": "NeverKeysUnmaskingOrSecretValues",
             "Effect": "Deny",
             "Action": list(PIPELINE_NEVER_ACTIONS),
@@ -602,6 +660,12 @@ def boundary_statements() -> list[dict]:
                 f"{svc}:{a}" for svc, actions in AUDIT_TAMPERING_ACTIONS.items() for a in actions
             ),
             "Resource": "*",
+        },
+        {
+            "Sid": "NoSilencingTheSecurityAlerts",
+            "Effect": "Deny",
+            "Action": list(SECURITY_ALERT_WRITES),
+            "Resource": security_alert_resources("*", "*"),
         },
         {
             "Sid": "NoKeysUnmaskingOrSecretValues",

@@ -15,13 +15,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from config import EnvironmentConfig
-from config.naming import audit_bucket_name, config_bucket_name, key_policy_administrators
+from config.naming import (
+    audit_bucket_name,
+    config_bucket_name,
+    key_policy_administrators,
+    security_alerts_name,
+)
 from framework import Construct
 from framework.aws import aws
 from modules.audit_trail import AuditTrail, AuditTrailProps
 from modules.config_recorder import ConfigRecorder, ConfigRecorderProps
 from modules.kms import ManagedKey, ManagedKeyProps
 from modules.observability.data_protection import protect_card_data
+from modules.security_alerts import SecurityAlerts, SecurityAlertsProps
 from modules.threat_detection import ThreatDetection, ThreatDetectionProps
 from stacks.base import PlatformStack
 
@@ -36,8 +42,8 @@ RDS_OS_METRICS_LOG_GROUP = "RDSOSMetrics"
 class SecurityBaselineStack(PlatformStack):
     """CloudTrail into an Object Lock bucket (with the Terraform state
     buckets' data events), GuardDuty, AWS Config (into a bucket of its own:
-    it cannot deliver to Object Lock buckets), Security Hub and
-    ``RDSOSMetrics`` for the account and region of ``owner`` and ``members``
+    it cannot deliver to Object Lock buckets), Security Hub, alerts on
+    tampering with them and on findings, and ``RDSOSMetrics`` for the account and region of ``owner`` and ``members``
     (the environments sharing it, owner included)."""
 
     def __init__(
@@ -119,4 +125,26 @@ class SecurityBaselineStack(PlatformStack):
             kms_key_id=self.key.arn,
             retention_in_days=retention_days,
         )
+        # Tampering with what this stack builds, and findings, reach people
+        # (PCI DSS 10.7.2; D52). The pipeline may not change these (D49, D52).
+        self.alerts = SecurityAlerts(
+            self,
+            "alerts",
+            SecurityAlertsProps(
+                name=security_alerts_name(owner),
+                account_id=self.account_id,
+                partition=self.partition,
+                region=owner.region,
+                audit_bucket_names=(
+                    audit_bucket_name(owner, self.account_id),
+                    config_bucket_name(owner, self.account_id),
+                ),
+                finding_severity=owner.security_baseline.finding_alert_severity,
+                emails=owner.security_baseline.alert_emails,
+                administrator_role_names=owner.access.key_administrator_role_names,
+                protected_role_names=key_policy_administrators(owner),
+            ),
+        )
+        if production:
+            self.alerts.key.key.add_override("lifecycle.prevent_destroy", True)
         protect_card_data(self, f"{owner.prefix}-baseline-card-data")
