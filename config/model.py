@@ -357,9 +357,9 @@ class AccessConfig:
     break_glass_role_name: str = "payment-break-glass"
     #: May set secret values and change secret policies.
     secret_administrator_role_names: tuple[str, ...] = ("payment-secret-administrator",)
-    #: Principals (ARNs) that may assume the release role, e.g. the CI
-    #: pipeline's role; empty: principals of the account whose IAM policies
-    #: allow sts:AssumeRole on it.
+    #: Named roles or users (ARNs, no wildcard, never an account's root)
+    #: that may assume the release role besides the release workflow's job
+    #: and the break-glass role; empty: nobody else (D52).
     release_principal_arns: tuple[str, ...] = ()
 
 
@@ -882,10 +882,12 @@ def _access_problems(env: EnvironmentConfig) -> list[str]:
         if problem:
             p.append(f"{where}.key_policy_administrator_role_patterns: {value!r} {problem}")
     for arn in a.release_principal_arns:
-        if not isinstance(arn, str) or not re.match(r"^arn:aws[a-z-]*:iam::\d{12}:", arn):
+        if not isinstance(arn, str) or not re.match(
+            r"^arn:aws[a-z-]*:iam::\d{12}:(role|user)/[\w+=,.@/-]+$", arn
+        ):
             p.append(
                 f"{where}.release_principal_arns: {arn!r} is not an IAM principal ARN "
-                "(arn:aws:iam::<account>:role/...)"
+                "(arn:aws:iam::<account>:role/... or :user/..., no wildcard)"
             )
     return p
 

@@ -211,8 +211,14 @@ class ReleaseRole(Construct):
     def __init__(self, scope: Construct, construct_id: str, props: ReleaseRoleProps) -> None:
         super().__init__(scope, construct_id)
         env = props.environment
-        trusted = list(env.access.release_principal_arns) or [
-            f"arn:{props.partition}:iam::{props.account_id}:root"
+        # Never the account root (every principal whose IAM policy allows
+        # sts:AssumeRole, the deploy role's roles included): the release job
+        # below, the named break-glass role (its own trust enforces MFA:
+        # docs/ci.md, "Break-glass") and named principals configured on
+        # purpose (D52).
+        trusted = [
+            f"arn:{props.partition}:iam::{props.account_id}:role/{env.access.break_glass_role_name}",
+            *env.access.release_principal_arns,
         ]
         release_job = environment_subject(
             env.pipeline.github_repository, release_environment(env.name)

@@ -166,7 +166,8 @@ def release_role_credentials(
         if code in ("AccessDenied", "AccessDeniedException"):
             raise ReleaseRefused(
                 f"{caller} may not assume {role_arn} ({code}: {message}); the role trusts the "
-                f"release workflow ({RELEASE_WORKFLOW}) and access.release_principal_arns "
+                f"release workflow ({RELEASE_WORKFLOW}), the break-glass role and "
+                "access.release_principal_arns "
                 '(docs/ci.md, "Identities"): release through the workflow, ask for access, '
                 "or pass --no-assume-role to use your own credentials as they are. Nothing "
                 "was changed."

@@ -235,7 +235,7 @@ def test_release_role_trusts_the_configured_principals(tmp_path):
     role = next(iter(json.loads(CdktfTesting.synth(stack_))["resource"]["aws_iam_role"].values()))
     trust = json.loads(role["assume_role_policy"])["Statement"]
     assert [s["Principal"] for s in trust] == [
-        {"AWS": [ci]},
+        {"AWS": [f"arn:aws:iam::111111111111:role/{env.access.break_glass_role_name}", ci]},
         {
             "Federated": "arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com"
         },
@@ -243,11 +243,41 @@ def test_release_role_trusts_the_configured_principals(tmp_path):
 
 
 @pytest.mark.parametrize("env_name", ENVIRONMENTS)
-def test_default_release_trust_is_the_account_through_iam(stacks, env_name):
+def test_the_release_role_trusts_break_glass_and_named_principals_never_the_root(
+    stacks, environments, env_name
+):
+    """No root trust (issue #25, D52): the account's root would admit every
+    principal whose IAM policy allows sts:AssumeRole on the role."""
+    env = environments[env_name]
     role, _ = release_policy(stacks, env_name)
     trust, _release_job = json.loads(role["assume_role_policy"])["Statement"]
-    (principal,) = trust["Principal"]["AWS"]
-    assert principal.endswith(":root")
+    principals = trust["Principal"]["AWS"]
+    assert principals[0].endswith(f":role/{env.access.break_glass_role_name}")
+    assert principals[1:] == list(env.access.release_principal_arns)
+    assert not any(p.endswith(":root") or "*" in p for p in principals)
+
+
+def test_release_principals_are_named_roles_or_users():
+    from dataclasses import replace
+
+    from config.model import AccessConfig, validate_environment
+
+    for bad in (
+        "arn:aws:iam::111111111111:root",
+        "arn:aws:iam::111111111111:role/*",
+        "111111111111",
+    ):
+        problems = validate_environment(
+            replace(STAGING, access=AccessConfig(release_principal_arns=(bad,)))
+        )
+        assert any(
+            f"release_principal_arns: {bad!r} is not an IAM principal ARN" in p for p in problems
+        ), bad
+    good = ("arn:aws:iam::111111111111:role/ci-release", "arn:aws:iam::111111111111:user/releaser")
+    assert (
+        validate_environment(replace(STAGING, access=AccessConfig(release_principal_arns=good)))
+        == []
+    )
 
 
 @pytest.mark.parametrize("env_name", ENVIRONMENTS)

@@ -313,7 +313,8 @@ def test_a_caller_the_role_does_not_trust_is_refused_in_one_line():
     assert err == (
         f"status refused: {caller} may not assume {release_role_arn(env)} (AccessDenied: User "
         "is not authorized to perform: sts:AssumeRole); the role trusts the release workflow "
-        f'({RELEASE_WORKFLOW}) and access.release_principal_arns (docs/ci.md, "Identities"): '
+        f"({RELEASE_WORKFLOW}), the break-glass role and access.release_principal_arns "
+        '(docs/ci.md, "Identities"): '
         "release through the workflow, ask for access, or pass --no-assume-role to use your "
         "own credentials as they are. Nothing was changed.\n"
     )
