@@ -515,3 +515,86 @@ def test_pci_matrix_cites_only_real_rules_stacks_and_tests():
         assert re.search(rf"^def {name}\(", source, flags=re.M), f"{path}::{name} does not exist"
     for path in re.findall(r"`(tests/[a-z_]+\.py)`", text):
         assert (root / path).exists(), path
+
+
+#: Every PCI DSS 4.0 principal requirement, and the sub-requirements an
+#: assessor found missing (issue #25, item 6), each must have a row.
+REQUIRED_ROWS = (
+    "3.2.1",
+    "5.2.1",
+    "6.2.1",
+    "6.3.2",
+    "6.5.3",
+    "6.5.4",
+    "6.5.5",
+    "6.5.6",
+    "10.7.2",
+    "11.3.1",
+    "11.4.1",
+    "11.5.2",
+    "11.6.1",
+    "12.3.1",
+    "12.8.1",
+    "12.10.1",
+)
+#: Who may provide a control (docs/pci-responsibility.md, first section).
+PROVIDERS = {"stack", "organization", "AWS", "application"}
+
+
+def _matrix_rows() -> list[list[str]]:
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "pci-responsibility.md").read_text()
+    matrix = text[text.index("## Control matrix") : text.index("## Roles the platform names")]
+    rows = [line.split(" | ") for line in matrix.splitlines() if line.startswith("| ")]
+    return [[cell.strip("| ") for cell in row] for row in rows[2:]]  # header, rule
+
+
+def _covers(cell: str, requirement: str) -> bool:
+    """Whether the requirement cell (``3.5.1.2, 3.7.1-3.7.6, 10.2.1.x, 9.x``)
+    names ``requirement``."""
+    import re
+
+    wanted = [int(n) for n in requirement.split(".")]
+    for item in (i.strip() for i in cell.split(",")):
+        if item.endswith(".x"):
+            if requirement.startswith(item[:-1]) or requirement == item[:-2]:
+                return True
+            continue
+        low, _, high = item.partition("-")
+        high = high or low
+        if not re.fullmatch(r"[\d.]+", low + high):
+            continue
+        a, b = [int(n) for n in low.split(".")], [int(n) for n in high.split(".")]
+        if len(a) == len(wanted) and a <= wanted <= b:
+            return True
+        if len(a) > len(wanted) and a[: len(wanted)] == wanted:
+            return True
+    return False
+
+
+def test_the_matrix_has_a_row_for_every_requirement_1_to_12():
+    rows = _matrix_rows()
+    cells = [row[0] for row in rows]
+    for principal in range(1, 13):
+        assert any(_covers(c, str(principal)) for c in cells), f"requirement {principal}"
+    for requirement in REQUIRED_ROWS:
+        assert any(_covers(c, requirement) for c in cells), requirement
+    for row in rows:
+        assert len(row) == 4, row
+        providers = {w for w in row[2].replace(",", " ").split() if w in PROVIDERS}
+        assert providers, f"{row[0]}: provided by {row[2]!r} names nobody"
+
+
+def test_the_matrix_cites_only_resource_types_the_stacks_declare(example_stacks):
+    import re
+
+    declared = {
+        tf_type
+        for stack_ in example_stacks.values()
+        for block in ("resource", "data")
+        for tf_type in stack_.json.get(block, {})
+    }
+    cited = {t for row in _matrix_rows() for t in re.findall(r"`(aws_[a-z0-9_]+)`", row[3])}
+    assert cited, "the matrix cites no resource type"
+    assert cited <= declared, sorted(cited - declared)
