@@ -188,6 +188,7 @@ def test_placeholders_are_listed_and_cannot_be_deployed(example_stacks):
     assert any(f.startswith("prod.load_balancer.certificate_arn = ") for f in found)
     assert "prod.load_balancer.test_listener_cidrs[0] = 203.0.113.0/28" in found
     assert "prod.alarms.emails[0] = payments-oncall@example.com" in found
+    assert "prod.security_baseline.alert_emails[0] = security-oncall@example.com" in found
     assert f"prod.pipeline.github_repository = {PLACEHOLDER_GITHUB_REPOSITORY}" in found
     prod_stacks = [s for s in example_stacks.values() if "-prod-" in s.name]
     assert prod_stacks
@@ -199,6 +200,9 @@ def test_placeholders_are_listed_and_cannot_be_deployed(example_stacks):
         PROD,
         account_id="123456789012",
         alarms=dataclasses.replace(PROD.alarms, emails=("oncall@payments.test",)),
+        security_baseline=dataclasses.replace(
+            PROD.security_baseline, alert_emails=("security@payments.test",)
+        ),
         load_balancer=dataclasses.replace(
             PROD.load_balancer,
             test_listener_cidrs=("8.8.8.0/28",),
@@ -213,6 +217,6 @@ def test_the_synth_report_lists_the_placeholders():
     from main import placeholder_report
 
     report = placeholder_report([PROD, DEV])
-    assert report.startswith("placeholders: 7 value(s) to replace before the first deployment:")
+    assert report.startswith("placeholders: 8 value(s) to replace before the first deployment:")
     assert "  prod.account_id = 000000000000" in report.splitlines()
     assert placeholder_report([]) == ""
