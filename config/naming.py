@@ -69,6 +69,22 @@ def service_mesh_security_group_name(env: EnvironmentConfig) -> str:
     return f"{env.prefix}-service-mesh"
 
 
+#: The ``project`` tag of every resource and the first segment of every
+#: state key.
+PROJECT = "payment-platform"
+
+
+def stack_name(env: EnvironmentConfig, part: str) -> str:
+    """``payment-<env>-<part>``: a stack's name, also its resources' ``stack`` tag."""
+    return f"{env.prefix}-{part}"
+
+
+def state_key(env: EnvironmentConfig, part: str) -> str:
+    """Key of a stack's state object in the environment's state bucket
+    (the preflight reads the baseline's to tell its controls from others)."""
+    return f"{PROJECT}/{env.name}/{part}.tfstate"
+
+
 def state_key_alias(env: EnvironmentConfig) -> str:
     """Alias of the KMS key of the environment's Terraform state (bootstrap stack)."""
     return f"alias/{env.prefix}-terraform-state"
