@@ -3,7 +3,8 @@
 # `make diff STACK=<stack>` (thin wrappers of the `npx cdktf ...` commands
 # in the README, which work as written after `make cli`).
 # `make plan ENV=<env>` plans an environment into plans/<env>/*.json for
-# tools/plan_review.py (docs/plan-review.md).
+# tools/plan_review.py (docs/plan-review.md). `make preflight ENV=<env>` makes
+# the read-only calls bootstrap and deploy make before the CLI starts.
 #
 # Everything installs what is missing first, nothing twice: pipenv, the
 # locked Python packages (.venv, from Pipfile.lock) and the pinned Node.js 22
@@ -37,7 +38,7 @@ CDKTF_ARGS  ?=
 # dependency order. Bootstrap is deployed on its own first (README).
 ENV_STACKS   = $(foreach part,security network data services,payment-$(ENV)-$(part))
 
-.PHONY: synth test setup cli checks docs lint format bench terrain-check clean prerequisites other-python bootstrap deploy diff terraform-check env-check env-given stack-check python-check approval-check
+.PHONY: synth test setup cli checks docs lint format bench terrain-check clean prerequisites other-python bootstrap deploy preflight diff terraform-check env-check env-given stack-check python-check approval-check
 
 # What a goal checks before anything is installed, each check one line
 # naming what is wrong: its arguments (ENV given and defined in
@@ -50,6 +51,7 @@ CHECKS_deploy    := env-check terraform-check approval-check
 CHECKS_diff      := stack-check terraform-check
 CHECKS_plan      := env-check
 CHECKS_verify    := env-check
+CHECKS_preflight := env-check
 GOAL_CHECKS      := $(foreach goal,$(MAKECMDGOALS),$(CHECKS_$(goal)))
 
 synth: setup
@@ -123,10 +125,23 @@ bench: setup
 terrain-check: setup
 	.venv/bin/python tools/terrain_check.py
 
+# Read-only calls before any apply, with the credentials in the environment
+# (verify/preflight.py, docs/cli.md "Preflight"): the caller's account and
+# whether key policies admit it, the baseline controls to be created not
+# already there, the Aurora engine version, the certificate, the Elastic IP
+# quota. Each failure one line naming the configuration field; exit 1 and
+# bootstrap and deploy stop before the CLI starts (nothing applied).
+PREFLIGHT = .venv/bin/python -m verify.preflight --env $(ENV)
+
+preflight: $(CHECKS_preflight) setup
+	$(PREFLIGHT)
+
 bootstrap: $(CHECKS_bootstrap) cli
+	$(PREFLIGHT)
 	npx cdktf deploy payment-$(ENV)-bootstrap $(CDKTF_ARGS)
 
 deploy: $(CHECKS_deploy) cli
+	$(PREFLIGHT)
 	npx cdktf deploy $(ENV_STACKS) $(CDKTF_ARGS)
 
 diff: $(CHECKS_diff) cli

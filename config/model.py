@@ -136,6 +136,9 @@ BUCKET_PATTERN = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 CERTIFICATE_ARN_PATTERN = re.compile(
     r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[A-Za-z0-9-]+$"
 )
+#: A DNS name clients use: dot-separated labels of lowercase letters, digits
+#: and inner hyphens, at most 63 each, at least two labels.
+DOMAIN_NAME_PATTERN = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PLATFORM_VERSION_PATTERN = re.compile(r"^\d+\.\d+\.\d+$")
 IMAGE_TAG_PATTERN = re.compile(r"^(sha256:[a-f0-9]{64}|[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})$")
@@ -263,6 +266,11 @@ class LoadBalancerConfig:
 
     #: ACM certificate for HTTPS. None means plain HTTP (needs allow_plain_http).
     certificate_arn: str | None = None
+    #: The DNS names clients reach the load balancers by (records kept
+    #: outside this repository), e.g. ``("api.example.com",)``: the preflight
+    #: checks that the certificate covers each (docs/cli.md, "Preflight").
+    #: Empty: which names it must cover is not checked.
+    domain_names: tuple[str, ...] = ()
     #: Explicit opt-in to plain HTTP listeners; refused in the production tier.
     allow_plain_http: bool = False
     #: Port of the test listener CodeDeploy uses before shifting traffic.
@@ -484,6 +492,22 @@ LOG_DESTINATION_ARN_PATTERN = re.compile(
 #: ``Severity.Label``); GuardDuty's numeric severity of each is its
 #: lower bound (modules/security_alerts.py ``GUARDDUTY_SEVERITY_FLOORS``).
 FINDING_ALERT_SEVERITIES = ("LOW", "MEDIUM", "HIGH", "CRITICAL")
+#: The baseline's controls, each provided by this repository or the
+#: organization (``SecurityBaselineConfig``): the trail of management
+#: events, GuardDuty, the AWS Config recorder and delivery channel, Security
+#: Hub, the ``RDSOSMetrics`` log group (with the audit CMK), and the data
+#: events of the Terraform state buckets (docs/decisions.md D50).
+BASELINE_CONTROLS = (
+    "trail",
+    "guardduty",
+    "config_recorder",
+    "security_hub",
+    "rds_os_metrics",
+    "state_data_events",
+)
+#: Controls an organization baseline rarely provides: this repository keeps
+#: them unless their own field says otherwise, whatever ``provided_by`` says.
+KEPT_UNLESS_PROVIDED = ("rds_os_metrics", "state_data_events")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -491,11 +515,21 @@ class SecurityBaselineConfig:
     """The account-level baseline of the environment's account and region,
     shared by every environment there (they must declare the same values).
 
-    ``provided_by``: ``this_repository`` builds the ``security_baseline``
-    stack; ``provided_by_organization`` declares that an organization
-    baseline provides every one of its controls, and nothing is built.
-    Left out: this repository (a missing control fails loudly at apply,
-    a wrongly claimed one would be a silent PCI gap).
+    ``provided_by``: who provides the trail, GuardDuty, AWS Config and
+    Security Hub unless their own field says: ``this_repository`` builds
+    them in the ``security_baseline`` stack; ``provided_by_organization``
+    declares that an organization baseline provides them, and they are not
+    built (CreateDetector, PutConfigurationRecorder and EnableSecurityHub
+    fail on an account that has them, and a second trail bills management
+    events twice). Left out: this repository (a missing control fails
+    loudly at apply, a wrongly claimed one would be a silent PCI gap).
+    ``trail``, ``guardduty``, ``config_recorder``, ``security_hub``: the
+    same per control; None follows ``provided_by``.
+    ``rds_os_metrics`` (the ``RDSOSMetrics`` log group with the audit CMK)
+    and ``state_data_events`` (object reads and writes of the Terraform
+    state buckets, recorded by a trail of this repository): None means this
+    repository, whatever ``provided_by`` says; organizations rarely provide
+    them. The stack is built when any control is this repository's.
     ``log_archive_destination_arn``: a CloudWatch Logs destination (usually
     in the log-archive account) that receives a copy of every audit log
     group; left out: no copy.
@@ -509,9 +543,37 @@ class SecurityBaselineConfig:
     """
 
     provided_by: str = THIS_REPOSITORY
+    trail: str | None = None
+    guardduty: str | None = None
+    config_recorder: str | None = None
+    security_hub: str | None = None
+    rds_os_metrics: str | None = None
+    state_data_events: str | None = None
     log_archive_destination_arn: str | None = None
     alert_emails: tuple[str, ...] = ()
     finding_alert_severity: str = "HIGH"
+
+    def provider_of(self, control: str) -> str:
+        """Who provides ``control`` (BASELINE_CONTROLS)."""
+        value = getattr(self, control)
+        if value is not None:
+            return value
+        return THIS_REPOSITORY if control in KEPT_UNLESS_PROVIDED else self.provided_by
+
+    def provided_here(self, control: str) -> bool:
+        """Whether this repository builds ``control``."""
+        return self.provider_of(control) == THIS_REPOSITORY
+
+    @property
+    def builds_anything(self) -> bool:
+        """Whether the baseline stack exists at all."""
+        return any(self.provided_here(c) for c in BASELINE_CONTROLS)
+
+    @property
+    def builds_trail(self) -> bool:
+        """A trail of this repository: for management events, the state
+        buckets' data events, or both."""
+        return self.provided_here("trail") or self.provided_here("state_data_events")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -939,6 +1001,15 @@ def _security_baseline_problems(env: EnvironmentConfig) -> list[str]:
             f"{where}.provided_by: {b.provided_by!r} is not allowed; allowed: "
             f"{_fmt(SECURITY_BASELINE_PROVIDERS)}"
         )
+    for control in BASELINE_CONTROLS:
+        value = getattr(b, control)
+        if value is not None and value not in SECURITY_BASELINE_PROVIDERS:
+            p.append(
+                f"{where}.{control}: {value!r} is not allowed; allowed: "
+                f"{_fmt(SECURITY_BASELINE_PROVIDERS)}, or None (follows "
+                + ("this repository" if control in KEPT_UNLESS_PROVIDED else "provided_by")
+                + ")"
+            )
     arn = b.log_archive_destination_arn
     if arn is not None and not (
         isinstance(arn, str) and LOG_DESTINATION_ARN_PATTERN.match(arn) and env.region in arn
@@ -1386,6 +1457,14 @@ def _load_balancer_problems(env: EnvironmentConfig) -> list[str]:
         p.append(f"{w}.certificate_arn: {lb.certificate_arn!r} is not an ACM certificate ARN")
     if lb.allow_plain_http and env.is_production:
         p.append(f"{w}.allow_plain_http: True is not allowed in the production tier")
+    if lb.domain_names and lb.certificate_arn is None:
+        p.append(f"{w}.domain_names: names need a certificate_arn that covers them")
+    for idx, name in enumerate(lb.domain_names):
+        if not isinstance(name, str) or not DOMAIN_NAME_PATTERN.match(name) or len(name) > 253:
+            p.append(
+                f"{w}.domain_names[{idx}]: {name!r} is not allowed; give a lowercase DNS "
+                "name such as api.example.com (no wildcard: the name clients use)"
+            )
     if not isinstance(lb.test_listener_port, int) or not 1024 <= lb.test_listener_port <= 65535:
         p.append(
             f"{w}.test_listener_port: {lb.test_listener_port!r} is not allowed; use 1024-65535"

@@ -7,7 +7,7 @@ so the two cannot drift apart.
 
 from __future__ import annotations
 
-from config.model import THIS_REPOSITORY, EnvironmentConfig, ServiceConfig
+from config.model import EnvironmentConfig, ServiceConfig
 
 #: Name of the tracing sidecar container in every task definition.
 TRACING_CONTAINER = "otel-collector"
@@ -69,6 +69,22 @@ def service_mesh_security_group_name(env: EnvironmentConfig) -> str:
     return f"{env.prefix}-service-mesh"
 
 
+#: The ``project`` tag of every resource and the first segment of every
+#: state key.
+PROJECT = "payment-platform"
+
+
+def stack_name(env: EnvironmentConfig, part: str) -> str:
+    """``payment-<env>-<part>``: a stack's name, also its resources' ``stack`` tag."""
+    return f"{env.prefix}-{part}"
+
+
+def state_key(env: EnvironmentConfig, part: str) -> str:
+    """Key of a stack's state object in the environment's state bucket
+    (the preflight reads the baseline's to tell its controls from others)."""
+    return f"{PROJECT}/{env.name}/{part}.tfstate"
+
+
 def state_key_alias(env: EnvironmentConfig) -> str:
     """Alias of the KMS key of the environment's Terraform state (bootstrap stack)."""
     return f"alias/{env.prefix}-terraform-state"
@@ -100,13 +116,15 @@ def bucket_names(env: EnvironmentConfig, account_id: str) -> tuple[str, ...]:
     """Every S3 bucket the stacks of ``env`` may create: the state bucket
     and its access-log bucket, the load balancers' access-log bucket when
     configured, and the audit and AWS Config buckets when this repository
-    provides the baseline (which exist only where ``env`` owns its
+    provides a trail or the AWS Config recorder (which exist only where ``env`` owns its
     account's baseline, D35). The plan role lists them (HeadBucket)."""
     names = [env.state_bucket, state_access_log_bucket_name(env)]
     if env.load_balancer.access_logs:
         names.append(alb_access_log_bucket_name(env, account_id))
-    if env.security_baseline.provided_by == THIS_REPOSITORY:
-        names += [audit_bucket_name(env, account_id), config_bucket_name(env, account_id)]
+    if env.security_baseline.builds_trail:
+        names.append(audit_bucket_name(env, account_id))
+    if env.security_baseline.provided_here("config_recorder"):
+        names.append(config_bucket_name(env, account_id))
     return tuple(names)
 
 

@@ -38,6 +38,9 @@ class AuditTrailProps:
     prevent_destroy: bool
     data_event_buckets: Sequence[str] = ()
     configuration_history_bucket: str | None = None
+    #: False: the organization's trail records management events (a second
+    #: trail would bill them twice); this one records only the data events.
+    management_events: bool = True
 
 
 class AuditTrail(Construct):
@@ -79,16 +82,20 @@ class AuditTrail(Construct):
             prevent_destroy=props.prevent_destroy,
         )
         self.bucket.lock_objects(props.object_lock_mode, props.retention_days)
-        selectors = [
-            _ct.CloudtrailAdvancedEventSelector(
-                name="management-events",
-                field_selector=[
-                    _ct.CloudtrailAdvancedEventSelectorFieldSelector(
-                        field="eventCategory", equal_to=["Management"]
-                    )
-                ],
-            )
-        ]
+        selectors = (
+            [
+                _ct.CloudtrailAdvancedEventSelector(
+                    name="management-events",
+                    field_selector=[
+                        _ct.CloudtrailAdvancedEventSelectorFieldSelector(
+                            field="eventCategory", equal_to=["Management"]
+                        )
+                    ],
+                )
+            ]
+            if props.management_events
+            else []
+        )
 
         def object_events(name: str, buckets: Sequence[str]):
             return _ct.CloudtrailAdvancedEventSelector(

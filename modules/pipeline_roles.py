@@ -453,6 +453,22 @@ def plan_statements(props: PipelineRolesProps) -> list[dict]:
     ]
 
 
+def preflight_statements(env: EnvironmentConfig) -> list[dict]:
+    """What the deploy workflow's preflight (verify/preflight.py) reads
+    beyond the stacks' own services: the load balancers' certificate
+    (ACM DescribeCertificate), which the stacks only name by ARN."""
+    if env.load_balancer.certificate_arn is None:
+        return []
+    return [
+        {
+            "Sid": "PreflightReadsTheCertificate",
+            "Effect": "Allow",
+            "Action": ["acm:DescribeCertificate"],
+            "Resource": env.load_balancer.certificate_arn,
+        }
+    ]
+
+
 def deploy_statements(props: PipelineRolesProps) -> list[dict]:
     """Manages every type the pipeline-applied stacks declare, in the
     environment's regions; IAM only on the environment's roles and only
@@ -504,6 +520,7 @@ def deploy_statements(props: PipelineRolesProps) -> list[dict]:
             "Action": list(CLOUD_MAP_DNS_ACTIONS),
             "Resource": "*",
         },
+        *preflight_statements(env),
         {
             "Sid": "ReadIam",
             "Effect": "Allow",

@@ -33,8 +33,13 @@ GUARDDUTY_FEATURES: dict[str, dict[str, str]] = {
 
 @dataclass(frozen=True, kw_only=True)
 class ThreatDetectionProps:
+    """``guardduty``/``security_hub``: build each (False: the organization
+    provides it, docs/decisions.md D50)."""
+
     partition: str
     region: str
+    guardduty: bool = True
+    security_hub: bool = True
 
 
 class ThreatDetection(Construct):
@@ -44,11 +49,19 @@ class ThreatDetection(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, props: ThreatDetectionProps) -> None:
         super().__init__(scope, construct_id)
+        self.detector: Any = None
+        self.features: dict[str, Any] = {}
+        self.security_hub: Any = None
+        if props.guardduty:
+            self._guardduty()
+        if props.security_hub:
+            self._security_hub(props)
+
+    def _guardduty(self) -> None:
         self.detector = aws.guardduty_detector.GuarddutyDetector(
             self, "guardduty", enable=True, finding_publishing_frequency="FIFTEEN_MINUTES"
         )
         gf = aws.guardduty_detector_feature
-        self.features: dict[str, Any] = {}
         for feature, extras in GUARDDUTY_FEATURES.items():
             self.features[feature] = gf.GuarddutyDetectorFeature(
                 self,
@@ -62,6 +75,8 @@ class ThreatDetection(Construct):
                 ]
                 or None,
             )
+
+    def _security_hub(self, props: ThreatDetectionProps) -> None:
         self.security_hub = aws.securityhub_account.SecurityhubAccount(
             self,
             "security-hub",

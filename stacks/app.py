@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from config import EnvironmentConfig
-from config.model import THIS_REPOSITORY, baseline_owner
+from config.model import baseline_owner
 from framework import App
 from modules.log_archive import subscribe_log_groups
 from stacks.bootstrap import StateBootstrapStack
@@ -27,7 +27,8 @@ class EnvironmentStacks:
     data: DataStack
     services: ServicesStack
     #: The account's baseline when this environment deploys it (it owns it
-    #: and configuration says this repository provides it); else None.
+    #: and configuration says this repository provides any of its
+    #: controls); else None.
     security_baseline: SecurityBaselineStack | None = None
 
     def all(self) -> list:
@@ -49,10 +50,7 @@ def build(
     for env in environments:
         bootstrap = StateBootstrapStack(app, env)
         baseline = None
-        if (
-            env.security_baseline.provided_by == THIS_REPOSITORY
-            and baseline_owner(env, defined) == env.name
-        ):
+        if env.security_baseline.builds_anything and baseline_owner(env, defined) == env.name:
             members = [e for e in defined if e.account_scope == env.account_scope] or [env]
             baseline = SecurityBaselineStack(app, env, members)
         security = SecurityStack(app, env)

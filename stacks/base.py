@@ -14,7 +14,14 @@ from typing import Any
 import jsii
 
 from config import EnvironmentConfig
-from config.naming import PIPELINE_APPLIED_PARTS, permissions_boundary_name, state_key_alias
+from config.naming import (
+    PIPELINE_APPLIED_PARTS,
+    PROJECT,
+    permissions_boundary_name,
+    stack_name,
+    state_key,
+    state_key_alias,
+)
 from framework import (
     Aspects,
     Construct,
@@ -28,18 +35,8 @@ from framework.aws import aws
 from guardrails.rules import RuleContext
 from guardrails.rules import register as register_contract_rules
 
-PROJECT = "payment-platform"
 #: S3-native state locking (``use_lockfile``) needs Terraform 1.11.
 REQUIRED_TERRAFORM_VERSION = ">= 1.11"
-
-
-def stack_name(env: EnvironmentConfig, part: str) -> str:
-    return f"{env.prefix}-{part}"
-
-
-def state_key(env: EnvironmentConfig, part: str) -> str:
-    """Key of a stack's state object in the environment's state bucket."""
-    return f"{PROJECT}/{env.name}/{part}.tfstate"
 
 
 @jsii.implements(IAspect)

@@ -10,7 +10,6 @@ only an administrator changes them (the deploy role may not: docs/ci.md).
 from __future__ import annotations
 
 from config import EnvironmentConfig
-from config.model import THIS_REPOSITORY
 from config.naming import (
     alb_access_log_bucket_name,
     audit_bucket_name,
@@ -96,9 +95,8 @@ class StateBootstrapStack(LocalStateStack):
         (named like ``payment-<owner>-audit-<account>``: a pattern)."""
         alb = alb_access_log_bucket_name(env, self.account_id)
         names = [n for n in bucket_names(env, self.account_id) if n != alb]
-        if env.security_baseline.provided_by == THIS_REPOSITORY:
-            names += [
-                audit_bucket_name(env, self.account_id).replace(env.prefix, "*", 1),
-                config_bucket_name(env, self.account_id).replace(env.prefix, "*", 1),
-            ]
+        if env.security_baseline.builds_trail:
+            names.append(audit_bucket_name(env, self.account_id).replace(env.prefix, "*", 1))
+        if env.security_baseline.provided_here("config_recorder"):
+            names.append(config_bucket_name(env, self.account_id).replace(env.prefix, "*", 1))
         return tuple(dict.fromkeys(names))

@@ -389,3 +389,31 @@ def test_main_fails_fast_on_unknown_environment_and_writes_nothing(tmp_path):
     assert result.returncode == 2
     assert "environment: 'qa' is not defined; allowed: dev, staging, prod" in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_domain_names_are_dns_names_with_a_certificate():
+    """load_balancer.domain_names: what the preflight checks the certificate
+    covers (docs/cli.md, "Preflight")."""
+    good = dataclasses.replace(
+        STAGING,
+        load_balancer=dataclasses.replace(
+            STAGING.load_balancer, domain_names=("api.example.com", "pay-1.example.co.uk")
+        ),
+    )
+    load_environments(defined=[good])
+    bad = dataclasses.replace(
+        DEV,
+        load_balancer=dataclasses.replace(
+            DEV.load_balancer, domain_names=("*.example.com", "API.example.com")
+        ),
+    )
+    with pytest.raises(ConfigError) as err:
+        load_environments(defined=[bad])
+    problems = err.value.problems
+    assert "dev.load_balancer.domain_names: names need a certificate_arn that covers them" in (
+        problems
+    )
+    assert any(p.startswith("dev.load_balancer.domain_names[0]: '*.example.com'") for p in problems)
+    assert any(
+        p.startswith("dev.load_balancer.domain_names[1]: 'API.example.com'") for p in problems
+    )

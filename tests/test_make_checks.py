@@ -101,18 +101,30 @@ def refused_before_installing(result: subprocess.CompletedProcess, project: Path
     return lines[0]
 
 
-@pytest.mark.parametrize("goal", ["bootstrap", "deploy", "plan"])
+@pytest.mark.parametrize("goal", ["bootstrap", "deploy", "plan", "preflight"])
 def test_an_environment_not_in_configuration_is_refused_before_any_install(project, goal):
     with_terraform(project)
     result = make(project, goal, f"ENV={UNDEFINED}")
     assert refused_before_installing(result, project) == REFUSAL
 
 
-@pytest.mark.parametrize("goal", ["bootstrap", "deploy", "plan"])
+@pytest.mark.parametrize("goal", ["bootstrap", "deploy", "plan", "preflight"])
 def test_a_missing_environment_is_named_before_any_install(project, goal):
     result = make(project, goal)
     line = refused_before_installing(result, project)
     assert line == f"name the environment, e.g. make {goal} ENV=dev"
+
+
+@pytest.mark.parametrize("goal", ["bootstrap", "deploy"])
+def test_the_preflight_runs_before_the_cli(project, goal):
+    """bootstrap and deploy make the read-only preflight calls first; a
+    failing preflight (exit 1) stops make before ``npx cdktf deploy``."""
+    with_terraform(project)
+    result = make(project, "-n", goal, f"ENV={DEFINED}")
+    lines = result.stdout.splitlines()
+    preflight = lines.index(f".venv/bin/python -m verify.preflight --env {DEFINED}")
+    deploy = next(i for i, line in enumerate(lines) if line.startswith("npx cdktf deploy"))
+    assert preflight < deploy, result.stdout
 
 
 def test_the_refusal_comes_first_also_under_parallel_make(project):

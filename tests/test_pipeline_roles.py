@@ -365,3 +365,19 @@ def test_environments_sharing_an_account_create_the_provider_once():
         both[1], pipeline=dataclasses.replace(staging.pipeline, creates_github_oidc_provider=False)
     )
     validate_all([both[0], one])
+
+
+def test_deploy_role_reads_exactly_the_configured_certificate_for_the_preflight(
+    stacks, environments, env_name
+):
+    """The deploy workflow's preflight describes the load balancers'
+    certificate (verify/preflight.py); no other ACM call, no other certificate."""
+    env = environments[env_name]
+    statements = policy_of(bootstrap(stacks, env), "deploy")["Statement"]
+    acm = [s for s in statements if any(a.startswith("acm:") for a in as_list(s["Action"]))]
+    if env.load_balancer.certificate_arn is None:
+        assert acm == []
+        return
+    assert [(s["Action"], s["Resource"]) for s in acm] == [
+        (["acm:DescribeCertificate"], env.load_balancer.certificate_arn)
+    ]

@@ -11,6 +11,8 @@ import pytest
 
 from config import ConfigError, load_environments
 from config.model import (
+    BASELINE_CONTROLS,
+    KEPT_UNLESS_PROVIDED,
     PROVIDED_BY_ORGANIZATION,
     THIS_REPOSITORY,
     SecurityBaselineConfig,
@@ -26,8 +28,7 @@ from tests.services_helpers import find
 BASELINE_OWNERS = tuple(
     env.name
     for env in CONFIGURED
-    if env.security_baseline.provided_by == THIS_REPOSITORY
-    and baseline_owner(env, CONFIGURED) == env.name
+    if env.security_baseline.builds_anything and baseline_owner(env, CONFIGURED) == env.name
 )
 
 
@@ -40,7 +41,7 @@ def test_each_account_this_repository_provides_has_one_baseline(stacks):
     built = {name for name in stacks if name.endswith("-baseline")}
     assert built == {f"payment-{name}-baseline" for name in BASELINE_OWNERS}
     for env in CONFIGURED:
-        provided_here = env.security_baseline.provided_by == THIS_REPOSITORY
+        provided_here = env.security_baseline.builds_anything
         assert (baseline_owner(env, CONFIGURED) in BASELINE_OWNERS) is provided_here, env.name
 
 
@@ -205,16 +206,141 @@ def test_environments_sharing_an_account_share_one_baseline():
         load_environments(defined=[shared[0], different])
 
 
-def test_a_baseline_the_organization_provides_is_not_built(tmp_path):
+def test_a_baseline_the_organization_provides_entirely_is_not_built(tmp_path):
     from tests.synth import synthesize
 
     dev = dataclasses.replace(
         DEV,
-        security_baseline=SecurityBaselineConfig(provided_by=PROVIDED_BY_ORGANIZATION),
+        security_baseline=SecurityBaselineConfig(
+            **{"provided_by": PROVIDED_BY_ORGANIZATION}
+            | {c: PROVIDED_BY_ORGANIZATION for c in KEPT_UNLESS_PROVIDED}
+        ),
     )
     built, stacks = synthesize([dev], tmp_path)
     assert built["dev"].security_baseline is None
     assert not any(name.endswith("-baseline") for name in stacks)
+
+
+def baseline_of(tmp_path, **controls):
+    """The baseline stack of the example's dev alone, with ``controls``
+    (security_baseline fields) set, synthesized with its contract rules."""
+    from framework import App
+    from stacks.security_baseline import SecurityBaselineStack
+    from tests.synth import read_outdir
+
+    env = dataclasses.replace(DEV, security_baseline=SecurityBaselineConfig(**controls))
+    app = App(outdir=str(tmp_path))
+    SecurityBaselineStack(app, env, [env])
+    app.synth()
+    (synthesized,) = read_outdir(tmp_path).values()
+    return env, synthesized
+
+
+#: control -> the Terraform types that are it in the baseline stack.
+CONTROL_TYPES = {
+    "guardduty": ("aws_guardduty_detector", "aws_guardduty_detector_feature"),
+    "security_hub": ("aws_securityhub_account", "aws_securityhub_standards_subscription"),
+    "config_recorder": (
+        "aws_config_configuration_recorder",
+        "aws_config_delivery_channel",
+        "aws_config_configuration_recorder_status",
+    ),
+}
+
+
+def selectors(stack) -> set[str]:
+    trail = stack.only("aws_cloudtrail")
+    return {s["name"] for s in trail["advanced_event_selector"]}
+
+
+def log_group_names(stack) -> set[str]:
+    return {g["name"] for g in stack.resources("aws_cloudwatch_log_group").values()}
+
+
+def test_provided_by_the_organization_keeps_the_state_data_events_and_rdsosmetrics(tmp_path):
+    """Backward compatible: ``provided_by`` still takes the trail, GuardDuty,
+    Config and Security Hub together; what organizations rarely provide
+    stays ours (D50): a trail of only the state buckets' data events (no
+    management events billed twice) and RDSOSMetrics with the CMK."""
+    env, stack = baseline_of(tmp_path, provided_by=PROVIDED_BY_ORGANIZATION)
+    for types in CONTROL_TYPES.values():
+        assert not any(stack.resources(t) for t in types), types
+    assert selectors(stack) == {"terraform-state-objects"}
+    assert "RDSOSMetrics" in log_group_names(stack)
+    group = next(
+        g
+        for g in stack.resources("aws_cloudwatch_log_group").values()
+        if g["name"] == "RDSOSMetrics"
+    )
+    assert group["kms_key_id"].startswith("${aws_kms_key.")
+    assert not any("-config-" in b["bucket"] for b in stack.resources("aws_s3_bucket").values())
+
+
+@pytest.mark.parametrize("control", sorted(CONTROL_TYPES))
+def test_a_control_the_organization_provides_alone_is_left_out(tmp_path, control):
+    env, stack = baseline_of(tmp_path, **{control: PROVIDED_BY_ORGANIZATION})
+    for other, types in CONTROL_TYPES.items():
+        present = {t for t in types if stack.resources(t)}
+        assert present == (set() if other == control else set(types)), (other, present)
+    expected = {"management-events", "terraform-state-objects"}
+    if control != "config_recorder":
+        expected.add("configuration-history-objects")
+    assert selectors(stack) == expected
+
+
+def test_the_trail_provided_elsewhere_leaves_a_data_events_trail(tmp_path):
+    env, stack = baseline_of(tmp_path, trail=PROVIDED_BY_ORGANIZATION)
+    assert selectors(stack) == {"terraform-state-objects", "configuration-history-objects"}
+
+
+def test_state_data_events_provided_elsewhere_leave_management_events(tmp_path):
+    env, stack = baseline_of(tmp_path, state_data_events=PROVIDED_BY_ORGANIZATION)
+    assert selectors(stack) == {"management-events", "configuration-history-objects"}
+
+
+def test_no_trail_at_all_builds_neither_trail_nor_audit_bucket_nor_cloudtrail_key_grants(tmp_path):
+    env, stack = baseline_of(
+        tmp_path, trail=PROVIDED_BY_ORGANIZATION, state_data_events=PROVIDED_BY_ORGANIZATION
+    )
+    assert not stack.resources("aws_cloudtrail")
+    assert not any("-audit-" in b["bucket"] for b in stack.resources("aws_s3_bucket").values())
+    # No key of the stack (the audit key; the security alerts' key, D52)
+    # grants CloudTrail anything.
+    keys = stack.resources("aws_kms_key").values()
+    assert keys and all("cloudtrail.amazonaws.com" not in key["policy"] for key in keys)
+
+
+def test_rdsosmetrics_provided_elsewhere_is_not_built(tmp_path):
+    env, stack = baseline_of(tmp_path, rds_os_metrics=PROVIDED_BY_ORGANIZATION)
+    assert "RDSOSMetrics" not in log_group_names(stack)
+
+
+def test_per_control_values_are_validated_one_line_each():
+    bad = dataclasses.replace(
+        DEV, security_baseline=SecurityBaselineConfig(guardduty="nobody", state_data_events="x")
+    )
+    with pytest.raises(ConfigError) as err:
+        load_environments(defined=[bad])
+    problems = err.value.problems
+    assert any(
+        p.startswith("dev.security_baseline.guardduty: 'nobody' is not allowed") for p in problems
+    )
+    assert any(
+        p.startswith("dev.security_baseline.state_data_events: 'x' is not allowed")
+        and "follows this repository" in p
+        for p in problems
+    )
+    assert len([p for p in problems if "security_baseline" in p]) == 2
+
+
+def test_who_provides_each_control():
+    everything = SecurityBaselineConfig()
+    assert all(everything.provided_here(c) for c in BASELINE_CONTROLS)
+    org = SecurityBaselineConfig(provided_by=PROVIDED_BY_ORGANIZATION)
+    assert {c for c in BASELINE_CONTROLS if org.provided_here(c)} == set(KEPT_UNLESS_PROVIDED)
+    assert org.builds_trail and org.builds_anything
+    mixed = SecurityBaselineConfig(provided_by=PROVIDED_BY_ORGANIZATION, guardduty=THIS_REPOSITORY)
+    assert mixed.provided_here("guardduty") and not mixed.provided_here("security_hub")
 
 
 def test_bad_baseline_settings_are_refused():

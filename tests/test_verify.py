@@ -412,7 +412,7 @@ def _run_baseline(prod, *, logging=True, **broken):
 
 
 def test_baseline_passes_when_logging_recording_enabled_and_standard_ready(prod):
-    if prod[0].security_baseline.provided_by != "this_repository":
+    if not prod[0].security_baseline.builds_anything:
         pytest.skip("the example's production environment takes its baseline from the organization")
     results = _run_baseline(prod)
     assert {r.check for r in results if r.status == report.PASS} >= set(baseline.CONTROLS)
@@ -435,19 +435,42 @@ def test_baseline_failures_name_what_was_found(prod, broken, check, words):
     assert [r.check for r in bad] == [check] and words in bad[0].message
 
 
-def test_baseline_provided_by_the_organization_is_not_this_stacks_to_check(prod):
+def _provided_elsewhere(env, *controls):
     import dataclasses
 
-    env, synth = prod
-    org = dataclasses.replace(
+    return dataclasses.replace(
         env,
         security_baseline=dataclasses.replace(
-            env.security_baseline, provided_by="provided_by_organization"
+            env.security_baseline, **{c: "provided_by_organization" for c in controls}
         ),
     )
+
+
+def test_baseline_provided_by_the_organization_is_not_this_stacks_to_check(prod):
+    env, synth = prod
+    org = _provided_elsewhere(env, "provided_by", "state_data_events")
     results = baseline.check_baseline(context((org, synth), {}))
     assert {r.status for r in results} == {report.NOT_APPLICABLE}
     assert all("not this stack's to check" in r.message for r in results)
+    assert len(results) == len(baseline.CONTROLS)
+
+
+@pytest.mark.parametrize(("check", "control"), list(baseline.CONTROLS.items()))
+def test_one_control_the_organization_provides_is_left_out_the_others_are_checked(
+    prod, check, control
+):
+    """Per control (D50): the trail stays ours while the state buckets' data
+    events are, so leaving it out takes both."""
+    env, synth = prod
+    if not env.security_baseline.builds_anything:
+        pytest.skip("the example's production environment takes its baseline from the organization")
+    extra = ("state_data_events",) if control == "trail" else ()
+    org = _provided_elsewhere(env, control, *extra)
+    results = _run_baseline((org, synth))
+    assert {r.status for r in results if r.check == check} == {report.NOT_APPLICABLE}
+    others = set(baseline.CONTROLS) - {check}
+    assert {r.check for r in results if r.status == report.PASS} >= others
+    assert report.FAIL not in {r.status for r in results}
 
 
 # --- key, secret and endpoint policies ------------------------------------------

@@ -130,6 +130,10 @@ def test_main_deploys_environment_by_environment_with_prod_last(example_environm
     )
     script = "\n".join(str(s.get("run")) for s in steps(deploy))
     assert 'tools/plan_env.py --env "$DEPLOY_ENV" --order' in script
+    # The preflight's read-only calls come before the first stack (docs/cli.md).
+    runs = [str(s.get("run")) for s in steps(deploy)]
+    preflight = runs.index('.venv/bin/python -m verify.preflight --env "$DEPLOY_ENV"')
+    assert preflight < next(i for i, run in enumerate(runs) if "npx cdktf deploy" in run)
     assert 'npx cdktf deploy "$stack" --auto-approve' in script
 
 

@@ -1,52 +1,67 @@
 """The account's security baseline: CloudTrail, AWS Config, GuardDuty, Security Hub.
 
-Checked only where configuration says this repository provides it
-(``security_baseline.provided_by``); otherwise each control is the
+Each control is checked only where configuration says this repository
+provides it (``security_baseline``, per control: D50); otherwise it is the
 organization's, and says so.
 """
 
 from __future__ import annotations
 
-from config.model import THIS_REPOSITORY
 from verify.context import Context, Unreadable
 from verify.report import Result, failed, not_applicable, passed, unreadable
 
 DOC = "docs/pci-responsibility.md, The account's security baseline"
-CONTROLS = ("baseline.cloudtrail", "baseline.config", "baseline.guardduty", "baseline.securityhub")
+#: check -> the ``security_baseline`` control it checks (D50).
+CONTROLS = {
+    "baseline.cloudtrail": "trail",
+    "baseline.config": "config_recorder",
+    "baseline.guardduty": "guardduty",
+    "baseline.securityhub": "security_hub",
+}
+
+
+def _here(ctx: Context, control: str) -> bool:
+    baseline = ctx.env.security_baseline
+    # The trail is ours also when only the state buckets' data events are.
+    return baseline.builds_trail if control == "trail" else baseline.provided_here(control)
 
 
 def check_baseline(ctx: Context) -> list[Result]:
-    provider = ctx.env.security_baseline.provided_by
+    baseline = ctx.env.security_baseline
     subject = f"account {ctx.account} {ctx.region}"
-    if provider != THIS_REPOSITORY:
-        return [
-            not_applicable(
-                check,
-                subject,
-                f"security_baseline.provided_by = {provider}: the "
-                "organization's control, not this stack's to check",
-                DOC,
-            )
-            for check in CONTROLS
-        ]
+    results = [
+        not_applicable(
+            check,
+            subject,
+            f"security_baseline.{control} = {baseline.provider_of(control)}: the "
+            "organization's control, not this stack's to check",
+            DOC,
+        )
+        for check, control in CONTROLS.items()
+        if not _here(ctx, control)
+    ]
+    ours = [check for check, control in CONTROLS.items() if _here(ctx, control)]
+    if not ours:
+        return results
     stack = next((s for n, s in ctx.synth.stacks.items() if n.endswith("-baseline")), None)
     if stack is None:
-        return [
+        return results + [
             failed(
                 check,
                 subject,
                 "expected a synthesized baseline stack for this account, found none in cdktf.out",
                 DOC,
             )
-            for check in CONTROLS
+            for check in ours
         ]
-    results = []
     for check, fn in (
         ("baseline.cloudtrail", _cloudtrail),
         ("baseline.config", _config),
         ("baseline.guardduty", _guardduty),
         ("baseline.securityhub", _securityhub),
     ):
+        if check not in ours:
+            continue
         try:
             results += fn(ctx, stack)
         except Unreadable as err:
