@@ -234,6 +234,7 @@ class ServicesStack(PlatformStack):
                 topic_arn=topic,
                 metrics=data.database.metrics,
                 may_pause=env.database.auto_pause_seconds is not None,
+                reader_count=env.database.reader_count,
             ),
         )
         self.deployment_events = DeploymentEvents(

@@ -7,8 +7,9 @@ shows the same objects), and says how it treats missing data, on purpose:
   idle green target group) is not an incident;
 * running tasks below desired: ``breaching`` — silence from Container Insights
   means we cannot see the tasks;
-* database: ``breaching``, except where the cluster may auto-pause (a paused
-  cluster publishes nothing), where it is ``notBreaching``.
+* database (writer and readers apart, Aurora's ``Role`` dimension):
+  ``breaching``, except where the cluster may auto-pause (a paused cluster
+  publishes nothing), where it is ``notBreaching``.
 
 Operator documentation (every alarm, rollback, dashboard, log groups):
 docs/observability.md.
@@ -24,6 +25,8 @@ from config.model import AlarmConfig
 from framework import Construct
 from framework.aws import aws
 from modules.observability.metrics import (
+    READER,
+    WRITER,
     DatabaseMetrics,
     LoadBalancerMetrics,
     Metric,
@@ -377,17 +380,22 @@ class LoadBalancerAlarms(Construct):
 @dataclass(frozen=True, kw_only=True)
 class DatabaseAlarmsProps:
     """``metrics``: the Aurora cluster's metrics (``AuroraDatabase.metrics``).
-    ``may_pause``: the cluster may auto-pause (then silence is normal)."""
+    ``may_pause``: the cluster may auto-pause (then silence is normal).
+    ``reader_count``: readers besides the writer; 0 (left out): no reader
+    alarms (the READER series would never have data)."""
 
     name_prefix: str
     thresholds: AlarmConfig
     topic_arn: str
     metrics: DatabaseMetrics
     may_pause: bool = False
+    reader_count: int = 0
 
 
 class DatabaseAlarms(Construct):
-    """CPU, capacity and connections of the Aurora cluster."""
+    """CPU and capacity of the writer and of the readers (Aurora's ``Role``
+    dimension: a saturated writer is not averaged away by idle readers,
+    #24), connections of the cluster."""
 
     def __init__(self, scope: Construct, construct_id: str, props: DatabaseAlarmsProps) -> None:
         super().__init__(scope, construct_id)
@@ -395,40 +403,38 @@ class DatabaseAlarms(Construct):
         m = props.metrics
         f = AlarmSet(self, "alarms", AlarmSetProps(topic_arn=props.topic_arn, thresholds=t))
         missing = "notBreaching" if props.may_pause else "breaching"
-        # (construct id, metric, threshold, description)
-        specs = [
-            (
-                "cpu",
-                m.cpu_utilization(),
-                t.db_cpu_percent,
-                f"Aurora CPU above {t.db_cpu_percent}%.",
-            ),
-            (
-                "acu-utilization",
-                m.acu_utilization(),
-                t.db_acu_utilization_percent,
-                f"Aurora uses more than {t.db_acu_utilization_percent}% of its maximum "
-                "ACU: raise max_capacity_acu or find the query.",
-            ),
-            (
-                "connections",
-                m.connections(),
-                t.db_connections,
-                f"More than {t.db_connections} database connections (pool leak?).",
-            ),
-        ]
-        self.cpu, self.acu, self.connections = (
-            f.add(
-                alarm_id,
-                name=f"{props.name_prefix}-db-{alarm_id}",
-                description=description,
-                threshold=threshold,
+        roles = [WRITER] + ([READER] if props.reader_count > 0 else [])
+        self.cpu: dict[str, Any] = {}
+        self.acu: dict[str, Any] = {}
+        for role in roles:
+            who = role.lower()
+            label = "the writer" if role == WRITER else "the busiest reader"
+            self.cpu[role] = f.add(
+                f"{who}-cpu",
+                name=f"{props.name_prefix}-db-{who}-cpu",
+                description=f"Aurora CPU of {label} above {t.db_cpu_percent}%.",
+                threshold=t.db_cpu_percent,
                 missing=missing,
-                metric=metric,
+                metric=m.role_cpu_utilization(role),
             )
-            for alarm_id, metric, threshold, description in specs
+            self.acu[role] = f.add(
+                f"{who}-acu-utilization",
+                name=f"{props.name_prefix}-db-{who}-acu-utilization",
+                description=f"Aurora: {label} uses more than {t.db_acu_utilization_percent}% "
+                "of its maximum ACU: raise max_capacity_acu or find the query.",
+                threshold=t.db_acu_utilization_percent,
+                missing=missing,
+                metric=m.role_acu_utilization(role),
+            )
+        self.connections = f.add(
+            "connections",
+            name=f"{props.name_prefix}-db-connections",
+            description=f"More than {t.db_connections} database connections (pool leak?).",
+            threshold=t.db_connections,
+            missing=missing,
+            metric=m.connections(),
         )
 
     @property
     def all_alarms(self) -> list:
-        return [self.cpu, self.acu, self.connections]
+        return [*self.cpu.values(), *self.acu.values(), self.connections]
