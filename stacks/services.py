@@ -217,6 +217,7 @@ class ServicesStack(PlatformStack):
                     thresholds=env.alarms,
                     topic_arn=topic,
                     metrics=service.metrics,
+                    metric_absent_alarm=env.is_production,
                 ),
             )
             self.service_alarms[name] = alarms

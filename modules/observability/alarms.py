@@ -144,8 +144,9 @@ class AlarmSet(Construct):
     ):
         """An alarm on one ``metric`` (read with its statistic) or on metric
         math ``queries``; ``evaluation_periods`` and ``period_seconds`` left
-        out: the thresholds'. Every alarm today fires above its threshold
-        (``comparison``), when all its evaluated periods breach."""
+        out: the thresholds'. Alarms fire above their threshold unless
+        ``comparison`` says otherwise (the metric-absent alarm: below 1),
+        when all their evaluated periods breach."""
         periods = evaluation_periods or self._t.evaluation_periods
         extra = {}
         if metric is not None:
@@ -184,6 +185,16 @@ class ServiceAlarmsProps:
     thresholds: AlarmConfig
     topic_arn: str
     metrics: ServiceMetrics
+    #: Alarm when the custom scaling metric stops arriving (the production
+    #: tier: scaling on a metric nobody publishes holds the task count);
+    #: left out: no such alarm.
+    metric_absent_alarm: bool = False
+
+
+#: Minutes without a single value of the custom scaling metric before the
+#: metric-absent alarm fires: the service publishes it every minute, 0 when
+#: idle (docs/observability.md); ten minutes ride out a deployment's restart.
+METRIC_ABSENT_MINUTES = 10
 
 
 class ServiceAlarms(Construct):
@@ -321,6 +332,26 @@ class ServiceAlarms(Construct):
                 missing="notBreaching",
                 metric=custom,
             )
+        self.custom_metric_absent = None
+        samples = m.custom_samples()
+        if props.metric_absent_alarm and samples is not None:
+            # No value for METRIC_ABSENT_MINUTES: missing data breaches, and
+            # a SampleCount below 1 too (CloudWatch user guide, "Configuring
+            # how CloudWatch alarms treat missing data",
+            # https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html#alarms-and-missing-data).
+            self.custom_metric_absent = f.add(
+                "custom-metric-absent",
+                name=f"{name}-{samples.name}-absent",
+                description=f"No {samples.namespace}/{samples.name} of {service} for "
+                f"{METRIC_ABSENT_MINUTES} minutes: the service stopped publishing its scaling "
+                "metric (it must publish every minute, 0 when idle); scaling on it is blind.",
+                threshold=1,
+                comparison="LessThanThreshold",
+                missing="breaching",
+                metric=samples,
+                evaluation_periods=METRIC_ABSENT_MINUTES,
+                period_seconds=60,
+            )
 
     @property
     def rollback_alarms(self) -> list:
@@ -335,7 +366,7 @@ class ServiceAlarms(Construct):
 
     @property
     def all_alarms(self) -> list:
-        extra = [self.custom_metric] if self.custom_metric is not None else []
+        extra = [a for a in (self.custom_metric, self.custom_metric_absent) if a is not None]
         return [*self.rollback_alarms, self.cpu, self.memory, self.running_below_desired, *extra]
 
 

@@ -148,6 +148,12 @@ class ServiceMetrics:
             return None
         return _metric(m.namespace, m.name, m.statistic, ServiceName=self.service_name)
 
+    def custom_samples(self) -> Metric | None:
+        """How many values of the scaling metric arrived (SampleCount): 0 or
+        no datapoint means nothing publishes it; None without one."""
+        m = self.custom()
+        return None if m is None else Metric(m.namespace, m.name, m.dimensions, "SampleCount")
+
 
 @dataclass(frozen=True, kw_only=True)
 class LoadBalancerMetrics:
