@@ -154,6 +154,10 @@ DEV = EnvironmentConfig(
         terminate_blue_after_minutes=0,
         rollback_on_alarm=False,
     ),
+    # Nobody is paged for dev; it must say so (docs/decisions.md D51).
+    alarms=AlarmConfig(
+        unsubscribed_reason="dev: alarms and failed deployments are read on the dashboard"
+    ),
     # Findings only warn outside the production tier.
     release=ReleaseConfig(blocking_severities=("CRITICAL",), scan_wait_minutes=10),
 )
@@ -188,6 +192,9 @@ STAGING = EnvironmentConfig(
         terminate_blue_after_minutes=15,
         rollback_on_alarm=True,
     ),
+    # PLACEHOLDER: releases roll back on alarm here, so someone must hear
+    # about it (docs/decisions.md D51).
+    alarms=AlarmConfig(emails=("payments-staging@example.com",)),
     release=ReleaseConfig(blocking_severities=("CRITICAL",), scan_wait_minutes=10),
 )
 

@@ -306,7 +306,14 @@ class AlarmConfig:
     """Thresholds of the CloudWatch alarms (every alarm and its threshold field:
     docs/observability.md, "The alarms")."""
 
+    #: Who hears about alarms and failed deployments: e-mail subscriptions of
+    #: the alarm topic. Required in the production tier and wherever
+    #: ``deployment.rollback_on_alarm`` stops releases (docs/decisions.md D51).
     emails: tuple[str, ...] = ()
+    #: Elsewhere, no address only with a reason said here (e.g. "dev: read
+    #: on the dashboard"); refused next to addresses and where they are
+    #: required.
+    unsubscribed_reason: str | None = None
     alb_5xx_rate_percent: float = 5.0
     target_5xx_rate_percent: float = 5.0
     #: A colour (blue or green task set) failing more than this share of its
@@ -1549,6 +1556,33 @@ def _alarm_problems(env: EnvironmentConfig) -> list[str]:
     for email in a.emails:
         if not isinstance(email, str) or not EMAIL_PATTERN.match(email):
             p.append(f"{w}.emails: {email!r} is not an e-mail address")
+    reason = a.unsubscribed_reason
+    required = (
+        "the production tier"
+        if env.is_production
+        else "an environment that rolls back on alarm (deployment.rollback_on_alarm)"
+        if env.deployment.rollback_on_alarm
+        else None
+    )
+    if reason is not None and (not isinstance(reason, str) or not reason.strip()):
+        p.append(f"{w}.unsubscribed_reason: {reason!r} is not allowed; say why, or leave it out")
+    elif reason is not None and a.emails:
+        p.append(f"{w}.unsubscribed_reason: not allowed next to emails; the topic has subscribers")
+    elif reason is not None and required:
+        p.append(
+            f"{w}.unsubscribed_reason: not allowed in {required}: someone must hear about "
+            "alarms and failed deployments; set emails"
+        )
+    elif not a.emails and required:
+        p.append(
+            f"{w}.emails: () is not allowed in {required}: someone must hear about alarms "
+            "and failed deployments (docs/observability.md, Where alarms go)"
+        )
+    elif not a.emails and reason is None:
+        p.append(
+            f"{w}.emails: () without unsubscribed_reason is not allowed: nobody would hear "
+            "about alarms and failed deployments; set emails or say why not"
+        )
     for fname in (
         "alb_5xx_rate_percent",
         "target_5xx_rate_percent",

@@ -44,6 +44,12 @@ def codedeploy_application_name(env: EnvironmentConfig) -> str:
     return env.prefix
 
 
+def alarm_topic_name(env: EnvironmentConfig) -> str:
+    """The SNS topic every alarm and deployment failure notifies (services
+    stack); the logs key's policy names it (security stack)."""
+    return f"{env.prefix}-alarms"
+
+
 def deployment_group_name(env: EnvironmentConfig, svc: ServiceConfig) -> str:
     return f"{env.prefix}-{svc.name}"
 

@@ -181,6 +181,58 @@ def _validate(props: BlueGreenServiceProps) -> None:
         raise ValueError(f"service {svc.name!r}: " + "; ".join(problems))
 
 
+def requests_per_task_specification(metrics: ServiceMetrics) -> Any:
+    """Target tracking's customized metric: requests per minute to both
+    target groups (blue, green; each ``FILL``ed with 0, as ALB publishes no
+    zero count) divided by the service's running tasks (Container Insights
+    ``RunningTaskCount``, enabled on the cluster). Metric math in target
+    tracking: one expression returns the single time series, any CloudWatch
+    function is allowed (Application Auto Scaling user guide, "Create a
+    target tracking scaling policy for Application Auto Scaling using metric
+    math",
+    https://docs.aws.amazon.com/autoscaling/application/userguide/application-auto-scaling-target-tracking-metric-math.html).
+    The policy's target is then the same figure ``ALBRequestCountPerTarget``
+    held (requests per task per minute), for the live colour whichever it
+    is; while both task sets run during a release, both count as tasks."""
+    ap = aws.appautoscaling_policy
+    spec = (
+        ap.AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecification
+    )
+    query = ap.AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationMetrics
+    stat = ap.AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationMetricsMetricStat
+    metric = ap.AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationMetricsMetricStatMetric
+    dimension = ap.AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationMetricsMetricStatMetricDimensions
+
+    def read(query_id: str, m: Any) -> Any:
+        return query(
+            id=query_id,
+            return_data=False,
+            metric_stat=stat(
+                stat=m.statistic,
+                metric=metric(
+                    namespace=m.namespace,
+                    metric_name=m.name,
+                    dimensions=[dimension(name=k, value=v) for k, v in m.dimensions],
+                ),
+            ),
+        )
+
+    requests = list(metrics.request_count().values())
+    summed = " + ".join(f"FILL(r{i}, 0)" for i in range(len(requests)))
+    return spec(
+        metrics=[
+            *(read(f"r{i}", m) for i, m in enumerate(requests)),
+            read("tasks", metrics.running_task_count()),
+            query(
+                id="per_task",
+                expression=f"({summed}) / tasks",
+                label="requests per running task, both target groups",
+                return_data=True,
+            ),
+        ]
+    )
+
+
 def task_role_name(env: EnvironmentConfig, svc: ServiceConfig) -> str:
     """The role a service's application and sidecar run as (the release role
     may pass it, modules/release_role.py)."""
@@ -711,14 +763,14 @@ class BlueGreenService(Construct):
                     predefined_metric_type="ECSServiceAverageMemoryUtilization"
                 ),
             ),
-            # Measured on the blue group; see docs/services.md (scaling).
+            # Both colours: requests follow traffic to whichever target
+            # group is live (ALBRequestCountPerTarget names one target group
+            # and is empty after every other release, containers-roadmap
+            # #1681), per running task of the service (D51).
             "requests": policy(
                 "requests",
                 svc.requests_per_target,
-                predefined_metric_specification=predefined(
-                    predefined_metric_type="ALBRequestCountPerTarget",
-                    resource_label=f"{p.load_balancer.arn_suffix}/{self.target_group_arn_suffixes['blue']}",
-                ),
+                customized_metric_specification=requests_per_task_specification(self.metrics),
             ),
         }
         metric = svc.custom_metric

@@ -5,7 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from config import EnvironmentConfig
-from config.naming import execution_role_name, key_policy_administrators, secret_name
+from config.naming import (
+    alarm_topic_name,
+    execution_role_name,
+    key_policy_administrators,
+    secret_name,
+)
 from framework import Construct
 from modules.blue_green_service import task_role_name
 from modules.kms import ManagedKey, ManagedKeyProps
@@ -17,6 +22,26 @@ from stacks.base import PlatformStack
 #: secrets), ECR (images). ``kms:ViaService`` names them (AWS KMS developer
 #: guide, "kms:ViaService").
 DATA_KEY_SERVICES = ("rds", "secretsmanager", "ecr")
+
+
+def event_bridge_publishes_to_topic(topic_arn: str) -> dict:
+    """Key statement letting EventBridge publish to the encrypted alarm
+    topic (deployment FAILURE/STOP events, D51). EventBridge sends no
+    ``aws:SourceArn`` or ``aws:SourceAccount`` to KMS when it publishes to an
+    encrypted topic; SNS passes the topic's ARN as encryption context, so
+    the statement is bound to that one topic (Amazon SNS developer guide,
+    "Configuring AWS KMS permissions" / encryption context
+    ``aws:sns:topicArn``,
+    https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html;
+    FIELD_NOTES §11)."""
+    return {
+        "Sid": "EventBridgePublishesToAlarmTopic",
+        "Effect": "Allow",
+        "Principal": {"Service": "events.amazonaws.com"},
+        "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+        "Resource": "*",
+        "Condition": {"StringEquals": {"kms:EncryptionContext:aws:sns:topicArn": topic_arn}},
+    }
 
 
 class SecurityStack(PlatformStack):
@@ -53,6 +78,12 @@ class SecurityStack(PlatformStack):
                     (
                         "cloudwatch.amazonaws.com",
                         f"arn:{self.partition}:cloudwatch:{env.region}:{self.account_id}:alarm:{env.prefix}-*",
+                    ),
+                ),
+                extra_statements=(
+                    event_bridge_publishes_to_topic(
+                        f"arn:{self.partition}:sns:{env.region}:{self.account_id}:"
+                        f"{alarm_topic_name(env)}"
                     ),
                 ),
                 # ECS Exec's agent decrypts the session key itself (refused in

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from config import EnvironmentConfig
 from config.naming import (
+    alarm_topic_name,
     alb_access_log_bucket_name,
     capacity_provider_strategy,
     cluster_name,
@@ -35,7 +36,12 @@ from modules.observability.alarms import (
 )
 from modules.observability.dashboard import Dashboard, DashboardProps, DashboardService
 from modules.observability.data_protection import protect_card_data
-from modules.observability.deployment_events import DeploymentEvents, DeploymentEventsProps
+from modules.observability.deployment_events import (
+    DeploymentAlerts,
+    DeploymentAlertsProps,
+    DeploymentEvents,
+    DeploymentEventsProps,
+)
 from modules.observability.log_groups import (
     ContainerInsightsLogGroup,
     ContainerInsightsLogGroupProps,
@@ -183,17 +189,24 @@ class ServicesStack(PlatformStack):
         self, env: EnvironmentConfig, security: SecurityStack, data: DataStack
     ) -> None:
         """Alarms on the environment topic, rollback on alarm, dashboard."""
+        self.deployment_alerts = DeploymentAlerts(
+            self,
+            "deployment-alerts",
+            DeploymentAlertsProps(name=env.prefix, application_name=self.deployments.name),
+        )
         self.alarm_topic = AlarmTopic(
             self,
             "alarm-topic",
             AlarmTopicProps(
-                name=f"{env.prefix}-alarms",
+                name=alarm_topic_name(env),
                 kms_key_arn=security.logs_key.arn,
                 account_id=self.account_id,
                 emails=env.alarms.emails,
+                event_rule_arns=(self.deployment_alerts.rule.arn,),
             ),
         )
         topic = self.alarm_topic.arn
+        self.deployment_alerts.send_to(topic)
         self.service_alarms: dict[str, ServiceAlarms] = {}
         for name, service in self.services.items():
             alarms = ServiceAlarms(
@@ -204,6 +217,7 @@ class ServicesStack(PlatformStack):
                     thresholds=env.alarms,
                     topic_arn=topic,
                     metrics=service.metrics,
+                    metric_absent_alarm=env.is_production,
                 ),
             )
             self.service_alarms[name] = alarms
@@ -234,6 +248,7 @@ class ServicesStack(PlatformStack):
                 topic_arn=topic,
                 metrics=data.database.metrics,
                 may_pause=env.database.auto_pause_seconds is not None,
+                reader_count=env.database.reader_count,
             ),
         )
         self.deployment_events = DeploymentEvents(

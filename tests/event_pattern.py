@@ -88,8 +88,20 @@ def _leaves(pattern: dict, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[s
             raise UnsupportedPattern(f"{'.'.join((*path, key))}: {value!r} is not a list")
 
 
+def check(pattern: object) -> None:
+    """Raises ``UnsupportedPattern`` for a pattern outside what is
+    implemented here: not a non-empty object, a field that is neither an
+    object nor a non-empty array, an operator not listed above."""
+    if not isinstance(pattern, dict) or not pattern:
+        raise UnsupportedPattern(f"{pattern!r}: a pattern is a non-empty object")
+    for _, matchers in _leaves(pattern):
+        for matcher in matchers:
+            _leaf_matches(matcher, _MISSING)
+
+
 def matches(pattern: dict, event: dict) -> bool:
     """Whether EventBridge would deliver ``event`` to a rule with ``pattern``."""
+    check(pattern)
     for path, matchers in _leaves(pattern):
         values = list(_values(event, path))
         # Every matcher is evaluated (against a stand-in when the field is

@@ -181,8 +181,17 @@ def valid_environment(draw) -> EnvironmentConfig:
         test_listener_cidrs=draw(TEST_LISTENER_CIDRS),
         public_ingress_cidrs=draw(PUBLIC_INGRESS_CIDRS),
     )
+    # Someone hears about alarms wherever releases roll back on them (D51);
+    # elsewhere addresses or a reason.
+    subscribed = prod or deployment.rollback_on_alarm or draw(st.booleans())
+    alarms = dataclasses.replace(
+        base.alarms,
+        emails=("oncall@payments.test",) if subscribed else (),
+        unsubscribed_reason=None if subscribed else "read on the dashboard",
+    )
     return dataclasses.replace(
         base,
+        alarms=alarms,
         vpc_cidr=draw(VPC_CIDRS),
         load_balancer=load_balancer,
         nat_gateway_count=3 if prod else draw(st.integers(1, 3)),

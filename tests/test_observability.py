@@ -44,18 +44,43 @@ SERVICE_ALARMS = (
     ("running-below-desired", "running-below-desired", lambda a: 0, "breaching"),
 )
 
-#: (construct id, alarm name suffix, namespace, metric, threshold from config)
+#: (construct id, alarm name suffix, metric, Role or None, threshold from
+#: config, only with readers)
 DATABASE_ALARMS = (
-    ("cpu", "db-cpu", "AWS/RDS", "CPUUtilization", lambda a: a.db_cpu_percent),
+    ("writer-cpu", "db-writer-cpu", "CPUUtilization", "WRITER", lambda a: a.db_cpu_percent, False),
     (
-        "acu-utilization",
-        "db-acu-utilization",
-        "AWS/RDS",
+        "writer-acu-utilization",
+        "db-writer-acu-utilization",
         "ACUUtilization",
+        "WRITER",
         lambda a: a.db_acu_utilization_percent,
+        False,
     ),
-    ("connections", "db-connections", "AWS/RDS", "DatabaseConnections", lambda a: a.db_connections),
+    ("reader-cpu", "db-reader-cpu", "CPUUtilization", "READER", lambda a: a.db_cpu_percent, True),
+    (
+        "reader-acu-utilization",
+        "db-reader-acu-utilization",
+        "ACUUtilization",
+        "READER",
+        lambda a: a.db_acu_utilization_percent,
+        True,
+    ),
+    (
+        "connections",
+        "db-connections",
+        "DatabaseConnections",
+        None,
+        lambda a: a.db_connections,
+        False,
+    ),
 )
+
+
+def database_alarm_count(env: EnvironmentConfig) -> int:
+    return sum(
+        not readers_only or env.database.reader_count > 0 for *_, readers_only in DATABASE_ALARMS
+    )
+
 
 #: Metrics AWS publishes for what we deploy, with the dimension sets they
 #: carry (CloudWatch user guide: ELB, ECS, Container Insights, RDS and Fargate
@@ -64,6 +89,7 @@ _TG = frozenset({"LoadBalancer", "TargetGroup"})
 _LB = frozenset({"LoadBalancer"})
 _ECS = frozenset({"ClusterName", "ServiceName"})
 _DB = frozenset({"DBClusterIdentifier"})
+_DB_ROLE = frozenset({"DBClusterIdentifier", "Role"})
 KNOWN_METRICS: dict[str, dict[str, set[frozenset[str]]]] = {
     "AWS/ApplicationELB": {
         "RequestCount": {_TG, _LB},
@@ -81,7 +107,7 @@ KNOWN_METRICS: dict[str, dict[str, set[frozenset[str]]]] = {
         "PendingTaskCount": {_ECS},
     },
     "AWS/RDS": {
-        name: {_DB}
+        name: {_DB, _DB_ROLE}
         for name in (
             "CPUUtilization",
             "ACUUtilization",
@@ -287,19 +313,32 @@ def test_custom_metric_alarm_per_service_uses_the_configured_metric(stacks, svc_
 
 
 @pytest.mark.parametrize(
-    "alarm_id,suffix,namespace,metric,threshold",
+    "alarm_id,suffix,metric,role,threshold,readers_only",
     DATABASE_ALARMS,
     ids=[row[0] for row in DATABASE_ALARMS],
 )
 def test_database_alarm_reads_the_cluster_of_the_data_stack(
-    stacks, svc_stack, env, alarm_id, suffix, namespace, metric, threshold
+    stacks, svc_stack, env, alarm_id, suffix, metric, role, threshold, readers_only
 ):
+    if readers_only and env.database.reader_count == 0:
+        suffix_path = f"/alarms-database/alarms/{alarm_id}"
+        alarms = svc_stack.resources("aws_cloudwatch_metric_alarm").values()
+        assert not any(path_of(a).endswith(suffix_path) for a in alarms)
+        return
     _, body = alarm(svc_stack, "alarms-database", alarm_id)
     assert body["alarm_name"] == f"{env.prefix}-{suffix}"
-    assert (body["namespace"], body["metric_name"]) == (namespace, metric)
+    assert (body["namespace"], body["metric_name"]) == ("AWS/RDS", metric)
     assert body["threshold"] == threshold(env.alarms)
     assert body["alarm_actions"] == body["ok_actions"] == [topic_ref(svc_stack)]
-    assert set(body["dimensions"]) == {"DBClusterIdentifier"}
+    if role is None:
+        assert set(body["dimensions"]) == {"DBClusterIdentifier"}
+    else:
+        # Aurora's Role dimension: the instances holding that role now, read
+        # with Maximum (the busiest of them); the cluster alone averages all
+        # instances (https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/dimensions.html).
+        assert body["dimensions"]["Role"] == role
+        assert set(body["dimensions"]) == {"DBClusterIdentifier", "Role"}
+        assert body["statistic"] == "Maximum"
     assert points_at(
         stacks,
         svc_stack,
@@ -315,7 +354,7 @@ def test_database_alarm_reads_the_cluster_of_the_data_stack(
 
 @pytest.mark.parametrize("env_name", EXAMPLE_ENVIRONMENTS)
 def test_database_missing_data_differs_between_pausing_dev_and_prod(example_stacks, env_name):
-    _, body = alarm(services_stack(example_stacks, env_name), "alarms-database", "cpu")
+    _, body = alarm(services_stack(example_stacks, env_name), "alarms-database", "writer-cpu")
     expected = {"dev": "notBreaching", "staging": "breaching", "prod": "breaching"}[env_name]
     assert body["treat_missing_data"] == expected
 
@@ -364,7 +403,8 @@ def test_every_alarm_notifies_the_topic_on_alarm_and_ok(svc_stack, env):
     assert len(alarms) == (
         len(SERVICE_ALARMS) * len(env.services)
         + custom_metrics
-        + len(DATABASE_ALARMS)
+        + (custom_metrics if env.is_production else 0)  # metric absent (D51)
+        + database_alarm_count(env)
         + len(load_balancers)
     )
     for body in alarms.values():
@@ -528,6 +568,7 @@ def retuned(tmp_path_factory, example_environments):
     alarms = dataclasses.replace(
         dev.alarms,
         emails=("a@example.com", "b@example.com"),
+        unsubscribed_reason=None,
         target_5xx_rate_percent=1.5,
         p99_latency_seconds=0.75,
         cpu_percent=70.0,
@@ -1000,6 +1041,8 @@ def _all_metrics() -> list:
         lb.request_count(),
         db.cpu_utilization(),
         db.acu_utilization(),
+        *(db.role_cpu_utilization(r) for r in ("WRITER", "READER")),
+        *(db.role_acu_utilization(r) for r in ("WRITER", "READER")),
         db.serverless_capacity(),
         db.connections(),
     ]

@@ -411,7 +411,12 @@ def test_deployment_events_accept_only_their_rules_deliveries(stacks, env_name):
     services = stack(stacks, env_name, "services")
     (policy,) = services.resources("aws_cloudwatch_log_resource_policy").values()
     (statement,) = json.loads(policy["policy_document"])["Statement"]
-    (rule_name,) = services.resources("aws_cloudwatch_event_rule")
+    # The recording rule (the other one sends failures to the alarm topic, D51).
+    (rule_name,) = (
+        key
+        for key, rule in services.resources("aws_cloudwatch_event_rule").items()
+        if rule["//"]["metadata"]["path"].endswith("/deployment-events/rule")
+    )
     assert statement["Condition"] == {
         "ArnEquals": {"aws:SourceArn": f"${{aws_cloudwatch_event_rule.{rule_name}.arn}}"}
     }

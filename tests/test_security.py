@@ -554,6 +554,9 @@ def test_logs_key_serves_cloudwatch_logs_and_alarms_of_this_account_only(securit
         "DenyShortDeletionWindows",
         "CloudWatchLogsEncryptsLogGroups",
         "AwsServicePublishesEncrypted0",
+        # Deployment FAILURE/STOP events to the alarm topic (D51,
+        # tests/test_deployment_alerts.py).
+        "EventBridgePublishesToAlarmTopic",
     } | ({"NamedDirectUsers"} if exec_roles else set())
     assert set(logs) == expected
     service = logs["CloudWatchLogsEncryptsLogGroups"]

@@ -566,17 +566,34 @@ def test_autoscaling_target_and_policies(svc_stack, env, ecs_services):
         )
         requests = policies["scale-on-requests"]
         assert requests["target_value"] == svc.requests_per_target
-        spec = requests["predefined_metric_specification"]
-        assert spec["predefined_metric_type"] == "ALBRequestCountPerTarget"
+        # Both colours' RequestCount per running task (D51; the predefined
+        # ALBRequestCountPerTarget names one target group, containers-roadmap
+        # #1681). The arithmetic is replayed in tests/test_scaling_metric.py.
+        assert "predefined_metric_specification" not in requests
+        queries = {q["id"]: q for q in requests["customized_metric_specification"]["metrics"]}
+        assert [q["id"] for q in queries.values() if q["return_data"]] == ["per_task"]
         alb = "public-alb" if svc.public else "internal-alb"
         alb_key, _ = find(svc_stack, "aws_lb", f"{alb}/alb")
-        blue_key, _ = find(
-            svc_stack, "aws_lb_target_group", f"service-{svc.name}/blue-target-group"
+        for query_id, color in (("r0", "blue"), ("r1", "green")):
+            tg_key, _ = find(
+                svc_stack, "aws_lb_target_group", f"service-{svc.name}/{color}-target-group"
+            )
+            stat = queries[query_id]["metric_stat"]
+            assert stat["stat"] == "Sum"
+            assert stat["metric"]["namespace"] == "AWS/ApplicationELB"
+            assert stat["metric"]["metric_name"] == "RequestCount"
+            assert stat["metric"]["dimensions"] == [
+                {"name": "LoadBalancer", "value": ref("aws_lb", alb_key, "arn_suffix")},
+                {"name": "TargetGroup", "value": ref("aws_lb_target_group", tg_key, "arn_suffix")},
+            ]
+        tasks = queries["tasks"]["metric_stat"]
+        assert (tasks["metric"]["namespace"], tasks["metric"]["metric_name"]) == (
+            "ECS/ContainerInsights",
+            "RunningTaskCount",
         )
-        assert spec["resource_label"] == (
-            ref("aws_lb", alb_key, "arn_suffix")
-            + "/"
-            + ref("aws_lb_target_group", blue_key, "arn_suffix")
+        assert [d["name"] for d in tasks["metric"]["dimensions"]] == ["ClusterName", "ServiceName"]
+        assert tasks["metric"]["dimensions"][1]["value"] == ref(
+            "aws_ecs_service", service_key, "name"
         )
         if svc.custom_metric is not None:
             custom = policies["scale-on-custom"]

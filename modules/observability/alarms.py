@@ -7,8 +7,9 @@ shows the same objects), and says how it treats missing data, on purpose:
   idle green target group) is not an incident;
 * running tasks below desired: ``breaching`` — silence from Container Insights
   means we cannot see the tasks;
-* database: ``breaching``, except where the cluster may auto-pause (a paused
-  cluster publishes nothing), where it is ``notBreaching``.
+* database (writer and readers apart, Aurora's ``Role`` dimension):
+  ``breaching``, except where the cluster may auto-pause (a paused cluster
+  publishes nothing), where it is ``notBreaching``.
 
 Operator documentation (every alarm, rollback, dashboard, log groups):
 docs/observability.md.
@@ -24,6 +25,8 @@ from config.model import AlarmConfig
 from framework import Construct
 from framework.aws import aws
 from modules.observability.metrics import (
+    READER,
+    WRITER,
     DatabaseMetrics,
     LoadBalancerMetrics,
     Metric,
@@ -141,8 +144,9 @@ class AlarmSet(Construct):
     ):
         """An alarm on one ``metric`` (read with its statistic) or on metric
         math ``queries``; ``evaluation_periods`` and ``period_seconds`` left
-        out: the thresholds'. Every alarm today fires above its threshold
-        (``comparison``), when all its evaluated periods breach."""
+        out: the thresholds'. Alarms fire above their threshold unless
+        ``comparison`` says otherwise (the metric-absent alarm: below 1),
+        when all their evaluated periods breach."""
         periods = evaluation_periods or self._t.evaluation_periods
         extra = {}
         if metric is not None:
@@ -181,6 +185,16 @@ class ServiceAlarmsProps:
     thresholds: AlarmConfig
     topic_arn: str
     metrics: ServiceMetrics
+    #: Alarm when the custom scaling metric stops arriving (the production
+    #: tier: scaling on a metric nobody publishes holds the task count);
+    #: left out: no such alarm.
+    metric_absent_alarm: bool = False
+
+
+#: Minutes without a single value of the custom scaling metric before the
+#: metric-absent alarm fires: the service publishes it every minute, 0 when
+#: idle (docs/observability.md); ten minutes ride out a deployment's restart.
+METRIC_ABSENT_MINUTES = 10
 
 
 class ServiceAlarms(Construct):
@@ -318,6 +332,26 @@ class ServiceAlarms(Construct):
                 missing="notBreaching",
                 metric=custom,
             )
+        self.custom_metric_absent = None
+        samples = m.custom_samples()
+        if props.metric_absent_alarm and samples is not None:
+            # No value for METRIC_ABSENT_MINUTES: missing data breaches, and
+            # a SampleCount below 1 too (CloudWatch user guide, "Configuring
+            # how CloudWatch alarms treat missing data",
+            # https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html#alarms-and-missing-data).
+            self.custom_metric_absent = f.add(
+                "custom-metric-absent",
+                name=f"{name}-{samples.name}-absent",
+                description=f"No {samples.namespace}/{samples.name} of {service} for "
+                f"{METRIC_ABSENT_MINUTES} minutes: the service stopped publishing its scaling "
+                "metric (it must publish every minute, 0 when idle); scaling on it is blind.",
+                threshold=1,
+                comparison="LessThanThreshold",
+                missing="breaching",
+                metric=samples,
+                evaluation_periods=METRIC_ABSENT_MINUTES,
+                period_seconds=60,
+            )
 
     @property
     def rollback_alarms(self) -> list:
@@ -332,7 +366,7 @@ class ServiceAlarms(Construct):
 
     @property
     def all_alarms(self) -> list:
-        extra = [self.custom_metric] if self.custom_metric is not None else []
+        extra = [a for a in (self.custom_metric, self.custom_metric_absent) if a is not None]
         return [*self.rollback_alarms, self.cpu, self.memory, self.running_below_desired, *extra]
 
 
@@ -377,17 +411,22 @@ class LoadBalancerAlarms(Construct):
 @dataclass(frozen=True, kw_only=True)
 class DatabaseAlarmsProps:
     """``metrics``: the Aurora cluster's metrics (``AuroraDatabase.metrics``).
-    ``may_pause``: the cluster may auto-pause (then silence is normal)."""
+    ``may_pause``: the cluster may auto-pause (then silence is normal).
+    ``reader_count``: readers besides the writer; 0 (left out): no reader
+    alarms (the READER series would never have data)."""
 
     name_prefix: str
     thresholds: AlarmConfig
     topic_arn: str
     metrics: DatabaseMetrics
     may_pause: bool = False
+    reader_count: int = 0
 
 
 class DatabaseAlarms(Construct):
-    """CPU, capacity and connections of the Aurora cluster."""
+    """CPU and capacity of the writer and of the readers (Aurora's ``Role``
+    dimension: a saturated writer is not averaged away by idle readers,
+    #24), connections of the cluster."""
 
     def __init__(self, scope: Construct, construct_id: str, props: DatabaseAlarmsProps) -> None:
         super().__init__(scope, construct_id)
@@ -395,40 +434,38 @@ class DatabaseAlarms(Construct):
         m = props.metrics
         f = AlarmSet(self, "alarms", AlarmSetProps(topic_arn=props.topic_arn, thresholds=t))
         missing = "notBreaching" if props.may_pause else "breaching"
-        # (construct id, metric, threshold, description)
-        specs = [
-            (
-                "cpu",
-                m.cpu_utilization(),
-                t.db_cpu_percent,
-                f"Aurora CPU above {t.db_cpu_percent}%.",
-            ),
-            (
-                "acu-utilization",
-                m.acu_utilization(),
-                t.db_acu_utilization_percent,
-                f"Aurora uses more than {t.db_acu_utilization_percent}% of its maximum "
-                "ACU: raise max_capacity_acu or find the query.",
-            ),
-            (
-                "connections",
-                m.connections(),
-                t.db_connections,
-                f"More than {t.db_connections} database connections (pool leak?).",
-            ),
-        ]
-        self.cpu, self.acu, self.connections = (
-            f.add(
-                alarm_id,
-                name=f"{props.name_prefix}-db-{alarm_id}",
-                description=description,
-                threshold=threshold,
+        roles = [WRITER] + ([READER] if props.reader_count > 0 else [])
+        self.cpu: dict[str, Any] = {}
+        self.acu: dict[str, Any] = {}
+        for role in roles:
+            who = role.lower()
+            label = "the writer" if role == WRITER else "the busiest reader"
+            self.cpu[role] = f.add(
+                f"{who}-cpu",
+                name=f"{props.name_prefix}-db-{who}-cpu",
+                description=f"Aurora CPU of {label} above {t.db_cpu_percent}%.",
+                threshold=t.db_cpu_percent,
                 missing=missing,
-                metric=metric,
+                metric=m.role_cpu_utilization(role),
             )
-            for alarm_id, metric, threshold, description in specs
+            self.acu[role] = f.add(
+                f"{who}-acu-utilization",
+                name=f"{props.name_prefix}-db-{who}-acu-utilization",
+                description=f"Aurora: {label} uses more than {t.db_acu_utilization_percent}% "
+                "of its maximum ACU: raise max_capacity_acu or find the query.",
+                threshold=t.db_acu_utilization_percent,
+                missing=missing,
+                metric=m.role_acu_utilization(role),
+            )
+        self.connections = f.add(
+            "connections",
+            name=f"{props.name_prefix}-db-connections",
+            description=f"More than {t.db_connections} database connections (pool leak?).",
+            threshold=t.db_connections,
+            missing=missing,
+            metric=m.connections(),
         )
 
     @property
     def all_alarms(self) -> list:
-        return [self.cpu, self.acu, self.connections]
+        return [*self.cpu.values(), *self.acu.values(), self.connections]

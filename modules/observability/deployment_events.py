@@ -1,4 +1,6 @@
-"""CodeDeploy deployment state changes, recorded for the dashboard."""
+"""CodeDeploy deployment state changes: every one recorded for the
+dashboard (``DeploymentEvents``), failed and stopped ones sent to the alarm
+topic (``DeploymentAlerts``)."""
 
 from __future__ import annotations
 
@@ -83,4 +85,77 @@ class DeploymentEvents(Construct):
             "target",
             rule=rule.name,
             arn=self.log_group.arn,
+        )
+
+
+#: CodeDeploy deployment state-change notifications (CodeDeploy user guide,
+#: "Monitoring deployments with Amazon EventBridge",
+#: https://docs.aws.amazon.com/codedeploy/latest/userguide/monitoring-cloudwatch-events.html;
+#: a sample event is tests/fixtures/events/).
+CODEDEPLOY_SOURCE = "aws.codedeploy"
+DEPLOYMENT_STATE_CHANGE = "CodeDeploy Deployment State-change Notification"
+#: States someone must hear about: the deployment failed (timeout, task set
+#: or hook error: no alarm fires for those) or was stopped (by an alarm, a
+#: person or the release tool); a rollback follows where it is configured.
+ALERTED_STATES = ("FAILURE", "STOP")
+
+
+def deployment_alert_pattern(application_name: str) -> dict:
+    """The event pattern of ``DeploymentAlerts``: FAILURE and STOP of the
+    application's deployments, exact values only."""
+    return {
+        "source": [CODEDEPLOY_SOURCE],
+        "detail-type": [DEPLOYMENT_STATE_CHANGE],
+        "detail": {"application": [application_name], "state": list(ALERTED_STATES)},
+    }
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeploymentAlertsProps:
+    """``application_name``: the CodeDeploy application whose failed or
+    stopped deployments are sent (other environments of the account are
+    left out)."""
+
+    name: str
+    application_name: str
+
+
+class DeploymentAlerts(Construct):
+    """An EventBridge rule for the application's FAILURE and STOP deployment
+    events; ``send_to`` makes the alarm topic its target. Two steps because
+    the topic's policy names the rule (``AlarmTopicProps.event_rule_arns``)."""
+
+    def __init__(self, scope: Construct, construct_id: str, props: DeploymentAlertsProps) -> None:
+        super().__init__(scope, construct_id)
+        self.rule = aws.cloudwatch_event_rule.CloudwatchEventRule(
+            self,
+            "rule",
+            name=f"{props.name}-deployment-alerts",
+            description="CodeDeploy deployments that failed or were stopped, to the alarm topic",
+            event_pattern=json.dumps(deployment_alert_pattern(props.application_name)),
+        )
+
+    def send_to(self, topic_arn: str) -> None:
+        """The topic as the rule's target, with a one-line message (the
+        e-mail subscriber reads it) built by an input transformer."""
+        target = aws.cloudwatch_event_target
+        target.CloudwatchEventTarget(
+            self,
+            "target",
+            rule=self.rule.name,
+            arn=topic_arn,
+            input_transformer=target.CloudwatchEventTargetInputTransformer(
+                input_paths={
+                    "state": "$.detail.state",
+                    "application": "$.detail.application",
+                    "group": "$.detail.deploymentGroup",
+                    "deployment": "$.detail.deploymentId",
+                    "time": "$.time",
+                },
+                input_template=json.dumps(
+                    "CodeDeploy deployment <deployment> of <application>/<group>: <state> at "
+                    "<time>. A rollback follows where the group rolls back on failure; see "
+                    "docs/observability.md (Where alarms go)."
+                ),
+            ),
         )

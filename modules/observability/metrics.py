@@ -25,6 +25,16 @@ RDS = "AWS/RDS"
 USAGE = "AWS/Usage"
 #: Percentile statistics ("p99") are CloudWatch extended statistics.
 PERCENTILE_PREFIX = "p"
+#: Aurora instance roles (``Role`` dimension with ``DBClusterIdentifier``):
+#: the metric aggregated over the instances that hold the role now, so it
+#: follows a failover (Aurora user guide, "Amazon CloudWatch dimensions for
+#: Aurora", https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/dimensions.html;
+#: "Creating CloudWatch alarms to monitor Amazon Aurora" recommends alarms on
+#: WRITER/READER role metrics rather than on instances,
+#: https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/creating_alarms.html).
+WRITER = "WRITER"
+READER = "READER"
+ROLES = (WRITER, READER)
 
 
 @dataclass(frozen=True)
@@ -138,6 +148,12 @@ class ServiceMetrics:
             return None
         return _metric(m.namespace, m.name, m.statistic, ServiceName=self.service_name)
 
+    def custom_samples(self) -> Metric | None:
+        """How many values of the scaling metric arrived (SampleCount): 0 or
+        no datapoint means nothing publishes it; None without one."""
+        m = self.custom()
+        return None if m is None else Metric(m.namespace, m.name, m.dimensions, "SampleCount")
+
 
 @dataclass(frozen=True, kw_only=True)
 class LoadBalancerMetrics:
@@ -165,8 +181,32 @@ class DatabaseMetrics:
     def _cluster(self, name: str, statistic: str) -> Metric:
         return _metric(RDS, name, statistic, DBClusterIdentifier=self.cluster_identifier)
 
+    def _role(self, name: str, role: str) -> Metric:
+        """``name`` of the instances holding ``role`` (WRITER, READER), read
+        with Maximum: the busiest of them. The cluster-level series
+        averages every instance (a writer at 100 % with two idle readers
+        reads about 37 %); Role narrows it to one role, and Maximum keeps
+        one hot reader from being averaged away by an idle one (cluster
+        aggregates report the smallest and largest instance value as
+        Minimum and Maximum: Aurora user guide, "Checking uptime for Aurora
+        clusters and instances",
+        https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/USER_Reboot.Uptime.html)."""
+        if role not in ROLES:
+            raise ValueError(f"role: {role!r} is not allowed; allowed: {', '.join(ROLES)}")
+        return _metric(RDS, name, "Maximum", DBClusterIdentifier=self.cluster_identifier, Role=role)
+
     def cpu_utilization(self) -> Metric:
+        """Average over every instance of the cluster (dashboard)."""
         return self._cluster("CPUUtilization", "Average")
+
+    def role_cpu_utilization(self, role: str) -> Metric:
+        """CPU of the busiest instance holding ``role`` (Maximum)."""
+        return self._role("CPUUtilization", role)
+
+    def role_acu_utilization(self, role: str) -> Metric:
+        """Percent of the maximum ACU the busiest instance holding ``role``
+        uses (Maximum): Aurora Serverless v2 scales each instance on its own."""
+        return self._role("ACUUtilization", role)
 
     def acu_utilization(self) -> Metric:
         """Percent of the maximum ACU in use (Average)."""

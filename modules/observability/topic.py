@@ -12,20 +12,25 @@ from modules import iam
 
 @dataclass(frozen=True, kw_only=True)
 class AlarmTopicProps:
-    """``kms_key_arn``: CMK whose key policy lets CloudWatch publish
-    (``cloudwatch.amazonaws.com`` may GenerateDataKey/Decrypt).
-    ``emails``: addresses subscribed; left empty, nobody is subscribed and the
-    topic only feeds CodeDeploy rollbacks and the console."""
+    """``kms_key_arn``: CMK whose key policy lets CloudWatch and EventBridge
+    publish (GenerateDataKey/Decrypt; EventBridge through the topic's
+    encryption context). ``emails``: addresses subscribed; left empty,
+    nobody is notified (alarms still show in the console and on the
+    dashboard; CodeDeploy reads alarm states itself, not through the topic).
+    ``event_rule_arns``: EventBridge rules that may publish (each by its
+    ARN, ``aws:SourceArn``); left out: none."""
 
     name: str
     kms_key_arn: str
     account_id: str
     emails: tuple[str, ...] = ()
+    event_rule_arns: tuple[str, ...] = ()
 
 
 class AlarmTopic(Construct):
-    """KMS-encrypted SNS topic that CloudWatch alarms of this account may
-    publish to (TLS only), with one e-mail subscription per address."""
+    """KMS-encrypted SNS topic that CloudWatch alarms of this account and
+    the named EventBridge rules may publish to (TLS only), with one e-mail
+    subscription per address."""
 
     def __init__(self, scope: Construct, construct_id: str, props: AlarmTopicProps) -> None:
         super().__init__(scope, construct_id)
@@ -48,6 +53,25 @@ class AlarmTopic(Construct):
                     "Resource": self.arn,
                     "Condition": {"StringEquals": {"aws:SourceAccount": props.account_id}},
                 },
+                *(
+                    # EventBridge user guide, "Amazon SNS permissions"
+                    # (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sns-permissions):
+                    # events.amazonaws.com publishes; only our rules may.
+                    [
+                        {
+                            "Sid": "EventBridgeRulesPublish",
+                            "Effect": "Allow",
+                            "Principal": {"Service": "events.amazonaws.com"},
+                            "Action": "sns:Publish",
+                            "Resource": self.arn,
+                            "Condition": {
+                                "ArnEquals": {"aws:SourceArn": list(props.event_rule_arns)}
+                            },
+                        }
+                    ]
+                    if props.event_rule_arns
+                    else []
+                ),
                 iam.deny_insecure_transport("sns:Publish", self.arn),
             ),
         )

@@ -1,0 +1,75 @@
+"""Request-based scaling follows traffic across both target groups (#24, D51).
+
+The synthesized ``scale-on-requests`` policy of every service is read from
+the JSON and its metric math evaluated with tests/alarm_replay.py (the same
+metric-math subset the alarms use; anything else is refused): the figure
+target tracking holds is requests per running task whichever target group
+carries the traffic. ``ALBRequestCountPerTarget`` named the blue target
+group only: after a release that left traffic on green it had no
+datapoint (containers-roadmap #1681).
+ALB publishes a count only when it is not zero (ALB metrics reference,
+https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-cloudwatch-metrics.html):
+a colour without traffic is no datapoint (None) here.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests import alarm_replay as ar
+from tests.services_helpers import path_of
+
+
+def _requests_policies(svc_stack) -> dict[str, dict]:
+    return {
+        path_of(p).split("/")[1].removeprefix("service-"): p[
+            "target_tracking_scaling_policy_configuration"
+        ]["customized_metric_specification"]
+        for p in svc_stack.resources("aws_appautoscaling_policy").values()
+        if path_of(p).endswith("/scale-on-requests")
+    }
+
+
+def _per_task(spec: dict, values: dict[str, float | None]) -> float | None:
+    """The returned expression's value, the expressions evaluated in order."""
+    queries = spec["metrics"]
+    known = dict(values)
+    returned = None
+    for q in queries:
+        if "expression" in q:
+            known[q["id"]] = ar.evaluate(ar.parse(q["expression"]), known)
+            if q["return_data"]:
+                returned = q["id"]
+    assert returned is not None
+    return known[returned]
+
+
+@pytest.mark.parametrize(
+    ("blue", "green", "tasks", "expected"),
+    [
+        (1200.0, None, 4.0, 300.0),  # all traffic on blue
+        (None, 1200.0, 4.0, 300.0),  # all on green: the old policy saw nothing
+        (120.0, 1080.0, 4.0, 300.0),  # a canary: both count
+        (None, None, 4.0, 0.0),  # no traffic: 0 per task (votes for scale-in)
+        (1200.0, None, None, None),  # Container Insights silent: no datapoint
+    ],
+    ids=["blue-live", "green-live", "canary", "no-traffic", "no-task-count"],
+)
+def test_requests_per_task_whichever_colour_is_live(svc_stack, env, blue, green, tasks, expected):
+    policies = _requests_policies(svc_stack)
+    assert set(policies) == {s.name for s in env.services}
+    for service, spec in policies.items():
+        ids = [q["id"] for q in spec["metrics"] if "metric_stat" in q]
+        assert ids == ["r0", "r1", "tasks"], service
+        got = _per_task(spec, {"r0": blue, "r1": green, "tasks": tasks})
+        assert got == expected, service
+
+
+def test_the_old_single_target_group_metric_had_nothing_on_green():
+    """ALBRequestCountPerTarget on blue (as before D51), traffic on green."""
+    assert ar.evaluate(ar.parse("r0 / tasks"), {"r0": None, "tasks": 4.0}) is None
+
+
+def test_an_expression_outside_the_subset_is_refused():
+    with pytest.raises(ar.UnsupportedExpression):
+        ar.parse("SUM(METRICS()) / tasks")
