@@ -9,7 +9,7 @@ EventBridge encrypt for that topic alone
 ``aws:SourceArn`` to KMS, FIELD_NOTES §11).
 
 The pattern is matched against the sample event of the CodeDeploy user
-guide (tests/fixtures/events/, named after its URL) by tests/event_pattern.py.
+guide (tests/fixtures/events/, its URL inside) by tests/event_pattern.py.
 """
 
 from __future__ import annotations
@@ -30,16 +30,16 @@ SAMPLE = (
     Path(__file__).parent
     / "fixtures"
     / "events"
-    / "docs.aws.amazon.com_codedeploy_latest_userguide_monitoring-cloudwatch-events.html.json"
+    / "codedeploy-deployment-state-change.json"
 )
 
 
 @pytest.fixture(scope="module")
 def sample() -> dict:
     loaded = json.loads(SAMPLE.read_text())
-    assert loaded["source_url"] == (
+    assert loaded["documentation"] == [
         "https://docs.aws.amazon.com/codedeploy/latest/userguide/monitoring-cloudwatch-events.html"
-    )
+    ]
     return loaded["event"]
 
 
