@@ -26,12 +26,7 @@ from modules.observability.deployment_events import ALERTED_STATES, deployment_a
 from tests.event_pattern import UnsupportedPattern, check, matches
 from tests.services_helpers import find, ref
 
-SAMPLE = (
-    Path(__file__).parent
-    / "fixtures"
-    / "events"
-    / "codedeploy-deployment-state-change.json"
-)
+SAMPLE = Path(__file__).parent / "fixtures" / "events" / "codedeploy-deployment-state-change.json"
 
 
 @pytest.fixture(scope="module")
