@@ -36,6 +36,41 @@ def app_container_name(svc: ServiceConfig) -> str:
     return svc.name
 
 
+def task_role_name(env: EnvironmentConfig, svc: ServiceConfig) -> str:
+    """The role a service's application and sidecar run as (the release role
+    may pass it, modules/release_role.py; the data key's policy names it for
+    ECS Exec, security stack)."""
+    return f"{task_family(env, svc)}-task"
+
+
+def release_role_name(env: EnvironmentConfig) -> str:
+    """The role the release tool runs as (``python -m release``): the
+    bootstrap stack creates it (modules/release_role.py), release.policy
+    trusts the revisions it registers and release.session assumes it."""
+    return f"{env.prefix}-release"
+
+
+def service_alarm_prefix(env: EnvironmentConfig, svc: ServiceConfig) -> str:
+    """How every alarm of a service begins (the services stack's
+    ``ServiceAlarmsProps.name_prefix`` and a hyphen); the release role may
+    read alarms with it, and tests/test_pci.py checks that each deployment
+    group's rollback alarm has it."""
+    return f"{env.prefix}-{svc.name}-"
+
+
+def load_balancer_alarm_prefix(env: EnvironmentConfig, public: bool) -> str:
+    """How the alarms of the public or internal load balancer begin (the
+    services stack's ``LoadBalancerAlarmsProps.name_prefix`` and a hyphen);
+    a service alone behind its load balancer also rolls back on its ELB 5xx
+    rate (docs/decisions.md D44)."""
+    return f"{env.prefix}-{'public' if public else 'internal'}-alb-"
+
+
+def namespace_name(env: EnvironmentConfig) -> str:
+    """The Cloud Map namespace of the environment's services (services stack)."""
+    return f"{env.name}.payment.internal"
+
+
 def ecr_repository_name(env: EnvironmentConfig, svc: ServiceConfig) -> str:
     return f"{env.prefix}/{svc.name}"
 

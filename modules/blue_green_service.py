@@ -35,6 +35,7 @@ from config.naming import (
     execution_role_name,
     release_tag_prefix,
     task_family,
+    task_role_name,
     task_security_group_name,
 )
 from framework import Construct, TerraformResourceLifecycle, Token
@@ -231,12 +232,6 @@ def requests_per_task_specification(metrics: ServiceMetrics) -> Any:
             ),
         ]
     )
-
-
-def task_role_name(env: EnvironmentConfig, svc: ServiceConfig) -> str:
-    """The role a service's application and sidecar run as (the release role
-    may pass it, modules/release_role.py)."""
-    return f"{task_family(env, svc)}-task"
 
 
 class BlueGreenService(Construct):

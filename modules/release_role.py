@@ -17,37 +17,21 @@ from config.naming import (
     ecr_repository_name,
     ecs_service_name,
     execution_role_name,
+    load_balancer_alarm_prefix,
+    release_role_name,
+    service_alarm_prefix,
     task_family,
+    task_role_name,
 )
 from framework import Construct
 from framework.aws import aws
 from modules import iam
-from modules.blue_green_service import task_role_name
 from modules.github_oidc import (
     environment_subject,
     provider_arn,
     release_environment,
     web_identity_statement,
 )
-
-
-def release_role_name(env: EnvironmentConfig) -> str:
-    return f"{env.prefix}-release"
-
-
-def service_alarm_prefix(env: EnvironmentConfig, svc: ServiceConfig) -> str:
-    """How every alarm of a service begins (the services stack's
-    ``ServiceAlarmsProps.name_prefix`` and a hyphen; tests/test_pci.py checks
-    that each deployment group's rollback alarm has it)."""
-    return f"{env.prefix}-{svc.name}-"
-
-
-def load_balancer_alarm_prefix(env: EnvironmentConfig, public: bool) -> str:
-    """How the alarms of the public or internal load balancer begin (the
-    services stack's ``LoadBalancerAlarmsProps.name_prefix`` and a hyphen);
-    a service alone behind its load balancer also rolls back on its ELB 5xx
-    rate (docs/decisions.md D44)."""
-    return f"{env.prefix}-{'public' if public else 'internal'}-alb-"
 
 
 @dataclass(frozen=True, kw_only=True)

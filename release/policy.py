@@ -9,7 +9,7 @@ warning. The blocking severities and the scan wait are the environment's
 ``EnvironmentConfig.release`` (config/environments.py; config.model requires
 CRITICAL everywhere and HIGH too in the production tier). The deploy role is
 ``EnvironmentConfig.deploy_role``; the release role is the services stack's
-``payment-<env>-release``.
+``payment-<env>-release`` (config.naming.release_role_name).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from config import EnvironmentConfig
 from config.model import FINDING_SEVERITIES
+from config.naming import release_role_name
 
 #: ECR's finding severities (ImageScanFindings.findingSeverityCounts keys).
 SEVERITIES = FINDING_SEVERITIES
@@ -27,12 +28,6 @@ SEVERITIES = FINDING_SEVERITIES
 def deploy_role_name(env: EnvironmentConfig) -> str:
     """The role Terraform applies the stacks with (``EnvironmentConfig.deploy_role``)."""
     return env.deploy_role
-
-
-def release_role_name(env: EnvironmentConfig) -> str:
-    """The role the release tool runs as (modules/release_role.py names it so;
-    tests/test_release_synth.py checks that both agree)."""
-    return f"{env.prefix}-release"
 
 
 @dataclass(frozen=True, kw_only=True)

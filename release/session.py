@@ -22,8 +22,9 @@ from datetime import UTC, datetime
 
 from config import EnvironmentConfig
 from config.model import RELEASE_SESSION_MINUTES
+from config.naming import release_role_name
 from release.errors import ReleaseInputError, ReleaseRefused
-from release.policy import principal_role, release_role_name
+from release.policy import principal_role
 
 #: STS AssumeRole's shortest session (DurationSeconds at least 900).
 MIN_SESSION_MINUTES = 15

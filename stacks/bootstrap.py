@@ -16,6 +16,7 @@ from config.naming import (
     bucket_names,
     config_bucket_name,
     key_policy_administrators,
+    release_role_name,
     state_access_log_bucket_name,
     state_key_alias,
 )
@@ -23,7 +24,6 @@ from framework import Construct, TerraformOutput
 from modules.github_oidc import GitHubOidcProvider, GitHubOidcProviderProps
 from modules.kms import ManagedKey, ManagedKeyProps
 from modules.pipeline_roles import PipelineRoles, PipelineRolesProps
-from modules.release_role import release_role_name
 from modules.state_bucket import StateBucket, StateBucketProps
 from stacks.base import LocalStateStack, state_key
 

@@ -10,9 +10,9 @@ from config.naming import (
     execution_role_name,
     key_policy_administrators,
     secret_name,
+    task_role_name,
 )
 from framework import Construct
-from modules.blue_green_service import task_role_name
 from modules.kms import ManagedKey, ManagedKeyProps
 from modules.secrets import AppSecret, AppSecretProps
 from stacks.base import PlatformStack

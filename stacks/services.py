@@ -10,6 +10,9 @@ from config.naming import (
     capacity_provider_strategy,
     cluster_name,
     codedeploy_application_name,
+    load_balancer_alarm_prefix,
+    namespace_name,
+    service_alarm_prefix,
     service_mesh_security_group_name,
 )
 from framework import Construct, TerraformOutput
@@ -48,16 +51,12 @@ from modules.observability.log_groups import (
 )
 from modules.observability.topic import AlarmTopic, AlarmTopicProps
 from modules.public_image_cache import PublicImageCache, PublicImageCacheProps
-from modules.release_role import ReleaseRole, ReleaseRoleProps, load_balancer_alarm_prefix
+from modules.release_role import ReleaseRole, ReleaseRoleProps
 from modules.service_discovery import ServiceNamespace, ServiceNamespaceProps
 from stacks.base import PlatformStack
 from stacks.data import DataStack
 from stacks.network import NetworkStack
 from stacks.security import SecurityStack
-
-
-def namespace_name(env: EnvironmentConfig) -> str:
-    return f"{env.name}.payment.internal"
 
 
 class ServicesStack(PlatformStack):
@@ -208,12 +207,13 @@ class ServicesStack(PlatformStack):
         topic = self.alarm_topic.arn
         self.deployment_alerts.send_to(topic)
         self.service_alarms: dict[str, ServiceAlarms] = {}
-        for name, service in self.services.items():
+        for svc in env.services:
+            name, service = svc.name, self.services[svc.name]
             alarms = ServiceAlarms(
                 self,
                 f"alarms-{name}",
                 ServiceAlarmsProps(
-                    name_prefix=f"{env.prefix}-{name}",
+                    name_prefix=service_alarm_prefix(env, svc).removesuffix("-"),
                     thresholds=env.alarms,
                     topic_arn=topic,
                     metrics=service.metrics,

@@ -11,14 +11,18 @@ import json
 
 import pytest
 
-from config.naming import PIPELINE_APPLIED_PARTS, permissions_boundary_name, stack_part
+from config.naming import (
+    PIPELINE_APPLIED_PARTS,
+    permissions_boundary_name,
+    release_role_name,
+    stack_part,
+)
 from modules.pipeline_roles import (
     ATTACHABLE_MANAGED_POLICIES,
     AUDIT_TAMPERING_ACTIONS,
     BASELINE_SERVICES,
     service_of,
 )
-from modules.release_role import release_role_name
 from tests.iam_eval import allowed, as_list
 
 PARTITION = "${data.aws_partition.partition.partition}"

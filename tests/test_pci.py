@@ -502,7 +502,7 @@ def test_pci_matrix_cites_only_real_rules_stacks_and_tests():
     # Stack names, and the three other names of this shape it cites (release
     # role, deploy role, alarm topic), each checked against the code.
     from config.model import EnvironmentConfig
-    from modules.release_role import release_role_name
+    from config.naming import release_role_name
 
     env = SimpleNamespace(prefix="payment-<env>", access=SimpleNamespace(deploy_role_name=None))
     others = {

@@ -23,11 +23,11 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from config.model import RELEASE_SESSION_MINUTES, deployment_minutes
+from config.naming import release_role_name
 from release.appspec import ImageRef
 from release.cli import main
 from release.deploy import AwsClients, ReleaseOptions, Releaser
 from release.errors import EXIT_INPUT, EXIT_OK, EXIT_REFUSED
-from release.policy import release_role_name
 from release.session import RELEASE_WORKFLOW, release_role_arn, session_minutes
 from release.target import target_from_config
 from tests.release_example import example_environment, use_the_example

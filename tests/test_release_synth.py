@@ -239,12 +239,3 @@ def test_network_lookup_by_name_finds_what_the_manifest_names(
         applied.resolve(stack, groups[i]["vpc_id"]) == vpc_id for i in network["security_groups"]
     )
     assert network["assign_public_ip"] == lookup.assign_public_ip == TASK_ASSIGN_PUBLIC_IP
-
-
-def test_the_release_tool_trusts_the_release_role_the_services_stack_creates():
-    """release.policy names the release role as modules/release_role.py does."""
-    from modules.release_role import release_role_name as stack_name
-    from release.policy import release_role_name
-
-    for env in load_environments():
-        assert release_role_name(env) == stack_name(env)

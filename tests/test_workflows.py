@@ -183,7 +183,7 @@ def test_the_release_job_assumes_the_release_role_of_its_environment(
     tmp_path, example_environments
 ):
     """The step that names the role, run as GitHub runs it (bash -e)."""
-    from modules.release_role import release_role_name
+    from config.naming import release_role_name
 
     environments = example_environments
 
