@@ -9,7 +9,7 @@ The ECS/CodeDeploy contract this follows is in docs/services.md: the ECS
 service uses the CODE_DEPLOY controller (no circuit breaker, no ECS alarms),
 and Terraform ignores what CodeDeploy owns, what autoscaling owns and the
 create-time settings (``SERVICE_IGNORED_CHANGES``, from the contract table in
-guardrails/rules/ecs_codedeploy_service.py), and listener rule actions.
+config/codedeploy_contract.py, which rule PAY-ECS-001 checks too), and listener rule actions.
 Environment-level constructs it uses live in their own modules
 (``codedeploy_application``, ``public_image_cache``,
 ``callers_security_group``); its containers in ``container_definition``.
@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Protocol
 
+from config.codedeploy_contract import SERVICE_IGNORED_CHANGES
 from config.model import LISTENER_PRIORITIES, EnvironmentConfig, ServiceConfig
 from config.naming import (
     TASK_ASSIGN_PUBLIC_IP,
@@ -41,7 +42,6 @@ from config.naming import (
 from framework import Construct, TerraformResourceLifecycle, Token
 from framework.aws import aws
 from framework.references import read_once
-from guardrails.rules.ecs_codedeploy_service import SERVICE_IGNORED_CHANGES
 from modules.callers_security_group import CallersSecurityGroup
 from modules.codedeploy_application import CodeDeployEcsApplication
 from modules.container_definition import (
@@ -615,8 +615,8 @@ class BlueGreenService(Construct):
             platform_version=svc.platform_version,
             # What CodeDeploy owns (every release's AppSpec carries it), what
             # autoscaling owns, and the create-time settings UpdateService
-            # refuses on a CODE_DEPLOY service: guardrails/rules/
-            # ecs_codedeploy_service.py holds the table and its sources.
+            # refuses on a CODE_DEPLOY service: config/codedeploy_contract.py
+            # holds the table and its sources (rule PAY-ECS-001 checks it).
             lifecycle=TerraformResourceLifecycle(ignore_changes=list(SERVICE_IGNORED_CHANGES)),
             # ECS rejects a target group without a listener, and a strategy
             # naming providers not yet attached to the cluster.

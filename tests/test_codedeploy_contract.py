@@ -1,5 +1,5 @@
 """AWS's CODE_DEPLOY contract for an ECS service as one table
-(guardrails/rules/ecs_codedeploy_service.py): complete against the provider
+(config/codedeploy_contract.py, checked by PAY-ECS-001): complete against the provider
 schema, one class per argument, enforced at synthesis, listed in the docs."""
 
 from __future__ import annotations
@@ -9,11 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from framework import App, TerraformStack
-from framework import Testing as CdktfTesting
-from framework.aws import aws
-from guardrails.rules import RULES_BY_ID, RuleContext, register
-from guardrails.rules.ecs_codedeploy_service import (
+from config.codedeploy_contract import (
     CLASSES,
     CODEDEPLOY_OWNED,
     CONTRACT,
@@ -25,6 +21,10 @@ from guardrails.rules.ecs_codedeploy_service import (
     UPDATABLE,
     fields_of_class,
 )
+from framework import App, TerraformStack
+from framework import Testing as CdktfTesting
+from framework.aws import aws
+from guardrails.rules import RULES_BY_ID, RuleContext, register
 from guardrails.schema import load_schema
 from tests.test_rules import blue_green, unit_stack
 
@@ -205,3 +205,34 @@ def test_every_service_of_the_app_runs_on_fargate(stacks):
             providers = {s["capacity_provider"] for s in service["capacity_provider_strategy"]}
             assert providers <= {"FARGATE", "FARGATE_SPOT"}, name
             assert service.get("launch_type") in (None, "FARGATE"), name
+
+
+def test_the_module_and_the_rule_import_the_table_neither_defines_it():
+    """The services tier's ignore_changes and PAY-ECS-001 read one table in
+    config/codedeploy_contract.py: the checker does not define what it checks."""
+    import ast
+
+    import config.codedeploy_contract as contract
+    import guardrails.rules.ecs_codedeploy_service as rule
+    import modules.blue_green_service as module
+
+    root = Path(__file__).resolve().parent.parent
+    for imported in (rule, module):
+        tree = ast.parse(Path(imported.__file__).read_text())
+        assigned = {
+            target.id
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Assign | ast.AnnAssign)
+            for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
+            if isinstance(target, ast.Name)
+        }
+        assert not assigned & {"CONTRACT", "REFUSED", "MUST_IGNORE", "SERVICE_IGNORED_CHANGES"}
+        sources = {
+            node.module
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.module
+        }
+        assert "config.codedeploy_contract" in sources, imported.__file__
+    assert module.SERVICE_IGNORED_CHANGES is contract.SERVICE_IGNORED_CHANGES
+    assert rule.MUST_IGNORE is contract.MUST_IGNORE
+    assert (root / "config" / "codedeploy_contract.py").exists()

@@ -270,7 +270,7 @@ def test_codedeploy_owned_fields_block_in_the_production_tier(example, tmp_path,
 
 
 def test_the_codedeploy_fields_are_the_contract_tables():
-    from guardrails.rules.ecs_codedeploy_service import CODEDEPLOY_OWNED, fields_of_class
+    from config.codedeploy_contract import CODEDEPLOY_OWNED, fields_of_class
 
     assert plan_review.CODEDEPLOY_FIELDS == fields_of_class(CODEDEPLOY_OWNED)
     assert "task_definition" in plan_review.CODEDEPLOY_FIELDS

@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from guardrails.rules.ecs_codedeploy_service import CREATE_TIME, MUST_IGNORE, fields_of_class
+from config.codedeploy_contract import CREATE_TIME, MUST_IGNORE, fields_of_class
 from tools.recreate_service import main
 
 

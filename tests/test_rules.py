@@ -13,6 +13,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from config.codedeploy_contract import SERVICE_IGNORED_CHANGES
 from framework import App, S3Backend, TerraformResourceLifecycle, TerraformStack
 from framework import Testing as CdktfTesting
 from framework.aws import aws
@@ -27,7 +28,6 @@ from guardrails.rules import (
     suppress,
     suppression_report,
 )
-from guardrails.rules.ecs_codedeploy_service import SERVICE_IGNORED_CHANGES
 from modules.observability.data_protection import protect_card_data
 
 ROOT = Path(__file__).resolve().parent.parent

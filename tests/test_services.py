@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from config.codedeploy_contract import SERVICE_IGNORED_CHANGES
 from config.naming import (
     TRACING_CONTAINER,
     app_container_name,
@@ -19,7 +20,6 @@ from config.naming import (
     release_tag_prefix,
     task_family,
 )
-from guardrails.rules.ecs_codedeploy_service import SERVICE_IGNORED_CHANGES
 from modules.blue_green_service import database_user
 from modules.container_definition import (
     TRACING_IMAGE_REPOSITORY,

@@ -18,7 +18,7 @@ request comment or a GitHub Actions job summary:
       is attached;
   (c) a change to a field CodeDeploy owns, which reverts a release: the
       ``CODEDEPLOY_OWNED`` fields of a ``CODE_DEPLOY`` ECS service (the
-      CODE_DEPLOY contract table, guardrails/rules/ecs_codedeploy_service.py),
+      CODE_DEPLOY contract table, config/codedeploy_contract.py),
       the replacement of such a service (it starts again on Terraform's
       task definition), and ``default_action`` / ``action`` of the listeners
       and listener rules CodeDeploy rewrites (PAY-CD-002);
@@ -59,13 +59,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from config.codedeploy_contract import CODEDEPLOY_OWNED, fields_of_class  # noqa: E402
 from guardrails.rules import tf  # noqa: E402
-from guardrails.rules.ecs_codedeploy_service import (  # noqa: E402
-    CODEDEPLOY_OWNED,
-    SERVICE,
-    controller_type,
-    fields_of_class,
-)
+from guardrails.rules.ecs_codedeploy_service import SERVICE, controller_type  # noqa: E402
 from guardrails.rules.prod_deletion_protection import PREVENT_DESTROY_TYPES  # noqa: E402
 
 OK, BLOCKED, UNREADABLE = 0, 1, 2

@@ -3,7 +3,7 @@ change of a create-time setting (``service_registries``,
 ``enable_execute_command``).
 
 On a CODE_DEPLOY service UpdateService refuses those settings, so the
-services ignore them (guardrails/rules/ecs_codedeploy_service.py, class
+services ignore them (config/codedeploy_contract.py, class
 create-time): a changed value takes effect when the service is re-created.
 Re-creating it also re-creates its two listener rules, so that production
 forwards to the blue target group the new service registers in (after an
