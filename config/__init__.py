@@ -74,6 +74,14 @@ __all__ = [
     "ConfigError",
     "EnvironmentConfig",
     "ServiceConfig",
+    "environment_tiers",
     "load_environments",
     "parse_selection",
 ]
+
+
+def environment_tiers() -> dict[str, str]:
+    """Environment name -> tier (``production`` or ``non-production``), from
+    the validated configuration (``PAYMENT_CONFIG``); raises ``ConfigError``.
+    The plan review and the checkov scan apply policy by it, never by name."""
+    return {env.name: env.tier for env in load_environments()}

@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from framework.distribution import ACTIVE
+from guardrails.cdktf_out import read_stacks, stack_files
 
 PROVIDER_PACKAGE = ACTIVE.provider_package
 ASSEMBLY_PREFIX = ACTIVE.assembly_prefix
@@ -397,8 +398,8 @@ def validate_stack(stack_name: str, stack: dict, schema: Schema | None = None) -
 def validate_outdir(outdir: Path) -> list[Problem]:
     schema = load_schema()
     problems: list[Problem] = []
-    for path in sorted(Path(outdir, "stacks").glob("*/cdk.tf.json")):
-        problems += validate_stack(path.parent.name, json.loads(path.read_text()), schema)
+    for name, stack in read_stacks(outdir).items():
+        problems += validate_stack(name, stack, schema)
     return problems
 
 
@@ -408,7 +409,7 @@ def main(argv: list[str] | None = None) -> int:
         print(__doc__)
         return 0
     outdir = Path(args[0] if args else "cdktf.out")
-    if not list(Path(outdir, "stacks").glob("*/cdk.tf.json")):
+    if not stack_files(outdir):
         # Nothing to check must not read as "all good".
         print(
             f"no {outdir}/stacks/*/cdk.tf.json found; synthesize first (make synth)",
@@ -418,7 +419,7 @@ def main(argv: list[str] | None = None) -> int:
     problems = validate_outdir(outdir)
     for problem in problems:
         print(problem)
-    stacks = len(list(Path(outdir, "stacks").glob("*/cdk.tf.json")))
+    stacks = len(stack_files(outdir))
     print(f"schema: {stacks} stacks checked, {len(problems)} unknown argument(s)")
     return 1 if problems else 0
 

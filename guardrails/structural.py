@@ -31,9 +31,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from guardrails.cdktf_out import STACK_FILE, stack_files
 from guardrails.hcl import interpolation_end
 
-STACK_FILE = "cdk.tf.json"
 # hcl.DiagnosticSeverity: 1 = error, 2 = warning.
 _SEVERITY = {1: "error", 2: "warning"}
 
@@ -247,7 +247,7 @@ def check_stack_json(stack_name: str, stack: dict | str) -> list[Finding]:
 
 def check_outdir(outdir: Path) -> list[Finding]:
     findings: list[Finding] = []
-    for path in sorted(Path(outdir, "stacks").glob(f"*/{STACK_FILE}")):
+    for path in stack_files(outdir).values():
         findings += check_stack_dir(path.parent)
     return findings
 
@@ -262,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
         print(__doc__)
         return 0
     outdir = Path(args[0] if args else "cdktf.out")
-    if not list(Path(outdir, "stacks").glob(f"*/{STACK_FILE}")):
+    if not stack_files(outdir):
         # Nothing to check must not read as "all good".
         print(
             f"no {outdir}/stacks/*/cdk.tf.json found; synthesize first (make synth)",
@@ -272,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
     findings = check_outdir(outdir)
     for finding in findings:
         print(finding)
-    stacks = len(list(Path(outdir, "stacks").glob(f"*/{STACK_FILE}")))
+    stacks = len(stack_files(outdir))
     print(
         f"structural: {stacks} stacks loaded, {len(errors(findings))} error(s), "
         f"{len(findings) - len(errors(findings))} warning(s)"

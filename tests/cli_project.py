@@ -26,6 +26,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from guardrails.cdktf_out import manifest_stacks
+
 ROOT = Path(__file__).resolve().parent.parent
 STANDIN = Path(__file__).resolve().parent / "standin_terraform.py"
 #: What the app needs: its packages (every top-level Python package but the
@@ -238,7 +240,7 @@ def run_in_terminal(
 
 
 def manifest(project: Path) -> dict[str, dict]:
-    return json.loads((project / "cdktf.out" / "manifest.json").read_text())["stacks"]
+    return manifest_stacks(project / "cdktf.out")
 
 
 def cli_installed() -> bool:

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from guardrails.cdktf_out import stack_files
+
 
 @dataclass(frozen=True)
 class SynthesizedStack:
@@ -44,8 +46,7 @@ class SynthesizedStack:
 
 def read_outdir(outdir: Path) -> dict[str, SynthesizedStack]:
     stacks = {}
-    for path in sorted((outdir / "stacks").glob("*/cdk.tf.json")):
-        name = path.parent.name
+    for name, path in stack_files(outdir).items():
         stacks[name] = SynthesizedStack(name=name, text=path.read_text())
     return stacks
 

@@ -19,6 +19,7 @@ from config.model import (
     validate_all,
     validate_environment,
 )
+from guardrails.cdktf_out import environment_of
 from guardrails.rules import RuleContext
 from guardrails.rules.registry import RULES, run_rules
 from modules.github_oidc import GITHUB_OIDC_HOST, STS_AUDIENCE
@@ -214,16 +215,6 @@ def test_every_type_the_stacks_declare_has_its_service_in_the_roles(stacks, envi
                 if service_of(tf_type) not in READ_ACTIONS:
                     unknown.add(tf_type)
     assert not unknown, f"no IAM service for {sorted(unknown)} in modules/pipeline_roles.py"
-
-
-def environment_of(stack: dict) -> str | None:
-    """The ``environment`` default tag of a stack's AWS provider, as
-    tools/plan_env.py selects an environment's stacks."""
-    for provider in stack.get("provider", {}).get("aws", []):
-        for block in provider.get("default_tags") or []:
-            if (block.get("tags") or {}).get("environment"):
-                return block["tags"]["environment"]
-    return None
 
 
 def buckets_the_plan_cannot_read(stack_jsons, env, plan_policy: dict) -> list[str]:

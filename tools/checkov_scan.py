@@ -61,7 +61,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as `.venv/bin/python tools/checkov_scan.py`
     sys.path.insert(0, str(ROOT))
 
-from config.model import TIERS  # noqa: E402  (needs ROOT on sys.path)
+from config import environment_tiers  # noqa: E402  (needs ROOT on sys.path)
+from config.model import TIERS  # noqa: E402
+from guardrails.cdktf_out import manifest_path, manifest_stacks, stack_path  # noqa: E402
 
 DEFAULT_EXCEPTIONS = ROOT / "guardrails" / "checkov_exceptions.yaml"
 CHECKOV_CONFIG = ROOT / ".checkov.yaml"
@@ -196,13 +198,13 @@ def run_checkov(outdir: Path) -> Any:
 
 def manifest_stack_files(outdir: Path) -> dict[str, Path]:
     """stack name -> stack file, for every stack the manifest lists."""
-    manifest = Path(outdir, "manifest.json")
+    manifest = manifest_path(outdir)
     if not manifest.is_file():
         raise ScanError(
             f"no {manifest}: synthesize first (make synth); a failed synthesis leaves none"
         )
     try:
-        stacks = json.loads(manifest.read_text())["stacks"]
+        stacks = manifest_stacks(outdir)
         files = {
             name: Path(outdir, entry["synthesizedStackPath"]) for name, entry in stacks.items()
         }
@@ -238,7 +240,7 @@ def scan_manifest_stacks(outdir: Path) -> Any:
     files = manifest_stack_files(outdir)
     with tempfile.TemporaryDirectory(prefix="checkov-scan-") as scan_dir:
         for name, path in files.items():
-            target = Path(scan_dir, "stacks", name, "cdk.tf.json")
+            target = stack_path(scan_dir, name)
             target.parent.mkdir(parents=True)
             target.write_text(scannable(path.read_text()))
         return run_checkov(Path(scan_dir))
@@ -298,7 +300,7 @@ class _AddressIndex:
         if stack not in self._stacks:
             by_name: dict[str, list[str]] = {}
             lines: list[str] = []
-            path = Path(self.outdir, "stacks", stack, "cdk.tf.json") if self.outdir else None
+            path = stack_path(self.outdir, stack) if self.outdir else None
             if path and path.exists():
                 text = path.read_text()
                 lines = text.splitlines()
@@ -376,13 +378,6 @@ class Evaluation:
     @property
     def ok(self) -> bool:
         return not self.unexcepted and not self.parsing_errors
-
-
-def environment_tiers() -> dict[str, str]:
-    """Environment name -> tier, from the validated configuration."""
-    from config import load_environments
-
-    return {env.name: env.tier for env in load_environments()}
 
 
 def evaluate(

@@ -55,6 +55,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from guardrails.cdktf_out import environment_of, stack_files  # noqa: E402  (stdlib only)
 from guardrails.hcl import interpolation_end  # noqa: E402  (stdlib only: no cdktf start)
 
 RENDERER = "graphviz-pure"
@@ -86,7 +87,7 @@ def read_stacks(outdir: Path) -> dict[str, dict]:
             "run make synth first"
         )
     stacks = {}
-    for path in sorted((outdir / "stacks").glob("*/cdk.tf.json")):
+    for path in stack_files(outdir).values():
         try:
             stacks[path.parent.name] = json.loads(path.read_text())
         except ValueError as error:
@@ -94,16 +95,6 @@ def read_stacks(outdir: Path) -> dict[str, dict]:
     if not stacks:
         raise DiagramError(f"--outdir: {outdir}/stacks holds no cdk.tf.json; run make synth first")
     return stacks
-
-
-def environment_of(stack: dict) -> str | None:
-    """The AWS provider's ``environment`` default tag (how every stack is tagged)."""
-    for provider in _as_list((stack.get("provider") or {}).get("aws")):
-        for tags in _as_list(provider.get("default_tags")):
-            environment = (tags.get("tags") or {}).get("environment")
-            if environment:
-                return str(environment)
-    return None
 
 
 def environments(stacks: Mapping[str, dict]) -> dict[str, list[str]]:

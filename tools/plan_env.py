@@ -60,6 +60,7 @@ if TYPE_CHECKING:
     from config.model import EnvironmentConfig
 
 ROOT = Path(__file__).resolve().parent.parent
+
 OK, PLAN_FAILED, REFUSED = 0, 1, 2
 INSTALL = "https://developer.hashicorp.com/terraform/install"
 
@@ -88,21 +89,17 @@ class Stack:
         return self.config.get("terraform", {}).get("required_version")
 
 
-def environment_of(config: dict) -> str | None:
-    for provider in config.get("provider", {}).get("aws", []):
-        for block in provider.get("default_tags") or []:
-            env = (block.get("tags") or {}).get("environment")
-            if env:
-                return str(env)
-    return None
-
-
 def read_stacks(outdir: Path, env: str) -> list[Stack]:
     """The environment's stacks from the manifest, upstream first."""
-    manifest_path = outdir / "manifest.json"
-    if not manifest_path.exists():
-        raise Refused(f"{manifest_path} not found: synthesize first (make synth)")
-    manifest = json.loads(manifest_path.read_text())["stacks"]
+    # Imported here: --check runs with only config/ and tools/ (make plan-check).
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from guardrails.cdktf_out import environment_of, manifest_path, manifest_stacks
+
+    manifest_file = manifest_path(outdir)
+    if not manifest_file.exists():
+        raise Refused(f"{manifest_file} not found: synthesize first (make synth)")
+    manifest = manifest_stacks(outdir)
     stacks: dict[str, Stack] = {}
     seen_envs = set()
     for name, entry in manifest.items():
@@ -118,7 +115,7 @@ def read_stacks(outdir: Path, env: str) -> list[Stack]:
             )
     if not stacks:
         raise Refused(
-            f"environment {env!r} has no stacks in {manifest_path}; synthesized: "
+            f"environment {env!r} has no stacks in {manifest_file}; synthesized: "
             f"{', '.join(sorted(seen_envs)) or 'none'}"
         )
     ordered: list[Stack] = []
@@ -130,7 +127,7 @@ def read_stacks(outdir: Path, env: str) -> list[Stack]:
             if s.name not in placed and all(d in placed or d not in stacks for d in s.dependencies)
         ]
         if not ready:
-            raise Refused(f"{manifest_path}: the stacks' dependencies form a cycle")
+            raise Refused(f"{manifest_file}: the stacks' dependencies form a cycle")
         for stack in ready:  # manifest order among stacks ready together
             ordered.append(stack)
             placed.add(stack.name)

@@ -59,6 +59,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from config import ConfigError, environment_tiers  # noqa: E402
 from config.codedeploy_contract import CODEDEPLOY_OWNED, fields_of_class  # noqa: E402
 from guardrails.rules import tf  # noqa: E402
 from guardrails.rules.ecs_codedeploy_service import SERVICE, controller_type  # noqa: E402
@@ -247,18 +248,6 @@ def default_tags(plan: dict) -> dict[str, str]:
             if isinstance(tags, dict):
                 return {str(k): str(v) for k, v in tags.items()}
     return {}
-
-
-def environment_tiers() -> dict[str, str]:
-    """environment name -> tier, as configuration declares it."""
-    from config import ConfigError, load_environments
-
-    try:
-        environments = load_environments()
-    except ConfigError as error:
-        problems = "; ".join(error.problems)
-        raise PlanError(f"configuration is invalid, so no tier is known: {problems}") from None
-    return {env.name: PRODUCTION if env.is_production else NON_PRODUCTION for env in environments}
 
 
 def read_review(path: Path, tier_override: str | None, tiers: dict[str, str] | None) -> StackReview:
@@ -787,6 +776,13 @@ def main(argv: list[str] | None = None) -> int:
         reviews = [read_review(path, args.tier, tiers) for path in args.plans]
     except PlanError as error:
         print(f"plan_review: {error}", file=sys.stderr)
+        return UNREADABLE
+    except ConfigError as error:
+        problems = "; ".join(error.problems)
+        print(
+            f"plan_review: configuration is invalid, so no tier is known: {problems}",
+            file=sys.stderr,
+        )
         return UNREADABLE
     review_plans(reviews)
     report = render(reviews)

@@ -33,6 +33,11 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from guardrails.cdktf_out import stack_path  # noqa: E402
+
 #: Construct ids (under ``service-<name>``) of what is re-created, in order.
 RECREATED = (
     ("aws_lb_listener_rule", "production-rule"),
@@ -103,7 +108,7 @@ def _literal(stack: dict, value: str) -> str:
 
 def commands(outdir: Path, env: str, service: str, with_target_groups: bool = False) -> list[str]:
     stack_id = f"payment-{env}-services"
-    path = outdir / "stacks" / stack_id / "cdk.tf.json"
+    path = stack_path(outdir, stack_id)
     if not path.is_file():
         raise UsageError(
             f"--env: {env!r} has no synthesized services stack at {path}; run "

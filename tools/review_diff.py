@@ -38,6 +38,11 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from guardrails.cdktf_out import read_stacks  # noqa: E402
+
 MISSING = object()
 _MAX_VALUE_CHARS = 60
 
@@ -219,10 +224,7 @@ def format_diffs(diffs: dict[str, StackDiff], compared: int) -> str:
 
 
 def read_outdir(outdir: Path) -> dict[str, dict]:
-    return {
-        path.parent.name: json.loads(path.read_text())
-        for path in sorted(Path(outdir, "stacks").glob("*/cdk.tf.json"))
-    }
+    return read_stacks(outdir)
 
 
 def synthesize(source: Path, outdir: Path) -> None:

@@ -8,12 +8,12 @@ stays a token, and a check that meets one says it cannot compare.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from config import EnvironmentConfig
+from guardrails.cdktf_out import read_stack, stack_path
 
 REFERENCE = re.compile(r"\$\{([^}]+)\}")
 _PARTITION = re.compile(r"\$\{data\.aws_partition\.[^.}]+\.partition\}")
@@ -106,9 +106,9 @@ def load(env: EnvironmentConfig, outdir: Path, baseline_stack: str | None) -> Sy
     if baseline_stack:
         names.append(baseline_stack)
     for name in names:
-        path = outdir / "stacks" / name / "cdk.tf.json"
+        path = stack_path(outdir, name)
         try:
-            found.stacks[name] = Stack(name=name, data=json.loads(path.read_text()))
+            found.stacks[name] = Stack(name=name, data=read_stack(outdir, name))
         except FileNotFoundError:
             if name.endswith("-bootstrap"):
                 continue  # read only for its key policy
@@ -133,6 +133,6 @@ def baseline_stack_name(
         if other.name != env.name and other.account_scope == env.account_scope
     ]
     for name in candidates:
-        if (outdir / "stacks" / name / "cdk.tf.json").exists():
+        if stack_path(outdir, name).exists():
             return name
     return None
