@@ -98,11 +98,13 @@ format: setup
 	$(RUN) ruff check --fix .
 	$(RUN) ruff format .
 
-# Refreshes the generated figures in tracked docs (checkov counts); `make
-# checks` only verifies them and fails, naming this target, when stale.
+# Refreshes the generated figures in tracked docs (checkov counts): the scan
+# writes its counts, tools/checkov_docs.py rewrites the tables from them;
+# `make checks` only verifies them and fails, naming this target, when stale.
 docs: setup
 	$(RUN) python main.py
-	$(RUN) python tools/checkov_scan.py --outdir cdktf.out --update-doc docs/verification.md --update-doc README.md
+	$(RUN) python tools/checkov_scan.py --outdir cdktf.out --summary-json cdktf.out/checkov-counts.json
+	$(RUN) python tools/checkov_docs.py --counts cdktf.out/checkov-counts.json docs/verification.md README.md
 
 # Architecture diagrams drawn from the synthesized Terraform, one model and
 # three views per environment in docs/diagrams/ (tools/diagram.py,

@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from guardrails import checkov_counts
 from tests.conftest import in_background
+from tools import checkov_docs
 from tools import checkov_scan as scan
 
 ROOT = scan.ROOT
@@ -200,14 +202,15 @@ def test_parsing_errors_fail_the_scan():
 
 def test_doc_table_is_rewritten_between_markers(tmp_path):
     doc = tmp_path / "doc.md"
-    doc.write_text(f"intro\n{scan.DOC_BEGIN}\nold\n{scan.DOC_END}\noutro\n")
+    begin, end = checkov_counts.DOC_BEGIN, checkov_counts.DOC_END
+    doc.write_text(f"intro\n{begin}\nold\n{end}\noutro\n")
     evaluation = scan.evaluate([_result(passed=True), _result(stack="payment-prod-data")], [])
-    assert scan.update_doc(doc, evaluation)
+    assert checkov_counts.update_doc(doc, evaluation.counts)
     assert doc.read_text() == (
-        f"intro\n{scan.DOC_BEGIN}\n| environment | passed | failed | excepted |\n|---|---:|---:|---:|\n"
-        f"| dev | 1 | 0 | 0 |\n| prod | 0 | 1 | 0 |\n{scan.DOC_END}\noutro\n"
+        f"intro\n{begin}\n| environment | passed | failed | excepted |\n|---|---:|---:|---:|\n"
+        f"| dev | 1 | 0 | 0 |\n| prod | 0 | 1 | 0 |\n{end}\noutro\n"
     )
-    assert not scan.update_doc(doc, evaluation)
+    assert not checkov_counts.update_doc(doc, evaluation.counts)
 
 
 # A stack with an unencrypted log group (CKV_AWS_158) kept only 7 days
@@ -421,7 +424,7 @@ def test_check_doc_fails_on_a_stale_table_and_changes_nothing(
 ):
     """`make checks` verifies the tracked counts; only `make docs` rewrites them."""
     doc = tmp_path / "doc.md"
-    stale = f"intro\n{scan.DOC_BEGIN}\n| stale |\n{scan.DOC_END}\n"
+    stale = f"intro\n{checkov_counts.DOC_BEGIN}\n| stale |\n{checkov_counts.DOC_END}\n"
     doc.write_text(stale)
     exceptions = tmp_path / "exceptions.yaml"
     exceptions.write_text(
@@ -441,7 +444,10 @@ def test_check_doc_fails_on_a_stale_table_and_changes_nothing(
     assert scan.main([*argv, "--check-doc", str(doc)]) == 1
     assert "is stale; refresh it with `make docs`" in capsys.readouterr().err
     assert doc.read_text() == stale
-    assert scan.main([*argv, "--update-doc", str(doc)]) == 0
+    counts = tmp_path / "counts.json"
+    assert scan.main([*argv, "--summary-json", str(counts)]) == 0
+    assert doc.read_text() == stale  # the scan never writes a doc
+    assert checkov_docs.main(["--counts", str(counts), str(doc)]) == 0
     assert scan.main([*argv, "--check-doc", str(doc)]) == 0
 
 
@@ -454,7 +460,7 @@ def test_make_test_and_checks_never_rewrite_tracked_files():
         text=True,
         check=True,
     )
-    assert "--check-doc" in result.stdout and "--update-doc" not in result.stdout
+    assert "--check-doc" in result.stdout and "checkov_docs.py" not in result.stdout
     docs = subprocess.run(
         ["make", "-n", "--no-print-directory", "docs"],
         cwd=scan.ROOT,
@@ -462,4 +468,18 @@ def test_make_test_and_checks_never_rewrite_tracked_files():
         text=True,
         check=True,
     )
-    assert "--update-doc docs/verification.md --update-doc README.md" in docs.stdout
+    scan_line, docs_line = (line for line in docs.stdout.splitlines() if "tools/checkov_" in line)
+    assert "checkov_scan.py" in scan_line and "--summary-json" in scan_line
+    counts = scan_line.split("--summary-json ")[1].split()[0]
+    assert f"checkov_docs.py --counts {counts} docs/verification.md README.md" in docs_line
+
+
+def test_the_docs_command_refuses_a_doc_without_markers_and_a_missing_counts_file(tmp_path, capsys):
+    counts = tmp_path / "counts.json"
+    counts.write_text('{"dev": {"passed": 1, "failed": 0, "excepted": 0}}')
+    doc = tmp_path / "doc.md"
+    doc.write_text("no markers\n")
+    assert checkov_docs.main(["--counts", str(counts), str(doc)]) == 2
+    assert "markers" in capsys.readouterr().err
+    assert checkov_docs.main(["--counts", str(tmp_path / "absent.json"), str(doc)]) == 2
+    assert "--summary-json" in capsys.readouterr().err

@@ -35,10 +35,14 @@ Exit status: 0 when every failure is excepted, 1 when any is not (or checkov
 reports parsing errors), 2 when checkov cannot run or the exceptions file is
 invalid. Unused exceptions are listed as warnings.
 
+It never writes a tracked file: ``--check-doc`` only compares a doc's
+counts table (``make checks``); tools/checkov_docs.py rewrites it from the
+``--summary-json`` counts (``make docs``).
+
 Usage::
 
     .venv/bin/python tools/checkov_scan.py [--outdir cdktf.out] [--exceptions FILE]
-        [--summary-json FILE] [--update-doc docs/verification.md]
+        [--summary-json FILE] [--check-doc docs/verification.md]
         [--checkov-json FILE]   # evaluate a saved `checkov -o json` instead of running it
 """
 
@@ -64,11 +68,10 @@ if str(ROOT) not in sys.path:  # run as `.venv/bin/python tools/checkov_scan.py`
 from config import environment_tiers  # noqa: E402  (needs ROOT on sys.path)
 from config.model import TIERS  # noqa: E402
 from guardrails.cdktf_out import manifest_path, manifest_stacks, stack_path  # noqa: E402
+from guardrails.checkov_counts import DocError, doc_is_current, markdown_table  # noqa: E402
 
 DEFAULT_EXCEPTIONS = ROOT / "guardrails" / "checkov_exceptions.yaml"
 CHECKOV_CONFIG = ROOT / ".checkov.yaml"
-DOC_BEGIN = "<!-- checkov-counts:begin -->"
-DOC_END = "<!-- checkov-counts:end -->"
 CHECK_ID = re.compile(r"^CKV2?_[A-Z0-9]+_\d+$")
 MIN_REASON_CHARS = 20
 _STACK_IN_PATH = re.compile(r"(?:^|/)stacks/([^/]+)/cdk\.tf\.json$")
@@ -418,42 +421,6 @@ def evaluate(
     )
 
 
-def _ordered_envs(counts: dict[str, Any]) -> list[str]:
-    order = {"dev": 0, "staging": 1, "prod": 2}
-    return sorted(counts, key=lambda e: (order.get(e, 9), e))
-
-
-def markdown_table(evaluation: Evaluation) -> str:
-    rows = ["| environment | passed | failed | excepted |", "|---|---:|---:|---:|"]
-    for env in _ordered_envs(evaluation.counts):
-        c = evaluation.counts[env]
-        rows.append(f"| {env} | {c['passed']} | {c['failed']} | {c['excepted']} |")
-    return "\n".join(rows)
-
-
-def _doc_with_counts(path: Path, evaluation: Evaluation) -> tuple[str, str]:
-    """(current text, text with this evaluation's counts block)."""
-    text = Path(path).read_text()
-    begin, end = text.find(DOC_BEGIN), text.find(DOC_END)
-    if begin < 0 or end < begin:
-        raise ScanError(f"{path}: markers {DOC_BEGIN} ... {DOC_END} not found")
-    return text, f"{text[:begin]}{DOC_BEGIN}\n{markdown_table(evaluation)}\n{text[end:]}"
-
-
-def update_doc(path: Path, evaluation: Evaluation) -> bool:
-    """Replaces the counts block of the doc; returns whether it changed."""
-    text, new = _doc_with_counts(path, evaluation)
-    if new != text:
-        Path(path).write_text(new)
-    return new != text
-
-
-def doc_is_current(path: Path, evaluation: Evaluation) -> bool:
-    """Whether the doc's counts block already shows this evaluation (read only)."""
-    text, new = _doc_with_counts(path, evaluation)
-    return new == text
-
-
 def print_report(evaluation: Evaluation, out=None) -> None:
     out = out or sys.stdout
     for result in sorted(evaluation.unexcepted, key=lambda r: (r.stack, r.check_id, r.address)):
@@ -466,7 +433,7 @@ def print_report(evaluation: Evaluation, out=None) -> None:
         print(f"warning: unused exception {exception.check} {list(exception.resources)}", file=out)
     if evaluation.parsing_errors:
         print(f"checkov could not parse {evaluation.parsing_errors} file(s)", file=out)
-    print(markdown_table(evaluation), file=out)
+    print(markdown_table(evaluation.counts), file=out)
     if evaluation.unexcepted:
         print(
             "Fix the stack, or accept the risk with a reasoned entry in "
@@ -500,14 +467,6 @@ def main(argv: list[str] | None = None) -> int:
         "--summary-json", type=Path, help="write the per-environment counts as JSON here"
     )
     parser.add_argument(
-        "--update-doc",
-        type=Path,
-        action="append",
-        default=[],
-        help="rewrite the counts table between the markers of this Markdown "
-        "file (repeatable; `make docs`)",
-    )
-    parser.add_argument(
         "--check-doc",
         type=Path,
         action="append",
@@ -532,9 +491,7 @@ def main(argv: list[str] | None = None) -> int:
             args.summary_json.write_text(
                 json.dumps(evaluation.counts, indent=2, sort_keys=True) + "\n"
             )
-        for doc in args.update_doc:
-            update_doc(doc, evaluation)
-        stale = [str(doc) for doc in args.check_doc if not doc_is_current(doc, evaluation)]
+        stale = [str(doc) for doc in args.check_doc if not doc_is_current(doc, evaluation.counts)]
         if stale:
             print(
                 f"checkov scan: the counts table in {', '.join(stale)} is stale; refresh it "
@@ -542,7 +499,7 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return 1
-    except ScanError as err:
+    except (ScanError, DocError) as err:
         print(f"checkov scan: {err}", file=sys.stderr)
         return 2
     return 0 if evaluation.ok else 1
