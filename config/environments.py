@@ -27,6 +27,7 @@ from config.model import (
     ReleaseConfig,
     SecurityBaselineConfig,
     ServiceConfig,
+    override,
 )
 
 # Public egress ranges of the CI runners and the VPN that may call each
@@ -123,15 +124,13 @@ DEV = EnvironmentConfig(
     pipeline=_PIPELINE,
     services=tuple(
         # dev: one task each, everything interruptible, shells allowed.
-        ServiceConfig(
-            **{
-                **svc.__dict__,
-                "desired_count": 1,
-                "min_count": 1,
-                "max_count": 3,
-                "use_spot": True,
-                "enable_execute_command": True,
-            }
+        override(
+            svc,
+            desired_count=1,
+            min_count=1,
+            max_count=3,
+            use_spot=True,
+            enable_execute_command=True,
         )
         for svc in _services(scale=1, spot=True)
     ),

@@ -8,6 +8,7 @@ is half-written).
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import math
 import re
@@ -183,6 +184,36 @@ class CustomScalingMetric:
     statistic: str = "Average"
     #: Alarm when the metric stays above this for 3 periods (None: 2x target).
     alarm_threshold: float | None = None
+
+
+_Config = typing.TypeVar("_Config")
+
+
+def override(value: _Config, **changes: object) -> _Config:
+    """A copy of a configuration value (``ServiceConfig``, ``DatabaseConfig``,
+    any of these frozen dataclasses) with ``changes``: the one way to change
+    fields for one environment, e.g. a service's CPU and memory::
+
+        services=tuple(
+            override(svc, cpu=1024, memory_mib=2048) if svc.name == "payment-api" else svc
+            for svc in _services(scale=1, spot=True)
+        )
+
+    A name that is not a field of the value is refused with the fields it has
+    (``ConfigError``); the copy is validated with everything else at load."""
+    if not is_dataclass(value) or isinstance(value, type):
+        raise ConfigError([f"override: {value!r} is not a configuration value"])
+    known = [f.name for f in fields(value) if f.init]
+    unknown = sorted(set(changes) - set(known))
+    if unknown:
+        raise ConfigError(
+            [
+                f"override: {type(value).__name__} has no field {name!r}; "
+                f"fields: {', '.join(known)}"
+                for name in unknown
+            ]
+        )
+    return dataclasses.replace(value, **changes)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -417,3 +417,21 @@ def test_domain_names_are_dns_names_with_a_certificate():
     assert any(
         p.startswith("dev.load_balancer.domain_names[1]: 'API.example.com'") for p in problems
     )
+
+
+def test_override_changes_the_named_fields_of_a_copy_and_refuses_unknown_ones():
+    """config.model.override: the one helper for per-environment values
+    (README "Common changes"; config/environments.py uses it)."""
+    from config.model import override
+    from tests.fixtures.example import DEV
+
+    svc = DEV.services[0]
+    changed = override(svc, cpu=svc.cpu * 2, memory_mib=svc.memory_mib * 2)
+    assert (changed.cpu, changed.memory_mib) == (svc.cpu * 2, svc.memory_mib * 2)
+    assert changed == dataclasses.replace(svc, cpu=svc.cpu * 2, memory_mib=svc.memory_mib * 2)
+    assert override(svc) == svc
+    with pytest.raises(ConfigError) as error:
+        override(svc, cpus=1024)
+    assert "has no field 'cpus'" in str(error.value) and "cpu" in str(error.value)
+    with pytest.raises(ConfigError):
+        override("payment-api", cpu=1)
