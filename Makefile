@@ -38,7 +38,7 @@ CDKTF_ARGS  ?=
 # dependency order. Bootstrap is deployed on its own first (README).
 ENV_STACKS   = $(foreach part,security network data services,payment-$(ENV)-$(part))
 
-.PHONY: synth test setup cli checks docs lint format bench terrain-check clean prerequisites other-python bootstrap deploy preflight diff terraform-check env-check env-given stack-check python-check approval-check
+.PHONY: synth test setup cli checks docs refresh lint format bench terrain-check clean prerequisites other-python bootstrap deploy preflight diff terraform-check env-check env-given stack-check python-check approval-check
 
 # What a goal checks before anything is installed, each check one line
 # naming what is wrong: its arguments (ENV given and defined in
@@ -105,6 +105,19 @@ docs: setup
 	$(RUN) python main.py
 	$(RUN) python tools/checkov_scan.py --outdir cdktf.out --summary-json cdktf.out/checkov-counts.json
 	$(RUN) python tools/checkov_docs.py --counts cdktf.out/checkov-counts.json docs/verification.md README.md
+
+# After a configuration change (a service, an environment; README "Common
+# changes"): rewrites what is derived from the configuration and tracked
+# (code format, checkov counts in docs, diagrams), one after the other, then
+# checks that the workflows name the configured environments and services
+# (tools/plan_env.py --check-workflows names what to edit). The test
+# snapshots are of the example (tests/fixtures/example.py): a change of
+# config/environments.py does not touch them.
+refresh: setup
+	$(MAKE) --no-print-directory format
+	$(MAKE) --no-print-directory docs
+	$(MAKE) --no-print-directory diagram
+	$(RUN) python tools/plan_env.py --check-workflows
 
 # Architecture diagrams drawn from the synthesized Terraform, one model and
 # three views per environment in docs/diagrams/ (tools/diagram.py,

@@ -435,3 +435,24 @@ def test_override_changes_the_named_fields_of_a_copy_and_refuses_unknown_ones():
     assert "has no field 'cpus'" in str(error.value) and "cpu" in str(error.value)
     with pytest.raises(ConfigError):
         override("payment-api", cpu=1)
+
+
+def test_the_readme_example_of_a_per_environment_change_runs_as_written():
+    """README "Common changes": the CPU/memory example, evaluated on the
+    example's services, changes exactly the service it names."""
+    from config.model import override
+    from tests.fixtures import example
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme.split("## Common changes", 1)[1].split("\n## ", 1)[0]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0].strip()
+    assert code.startswith("services = ")
+    namespace = {"override": override, "_services": example._services}
+    services = eval(code.removeprefix("services = "), namespace)
+    before = {svc.name: svc for svc in example._services(scale=1, spot=True)}
+    for svc in services:
+        if svc.name == "payment-api":
+            assert (svc.cpu, svc.memory_mib) == (1024, 2048)
+            assert svc == dataclasses.replace(before[svc.name], cpu=1024, memory_mib=2048)
+        else:
+            assert svc == before[svc.name]

@@ -231,7 +231,8 @@ def test_a_renamed_configuration_is_told_which_workflows_to_edit():
         "(in this order, the production tier last)",
         f".github/workflows/pull-request.yml plans {example}; configured: {names}",
         f".github/workflows/release.yml offers environments {example}; configured: {names}",
-        f".github/workflows/release.yml offers services {shipped}; configured: {services}",
+        f".github/workflows/release.yml offers services {shipped}; configured: {services} "
+        f"(set on.workflow_dispatch.inputs.service.options to [{services}])",
         f".github/workflows/release.yml step role has no account for {', '.join(added)}",
     ]
 

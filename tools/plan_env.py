@@ -341,7 +341,8 @@ def workflow_problems(
     offered = sorted(str(o) for o in (inputs.get("service") or {}).get("options") or [])
     if offered != services:
         problems.append(
-            f"{shown} offers services {_names(offered)}; configured: {_names(services)}"
+            f"{shown} offers services {_names(offered)}; configured: {_names(services)} "
+            f"(set on.workflow_dispatch.inputs.service.options to [{_names(services)}])"
         )
     steps = ((release.get("jobs") or {}).get("release") or {}).get("steps") or []
     role: dict = next((step for step in steps if step.get("id") == "role"), {})
