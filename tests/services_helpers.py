@@ -4,7 +4,26 @@ from __future__ import annotations
 
 import json
 
+from config.model import CustomScalingMetric, ServiceConfig
 from tests.synth import SynthesizedStack
+
+#: A fourth service, beside the example's three (tests/test_services_units.py,
+#: tests/test_diagram.py): adding it is one configuration entry.
+FOURTH = ServiceConfig(
+    name="fraud-scoring",
+    port=8090,
+    cpu=512,
+    memory_mib=1024,
+    desired_count=1,
+    min_count=1,
+    max_count=4,
+    public=False,
+    path_prefix="/fraud",
+    listener_priority=40,
+    secrets=("api-keys",),
+    uses_database=True,
+    custom_metric=CustomScalingMetric(namespace="Payment/Fraud", name="Backlog", target_value=10),
+)
 
 
 def services_stack(stacks: dict[str, SynthesizedStack], env: str) -> SynthesizedStack:

@@ -26,6 +26,7 @@ from tests.cli_project import (
     readme_commands,
     run_launcher,
 )
+from tests.helpers import one_line
 
 
 @pytest.fixture(scope="module")
@@ -57,12 +58,6 @@ def test_package_json_pins_the_cli_for_what_needs_it_only():
     assert "npm ci --no-audit --no-fund --omit=dev" in makefile.replace(
         "$(NPM_CI)", "npm ci --no-audit --no-fund"
     )
-
-
-def one_line(text: str) -> str:
-    lines = [line for line in text.splitlines() if line.strip()]
-    assert len(lines) == 1, text
-    return lines[0]
 
 
 def test_launcher_without_setup_names_the_command_in_one_line(tmp_path):

@@ -26,7 +26,7 @@ from framework import Testing as CdktfTesting
 from framework.aws import aws
 from guardrails.rules import RULES_BY_ID, RuleContext, register
 from guardrails.schema import load_schema
-from tests.test_rules import blue_green, unit_stack
+from tests.rules_helpers import blue_green, unit_stack
 
 ROOT = Path(__file__).resolve().parent.parent
 RULE = RULES_BY_ID["PAY-ECS-001"]

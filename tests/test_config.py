@@ -15,6 +15,7 @@ from config import ConfigError, load_environments, parse_selection
 from config.model import CustomScalingMetric, ReleaseConfig
 from config.source import CONFIG_VARIABLE, configured_environments
 from tests.fixtures.example import DEV, ENVIRONMENTS, PROD, STAGING
+from tests.helpers import problems_of
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,12 +28,6 @@ def replace_service(env, index=0, **changes):
     services = list(env.services)
     services[index] = dataclasses.replace(services[index], **changes)
     return dataclasses.replace(env, services=tuple(services))
-
-
-def problems_of(*envs) -> str:
-    with pytest.raises(ConfigError) as caught:
-        load_environments(defined=envs)
-    return str(caught.value)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from config import ConfigError, load_environments
+from config import load_environments
 from framework import App
 from framework import Testing as CdktfTesting
 from framework.aws import aws
@@ -21,6 +21,7 @@ from stacks.network import NetworkStack
 from stacks.security import SecurityStack
 from tests.conftest import ENVIRONMENTS, stack
 from tests.fixtures.example import DEV, PROD, STAGING
+from tests.helpers import in_place_of_namesake, problems_of
 from tests.synth import synthesize
 
 
@@ -506,13 +507,6 @@ def test_construct_without_monitoring_creates_no_role(unit):
 # --- Bad configuration fails with a clear message (config/model.py) ----
 
 
-def problems_of(env) -> str:
-    defined = [env if e.name == env.name else e for e in (DEV, STAGING, PROD)]
-    with pytest.raises(ConfigError) as caught:
-        load_environments(defined=defined)
-    return str(caught.value)
-
-
 def with_db(env, **changes):
     return dataclasses.replace(env, database=dataclasses.replace(env.database, **changes))
 
@@ -622,7 +616,9 @@ def with_db(env, **changes):
     ),
 )
 def test_bad_database_config_fails_with_clear_message(env, changes, message):
-    assert message in problems_of(with_db(env, **changes))
+    assert message in problems_of(
+        *in_place_of_namesake(with_db(env, **changes), (DEV, STAGING, PROD))
+    )
 
 
 @pytest.mark.parametrize("version", ["16.3", "15.7", "14.12", "13.15", "17.1"])

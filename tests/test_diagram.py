@@ -22,8 +22,8 @@ import pytest
 from config import load_environments
 from tests.conftest import CONFIGURED, EXAMPLE
 from tests.fixtures.example import DEV, ENVIRONMENTS
+from tests.services_helpers import FOURTH
 from tests.synth import synthesize
-from tests.test_services_units import FOURTH
 from tools import diagram
 
 ROOT = Path(__file__).resolve().parent.parent

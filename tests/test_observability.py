@@ -14,6 +14,7 @@ import pytest
 from config.model import AlarmConfig, CustomScalingMetric, EnvironmentConfig, validate_environment
 from config.naming import cluster_name
 from tests.conftest import EXAMPLE_ENVIRONMENTS
+from tests.rules_helpers import unit_stack
 from tests.services_helpers import find, path_of, ref, resolve, services_stack
 from tests.synth import SynthesizedStack, synthesize
 
@@ -930,22 +931,14 @@ def test_dashboard_widgets_alarm_widget_only_with_alarms_and_log_widget_source()
 # --- unit: props validation and alarm sets (small stacks) ------------------------------
 
 
-@pytest.fixture(scope="module")
-def unit_stack():
-    from framework import TerraformStack
-    from framework import Testing as CdktfTesting
-
-    app = CdktfTesting.app()
-    return TerraformStack(app, "observability-unit")
-
-
-def test_deployment_events_refuse_a_log_group_outside_aws_events(unit_stack):
+def test_deployment_events_refuse_a_log_group_outside_aws_events(tmp_path):
+    stack = unit_stack(tmp_path, "observability-unit")
     from modules.observability.deployment_events import DeploymentEvents, DeploymentEventsProps
 
     message = r"log_group_name: '/payment/deployments' is not allowed.*/aws/events/"
     with pytest.raises(ValueError, match=message):
         DeploymentEvents(
-            unit_stack,
+            stack,
             "bad-events",
             DeploymentEventsProps(
                 name="x",
@@ -957,19 +950,20 @@ def test_deployment_events_refuse_a_log_group_outside_aws_events(unit_stack):
         )
 
 
-def test_container_insights_log_group_needs_a_literal_cluster_name(unit_stack):
+def test_container_insights_log_group_needs_a_literal_cluster_name(tmp_path):
+    stack = unit_stack(tmp_path, "observability-unit")
     from framework.aws import aws
     from modules.observability.log_groups import (
         ContainerInsightsLogGroup,
         ContainerInsightsLogGroupProps,
     )
 
-    cluster = aws.ecs_cluster.EcsCluster(unit_stack, "token-cluster", name="c")
+    cluster = aws.ecs_cluster.EcsCluster(stack, "token-cluster", name="c")
     with pytest.raises(
         ValueError, match=r"cluster_name: .* is not allowed; give the literal cluster name"
     ):
         ContainerInsightsLogGroup(
-            unit_stack,
+            stack,
             "bad-insights",
             ContainerInsightsLogGroupProps(
                 cluster_name=cluster.name, kms_key_arn="arn:k", retention_days=30
@@ -977,12 +971,13 @@ def test_container_insights_log_group_needs_a_literal_cluster_name(unit_stack):
         )
 
 
-def test_service_alarms_without_custom_metric_and_rollback_set_within_codedeploy_limit(unit_stack):
+def test_service_alarms_without_custom_metric_and_rollback_set_within_codedeploy_limit(tmp_path):
+    stack = unit_stack(tmp_path, "observability-unit")
     from modules.blue_green_service import MAX_ROLLBACK_ALARMS
     from modules.observability.alarms import ServiceAlarms, ServiceAlarmsProps
 
     alarms = ServiceAlarms(
-        unit_stack,
+        stack,
         "unit-alarms",
         ServiceAlarmsProps(
             name_prefix="p-svc",
@@ -1077,7 +1072,8 @@ def test_no_module_or_stack_spells_a_metric_outside_metrics_py():
     assert not offenders, offenders
 
 
-def test_alarm_and_dashboard_read_the_same_metric_objects(unit_stack):
+def test_alarm_and_dashboard_read_the_same_metric_objects(tmp_path):
+    stack = unit_stack(tmp_path, "observability-unit")
     """One ServiceMetrics feeds both: each dashboard line of the service is a
     metric the alarms read or a sibling from the same object."""
     from modules.observability.alarms import ServiceAlarms, ServiceAlarmsProps
@@ -1085,7 +1081,7 @@ def test_alarm_and_dashboard_read_the_same_metric_objects(unit_stack):
 
     metrics = _service_metrics("same-svc", "app/lb/9", "tg/b9", "tg/g9")
     alarms = ServiceAlarms(
-        unit_stack,
+        stack,
         "same-alarms",
         ServiceAlarmsProps(
             name_prefix="p-same", thresholds=AlarmConfig(), topic_arn="arn:topic", metrics=metrics

@@ -30,6 +30,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli_project import cli_environment, install_standin, make_project
+from tests.helpers import one_line
 from tools import plan_env, plan_review
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -132,13 +133,6 @@ def apply_all(project: Path, env: str) -> None:
             state.parent.mkdir(parents=True, exist_ok=True)
             state.write_text("{}")
             (applied / ("local-" + state.name)).touch()
-
-
-def one_line(text: str) -> str:
-    """The one line said, without make's own ``make: *** [...] Error N``."""
-    lines = [line for line in text.strip().splitlines() if not line.startswith("make: ***")]
-    assert len(lines) == 1, text
-    return lines[0]
 
 
 def test_make_plan_names_the_environment(project):

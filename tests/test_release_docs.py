@@ -2,7 +2,7 @@
 
 "Examples" shows four runs of ``.venv/bin/python -m release --env staging
 --service payment-api --image-tag v1.4.2`` against the harness of
-tests/test_release.py (moto for ECS, ECR, EC2 and CloudWatch; CodeDeploy's
+tests/release_world.py (moto for ECS, ECR, EC2 and CloudWatch; CodeDeploy's
 answers scripted on a Stubber): a release, a release that CodeDeploy stopped
 and rolled back, a release to a service created before a network and
 platform change, and a network lookup that finds no VPC. Each test plays
@@ -10,7 +10,7 @@ one of them and compares the block, character for character, except the
 subnet and security group ids moto makes up for each run.
 """
 
-# The fixtures come from tests/test_release.py.
+# The fixtures come from tests/release_world.py.
 # ruff: noqa: F811
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from release import cli
 from release.network import NetworkConfiguration
 from release.target import target_from_config
 from tests.release_example import example_environment
-from tests.test_release import (  # noqa: F401  (fixtures)
+from tests.release_world import (  # noqa: F401  (fixtures)
     TAG,
     World,
     aws_clients,

@@ -1,6 +1,6 @@
 """The release tool under faults an on-call engineer meets (issue #16).
 
-Same harness as tests/test_release.py: moto for ECS, ECR, EC2 and
+Same harness as tests/release_world.py: moto for ECS, ECR, EC2 and
 CloudWatch; CodeDeploy is a botocore Stubber on the real client (every
 request checked against the service model); ECR's scan answers are played
 behind the real ECR client (``World.scan``). References for the behaviours
@@ -24,7 +24,7 @@ tested here:
   never transient, so following stops at once.
 """
 
-# The fixtures come from tests/test_release.py; tests name them as parameters
+# The fixtures come from tests/release_world.py; tests name them as parameters
 # (release_reads_the_example is autouse: the tool reads the example here too).
 # ruff: noqa: F811
 from __future__ import annotations
@@ -64,7 +64,7 @@ from release.errors import (
 from release.policy import is_trusted, policy_for
 from release.target import target_from_config
 from tests.conftest import EXAMPLE
-from tests.test_release import (  # noqa: F401  (fixtures)
+from tests.release_world import (  # noqa: F401  (fixtures)
     MOTO_ACCOUNT,
     SCAN_NOT_FOUND,
     TAG,

@@ -8,7 +8,7 @@ guide, "Lifecycle policy evaluation rules",
 https://docs.aws.amazon.com/AmazonECR/latest/userguide/LifecyclePolicies.html#lp_evaluation_rules).
 The tag is added as the ECR user guide retags an image (BatchGetImage, then
 PutImage with the same manifest; "Retagging an image"). moto implements
-both; the world of tests/test_release.py runs the release against it.
+both; the world of tests/release_world.py runs the release against it.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from botocore.exceptions import ClientError
 from config.naming import release_tag, release_tag_prefix
 from modules.ecr import lifecycle_policy
 from release.errors import ReleaseRefused
-from tests import test_release as _release
+from tests import release_world as _release
 
-# The release world of tests/test_release.py and the fixtures it needs.
+# The release world of tests/release_world.py and the fixtures it needs.
 _happy_script = _release._happy_script
 aws_clients = _release.aws_clients
 dev = _release.dev

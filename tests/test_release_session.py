@@ -31,7 +31,7 @@ from release.errors import EXIT_INPUT, EXIT_OK, EXIT_REFUSED
 from release.session import RELEASE_WORKFLOW, release_role_arn, session_minutes
 from release.target import target_from_config
 from tests.release_example import example_environment, use_the_example
-from tests.test_release import _fake_aws, _session
+from tests.release_world import _fake_aws, _session
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAINING = (

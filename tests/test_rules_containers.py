@@ -13,7 +13,7 @@ from framework import Fn
 from framework.aws import aws
 from guardrails.rules import RULES_BY_ID, evaluate, register, suppress, suppression_report
 from guardrails.rules.container_environment_secrets import secret_name, secret_value
-from tests.test_rules import (
+from tests.rules_helpers import (
     ABSENT,
     APP_ENVIRONMENT,
     container,

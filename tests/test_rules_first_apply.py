@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from guardrails.rules import RULES_BY_ID, run_rules
-from tests.test_rules import ctx, released_with_roles, runtime_monitoring, synth_json, unit_stack
+from tests.rules_helpers import ctx, released_with_roles, runtime_monitoring, synth_json, unit_stack
 
 
 def findings(tmp_path, rule_id: str, build) -> list[str]:

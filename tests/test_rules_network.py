@@ -8,7 +8,7 @@ import pytest
 
 from framework.aws import aws
 from guardrails.rules import RULES_BY_ID
-from tests.test_rules import VPC, ctx, load_balancer, synth_json, unit_stack
+from tests.rules_helpers import VPC, ctx, load_balancer, synth_json, unit_stack
 
 RULE = RULES_BY_ID["PAY-NET-001"]
 NAT_ADDRESS = "${aws_eip.nat.public_ip}/32"

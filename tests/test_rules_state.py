@@ -7,7 +7,7 @@ import pytest
 
 from framework import LocalBackend
 from guardrails.rules import RULES_BY_ID
-from tests.test_rules import ctx, state_backend, synth_json, unit_stack
+from tests.rules_helpers import ctx, state_backend, synth_json, unit_stack
 
 RULE = RULES_BY_ID["PAY-TF-001"]
 

@@ -11,32 +11,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from config import load_environments
-from config.model import CustomScalingMetric, ServiceConfig
 from config.naming import ecr_repository_name, task_family
 from modules.blue_green_service import MAX_ROLLBACK_ALARMS, BlueGreenService, target_group_name
 from modules.container_definition import image_reference, secret_variable
 from modules.ecr import lifecycle_policy
 from tests.fixtures.example import DEV, ENVIRONMENTS, STAGING
-from tests.services_helpers import find, of_service, path_of
+from tests.services_helpers import FOURTH, find, of_service, path_of
 from tests.synth import synthesize
 
 SERVICE_NAMES = st.from_regex(r"[a-z][a-z0-9-]{1,30}[a-z0-9]", fullmatch=True)
-
-FOURTH = ServiceConfig(
-    name="fraud-scoring",
-    port=8090,
-    cpu=512,
-    memory_mib=1024,
-    desired_count=1,
-    min_count=1,
-    max_count=4,
-    public=False,
-    path_prefix="/fraud",
-    listener_priority=40,
-    secrets=("api-keys",),
-    uses_database=True,
-    custom_metric=CustomScalingMetric(namespace="Payment/Fraud", name="Backlog", target_value=10),
-)
 
 
 # -- names ----------------------------------------------------------------------

@@ -1,0 +1,30 @@
+"""Small helpers several test modules share (a helper module, not a test
+module: no test module imports another, tests/test_test_layout.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from config import ConfigError, load_environments
+
+
+def one_line(text: str) -> str:
+    """The one line a command said (blank lines and make's own
+    ``make: *** [...] Error N`` aside); fails unless there is exactly one."""
+    lines = [
+        line for line in text.splitlines() if line.strip() and not line.startswith("make: ***")
+    ]
+    assert len(lines) == 1, text
+    return lines[0]
+
+
+def problems_of(*envs) -> str:
+    """The ``ConfigError`` loading exactly ``envs`` raises, as one text."""
+    with pytest.raises(ConfigError) as caught:
+        load_environments(defined=envs)
+    return str(caught.value)
+
+
+def in_place_of_namesake(env, environments) -> tuple:
+    """``environments`` with ``env`` in place of the one of its name."""
+    return tuple(env if e.name == env.name else e for e in environments)
