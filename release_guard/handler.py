@@ -331,7 +331,7 @@ def on_hook(event: Mapping, guard: Guard) -> dict:
     deployment_id = event["DeploymentId"]
     execution_id = event["LifecycleEventHookExecutionId"]
     codedeploy = guard.clients("codedeploy")
-    status, problems = "Failed", []
+    status, problems = "Failed", list[str]()
     try:
         info = codedeploy.get_deployment(deploymentId=deployment_id)["deploymentInfo"]
         if info.get("creator") == ROLLBACK_CREATOR:
