@@ -11,6 +11,7 @@ FIELD_NOTES §4): the function is named so (``config.naming``).
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import shutil
@@ -111,6 +112,8 @@ def _staged_source() -> str:
     gives the same archive byte for byte (``make other-python`` compares
     ``cdktf.out``)."""
     staging = Path(tempfile.mkdtemp(prefix="release-guard-"))
+    # The synthesis copies it into cdktf.out; nothing needs it after the process.
+    atexit.register(shutil.rmtree, staging, ignore_errors=True)
     for source in sorted(SOURCE.glob("*.py")):
         shutil.copyfile(source, staging / source.name)
         os.utime(staging / source.name, (FIXED_MTIME, FIXED_MTIME))
