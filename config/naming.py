@@ -257,3 +257,19 @@ def security_alert_patterns() -> tuple[str, str]:
     topic of any environment's baseline: every environment of an account
     (not only the owner) is denied changing them (D52)."""
     return f"payment-*-{SECURITY_ALERTS}-*", f"payment-*-{SECURITY_ALERTS}"
+
+
+#: CodeDeploy's service role (AWSCodeDeployRoleForECSLimited) invokes only
+#: hook functions whose name starts with this (FIELD_NOTES §4).
+HOOK_FUNCTION_PREFIX = "CodeDeployHook_"
+
+
+def release_guard_name(env: EnvironmentConfig) -> str:
+    """The release check (D55): its role, log group suffix and rules."""
+    return f"{env.prefix}-release-guard"
+
+
+def release_guard_function_name(env: EnvironmentConfig) -> str:
+    """The release check's Lambda function, a ``CodeDeployHook_*`` name so
+    that CodeDeploy's Limited role may invoke it on ``BeforeInstall``."""
+    return f"{HOOK_FUNCTION_PREFIX}{release_guard_name(env)}"

@@ -56,6 +56,7 @@ SERVICES: tuple[tuple[str, str], ...] = (
     ("aws_guardduty_", "guardduty"),
     ("aws_iam_", "iam"),
     ("aws_kms_", "kms"),
+    ("aws_lambda_", "lambda"),
     ("aws_lb", "elasticloadbalancing"),
     ("aws_s3_", "s3"),
     ("aws_secretsmanager_", "secretsmanager"),
@@ -94,6 +95,10 @@ READ_ACTIONS: dict[str, tuple[str, ...]] = {
     "guardduty": ("GetDetector", "GetMemberDetectors", "ListDetectors", "ListTagsForResource"),
     "iam": ("Get*", "List*"),
     "kms": ("DescribeKey", "GetKeyPolicy", "GetKeyRotationStatus", "List*"),
+    # The release check's function and its EventBridge permission
+    # (modules/release_guard.py): GetFunction, GetFunctionCodeSigningConfig,
+    # GetPolicy, ListVersionsByFunction, ListTags. The code is this repository's.
+    "lambda": ("Get*", "List*"),
     "logs": (
         "DescribeLogGroups",
         "DescribeResourcePolicies",

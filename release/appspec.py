@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from config.model import IMAGE_TAG_PATTERN
+from config.naming import HOOK_FUNCTION_PREFIX, release_guard_function_name
 from release.errors import ReleaseInputError, ReleaseRefused
 from release.network import NetworkConfiguration
 from release.target import ReleaseTarget
@@ -33,9 +34,10 @@ _FUNCTION_PATTERN = re.compile(
     r"^(arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\d{12}:function:|\d{12}:function:)?"
     r"(?P<name>[A-Za-z0-9_-]{1,64})(:(\$LATEST|[A-Za-z0-9_-]+))?$"
 )
-#: The deployment groups' service role (AWSCodeDeployRoleForECSLimited) may
-#: invoke only functions named so (modules/blue_green_service.py).
-HOOK_FUNCTION_PREFIX = "CodeDeployHook_"
+#: The lifecycle event of the release check (modules/release_guard.py, D55):
+#: before the replacement task set is created, so a refused task definition
+#: never runs. Every AppSpec the release tool writes names it.
+GUARD_HOOK_EVENT = "BeforeInstall"
 
 #: Fields describe_task_definition returns that register_task_definition does
 #: not accept (AWS sets them). Everything else is copied unchanged.
@@ -121,6 +123,24 @@ def parse_hooks(raw: list[str] | tuple[str, ...] | None) -> tuple[tuple[str, str
     return tuple((event, hooks[event]) for event in ECS_HOOK_EVENTS if event in hooks)
 
 
+def appspec_hooks(
+    target: ReleaseTarget, hooks: tuple[tuple[str, str], ...] = ()
+) -> tuple[tuple[str, str], ...]:
+    """The release check on ``BeforeInstall``, then ``hooks``, in run order.
+    A hook of the caller's on ``BeforeInstall`` is refused: CodeDeploy runs
+    one function per event, and that one is the check's."""
+    for event, function in hooks:
+        if event == GUARD_HOOK_EVENT:
+            raise ReleaseInputError(
+                f"--hook: {GUARD_HOOK_EVENT}={function} is not allowed; {GUARD_HOOK_EVENT} runs "
+                f"the release check ({release_guard_function_name(target.environment)}); use "
+                "another event"
+            )
+    chosen = dict(hooks)
+    chosen[GUARD_HOOK_EVENT] = release_guard_function_name(target.environment)
+    return tuple((event, chosen[event]) for event in ECS_HOOK_EVENTS if event in chosen)
+
+
 def build_appspec(
     target: ReleaseTarget,
     *,
@@ -128,7 +148,8 @@ def build_appspec(
     network_configuration: NetworkConfiguration,
     hooks: tuple[tuple[str, str], ...] = (),
 ) -> dict:
-    """The AppSpec for one release of ``target``.
+    """The AppSpec for one release of ``target``, with the release check's
+    hook on ``BeforeInstall`` (``appspec_hooks``) and the caller's ``hooks``.
 
     On a CODE_DEPLOY service only a CodeDeploy deployment changes the task
     definition, the network configuration, the platform version and the
@@ -152,8 +173,7 @@ def build_appspec(
         "version": 0.0,
         "Resources": [{"TargetService": {"Type": "AWS::ECS::Service", "Properties": properties}}],
     }
-    if hooks:
-        appspec["Hooks"] = [{event: function} for event, function in hooks]
+    appspec["Hooks"] = [{event: function} for event, function in appspec_hooks(target, hooks)]
     return appspec
 
 

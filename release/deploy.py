@@ -19,7 +19,7 @@ from typing import TextIO
 
 from config.model import deployment_minutes
 from config.naming import release_tag_prefix
-from release.appspec import ImageRef, appspec_revision, build_appspec
+from release.appspec import ImageRef, appspec_hooks, appspec_revision, build_appspec
 from release.checks import CHECKS, Found, ReadCall
 from release.errors import (
     EXIT_NO_ROLLBACK,
@@ -428,6 +428,8 @@ class Releaser:
     ):
         self.target = target
         self.options = options
+        # Before any call: BeforeInstall is the release check's (D55).
+        appspec_hooks(target, options.hooks)
         self.clients = clients if clients is not None else AwsClients(target.region)
         self.out = out if out is not None else sys.stdout
         self.sleep = sleep

@@ -9,6 +9,7 @@ from config.naming import (
     alarm_topic_name,
     execution_role_name,
     key_policy_administrators,
+    release_guard_name,
     secret_name,
     task_role_name,
 )
@@ -44,6 +45,28 @@ def event_bridge_publishes_to_topic(topic_arn: str) -> dict:
     }
 
 
+def release_guard_publishes_to_topic(role_arn: str, topic_arn: str, region: str) -> dict:
+    """Key statement letting the release check's role (D55) publish its
+    alerts to the encrypted alarm topic, through SNS, for that topic only.
+    The principal is the account with ``aws:PrincipalArn``: the role is
+    created later, by the services stack, and KMS refuses a key policy that
+    names a role that does not exist yet (FIELD_NOTES §11)."""
+    return {
+        "Sid": "ReleaseGuardPublishesToAlarmTopic",
+        "Effect": "Allow",
+        "Principal": {"AWS": role_arn.split(":role/")[0] + ":root"},
+        "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+        "Resource": "*",
+        "Condition": {
+            "ArnEquals": {"aws:PrincipalArn": role_arn},
+            "StringEquals": {
+                "kms:ViaService": f"sns.{region}.amazonaws.com",
+                "kms:EncryptionContext:aws:sns:topicArn": topic_arn,
+            },
+        },
+    }
+
+
 class SecurityStack(PlatformStack):
     """KMS keys (logs, data) and application secrets shared by later tiers.
 
@@ -66,6 +89,9 @@ class SecurityStack(PlatformStack):
             administrator_role_names=(*env.access.key_administrator_role_names, env.deploy_role),
             protected_role_names=key_policy_administrators(env),
         )
+        alarm_topic = (
+            f"arn:{self.partition}:sns:{env.region}:{self.account_id}:{alarm_topic_name(env)}"
+        )
         self.logs_key = ManagedKey(
             self,
             "logs-key",
@@ -81,9 +107,12 @@ class SecurityStack(PlatformStack):
                     ),
                 ),
                 extra_statements=(
-                    event_bridge_publishes_to_topic(
-                        f"arn:{self.partition}:sns:{env.region}:{self.account_id}:"
-                        f"{alarm_topic_name(env)}"
+                    event_bridge_publishes_to_topic(alarm_topic),
+                    release_guard_publishes_to_topic(
+                        f"arn:{self.partition}:iam::{self.account_id}:role/"
+                        f"{release_guard_name(env)}",
+                        alarm_topic,
+                        env.region,
                     ),
                 ),
                 # ECS Exec's agent decrypts the session key itself (refused in

@@ -3,7 +3,7 @@ configured service."""
 
 from __future__ import annotations
 
-from config import EnvironmentConfig
+from config import EnvironmentConfig, naming
 from config.naming import (
     alarm_topic_name,
     alb_access_log_bucket_name,
@@ -51,6 +51,7 @@ from modules.observability.log_groups import (
 )
 from modules.observability.topic import AlarmTopic, AlarmTopicProps
 from modules.public_image_cache import PublicImageCache, PublicImageCacheProps
+from modules.release_guard import GuardedService, ReleaseGuard, ReleaseGuardProps
 from modules.release_role import ReleaseRole, ReleaseRoleProps
 from modules.service_discovery import ServiceNamespace, ServiceNamespaceProps
 from stacks.base import PlatformStack
@@ -166,6 +167,35 @@ class ServicesStack(PlatformStack):
             ),
         )
         self._observability(env, security, data)
+        # The release check on BeforeInstall and on CloudTrail (D55).
+        self.release_guard = ReleaseGuard(
+            self,
+            "release-guard",
+            ReleaseGuardProps(
+                name=naming.release_guard_name(env),
+                function_name=naming.release_guard_function_name(env),
+                application_name=self.deployments.name,
+                family_prefix=f"{env.prefix}-",
+                services=tuple(
+                    GuardedService(
+                        deployment_group=naming.deployment_group_name(env, svc),
+                        cluster=naming.cluster_name(env),
+                        service=naming.ecs_service_name(env, svc),
+                        family=naming.task_family(env, svc),
+                        container=naming.app_container_name(svc),
+                    )
+                    for svc in env.services
+                ),
+                topic_arn=self.alarm_topic.arn,
+                topic_key_arn=security.logs_key.arn,
+                logs_key_arn=security.logs_key.arn,
+                log_retention_days=env.log_retention_days,
+                deploy_role_name=env.deploy_role,
+                account_id=self.account_id,
+                partition=self.partition,
+                region=env.region,
+            ),
+        )
         self._outputs(env)
         # Card data that reaches a log group is masked (PAY-LOG-001, docs/pci-responsibility.md 3.3.1).
         protect_card_data(self, f"{env.prefix}-card-data")

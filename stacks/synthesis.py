@@ -214,7 +214,13 @@ def merge_outputs(parts: Sequence[Path], outdir: Path, remove_unselected: bool =
             target = outdir / STACKS / stack_dir.name
             target.mkdir(parents=True, exist_ok=True)
             for item in stack_dir.iterdir():
-                os.replace(item, target / item.name)
+                destination = target / item.name
+                if item.is_dir() and destination.is_dir():
+                    # A folder the synthesis writes (a TerraformAsset's
+                    # ``assets``) replaces the previous one whole; the CLI's
+                    # ``.terraform`` is never in a worker's output.
+                    shutil.rmtree(destination)
+                os.replace(item, destination)
     publish(outdir, stacks, version, suppressions, remove_unselected)
 
 

@@ -27,7 +27,7 @@ from config.model import (
     shift_minutes,
     validate_environment,
 )
-from config.naming import TRACING_CONTAINER
+from config.naming import TRACING_CONTAINER, release_guard_function_name
 from release.appspec import READ_ONLY_TASK_DEFINITION_FIELDS, ImageRef, new_task_definition_request
 from release.checks import task_set_problem
 from release.deploy import (
@@ -45,6 +45,7 @@ from release.errors import (
     EXIT_TIMEOUT,
     DeploymentFailed,
     DeploymentTimedOut,
+    ReleaseInputError,
     ReleaseRefused,
 )
 from release.network import NetworkConfiguration
@@ -217,6 +218,8 @@ def test_success_sends_the_appspec_with_new_revision_container_and_capacity_stra
                 }
             }
         ],
+        # The release check on BeforeInstall, always (D55).
+        "Hooks": [{"BeforeInstall": release_guard_function_name(world.target.environment)}],
     }
 
 
@@ -536,9 +539,18 @@ def test_hooks_are_checked_read_only_and_written_into_the_appspec(world):
         )
     ).run()
     assert world.appspec_sent()["Hooks"] == [
+        {"BeforeInstall": release_guard_function_name(world.target.environment)},
         {"AfterAllowTestTraffic": "CodeDeployHook_payment-dev-smoke"},
         {"BeforeAllowTraffic": "CodeDeployHook_payment-dev-canary-check"},
     ]
+
+
+def test_a_hook_of_the_callers_on_before_install_is_refused(world):
+    """BeforeInstall runs the release check (D55); CodeDeploy runs one
+    function per event."""
+    with pytest.raises(ReleaseInputError, match="BeforeInstall runs the release check"):
+        world.releaser(hooks=(("BeforeInstall", "CodeDeployHook_payment-dev-mine"),))
+    assert not world.sent.get("CreateDeployment")
 
 
 def test_digest_release_and_pin_digest_reference_the_image_by_digest(world):

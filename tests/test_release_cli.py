@@ -164,7 +164,11 @@ def test_dry_run_prints_the_plan_in_order_with_writes_after_all_checks():
         {"Base": 1, "CapacityProvider": "FARGATE", "Weight": 1},
         {"Base": 0, "CapacityProvider": "FARGATE_SPOT", "Weight": 4},
     ]
-    assert appspec_of(out)["Hooks"] == [{"BeforeAllowTraffic": "CodeDeployHook_payment-prod-smoke"}]
+    assert appspec_of(out)["Hooks"] == [
+        # The release check, always (D55).
+        {"BeforeInstall": "CodeDeployHook_payment-prod-release-guard"},
+        {"BeforeAllowTraffic": "CodeDeployHook_payment-prod-smoke"},
+    ]
     assert "gives up after 95 min" in out
     # The network lookup, by the names of config/naming.py, read-only.
     assert (

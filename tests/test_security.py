@@ -557,6 +557,8 @@ def test_logs_key_serves_cloudwatch_logs_and_alarms_of_this_account_only(securit
         # Deployment FAILURE/STOP events to the alarm topic (D51,
         # tests/test_deployment_alerts.py).
         "EventBridgePublishesToAlarmTopic",
+        # The release check's alerts (D55, tests/test_release_guard.py).
+        "ReleaseGuardPublishesToAlarmTopic",
     } | ({"NamedDirectUsers"} if exec_roles else set())
     assert set(logs) == expected
     service = logs["CloudWatchLogsEncryptsLogGroups"]

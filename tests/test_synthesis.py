@@ -434,3 +434,33 @@ def test_parallel_workers_synthesize_byte_identical_stacks(synth_outdir, backgro
     # Same content, and formatted exactly as cdktf formats it.
     assert (merged / "manifest.json").read_text() == manifest_text(expected)
     assert json.loads((merged / "guardrails-suppressions.json").read_text()) == {"suppressions": []}
+
+
+def test_a_workers_assets_folder_replaces_the_previous_one(tmp_path):
+    """A TerraformAsset (the release check's archive, D55) is a folder in the
+    stack's directory: the new one replaces the old whole (an old archive
+    left beside it would be stale), while what terraform init wrote stays."""
+    from stacks.synthesis import merge_outputs
+
+    name = "payment-dev-services"
+    outdir = tmp_path / "out"
+    previous_output(outdir, [name])
+    (outdir / "stacks" / name / "assets" / "code" / "OLD").mkdir(parents=True)
+    part = tmp_path / "worker-0"
+    new = part / "stacks" / name / "assets" / "code" / "NEW"
+    new.mkdir(parents=True)
+    (new / "archive.zip").write_text("zip")
+    (part / "stacks" / name / "cdk.tf.json").write_text("{}")
+    entry = {
+        "name": name,
+        "dependencies": [],
+        "annotations": [],
+        "synthesizedStackPath": f"stacks/{name}/cdk.tf.json",
+        "workingDirectory": f"stacks/{name}",
+    }
+    manifest = {"stacks": {name: entry}, "version": "0.21.0"}
+    (part / "manifest.json").write_text(json.dumps(manifest))
+    merge_outputs([part], outdir)
+    folder = outdir / "stacks" / name
+    assert [p.name for p in (folder / "assets" / "code").iterdir()] == ["NEW"]
+    assert (folder / ".terraform").is_dir()
