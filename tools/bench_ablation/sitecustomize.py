@@ -16,6 +16,7 @@ import importlib
 import importlib.abc
 import os
 import sys
+from typing import Any
 
 #: technique -> (module, when, what the patch does)
 TECHNIQUES = {
@@ -41,7 +42,7 @@ def _eager_provider_package(aws_module_name: str) -> None:
     from framework.distribution import ACTIVE
 
     package = importlib.import_module(ACTIVE.provider_package)
-    package.__payment_fast_loader__ = True
+    vars(package)["__payment_fast_loader__"] = True
 
 
 def _no_lazy_index(module) -> None:
@@ -102,7 +103,8 @@ class _Patcher(importlib.abc.MetaPathFinder):
                 break
         else:
             return None
-        loader, before, after = spec.loader, self.before.get(name), self.after.get(name, [])
+        loader: Any = spec.loader
+        before, after = self.before.get(name), self.after.get(name, [])
         run = loader.exec_module
 
         def exec_module(module):
