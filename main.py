@@ -2,10 +2,9 @@
 
 Select environments with PAYMENT_ENVIRONMENTS=dev,prod (default: all).
 The run's variables and the configuration are validated before any stack is
-constructed or any worker starts. Several environments are synthesized in
-parallel worker processes (PAYMENT_SYNTH_WORKERS, default one per CPU). The
-output directory either holds exactly the selected stacks and a manifest
-listing them, or, after a failure, neither (stacks/synthesis.py).
+constructed. The output directory either holds exactly the selected stacks
+and a manifest listing them, or, after a failure, neither
+(stacks/synthesis.py).
 """
 
 from __future__ import annotations
@@ -30,14 +29,7 @@ from config.model import placeholders
 
 
 def main() -> int:
-    from stacks.synthesis import (
-        WORKERS_VARIABLE,
-        invalidate,
-        plan_groups,
-        synthesize_in_parallel,
-        variable_problems,
-        worker_count,
-    )
+    from stacks.synthesis import invalidate, variable_problems
 
     outdir = Path(os.environ.get("CDKTF_OUTDIR", "cdktf.out"))
 
@@ -54,7 +46,7 @@ def main() -> int:
         return refuse(err)
     problems = variable_problems(os.environ, [env.name for env in defined])
     if problems:
-        # One line per bad variable, no traceback, before any worker starts.
+        # One line per bad variable, no traceback, before anything is built.
         return refuse("\n".join(problems))
     try:
         environments = load_environments(
@@ -62,12 +54,7 @@ def main() -> int:
         )
     except ConfigError as err:
         return refuse("\n".join(err.problems))
-    workers = worker_count(len(environments), os.environ.get(WORKERS_VARIABLE))
-    if workers > 1:
-        groups = plan_groups(environments, workers)
-        code = synthesize_in_parallel(groups, outdir, Path(__file__).resolve())
-    else:
-        code = synthesize(environments, defined)
+    code = synthesize(environments, defined)
     if code == 0:
         report = placeholder_report(environments)
         if report:

@@ -1,4 +1,4 @@
-"""The output directory's contract, the run's variables, parallel workers.
+"""The output directory's contract and the run's variables.
 
 **Output** (``cdktf.out`` or ``CDKTF_OUTDIR``). A synthesis either leaves
 exactly the selected stacks and a manifest that lists them, or it fails and
@@ -16,16 +16,6 @@ leaves no manifest and no stack file: nothing stale looks like a result.
   ``PAYMENT_RUN_BY_CDKTF_CLI=1``) unselected folders are left to the CLI,
   which removes them after reading the manifest and fails if they are gone.
 
-**Workers.** One process synthesizes all environments in about 6-7 s on a
-2-core machine, almost all of it single-threaded work in jsii's Node.js
-process. Environments are independent (no cross-environment references), so
-``main.py`` splits them over worker processes (``python main.py`` again with
-``PAYMENT_SYNTH_WORKERS=1``), each writing to its own directory inside the
-output directory; their stack files are then moved into place, one file per
-stack. Workers: ``PAYMENT_SYNTH_WORKERS`` (default one per CPU, at most one
-per environment). The merged output is the same as a single process writes
-(tests/test_synthesis.py).
-
 **Variables** are checked before anything runs (``variable_problems``):
 each bad value is one line naming the variable, the value and what is allowed.
 """
@@ -37,15 +27,11 @@ import json
 import os
 import re
 import shutil
-import subprocess
-import sys
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
-from config import ENVIRONMENTS_VARIABLE, ConfigError, EnvironmentConfig
+from config import ENVIRONMENTS_VARIABLE
 
-WORKERS_VARIABLE = "PAYMENT_SYNTH_WORKERS"
 #: Set by tools/cdktf_app.sh, the app command of cdktf.json.
 RUN_BY_CLI_VARIABLE = "PAYMENT_RUN_BY_CDKTF_CLI"
 MANIFEST = "manifest.json"
@@ -59,29 +45,6 @@ _NODE_RUNTIME = Path(__file__).resolve().parent.parent / "framework" / "node_run
 # --------------------------------------------------------------------------
 # Variables
 # --------------------------------------------------------------------------
-
-
-def parse_workers(raw: str | None) -> int | None:
-    """``PAYMENT_SYNTH_WORKERS``: None when unset or blank (one per CPU)."""
-    if raw is None or raw.strip() == "":
-        return None
-    try:
-        wanted = int(raw)
-    except ValueError:
-        wanted = 0
-    if wanted < 1:
-        raise ConfigError(
-            [f"{WORKERS_VARIABLE}: {raw!r} is not allowed; use a whole number of 1 or more"]
-        )
-    return wanted
-
-
-def worker_count(environment_count: int, raw: str | None = None, cpus: int | None = None) -> int:
-    """Workers to use: ``raw`` (the variable) or one per CPU, capped by environments."""
-    wanted = parse_workers(raw)
-    if wanted is None:
-        wanted = cpus if cpus is not None else (os.cpu_count() or 1)
-    return max(1, min(wanted, environment_count))
 
 
 def _import_mode_problem(environ: Mapping[str, str]) -> str | None:
@@ -110,10 +73,6 @@ def variable_problems(environ: Mapping[str, str], defined: Sequence[str]) -> lis
             f"allowed: {', '.join(defined)} (comma-separated), or leave it "
             "unset for all"
         )
-    try:
-        parse_workers(environ.get(WORKERS_VARIABLE))
-    except ConfigError as err:
-        problems += err.problems
     mode_problem = _import_mode_problem(environ)
     if mode_problem:
         problems.append(mode_problem)
@@ -190,40 +149,6 @@ def _write_atomically(path: Path, text: str) -> None:
     os.replace(partial, path)
 
 
-def read_part(part: Path) -> tuple[dict[str, dict], str, list[dict]]:
-    """A worker's output: its manifest's stacks and version, its suppressions."""
-    manifest = json.loads((part / MANIFEST).read_text())
-    report = part / SUPPRESSIONS
-    suppressions = json.loads(report.read_text())["suppressions"] if report.exists() else []
-    return manifest["stacks"], manifest["version"], suppressions
-
-
-def merge_outputs(parts: Sequence[Path], outdir: Path, remove_unselected: bool = True) -> None:
-    """Moves the workers' stack files into ``outdir`` and publishes the merged
-    manifest and report. Each stack's folder is kept: only its files from the
-    worker replace the ones of the same name."""
-    stacks: dict[str, dict] = {}
-    suppressions: list[dict] = []
-    version = ""
-    for part in parts:
-        part_stacks, version, part_suppressions = read_part(part)
-        stacks.update(part_stacks)
-        suppressions += part_suppressions
-    for part in parts:
-        for stack_dir in sorted((part / STACKS).iterdir()):
-            target = outdir / STACKS / stack_dir.name
-            target.mkdir(parents=True, exist_ok=True)
-            for item in stack_dir.iterdir():
-                destination = target / item.name
-                if item.is_dir() and destination.is_dir():
-                    # A folder the synthesis writes (a TerraformAsset's
-                    # ``assets``) replaces the previous one whole; the CLI's
-                    # ``.terraform`` is never in a worker's output.
-                    shutil.rmtree(destination)
-                os.replace(item, destination)
-    publish(outdir, stacks, version, suppressions, remove_unselected)
-
-
 def suppression_text(outdir: Path) -> str:
     found = json.loads((outdir / SUPPRESSIONS).read_text())["suppressions"]
     if not found:
@@ -233,65 +158,6 @@ def suppression_text(outdir: Path) -> str:
         f"  {s['stack']}: {s['address']}: {s['rule_id']} suppressed: {s['reason']}" for s in found
     ]
     return "\n".join(lines)
-
-
-# --------------------------------------------------------------------------
-# Workers
-# --------------------------------------------------------------------------
-
-
-def _weight(env: EnvironmentConfig) -> int:
-    # Roughly proportional to the resources an environment synthesizes.
-    return 40 + 25 * len(env.services) + (15 if env.load_balancer.waf else 0)
-
-
-def plan_groups(environments: Sequence[EnvironmentConfig], workers: int) -> list[list[str]]:
-    """Splits environments into ``workers`` groups of similar weight."""
-    groups: list[list[EnvironmentConfig]] = [[] for _ in range(workers)]
-    for env in sorted(environments, key=_weight, reverse=True):
-        lightest = min(groups, key=lambda g: sum(_weight(e) for e in g))
-        lightest.append(env)
-    order = {env.name: index for index, env in enumerate(environments)}
-    return [sorted((e.name for e in g), key=order.__getitem__) for g in groups if g]
-
-
-def synthesize_in_parallel(groups: list[list[str]], outdir: Path, main_script: Path) -> int:
-    """Runs one worker per group; returns the exit code for ``main.py``.
-
-    Every worker runs to its end, so one run reports the contract-rule
-    failures of every environment."""
-    outdir.mkdir(parents=True, exist_ok=True)
-    invalidate(outdir)
-    with tempfile.TemporaryDirectory(prefix=".synth-", dir=outdir) as tmp:
-        parts = [Path(tmp) / f"worker-{index}" for index in range(len(groups))]
-        workers = []
-        for group, part in zip(groups, parts, strict=True):
-            env = {
-                **os.environ,
-                ENVIRONMENTS_VARIABLE: ",".join(group),
-                WORKERS_VARIABLE: "1",
-                "CDKTF_OUTDIR": str(part),
-            }
-            workers.append(
-                subprocess.Popen(
-                    [sys.executable, str(main_script)],
-                    env=env,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE,
-                    text=True,
-                )
-            )
-        results = [(w, *w.communicate()) for w in workers]
-        failed = [(w, out, err) for w, out, err in results if w.returncode != 0]
-        if failed:
-            for _, out, err in failed:
-                sys.stdout.write(out)
-                sys.stderr.write(err)
-            print(failure_line(outdir), file=sys.stderr)
-            return failed[0][0].returncode
-        merge_outputs(parts, outdir, remove_unselected=not run_by_cli())
-    print(suppression_text(outdir))
-    return 0
 
 
 def failure_line(outdir: Path, environments: Iterable[str] = ()) -> str:

@@ -153,22 +153,10 @@ def svc_stack(stacks, env_name) -> SynthesizedStack:
 
 
 ROOT = Path(__file__).resolve().parent.parent
-#: The environments the two-worker background synthesis selects: the first
-#: two configured (one each per worker).
-PARALLEL_SELECTION = ENVIRONMENTS[:2]
 #: test name -> (what main.py runs with) of a background synthesis it needs.
 BACKGROUND_SYNTHESES = {
-    # The plain provider import, one process: proves the fast loader.
-    "test_plain_import_synthesizes_byte_identical_stacks": {
-        "PAYMENT_PROVIDER_IMPORT": "plain",
-        "PAYMENT_SYNTH_WORKERS": "1",
-    },
-    # Two worker processes (fast loader): proves the merge of main.py.
-    "test_parallel_workers_synthesize_byte_identical_stacks": {
-        "PAYMENT_PROVIDER_IMPORT": "fast",
-        "PAYMENT_SYNTH_WORKERS": "2",
-        "PAYMENT_ENVIRONMENTS": ",".join(PARALLEL_SELECTION),
-    },
+    # The plain provider import: proves the fast loader.
+    "test_plain_import_synthesizes_byte_identical_stacks": {"PAYMENT_PROVIDER_IMPORT": "plain"},
 }
 
 

@@ -262,3 +262,44 @@ def test_provider_modules_see_typing_forms_that_remember_subscriptions():
             str | int
         ]
     )
+
+
+# -- the benchmark's ablation shim (tools/bench_ablation, D53) ---------------
+
+
+def _fresh(path: Path, name: str):
+    """A private copy of a module file (the shim's patches must not touch
+    the session's modules)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_ablation_shim_switches_the_node_techniques_off(monkeypatch):
+    """`tools/bench_synth.py --ablation` measures a technique by patching it
+    out; a rename in framework/ must not leave it silently on."""
+    monkeypatch.delenv("PAYMENT_BENCH_ABLATE", raising=False)
+    shim = _fresh(ROOT / "tools" / "bench_ablation" / "sitecustomize.py", "_shim_under_test")
+    runtime = _fresh(ROOT / "framework" / "node_runtime.py", "_node_runtime_under_test")
+    shim._no_lazy_index(runtime)
+    shim._stock_launcher(runtime)
+    environ = {"NODE_OPTIONS": "--trace-warnings"}
+    assert runtime.configure(environ) == "fast"
+    assert "JSII_RUNTIME" not in environ
+    assert environ["NODE_OPTIONS"] == "--trace-warnings --no-deprecation"
+
+
+def test_ablation_shim_patches_names_that_exist():
+    import framework.aws
+    import framework.references
+
+    for module, name in (
+        (framework.aws, "_TYPING"),
+        (framework.aws, "_none_first"),
+        (framework.references, "read_once"),
+    ):
+        assert hasattr(module, name), f"{module.__name__}.{name}: update tools/bench_ablation"

@@ -211,7 +211,7 @@ def synthesize(build: Build, report: Path) -> tuple[float, float]:
         "CDKTF_OUTDIR": str(build.outdir),
         LAZY_REPORT_ENV: str(report),
     }
-    for name in ("PAYMENT_ENVIRONMENTS", "PAYMENT_SYNTH_WORKERS", "JSII_RUNTIME", "NODE_OPTIONS"):
+    for name in ("PAYMENT_ENVIRONMENTS", "JSII_RUNTIME", "NODE_OPTIONS"):
         env.pop(name, None)
     env.pop("PAYMENT_BASE_NODE_OPTIONS", None)
     report.unlink(missing_ok=True)
