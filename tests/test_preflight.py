@@ -25,6 +25,11 @@ from verify import preflight, report
 from verify.expected import Synthesized
 from verify.preflight import PreflightContext
 
+#: Operations tools replayed against simulated AWS: the second, separately
+#: timed step of make test (pytest.ini, docs/decisions.md D56).
+pytestmark = pytest.mark.aws_replay
+
+
 ACCOUNT = "123456789012"  # moto's
 
 

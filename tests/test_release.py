@@ -76,6 +76,10 @@ from tests.release_world import (  # noqa: F401  (fixtures)
     world,
 )
 
+#: Operations tools replayed against simulated AWS: the second, separately
+#: timed step of make test (pytest.ini, docs/decisions.md D56).
+pytestmark = pytest.mark.aws_replay
+
 
 # --------------------------------------------------------------- success path
 def test_success_registers_a_revision_that_differs_only_in_the_app_image(world):

@@ -25,6 +25,11 @@ from tests.release_example import (
     use_the_example,
 )
 
+#: Operations tools replayed against simulated AWS: the second, separately
+#: timed step of make test (pytest.ini, docs/decisions.md D56).
+pytestmark = pytest.mark.aws_replay
+
+
 ROOT = Path(__file__).resolve().parent.parent
 #: The configuration under test (the user's, or what PAYMENT_CONFIG names).
 CONFIGURED = load_environments()

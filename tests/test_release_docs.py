@@ -34,6 +34,10 @@ from tests.release_world import (  # noqa: F401  (fixtures)
     release_reads_the_example,
 )
 
+#: Operations tools replayed against simulated AWS: the second, separately
+#: timed step of make test (pytest.ini, docs/decisions.md D56).
+pytestmark = pytest.mark.aws_replay
+
 ROOT = Path(__file__).resolve().parent.parent
 COMMAND = f".venv/bin/python -m release --env staging --service payment-api --image-tag {TAG}"
 #: The paragraph that introduces the four blocks, and the section after them.

@@ -79,6 +79,11 @@ from tests.release_world import (  # noqa: F401  (fixtures)
     world,
 )
 
+#: Operations tools replayed against simulated AWS: the second, separately
+#: timed step of make test (pytest.ini, docs/decisions.md D56).
+pytestmark = pytest.mark.aws_replay
+
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

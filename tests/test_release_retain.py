@@ -21,6 +21,11 @@ from modules.ecr import lifecycle_policy
 from release.errors import ReleaseRefused
 from tests import release_world as _release
 
+#: Operations tools replayed against simulated AWS: the second, separately
+#: timed step of make test (pytest.ini, docs/decisions.md D56).
+pytestmark = pytest.mark.aws_replay
+
+
 # The release world of tests/release_world.py and the fixtures it needs.
 _happy_script = _release._happy_script
 aws_clients = _release.aws_clients

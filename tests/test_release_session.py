@@ -33,6 +33,11 @@ from release.target import target_from_config
 from tests.release_example import example_environment, use_the_example
 from tests.release_world import _fake_aws, _session
 
+#: Operations tools replayed against simulated AWS: the second, separately
+#: timed step of make test (pytest.ini, docs/decisions.md D56).
+pytestmark = pytest.mark.aws_replay
+
+
 ROOT = Path(__file__).resolve().parent.parent
 CHAINING = (
     "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by "

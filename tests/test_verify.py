@@ -22,6 +22,11 @@ from verify import expected, report
 from verify.checks import alarms, baseline, data, iam, policies, services
 from verify.context import Context
 
+#: Operations tools replayed against simulated AWS: the second, separately
+#: timed step of make test (pytest.ini, docs/decisions.md D56).
+pytestmark = pytest.mark.aws_replay
+
+
 ACCOUNT = "123456789012"  # moto's
 DIGEST = "sha256:" + "a" * 64
 OTHER_DIGEST = "sha256:" + "b" * 64

@@ -13,6 +13,10 @@ from tests.conftest import ENVIRONMENTS
 from verify import report
 from verify.cli import run
 
+#: Operations tools replayed against simulated AWS: the second, separately
+#: timed step of make test (pytest.ini, docs/decisions.md D56).
+pytestmark = pytest.mark.aws_replay
+
 
 @pytest.fixture
 def fake_aws(monkeypatch):
