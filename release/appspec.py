@@ -18,6 +18,12 @@ from release.errors import ReleaseInputError, ReleaseRefused
 from release.network import NetworkConfiguration
 from release.target import ReleaseTarget
 
+# Fields describe_task_definition returns that register_task_definition does
+# not accept: spelled once, in the release check's function, which is
+# deployed alone and cannot import this package (D55). Everything else of a
+# revision is copied unchanged.
+from release_guard.handler import READ_ONLY_TASK_DEFINITION_FIELDS
+
 #: Lifecycle events of an ECS deployment that may run a Lambda hook, in the
 #: order CodeDeploy runs them.
 ECS_HOOK_EVENTS = (
@@ -38,19 +44,6 @@ _FUNCTION_PATTERN = re.compile(
 #: before the replacement task set is created, so a refused task definition
 #: never runs. Every AppSpec the release tool writes names it.
 GUARD_HOOK_EVENT = "BeforeInstall"
-
-#: Fields describe_task_definition returns that register_task_definition does
-#: not accept (AWS sets them). Everything else is copied unchanged.
-READ_ONLY_TASK_DEFINITION_FIELDS = (
-    "compatibilities",
-    "deregisteredAt",
-    "registeredAt",
-    "registeredBy",
-    "requiresAttributes",
-    "revision",
-    "status",
-    "taskDefinitionArn",
-)
 
 
 @dataclass(frozen=True, kw_only=True)

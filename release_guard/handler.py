@@ -33,9 +33,10 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-#: Fields describe_task_definition returns that AWS sets (the same list as
-#: release.appspec.READ_ONLY_TASK_DEFINITION_FIELDS; tests keep them equal:
-#: the function cannot import the release tool).
+#: Fields describe_task_definition returns that register_task_definition does
+#: not accept (AWS sets them); the release tool imports this list
+#: (release.appspec), tests/test_release.py checks it against botocore's
+#: model.
 READ_ONLY_TASK_DEFINITION_FIELDS = (
     "compatibilities",
     "deregisteredAt",

@@ -14,8 +14,6 @@ import copy
 
 import pytest
 
-from release.appspec import READ_ONLY_TASK_DEFINITION_FIELDS
-from release_guard import handler
 from release_guard.handler import check_task_definition, role_name
 from tests.release_guard_helpers import APP, DIGEST, OTHER_DIGEST, running
 
@@ -160,11 +158,6 @@ def test_a_removed_container_and_a_missing_app_are_refused():
         "container app removed",
         "no container app (the one the load balancer routes to)",
     ]
-
-
-def test_the_read_only_fields_are_the_release_tools():
-    """The function cannot import the release tool; the two lists stay equal."""
-    assert handler.READ_ONLY_TASK_DEFINITION_FIELDS == READ_ONLY_TASK_DEFINITION_FIELDS
 
 
 @pytest.mark.parametrize(

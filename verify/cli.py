@@ -12,7 +12,7 @@ from pathlib import Path
 from config import ConfigError, load_environments
 from verify import expected, report
 from verify.checks import CHECKS
-from verify.context import Context, Unreadable
+from verify.context import Context, Unreadable, session_clients
 
 
 class InputError(Exception):
@@ -122,14 +122,7 @@ def run(argv: list[str] | None = None, session=None, now: datetime | None = None
         return report.EXIT_CREDENTIALS
 
     synth.bind(partition, account, env.region)
-    clients: dict = {}
-
-    def client(name: str, region: str | None = None):
-        where = region or env.region
-        if (name, where) not in clients:
-            clients[name, where] = session.client(name, region_name=where)
-        return clients[name, where]
-
+    client = session_clients(session, env.region)
     ctx = Context(
         env=env,
         synth=synth,

@@ -10,6 +10,20 @@ from config import EnvironmentConfig
 from verify.expected import Synthesized
 
 
+def session_clients(session, default_region: str) -> Callable[..., object]:
+    """``Context.client`` for a boto3 session: one client per service and
+    region (None: ``default_region``), made on first use."""
+    clients: dict[tuple[str, str], object] = {}
+
+    def client(name: str, region: str | None = None):
+        where = region or default_region
+        if (name, where) not in clients:
+            clients[name, where] = session.client(name, region_name=where)
+        return clients[name, where]
+
+    return client
+
+
 class Unreadable(Exception):
     """An AWS read failed; the message names the call and the error."""
 

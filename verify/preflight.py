@@ -30,7 +30,7 @@ from config.model import baseline_owner
 from config.naming import key_policy_administrators, stack_name, state_key
 from verify import report
 from verify.cli import CredentialsError, InputError, identity
-from verify.context import Context, Unreadable
+from verify.context import Context, Unreadable, session_clients
 from verify.expected import Synthesized
 from verify.report import Result, failed, not_applicable, passed, unreadable
 
@@ -595,14 +595,7 @@ def run(argv: list[str] | None = None, session=None, out=None) -> int:
         print(f"preflight: {err}", file=sys.stderr)
         return report.EXIT_CREDENTIALS
 
-    clients: dict = {}
-
-    def client(name: str, region: str | None = None):
-        where = region or env.region
-        if (name, where) not in clients:
-            clients[name, where] = session.client(name, region_name=where)
-        return clients[name, where]
-
+    client = session_clients(session, env.region)
     ctx = PreflightContext(
         env=env,
         synth=Synthesized(env=env, outdir=Path()),
