@@ -41,7 +41,8 @@ ROOT = Path(__file__).resolve().parent.parent
 _MODULE_NAME = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 _UNEXPECTED = re.compile(r"(\w+)\.__init__\(\) got an unexpected keyword argument '(\w+)'")
 _MISSING = re.compile(r"(\w+)\.__init__\(\) missing \d+ required keyword-only arguments?: (.+)$")
-_LIBRARY = (Path(__file__).resolve(), Path(model.__file__).resolve())
+#: The loader and the model package: a frame there is never the user's.
+_LIBRARY = (Path(__file__).resolve(), *Path(model.__file__).resolve().parent.glob("*.py"))
 
 
 def configuration_name(environ: Mapping[str, str] = os.environ) -> str:

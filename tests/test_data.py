@@ -504,7 +504,7 @@ def test_construct_without_monitoring_creates_no_role(unit):
     assert instance["monitoring_interval"] == 0 and "monitoring_role_arn" not in instance
 
 
-# --- Bad configuration fails with a clear message (config/model.py) ----
+# --- Bad configuration fails with a clear message (config/model/validation.py) ----
 
 
 def with_db(env, **changes):

@@ -1,32 +1,52 @@
-"""Typed environment configuration, validated once when it is loaded.
-
-Every class is a frozen, keyword-only dataclass. ``validate_environment``
-collects every problem and raises one ``ConfigError`` naming the field, the
-value given and what is allowed, before any stack is constructed (so nothing
-is half-written).
+"""The rules of the configuration: ``validate_all`` checks the declared
+types first (``type_problems``), then every value of each environment and of
+the set, and raises one ``ConfigError`` naming each field, the value given
+and what is allowed.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import ipaddress
 import math
 import re
 import types
 import typing
 from collections.abc import Iterable
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import fields, is_dataclass
 
-#: Policy follows the tier an environment declares, never its name: a
-#: production-tier environment gets every production rule (configuration,
-#: contract rules, checkov exceptions) whatever it is called.
-PRODUCTION = "production"
-NON_PRODUCTION = "non-production"
-TIERS = (PRODUCTION, NON_PRODUCTION)
+from config.model.placeholders import PLACEHOLDER_ACCOUNT_ID
+from config.model.timing import (
+    ECS_DEPLOYMENT_CONFIGS,
+    MAX_SCAN_WAIT_MINUTES,
+    RELEASE_SESSION_MINUTES,
+    deployment_minutes,
+)
+from config.model.types import (
+    BASELINE_CONTROLS,
+    FINDING_ALERT_SEVERITIES,
+    FINDING_SEVERITIES,
+    KEPT_UNLESS_PROVIDED,
+    KEY_POLICY_ADMINISTRATOR_SSO,
+    MIN_LOCK_CHANGEABLE_DAYS,
+    PLACEHOLDER_GITHUB_REPOSITORY,
+    PRODUCTION_BLOCKING_SEVERITIES,
+    SECURITY_BASELINE_PROVIDERS,
+    THIS_REPOSITORY,
+    TIERS,
+    VAULT_LOCK_COMPLIANCE,
+    VAULT_LOCK_MODES,
+    ConfigError,
+    EnvironmentConfig,
+    ServiceConfig,
+)
+
 BOOTSTRAP_STATES = ("local", "s3")
+
+
 #: Environment names: they end up in resource names (``payment-<env>-internal``
 #: must fit the 32-character ALB limit).
 ENVIRONMENT_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,10}[a-z0-9]$")
+
 
 # Fargate task sizes: cpu units -> allowed memory (MiB).
 FARGATE_SIZES: dict[int, tuple[int, ...]] = {
@@ -38,6 +58,7 @@ FARGATE_SIZES: dict[int, tuple[int, ...]] = {
     8192: tuple(range(16384, 61440 + 1, 4096)),
     16384: tuple(range(32768, 122880 + 1, 8192)),
 }
+
 
 # CloudWatch Logs accepts only these retention periods.
 LOG_RETENTION_DAYS = (
@@ -65,404 +86,72 @@ LOG_RETENTION_DAYS = (
     3653,
 )
 
-#: ECR's image scan finding severities, most severe first
-#: (ImageScanFindings.findingSeverityCounts keys).
-FINDING_SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNDEFINED")
-#: Severities a production-tier release always refuses unless accepted with a
-#: reason: PCI DSS 11.3.1 has high-risk and critical vulnerabilities resolved
-#: (docs/release.md, "Trusting a release").
-PRODUCTION_BLOCKING_SEVERITIES = ("CRITICAL", "HIGH")
-#: Longest scan wait a release accepts (minutes); ECR's basic scan of a pushed
-#: image takes minutes, and a release job should not hang for hours.
-MAX_SCAN_WAIT_MINUTES = 60
-
-# CodeDeploy predefined ECS deployment configurations.
-ECS_DEPLOYMENT_CONFIGS = (
-    "CodeDeployDefault.ECSAllAtOnce",
-    "CodeDeployDefault.ECSLinear10PercentEvery1Minutes",
-    "CodeDeployDefault.ECSLinear10PercentEvery3Minutes",
-    "CodeDeployDefault.ECSCanary10Percent5Minutes",
-    "CodeDeployDefault.ECSCanary10Percent15Minutes",
-)
-#: How CodeDeploy spells a predefined ECS configuration's settings in its
-#: name: all at once, or X percent every Y minutes, or X percent first and
-#: the rest Y minutes later.
-_PREDEFINED_CONFIG = re.compile(
-    r"CodeDeployDefault\.ECS(?:(?P<all>AllAtOnce)"
-    r"|Linear(?P<step>\d+)PercentEvery(?P<every>\d+)Minutes?"
-    r"|Canary(?P<canary>\d+)Percent(?P<wait>\d+)Minutes?)"
-)
-#: Task start-up, health checks and hooks on top of the shifting itself.
-RELEASE_MARGIN_MINUTES = 30
-#: Unknown (custom) deployment configuration: assume an hour of shifting.
-UNKNOWN_SHIFT_MINUTES = 60
-#: The release role's session and the release workflow's job timeout
-#: (modules/release_role.py, .github/workflows/release.yml): a release
-#: (scan wait + shifting + blue termination + margin) must end within it, or
-#: its credentials expire while CodeDeploy still runs (docs/release.md).
-RELEASE_SESSION_MINUTES = 180
-
-
-def shift_minutes(config_name: str) -> int | None:
-    """Minutes a predefined CodeDeploy ECS configuration takes to shift all
-    traffic, read from its name: AllAtOnce 0; LinearXPercentEveryYMinutes
-    100/X steps of Y minutes; CanaryXPercentYMinutes Y. None for any other
-    (custom) configuration."""
-    match = _PREDEFINED_CONFIG.fullmatch(config_name)
-    if match is None:
-        return None
-    if match["all"]:
-        return 0
-    if match["step"]:
-        return math.ceil(100 / int(match["step"])) * int(match["every"])
-    return int(match["wait"])
-
-
-def deployment_minutes(deployment: DeploymentConfig) -> int:
-    """How long a CodeDeploy ECS deployment may take: traffic shifting +
-    blue task termination + margin (an ECS deployment only succeeds after
-    the original task set is terminated)."""
-    shift = shift_minutes(deployment.config_name)
-    if shift is None:
-        shift = UNKNOWN_SHIFT_MINUTES
-    return shift + deployment.terminate_blue_after_minutes + RELEASE_MARGIN_MINUTES
-
 
 SERVICE_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
+
+
 SECRET_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,40}[a-z0-9]$")
+
+
 REGION_PATTERN = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+
+
 ACCOUNT_PATTERN = re.compile(r"^\d{12}$")
+
+
 PATH_PATTERN = re.compile(r"^/[A-Za-z0-9_\-/]*$")
+
+
 BUCKET_PATTERN = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+
 CERTIFICATE_ARN_PATTERN = re.compile(
     r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[A-Za-z0-9-]+$"
 )
+
+
 #: A DNS name clients use: dot-separated labels of lowercase letters, digits
 #: and inner hyphens, at most 63 each, at least two labels.
 DOMAIN_NAME_PATTERN = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+
+
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
 PLATFORM_VERSION_PATTERN = re.compile(r"^\d+\.\d+\.\d+$")
+
+
 IMAGE_TAG_PATTERN = re.compile(r"^(sha256:[a-f0-9]{64}|[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})$")
+
+
 METRIC_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_./#:-]{1,255}$")
+
+
 # Aurora PostgreSQL pauses at 0 ACU from these minor versions on (majors
 # 17 and later from their first release; 12 and older never).
 AUTO_PAUSE_MIN_MINOR = {13: 15, 14: 12, 15: 7, 16: 3}
+
+
 # Reserved by the platform: the load balancers and Aurora use these.
 RESERVED_PORTS = (80, 443, 5432)
+
+
 # Listener rule priorities an ALB accepts (ELBv2 CreateRule).
 LISTENER_PRIORITIES = range(1, 50000 + 1)
 
 
-class ConfigError(ValueError):
-    """One or more configuration values are not allowed.
-
-    ``problems`` holds one message per bad field; ``str()`` joins them.
-    """
-
-    def __init__(self, problems: Iterable[str]):
-        self.problems = tuple(problems)
-        if len(self.problems) == 1:
-            super().__init__(f"invalid configuration: {self.problems[0]}")
-        else:
-            super().__init__(
-                "invalid configuration:\n" + "\n".join(f"  - {p}" for p in self.problems)
-            )
-
-
-@dataclass(frozen=True, kw_only=True)
-class CustomScalingMetric:
-    """A metric the service publishes itself and scales on (target tracking).
-
-    ``namespace``/``name``: where the service publishes it, with dimension
-    ``ServiceName=<service>``. ``target_value``: the per-task value to hold.
-    ``statistic``: how CloudWatch aggregates it (Average, Sum, Maximum...).
-    """
-
-    namespace: str
-    name: str
-    target_value: float
-    statistic: str = "Average"
-    #: Alarm when the metric stays above this for 3 periods (None: 2x target).
-    alarm_threshold: float | None = None
-
-
-_Config = typing.TypeVar("_Config")
-
-
-def override(value: _Config, **changes: object) -> _Config:
-    """A copy of a configuration value (``ServiceConfig``, ``DatabaseConfig``,
-    any of these frozen dataclasses) with ``changes``: the one way to change
-    fields for one environment, e.g. a service's CPU and memory::
-
-        services=tuple(
-            override(svc, cpu=1024, memory_mib=2048) if svc.name == "payment-api" else svc
-            for svc in _services(scale=1, spot=True)
-        )
-
-    A name that is not a field of the value is refused with the fields it has
-    (``ConfigError``); the copy is validated with everything else at load."""
-    if not is_dataclass(value) or isinstance(value, type):
-        raise ConfigError([f"override: {value!r} is not a configuration value"])
-    known = [f.name for f in fields(value) if f.init]
-    unknown = sorted(set(changes) - set(known))
-    if unknown:
-        raise ConfigError(
-            [
-                f"override: {type(value).__name__} has no field {name!r}; "
-                f"fields: {', '.join(known)}"
-                for name in unknown
-            ]
-        )
-    return dataclasses.replace(value, **changes)
-
-
-@dataclass(frozen=True, kw_only=True)
-class ServiceConfig:
-    """One containerised service behind a load balancer, released blue/green."""
-
-    name: str
-    #: Container port the app listens on (also the target group port).
-    port: int
-    #: Fargate task size; must be a supported cpu/memory pair.
-    cpu: int
-    memory_mib: int
-    desired_count: int
-    min_count: int
-    max_count: int
-    #: True: behind the internet-facing ALB. False: behind the internal ALB.
-    public: bool
-    #: Path prefix routed to this service, e.g. ``/payments``.
-    path_prefix: str
-    #: Priority of its listener rules (production and test listener), 1-50000,
-    #: unique among the services on the same load balancer (public: the
-    #: internet-facing one; otherwise the internal one). Given here, never
-    #: taken from list order: inserting a service must not renumber the rules
-    #: of the others. Leave gaps (10, 20, ...) for manual rules in an incident.
-    listener_priority: int
-    health_check_path: str = "/health"
-    #: Run part of the capacity on FARGATE_SPOT: FARGATE keeps a base of
-    #: ``on_demand_base`` tasks and takes one share of the rest, FARGATE_SPOT
-    #: ``spot_weight`` shares (the original design: base 1, 1:4). A change
-    #: reaches a running service with its next release (AppSpec).
-    use_spot: bool = False
-    spot_weight: int = 4
-    on_demand_base: int = 1
-    #: Names of application secrets (EnvironmentConfig.secrets) it may read.
-    secrets: tuple[str, ...] = ()
-    #: Whether its tasks may open connections to the database.
-    uses_database: bool = False
-    #: Tag of the image in its ECR repository used at service creation.
-    image_tag: str = "bootstrap"
-    #: Let operators open a shell with ECS Exec (audited, KMS-encrypted).
-    #: Create-time on a CODE_DEPLOY service (docs/services.md, "Create-time
-    #: settings"): a change applies when the service is re-created.
-    enable_execute_command: bool = False
-    #: Fargate platform version, pinned: ECS reports the resolved version of
-    #: "LATEST" (containers-roadmap #2840), and on a CODE_DEPLOY service it
-    #: changes only through a CodeDeploy deployment, so every release's
-    #: AppSpec carries this value (docs/decisions.md D20).
-    platform_version: str = "1.4.0"
-    #: A metric the service publishes and scales on; None: no custom scaling.
-    custom_metric: CustomScalingMetric | None = None
-    #: Target for CPU / memory utilisation (percent) and requests per target.
-    cpu_target_percent: float = 60.0
-    memory_target_percent: float = 70.0
-    requests_per_target: int = 500
-
-
-@dataclass(frozen=True, kw_only=True)
-class DatabaseConfig:
-    """Aurora Serverless v2 PostgreSQL."""
-
-    engine_version: str = "16.6"
-    min_capacity_acu: float = 0.5
-    max_capacity_acu: float = 4.0
-    #: Seconds of idleness before pausing (0 ACU); None disables auto-pause.
-    auto_pause_seconds: int | None = None
-    #: Readers in addition to the writer, each in another AZ.
-    reader_count: int = 1
-    backup_retention_days: int = 7
-    deletion_protection: bool = True
-    database_name: str = "payments"
-    master_username: str = "payments_admin"
-    #: Set True only for the apply that performs a major version upgrade
-    #: (docs/data-and-secrets.md §3.5); otherwise the cluster ignores
-    #: engine_version, which RDS raises with automatic minor upgrades.
-    major_version_upgrade: bool = False
-
-
-@dataclass(frozen=True, kw_only=True)
-class LoadBalancerConfig:
-    """Listeners of the ALBs."""
-
-    #: ACM certificate for HTTPS. None means plain HTTP (needs allow_plain_http).
-    certificate_arn: str | None = None
-    #: The DNS names clients reach the load balancers by (records kept
-    #: outside this repository), e.g. ``("api.example.com",)``: the preflight
-    #: checks that the certificate covers each (docs/cli.md, "Preflight").
-    #: Empty: which names it must cover is not checked.
-    domain_names: tuple[str, ...] = ()
-    #: Explicit opt-in to plain HTTP listeners; refused in the production tier.
-    allow_plain_http: bool = False
-    #: Port of the test listener CodeDeploy uses before shifting traffic.
-    test_listener_port: int = 8443
-    #: Public ranges (CI runners', VPN egress) that may call the internet-
-    #: facing ALB's test listener, which clients reach on its public
-    #: addresses; private ranges are refused. The VPC's NAT gateway addresses
-    #: are always admitted (in-VPC test hooks leave through them), and the
-    #: internal ALB's test listener admits the VPC (docs/services.md).
-    test_listener_cidrs: tuple[str, ...] = ()
-    #: Internet-facing ALB ingress (production listener).
-    public_ingress_cidrs: tuple[str, ...] = ("0.0.0.0/0",)
-    deletion_protection: bool = False
-    access_logs: bool = False
-    waf: bool = False
-    idle_timeout_seconds: int = 60
-    deregistration_delay_seconds: int = 30
-
-
-@dataclass(frozen=True, kw_only=True)
-class DeploymentConfig:
-    """How CodeDeploy shifts traffic between the blue and green task sets."""
-
-    config_name: str = "CodeDeployDefault.ECSAllAtOnce"
-    #: Minutes the old (blue) tasks keep running after a successful shift.
-    terminate_blue_after_minutes: int = 5
-    #: Roll back automatically when a service health alarm fires.
-    rollback_on_alarm: bool = False
-
-
-@dataclass(frozen=True, kw_only=True)
-class AlarmConfig:
-    """Thresholds of the CloudWatch alarms (every alarm and its threshold field:
-    docs/observability.md, "The alarms")."""
-
-    #: Who hears about alarms and failed deployments: e-mail subscriptions of
-    #: the alarm topic. Required in the production tier and wherever
-    #: ``deployment.rollback_on_alarm`` stops releases (docs/decisions.md D51).
-    emails: tuple[str, ...] = ()
-    #: Elsewhere, no address only with a reason said here (e.g. "dev: read
-    #: on the dashboard"); refused next to addresses and where they are
-    #: required.
-    unsubscribed_reason: str | None = None
-    alb_5xx_rate_percent: float = 5.0
-    target_5xx_rate_percent: float = 5.0
-    #: A colour (blue or green task set) failing more than this share of its
-    #: requests in one minute rolls a release back at once (docs/decisions.md D44).
-    failing_colour_percent: float = 10.0
-    p99_latency_seconds: float = 2.0
-    cpu_percent: float = 85.0
-    memory_percent: float = 85.0
-    db_cpu_percent: float = 80.0
-    db_acu_utilization_percent: float = 90.0
-    db_connections: int = 400
-    evaluation_periods: int = 3
-    period_seconds: int = 60
-
-
-#: IAM Identity Center names the role of a permission set
-#: ``aws-reserved/sso.amazonaws.com/<region>/AWSReservedSSO_<set>_<suffix>``,
-#: without ``<region>/`` when the identity source is in us-east-1 (IAM
-#: Identity Center user guide, "Referencing permission sets in resource
-#: policies, Amazon EKS Cluster config maps, and AWS KMS key policies",
-#: https://docs.aws.amazon.com/singlesignon/latest/userguide/referencingpermissionsets.html).
-KEY_POLICY_ADMINISTRATOR_SSO = (
-    "aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_PaymentPlatformAdministrator_*",
-    "aws-reserved/sso.amazonaws.com/AWSReservedSSO_PaymentPlatformAdministrator_*",
-)
-
-
-@dataclass(frozen=True, kw_only=True)
-class AccessConfig:
-    """IAM roles of the environment's account that key and secret policies
-    and the release role name (PCI DSS 3.6.1, 7.2.2; docs/pci-responsibility.md). The roles
-    are the customer's (organization baseline or identity center); policies
-    match them by ARN with ``aws:PrincipalArn``, so they need not exist when
-    the policies are written. Names, not ARNs: the account is the
-    environment's.
-    """
-
-    #: Runs Terraform for this environment: may change key and secret
-    #: policies. None: ``payment-<env>-deploy`` (``EnvironmentConfig.deploy_role``;
-    #: the release tool's trusted base registrations name the same role).
-    deploy_role_name: str | None = None
-    #: Administer keys (describe, tag, rotate, enable), never use them,
-    #: never change their policies.
-    key_administrator_role_names: tuple[str, ...] = ("payment-key-administrator",)
-    #: The people who apply stacks by hand (docs/decisions.md D42: the
-    #: bootstrap and baseline stacks, a first apply of the others): IAM role
-    #: path and name patterns (``*``, ``?`` allowed; the account is the
-    #: environment's), matched against ``aws:PrincipalArn``. Key policies
-    #: let them, besides the deploy and break-glass roles and the root user,
-    #: change policies and delete keys: KMS refuses CreateKey and
-    #: PutKeyPolicy to a caller the new policy would lock out (D46). The
-    #: default matches the Identity Center permission set
-    #: ``PaymentPlatformAdministrator`` in any region (KEY_POLICY_ADMINISTRATOR_SSO).
-    key_policy_administrator_role_patterns: tuple[str, ...] = KEY_POLICY_ADMINISTRATOR_SSO
-    #: Emergency access: may change or delete key and secret policies.
-    break_glass_role_name: str = "payment-break-glass"
-    #: May set secret values and change secret policies.
-    secret_administrator_role_names: tuple[str, ...] = ("payment-secret-administrator",)
-    #: Named roles or users (ARNs, no wildcard, never an account's root)
-    #: that may assume the release role besides the release workflow's job
-    #: and the break-glass role; empty: nobody else (D52).
-    release_principal_arns: tuple[str, ...] = ()
-
-
-#: AWS Backup Vault Lock modes (docs/backup.md): ``compliance`` locks the
-#: vault for good once ``lock_changeable_for_days`` have passed (nobody, not
-#: even the root user, can delete a recovery point early or remove the lock);
-#: ``governance`` can be removed by a principal allowed to call
-#: DeleteBackupVaultLockConfiguration.
-VAULT_LOCK_COMPLIANCE = "compliance"
-VAULT_LOCK_GOVERNANCE = "governance"
-VAULT_LOCK_MODES = (VAULT_LOCK_COMPLIANCE, VAULT_LOCK_GOVERNANCE)
 #: Continuous backup (point-in-time recovery) keeps 1-35 days; its restorable
 #: time lags at most about 5 minutes (AWS Backup developer guide,
 #: "Continuous backups and point-in-time recovery (PITR)").
 CONTINUOUS_BACKUP_LAG_MINUTES = 5
-#: Vault Lock compliance mode: the grace time is at least 3 days
-#: (PutBackupVaultLockConfiguration ChangeableForDays).
-MIN_LOCK_CHANGEABLE_DAYS = 3
+
+
 #: Daily recovery points kept at least this long in the production tier.
 PRODUCTION_MIN_BACKUP_RETENTION_DAYS = 35
+
+
 #: EventBridge schedule expressions a restore testing plan accepts.
 SCHEDULE_PATTERN = re.compile(r"^(cron|rate)\(.+\)$")
-
-
-@dataclass(frozen=True, kw_only=True)
-class BackupConfig:
-    """Recovery objectives of the environment's database and the AWS Backup
-    set-up that keeps them (docs/backup.md, docs/decisions.md D48).
-
-    Continuous backup (point-in-time) keeps ``database.backup_retention_days``
-    (1-35); AWS Backup then manages the cluster's own retention.
-    """
-
-    #: Most data (minutes) a restore may lose. Continuous backup restores to
-    #: within about 5 minutes of the failure, so at least 5. In the second
-    #: region the copies are daily: docs/backup.md states that figure.
-    rpo_minutes: int = 15
-    #: Longest time (minutes) from the decision to restore until the services
-    #: run on the restored database (the runbook's steps add up to it).
-    rto_minutes: int = 240
-    #: Days a daily recovery point (and its copy) is kept.
-    retention_days: int = 35
-    #: Region of the copy vault (its own key there). None: no copy
-    #: (refused in the production tier).
-    copy_region: str | None = None
-    #: Another account that also receives each daily copy, into a vault of
-    #: the same name in ``copy_region`` that account creates (cross-account
-    #: copy needs AWS Organizations' opt-in). None: no second account.
-    copy_account_id: str | None = None
-    #: ``compliance`` (required in the production tier) or ``governance``.
-    vault_lock_mode: str = VAULT_LOCK_GOVERNANCE
-    #: Compliance mode only: days until the lock becomes immutable (>= 3).
-    lock_changeable_for_days: int = MIN_LOCK_CHANGEABLE_DAYS
-    #: When the restore test runs (EventBridge cron or rate expression, UTC).
-    restore_test_schedule: str = "cron(0 5 ? * SUN *)"
-    #: Hours the restored copy may be checked before AWS Backup deletes it.
-    restore_test_validation_hours: int = 4
 
 
 #: GitHub repositories as the OIDC ``sub`` names them: ``owner/repo``, the
@@ -470,282 +159,14 @@ class BackupConfig:
 #: hyphens, at most 39), the repository by its own (letters, digits, ``.``,
 #: ``_``, ``-``, at most 100).
 GITHUB_OWNER_PATTERN = re.compile(r"^(?=.{1,39}$)[A-Za-z0-9](?:-?[A-Za-z0-9])*$")
+
+
 GITHUB_REPOSITORY_NAME_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
-#: Stand-in until the real repository is configured. Its owner is longer than
-#: GitHub allows (39), so no GitHub account can ever hold it and no workflow
-#: can assume the roles while it is in place (dev and staging have no
-#: account id to stop a deployment, unlike the placeholder account).
-PLACEHOLDER_GITHUB_REPOSITORY = "replace-with-your-github-organization-name/payment-platform"
 
 
-@dataclass(frozen=True, kw_only=True)
-class PipelineConfig:
-    """The identities the CI pipeline assumes in the environment's account
-    (docs/ci.md), created by the bootstrap stack: the account's GitHub OIDC
-    provider, the plan role (pull requests) and the deploy role
-    (``EnvironmentConfig.deploy_role``: its name stays in ``access``, where
-    key and secret policies read it)."""
-
-    #: The repository whose workflows assume the roles, ``owner/repo``
-    #: exactly (no wildcards). Left out: PLACEHOLDER_GITHUB_REPOSITORY,
-    #: listed by ``placeholders`` until replaced.
-    github_repository: str = PLACEHOLDER_GITHUB_REPOSITORY
-    #: Read-only role of pull-request plans. None: ``payment-<env>-plan``.
-    plan_role_name: str | None = None
-    #: An account has one OIDC provider per URL: True, this environment's
-    #: bootstrap creates GitHub's; False, it exists already (another
-    #: environment of the same account creates it, or the organization) and
-    #: the bootstrap looks it up by URL. Environments with the same
-    #: ``account_id`` must not both create it.
-    creates_github_oidc_provider: bool = True
-
-
-@dataclass(frozen=True, kw_only=True)
-class ReleaseConfig:
-    """What ``python -m release`` accepts (docs/release.md, "Trusting a
-    release"). Whether the findings refuse the release or only warn follows
-    the tier: the production tier refuses them unless accepted with a reason
-    (``--accept-findings``), other tiers warn."""
-
-    #: Scan finding severities that block a release (FINDING_SEVERITIES);
-    #: CRITICAL always, HIGH too in the production tier.
-    blocking_severities: tuple[str, ...] = ("CRITICAL",)
-    #: Minutes to wait for ECR's scan of the released digest (ECR scans on
-    #: push); ``--scan-wait-minutes`` overrides it for one release.
-    scan_wait_minutes: float = 10.0
-
-
-#: Who runs the account-level security baseline (CloudTrail, GuardDuty,
-#: AWS Config, Security Hub, the ``RDSOSMetrics`` log group) of an account
-#: and region (docs/pci-responsibility.md, docs/decisions.md D35).
-THIS_REPOSITORY = "this_repository"
-PROVIDED_BY_ORGANIZATION = "provided_by_organization"
-SECURITY_BASELINE_PROVIDERS = (THIS_REPOSITORY, PROVIDED_BY_ORGANIZATION)
 LOG_DESTINATION_ARN_PATTERN = re.compile(
     r"^arn:aws[a-z-]*:logs:[a-z]{2}(-gov)?-[a-z]+-\d:\d{12}:destination:[A-Za-z0-9_.#/-]{1,512}$"
 )
-
-
-#: Finding severities, lowest first, as Security Hub labels them (ASFF
-#: ``Severity.Label``); GuardDuty's numeric severity of each is its
-#: lower bound (modules/security_alerts.py ``GUARDDUTY_SEVERITY_FLOORS``).
-FINDING_ALERT_SEVERITIES = ("LOW", "MEDIUM", "HIGH", "CRITICAL")
-#: The baseline's controls, each provided by this repository or the
-#: organization (``SecurityBaselineConfig``): the trail of management
-#: events, GuardDuty, the AWS Config recorder and delivery channel, Security
-#: Hub, the ``RDSOSMetrics`` log group (with the audit CMK), and the data
-#: events of the Terraform state buckets (docs/decisions.md D50).
-BASELINE_CONTROLS = (
-    "trail",
-    "guardduty",
-    "config_recorder",
-    "security_hub",
-    "rds_os_metrics",
-    "state_data_events",
-)
-#: Controls an organization baseline rarely provides: this repository keeps
-#: them unless their own field says otherwise, whatever ``provided_by`` says.
-KEPT_UNLESS_PROVIDED = ("rds_os_metrics", "state_data_events")
-
-
-@dataclass(frozen=True, kw_only=True)
-class SecurityBaselineConfig:
-    """The account-level baseline of the environment's account and region,
-    shared by every environment there (they must declare the same values).
-
-    ``provided_by``: who provides the trail, GuardDuty, AWS Config and
-    Security Hub unless their own field says: ``this_repository`` builds
-    them in the ``security_baseline`` stack; ``provided_by_organization``
-    declares that an organization baseline provides them, and they are not
-    built (CreateDetector, PutConfigurationRecorder and EnableSecurityHub
-    fail on an account that has them, and a second trail bills management
-    events twice). Left out: this repository (a missing control fails
-    loudly at apply, a wrongly claimed one would be a silent PCI gap).
-    ``trail``, ``guardduty``, ``config_recorder``, ``security_hub``: the
-    same per control; None follows ``provided_by``.
-    ``rds_os_metrics`` (the ``RDSOSMetrics`` log group with the audit CMK)
-    and ``state_data_events`` (object reads and writes of the Terraform
-    state buckets, recorded by a trail of this repository): None means this
-    repository, whatever ``provided_by`` says; organizations rarely provide
-    them. The stack is built when any control is this repository's.
-    ``log_archive_destination_arn``: a CloudWatch Logs destination (usually
-    in the log-archive account) that receives a copy of every audit log
-    group; left out: no copy.
-    ``alert_emails``: addresses subscribed to the baseline's security
-    alert topic (audit tampering and findings, D52); left out: nobody is
-    subscribed and the topic only feeds what subscribes to it later (the
-    production tier refuses that).
-    ``finding_alert_severity``: the lowest GuardDuty and Security Hub
-    finding severity that alerts (``FINDING_ALERT_SEVERITIES``); left out:
-    HIGH (high and critical).
-    """
-
-    provided_by: str = THIS_REPOSITORY
-    trail: str | None = None
-    guardduty: str | None = None
-    config_recorder: str | None = None
-    security_hub: str | None = None
-    rds_os_metrics: str | None = None
-    state_data_events: str | None = None
-    log_archive_destination_arn: str | None = None
-    alert_emails: tuple[str, ...] = ()
-    finding_alert_severity: str = "HIGH"
-
-    def provider_of(self, control: str) -> str:
-        """Who provides ``control`` (BASELINE_CONTROLS)."""
-        value = getattr(self, control)
-        if value is not None:
-            return value
-        return THIS_REPOSITORY if control in KEPT_UNLESS_PROVIDED else self.provided_by
-
-    def provided_here(self, control: str) -> bool:
-        """Whether this repository builds ``control``."""
-        return self.provider_of(control) == THIS_REPOSITORY
-
-    @property
-    def builds_anything(self) -> bool:
-        """Whether the baseline stack exists at all."""
-        return any(self.provided_here(c) for c in BASELINE_CONTROLS)
-
-    @property
-    def builds_trail(self) -> bool:
-        """A trail of this repository: for management events, the state
-        buckets' data events, or both."""
-        return self.provided_here("trail") or self.provided_here("state_data_events")
-
-
-@dataclass(frozen=True, kw_only=True)
-class EnvironmentConfig:
-    """Everything that differs between environments (dev, staging, prod...)."""
-
-    name: str
-    #: ``production`` or ``non-production``: decides which policies apply.
-    tier: str
-    region: str
-    #: When set, the provider refuses to touch any other account.
-    account_id: str | None = None
-    vpc_cidr: str
-    #: Exactly three AZs of ``region``; None: the region's a, b and c.
-    availability_zones: tuple[str, ...] | None = None
-    #: 1 (shared) up to 3 (one per AZ).
-    nat_gateway_count: int
-    log_retention_days: int
-    cost_center: str
-    #: S3 bucket of the remote state (created by the bootstrap stack).
-    state_bucket: str
-    #: Where the bootstrap stack keeps its own state: ``local`` (the first
-    #: deployment: its bucket does not exist yet) or ``s3`` (once it does;
-    #: switch, then ``cdktf deploy payment-<env>-bootstrap --migrate-state``,
-    #: docs/cli.md).
-    bootstrap_state: str = "local"
-    state_region: str | None = None
-    #: Application secrets (Secrets Manager), values set out of band.
-    secrets: tuple[str, ...] = ("api-keys",)
-    services: tuple[ServiceConfig, ...]
-    database: DatabaseConfig = field(default_factory=DatabaseConfig)
-    load_balancer: LoadBalancerConfig = field(default_factory=LoadBalancerConfig)
-    deployment: DeploymentConfig = field(default_factory=DeploymentConfig)
-    alarms: AlarmConfig = field(default_factory=AlarmConfig)
-    access: AccessConfig = field(default_factory=AccessConfig)
-    pipeline: PipelineConfig = field(default_factory=PipelineConfig)
-    security_baseline: SecurityBaselineConfig = field(default_factory=SecurityBaselineConfig)
-    release: ReleaseConfig = field(default_factory=ReleaseConfig)
-    backup: BackupConfig = field(default_factory=BackupConfig)
-    #: ECR: how many tagged images to keep, days before untagged expire.
-    ecr_keep_tagged_images: int = 30
-    ecr_untagged_expiry_days: int = 7
-    #: ECR: how many released images (tagged ``release-<env>-<revision>`` by
-    #: the release tool) are kept whatever else is pushed: the running image,
-    #: the rollback target and older releases (docs/decisions.md D46).
-    ecr_keep_released_images: int = 10
-
-    @property
-    def prefix(self) -> str:
-        """Name prefix of every stack and resource: ``payment-<env>``."""
-        return f"payment-{self.name}"
-
-    @property
-    def azs(self) -> tuple[str, ...]:
-        return self.availability_zones or tuple(f"{self.region}{x}" for x in "abc")
-
-    @property
-    def backend_region(self) -> str:
-        return self.state_region or self.region
-
-    @property
-    def deploy_role(self) -> str:
-        """Name of the role Terraform runs as (``access.deploy_role_name``)."""
-        return self.access.deploy_role_name or f"{self.prefix}-deploy"
-
-    @property
-    def plan_role(self) -> str:
-        """Name of the read-only role pull-request plans run as
-        (``pipeline.plan_role_name``)."""
-        return self.pipeline.plan_role_name or f"{self.prefix}-plan"
-
-    @property
-    def account_scope(self) -> tuple[str, str]:
-        """What the account-level baseline is shared by: account and region.
-        Without an account id the account is unknown, so the environment is
-        assumed to be alone in it."""
-        return (self.account_id or f"account-of-{self.name}", self.region)
-
-    @property
-    def is_production(self) -> bool:
-        """Production tier: every production policy applies."""
-        return self.tier == PRODUCTION
-
-    def service(self, name: str) -> ServiceConfig:
-        for svc in self.services:
-            if svc.name == name:
-                return svc
-        raise ConfigError(
-            [
-                f"service: {name!r} is not defined in {self.name}; allowed: "
-                + ", ".join(s.name for s in self.services)
-            ]
-        )
-
-
-#: Stand-ins in config/environments.py until the real values exist. Each
-#: passes validation and synthesis, is listed by ``placeholders`` in the synth
-#: report, and cannot be deployed by mistake: no AWS account has id
-#: 000000000000, so the provider's ``allowed_account_ids`` check fails every
-#: plan; the certificate ARNs name a certificate that does not exist; the
-#: RFC 5737 documentation ranges are routed nowhere.
-PLACEHOLDER_ACCOUNT_ID = "000000000000"
-PLACEHOLDER_CERTIFICATE_MARK = ":certificate/00000000-0000-0000-0000-"
-DOCUMENTATION_RANGES = tuple(
-    ipaddress.IPv4Network(c) for c in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")
-)
-PLACEHOLDER_EMAIL_DOMAIN = "@example.com"
-
-
-def placeholders(env: EnvironmentConfig) -> list[str]:
-    """``field = value`` of every placeholder still in ``env``, to replace
-    before its first deployment (docs: README, "Before the first deployment")."""
-    found = []
-    if env.account_id == PLACEHOLDER_ACCOUNT_ID:
-        found.append(f"{env.name}.account_id = {env.account_id}")
-    lb = env.load_balancer
-    if lb.certificate_arn and PLACEHOLDER_CERTIFICATE_MARK in lb.certificate_arn:
-        found.append(f"{env.name}.load_balancer.certificate_arn = {lb.certificate_arn}")
-    for idx, cidr in enumerate(lb.test_listener_cidrs):
-        try:
-            net = ipaddress.IPv4Network(cidr)
-        except ValueError:
-            continue
-        if any(net.subnet_of(doc) for doc in DOCUMENTATION_RANGES):
-            found.append(f"{env.name}.load_balancer.test_listener_cidrs[{idx}] = {cidr}")
-    for idx, email in enumerate(env.alarms.emails):
-        if email.endswith(PLACEHOLDER_EMAIL_DOMAIN):
-            found.append(f"{env.name}.alarms.emails[{idx}] = {email}")
-    for idx, email in enumerate(env.security_baseline.alert_emails):
-        if email.endswith(PLACEHOLDER_EMAIL_DOMAIN):
-            found.append(f"{env.name}.security_baseline.alert_emails[{idx}] = {email}")
-    if env.pipeline.github_repository == PLACEHOLDER_GITHUB_REPOSITORY:
-        found.append(f"{env.name}.pipeline.github_repository = {PLACEHOLDER_GITHUB_REPOSITORY}")
-    return found
 
 
 def _memory_sizes(allowed: tuple[int, ...]) -> str:
@@ -1160,15 +581,6 @@ def _backup_problems(env: EnvironmentConfig) -> list[str]:
             "retention (the vault lock's minimum retention is the shorter of the two)"
         )
     return p
-
-
-def baseline_owner(env: EnvironmentConfig, defined: Iterable[EnvironmentConfig]) -> str:
-    """Name of the environment that deploys the baseline of ``env``'s account
-    and region: the first production-tier one sharing it, else the first in
-    configuration order (``defined`` holds every configured environment, so
-    the owner does not depend on which environments are synthesized)."""
-    sharing = [e for e in defined if e.account_scope == env.account_scope] or [env]
-    return next((e for e in sharing if e.is_production), sharing[0]).name
 
 
 def github_repository_problem(where: str, repository: object) -> str | None:
