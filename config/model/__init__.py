@@ -13,17 +13,17 @@ One module per concept, each name importable from here as before:
   ``type_problems``) and the allowed values they check against;
 - ``timing``: how long a release may take (``deployment_minutes``,
   ``RELEASE_SESSION_MINUTES``);
-- ``placeholders``: the stand-ins a configuration holds until the real
+- ``placeholder_values``: the stand-ins a configuration holds until the real
   values exist.
 
 Inside the package ``types`` imports none of the others, ``timing`` and
-``placeholders`` import only ``types``, ``validation`` imports them all
+``placeholder_values`` import only ``types``, ``validation`` imports them all
 (tests/test_layering.py).
 """
 
 from __future__ import annotations
 
-from config.model.placeholders import (
+from config.model.placeholder_values import (
     DOCUMENTATION_RANGES,
     PLACEHOLDER_ACCOUNT_ID,
     PLACEHOLDER_CERTIFICATE_MARK,

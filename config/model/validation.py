@@ -14,7 +14,7 @@ import typing
 from collections.abc import Iterable
 from dataclasses import fields, is_dataclass
 
-from config.model.placeholders import PLACEHOLDER_ACCOUNT_ID
+from config.model.placeholder_values import PLACEHOLDER_ACCOUNT_ID
 from config.model.timing import (
     ECS_DEPLOYMENT_CONFIGS,
     MAX_SCAN_WAIT_MINUTES,
