@@ -20,6 +20,7 @@ from release.appspec import (
     READ_ONLY_TASK_DEFINITION_FIELDS,
     new_task_definition_request,
 )
+from release.deployments import image_marker, oncall_command, rollback_of
 from release.errors import ReleaseRefused
 from release.network import NetworkConfiguration
 from release.policy import SEVERITIES, is_trusted, policy_for, trusted_roles
@@ -627,8 +628,6 @@ class ActiveDeploymentCheck(Check):
         return [self._list(releaser).describe(), self._get("<each active deployment>").describe()]
 
     def run(self, releaser: Releaser, found: Found) -> None:
-        from release.deploy import image_marker, oncall_command, rollback_of
-
         t = releaser.target
         active = releaser.read(self._list(releaser)).get("deployments") or []
         mine = image_marker(t.service_name, found.image_digest)
@@ -686,8 +685,6 @@ class TaskSetCheck(Check):
         return []
 
     def run(self, releaser: Releaser, found: Found) -> None:
-        from release.deploy import oncall_command
-
         if found.own_deployment:
             return
         problem = task_set_problem(found.service)

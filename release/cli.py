@@ -18,13 +18,8 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TextIO
 
 from release.appspec import ECS_HOOK_EVENTS, ImageRef, parse_hooks
-from release.deploy import (
-    AwsClients,
-    ReleaseOptions,
-    Releaser,
-    oncall_command,
-    watch_commands,
-)
+from release.deploy import AwsClients, ReleaseOptions, Releaser
+from release.deployments import oncall_command, watch_commands
 from release.errors import (
     EXIT_INPUT,
     EXIT_NOT_FOLLOWED,

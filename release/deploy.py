@@ -10,7 +10,6 @@ clock are injected so tests run against moto/stubs without waiting.
 from __future__ import annotations
 
 import re
-import secrets
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -20,7 +19,15 @@ from typing import TextIO
 from config.model import deployment_minutes
 from config.naming import release_tag_prefix
 from release.appspec import ImageRef, appspec_hooks, appspec_revision, build_appspec
+from release.aws_errors import ACCESS_DENIED_CODES, credential_problem, error_code, read_or_refuse
 from release.checks import CHECKS, Found, ReadCall
+from release.deployments import (
+    oncall_command,
+    release_marker,
+    rollback_of,
+    stop_command,
+    watch_commands,
+)
 from release.errors import (
     EXIT_NO_ROLLBACK,
     EXIT_ROLLBACK_FAILED,
@@ -49,18 +56,6 @@ RETRIES = {"mode": "standard", "max_attempts": 5}
 #: DeploymentLimitExceededException naming our own deployment).
 NO_RETRIES = {"mode": "standard", "total_max_attempts": 1}
 
-# ClientError codes that mean "these credentials cannot be used" (STS
-# ExpiredToken(Exception), signature and unknown-key errors); never transient.
-CREDENTIAL_ERROR_CODES = (
-    "ExpiredToken",
-    "ExpiredTokenException",
-    "InvalidClientTokenId",
-    "UnrecognizedClientException",
-    "InvalidSignatureException",
-    "SignatureDoesNotMatch",
-    "RequestExpired",
-)
-_ACCESS_DENIED_CODES = ("AccessDenied", "AccessDeniedException")
 # CodeDeploy's answer when the group already has an active deployment.
 _LIMIT_EXCEEDED = "DeploymentLimitExceededException"
 _DEPLOYMENT_ID = re.compile(r"\bd-[A-Z0-9]{9}\b")
@@ -71,10 +66,6 @@ _NO_SUCH_DEPLOYMENT = "DeploymentDoesNotExistException"
 #: deployment not visible yet, before the id is given up as unknown.
 NO_SUCH_DEPLOYMENT_TRIES = 3
 
-#: ``creator`` of a deployment CodeDeploy started to roll another one back
-#: (CodeDeploy DeploymentInfo; its ``rollbackInfo.rollbackTriggeringDeploymentId``
-#: names the deployment it rolls back).
-ROLLBACK_CREATOR = "codeDeployRollback"
 #: How often ``rollbackInfo`` of a failed deployment is read before "no
 #: rollback" is concluded (CodeDeploy fills it in shortly after the failure).
 ROLLBACK_INFO_READS = 4
@@ -82,36 +73,6 @@ ROLLBACK_INFO_READS = 4
 #: long the group's deployments are listed again, with back-off, before the
 #: tool gives up (exit 4) and keeps the revision.
 AMBIGUOUS_CREATE_SECONDS = 120.0
-#: Written into every deployment's description: CreateDeployment takes no
-#: client token, so this is how a release finds its own deployment again.
-MARKER_PREFIX = "release-marker"
-
-
-def rollback_of(info: dict) -> str | None:
-    """The deployment that ``info`` rolls back, or None when it is no rollback.
-    A rollback whose trigger is not recorded answers ``"an earlier deployment"``."""
-    triggering = (info.get("rollbackInfo") or {}).get("rollbackTriggeringDeploymentId")
-    if triggering:
-        return triggering
-    if info.get("creator") == ROLLBACK_CREATOR:
-        return "an earlier deployment"
-    return None
-
-
-def release_marker(service: str, digest: str, nonce: str | None = None) -> str:
-    """``release-marker <service>@<digest>/<nonce>``: the image identifies a
-    re-run of the same release, the nonce this one run."""
-    return f"{image_marker(service, digest)}/{nonce or secrets.token_hex(6)}"
-
-
-def image_marker(service: str, digest: str) -> str:
-    return f"{MARKER_PREFIX} {service}@{digest}"
-
-
-def marker_in(description: str | None) -> str | None:
-    """The release marker written into a deployment's description, or None."""
-    match = re.search(rf"{MARKER_PREFIX} \S+@sha256:[0-9a-f]{{64}}/[0-9a-f]+", description or "")
-    return match.group(0) if match else None
 
 
 def ambiguous(err: BaseException) -> bool:
@@ -126,84 +87,6 @@ def ambiguous(err: BaseException) -> bool:
         status = (err.response.get("ResponseMetadata") or {}).get("HTTPStatusCode") or 0
         return int(status) >= 500
     return True
-
-
-def credential_problem(err: BaseException) -> str | None:
-    """Why these credentials cannot be used, or None (other errors)."""
-    from botocore import exceptions as bx
-
-    credential_errors = tuple(
-        getattr(bx, name)
-        for name in (
-            "NoCredentialsError",
-            "PartialCredentialsError",
-            "CredentialRetrievalError",
-            "TokenRetrievalError",
-            "SSOTokenLoadError",
-            "UnauthorizedSSOTokenError",
-            "RefreshWithMFAUnsupportedError",
-        )
-        if hasattr(bx, name)
-    )
-    if isinstance(err, credential_errors):
-        return str(err)
-    code, message = _error_code(err)
-    if isinstance(err, bx.ClientError) and code in CREDENTIAL_ERROR_CODES:
-        return f"{code}: {message}"
-    return None
-
-
-def read_or_refuse(
-    env_name: str,
-    what: str,
-    call: Callable,
-    *,
-    not_found: Mapping[str, str] | None = None,
-    allow: tuple[str, ...] = (),
-    **params,
-):
-    """A read-only call before any write; any failure refuses (exit 3,
-    nothing changed), in one line that says why. Error codes in ``allow``
-    answer None instead."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    try:
-        return call(**params)
-    except (ClientError, BotoCoreError) as err:
-        code, _ = _error_code(err)
-        if code in allow:
-            return None
-        raise refusal(err, env_name, what, not_found=not_found) from None
-
-
-def refusal(
-    err: BaseException, env_name: str, what: str, *, not_found: Mapping[str, str] | None = None
-) -> ReleaseRefused:
-    """Why a call made before any write failed, as a refusal (exit 3)."""
-    from botocore.exceptions import ClientError
-
-    problem = credential_problem(err)
-    code, message = _error_code(err)
-    if problem and isinstance(err, ClientError):
-        return ReleaseRefused(
-            f"{what}: AWS rejected the credentials ({problem}); refresh them "
-            "and retry. Nothing was changed."
-        )
-    if problem:
-        return ReleaseRefused(
-            f"no usable AWS credentials ({problem}); log in for the {env_name} account "
-            "(e.g. `aws sso login` or AWS_PROFILE) and retry. Nothing was changed."
-        )
-    if not_found and code in not_found:
-        return ReleaseRefused(f"{not_found[code]}. Nothing was changed.")
-    if code in _ACCESS_DENIED_CODES:
-        return ReleaseRefused(
-            f"{what}: access denied ({message}); the release role needs this "
-            "read permission. Nothing was changed."
-        )
-    if isinstance(err, ClientError):
-        return ReleaseRefused(f"{what}: {code}: {message}. Nothing was changed.")
-    return ReleaseRefused(f"{what}: {err}. Nothing was changed.")
 
 
 def default_timeout_minutes(target: ReleaseTarget) -> int:
@@ -380,37 +263,6 @@ class Preflight:
     accepted: list[str] = field(default_factory=list)
     scan_summary: str = ""
     base_summary: str = ""
-
-
-def _error_code(err: BaseException) -> tuple[str, str]:
-    response = getattr(err, "response", None) or {}
-    error = response.get("Error", {})
-    return str(error.get("Code", type(err).__name__)), str(error.get("Message", err))
-
-
-def oncall_command(t: ReleaseTarget, command: str, deployment_id: str | None = None) -> str:
-    """``.venv/bin/python -m release <command> ...`` for this target."""
-    line = f".venv/bin/python -m release {command} --env {t.environment.name} --service {t.service_name}"
-    if deployment_id:
-        line += f" --deployment-id {deployment_id}"
-    return f"`{line}`"
-
-
-def watch_commands(t: ReleaseTarget, deployment_id: str | None = None) -> str:
-    """How to pick the deployment up again (``follow``: to its end, with the
-    release's exit codes) or look at it (``status``) from another shell."""
-    if not deployment_id:
-        return oncall_command(t, "status")
-    return (
-        f"{oncall_command(t, 'follow', deployment_id)} (to its end, with the release's exit "
-        f"codes) or {oncall_command(t, 'status', deployment_id)}"
-    )
-
-
-def stop_command(t: ReleaseTarget, deployment_id: str) -> str:
-    """How to stop it with rollback (never said of a rollback: ``stop``
-    refuses those)."""
-    return oncall_command(t, "stop", deployment_id)
 
 
 class Releaser:
@@ -672,7 +524,7 @@ class Releaser:
         try:
             registered = self.clients.ecs.register_task_definition(**pre.register_request)
         except (ClientError, BotoCoreError) as err:
-            code, message = _error_code(err)
+            code, message = error_code(err)
             problem = credential_problem(err)
             raise ReleaseRefused(
                 f"ecs.register_task_definition failed ({problem or f'{code}: {message}'}); "
@@ -690,7 +542,7 @@ class Releaser:
             self.say(tag_released_image(self.clients.ecr, t, pre.image_digest, revision))
         except (ClientError, BotoCoreError, LookupError) as err:
             problem = (
-                str(err) if isinstance(err, LookupError) else "{}: {}".format(*_error_code(err))
+                str(err) if isinstance(err, LookupError) else "{}: {}".format(*error_code(err))
             )
             raise ReleaseRefused(
                 f"could not tag the image so that ECR's lifecycle policy keeps it ({problem}); "
@@ -788,14 +640,14 @@ class Releaser:
         (no answer, 5xx) keeps it (``_find_after_ambiguous``)."""
         from botocore.exceptions import BotoCoreError, ClientError
 
-        code, message = _error_code(err)
+        code, message = error_code(err)
         answer = credential_problem(err) or f"{code}: {message}"
         if ambiguous(err):
             return self._find_after_ambiguous(answer, arn)
         try:
             mine, active = self._deployments_using(arn)
         except (ClientError, BotoCoreError) as read_err:
-            read_code, read_message = _error_code(read_err)
+            read_code, read_message = error_code(read_err)
             raise DeploymentNotFollowed(
                 f"codedeploy.create_deployment answered {answer}, and the group's "
                 f"deployments cannot be read ({read_code}: {read_message}), so it is unknown "
@@ -840,7 +692,7 @@ class Releaser:
                     return mine[0]
                 last = "none of them is this release's"
             except (ClientError, BotoCoreError) as read_err:
-                read_code, read_message = _error_code(read_err)
+                read_code, read_message = error_code(read_err)
                 last = f"listing failed: {read_code}: {read_message}"
                 if credential_problem(read_err):
                     break
@@ -869,7 +721,7 @@ class Releaser:
         try:
             self.clients.ecs.deregister_task_definition(taskDefinition=arn)
         except Exception as err:
-            code, message = _error_code(err)
+            code, message = error_code(err)
             return (
                 f"its revision {arn} is still ACTIVE (deregistering failed: {code}: {message}); "
                 "it is harmless: a copy of the base with only the image changed, so the next "
@@ -922,7 +774,7 @@ class Releaser:
                 if rollback_of(info):
                     self.rollbacks[deployment_id] = rollback_of(info) or ""
             except (ClientError, BotoCoreError) as err:
-                code, message = _error_code(err)
+                code, message = error_code(err)
                 problem = credential_problem(err)
                 if code == _NO_SUCH_DEPLOYMENT:
                     unknown += 1
@@ -934,7 +786,7 @@ class Releaser:
                             f"({self.target.region}) of {self.target.environment.name}, then "
                             f"{self.watch_commands(deployment_id)}"
                         ) from None
-                if problem or code in _ACCESS_DENIED_CODES:
+                if problem or code in ACCESS_DENIED_CODES:
                     raise DeploymentNotFollowed(
                         f"{prefix}stopped following deployment {deployment_id}: "
                         + (
@@ -1015,7 +867,7 @@ class Releaser:
                 self.clients.cloudwatch.describe_alarms(AlarmNames=names).get("MetricAlarms") or []
             )
         except (ClientError, BotoCoreError) as err:
-            code, _ = _error_code(err)
+            code, _ = error_code(err)
             return f"alarms in ALARM: not readable ({code})"
         firing = [a["AlarmName"] for a in found if a.get("StateValue") == "ALARM"]
         return "alarms in ALARM: " + (", ".join(firing) if firing else "none any more")

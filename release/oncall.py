@@ -18,19 +18,19 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import TextIO
 
+from release.aws_errors import ACCESS_DENIED_CODES, credential_problem, error_code
 from release.checks import ACTIVE_DEPLOYMENT_STATUSES, verify_group
 from release.deploy import (
-    _ACCESS_DENIED_CODES,
     FINAL_DEPLOYMENT_STATUSES,
     AwsClients,
-    _error_code,
-    credential_problem,
     describe_target,
+    task_definition_of,
+)
+from release.deployments import (
     marker_in,
     oncall_command,
     rollback_of,
     stop_command,
-    task_definition_of,
     watch_commands,
 )
 from release.errors import EXIT_OK, ReleaseRefused
@@ -71,7 +71,7 @@ class OnCall:
         try:
             return call(**params)
         except (ClientError, BotoCoreError) as err:
-            code, message = _error_code(err)
+            code, message = error_code(err)
             if code in allow:
                 return None
             problem = credential_problem(err)
@@ -190,7 +190,7 @@ class OnCall:
                 "taskDefinition"
             ]
         except (ClientError, BotoCoreError) as err:
-            return f"image not readable ({_error_code(err)[0]})"
+            return f"image not readable ({error_code(err)[0]})"
         for container in td.get("containerDefinitions") or []:
             if container.get("name") == self.target.container_name:
                 image = container.get("image", "?")
@@ -260,7 +260,7 @@ class OnCall:
                 targetId=self.target.deployment_target_id, **params
             )
         except ClientError as err:
-            if _error_code(err)[0] == "DeploymentTargetDoesNotExistException":
+            if error_code(err)[0] == "DeploymentTargetDoesNotExistException":
                 return {}
             raise
         return (answer.get("deploymentTarget") or {}).get("ecsTarget") or {}
@@ -275,7 +275,7 @@ class OnCall:
         answer = self._call(
             "cloudwatch.describe_alarms",
             cw.describe_alarms,
-            allow=_ACCESS_DENIED_CODES,
+            allow=ACCESS_DENIED_CODES,
             AlarmNames=names,
         )
         if answer is None:

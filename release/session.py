@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from config import EnvironmentConfig
 from config.model import RELEASE_SESSION_MINUTES
 from config.naming import release_role_name
+from release.aws_errors import credential_problem, error_code, read_or_refuse, refusal
 from release.errors import ReleaseInputError, ReleaseRefused
 from release.policy import principal_role
 
@@ -144,8 +145,6 @@ def release_role_credentials(
     before any other AWS call when it cannot be had."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from release.deploy import _error_code, credential_problem, read_or_refuse, refusal
-
     identity = read_or_refuse(env.name, "sts.get_caller_identity", sts.get_caller_identity)
     caller = identity.get("Arn", "?")
     role = release_role_name(env)
@@ -161,7 +160,7 @@ def release_role_credentials(
             DurationSeconds=minutes * 60,
         )
     except (ClientError, BotoCoreError) as err:
-        code, message = _error_code(err)
+        code, message = error_code(err)
         if credential_problem(err):
             raise refusal(err, env.name, "sts.assume_role") from None
         if code in ("AccessDenied", "AccessDeniedException"):

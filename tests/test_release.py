@@ -35,8 +35,8 @@ from release.deploy import (
     ReleaseOptions,
     Releaser,
     default_timeout_minutes,
-    release_marker,
 )
+from release.deployments import release_marker
 from release.errors import (
     EXIT_DEPLOYMENT_FAILED,
     EXIT_NO_ROLLBACK,

@@ -43,7 +43,8 @@ from botocore.stub import ANY
 
 from release import cli
 from release.checks import ACTIVE_DEPLOYMENT_STATUSES
-from release.deploy import NO_RETRIES, RETRIES, AwsClients, marker_in
+from release.deploy import NO_RETRIES, RETRIES, AwsClients
+from release.deployments import marker_in
 from release.errors import (
     EXIT_CODES,
     EXIT_DEPLOYMENT_FAILED,
