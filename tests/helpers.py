@@ -25,6 +25,15 @@ def problems_of(*envs) -> str:
     return str(caught.value)
 
 
+def problem_of(problems, field: str) -> str:
+    """The one problem about ``field`` (``<field>: ...``) among ``problems``;
+    fails unless there is exactly one. Tests then assert the value given and
+    the values allowed, not the whole sentence."""
+    found = [p for p in problems if p.startswith(f"{field}: ")]
+    assert len(found) == 1, (field, list(problems))
+    return found[0]
+
+
 def in_place_of_namesake(env, environments) -> tuple:
     """``environments`` with ``env`` in place of the one of its name."""
     return tuple(env if e.name == env.name else e for e in environments)

@@ -22,6 +22,7 @@ from guardrails.rules import (
     register,
 )
 from modules.observability.data_protection import protect_card_data
+from tests.fixtures.example import ENVIRONMENTS as EXAMPLE_ENVIRONMENTS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -52,10 +53,12 @@ def synth_json(stack: TerraformStack) -> dict:
     return json.loads(CdktfTesting.synth(stack))
 
 
-def ctx(env_name: str = "dev") -> RuleContext:
-    """``prod`` is the production tier, anything else non-production; the
+def ctx(env_name: str = "dev", tier: str | None = None) -> RuleContext:
+    """The rule context of ``env_name`` with ``tier``; left out, the tier of
+    the example environment of that name (tests/fixtures/example.py). The
     rules see only the tier (test_tiers.py proves names do not matter)."""
-    tier = "production" if env_name == "prod" else "non-production"
+    if tier is None:
+        (tier,) = [env.tier for env in EXAMPLE_ENVIRONMENTS if env.name == env_name]
     return RuleContext(env_name=env_name, tier=tier, state_bucket="unit-state-bucket")
 
 

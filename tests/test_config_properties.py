@@ -119,6 +119,7 @@ VPC_CIDRS = private_cidr(16, 21)
 
 @st.composite
 def valid_service(draw, env_name: str, name: str, listener_priority: int) -> ServiceConfig:
+    prod = BASES[env_name].is_production
     cpu, memory = draw(SIZES)
     min_count = draw(st.integers(1, 3))
     desired = draw(st.integers(min_count, min_count + 3))
@@ -134,11 +135,11 @@ def valid_service(draw, env_name: str, name: str, listener_priority: int) -> Ser
         public=draw(st.booleans()),
         path_prefix=f"/{name}",
         listener_priority=listener_priority,
-        use_spot=draw(st.booleans()) and env_name != "prod",
+        use_spot=draw(st.booleans()) and not prod,
         secrets=draw(SERVICE_SECRETS[env_name]),
         uses_database=draw(st.booleans()),
         # The production tier refuses ECS Exec (docs/pci-responsibility.md, 7.2.2).
-        enable_execute_command=draw(st.booleans()) and env_name != "prod",
+        enable_execute_command=draw(st.booleans()) and not prod,
         custom_metric=metric,
         cpu_target_percent=draw(CPU_TARGETS),
     )
@@ -149,7 +150,7 @@ def valid_environment(draw) -> EnvironmentConfig:
     """Variations of dev/staging/prod that follow every documented rule."""
     env_name = draw(ENV_NAMES)
     base = BASES[env_name]
-    prod = env_name == "prod"
+    prod = base.is_production
     names = draw(SERVICE_NAME_LISTS)
     services = tuple(draw(valid_service(env_name, n, 10 * (i + 1))) for i, n in enumerate(names))
     if prod:
@@ -162,7 +163,7 @@ def valid_environment(draw) -> EnvironmentConfig:
         min_capacity_acu=min_acu,
         max_capacity_acu=max(1.0, min_acu) + draw(st.integers(0, 30)) / 2,
         auto_pause_seconds=auto_pause,
-        reader_count=draw(st.integers(0 if env_name == "dev" else 1, 2)),
+        reader_count=draw(st.integers(1 if prod else 0, 2)),
         backup_retention_days=draw(st.integers(7 if prod else 1, 35)),
         deletion_protection=True if prod else draw(st.booleans()),
     )

@@ -139,7 +139,7 @@ def test_cloud_block_is_refused(tmp_path):
     )
 
 
-def test_real_stacks_backends(stacks, env_name):
+def test_real_stacks_backends(stacks, env_name, env):
     """Every stack of the app: the bootstrap local, every other one S3 with all three."""
     for name, stack in stacks.items():
         if not name.startswith(f"payment-{env_name}-"):
@@ -147,4 +147,4 @@ def test_real_stacks_backends(stacks, env_name):
         backend = stack.json["terraform"]["backend"]
         expected = {"local"} if name.endswith("-bootstrap") else {"s3"}
         assert set(backend) == expected, name
-        assert RULE.check(stack.json, ctx(env_name)) == [], name
+        assert RULE.check(stack.json, ctx(env_name, env.tier)) == [], name
