@@ -23,7 +23,7 @@ KMS key policy is required for any access) or ``state`` (the state objects).
 
 To add a type: add its row here (the test failing names the type), then run
 tests/test_plan_reads.py; it checks the plan role and the resource policies
-allow every action (docs/pipeline.md "Adding a resource type").
+allow every action (docs/ci.md "Adding a resource type").
 """
 
 from __future__ import annotations

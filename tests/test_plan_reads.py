@@ -37,7 +37,7 @@ def test_every_type_the_stacks_declare_has_a_row(stacks, example_stacks):
     missing = sorted(declared_by(stacks, example_stacks) - PLAN_READS.keys())
     assert not missing, (
         f"no row for {missing} in modules/plan_reads.py (PLAN_READS): add the IAM actions "
-        "its Read calls in the provider source and one source (docs/pipeline.md)"
+        "its Read calls in the provider source and one source (docs/ci.md, 'Adding a resource type')"
     )
 
 
