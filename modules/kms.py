@@ -9,6 +9,7 @@ from framework import Construct
 from framework.aws import aws
 from framework.references import read_once
 from modules import iam
+from modules.plan_reads import PLAN_READS
 
 KEY_USER_ACTIONS = (
     "kms:Encrypt",
@@ -60,6 +61,12 @@ PROTECTED_ACTIONS = (
     "kms:Delete*",
 )
 GRANT_ACTIONS = ("kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant")
+#: What a plan's refresh of an aws_kms_key calls (modules/plan_reads.py):
+#: a key policy must allow them, or the plan fails with AccessDenied (a
+#: key's policy is required for any access to it: AWS KMS developer guide,
+#: "Key policies in AWS KMS",
+#: https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html).
+KEY_READER_ACTIONS = PLAN_READS["aws_kms_key"].actions
 #: The longest waiting period KMS allows after ScheduleKeyDeletion (7-30
 #: days); every key policy denies a shorter one to everyone, root included
 #: (PCI DSS 3.6.1, 10.3.3: the audit logs stay readable for the longest time
@@ -104,6 +111,9 @@ class ManagedKeyProps:
     protected_role_names: tuple[str, ...] = ()
     via_services: tuple[str, ...] = ()
     direct_user_role_names: tuple[str, ...] = ()
+    #: Roles that read the key's configuration only (``KEY_READER_ACTIONS``):
+    #: the plan role, whose pull-request plans refresh the key. Left out: none.
+    reader_role_names: tuple[str, ...] = ()
     allow_cloudwatch_logs: bool = False
     allow_service_principals: tuple[tuple[str, str], ...] = ()
     deletion_window_days: int = MINIMUM_DELETION_WINDOW_DAYS
@@ -205,17 +215,23 @@ def key_policy(props: ManagedKeyProps) -> list[dict]:
                 },
             },
         ]
-    if props.direct_user_role_names:
-        statements.append(
-            {
-                "Sid": "NamedDirectUsers",
-                "Effect": "Allow",
-                "Principal": {"AWS": root},
-                "Action": list(KEY_USER_ACTIONS),
-                "Resource": "*",
-                "Condition": {"ArnLike": {"aws:PrincipalArn": roles(props.direct_user_role_names)}},
-            }
-        )
+    # Named roles that use the key directly, and those that read its
+    # configuration only (the plan role).
+    for sid, actions, names in (
+        ("NamedDirectUsers", KEY_USER_ACTIONS, props.direct_user_role_names),
+        ("ConfigurationReaders", KEY_READER_ACTIONS, props.reader_role_names),
+    ):
+        if names:
+            statements.append(
+                {
+                    "Sid": sid,
+                    "Effect": "Allow",
+                    "Principal": {"AWS": root},
+                    "Action": list(actions),
+                    "Resource": "*",
+                    "Condition": {"ArnLike": {"aws:PrincipalArn": roles(names)}},
+                }
+            )
     if props.allow_cloudwatch_logs:
         statements.append(
             {

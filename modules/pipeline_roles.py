@@ -7,7 +7,9 @@ What the stacks declare decides what the roles may touch: ``SERVICES``
 maps every Terraform type the stacks use to its IAM service, and
 ``READ_ACTIONS`` names the calls that read its configuration (never its
 data: no object, secret value, log event or image layer).
-tests/test_pipeline_roles.py requires every synthesized type to map.
+tests/test_pipeline_roles.py requires every synthesized type to map;
+tests/test_plan_reads.py requires the plan role to allow, per type, every
+action the provider's Read calls (``modules.plan_reads.PLAN_READS``).
 """
 
 from __future__ import annotations
@@ -83,7 +85,16 @@ READ_ACTIONS: dict[str, tuple[str, ...]] = {
     # Vaults, plans, selections, locks, policies, restore testing: settings
     # only (no backup:StartRestoreJob, no recovery point contents).
     "backup": ("Describe*", "Get*", "List*"),
-    "cloudtrail": ("DescribeTrails", "GetEventSelectors", "GetTrail", "GetTrailStatus", "List*"),
+    # GetInsightSelectors: the trail's Read calls it once insight selectors
+    # are set (modules/plan_reads.py).
+    "cloudtrail": (
+        "DescribeTrails",
+        "GetEventSelectors",
+        "GetInsightSelectors",
+        "GetTrail",
+        "GetTrailStatus",
+        "List*",
+    ),
     "cloudwatch": ("DescribeAlarms", "GetDashboard", "ListDashboards", "ListTagsForResource"),
     "codedeploy": ("BatchGet*", "Get*", "List*"),
     "config": ("Describe*", "ListTagsForResource"),

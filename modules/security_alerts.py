@@ -141,8 +141,9 @@ class SecurityAlertsProps:
     alert. ``finding_severity``: the lowest finding severity that alerts
     (``config.model.FINDING_ALERT_SEVERITIES``). ``emails``: subscribed
     addresses; left out: none. ``administrator_role_names``/
-    ``protected_role_names``: the key's administrators and key-policy
-    administrators (``modules.kms.ManagedKeyProps``)."""
+    ``protected_role_names``/``reader_role_names``: the key's
+    administrators, key-policy administrators and configuration readers
+    (``modules.kms.ManagedKeyProps``)."""
 
     name: str
     account_id: str
@@ -153,6 +154,7 @@ class SecurityAlertsProps:
     emails: Sequence[str] = ()
     administrator_role_names: tuple[str, ...] = ()
     protected_role_names: tuple[str, ...] = ()
+    reader_role_names: tuple[str, ...] = ()
 
 
 #: Rule kind -> what it alerts on (its description).
@@ -206,6 +208,7 @@ class SecurityAlerts(Construct):
                 region=props.region,
                 administrator_role_names=props.administrator_role_names,
                 protected_role_names=props.protected_role_names,
+                reader_role_names=props.reader_role_names,
                 extra_statements=(
                     {
                         # EventBridge sends no aws:SourceArn to KMS when it

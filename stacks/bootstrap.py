@@ -42,6 +42,7 @@ class StateBootstrapStack(LocalStateStack):
                 region=env.backend_region,
                 administrator_role_names=env.access.key_administrator_role_names,
                 protected_role_names=key_policy_administrators(env),
+                reader_role_names=(env.plan_role,),
                 # Terraform reads and writes state through S3 only.
                 via_services=("s3",),
             ),

@@ -83,6 +83,7 @@ class DataStack(PlatformStack):
                     env.deploy_role,
                 ),
                 protected_role_names=key_policy_administrators(env),
+                reader_role_names=(env.plan_role,),
                 # AWS Backup encrypts; RDS re-encrypts the copied snapshots there.
                 via_services=("backup", "rds"),
                 provider=provider,

@@ -88,6 +88,8 @@ class SecurityStack(PlatformStack):
             # keys, never changes their policies or deletes them (D49).
             administrator_role_names=(*env.access.key_administrator_role_names, env.deploy_role),
             protected_role_names=key_policy_administrators(env),
+            # Pull-request plans refresh the keys (modules/plan_reads.py).
+            reader_role_names=(env.plan_role,),
         )
         alarm_topic = (
             f"arn:{self.partition}:sns:{env.region}:{self.account_id}:{alarm_topic_name(env)}"

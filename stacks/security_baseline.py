@@ -152,6 +152,7 @@ class SecurityBaselineStack(PlatformStack):
                 emails=baseline.alert_emails,
                 administrator_role_names=owner.access.key_administrator_role_names,
                 protected_role_names=key_policy_administrators(owner),
+                reader_role_names=(owner.plan_role,),
             ),
         )
         if production:
@@ -186,6 +187,7 @@ class SecurityBaselineStack(PlatformStack):
                 region=owner.region,
                 administrator_role_names=owner.access.key_administrator_role_names,
                 protected_role_names=key_policy_administrators(owner),
+                reader_role_names=(owner.plan_role,),
                 # Readers of the bucket and AWS Config's deliveries go through S3.
                 via_services=("s3",),
                 allow_cloudwatch_logs=True,

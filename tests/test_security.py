@@ -15,7 +15,7 @@ from config.naming import key_policy_administrators, permissions_boundary_name, 
 from framework import App, TerraformStack
 from framework import Testing as CdktfTesting
 from framework.aws import aws
-from modules.kms import ManagedKey, ManagedKeyProps
+from modules.kms import KEY_READER_ACTIONS, ManagedKey, ManagedKeyProps
 from modules.secrets import AppSecret, AppSecretProps
 from tests.conftest import ENVIRONMENTS, stack
 from tests.fixtures.example import DEV
@@ -552,6 +552,8 @@ def test_logs_key_serves_cloudwatch_logs_and_alarms_of_this_account_only(securit
         "PolicyAndDeletionOnlyKeyPolicyAdministrators",
         "DenyPolicyAndDeletionToOthers",
         "DenyShortDeletionWindows",
+        # Pull-request plans refresh the key (modules/plan_reads.py, D57).
+        "ConfigurationReaders",
         "CloudWatchLogsEncryptsLogGroups",
         "AwsServicePublishesEncrypted0",
         # Deployment FAILURE/STOP events to the alarm topic (D51,
@@ -595,7 +597,15 @@ def test_data_key_is_used_only_through_its_services(security):
         "DenyShortDeletionWindows",
         "UseOnlyThroughServices",
         "GrantsOnlyForServiceResources",
+        "ConfigurationReaders",
     }
+    # The plan role reads the key's configuration, never uses it.
+    readers = data["ConfigurationReaders"]
+    assert readers["Action"] == list(KEY_READER_ACTIONS)
+    assert not any(
+        a.startswith(("kms:Decrypt", "kms:Encrypt", "kms:Generate")) for a in readers["Action"]
+    )
+    assert readers["Condition"]["ArnLike"]["aws:PrincipalArn"][0].endswith(f":role/{env.plan_role}")
     use = data["UseOnlyThroughServices"]
     assert "kms:Decrypt" in use["Action"]
     assert use["Condition"] == {
