@@ -790,10 +790,21 @@ def test_codedeploy_events_of_this_environment_reach_the_log_group(svc_stack, en
     _, policy = find(
         svc_stack, "aws_cloudwatch_log_resource_policy", "deployment-events/delivery-policy"
     )
-    (statement,) = json.loads(policy["policy_document"])["Statement"]
-    assert "events.amazonaws.com" in statement["Principal"]["Service"]
-    assert set(statement["Action"]) == {"logs:CreateLogStream", "logs:PutLogEvents"}
-    assert statement["Resource"] == ref("aws_cloudwatch_log_group", group_key, "arn") + ":*"
+    create, put = json.loads(policy["policy_document"])["Statement"]
+    for statement in (create, put):
+        assert "events.amazonaws.com" in statement["Principal"]["Service"]
+        assert statement["Resource"] == ref("aws_cloudwatch_log_group", group_key, "arn") + ":*"
+    assert (create["Action"], put["Action"]) == ("logs:CreateLogStream", "logs:PutLogEvents")
+    # EventBridge sends aws:SourceArn with PutLogEvents only (D58): stream
+    # creation conditioned on it delivered nothing. Sources: EventBridge user
+    # guide, "CloudWatch Logs permissions" (no condition in its sample),
+    # https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-cloudwatchlogs-permissions;
+    # aws-samples/serverless-patterns PR #618 (its sample split for that
+    # reason); hashicorp/terraform-provider-aws #26628 (the provider's example).
+    assert "Condition" not in create
+    assert put["Condition"] == {
+        "ArnEquals": {"aws:SourceArn": ref("aws_cloudwatch_event_rule", rule_key, "arn")}
+    }
 
 
 # --- log groups ------------------------------------------------------------------------
