@@ -295,20 +295,25 @@ def test_custom_metric_alarm_per_service_uses_the_configured_metric(stacks, svc_
         _, body = alarm(svc_stack, f"alarms-{svc.name}", "custom-metric")
         expected = m.alarm_threshold if m.alarm_threshold is not None else 2 * m.target_value
         assert body["threshold"] == expected
-        assert (body["namespace"], body["metric_name"], body["statistic"]) == (
+        # Per running task, as its scaling policy reads it (D58).
+        queries = {q["id"]: q for q in body["metric_query"]}
+        backlog = queries["backlog"]["metric"]
+        assert (backlog["namespace"], backlog["metric_name"], backlog["stat"]) == (
             m.namespace,
             m.name,
             m.statistic,
         )
-        assert set(body["dimensions"]) == {"ServiceName"}
+        assert set(backlog["dimensions"]) == {"ServiceName"}
         assert points_at(
             stacks,
             svc_stack,
-            body["dimensions"]["ServiceName"],
+            backlog["dimensions"]["ServiceName"],
             "aws_ecs_service",
             f"service-{svc.name}/service",
             "name",
         )
+        assert queries["tasks"]["metric"]["metric_name"] == "RunningTaskCount"
+        assert queries["per_task"]["expression"] == "backlog / tasks"
         assert body["treat_missing_data"] == "notBreaching"
         assert body["alarm_actions"] == body["ok_actions"] == [topic]
 
