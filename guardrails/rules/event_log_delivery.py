@@ -7,9 +7,8 @@ group's resource policy (EventBridge user guide, "CloudWatch Logs
 permissions",
 https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-cloudwatchlogs-permissions;
 its sample has no condition). The rule's ARN arrives as ``aws:SourceArn``
-with PutLogEvents only: AWS's sample that conditioned both was split because
-"the conditional ARN for the Rule only applies to logs:PutLogEvents"
-(aws-samples/serverless-patterns PR #618), and the provider's example for
+with PutLogEvents only: AWS's sample that conditioned both was split into
+two statements for that reason (aws-samples/serverless-patterns PR #618), and the provider's example for
 ``aws_cloudwatch_event_target`` was corrected the same way
 (hashicorp/terraform-provider-aws #26628). A statement that conditions
 CreateLogStream on it is applied without error and nothing is ever
