@@ -59,7 +59,7 @@ from modules.iam import service_role
 from modules.kms import ManagedKey
 from modules.load_balancer import ApplicationLoadBalancer
 from modules.network import Network
-from modules.observability.metrics import ServiceMetrics
+from modules.observability.metrics import Metric, ServiceMetrics
 from modules.public_image_cache import PublicImageCache
 from modules.secrets import AppSecret
 from modules.service_discovery import ServiceNamespace
@@ -182,19 +182,15 @@ def _validate(props: BlueGreenServiceProps) -> None:
         raise ValueError(f"service {svc.name!r}: " + "; ".join(problems))
 
 
-def requests_per_task_specification(metrics: ServiceMetrics) -> Any:
-    """Target tracking's customized metric: requests per minute to both
-    target groups (blue, green; each ``FILL``ed with 0, as ALB publishes no
-    zero count) divided by the service's running tasks (Container Insights
-    ``RunningTaskCount``, enabled on the cluster). Metric math in target
-    tracking: one expression returns the single time series, any CloudWatch
-    function is allowed (Application Auto Scaling user guide, "Create a
-    target tracking scaling policy for Application Auto Scaling using metric
-    math",
-    https://docs.aws.amazon.com/autoscaling/application/userguide/application-auto-scaling-target-tracking-metric-math.html).
-    The policy's target is then the same figure ``ALBRequestCountPerTarget``
-    held (requests per task per minute), for the live colour whichever it
-    is; while both task sets run during a release, both count as tasks."""
+def _per_task_specification(inputs: list[tuple[str, Metric]], expression: str, label: str) -> Any:
+    """Target tracking's customized metric as metric math: ``inputs``
+    (query id, metric read with its statistic), one returned ``expression``.
+    Metric math in target tracking: one expression returns the single time
+    series, any CloudWatch function is allowed (Application Auto Scaling
+    user guide, "Create a target tracking scaling policy for Application
+    Auto Scaling using metric math",
+    https://docs.aws.amazon.com/autoscaling/application/userguide/application-auto-scaling-target-tracking-metric-math.html;
+    provider 6.25.0: ``customized_metric_specification.metrics``)."""
     ap = aws.appautoscaling_policy
     spec = (
         ap.AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecification
@@ -204,7 +200,7 @@ def requests_per_task_specification(metrics: ServiceMetrics) -> Any:
     metric = ap.AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationMetricsMetricStatMetric
     dimension = ap.AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationMetricsMetricStatMetricDimensions
 
-    def read(query_id: str, m: Any) -> Any:
+    def read(query_id: str, m: Metric) -> Any:
         return query(
             id=query_id,
             return_data=False,
@@ -218,19 +214,46 @@ def requests_per_task_specification(metrics: ServiceMetrics) -> Any:
             ),
         )
 
-    requests = list(metrics.request_count().values())
-    summed = " + ".join(f"FILL(r{i}, 0)" for i in range(len(requests)))
     return spec(
         metrics=[
-            *(read(f"r{i}", m) for i, m in enumerate(requests)),
-            read("tasks", metrics.running_task_count()),
-            query(
-                id="per_task",
-                expression=f"({summed}) / tasks",
-                label="requests per running task, both target groups",
-                return_data=True,
-            ),
+            *(read(query_id, m) for query_id, m in inputs),
+            query(id="per_task", expression=expression, label=label, return_data=True),
         ]
+    )
+
+
+def requests_per_task_specification(metrics: ServiceMetrics) -> Any:
+    """Requests per minute to both target groups (blue, green; each
+    ``FILL``ed with 0, as ALB publishes no zero count) divided by the
+    service's running tasks (Container Insights ``RunningTaskCount``,
+    enabled on the cluster). The policy's target is then the same figure
+    ``ALBRequestCountPerTarget`` held (requests per task per minute), for the
+    live colour whichever it is; while both task sets run during a release,
+    both count as tasks."""
+    requests = list(metrics.request_count().values())
+    summed = " + ".join(f"FILL(r{i}, 0)" for i in range(len(requests)))
+    return _per_task_specification(
+        [*((f"r{i}", m) for i, m in enumerate(requests)), ("tasks", metrics.running_task_count())],
+        f"({summed}) / tasks",
+        "requests per running task, both target groups",
+    )
+
+
+def backlog_per_task_specification(metrics: ServiceMetrics) -> Any:
+    """The custom scaling metric (a service total: a queue depth, the
+    transactions in flight, read with its statistic) divided by the
+    service's running tasks, so that target tracking holds
+    ``custom_metric.target_value`` per task (D58). Target tracking on the
+    total held the whole backlog at the per-task target, whatever the task
+    count. No datapoint of either input: no datapoint (no scaling by this
+    policy; the production tier's ``-absent`` alarm reports the silence)."""
+    custom = metrics.custom()
+    if custom is None:
+        raise ValueError(f"service {metrics.service_name!r}: no custom_metric to scale on")
+    return _per_task_specification(
+        [("backlog", custom), ("tasks", metrics.running_task_count())],
+        "backlog / tasks",
+        f"{custom.name} per running task",
     )
 
 
@@ -770,18 +793,9 @@ class BlueGreenService(Construct):
         }
         metric = svc.custom_metric
         if metric is not None:
-            custom = ap.AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecification
+            # Per running task: the published value is the service's total (D58).
             self.scaling_policies["custom"] = policy(
                 "custom",
                 metric.target_value,
-                customized_metric_specification=custom(
-                    namespace=metric.namespace,
-                    metric_name=metric.name,
-                    statistic=metric.statistic,
-                    dimensions=[
-                        ap.AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationDimensions(
-                            name="ServiceName", value=svc.name
-                        )
-                    ],
-                ),
+                customized_metric_specification=backlog_per_task_specification(self.metrics),
             )

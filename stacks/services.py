@@ -323,6 +323,7 @@ class ServicesStack(PlatformStack):
                 database=data.database.metrics,
                 deployment_log_group_name=self.deployment_events.log_group.name,
                 alarm_arns=tuple(rollback_alarms),
+                database_reader_count=env.database.reader_count,
             ),
         )
 

@@ -881,6 +881,42 @@ def logged(stack, *, protected: bool = True):
         protect_card_data(stack, "unit-card-data")
 
 
+def event_log_delivery(stack, *, single_statement: bool = False, any_group: bool = False):
+    """An EventBridge rule's log group and its resource policy: the split
+    form (D58), the single statement conditioning both actions on the rule,
+    or stream creation on every /aws/events/ group."""
+    from modules import iam
+    from modules.observability.deployment_events import (
+        EVENT_DELIVERY_PRINCIPALS,
+        delivery_statements,
+    )
+
+    group = aws.cloudwatch_log_group.CloudwatchLogGroup(
+        stack, "events", name="/aws/events/unit", kms_key_id=KEY_ARN
+    )
+    protect_card_data(stack, "unit-card-data")
+    rule = aws.cloudwatch_event_rule.CloudwatchEventRule(
+        stack, "rule", name="unit", event_pattern='{"source": ["aws.codedeploy"]}'
+    )
+    create, put = delivery_statements(log_group_arn=group.arn, rule_arn=rule.arn)
+    if single_statement:
+        statements = [
+            {
+                **put,
+                "Sid": "Both",
+                "Principal": {"Service": list(EVENT_DELIVERY_PRINCIPALS)},
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            }
+        ]
+    elif any_group:
+        statements = [{**create, "Resource": "arn:aws:logs:*:*:log-group:/aws/events/*:*"}, put]
+    else:
+        statements = [create, put]
+    aws.cloudwatch_log_resource_policy.CloudwatchLogResourcePolicy(
+        stack, "delivery", policy_name="unit", policy_document=iam.document(*statements)
+    )
+
+
 @dataclass(frozen=True)
 class Case:
     env: str
@@ -1030,6 +1066,14 @@ RULE_CASES: dict[str, Case] = {
         r"\(aws_s3_bucket_object_lock_configuration\.audit_object-lock_\w+\); AWS Config does "
         r"not deliver to such a bucket\. Fix: Give the delivery channel a bucket of its own",
     ),
+    "PAY-LOG-003": Case(
+        "dev",
+        lambda s: event_log_delivery(s),
+        lambda s: event_log_delivery(s, single_statement=True),
+        r"^\[PAY-LOG-003\] aws_cloudwatch_log_resource_policy\.delivery: statement 'Both' allows "
+        r"events\.amazonaws\.com logs:CreateLogStream only with aws:SourceArn, which EventBridge "
+        r"does not send when it creates a stream: no event is delivered\. Fix: Split the statement",
+    ),
     "PAY-GD-001": Case(
         "dev",
         lambda s: runtime_monitoring(s),
@@ -1078,6 +1122,15 @@ VARIANTS = [
         ),
         r"aws_lambda_permission\.invoke: lets events\.amazonaws\.com invoke without source_account",
         id="IAM-001-lambda-permission",
+    ),
+    pytest.param(
+        "PAY-IAM-001",
+        "dev",
+        lambda s: event_log_delivery(s, any_group=True),
+        r"aws_cloudwatch_log_resource_policy\.delivery: policy_document statement "
+        r"'EventBridgeCreatesStreams' lets \['events\.amazonaws\.com', "
+        r"'delivery\.logs\.amazonaws\.com'\] act without aws:SourceAccount or aws:SourceArn",
+        id="IAM-001-stream-creation-on-every-group",
     ),
     pytest.param(
         "PAY-KMS-002",

@@ -295,20 +295,25 @@ def test_custom_metric_alarm_per_service_uses_the_configured_metric(stacks, svc_
         _, body = alarm(svc_stack, f"alarms-{svc.name}", "custom-metric")
         expected = m.alarm_threshold if m.alarm_threshold is not None else 2 * m.target_value
         assert body["threshold"] == expected
-        assert (body["namespace"], body["metric_name"], body["statistic"]) == (
+        # Per running task, as its scaling policy reads it (D58).
+        queries = {q["id"]: q for q in body["metric_query"]}
+        backlog = queries["backlog"]["metric"]
+        assert (backlog["namespace"], backlog["metric_name"], backlog["stat"]) == (
             m.namespace,
             m.name,
             m.statistic,
         )
-        assert set(body["dimensions"]) == {"ServiceName"}
+        assert set(backlog["dimensions"]) == {"ServiceName"}
         assert points_at(
             stacks,
             svc_stack,
-            body["dimensions"]["ServiceName"],
+            backlog["dimensions"]["ServiceName"],
             "aws_ecs_service",
             f"service-{svc.name}/service",
             "name",
         )
+        assert queries["tasks"]["metric"]["metric_name"] == "RunningTaskCount"
+        assert queries["per_task"]["expression"] == "backlog / tasks"
         assert body["treat_missing_data"] == "notBreaching"
         assert body["alarm_actions"] == body["ok_actions"] == [topic]
 
@@ -751,6 +756,34 @@ def test_dashboard_shows_fargate_vs_spot_and_the_database(stacks, svc_stack, das
     assert {"ServerlessDatabaseCapacity", "ACUUtilization", "DatabaseConnections"} <= rds
 
 
+def test_dashboard_graphs_database_cpu_per_role_as_the_alarms_read_it(svc_stack, dashboard, env):
+    """Database CPU by Role (WRITER, READER with readers), Maximum: the
+    series of the db-writer-cpu / db-reader-cpu alarms; no cluster average,
+    which hid a saturated writer beside idle readers (D58; Aurora user guide,
+    "Amazon CloudWatch dimensions for Aurora",
+    https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/dimensions.html)."""
+    (widget,) = (
+        w for w in dashboard if w["type"] == "metric" and "CPU by role" in w["properties"]["title"]
+    )
+    lines = dashboard_metrics([widget])
+    roles = ["WRITER"] + (["READER"] if env.database.reader_count > 0 else [])
+    assert [dims.get("Role") for _, _, _, dims in lines] == roles
+    assert {(ns, name) for _, ns, name, _ in lines} == {("AWS/RDS", "CPUUtilization")}
+    assert widget["properties"]["stat"] == "Maximum"
+    alarmed = {
+        (body["dimensions"]["Role"], body["statistic"])
+        for body in svc_stack.resources("aws_cloudwatch_metric_alarm").values()
+        if body.get("metric_name") == "CPUUtilization" and "Role" in body.get("dimensions", {})
+    }
+    assert alarmed == {(role, "Maximum") for role in roles}
+    cluster_cpu = [
+        dims
+        for _, ns, name, dims in dashboard_metrics(dashboard)
+        if (ns, name) == ("AWS/RDS", "CPUUtilization") and "Role" not in dims
+    ]
+    assert cluster_cpu == []
+
+
 def test_dashboard_log_widget_queries_the_deployment_events(svc_stack, dashboard):
     key, _ = find(svc_stack, "aws_cloudwatch_log_group", "deployment-events/log-group")
     logs = [w for w in dashboard if w["type"] == "log"]
@@ -790,10 +823,21 @@ def test_codedeploy_events_of_this_environment_reach_the_log_group(svc_stack, en
     _, policy = find(
         svc_stack, "aws_cloudwatch_log_resource_policy", "deployment-events/delivery-policy"
     )
-    (statement,) = json.loads(policy["policy_document"])["Statement"]
-    assert "events.amazonaws.com" in statement["Principal"]["Service"]
-    assert set(statement["Action"]) == {"logs:CreateLogStream", "logs:PutLogEvents"}
-    assert statement["Resource"] == ref("aws_cloudwatch_log_group", group_key, "arn") + ":*"
+    create, put = json.loads(policy["policy_document"])["Statement"]
+    for statement in (create, put):
+        assert "events.amazonaws.com" in statement["Principal"]["Service"]
+        assert statement["Resource"] == ref("aws_cloudwatch_log_group", group_key, "arn") + ":*"
+    assert (create["Action"], put["Action"]) == ("logs:CreateLogStream", "logs:PutLogEvents")
+    # EventBridge sends aws:SourceArn with PutLogEvents only (D58): stream
+    # creation conditioned on it delivered nothing. Sources: EventBridge user
+    # guide, "CloudWatch Logs permissions" (no condition in its sample),
+    # https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-cloudwatchlogs-permissions;
+    # aws-samples/serverless-patterns PR #618 (its sample split for that
+    # reason); hashicorp/terraform-provider-aws #26628 (the provider's example).
+    assert "Condition" not in create
+    assert put["Condition"] == {
+        "ArnEquals": {"aws:SourceArn": ref("aws_cloudwatch_event_rule", rule_key, "arn")}
+    }
 
 
 # --- log groups ------------------------------------------------------------------------
@@ -925,7 +969,19 @@ def test_dashboard_widgets_alarm_widget_only_with_alarms_and_log_widget_source()
     db_lines = dashboard_metrics(without)
     assert {
         n for _, ns, n, d in db_lines if ns == "AWS/RDS" and d == {"DBClusterIdentifier": "db-1"}
-    } == {"ServerlessDatabaseCapacity", "ACUUtilization", "DatabaseConnections", "CPUUtilization"}
+    } == {"ServerlessDatabaseCapacity", "ACUUtilization", "DatabaseConnections"}
+    # CPU only per role; the reader line only with readers (D58).
+    cpu_roles = [
+        d.get("Role") for _, ns, n, d in db_lines if n == "CPUUtilization" and ns == "AWS/RDS"
+    ]
+    assert cpu_roles == ["WRITER"]
+    with_readers = dashboard_metrics(dashboard_widgets(_dashboard_props(database_reader_count=2)))
+    assert [
+        d.get("Role") for _, _, n, d in with_readers if n == "CPUUtilization" and "Role" in d
+    ] == [
+        "WRITER",
+        "READER",
+    ]
 
 
 # --- unit: props validation and alarm sets (small stacks) ------------------------------
@@ -1034,7 +1090,6 @@ def _all_metrics() -> list:
     found += [
         lb.elb_5xx_count(),
         lb.request_count(),
-        db.cpu_utilization(),
         db.acu_utilization(),
         *(db.role_cpu_utilization(r) for r in ("WRITER", "READER")),
         *(db.role_acu_utilization(r) for r in ("WRITER", "READER")),

@@ -410,16 +410,23 @@ def test_alb_log_delivery_writes_only_below_this_accounts_prefix(stacks, environ
 def test_deployment_events_accept_only_their_rules_deliveries(stacks, env_name):
     services = stack(stacks, env_name, "services")
     (policy,) = services.resources("aws_cloudwatch_log_resource_policy").values()
-    (statement,) = json.loads(policy["policy_document"])["Statement"]
+    statements = {s["Action"]: s for s in json.loads(policy["policy_document"])["Statement"]}
     # The recording rule (the other one sends failures to the alarm topic, D51).
     (rule_name,) = (
         key
         for key, rule in services.resources("aws_cloudwatch_event_rule").items()
         if rule["//"]["metadata"]["path"].endswith("/deployment-events/rule")
     )
-    assert statement["Condition"] == {
+    # Only the rule writes events; stream creation, which EventBridge calls
+    # without aws:SourceArn (D58, PAY-LOG-003), is bound to this group's streams.
+    assert statements["logs:PutLogEvents"]["Condition"] == {
         "ArnEquals": {"aws:SourceArn": f"${{aws_cloudwatch_event_rule.{rule_name}.arn}}"}
     }
+    assert "Condition" not in statements["logs:CreateLogStream"]
+    assert (
+        statements["logs:CreateLogStream"]["Resource"]
+        == statements["logs:PutLogEvents"]["Resource"]
+    )
 
 
 # --- 3.3.1 / 3.4.1: card data does not reach logs in clear ----------------------

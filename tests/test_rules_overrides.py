@@ -106,6 +106,17 @@ def _service_waits_for_steady_state(built):
     service.add_override("wait_for_steady_state", True)
 
 
+def _deployment_events_stream_creation_bound_to_the_rule(built):
+    """The deployments log group's policy back to one statement conditioning
+    CreateLogStream and PutLogEvents on the rule (before D58)."""
+    policy = _first(
+        built["dev"].services, aws.cloudwatch_log_resource_policy.CloudwatchLogResourcePolicy
+    )
+    create, put = json.loads(policy.policy_document_input)["Statement"]
+    put["Action"] = [create["Action"], put["Action"]]
+    policy.add_override("policy_document", json.dumps({"Statement": [put]}))
+
+
 def _unlocked_state(built):
     built["dev"].network.add_override("terraform.backend.s3.use_lockfile", False)
 
@@ -179,6 +190,14 @@ CASES = [
         r"\[payment-dev-services\] \[PAY-ECS-001\] aws_ecs_service\.\S+: uses the CODE_DEPLOY "
         r"controller but sets wait_for_steady_state\. Fix: remove wait_for_steady_state",
         id="ECS-001-wait-for-steady-state",
+    ),
+    pytest.param(
+        _deployment_events_stream_creation_bound_to_the_rule,
+        "payment-dev-services",
+        r"\[PAY-LOG-003\] aws_cloudwatch_log_resource_policy\.\S+: statement "
+        r"'OnlyThisRuleWritesEvents' allows events\.amazonaws\.com logs:CreateLogStream only "
+        r"with aws:SourceArn",
+        id="LOG-003",
     ),
     pytest.param(
         _unlocked_state,

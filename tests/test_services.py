@@ -598,12 +598,25 @@ def test_autoscaling_target_and_policies(svc_stack, env, ecs_services):
         if svc.custom_metric is not None:
             custom = policies["scale-on-custom"]
             assert custom["target_value"] == svc.custom_metric.target_value
-            assert custom["customized_metric_specification"] == {
-                "namespace": svc.custom_metric.namespace,
-                "metric_name": svc.custom_metric.name,
-                "statistic": svc.custom_metric.statistic,
-                "dimensions": [{"name": "ServiceName", "value": svc.name}],
+            # The published total per running task (D58; values replayed in
+            # tests/test_scaling_metric.py).
+            queries = {q["id"]: q for q in custom["customized_metric_specification"]["metrics"]}
+            assert queries["backlog"]["metric_stat"] == {
+                "stat": svc.custom_metric.statistic,
+                "metric": {
+                    "namespace": svc.custom_metric.namespace,
+                    "metric_name": svc.custom_metric.name,
+                    "dimensions": [
+                        {
+                            "name": "ServiceName",
+                            "value": ref("aws_ecs_service", service_key, "name"),
+                        }
+                    ],
+                },
             }
+            assert queries["tasks"]["metric_stat"] == tasks
+            assert queries["per_task"]["expression"] == "backlog / tasks"
+            assert [q["id"] for q in queries.values() if q["return_data"]] == ["per_task"]
 
 
 # -- outputs -------------------------------------------------------------------

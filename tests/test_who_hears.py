@@ -93,7 +93,8 @@ def test_metric_absent_alarm_exactly_for_custom_metrics_in_the_production_tier(s
             svc_stack, "aws_cloudwatch_metric_alarm", f"alarms-{service}/alarms/custom-metric"
         )
         assert (body["namespace"], body["metric_name"]) == (metric.namespace, metric.name)
-        assert body["dimensions"] == custom["dimensions"]  # the metric the service publishes
+        (backlog,) = (q["metric"] for q in custom["metric_query"] if q["id"] == "backlog")
+        assert body["dimensions"] == backlog["dimensions"]  # the metric the service publishes
         assert body["statistic"] == "SampleCount"
         assert body["alarm_name"] == f"{env.prefix}-{service}-{metric.name}-absent"
         assert body["treat_missing_data"] == "breaching"

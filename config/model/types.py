@@ -55,15 +55,18 @@ class CustomScalingMetric:
     """A metric the service publishes itself and scales on (target tracking).
 
     ``namespace``/``name``: where the service publishes it, with dimension
-    ``ServiceName=<service>``. ``target_value``: the per-task value to hold.
-    ``statistic``: how CloudWatch aggregates it (Average, Sum, Maximum...).
+    ``ServiceName=<service>``: the service's total (a queue depth), divided
+    by its running tasks for scaling and the alarm. ``target_value``: the
+    per-task value to hold. ``statistic``: how CloudWatch aggregates it
+    (Average, Sum, Maximum...); Sum when every task publishes its own count.
     """
 
     namespace: str
     name: str
     target_value: float
     statistic: str = "Average"
-    #: Alarm when the metric stays above this for 3 periods (None: 2x target).
+    #: Alarm when the metric per running task stays above this for 3 periods
+    #: (None: 2x target).
     alarm_threshold: float | None = None
 
 

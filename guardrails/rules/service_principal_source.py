@@ -37,7 +37,23 @@ def _bound(resource_type: str, statement: dict) -> bool:
         # binds the account by the key prefix AWSLogs/<account-id>/.
         resources = [str(r) for r in tf.as_list(statement.get("Resource"))]
         return bool(resources) and all("/AWSLogs/" in r for r in resources)
+    if resource_type == "aws_cloudwatch_log_resource_policy":
+        return _creates_streams_of_named_groups(statement)
     return False
+
+
+def _creates_streams_of_named_groups(statement: dict) -> bool:
+    """Only ``logs:CreateLogStream``, on the streams of named log groups
+    (``<group ARN>:*``, no wildcard in the group): EventBridge sends no
+    ``aws:SourceArn`` with that call (PAY-LOG-003), and an empty stream
+    writes nothing; the ``logs:PutLogEvents`` statement carries the source."""
+    actions = [a.lower() for a in policies.actions(statement)]
+    resources = [str(r) for r in tf.as_list(statement.get("Resource"))]
+    return (
+        actions == ["logs:createlogstream"]
+        and bool(resources)
+        and all(r.endswith(":*") and "*" not in r[:-2] and r[:-2] for r in resources)
+    )
 
 
 def check(stack: dict, ctx: RuleContext) -> list[Finding]:
@@ -76,7 +92,7 @@ def check(stack: dict, ctx: RuleContext) -> list[Finding]:
 
 RULE = Rule(
     id="PAY-IAM-001",
-    summary="Every trust or resource policy that allows an AWS service principal carries aws:SourceAccount or aws:SourceArn (key policies: or the encryption context / kms:ViaService).",
+    summary="Every trust or resource policy that allows an AWS service principal carries aws:SourceAccount or aws:SourceArn (key policies: or the encryption context / kms:ViaService; log resource policies: or logs:CreateLogStream alone on named log groups' streams).",
     why="Without a source condition the service acts for any account that names our role, bucket, "
     "topic, log group or key: another customer's resource can write into our audit logs or use "
     "our key (the confused-deputy problem; PCI DSS 7.2.2).",

@@ -323,14 +323,21 @@ class ServiceAlarms(Construct):
                 if config.alarm_threshold is not None
                 else 2 * config.target_value
             )
+            # Per running task, as the scaling policy reads it (D58): the
+            # total of a service at its target on four tasks is four times
+            # the target, and is no incident.
             self.custom_metric = f.add(
                 "custom-metric",
                 name=f"{name}-{custom.name}",
                 description=f"{custom.namespace}/{custom.name} of {service} above {threshold} "
-                "(scaling cannot keep up).",
+                "per running task (scaling cannot keep up).",
                 threshold=threshold,
                 missing="notBreaching",
-                metric=custom,
+                queries=[
+                    _query("backlog", custom, p),
+                    _query("tasks", m.running_task_count(), p),
+                    _expression("per_task", "backlog / tasks", f"{custom.name} per running task"),
+                ],
             )
         self.custom_metric_absent = None
         samples = m.custom_samples()

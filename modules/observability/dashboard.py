@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from framework import Construct
 from framework.aws import aws
 from modules.observability.metrics import (
+    READER,
+    WRITER,
     DatabaseMetrics,
     Metric,
     ServiceMetrics,
@@ -35,7 +37,9 @@ class DashboardProps:
     """``name``: dashboard name. ``database``: the metrics of the
     environment's Aurora cluster. ``deployment_log_group_name``: the log group
     of ``DeploymentEvents`` shown as the deployments table.
-    ``alarm_arns``: alarms shown in an alarm widget; left empty, no widget."""
+    ``alarm_arns``: alarms shown in an alarm widget; left empty, no widget.
+    ``database_reader_count``: readers besides the writer; 0 (left out): the
+    database CPU widget shows the writer only, as the alarms do."""
 
     name: str
     region: str
@@ -43,6 +47,7 @@ class DashboardProps:
     database: DatabaseMetrics
     deployment_log_group_name: str
     alarm_arns: tuple[str, ...] = ()
+    database_reader_count: int = 0
 
 
 def _labelled(metrics: Mapping[str, Metric], label: str) -> list[tuple[Metric, str]]:
@@ -132,12 +137,19 @@ def dashboard_widgets(props: DashboardProps) -> list[dict]:
             [db.serverless_capacity(), db.acu_utilization()],
             width=12,
         ),
-        # Connections as the period's average next to CPU; the alarm watches
-        # their peak (Maximum).
+        metric_widget("database: connections (peak)", [db.connections()], width=12),
+        # CPU per role, the busiest instance of each (the series the
+        # db-writer-cpu / db-reader-cpu alarms read, D51): the cluster
+        # average hid a saturated writer beside idle readers (D58; Aurora
+        # user guide, "Amazon CloudWatch dimensions for Aurora",
+        # https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/dimensions.html).
         metric_widget(
-            "database: connections / CPU",
-            [db.connections(), db.cpu_utilization()],
-            stat="Average",
+            "database: CPU by role (%, busiest instance)",
+            [
+                (db.role_cpu_utilization(role), role.lower())
+                for role in (WRITER, READER)
+                if role == WRITER or props.database_reader_count > 0
+            ],
             width=12,
         ),
     ]

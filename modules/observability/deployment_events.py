@@ -11,6 +11,43 @@ from framework import Construct, Token
 from framework.aws import aws
 from modules import iam
 
+#: Who delivers an EventBridge rule's events to a log group (EventBridge
+#: user guide, "CloudWatch Logs permissions",
+#: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-cloudwatchlogs-permissions).
+EVENT_DELIVERY_PRINCIPALS = ["events.amazonaws.com", "delivery.logs.amazonaws.com"]
+
+
+def delivery_statements(*, log_group_arn: str, rule_arn: str) -> tuple[dict, dict]:
+    """The log resource policy that lets one rule write to one log group.
+
+    Two statements (D58): EventBridge's ``logs:CreateLogStream`` call does
+    not carry the rule as ``aws:SourceArn``, so it is bound by its resource
+    only (the streams of this one group; an empty stream carries nothing);
+    ``logs:PutLogEvents``, which writes, only for this rule. One statement
+    conditioning both on ``aws:SourceArn`` delivers nothing: AWS's own sample
+    was split for that reason (aws-samples/serverless-patterns PR #618,
+    eventbridge-cloudwatch/template.yaml), and so was the provider's
+    "CloudWatch Log Group Usage" example of ``aws_cloudwatch_event_target``
+    (terraform-provider-aws #26628). PAY-LOG-003 refuses the single form,
+    PAY-IAM-001 accepts the stream-creation statement by its resource."""
+    return (
+        {
+            "Sid": "EventBridgeCreatesStreams",
+            "Effect": "Allow",
+            "Principal": {"Service": list(EVENT_DELIVERY_PRINCIPALS)},
+            "Action": "logs:CreateLogStream",
+            "Resource": f"{log_group_arn}:*",
+        },
+        {
+            "Sid": "OnlyThisRuleWritesEvents",
+            "Effect": "Allow",
+            "Principal": {"Service": list(EVENT_DELIVERY_PRINCIPALS)},
+            "Action": "logs:PutLogEvents",
+            "Resource": f"{log_group_arn}:*",
+            "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}},
+        },
+    )
+
 
 @dataclass(frozen=True, kw_only=True)
 class DeploymentEventsProps:
@@ -67,17 +104,7 @@ class DeploymentEvents(Construct):
             "delivery-policy",
             policy_name=f"{props.name}-deployment-events",
             policy_document=iam.document(
-                {
-                    "Effect": "Allow",
-                    "Principal": {
-                        "Service": ["events.amazonaws.com", "delivery.logs.amazonaws.com"]
-                    },
-                    "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                    "Resource": f"{self.log_group.arn}:*",
-                    # Only this rule's deliveries (EventBridge user guide,
-                    # "CloudWatch Logs permissions": aws:SourceArn).
-                    "Condition": {"ArnEquals": {"aws:SourceArn": rule.arn}},
-                }
+                *delivery_statements(log_group_arn=self.log_group.arn, rule_arn=rule.arn)
             ),
         )
         aws.cloudwatch_event_target.CloudwatchEventTarget(

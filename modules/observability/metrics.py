@@ -195,10 +195,6 @@ class DatabaseMetrics:
             raise ValueError(f"role: {role!r} is not allowed; allowed: {', '.join(ROLES)}")
         return _metric(RDS, name, "Maximum", DBClusterIdentifier=self.cluster_identifier, Role=role)
 
-    def cpu_utilization(self) -> Metric:
-        """Average over every instance of the cluster (dashboard)."""
-        return self._cluster("CPUUtilization", "Average")
-
     def role_cpu_utilization(self, role: str) -> Metric:
         """CPU of the busiest instance holding ``role`` (Maximum)."""
         return self._role("CPUUtilization", role)
