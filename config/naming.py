@@ -226,6 +226,13 @@ def key_policy_administrators(env: EnvironmentConfig) -> tuple[str, ...]:
 PIPELINE_APPLIED_PARTS = ("security", "network", "data", "services")
 
 
+def card_data_findings_log_group(stack_name: str) -> str:
+    """The log group a stack's data protection policies send their card-data
+    audit findings to (``protect_card_data``): one per stack, so that it
+    exists before the stack's policies whoever applies the stack."""
+    return f"/{PROJECT}/{stack_name}/card-data-findings"
+
+
 def stack_part(stack_name: str) -> str:
     """``services`` of ``payment-dev-eu-services``: parts are one word."""
     return stack_name.rsplit("-", 1)[-1]
