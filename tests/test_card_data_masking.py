@@ -26,6 +26,7 @@ from modules.observability.data_protection import (
     CARD_DATA_IDENTIFIERS,
 )
 from tests.conftest import ENVIRONMENTS
+from tests.helpers import FINDINGS_GROUP
 
 REGEX_MAX_LENGTH = 200
 REGEX_CHARACTERS = set(string.ascii_letters + string.digits + "_#=@/;,- " + "^$?[]{}|\\*+.")
@@ -111,12 +112,12 @@ def test_every_policy_masks_bare_card_numbers_and_sends_findings(stacks, environ
         if not stack.name.startswith(f"{env.prefix}-") or not groups:
             continue
         # One findings group per stack with log groups, under a key.
-        findings = groups["card-data-findings"]
+        findings = groups[FINDINGS_GROUP]
         assert findings["name"] == card_data_findings_log_group(name)
         assert findings["kms_key_id"], f"{name}: findings group unencrypted"
         if not name.endswith("-baseline"):
             assert findings["retention_in_days"] == env.log_retention_days
-        findings_ref = "${aws_cloudwatch_log_group.card-data-findings.name}"
+        findings_ref = f"${{aws_cloudwatch_log_group.{FINDINGS_GROUP}.name}}"
         for group, document in _policies(stack).items():
             custom = document["Configuration"]["CustomDataIdentifier"]
             assert custom == [{"Name": BARE_CARD_NUMBER, "Regex": BARE_CARD_NUMBER_REGEX}]
