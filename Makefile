@@ -187,6 +187,15 @@ VERIFY_ARGS ?=
 verify: $(CHECKS_verify) synth
 	.venv/bin/python -m verify --env $(ENV) $(VERIFY_ARGS)
 
+# Read-only check of the repository's GitHub environments (docs/ci.md, "GitHub
+# settings that must hold"): the token in GITHUB_TOKEN, REPO=<owner>/<repo>
+# (default: the configuration's pipeline.github_repository). One line per
+# check; exit 0, 1 on a failure, 2 bad input or no token.
+REPO ?=
+.PHONY: github-check
+github-check: setup
+	.venv/bin/python tools/github_settings.py $(if $(REPO),--repo $(REPO))
+
 # Offline checks of the GitHub Actions workflows (docs/ci.md), part of make
 # test: zizmor (--offline: a GH_TOKEN in the environment would otherwise turn
 # on its online audits) and GitHub's workflow schema (check-jsonschema). Both

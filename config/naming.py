@@ -43,6 +43,30 @@ def task_role_name(env: EnvironmentConfig, svc: ServiceConfig) -> str:
     return f"{task_family(env, svc)}-task"
 
 
+def release_environment(env_name: str) -> str:
+    """The GitHub environment of release jobs for ``env_name``: its own
+    subject, so a release job cannot assume the deploy role and a deploy
+    job cannot assume the release role (docs/ci.md, "Identities")."""
+    return f"{env_name}-release"
+
+
+def plan_environment(env: EnvironmentConfig) -> str | None:
+    """The GitHub environment of the pull-request plan job of a
+    production-tier environment, ``<env>-plan`` (``prod-plan``): its plan
+    role trusts only that environment's subject, so only a plan a reviewer
+    of that environment let run reads the production state (D52, D59).
+    None for the other tiers: their plans keep the pull request's subject."""
+    return f"{env.name}-plan" if env.is_production else None
+
+
+def github_environments(env: EnvironmentConfig) -> tuple[str, ...]:
+    """Every GitHub environment whose subject a role of ``env`` trusts:
+    deploy (``<env>``), release (``<env>-release``) and, for the production
+    tier, plan (``<env>-plan``). ``tools/github_settings.py`` checks them."""
+    plan = plan_environment(env)
+    return (env.name, release_environment(env.name), *((plan,) if plan else ()))
+
+
 def release_role_name(env: EnvironmentConfig) -> str:
     """The role the release tool runs as (``python -m release``): the
     bootstrap stack creates it (modules/release_role.py), release.policy
@@ -200,6 +224,13 @@ def key_policy_administrators(env: EnvironmentConfig) -> tuple[str, ...]:
 #: The stacks (``payment-<env>-<part>``) the deploy workflow applies with the
 #: deploy role; the bootstrap and baseline stacks are a person's (D42, D49).
 PIPELINE_APPLIED_PARTS = ("security", "network", "data", "services")
+
+
+def card_data_findings_log_group(stack_name: str) -> str:
+    """The log group a stack's data protection policies send their card-data
+    audit findings to (``protect_card_data``): one per stack, so that it
+    exists before the stack's policies whoever applies the stack."""
+    return f"/{PROJECT}/{stack_name}/card-data-findings"
 
 
 def stack_part(stack_name: str) -> str:

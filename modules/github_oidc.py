@@ -27,15 +27,11 @@ def pull_request_subject(repository: str) -> str:
 
 
 def environment_subject(repository: str, environment: str) -> str:
-    """OIDC ``sub`` of a job running in the GitHub environment ``environment``."""
+    """OIDC ``sub`` of a job running in the GitHub environment ``environment``
+    (GitHub docs, "About security hardening with OpenID Connect", example
+    subject claims, filtering for a specific environment:
+    https://docs.github.com/en/actions/security-for-github-actions/security-hardening-your-deployments/about-security-hardening-with-openid-connect)."""
     return f"repo:{repository}:environment:{environment}"
-
-
-def release_environment(environment: str) -> str:
-    """The GitHub environment of release jobs for ``environment``: its own
-    subject, so a release job cannot assume the deploy role and a deploy
-    job cannot assume the release role (docs/ci.md, "Identities")."""
-    return f"{environment}-release"
 
 
 def provider_arn(partition: str, account_id: str) -> str:

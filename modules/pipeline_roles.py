@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from config import EnvironmentConfig
-from config.naming import security_alert_patterns
+from config.naming import plan_environment, security_alert_patterns
 from framework import Construct
 from framework.aws import aws
 from modules import iam
@@ -720,8 +720,21 @@ def boundary_statements() -> list[dict]:
     ]
 
 
+def plan_subject(env: EnvironmentConfig) -> str:
+    """The one OIDC subject the plan role of ``env`` trusts: a production-tier
+    plan runs in its own GitHub environment (``config.naming.plan_environment``,
+    ``prod-plan``), whose reviewers decide which pull request's code may read
+    the production state; other tiers take any pull request's
+    ``repo:<owner>/<repo>:pull_request`` (docs/ci.md, D59)."""
+    repository = env.pipeline.github_repository
+    environment = plan_environment(env)
+    if environment is None:
+        return pull_request_subject(repository)
+    return environment_subject(repository, environment)
+
+
 class PipelineRoles(Construct):
-    """``plan_role`` (trust: ``repo:<owner>/<repo>:pull_request``),
+    """``plan_role`` (trust: ``plan_subject``),
     ``deploy_role`` (trust: ``repo:<owner>/<repo>:environment:<env>``) and
     ``boundary``, the managed policy every role the deploy role creates
     carries (named ``props.boundary_arn``'s last segment)."""
@@ -742,7 +755,7 @@ class PipelineRoles(Construct):
             name=env.plan_role,
             description=f"Plans {env.prefix} in pull requests of {repository} (read-only)",
             session_seconds=3600,
-            trust=web_identity_trust(props.provider_arn, pull_request_subject(repository)),
+            trust=web_identity_trust(props.provider_arn, plan_subject(env)),
             statements=plan_statements(props),
         )
         self.deploy_role = self._role(

@@ -18,6 +18,7 @@ from config.naming import (
     ecs_service_name,
     execution_role_name,
     load_balancer_alarm_prefix,
+    release_environment,
     release_role_name,
     service_alarm_prefix,
     task_family,
@@ -29,7 +30,6 @@ from modules import iam
 from modules.github_oidc import (
     environment_subject,
     provider_arn,
-    release_environment,
     web_identity_statement,
 )
 

@@ -17,6 +17,7 @@ from config import EnvironmentConfig
 from config.naming import (
     PIPELINE_APPLIED_PARTS,
     PROJECT,
+    card_data_findings_log_group,
     permissions_boundary_name,
     stack_name,
     state_key,
@@ -34,6 +35,7 @@ from framework import (
 from framework.aws import aws
 from guardrails.rules import RuleContext
 from guardrails.rules import register as register_contract_rules
+from modules.observability.data_protection import protect_card_data
 
 #: S3-native state locking (``use_lockfile``) needs Terraform 1.11.
 REQUIRED_TERRAFORM_VERSION = ">= 1.11"
@@ -158,6 +160,19 @@ class PlatformStack(EnvironmentStack):
     def __init__(self, scope: Construct, env: EnvironmentConfig, part: str) -> None:
         super().__init__(scope, env, part)
         use_state_bucket(self, env, part)
+
+    def mask_card_data(self, logs_key_arn: str) -> None:
+        """Card data that reaches a log group of this stack is masked, and
+        its audit findings kept in the stack's findings group under the
+        logs key (PAY-LOG-001, docs/pci-responsibility.md 3.3.1, D59).
+        Call it once the stack is built."""
+        protect_card_data(
+            self,
+            f"{self.env.prefix}-card-data",
+            findings_log_group_name=card_data_findings_log_group(self.node.id),
+            kms_key_arn=logs_key_arn,
+            retention_days=self.env.log_retention_days,
+        )
 
 
 class LocalStateStack(EnvironmentStack):

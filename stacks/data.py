@@ -8,7 +8,6 @@ from framework import Construct, TerraformOutput
 from modules.backup import DatabaseBackup, DatabaseBackupProps
 from modules.database import AuroraDatabase, AuroraDatabaseProps
 from modules.kms import ManagedKey, ManagedKeyProps
-from modules.observability.data_protection import protect_card_data
 from stacks.base import PlatformStack
 from stacks.network import NetworkStack
 from stacks.security import SecurityStack
@@ -62,7 +61,7 @@ class DataStack(PlatformStack):
         TerraformOutput(self, "reader_endpoint", value=self.database.reader_endpoint)
         TerraformOutput(self, "master_user_secret_arn", value=self.database.master_user_secret_arn)
         # Card data that reaches a log group is masked (PAY-LOG-001, docs/pci-responsibility.md 3.3.1).
-        protect_card_data(self, f"{env.prefix}-card-data")
+        self.mask_card_data(security.logs_key.arn)
 
     def _backup_key(self, env: EnvironmentConfig, construct_id: str, region: str, provider):
         """A vault key in ``region``: used only through AWS Backup; as the

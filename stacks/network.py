@@ -6,7 +6,6 @@ from config import EnvironmentConfig
 from config.naming import vpc_name
 from framework import Construct
 from modules.network import Network, NetworkProps
-from modules.observability.data_protection import protect_card_data
 from stacks.base import PlatformStack
 from stacks.security import SecurityStack
 
@@ -30,4 +29,4 @@ class NetworkStack(PlatformStack):
             ),
         )
         # Card data that reaches a log group is masked (PAY-LOG-001, docs/pci-responsibility.md 3.3.1).
-        protect_card_data(self, f"{env.prefix}-card-data")
+        self.mask_card_data(security.logs_key.arn)

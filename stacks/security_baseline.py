@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from config import EnvironmentConfig
 from config.naming import (
     audit_bucket_name,
+    card_data_findings_log_group,
     config_bucket_name,
     key_policy_administrators,
     security_alerts_name,
@@ -157,7 +158,13 @@ class SecurityBaselineStack(PlatformStack):
         )
         if production:
             self.alerts.key.key.add_override("lifecycle.prevent_destroy", True)
-        protect_card_data(self, f"{owner.prefix}-baseline-card-data")
+        protect_card_data(
+            self,
+            f"{owner.prefix}-baseline-card-data",
+            findings_log_group_name=card_data_findings_log_group(self.node.id),
+            kms_key_arn=self.key.arn if self.key is not None else None,
+            retention_days=retention_days,
+        )
 
     def _audit_key(self, owner: EnvironmentConfig, name: str, trail_arn: str | None) -> ManagedKey:
         """The baseline's CMK: the trail and its bucket, AWS Config's

@@ -38,7 +38,6 @@ from modules.observability.alarms import (
     ServiceAlarmsProps,
 )
 from modules.observability.dashboard import Dashboard, DashboardProps, DashboardService
-from modules.observability.data_protection import protect_card_data
 from modules.observability.deployment_events import (
     DeploymentAlerts,
     DeploymentAlertsProps,
@@ -198,7 +197,7 @@ class ServicesStack(PlatformStack):
         )
         self._outputs(env)
         # Card data that reaches a log group is masked (PAY-LOG-001, docs/pci-responsibility.md 3.3.1).
-        protect_card_data(self, f"{env.prefix}-card-data")
+        self.mask_card_data(security.logs_key.arn)
 
     def rollback_alarms(self, env: EnvironmentConfig, name: str) -> list:
         """The alarms that stop and roll back a release of service ``name``:

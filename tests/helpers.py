@@ -37,3 +37,14 @@ def problem_of(problems, field: str) -> str:
 def in_place_of_namesake(env, environments) -> tuple:
     """``environments`` with ``env`` in place of the one of its name."""
     return tuple(env if e.name == env.name else e for e in environments)
+
+
+#: Construct id of the card-data findings log group every stack with log
+#: groups gets (modules/observability/data_protection.py, D59).
+FINDINGS_GROUP = "card-data-findings"
+
+
+def log_groups_but_findings(stack) -> dict[str, dict]:
+    """The stack's log groups other than its card-data findings group."""
+    groups = stack.resources("aws_cloudwatch_log_group")
+    return {key: body for key, body in groups.items() if key != FINDINGS_GROUP}

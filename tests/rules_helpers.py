@@ -24,6 +24,13 @@ from guardrails.rules import (
 from modules.observability.data_protection import protect_card_data
 from tests.fixtures.example import ENVIRONMENTS as EXAMPLE_ENVIRONMENTS
 
+#: The card-data findings log group of the unit stacks.
+UNIT_FINDINGS = {
+    "findings_log_group_name": "/unit/card-data-findings",
+    "kms_key_arn": "arn:aws:kms:eu-west-1:111111111111:key/unit",
+    "retention_days": 365,
+}
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -369,7 +376,7 @@ def encrypted_resources(
         deletion_protection=True,
         lifecycle=TerraformResourceLifecycle(prevent_destroy=True),
     )
-    protect_card_data(stack, "unit-card-data")
+    protect_card_data(stack, "unit-card-data", **UNIT_FINDINGS)
     return key
 
 
@@ -413,7 +420,9 @@ def stateful_resources(
     aws.cloudwatch_log_group.CloudwatchLogGroup(
         stack, "audit", name="/unit/audit", kms_key_id=key.arn, lifecycle=keep
     )
-    protect_card_data(stack, "unit-card-data")
+    protect_card_data(stack, "unit-card-data", **UNIT_FINDINGS)
+    if protect:  # the findings group too (ProtectAuditLogs does it in the stacks)
+        stack.node.find_child("card-data-findings").add_override("lifecycle.prevent_destroy", True)
     load_balancer(stack, deletion_protection=alb_deletion_protection)
 
 
@@ -878,7 +887,7 @@ def logged(stack, *, protected: bool = True):
     """A log group, with the card-data protection policy or without."""
     aws.cloudwatch_log_group.CloudwatchLogGroup(stack, "logs", name="/unit", kms_key_id=KEY_ARN)
     if protected:
-        protect_card_data(stack, "unit-card-data")
+        protect_card_data(stack, "unit-card-data", **UNIT_FINDINGS)
 
 
 def event_log_delivery(stack, *, single_statement: bool = False, any_group: bool = False):

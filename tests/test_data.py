@@ -21,7 +21,7 @@ from stacks.network import NetworkStack
 from stacks.security import SecurityStack
 from tests.conftest import ENVIRONMENTS, stack
 from tests.fixtures.example import DEV, PROD, STAGING
-from tests.helpers import in_place_of_namesake, problems_of
+from tests.helpers import in_place_of_namesake, log_groups_but_findings, problems_of
 from tests.synth import synthesize
 
 
@@ -217,7 +217,7 @@ def test_postgresql_log_group_exists_first_encrypted_with_logs_key(data):
     synthesized, env = data
     cluster = cluster_of(synthesized)
     assert cluster["enabled_cloudwatch_logs_exports"] == ["postgresql"]
-    ((key, group),) = synthesized.resources("aws_cloudwatch_log_group").items()
+    ((key, group),) = log_groups_but_findings(synthesized).items()
     assert group["name"] == f"/aws/rds/cluster/{cluster['cluster_identifier']}/postgresql"
     assert group["retention_in_days"] == env.log_retention_days
     assert remote_output(group["kms_key_id"], "security", "logs-key")

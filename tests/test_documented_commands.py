@@ -265,6 +265,12 @@ EXEMPT = (
         "(tests/test_plan_review.py runs it on plans built there)",
     ),
     Rule(
+        "GitHub API",
+        lambda c: c.argv[:2] == ("make", "github-check"),
+        "reads the repository's GitHub environments with a token (GITHUB_TOKEN): needs network "
+        "and a real repository (tests/test_github_settings.py runs it on recorded responses)",
+    ),
+    Rule(
         "AWS CLI",
         lambda c: c.argv[0] == "aws",
         "the AWS CLI against an environment's account: needs credentials; AWS's tool, not the "

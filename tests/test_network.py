@@ -9,6 +9,7 @@ import pytest
 from framework import Testing as CdktfTesting
 from modules.network import INTERFACE_ENDPOINT_SERVICES, subnet_cidrs
 from tests.conftest import ENVIRONMENTS, stack
+from tests.helpers import log_groups_but_findings
 
 
 @pytest.fixture(params=ENVIRONMENTS)
@@ -101,7 +102,7 @@ def test_flow_logs_to_kms_encrypted_log_group(net):
     flow = synthesized.only("aws_flow_log")
     assert flow["traffic_type"] == "ALL"
     assert flow["log_destination_type"] == "cloud-watch-logs"
-    group = synthesized.only("aws_cloudwatch_log_group")
+    (group,) = log_groups_but_findings(synthesized).values()
     assert group["retention_in_days"] == env.log_retention_days
     # The key comes from the security stack through remote state.
     assert "payment-" + env.name + "-security" in group["kms_key_id"]

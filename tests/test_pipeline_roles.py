@@ -58,10 +58,20 @@ def as_list(value) -> list:
     return value if isinstance(value, list) else [value]
 
 
+def plan_subject(env, repo: str) -> str:
+    """A production-tier plan runs in the GitHub environment ``<env>-plan``
+    (``prod-plan``); the others in a pull request without one (GitHub docs,
+    "About security hardening with OpenID Connect", example subject claims:
+    https://docs.github.com/en/actions/security-for-github-actions/security-hardening-your-deployments/about-security-hardening-with-openid-connect)."""
+    if env.is_production:
+        return f"repo:{repo}:environment:{env.name}-plan"
+    return f"repo:{repo}:pull_request"
+
+
 @pytest.mark.parametrize(
     ("role_name", "subject"),
     [
-        (lambda env: env.plan_role, lambda env, repo: f"repo:{repo}:pull_request"),
+        (lambda env: env.plan_role, plan_subject),
         (lambda env: env.deploy_role, lambda env, repo: f"repo:{repo}:environment:{env.name}"),
     ],
     ids=["plan", "deploy"],

@@ -21,6 +21,7 @@ from config.model import (
 from modules.threat_detection import PCI_DSS_STANDARD
 from tests.conftest import CONFIGURED, stack
 from tests.fixtures.example import DEV, PROD, STAGING
+from tests.helpers import log_groups_but_findings
 from tests.services_helpers import find
 
 #: The environments of the configuration under test that deploy their
@@ -114,7 +115,7 @@ def test_guardduty_config_security_hub_and_rds_os_metrics(stacks, environments, 
     hub = baseline.only("aws_securityhub_standards_subscription")
     assert hub["standards_arn"].endswith(f":securityhub:{env.region}::{PCI_DSS_STANDARD}")
     assert baseline.only("aws_securityhub_account")["enable_default_standards"] is False
-    group = baseline.only("aws_cloudwatch_log_group")
+    (group,) = log_groups_but_findings(baseline).values()
     assert group["name"] == "RDSOSMetrics"
     assert group["kms_key_id"].startswith("${aws_kms_key.audit-key_")
     assert group["retention_in_days"] == max(e.log_retention_days for e in members_of(env))

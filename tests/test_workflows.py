@@ -78,35 +78,60 @@ def test_actions_are_pinned_by_commit_and_permissions_are_per_job(name):
             assert "${{" not in str(step.get("run", ""))
 
 
-def test_pull_request_plans_every_environment_with_the_pull_request_subject(
-    example_environments,
-):
+def plan_matrix(jobs: dict, job_id: str) -> list[dict]:
+    return jobs[job_id]["strategy"]["matrix"]["include"]
+
+
+def test_pull_request_plans_every_environment_with_its_plan_role(example_environments):
     environments = example_environments
     jobs = load("pull-request.yml")["jobs"]
     assert [s.get("run") for s in steps(jobs["test"]) if "run" in s] == ["make test"]
     diff = "\n".join(str(s.get("run")) for s in steps(jobs["review-diff"]))
     assert 'tools/review_diff.py "$BASE_SHA"' in diff and "GITHUB_STEP_SUMMARY" in diff
-    plan = jobs["plan"]
-    # An environment job's OIDC sub would be repo:...:environment:<env>, which
-    # only deploy roles trust; plans use repo:...:pull_request.
-    assert "environment" not in plan
-    assert plan["if"] == "github.event.pull_request.head.repo.full_name == github.repository"
-    assert plan["permissions"] == {"contents": "read", "id-token": "write"}
-    matrix = plan["strategy"]["matrix"]["include"]
-    assert [entry["environment"] for entry in matrix] == list(environments)
+    planned = plan_matrix(jobs, "plan") + plan_matrix(jobs, "plan-production")
+    assert sorted(entry["environment"] for entry in planned) == sorted(environments)
     # The role each environment's bootstrap creates, named by configuration.
-    for entry in matrix:
+    for entry in planned:
         env = environments[entry["environment"]]
         assert entry["plan_role"] == env.plan_role
         assert entry["account_id"] == f"${{{{ vars.AWS_ACCOUNT_ID_{env.name.upper()} }}}}"
-    [credentials] = [s for s in steps(plan) if "configure-aws-credentials" in str(s.get("uses"))]
-    assert credentials["with"]["role-to-assume"] == (
-        "arn:aws:iam::${{ matrix.account_id }}:role/${{ matrix.plan_role }}"
-    )
-    runs = "\n".join(str(s.get("run")) for s in steps(plan))
-    assert 'make plan ENV="$PLAN_ENV"' in runs
-    assert 'tools/plan_review.py --output plan-review.md plans/"$PLAN_ENV"/*.json' in runs
-    assert 'cat plan-review.md >> "$GITHUB_STEP_SUMMARY"' in runs and 'exit "$code"' in runs
+    for job_id in ("plan", "plan-production"):
+        plan = jobs[job_id]
+        assert plan["name"] == "plan ${{ matrix.environment }}"  # the required check's name
+        assert plan["if"] == "github.event.pull_request.head.repo.full_name == github.repository"
+        assert plan["permissions"] == {"contents": "read", "id-token": "write"}
+        [credentials] = [
+            s for s in steps(plan) if "configure-aws-credentials" in str(s.get("uses"))
+        ]
+        assert credentials["with"]["role-to-assume"] == (
+            "arn:aws:iam::${{ matrix.account_id }}:role/${{ matrix.plan_role }}"
+        )
+        runs = "\n".join(str(s.get("run")) for s in steps(plan))
+        assert 'make plan ENV="$PLAN_ENV"' in runs
+        assert 'tools/plan_review.py --output plan-review.md plans/"$PLAN_ENV"/*.json' in runs
+        assert 'cat plan-review.md >> "$GITHUB_STEP_SUMMARY"' in runs and 'exit "$code"' in runs
+
+
+def test_production_plans_run_in_their_own_github_environment(example_environments):
+    """The production tier's plan job enters ``<env>-plan`` (``prod-plan``),
+    whose subject alone its plan role trusts (tests/test_pipeline_roles.py);
+    the other tiers' plan job enters none and keeps the pull request's
+    subject (GitHub docs, "About security hardening with OpenID Connect",
+    example subject claims:
+    https://docs.github.com/en/actions/security-for-github-actions/security-hardening-your-deployments/about-security-hardening-with-openid-connect)."""
+    jobs = load("pull-request.yml")["jobs"]
+    assert "environment" not in jobs["plan"]
+    assert jobs["plan-production"]["environment"] == "${{ matrix.github_environment }}"
+    production = {e["environment"]: e for e in plan_matrix(jobs, "plan-production")}
+    others = [e["environment"] for e in plan_matrix(jobs, "plan")]
+    for name, env in example_environments.items():
+        if env.is_production:
+            assert production[name]["github_environment"] == f"{name}-plan"
+        else:
+            assert name in others and name not in production
+    assert production, "the example has a production tier"
+    # GitHub cannot make a job's environment optional: two jobs, one set of steps.
+    assert jobs["plan-production"]["steps"] == jobs["plan"]["steps"]
 
 
 def test_main_deploys_environment_by_environment_with_prod_last(example_environments):
@@ -255,12 +280,27 @@ def _wrong_roles(workflows: dict) -> None:
 
 
 def _wrong_account(workflows: dict) -> None:
-    matrix = workflows["pull-request.yml"]["jobs"]["plan"]["strategy"]["matrix"]["include"]
-    matrix[2]["account_id"] = "${{ vars.AWS_ACCOUNT_ID_STAGING }}"
+    matrix = plan_matrix(workflows["pull-request.yml"]["jobs"], "plan-production")
+    matrix[0]["account_id"] = "${{ vars.AWS_ACCOUNT_ID_STAGING }}"
 
 
 def _no_plan_of_prod(workflows: dict) -> None:
-    workflows["pull-request.yml"]["jobs"]["plan"]["strategy"]["matrix"]["include"].pop()
+    plan_matrix(workflows["pull-request.yml"]["jobs"], "plan-production").pop()
+
+
+def _prod_plan_without_its_environment(workflows: dict) -> None:
+    jobs = workflows["pull-request.yml"]["jobs"]
+    del jobs["plan-production"]["environment"]
+    del plan_matrix(jobs, "plan-production")[0]["github_environment"]
+
+
+def _prod_planned_with_the_pull_request_subject(workflows: dict) -> None:
+    jobs = workflows["pull-request.yml"]["jobs"]
+    plan_matrix(jobs, "plan").append(plan_matrix(jobs, "plan-production").pop())
+
+
+def _plan_steps_drift(workflows: dict) -> None:
+    workflows["pull-request.yml"]["jobs"]["plan-production"]["steps"].pop()
 
 
 @pytest.mark.parametrize(
@@ -302,8 +342,38 @@ def _no_plan_of_prod(workflows: dict) -> None:
                 "configured: dev, staging, prod"
             ],
         ),
+        (
+            _prod_plan_without_its_environment,
+            [
+                ".github/workflows/pull-request.yml plans prod in GitHub environment None, "
+                "not prod-plan",
+                ".github/workflows/pull-request.yml job plan-production must run in "
+                "environment: ${{ matrix.github_environment }}",
+            ],
+        ),
+        (
+            _prod_planned_with_the_pull_request_subject,
+            [
+                ".github/workflows/pull-request.yml plans prod in job plan, not plan-production",
+            ],
+        ),
+        (
+            _plan_steps_drift,
+            [
+                ".github/workflows/pull-request.yml job plan-production must run the steps of job plan"
+            ],
+        ),
     ],
-    ids=["production-first", "parallel", "roles", "account", "missing-plan"],
+    ids=[
+        "production-first",
+        "parallel",
+        "roles",
+        "account",
+        "missing-plan",
+        "prod-plan-environment",
+        "prod-in-plan",
+        "steps-drift",
+    ],
 )
 def test_each_difference_from_the_example_is_named(tmp_path, change, problems):
     workflows = {name: load(name) for name in ("deploy.yml", "pull-request.yml")}

@@ -35,7 +35,10 @@ baseline stacks are a person's (docs/decisions.md D42, D49).
 exactly the configured environments (``PAYMENT_CONFIG``, default
 config/environments.py): ``deploy.yml`` deploys each one after the one before,
 in configuration order with the production tier last, with its deploy role;
-``pull-request.yml`` plans each one with its plan role; ``release.yml`` offers
+``pull-request.yml`` plans each one with its plan role, the production
+tier in job ``plan-production`` and its GitHub environment ``<env>-plan``
+(``config.naming.plan_environment``), the others in job ``plan`` without
+one; ``release.yml`` offers
 each environment and service. They are shipped for the example's dev,
 staging and prod: a configuration that renames or adds environments must
 edit them (docs/ci.md). Exit code 1 and one line naming each file and
@@ -247,6 +250,10 @@ def plan_stack(binary: str, stack: Stack, plans: Path) -> str | None:
 
 
 WORKFLOWS = ROOT / ".github" / "workflows"
+#: pull-request.yml's job that plans the production tier, in the GitHub
+#: environment its matrix names (config.naming.plan_environment).
+PRODUCTION_PLAN_JOB = "plan-production"
+PRODUCTION_PLAN_ENVIRONMENT = "${{ matrix.github_environment }}"
 
 
 def _account_variable(env_name: str) -> str:
@@ -265,6 +272,8 @@ def workflow_problems(
     exactly ``environments`` (configured order, EnvironmentConfig), one
     phrase each, naming the file and the environment."""
     import yaml  # in .venv (make setup); only this check reads YAML
+
+    from config.naming import plan_environment
 
     def load(name: str) -> tuple[str, dict]:
         path = workflows / name
@@ -311,23 +320,52 @@ def workflow_problems(
         previous = job_id
 
     shown, pull_request = load("pull-request.yml")
-    plan = (pull_request.get("jobs") or {}).get("plan") or {}
-    matrix = ((plan.get("strategy") or {}).get("matrix") or {}).get("include") or []
+    pr_jobs = pull_request.get("jobs") or {}
+    plan, production = pr_jobs.get("plan") or {}, pr_jobs.get(PRODUCTION_PLAN_JOB) or {}
+
+    def include(job: dict) -> list[dict]:
+        return ((job.get("strategy") or {}).get("matrix") or {}).get("include") or []
+
+    matrix = include(plan) + include(production)
     planned = [str(entry.get("environment")) for entry in matrix]
     if sorted(planned) != sorted(configured):
         problems.append(f"{shown} plans {_names(planned)}; configured: {_names(configured)}")
-    for entry in matrix:
-        env = by_name.get(str(entry.get("environment")))
-        if env is not None and entry.get("plan_role") != env.plan_role:
-            problems.append(
-                f"{shown} plans {env.name} as {entry.get('plan_role')}, "
-                f"its plan role is {env.plan_role}"
-            )
-        if env is not None and entry.get("account_id") != _account_variable(env.name):
-            problems.append(
-                f"{shown} takes {env.name}'s account from {entry.get('account_id')}, "
-                f"not {_account_variable(env.name)}"
-            )
+    for job_id, job in (("plan", plan), (PRODUCTION_PLAN_JOB, production)):
+        for entry in include(job):
+            env = by_name.get(str(entry.get("environment")))
+            if env is None:
+                continue
+            wanted_job = PRODUCTION_PLAN_JOB if env.is_production else "plan"
+            if job_id != wanted_job:
+                problems.append(f"{shown} plans {env.name} in job {job_id}, not {wanted_job}")
+            if entry.get("github_environment") != plan_environment(env):
+                problems.append(
+                    f"{shown} plans {env.name} in GitHub environment "
+                    f"{entry.get('github_environment')}, not {plan_environment(env)}"
+                )
+            if entry.get("plan_role") != env.plan_role:
+                problems.append(
+                    f"{shown} plans {env.name} as {entry.get('plan_role')}, "
+                    f"its plan role is {env.plan_role}"
+                )
+            if entry.get("account_id") != _account_variable(env.name):
+                problems.append(
+                    f"{shown} takes {env.name}'s account from {entry.get('account_id')}, "
+                    f"not {_account_variable(env.name)}"
+                )
+    # Without an environment a job's subject is the pull request's; with one,
+    # the environment's, which the production tier's plan role alone trusts.
+    if "environment" in plan:
+        problems.append(f"{shown} job plan must run in no GitHub environment")
+    if production and production.get("environment") != PRODUCTION_PLAN_ENVIRONMENT:
+        problems.append(
+            f"{shown} job {PRODUCTION_PLAN_JOB} must run in environment: "
+            f"{PRODUCTION_PLAN_ENVIRONMENT}"
+        )
+    # GitHub cannot make a job's environment optional, so the two jobs
+    # spell the same steps; they must not drift apart.
+    if production and production.get("steps") != plan.get("steps"):
+        problems.append(f"{shown} job {PRODUCTION_PLAN_JOB} must run the steps of job plan")
 
     shown, release = load("release.yml")
     on = release.get("on", release.get(True)) or {}  # YAML 1.1 reads a bare on as true

@@ -1,5 +1,6 @@
 """CloudWatch Logs data protection: card data written to any log group of a
-stack is masked and audited (PCI DSS 3.3.1, 3.4.1, 3.5.1)."""
+stack is masked and audited (PCI DSS 3.3.1, 3.4.1, 3.5.1), and the audit
+findings go to a log group of the stack (D59)."""
 
 from __future__ import annotations
 
@@ -10,31 +11,63 @@ from framework.aws import aws
 
 #: AWS managed data identifiers for payment card data (CloudWatch Logs user
 #: guide, "Types of data that you can protect": financial data identifiers).
+#: ``CreditCardNumber`` finds a number only near a keyword such as "card".
 CARD_DATA_IDENTIFIERS = (
     "arn:aws:dataprotection::aws:data-identifier/CreditCardNumber",
     "arn:aws:dataprotection::aws:data-identifier/CreditCardExpiration",
     "arn:aws:dataprotection::aws:data-identifier/CreditCardSecurityCode",
 )
 
+#: A custom data identifier for a bare card number, no keyword needed
+#: (CloudWatch Logs user guide, "Custom data identifiers":
+#: https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CWL-custom-data-identifiers.html).
+#: Its name may not be a managed identifier's.
+BARE_CARD_NUMBER = "BareCardNumber"
+#: 13-19 digits behind a known issuer prefix: Visa 4 (13-19), Mastercard
+#: 51-55 and 2221-2720 (as 22-27; 16), American Express 34/37 (15), Diners
+#: 30/36/38 (14), JCB 35 (16-19), Discover 60/64/65 and UnionPay 62 (16-19).
+#: The documented constraints allow no parentheses, so no groups and no
+#: lookarounds: each alternative stands alone, and nothing says "not
+#: preceded or followed by a digit". A longer digit run holding such a
+#: shape is masked in part, and Luhn cannot be checked: a 13-19 digit order
+#: number or phone number behind one of these prefixes is masked too (the
+#: cost is over-masking, never a PAN in clear). Runs of 12 digits or fewer
+#: (UUID groups, dates) never match, nor do epoch timestamps in seconds,
+#: milliseconds or microseconds (they start with 1 until 2286); one in
+#: nanoseconds (19 digits) holds a card-shaped run and is masked in part.
+BARE_CARD_NUMBER_REGEX = (
+    r"4\d{12,18}|5[1-5]\d{14}|2[2-7]\d{14}|3[47]\d{13}|3[068]\d{12}|35\d{14,17}|6[0245]\d{14,17}"
+)
 
-def card_data_policy(name: str) -> str:
-    """A data protection policy: audit (findings in the log group's
-    metrics) and mask every card identifier; readers without
-    ``logs:Unmask`` see masked values."""
+
+def card_data_policy(name: str, findings_log_group: str | None) -> str:
+    """A data protection policy: audit and mask every card identifier, the
+    bare card number included; readers without ``logs:Unmask`` see masked
+    values. Audit findings go to ``findings_log_group`` (None: to the log
+    group's metrics only). The two statements must name the same
+    identifiers (PutDataProtectionPolicy API reference:
+    https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutDataProtectionPolicy.html)."""
+    identifiers = [*CARD_DATA_IDENTIFIERS, BARE_CARD_NUMBER]
+    destination = {"CloudWatchLogs": {"LogGroup": findings_log_group}} if findings_log_group else {}
     return json.dumps(
         {
             "Name": name,
             "Description": "Masks payment card data in log events",
             "Version": "2021-06-01",
+            "Configuration": {
+                "CustomDataIdentifier": [
+                    {"Name": BARE_CARD_NUMBER, "Regex": BARE_CARD_NUMBER_REGEX}
+                ]
+            },
             "Statement": [
                 {
                     "Sid": "audit-card-data",
-                    "DataIdentifier": list(CARD_DATA_IDENTIFIERS),
-                    "Operation": {"Audit": {"FindingsDestination": {}}},
+                    "DataIdentifier": identifiers,
+                    "Operation": {"Audit": {"FindingsDestination": destination}},
                 },
                 {
                     "Sid": "mask-card-data",
-                    "DataIdentifier": list(CARD_DATA_IDENTIFIERS),
+                    "DataIdentifier": identifiers,
                     "Operation": {"Deidentify": {"MaskConfig": {}}},
                 },
             ],
@@ -42,16 +75,54 @@ def card_data_policy(name: str) -> str:
     )
 
 
-def protect_card_data(stack: Construct, policy_name: str) -> int:
+def protect_card_data(
+    stack: Construct,
+    policy_name: str,
+    *,
+    findings_log_group_name: str,
+    kms_key_arn: str | None,
+    retention_days: int,
+) -> int:
     """Gives every log group of ``stack`` a data protection policy, next to
-    it in the construct tree (id ``<group id>-data-protection``); returns
-    how many. Call it once the stack is built."""
+    it in the construct tree (id ``<group id>-data-protection``), whose
+    audit findings go to a log group ``findings_log_group_name`` created
+    here (id ``card-data-findings``, encrypted with ``kms_key_arn``, kept
+    ``retention_days``); returns how many groups are protected. Call it
+    once the stack is built. A stack without log groups gets nothing.
+
+    The findings group has a policy of its own with no destination: a
+    finding holds the identifier and the positions of a match, not the
+    value (CloudWatch Logs user guide, "Audit findings reports":
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/mask-sensitive-log-data-audit-findings.html),
+    and a group that audits into itself would feed its own findings back."""
     groups = [
         node
         for node in stack.node.find_all()
         if isinstance(node, aws.cloudwatch_log_group.CloudwatchLogGroup)
     ]
-    document = card_data_policy(policy_name)
+    if not groups:
+        return 0
+    if not kms_key_arn:
+        raise ValueError(
+            f"{policy_name}: kms_key_arn is required: the card-data findings log group is "
+            "encrypted like every other"
+        )
+    # The destination must exist before the policy (PutDataProtectionPolicy):
+    # the policies reference its name, so Terraform creates it first.
+    findings = aws.cloudwatch_log_group.CloudwatchLogGroup(
+        stack,
+        "card-data-findings",
+        name=findings_log_group_name,
+        kms_key_id=kms_key_arn,
+        retention_in_days=retention_days,
+    )
+    aws.cloudwatch_log_data_protection_policy.CloudwatchLogDataProtectionPolicy(
+        stack,
+        "card-data-findings-data-protection",
+        log_group_name=findings.name,
+        policy_document=card_data_policy(policy_name, None),
+    )
+    document = card_data_policy(policy_name, findings.name)
     for group in groups:
         aws.cloudwatch_log_data_protection_policy.CloudwatchLogDataProtectionPolicy(
             group.node.scope,
@@ -59,4 +130,4 @@ def protect_card_data(stack: Construct, policy_name: str) -> int:
             log_group_name=group.name,
             policy_document=document,
         )
-    return len(groups)
+    return len(groups) + 1
