@@ -3,7 +3,7 @@
 # `make diff STACK=<stack>` (thin wrappers of the `npx cdktf ...` commands
 # in the README, which work as written after `make cli`).
 # `make plan ENV=<env>` plans an environment into plans/<env>/*.json for
-# tools/plan_review.py (docs/plan-review.md). `make preflight ENV=<env>` makes
+# tools/review/plan_review.py (docs/plan-review.md). `make preflight ENV=<env>` makes
 # the read-only calls bootstrap and deploy make before the CLI starts.
 #
 # Everything installs what is missing first, nothing twice: pipenv, the
@@ -73,21 +73,21 @@ test: setup cli lint
 # second, realistic one (tests/fixtures/realistic.py: every placeholder
 # replaced, other accounts and region, renamed environments, a fourth
 # service), then README "Before the first deployment" followed in a
-# temporary copy that reuses .venv and node_modules (tools/readme_walkthrough.py).
+# temporary copy that reuses .venv and node_modules (tools/dev/readme_walkthrough.py).
 # Part of .ci/run and of the pull-request workflow, not of make test.
 .PHONY: test-configurations
 test-configurations: setup cli
 	PAYMENT_CONFIG=tests.fixtures.realistic $(RUN) pytest
 	PAYMENT_CONFIG=tests.fixtures.realistic $(RUN) pytest -m aws_replay
-	.venv/bin/python tools/readme_walkthrough.py
+	.venv/bin/python tools/dev/readme_walkthrough.py
 
 checks: setup
 	$(RUN) python main.py
 	$(RUN) python -m guardrails.schema cdktf.out
 	$(RUN) python -m guardrails.structural cdktf.out
-	$(RUN) python tools/checkov_scan.py --outdir cdktf.out --check-doc docs/verification.md --check-doc README.md
-	$(RUN) python tools/diagram.py --check
-	$(RUN) python tools/plan_env.py --check-workflows
+	$(RUN) python tools/checks/checkov_scan.py --outdir cdktf.out --check-doc docs/verification.md --check-doc README.md
+	$(RUN) python tools/diagrams/cli.py --check
+	$(RUN) python tools/review/plan_env.py --check-workflows
 
 # ruff (lint, format) and mypy, configured in pyproject.toml; checks only.
 lint: setup
@@ -101,46 +101,46 @@ format: setup
 	$(RUN) ruff format .
 
 # Refreshes the generated figures in tracked docs (checkov counts): the scan
-# writes its counts, tools/checkov_docs.py rewrites the tables from them;
+# writes its counts, tools/checks/checkov_docs.py rewrites the tables from them;
 # `make checks` only verifies them and fails, naming this target, when stale.
 docs: setup
 	$(RUN) python main.py
-	$(RUN) python tools/checkov_scan.py --outdir cdktf.out --summary-json cdktf.out/checkov-counts.json
-	$(RUN) python tools/checkov_docs.py --counts cdktf.out/checkov-counts.json docs/verification.md README.md
+	$(RUN) python tools/checks/checkov_scan.py --outdir cdktf.out --summary-json cdktf.out/checkov-counts.json
+	$(RUN) python tools/checks/checkov_docs.py --counts cdktf.out/checkov-counts.json docs/verification.md README.md
 
 # After a configuration change (a service, an environment; README "Common
 # changes"): rewrites what is derived from the configuration and tracked
 # (code format, checkov counts in docs, diagrams), one after the other, then
 # checks that the workflows name the configured environments and services
-# (tools/plan_env.py --check-workflows names what to edit). The test
+# (tools/review/plan_env.py --check-workflows names what to edit). The test
 # snapshots are of the example (tests/fixtures/example.py): a change of
 # config/environments.py does not touch them.
 refresh: setup
 	$(MAKE) --no-print-directory format
 	$(MAKE) --no-print-directory docs
 	$(MAKE) --no-print-directory diagram
-	$(RUN) python tools/plan_env.py --check-workflows
+	$(RUN) python tools/review/plan_env.py --check-workflows
 
 # Architecture diagrams drawn from the synthesized Terraform, one model and
-# three views per environment in docs/diagrams/ (tools/diagram.py,
-# docs/diagrams.md); make checks (tools/diagram.py --check) fails when they are stale.
+# three views per environment in docs/diagrams/ (tools/diagrams/cli.py,
+# docs/diagrams.md); make checks (tools/diagrams/cli.py --check) fails when they are stale.
 .PHONY: diagram
 diagram: synth
-	$(RUN) python tools/diagram.py
+	$(RUN) python tools/diagrams/cli.py
 
-# A second supported Python synthesizes the same bytes (tools/other_python_check.sh).
+# A second supported Python synthesizes the same bytes (tools/checks/other_python_check.sh).
 other-python: synth
-	sh tools/other_python_check.sh
+	sh tools/checks/other_python_check.sh
 
 bench: setup
-	$(RUN) python tools/bench_synth.py --suite
+	$(RUN) python tools/bench/bench_synth.py --suite
 
 # The app on CDK Terrain (cdktn) beside cdktf: a separate pinned environment in
 # .bench/terrain (downloads ~70 MB once; not part of .ci/run), the one-line
 # switch in a copy of the tree, output differences, checks, time and memory
-# (tools/terrain_check.py, docs/terrain.md).
+# (tools/checks/terrain_check.py, docs/terrain.md).
 terrain-check: setup
-	.venv/bin/python tools/terrain_check.py
+	.venv/bin/python tools/checks/terrain_check.py
 
 # Read-only calls before any apply, with the credentials in the environment
 # (verify/preflight.py, docs/cli.md "Preflight"): the caller's account and
@@ -165,17 +165,17 @@ diff: $(CHECKS_diff) cli
 	npx cdktf diff $(STACK) $(CDKTF_ARGS)
 
 # Plans every stack of ENV in dependency order and saves each plan as JSON
-# in $(PLANS_DIR)/<env>/<stack>.json (tools/plan_env.py; review them with
-# tools/plan_review.py, docs/plan-review.md). terraform and AWS credentials
+# in $(PLANS_DIR)/<env>/<stack>.json (tools/review/plan_env.py; review them with
+# tools/review/plan_review.py, docs/plan-review.md). terraform and AWS credentials
 # are checked before the synthesis, terraform's version against the
 # synthesized required_version after it; each missing one is one line.
 PLANS_DIR   ?= plans
 .PHONY: plan plan-check
 plan: $(CHECKS_plan) plan-check synth
-	.venv/bin/python tools/plan_env.py --env $(ENV) --plans-dir $(PLANS_DIR)
+	.venv/bin/python tools/review/plan_env.py --env $(ENV) --plans-dir $(PLANS_DIR)
 
 plan-check: setup
-	@.venv/bin/python tools/plan_env.py --env $(ENV) --check
+	@.venv/bin/python tools/review/plan_env.py --env $(ENV) --check
 
 # Read-only checks of an applied environment with the credentials in the
 # environment (the deploy or plan role): one line per check, exit 0, 1 on a
@@ -199,16 +199,16 @@ github-check: setup
 # Offline checks of the GitHub Actions workflows (docs/ci.md), part of make
 # test: zizmor (--offline: a GH_TOKEN in the environment would otherwise turn
 # on its online audits) and GitHub's workflow schema (check-jsonschema). Both
-# pinned in tools/workflow-lint-requirements.txt, in their own environment.
+# pinned in tools/checks/workflow-lint-requirements.txt, in their own environment.
 WORKFLOW_LINT := $(TOOLS)/workflow-lint
 .PHONY: workflows
 workflows: $(WORKFLOW_LINT)/.synced
 	$(WORKFLOW_LINT)/bin/zizmor --offline .github/workflows
 	$(WORKFLOW_LINT)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 
-$(WORKFLOW_LINT)/.synced: tools/workflow-lint-requirements.txt | $(GOAL_CHECKS) prerequisites
+$(WORKFLOW_LINT)/.synced: tools/checks/workflow-lint-requirements.txt | $(GOAL_CHECKS) prerequisites
 	@test -x $(WORKFLOW_LINT)/bin/python || $(PYTHON) -m venv $(WORKFLOW_LINT)
-	$(WORKFLOW_LINT)/bin/python -m pip install --quiet --disable-pip-version-check --only-binary=:all: -r tools/workflow-lint-requirements.txt
+	$(WORKFLOW_LINT)/bin/python -m pip install --quiet --disable-pip-version-check --only-binary=:all: -r tools/checks/workflow-lint-requirements.txt
 	@touch $@
 
 # The CLI's own message for a missing terraform is "execvp(3) failed.: No
@@ -229,9 +229,9 @@ approval-check:
 
 # ENV names an environment of the configuration (PAYMENT_CONFIG, default
 # config/environments.py), checked with make's python3 before anything is
-# installed: config/ needs only the standard library (tools/check_env.py).
+# installed: config/ needs only the standard library (tools/checks/check_env.py).
 env-check: env-given python-check
-	@$(PYTHON) tools/check_env.py "$(ENV)"
+	@$(PYTHON) tools/checks/check_env.py "$(ENV)"
 
 env-given:
 	@test -n "$(ENV)" || { echo "name the environment, e.g. make $(MAKECMDGOALS) ENV=dev" >&2; exit 2; }

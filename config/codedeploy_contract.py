@@ -54,7 +54,7 @@ developer guide, "How Amazon ECS places tasks on container instances",
 https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-placement.html:
 task placement strategies and constraints are not supported for Fargate
 tasks), which the table listed as updatable. docs/rules.md, the plan review
-(fields CodeDeploy owns) and tools/recreate_service.py read this table.
+(fields CodeDeploy owns) and tools/ops/recreate_service.py read this table.
 """
 
 from __future__ import annotations

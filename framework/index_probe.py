@@ -7,7 +7,7 @@ real index from a provider's jsii assembly with the hook, in a directory
 holding only ``lib/index.js`` and ``package.json``: lazily it loads nothing
 else; eagerly its first ``require`` fails. Used by
 tests/test_lazy_index_tripwire.py (cdktf, in the main suite) and
-tools/terrain_check.py (CDK Terrain).
+tools/checks/terrain_check.py (CDK Terrain).
 """
 
 from __future__ import annotations

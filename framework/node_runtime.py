@@ -43,7 +43,7 @@ BASE_OPTIONS_ENV = "PAYMENT_BASE_NODE_OPTIONS"
 RUNTIME_DIR_ENV = "PAYMENT_JSII_RUNTIME_DIR"
 #: The provider's npm name, read by framework/lazy_provider_index.js.
 LAZY_PROVIDER_ENV = "PAYMENT_LAZY_PROVIDER_NPM"
-#: A file the hook appends its verdicts to (set by tools/terrain_check.py).
+#: A file the hook appends its verdicts to (set by tools/checks/terrain_check.py).
 LAZY_REPORT_ENV = "PAYMENT_LAZY_INDEX_REPORT"
 
 _HERE = Path(__file__).resolve().parent

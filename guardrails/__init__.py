@@ -9,5 +9,5 @@ binary; see docs/verification.md for what each check catches and why.
   plus a reference check on every stack directory.
 * ``guardrails.rules``: the project's own policy rules (see that package).
 * ``checkov_exceptions.yaml``: accepted checkov findings, each with its
-  reason (used by tools/checkov_scan.py).
+  reason (used by tools/checks/checkov_scan.py).
 """

@@ -1,6 +1,6 @@
 """The checkov counts table of tracked docs: how it is drawn, whether a doc
-shows the current counts, and the rewrite (tools/checkov_scan.py
-``--check-doc`` compares; tools/checkov_docs.py, ``make docs``, rewrites).
+shows the current counts, and the rewrite (tools/checks/checkov_scan.py
+``--check-doc`` compares; tools/checks/checkov_docs.py, ``make docs``, rewrites).
 Standard library only."""
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from framework import Construct
 from framework.aws import aws
 from modules import iam
+from modules.email_subscriptions import subscribe_emails
 from modules.kms import ManagedKey, ManagedKeyProps
 from modules.pipeline_roles import AUDIT_BUCKET_TAMPERING_ACTIONS, AUDIT_TAMPERING_ACTIONS
 
@@ -249,14 +250,7 @@ class SecurityAlerts(Construct):
                 iam.deny_insecure_transport("sns:Publish", topic_arn),
             ),
         )
-        for index, email in enumerate(props.emails):
-            aws.sns_topic_subscription.SnsTopicSubscription(
-                self,
-                f"email-{index}",
-                topic_arn=self.topic.arn,
-                protocol="email",
-                endpoint=email,
-            )
+        subscribe_emails(self, self.topic.arn, props.emails)
         self.rules = {}
         for kind, pattern in patterns(props).items():
             rule = aws.cloudwatch_event_rule.CloudwatchEventRule(

@@ -34,7 +34,7 @@ from modules.threat_detection import ThreatDetection, ThreatDetectionProps
 from stacks.base import PlatformStack
 
 #: One word: stack names are ``payment-<env>-<part>`` and environment names
-#: may contain hyphens (tools/checkov_scan.py reads the environment from it).
+#: may contain hyphens (tools/checks/checkov_scan.py reads the environment from it).
 PART = "baseline"
 #: The log group RDS Enhanced Monitoring writes to (RDS user guide); RDS
 #: creates it without a CMK unless it exists.

@@ -12,7 +12,7 @@ leaves no manifest and no stack file: nothing stale looks like a result.
 * ``publish`` runs last, only on success: each selected stack's file is in
   place, folders of stacks no longer selected are removed (as the CLI does),
   the suppression report is written and the manifest is written last.
-  When the CLI runs the app (``tools/cdktf_app.sh`` sets
+  When the CLI runs the app (``tools/dev/cdktf_app.sh`` sets
   ``PAYMENT_RUN_BY_CDKTF_CLI=1``) unselected folders are left to the CLI,
   which removes them after reading the manifest and fails if they are gone.
 
@@ -32,7 +32,7 @@ from pathlib import Path
 
 from config import ENVIRONMENTS_VARIABLE
 
-#: Set by tools/cdktf_app.sh, the app command of cdktf.json.
+#: Set by tools/dev/cdktf_app.sh, the app command of cdktf.json.
 RUN_BY_CLI_VARIABLE = "PAYMENT_RUN_BY_CDKTF_CLI"
 MANIFEST = "manifest.json"
 SUPPRESSIONS = "guardrails-suppressions.json"

@@ -49,6 +49,84 @@ SUBNETS = ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]
 BLUE_GREEN_IGNORES = list(SERVICE_IGNORED_CHANGES)
 
 
+def ingress(stack, construct_id: str, security_group, port: int, cidr: str):
+    """One TCP port of ``security_group`` opened to ``cidr``."""
+    return aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
+        stack,
+        construct_id,
+        security_group_id=security_group.id,
+        ip_protocol="tcp",
+        from_port=port,
+        to_port=port,
+        cidr_ipv4=cidr,
+    )
+
+
+def fixed_response(status_code: str):
+    """A listener default action answering ``status_code`` itself."""
+    li = aws.lb_listener
+    return li.LbListenerDefaultAction(
+        type="fixed-response",
+        fixed_response=li.LbListenerDefaultActionFixedResponse(
+            content_type="text/plain", status_code=status_code
+        ),
+    )
+
+
+def redirect_to_https():
+    """A listener default action redirecting to HTTPS on 443."""
+    li = aws.lb_listener
+    return li.LbListenerDefaultAction(
+        type="redirect",
+        redirect=li.LbListenerDefaultActionRedirect(
+            protocol="HTTPS", port="443", status_code="HTTP_301"
+        ),
+    )
+
+
+def unit_cluster(stack, key, *, storage_encrypted: bool = True, **arguments):
+    """The unit Aurora PostgreSQL cluster encrypted with ``key``;
+    ``arguments``: deletion protection and lifecycle."""
+    return aws.rds_cluster.RdsCluster(
+        stack,
+        "database",
+        cluster_identifier="unit",
+        engine="aurora-postgresql",
+        storage_encrypted=storage_encrypted,
+        kms_key_id=key.arn,
+        **arguments,
+    )
+
+
+def unit_repository(stack, key, **arguments):
+    """The unit ECR repository encrypted with ``key``; ``arguments``: its lifecycle."""
+    er = aws.ecr_repository
+    return er.EcrRepository(
+        stack,
+        "repository",
+        name="unit",
+        encryption_configuration=[
+            er.EcrRepositoryEncryptionConfiguration(encryption_type="KMS", kms_key=key.arn)
+        ],
+        **arguments,
+    )
+
+
+def locked_vault(stack, construct_id: str, key, lock_days: int | None, **arguments):
+    """A backup vault and its lock (compliance mode when ``lock_days`` is set)."""
+    vault = aws.backup_vault.BackupVault(
+        stack, construct_id, name="unit", kms_key_arn=key.arn, **arguments
+    )
+    aws.backup_vault_lock_configuration.BackupVaultLockConfiguration(
+        stack,
+        f"{construct_id}-lock",
+        backup_vault_name=vault.name,
+        changeable_for_days=lock_days,
+        **arguments,
+    )
+    return vault
+
+
 def unit_stack(tmp_path: Path, name: str = "unit") -> TerraformStack:
     app = App(outdir=str(tmp_path))
     stack = TerraformStack(app, name)
@@ -82,15 +160,7 @@ def load_balancer(
     with HTTPS, an HTTP listener that only redirects."""
     sg = aws.security_group.SecurityGroup(stack, f"{name}-sg", name=f"{name}-sg", vpc_id=VPC)
     for port in world_ports:
-        aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
-            stack,
-            f"{name}-world-{port}",
-            security_group_id=sg.id,
-            ip_protocol="tcp",
-            from_port=port,
-            to_port=port,
-            cidr_ipv4="0.0.0.0/0",
-        )
+        ingress(stack, f"{name}-world-{port}", sg, port, "0.0.0.0/0")
     lb = aws.lb.Lb(
         stack,
         name,
@@ -116,34 +186,19 @@ def load_balancer(
         else None
     )
 
-    def fixed_404():
-        return [
-            li.LbListenerDefaultAction(
-                type="fixed-response",
-                fixed_response=li.LbListenerDefaultActionFixedResponse(
-                    content_type="text/plain", status_code="404"
-                ),
-            )
-        ]
+    def answering_404(role: str, port: int):
+        return li.LbListener(
+            stack,
+            f"{name}-{role}",
+            load_balancer_arn=lb.arn,
+            port=port,
+            default_action=[fixed_response("404")],
+            lifecycle=lifecycle,
+            **tls,
+        )
 
-    production = li.LbListener(
-        stack,
-        f"{name}-production",
-        load_balancer_arn=lb.arn,
-        port=443 if https else 80,
-        default_action=fixed_404(),
-        lifecycle=lifecycle,
-        **tls,
-    )
-    test = li.LbListener(
-        stack,
-        f"{name}-test",
-        load_balancer_arn=lb.arn,
-        port=8443,
-        default_action=fixed_404(),
-        lifecycle=lifecycle,
-        **tls,
-    )
+    production = answering_404("production", 443 if https else 80)
+    test = answering_404("test", 8443)
     redirect = None
     if https:
         redirect = li.LbListener(
@@ -152,14 +207,7 @@ def load_balancer(
             load_balancer_arn=lb.arn,
             port=80,
             protocol="HTTP",
-            default_action=[
-                li.LbListenerDefaultAction(
-                    type="redirect",
-                    redirect=li.LbListenerDefaultActionRedirect(
-                        protocol="HTTPS", port="443", status_code="HTTP_301"
-                    ),
-                )
-            ],
+            default_action=[redirect_to_https()],
         )
     return SimpleNamespace(sg=sg, lb=lb, production=production, test=test, redirect=redirect)
 
@@ -352,27 +400,16 @@ def encrypted_resources(
 ):
     """One of each resource PAY-KMS-001 covers, encrypted with ``key``."""
     key = key or unit_key(stack)
-    er = aws.ecr_repository
     aws.cloudwatch_log_group.CloudwatchLogGroup(
         stack, "logs", name="/unit", kms_key_id=key.arn if log_group_key else None
     )
     aws.sns_topic.SnsTopic(stack, "topic", name="unit", kms_master_key_id=sns_key or key.arn)
-    aws.ecr_repository.EcrRepository(
-        stack,
-        "repository",
-        name="unit",
-        encryption_configuration=[
-            er.EcrRepositoryEncryptionConfiguration(encryption_type="KMS", kms_key=key.arn)
-        ],
-    )
+    unit_repository(stack, key)
     aws.secretsmanager_secret.SecretsmanagerSecret(stack, "secret", name="unit", kms_key_id=KEY_ARN)
-    aws.rds_cluster.RdsCluster(
+    unit_cluster(
         stack,
-        "database",
-        cluster_identifier="unit",
-        engine="aurora-postgresql",
+        key,
         storage_encrypted=storage_encrypted,
-        kms_key_id=key.arn,
         deletion_protection=True,
         lifecycle=TerraformResourceLifecycle(prevent_destroy=True),
     )
@@ -390,28 +427,12 @@ def stateful_resources(
     """Every resource type PAY-DEL-001 covers; ``protect``: prevent_destroy."""
     keep = TerraformResourceLifecycle(prevent_destroy=True) if protect else None
     key = unit_key(stack, lifecycle=keep)
-    cluster = aws.rds_cluster.RdsCluster(
-        stack,
-        "database",
-        cluster_identifier="unit",
-        engine="aurora-postgresql",
-        storage_encrypted=True,
-        kms_key_id=key.arn,
-        deletion_protection=database_deletion_protection,
-        lifecycle=keep,
+    cluster = unit_cluster(
+        stack, key, deletion_protection=database_deletion_protection, lifecycle=keep
     )
     backed_up(stack, cluster, key=key)
     aws.s3_bucket.S3Bucket(stack, "state", bucket="unit-state-bucket", lifecycle=keep)
-    er = aws.ecr_repository
-    er.EcrRepository(
-        stack,
-        "repository",
-        name="unit",
-        lifecycle=keep,
-        encryption_configuration=[
-            er.EcrRepositoryEncryptionConfiguration(encryption_type="KMS", kms_key=key.arn)
-        ],
-    )
+    unit_repository(stack, key, lifecycle=keep)
     aws.secretsmanager_secret.SecretsmanagerSecret(
         stack, "secret", name="unit", kms_key_id=key.arn, lifecycle=keep
     )
@@ -441,32 +462,18 @@ def backed_up(
     whose provider is in another region."""
     key = key or unit_key(stack, lifecycle=TerraformResourceLifecycle(prevent_destroy=True))
     if cluster is None:
-        cluster = aws.rds_cluster.RdsCluster(
+        cluster = unit_cluster(
             stack,
-            "database",
-            cluster_identifier="unit",
-            engine="aurora-postgresql",
-            storage_encrypted=True,
-            kms_key_id=key.arn,
+            key,
             deletion_protection=True,
             lifecycle=TerraformResourceLifecycle(prevent_destroy=True),
         )
-    vault = aws.backup_vault.BackupVault(stack, "vault", name="unit", kms_key_arn=key.arn)
-    aws.backup_vault_lock_configuration.BackupVaultLockConfiguration(
-        stack, "vault-lock", backup_vault_name=vault.name, changeable_for_days=lock_days
-    )
+    vault = locked_vault(stack, "vault", key, lock_days)
     copy_actions = None
     if copy:
         other = aws.provider.AwsProvider(stack, "aws-copy", region="eu-central-1", alias="copy")
-        copy_vault = aws.backup_vault.BackupVault(
-            stack, "copy-vault", name="unit", kms_key_arn=key.arn, provider=other
-        )
-        aws.backup_vault_lock_configuration.BackupVaultLockConfiguration(
-            stack,
-            "copy-vault-lock",
-            backup_vault_name=copy_vault.name,
-            changeable_for_days=3 if copy_locked else None,
-            provider=other,
+        copy_vault = locked_vault(
+            stack, "copy-vault", key, 3 if copy_locked else None, provider=other
         )
         copy_actions = [
             aws.backup_plan.BackupPlanRuleCopyAction(destination_vault_arn=copy_vault.arn)
@@ -515,15 +522,7 @@ def open_ports(
     """A load balancer open to the world on 443 and a database SG open to the VPC."""
     alb = load_balancer(stack)
     db = aws.security_group.SecurityGroup(stack, "db-sg", name="db", vpc_id=VPC)
-    aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
-        stack,
-        "db-from-vpc",
-        security_group_id=db.id,
-        ip_protocol="tcp",
-        from_port=5432,
-        to_port=5432,
-        cidr_ipv4="0.0.0.0/0" if database_world else "10.0.0.0/16",
-    )
+    ingress(stack, "db-from-vpc", db, 5432, "0.0.0.0/0" if database_world else "10.0.0.0/16")
     if inline_world_port is not None:
         sg = aws.security_group
         sg.SecurityGroup(
@@ -555,22 +554,8 @@ def open_ports(
 
 def plain_http_listener(stack, *, redirect: bool):
     alb = load_balancer(stack, https=True, deletion_protection=True)
-    li = aws.lb_listener
-    if redirect:
-        action = li.LbListenerDefaultAction(
-            type="redirect",
-            redirect=li.LbListenerDefaultActionRedirect(
-                protocol="HTTPS", port="443", status_code="HTTP_301"
-            ),
-        )
-    else:
-        action = li.LbListenerDefaultAction(
-            type="fixed-response",
-            fixed_response=li.LbListenerDefaultActionFixedResponse(
-                content_type="text/plain", status_code="200"
-            ),
-        )
-    li.LbListener(
+    action = redirect_to_https() if redirect else fixed_response("200")
+    aws.lb_listener.LbListener(
         stack,
         "plain",
         load_balancer_arn=alb.lb.arn,
@@ -604,15 +589,7 @@ def second_service_on_blue(stack):
 
 def world_https_on_tasks(stack):
     tasks = aws.security_group.SecurityGroup(stack, "tasks-sg", name="tasks", vpc_id=VPC)
-    aws.vpc_security_group_ingress_rule.VpcSecurityGroupIngressRule(
-        stack,
-        "tasks-world-443",
-        security_group_id=tasks.id,
-        ip_protocol="tcp",
-        from_port=443,
-        to_port=443,
-        cidr_ipv4="0.0.0.0/0",
-    )
+    ingress(stack, "tasks-world-443", tasks, 443, "0.0.0.0/0")
 
 
 def forward_rule_on_http_listener(stack):
@@ -654,6 +631,12 @@ APP_ENVIRONMENT = {
 SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:unit/db-AbCdEf"
 
 
+def app_variables(*extra: tuple[str, str]) -> list[dict]:
+    """APP_ENVIRONMENT then ``extra`` (name, value) as a container's ``environment``."""
+    pairs = [*sorted(APP_ENVIRONMENT.items()), *extra]
+    return [{"name": k, "value": v} for k, v in pairs]
+
+
 #: Leaves a key out of a container (``container(name, user=ABSENT)``).
 ABSENT = object()
 
@@ -667,7 +650,7 @@ def container(name: str, **fields) -> dict:
         "user": "1000:1000",
         "privileged": False,
         "readonlyRootFilesystem": True,
-        "environment": [{"name": k, "value": v} for k, v in sorted(APP_ENVIRONMENT.items())],
+        "environment": app_variables(),
         "secrets": [{"name": "DB_PASSWORD", "valueFrom": SECRET_ARN}],
     }
     definition.update(fields)
@@ -701,8 +684,7 @@ def task_definition(
 
 def with_env(*extra: tuple[str, str]) -> dict:
     """The app container with ``extra`` (name, value) variables added."""
-    variables = [{"name": k, "value": v} for k, v in sorted(APP_ENVIRONMENT.items())]
-    return container("app", environment=variables + [{"name": k, "value": v} for k, v in extra])
+    return container("app", environment=app_variables(*extra))
 
 
 def released_with_roles(

@@ -5,7 +5,7 @@ The CLI (``@cdktf/cli-core`` 0.21.0) calls, from the project root,
 ``init`` (in a pseudo-terminal), ``providers lock -platform=...`` when the
 stack has no lock file, ``apply -auto-approve`` and ``output -json`` for
 deploy, ``plan -input=false -out plan`` for diff. ``make plan``
-(tools/plan_env.py) calls ``init -input=false``, ``plan -input=false
+(tools/review/plan_env.py) calls ``init -input=false``, ``plan -input=false
 -lock-timeout=5m -out=PATH`` and ``show -json PATH``; ``show -json`` prints
 the plan in Terraform's JSON output format, made from the stack's
 ``cdk.tf.json`` (tests/plan_json.py): every resource ``create`` until the

@@ -1,4 +1,4 @@
-"""tools/checkov_scan.py scans exactly the stacks the manifest lists.
+"""tools/checks/checkov_scan.py scans exactly the stacks the manifest lists.
 
 Stack folders also hold what the CDKTF CLI and Terraform write there, and a
 folder can outlive its stack (the CLI removes it only on its next synth); a
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tools import checkov_scan as scan
+from tools.checks import checkov_scan as scan
 
 
 def synthesized(outdir: Path, listed: list[str], unlisted: list[str]) -> Path:

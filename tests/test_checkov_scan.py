@@ -1,4 +1,4 @@
-"""tools/checkov_scan.py: reasoned exceptions, failure on anything else."""
+"""tools/checks/checkov_scan.py: reasoned exceptions, failure on anything else."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import yaml
 
 from guardrails import checkov_counts
 from tests.conftest import in_background
-from tools import checkov_docs
-from tools import checkov_scan as scan
+from tools.checks import checkov_docs
+from tools.checks import checkov_scan as scan
 
 ROOT = scan.ROOT
 
@@ -468,7 +468,9 @@ def test_make_test_and_checks_never_rewrite_tracked_files():
         text=True,
         check=True,
     )
-    scan_line, docs_line = (line for line in docs.stdout.splitlines() if "tools/checkov_" in line)
+    scan_line, docs_line = (
+        line for line in docs.stdout.splitlines() if "tools/checks/checkov_" in line
+    )
     assert "checkov_scan.py" in scan_line and "--summary-json" in scan_line
     counts = scan_line.split("--summary-json ")[1].split()[0]
     assert f"checkov_docs.py --counts {counts} docs/verification.md README.md" in docs_line

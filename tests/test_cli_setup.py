@@ -1,7 +1,7 @@
 """How the CDKTF CLI is set up and wrapped, without running the CLI (fast).
 
 The CLI itself runs in tests/test_cli_workflow.py (slow, run by make test).
-Here: cdktf.json's app launcher (tools/cdktf_app.sh), the make wrappers'
+Here: cdktf.json's app launcher (tools/dev/cdktf_app.sh), the make wrappers'
 messages, the pinned packages, and the stand-in terraform's own rules.
 """
 
@@ -36,8 +36,8 @@ def project(tmp_path_factory) -> Path:
 
 def test_cdktf_json_runs_the_projects_own_environment():
     config = json.loads((ROOT / "cdktf.json").read_text())
-    assert config["app"] == "sh tools/cdktf_app.sh"
-    launcher = (ROOT / "tools" / "cdktf_app.sh").read_text()
+    assert config["app"] == "sh tools/dev/cdktf_app.sh"
+    launcher = (ROOT / "tools" / "dev" / "cdktf_app.sh").read_text()
     assert 'python="$root/.venv/bin/python"' in launcher
     assert 'exec "$python" "$root/main.py"' in launcher
     assert "pipenv" not in config["app"]
@@ -62,8 +62,8 @@ def test_package_json_pins_the_cli_for_what_needs_it_only():
 
 def test_launcher_without_setup_names_the_command_in_one_line(tmp_path):
     bare = tmp_path / "bare"
-    (bare / "tools").mkdir(parents=True)
-    for name in ("tools/cdktf_app.sh", "cdktf.json", "main.py"):
+    (bare / "tools" / "dev").mkdir(parents=True)
+    for name in ("tools/dev/cdktf_app.sh", "cdktf.json", "main.py"):
         (bare / name).write_text((ROOT / name).read_text())
     result = run_launcher(bare, cli_environment(bare))
     assert result.returncode == 2

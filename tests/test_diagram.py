@@ -1,4 +1,4 @@
-"""Architecture diagrams (#19): tools/diagram.py, docs/diagrams.md.
+"""Architecture diagrams (#19): tools/diagrams/cli.py, docs/diagrams.md.
 
 The model is built from the session's synthesis (no synthesis of its own)
 and checked against the configuration under test (what holds for any
@@ -24,7 +24,13 @@ from tests.conftest import CONFIGURED, EXAMPLE
 from tests.fixtures.example import DEV, ENVIRONMENTS
 from tests.services_helpers import FOURTH
 from tests.synth import synthesize
-from tools import diagram
+from tools.diagrams import DiagramError, cli, layout
+from tools.diagrams import render as rendering
+from tools.diagrams.cli import main
+from tools.diagrams.extract import build_model
+from tools.diagrams.layout import _zone, to_dot
+from tools.diagrams.model import TIERS, Edge, Model, Node
+from tools.diagrams.render import embedded_digest
 
 ROOT = Path(__file__).resolve().parent.parent
 STALE = "run `make diagram` and commit docs/diagrams/"
@@ -36,32 +42,32 @@ def raw_stacks(stacks) -> dict[str, dict]:
 
 
 @pytest.fixture(scope="module")
-def models(raw_stacks) -> dict[str, diagram.Model]:
+def models(raw_stacks) -> dict[str, Model]:
     """The configuration under test's models."""
-    return {env.name: diagram.build_model(raw_stacks, env.name) for env in CONFIGURED}
+    return {env.name: build_model(raw_stacks, env.name) for env in CONFIGURED}
 
 
 @pytest.fixture(scope="module")
-def example_models(example_stacks, models) -> dict[str, diagram.Model]:
+def example_models(example_stacks, models) -> dict[str, Model]:
     """The example's models (the same objects when the configuration is the example)."""
     if CONFIGURED == EXAMPLE:
         return models
     raw = {name: synthesized.json for name, synthesized in example_stacks.items()}
-    return {env.name: diagram.build_model(raw, env.name) for env in EXAMPLE}
+    return {env.name: build_model(raw, env.name) for env in EXAMPLE}
 
 
-def in_group(model: diagram.Model, group: str, kind: str | None = None) -> list[diagram.Node]:
+def in_group(model: Model, group: str, kind: str | None = None) -> list[Node]:
     return sorted(
         (n for n in model.nodes.values() if n.group == group and kind in (None, n.kind)),
         key=lambda n: n.id,
     )
 
 
-def edges(model: diagram.Model, kind: str) -> list[diagram.Edge]:
+def edges(model: Model, kind: str) -> list[Edge]:
     return sorted((e for e in model.edges if e.kind == kind), key=lambda e: (e.source, e.target))
 
 
-def service_groups(model: diagram.Model) -> dict[str, str]:
+def service_groups(model: Model) -> dict[str, str]:
     """service name -> its group id."""
     return {
         g.label.removeprefix("service "): g.id for g in model.groups.values() if g.kind == "service"
@@ -77,26 +83,26 @@ def files(directory: Path) -> dict[str, bytes]:
 def drawn(tmp_path, example_synth_outdir, monkeypatch, capsys) -> Path:
     """The example's dev drawn into a temporary directory, as `make diagram`
     draws it (one view keeps it short: a PNG takes ~0.2 s)."""
-    monkeypatch.setattr(diagram, "VIEWS", diagram.VIEWS[1:2])
+    monkeypatch.setattr(layout, "VIEWS", layout.VIEWS[1:2])
     out = tmp_path / "diagrams"
     out.mkdir()
     args = ["--outdir", str(example_synth_outdir[0]), "--env", "dev", "--to", str(out)]
-    assert diagram.main(args) == 0
+    assert main(args) == 0
     capsys.readouterr()
     return out
 
 
 def check(outdir: Path, to: Path, *extra: str) -> int:
-    return diagram.main(["--check", "--outdir", str(outdir), "--to", str(to), *extra])
+    return main(["--check", "--outdir", str(outdir), "--to", str(to), *extra])
 
 
 def test_check_passes_on_fresh_diagrams_writes_nothing_and_needs_no_renderer(
     drawn, example_synth_outdir, monkeypatch, capsys
 ):
     def no_renderer():
-        raise diagram.DiagramError("renderer: not installed (simulated)")
+        raise DiagramError("renderer: not installed (simulated)")
 
-    monkeypatch.setattr(diagram, "renderer", no_renderer)
+    monkeypatch.setattr(cli, "renderer", no_renderer)
     before = files(drawn)
     assert check(example_synth_outdir[0], drawn, "--env", "dev") == 0
     captured = capsys.readouterr()
@@ -112,13 +118,13 @@ def _change_a_node(drawn: Path) -> None:
 
 
 def _picture_of_another_model(drawn: Path) -> None:
-    svg = drawn / f"dev-{diagram.VIEWS[0].name}.svg"
-    digest = diagram.embedded_digest(svg.read_bytes())
+    svg = drawn / f"dev-{layout.VIEWS[0].name}.svg"
+    digest = embedded_digest(svg.read_bytes())
     svg.write_bytes(svg.read_bytes().replace(digest.encode(), b"0" * 64))
 
 
 def _a_missing_picture(drawn: Path) -> None:
-    (drawn / f"dev-{diagram.VIEWS[0].name}.png").unlink()
+    (drawn / f"dev-{layout.VIEWS[0].name}.png").unlink()
 
 
 @pytest.mark.parametrize(
@@ -170,7 +176,7 @@ def test_every_configured_service_has_its_deployment_parts(models, env):
         # CPU, memory, requests per target, and the service's own metric if it has one.
         assert len(scaling.details) == 3 + (svc.custom_metric is not None)
         if svc.custom_metric is not None:
-            # Metric math per running task (D58): tools/diagram.py names such a
+            # Metric math per running task (D58): tools/diagrams names such a
             # policy by its type and target, as the requests policy (D51).
             target = f"{svc.custom_metric.target_value:g}"
             assert any(d.split()[-1] in (target, f"{target}.0") for d in scaling.details)
@@ -200,7 +206,7 @@ def test_alarms_notify_the_topic_and_roll_back_where_configured(models, env):
 def test_network_tiers_zones_and_nat_routes(models, env):
     model = models[env.name]
     tiers = {g.label.split()[0]: g.id for g in model.groups.values() if g.kind == "tier"}
-    assert sorted(tiers) == sorted(diagram.TIERS)
+    assert sorted(tiers) == sorted(TIERS)
     zones = {
         t: sorted(n.title for n in in_group(model, g) if n.kind != "nat_gateway")
         for t, g in tiers.items()
@@ -214,7 +220,7 @@ def test_network_tiers_zones_and_nat_routes(models, env):
     else:
         assert len(routes) == 3
         for route in routes:
-            assert model.nodes[route.source].title == diagram._zone(model.nodes[route.target])
+            assert model.nodes[route.source].title == _zone(model.nodes[route.target])
     (gateway,) = model.of_kind("internet_gateway")
     assert [e.source for e in edges(model, "route") if e.target == gateway.id] == [tiers["public"]]
 
@@ -268,7 +274,7 @@ def test_stacks_depend_as_cdktf_records_and_keep_state_in_the_bucket(models, env
 
 
 def test_model_is_sorted_and_deterministic(models, raw_stacks, env_name):
-    again = diagram.build_model(raw_stacks, env_name)
+    again = build_model(raw_stacks, env_name)
     assert again.text() == models[env_name].text()
     data = models[env_name].to_json()
     for section, key in (("groups", "id"), ("nodes", "id")):
@@ -284,7 +290,7 @@ def test_a_fourth_service_and_a_second_nat_gateway_appear(tmp_path):
         ["dev"], defined=[dev, *(e for e in ENVIRONMENTS if e.name != "dev")]
     )
     _, stacks = synthesize([dev], tmp_path)
-    model = diagram.build_model({name: s.json for name, s in stacks.items()}, "dev")
+    model = build_model({name: s.json for name, s in stacks.items()}, "dev")
     groups = service_groups(model)
     assert sorted(groups) == sorted(s.name for s in dev.services) and FOURTH.name in groups
     # The same parts as a configured service (dev's three also allow ECS
@@ -293,7 +299,7 @@ def test_a_fourth_service_and_a_second_nat_gateway_appear(tmp_path):
     assert kinds == {n.kind for n in in_group(model, groups["transaction-processor"])}
     nats = {n.id for n in model.of_kind("nat_gateway")}
     assert len(nats) == 2 and nats <= {e.target for e in edges(model, "route")}
-    assert f'label="service {FOURTH.name}"' in diagram.to_dot(model, diagram.VIEWS[2])
+    assert f'label="service {FOURTH.name}"' in to_dot(model, layout.VIEWS[2])
 
 
 # -- the command -------------------------------------------------------------------------
@@ -302,32 +308,32 @@ def test_render_writes_model_and_pictures_and_replaces_nothing_on_failure(
 ):
     # One view keeps it short (a PNG takes ~0.2 s); `make checks` checks
     # every committed picture against its model (--check).
-    monkeypatch.setattr(diagram, "VIEWS", diagram.VIEWS[1:2])
+    monkeypatch.setattr(layout, "VIEWS", layout.VIEWS[1:2])
     outdir = str(example_synth_outdir[0])
     out = tmp_path / "diagrams"
     out.mkdir()
-    assert diagram.main(["--outdir", outdir, "--env", "dev", "--to", str(out)]) == 0
+    assert main(["--outdir", outdir, "--env", "dev", "--to", str(out)]) == 0
     digest = example_models["dev"].digest()
     assert (out / "dev.json").read_text() == example_models["dev"].text()
-    for view in diagram.VIEWS:
+    for view in layout.VIEWS:
         svg = (out / f"dev-{view.name}.svg").read_bytes()
         png = (out / f"dev-{view.name}.png").read_bytes()
         assert ElementTree.fromstring(svg).tag.endswith("svg")
         assert png.startswith(b"\x89PNG\r\n\x1a\n")
-        assert diagram.embedded_digest(svg) == diagram.embedded_digest(png) == digest
+        assert embedded_digest(svg) == embedded_digest(png) == digest
     before = {p.name: p.read_bytes() for p in out.iterdir()}
 
-    real_render, calls = diagram.render, []
+    real_render, calls = rendering.render, []
 
     def fails_on_the_first_png(dot, fmt, binary):
         calls.append(fmt)
         if len(calls) == 2:  # the first PNG: the SVG before it is never written either
-            raise diagram.DiagramError("graphviz-pure -Tpng: failed (simulated)")
+            raise DiagramError("graphviz-pure -Tpng: failed (simulated)")
         return real_render(dot, fmt, binary)
 
-    monkeypatch.setattr(diagram, "render", fails_on_the_first_png)
-    monkeypatch.setattr(diagram.Model, "text", lambda self: "changed\n")
-    assert diagram.main(["--outdir", outdir, "--env", "dev", "--to", str(out)]) == 2
+    monkeypatch.setattr(rendering, "render", fails_on_the_first_png)
+    monkeypatch.setattr(Model, "text", lambda self: "changed\n")
+    assert main(["--outdir", outdir, "--env", "dev", "--to", str(out)]) == 2
     assert "simulated" in capsys.readouterr().err
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
@@ -350,7 +356,7 @@ def test_bad_input_is_one_line_and_writes_nothing(
     out.mkdir()
     defaults = ["--outdir", str(example_synth_outdir[0]), "--to", str(out)]
     given = [a.replace("{tmp}", str(tmp_path)) for a in arguments]
-    assert diagram.main(defaults + given) == 2
+    assert main(defaults + given) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"diagram: {message.replace('{tmp}', str(tmp_path))}"), err
     assert err.count("\n") == 1 and "Traceback" not in err

@@ -69,7 +69,7 @@ class Command:
     @property
     def program(self) -> str:
         """What runs: ``make``, ``npx cdktf``, ``.venv/bin/python -m release``,
-        ``.venv/bin/python tools/diagram.py``, ``tools/run_release.py``."""
+        ``.venv/bin/python tools/diagrams/cli.py``, ``tools/ops/run_release.py``."""
         head = self.argv[0]
         if head == "npx" and len(self.argv) > 1:
             return f"npx {self.argv[1]}"
@@ -260,7 +260,7 @@ EXEMPT = (
     ),
     Rule(
         "plan review",
-        lambda c: c.argv[:2] == (".venv/bin/python", "tools/plan_review.py"),
+        lambda c: c.argv[:2] == (".venv/bin/python", "tools/review/plan_review.py"),
         "reads the plans `make plan` writes with AWS credentials and terraform "
         "(tests/test_plan_review.py runs it on plans built there)",
     ),
@@ -502,7 +502,7 @@ def classified(markdown: str) -> list[tuple[str, tuple[str, ...], str]]:
     "line",
     [
         "pipenv run python -m release --env dev --service payment-api --image-tag v1",
-        "python tools/review_diff.py HEAD~1",
+        "python tools/review/review_diff.py HEAD~1",
         "python3 -m release --help",
         "python3.12 main.py",
         "pytest tests/test_snapshots.py --snapshot-update",
@@ -535,7 +535,7 @@ def test_variables_continuations_and_comments():
         "# a comment line\n"
         ".venv/bin/python -m release --env prod \\\n"
         "    --outputs 'a # b.json'   # not this\n"
-        "make plan ENV=prod && .venv/bin/python tools/plan_review.py plans/prod/*.json > r.md\n"
+        "make plan ENV=prod && .venv/bin/python tools/review/plan_review.py plans/prod/*.json > r.md\n"
         "```\n"
     )
     commands = commands_in(text, "x.md")
@@ -543,7 +543,7 @@ def test_variables_continuations_and_comments():
         ((("PAYMENT_ENVIRONMENTS", "dev"),), ("make", "synth")),
         ((), (".venv/bin/python", "-m", "release", "--env", "prod", "--outputs", "a # b.json")),
         ((), ("make", "plan", "ENV=prod")),
-        ((), (".venv/bin/python", "tools/plan_review.py", "plans/prod/*.json")),
+        ((), (".venv/bin/python", "tools/review/plan_review.py", "plans/prod/*.json")),
     ]
     assert commands[1].source == "x.md:4"
     assert commands[1].text == ".venv/bin/python -m release --env prod --outputs 'a # b.json'"
@@ -574,7 +574,7 @@ def test_a_command_of_no_rule_is_unclassified():
     [
         ("make no-such-target", "make -n no-such-target failed"),
         ("tools/no_such_tool.py --help", "does not exist on a fresh clone"),
-        ("tools/plan_env.py --help", "is not executable"),
+        ("tools/review/plan_env.py --help", "is not executable"),
         (".venv/bin/python tools/no_such_tool.py", "does not exist"),
         (".venv/bin/python -m no_such_module", "no such module"),
         ("npx no-such-bin", "no package of package-lock.json provides it"),
@@ -604,13 +604,13 @@ def test_a_shebang_must_name_a_promised_interpreter(tmp_path):
 
 
 def test_the_release_wrapper_hands_over_to_the_project_python(tmp_path):
-    """tools/run_release.py, run by the python3 the README promises (here the
+    """tools/ops/run_release.py, run by the python3 the README promises (here the
     interpreter .venv was built from, without the project's packages),
     re-runs itself with the project's .venv Python, or says what to run."""
     project = tmp_path / "project"
-    (project / "tools").mkdir(parents=True)
-    wrapper = project / "tools" / "run_release.py"
-    wrapper.write_text((ROOT / "tools" / "run_release.py").read_text())
+    (project / "tools" / "ops").mkdir(parents=True)
+    wrapper = project / "tools" / "ops" / "run_release.py"
+    wrapper.write_text((ROOT / "tools" / "ops" / "run_release.py").read_text())
     base_python = Path(sys.executable).resolve()  # not a venv: sys.prefix is its own
 
     not_set_up = subprocess.run(
@@ -635,7 +635,7 @@ def test_the_release_wrapper_hands_over_to_the_project_python(tmp_path):
 def test_the_release_wrapper_runs_from_any_directory_through_its_shebang(tmp_path):
     started = time.monotonic()
     done = subprocess.run(
-        [ROOT / "tools" / "run_release.py", "--help"],
+        [ROOT / "tools" / "ops" / "run_release.py", "--help"],
         cwd=tmp_path,
         env=clean_environment(),
         capture_output=True,

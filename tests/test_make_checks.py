@@ -2,7 +2,7 @@
 before anything is installed, each in one line (README, "First deployment").
 
 Each test runs make in a scratch project that holds only the Makefile, the
-lock files and what the checks read (config/, tools/check_env.py), as on a
+lock files and what the checks read (config/, tools/checks/check_env.py), as on a
 fresh clone: nothing installed. Its PATH has make, sh, a python3 and node/npm stand-ins
 that refuse to install (``python3 -m venv|pip``, ``npm``, ``npx`` print
 ``INSTALL STARTED`` and fail), so a check that ran after an install step
@@ -45,10 +45,12 @@ def stand_in(path: Path, script: str) -> None:
 def project(tmp_path) -> Path:
     """The scratch project, with ``bin/`` (its PATH) beside it."""
     project = tmp_path / "project"
-    (project / "tools").mkdir(parents=True)
+    (project / "tools" / "checks").mkdir(parents=True)
     for name in ("Makefile", "Pipfile", "Pipfile.lock", "package.json", "package-lock.json"):
         shutil.copy2(ROOT / name, project / name)
-    shutil.copy2(ROOT / "tools" / "check_env.py", project / "tools" / "check_env.py")
+    shutil.copy2(
+        ROOT / "tools" / "checks" / "check_env.py", project / "tools" / "checks" / "check_env.py"
+    )
     shutil.copytree(
         ROOT / "config", project / "config", ignore=shutil.ignore_patterns("__pycache__")
     )

@@ -264,7 +264,7 @@ def test_provider_modules_see_typing_forms_that_remember_subscriptions():
     )
 
 
-# -- the benchmark's ablation shim (tools/bench_ablation, D53) ---------------
+# -- the benchmark's ablation shim (tools/bench/ablation, D53) ---------------
 
 
 def _fresh(path: Path, name: str):
@@ -280,10 +280,10 @@ def _fresh(path: Path, name: str):
 
 
 def test_ablation_shim_switches_the_node_techniques_off(monkeypatch):
-    """`tools/bench_synth.py --ablation` measures a technique by patching it
+    """`tools/bench/bench_synth.py --ablation` measures a technique by patching it
     out; a rename in framework/ must not leave it silently on."""
     monkeypatch.delenv("PAYMENT_BENCH_ABLATE", raising=False)
-    shim = _fresh(ROOT / "tools" / "bench_ablation" / "sitecustomize.py", "_shim_under_test")
+    shim = _fresh(ROOT / "tools" / "bench" / "ablation" / "sitecustomize.py", "_shim_under_test")
     runtime = _fresh(ROOT / "framework" / "node_runtime.py", "_node_runtime_under_test")
     shim._no_lazy_index(runtime)
     shim._stock_launcher(runtime)
@@ -302,4 +302,4 @@ def test_ablation_shim_patches_names_that_exist():
         (framework.aws, "_none_first"),
         (framework.references, "read_once"),
     ):
-        assert hasattr(module, name), f"{module.__name__}.{name}: update tools/bench_ablation"
+        assert hasattr(module, name), f"{module.__name__}.{name}: update tools/bench/ablation"

@@ -1,4 +1,4 @@
-"""``make plan ENV=<env>`` (tools/plan_env.py) with the stand-in terraform.
+"""``make plan ENV=<env>`` (tools/review/plan_env.py) with the stand-in terraform.
 
 The stand-in (tests/standin_terraform.py) refuses to init an S3-backed stack
 until the state bucket exists and to plan a stack until the stacks whose
@@ -31,7 +31,7 @@ import pytest
 
 from tests.cli_project import cli_environment, install_standin, make_project
 from tests.helpers import one_line
-from tools import plan_env, plan_review
+from tools.review import plan_env, plan_review
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The example's configuration, as a file: the scratch projects have no tests/.
@@ -49,11 +49,11 @@ slow = pytest.mark.skipif(
 
 @pytest.fixture
 def project(tmp_path) -> Path:
-    """Makefile, tools/plan_env.py, what make's env-check reads (config/,
-    tools/check_env.py), the stand-in terraform and the checkout's .venv;
+    """Makefile, tools/review/plan_env.py, what make's env-check reads (config/,
+    tools/checks/check_env.py), the stand-in terraform and the checkout's .venv;
     the tests add what else they need."""
-    (tmp_path / "tools").mkdir()
-    for tool in ("plan_env.py", "check_env.py"):
+    for tool in ("review/plan_env.py", "checks/check_env.py"):
+        (tmp_path / "tools" / tool).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / "tools" / tool, tmp_path / "tools" / tool)
     shutil.copytree(ROOT / "config", tmp_path / "config")
     shutil.copy2(ROOT / "Makefile", tmp_path / "Makefile")
@@ -249,7 +249,7 @@ def test_order_lists_the_remote_state_stacks_upstream_first(example_synth_outdir
     result = subprocess.run(
         [
             sys.executable,
-            str(ROOT / "tools" / "plan_env.py"),
+            str(ROOT / "tools" / "review" / "plan_env.py"),
             "--env",
             "prod",
             "--order",

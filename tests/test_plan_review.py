@@ -1,4 +1,4 @@
-"""tools/plan_review.py on plans in Terraform's JSON output format, built
+"""tools/review/plan_review.py on plans in Terraform's JSON output format, built
 from our own synthesized stacks (real addresses and types; tests/plan_json.py).
 
 One test per flag, a clean plan, unreadable inputs, and that the tier, not
@@ -18,15 +18,15 @@ from pathlib import Path
 import pytest
 
 from tests.plan_json import PlanBuilder
-from tools import plan_review
-from tools.plan_review import BLOCKED, OK, UNREADABLE
+from tools.review import plan_review
+from tools.review.plan_review import BLOCKED, OK, UNREADABLE
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
 def example(example_stacks, monkeypatch):
-    """The example's stacks; tools/plan_review.py (in this process and the
+    """The example's stacks; tools/review/plan_review.py (in this process and the
     commands it starts) reads the example's tiers."""
     monkeypatch.setenv("PAYMENT_CONFIG", "tests.fixtures.example")
     return example_stacks
@@ -390,7 +390,7 @@ def test_the_command_line_exit_codes(example, tmp_path):
     plan = builder(example, "payment-prod-security")
     plan.destroy(first(plan, "aws_kms_key"))
     (path,) = write(tmp_path, plan)
-    tool = [sys.executable, str(ROOT / "tools" / "plan_review.py")]
+    tool = [sys.executable, str(ROOT / "tools" / "review" / "plan_review.py")]
     report = tmp_path / "review.md"
     # Both runs at once.
     bad, blocked = _run_all([[*tool, str(binary)], [*tool, "--output", str(report), path]])

@@ -1,4 +1,4 @@
-"""README "Before the first deployment" and tools/readme_walkthrough.py
+"""README "Before the first deployment" and tools/dev/readme_walkthrough.py
 agree with the example: every placeholder ``config.model.placeholders`` can
 report has a row in the README's table and a replacement in the walkthrough,
 and applying the replacements leaves a valid configuration without any.
@@ -8,7 +8,6 @@ and applying the replacements leaves a valid configuration without any.
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,10 +16,9 @@ from config import load_environments
 from config.model import placeholders
 from config.source import CONFIG_VARIABLE, configured_environments
 from tests.fixtures import example
+from tools.dev import readme_walkthrough
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
-import readme_walkthrough  # noqa: E402
 
 EXAMPLE_TEXT = (ROOT / "tests" / "fixtures" / "example.py").read_text()
 

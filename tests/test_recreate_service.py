@@ -1,4 +1,4 @@
-"""The create-time settings procedure (tools/recreate_service.py): the
+"""The create-time settings procedure (tools/ops/recreate_service.py): the
 commands it prints name the real addresses of the service and its two
 listener rules in the synthesized services stack. The commands are pinned
 for the example's prod (tests/fixtures/example.py, as docs/services.md shows
@@ -11,7 +11,7 @@ import re
 import pytest
 
 from config.codedeploy_contract import CREATE_TIME, MUST_IGNORE, fields_of_class
-from tools.recreate_service import main
+from tools.ops.recreate_service import main
 
 
 def test_prints_plan_and_apply_replacing_the_service_and_its_rules(

@@ -223,7 +223,7 @@ def test_wrapper_script_runs_from_any_directory(tmp_path):
     done = subprocess.run(
         [
             sys.executable,
-            str(ROOT / "tools" / "run_release.py"),
+            str(ROOT / "tools" / "ops" / "run_release.py"),
             "--env",
             "staging",
             "--service",

@@ -1,10 +1,10 @@
-"""tools/review_diff.py: the pure diff logic on small dicts, and the CLI on saved outputs."""
+"""tools/review/review_diff.py: the pure diff logic on small dicts, and the CLI on saved outputs."""
 
 from __future__ import annotations
 
 import json
 
-from tools.review_diff import Change, diff_apps, diff_stack, diff_values, format_diffs, main
+from tools.review.review_diff import Change, diff_apps, diff_stack, diff_values, format_diffs, main
 
 QUEUE = {"//": {"metadata": {"path": "s/q"}}, "name": "q", "tags": {"team": "payments"}}
 POLICY = json.dumps({"Statement": [{"Action": ["s3:GetObject"], "Effect": "Allow"}]})
@@ -125,7 +125,7 @@ def test_unknown_ref_fails_with_exit_2(tmp_path, capsys):
 
 
 def test_ref_is_exported_without_touching_the_repository(tmp_path):
-    from tools.review_diff import export_ref
+    from tools.review.review_diff import export_ref
 
     export_ref("HEAD", tmp_path / "base")
     assert (tmp_path / "base" / "main.py").is_file()
@@ -136,7 +136,7 @@ def test_ref_is_exported_without_touching_the_repository(tmp_path):
 def test_failed_synthesis_is_reported(tmp_path):
     import pytest
 
-    from tools.review_diff import DiffError, synthesize
+    from tools.review.review_diff import DiffError, synthesize
 
     (tmp_path / "main.py").write_text(
         "import sys\nprint('config broken', file=sys.stderr)\nsys.exit(3)\n"

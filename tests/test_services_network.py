@@ -28,7 +28,7 @@ from tests.services_helpers import (
     sg_ref,
 )
 from tests.synth import synthesize
-from tools.bench_synth import scaled_services
+from tools.bench.bench_synth import scaled_services
 
 
 def _albs(svc_stack) -> dict[str, tuple[str, dict]]:

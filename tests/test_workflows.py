@@ -8,7 +8,7 @@ order of deployments, and that the lists match configuration.
 The workflows are shipped for the example's environments (dev, staging,
 prod): their shape is tested against the example. Whether they name the
 user's configured environments is a check of ``make checks``
-(``tools/plan_env.py --check-workflows``), tested here on the example and
+(``tools/review/plan_env.py --check-workflows``), tested here on the example and
 on a renamed configuration.
 """
 
@@ -24,7 +24,7 @@ import yaml
 from config import load_environments
 from tests.conftest import EXAMPLE
 from tests.fixtures import realistic
-from tools import plan_env
+from tools.review import plan_env
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / ".github" / "workflows"
@@ -87,7 +87,7 @@ def test_pull_request_plans_every_environment_with_its_plan_role(example_environ
     jobs = load("pull-request.yml")["jobs"]
     assert [s.get("run") for s in steps(jobs["test"]) if "run" in s] == ["make test"]
     diff = "\n".join(str(s.get("run")) for s in steps(jobs["review-diff"]))
-    assert 'tools/review_diff.py "$BASE_SHA"' in diff and "GITHUB_STEP_SUMMARY" in diff
+    assert 'tools/review/review_diff.py "$BASE_SHA"' in diff and "GITHUB_STEP_SUMMARY" in diff
     planned = plan_matrix(jobs, "plan") + plan_matrix(jobs, "plan-production")
     assert sorted(entry["environment"] for entry in planned) == sorted(environments)
     # The role each environment's bootstrap creates, named by configuration.
@@ -108,7 +108,7 @@ def test_pull_request_plans_every_environment_with_its_plan_role(example_environ
         )
         runs = "\n".join(str(s.get("run")) for s in steps(plan))
         assert 'make plan ENV="$PLAN_ENV"' in runs
-        assert 'tools/plan_review.py --output plan-review.md plans/"$PLAN_ENV"/*.json' in runs
+        assert 'tools/review/plan_review.py --output plan-review.md plans/"$PLAN_ENV"/*.json' in runs
         assert 'cat plan-review.md >> "$GITHUB_STEP_SUMMARY"' in runs and 'exit "$code"' in runs
 
 
@@ -154,7 +154,7 @@ def test_main_deploys_environment_by_environment_with_prod_last(example_environm
         "arn:aws:iam::${{ inputs.account_id }}:role/${{ inputs.deploy_role }}"
     )
     script = "\n".join(str(s.get("run")) for s in steps(deploy))
-    assert 'tools/plan_env.py --env "$DEPLOY_ENV" --order' in script
+    assert 'tools/review/plan_env.py --env "$DEPLOY_ENV" --order' in script
     # The preflight's read-only calls come before the first stack (docs/cli.md).
     runs = [str(s.get("run")) for s in steps(deploy)]
     preflight = runs.index('.venv/bin/python -m verify.preflight --env "$DEPLOY_ENV"')
@@ -388,7 +388,7 @@ def test_each_difference_from_the_example_is_named(tmp_path, change, problems):
 
 
 def test_the_check_is_one_line_naming_the_files_and_exit_1(monkeypatch, capsys):
-    """``make checks`` runs ``tools/plan_env.py --check-workflows`` on the
+    """``make checks`` runs ``tools/review/plan_env.py --check-workflows`` on the
     configuration PAYMENT_CONFIG names."""
     monkeypatch.setenv("PAYMENT_CONFIG", "tests.fixtures.example")
     assert plan_env.main(["--check-workflows"]) == plan_env.OK

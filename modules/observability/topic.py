@@ -8,6 +8,7 @@ from framework import Construct
 from framework.aws import aws
 from framework.references import read_once
 from modules import iam
+from modules.email_subscriptions import subscribe_emails
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -75,13 +76,6 @@ class AlarmTopic(Construct):
                 iam.deny_insecure_transport("sns:Publish", self.arn),
             ),
         )
-        for index, email in enumerate(props.emails):
-            aws.sns_topic_subscription.SnsTopicSubscription(
-                self,
-                f"email-{index}",
-                topic_arn=self.topic.arn,
-                protocol="email",
-                endpoint=email,
-            )
+        subscribe_emails(self, self.topic.arn, props.emails)
 
     arn = read_once("topic", "arn")

@@ -32,8 +32,8 @@ never the name. ``--tier`` overrides that for every plan given.
 
 Usage::
 
-    .venv/bin/python tools/plan_review.py plans/prod/*.json > review.md
-    .venv/bin/python tools/plan_review.py --output review.md plans/dev/*.json
+    .venv/bin/python tools/review/plan_review.py plans/prod/*.json > review.md
+    .venv/bin/python tools/review/plan_review.py --output review.md plans/dev/*.json
 
 Exit codes (docs/plan-review.md):
 
@@ -55,7 +55,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
@@ -602,7 +602,7 @@ def codedeploy_flags(review: StackReview) -> Iterator[Flag]:
                     change.address,
                     f"is **replaced** (forced by {forced}): the new service starts on Terraform's "
                     "task definition and target group, not the last release's "
-                    "(tools/recreate_service.py re-creates it deliberately)",
+                    "(tools/ops/recreate_service.py re-creates it deliberately)",
                     review.production,
                 )
             elif owned:

@@ -15,10 +15,10 @@ Both synths honour ``PAYMENT_ENVIRONMENTS`` (e.g. ``dev``) to save time.
 
 Usage::
 
-    .venv/bin/python tools/review_diff.py                  # working tree vs HEAD
-    .venv/bin/python tools/review_diff.py origin/main      # a pull request vs its base
-    .venv/bin/python tools/review_diff.py --base-outdir a/cdktf.out --head-outdir b/cdktf.out
-    .venv/bin/python tools/review_diff.py main --exit-code # exit 1 when anything differs
+    .venv/bin/python tools/review/review_diff.py                  # working tree vs HEAD
+    .venv/bin/python tools/review/review_diff.py origin/main      # a pull request vs its base
+    .venv/bin/python tools/review/review_diff.py --base-outdir a/cdktf.out --head-outdir b/cdktf.out
+    .venv/bin/python tools/review/review_diff.py main --exit-code # exit 1 when anything differs
 
 Exit status: 0 (or 1 with ``--exit-code`` when there are differences);
 2 when a synthesis or git fails.
@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 

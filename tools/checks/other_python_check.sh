@@ -7,7 +7,7 @@
 # other supported one found on PATH or under pyenv is used.
 # Exit: 0 identical; 1 different output; 2 no other Python or set-up failed.
 set -eu
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 
 current=$(.venv/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 version_of() { "$1" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null || true; }

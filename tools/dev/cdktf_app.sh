@@ -7,7 +7,7 @@
 # the lock files changed since, it says in one line which command to run.
 # It notes a missing terraform up front: `cdktf diff|deploy` would otherwise
 # fail with only "execvp(3) failed.: No such file or directory".
-root=$(CDPATH='' cd -- "$(dirname -- "$0")/.." && pwd) || exit 2
+root=$(CDPATH='' cd -- "$(dirname -- "$0")/../.." && pwd) || exit 2
 python="$root/.venv/bin/python"
 
 if [ ! -x "$python" ] || [ ! -f "$root/.venv/.synced" ] || [ ! -f "$root/node_modules/.synced" ]; then

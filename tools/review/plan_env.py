@@ -12,7 +12,7 @@ runs, in each stack's folder::
 
 The plans directory (default ``plans/``, git-ignored) is outside cdktf.out,
 which every synthesis rewrites; the environment's old plans are removed
-first, so the directory holds this run's plans only. ``tools/plan_review.py
+first, so the directory holds this run's plans only. ``tools/review/plan_review.py
 plans/<env>/*.json`` reviews them.
 
 Before anything runs it checks, each failure in one line (exit code 2):
@@ -62,7 +62,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from config.model import EnvironmentConfig
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 OK, PLAN_FAILED, REFUSED = 0, 1, 2
 INSTALL = "https://developer.hashicorp.com/terraform/install"
@@ -492,7 +492,7 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return PLAN_FAILED
-    print(f"review: .venv/bin/python tools/plan_review.py {plans}/*.json")
+    print(f"review: .venv/bin/python tools/review/plan_review.py {plans}/*.json")
     return OK
 
 

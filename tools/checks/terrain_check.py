@@ -3,7 +3,7 @@
 Run from the project root with .venv's Python (``make terrain-check``). Not
 part of .ci/run: the first run downloads ~70 MB (docs/terrain.md).
 
-1. **Environment.** ``.bench/terrain/venv``: ``tools/terrain-requirements.txt``
+1. **Environment.** ``.bench/terrain/venv``: ``tools/checks/terrain-requirements.txt``
    (cdktn 0.24.0, cdktn-provider-aws 25.8.1, constructs 10.7.2, jsii 1.142.0,
    hashes required), built with .venv's Python, reinstalled when the file
    changes. Separate from .venv: cdktn-provider-aws needs constructs <10.8.
@@ -43,19 +43,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-for _path in (ROOT, ROOT / "tools"):
-    if str(_path) not in sys.path:
-        sys.path.insert(0, str(_path))
-
-from bench_synth import _tree_rss_kb  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:  # run as `.venv/bin/python tools/checks/terrain_check.py`
+    sys.path.insert(0, str(ROOT))
 
 from framework.distribution import CDK_TERRAIN, CDKTF  # noqa: E402
 from framework.index_probe import IndexProbe, probe, provider_assembly  # noqa: E402
 from framework.node_runtime import LAZY_REPORT_ENV  # noqa: E402
+from tools.bench.bench_synth import _tree_rss_kb  # noqa: E402
 
 WORK = ROOT / ".bench" / "terrain"
-REQUIREMENTS = ROOT / "tools" / "terrain-requirements.txt"
+REQUIREMENTS = ROOT / "tools" / "checks" / "terrain-requirements.txt"
 SWITCH_FILE = Path("framework", "distribution.py")
 SWITCH_FROM = "ACTIVE = CDKTF\n"
 SWITCH_TO = "ACTIVE = CDK_TERRAIN\n"
@@ -309,7 +307,7 @@ def checks_on(build: Build, main_python: Path) -> list[tuple[str, bool, str]]:
     checkov = run(
         [
             str(main_python),
-            "tools/checkov_scan.py",
+            "tools/checks/checkov_scan.py",
             "--outdir",
             outdir,
             "--summary-json",

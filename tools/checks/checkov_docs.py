@@ -1,6 +1,6 @@
 """Refreshes the checkov counts table in tracked docs (``make docs``).
 
-The scan (tools/checkov_scan.py) only scans: with ``--summary-json FILE`` it
+The scan (tools/checks/checkov_scan.py) only scans: with ``--summary-json FILE`` it
 writes the per-environment counts, and with ``--check-doc DOC`` it fails when
 a doc's table differs from them (``make checks``, which never rewrites a
 tracked file). This command rewrites the table between the markers::
@@ -12,8 +12,8 @@ tracked file). This command rewrites the table between the markers::
 
 Usage::
 
-    .venv/bin/python tools/checkov_scan.py --outdir cdktf.out --summary-json cdktf.out/checkov-counts.json
-    .venv/bin/python tools/checkov_docs.py --counts cdktf.out/checkov-counts.json docs/verification.md README.md
+    .venv/bin/python tools/checks/checkov_scan.py --outdir cdktf.out --summary-json cdktf.out/checkov-counts.json
+    .venv/bin/python tools/checks/checkov_docs.py --counts cdktf.out/checkov-counts.json docs/verification.md README.md
 
 Exit status: 0 (each doc named is current or rewritten), 2 when the counts
 file cannot be read or a doc has no markers.
@@ -26,8 +26,8 @@ import json
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # run as `.venv/bin/python tools/checkov_docs.py`
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:  # run as `.venv/bin/python tools/checks/checkov_docs.py`
     sys.path.insert(0, str(ROOT))
 
 from guardrails.checkov_counts import DocError, update_doc  # noqa: E402
@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         "--counts",
         type=Path,
         required=True,
-        help="the counts `tools/checkov_scan.py --summary-json FILE` wrote",
+        help="the counts `tools/checks/checkov_scan.py --summary-json FILE` wrote",
     )
     parser.add_argument("docs", nargs="+", type=Path, metavar="DOC.md")
     args = parser.parse_args(argv)
@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         except (OSError, ValueError) as err:
             raise DocError(
                 f"--counts: {args.counts} is not readable JSON ({err}); run "
-                "tools/checkov_scan.py --summary-json first"
+                "tools/checks/checkov_scan.py --summary-json first"
             ) from None
         for doc in args.docs:
             changed = update_doc(doc, counts)

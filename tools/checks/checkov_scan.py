@@ -36,12 +36,12 @@ reports parsing errors), 2 when checkov cannot run or the exceptions file is
 invalid. Unused exceptions are listed as warnings.
 
 It never writes a tracked file: ``--check-doc`` only compares a doc's
-counts table (``make checks``); tools/checkov_docs.py rewrites it from the
+counts table (``make checks``); tools/checks/checkov_docs.py rewrites it from the
 ``--summary-json`` counts (``make docs``).
 
 Usage::
 
-    .venv/bin/python tools/checkov_scan.py [--outdir cdktf.out] [--exceptions FILE]
+    .venv/bin/python tools/checks/checkov_scan.py [--outdir cdktf.out] [--exceptions FILE]
         [--summary-json FILE] [--check-doc docs/verification.md]
         [--checkov-json FILE]   # evaluate a saved `checkov -o json` instead of running it
 """
@@ -61,8 +61,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # run as `.venv/bin/python tools/checkov_scan.py`
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:  # run as `.venv/bin/python tools/checks/checkov_scan.py`
     sys.path.insert(0, str(ROOT))
 
 from config import environment_tiers  # noqa: E402  (needs ROOT on sys.path)

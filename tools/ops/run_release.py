@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Thin wrapper: ``tools/run_release.py ...`` is ``.venv/bin/python -m release ...``
+"""Thin wrapper: ``tools/ops/run_release.py ...`` is ``.venv/bin/python -m release ...``
 from any directory.
 
 Its shebang names ``python3``, the one interpreter the README promises on
@@ -7,8 +7,8 @@ Its shebang names ``python3``, the one interpreter the README promises on
 wrapper hands over to the project's ``.venv`` Python first (docs/decisions.md
 D41), or says in one line to run ``make setup``.
 
-Not named ``release.py``: that name would shadow the ``release`` package for
-tools that put ``tools/`` on the module path (mypy refused the tree)."""
+Not named ``release.py``: run as a script, its directory is first on the
+module path, where that name would shadow the ``release`` package."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import os
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 VENV = ROOT / ".venv"
 
 

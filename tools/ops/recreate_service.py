@@ -10,7 +10,7 @@ forwards to the blue target group the new service registers in (after an
 odd number of releases CodeDeploy left production on green). The service
 is unavailable between the delete and the create: use a change window.
 
-    .venv/bin/python tools/recreate_service.py --env prod --service payment-api
+    .venv/bin/python tools/ops/recreate_service.py --env prod --service payment-api
 
 reads ``cdktf.out`` (run ``make synth`` first with the changed configuration)
 and prints the read-only checks to run first (no active deployment, blue's
@@ -32,7 +32,7 @@ import re
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
@@ -183,7 +183,7 @@ def commands(outdir: Path, env: str, service: str, with_target_groups: bool = Fa
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog=".venv/bin/python tools/recreate_service.py",
+        prog=".venv/bin/python tools/ops/recreate_service.py",
         description="Print the commands that re-create one ECS service (create-time settings).",
     )
     parser.add_argument("--env", required=True, help="environment, e.g. prod")

@@ -1,5 +1,5 @@
 """pytest plugin: switches the suite's scheduling machinery off, for
-``tools/bench_synth.py --suite-ablation``.
+``tools/bench/bench_synth.py --suite-ablation``.
 
 ``PAYMENT_BENCH_SUITE_ABLATE`` names what to switch off (comma-separated,
 ``PARTS``); the suite's own code has no switch for any of it.
@@ -73,7 +73,7 @@ def pytest_sessionstart(session):
         start = conftest._start
         conftest._start = lambda name: _Deferred(lambda: start(name))
     if "checkov-start" in ABLATE:
-        scan: Any = importlib.import_module("tools.checkov_scan")  # as the tests import it
+        scan: Any = importlib.import_module("tools.checks.checkov_scan")  # as the tests import it
 
         start_checkov = scan.start_checkov
         wrap = real_in_background or (lambda process: process)

@@ -6,7 +6,7 @@ imports only the standard library, so no project package is needed. It reads
 the configuration the app reads (``PAYMENT_CONFIG``, default
 config/environments.py) and validates it the same way.
 
-    python3 tools/check_env.py dev
+    python3 tools/checks/check_env.py dev
 
 Exit code 0: defined; 2: the configuration's own refusal in one line, e.g.
 ``environment: 'qa' is not defined; allowed: dev, staging, prod``.
@@ -17,7 +17,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 REFUSED = 2
 
 

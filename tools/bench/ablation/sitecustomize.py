@@ -1,6 +1,6 @@
 """Switches techniques of docs/performance.md off, for ``make bench --ablation``.
 
-``tools/bench_synth.py --ablation`` puts this directory first on
+``tools/bench/bench_synth.py --ablation`` puts this directory first on
 ``PYTHONPATH`` for every variant it runs (the all-on baseline too), so Python
 imports it at start-up in ``main.py``.
 ``PAYMENT_BENCH_ABLATE`` names the techniques to switch off (comma-separated,

@@ -1,7 +1,7 @@
 """Benchmark: synthesis time and memory, fast provider loader vs plain import.
 
 Run from the project root: ``make bench`` (or ``.venv/bin/python
-tools/bench_synth.py``). In one run it measures, on this machine:
+tools/bench/bench_synth.py``). In one run it measures, on this machine:
 
 1. cold ``python main.py`` synthesis of all environments, alternating the fast
    loader and the plain import (``PAYMENT_PROVIDER_IMPORT=plain``), ``--runs``
@@ -12,7 +12,7 @@ tools/bench_synth.py``). In one run it measures, on this machine:
 
 ``--ablation`` measures instead what each technique of docs/performance.md
 earns: the full synthesis with everything on, with each technique switched
-off in turn (tools/bench_ablation/sitecustomize.py, which patches the
+off in turn (tools/bench/ablation/sitecustomize.py, which patches the
 technique out at import time; the project has no switch for it), and the
 plain import, all interleaved (the order rotates every run) in one
 invocation. ``--ablate a,b`` runs the usual measurements with those
@@ -35,13 +35,13 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TARGET_RATIO = 0.35
 TARGET_SECONDS = 5.0
 TARGET_MEMORY_MB = 700
 TARGET_SCALING = 2.0
 TARGET_SUITE_SECONDS = 60.0
-ABLATION_DIR = ROOT / "tools" / "bench_ablation"
+ABLATION_DIR = ROOT / "tools" / "bench" / "ablation"
 ABLATE_VARIABLE = "PAYMENT_BENCH_ABLATE"
 #: A technique must earn this share of the fast-mode time (or be needed for a
 #: target) to stay (docs/performance.md, D53).
@@ -247,7 +247,7 @@ def verdict(ok: bool) -> str:
 
 def suite_ablation(runs: int, chosen: list[str]) -> int:
     """The suite's wall time with parts of its scheduling machinery off
-    (tools/bench_ablation/suite_ablation.py), against all on, interleaved."""
+    (tools/bench/ablation/suite_ablation.py), against all on, interleaved."""
     python = sys.executable
     variants = {"all on": ""} | {f"no {c}": c.replace("+", ",") for c in chosen}
     results: dict[str, list[float]] = {name: [] for name in variants}
@@ -351,7 +351,7 @@ def main() -> int:
                     wall, _ = measure(
                         [
                             python,
-                            str(ROOT / "tools" / "bench_synth.py"),
+                            str(ROOT / "tools" / "bench" / "bench_synth.py"),
                             "--synth-services",
                             str(count),
                         ],

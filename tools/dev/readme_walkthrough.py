@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 #: Installed once in this checkout, linked into the copy.
 SHARED = (".venv", ".tools", "node_modules")
 

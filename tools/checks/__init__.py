@@ -1,0 +1,1 @@
+"""The checks make checks and make terrain-check run, and the documents they keep current."""

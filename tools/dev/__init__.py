@@ -1,0 +1,1 @@
+"""Developer set-up: the CDKTF CLI's app launcher, the README walkthrough."""

@@ -1,0 +1,1 @@
+"""Operations against AWS: the release wrapper, re-creating a service."""
