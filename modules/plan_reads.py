@@ -7,8 +7,11 @@ provider's Read function of each type (and the finders it calls) makes the
 API calls below, as the plan role. One row per type, keyed by its Terraform
 address form (``aws_x`` for a resource, ``data.aws_x`` for a data source),
 with exactly one source: the provider file whose Read makes the calls
-(``internal/service/...``, hashicorp/terraform-provider-aws at
-``PROVIDER_REF``) or an AWS/HashiCorp documentation URL. API names are
+(``internal/service/...``, hashicorp/terraform-provider-aws, with
+``read_at``: the commit it was read at, mostly ``V5_46_DEV``; the stacks
+pin ``PROVIDER_REF``) or an AWS/HashiCorp documentation URL. Actions a row
+keeps without the read source calling them are listed in its ``unread``.
+API names are
 written as the IAM action that authorizes them (Service Authorization
 Reference), e.g. HeadBucket is ``s3:ListBucket`` and GetBucketEncryption is
 ``s3:GetEncryptionConfiguration``. Tag reads (ListTagsForResource,
@@ -30,33 +33,67 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-#: The provider release the rows were read for (config: cdktf.json's
-#: hashicorp/aws ~> 6.25.0).
+#: The provider release the stacks pin (cdktf.json's hashicorp/aws ~> 6.25.0);
+#: the rows were read at older commits (``Reads.read_at``, D57 "Sources").
 PROVIDER_REF = "hashicorp/terraform-provider-aws v6.25.0"
+
+
+#: The provider commit most rows were read at: an upstream merge commit
+#: (PR #36956, 2024-04-17; its CHANGELOG heads "5.46.0 (Unreleased)"), read
+#: with git in the snapshot of the fork nuno407/terraform-provider-aws that
+#: the search tool's ``fetch`` brought here. hashicorp's own snapshot (932 MB)
+#: and every fork from the v6 era are over the fetch limit (D57 "Sources").
+V5_46_DEV = "1a5174b137bb"
 
 
 @dataclass(frozen=True)
 class Reads:
     """``actions``: IAM actions the Read calls. ``source``: the provider
     file (``internal/service/<svc>/<file>.go``) or an https URL. ``on``:
-    ``account`` | ``bucket`` | ``key`` | ``state`` (module docstring)."""
+    ``account`` | ``bucket`` | ``key`` | ``state`` (module docstring).
+    ``read_at``: the provider commit (12+ hex) ``source`` was read at;
+    empty for a URL. ``unread``: actions the row keeps although the source
+    read does not call them (v6 calls remembered, not yet read at v6.25.0;
+    each row says why), a subset of ``actions``."""
 
     actions: tuple[str, ...]
     source: str
     on: str = "account"
+    read_at: str = ""
+    unread: tuple[str, ...] = ()
 
 
 def _bucket(*actions: str, source: str) -> Reads:
-    return Reads(tuple(f"s3:{a}" for a in actions), f"internal/service/s3/{source}.go", "bucket")
-
-
-def _ec2(*actions: str, source: str) -> Reads:
-    return Reads(tuple(f"ec2:{a}" for a in actions), f"internal/service/ec2/{source}.go")
-
-
-def _svc(service: str, directory: str, source: str, *actions: str) -> Reads:
     return Reads(
-        tuple(f"{service}:{a}" for a in actions), f"internal/service/{directory}/{source}.go"
+        tuple(f"s3:{a}" for a in actions),
+        f"internal/service/s3/{source}.go",
+        "bucket",
+        V5_46_DEV,
+    )
+
+
+def _ec2(*actions: str, source: str, unread: tuple[str, ...] = ()) -> Reads:
+    return Reads(
+        tuple(f"ec2:{a}" for a in actions),
+        f"internal/service/ec2/{source}.go",
+        read_at=V5_46_DEV,
+        unread=tuple(f"ec2:{a}" for a in unread),
+    )
+
+
+def _svc(
+    service: str,
+    directory: str,
+    source: str,
+    *actions: str,
+    read_at: str = V5_46_DEV,
+    unread: tuple[str, ...] = (),
+) -> Reads:
+    return Reads(
+        tuple(f"{service}:{a}" for a in actions),
+        f"internal/service/{directory}/{source}.go",
+        read_at=read_at,
+        unread=tuple(f"{service}:{a}" for a in unread),
     )
 
 
@@ -75,11 +112,23 @@ PLAN_READS: dict[str, Reads] = {
     ),
     # AWS Backup
     "aws_backup_plan": _svc("backup", "backup", "plan", "GetBackupPlan", "ListTags"),
+    # Not in the v5.46 tree: read in the search index. The plan's stored
+    # version is a pre-merge SDK v1 one (GetRestoreTestingPlan; tags by
+    # the service's ListTags); the selection's is the framework resource.
     "aws_backup_restore_testing_plan": _svc(
-        "backup", "backup", "restore_testing_plan", "GetRestoreTestingPlan", "ListTags"
+        "backup",
+        "backup",
+        "restore_testing_plan",
+        "GetRestoreTestingPlan",
+        "ListTags",
+        read_at="667c7b9aa226",
     ),
     "aws_backup_restore_testing_selection": _svc(
-        "backup", "backup", "restore_testing_selection", "GetRestoreTestingSelection"
+        "backup",
+        "backup",
+        "restore_testing_selection",
+        "GetRestoreTestingSelection",
+        read_at="1f7d3e5c106e",
     ),
     "aws_backup_selection": _svc("backup", "backup", "selection", "GetBackupSelection"),
     "aws_backup_vault": _svc("backup", "backup", "vault", "DescribeBackupVault", "ListTags"),
@@ -89,12 +138,12 @@ PLAN_READS: dict[str, Reads] = {
     "aws_backup_vault_policy": _svc(
         "backup", "backup", "vault_policy", "GetBackupVaultAccessPolicy"
     ),
-    # CloudTrail: GetEventSelectors only with custom selectors,
-    # GetInsightSelectors only with insight selectors; tags by ListTags.
+    # CloudTrail (cloudtrail.go at v5.46, trail.go later): DescribeTrails,
+    # GetTrailStatus, GetEventSelectors, GetInsightSelectors; tags by ListTags.
     "aws_cloudtrail": _svc(
         "cloudtrail",
         "cloudtrail",
-        "trail",
+        "cloudtrail",
         "DescribeTrails",
         "GetEventSelectors",
         "GetInsightSelectors",
@@ -113,8 +162,16 @@ PLAN_READS: dict[str, Reads] = {
     "aws_cloudwatch_log_data_protection_policy": _svc(
         "logs", "logs", "data_protection_policy", "GetDataProtectionPolicy"
     ),
+    # v5.46 reads the tags with ListTagsLogGroup in the Read; the v6
+    # ListTagsForResource (by ARN) is kept, unread.
     "aws_cloudwatch_log_group": _svc(
-        "logs", "logs", "group", "DescribeLogGroups", "ListTagsForResource"
+        "logs",
+        "logs",
+        "group",
+        "DescribeLogGroups",
+        "ListTagsForResource",
+        "ListTagsLogGroup",
+        unread=("ListTagsForResource",),
     ),
     "aws_cloudwatch_log_resource_policy": _svc(
         "logs", "logs", "resource_policy", "DescribeResourcePolicies"
@@ -165,7 +222,14 @@ PLAN_READS: dict[str, Reads] = {
     "aws_default_security_group": _ec2(
         "DescribeSecurityGroups", source="vpc_default_security_group"
     ),
-    "aws_eip": _ec2("DescribeAddresses", "DescribeAddressesAttribute", source="ec2_eip"),
+    # v5.46 calls DescribeAddresses only; DescribeAddressesAttribute (the
+    # PTR record) is a later call, kept unread.
+    "aws_eip": _ec2(
+        "DescribeAddresses",
+        "DescribeAddressesAttribute",
+        source="ec2_eip",
+        unread=("DescribeAddressesAttribute",),
+    ),
     "aws_flow_log": _ec2("DescribeFlowLogs", source="vpc_flow_log"),
     "aws_internet_gateway": _ec2("DescribeInternetGateways", source="vpc_internet_gateway"),
     "aws_nat_gateway": _ec2("DescribeNatGateways", source="vpc_nat_gateway"),
@@ -209,9 +273,15 @@ PLAN_READS: dict[str, Reads] = {
     ),
     "aws_ecs_service": _svc("ecs", "ecs", "service", "DescribeServices"),
     "aws_ecs_task_definition": _svc("ecs", "ecs", "task_definition", "DescribeTaskDefinition"),
-    # GuardDuty
+    # GuardDuty: at v5.46 the detector's tags come with GetDetector (the
+    # Read sets them); ListTagsForResource is kept, unread.
     "aws_guardduty_detector": _svc(
-        "guardduty", "guardduty", "detector", "GetDetector", "ListTagsForResource"
+        "guardduty",
+        "guardduty",
+        "detector",
+        "GetDetector",
+        "ListTagsForResource",
+        unread=("ListTagsForResource",),
     ),
     "aws_guardduty_detector_feature": _svc(
         "guardduty", "guardduty", "detector_feature", "GetDetector"
@@ -253,6 +323,7 @@ PLAN_READS: dict[str, Reads] = {
         ),
         "internal/service/kms/key.go",
         "key",
+        V5_46_DEV,
     ),
     # Lambda: tags come with GetFunction.
     "aws_lambda_function": _svc(
@@ -264,7 +335,9 @@ PLAN_READS: dict[str, Reads] = {
         "ListVersionsByFunction",
     ),
     "aws_lambda_permission": _svc("lambda", "lambda", "permission", "GetPolicy"),
-    # Elastic Load Balancing v2
+    # Elastic Load Balancing v2: tags by DescribeTags. The capacity
+    # reservation (minimum_load_balancer_capacity) and listener attributes
+    # are read by releases after v5.46: kept, unread.
     "aws_lb": _svc(
         "elasticloadbalancing",
         "elbv2",
@@ -273,6 +346,7 @@ PLAN_READS: dict[str, Reads] = {
         "DescribeLoadBalancerAttributes",
         "DescribeLoadBalancers",
         "DescribeTags",
+        unread=("DescribeCapacityReservation",),
     ),
     "aws_lb_listener": _svc(
         "elasticloadbalancing",
@@ -281,6 +355,7 @@ PLAN_READS: dict[str, Reads] = {
         "DescribeListenerAttributes",
         "DescribeListeners",
         "DescribeTags",
+        unread=("DescribeListenerAttributes",),
     ),
     "aws_lb_listener_rule": _svc(
         "elasticloadbalancing", "elbv2", "listener_rule", "DescribeRules", "DescribeTags"
@@ -372,9 +447,11 @@ PLAN_READS: dict[str, Reads] = {
         (), "https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html"
     ),
     # The partition and the ELB accounts are tables inside the provider.
-    "data.aws_partition": Reads((), "internal/service/meta/partition_data_source.go"),
+    "data.aws_partition": Reads(
+        (), "internal/service/meta/partition_data_source.go", read_at=V5_46_DEV
+    ),
     "data.aws_elb_service_account": Reads(
-        (), "internal/service/elb/service_account_data_source.go"
+        (), "internal/service/elb/service_account_data_source.go", read_at=V5_46_DEV
     ),
     # An upstream stack's state, through the S3 backend (its permissions).
     "data.terraform_remote_state": Reads(

@@ -25,6 +25,35 @@ from tests.plan_reads_helpers import (
 ROOT = Path(__file__).resolve().parent.parent
 PROVIDER_PATH = re.compile(r"internal/service/[a-z0-9]+/[a-z0-9_]+\.go")
 IAM_ACTION = re.compile(r"[a-z0-9-]+:[A-Za-z0-9]+")
+COMMIT = re.compile(r"[0-9a-f]{12,40}")
+
+
+def read_problems(row: Reads) -> list[str]:
+    """A provider file names the commit it was read at (12+ hex); a URL
+    names none; ``unread`` actions are among the row's actions."""
+    problems = []
+    if PROVIDER_PATH.fullmatch(row.source) and not COMMIT.fullmatch(row.read_at):
+        problems.append("provider source without the commit it was read at")
+    if row.source.startswith("https://") and row.read_at:
+        problems.append("read_at for a URL")
+    if not set(row.unread) <= set(row.actions):
+        problems.append("unread action not among the actions")
+    return problems
+
+
+def test_a_row_without_its_commit_is_found():
+    path = "internal/service/ecs/service.go"
+    assert read_problems(Reads(("ecs:DescribeServices",), path, read_at="1a5174b137bb")) == []
+    assert read_problems(Reads(("ecs:DescribeServices",), path)) == [
+        "provider source without the commit it was read at"
+    ]
+    assert read_problems(Reads(("ecs:DescribeServices",), path, read_at="v6.25.0")) != []
+    assert read_problems(Reads((), "https://example.invalid", read_at="1a5174b137bb")) == [
+        "read_at for a URL"
+    ]
+    assert read_problems(
+        Reads(("ecs:DescribeServices",), path, read_at="1a5174b137bb", unread=("ecs:ListX",))
+    ) == ["unread action not among the actions"]
 
 
 def declared_by(*stack_sets) -> set[str]:
@@ -49,6 +78,7 @@ def test_every_row_has_one_source_and_exact_actions(address):
         f"{address}: source {row.source!r} is neither a provider file nor an https URL"
     )
     assert row.on in ("account", "bucket", "key", "state"), address
+    assert not read_problems(row), (address, read_problems(row))
     assert len(set(row.actions)) == len(row.actions), address
     for action in row.actions:
         assert IAM_ACTION.fullmatch(action), f"{address}: {action!r} is not one exact IAM action"
