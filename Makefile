@@ -194,7 +194,7 @@ verify: $(CHECKS_verify) synth
 REPO ?=
 .PHONY: github-check
 github-check: setup
-	.venv/bin/python tools/github_settings.py $(if $(REPO),--repo $(REPO))
+	.venv/bin/python tools/checks/github_settings.py $(if $(REPO),--repo $(REPO))
 
 # Offline checks of the GitHub Actions workflows (docs/ci.md), part of make
 # test: zizmor (--offline: a GH_TOKEN in the environment would otherwise turn

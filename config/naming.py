@@ -62,7 +62,7 @@ def plan_environment(env: EnvironmentConfig) -> str | None:
 def github_environments(env: EnvironmentConfig) -> tuple[str, ...]:
     """Every GitHub environment whose subject a role of ``env`` trusts:
     deploy (``<env>``), release (``<env>-release``) and, for the production
-    tier, plan (``<env>-plan``). ``tools/github_settings.py`` checks them."""
+    tier, plan (``<env>-plan``). ``tools/checks/github_settings.py`` checks them."""
     plan = plan_environment(env)
     return (env.name, release_environment(env.name), *((plan,) if plan else ()))
 

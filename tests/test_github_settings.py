@@ -1,4 +1,4 @@
-"""``make github-check`` (tools/github_settings.py): the GitHub environments
+"""``make github-check`` (tools/checks/github_settings.py): the GitHub environments
 the pipeline's OIDC subjects name, read from the REST API, offline.
 
 The responses are recorded in tests/fixtures/github (each names the REST
@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from config.naming import github_environments, plan_environment, release_environment
-from tools import github_settings
+from tools.checks import github_settings
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "github"
 REPO = "acme/payments"

@@ -2,7 +2,7 @@
 (docs/ci.md, "GitHub settings that must hold").
 
 ``make github-check REPO=<owner>/<repo>`` (or ``.venv/bin/python
-tools/github_settings.py --repo <owner>/<repo>``; without it, the
+tools/checks/github_settings.py --repo <owner>/<repo>``; without it, the
 configuration's ``pipeline.github_repository``) reads the repository's
 GitHub environments with the REST API and prints one line per check:
 
@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from config.model import EnvironmentConfig
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 API = "https://api.github.com"
 #: GitHub's REST API version these calls are written against.
 API_VERSION = "2022-11-28"
