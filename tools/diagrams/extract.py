@@ -537,7 +537,10 @@ def _cloud_map_name(tf: Terraform, registry: Address) -> str:
 def _scaling_policy(body: dict) -> str:
     config = _first(body.get("target_tracking_scaling_policy_configuration"))
     predefined = _first(config.get("predefined_metric_specification")).get("predefined_metric_type")
-    custom = _first(config.get("customized_metric_specification")).get("metric_name")
+    customized = _first(config.get("customized_metric_specification"))
+    # Metric math (D58): the policy holds its returned expression's label.
+    returned = [m for m in customized.get("metrics", []) if m.get("return_data")]
+    custom = customized.get("metric_name") or (returned[0].get("label") if returned else None)
     metric = str(predefined or custom or body.get("policy_type", "policy")).removeprefix(
         "ECSServiceAverage"
     )
