@@ -18,17 +18,6 @@ from verify.cli import run
 pytestmark = pytest.mark.aws_replay
 
 
-@pytest.fixture
-def fake_aws(monkeypatch):
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-
-
 def test_unknown_environment_is_bad_input_in_one_line(capsys):
     assert run(["--env", "no-such-env"]) == report.EXIT_INPUT
     err = capsys.readouterr().err

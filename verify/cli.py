@@ -12,7 +12,7 @@ from pathlib import Path
 from config import ConfigError, load_environments
 from verify import expected, report
 from verify.checks import CHECKS
-from verify.context import Context, Unreadable, session_clients
+from verify.context import Context, Unreadable, assumed_clients, session_clients
 
 
 class InputError(Exception):
@@ -132,6 +132,8 @@ def run(argv: list[str] | None = None, session=None, now: datetime | None = None
         now=now or datetime.now(UTC),
         datapoints_minutes=args.datapoints_minutes,
         access_log_max_age_minutes=args.access_log_max_age_minutes,
+        caller=caller,
+        assume=lambda role_arn: assumed_clients(session, role_arn, env.region),
     )
     results: list[report.Result] = []
     for name, check in CHECKS:
