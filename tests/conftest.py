@@ -156,14 +156,9 @@ def svc_stack(stacks, env_name) -> SynthesizedStack:
 def fake_aws(monkeypatch):
     """Credentials that reach no account: moto or botocore Stubber answers
     (the operations tools' tests, ``aws_replay``)."""
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    from tests.verify_helpers import fake_credentials
+
+    fake_credentials(monkeypatch)
 
 
 @pytest.fixture(scope="module")

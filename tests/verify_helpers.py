@@ -15,6 +15,18 @@ from verify.context import Context
 ACCOUNT = "123456789012"  # moto's
 
 
+def fake_credentials(monkeypatch) -> None:
+    """Credentials that reach no account: moto or botocore Stubber answers."""
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+
+
 def context(prod, clients: dict, now: datetime | None = None, **fields) -> Context:
     """A Context whose ``client(name, region)`` is ``clients[name]`` (the
     environment's region) or ``clients[name, region]``."""

@@ -8,6 +8,7 @@ from verify.checks.alarms import check_alarms
 from verify.checks.baseline import check_baseline
 from verify.checks.data import check_access_logs, check_data_protection, check_parameter_groups
 from verify.checks.iam import check_boundary, check_pass_role
+from verify.checks.plan_reads import check_plan_reads
 from verify.checks.policies import (
     check_endpoint_policies,
     check_key_policies,
@@ -23,6 +24,7 @@ CHECKS: tuple[tuple[str, Callable[[Context], list[Result]]], ...] = (
     ("alarms", check_alarms),
     ("iam", check_pass_role),
     ("iam-boundary", check_boundary),
+    ("plan-reads", check_plan_reads),
     ("baseline", check_baseline),
     ("key-policies", check_key_policies),
     ("secret-policies", check_secret_policies),
