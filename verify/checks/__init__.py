@@ -7,6 +7,7 @@ from collections.abc import Callable
 from verify.checks.alarms import check_alarms
 from verify.checks.baseline import check_baseline
 from verify.checks.data import check_access_logs, check_data_protection, check_parameter_groups
+from verify.checks.events import check_event_topics
 from verify.checks.iam import check_boundary, check_pass_role
 from verify.checks.plan_reads import check_plan_reads
 from verify.checks.policies import (
@@ -28,6 +29,7 @@ CHECKS: tuple[tuple[str, Callable[[Context], list[Result]]], ...] = (
     ("baseline", check_baseline),
     ("key-policies", check_key_policies),
     ("secret-policies", check_secret_policies),
+    ("event-topics", check_event_topics),
     ("access-logs", check_access_logs),
     ("db-parameters", check_parameter_groups),
     ("endpoint-policies", check_endpoint_policies),
