@@ -583,7 +583,26 @@ def test_a_log_group_without_data_protection_fails(example_prod):
     assert "masking card data" in results[0].message
 
 
-def _run_parameters(example_prod, status: str):
+def _live_parameters(synth, change: dict | None = None) -> list[dict]:
+    """The data stack's cluster parameters as RDS would list them (Source
+    user); a static parameter is the one set ``pending-reboot`` (RDS API
+    reference, Parameter: ApplyType static | dynamic,
+    https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_Parameter.html)."""
+    (group,) = synth.stack("data").resources("aws_rds_cluster_parameter_group").values()
+    return [
+        {
+            "ParameterName": p["name"],
+            "ParameterValue": (change or {}).get(p["name"], p["value"]),
+            "ApplyType": "static" if p["apply_method"] == "pending-reboot" else "dynamic",
+            "ApplyMethod": p["apply_method"],
+            "IsModifiable": True,
+            "Source": "user",
+        }
+        for p in group["parameter"]
+    ]
+
+
+def _run_parameters(example_prod, status: str, change: dict | None = None):
     env, synth = example_prod
     rds, stub = stubbed("rds", env.region)
     cluster = synth.stack("data").substitute(
@@ -621,20 +640,37 @@ def _run_parameters(example_prod, status: str):
             ]
         },
     )
+    (group,) = synth.stack("data").resources("aws_rds_cluster_parameter_group").values()
+    stub.add_response(
+        "describe_db_cluster_parameters",
+        {"Parameters": _live_parameters(synth, change)},
+        {"DBClusterParameterGroupName": group["name"], "Source": "user"},
+    )
     with stub:
         return data.check_parameter_groups(context(example_prod, {"rds": rds})), names
 
 
 def test_parameter_groups_in_sync_pass_and_point_to_the_pgaudit_sql_check(example_prod):
     results, names = _run_parameters(example_prod, "in-sync")
-    assert [r.status for r in results] == [report.PASS] * len(names)
+    assert [r.status for r in results] == [report.PASS] * (len(names) + 1)
     assert "as far as the API can tell" in results[0].message and "runbook" in results[0].message
+    (log,) = [r for r in results if r.check == "db.log-parameters"]
+    assert "as synthesized" in log.message and "shared_preload_libraries" in log.message
 
 
-def test_pending_reboot_fails(example_prod):
+def test_pending_reboot_fails_naming_the_reboot_runbook(example_prod):
     results, names = _run_parameters(example_prod, "pending-reboot")
-    assert [r.status for r in results] == [report.FAIL] * len(names)
+    assert [r.status for r in results] == [report.FAIL] * (len(names) + 1)
     assert "pending-reboot" in results[0].message and "Audit of database reads" in results[0].doc
+    (log,) = [r for r in results if r.check == "db.log-parameters"]
+    assert "not in effect on" in log.message and "the runbook's step 1" in log.message
+
+
+def test_a_log_parameter_rds_holds_differently_fails_naming_it(example_prod):
+    results, _ = _run_parameters(example_prod, "in-sync", change={"pgaudit.log_parameter": "1"})
+    (log,) = [r for r in results if r.check == "db.log-parameters"]
+    assert log.status == report.FAIL
+    assert "pgaudit.log_parameter = '1' (expected '0')" in log.message
 
 
 def test_alb_access_logs_newer_than_the_configured_age(example_prod):
