@@ -152,6 +152,29 @@ def svc_stack(stacks, env_name) -> SynthesizedStack:
     return stack(stacks, env_name, "services")
 
 
+@pytest.fixture
+def fake_aws(monkeypatch):
+    """Credentials that reach no account: moto or botocore Stubber answers
+    (the operations tools' tests, ``aws_replay``)."""
+    from tests.verify_helpers import fake_credentials
+
+    fake_credentials(monkeypatch)
+
+
+@pytest.fixture(scope="module")
+def example_prod(example_synth_outdir):
+    """(environment, ``verify.expected.Synthesized``) of the example's first
+    production environment, bound to its account (moto's when it has none)."""
+    from tests.verify_helpers import ACCOUNT
+    from verify import expected
+
+    env = next(e for e in EXAMPLE if e.name == first_production(EXAMPLE))
+    outdir = example_synth_outdir[0]
+    synth = expected.load(env, outdir, expected.baseline_stack_name(env, EXAMPLE, outdir))
+    synth.bind("aws", env.account_id or ACCOUNT, env.region)
+    return env, synth
+
+
 ROOT = Path(__file__).resolve().parent.parent
 #: test name -> (what main.py runs with) of a background synthesis it needs.
 BACKGROUND_SYNTHESES = {

@@ -3,7 +3,7 @@ D49): roles only with the boundary and allowed managed policies, never the
 pipeline's identities, the boundary or the release role's trust, no key
 policies, no audit tampering, no unmasking or secret values; every role of
 the stacks it applies is bounded, and the boundary holds what they call.
-Evaluated over the synthesized policies with tests/iam_eval.py."""
+Evaluated over the synthesized policies with verify/iam_eval.py."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from modules.pipeline_roles import (
     BASELINE_SERVICES,
     service_of,
 )
-from tests.iam_eval import allowed, as_list
+from verify.iam_eval import allowed, as_list
 
 PARTITION = "${data.aws_partition.partition.partition}"
 

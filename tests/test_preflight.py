@@ -27,22 +27,10 @@ from verify.preflight import PreflightContext
 
 #: Operations tools replayed against simulated AWS: the second, separately
 #: timed step of make test (pytest.ini, docs/decisions.md D56).
-pytestmark = pytest.mark.aws_replay
+pytestmark = [pytest.mark.aws_replay, pytest.mark.usefixtures("fake_aws")]
 
 
 ACCOUNT = "123456789012"  # moto's
-
-
-@pytest.fixture(autouse=True)
-def fake_aws(monkeypatch):
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
 
 
 @pytest.fixture

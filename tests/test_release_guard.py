@@ -35,9 +35,9 @@ from config.naming import (
 from modules.release_guard import release_guard_patterns
 from release_guard.handler import Guard, dispatch, settings
 from tests.event_pattern import check, matches
-from tests.iam_eval import allowed
 from tests.release_guard_helpers import DIGEST, OTHER_DIGEST, running
 from tests.services_helpers import find, path_of, ref, statements
+from verify.iam_eval import allowed
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "events"
 ACCOUNT = "111122223333"

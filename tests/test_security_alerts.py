@@ -2,7 +2,7 @@
 D52): the baseline's EventBridge rules, tested against sample events from
 the AWS documentation (tests/fixtures/events, each naming its sources)
 with tests/event_pattern.py; the topic and key let EventBridge publish and
-nobody else in; the pipeline cannot silence them (tests/iam_eval.py)."""
+nobody else in; the pipeline cannot silence them (verify/iam_eval.py)."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from modules.security_alerts import (
 )
 from tests.conftest import CONFIGURED
 from tests.event_pattern import UnsupportedPattern, matches
-from tests.iam_eval import allowed, as_list
+from verify.iam_eval import allowed, as_list
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "events"
 PARTITION = "${data.aws_partition.partition.partition}"

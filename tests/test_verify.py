@@ -13,62 +13,20 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
-from botocore.stub import Stubber
 from moto import mock_aws
 
 from config import naming
-from tests.conftest import EXAMPLE, first_production
-from verify import expected, report
+from tests.verify_helpers import ACCOUNT, context, stubbed
+from verify import report
 from verify.checks import alarms, baseline, data, iam, policies, services
-from verify.context import Context
 
 #: Operations tools replayed against simulated AWS: the second, separately
 #: timed step of make test (pytest.ini, docs/decisions.md D56).
-pytestmark = pytest.mark.aws_replay
+pytestmark = [pytest.mark.aws_replay, pytest.mark.usefixtures("fake_aws")]
 
 
-ACCOUNT = "123456789012"  # moto's
 DIGEST = "sha256:" + "a" * 64
 OTHER_DIGEST = "sha256:" + "b" * 64
-
-
-@pytest.fixture(autouse=True)
-def fake_aws(monkeypatch):
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-
-
-@pytest.fixture(scope="module")
-def prod(example_synth_outdir):
-    """The example's first production environment and its synthesized stacks."""
-    env = next(e for e in EXAMPLE if e.name == first_production(EXAMPLE))
-    outdir = example_synth_outdir[0]
-    synth = expected.load(env, outdir, expected.baseline_stack_name(env, EXAMPLE, outdir))
-    synth.bind("aws", env.account_id or ACCOUNT, env.region)
-    return env, synth
-
-
-def context(prod, clients: dict, now: datetime | None = None) -> Context:
-    env, synth = prod
-    return Context(
-        env=env,
-        synth=synth,
-        client=lambda name, region=None: clients[name if region is None else (name, region)],
-        account=synth.stacks[f"{env.prefix}-services"].account,
-        partition="aws",
-        now=now or datetime.now(UTC),
-    )
-
-
-def stubbed(service: str, region: str):
-    client = boto3.client(service, region_name=region)
-    return client, Stubber(client)
 
 
 def statuses(results, check: str) -> set[str]:
@@ -150,36 +108,36 @@ def _stub_service(
     )
 
 
-def _run_services(prod, **broken):
-    env, _ = prod
+def _run_services(example_prod, **broken):
+    env, _ = example_prod
     ecs, ecs_stub = stubbed("ecs", env.region)
     cd, cd_stub = stubbed("codedeploy", env.region)
     for i, svc in enumerate(env.services):
         _stub_service(ecs_stub, cd_stub, env, svc, **(broken if i == 0 else {}))
     with ecs_stub, cd_stub:
-        results = services.check_services(context(prod, {"ecs": ecs, "codedeploy": cd}))
+        results = services.check_services(context(example_prod, {"ecs": ecs, "codedeploy": cd}))
         ecs_stub.assert_no_pending_responses()
     return results
 
 
-def test_services_pass_on_codedeploy_one_task_set_pinned_platform_and_released_image(prod):
-    results = _run_services(prod)
+def test_services_pass_on_codedeploy_one_task_set_pinned_platform_and_released_image(example_prod):
+    results = _run_services(example_prod)
     assert {r.status for r in results} == {report.PASS}
-    assert len(results) == 4 * len(prod[0].services)
+    assert len(results) == 4 * len(example_prod[0].services)
 
 
-def test_a_service_never_released_passes_naming_the_terraform_image_tag(prod):
+def test_a_service_never_released_passes_naming_the_terraform_image_tag(example_prod):
     """Right after the first apply (the deploy workflow verifies then) no
     release exists yet: that is the expected state, not a failure."""
-    results = _run_services(prod, released=False)
+    results = _run_services(example_prod, released=False)
     assert {r.status for r in results} == {report.PASS}
     (first,) = [
         r
         for r in results
-        if r.check == "service.image" and r.subject.endswith("/" + prod[0].services[0].name)
+        if r.check == "service.image" and r.subject.endswith("/" + example_prod[0].services[0].name)
     ]
     assert "not released yet" in first.message
-    assert repr(prod[0].services[0].image_tag) in first.message
+    assert repr(example_prod[0].services[0].image_tag) in first.message
 
 
 @pytest.mark.parametrize(
@@ -196,21 +154,21 @@ def test_a_service_never_released_passes_naming_the_terraform_image_tag(prod):
     ],
     ids=["controller", "task-sets", "image", "no-release"],
 )
-def test_services_fail_naming_expected_and_found(prod, broken, check, words):
-    results = _run_services(prod, **broken)
+def test_services_fail_naming_expected_and_found(example_prod, broken, check, words):
+    results = _run_services(example_prod, **broken)
     bad = [r for r in results if r.status == report.FAIL]
     assert [r.check for r in bad] == [check]
     assert words in bad[0].message and bad[0].doc
-    assert bad[0].subject.endswith("/" + prod[0].services[0].name)
+    assert bad[0].subject.endswith("/" + example_prod[0].services[0].name)
 
 
 # --- rollback alarms --------------------------------------------------------------
 
 
-def _alarms_world(prod, *, skip: str | None = None, with_data: bool = True):
-    env, _ = prod
+def _alarms_world(example_prod, *, skip: str | None = None, with_data: bool = True):
+    env, _ = example_prod
     cw = boto3.client("cloudwatch", region_name=env.region)
-    ctx = context(prod, {"cloudwatch": cw})
+    ctx = context(example_prod, {"cloudwatch": cw})
     for _, name in alarms.rollback_alarms(ctx):
         if name != skip:
             cw.put_metric_alarm(
@@ -237,20 +195,20 @@ def _alarms_world(prod, *, skip: str | None = None, with_data: bool = True):
     return alarms.check_alarms(ctx), alarms.rollback_alarms(ctx)
 
 
-def test_rollback_alarms_exist_and_have_datapoints(prod):
+def test_rollback_alarms_exist_and_have_datapoints(example_prod):
     with mock_aws():
-        results, pairs = _alarms_world(prod)
+        results, pairs = _alarms_world(example_prod)
     assert pairs and len(results) == len(pairs)
     assert {r.status for r in results} == {report.PASS}
 
 
-def test_missing_alarm_and_alarm_without_datapoints_fail(prod):
+def test_missing_alarm_and_alarm_without_datapoints_fail(example_prod):
     with mock_aws():
-        results, pairs = _alarms_world(prod, skip=None, with_data=False)
+        results, pairs = _alarms_world(example_prod, skip=None, with_data=False)
     assert statuses(results, "alarm.datapoints") == {report.FAIL}
     assert "missing data treated as OK" in results[0].message
     with mock_aws():
-        results, pairs = _alarms_world(prod, skip=pairs[0][1])
+        results, pairs = _alarms_world(example_prod, skip=pairs[0][1])
     missing = [r for r in results if r.check == "alarm.exists"]
     assert [r.subject for r in missing] == [pairs[0][1]] and missing[0].status == report.FAIL
 
@@ -273,10 +231,10 @@ def test_metric_math_alarms_are_queried_through_their_raw_metrics():
 # --- IAM PassRole ----------------------------------------------------------------
 
 
-def _run_pass_role(prod, deny: int | None = None):
-    env, _ = prod
+def _run_pass_role(example_prod, deny: int | None = None):
+    env, _ = example_prod
     client, stub = stubbed("iam", env.region)
-    ctx = context(prod, {"iam": client})
+    ctx = context(example_prod, {"iam": client})
     codedeploy, roles = iam.pass_role_targets(ctx)
     arns = [f"arn:aws:iam::{ACCOUNT}:role/{n}" for n in [codedeploy, *roles]]
     for name, arn in zip([codedeploy, *roles], arns, strict=True):
@@ -310,14 +268,14 @@ def _run_pass_role(prod, deny: int | None = None):
         return iam.check_pass_role(ctx), roles
 
 
-def test_codedeploy_role_can_pass_every_task_and_execution_role(prod):
-    results, roles = _run_pass_role(prod)
-    assert len(roles) == 2 * len(prod[0].services)
+def test_codedeploy_role_can_pass_every_task_and_execution_role(example_prod):
+    results, roles = _run_pass_role(example_prod)
+    assert len(roles) == 2 * len(example_prod[0].services)
     assert [r.status for r in results] == [report.PASS] * len(roles)
 
 
-def test_a_role_codedeploy_cannot_pass_fails(prod):
-    results, roles = _run_pass_role(prod, deny=1)
+def test_a_role_codedeploy_cannot_pass_fails(example_prod):
+    results, roles = _run_pass_role(example_prod, deny=1)
     bad = [r for r in results if r.status == report.FAIL]
     assert len(bad) == 1 and bad[0].subject.endswith(roles[1]) and "implicitDeny" in bad[0].message
 
@@ -392,8 +350,8 @@ def _baseline_stubs(env, *, recording=True, standard="READY", rds_login="ENABLED
     return {"config": cfg, "guardduty": gd, "securityhub": sh}, (cfg_stub, gd_stub, sh_stub)
 
 
-def _run_baseline(prod, *, logging=True, **broken):
-    env, synth = prod
+def _run_baseline(example_prod, *, logging=True, **broken):
+    env, synth = example_prod
     with mock_aws():
         clients, stubs = _baseline_stubs(env, **broken)
         trail = boto3.client("cloudtrail", region_name=env.region)
@@ -413,13 +371,13 @@ def _run_baseline(prod, *, logging=True, **broken):
                 trail.start_logging(Name=res["name"])
         clients["cloudtrail"] = trail
         with stubs[0], stubs[1], stubs[2]:
-            return baseline.check_baseline(context(prod, clients))
+            return baseline.check_baseline(context(example_prod, clients))
 
 
-def test_baseline_passes_when_logging_recording_enabled_and_standard_ready(prod):
-    if not prod[0].security_baseline.builds_anything:
+def test_baseline_passes_when_logging_recording_enabled_and_standard_ready(example_prod):
+    if not example_prod[0].security_baseline.builds_anything:
         pytest.skip("the example's production environment takes its baseline from the organization")
-    results = _run_baseline(prod)
+    results = _run_baseline(example_prod)
     assert {r.check for r in results if r.status == report.PASS} >= set(baseline.CONTROLS)
     assert {r.status for r in results} <= {report.PASS, report.NOT_APPLICABLE}
 
@@ -434,8 +392,8 @@ def test_baseline_passes_when_logging_recording_enabled_and_standard_ready(prod)
     ],
     ids=["cloudtrail", "config", "guardduty", "securityhub"],
 )
-def test_baseline_failures_name_what_was_found(prod, broken, check, words):
-    results = _run_baseline(prod, **broken)
+def test_baseline_failures_name_what_was_found(example_prod, broken, check, words):
+    results = _run_baseline(example_prod, **broken)
     bad = [r for r in results if r.status == report.FAIL]
     assert [r.check for r in bad] == [check] and words in bad[0].message
 
@@ -451,8 +409,8 @@ def _provided_elsewhere(env, *controls):
     )
 
 
-def test_baseline_provided_by_the_organization_is_not_this_stacks_to_check(prod):
-    env, synth = prod
+def test_baseline_provided_by_the_organization_is_not_this_stacks_to_check(example_prod):
+    env, synth = example_prod
     org = _provided_elsewhere(env, "provided_by", "state_data_events")
     results = baseline.check_baseline(context((org, synth), {}))
     assert {r.status for r in results} == {report.NOT_APPLICABLE}
@@ -462,11 +420,11 @@ def test_baseline_provided_by_the_organization_is_not_this_stacks_to_check(prod)
 
 @pytest.mark.parametrize(("check", "control"), list(baseline.CONTROLS.items()))
 def test_one_control_the_organization_provides_is_left_out_the_others_are_checked(
-    prod, check, control
+    example_prod, check, control
 ):
     """Per control (D50): the trail stays ours while the state buckets' data
     events are, so leaving it out takes both."""
-    env, synth = prod
+    env, synth = example_prod
     if not env.security_baseline.builds_anything:
         pytest.skip("the example's production environment takes its baseline from the organization")
     extra = ("state_data_events",) if control == "trail" else ()
@@ -481,8 +439,8 @@ def test_one_control_the_organization_provides_is_left_out_the_others_are_checke
 # --- key, secret and endpoint policies ------------------------------------------
 
 
-def _keys_world(prod, tamper: bool = False):
-    env, synth = prod
+def _keys_world(example_prod, tamper: bool = False):
+    env, synth = example_prod
     clients = {"kms": boto3.client("kms", region_name=env.region)}
     created = 0
     for stack in synth.stacks.values():
@@ -501,18 +459,18 @@ def _keys_world(prod, tamper: bool = False):
                 key_id = kms.create_key(Policy=json.dumps(doc))["KeyMetadata"]["KeyId"]
                 kms.create_alias(AliasName=stack.substitute(alias["name"]), TargetKeyId=key_id)
                 created += 1
-    return policies.check_key_policies(context(prod, clients)), created
+    return policies.check_key_policies(context(example_prod, clients)), created
 
 
-def test_key_policies_equal_in_meaning_pass(prod):
+def test_key_policies_equal_in_meaning_pass(example_prod):
     with mock_aws():
-        results, created = _keys_world(prod)
+        results, created = _keys_world(example_prod)
     assert created >= 2 and [r.status for r in results] == [report.PASS] * created
 
 
-def test_a_changed_key_policy_fails_naming_the_statement(prod):
+def test_a_changed_key_policy_fails_naming_the_statement(example_prod):
     with mock_aws():
-        results, _ = _keys_world(prod, tamper=True)
+        results, _ = _keys_world(example_prod, tamper=True)
     bad = [r for r in results if r.status == report.FAIL]
     assert len(bad) == 1 and "differs" in bad[0].message and "kms:*" in bad[0].message
 
@@ -545,8 +503,8 @@ def test_policy_comparison_is_by_meaning_not_text():
     assert policies.compare(a, b, "aws")
 
 
-def test_secret_policies_pass_and_fail(prod):
-    env, synth = prod
+def test_secret_policies_pass_and_fail(example_prod):
+    env, synth = example_prod
     with mock_aws():
         sm = boto3.client("secretsmanager", region_name=env.region)
         stack = synth.stack("security")
@@ -555,15 +513,15 @@ def test_secret_policies_pass_and_fail(prod):
             name = stack.substitute(stack.referenced(res["secret_arn"])["name"])
             sm.create_secret(Name=name)
             sm.put_resource_policy(SecretId=name, ResourcePolicy=stack.substitute(res["policy"]))
-        results = policies.check_secret_policies(context(prod, {"secretsmanager": sm}))
+        results = policies.check_secret_policies(context(example_prod, {"secretsmanager": sm}))
         assert items and [r.status for r in results] == [report.PASS] * len(items)
         sm.delete_resource_policy(SecretId=name)
-        results = policies.check_secret_policies(context(prod, {"secretsmanager": sm}))
+        results = policies.check_secret_policies(context(example_prod, {"secretsmanager": sm}))
         assert results[-1].status == report.FAIL and "found none" in results[-1].message
 
 
-def test_endpoint_policies_pass_and_fail(prod):
-    env, synth = prod
+def test_endpoint_policies_pass_and_fail(example_prod):
+    env, synth = example_prod
     stack = synth.stack("network")
     with mock_aws():
         ec2 = boto3.client("ec2", region_name=env.region)
@@ -583,7 +541,7 @@ def test_endpoint_policies_pass_and_fail(prod):
                     }
                 ],
             )
-        results = policies.check_endpoint_policies(context(prod, {"ec2": ec2}))
+        results = policies.check_endpoint_policies(context(example_prod, {"ec2": ec2}))
     assert [r.status for r in results] == [report.FAIL] + [report.PASS] * (len(endpoints) - 1)
     assert "missing" in results[0].message
 
@@ -591,8 +549,8 @@ def test_endpoint_policies_pass_and_fail(prod):
 # --- logs and database ------------------------------------------------------------
 
 
-def _run_data_protection(prod, drop: bool):
-    env, synth = prod
+def _run_data_protection(example_prod, drop: bool):
+    env, synth = example_prod
     logs, stub = stubbed("logs", env.region)
     items = [
         (s, r)
@@ -605,28 +563,47 @@ def _run_data_protection(prod, drop: bool):
             "get_data_protection_policy", {"policyDocument": "" if drop and i == 0 else doc}
         )
     with stub:
-        return policies_results(data.check_data_protection(context(prod, {"logs": logs}))), len(
-            items
-        )
+        return policies_results(
+            data.check_data_protection(context(example_prod, {"logs": logs}))
+        ), len(items)
 
 
 def policies_results(results):
     return [r.status for r in results], results
 
 
-def test_log_groups_carry_their_data_protection_policy(prod):
-    (found, _), count = _run_data_protection(prod, drop=False)
+def test_log_groups_carry_their_data_protection_policy(example_prod):
+    (found, _), count = _run_data_protection(example_prod, drop=False)
     assert count and found == [report.PASS] * count
 
 
-def test_a_log_group_without_data_protection_fails(prod):
-    (found, results), count = _run_data_protection(prod, drop=True)
+def test_a_log_group_without_data_protection_fails(example_prod):
+    (found, results), count = _run_data_protection(example_prod, drop=True)
     assert found == [report.FAIL] + [report.PASS] * (count - 1)
     assert "masking card data" in results[0].message
 
 
-def _run_parameters(prod, status: str):
-    env, synth = prod
+def _live_parameters(synth, change: dict | None = None) -> list[dict]:
+    """The data stack's cluster parameters as RDS would list them (Source
+    user); a static parameter is the one set ``pending-reboot`` (RDS API
+    reference, Parameter: ApplyType static | dynamic,
+    https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_Parameter.html)."""
+    (group,) = synth.stack("data").resources("aws_rds_cluster_parameter_group").values()
+    return [
+        {
+            "ParameterName": p["name"],
+            "ParameterValue": (change or {}).get(p["name"], p["value"]),
+            "ApplyType": "static" if p["apply_method"] == "pending-reboot" else "dynamic",
+            "ApplyMethod": p["apply_method"],
+            "IsModifiable": True,
+            "Source": "user",
+        }
+        for p in group["parameter"]
+    ]
+
+
+def _run_parameters(example_prod, status: str, change: dict | None = None):
+    env, synth = example_prod
     rds, stub = stubbed("rds", env.region)
     cluster = synth.stack("data").substitute(
         next(iter(synth.stack("data").resources("aws_rds_cluster").values()))["cluster_identifier"]
@@ -663,24 +640,41 @@ def _run_parameters(prod, status: str):
             ]
         },
     )
+    (group,) = synth.stack("data").resources("aws_rds_cluster_parameter_group").values()
+    stub.add_response(
+        "describe_db_cluster_parameters",
+        {"Parameters": _live_parameters(synth, change)},
+        {"DBClusterParameterGroupName": group["name"], "Source": "user"},
+    )
     with stub:
-        return data.check_parameter_groups(context(prod, {"rds": rds})), names
+        return data.check_parameter_groups(context(example_prod, {"rds": rds})), names
 
 
-def test_parameter_groups_in_sync_pass_and_point_to_the_pgaudit_sql_check(prod):
-    results, names = _run_parameters(prod, "in-sync")
-    assert [r.status for r in results] == [report.PASS] * len(names)
+def test_parameter_groups_in_sync_pass_and_point_to_the_pgaudit_sql_check(example_prod):
+    results, names = _run_parameters(example_prod, "in-sync")
+    assert [r.status for r in results] == [report.PASS] * (len(names) + 1)
     assert "as far as the API can tell" in results[0].message and "runbook" in results[0].message
+    (log,) = [r for r in results if r.check == "db.log-parameters"]
+    assert "as synthesized" in log.message and "shared_preload_libraries" in log.message
 
 
-def test_pending_reboot_fails(prod):
-    results, names = _run_parameters(prod, "pending-reboot")
-    assert [r.status for r in results] == [report.FAIL] * len(names)
+def test_pending_reboot_fails_naming_the_reboot_runbook(example_prod):
+    results, names = _run_parameters(example_prod, "pending-reboot")
+    assert [r.status for r in results] == [report.FAIL] * (len(names) + 1)
     assert "pending-reboot" in results[0].message and "Audit of database reads" in results[0].doc
+    (log,) = [r for r in results if r.check == "db.log-parameters"]
+    assert "not in effect on" in log.message and "the runbook's step 1" in log.message
 
 
-def test_alb_access_logs_newer_than_the_configured_age(prod):
-    env, synth = prod
+def test_a_log_parameter_rds_holds_differently_fails_naming_it(example_prod):
+    results, _ = _run_parameters(example_prod, "in-sync", change={"pgaudit.log_parameter": "1"})
+    (log,) = [r for r in results if r.check == "db.log-parameters"]
+    assert log.status == report.FAIL
+    assert "pgaudit.log_parameter = '1' (expected '0')" in log.message
+
+
+def test_alb_access_logs_newer_than_the_configured_age(example_prod):
+    env, synth = example_prod
     if not env.load_balancer.access_logs:
         pytest.skip("the example's production environment writes no access logs")
     account = synth.stack("services").account
@@ -704,8 +698,10 @@ def test_alb_access_logs_newer_than_the_configured_age(prod):
                     f"{prefix}/AWSLogs/{account}/elasticloadbalancing/{env.region}/{now:%Y/%m/%d}/x.log.gz"
                 ),
             )
-        fresh = data.check_access_logs(context(prod, {"s3": s3}))
-        stale = data.check_access_logs(context(prod, {"s3": s3}, now=now + timedelta(hours=3)))
+        fresh = data.check_access_logs(context(example_prod, {"s3": s3}))
+        stale = data.check_access_logs(
+            context(example_prod, {"s3": s3}, now=now + timedelta(hours=3))
+        )
     assert {r.status for r in fresh} == {report.PASS}
     assert {r.status for r in stale} == {report.FAIL}
     assert "newer than 60 min" in stale[0].message

@@ -18,17 +18,6 @@ from verify.cli import run
 pytestmark = pytest.mark.aws_replay
 
 
-@pytest.fixture
-def fake_aws(monkeypatch):
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-
-
 def test_unknown_environment_is_bad_input_in_one_line(capsys):
     assert run(["--env", "no-such-env"]) == report.EXIT_INPUT
     err = capsys.readouterr().err
@@ -100,3 +89,20 @@ def test_exit_codes():
     assert report.exit_code([r("a", "s", report.UNREADABLE, ""), r("b", "s", report.FAIL, "")]) == 1
     assert report.exit_code([r("a", "s", report.UNREADABLE, "")]) == 4
     assert report.exit_code([r("a", "s", report.NOT_APPLICABLE, "")]) == 0
+
+
+def test_skip_leaves_a_group_out(synth_outdir, fake_aws, environments, monkeypatch):
+    """The deploy workflow skips plan-reads: the plan role trusts pull-request jobs only."""
+    env = environments[ENVIRONMENTS[0]]
+    if env.account_id:
+        monkeypatch.setenv(
+            "MOTO_ACCOUNT_ID", env.account_id
+        )  # the configured account's credentials
+    out = io.StringIO()
+    argv = ["--env", env.name, "--outdir", str(synth_outdir[0]), "--only", "iam"]
+    with mock_aws():
+        session = boto3.Session(region_name=env.region)
+        skipped = run([*argv, "--skip", "iam"], session=session, out=out)
+        ran = run(argv, session=session, out=io.StringIO())
+    assert skipped == report.EXIT_OK and out.getvalue().startswith(f"{env.name}: 0 pass")
+    assert ran != report.EXIT_OK  # the group does run without --skip

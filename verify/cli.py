@@ -12,7 +12,7 @@ from pathlib import Path
 from config import ConfigError, load_environments
 from verify import expected, report
 from verify.checks import CHECKS
-from verify.context import Context, Unreadable, session_clients
+from verify.context import Context, Unreadable, assumed_clients, session_clients
 
 
 class InputError(Exception):
@@ -46,6 +46,13 @@ def parser() -> argparse.ArgumentParser:
         action="append",
         choices=[name for name, _ in CHECKS],
         help="run only this group of checks (repeatable)",
+    )
+    p.add_argument(
+        "--skip",
+        action="append",
+        choices=[name for name, _ in CHECKS],
+        help="leave this group of checks out (repeatable; the deploy workflow skips "
+        "plan-reads, which the pull-request jobs run as the plan role)",
     )
     p.add_argument(
         "--datapoints-minutes",
@@ -132,10 +139,12 @@ def run(argv: list[str] | None = None, session=None, now: datetime | None = None
         now=now or datetime.now(UTC),
         datapoints_minutes=args.datapoints_minutes,
         access_log_max_age_minutes=args.access_log_max_age_minutes,
+        caller=caller,
+        assume=lambda role_arn: assumed_clients(session, role_arn, env.region),
     )
     results: list[report.Result] = []
     for name, check in CHECKS:
-        if args.only and name not in args.only:
+        if (args.only and name not in args.only) or name in (args.skip or ()):
             continue
         try:
             found = check(ctx)

@@ -12,6 +12,18 @@ from verify.report import Result, failed, not_applicable, passed, unreadable
 DOC_LOGS = "docs/observability.md, Log groups"
 DOC_ALB = "docs/services.md, Load balancers"
 DOC_PGAUDIT = "docs/data-and-secrets.md, Audit of database reads (runbook, once per cluster)"
+REBOOT = "reboot every instance, readers first, in a change window (the runbook's step 1)"
+#: Parameter group type -> (Describe call, its name parameter); RDS API
+#: reference, DescribeDBClusterParameters / DescribeDBParameters
+#: (https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_DescribeDBClusterParameters.html,
+#: https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_DescribeDBParameters.html).
+PARAMETER_GROUPS = {
+    "aws_rds_cluster_parameter_group": (
+        "describe_db_cluster_parameters",
+        "DBClusterParameterGroupName",
+    ),
+    "aws_db_parameter_group": ("describe_db_parameters", "DBParameterGroupName"),
+}
 
 
 def _identifiers(document: dict) -> dict[str, tuple]:
@@ -105,8 +117,7 @@ def check_parameter_groups(ctx: Context) -> list[Result]:
                         "db.parameters",
                         name,
                         "expected every parameter group in-sync, "
-                        f"found {', '.join(f'{g}: {s}' for g, s in behind.items())}; "
-                        "reboot the instance in a change window",
+                        f"found {', '.join(f'{g}: {s}' for g, s in behind.items())}; " + REBOOT,
                         DOC_PGAUDIT,
                     )
                 )
@@ -120,6 +131,93 @@ def check_parameter_groups(ctx: Context) -> list[Result]:
                         f"runbook's SQL check ({DOC_PGAUDIT})",
                     )
                 )
+        results += _log_parameters(ctx, stack, res, instances, member)
+    return results
+
+
+def _log_parameters(
+    ctx: Context, stack, cluster: dict, instances: list, member: dict
+) -> list[Result]:
+    """One line per synthesized parameter group of the cluster (its own and
+    its instances'): RDS holds every parameter we set with our value, none
+    static is set ``immediate`` (RDS refuses it), and the instances using the
+    group have applied it (``in-sync``; a static one waits for a reboot)."""
+    groups: dict[str, tuple[str, list[dict]]] = {}
+    for rtype in PARAMETER_GROUPS:
+        for res in stack.resources(rtype).values():
+            groups[stack.substitute(str(res.get("name", "")))] = (rtype, res.get("parameter") or [])
+    # group -> {instance: apply status}
+    applied: dict[str, dict[str, str]] = {}
+    cluster_group = stack.substitute(str(cluster.get("db_cluster_parameter_group_name", "")))
+    if cluster_group in groups:
+        applied[cluster_group] = {
+            name: m.get("DBClusterParameterGroupStatus", "?") for name, m in member.items()
+        }
+    for inst in instances:
+        for g in inst.get("DBParameterGroups", []):
+            if g.get("DBParameterGroupName") in groups:
+                applied.setdefault(g["DBParameterGroupName"], {})[inst["DBInstanceIdentifier"]] = (
+                    g.get("ParameterApplyStatus", "?")
+                )
+    results = []
+    for group, statuses in applied.items():
+        rtype, parameters = groups[group]
+        operation, name_parameter = PARAMETER_GROUPS[rtype]
+        try:
+            live = {
+                p["ParameterName"]: p
+                for p in ctx.paginate(
+                    "rds", operation, "Parameters", **{name_parameter: group, "Source": "user"}
+                )
+            }
+        except Unreadable as err:
+            results.append(unreadable("db.log-parameters", group, str(err)))
+            continue
+        problems, static = [], []
+        for want in parameters:
+            found = live.get(want["name"])
+            if found is None:
+                problems.append(f"{want['name']} not set (RDS keeps the family's default)")
+                continue
+            if str(found.get("ParameterValue")) != str(want["value"]):
+                problems.append(
+                    f"{want['name']} = {found.get('ParameterValue')!r} (expected {want['value']!r})"
+                )
+            if found.get("ApplyType") == "static":
+                static.append(want["name"])
+                if want.get("apply_method") == "immediate":
+                    problems.append(
+                        f"{want['name']} is static: RDS refuses apply_method immediate "
+                        "(pending-reboot)"
+                    )
+        behind = {i: s for i, s in statuses.items() if s != "in-sync"}
+        if behind:
+            problems.append(
+                f"not in effect on {', '.join(f'{i} ({s})' for i, s in sorted(behind.items()))}"
+                + (f": {', '.join(static)} static" if static else "")
+                + "; "
+                + REBOOT
+            )
+        if problems:
+            results.append(
+                failed(
+                    "db.log-parameters",
+                    group,
+                    "expected the synthesized parameters accepted and in effect, found "
+                    + "; ".join(problems),
+                    DOC_PGAUDIT,
+                )
+            )
+        else:
+            results.append(
+                passed(
+                    "db.log-parameters",
+                    group,
+                    f"{len(parameters)} parameters as synthesized"
+                    + (f" ({', '.join(static)} static)" if static else "")
+                    + f", in-sync on {', '.join(sorted(statuses))}",
+                )
+            )
     return results
 
 
