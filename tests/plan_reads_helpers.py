@@ -1,5 +1,5 @@
 """Whether the plan role can make every call of modules/plan_reads.py: its
-own policy must allow each (tests/iam_eval.py), and no resource policy of
+own policy must allow each (verify/iam_eval.py), and no resource policy of
 the environment's stacks may deny it; a KMS key policy must also allow it
 (a key policy is required for any access to a key: AWS KMS developer guide,
 https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html)."""
@@ -10,7 +10,7 @@ import json
 from collections.abc import Iterable, Mapping
 
 from modules.plan_reads import Reads
-from tests.iam_eval import allowed, applies, as_list
+from verify.iam_eval import allowed, applies, as_list
 
 PARTITION_TOKEN = "${data.aws_partition.partition.partition}"
 #: Resource type -> (its policy attribute, the IAM service it governs).

@@ -108,7 +108,9 @@ def test_pull_request_plans_every_environment_with_its_plan_role(example_environ
         )
         runs = "\n".join(str(s.get("run")) for s in steps(plan))
         assert 'make plan ENV="$PLAN_ENV"' in runs
-        assert 'tools/review/plan_review.py --output plan-review.md plans/"$PLAN_ENV"/*.json' in runs
+        assert (
+            'tools/review/plan_review.py --output plan-review.md plans/"$PLAN_ENV"/*.json' in runs
+        )
         assert 'cat plan-review.md >> "$GITHUB_STEP_SUMMARY"' in runs and 'exit "$code"' in runs
 
 
