@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from config import EnvironmentConfig
 from config.naming import plan_environment, security_alert_patterns
+from config.pipeline_contract import BOUNDED_ROLE_WRITES
 from framework import Construct
 from framework.aws import aws
 from modules import iam
@@ -311,18 +312,8 @@ CLOUD_MAP_DNS_ACTIONS = (
     "route53:ListHostedZonesByName",
     "route53:ListResourceRecordSets",
 )
-#: What Terraform calls to create a role and change its permissions: only
-#: with the environment's boundary (``iam:PermissionsBoundary``: the new
-#: role's, or the existing role's; IAM user guide, "Permissions boundaries
-#: for IAM entities", delegating example). AttachRolePolicy also needs an
-#: allowed policy (below).
-BOUNDED_ROLE_WRITES = (
-    "iam:CreateRole",
-    "iam:DeleteRolePolicy",
-    "iam:DetachRolePolicy",
-    "iam:PutRolePermissionsBoundary",
-    "iam:PutRolePolicy",
-)
+#: BOUNDED_ROLE_WRITES (config/pipeline_contract.py): what Terraform calls
+#: to create a role and change its permissions, only with the boundary.
 #: The rest of a role's life: these take no ``iam:PermissionsBoundary``
 #: (a condition on it would deny them), and none widens what a role may do.
 ROLE_WRITES = (

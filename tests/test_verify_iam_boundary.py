@@ -12,7 +12,7 @@ from datetime import datetime
 
 import pytest
 
-from modules.pipeline_roles import BOUNDED_ROLE_WRITES
+from config.pipeline_contract import BOUNDED_ROLE_WRITES
 from tests.verify_helpers import ACCOUNT, context, stubbed
 from verify import report
 from verify.checks import iam

@@ -14,7 +14,7 @@ the results are paginated with ``Marker``.
 from __future__ import annotations
 
 from config.naming import release_role_name
-from modules.pipeline_roles import BOUNDED_ROLE_WRITES
+from config.pipeline_contract import BOUNDED_ROLE_WRITES
 from verify.context import Context, Unreadable
 from verify.report import Result, failed, not_applicable, passed, unreadable
 
