@@ -18,6 +18,14 @@ def one_line(text: str) -> str:
     return lines[0]
 
 
+def refusal_of(err: str, command: str) -> str:
+    """The reason of the one line ``<command> refused: <reason>`` a command
+    printed on stderr; fails unless ``err`` is exactly that one line."""
+    assert err.count("\n") == 1 and err.endswith("\n"), err
+    assert err.startswith(f"{command} refused: "), err
+    return err[len(f"{command} refused: ") : -1]
+
+
 def problems_of(*envs) -> str:
     """The ``ConfigError`` loading exactly ``envs`` raises, as one text."""
     with pytest.raises(ConfigError) as caught:

@@ -18,6 +18,7 @@ from framework import App, S3Backend, TerraformResourceLifecycle, TerraformStack
 from framework import Testing as CdktfTesting
 from framework.aws import aws
 from guardrails.rules import (
+    Finding,
     RuleContext,
     register,
 )
@@ -145,6 +146,17 @@ def ctx(env_name: str = "dev", tier: str | None = None) -> RuleContext:
     if tier is None:
         (tier,) = [env.tier for env in EXAMPLE_ENVIRONMENTS if env.name == env_name]
     return RuleContext(env_name=env_name, tier=tier, state_bucket="unit-state-bucket")
+
+
+def finding_on(findings, rule_id: str, address: str) -> Finding:
+    """The one finding of ``rule_id`` on ``address`` among ``findings``;
+    fails unless it is the only finding. Tests then assert the value in its
+    ``problem`` and what is allowed in its ``fix``, not the whole line (the
+    line's format is pinned once, test_rules.py::test_a_finding_is_one_line)."""
+    assert [(f.rule_id, f.address) for f in findings] == [(rule_id, address)], [
+        str(f) for f in findings
+    ]
+    return findings[0]
 
 
 def load_balancer(

@@ -74,12 +74,14 @@ def test_routes(net):
     routes = list(synthesized.resources("aws_route").values())
     to_igw = [r for r in routes if "gateway_id" in r]
     to_nat = [r for r in routes if "nat_gateway_id" in r]
+    azs = len(env.azs)
     assert len(to_igw) == 1 and "aws_internet_gateway" in to_igw[0]["gateway_id"]
-    assert len(to_nat) == 3
+    assert len(to_nat) == azs  # one private route table per AZ
     assert all(r["destination_cidr_block"] == "0.0.0.0/0" for r in routes)
-    # Public + 3 private + isolated; isolated has no route at all.
-    assert len(synthesized.resources("aws_route_table")) == 5
-    assert len(synthesized.resources("aws_route_table_association")) == 9
+    # Public + one private per AZ + isolated; isolated has no route at all.
+    assert len(synthesized.resources("aws_route_table")) == 1 + azs + 1
+    # Each AZ's public, private and isolated subnet.
+    assert len(synthesized.resources("aws_route_table_association")) == 3 * azs
     isolated = [k for k in synthesized.resources("aws_route_table") if "isolated" in k]
     assert len(isolated) == 1
     assert not any(isolated[0] in r["route_table_id"] for r in routes)

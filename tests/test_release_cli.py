@@ -19,6 +19,7 @@ import pytest
 from config import load_environments, naming
 from release.cli import main
 from release.errors import EXIT_INPUT, EXIT_OK, EXIT_REFUSED
+from tests.helpers import refusal_of
 from tests.release_example import (
     example_environment,
     use_the_configuration_under_test,
@@ -757,12 +758,13 @@ def test_outputs_file_from_before_the_network_outputs_asks_to_export_again(tmp_p
         "--dry-run",
     )
     assert code == EXIT_INPUT
-    assert err == (
-        f"release refused: outputs file {path!r}: release_manifest.payment-api: missing "
-        f"{', '.join(absent)}; the file was exported before the services stack had these "
-        "outputs. Apply the services stack (cdktf deploy payment-staging-services) and export "
-        "its outputs again (terraform output -json > FILE)\n"
+    reason = refusal_of(err, "release")
+    # The file, the field and what it lacks; then the fix: apply, export again.
+    assert reason.startswith(
+        f"outputs file {path!r}: release_manifest.payment-api: missing {', '.join(absent)}; "
     )
+    assert "cdktf deploy payment-staging-services" in reason
+    assert "terraform output -json > FILE" in reason
     assert out == ""
 
 

@@ -65,6 +65,7 @@ from release.errors import (
 from release.policy import is_trusted, policy_for
 from release.target import target_from_config
 from tests.conftest import EXAMPLE
+from tests.helpers import refusal_of
 from tests.release_world import (  # noqa: F401  (fixtures)
     MOTO_ACCOUNT,
     SCAN_NOT_FOUND,
@@ -841,10 +842,11 @@ def test_status_of_a_deployment_of_another_group_is_refused(world):
     )
     code, _, err = _cli(world, "--deployment-id", "d-OTHER0001", command="status")
     assert code == EXIT_REFUSED
-    assert err == (
-        "status refused: deployment d-OTHER0001 belongs to payment-dev/payment-dev-billing, "
-        "not to payment-dev/payment-dev-payment-api (payment-api in dev). Nothing was changed.\n"
-    )
+    reason = refusal_of(err, "status")
+    # The deployment, the group it belongs to, and the one it should.
+    assert reason.startswith("deployment d-OTHER0001 belongs to payment-dev/payment-dev-billing, ")
+    assert "not to payment-dev/payment-dev-payment-api (payment-api in dev)" in reason
+    assert reason.endswith("Nothing was changed.")
 
 
 def test_a_malformed_deployment_id_is_bad_input():

@@ -16,6 +16,7 @@ from guardrails.rules import (
     REPORT_FILE,
     RULES,
     RULES_BY_ID,
+    Finding,
     RuleContext,
     evaluate,
     register,
@@ -50,6 +51,18 @@ def test_every_rule_has_a_row_and_docs():
         assert f"| {rule.id} | {rule.summary} |" in docs, (
             f"docs/rules.md does not list {rule.id} and its summary"
         )
+
+
+def test_a_finding_is_one_line():
+    """The one test of a finding's line as synthesis and the report print it;
+    the rules' own tests assert its fields (rules_helpers.finding_on)."""
+    finding = Finding(
+        rule_id="PAY-XYZ-001",
+        address="aws_x.y",
+        problem="opens port 22 to 0.0.0.0/0",
+        fix="close it",
+    )
+    assert str(finding) == "[PAY-XYZ-001] aws_x.y: opens port 22 to 0.0.0.0/0. Fix: close it"
 
 
 @pytest.mark.parametrize("rule_id", list(RULE_CASES), ids=list(RULE_CASES))
@@ -96,11 +109,14 @@ def test_rule_variant_fails(tmp_path, rule_id, env, build, message):
     ],
 )
 def test_prod_only_rules_leave_other_environments_alone(tmp_path, rule_id, build):
+    """The tier decides, whatever the environment's name."""
     stack = unit_stack(tmp_path)
     build(stack)
     json_ = synth_json(stack)
-    assert RULES_BY_ID[rule_id].check(json_, ctx("dev")) == []
-    assert RULES_BY_ID[rule_id].check(json_, ctx("prod")), "the same stack must fail in prod"
+    assert RULES_BY_ID[rule_id].check(json_, ctx("unit", "non-production")) == []
+    assert RULES_BY_ID[rule_id].check(json_, ctx("unit", "production")), (
+        "the same stack must fail in the production tier"
+    )
 
 
 def test_escape_hatch_overrides_are_seen(tmp_path):

@@ -11,13 +11,21 @@ import pytest
 
 from framework import Fn
 from framework.aws import aws
-from guardrails.rules import RULES_BY_ID, evaluate, register, suppress, suppression_report
+from guardrails.rules import (
+    RULES_BY_ID,
+    Finding,
+    evaluate,
+    register,
+    suppress,
+    suppression_report,
+)
 from guardrails.rules.container_environment_secrets import secret_name, secret_value
 from tests.rules_helpers import (
     ABSENT,
     APP_ENVIRONMENT,
     container,
     ctx,
+    finding_on,
     synth_json,
     task_definition,
     unit_stack,
@@ -25,12 +33,18 @@ from tests.rules_helpers import (
 )
 
 CONTAINER_RULES = ("PAY-SEC-001", "PAY-CTR-001", "PAY-CTR-002", "PAY-CTR-003")
+TASK = "aws_ecs_task_definition.task"
 
 
-def findings(tmp_path, *containers, rule_id: str, definitions=None) -> list[str]:
+def findings(tmp_path, *containers, rule_id: str, definitions=None) -> list[Finding]:
     stack = unit_stack(tmp_path)
     task_definition(stack, *containers, definitions=definitions)
-    return [str(f) for f in RULES_BY_ID[rule_id].check(synth_json(stack), ctx())]
+    return RULES_BY_ID[rule_id].check(synth_json(stack), ctx())
+
+
+def moves_it_to_secrets(finding: Finding) -> bool:
+    """The fix of PAY-SEC-001: the container's secrets, from Secrets Manager."""
+    return "container's secrets" in finding.fix and "Secrets Manager" in finding.fix
 
 
 # --- PAY-SEC-001 ---------------------------------------------------------------
@@ -78,12 +92,9 @@ def test_real_variable_names_are_not_secret_looking(name):
 )
 def test_secret_looking_names_are_refused(tmp_path, name):
     found = findings(tmp_path, with_env((name, "placeholder")), rule_id="PAY-SEC-001")
-    assert found == [
-        f"[PAY-SEC-001] aws_ecs_task_definition.task: container app has "
-        f"secret-looking environment variable {name}. Fix: move it to the "
-        f"container's secrets (name + valueFrom = a Secrets Manager secret ARN); "
-        f"the ECS agent injects it at start"
-    ]
+    finding = finding_on(found, "PAY-SEC-001", TASK)
+    assert finding.problem == f"container app has secret-looking environment variable {name}"
+    assert moves_it_to_secrets(finding)
 
 
 @pytest.mark.parametrize(
@@ -144,8 +155,11 @@ def test_names_that_only_locate_or_resemble_a_secret_pass(name):
 )
 def test_secret_looking_values_are_refused_whatever_the_name(tmp_path, value, looks_like):
     found = findings(tmp_path, with_env(("SETTING", value)), rule_id="PAY-SEC-001")
-    assert len(found) == 1, found
-    assert f"container app has {looks_like} in environment variable SETTING. Fix:" in found[0]
+    finding = finding_on(found, "PAY-SEC-001", TASK)
+    assert finding.problem.startswith(
+        f"container app has {looks_like} in environment variable SETTING"
+    )
+    assert moves_it_to_secrets(finding)
 
 
 def test_secret_reference_through_tokens_is_refused(tmp_path):
@@ -156,12 +170,10 @@ def test_secret_reference_through_tokens_is_refused(tmp_path):
     )
     password = Fn.lookup(Fn.jsondecode(version.secret_string), "password", "")
     task_definition(stack, with_env(("SETTING", password)))
-    found = [str(f) for f in RULES_BY_ID["PAY-SEC-001"].check(synth_json(stack), ctx())]
-    assert (
-        len(found) == 1
-        and "container app has a reference to a secret attribute in environment variable SETTING"
-        in found[0]
-    ), found
+    found = RULES_BY_ID["PAY-SEC-001"].check(synth_json(stack), ctx())
+    assert finding_on(found, "PAY-SEC-001", TASK).problem.startswith(
+        "container app has a reference to a secret attribute in environment variable SETTING"
+    )
 
 
 @pytest.mark.parametrize(
@@ -188,17 +200,16 @@ def test_secrets_block_may_name_passwords(tmp_path):
 def test_every_container_is_checked(tmp_path):
     sidecar = container("otel-collector", environment=[{"name": "API_TOKEN", "value": "x"}])
     found = findings(tmp_path, container("app"), sidecar, rule_id="PAY-SEC-001")
-    assert (
-        len(found) == 1
-        and "container otel-collector has secret-looking environment variable API_TOKEN" in found[0]
-    ), found
+    assert finding_on(found, "PAY-SEC-001", TASK).problem == (
+        "container otel-collector has secret-looking environment variable API_TOKEN"
+    )
 
 
 def test_environment_as_a_map_is_read_too(tmp_path):
     found = findings(
         tmp_path, container("app", environment={"DB_PASSWORD": "x"}), rule_id="PAY-SEC-001"
     )
-    assert len(found) == 1 and "DB_PASSWORD" in found[0], found
+    assert "DB_PASSWORD" in finding_on(found, "PAY-SEC-001", TASK).problem
 
 
 # --- PAY-CTR-001..003 -----------------------------------------------------------
@@ -242,10 +253,9 @@ def test_container_hardening_findings(tmp_path, rule_id, fields, problem):
     found = findings(
         tmp_path, container("app"), container("otel-collector", **fields), rule_id=rule_id
     )
-    assert len(found) == 1, found
-    assert found[0].startswith(
-        f"[{rule_id}] aws_ecs_task_definition.task: container otel-collector {problem}"
-    ), found
+    assert finding_on(found, rule_id, TASK).problem.startswith(
+        f"container otel-collector {problem}"
+    )
 
 
 @pytest.mark.parametrize(
@@ -280,8 +290,8 @@ def test_tokens_with_quotes_inside_json_dumps_are_read(tmp_path):
     text = json_["resource"]["aws_ecs_task_definition"]["task"]["container_definitions"]
     with pytest.raises(ValueError):
         json.loads(text)
-    found = [str(f) for f in RULES_BY_ID["PAY-CTR-003"].check(json_, ctx())]
-    assert [f.split(": ", 1)[1][:40] for f in found] == [
+    found = RULES_BY_ID["PAY-CTR-003"].check(json_, ctx())
+    assert [f.problem[:40] for f in found] == [
         "container app sets user to an expression",
         "container otel-collector runs as root (u",
     ]
@@ -292,18 +302,12 @@ def test_opaque_container_definitions_cannot_pass(tmp_path, rule_id):
     """${jsonencode(...)} is HCL until plan: no container rule can read it."""
     stack = unit_stack(tmp_path)
     task_definition(stack, definitions=Fn.jsonencode([container("app")]))
-    found = [str(f) for f in RULES_BY_ID[rule_id].check(synth_json(stack), ctx())]
-    assert len(found) == 1, found
-    assert found[0].startswith(
-        f"[{rule_id}] aws_ecs_task_definition.task: has "
-        "container_definitions that are not JSON at synthesis "
-        "(${jsonencode([{"
-    )
-    assert found[0].endswith(
-        "Fix: write container_definitions as literal JSON (json.dumps of "
-        "the container list; references inside values are fine), or "
-        "suppress this rule for the task definition with a reason"
-    )
+    found = RULES_BY_ID[rule_id].check(synth_json(stack), ctx())
+    finding = finding_on(found, rule_id, TASK)
+    # The field, its value (the expression) and what is allowed instead.
+    assert finding.problem.startswith("has container_definitions that are not JSON at synthesis")
+    assert "(${jsonencode([{" in finding.problem
+    assert "literal JSON" in finding.fix and "suppress this rule" in finding.fix
 
 
 # --- A documented exception: suppression of one rule ------------------------------
@@ -330,8 +334,7 @@ def test_environment_written_as_an_expression_cannot_pass(tmp_path):
     found = findings(
         tmp_path, container("app", environment="${var.app_environment}"), rule_id="PAY-SEC-001"
     )
-    assert found == [
-        "[PAY-SEC-001] aws_ecs_task_definition.task: container app sets environment "
-        "to an expression (${var.app_environment}), which cannot be checked at "
-        "synthesis. Fix: set environment to a literal value"
-    ]
+    finding = finding_on(found, "PAY-SEC-001", TASK)
+    assert finding.problem.startswith("container app sets environment to an expression")
+    assert "(${var.app_environment})" in finding.problem
+    assert finding.fix == "set environment to a literal value"

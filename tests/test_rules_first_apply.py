@@ -8,7 +8,14 @@ from __future__ import annotations
 import pytest
 
 from guardrails.rules import RULES_BY_ID, run_rules
-from tests.rules_helpers import ctx, released_with_roles, runtime_monitoring, synth_json, unit_stack
+from tests.rules_helpers import (
+    ctx,
+    finding_on,
+    released_with_roles,
+    runtime_monitoring,
+    synth_json,
+    unit_stack,
+)
 
 
 def findings(tmp_path, rule_id: str, build) -> list[str]:
@@ -143,13 +150,17 @@ def test_an_override_appending_a_second_status_is_refused(tmp_path):
             [{"name": "ECS_FARGATE_AGENT_MANAGEMENT", "status": "ENABLED"}],
         )
 
-    found = findings(tmp_path, "PAY-GD-001", build)
-    assert found == [
-        "[PAY-GD-001] aws_guardduty_detector_feature.detection_guardduty-runtime-monitoring_"
-        "7D605876: RUNTIME_MONITORING declares additional_configuration "
-        "ECS_FARGATE_AGENT_MANAGEMENT more than once. Fix: declare each additional "
-        "configuration once, with one status"
-    ]
+    stack = unit_stack(tmp_path)
+    build(stack)
+    finding = finding_on(
+        RULES_BY_ID["PAY-GD-001"].check(synth_json(stack), ctx()),
+        "PAY-GD-001",
+        "aws_guardduty_detector_feature.detection_guardduty-runtime-monitoring_7D605876",
+    )
+    # The feature, the field and its value, and what is allowed: once.
+    assert finding.problem.startswith("RUNTIME_MONITORING declares additional_configuration")
+    assert "ECS_FARGATE_AGENT_MANAGEMENT more than once" in finding.problem
+    assert "once, with one status" in finding.fix
 
 
 def test_other_features_need_no_additional_configuration(tmp_path):

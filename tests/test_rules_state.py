@@ -6,16 +6,23 @@ from __future__ import annotations
 import pytest
 
 from framework import LocalBackend
-from guardrails.rules import RULES_BY_ID
-from tests.rules_helpers import ctx, state_backend, synth_json, unit_stack
+from guardrails.rules import RULES_BY_ID, Finding
+from tests.rules_helpers import ctx, finding_on, state_backend, synth_json, unit_stack
 
 RULE = RULES_BY_ID["PAY-TF-001"]
 
+#: What the fix of every PAY-TF-001 finding asks for: the three settings.
+S3_SETTINGS = ("encrypt = true", "use_lockfile = true", "kms_key_id = the state key")
 
-def findings(tmp_path, build) -> list[str]:
+
+def findings(tmp_path, build) -> list[Finding]:
     stack = unit_stack(tmp_path)
     build(stack)
-    return [str(f) for f in RULE.check(synth_json(stack), ctx())]
+    return RULE.check(synth_json(stack), ctx())
+
+
+def asks_for_the_s3_backend(finding: Finding) -> bool:
+    return "S3 backend" in finding.fix and all(s in finding.fix for s in S3_SETTINGS)
 
 
 def test_backend_as_the_rule_reads_it(tmp_path):
@@ -91,22 +98,18 @@ def test_allowed_backends(tmp_path, build):
     ],
 )
 def test_s3_backend_problems(tmp_path, build, problem):
-    assert findings(tmp_path, build) == [
-        f"[PAY-TF-001] terraform.backend.s3: {problem}. Fix: use the environment's S3 backend "
-        "(stacks/base.py PlatformStack): encrypt = true, use_lockfile = true, kms_key_id = the "
-        "state key's alias or ARN"
-    ]
+    finding = finding_on(findings(tmp_path, build), "PAY-TF-001", "terraform.backend.s3")
+    assert finding.problem == problem  # the setting, its value, what is required
+    assert asks_for_the_s3_backend(finding)
 
 
 def test_every_missing_setting_in_one_finding(tmp_path):
     found = findings(
         tmp_path, lambda s: state_backend(s, encrypt=False, use_lockfile=None, kms_key_id=None)
     )
-    assert len(found) == 1
-    assert (
-        "terraform.backend.s3: encrypt is False, not true; use_lockfile is None, not true "
-        "(S3-native locking); kms_key_id is absent"
-    ) in found[0]
+    problem = finding_on(found, "PAY-TF-001", "terraform.backend.s3").problem
+    for setting_and_value in ("encrypt is False", "use_lockfile is None", "kms_key_id is absent"):
+        assert setting_and_value in problem
 
 
 @pytest.mark.parametrize(
@@ -119,12 +122,10 @@ def test_every_missing_setting_in_one_finding(tmp_path):
 )
 def test_other_backend_types_are_refused(tmp_path, kind, config):
     found = findings(tmp_path, lambda s: s.add_override(f"terraform.backend.{kind}", config))
-    assert found == [
-        f"[PAY-TF-001] terraform.backend.{kind}: keeps state in a {kind} backend; "
-        "only s3 (or local for the state bootstrap) is allowed. Fix: use the "
-        "environment's S3 backend (stacks/base.py PlatformStack): encrypt = true, "
-        "use_lockfile = true, kms_key_id = the state key's alias or ARN"
-    ]
+    finding = finding_on(found, "PAY-TF-001", f"terraform.backend.{kind}")
+    assert f"a {kind} backend" in finding.problem
+    assert "only s3 (or local for the state bootstrap)" in finding.problem
+    assert asks_for_the_s3_backend(finding)
 
 
 def test_cloud_block_is_refused(tmp_path):
@@ -134,9 +135,9 @@ def test_cloud_block_is_refused(tmp_path):
             "terraform.cloud", {"organization": "example", "workspaces": {"name": "unit"}}
         ),
     )
-    assert len(found) == 1 and found[0].startswith(
-        "[PAY-TF-001] terraform.cloud: keeps state in HCP Terraform (cloud block)"
-    )
+    finding = finding_on(found, "PAY-TF-001", "terraform.cloud")
+    assert "HCP Terraform (cloud block)" in finding.problem
+    assert asks_for_the_s3_backend(finding)
 
 
 def test_real_stacks_backends(stacks, env_name, env):

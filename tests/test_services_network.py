@@ -123,15 +123,18 @@ def test_prod_synthesizes_no_plain_http_listener_except_the_redirect(example_sta
 
 
 def test_prod_config_refuses_plain_http():
-    prod = next(e for e in ENVIRONMENTS if e.name == "prod")
+    """The production tier refuses it, whatever the environment is called."""
+    (prod,) = [e for e in ENVIRONMENTS if e.is_production]
+    others = [e for e in ENVIRONMENTS if e is not prod]
     for lb in (
         dataclasses.replace(prod.load_balancer, allow_plain_http=True),
         dataclasses.replace(prod.load_balancer, certificate_arn=None, allow_plain_http=True),
     ):
         bad = dataclasses.replace(prod, load_balancer=lb)
-        others = [e for e in ENVIRONMENTS if e.name != "prod"]
         with pytest.raises(
-            ConfigError, match=r"prod\.load_balancer\.(allow_plain_http|certificate_arn)"
+            ConfigError,
+            match=rf"{prod.name}\.load_balancer\.(allow_plain_http|certificate_arn): .*"
+            "production tier",
         ):
             load_environments(defined=[*others, bad])
 
