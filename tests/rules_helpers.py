@@ -897,7 +897,7 @@ def event_log_delivery(stack, *, single_statement: bool = False, any_group: bool
     group = aws.cloudwatch_log_group.CloudwatchLogGroup(
         stack, "events", name="/aws/events/unit", kms_key_id=KEY_ARN
     )
-    protect_card_data(stack, "unit-card-data")
+    protect_card_data(stack, "unit-card-data", **UNIT_FINDINGS)
     rule = aws.cloudwatch_event_rule.CloudwatchEventRule(
         stack, "rule", name="unit", event_pattern='{"source": ["aws.codedeploy"]}'
     )
