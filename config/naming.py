@@ -273,3 +273,15 @@ def release_guard_function_name(env: EnvironmentConfig) -> str:
     """The release check's Lambda function, a ``CodeDeployHook_*`` name so
     that CodeDeploy's Limited role may invoke it on ``BeforeInstall``."""
     return f"{HOOK_FUNCTION_PREFIX}{release_guard_name(env)}"
+
+
+def backup_alerts_name(env: EnvironmentConfig) -> str:
+    """The rules that send failed backup, copy and restore-test jobs to the
+    alarm topic (D60) are named ``<this>-<kind>``."""
+    return f"{env.prefix}-backup-alerts"
+
+
+def restore_validator_name(env: EnvironmentConfig) -> str:
+    """The restore test's validator (D60): its function, role, log group
+    suffix and rule."""
+    return f"{env.prefix}-restore-validator"

@@ -4,10 +4,10 @@ package's ``*.py`` files zipped at synthesis (cdktf ``TerraformAsset``, no
 download), ``python3.13``, X-Ray, a KMS-encrypted log group with a finite
 retention, the alarm topic as dead-letter target, and a role of its own.
 
-``python_function`` creates its resources in the caller's scope under the
-ids ``log-group``, ``role``, ``policy``, ``code`` and ``function`` (the
-release check's first ids: renaming one would replace a resource);
-``invoke_on`` lets an EventBridge rule invoke it.
+``FunctionConstruct`` creates them under the ids ``log-group``, ``role``,
+``policy``, ``code`` and ``function`` (the release check's first ids:
+renaming one would replace a resource); ``invoke_on`` lets an EventBridge
+rule invoke it.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ import atexit
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from framework import AssetType, Construct, TerraformAsset
 from framework.aws import aws
@@ -91,14 +91,29 @@ def publish_to_topic_statements(topic_arn: str, topic_key_arn: str) -> list[dict
     ]
 
 
+class FunctionHome(Protocol):
+    """What every such function's props name the same way: the alarm topic
+    (alerts and dead-letter target) and its key, the logs key and
+    retention, the account."""
+
+    @property
+    def topic_arn(self) -> str: ...
+    @property
+    def topic_key_arn(self) -> str: ...
+    @property
+    def logs_key_arn(self) -> str: ...
+    @property
+    def log_retention_days(self) -> int: ...
+    @property
+    def account_id(self) -> str: ...
+
+
 @dataclass(frozen=True, kw_only=True)
 class PythonFunctionProps:
     """``source``: the package directory (its ``handler.handler`` is the
-    entry point). ``statements``: the role's own statements, given the log
-    group's ARN; the logs and X-Ray statements are added.
-    ``dead_letter_topic_arn``: where Lambda sends an asynchronous event it
-    failed on after its retries (the alarm topic). ``policy_name``: the
-    inline policy's name."""
+    entry point). ``statements``: the role's own statements; the alarm
+    topic's, the logs' and X-Ray's are added. ``policy_name``: the inline
+    policy's name."""
 
     source: Path
     function_name: str
@@ -106,78 +121,74 @@ class PythonFunctionProps:
     policy_name: str
     description: str
     role_description: str
-    statements: Callable[[str], Sequence[dict]]
+    statements: Sequence[dict]
     environment: Mapping[str, str]
-    dead_letter_topic_arn: str
-    logs_key_arn: str
-    log_retention_days: int
-    account_id: str
     timeout_seconds: int = 60
     memory_mb: int = 256
 
 
-@dataclass(frozen=True)
-class PythonFunction:
-    log_group: Any
-    role: Any
-    code: TerraformAsset
-    function: Any
+class FunctionConstruct(Construct):
+    """The function, its role, log group and archive; subclasses add what
+    invokes it."""
 
-
-def python_function(scope: Construct, props: PythonFunctionProps) -> PythonFunction:
-    """The function, its role, log group and archive, in ``scope``."""
-    if len(props.function_name) > 64:
-        raise ValueError(
-            f"function_name: {props.function_name!r} has {len(props.function_name)} "
-            "characters; Lambda allows 64 (shorten the environment prefix)"
+    def __init__(
+        self, scope: Construct, construct_id: str, home: FunctionHome, props: PythonFunctionProps
+    ) -> None:
+        super().__init__(scope, construct_id)
+        if len(props.function_name) > 64:
+            raise ValueError(
+                f"function_name: {props.function_name!r} has {len(props.function_name)} "
+                "characters; Lambda allows 64 (shorten the environment prefix)"
+            )
+        self.log_group = aws.cloudwatch_log_group.CloudwatchLogGroup(
+            self,
+            "log-group",
+            name=f"/aws/lambda/{props.function_name}",
+            retention_in_days=home.log_retention_days,
+            kms_key_id=home.logs_key_arn,
         )
-    log_group = aws.cloudwatch_log_group.CloudwatchLogGroup(
-        scope,
-        "log-group",
-        name=f"/aws/lambda/{props.function_name}",
-        retention_in_days=props.log_retention_days,
-        kms_key_id=props.logs_key_arn,
-    )
-    role = iam.service_role(
-        scope,
-        "role",
-        name=props.role_name,
-        service="lambda.amazonaws.com",
-        source_account=props.account_id,
-        description=props.role_description,
-        inline_policy=(
-            "policy",
-            props.policy_name,
-            [
-                *props.statements(log_group.arn),
-                *tracing_and_logging_statements(log_group.arn),
-            ],
-        ),
-    )
-    code = TerraformAsset(scope, "code", path=staged_source(props.source), type=AssetType.ARCHIVE)
-    function = aws.lambda_function.LambdaFunction(
-        scope,
-        "function",
-        function_name=props.function_name,
-        description=props.description,
-        role=role.arn,
-        runtime=RUNTIME,
-        handler=HANDLER,
-        filename=code.path,
-        # The content hash of the staged files: a change of the code
-        # updates the function, a new synthesis of the same code does not.
-        source_code_hash=code.asset_hash,
-        timeout=props.timeout_seconds,
-        memory_size=props.memory_mb,
-        environment={"variables": dict(props.environment)},
-        tracing_config={"mode": "Active"},
-        # EventBridge invokes asynchronously: an event the function could
-        # not handle after Lambda's retries reaches the alarm topic.
-        dead_letter_config={"target_arn": props.dead_letter_topic_arn},
-        logging_config={"log_format": "Text", "log_group": log_group.name},
-        depends_on=[log_group],
-    )
-    return PythonFunction(log_group=log_group, role=role, code=code, function=function)
+        self.role = iam.service_role(
+            self,
+            "role",
+            name=props.role_name,
+            service="lambda.amazonaws.com",
+            source_account=home.account_id,
+            description=props.role_description,
+            inline_policy=(
+                "policy",
+                props.policy_name,
+                [
+                    *props.statements,
+                    *publish_to_topic_statements(home.topic_arn, home.topic_key_arn),
+                    *tracing_and_logging_statements(self.log_group.arn),
+                ],
+            ),
+        )
+        self.code = TerraformAsset(
+            self, "code", path=staged_source(props.source), type=AssetType.ARCHIVE
+        )
+        self.function = aws.lambda_function.LambdaFunction(
+            self,
+            "function",
+            function_name=props.function_name,
+            description=props.description,
+            role=self.role.arn,
+            runtime=RUNTIME,
+            handler=HANDLER,
+            filename=self.code.path,
+            # The content hash of the staged files: a change of the code
+            # updates the function, a new synthesis of the same code does not.
+            source_code_hash=self.code.asset_hash,
+            timeout=props.timeout_seconds,
+            memory_size=props.memory_mb,
+            environment={"variables": dict(props.environment)},
+            tracing_config={"mode": "Active"},
+            # EventBridge invokes asynchronously: an event the function could
+            # not handle after Lambda's retries reaches the alarm topic.
+            dead_letter_config={"target_arn": home.topic_arn},
+            logging_config={"log_format": "Text", "log_group": self.log_group.name},
+            depends_on=[self.log_group],
+        )
 
 
 def invoke_on(scope: Construct, suffix: str, rule: Any, function: Any) -> None:

@@ -18,12 +18,7 @@ from pathlib import Path
 
 from framework import Construct
 from framework.aws import aws
-from modules.python_function import (
-    PythonFunctionProps,
-    invoke_on,
-    publish_to_topic_statements,
-    python_function,
-)
+from modules.python_function import FunctionConstruct, PythonFunctionProps, invoke_on
 
 #: The function's code: this directory of the repository, nothing downloaded.
 SOURCE = Path(__file__).resolve().parent.parent / "release_guard"
@@ -124,8 +119,8 @@ def environment_variables(props: ReleaseGuardProps) -> Mapping[str, str]:
 
 
 def guard_statements(props: ReleaseGuardProps) -> list[dict]:
-    """Least privilege: the environment's deployment groups, services, topic
-    (the logs and X-Ray statements are ``python_function``'s)."""
+    """Least privilege: the environment's deployment groups and services
+    (the topic's, logs' and X-Ray's statements are ``FunctionConstruct``'s)."""
 
     def regional(service: str) -> str:
         return f"arn:{props.partition}:{service}:{props.region}:{props.account_id}"
@@ -167,22 +162,22 @@ def guard_statements(props: ReleaseGuardProps) -> list[dict]:
             "Action": "ecs:DescribeTaskDefinition",
             "Resource": "*",
         },
-        *publish_to_topic_statements(props.topic_arn, props.topic_key_arn),
     ]
 
 
-class ReleaseGuard(Construct):
+class ReleaseGuard(FunctionConstruct):
     """The function, its role and log group, and the two EventBridge rules."""
 
     def __init__(self, scope: Construct, construct_id: str, props: ReleaseGuardProps) -> None:
-        super().__init__(scope, construct_id)
         if not props.function_name.startswith("CodeDeployHook_"):
             raise ValueError(
                 f"function_name: {props.function_name!r} is not allowed; CodeDeploy's role "
                 "(AWSCodeDeployRoleForECSLimited) invokes only CodeDeployHook_* functions"
             )
-        built = python_function(
-            self,
+        super().__init__(
+            scope,
+            construct_id,
+            props,
             PythonFunctionProps(
                 source=SOURCE,
                 function_name=props.function_name,
@@ -193,17 +188,11 @@ class ReleaseGuard(Construct):
                 role_description="The release check (D55): reads deployments and task "
                 "definitions, answers CodeDeploy's hook, stops a deployment that bypassed it, "
                 "alerts",
-                statements=lambda _log_group_arn: guard_statements(props),
+                statements=guard_statements(props),
                 environment=environment_variables(props),
-                dead_letter_topic_arn=props.topic_arn,
-                logs_key_arn=props.logs_key_arn,
-                log_retention_days=props.log_retention_days,
-                account_id=props.account_id,
                 timeout_seconds=TIMEOUT_SECONDS,
             ),
         )
-        self.log_group, self.role = built.log_group, built.role
-        self.code, self.function = built.code, built.function
         self.rules = {}
         for suffix, pattern in release_guard_patterns(
             props.application_name, props.family_prefix
