@@ -179,11 +179,14 @@ def config_bucket_name(env: EnvironmentConfig, account_id: str) -> str:
 
 def bucket_names(env: EnvironmentConfig, account_id: str) -> tuple[str, ...]:
     """Every S3 bucket the stacks of ``env`` may create: the state bucket
-    and its access-log bucket, the load balancers' access-log bucket when
+    and its access-log bucket, the state's replica where a backup copy
+    region is configured (D60), the load balancers' access-log bucket when
     configured, and the audit and AWS Config buckets when this repository
     provides a trail or the AWS Config recorder (which exist only where ``env`` owns its
     account's baseline, D35). The plan role lists them (HeadBucket)."""
     names = [env.state_bucket, state_access_log_bucket_name(env)]
+    if env.backup.copy_region:
+        names.append(state_replica_bucket_name(env))
     if env.load_balancer.access_logs:
         names.append(alb_access_log_bucket_name(env, account_id))
     if env.security_baseline.builds_trail:
@@ -304,3 +307,25 @@ def release_guard_function_name(env: EnvironmentConfig) -> str:
     """The release check's Lambda function, a ``CodeDeployHook_*`` name so
     that CodeDeploy's Limited role may invoke it on ``BeforeInstall``."""
     return f"{HOOK_FUNCTION_PREFIX}{release_guard_name(env)}"
+
+
+def backup_alerts_name(env: EnvironmentConfig) -> str:
+    """The rules that send failed backup, copy and restore-test jobs to the
+    alarm topic (D60) are named ``<this>-<kind>``."""
+    return f"{env.prefix}-backup-alerts"
+
+
+def restore_validator_name(env: EnvironmentConfig) -> str:
+    """The restore test's validator (D60): its function, role, log group
+    suffix and rule."""
+    return f"{env.prefix}-restore-validator"
+
+
+def state_replica_bucket_name(env: EnvironmentConfig) -> str:
+    """The state bucket's replica in the backup copy region (D60)."""
+    return f"{env.state_bucket}-replica"
+
+
+def state_replication_role_name(env: EnvironmentConfig) -> str:
+    """The role S3 replicates the state bucket as (D60)."""
+    return f"{env.prefix}-state-replication"

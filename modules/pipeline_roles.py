@@ -171,7 +171,8 @@ BACKUP_STORAGE_ACTIONS = ("backup-storage:MountCapsule",)
 #: What no pipeline credential may do to the backups (issue #28, docs/backup.md
 #: "What no credential can do"): delete or shorten a recovery point, stop
 #: continuous backup, change a vault's lock or access policy, delete a vault,
-#: disable or re-aim the restore test, delete or share a database snapshot.
+#: disable or re-aim the restore test, report a restore test's validation
+#: (the validator's alone, D60), delete or share a database snapshot.
 #: Each vault's access policy denies the vault actions too
 #: (modules/backup.py). A change Terraform would make with one of them is an
 #: administrator's apply (docs/decisions.md D48).
@@ -186,6 +187,7 @@ NEVER_BY_PIPELINE = (
     "backup:DisassociateRecoveryPointFromParent",
     "backup:PutBackupVaultAccessPolicy",
     "backup:PutBackupVaultLockConfiguration",
+    "backup:PutRestoreValidationResult",
     "backup:UpdateRecoveryPointLifecycle",
     "backup:UpdateRestoreTestingPlan",
     "backup:UpdateRestoreTestingSelection",

@@ -47,6 +47,8 @@ class PrivateBucket(Construct):
     bucket's ARN, the policy statements after the TLS-only deny (e.g. who may
     deliver logs); left out, the policy only denies insecure transport.
     ``prevent_destroy``: Terraform refuses to delete the bucket.
+    ``provider``: an aliased provider of another region
+    (``EnvironmentStack.provider_in``); left out: the stack's own.
     """
 
     def __init__(
@@ -59,12 +61,14 @@ class PrivateBucket(Construct):
         lifecycle_rule: Any,
         extra_statements: Callable[[str], list[dict]] | None = None,
         prevent_destroy: bool = True,
+        provider: Any = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.bucket = aws.s3_bucket.S3Bucket(
             self,
             "bucket",
             bucket=name,
+            provider=provider,
             lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if prevent_destroy else None,
         )
         bucket_id, bucket_arn = self.bucket.id, self.bucket.arn
@@ -72,6 +76,7 @@ class PrivateBucket(Construct):
             self,
             "versioning",
             bucket=bucket_id,
+            provider=provider,
             versioning_configuration=aws.s3_bucket_versioning.S3BucketVersioningVersioningConfiguration(
                 status="Enabled"
             ),
@@ -90,6 +95,7 @@ class PrivateBucket(Construct):
             self,
             "encryption",
             bucket=bucket_id,
+            provider=provider,
             rule=[
                 _sse.S3BucketServerSideEncryptionConfigurationRuleA(
                     apply_server_side_encryption_by_default=default,
@@ -101,6 +107,7 @@ class PrivateBucket(Construct):
             self,
             "public-access-block",
             bucket=bucket_id,
+            provider=provider,
             block_public_acls=True,
             block_public_policy=True,
             ignore_public_acls=True,
@@ -110,17 +117,19 @@ class PrivateBucket(Construct):
             self,
             "ownership",
             bucket=bucket_id,
+            provider=provider,
             rule=aws.s3_bucket_ownership_controls.S3BucketOwnershipControlsRule(
                 object_ownership="BucketOwnerEnforced"
             ),
         )
         _lc.S3BucketLifecycleConfiguration(
-            self, "lifecycle", bucket=bucket_id, rule=[lifecycle_rule]
+            self, "lifecycle", bucket=bucket_id, rule=[lifecycle_rule], provider=provider
         )
         self.policy = aws.s3_bucket_policy.S3BucketPolicy(
             self,
             "policy",
             bucket=bucket_id,
+            provider=provider,
             policy=iam.document(
                 iam.deny_insecure_transport("s3:*", [bucket_arn, f"{bucket_arn}/*"]),
                 *(extra_statements(bucket_arn) if extra_statements else []),

@@ -11,28 +11,18 @@ FIELD_NOTES §4): the function is named so (``config.naming``).
 
 from __future__ import annotations
 
-import atexit
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from framework import AssetType, Construct, TerraformAsset
+from framework import Construct
 from framework.aws import aws
-from modules import iam
+from modules.python_function import FunctionConstruct, PythonFunctionProps, invoke_on
 
 #: The function's code: this directory of the repository, nothing downloaded.
 SOURCE = Path(__file__).resolve().parent.parent / "release_guard"
-#: Lambda's Python runtime (ships boto3; supported until 2029: Lambda
-#: developer guide, "Lambda runtimes").
-RUNTIME = "python3.13"
-HANDLER = "handler.handler"
 TIMEOUT_SECONDS = 60
-#: 1980-01-02 UTC: the staged files' time (a zip cannot record earlier).
-FIXED_MTIME = 315619200
 
 
 def release_guard_patterns(application_name: str, family_prefix: str) -> dict[str, dict]:
@@ -105,21 +95,6 @@ class ReleaseGuardProps:
     allowed_environment: Sequence[str] = field(default_factory=tuple)
 
 
-def _staged_source() -> str:
-    """A copy of the function's Python files alone: the asset's hash is its
-    content's, and ``__pycache__`` left by the tests must not change it. The
-    copies carry a fixed time, which the archive records, so the same code
-    gives the same archive byte for byte (``make other-python`` compares
-    ``cdktf.out``)."""
-    staging = Path(tempfile.mkdtemp(prefix="release-guard-"))
-    # The synthesis copies it into cdktf.out; nothing needs it after the process.
-    atexit.register(shutil.rmtree, staging, ignore_errors=True)
-    for source in sorted(SOURCE.glob("*.py")):
-        shutil.copyfile(source, staging / source.name)
-        os.utime(staging / source.name, (FIXED_MTIME, FIXED_MTIME))
-    return str(staging)
-
-
 def environment_variables(props: ReleaseGuardProps) -> Mapping[str, str]:
     """What the function reads (``release_guard.handler.settings``)."""
     variables = {
@@ -143,8 +118,9 @@ def environment_variables(props: ReleaseGuardProps) -> Mapping[str, str]:
     return variables
 
 
-def guard_statements(props: ReleaseGuardProps, log_group_arn: str) -> list[dict]:
-    """Least privilege: the environment's deployment groups, services, topic."""
+def guard_statements(props: ReleaseGuardProps) -> list[dict]:
+    """Least privilege: the environment's deployment groups and services
+    (the topic's, logs' and X-Ray's statements are ``FunctionConstruct``'s)."""
 
     def regional(service: str) -> str:
         return f"arn:{props.partition}:{service}:{props.region}:{props.account_id}"
@@ -186,98 +162,36 @@ def guard_statements(props: ReleaseGuardProps, log_group_arn: str) -> list[dict]
             "Action": "ecs:DescribeTaskDefinition",
             "Resource": "*",
         },
-        {
-            "Sid": "AlertTheAlarmTopic",
-            "Effect": "Allow",
-            "Action": "sns:Publish",
-            "Resource": props.topic_arn,
-        },
-        {
-            # Publishing to an encrypted topic (SNS developer guide, "Key
-            # management": the publisher needs GenerateDataKey* and Decrypt).
-            "Sid": "EncryptForTheAlarmTopic",
-            "Effect": "Allow",
-            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
-            "Resource": props.topic_key_arn,
-            "Condition": {
-                "StringEquals": {"kms:EncryptionContext:aws:sns:topicArn": props.topic_arn}
-            },
-        },
-        {
-            "Sid": "WriteItsLogs",
-            "Effect": "Allow",
-            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-            "Resource": f"{log_group_arn}:*",
-        },
-        {
-            # Active tracing (X-Ray does not support resource-level permissions).
-            "Sid": "Traces",
-            "Effect": "Allow",
-            "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
-            "Resource": "*",
-        },
     ]
 
 
-class ReleaseGuard(Construct):
+class ReleaseGuard(FunctionConstruct):
     """The function, its role and log group, and the two EventBridge rules."""
 
     def __init__(self, scope: Construct, construct_id: str, props: ReleaseGuardProps) -> None:
-        super().__init__(scope, construct_id)
         if not props.function_name.startswith("CodeDeployHook_"):
             raise ValueError(
                 f"function_name: {props.function_name!r} is not allowed; CodeDeploy's role "
                 "(AWSCodeDeployRoleForECSLimited) invokes only CodeDeployHook_* functions"
             )
-        if len(props.function_name) > 64:
-            raise ValueError(
-                f"function_name: {props.function_name!r} has {len(props.function_name)} "
-                "characters; Lambda allows 64 (shorten the environment prefix)"
-            )
-        self.log_group = aws.cloudwatch_log_group.CloudwatchLogGroup(
-            self,
-            "log-group",
-            name=f"/aws/lambda/{props.function_name}",
-            retention_in_days=props.log_retention_days,
-            kms_key_id=props.logs_key_arn,
-        )
-        self.role = iam.service_role(
-            self,
-            "role",
-            name=props.name,
-            service="lambda.amazonaws.com",
-            source_account=props.account_id,
-            description="The release check (D55): reads deployments and task definitions, "
-            "answers CodeDeploy's hook, stops a deployment that bypassed it, alerts",
-            inline_policy=(
-                "policy",
-                "release-guard",
-                guard_statements(props, self.log_group.arn),
+        super().__init__(
+            scope,
+            construct_id,
+            props,
+            PythonFunctionProps(
+                source=SOURCE,
+                function_name=props.function_name,
+                role_name=props.name,
+                policy_name="release-guard",
+                description="Refuses a task definition that differs from the running one in "
+                "more than the app image and allowed variables (D55)",
+                role_description="The release check (D55): reads deployments and task "
+                "definitions, answers CodeDeploy's hook, stops a deployment that bypassed it, "
+                "alerts",
+                statements=guard_statements(props),
+                environment=environment_variables(props),
+                timeout_seconds=TIMEOUT_SECONDS,
             ),
-        )
-        self.code = TerraformAsset(self, "code", path=_staged_source(), type=AssetType.ARCHIVE)
-        self.function = aws.lambda_function.LambdaFunction(
-            self,
-            "function",
-            function_name=props.function_name,
-            description="Refuses a task definition that differs from the running one in "
-            "more than the app image and allowed variables (D55)",
-            role=self.role.arn,
-            runtime=RUNTIME,
-            handler=HANDLER,
-            filename=self.code.path,
-            # The content hash of the staged files: a change of the code
-            # updates the function, a new synthesis of the same code does not.
-            source_code_hash=self.code.asset_hash,
-            timeout=TIMEOUT_SECONDS,
-            memory_size=256,
-            environment={"variables": dict(environment_variables(props))},
-            tracing_config={"mode": "Active"},
-            # EventBridge invokes asynchronously: an event the function could
-            # not handle after Lambda's retries reaches the alarm topic.
-            dead_letter_config={"target_arn": props.topic_arn},
-            logging_config={"log_format": "Text", "log_group": self.log_group.name},
-            depends_on=[self.log_group],
         )
         self.rules = {}
         for suffix, pattern in release_guard_patterns(
@@ -290,16 +204,5 @@ class ReleaseGuard(Construct):
                 description=f"The release check on CloudTrail {pattern['detail']['eventName'][0]}",
                 event_pattern=json.dumps(pattern),
             )
-            aws.cloudwatch_event_target.CloudwatchEventTarget(
-                self, f"target-{suffix}", rule=rule.name, arn=self.function.arn
-            )
-            aws.lambda_permission.LambdaPermission(
-                self,
-                f"permission-{suffix}",
-                statement_id=f"EventBridge-{suffix}",
-                action="lambda:InvokeFunction",
-                function_name=self.function.function_name,
-                principal="events.amazonaws.com",
-                source_arn=rule.arn,
-            )
+            invoke_on(self, suffix, rule, self.function)
             self.rules[suffix] = rule

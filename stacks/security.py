@@ -10,6 +10,7 @@ from config.naming import (
     execution_role_name,
     key_policy_administrators,
     release_guard_name,
+    restore_validator_name,
     secret_name,
     task_role_name,
 )
@@ -45,14 +46,15 @@ def event_bridge_publishes_to_topic(topic_arn: str) -> dict:
     }
 
 
-def release_guard_publishes_to_topic(role_arn: str, topic_arn: str, region: str) -> dict:
-    """Key statement letting the release check's role (D55) publish its
-    alerts to the encrypted alarm topic, through SNS, for that topic only.
-    The principal is the account with ``aws:PrincipalArn``: the role is
-    created later, by the services stack, and KMS refuses a key policy that
-    names a role that does not exist yet (FIELD_NOTES §11)."""
+def function_publishes_to_topic(sid: str, role_arn: str, topic_arn: str, region: str) -> dict:
+    """Key statement letting one function's role (the release check, D55;
+    the restore validator, D60) publish its alerts to the encrypted alarm
+    topic, through SNS, for that topic only. The principal is the account
+    with ``aws:PrincipalArn``: the role is created later, by the services
+    stack, and KMS refuses a key policy that names a role that does not
+    exist yet (FIELD_NOTES §11)."""
     return {
-        "Sid": "ReleaseGuardPublishesToAlarmTopic",
+        "Sid": sid,
         "Effect": "Allow",
         "Principal": {"AWS": role_arn.split(":role/")[0] + ":root"},
         "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
@@ -110,11 +112,17 @@ class SecurityStack(PlatformStack):
                 ),
                 extra_statements=(
                     event_bridge_publishes_to_topic(alarm_topic),
-                    release_guard_publishes_to_topic(
-                        f"arn:{self.partition}:iam::{self.account_id}:role/"
-                        f"{release_guard_name(env)}",
-                        alarm_topic,
-                        env.region,
+                    *(
+                        function_publishes_to_topic(
+                            sid,
+                            f"arn:{self.partition}:iam::{self.account_id}:role/{role}",
+                            alarm_topic,
+                            env.region,
+                        )
+                        for sid, role in (
+                            ("ReleaseGuardPublishesToAlarmTopic", release_guard_name(env)),
+                            ("RestoreValidatorPublishesToAlarmTopic", restore_validator_name(env)),
+                        )
                     ),
                 ),
                 # ECS Exec's agent decrypts the session key itself (refused in

@@ -37,6 +37,7 @@ from modules.observability.alarms import (
     ServiceAlarms,
     ServiceAlarmsProps,
 )
+from modules.observability.backup_alerts import BackupAlerts, BackupAlertsProps
 from modules.observability.dashboard import Dashboard, DashboardProps, DashboardService
 from modules.observability.deployment_events import (
     DeploymentAlerts,
@@ -52,6 +53,7 @@ from modules.observability.topic import AlarmTopic, AlarmTopicProps
 from modules.public_image_cache import PublicImageCache, PublicImageCacheProps
 from modules.release_guard import GuardedService, ReleaseGuard, ReleaseGuardProps
 from modules.release_role import ReleaseRole, ReleaseRoleProps
+from modules.restore_validator import RestoreValidator, RestoreValidatorProps
 from modules.service_discovery import ServiceNamespace, ServiceNamespaceProps
 from stacks.base import PlatformStack
 from stacks.data import DataStack
@@ -195,9 +197,34 @@ class ServicesStack(PlatformStack):
                 region=env.region,
             ),
         )
+        self.restore_validator = self._restore_validator(env, security, data)
         self._outputs(env)
         # Card data that reaches a log group is masked (PAY-LOG-001, docs/pci-responsibility.md 3.3.1).
         self.mask_card_data(security.logs_key.arn)
+
+    def _restore_validator(
+        self, env: EnvironmentConfig, security: SecurityStack, data: DataStack
+    ) -> RestoreValidator:
+        """The restore test's validator (D60), next to the alarm topic it
+        reports failures to; the plan and groups are the data stack's."""
+        backup = data.backup
+        return RestoreValidator(
+            self,
+            "restore-validator",
+            RestoreValidatorProps(
+                name=naming.restore_validator_name(env),
+                restore_testing_plan_arn=backup.restore_testing_plan.arn,
+                subnet_group_name=data.database.subnet_group.name,
+                security_group_id=backup.restore_security_group.id,
+                topic_arn=self.alarm_topic.arn,
+                topic_key_arn=security.logs_key.arn,
+                logs_key_arn=security.logs_key.arn,
+                log_retention_days=env.log_retention_days,
+                account_id=self.account_id,
+                partition=self.partition,
+                region=env.region,
+            ),
+        )
 
     def rollback_alarms(self, env: EnvironmentConfig, name: str) -> list:
         """The alarms that stop and roll back a release of service ``name``:
@@ -222,6 +249,17 @@ class ServicesStack(PlatformStack):
             "deployment-alerts",
             DeploymentAlertsProps(name=env.prefix, application_name=self.deployments.name),
         )
+        backup = data.backup
+        self.backup_alerts = BackupAlerts(
+            self,
+            "backup-alerts",
+            BackupAlertsProps(
+                name=naming.backup_alerts_name(env),
+                vault_name=naming.backup_vault_name(env),
+                vault_arn=backup.vault.arn,
+                restore_testing_plan_arn=backup.restore_testing_plan.arn,
+            ),
+        )
         self.alarm_topic = AlarmTopic(
             self,
             "alarm-topic",
@@ -230,11 +268,15 @@ class ServicesStack(PlatformStack):
                 kms_key_arn=security.logs_key.arn,
                 account_id=self.account_id,
                 emails=env.alarms.emails,
-                event_rule_arns=(self.deployment_alerts.rule.arn,),
+                event_rule_arns=(
+                    self.deployment_alerts.rule.arn,
+                    *self.backup_alerts.rule_arns,
+                ),
             ),
         )
         topic = self.alarm_topic.arn
         self.deployment_alerts.send_to(topic)
+        self.backup_alerts.send_to(topic)
         self.service_alarms: dict[str, ServiceAlarms] = {}
         for svc in env.services:
             name, service = svc.name, self.services[svc.name]

@@ -203,6 +203,57 @@ def test_the_restore_test_restores_into_our_subnets_and_a_closed_group(stacks, e
     assert group_ref not in cluster["vpc_security_group_ids"]
 
 
+#: The restore metadata an Aurora restore test may override, spelled as the
+#: AWS Backup developer guide's "Restore testing inferred metadata" table
+#: spells them (row "Amazon RDS, Aurora, Amazon DocumentDB, Amazon Neptune
+#: clusters", column "Overridable metadata"; D60):
+#: https://docs.aws.amazon.com/aws-backup/latest/devguide/restore-testing-inferred-metadata.html
+#: AWS Backup passes them to RDS's cluster restore, whose parameters they
+#: name ("Restoring an Amazon Aurora cluster",
+#: https://docs.aws.amazon.com/aws-backup/latest/devguide/restoring-aur.html).
+AURORA_OVERRIDABLE_METADATA = frozenset(
+    {
+        "availabilityZones",
+        "databaseName",
+        "dbClusterParameterGroupName",
+        "dbSubnetGroupName",
+        "enableIAMDatabaseAuthentication",
+        "engineMode",
+        "engineVersion",
+        "kmsKeyId",
+        "optionGroupName",
+        "port",
+        "vpcSecurityGroupIds",
+    }
+)
+
+
+def test_every_restore_metadata_override_is_an_aurora_key_spelled_as_documented(stacks, env):
+    """The page says keys are not case sensitive; the exact spelling is kept
+    anyway, so a key that is not on the page cannot hide behind a case."""
+    _, selection = one(stack(stacks, env.name, "data"), "aws_backup_restore_testing_selection")
+    overrides = selection["restore_metadata_overrides"]
+    assert {SUBNET_GROUP_OVERRIDE, SECURITY_GROUPS_OVERRIDE} <= set(overrides)
+    assert set(overrides) <= AURORA_OVERRIDABLE_METADATA, sorted(
+        set(overrides) - AURORA_OVERRIDABLE_METADATA
+    )
+    # A list-valued key takes a JSON array in the string-to-string map.
+    assert isinstance(json.loads(overrides[SECURITY_GROUPS_OVERRIDE]), list)
+
+
+def test_the_documented_aurora_keys_are_rds_cluster_restore_parameters():
+    """Each key names a RestoreDBClusterFromSnapshot parameter (botocore's
+    RDS model, compared without case: ``dbSubnetGroupName`` is
+    ``DBSubnetGroupName``): a misspelt key in the table above fails here."""
+    import botocore.session
+
+    rds = botocore.session.get_session().get_service_model("rds")
+    members = rds.operation_model("RestoreDBClusterFromSnapshot").input_shape.members
+    by_lower = {name.lower(): name for name in members}
+    for key in AURORA_OVERRIDABLE_METADATA:
+        assert key.lower() in by_lower, key
+
+
 # What no credential can do -------------------------------------------------
 
 

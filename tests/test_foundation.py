@@ -12,6 +12,7 @@ from framework import App
 from framework import Testing as CdktfTesting
 from stacks.base import REQUIRED_TERRAFORM_VERSION, PlatformStack, state_key
 from tests.conftest import ENVIRONMENTS, stack
+from tests.services_helpers import find
 
 PARTS_WITH_REMOTE_STATE = ("security", "network")
 
@@ -130,11 +131,12 @@ def test_allowed_account_ids_is_set_when_account_is_configured(example_environme
 
 
 def _by_bucket(bootstrap, resource_type: str, which: str) -> dict:
-    """The ``resource_type`` resource of the state bucket or of its access-log bucket."""
+    """The ``resource_type`` resource of the state bucket or of its access-log
+    bucket (the state's replica has its own tests: tests/test_state_replication.py)."""
     found = [
         r
         for name, r in bootstrap.resources(resource_type).items()
-        if ("access-logs" in name) == (which == "logs")
+        if ("access-logs" in name) == (which == "logs") and not name.startswith("state-replica")
     ]
     assert len(found) == 1, (resource_type, which, found)
     return found[0]
@@ -218,7 +220,7 @@ class TestStateBootstrap:
         assert log_rule["expiration"][0]["days"] == 365
 
     def test_state_key_rotates_and_is_kept(self, bootstrap):
-        key = bootstrap.only("aws_kms_key")
+        _, key = find(bootstrap, "aws_kms_key", "state-key/key")
         assert key["enable_key_rotation"] is True
         assert key["lifecycle"]["prevent_destroy"] is True
 

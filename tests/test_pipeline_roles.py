@@ -30,6 +30,7 @@ from modules.pipeline_roles import (
 )
 from tests.fixtures.example import DEV, STAGING
 from tests.helpers import problem_of
+from tests.services_helpers import find
 
 READ_VERBS = ("Describe", "Get", "List", "BatchGet")
 
@@ -110,7 +111,7 @@ def test_the_deploy_role_keeps_the_name_key_and_secret_policies_trust(stacks, en
         assert role(stack, env.plan_role)["name"] == plan
         # The state key is a person's (bootstrap): the deploy role is not in
         # its policy and uses it through S3 only (D49).
-        key_policy = json.loads(stack.only("aws_kms_key")["policy"])
+        key_policy = json.loads(find(stack, "aws_kms_key", "state-key/key")[1]["policy"])
         assert f":role/{env.deploy_role}" not in json.dumps(key_policy)
 
 
@@ -169,7 +170,7 @@ def test_plan_role_writes_nothing_but_the_state_lock(stacks, environments, env_n
                 assert statement["Condition"] == {
                     "StringEquals": {"kms:ViaService": f"s3.{env.backend_region}.amazonaws.com"}
                 }
-                [key] = bootstrap(stacks, env).resources("aws_kms_key")
+                key, _ = find(bootstrap(stacks, env), "aws_kms_key", "state-key/key")
                 assert statement["Resource"] == f"${{aws_kms_key.{key}.arn}}"
             else:
                 pytest.fail(f"the plan role may {action}")

@@ -561,6 +561,8 @@ def test_logs_key_serves_cloudwatch_logs_and_alarms_of_this_account_only(securit
         "EventBridgePublishesToAlarmTopic",
         # The release check's alerts (D55, tests/test_release_guard.py).
         "ReleaseGuardPublishesToAlarmTopic",
+        # The restore validator's (D60, tests/test_backup_alerts.py).
+        "RestoreValidatorPublishesToAlarmTopic",
     } | ({"NamedDirectUsers"} if exec_roles else set())
     assert set(logs) == expected
     service = logs["CloudWatchLogsEncryptsLogGroups"]
