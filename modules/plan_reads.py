@@ -401,6 +401,10 @@ PLAN_READS: dict[str, Reads] = {
     "aws_s3_bucket_public_access_block": _bucket(
         "GetBucketPublicAccessBlock", source="bucket_public_access_block"
     ),
+    # GetBucketReplication is authorized by s3:GetReplicationConfiguration.
+    "aws_s3_bucket_replication_configuration": _bucket(
+        "GetReplicationConfiguration", source="bucket_replication_configuration"
+    ),
     "aws_s3_bucket_server_side_encryption_configuration": _bucket(
         "GetEncryptionConfiguration", source="bucket_server_side_encryption_configuration"
     ),

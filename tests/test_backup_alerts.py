@@ -36,7 +36,7 @@ from config.naming import (
 from modules.observability.backup_alerts import JOB_EVENTS, backup_alert_patterns
 from modules.restore_validator import restore_validator_pattern
 from tests.event_pattern import check, matches
-from tests.iam_eval import allowed
+from verify.iam_eval import allowed
 from tests.services_helpers import find, path_of, ref, resolve, statements
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "events"

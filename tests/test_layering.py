@@ -35,7 +35,12 @@ ALLOWED: dict[str, frozenset[str]] = {
     # Packaged alone into the release check's Lambda archive
     # (modules/release_guard.py): the standard library and boto3 only.
     "release_guard": frozenset(),
-    "modules": frozenset({"config", "framework"}),
+    # The restore validator's Lambda archive (modules/restore_validator.py,
+    # D60): packaged alone as well.
+    "restore_validator": frozenset(),
+    # A module that packages a Lambda handler reads the events it answers
+    # from the handler (their one home); the handlers import nothing here.
+    "modules": frozenset({"config", "framework", "release_guard", "restore_validator"}),
     # Rules check the resolved JSON; a contract they share with a module
     # lives in config (config/codedeploy_contract.py), never in modules.
     "guardrails": frozenset({"config", "framework"}),

@@ -22,7 +22,7 @@ import pytest
 
 from config.naming import state_replica_bucket_name, state_replication_role_name
 from tests.conftest import stack
-from tests.iam_eval import allowed
+from verify.iam_eval import allowed
 from tests.services_helpers import find, ref, statements
 
 
