@@ -36,8 +36,8 @@ from config.naming import (
 from modules.observability.backup_alerts import JOB_EVENTS, backup_alert_patterns
 from modules.restore_validator import restore_validator_pattern
 from tests.event_pattern import check, matches
-from verify.iam_eval import allowed
 from tests.services_helpers import find, path_of, ref, resolve, statements
+from verify.iam_eval import allowed
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "events"
 #: The fixtures' prod names (account 111122223333, us-west-2).

@@ -22,8 +22,8 @@ import pytest
 
 from config.naming import state_replica_bucket_name, state_replication_role_name
 from tests.conftest import stack
-from verify.iam_eval import allowed
 from tests.services_helpers import find, ref, statements
+from verify.iam_eval import allowed
 
 
 def _bootstrap(stacks, env):
