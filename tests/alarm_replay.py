@@ -42,6 +42,7 @@ value even then); the zero-traffic scenario is replayed both ways.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable, Mapping
@@ -542,6 +543,9 @@ def _metric_source(
     blue_tg = release.target_groups[1 - replay.green_index]
     others = [tg for tg in release.neighbours if tg not in release.target_groups]
 
+    # The same (target group, minute) and (metric, minute) are read by every
+    # alarm and every delay of a scenario: computed once each.
+    @functools.cache
     def colour_minute(tg: str, minute: int) -> dict[str, float | None]:
         if tg in others:  # another service behind the load balancer: healthy
             requests = scenario.requests_per_minute
@@ -578,6 +582,7 @@ def _metric_source(
             ),
         }
 
+    @functools.cache
     def source(metric: MetricInput, minute: int) -> float | None:
         if metric.namespace != "AWS/ApplicationELB":
             raise UnsupportedExpression(
@@ -692,13 +697,10 @@ def replay(
         if until_minute is not None
         else shift + env.deployment.terminate_blue_after_minutes
     )
-    p99_baseline = healthy_p99(env)
-    source = _metric_source(release, scenario, replay, p99_baseline)
+    every_alarm = _values_of(release, env, scenario, replay, int(end) + 1)
     outcome = Outcome()
     for alarm in release.rollback_alarms:
-        values = alarm_values(
-            alarm, source, -replay.history_minutes, int(end) + 1, replay.fill_when_all_missing
-        )
+        values = every_alarm[alarm.name]
         if in_alarm(alarm, values, 0, replay.arrival_delay_minutes):
             outcome.already_alarming.append(alarm.name)
             continue
@@ -713,6 +715,34 @@ def replay(
             outcome.stopped_at = stop
             outcome.green_percent_at_stop = green_percent(release.config_name, stop)
     return outcome
+
+
+#: id(release) -> (the release, kept so its id stays its own; values by key).
+_VALUES: dict[int, tuple[ServiceRelease, dict]] = {}
+
+
+def _values_of(
+    release: ServiceRelease, env: EnvironmentConfig, scenario: Scenario, replay: Replay, last: int
+) -> dict[str, dict[int, float | None]]:
+    """Each rollback alarm's datapoints for the scenario. They do not depend
+    on the two delays, which only decide when a datapoint is seen: a test
+    replaying one scenario at several delays computes them once."""
+    key = (
+        scenario,
+        replace(replay, arrival_delay_minutes=0, poll_delay_minutes=0.0),
+        last,
+        healthy_p99(env),
+    )
+    cached = _VALUES.setdefault(id(release), (release, {}))[1]
+    if key not in cached:
+        source = _metric_source(release, scenario, replay, healthy_p99(env))
+        cached[key] = {
+            alarm.name: alarm_values(
+                alarm, source, -replay.history_minutes, last, replay.fill_when_all_missing
+            )
+            for alarm in release.rollback_alarms
+        }
+    return cached[key]
 
 
 def healthy_p99(env: EnvironmentConfig) -> float:
