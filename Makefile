@@ -64,7 +64,7 @@ synth: setup
 # tests/test_plan_env.py).
 test: setup cli lint
 	$(RUN) pytest
-	$(RUN) pytest -m aws_replay
+	$(RUN) pytest -m "aws_replay or app_synthesis"
 	PAYMENT_CLI_TESTS=1 $(RUN) pytest tests/test_cli_workflow.py tests/test_plan_env.py
 	$(MAKE) --no-print-directory checks
 	$(MAKE) --no-print-directory workflows
@@ -78,7 +78,7 @@ test: setup cli lint
 .PHONY: test-configurations
 test-configurations: setup cli
 	PAYMENT_CONFIG=tests.fixtures.realistic $(RUN) pytest
-	PAYMENT_CONFIG=tests.fixtures.realistic $(RUN) pytest -m aws_replay
+	PAYMENT_CONFIG=tests.fixtures.realistic $(RUN) pytest -m "aws_replay or app_synthesis"
 	.venv/bin/python tools/dev/readme_walkthrough.py
 
 checks: setup

@@ -46,6 +46,10 @@ from config.model import (
 from tests.fixtures.example import DEV, PROD, STAGING
 from tests.synth import read_outdir
 
+# Each case synthesizes a whole application: make test runs them as its
+# second step with the replays (pytest.ini, docs/decisions.md D65).
+pytestmark = pytest.mark.app_synthesis
+
 BASES = {"dev": DEV, "staging": STAGING, "prod": PROD}
 VALID_SIZES = [(cpu, memory) for cpu, memories in FARGATE_SIZES.items() for memory in memories]
 #: A problem starts with the field it is about: ``dev.services.api.cpu: ...``.

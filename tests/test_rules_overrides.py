@@ -22,6 +22,10 @@ from framework.aws import aws
 from tests.conftest import in_background
 from tests.synth import synthesize
 
+# Each case synthesizes a whole application: make test runs them as its
+# second step with the replays (pytest.ini, docs/decisions.md D65).
+pytestmark = pytest.mark.app_synthesis
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
