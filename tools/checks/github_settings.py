@@ -14,7 +14,19 @@ GitHub environments with the REST API and prints one line per check:
 * the production tier's deploy and release environments may be entered from
   ``main`` only (custom deployment branch policies naming exactly the branch
   ``main``); the plan environment has reviewers as its control and no
-  branch rule (a pull request runs on its merge ref).
+  branch rule (a pull request runs on its merge ref);
+* ``main`` is protected, by classic branch protection or by active
+  rulesets (either source satisfies a line; GitHub applies both): pull
+  request reviews with at least one approval, stale approvals dismissed,
+  the pull request workflow's required checks (``make test``, the review
+  diff, ``plan <env>`` of every configured environment; names read from
+  .github/workflows/pull-request.yml), no force pushes, no deletion;
+* the workflow token's default permissions are read-only and Actions may
+  not approve pull requests;
+* fork pull requests of every outside collaborator need approval.
+
+``CHECKS`` names every check; docs/ci.md's checklist names, for each item,
+the checks that verify it or says it stays manual (a test keeps them equal).
 
 Calls (GET only): ``/repos/{owner}/{repo}/environments`` (REST API
 "List environments",
@@ -22,13 +34,28 @@ https://docs.github.com/en/rest/deployments/environments#list-environments;
 each environment's ``protection_rules`` and ``deployment_branch_policy``)
 and ``/repos/{owner}/{repo}/environments/{name}/deployment-branch-policies``
 (REST API "List deployment branch policies",
-https://docs.github.com/en/rest/deployments/branch-policies#list-deployment-branch-policies).
+https://docs.github.com/en/rest/deployments/branch-policies#list-deployment-branch-policies),
+``/repos/{owner}/{repo}/branches/main/protection`` ("Get branch
+protection",
+https://docs.github.com/en/rest/branches/branch-protection#get-branch-protection),
+``/repos/{owner}/{repo}/rules/branches/main`` (all pages; "Get rules for a
+branch", https://docs.github.com/en/rest/repos/rules#get-rules-for-a-branch),
+``/repos/{owner}/{repo}/actions/permissions/workflow`` ("Get default
+workflow permissions for a repository",
+https://docs.github.com/en/rest/actions/permissions#get-default-workflow-permissions-for-a-repository)
+and ``/repos/{owner}/{repo}/actions/permissions/fork-pr-contributor-approval``
+("Get fork PR contributor approval permissions for a repository",
+https://docs.github.com/en/rest/actions/permissions#get-fork-pr-contributor-approval-permissions-for-a-repository).
 The token comes from ``GITHUB_TOKEN``: a fine-grained token with
-"Actions" and "Environments" read, or ``gh auth token``.
+"Actions", "Environments", "Metadata" and "Administration" read (the last
+for branch protection and the Actions settings), or ``gh auth token`` of a
+repository administrator.
 
 Exit code 0 when every check passes, 1 when one fails, 2 when the input is
 bad or the API cannot be read (no token, a malformed repository, a refused
-token, no network), in one line naming what is missing.
+token, no network: one line naming what is missing; or a check's setting
+the token may not read, nothing having failed: its ``UNREAD`` line names
+the permission).
 """
 
 from __future__ import annotations
@@ -54,6 +81,32 @@ API = "https://api.github.com"
 API_VERSION = "2022-11-28"
 OK, FAILED, REFUSED = 0, 1, 2
 MAIN = "main"
+WORKFLOW = ROOT / ".github" / "workflows" / "pull-request.yml"
+#: The pull request workflow's jobs whose checks must be required on main
+#: (docs/ci.md): make test, the review diff and the plans.
+REQUIRED_JOBS = ("test", "review-diff", "plan", "plan-production")
+#: A job's check is named by its evaluated ``name:`` (its id without one):
+#: ``plan ${{ matrix.environment }}`` reports ``plan dev``, ``plan prod``
+#: (workflow syntax, jobs.<job_id>.name,
+#: https://docs.github.com/en/actions/writing-workflows/workflow-syntax-for-github-actions#jobsjob_idname;
+#: required checks match that name,
+#: https://docs.github.com/en/pull-requests/collaborating-with-pull-requests/collaborating-on-repositories-with-code-quality-features/troubleshooting-required-status-checks).
+MATRIX_ENVIRONMENT = "${{ matrix.environment }}"
+ADMINISTRATION = "Administration: read (fine-grained token; classic: admin on the repository)"
+#: Every check, as docs/ci.md ("GitHub settings that must hold") and
+#: docs/cli.md name them.
+CHECKS = {
+    "environment.exists": "each GitHub environment a role trusts exists",
+    "environment.reviewers": "production-tier environments have reviewers, self-review prevented",
+    "environment.branches": "production deploy and release environments admit main only",
+    "main.reviews": "main needs a pull request with at least one approving review",
+    "main.stale_reviews": "a push to a pull request dismisses its approvals",
+    "main.status_checks": "make test, review diff and plan <env> checks are required",
+    "main.force_pushes": "force pushes to main are blocked",
+    "main.deletions": "main cannot be deleted",
+    "actions.workflow_permissions": "the workflow token is read-only; Actions cannot approve",
+    "actions.fork_approval": "fork pull requests of every outside collaborator need approval",
+}
 DOC = 'docs/ci.md, "GitHub settings that must hold"'
 #: GitHub's repository naming: an owner of letters, digits and single
 #: hyphens; a name of letters, digits, ``.``, ``_`` and ``-``.
@@ -63,6 +116,15 @@ PAGE = 100
 
 class Refused(Exception):
     """Bad input or an unreadable API: exit code 2, one line."""
+
+
+class Unread(Exception):
+    """One setting the token may not read (HTTP 403, 404 or 422)."""
+
+    def __init__(self, path: str, status: int, message: str) -> None:
+        super().__init__(f"{path}: HTTP {status} {message}".rstrip())
+        self.status = status
+        self.message = message
 
 
 class Opener(Protocol):
@@ -78,10 +140,17 @@ class Result:
     subject: str
     passed: bool
     message: str
+    #: The setting could not be read: neither passed nor failed.
+    unread: bool = False
+
+    @property
+    def failed(self) -> bool:
+        return not self.passed and not self.unread
 
     def line(self) -> str:
+        word = "PASS" if self.passed else "UNREAD" if self.unread else "FAIL"
         where = "" if self.passed else f" ({DOC})"
-        return f"{'PASS' if self.passed else 'FAIL'} {self.check:<28} {self.subject}: {self.message}{where}"
+        return f"{word} {self.check:<28} {self.subject}: {self.message}{where}"
 
 
 class GitHub:
@@ -94,6 +163,21 @@ class GitHub:
 
     def get(self, path: str, **query: object) -> Any:
         """The decoded JSON of ``GET /repos/<repository><path>``; None for 404."""
+        try:
+            return self.read(path, **query)
+        except Unread as error:
+            if error.status == 404:
+                return None
+            if error.status == 422:
+                raise Refused(f"GitHub answered HTTP 422 for {path}: {error.message}") from None
+            raise Refused(
+                f"GitHub refused the token for {self.repository} (HTTP {error.status}): "
+                "GITHUB_TOKEN needs read access to its Actions and Environments"
+            ) from None
+
+    def read(self, path: str, **query: object) -> Any:
+        """The decoded JSON of ``GET /repos/<repository><path>``; Unread for
+        HTTP 403, 404 and 422 (with GitHub's message), Refused otherwise."""
         url = f"{API}/repos/{self.repository}{path}"
         if query:
             url += "?" + urllib.parse.urlencode(query)
@@ -110,11 +194,11 @@ class GitHub:
             with self.opener.open(request, timeout=30) as response:
                 return json.loads(response.read().decode())
         except urllib.error.HTTPError as error:
-            if error.code == 404:
-                return None
-            if error.code in (401, 403):
+            if error.code in (403, 404, 422):
+                raise Unread(path, error.code, _message(error)) from None
+            if error.code == 401:
                 raise Refused(
-                    f"GitHub refused the token for {self.repository} (HTTP {error.code}): "
+                    f"GitHub refused the token for {self.repository} (HTTP 401): "
                     "GITHUB_TOKEN needs read access to its Actions and Environments"
                 ) from None
             raise Refused(f"GitHub answered HTTP {error.code} for {url}") from None
@@ -139,10 +223,31 @@ class GitHub:
                 return found
             page += 1
 
+    def branch_rules(self, branch: str) -> list[dict]:
+        """Every active rule that applies to ``branch`` (all pages)."""
+        name = urllib.parse.quote(branch, safe="")
+        rules: list[dict] = []
+        page = 1
+        while True:
+            batch = self.read(f"/rules/branches/{name}", per_page=PAGE, page=page) or []
+            rules.extend(batch)
+            if len(batch) < PAGE:
+                return rules
+            page += 1
+
     def branch_policies(self, environment: str) -> list[dict]:
         name = urllib.parse.quote(environment, safe="")
         body = self.get(f"/environments/{name}/deployment-branch-policies", per_page=PAGE)
         return list((body or {}).get("branch_policies") or [])
+
+
+def _message(error: urllib.error.HTTPError) -> str:
+    """GitHub's ``message`` of an error answer ("Branch not protected")."""
+    try:
+        body = json.loads(error.read().decode() or "{}")
+    except (ValueError, OSError):
+        return ""
+    return str(body.get("message", "")) if isinstance(body, dict) else ""
 
 
 def _reviewers(name: str, environment: dict) -> Result:
@@ -194,11 +299,229 @@ def _main_only(github: GitHub, name: str, environment: dict) -> Result:
     return Result("environment.branches", name, True, "only the branch main may enter it")
 
 
+def required_checks(environments: list[EnvironmentConfig], workflow: Path = WORKFLOW) -> list[str]:
+    """The check names main must require: each REQUIRED_JOBS job's name in
+    the pull request workflow, ``plan <env>`` for every configured environment."""
+    import yaml  # in .venv (make setup), as tools/review/plan_env.py
+
+    try:
+        jobs = (yaml.safe_load(workflow.read_text()) or {}).get("jobs") or {}
+    except (OSError, yaml.YAMLError) as error:
+        raise Refused(f"cannot read {workflow.name}: {error}") from None
+    names: list[str] = []
+    for job_id in REQUIRED_JOBS:
+        if job_id not in jobs:
+            raise Refused(f"{workflow.name} has no job {job_id!r}")
+        name = str(jobs[job_id].get("name") or job_id)
+        expanded = (
+            [name.replace(MATRIX_ENVIRONMENT, env.name) for env in environments]
+            if MATRIX_ENVIRONMENT in name
+            else [name]
+        )
+        names += [n for n in expanded if n not in names]
+    if any("${{" in name for name in names):
+        raise Refused(
+            f"{workflow.name}: a required job's name has an expression other than the environment"
+        )
+    return names
+
+
+@dataclass(frozen=True)
+class Protection:
+    """What protects main: classic protection (None when not protected),
+    the active rules, and which of the two the token could not read."""
+
+    classic: dict | None
+    rules: list[dict]
+    unread: dict[str, str]
+
+    def rule(self, kind: str) -> list[dict]:
+        return [r.get("parameters") or {} for r in self.rules if r.get("type") == kind]
+
+
+def _protection(github: GitHub) -> Protection:
+    unread: dict[str, str] = {}
+    classic: dict | None = None
+    try:
+        classic = github.read(f"/branches/{MAIN}/protection")
+    except Unread as error:
+        # 404 "Branch not protected" is an answer; any other 403/404 is a
+        # token without admin read (GitHub hides what it may not show).
+        if not (error.status == 404 and error.message == "Branch not protected"):
+            unread["branch protection"] = (
+                f"{ADMINISTRATION}; GitHub said HTTP {error.status} {error.message}".rstrip()
+            )
+    rules: list[dict] = []
+    try:
+        rules = github.branch_rules(MAIN)
+    except Unread as error:
+        unread["rulesets"] = (
+            f"Metadata: read; GitHub said HTTP {error.status} {error.message}".rstrip()
+        )
+    return Protection(classic, rules, unread)
+
+
+def _main(check: str, protection: Protection, held: str | None, missing: str) -> Result:
+    """``held`` names the source that satisfies ``check``; otherwise FAIL
+    with ``missing``, or UNREAD when a source the token cannot read might."""
+    if held:
+        return Result(check, MAIN, True, held)
+    if protection.unread:
+        return Result(
+            check,
+            MAIN,
+            False,
+            "cannot read "
+            + "; ".join(f"{what}: needs {why}" for what, why in protection.unread.items()),
+            unread=True,
+        )
+    if protection.classic is None and not protection.rules:
+        missing = "main is not protected (no branch protection, no active ruleset): " + missing
+    return Result(check, MAIN, False, missing)
+
+
+def _forbidden(protection: Protection, allowed: str, rule: str) -> str | None:
+    """Which source forbids what classic ``allowed`` / ruleset ``rule`` names."""
+    if protection.classic is not None and not (protection.classic.get(allowed) or {}).get(
+        "enabled"
+    ):
+        return f"branch protection: {allowed} off"
+    if protection.rule(rule):
+        return f"ruleset: {rule} rule"
+    return None
+
+
+def _main_results(github: GitHub, required: list[str]) -> list[Result]:
+    protection = _protection(github)
+    classic = protection.classic or {}
+    reviews = classic.get("required_pull_request_reviews") or {}
+    ruled_reviews = protection.rule("pull_request")
+
+    def approvals(parameters: dict) -> int:
+        return int(parameters.get("required_approving_review_count") or 0)
+
+    held_reviews = (
+        f"branch protection: {approvals(reviews)} approving review(s)"
+        if reviews and approvals(reviews) >= 1
+        else next(
+            (
+                f"ruleset: {approvals(p)} approving review(s)"
+                for p in ruled_reviews
+                if approvals(p) >= 1
+            ),
+            None,
+        )
+    )
+    held_stale = (
+        "branch protection dismisses stale approvals"
+        if reviews.get("dismiss_stale_reviews")
+        else "a ruleset dismisses stale approvals on push"
+        if any(p.get("dismiss_stale_reviews_on_push") for p in ruled_reviews)
+        else None
+    )
+    contexts = classic.get("required_status_checks") or {}
+    have = set(contexts.get("contexts") or []) | {
+        c.get("context") for c in contexts.get("checks") or []
+    }
+    ruled = {
+        c.get("context")
+        for p in protection.rule("required_status_checks")
+        for c in p.get("required_status_checks") or []
+    }
+    sources = " and ".join(
+        source for source, names in (("branch protection", have), ("ruleset", ruled)) if names
+    )
+    have |= ruled
+    absent = [name for name in required if name not in have]
+    return [
+        _main(
+            "main.reviews",
+            protection,
+            held_reviews,
+            "require a pull request with at least one approving review",
+        ),
+        _main(
+            "main.stale_reviews",
+            protection,
+            held_stale,
+            "dismiss stale pull request approvals when new commits are pushed",
+        ),
+        _main(
+            "main.status_checks",
+            protection,
+            None
+            if absent
+            else f"{sources}: {len(required)} required check(s), {', '.join(required)}",
+            "require the checks " + ", ".join(absent),
+        ),
+        _main(
+            "main.force_pushes",
+            protection,
+            _forbidden(protection, "allow_force_pushes", "non_fast_forward"),
+            "block force pushes",
+        ),
+        _main(
+            "main.deletions",
+            protection,
+            _forbidden(protection, "allow_deletions", "deletion"),
+            "restrict deletions",
+        ),
+    ]
+
+
+def _actions_results(github: GitHub) -> list[Result]:
+    results = []
+    for check, path, judge in (
+        ("actions.workflow_permissions", "/actions/permissions/workflow", _workflow_permissions),
+        (
+            "actions.fork_approval",
+            "/actions/permissions/fork-pr-contributor-approval",
+            _fork_approval,
+        ),
+    ):
+        try:
+            body = github.read(path) or {}
+        except Unread as error:
+            results.append(
+                Result(
+                    check,
+                    github.repository,
+                    False,
+                    f"cannot read {path}: needs {ADMINISTRATION}; "
+                    f"GitHub said HTTP {error.status} {error.message}".rstrip(),
+                    unread=True,
+                )
+            )
+            continue
+        passed, message = judge(body)
+        results.append(Result(check, github.repository, passed, message))
+    return results
+
+
+def _workflow_permissions(body: dict) -> tuple[bool, str]:
+    default = body.get("default_workflow_permissions")
+    approve = body.get("can_approve_pull_request_reviews")
+    if default != "read":
+        return False, f"the workflow token defaults to {default!r}: choose read repository contents"
+    if approve is not False:
+        return False, "Actions may create and approve pull requests: turn it off"
+    return True, "read-only default token; Actions cannot approve pull requests"
+
+
+def _fork_approval(body: dict) -> tuple[bool, str]:
+    policy = body.get("approval_policy")
+    if policy != "all_external_contributors":
+        return False, f"approval policy {policy}: require approval for all outside collaborators"
+    return True, "every outside collaborator's fork pull request waits for approval"
+
+
 def check(environments: list[EnvironmentConfig], github: GitHub) -> list[Result]:
-    """One result per check, in configuration order."""
+    """One result per check: environments in configuration order, then main,
+    then the Actions settings."""
     from config.naming import github_environments, plan_environment
 
     existing = github.environments()
+    required = required_checks(environments)
     results = []
     for env in environments:
         for name in github_environments(env):
@@ -219,7 +542,7 @@ def check(environments: list[EnvironmentConfig], github: GitHub) -> list[Result]
             results.append(_reviewers(name, found))
             if name != plan_environment(env):
                 results.append(_main_only(github, name, found))
-    return results
+    return results + _main_results(github, required) + _actions_results(github)
 
 
 def _repository(given: str | None, environments: list[EnvironmentConfig]) -> str:
@@ -266,9 +589,12 @@ def main(argv: list[str] | None = None, opener: Opener | None = None) -> int:
         return REFUSED
     for result in results:
         print(result.line())
-    failed = sum(not r.passed for r in results)
-    print(f"github-check: {repository}: {len(results) - failed} passed, {failed} failed")
-    return FAILED if failed else OK
+    failed = sum(r.failed for r in results)
+    unread = sum(r.unread for r in results)
+    passed = len(results) - failed - unread
+    tail = f", {unread} not read" if unread else ""
+    print(f"github-check: {repository}: {passed} passed, {failed} failed{tail}")
+    return FAILED if failed else REFUSED if unread else OK
 
 
 if __name__ == "__main__":
