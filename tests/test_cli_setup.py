@@ -88,12 +88,16 @@ def test_launcher_notes_a_missing_terraform_then_runs_main(project):
     env = cli_environment(
         project, TERRAFORM_BINARY_NAME="terraform-that-is-not-installed", PAYMENT_ENVIRONMENTS=""
     )
+    from stacks.base import REQUIRED_TERRAFORM_VERSION
+
     result = run_launcher(project, env)
-    assert one_line(result.stdout) == (
-        "payment-platform: terraform not found ('terraform-that-is-not-installed' is not on PATH): "
-        "cdktf synth works without it, cdktf diff and deploy need Terraform >= 1.11 "
-        "(install it, or set TERRAFORM_BINARY_NAME)"
-    )
+    note = one_line(result.stdout)
+    # The binary looked for, that synth goes on, what needs Terraform, the fix.
+    assert note.startswith("payment-platform: terraform not found ")
+    assert "'terraform-that-is-not-installed' is not on PATH" in note
+    assert "synth works without it" in note
+    assert f"diff and deploy need Terraform {REQUIRED_TERRAFORM_VERSION}" in note
+    assert "set TERRAFORM_BINARY_NAME" in note
     # main.py ran (with .venv's Python) and refused the empty selection.
     assert result.returncode == 2
     assert one_line(result.stderr).startswith("PAYMENT_ENVIRONMENTS: '' names no environment")
@@ -139,11 +143,15 @@ def test_make_wrappers_name_a_missing_terraform_before_the_cli_starts(project):
     result = make(
         project, "terraform-check", TERRAFORM_BINARY_NAME="terraform-that-is-not-installed"
     )
+    from stacks.base import REQUIRED_TERRAFORM_VERSION
+
     assert result.returncode != 0
-    assert (
-        "terraform not found: 'terraform-that-is-not-installed' is not on PATH. cdktf diff and "
-        "deploy run Terraform >= 1.11"
-    ) in result.stderr
+    line = one_line(result.stderr)
+    # The binary looked for, what needs it and which version, the fix.
+    assert line.startswith("terraform not found: ")
+    assert "'terraform-that-is-not-installed' is not on PATH" in line
+    assert f"diff and deploy run Terraform {REQUIRED_TERRAFORM_VERSION}" in line
+    assert "set TERRAFORM_BINARY_NAME" in line
 
 
 @pytest.mark.parametrize("ci", ["true", "1"])
@@ -153,12 +161,12 @@ def test_make_deploy_under_ci_without_auto_approve_stops_in_one_line(project, ci
     for target in ("bootstrap", "deploy"):
         result = make(project, target, "ENV=dev", CI=ci)
         assert result.returncode == 2
-        assert result.stderr.splitlines()[0] == (
-            f"CI={ci} is set and CDKTF_ARGS has no --auto-approve: under CI the CDKTF CLI does "
-            f"not draw its approval prompt, so make {target} would wait for an answer nobody "
-            f"sees. Pass CDKTF_ARGS=--auto-approve to apply without asking, or run it with "
-            f"CI=false."
-        )
+        line = one_line(result.stderr)
+        # The variable and its value, what lacks, the target that would wait, the fixes.
+        assert line.startswith(f"CI={ci} is set and CDKTF_ARGS has no --auto-approve")
+        assert f"make {target} would wait" in line
+        assert "Pass CDKTF_ARGS=--auto-approve" in line
+        assert line.endswith("CI=false.")
         assert "npx cdktf" not in result.stdout
     for fine in ({"CI": "false"}, {"CI": ""}, {"CI": ci, "CDKTF_ARGS": "--auto-approve"}):
         result = make(project, "approval-check", "ENV=dev", **fine)

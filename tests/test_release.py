@@ -52,6 +52,7 @@ from release.network import NetworkConfiguration
 from release.target import target_from_config
 from tests.helpers import problem_of
 from tests.release_example import example_environment
+from tests.release_output_helpers import network_fields, note_of
 from tests.release_world import (  # noqa: F401  (fixtures)
     MOTO_ACCOUNT,
     PLATFORM_VERSION,
@@ -154,14 +155,17 @@ def test_release_is_based_on_the_latest_revision_terraform_registered(world):
         == released
     )
     out = world.out.getvalue()
-    # Who registered the base, and what ships besides the image, field by field.
-    assert (
-        f"note: basing the release on {t.task_family}:2 (latest ACTIVE revision of the "
-        f"family, registered by {role_session(t.environment, 'release')}); the service runs "
-        ":1. Changes that ship with this release besides the image: "
-        "containerDefinitions.payment-api.environment.FEATURE_X added ('on'); "
-        "cpu: '512' -> '1024'; memory: '1024' -> '2048'\n"
-    ) in out
+    # The base and who registered it, the revision the service runs, and what
+    # ships besides the image, field by field.
+    note = note_of(out, "basing the release on ")
+    assert note.startswith(f"basing the release on {t.task_family}:2 (latest ACTIVE revision")
+    assert f"registered by {role_session(t.environment, 'release')})" in note
+    assert "the service runs :1." in note
+    assert note.split("besides the image: ")[1].split("; ") == [
+        "containerDefinitions.payment-api.environment.FEATURE_X added ('on')",
+        "cpu: '512' -> '1024'",
+        "memory: '1024' -> '2048'",
+    ]
     # The note comes before anything is written.
     assert out.index("note: basing") < out.index("registered task definition")
 
@@ -253,11 +257,14 @@ def test_appspec_sets_the_targets_network_and_platform_not_the_live_ones(world):
     assert (
         "note: the service runs platform version 1.3.0; this release applies the pinned 1.4.0\n"
     ) in out
-    assert (
-        f"note: the service's network configuration differs: subnets {a}, {b} -> {a}, {b}, "
-        f"{c}; security groups {legacy_group}, {mesh_group} -> {task_group}, {mesh_group}; "
-        "this release applies it\n"
-    ) in out
+    # Each field that differs, running -> applied; the public IP does not.
+    note = note_of(out, "the service's network configuration differs: ")
+    assert note.endswith("; this release applies it")
+    differences = note.split(": ", 1)[1].removesuffix("; this release applies it")
+    assert network_fields(differences) == {
+        "subnets": f"{a}, {b} -> {a}, {b}, {c}",
+        "security groups": f"{legacy_group}, {mesh_group} -> {task_group}, {mesh_group}",
+    }
     # Said before anything is written.
     assert out.index("note: the service's network") < out.index("registered task definition")
 
@@ -267,10 +274,14 @@ def test_run_says_what_the_appspec_sets(world):
     world.releaser().run()
     a, b, c = world.network.subnets
     task_group, mesh_group = world.network.security_groups
-    assert (
-        f"the AppSpec sets platform version 1.4.0, subnets {a}, {b}, {c}; security groups "
-        f"{task_group}, {mesh_group}; public IP DISABLED\n"
-    ) in world.out.getvalue()
+    (line,) = [x for x in world.out.getvalue().splitlines() if x.startswith("the AppSpec sets ")]
+    platform, network = line.removeprefix("the AppSpec sets ").split(", ", 1)
+    assert platform == "platform version 1.4.0"
+    assert network_fields(network) == {
+        "subnets": f"{a}, {b}, {c}",
+        "security groups": f"{task_group}, {mesh_group}",
+        "public IP": "DISABLED",
+    }
 
 
 def test_network_from_the_outputs_file_is_used_as_is_without_ec2_calls(world):

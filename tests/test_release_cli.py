@@ -25,6 +25,7 @@ from tests.release_example import (
     use_the_configuration_under_test,
     use_the_example,
 )
+from tests.release_output_helpers import network_fields, plan_field, planned_calls
 
 #: Operations tools replayed against simulated AWS: the second, separately
 #: timed step of make test (pytest.ini, docs/decisions.md D56).
@@ -157,10 +158,12 @@ def test_dry_run_prints_the_plan_in_order_with_writes_after_all_checks():
     assert out.index("read-only checks") < out.index("lambda.get_function_") < out.index("changes:")
     # The new revision is a copy of the family's latest ACTIVE revision (which
     # includes what Terraform registered), not of the one the service runs.
-    assert (
-        "ecs.describe_task_definition(taskDefinition='payment-prod-transaction-processor', "
-        "include=['TAGS'])  -> latest ACTIVE revision of the family"
-    ) in out
+    base = planned_calls(out, "ecs.describe_task_definition")[0]
+    assert base.params == {
+        "taskDefinition": "payment-prod-transaction-processor",
+        "include": ["TAGS"],
+    }
+    assert base.expect.startswith("latest ACTIVE revision of the family")
     assert "-> copy of the latest ACTIVE revision (Terraform's changes included)" in out
     # prod: workers on Spot with an on-demand base (config); canary 5 min +
     # 60 min blue termination + 30.
@@ -177,25 +180,24 @@ def test_dry_run_prints_the_plan_in_order_with_writes_after_all_checks():
     ]
     assert "gives up after 95 min" in out
     # The network lookup, by the names of config/naming.py, read-only.
-    assert (
-        "ec2.describe_vpcs(Filters=[{'Name': 'tag:Name', 'Values': ['payment-prod']}])"
-        "  -> exactly one VPC"
-    ) in out
-    assert (
-        "ec2.describe_subnets(Filters=[{'Name': 'vpc-id', 'Values': ['<VpcId>']}, "
-        "{'Name': 'tag:tier', 'Values': ['private']}])"
-    ) in out
-    assert (
-        "ec2.describe_security_groups(Filters=[{'Name': 'vpc-id', 'Values': ['<VpcId>']}, "
-        "{'Name': 'group-name', 'Values': ['payment-prod-transaction-processor-tasks', "
-        "'payment-prod-service-mesh']}])"
-    ) in out
-    assert "\nplatform      1.4.0 (pinned)\n" in out
-    assert (
-        "\nnetwork       looked up in EC2: subnets tagged tier=private in the VPC named "
-        "payment-prod; security groups payment-prod-transaction-processor-tasks, "
-        "payment-prod-service-mesh; public IP DISABLED\n"
-    ) in out
+    groups = ["payment-prod-transaction-processor-tasks", "payment-prod-service-mesh"]
+    in_vpc = {"Name": "vpc-id", "Values": ["<VpcId>"]}
+    assert planned_calls(out, "ec2.describe_vpcs") == [
+        ({"Filters": [{"Name": "tag:Name", "Values": ["payment-prod"]}]}, "exactly one VPC")
+    ]
+    ((subnets, _),) = planned_calls(out, "ec2.describe_subnets")
+    assert subnets == {"Filters": [in_vpc, {"Name": "tag:tier", "Values": ["private"]}]}
+    ((security_groups, _),) = planned_calls(out, "ec2.describe_security_groups")
+    assert security_groups == {"Filters": [in_vpc, {"Name": "group-name", "Values": groups}]}
+    assert plan_field(out, "platform") == "1.4.0 (pinned)"
+    lookup, network = plan_field(out, "network").split(": ", 1)
+    assert lookup == "looked up in EC2"
+    subnet_lookup = "tagged tier=private in the VPC named payment-prod"
+    assert network_fields(network) == {
+        "subnets": subnet_lookup,
+        "security groups": ", ".join(groups),
+        "public IP": "DISABLED",
+    }
 
 
 def test_dry_run_needs_no_credentials_and_imports_neither_boto3_nor_cdktf(tmp_path):
@@ -512,11 +514,12 @@ def test_dry_run_shows_network_and_platform_from_the_outputs_file(tmp_path):
             "AssignPublicIp": "DISABLED",
         }
     }
-    assert "\nplatform      1.3.0 (pinned)\n" in out
-    assert (
-        "\nnetwork       subnets subnet-0123456789abcdef0, subnet-0123456789abcdef1; "
-        "security groups sg-0123456789abcdef0; public IP DISABLED\n"
-    ) in out
+    assert plan_field(out, "platform") == "1.3.0 (pinned)"
+    assert network_fields(plan_field(out, "network")) == {
+        "subnets": "subnet-0123456789abcdef0, subnet-0123456789abcdef1",
+        "security groups": "sg-0123456789abcdef0",
+        "public IP": "DISABLED",
+    }
     # Nothing to look up: the plan has no EC2 call.
     assert "ec2." not in out
 

@@ -253,15 +253,22 @@ def test_a_renamed_configuration_is_told_which_workflows_to_edit():
     services = ", ".join(sorted({svc.name for env in RENAMED for svc in env.services}))
     shipped = ", ".join(sorted({svc.name for env in EXAMPLE for svc in env.services}))
     added = [env.name for env in RENAMED if env.name not in {e.name for e in EXAMPLE}]
-    assert plan_env.workflow_problems(RENAMED) == [
-        f".github/workflows/deploy.yml deploys {example}; configured: {in_order} "
-        "(in this order, the production tier last)",
-        f".github/workflows/pull-request.yml plans {example}; configured: {names}",
-        f".github/workflows/release.yml offers environments {example}; configured: {names}",
-        f".github/workflows/release.yml offers services {shipped}; configured: {services} "
-        f"(set on.workflow_dispatch.inputs.service.options to [{services}])",
-        f".github/workflows/release.yml step role has no account for {', '.join(added)}",
+    problems = plan_env.workflow_problems(RENAMED)
+    # One problem per workflow setting: the file, what it has, what is configured.
+    assert [p.split(" ", 1)[0] for p in problems] == [
+        ".github/workflows/deploy.yml",
+        ".github/workflows/pull-request.yml",
+        *[".github/workflows/release.yml"] * 3,
     ]
+    deploys, plans, environments_offered, services_offered, role_step = problems
+    assert f" deploys {example}; configured: {in_order} " in deploys
+    assert deploys.endswith("the production tier last)")
+    assert plans.endswith(f" plans {example}; configured: {names}")
+    assert environments_offered.endswith(f" offers environments {example}; configured: {names}")
+    assert f" offers services {shipped}; configured: {services} " in services_offered
+    # The fix names the setting and the value to give it.
+    assert f"set on.workflow_dispatch.inputs.service.options to [{services}]" in services_offered
+    assert role_step.endswith(f" step role has no account for {', '.join(added)}")
 
 
 def _production_first(workflows: dict) -> None:
