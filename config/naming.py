@@ -293,6 +293,11 @@ def security_alert_patterns() -> tuple[str, str]:
     return f"payment-*-{SECURITY_ALERTS}-*", f"payment-*-{SECURITY_ALERTS}"
 
 
+def access_analyzer_name(owner: EnvironmentConfig) -> str:
+    """The external access analyzer the baseline ``owner`` deploys (D66)."""
+    return f"{owner.prefix}-external-access"
+
+
 #: CodeDeploy's service role (AWSCodeDeployRoleForECSLimited) invokes only
 #: hook functions whose name starts with this (FIELD_NOTES §4).
 HOOK_FUNCTION_PREFIX = "CodeDeployHook_"

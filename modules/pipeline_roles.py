@@ -35,6 +35,7 @@ from modules.github_oidc import (
 
 #: Terraform type prefix -> IAM service prefix; the longest prefix wins.
 SERVICES: tuple[tuple[str, str], ...] = (
+    ("aws_accessanalyzer_", "access-analyzer"),
     ("aws_appautoscaling_", "application-autoscaling"),
     ("aws_backup_", "backup"),
     ("aws_cloudtrail", "cloudtrail"),
@@ -82,6 +83,9 @@ NO_PERMISSION_DATA_SOURCES = (
 #: logs:GetLogEvents/FilterLogEvents, ecr:GetDownloadUrlForLayer/BatchGetImage,
 #: ecr:GetAuthorizationToken, cloudtrail:LookupEvents, wafv2:GetSampledRequests.
 READ_ACTIONS: dict[str, tuple[str, ...]] = {
+    # The baseline's analyzer: GetAnalyzer returns its tags too
+    # (modules/plan_reads.py).
+    "access-analyzer": ("GetAnalyzer",),
     "application-autoscaling": ("Describe*", "ListTagsForResource"),
     # Vaults, plans, selections, locks, policies, restore testing: settings
     # only (no backup:StartRestoreJob, no recovery point contents).
@@ -206,13 +210,22 @@ GLOBAL_SERVICES = ("iam",)
 #: Services only the baseline stack declares. A person of the security
 #: stage applies it (docs/decisions.md D42, D49): the deploy role reads
 #: them (plans of every stack) and writes none.
-BASELINE_SERVICES = ("cloudtrail", "config", "guardduty", "securityhub")
+BASELINE_SERVICES = ("access-analyzer", "cloudtrail", "config", "guardduty", "securityhub")
 #: Calls that blind or end the audit trail and detection (PCI DSS
 #: 10.3.2-10.3.4, 10.7.2, 11.5.1): the deploy role and every role it creates
 #: (the boundary) are denied them; the baseline alerts on each
 #: (modules/security_alerts.py). KMS calls here also end a key's use: the
 #: key policies already deny them to all but the key-policy administrators.
 AUDIT_TAMPERING_ACTIONS: dict[str, tuple[str, ...]] = {
+    # The analyzer that finds roles trusted outside the account (D66):
+    # deleting it, or an archive rule that archives new findings before
+    # anyone sees them (IAM Access Analyzer API reference, CreateArchiveRule).
+    "access-analyzer": (
+        "ApplyArchiveRule",
+        "CreateArchiveRule",
+        "DeleteAnalyzer",
+        "UpdateArchiveRule",
+    ),
     "cloudtrail": ("DeleteTrail", "PutEventSelectors", "StopLogging", "UpdateTrail"),
     "config": (
         "DeleteConfigurationRecorder",

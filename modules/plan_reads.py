@@ -99,6 +99,12 @@ def _svc(
 
 #: Terraform address form -> what its Read calls.
 PLAN_READS: dict[str, Reads] = {
+    # IAM Access Analyzer (D66): resourceAnalyzerRead's findAnalyzerByName
+    # calls GetAnalyzer, and setTagsOut takes the tags from its answer (no
+    # ListTagsForResource).
+    "aws_accessanalyzer_analyzer": _svc(
+        "access-analyzer", "accessanalyzer", "analyzer", "GetAnalyzer"
+    ),
     # Application Auto Scaling
     "aws_appautoscaling_policy": _svc(
         "application-autoscaling", "appautoscaling", "policy", "DescribeScalingPolicies"

@@ -13,7 +13,11 @@ KMS-encrypted SNS topic of their own, subscribed by e-mail:
   the audit and AWS Config buckets;
 - GuardDuty findings at or above a severity, and Security Hub findings at
   or above the same label that are new and active (GuardDuty's own
-  findings, which Security Hub imports too, alert once, from GuardDuty).
+  findings, which Security Hub imports too, alert once, from GuardDuty);
+- IAM Access Analyzer's active findings on IAM roles: a role whose trust
+  policy admits a principal outside the account (D66; the deploy role may
+  create bounded roles, and IAM has no condition on a trust policy's
+  content, D49).
 
 EventBridge sees the events of its own region only: these rules watch the
 baseline's region (the trail's home region, where the audit and AWS Config
@@ -52,6 +56,13 @@ GUARDDUTY_SEVERITY_FLOORS = {"LOW": 1.0, "MEDIUM": 4.0, "HIGH": 7.0, "CRITICAL":
 #: reference, "Severity",
 #: https://docs.aws.amazon.com/securityhub/1.0/APIReference/API_Severity.html).
 SECURITY_HUB_LABELS = ("LOW", "MEDIUM", "HIGH", "CRITICAL")
+#: detail-type of IAM Access Analyzer's findings on the default bus
+#: (EventBridge events reference, "AWS Identity and Access Management Access
+#: Analyzer events", https://docs.aws.amazon.com/eventbridge/latest/ref/events-ref-access-analyzer.html).
+ACCESS_ANALYZER_FINDING = "Access Analyzer Finding"
+#: ``resourceType`` of a role finding (IAM Access Analyzer API reference,
+#: "Finding", https://docs.aws.amazon.com/access-analyzer/latest/APIReference/API_Finding.html).
+IAM_ROLE_RESOURCE_TYPE = "AWS::IAM::Role"
 #: ASFF ``ProductName`` of the findings GuardDuty sends to Security Hub
 #: (Security Hub user guide, "Amazon GuardDuty integration").
 GUARDDUTY_PRODUCT_NAME = "GuardDuty"
@@ -133,6 +144,29 @@ def security_hub_findings_pattern(severity: str) -> dict:
     }
 
 
+def access_analyzer_findings_pattern() -> dict:
+    """Active IAM Access Analyzer findings on IAM roles: a trust policy
+    admitting a principal outside the account (the analyzer's zone of
+    trust). ``status`` ACTIVE: a new finding, or one re-opened; ARCHIVED and
+    RESOLVED are a person's triage or the trust removed. ``isDeleted``
+    false: a finding deleted with its analyzer keeps its status (IAM user
+    guide, "Monitoring AWS IAM Access Analyzer with Amazon EventBridge",
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-eventbridge.html).
+    Roles only: the key policies admit no AWSServiceRoleForAccessAnalyzer
+    read, so every key has an ACTIVE ACCESS_DENIED error finding; other
+    resource types reach Security Hub (cross-account access as LOW) and
+    alert by its rule's severity."""
+    return {
+        "source": ["aws.access-analyzer"],
+        "detail-type": [ACCESS_ANALYZER_FINDING],
+        "detail": {
+            "status": ["ACTIVE"],
+            "isDeleted": [False],
+            "resourceType": [IAM_ROLE_RESOURCE_TYPE],
+        },
+    }
+
+
 @dataclass(frozen=True, kw_only=True)
 class SecurityAlertsProps:
     """``name``: the topic and its key's alias; each rule is
@@ -165,6 +199,7 @@ RULE_KINDS = {
     "bucket-tampering": "Policy or logging of the audit or AWS Config bucket changed",
     "guardduty": "GuardDuty findings at or above the configured severity",
     "security-hub": "New Security Hub findings at or above the configured severity",
+    "access-analyzer": "A role trusted outside the account (IAM Access Analyzer finding)",
 }
 
 
@@ -176,6 +211,7 @@ def patterns(props: SecurityAlertsProps) -> dict[str, dict]:
         "bucket-tampering": bucket_tampering_pattern(props.audit_bucket_names),
         "guardduty": guardduty_findings_pattern(props.finding_severity),
         "security-hub": security_hub_findings_pattern(props.finding_severity),
+        "access-analyzer": access_analyzer_findings_pattern(),
     }
 
 

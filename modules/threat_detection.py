@@ -1,5 +1,6 @@
-"""GuardDuty and Security Hub of an account and region (PCI DSS 10.4.1.1,
-11.5.1: automated review and intrusion detection)."""
+"""GuardDuty, Security Hub and IAM Access Analyzer of an account and region
+(PCI DSS 10.4.1.1, 11.5.1: automated review and intrusion detection; 7.2.x:
+access granted outside the account is detected, D66)."""
 
 from __future__ import annotations
 
@@ -34,12 +35,15 @@ GUARDDUTY_FEATURES: dict[str, dict[str, str]] = {
 @dataclass(frozen=True, kw_only=True)
 class ThreatDetectionProps:
     """``guardduty``/``security_hub``: build each (False: the organization
-    provides it, docs/decisions.md D50)."""
+    provides it, docs/decisions.md D50). ``access_analyzer_name``: an
+    external access analyzer of that name with the account as its zone of
+    trust; left out: none (the organization provides it, D66)."""
 
     partition: str
     region: str
     guardduty: bool = True
     security_hub: bool = True
+    access_analyzer_name: str | None = None
 
 
 class ThreatDetection(Construct):
@@ -52,10 +56,22 @@ class ThreatDetection(Construct):
         self.detector: Any = None
         self.features: dict[str, Any] = {}
         self.security_hub: Any = None
+        self.access_analyzer: Any = None
         if props.guardduty:
             self._guardduty()
         if props.security_hub:
             self._security_hub(props)
+        if props.access_analyzer_name is not None:
+            # Type ACCOUNT: the account is the zone of trust, so a role
+            # trust policy naming another account (or a federated or
+            # anonymous principal) is a finding; ORGANIZATION would need the
+            # management or delegated administrator account (IAM user
+            # guide, "Create an IAM Access Analyzer external access
+            # analyzer", https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-create-external.html;
+            # findings for IAM roles: https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-resources.html#access-analyzer-iam-role).
+            self.access_analyzer = aws.accessanalyzer_analyzer.AccessanalyzerAnalyzer(
+                self, "access-analyzer", analyzer_name=props.access_analyzer_name, type="ACCOUNT"
+            )
 
     def _guardduty(self) -> None:
         self.detector = aws.guardduty_detector.GuarddutyDetector(

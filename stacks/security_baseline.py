@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 from config import EnvironmentConfig
 from config.naming import (
+    access_analyzer_name,
     audit_bucket_name,
     card_data_findings_log_group,
     config_bucket_name,
@@ -48,7 +49,7 @@ class SecurityBaselineStack(PlatformStack):
     CloudTrail into an Object Lock bucket (management events, the Terraform
     state buckets' data events, or both), GuardDuty, AWS Config (into a
     bucket of its own: it cannot deliver to Object Lock buckets), Security
-    Hub and ``RDSOSMetrics``; and alerts on tampering with them and on
+    Hub, IAM Access Analyzer (D66) and ``RDSOSMetrics``; and alerts on tampering with them and on
     findings, always (D52). Each control attribute is None when its control is the
     organization's."""
 
@@ -120,6 +121,11 @@ class SecurityBaselineStack(PlatformStack):
                 region=owner.region,
                 guardduty=baseline.provided_here("guardduty"),
                 security_hub=baseline.provided_here("security_hub"),
+                access_analyzer_name=(
+                    access_analyzer_name(owner)
+                    if baseline.provided_here("access_analyzer")
+                    else None
+                ),
             ),
         )
         if rds_here:

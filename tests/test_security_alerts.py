@@ -51,6 +51,8 @@ EXPECTED = {
     "s3-put-bucket-policy.json": {"bucket-tampering"},
     "guardduty-finding.json": {"guardduty"},
     "securityhub-finding-imported.json": {"security-hub"},
+    "access-analyzer-role-finding.json": {"access-analyzer"},
+    "access-analyzer-delete-analyzer.json": {"tampering"},
     # A failed release is the alarm topic's (tests/test_deployment_alerts.py),
     # never a security alert.
     "codedeploy-deployment-state-change.json": set(),
@@ -171,6 +173,31 @@ def test_security_hub_alerts_new_active_findings_other_than_guardduty_s():
         assert not triggered(changed), field
     finding["ProductName"] = "GuardDuty"  # it alerts once, from GuardDuty's rule
     assert not triggered(event)
+
+
+def test_only_active_role_findings_of_access_analyzer_alert():
+    """A role trusted outside the account alerts while its finding is ACTIVE;
+    archived (a person's triage) and resolved (the trust removed) findings,
+    findings deleted with their analyzer, and other resource types do not
+    (D66; IAM user guide, "Monitoring AWS IAM Access Analyzer with Amazon
+    EventBridge")."""
+    event = sample("access-analyzer-role-finding.json")
+    assert triggered(event) == {"access-analyzer"}
+    for field, value in (
+        ("status", "ARCHIVED"),
+        ("status", "RESOLVED"),
+        ("isDeleted", True),
+        # Keys' ACCESS_DENIED error findings and other types: Security Hub's.
+        ("resourceType", "AWS::KMS::Key"),
+        ("resourceType", "AWS::S3::Bucket"),
+    ):
+        changed = copy.deepcopy(event)
+        changed["detail"][field] = value
+        assert not triggered(changed), (field, value)
+    # Other Access Analyzer events (an access preview) are not findings.
+    preview = copy.deepcopy(event)
+    preview["detail-type"] = "Access Preview State Change"
+    assert not triggered(preview)
 
 
 def test_the_matcher_refuses_operators_it_does_not_implement():

@@ -18,6 +18,7 @@ from config.model import (
     SecurityBaselineConfig,
     baseline_owner,
 )
+from config.naming import access_analyzer_name
 from modules.threat_detection import PCI_DSS_STANDARD
 from tests.conftest import CONFIGURED, stack
 from tests.fixtures.example import DEV, PROD, STAGING
@@ -119,6 +120,27 @@ def test_guardduty_config_security_hub_and_rds_os_metrics(stacks, environments, 
     assert group["name"] == "RDSOSMetrics"
     assert group["kms_key_id"].startswith("${aws_kms_key.audit-key_")
     assert group["retention_in_days"] == max(e.log_retention_days for e in members_of(env))
+
+
+@pytest.mark.parametrize("env_name", BASELINE_OWNERS)
+def test_an_account_zone_access_analyzer_where_this_repository_provides_it(
+    stacks, environments, env_name
+):
+    """IAM Access Analyzer with the account as its zone of trust, in the
+    baseline's region (an analyzer sees its own region; a role, global, is
+    reported in every region that has one: D66); none where configuration
+    says the organization provides it."""
+    env = environments[env_name]
+    baseline = stack(stacks, env_name, "baseline")
+    analyzers = list(baseline.resources("aws_accessanalyzer_analyzer").values())
+    if not env.security_baseline.provided_here("access_analyzer"):
+        assert analyzers == []
+        return
+    [analyzer] = analyzers
+    assert (analyzer["analyzer_name"], analyzer["type"]) == (access_analyzer_name(env), "ACCOUNT")
+    assert "configuration" not in analyzer  # external access, not unused access
+    [provider] = baseline.json["provider"]["aws"]
+    assert provider["region"] == env.region
 
 
 @pytest.mark.parametrize("env_name", BASELINE_OWNERS)
@@ -246,6 +268,7 @@ CONTROL_TYPES = {
         "aws_config_delivery_channel",
         "aws_config_configuration_recorder_status",
     ),
+    "access_analyzer": ("aws_accessanalyzer_analyzer",),
 }
 
 

@@ -412,13 +412,16 @@ FINDING_ALERT_SEVERITIES = ("LOW", "MEDIUM", "HIGH", "CRITICAL")
 #: The baseline's controls, each provided by this repository or the
 #: organization (``SecurityBaselineConfig``): the trail of management
 #: events, GuardDuty, the AWS Config recorder and delivery channel, Security
-#: Hub, the ``RDSOSMetrics`` log group (with the audit CMK), and the data
-#: events of the Terraform state buckets (docs/decisions.md D50).
+#: Hub, the ``RDSOSMetrics`` log group (with the audit CMK), the data
+#: events of the Terraform state buckets (docs/decisions.md D50), and IAM
+#: Access Analyzer's external access analyzer with the account as zone of
+#: trust (D66).
 BASELINE_CONTROLS = (
     "trail",
     "guardduty",
     "config_recorder",
     "security_hub",
+    "access_analyzer",
     "rds_os_metrics",
     "state_data_events",
 )
@@ -442,8 +445,10 @@ class SecurityBaselineConfig:
     fail on an account that has them, and a second trail bills management
     events twice). Left out: this repository (a missing control fails
     loudly at apply, a wrongly claimed one would be a silent PCI gap).
-    ``trail``, ``guardduty``, ``config_recorder``, ``security_hub``: the
-    same per control; None follows ``provided_by``.
+    ``trail``, ``guardduty``, ``config_recorder``, ``security_hub``,
+    ``access_analyzer`` (an external access analyzer, zone of trust the
+    account: its findings on role trust policies alert, D66): the same per
+    control; None follows ``provided_by``.
     ``rds_os_metrics`` (the ``RDSOSMetrics`` log group with the audit CMK)
     and ``state_data_events`` (object reads and writes of the Terraform
     state buckets, recorded by a trail of this repository): None means this
@@ -466,6 +471,7 @@ class SecurityBaselineConfig:
     guardduty: str | None = None
     config_recorder: str | None = None
     security_hub: str | None = None
+    access_analyzer: str | None = None
     rds_os_metrics: str | None = None
     state_data_events: str | None = None
     log_archive_destination_arn: str | None = None
