@@ -1,8 +1,8 @@
 """`make preflight ENV=<env>` (verify/preflight.py): a passing and a failing
 case per check, offline. moto where it implements the calls (STS, IAM, S3,
 CloudTrail, GuardDuty, AWS Config, Security Hub, CloudWatch Logs, ACM, EC2);
-botocore Stubber for RDS DescribeDBEngineVersions (moto lacks it) and for a
-refused state read. The environment is the example's production one
+botocore Stubber for RDS DescribeDBEngineVersions and IAM Access Analyzer
+ListAnalyzers (moto lacks both) and for a refused state read. The environment is the example's production one
 (tests/fixtures/example.py) in moto's account."""
 
 from __future__ import annotations
@@ -193,8 +193,33 @@ def _here(**controls):
     return _env(security_baseline=replace(base, **controls))
 
 
-def _baseline(env, caller=None):
-    return preflight.check_baseline_absent(ctx(env, caller or _person()))
+def _access_analyzer(env, analyzers: list[dict] | None = None, error: str | None = None):
+    """An IAM Access Analyzer client answering ListAnalyzers(type=ACCOUNT)
+    with ``analyzers`` (or ``error``), in the response shape of
+    https://docs.aws.amazon.com/access-analyzer/latest/APIReference/API_ListAnalyzers.html."""
+    client = boto3.client("accessanalyzer", region_name=env.region)
+    stub = Stubber(client)
+    if error:
+        stub.add_client_error("list_analyzers", error, http_status_code=403)
+    else:
+        stub.add_response("list_analyzers", {"analyzers": analyzers or []}, {"type": "ACCOUNT"})
+    stub.activate()
+    return client
+
+
+def _analyzer(name: str, region: str) -> dict:
+    return {
+        "arn": f"arn:aws:access-analyzer:{region}:{ACCOUNT}:analyzer/{name}",
+        "name": name,
+        "type": "ACCOUNT",
+        "createdAt": datetime(2024, 1, 1, tzinfo=UTC),
+        "status": "ACTIVE",
+    }
+
+
+def _baseline(env, caller=None, analyzers=None):
+    clients = {"accessanalyzer": _access_analyzer(env, analyzers)}
+    return preflight.check_baseline_absent(ctx(env, caller or _person(), clients))
 
 
 def test_an_empty_account_has_nothing_in_the_way(aws):
@@ -282,6 +307,55 @@ def _put_state(env, resources: list[dict]) -> None:
     )
 
 
+def test_an_account_analyzer_that_exists_already_fails_naming_its_field(aws):
+    env = _env()
+    results = _baseline(env, analyzers=[_analyzer("ConsoleAnalyzer-account", env.region)])
+    [failure] = [r for r in results if r.status == report.FAIL]
+    assert failure.subject.startswith("an IAM Access Analyzer external access analyzer")
+    assert f"arn:aws:access-analyzer:{env.region}:{ACCOUNT}:analyzer/ConsoleAnalyzer-account" in (
+        failure.message
+    )
+    assert "CreateAnalyzer fails" in failure.message
+    assert f"{env.name}.security_baseline.access_analyzer = 'provided_by_organization'" in (
+        failure.message
+    )
+    assert all(r.status == report.PASS for r in results if r is not failure)
+
+
+def test_an_analyzer_the_organization_provides_is_not_looked_for(aws):
+    env = _here(access_analyzer=PROVIDED_BY_ORGANIZATION)
+    results = _baseline(env, analyzers=[_analyzer("org-analyzer", env.region)])
+    assert set(statuses(results)) == {report.PASS}
+    assert len(results) == len(preflight.BASELINE_READS) - 1
+
+
+def test_the_baselines_own_analyzer_is_ours(aws):
+    env = _env()
+    _put_state(
+        env,
+        [
+            {
+                "mode": "managed",
+                "type": "aws_accessanalyzer_analyzer",
+                "name": "x",
+                "instances": [{"attributes": {"analyzer_name": f"{env.prefix}-external-access"}}],
+            }
+        ],
+    )
+    results = _baseline(env, analyzers=[_analyzer(f"{env.prefix}-external-access", env.region)])
+    assert set(statuses(results)) == {report.PASS}
+    [ours] = [r for r in results if r.subject.startswith("an IAM Access Analyzer")]
+    assert "this repository's baseline state" in ours.message
+
+
+def test_a_refused_analyzer_list_is_unreadable_not_a_pass(aws):
+    env = _env()
+    clients = {"accessanalyzer": _access_analyzer(env, error="AccessDeniedException")}
+    results = preflight.check_baseline_absent(ctx(env, _person(), clients))
+    [unread] = [r for r in results if r.status == report.UNREADABLE]
+    assert "accessanalyzer list_analyzers: AccessDeniedException" in unread.message
+
+
 def test_controls_in_the_baselines_own_state_are_ours(aws, monkeypatch):
     env = _env()
     monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
@@ -299,10 +373,11 @@ def test_controls_in_the_baselines_own_state_are_ours(aws, monkeypatch):
                 ("aws_config_delivery_channel", {"name": "default"}),
                 ("aws_securityhub_account", {"id": ACCOUNT}),
                 ("aws_cloudwatch_log_group", {"name": preflight.RDS_OS_METRICS}),
+                ("aws_accessanalyzer_analyzer", {"analyzer_name": f"{env.prefix}-external-access"}),
             )
         ],
     )
-    results = _baseline(env)
+    results = _baseline(env, analyzers=[_analyzer(f"{env.prefix}-external-access", env.region)])
     assert set(statuses(results)) == {report.PASS}
     assert all("this repository's baseline state" in r.message for r in results)
 

@@ -245,6 +245,16 @@ def _existing_rds_os_metrics(ctx: PreflightContext) -> list[str]:
     ]
 
 
+def _existing_analyzers(ctx: PreflightContext) -> list[str]:
+    # Every analyzer with the account as zone of trust (ListAnalyzers,
+    # https://docs.aws.amazon.com/access-analyzer/latest/APIReference/API_ListAnalyzers.html);
+    # outside the management and delegated administrator accounts there can
+    # be only one per region (IAM user guide, "Create an IAM Access Analyzer
+    # external access analyzer").
+    found = ctx.paginate("accessanalyzer", "list_analyzers", "analyzers", type="ACCOUNT")
+    return [a.get("arn", a.get("name", "?")) for a in found]
+
+
 #: control -> (what it is, the Terraform type that is it in the baseline's
 #: state, the read that finds one, the call that would fail or double up).
 BASELINE_READS: tuple[tuple[str, str, str, Callable[[PreflightContext], list[str]], str], ...] = (
@@ -282,6 +292,14 @@ BASELINE_READS: tuple[tuple[str, str, str, Callable[[PreflightContext], list[str
         "aws_securityhub_account",
         _existing_hub,
         "EnableSecurityHub fails: the account is already subscribed",
+    ),
+    (
+        "access_analyzer",
+        "an IAM Access Analyzer external access analyzer (zone of trust: the account)",
+        "aws_accessanalyzer_analyzer",
+        _existing_analyzers,
+        "CreateAnalyzer fails: one analyzer with the account as zone of trust per region "
+        "outside the organization's management and delegated administrator accounts",
     ),
     (
         "rds_os_metrics",
