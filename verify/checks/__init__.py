@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from verify.checks.alarms import check_alarms
+from verify.checks.backup import check_backups
 from verify.checks.baseline import check_baseline
 from verify.checks.data import check_access_logs, check_data_protection, check_parameter_groups
 from verify.checks.events import check_event_topics
@@ -32,6 +33,7 @@ CHECKS: tuple[tuple[str, Callable[[Context], list[Result]]], ...] = (
     ("event-topics", check_event_topics),
     ("access-logs", check_access_logs),
     ("db-parameters", check_parameter_groups),
+    ("backups", check_backups),
     ("endpoint-policies", check_endpoint_policies),
     ("data-protection", check_data_protection),
 )
