@@ -298,6 +298,19 @@ def access_analyzer_name(owner: EnvironmentConfig) -> str:
     return f"{owner.prefix}-external-access"
 
 
+def github_trusted_role_names(env: EnvironmentConfig) -> tuple[str, ...]:
+    """The roles of ``env`` whose trust names GitHub's OIDC provider: plan
+    and deploy (bootstrap stack), release (services stack). The baseline's
+    analyzer archives exactly their findings for that provider (D66)."""
+    return (env.plan_role, env.deploy_role, release_role_name(env))
+
+
+def github_trust_archive_rule_name(env: EnvironmentConfig) -> str:
+    """The archive rule of the baseline's analyzer that archives the findings
+    of ``github_trusted_role_names(env)`` for GitHub's provider (D66)."""
+    return f"{env.prefix}-github-oidc-roles"
+
+
 #: CodeDeploy's service role (AWSCodeDeployRoleForECSLimited) invokes only
 #: hook functions whose name starts with this (FIELD_NOTES §4).
 HOOK_FUNCTION_PREFIX = "CodeDeployHook_"

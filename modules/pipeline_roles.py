@@ -83,9 +83,9 @@ NO_PERMISSION_DATA_SOURCES = (
 #: logs:GetLogEvents/FilterLogEvents, ecr:GetDownloadUrlForLayer/BatchGetImage,
 #: ecr:GetAuthorizationToken, cloudtrail:LookupEvents, wafv2:GetSampledRequests.
 READ_ACTIONS: dict[str, tuple[str, ...]] = {
-    # The baseline's analyzer: GetAnalyzer returns its tags too
-    # (modules/plan_reads.py).
-    "access-analyzer": ("GetAnalyzer",),
+    # The baseline's analyzer (GetAnalyzer returns its tags too) and its
+    # archive rules (modules/plan_reads.py).
+    "access-analyzer": ("GetAnalyzer", "GetArchiveRule"),
     "application-autoscaling": ("Describe*", "ListTagsForResource"),
     # Vaults, plans, selections, locks, policies, restore testing: settings
     # only (no backup:StartRestoreJob, no recovery point contents).

@@ -105,6 +105,11 @@ PLAN_READS: dict[str, Reads] = {
     "aws_accessanalyzer_analyzer": _svc(
         "access-analyzer", "accessanalyzer", "analyzer", "GetAnalyzer"
     ),
+    # resourceArchiveRuleRead's findArchiveRuleByTwoPartKey calls
+    # GetArchiveRule; an archive rule has no tags (D66).
+    "aws_accessanalyzer_archive_rule": _svc(
+        "access-analyzer", "accessanalyzer", "archive_rule", "GetArchiveRule"
+    ),
     # Application Auto Scaling
     "aws_appautoscaling_policy": _svc(
         "application-autoscaling", "appautoscaling", "policy", "DescribeScalingPolicies"

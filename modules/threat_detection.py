@@ -32,18 +32,54 @@ GUARDDUTY_FEATURES: dict[str, dict[str, str]] = {
 }
 
 
+#: Most values one criterion of an archive rule's filter may hold (IAM
+#: Access Analyzer API reference, Criterion:
+#: https://docs.aws.amazon.com/access-analyzer/latest/APIReference/API_Criterion.html).
+MAX_CRITERION_VALUES = 20
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExpectedTrust:
+    """Trusts that are meant: the roles ``role_arns`` (exact ARNs, never a
+    pattern) assumable by the federated principal ``federated_principal``
+    (an identity provider's ARN). Their findings are archived by the rule
+    ``rule_name``; the same provider trusted by any other role, or another
+    principal trusted by these roles, still alerts (D66)."""
+
+    rule_name: str
+    role_arns: tuple[str, ...]
+    federated_principal: str
+
+    def __post_init__(self) -> None:
+        if not self.role_arns or len(self.role_arns) > MAX_CRITERION_VALUES:
+            raise ValueError(
+                f"ExpectedTrust {self.rule_name}: {len(self.role_arns)} role ARNs given; "
+                f"allowed: 1 to {MAX_CRITERION_VALUES} (one criterion of an archive rule)"
+            )
+        wild = [v for v in (*self.role_arns, self.federated_principal) if "*" in v or "?" in v]
+        if wild:
+            raise ValueError(
+                f"ExpectedTrust {self.rule_name}: {wild} given; allowed: exact ARNs only "
+                "(an archive rule's eq matches the value itself)"
+            )
+
+
 @dataclass(frozen=True, kw_only=True)
 class ThreatDetectionProps:
     """``guardduty``/``security_hub``: build each (False: the organization
     provides it, docs/decisions.md D50). ``access_analyzer_name``: an
     external access analyzer of that name with the account as its zone of
-    trust; left out: none (the organization provides it, D66)."""
+    trust; left out: none (the organization provides it, D66).
+    ``expected_trusts``: an archive rule of that analyzer for each (none
+    without the analyzer: an organization's analyzer is the organization's
+    to tune); left out: every finding stays active."""
 
     partition: str
     region: str
     guardduty: bool = True
     security_hub: bool = True
     access_analyzer_name: str | None = None
+    expected_trusts: tuple[ExpectedTrust, ...] = ()
 
 
 class ThreatDetection(Construct):
@@ -57,6 +93,7 @@ class ThreatDetection(Construct):
         self.features: dict[str, Any] = {}
         self.security_hub: Any = None
         self.access_analyzer: Any = None
+        self.archive_rules: dict[str, Any] = {}
         if props.guardduty:
             self._guardduty()
         if props.security_hub:
@@ -72,6 +109,32 @@ class ThreatDetection(Construct):
             self.access_analyzer = aws.accessanalyzer_analyzer.AccessanalyzerAnalyzer(
                 self, "access-analyzer", analyzer_name=props.access_analyzer_name, type="ACCOUNT"
             )
+            for trust in props.expected_trusts:
+                self.archive_rules[trust.rule_name] = self._archive_rule(trust)
+
+    def _archive_rule(self, trust: ExpectedTrust) -> Any:
+        """Archives a new or updated finding only when every criterion
+        matches (criteria are ANDed, the values of one criterion ORed): the
+        resource is one of the roles AND the federated principal is the
+        provider (filter keys ``resource`` and ``principal.Federated``, IAM
+        user guide, "IAM Access Analyzer filter keys",
+        https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-reference-filter-keys.html;
+        archive rules: https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-archive-rules.html).
+        Never the principal alone (a new role trusting the provider must
+        alert) nor the resource type alone."""
+        rule = aws.accessanalyzer_archive_rule
+        return rule.AccessanalyzerArchiveRule(
+            self,
+            f"expected-trust-{trust.rule_name}",
+            analyzer_name=self.access_analyzer.analyzer_name,
+            rule_name=trust.rule_name,
+            filter=[
+                rule.AccessanalyzerArchiveRuleFilter(criteria="resource", eq=list(trust.role_arns)),
+                rule.AccessanalyzerArchiveRuleFilter(
+                    criteria="principal.Federated", eq=[trust.federated_principal]
+                ),
+            ],
+        )
 
     def _guardduty(self) -> None:
         self.detector = aws.guardduty_detector.GuarddutyDetector(

@@ -21,6 +21,8 @@ from config.naming import (
     audit_bucket_name,
     card_data_findings_log_group,
     config_bucket_name,
+    github_trust_archive_rule_name,
+    github_trusted_role_names,
     key_policy_administrators,
     security_alerts_name,
 )
@@ -28,10 +30,11 @@ from framework import Construct
 from framework.aws import aws
 from modules.audit_trail import AuditTrail, AuditTrailProps
 from modules.config_recorder import ConfigRecorder, ConfigRecorderProps
+from modules.github_oidc import provider_arn
 from modules.kms import ManagedKey, ManagedKeyProps
 from modules.observability.data_protection import protect_card_data
 from modules.security_alerts import SecurityAlerts, SecurityAlertsProps
-from modules.threat_detection import ThreatDetection, ThreatDetectionProps
+from modules.threat_detection import ExpectedTrust, ThreatDetection, ThreatDetectionProps
 from stacks.base import PlatformStack
 
 #: One word: stack names are ``payment-<env>-<part>`` and environment names
@@ -51,10 +54,17 @@ class SecurityBaselineStack(PlatformStack):
     bucket of its own: it cannot deliver to Object Lock buckets), Security
     Hub, IAM Access Analyzer (D66) and ``RDSOSMetrics``; and alerts on tampering with them and on
     findings, always (D52). Each control attribute is None when its control is the
-    organization's."""
+    organization's. ``account_members``: every environment of the account,
+    any region (``config.model.account_environments``), whose pipeline
+    roles' GitHub trusts the analyzer archives (IAM roles are global, D66);
+    left out: ``members``."""
 
     def __init__(
-        self, scope: Construct, owner: EnvironmentConfig, members: Sequence[EnvironmentConfig]
+        self,
+        scope: Construct,
+        owner: EnvironmentConfig,
+        members: Sequence[EnvironmentConfig],
+        account_members: Sequence[EnvironmentConfig] = (),
     ) -> None:
         super().__init__(scope, owner, PART)
         baseline = owner.security_baseline
@@ -126,6 +136,7 @@ class SecurityBaselineStack(PlatformStack):
                     if baseline.provided_here("access_analyzer")
                     else None
                 ),
+                expected_trusts=self._github_trusts(account_members or members),
             ),
         )
         if rds_here:
@@ -170,6 +181,27 @@ class SecurityBaselineStack(PlatformStack):
             findings_log_group_name=card_data_findings_log_group(self.node.id),
             kms_key_arn=self.key.arn if self.key is not None else None,
             retention_days=retention_days,
+        )
+
+    def _github_trusts(
+        self, environments: Sequence[EnvironmentConfig]
+    ) -> tuple[ExpectedTrust, ...]:
+        """The pipeline's roles of each environment trust GitHub's OIDC
+        provider of the account on purpose (docs/ci.md, "Identities"): one
+        archive rule per environment, by those roles' ARNs and the provider
+        (D66). A bounded role the deploy role creates with that trust, or
+        another principal in these roles' trust, still alerts."""
+        github = provider_arn(self.partition, self.account_id)
+        return tuple(
+            ExpectedTrust(
+                rule_name=github_trust_archive_rule_name(env),
+                role_arns=tuple(
+                    f"arn:{self.partition}:iam::{self.account_id}:role/{name}"
+                    for name in github_trusted_role_names(env)
+                ),
+                federated_principal=github,
+            )
+            for env in environments
         )
 
     def _audit_key(self, owner: EnvironmentConfig, name: str, trail_arn: str | None) -> ManagedKey:

@@ -16,10 +16,12 @@ from config.model import (
     PROVIDED_BY_ORGANIZATION,
     THIS_REPOSITORY,
     SecurityBaselineConfig,
+    account_environments,
     baseline_owner,
 )
 from config.naming import access_analyzer_name
-from modules.threat_detection import PCI_DSS_STANDARD
+from modules.github_oidc import GITHUB_OIDC_HOST
+from modules.threat_detection import MAX_CRITERION_VALUES, PCI_DSS_STANDARD, ExpectedTrust
 from tests.conftest import CONFIGURED, stack
 from tests.fixtures.example import DEV, PROD, STAGING
 from tests.helpers import log_groups_but_findings
@@ -141,6 +143,150 @@ def test_an_account_zone_access_analyzer_where_this_repository_provides_it(
     assert "configuration" not in analyzer  # external access, not unused access
     [provider] = baseline.json["provider"]["aws"]
     assert provider["region"] == env.region
+
+
+def github_trusted_roles(stacks, env) -> set[str]:
+    """Names of the roles any stack of ``env`` creates whose trust policy
+    names GitHub's OIDC provider (a federated principal: the provider the
+    stack creates or looks up by URL, or its ARN spelled out)."""
+    names = set()
+    for name, synthesized in stacks.items():
+        if name.rsplit("-", 1)[0] != env.prefix:
+            continue
+        github = {
+            f"${{{prefix}aws_iam_openid_connect_provider.{key}.arn}}"
+            for prefix, found in (
+                ("", synthesized.resources("aws_iam_openid_connect_provider")),
+                ("data.", synthesized.data_sources("aws_iam_openid_connect_provider")),
+            )
+            for key, provider in found.items()
+            if provider["url"] == f"https://{GITHUB_OIDC_HOST}"
+        }
+        for role in synthesized.resources("aws_iam_role").values():
+            trust = json.loads(role["assume_role_policy"])
+            federated = [st.get("Principal", {}).get("Federated", "") for st in trust["Statement"]]
+            if any(
+                f in github or f.endswith(f":oidc-provider/{GITHUB_OIDC_HOST}") for f in federated
+            ):
+                names.add(role["name"])
+    return names
+
+
+def archives(rule: dict, finding: dict[str, str]) -> bool:
+    """Whether an archive rule archives ``finding`` (filter key -> value):
+    every criterion must match; ``eq`` one of its values, ``neq`` none,
+    ``contains`` a substring, ``exists`` the key's presence (IAM user guide,
+    "Archive rules" and "IAM Access Analyzer filter keys",
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-reference-filter-keys.html;
+    API reference, Criterion)."""
+    for criterion in rule["filter"]:
+        value = finding.get(criterion["criteria"])
+        if "eq" in criterion and value not in criterion["eq"]:
+            return False
+        if "neq" in criterion and value in criterion["neq"]:
+            return False
+        if "contains" in criterion and not (
+            value and any(c in value for c in criterion["contains"])
+        ):
+            return False
+        if "exists" in criterion and (value is not None) != (criterion["exists"] == "true"):
+            return False
+    return True
+
+
+def archive_rules_of(stacks, env) -> list[dict]:
+    return list(
+        stack(stacks, env.name, "baseline").resources("aws_accessanalyzer_archive_rule").values()
+    )
+
+
+@pytest.mark.parametrize("env_name", BASELINE_OWNERS)
+def test_archive_rules_name_exactly_the_pipeline_roles_and_githubs_provider(
+    stacks, environments, env_name
+):
+    """The intended trusts (plan, deploy and release roles of every
+    environment of the account, any region: roles are global) are archived
+    by resource AND federated principal, exact ARNs, never a wildcard; none
+    without this repository's analyzer (D66)."""
+    owner = environments[env_name]
+    rules = archive_rules_of(stacks, owner)
+    if not owner.security_baseline.provided_here("access_analyzer"):
+        assert rules == []
+        return
+    account = account_environments(owner, CONFIGURED)
+    assert len(rules) == len(account)
+    [analyzer_key] = stack(stacks, env_name, "baseline").resources("aws_accessanalyzer_analyzer")
+    named: set[str] = set()
+    for rule in rules:
+        assert rule["analyzer_name"] == (
+            f"${{aws_accessanalyzer_analyzer.{analyzer_key}.analyzer_name}}"
+        )
+        criteria = {c["criteria"]: c for c in rule["filter"]}
+        assert set(criteria) == {"resource", "principal.Federated"}
+        assert all(set(c) == {"criteria", "eq"} for c in rule["filter"])
+        [provider] = criteria["principal.Federated"]["eq"]
+        assert provider.endswith(f":oidc-provider/{GITHUB_OIDC_HOST}")
+        account_arn = provider.split(":oidc-provider/")[0]
+        for arn in criteria["resource"]["eq"]:
+            assert "*" not in arn and "?" not in arn
+            prefix, name = arn.split(":role/")
+            assert prefix == account_arn
+            named.add(name)
+    assert named == set().union(*(github_trusted_roles(stacks, e) for e in account))
+    assert len(named) == 3 * len(account)
+
+
+@pytest.mark.parametrize("env_name", BASELINE_OWNERS)
+def test_only_the_pipeline_roles_findings_for_githubs_provider_are_archived(
+    stacks, environments, env_name
+):
+    """Evaluated as Access Analyzer matches (all criteria): a bounded role
+    the deploy role creates trusting the same provider, a pipeline role
+    trusting another account or another identity provider, and a finding
+    of another type on the role's name all stay active and alert."""
+    owner = environments[env_name]
+    rules = archive_rules_of(stacks, owner)
+    if not rules:
+        pytest.skip("the organization provides the analyzer: no archive rule is this stack's")
+    provider = rules[0]["filter"][
+        [c["criteria"] for c in rules[0]["filter"]].index("principal.Federated")
+    ]["eq"][0]
+    account_arn = provider.split(":oidc-provider/")[0]
+    for env in account_environments(owner, CONFIGURED):
+        for name in github_trusted_roles(stacks, env):
+            role = f"{account_arn}:role/{name}"
+            meant = {"resource": role, "principal.Federated": provider}
+            assert sum(archives(rule, meant) for rule in rules) == 1, name
+            for other in (
+                {"resource": role, "principal.AWS": "111122223333"},
+                {"resource": role, "principal.Federated": f"{account_arn}:saml-provider/AWSSSO_x"},
+                {"resource": f"{account_arn}:role/{name}-bounded", "principal.Federated": provider},
+            ):
+                assert not any(archives(rule, other) for rule in rules), other
+        bounded = f"{account_arn}:role/{env.prefix}-payment-api-task"
+        assert not any(
+            archives(rule, {"resource": bounded, "principal.Federated": provider}) for rule in rules
+        )
+
+
+def test_an_expected_trust_takes_exact_arns_and_at_most_one_criterions_worth():
+    arn = "arn:aws:iam::111122223333:role/payment-dev-plan"
+    github = f"arn:aws:iam::111122223333:oidc-provider/{GITHUB_OIDC_HOST}"
+    with pytest.raises(ValueError, match="exact ARNs only"):
+        ExpectedTrust(
+            rule_name="r",
+            role_arns=("arn:aws:iam::111122223333:role/*",),
+            federated_principal=github,
+        )
+    with pytest.raises(ValueError, match="exact ARNs only"):
+        ExpectedTrust(rule_name="r", role_arns=(arn,), federated_principal="*")
+    with pytest.raises(ValueError, match=f"allowed: 1 to {MAX_CRITERION_VALUES}"):
+        ExpectedTrust(rule_name="r", role_arns=(), federated_principal=github)
+    with pytest.raises(ValueError, match=f"allowed: 1 to {MAX_CRITERION_VALUES}"):
+        ExpectedTrust(
+            rule_name="r", role_arns=(arn,) * (MAX_CRITERION_VALUES + 1), federated_principal=github
+        )
+    assert ExpectedTrust(rule_name="r", role_arns=(arn,), federated_principal=github).role_arns
 
 
 @pytest.mark.parametrize("env_name", BASELINE_OWNERS)
@@ -268,7 +414,7 @@ CONTROL_TYPES = {
         "aws_config_delivery_channel",
         "aws_config_configuration_recorder_status",
     ),
-    "access_analyzer": ("aws_accessanalyzer_analyzer",),
+    "access_analyzer": ("aws_accessanalyzer_analyzer", "aws_accessanalyzer_archive_rule"),
 }
 
 

@@ -283,7 +283,16 @@ def test_a_role_codedeploy_cannot_pass_fails(example_prod):
 # --- security baseline ------------------------------------------------------------
 
 
-def _baseline_stubs(env, *, recording=True, standard="READY", rds_login="ENABLED"):
+def _baseline_stubs(
+    env,
+    *,
+    recording=True,
+    standard="READY",
+    rds_login="ENABLED",
+    analyzer="ACTIVE",
+    role_findings=0,
+    findings_error=None,
+):
     cfg, cfg_stub = stubbed("config", env.region)
     gd, gd_stub = stubbed("guardduty", env.region)
     sh, sh_stub = stubbed("securityhub", env.region)
@@ -347,7 +356,55 @@ def _baseline_stubs(env, *, recording=True, standard="READY", rds_login="ENABLED
             ]
         },
     )
-    return {"config": cfg, "guardduty": gd, "securityhub": sh}, (cfg_stub, gd_stub, sh_stub)
+    aa, aa_stub = stubbed("accessanalyzer", env.region)
+    arn = f"arn:aws:access-analyzer:{env.region}:{ACCOUNT}:analyzer/x"
+    aa_stub.add_response(
+        "list_analyzers",
+        {
+            "analyzers": [
+                {
+                    "arn": arn,
+                    "name": naming.access_analyzer_name(env),
+                    "type": "ACCOUNT",
+                    "createdAt": datetime(2026, 1, 1, tzinfo=UTC),
+                    "status": analyzer,
+                }
+            ]
+            if analyzer
+            else []
+        },
+        {"type": "ACCOUNT"},
+    )
+    findings_params = {
+        "analyzerArn": arn,
+        "filter": {"status": {"eq": ["ACTIVE"]}, "resourceType": {"eq": ["AWS::IAM::Role"]}},
+    }
+    if findings_error:
+        aa_stub.add_client_error("list_findings_v2", findings_error, http_status_code=403)
+    else:
+        aa_stub.add_response(
+            "list_findings_v2",
+            {
+                "findings": [
+                    {
+                        "id": f"f{i}",
+                        "resource": f"arn:aws:iam::{ACCOUNT}:role/bounded-{i}",
+                        "resourceType": "AWS::IAM::Role",
+                        "resourceOwnerAccount": ACCOUNT,
+                        "createdAt": datetime(2026, 1, 1, tzinfo=UTC),
+                        "analyzedAt": datetime(2026, 1, 1, tzinfo=UTC),
+                        "updatedAt": datetime(2026, 1, 1, tzinfo=UTC),
+                        "status": "ACTIVE",
+                    }
+                    for i in range(role_findings)
+                ]
+            },
+            findings_params,
+        )
+    return (
+        {"config": cfg, "guardduty": gd, "securityhub": sh, "accessanalyzer": aa},
+        (cfg_stub, gd_stub, sh_stub, aa_stub),
+    )
 
 
 def _run_baseline(example_prod, *, logging=True, **broken):
@@ -370,7 +427,7 @@ def _run_baseline(example_prod, *, logging=True, **broken):
             if logging:
                 trail.start_logging(Name=res["name"])
         clients["cloudtrail"] = trail
-        with stubs[0], stubs[1], stubs[2]:
+        with stubs[0], stubs[1], stubs[2], stubs[3]:
             return baseline.check_baseline(context(example_prod, clients))
 
 
@@ -389,13 +446,67 @@ def test_baseline_passes_when_logging_recording_enabled_and_standard_ready(examp
         ({"recording": False}, "baseline.config", "not recording"),
         ({"rds_login": "DISABLED"}, "baseline.guardduty", "RDS_LOGIN_EVENTS DISABLED"),
         ({"standard": "INCOMPLETE"}, "baseline.securityhub", "found INCOMPLETE"),
+        ({"analyzer": None}, "baseline.access-analyzer", "expected ACTIVE, found none"),
+        ({"analyzer": "DISABLED"}, "baseline.access-analyzer", "found DISABLED"),
     ],
-    ids=["cloudtrail", "config", "guardduty", "securityhub"],
+    ids=[
+        "cloudtrail",
+        "config",
+        "guardduty",
+        "securityhub",
+        "analyzer-missing",
+        "analyzer-disabled",
+    ],
 )
 def test_baseline_failures_name_what_was_found(example_prod, broken, check, words):
     results = _run_baseline(example_prod, **broken)
     bad = [r for r in results if r.status == report.FAIL]
     assert [r.check for r in bad] == [check] and words in bad[0].message
+
+
+def test_a_missing_analyzer_names_the_setting_and_the_baseline_to_apply(example_prod):
+    env, synth = example_prod
+    if not env.security_baseline.provided_here("access_analyzer"):
+        pytest.skip("the example's production environment takes its analyzer from the organization")
+    [bad] = [r for r in _run_baseline(example_prod, analyzer=None) if r.status == report.FAIL]
+    assert "security_baseline.access_analyzer" in bad.message
+    assert f"apply {env.prefix}-baseline" in bad.message
+
+
+@pytest.mark.parametrize("count", [1, 5])
+def test_active_role_findings_fail_naming_at_most_three_roles(example_prod, count):
+    """An unarchived role finding is a role trusted outside the account that
+    no one decided on: the pipeline's own trusts are archived (D66)."""
+    results = _run_baseline(example_prod, role_findings=count)
+    [bad] = [r for r in results if r.status == report.FAIL]
+    assert bad.check == "baseline.access-analyzer" and bad.subject.startswith("role findings")
+    named = [i for i in range(count) if f"role/bounded-{i}" in bad.message]
+    assert named == list(range(min(count, baseline.NAMED_FINDINGS)))
+    assert f"found {count} on" in bad.message
+    assert (f"and {count - 3} more" in bad.message) is (count > 3)
+    # The analyzer itself is fine and says so.
+    assert any(r.check == "baseline.access-analyzer" and r.status == report.PASS for r in results)
+
+
+def test_a_refused_findings_read_is_unreadable_not_a_pass(example_prod):
+    results = _run_baseline(example_prod, findings_error="AccessDeniedException")
+    [unread] = [r for r in results if r.status == report.UNREADABLE]
+    assert unread.check == "baseline.access-analyzer"
+    assert "list_findings_v2" in unread.message and "AccessDeniedException" in unread.message
+    assert report.FAIL not in {r.status for r in results}
+
+
+def test_a_refused_analyzer_list_is_unreadable(example_prod):
+    env, synth = example_prod
+    aa, aa_stub = stubbed("accessanalyzer", env.region)
+    aa_stub.add_client_error("list_analyzers", "AccessDeniedException", http_status_code=403)
+    only = _provided_elsewhere(
+        env, "trail", "state_data_events", "config_recorder", "guardduty", "security_hub"
+    )
+    with aa_stub:
+        results = baseline.check_baseline(context((only, synth), {"accessanalyzer": aa}))
+    [unread] = [r for r in results if r.check == "baseline.access-analyzer"]
+    assert unread.status == report.UNREADABLE and "list_analyzers" in unread.message
 
 
 def _provided_elsewhere(env, *controls):

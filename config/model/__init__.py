@@ -70,6 +70,7 @@ from config.model.types import (
     ReleaseConfig,
     SecurityBaselineConfig,
     ServiceConfig,
+    account_environments,
     baseline_owner,
     override,
 )
@@ -141,6 +142,7 @@ __all__ = [
     "KEPT_UNLESS_PROVIDED",
     "SecurityBaselineConfig",
     "EnvironmentConfig",
+    "account_environments",
     "baseline_owner",
     "MAX_SCAN_WAIT_MINUTES",
     "ECS_DEPLOYMENT_CONFIGS",

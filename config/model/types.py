@@ -601,3 +601,13 @@ def baseline_owner(env: EnvironmentConfig, defined: Iterable[EnvironmentConfig])
     the owner does not depend on which environments are synthesized)."""
     sharing = [e for e in defined if e.account_scope == env.account_scope] or [env]
     return next((e for e in sharing if e.is_production), sharing[0]).name
+
+
+def account_environments(
+    env: EnvironmentConfig, defined: Iterable[EnvironmentConfig]
+) -> list[EnvironmentConfig]:
+    """Every environment in ``env``'s account, whatever its region (IAM
+    roles are global: an analyzer in one region reports the roles of every
+    environment of the account, D66). Without an account id the account is
+    unknown, so ``env`` is assumed to be alone in it (``account_scope``)."""
+    return [e for e in defined if env.account_id and e.account_id == env.account_id] or [env]

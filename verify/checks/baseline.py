@@ -1,4 +1,5 @@
-"""The account's security baseline: CloudTrail, AWS Config, GuardDuty, Security Hub.
+"""The account's security baseline: CloudTrail, AWS Config, GuardDuty, Security
+Hub, IAM Access Analyzer.
 
 Each control is checked only where configuration says this repository
 provides it (``security_baseline``, per control: D50); otherwise it is the
@@ -17,7 +18,10 @@ CONTROLS = {
     "baseline.config": "config_recorder",
     "baseline.guardduty": "guardduty",
     "baseline.securityhub": "security_hub",
+    "baseline.access-analyzer": "access_analyzer",
 }
+#: Role findings still active are named, at most this many.
+NAMED_FINDINGS = 3
 
 
 def _here(ctx: Context, control: str) -> bool:
@@ -59,6 +63,7 @@ def check_baseline(ctx: Context) -> list[Result]:
         ("baseline.config", _config),
         ("baseline.guardduty", _guardduty),
         ("baseline.securityhub", _securityhub),
+        ("baseline.access-analyzer", _access_analyzer),
     ):
         if check not in ours:
             continue
@@ -245,5 +250,73 @@ def _securityhub(ctx: Context, stack) -> list[Result]:
                 f"expected the standard READY, found {status or 'not enabled'}",
                 DOC,
             )
+        )
+    return results
+
+
+def _access_analyzer(ctx: Context, stack) -> list[Result]:
+    """The baseline's analyzer is ACTIVE (ListAnalyzers, type ACCOUNT:
+    https://docs.aws.amazon.com/access-analyzer/latest/APIReference/API_ListAnalyzers.html)
+    and holds no ACTIVE finding on an IAM role (ListFindingsV2, filter keys
+    ``status`` and ``resourceType``:
+    https://docs.aws.amazon.com/access-analyzer/latest/APIReference/API_ListFindingsV2.html,
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-reference-filter-keys.html):
+    the intended trusts are archived (D66), so an active one is a role
+    trusted outside the account that nobody has decided on."""
+    check = "baseline.access-analyzer"
+    found = {
+        a.get("name"): a
+        for a in ctx.paginate("accessanalyzer", "list_analyzers", "analyzers", type="ACCOUNT")
+    }
+    results = []
+    for res in stack.resources("aws_accessanalyzer_analyzer").values():
+        name = stack.substitute(res["analyzer_name"])
+        analyzer = found.get(name, {})
+        status = analyzer.get("status")
+        if status != "ACTIVE":
+            reason = (analyzer.get("statusReason") or {}).get("code")
+            results.append(
+                failed(
+                    check,
+                    f"analyzer {name}",
+                    f"expected ACTIVE, found {status or 'none'}"
+                    + (f" ({reason})" if reason else "")
+                    + f" (security_baseline.access_analyzer: apply {stack.name}, a person's "
+                    "apply, D42)",
+                    DOC,
+                )
+            )
+            continue
+        results.append(passed(check, f"analyzer {name}", "ACTIVE, zone of trust the account"))
+        subject = f"role findings of {name}"
+        try:
+            findings = ctx.paginate(
+                "accessanalyzer",
+                "list_findings_v2",
+                "findings",
+                analyzerArn=analyzer["arn"],
+                filter={"status": {"eq": ["ACTIVE"]}, "resourceType": {"eq": ["AWS::IAM::Role"]}},
+            )
+        except Unreadable as err:
+            results.append(unreadable(check, subject, str(err)))
+            continue
+        roles = sorted({f.get("resource", "?") for f in findings})
+        results.append(
+            failed(
+                check,
+                subject,
+                f"expected none active, found {len(findings)} on "
+                + ", ".join(roles[:NAMED_FINDINGS])
+                + (
+                    f" and {len(roles) - NAMED_FINDINGS} more"
+                    if len(roles) > NAMED_FINDINGS
+                    else ""
+                )
+                + ": a role trusted outside the account; remove the trust or archive the finding "
+                "(docs/decisions.md D66)",
+                DOC,
+            )
+            if findings
+            else passed(check, subject, "no active finding on an IAM role")
         )
     return results
