@@ -18,8 +18,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from config import EnvironmentConfig
-from config.naming import plan_environment, security_alert_patterns
-from config.pipeline_contract import BOUNDED_ROLE_WRITES
+from config.naming import alb_access_log_bucket_name, plan_environment, security_alert_patterns
+from config.pipeline_contract import (
+    ACCESS_LOG_BUCKET,
+    ANY_RESOURCE,
+    BOUNDED_ROLE_WRITES,
+    SIMULATED_ROLES,
+    verify_actions,
+)
 from framework import Construct
 from framework.aws import aws
 from modules import iam
@@ -491,6 +497,46 @@ def preflight_statements(env: EnvironmentConfig) -> list[dict]:
     ]
 
 
+def verify_statements(props: PipelineRolesProps) -> list[dict]:
+    """What ``make verify`` reads after the deploy job's apply
+    (``config.pipeline_contract.VERIFY_READS``, docs/verify.md
+    "Permissions"), one statement per resource scope, in every region (a
+    read; the security topic may live in the baseline owner's region).
+    ``Resource "*"``: CloudWatch GetMetricData takes no resource
+    (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/permissions-reference-cw.html),
+    nor do the listings (ListDetectors, ListAnalyzers, DescribeTrails,
+    DescribeVpcEndpoints, the Config status calls); the rest read the
+    configuration and status of what the stacks declare, as the plan
+    role's ``ReadConfiguration`` does on ``*``. Narrowed where it means
+    something: the simulator's policy sources (SimulatePrincipalPolicy
+    takes a role, user or group as its resource:
+    https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsidentityandaccessmanagementiam.html)
+    and the access-log bucket's listing (object keys; s3:ListBucket is
+    bucket-scoped:
+    https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html).
+    No Deny of ``deploy_statements`` names a read (tests/test_verify_permissions.py).
+    """
+    env = props.environment
+    account = f"arn:{props.partition}:iam::{props.account_id}"
+    scopes = {
+        ANY_RESOURCE: ("VerifyReads", "*"),
+        SIMULATED_ROLES: (
+            "VerifySimulatesTheEnvironmentsRoles",
+            sorted({f"{account}:role/{env.prefix}-*", f"{account}:role/{env.deploy_role}"}),
+        ),
+    }
+    if env.load_balancer.access_logs:
+        bucket = alb_access_log_bucket_name(env, props.account_id)
+        scopes[ACCESS_LOG_BUCKET] = (
+            "VerifyListsTheAccessLogBucket",
+            f"arn:{props.partition}:s3:::{bucket}",
+        )
+    return [
+        {"Sid": sid, "Effect": "Allow", "Action": list(verify_actions(scope)), "Resource": where}
+        for scope, (sid, where) in scopes.items()
+    ]
+
+
 def deploy_statements(props: PipelineRolesProps) -> list[dict]:
     """Manages every type the pipeline-applied stacks declare, in the
     environment's regions; IAM only on the environment's roles and only
@@ -543,6 +589,7 @@ def deploy_statements(props: PipelineRolesProps) -> list[dict]:
             "Resource": "*",
         },
         *preflight_statements(env),
+        *verify_statements(props),
         {
             "Sid": "ReadIam",
             "Effect": "Allow",

@@ -3,6 +3,8 @@ module: no test module imports another, tests/test_test_layout.py)."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from config import ConfigError, load_environments
@@ -56,3 +58,28 @@ def log_groups_but_findings(stack) -> dict[str, dict]:
     """The stack's log groups other than its card-data findings group."""
     groups = stack.resources("aws_cloudwatch_log_group")
     return {key: body for key, body in groups.items() if key != FINDINGS_GROUP}
+
+
+#: The partition as the synthesized bootstrap stack spells it.
+PARTITION = "${data.aws_partition.partition.partition}"
+
+
+def account_of(env) -> str:
+    """The account as the synthesized stacks spell it: the configured id,
+    else the caller identity's token."""
+    return env.account_id or "${data.aws_caller_identity.current.account_id}"
+
+
+def iam_arn(env, kind: str, name: str) -> str:
+    return f"arn:{PARTITION}:iam::{account_of(env)}:{kind}/{name}"
+
+
+def inline_policy(stack, key_part: str) -> list[dict]:
+    """The statements of the bootstrap stack's ``pipeline_<key_part>-policy``
+    (``plan`` or ``deploy``)."""
+    [found] = [
+        json.loads(p["policy"])["Statement"]
+        for key, p in stack.resources("aws_iam_role_policy").items()
+        if key.startswith(f"pipeline_{key_part}-policy")
+    ]
+    return found

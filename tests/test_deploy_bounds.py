@@ -23,26 +23,8 @@ from modules.pipeline_roles import (
     BASELINE_SERVICES,
     service_of,
 )
+from tests.helpers import PARTITION, account_of, iam_arn, inline_policy
 from verify.iam_eval import allowed, as_list
-
-PARTITION = "${data.aws_partition.partition.partition}"
-
-
-def account_of(env) -> str:
-    return env.account_id or "${data.aws_caller_identity.current.account_id}"
-
-
-def iam_arn(env, kind: str, name: str) -> str:
-    return f"arn:{PARTITION}:iam::{account_of(env)}:{kind}/{name}"
-
-
-def inline_policy(stack, key_part: str) -> list[dict]:
-    [found] = [
-        json.loads(p["policy"])["Statement"]
-        for key, p in stack.resources("aws_iam_role_policy").items()
-        if key.startswith(f"pipeline_{key_part}-policy")
-    ]
-    return found
 
 
 @pytest.fixture
