@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from fnmatch import fnmatchcase
 
 import pytest
@@ -385,3 +386,30 @@ def test_deploy_role_reads_exactly_the_configured_certificate_for_the_preflight(
     assert [(s["Action"], s["Resource"]) for s in acm] == [
         (["acm:DescribeCertificate"], env.load_balancer.certificate_arn)
     ]
+
+
+#: IAM quota: a role's inline policies together hold at most 10,240
+#: characters, whitespace not counted (IAM user guide, "IAM and AWS STS
+#: quotas": https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html).
+ROLE_INLINE_POLICY_CHARACTERS = 10_240
+
+
+def test_the_pipeline_roles_inline_policies_fit_iams_quota(stacks, environments, env_name):
+    """With the partition and a 12-digit account in place of their tokens:
+    the deploy role's policy grows with every verify read (D67)."""
+    env = environments[env_name]
+    bootstrap = stacks[f"{env.prefix}-bootstrap"]
+    policies = {
+        key: policy
+        for key, policy in bootstrap.resources("aws_iam_role_policy").items()
+        if key.startswith("pipeline_")
+    }
+    assert len(policies) == 2
+    for key, policy in policies.items():
+        text = json.dumps(json.loads(policy["policy"]), separators=(",", ":"))
+        text = text.replace("${data.aws_partition.partition.partition}", "aws-us-gov")
+        text = re.sub(r"\$\{data\.aws_caller_identity\.[^}]*\}", "123456789012", text)
+        # arn:aws-us-gov:kms:<region>:<account>:key/<uuid> is under 100.
+        text = re.sub(r"\$\{aws_kms_key\.[^}]*\.arn\}", "k" * 100, text)
+        assert not re.search(r"\$\{", text), f"{key}: a reference of unknown length"
+        assert len(text) <= ROLE_INLINE_POLICY_CHARACTERS, (key, len(text))
