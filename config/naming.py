@@ -59,6 +59,17 @@ def plan_environment(env: EnvironmentConfig) -> str | None:
     return f"{env.name}-plan" if env.is_production else None
 
 
+def key_configuration_readers(env: EnvironmentConfig) -> tuple[str, ...]:
+    """The roles every key policy of ``env`` lets read the key's
+    configuration (DescribeKey, GetKeyPolicy, GetKeyRotationStatus,
+    ListResourceTags; never its use): the plan role, whose plans refresh
+    every key (D57), and the deploy role, whose ``make verify`` step compares
+    every key's policy with the synthesized one (``policy.key``, D67). A KMS
+    key policy must allow a caller for any access, whatever its IAM policy
+    says (https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html)."""
+    return (env.plan_role, env.deploy_role)
+
+
 def github_environments(env: EnvironmentConfig) -> tuple[str, ...]:
     """Every GitHub environment whose subject a role of ``env`` trusts:
     deploy (``<env>``), release (``<env>-release``) and, for the production

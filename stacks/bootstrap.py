@@ -15,6 +15,7 @@ from config.naming import (
     audit_bucket_name,
     bucket_names,
     config_bucket_name,
+    key_configuration_readers,
     key_policy_administrators,
     release_role_name,
     state_access_log_bucket_name,
@@ -92,7 +93,7 @@ class StateBootstrapStack(LocalStateStack):
                 region=region,
                 administrator_role_names=env.access.key_administrator_role_names,
                 protected_role_names=key_policy_administrators(env),
-                reader_role_names=(env.plan_role,),
+                reader_role_names=key_configuration_readers(env),
                 # Terraform reads and writes state through S3 only.
                 via_services=("s3",),
                 provider=provider,

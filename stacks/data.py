@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from config import EnvironmentConfig
-from config.naming import backup_vault_name, key_policy_administrators, restore_testing_name
+from config.naming import (
+    backup_vault_name,
+    key_configuration_readers,
+    key_policy_administrators,
+    restore_testing_name,
+)
 from framework import Construct, TerraformOutput
 from modules.backup import DatabaseBackup, DatabaseBackupProps
 from modules.database import AuroraDatabase, AuroraDatabaseProps
@@ -82,7 +87,7 @@ class DataStack(PlatformStack):
                     env.deploy_role,
                 ),
                 protected_role_names=key_policy_administrators(env),
-                reader_role_names=(env.plan_role,),
+                reader_role_names=key_configuration_readers(env),
                 # AWS Backup encrypts; RDS re-encrypts the copied snapshots there.
                 via_services=("backup", "rds"),
                 provider=provider,

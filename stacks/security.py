@@ -8,6 +8,7 @@ from config import EnvironmentConfig
 from config.naming import (
     alarm_topic_name,
     execution_role_name,
+    key_configuration_readers,
     key_policy_administrators,
     release_guard_name,
     restore_validator_name,
@@ -91,7 +92,7 @@ class SecurityStack(PlatformStack):
             administrator_role_names=(*env.access.key_administrator_role_names, env.deploy_role),
             protected_role_names=key_policy_administrators(env),
             # Pull-request plans refresh the keys (modules/plan_reads.py).
-            reader_role_names=(env.plan_role,),
+            reader_role_names=key_configuration_readers(env),
         )
         alarm_topic = (
             f"arn:{self.partition}:sns:{env.region}:{self.account_id}:{alarm_topic_name(env)}"

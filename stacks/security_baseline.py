@@ -23,6 +23,7 @@ from config.naming import (
     config_bucket_name,
     github_trust_archive_rule_name,
     github_trusted_role_names,
+    key_configuration_readers,
     key_policy_administrators,
     security_alerts_name,
 )
@@ -170,7 +171,7 @@ class SecurityBaselineStack(PlatformStack):
                 emails=baseline.alert_emails,
                 administrator_role_names=owner.access.key_administrator_role_names,
                 protected_role_names=key_policy_administrators(owner),
-                reader_role_names=(owner.plan_role,),
+                reader_role_names=key_configuration_readers(owner),
             ),
         )
         if production:
@@ -232,7 +233,7 @@ class SecurityBaselineStack(PlatformStack):
                 region=owner.region,
                 administrator_role_names=owner.access.key_administrator_role_names,
                 protected_role_names=key_policy_administrators(owner),
-                reader_role_names=(owner.plan_role,),
+                reader_role_names=key_configuration_readers(owner),
                 # Readers of the bucket and AWS Config's deliveries go through S3.
                 via_services=("s3",),
                 allow_cloudwatch_logs=True,

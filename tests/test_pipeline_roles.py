@@ -24,6 +24,7 @@ from guardrails.cdktf_out import environment_of
 from guardrails.rules import RuleContext
 from guardrails.rules.registry import RULES, run_rules
 from modules.github_oidc import GITHUB_OIDC_HOST, STS_AUDIENCE
+from modules.kms import KEY_READER_ACTIONS
 from modules.pipeline_roles import (
     NO_PERMISSION_DATA_SOURCES,
     READ_ACTIONS,
@@ -110,10 +111,13 @@ def test_the_deploy_role_keeps_the_name_key_and_secret_policies_trust(stacks, en
         plan = env.pipeline.plan_role_name or f"payment-{env.name}-plan"
         assert role(stack, env.deploy_role)["name"] == deploy
         assert role(stack, env.plan_role)["name"] == plan
-        # The state key is a person's (bootstrap): the deploy role is not in
-        # its policy and uses it through S3 only (D49).
+        # The state key is a person's (bootstrap): the deploy role uses it
+        # through S3 only (D49); its policy names the deploy role only to let
+        # make verify read the key's configuration, never to use it (D67).
         key_policy = json.loads(find(stack, "aws_kms_key", "state-key/key")[1]["policy"])
-        assert f":role/{env.deploy_role}" not in json.dumps(key_policy)
+        naming = [s for s in key_policy["Statement"] if f":role/{env.deploy_role}" in json.dumps(s)]
+        assert [s["Sid"] for s in naming] == ["ConfigurationReaders"]
+        assert set(naming[0]["Action"]) == set(KEY_READER_ACTIONS)
 
 
 def test_each_environment_creates_the_provider_its_configuration_says(stacks, environments):
