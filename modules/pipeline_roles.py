@@ -23,7 +23,9 @@ from config.pipeline_contract import (
     ACCESS_LOG_BUCKET,
     ANY_RESOURCE,
     BOUNDED_ROLE_WRITES,
+    CERTIFICATE,
     SIMULATED_ROLES,
+    preflight_actions,
     verify_actions,
 )
 from framework import Construct
@@ -483,18 +485,34 @@ def plan_statements(props: PipelineRolesProps) -> list[dict]:
 
 def preflight_statements(env: EnvironmentConfig) -> list[dict]:
     """What the deploy workflow's preflight (verify/preflight.py) reads
-    beyond the stacks' own services: the load balancers' certificate
-    (ACM DescribeCertificate), which the stacks only name by ARN."""
-    if env.load_balancer.certificate_arn is None:
-        return []
-    return [
+    (``config.pipeline_contract.PREFLIGHT_READS``, the deploy role's rows),
+    in every region, as ``verify_statements``: the engine versions and the
+    Elastic IP quota and addresses on ``"*"`` (neither RDS
+    DescribeDBEngineVersions nor EC2's Describe calls take a resource:
+    https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonrds.html,
+    https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2.html),
+    and the load balancers' certificate, which the stacks only name by ARN
+    (ACM DescribeCertificate on that certificate alone:
+    https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscertificatemanager.html).
+    The person-only reads (the baseline's, IAM GetRole) are not granted here."""
+    statements = [
         {
-            "Sid": "PreflightReadsTheCertificate",
+            "Sid": "PreflightReads",
             "Effect": "Allow",
-            "Action": ["acm:DescribeCertificate"],
-            "Resource": env.load_balancer.certificate_arn,
+            "Action": list(preflight_actions(ANY_RESOURCE, deploy_role=True)),
+            "Resource": "*",
         }
     ]
+    if env.load_balancer.certificate_arn is not None:
+        statements.append(
+            {
+                "Sid": "PreflightReadsTheCertificate",
+                "Effect": "Allow",
+                "Action": list(preflight_actions(CERTIFICATE, deploy_role=True)),
+                "Resource": env.load_balancer.certificate_arn,
+            }
+        )
+    return statements
 
 
 def verify_statements(props: PipelineRolesProps) -> list[dict]:

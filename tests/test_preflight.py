@@ -20,6 +20,7 @@ from moto import mock_aws, settings
 
 from config.model import BASELINE_CONTROLS, PROVIDED_BY_ORGANIZATION, baseline_owner
 from config.naming import key_policy_administrators, state_key
+from config.pipeline_contract import PREFLIGHT_READS
 from tests.conftest import EXAMPLE, first_production
 from verify import preflight, report
 from verify.expected import Synthesized
@@ -595,6 +596,46 @@ def test_addresses_the_network_stack_holds_are_reused(aws):
     _allocate(env, env.nat_gateway_count, stack=f"{env.prefix}-network")
     _allocate(env, _quota(env) - env.nat_gateway_count)
     assert statuses(preflight.check_elastic_ips(ctx(env))) == [report.PASS]
+
+
+# --- the deploy role's reads ----------------------------------------------------------------
+
+
+def test_the_deploy_roles_run_makes_exactly_its_preflight_reads(aws):
+    """Every check run as the deploy role (with a certificate, so each read
+    is reached), every AWS call recorded: they are exactly the rows of
+    ``PREFLIGHT_READS`` marked ``deploy_role`` (config/pipeline_contract.py,
+    D67), the reads its policy grants; the baseline and key-administrator
+    reads stop before AWS."""
+    env = _env()
+    arn = _certificate(env, ["pay.example.com"])
+    env = _with_certificate(arn, ("pay.example.com",))
+    rds = boto3.client("rds", region_name=env.region)
+    stub = Stubber(rds)
+    stub.add_response(
+        "describe_db_engine_versions",
+        {"DBEngineVersions": [_version(env)]},
+        {"Engine": preflight.ENGINE, "EngineVersion": env.database.engine_version},
+    )
+    caller = f"arn:aws:sts::{ACCOUNT}:assumed-role/{env.deploy_role}/GitHubActions"
+    context = ctx(env, caller, {"rds": rds})
+    made = context.client
+    calls: set[tuple[str, str]] = set()
+
+    def recording(name, region=None):
+        client = made(name, region)
+
+        def record(model, **_):
+            calls.add((name, model.name))
+
+        client.meta.events.register_first("before-parameter-build", record)
+        return client
+
+    context.client = recording
+    with stub:
+        results = [r for _, check in preflight.CHECKS for r in check(context)]
+    assert report.UNREADABLE not in statuses(results), results
+    assert calls == {(r.client, r.operation) for r in PREFLIGHT_READS if r.deploy_role}
 
 
 # --- the command -------------------------------------------------------------------------------
