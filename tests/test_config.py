@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from config import ConfigError, load_environments, parse_selection
-from config.model import CustomScalingMetric, ReleaseConfig
+from config.model import CustomScalingMetric, ReleaseConfig, validate_environment
 from config.source import CONFIG_VARIABLE, configured_environments
 from tests.fixtures.example import DEV, ENVIRONMENTS, PROD, STAGING
 from tests.helpers import problems_of
@@ -314,6 +314,38 @@ def test_bad_configuration_is_refused_with_field_value_and_allowed(build, fragme
         else []
     )
     assert fragment in problems_of(env, *others)
+
+
+BOOL_CASES = [
+    (lambda v: replace_env(DEV, nat_gateway_count=v), "dev.nat_gateway_count: True", "use 1-3"),
+    (
+        lambda v: replace_service(DEV, spot_weight=v),
+        "dev.services.payment-api.spot_weight: True",
+        "use 1-1000",
+    ),
+    (
+        lambda v: replace_service(DEV, desired_count=v),
+        "dev.services.payment-api.desired_count: True",
+        "must be a positive integer",
+    ),
+    (
+        lambda v: replace_env(DEV, alarms=dataclasses.replace(DEV.alarms, db_connections=v)),
+        "dev.alarms.db_connections: True",
+        "must be positive",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "build, field_and_value, allowed",
+    BOOL_CASES,
+    ids=["range", "service-range", "positive-integer", "positive"],
+)
+def test_numeric_rules_refuse_a_bool_in_the_shared_line(build, field_and_value, allowed):
+    """True is an int to Python and 1 to a bare range check. Every plain
+    range or positivity rule refuses it with the family's one line, even
+    when the type check that runs first at load is bypassed."""
+    assert f"{field_and_value} is not allowed; {allowed}" in validate_environment(build(True))
 
 
 def test_listener_priorities_are_unique_per_load_balancer_only():

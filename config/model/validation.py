@@ -182,6 +182,28 @@ def _fmt(values: Iterable[object]) -> str:
     return ", ".join(str(v) for v in values)
 
 
+def _in_range(problems: list[str], where: str, value: object, low: float, high: float) -> bool:
+    """Whether ``value`` is a number (not a bool) within ``low``-``high``;
+    when it is not, appends the family's one line ``where: value is not
+    allowed; use low-high`` (every plain range check shares it, D68)."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and low <= value <= high
+    if not ok:
+        problems.append(f"{where}: {value!r} is not allowed; use {low}-{high}")
+    return ok
+
+
+def _positive(problems: list[str], where: str, value: object, *, integer: bool = False) -> bool:
+    """Whether ``value`` is a positive number (an int when ``integer``);
+    appends ``where: value is not allowed; must be positive`` (``must be a
+    positive integer``) when it is not."""
+    number = int if integer else (int, float)
+    ok = isinstance(value, number) and not isinstance(value, bool) and value > 0
+    if not ok:
+        what = "a positive integer" if integer else "positive"
+        problems.append(f"{where}: {value!r} is not allowed; must be {what}")
+    return ok
+
+
 #: Private address space: RFC 1918 and RFC 6598 (carrier-grade NAT).
 PRIVATE_IPV4_RANGES = tuple(
     ipaddress.IPv4Network(c)
@@ -222,9 +244,7 @@ def _service_problems(env: EnvironmentConfig, idx: int, svc: ServiceConfig) -> l
     elif svc.port == env.load_balancer.test_listener_port:
         p.append(f"{where}.port: {svc.port} collides with load_balancer.test_listener_port")
     for fname in ("cpu", "memory_mib", "desired_count", "min_count", "max_count"):
-        value = getattr(svc, fname)
-        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-            p.append(f"{where}.{fname}: {value!r} is not allowed; must be a positive integer")
+        _positive(p, f"{where}.{fname}", getattr(svc, fname), integer=True)
     if not p or all(".cpu" not in x and ".memory_mib" not in x for x in p):
         if svc.cpu not in FARGATE_SIZES:
             p.append(
@@ -283,19 +303,9 @@ def _service_problems(env: EnvironmentConfig, idx: int, svc: ServiceConfig) -> l
         )
     if not isinstance(svc.image_tag, str) or not IMAGE_TAG_PATTERN.match(svc.image_tag):
         p.append(f"{where}.image_tag: {svc.image_tag!r} is not a valid image tag or sha256 digest")
-    if (
-        not isinstance(svc.spot_weight, int)
-        or isinstance(svc.spot_weight, bool)
-        or not 1 <= svc.spot_weight <= 1000
-    ):
-        p.append(f"{where}.spot_weight: {svc.spot_weight!r} is not allowed; use 1-1000")
-    if (
-        not isinstance(svc.on_demand_base, int)
-        or isinstance(svc.on_demand_base, bool)
-        or not 0 <= svc.on_demand_base <= 100000
-    ):
-        p.append(f"{where}.on_demand_base: {svc.on_demand_base!r} is not allowed; use 0-100000")
-    elif svc.use_spot and env.is_production and svc.on_demand_base < 1:
+    _in_range(p, f"{where}.spot_weight", svc.spot_weight, 1, 1000)
+    base_ok = _in_range(p, f"{where}.on_demand_base", svc.on_demand_base, 0, 100000)
+    if base_ok and svc.use_spot and env.is_production and svc.on_demand_base < 1:
         p.append(
             f"{where}.on_demand_base: 0 is not allowed with use_spot in the production "
             "tier; keep at least one on-demand task (Spot can be reclaimed at once)"
@@ -315,14 +325,8 @@ def _service_problems(env: EnvironmentConfig, idx: int, svc: ServiceConfig) -> l
             "resolved version and every plan would differ)"
         )
     for fname in ("cpu_target_percent", "memory_target_percent"):
-        value = getattr(svc, fname)
-        if not isinstance(value, (int, float)) or not 10 <= value <= 95:
-            p.append(f"{where}.{fname}: {value!r} is not allowed; use 10-95")
-    if not isinstance(svc.requests_per_target, int) or svc.requests_per_target <= 0:
-        p.append(
-            f"{where}.requests_per_target: {svc.requests_per_target!r} is not "
-            "allowed; must be a positive integer"
-        )
+        _in_range(p, f"{where}.{fname}", getattr(svc, fname), 10, 95)
+    _positive(p, f"{where}.requests_per_target", svc.requests_per_target, integer=True)
     metric = svc.custom_metric
     if metric is not None:
         for fname in ("namespace", "name"):
@@ -336,11 +340,7 @@ def _service_problems(env: EnvironmentConfig, idx: int, svc: ServiceConfig) -> l
                     f"{where}.custom_metric.{fname}: {value!r} is not allowed; use "
                     "1-255 of A-Z a-z 0-9 _ . / # : - (namespaces may not start with AWS/)"
                 )
-        if not isinstance(metric.target_value, (int, float)) or metric.target_value <= 0:
-            p.append(
-                f"{where}.custom_metric.target_value: {metric.target_value!r} is not "
-                "allowed; must be positive"
-            )
+        _positive(p, f"{where}.custom_metric.target_value", metric.target_value)
         if metric.statistic not in ("Average", "Sum", "Maximum", "Minimum", "SampleCount"):
             p.append(
                 f"{where}.custom_metric.statistic: {metric.statistic!r} is not allowed; "
@@ -566,9 +566,7 @@ def _backup_problems(env: EnvironmentConfig) -> list[str]:
             f"{where}.restore_test_schedule: {b.restore_test_schedule!r} is not allowed; use "
             "an EventBridge cron(...) or rate(...) expression"
         )
-    hours = b.restore_test_validation_hours
-    if not isinstance(hours, int) or not 1 <= hours <= 168:
-        p.append(f"{where}.restore_test_validation_hours: {hours!r} is not allowed; use 1-168")
+    _in_range(p, f"{where}.restore_test_validation_hours", b.restore_test_validation_hours, 1, 168)
     retention = env.database.backup_retention_days
     if (
         isinstance(b.retention_days, int)
@@ -711,9 +709,8 @@ def validate_environment(env: EnvironmentConfig) -> list[str]:
         )
     if vpc is not None and not vpc.is_private:
         p.append(f"{n}.vpc_cidr: {env.vpc_cidr} is not a private (RFC 1918) range")
-    if not isinstance(env.nat_gateway_count, int) or not 1 <= env.nat_gateway_count <= 3:
-        p.append(f"{n}.nat_gateway_count: {env.nat_gateway_count!r} is not allowed; use 1-3")
-    elif env.is_production and env.nat_gateway_count != 3:
+    nat_ok = _in_range(p, f"{n}.nat_gateway_count", env.nat_gateway_count, 1, 3)
+    if nat_ok and env.is_production and env.nat_gateway_count != 3:
         p.append(
             f"{n}.nat_gateway_count: {env.nat_gateway_count} is not allowed in the production "
             "tier; it needs one NAT gateway per AZ (3)"
@@ -740,8 +737,7 @@ def validate_environment(env: EnvironmentConfig) -> list[str]:
         ("ecr_untagged_expiry_days", env.ecr_untagged_expiry_days, 1, 365),
         ("ecr_keep_released_images", env.ecr_keep_released_images, 1, 1000),
     ):
-        if not isinstance(value, int) or not low <= value <= high:
-            p.append(f"{n}.{label}: {value!r} is not allowed; use {low}-{high}")
+        _in_range(p, f"{n}.{label}", value, low, high)
 
     p += _database_problems(env)
     p += _load_balancer_problems(env)
@@ -853,18 +849,14 @@ def _database_problems(env: EnvironmentConfig) -> list[str]:
         p.append(
             f"{w}.engine_version: {db.engine_version!r} is not allowed; use MAJOR.MINOR, e.g. 16.6"
         )
-    if not isinstance(db.reader_count, int) or not 0 <= db.reader_count <= 2:
-        p.append(f"{w}.reader_count: {db.reader_count!r} is not allowed; use 0-2")
-    elif env.is_production and db.reader_count < 1:
+    readers_ok = _in_range(p, f"{w}.reader_count", db.reader_count, 0, 2)
+    if readers_ok and env.is_production and db.reader_count < 1:
         p.append(
             f"{w}.reader_count: 0 is not allowed in the production tier; multi-AZ needs "
             "at least one reader"
         )
-    if not isinstance(db.backup_retention_days, int) or not 1 <= db.backup_retention_days <= 35:
-        p.append(
-            f"{w}.backup_retention_days: {db.backup_retention_days!r} is not allowed; use 1-35"
-        )
-    elif env.is_production and db.backup_retention_days < 7:
+    retention_ok = _in_range(p, f"{w}.backup_retention_days", db.backup_retention_days, 1, 35)
+    if retention_ok and env.is_production and db.backup_retention_days < 7:
         p.append(
             f"{w}.backup_retention_days: {db.backup_retention_days} is not allowed "
             "in the production tier; use 7-35"
@@ -915,10 +907,7 @@ def _load_balancer_problems(env: EnvironmentConfig) -> list[str]:
                 f"{w}.domain_names[{idx}]: {name!r} is not allowed; give a lowercase DNS "
                 "name such as api.example.com (no wildcard: the name clients use)"
             )
-    if not isinstance(lb.test_listener_port, int) or not 1024 <= lb.test_listener_port <= 65535:
-        p.append(
-            f"{w}.test_listener_port: {lb.test_listener_port!r} is not allowed; use 1024-65535"
-        )
+    _in_range(p, f"{w}.test_listener_port", lb.test_listener_port, 1024, 65535)
     for idx, cidr in enumerate(lb.test_listener_cidrs):
         net = _cidr(p, f"{w}.test_listener_cidrs[{idx}]", cidr)
         if net is not None and net.prefixlen == 0:
@@ -939,18 +928,8 @@ def _load_balancer_problems(env: EnvironmentConfig) -> list[str]:
         for fname in ("deletion_protection", "access_logs", "waf"):
             if not getattr(lb, fname):
                 p.append(f"{w}.{fname}: False is not allowed in the production tier")
-    if not isinstance(lb.idle_timeout_seconds, int) or not 1 <= lb.idle_timeout_seconds <= 4000:
-        p.append(
-            f"{w}.idle_timeout_seconds: {lb.idle_timeout_seconds!r} is not allowed; use 1-4000"
-        )
-    if (
-        not isinstance(lb.deregistration_delay_seconds, int)
-        or not 0 <= lb.deregistration_delay_seconds <= 3600
-    ):
-        p.append(
-            f"{w}.deregistration_delay_seconds: {lb.deregistration_delay_seconds!r} "
-            "is not allowed; use 0-3600"
-        )
+    _in_range(p, f"{w}.idle_timeout_seconds", lb.idle_timeout_seconds, 1, 4000)
+    _in_range(p, f"{w}.deregistration_delay_seconds", lb.deregistration_delay_seconds, 0, 3600)
     return p
 
 
@@ -968,14 +947,7 @@ def _deployment_problems(env: EnvironmentConfig) -> list[str]:
             f"{w}.config_name: {d.config_name} is not allowed in the production tier; use a "
             "canary or linear configuration"
         )
-    if (
-        not isinstance(d.terminate_blue_after_minutes, int)
-        or not 0 <= d.terminate_blue_after_minutes <= 2880
-    ):
-        p.append(
-            f"{w}.terminate_blue_after_minutes: {d.terminate_blue_after_minutes!r} "
-            "is not allowed; use 0-2880"
-        )
+    _in_range(p, f"{w}.terminate_blue_after_minutes", d.terminate_blue_after_minutes, 0, 2880)
     if env.is_production and not d.rollback_on_alarm:
         p.append(f"{w}.rollback_on_alarm: False is not allowed in the production tier")
     wait = env.release.scan_wait_minutes
@@ -1038,14 +1010,9 @@ def _alarm_problems(env: EnvironmentConfig) -> list[str]:
         value = getattr(a, fname)
         if not isinstance(value, (int, float)) or not 0 < value <= 100:
             p.append(f"{w}.{fname}: {value!r} is not allowed; use a percentage in (0, 100]")
-    if not isinstance(a.p99_latency_seconds, (int, float)) or a.p99_latency_seconds <= 0:
-        p.append(
-            f"{w}.p99_latency_seconds: {a.p99_latency_seconds!r} is not allowed; must be positive"
-        )
-    if not isinstance(a.db_connections, int) or a.db_connections <= 0:
-        p.append(f"{w}.db_connections: {a.db_connections!r} is not allowed; must be positive")
-    if not isinstance(a.evaluation_periods, int) or not 1 <= a.evaluation_periods <= 10:
-        p.append(f"{w}.evaluation_periods: {a.evaluation_periods!r} is not allowed; use 1-10")
+    _positive(p, f"{w}.p99_latency_seconds", a.p99_latency_seconds)
+    _positive(p, f"{w}.db_connections", a.db_connections)
+    _in_range(p, f"{w}.evaluation_periods", a.evaluation_periods, 1, 10)
     if a.period_seconds not in (10, 30, 60, 300, 900, 3600):
         p.append(
             f"{w}.period_seconds: {a.period_seconds!r} is not allowed; allowed: "
