@@ -401,24 +401,30 @@ class World:
         )
 
     # --- CodeDeploy script -------------------------------------------------
-    def expect_group(self, *, cluster=None, service=None, platform="ECS"):
+    def expect_group(self, *, cluster=None, service=None, platform="ECS", alarms=None):
+        """GetDeploymentGroup of the target's group; with ``alarms`` (names),
+        the group rolls back on them (its ``alarmConfiguration``)."""
         t = self.target
+        info = {
+            "applicationName": t.codedeploy_application,
+            "deploymentGroupName": t.deployment_group,
+            "computePlatform": platform,
+            "deploymentConfigName": t.environment.deployment.config_name,
+            "ecsServices": [
+                {
+                    "clusterName": cluster or t.cluster,
+                    "serviceName": service or t.ecs_service,
+                }
+            ],
+        }
+        if alarms is not None:
+            info["alarmConfiguration"] = {
+                "enabled": True,
+                "alarms": [{"name": a} for a in alarms],
+            }
         self.cd_stub.add_response(
             "get_deployment_group",
-            {
-                "deploymentGroupInfo": {
-                    "applicationName": t.codedeploy_application,
-                    "deploymentGroupName": t.deployment_group,
-                    "computePlatform": platform,
-                    "deploymentConfigName": t.environment.deployment.config_name,
-                    "ecsServices": [
-                        {
-                            "clusterName": cluster or t.cluster,
-                            "serviceName": service or t.ecs_service,
-                        }
-                    ],
-                }
-            },
+            {"deploymentGroupInfo": info},
             {
                 "applicationName": t.codedeploy_application,
                 "deploymentGroupName": t.deployment_group,
@@ -473,11 +479,15 @@ class World:
         event=None,
         error=None,
         rollback=None,
+        **more,
     ):
+        """One poll: GetDeployment (with ``more`` deploymentInfo fields) and,
+        with ``green`` (its traffic weight), GetDeploymentTarget."""
         info = {
             "deploymentId": deployment_id,
             "status": status,
             "applicationName": self.target.codedeploy_application,
+            **more,
         }
         if error:
             info["errorInformation"] = {"code": error[0], "message": error[1]}

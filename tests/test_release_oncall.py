@@ -669,23 +669,6 @@ def _target_info(w: World, deployment_id: str, green: float):
     }
 
 
-def _group_with_alarms(w: World, alarms: list[str]):
-    t = w.target
-    w.cd_stub.add_response(
-        "get_deployment_group",
-        {
-            "deploymentGroupInfo": {
-                "applicationName": t.codedeploy_application,
-                "deploymentGroupName": t.deployment_group,
-                "computePlatform": "ECS",
-                "ecsServices": [{"clusterName": t.cluster, "serviceName": t.ecs_service}],
-                "alarmConfiguration": {"enabled": True, "alarms": [{"name": a} for a in alarms]},
-            }
-        },
-        {"applicationName": t.codedeploy_application, "deploymentGroupName": t.deployment_group},
-    )
-
-
 def _info(w: World, deployment_id: str, status="InProgress", **more) -> dict:
     """A GetDeployment answer of the world's group."""
     return {
@@ -718,7 +701,7 @@ def _deployment_info_revision(task_definition: str) -> dict:
 
 def test_status_shows_the_active_deployment_traffic_and_alarms(world):
     world.alarm("payment-dev-payment-api-5xx")
-    _group_with_alarms(world, ["payment-dev-payment-api-5xx", "payment-dev-gone"])
+    world.expect_group(alarms=["payment-dev-payment-api-5xx", "payment-dev-gone"])
     world.expect_no_active(["d-GREEN0001"])
     _get(
         world,
@@ -758,7 +741,7 @@ def test_status_without_describe_alarms_names_the_alarms_as_not_readable(world):
     "On-call commands"): the deployment is shown, the alarms by name, exit 0."""
     from botocore.stub import Stubber
 
-    _group_with_alarms(world, ["payment-dev-payment-api-target-5xx-rate"])
+    world.expect_group(alarms=["payment-dev-payment-api-target-5xx-rate"])
     world.expect_no_active(["d-GREEN0001"])
     _get(world, "d-GREEN0001")
     world.cd_stub.add_client_error("get_deployment_target", "DeploymentTargetDoesNotExistException")
@@ -777,7 +760,7 @@ def test_status_without_describe_alarms_names_the_alarms_as_not_readable(world):
 def test_status_refuses_on_other_describe_alarms_errors(world):
     from botocore.stub import Stubber
 
-    _group_with_alarms(world, ["payment-dev-payment-api-target-5xx-rate"])
+    world.expect_group(alarms=["payment-dev-payment-api-target-5xx-rate"])
     world.expect_no_active(["d-GREEN0001"])
     _get(world, "d-GREEN0001")
     world.cd_stub.add_client_error("get_deployment_target", "DeploymentTargetDoesNotExistException")
@@ -795,7 +778,7 @@ def test_status_reads_every_page_and_shows_the_newest(world):
     """ListDeployments' order is not documented: the newest of every page of
     the smallest window with deployments is shown, not the first page's."""
     t = world.target
-    _group_with_alarms(world, [])
+    world.expect_group(alarms=[])
     world.expect_no_active()
     group = {"applicationName": t.codedeploy_application, "deploymentGroupName": t.deployment_group}
     old = [f"d-OLD{i:06d}" for i in range(10)]
@@ -827,7 +810,7 @@ def test_status_reads_every_page_and_shows_the_newest(world):
 
 
 def test_status_of_a_deployment_of_another_group_is_refused(world):
-    _group_with_alarms(world, [])
+    world.expect_group(alarms=[])
     world.cd_stub.add_response(
         "get_deployment",
         {
@@ -860,7 +843,7 @@ def test_a_malformed_deployment_id_is_bad_input():
 
 
 def test_stop_stops_the_active_deployment_with_rollback(world):
-    _group_with_alarms(world, [])
+    world.expect_group(alarms=[])
     world.expect_no_active(["d-GREEN0001"])
     _get(world, "d-GREEN0001")
     world.cd_stub.add_response(
@@ -884,7 +867,7 @@ def test_stop_stops_the_active_deployment_with_rollback(world):
 def test_stop_never_stops_a_rollback(world, rollback):
     """The first active deployment is a rollback: stop refuses in one line,
     exit 3, naming the deployment it rolls back; StopDeployment is not sent."""
-    _group_with_alarms(world, [])
+    world.expect_group(alarms=[])
     world.expect_no_active(["d-ROLLBACK1"])
     _get(world, "d-ROLLBACK1", **rollback)
     code, out, err = _cli(world, command="stop")
@@ -909,7 +892,7 @@ def test_stop_with_outputs_naming_another_group_is_refused(world):
 
 
 def test_stop_without_an_active_deployment_is_refused(world):
-    _group_with_alarms(world, [])
+    world.expect_group(alarms=[])
     world.expect_no_active()
     code, out, err = _cli(world, command="stop")
     assert code == EXIT_REFUSED
@@ -918,7 +901,7 @@ def test_stop_without_an_active_deployment_is_refused(world):
 
 
 def test_status_of_a_rollback_offers_no_stop(world):
-    _group_with_alarms(world, [])
+    world.expect_group(alarms=[])
     world.expect_no_active(["d-ROLLBACK1"])
     _get(world, "d-ROLLBACK1", creator="codeDeployRollback")
     world.cd_stub.add_client_error("get_deployment_target", "DeploymentTargetDoesNotExistException")
@@ -939,7 +922,7 @@ def test_status_of_a_rollback_offers_no_stop(world):
     ],
 )
 def test_follow_follows_to_the_end_with_the_release_exit_codes(world, ending, code, first_line):
-    _group_with_alarms(world, [])
+    world.expect_group(alarms=[])
     _get(world, "d-GREEN0001")  # --deployment-id checked against the group
     world.expect_poll("InProgress", green=50)
     if ending == "Succeeded":
