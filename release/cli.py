@@ -239,7 +239,9 @@ def main(
         with _sigterm_raises():
             try:
                 if command == "follow":
-                    releaser = _follower(args, clients, out, sleep, clock)
+                    # Set before following, so an interruption names the deployment.
+                    releaser, deployment_id = _follower(args, clients, out, sleep, clock)
+                    releaser.follow(deployment_id)
                     return EXIT_OK
                 if command:
                     return _oncall(command, args, clients, out)
@@ -368,10 +370,10 @@ def _oncall(command: str, args, clients, out) -> int:
     return oncall.status() if command == "status" else oncall.stop()
 
 
-def _follower(args, clients, out, sleep, clock) -> Releaser:
-    """``follow``: the chosen deployment to its end, as the release follows
-    its own (exit 0, 1, 4, 5, 6). Returns the Releaser once it succeeded;
-    raises as the release does."""
+def _follower(args, clients, out, sleep, clock) -> tuple[Releaser, str]:
+    """``follow``: the Releaser that follows the chosen deployment to its end
+    as the release follows its own (``Releaser.follow``: exit 0, 1, 4, 5, 6),
+    and that deployment's id, after the group and deployment checks."""
     _positive(args, "poll_seconds", "timeout_minutes")
     target, clients, oncall = _oncall_setup(args, clients, out)
     options = ReleaseOptions(
@@ -389,8 +391,7 @@ def _follower(args, clients, out, sleep, clock) -> Releaser:
             f"{target.deployment_group} to follow; see the last one with "
             f"{oncall_command(target, 'status')}. Nothing was changed."
         )
-    releaser.follow(info["deploymentId"])
-    return releaser
+    return releaser, info["deploymentId"]
 
 
 def interrupted(releaser: Releaser | None) -> str:

@@ -34,6 +34,9 @@ import io
 import json
 import os
 import signal
+import subprocess
+import sys
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -64,6 +67,7 @@ from release.errors import (
 )
 from release.policy import is_trusted, policy_for
 from release.target import target_from_config
+from tests import release_child_stub
 from tests.conftest import EXAMPLE
 from tests.helpers import refusal_of
 from tests.release_world import (  # noqa: F401  (fixtures)
@@ -628,6 +632,106 @@ def test_ctrl_c_while_following_the_rollback_names_the_rollback(world):
         "deployment d-ROLLBACK1 (the rollback of this release's deployment d-GREEN0001) "
         "keeps running"
     ) in err
+
+
+def _child_following_a_rollback(tmp_path: Path, dev) -> subprocess.Popen:
+    """``python -m release follow`` of a rollback in a child process, its AWS
+    answers given by tests/release_child_stub.py; started, not yet signalled."""
+    t = target_from_config(dev, "payment-api")
+    group = {"applicationName": t.codedeploy_application, "deploymentGroupName": t.deployment_group}
+    answers = {
+        "codedeploy.GetDeploymentGroup": {
+            "deploymentGroupInfo": {
+                **group,
+                "computePlatform": "ECS",
+                "ecsServices": [{"clusterName": t.cluster, "serviceName": t.ecs_service}],
+            }
+        },
+        "codedeploy.GetDeployment": {
+            "deploymentInfo": {
+                **group,
+                "deploymentId": "d-ROLLBACK1",
+                "status": "InProgress",
+                "creator": "codeDeployRollback",
+                "rollbackInfo": {"rollbackTriggeringDeploymentId": "d-GREEN0001"},
+            }
+        },
+        "codedeploy.GetDeploymentTarget": _target_info_json(t, "d-ROLLBACK1", 10),
+    }
+    (tmp_path / "answers.json").write_text(json.dumps(answers))
+    (tmp_path / "sitecustomize.py").write_text(release_child_stub.sitecustomize())
+    env = {
+        **os.environ,
+        "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}",
+        release_child_stub.ANSWERS_VARIABLE: str(tmp_path / "answers.json"),
+    }
+    env.pop("RELEASE_DEBUG", None)
+    argv = ["follow", "--env", "dev", "--service", "payment-api"]
+    argv += ["--deployment-id", "d-ROLLBACK1", "--no-assume-role", "--poll-seconds", "60"]
+    return subprocess.Popen(
+        [sys.executable, "-m", "release", *argv],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _target_info_json(t, deployment_id: str, green: float) -> dict:
+    """GetDeploymentTarget's answer as JSON (no timestamps)."""
+    return {
+        "deploymentTarget": {
+            "deploymentTargetType": "ECSTarget",
+            "ecsTarget": {
+                "deploymentId": deployment_id,
+                "targetId": t.deployment_target_id,
+                "taskSetsInfo": [
+                    {"taskSetLabel": "Blue", "trafficWeight": 100.0 - green},
+                    {"taskSetLabel": "Green", "trafficWeight": green},
+                ],
+            },
+        }
+    }
+
+
+@pytest.mark.parametrize(
+    "signum, code",
+    [(signal.SIGINT, EXIT_SIGINT), (signal.SIGTERM, EXIT_SIGTERM)],
+    ids=["SIGINT", "SIGTERM"],
+)
+def test_a_signal_to_follow_of_a_rollback_exits_and_never_suggests_stop(
+    fake_aws_env, dev, tmp_path, signum, code
+):
+    """A real signal to a real ``python -m release follow`` process while it
+    waits between polls of a rollback: exit 130 (SIGINT) or 143 (SIGTERM),
+    one line that says to let the rollback finish, never a stop command."""
+    child = _child_following_a_rollback(tmp_path, dev)
+    watchdog = threading.Timer(60, child.kill)  # a hung child fails the test, not the run
+    watchdog.start()
+    try:
+        assert child.stdout is not None
+        first = child.stdout.readline()  # the first poll; then it sleeps 60 s
+        assert first.startswith("[00:00] d-ROLLBACK1 InProgress | traffic blue 90%"), first + (
+            child.stderr.read() if child.stderr else ""
+        )
+        child.send_signal(signum)
+        _, err = child.communicate(timeout=30)
+    finally:
+        watchdog.cancel()
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    name = signal.Signals(signum).name
+    assert child.returncode == code, err
+    assert err == (
+        f"interrupted ({name}): deployment d-ROLLBACK1 (a rollback) keeps running in "
+        "CodeDeploy; let it finish and follow it with `.venv/bin/python -m release follow "
+        "--env dev --service payment-api --deployment-id d-ROLLBACK1` (to its end, with the "
+        "release's exit codes) or `.venv/bin/python -m release status --env dev --service "
+        "payment-api --deployment-id d-ROLLBACK1`.\n"
+    )
+    assert "stop" not in err
 
 
 def test_ctrl_c_during_create_deployment_says_it_may_exist(world):
