@@ -22,6 +22,7 @@ from release.appspec import ImageRef, appspec_hooks, appspec_revision, build_app
 from release.aws_errors import ACCESS_DENIED_CODES, credential_problem, error_code, read_or_refuse
 from release.checks import CHECKS, Found, ReadCall
 from release.deployments import (
+    every_deployment,
     oncall_command,
     release_marker,
     rollback_of,
@@ -608,8 +609,9 @@ class Releaser:
     def _deployments_using(self, arn: str, *, recent: bool = False) -> tuple[list[str], list[str]]:
         """(deployments of the group that are this release's, all listed ones):
         the active ones, or with ``recent`` every one created in the last 15
-        minutes whatever its status (it may have failed already). Raises the
-        botocore error if CodeDeploy cannot be read."""
+        minutes whatever its status (it may have failed already), from every
+        page of the listing. Raises the botocore error if CodeDeploy cannot
+        be read."""
         from datetime import UTC, datetime, timedelta
 
         from release.checks import ACTIVE_DEPLOYMENT_STATUSES
@@ -623,7 +625,7 @@ class Releaser:
             params["createTimeRange"] = {"start": datetime.now(UTC) - timedelta(minutes=15)}
         else:
             params["includeOnlyStatuses"] = list(ACTIVE_DEPLOYMENT_STATUSES)
-        listed = self.clients.codedeploy.list_deployments(**params).get("deployments") or []
+        listed = every_deployment(self.clients.codedeploy.list_deployments, **params)
         mine = [
             d
             for d in listed

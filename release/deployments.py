@@ -1,14 +1,15 @@
 """What the release tool knows of a CodeDeploy deployment without asking
 AWS: the release marker in its description (how a release finds its own
 deployment again), whether it rolls another one back, and the commands
-on-call runs for it. Shared by the deployment, its checks and the on-call
-commands.
+on-call runs for it, and how every page of a ListDeployments answer is
+read. Shared by the deployment, its checks and the on-call commands.
 """
 
 from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from release_guard.handler import ROLLBACK_CREATOR
@@ -31,6 +32,20 @@ def rollback_of(info: dict) -> str | None:
     if info.get("creator") == ROLLBACK_CREATOR:
         return "an earlier deployment"
     return None
+
+
+def every_deployment(list_deployments: Callable[..., dict], **params) -> list[str]:
+    """The deployment ids of every page of ``list_deployments(**params)``
+    (CodeDeploy ListDeployments: an answer with ``nextToken`` has more pages;
+    https://boto3.amazonaws.com/v1/documentation/api/latest/reference/services/codedeploy/client/list_deployments.html)."""
+    ids: list[str] = []
+    while True:
+        page = list_deployments(**params)
+        ids += page.get("deployments") or []
+        token = page.get("nextToken")
+        if not token:
+            return ids
+        params = {**params, "nextToken": token}
 
 
 def release_marker(service: str, digest: str, nonce: str | None = None) -> str:

@@ -27,6 +27,7 @@ from release.deploy import (
     task_definition_of,
 )
 from release.deployments import (
+    every_deployment,
     marker_in,
     oncall_command,
     rollback_of,
@@ -142,20 +143,11 @@ class OnCall:
 
     def _all_ids(self, **params) -> list[str]:
         cd = self.clients.codedeploy
-        ids: list[str] = []
-        token = None
-        while True:
-            page = self._call(
-                "codedeploy.list_deployments",
-                cd.list_deployments,
-                **self._group(),
-                **params,
-                **({"nextToken": token} if token else {}),
-            )
-            ids += page.get("deployments") or []
-            token = page.get("nextToken")
-            if not token:
-                return ids
+        return every_deployment(
+            lambda **page: self._call("codedeploy.list_deployments", cd.list_deployments, **page),
+            **self._group(),
+            **params,
+        )
 
     def newest(self) -> dict | None:
         """The most recently created deployment of the group (every page of

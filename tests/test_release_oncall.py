@@ -1179,6 +1179,36 @@ def test_an_ambiguous_create_error_keeps_the_revision_and_lists_again(world, err
     assert world.clock.sleeps[:2] == [10, 20]
 
 
+def test_after_an_ambiguous_create_error_every_page_of_the_listing_is_read(world):
+    """ListDeployments answers in pages (``nextToken``, the boto3 reference in
+    the module docstring): the release's deployment on the second page of the
+    first listing is found and followed, with no second listing and no wait."""
+    _checks(world)
+    new_arn = _next_arn(world)
+    world.cd_stub.add_client_error("create_deployment", "InternalFailure", "?", 500)
+    group = {
+        "applicationName": world.target.codedeploy_application,
+        "deploymentGroupName": world.target.deployment_group,
+        "createTimeRange": ANY,
+    }
+    world.cd_stub.add_response(
+        "list_deployments", {"deployments": ["d-OTHER0001"], "nextToken": "page2"}, group
+    )
+    world.cd_stub.add_response(
+        "list_deployments", {"deployments": ["d-GREEN0001"]}, {**group, "nextToken": "page2"}
+    )
+    for deployment_id, arn in (("d-OTHER0001", world.first_arn), ("d-GREEN0001", new_arn)):
+        world.cd_stub.add_response(
+            "get_deployment",
+            _deployment_info(world, deployment_id, arn, status="Succeeded"),
+            {"deploymentId": deployment_id},
+        )
+    world.expect_poll("Succeeded", green=100)
+    assert world.releaser().run() == "d-GREEN0001"
+    assert world.revisions() == [world.first_arn, new_arn]
+    assert world.clock.sleeps == []
+
+
 def test_an_ambiguous_create_error_never_found_exits_4_keeping_the_revision(world):
     _checks(world)
     new_arn = _next_arn(world)
