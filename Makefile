@@ -1,16 +1,16 @@
 # Entry points (see README): `make synth` and `make test`; for the CDKTF CLI
-# `make cli`, `make bootstrap ENV=<env>`, `make deploy ENV=<env>` and
-# `make diff STACK=<stack>` (thin wrappers of the `npx cdktf ...` commands
+# `make cli`, `make bootstrap ENV=<env>`, `make baseline ENV=<env>`,
+# `make deploy ENV=<env>` and `make diff STACK=<stack>` (thin wrappers of the `npx cdktf ...` commands
 # in the README, which work as written after `make cli`).
 # `make plan ENV=<env>` plans an environment into plans/<env>/*.json for
 # tools/review/plan_review.py (docs/plan-review.md). `make preflight ENV=<env>` makes
-# the read-only calls bootstrap and deploy make before the CLI starts.
+# the read-only calls bootstrap, baseline and deploy make before the CLI starts.
 #
 # Everything installs what is missing first, nothing twice: pipenv, the
 # locked Python packages (.venv, from Pipfile.lock) and the pinned Node.js 22
 # that jsii uses (node_modules, the "dependencies" of package-lock.json).
 # The CDKTF CLI (~420 MB, the "devDependencies") is installed only by what
-# needs it: `make cli`, and so test, bootstrap, deploy and diff.
+# needs it: `make cli`, and so test, bootstrap, baseline, deploy and diff.
 
 PYTHON      ?= python3
 PIPENV_VERSION := 2026.10.3
@@ -47,7 +47,8 @@ ENV_STACKS   = $(foreach part,security network data services,payment-$(ENV)-$(pa
 # the goals given (order-only prerequisites), so also under make -j nothing
 # is installed before they pass.
 CHECKS_bootstrap := env-check terraform-check approval-check
-CHECKS_deploy    := env-check terraform-check approval-check
+CHECKS_deploy    := $(CHECKS_bootstrap)
+CHECKS_baseline  := $(CHECKS_bootstrap)
 CHECKS_diff      := stack-check terraform-check
 CHECKS_plan      := env-check
 CHECKS_verify    := env-check
@@ -147,19 +148,30 @@ terrain-check: setup
 # whether key policies admit it, the baseline controls to be created not
 # already there, the Aurora engine version, the certificate, the Elastic IP
 # quota. Each failure one line naming the configuration field; exit 1 and
-# bootstrap and deploy stop before the CLI starts (nothing applied).
+# bootstrap, baseline and deploy stop before the CLI starts (nothing applied).
 PREFLIGHT = .venv/bin/python -m verify.preflight --env $(ENV)
 
 preflight: $(CHECKS_preflight) setup
 	$(PREFLIGHT)
 
-bootstrap: $(CHECKS_bootstrap) cli
+# The preflight, then the CLI deploys the stacks given ($(1)).
+define PREFLIGHT_THEN_DEPLOY
 	$(PREFLIGHT)
-	npx cdktf deploy payment-$(ENV)-bootstrap $(CDKTF_ARGS)
+	npx cdktf deploy $(1) $(CDKTF_ARGS)
+endef
+
+bootstrap: $(CHECKS_bootstrap) cli
+	$(call PREFLIGHT_THEN_DEPLOY,payment-$(ENV)-bootstrap)
+
+# The account's security baseline (D35), a person's apply (D42). Only the
+# environment that owns its account and region's baseline has the stack:
+# env-check says which one does (tools/checks/check_env.py --baseline).
+.PHONY: baseline
+baseline: $(CHECKS_baseline) cli
+	$(call PREFLIGHT_THEN_DEPLOY,payment-$(ENV)-baseline)
 
 deploy: $(CHECKS_deploy) cli
-	$(PREFLIGHT)
-	npx cdktf deploy $(ENV_STACKS) $(CDKTF_ARGS)
+	$(call PREFLIGHT_THEN_DEPLOY,$(ENV_STACKS))
 
 diff: $(CHECKS_diff) cli
 	npx cdktf diff $(STACK) $(CDKTF_ARGS)
@@ -231,7 +243,7 @@ approval-check:
 # config/environments.py), checked with make's python3 before anything is
 # installed: config/ needs only the standard library (tools/checks/check_env.py).
 env-check: env-given python-check
-	@$(PYTHON) tools/checks/check_env.py "$(ENV)"
+	@$(PYTHON) tools/checks/check_env.py $(if $(filter baseline,$(MAKECMDGOALS)),--baseline) "$(ENV)"
 
 env-given:
 	@test -n "$(ENV)" || { echo "name the environment, e.g. make $(MAKECMDGOALS) ENV=dev" >&2; exit 2; }

@@ -645,3 +645,36 @@ def test_the_release_wrapper_runs_from_any_directory_through_its_shebang(tmp_pat
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("usage: .venv/bin/python -m release ")
     assert time.monotonic() - started < 10
+
+
+# ------------------------------------------------------------------ the first deployment
+
+
+def test_the_first_deployment_leads_with_make_targets_that_run_the_preflight():
+    """README "First deployment" opens with one make target per step, each
+    resolved like any documented make command, and each runs the preflight
+    before its ``npx cdktf deploy`` (the baseline's finds an organization's
+    controls before anything is applied: D50)."""
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("\n## First deployment")
+    section = readme[start : readme.index("\n## ", start + 1)]
+    first = next(c for c in commands_in(section, "README.md") if c.argv[0] in ("make", "npx"))
+    steps = [c for c in commands_in(section, "README.md") if c.argv[0] == "make"][:3]
+    assert first == steps[0]
+    assert [c.argv[1] for c in steps] == ["bootstrap", "baseline", "deploy"]
+    for command in steps:
+        assert classify(command).kind == "resolved", command.text
+        assert resolve(command) is None, command.text
+        env = next(a for a in command.argv if a.startswith("ENV=")).removeprefix("ENV=")
+        done = subprocess.run(
+            ["make", "-n", "--no-print-directory", *command.argv[1:]],
+            cwd=ROOT,
+            env=clean_environment(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        lines = done.stdout.splitlines()
+        preflight = lines.index(f".venv/bin/python -m verify.preflight --env {env}")
+        deploy = next(i for i, line in enumerate(lines) if line.startswith("npx cdktf deploy"))
+        assert preflight < deploy, (command.text, done.stdout)

@@ -24,6 +24,7 @@ import json
 import re
 from dataclasses import replace
 from fnmatch import fnmatchcase
+from pathlib import Path
 
 import pytest
 
@@ -104,8 +105,8 @@ def example_principal(env, pattern: str) -> str:
 
 
 def test_every_key_lets_whoever_applies_it_pass_the_lockout_check(stacks, environments):
-    """The deploy role, the break-glass role and every configured person
-    may PutKeyPolicy on every key (so CreateKey passes the lockout check)."""
+    """The break-glass role and every configured person may PutKeyPolicy on
+    every key (so CreateKey passes the lockout check)."""
     checked = 0
     for env, name, address, statements in keys_of(stacks, environments):
         for entry in key_policy_administrators(env):
@@ -157,6 +158,82 @@ def test_key_administrators_hold_exactly_the_listed_actions_and_no_use_or_grant(
             assert allowed(statements, "kms:EnableKeyRotation", principal)
             for action in USE_OR_GRANT:
                 assert not allowed(statements, action, principal), (name, address, role, action)
+
+
+# --- what the docs say about it --------------------------------------------
+
+DOCS_ROOT = Path(__file__).resolve().parent.parent
+#: The sentences of the docs that list who may change a key's policy: the
+#: document, then the words opening and closing the list.
+WHO_CHANGES_KEY_POLICIES = (
+    ("README.md", "Every key these stacks create lets only", "change its policy"),
+    ("docs/pci-responsibility.md", "A key policy change made by anyone but", "is denied"),
+)
+
+
+def role_fields(env) -> dict[str, tuple[str, ...]]:
+    """Each ``AccessConfig`` field that names roles of the account -> a
+    principal ARN per role it names (a pattern's as ``example_principal``)."""
+
+    def arn(name: str) -> str:
+        return f"arn:{PARTITION}:iam::{account_of(env)}:role/{name}"
+
+    access = env.access
+    return {
+        "deploy_role_name": (arn(env.deploy_role),),
+        "break_glass_role_name": (arn(access.break_glass_role_name),),
+        "key_administrator_role_names": tuple(map(arn, access.key_administrator_role_names)),
+        "key_policy_administrator_role_patterns": tuple(
+            example_principal(env, p) for p in access.key_policy_administrator_role_patterns
+        ),
+        "secret_administrator_role_names": tuple(map(arn, access.secret_administrator_role_names)),
+    }
+
+
+def who_may_change_key_policies(stacks, environments) -> tuple[set[str], set[str]]:
+    """(fields whose every role may PutKeyPolicy on every synthesized key,
+    fields none of whose roles may on any), read from the key policies."""
+    verdicts: dict[str, set[bool]] = {}
+    for env, _name, _address, statements in keys_of(stacks, environments):
+        for field, principals in role_fields(env).items():
+            for principal in principals:
+                verdicts.setdefault(field, set()).add(
+                    allowed(statements, "kms:PutKeyPolicy", principal)
+                )
+    assert all(len(v) == 1 for v in verdicts.values()), verdicts  # all or none: docs can say it
+    return (
+        {f for f, v in verdicts.items() if v == {True}},
+        {f for f, v in verdicts.items() if v == {False}},
+    )
+
+
+def listed_in(document: str, opening: str, closing: str) -> str:
+    text = " ".join((DOCS_ROOT / document).read_text().split())
+    start = text.index(opening) + len(opening)
+    return text[start : text.index(closing, start)]
+
+
+@pytest.mark.parametrize(("document", "opening", "closing"), WHO_CHANGES_KEY_POLICIES)
+def test_the_docs_name_exactly_who_the_key_policies_let_change_them(
+    stacks, environments, document, opening, closing
+):
+    """The docs list, by configuration field, the roles the synthesized key
+    policies admit to ``kms:PutKeyPolicy`` (D49: never the deploy role), and
+    the root user; a role the policies refuse is not named, in words
+    either."""
+    admitted, refused = who_may_change_key_policies(stacks, environments)
+    assert "deploy_role_name" in refused  # D49; were it admitted, the docs would say so
+    listed = listed_in(document, opening, closing)
+    named = {word.removeprefix("access.") for word in re.findall(r"`([\w.]+)`", listed)}
+    assert named & (admitted | refused) == admitted, (document, listed)
+    words = re.sub(r"`[^`]*`", "", listed).replace("-", " ")
+    for field in refused:
+        spoken = field.removesuffix("_names").removesuffix("_name").replace("_", " ")
+        assert spoken not in words, (document, field, listed)
+    assert "root user" in words
+    for env, _name, _address, statements in keys_of(stacks, environments):
+        root = f"arn:{PARTITION}:iam::{account_of(env)}:root"
+        assert allowed(statements, "kms:PutKeyPolicy", root)
 
 
 # --- configuration ----------------------------------------------------------

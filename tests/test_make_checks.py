@@ -1,4 +1,4 @@
-"""``make bootstrap|deploy|diff|plan`` check their arguments and terraform
+"""``make bootstrap|baseline|deploy|diff|plan`` check their arguments and terraform
 before anything is installed, each in one line (README, "First deployment").
 
 Each test runs make in a scratch project that holds only the Makefile, the
@@ -12,6 +12,7 @@ fails here at once instead of downloading ~420 MB.
 from __future__ import annotations
 
 import os
+import runpy
 import shutil
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from config.environments import ENVIRONMENTS as SHIPPED
+from config.model import baseline_owner
 from tests.cli_project import MAKE_VARIABLES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,6 +31,27 @@ INSTALL = "INSTALL STARTED"
 #: The configuration a fresh clone has (PAYMENT_CONFIG unset).
 ALLOWED = ", ".join(env.name for env in SHIPPED)
 DEFINED = SHIPPED[0].name
+#: An environment that has the account's baseline stack (make baseline's
+#: ENV), the first; None when the organization provides every control.
+OWNER = next(
+    (
+        e.name
+        for e in SHIPPED
+        if e.security_baseline.builds_anything and baseline_owner(e, SHIPPED) == e.name
+    ),
+    None,
+)
+
+
+def env_for(goal: str) -> str:
+    """A defined environment ``goal`` accepts: make baseline's must own a baseline."""
+    if goal != "baseline":
+        return DEFINED
+    if OWNER is None:
+        pytest.skip("the configuration builds no baseline stack: make baseline has no ENV")
+    return OWNER
+
+
 UNDEFINED = "no-such-environment"
 REFUSAL = f"environment: {UNDEFINED!r} is not defined; allowed: {ALLOWED}"
 NO_TERRAFORM = "terraform not found: 'terraform' is not on PATH."
@@ -103,28 +126,29 @@ def refused_before_installing(result: subprocess.CompletedProcess, project: Path
     return lines[0]
 
 
-@pytest.mark.parametrize("goal", ["bootstrap", "deploy", "plan", "preflight"])
+@pytest.mark.parametrize("goal", ["bootstrap", "baseline", "deploy", "plan", "preflight"])
 def test_an_environment_not_in_configuration_is_refused_before_any_install(project, goal):
     with_terraform(project)
     result = make(project, goal, f"ENV={UNDEFINED}")
     assert refused_before_installing(result, project) == REFUSAL
 
 
-@pytest.mark.parametrize("goal", ["bootstrap", "deploy", "plan", "preflight"])
+@pytest.mark.parametrize("goal", ["bootstrap", "baseline", "deploy", "plan", "preflight"])
 def test_a_missing_environment_is_named_before_any_install(project, goal):
     result = make(project, goal)
     line = refused_before_installing(result, project)
     assert line == f"name the environment, e.g. make {goal} ENV=dev"
 
 
-@pytest.mark.parametrize("goal", ["bootstrap", "deploy"])
+@pytest.mark.parametrize("goal", ["bootstrap", "baseline", "deploy"])
 def test_the_preflight_runs_before_the_cli(project, goal):
-    """bootstrap and deploy make the read-only preflight calls first; a
+    """bootstrap, baseline and deploy make the read-only preflight calls first; a
     failing preflight (exit 1) stops make before ``npx cdktf deploy``."""
     with_terraform(project)
-    result = make(project, "-n", goal, f"ENV={DEFINED}")
+    env = env_for(goal)
+    result = make(project, "-n", goal, f"ENV={env}")
     lines = result.stdout.splitlines()
-    preflight = lines.index(f".venv/bin/python -m verify.preflight --env {DEFINED}")
+    preflight = lines.index(f".venv/bin/python -m verify.preflight --env {env}")
     deploy = next(i for i, line in enumerate(lines) if line.startswith("npx cdktf deploy"))
     assert preflight < deploy, result.stdout
 
@@ -147,10 +171,9 @@ def test_the_configuration_payment_config_names_is_the_one_checked(project, tmp_
     assert line == f"environment: {UNDEFINED!r} is not defined; allowed: {DEFINED}"
 
 
-@pytest.mark.parametrize(
-    "args", [("bootstrap", f"ENV={DEFINED}"), ("deploy", f"ENV={DEFINED}"), ("diff", "STACK=x")]
-)
-def test_a_missing_terraform_is_named_before_any_install(project, args):
+@pytest.mark.parametrize("goal", ["bootstrap", "baseline", "deploy", "diff"])
+def test_a_missing_terraform_is_named_before_any_install(project, goal):
+    args = ("diff", "STACK=x") if goal == "diff" else (goal, f"ENV={env_for(goal)}")
     result = make(project, *args)
     assert refused_before_installing(result, project).startswith(NO_TERRAFORM)
 
@@ -161,10 +184,10 @@ def test_diff_names_a_missing_stack_before_any_install(project):
     assert line == "make diff: name one stack, e.g. make diff STACK=payment-dev-services"
 
 
-@pytest.mark.parametrize("goal", ["bootstrap", "deploy"])
+@pytest.mark.parametrize("goal", ["bootstrap", "baseline", "deploy"])
 def test_a_deploy_under_ci_without_auto_approve_stops_before_any_install(project, goal):
     with_terraform(project)
-    result = make(project, goal, f"ENV={DEFINED}", CI="true")
+    result = make(project, goal, f"ENV={env_for(goal)}", CI="true")
     line = refused_before_installing(result, project)
     assert line.startswith("CI=true is set and CDKTF_ARGS has no --auto-approve")
 
@@ -179,3 +202,65 @@ def test_when_the_checks_pass_the_install_follows(project, args):
     result = make(project, *args)
     assert result.returncode != 0
     assert f"{INSTALL}: python3 -m venv .tools" in result.stderr, result.stderr
+
+
+# --- make baseline: only the environment that has the account's baseline ----------
+
+#: Configurations built from the example (copied into the scratch project as
+#: example_config.py): two environments in one account, whose baseline is
+#: one stack (D35); one environment whose controls the organization provides.
+SHARED_ACCOUNT = """
+from dataclasses import replace
+from example_config import DEV, STAGING
+ENVIRONMENTS = (
+    replace(DEV, account_id="123456789012"),
+    replace(STAGING, account_id="123456789012", security_baseline=DEV.security_baseline,
+            pipeline=replace(STAGING.pipeline, creates_github_oidc_provider=False)),
+)
+"""
+ORGANIZATION_PROVIDES_ALL = """
+from dataclasses import replace
+from config.model import BASELINE_CONTROLS, PROVIDED_BY_ORGANIZATION
+from example_config import DEV
+ENVIRONMENTS = (
+    replace(DEV, security_baseline=replace(
+        DEV.security_baseline, **dict.fromkeys(BASELINE_CONTROLS, PROVIDED_BY_ORGANIZATION))),
+)
+"""
+
+
+def configuration(project: Path, monkeypatch, text: str) -> tuple[Path, tuple]:
+    """The file PAYMENT_CONFIG names and the environments it defines."""
+    shutil.copy2(ROOT / "tests" / "fixtures" / "example.py", project / "example_config.py")
+    path = project / "configured.py"
+    path.write_text(text)
+    monkeypatch.syspath_prepend(str(project))
+    return path, runpy.run_path(str(path))["ENVIRONMENTS"]
+
+
+def test_baseline_of_an_environment_that_does_not_own_it_names_the_owner(project, monkeypatch):
+    path, defined = configuration(project, monkeypatch, SHARED_ACCOUNT)
+    owner = baseline_owner(defined[0], defined)
+    (other,) = (env.name for env in defined if env.name != owner)
+    with_terraform(project)
+    result = make(project, "baseline", f"ENV={other}", PAYMENT_CONFIG=str(path))
+    line = refused_before_installing(result, project)
+    assert line.startswith(f"payment-{other}-baseline does not exist: the baseline of account ")
+    assert line.endswith(
+        f"is {owner}'s (the first production-tier environment there, else "
+        f"the first configured); run make baseline ENV={owner}"
+    )
+    owned = make(project, "baseline", f"ENV={owner}", PAYMENT_CONFIG=str(path))
+    assert f"{INSTALL}: python3 -m venv .tools" in owned.stderr, owned.stderr
+
+
+def test_baseline_the_organization_provides_entirely_is_refused(project, monkeypatch):
+    path, (env,) = configuration(project, monkeypatch, ORGANIZATION_PROVIDES_ALL)
+    assert not env.security_baseline.builds_anything
+    with_terraform(project)
+    result = make(project, "baseline", f"ENV={env.name}", PAYMENT_CONFIG=str(path))
+    line = refused_before_installing(result, project)
+    assert line == (
+        f"payment-{env.name}-baseline does not exist: {env.name}.security_baseline has every "
+        "control provided_by_organization, so there is nothing to deploy: skip this step"
+    )

@@ -332,17 +332,7 @@ def test_an_analyzer_the_organization_provides_is_not_looked_for(aws):
 
 def test_the_baselines_own_analyzer_is_ours(aws):
     env = _env()
-    _put_state(
-        env,
-        [
-            {
-                "mode": "managed",
-                "type": "aws_accessanalyzer_analyzer",
-                "name": "x",
-                "instances": [{"attributes": {"analyzer_name": f"{env.prefix}-external-access"}}],
-            }
-        ],
-    )
+    _put_state(env, _resources([_analyzer_state(env)]))
     results = _baseline(env, analyzers=[_analyzer(f"{env.prefix}-external-access", env.region)])
     assert set(statuses(results)) == {report.PASS}
     [ours] = [r for r in results if r.subject.startswith("an IAM Access Analyzer")]
@@ -357,30 +347,100 @@ def test_a_refused_analyzer_list_is_unreadable_not_a_pass(aws):
     assert "accessanalyzer list_analyzers: AccessDeniedException" in unread.message
 
 
+def _in_account(region: str) -> list[tuple[str, dict]]:
+    """(Terraform type, the identifying attribute the provider stores) of
+    each control the account holds, read back from moto: what the
+    baseline's state holds when the controls are its own."""
+    trails = boto3.client("cloudtrail").describe_trails()["trailList"]
+    return [
+        *(("aws_cloudtrail", {"arn": t["TrailARN"]}) for t in trails),
+        *(
+            ("aws_guardduty_detector", {"id": d})
+            for d in boto3.client("guardduty").list_detectors()["DetectorIds"]
+        ),
+        ("aws_config_configuration_recorder", {"name": "default"}),
+        ("aws_config_delivery_channel", {"name": "default"}),
+        ("aws_securityhub_account", {"arn": boto3.client("securityhub").describe_hub()["HubArn"]}),
+        ("aws_cloudwatch_log_group", {"name": preflight.RDS_OS_METRICS}),
+    ]
+
+
+def _resources(typed: list[tuple[str, dict]]) -> list[dict]:
+    return [
+        {"mode": "managed", "type": kind, "name": "x", "instances": [{"attributes": attributes}]}
+        for kind, attributes in typed
+    ]
+
+
+def _analyzer_state(env) -> tuple[str, dict]:
+    analyzer = _analyzer(f"{env.prefix}-external-access", env.region)
+    return "aws_accessanalyzer_analyzer", {"arn": analyzer["arn"]}
+
+
 def test_controls_in_the_baselines_own_state_are_ours(aws, monkeypatch):
     env = _env()
     monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
     boto3.setup_default_session(region_name=env.region)
     for control in CREATED:
         _create(control, env.region)
-    _put_state(
-        env,
-        [
-            {"mode": "managed", "type": t, "name": "x", "instances": [{"attributes": a}]}
-            for t, a in (
-                ("aws_cloudtrail", {"name": f"{env.prefix}-audit"}),
-                ("aws_guardduty_detector", {"id": "d"}),
-                ("aws_config_configuration_recorder", {"name": "default"}),
-                ("aws_config_delivery_channel", {"name": "default"}),
-                ("aws_securityhub_account", {"id": ACCOUNT}),
-                ("aws_cloudwatch_log_group", {"name": preflight.RDS_OS_METRICS}),
-                ("aws_accessanalyzer_analyzer", {"analyzer_name": f"{env.prefix}-external-access"}),
-            )
-        ],
-    )
+    _put_state(env, _resources([*_in_account(env.region), _analyzer_state(env)]))
     results = _baseline(env, analyzers=[_analyzer(f"{env.prefix}-external-access", env.region)])
     assert set(statuses(results)) == {report.PASS}
-    assert all("this repository's baseline state" in r.message for r in results)
+    assert all("this repository's baseline state: nothing to create" in r.message for r in results)
+
+
+def test_a_foreign_trail_beside_ours_fails_naming_its_field(aws, monkeypatch):
+    """The state holds our trail; a second, organization trail records the
+    region too: one line naming it, ours and the field."""
+    env = _env()
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
+    boto3.setup_default_session(region_name=env.region)
+    s3 = boto3.client("s3")
+    s3.create_bucket(
+        Bucket="our-audit", CreateBucketConfiguration={"LocationConstraint": env.region}
+    )
+    ours = boto3.client("cloudtrail").create_trail(
+        Name=f"{env.prefix}-audit", S3BucketName="our-audit", IsMultiRegionTrail=True
+    )["TrailARN"]
+    _put_state(env, _resources([("aws_cloudtrail", {"arn": ours})]))
+    _create("trail", env.region)
+    results = _baseline(env)
+    [failure] = [r for r in results if r.status == report.FAIL]
+    assert failure.subject == "a trail recording this region"
+    foreign = f"arn:aws:cloudtrail:{env.region}:{ACCOUNT}:trail/organization-trail"
+    assert failure.message.startswith(
+        f"{foreign} already exists beside this repository's {ours} and is not in this "
+        "repository's baseline state: a second trail bills every management event twice; "
+        f"set {env.name}.security_baseline.trail = 'provided_by_organization'"
+    )
+    assert "\n" not in failure.line()
+    assert all(r.status == report.PASS for r in results if r is not failure)
+
+
+def test_a_foreign_detector_where_the_state_holds_another_fails(aws, monkeypatch):
+    """The state's detector is gone and the account's is someone else's
+    (an organization enabled GuardDuty since): CreateDetector would fail."""
+    env = _env()
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
+    boto3.setup_default_session(region_name=env.region)
+    _put_state(env, _resources([("aws_guardduty_detector", {"id": "0" * 32})]))
+    _create("guardduty", env.region)
+    results = _baseline(env)
+    [failure] = [r for r in results if r.status == report.FAIL]
+    assert failure.subject == "a GuardDuty detector"
+    assert f"beside this repository's {'0' * 32}" in failure.message
+    assert f"{env.name}.security_baseline.guardduty = 'provided_by_organization'" in (
+        failure.message
+    )
+
+
+def test_ours_in_the_state_but_gone_from_the_account_passes(aws):
+    env = _env()
+    _put_state(env, _resources([("aws_guardduty_detector", {"id": "0" * 32})]))
+    results = _baseline(env)
+    [detector] = [r for r in results if r.subject == "a GuardDuty detector"]
+    assert detector.status == report.PASS
+    assert "not in the account: the baseline re-creates it" in detector.message
 
 
 def test_another_log_group_in_the_state_does_not_make_rdsosmetrics_ours(aws, monkeypatch):

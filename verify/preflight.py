@@ -255,56 +255,83 @@ def _existing_analyzers(ctx: PreflightContext) -> list[str]:
     return [a.get("arn", a.get("name", "?")) for a in found]
 
 
-#: control -> (what it is, the Terraform type that is it in the baseline's
-#: state, the read that finds one, the call that would fail or double up).
-BASELINE_READS: tuple[tuple[str, str, str, Callable[[PreflightContext], list[str]], str], ...] = (
-    (
+@dataclass(frozen=True)
+class BaselineRead:
+    """How one control of the baseline is looked for: ``control`` (its
+    ``security_baseline`` field), ``what`` it is, the Terraform type that is
+    it in the baseline's state and the ``state_attribute`` holding the
+    identifier ``find`` returns for each one in the account, and the
+    ``consequence`` of creating it beside another."""
+
+    control: str
+    what: str
+    state_type: str
+    state_attribute: str
+    find: Callable[[PreflightContext], list[str]]
+    consequence: str
+
+
+#: The attributes are the provider's (hashicorp/terraform-provider-aws, each
+#: resource's Read): the trail's and analyzer's ``arn`` (DescribeTrails
+#: ``TrailARN``, ListAnalyzers ``arn``), the detector's ``id`` (ListDetectors'
+#: ids), the recorder's, channel's and log group's ``name``, and the Security
+#: Hub account's ``arn``, ``arn:<partition>:securityhub:<region>:<account>:hub/default``
+#: (internal/service/securityhub/account.go ``accountHubARN``), DescribeHub's ``HubArn``.
+BASELINE_READS: tuple[BaselineRead, ...] = (
+    BaselineRead(
         "trail",
         "a trail recording this region",
         "aws_cloudtrail",
+        "arn",
         _existing_trails,
         "a second trail bills every management event twice",
     ),
-    (
+    BaselineRead(
         "guardduty",
         "a GuardDuty detector",
         "aws_guardduty_detector",
+        "id",
         _existing_detectors,
         "CreateDetector fails: one detector per account and region",
     ),
-    (
+    BaselineRead(
         "config_recorder",
         "an AWS Config recorder",
         "aws_config_configuration_recorder",
+        "name",
         _existing_recorders,
         "PutConfigurationRecorder fails: one customer-managed recorder per region",
     ),
-    (
+    BaselineRead(
         "config_recorder",
         "an AWS Config delivery channel",
         "aws_config_delivery_channel",
+        "name",
         _existing_channels,
         "PutDeliveryChannel fails: one delivery channel per region",
     ),
-    (
+    BaselineRead(
         "security_hub",
         "Security Hub",
         "aws_securityhub_account",
+        "arn",
         _existing_hub,
         "EnableSecurityHub fails: the account is already subscribed",
     ),
-    (
+    BaselineRead(
         "access_analyzer",
         "an IAM Access Analyzer external access analyzer (zone of trust: the account)",
         "aws_accessanalyzer_analyzer",
+        "arn",
         _existing_analyzers,
         "CreateAnalyzer fails: one analyzer with the account as zone of trust per region "
         "outside the organization's management and delegated administrator accounts",
     ),
-    (
+    BaselineRead(
         "rds_os_metrics",
         f"the {RDS_OS_METRICS} log group",
         "aws_cloudwatch_log_group",
+        "name",
         _existing_rds_os_metrics,
         "CreateLogGroup fails (RDS created it, without the CMK)",
     ),
@@ -313,15 +340,18 @@ BASELINE_READS: tuple[tuple[str, str, str, Callable[[PreflightContext], list[str
 
 def check_baseline_absent(ctx: PreflightContext) -> list[Result]:
     """Every control this repository is configured to create in the account
-    does not exist yet, unless the baseline's own state already holds it:
-    on an account an organization covers, the baseline apply would otherwise
-    fail halfway, after the locked audit bucket and a second trail exist
-    (FIELD_NOTES §10). The deploy role applies no baseline (D42, D49): not
-    its check."""
+    is either absent or the baseline's own: each one the account holds is
+    compared, by its identifier, with those the baseline's Terraform state
+    holds, so a foreign trail, detector or recorder is found also beside
+    ours. On an account an organization covers, the baseline apply would
+    otherwise fail halfway, after the locked audit bucket and a second trail
+    exist (FIELD_NOTES §10), or a second trail would bill every management
+    event twice. The deploy role applies no baseline (D42, D49): not its
+    check."""
     env, check = ctx.env, "preflight.baseline"
     subject = f"account {ctx.account} {ctx.region}"
     baseline = env.security_baseline
-    wanted = [row for row in BASELINE_READS if baseline.provided_here(row[0])]
+    wanted = [row for row in BASELINE_READS if baseline.provided_here(row.control)]
     if not wanted:
         return [
             not_applicable(
@@ -339,38 +369,43 @@ def check_baseline_absent(ctx: PreflightContext) -> list[Result]:
             )
         ]
     try:
-        ours = baseline_state(ctx)
+        state = baseline_state(ctx)
     except Unreadable as err:
         return [unreadable(check, subject, f"{err}: cannot tell ours from others")]
-    results = []
-    for control, what, state_type, find, consequence in wanted:
-        held = ours.get(state_type, [])
-        if state_type == "aws_cloudwatch_log_group":
-            held = [a for a in held if a.get("name") == RDS_OS_METRICS]
-        if held:
-            results.append(
-                passed(check, what, "in this repository's baseline state: nothing to create")
-            )
-            continue
-        try:
-            found = find(ctx)
-        except Unreadable as err:
-            results.append(unreadable(check, what, str(err)))
-            continue
-        if found:
-            results.append(
-                failed(
-                    check,
-                    what,
-                    f"{', '.join(found)} already exists and is not this repository's: "
-                    f"{consequence}; set {_field(env, control)} = 'provided_by_organization' "
-                    "(or import it into the baseline stack)",
-                    DOC,
-                )
-            )
-        else:
-            results.append(passed(check, what, "none yet: the baseline creates it"))
-    return results
+    return [_baseline_control(ctx, row, state) for row in wanted]
+
+
+def _baseline_control(ctx: PreflightContext, row: BaselineRead, state: dict) -> Result:
+    """One control: ours (in the baseline's state), none yet, or a foreign
+    one in the account, beside ours or not, in one line naming the field."""
+    check, field = "preflight.baseline", _field(ctx.env, row.control)
+    ours = [
+        a[row.state_attribute] for a in state.get(row.state_type, []) if a.get(row.state_attribute)
+    ]
+    try:
+        found = row.find(ctx)
+    except Unreadable as err:
+        return unreadable(check, row.what, str(err))
+    foreign = [f for f in found if f not in ours]
+    if foreign:
+        beside = f" beside this repository's {', '.join(ours)}" if ours else ""
+        return failed(
+            check,
+            row.what,
+            f"{', '.join(foreign)} already exists{beside} and is not in this repository's "
+            f"baseline state: {row.consequence}; set {field} = 'provided_by_organization' "
+            "(or import it into the baseline stack, or remove it)",
+            DOC,
+        )
+    if ours and found:
+        return passed(check, row.what, "in this repository's baseline state: nothing to create")
+    if ours:
+        return passed(
+            check,
+            row.what,
+            "in this repository's baseline state, not in the account: the baseline re-creates it",
+        )
+    return passed(check, row.what, "none yet: the baseline creates it")
 
 
 # --- what the stacks ask of AWS -----------------------------------------------------

@@ -266,8 +266,8 @@ class AccessConfig:
     environment's.
     """
 
-    #: Runs Terraform for this environment: may change key and secret
-    #: policies. None: ``payment-<env>-deploy`` (``EnvironmentConfig.deploy_role``;
+    #: Runs Terraform for this environment: may change secret policies,
+    #: never key policies (it creates no key, D49). None: ``payment-<env>-deploy`` (``EnvironmentConfig.deploy_role``;
     #: the release tool's trusted base registrations name the same role).
     deploy_role_name: str | None = None
     #: Administer keys (describe, tag, rotate, enable), never use them,
@@ -277,8 +277,8 @@ class AccessConfig:
     #: bootstrap and baseline stacks, a first apply of the others): IAM role
     #: path and name patterns (``*``, ``?`` allowed; the account is the
     #: environment's), matched against ``aws:PrincipalArn``. Key policies
-    #: let them, besides the deploy and break-glass roles and the root user,
-    #: change policies and delete keys: KMS refuses CreateKey and
+    #: let them, besides the break-glass role and the root user (never the
+    #: deploy role, D49), change policies and delete keys: KMS refuses CreateKey and
     #: PutKeyPolicy to a caller the new policy would lock out (D46). The
     #: default matches the Identity Center permission set
     #: ``PaymentPlatformAdministrator`` in any region (KEY_POLICY_ADMINISTRATOR_SSO).
