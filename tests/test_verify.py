@@ -293,6 +293,7 @@ def _baseline_stubs(
     analyzer="ACTIVE",
     role_findings=0,
     findings_error=None,
+    delivery=("Success", "Success"),
     fargate_agent="DISABLED",
     coverage=None,
 ):
@@ -317,8 +318,8 @@ def _baseline_stubs(
             "DeliveryChannelsStatus": [
                 {
                     "name": "d",
-                    "configHistoryDeliveryInfo": {"lastStatus": "Success"},
-                    "configSnapshotDeliveryInfo": {"lastStatus": "Success"},
+                    "configHistoryDeliveryInfo": {"lastStatus": delivery[0]},
+                    "configSnapshotDeliveryInfo": {"lastStatus": delivery[1]},
                 }
             ]
         },
@@ -426,7 +427,7 @@ def _baseline_stubs(
     )
 
 
-def _run_baseline(example_prod, *, logging=True, **broken):
+def _run_baseline(example_prod, *, logging=True, validation=True, **broken):
     env, synth = example_prod
     with mock_aws():
         clients, stubs = _baseline_stubs(env, **broken)
@@ -440,7 +441,7 @@ def _run_baseline(example_prod, *, logging=True, **broken):
             trail.create_trail(
                 Name=res["name"],
                 S3BucketName="trail-bucket",
-                EnableLogFileValidation=True,
+                EnableLogFileValidation=validation,
                 IsMultiRegionTrail=True,
             )
             if logging:
@@ -465,7 +466,10 @@ def test_baseline_passes_when_logging_recording_enabled_and_standard_ready(examp
     ("broken", "check", "words"),
     [
         ({"logging": False}, "baseline.cloudtrail", "IsLogging false"),
+        ({"validation": False}, "baseline.cloudtrail", "log file validation off"),
         ({"recording": False}, "baseline.config", "not recording"),
+        ({"delivery": ("Failure", "Success")}, "baseline.config", "found history Failure"),
+        ({"delivery": ("Success", "Failure")}, "baseline.config", "snapshot Failure"),
         ({"rds_login": "DISABLED"}, "baseline.guardduty", "RDS_LOGIN_EVENTS DISABLED"),
         ({"standard": "INCOMPLETE"}, "baseline.securityhub", "found INCOMPLETE"),
         ({"analyzer": None}, "baseline.access-analyzer", "expected ACTIVE, found none"),
@@ -473,7 +477,10 @@ def test_baseline_passes_when_logging_recording_enabled_and_standard_ready(examp
     ],
     ids=[
         "cloudtrail",
+        "cloudtrail-validation",
         "config",
+        "config-history-delivery",
+        "config-snapshot-delivery",
         "guardduty",
         "securityhub",
         "analyzer-missing",
