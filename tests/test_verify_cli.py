@@ -10,6 +10,7 @@ import pytest
 from moto import mock_aws
 
 from tests.conftest import ENVIRONMENTS
+from tests.release_example import use_the_example
 from verify import report
 from verify.cli import run
 
@@ -106,3 +107,24 @@ def test_skip_leaves_a_group_out(synth_outdir, fake_aws, environments, monkeypat
         ran = run(argv, session=session, out=io.StringIO())
     assert skipped == report.EXIT_OK and out.getvalue().startswith(f"{env.name}: 0 pass")
     assert ran != report.EXIT_OK  # the group does run without --skip
+
+
+def test_skipping_iam_boundary_where_a_boundary_is_configured_fails_saying_why(
+    example_synth_outdir, example_prod, fake_aws, monkeypatch
+):
+    """Where a boundary is configured, skipping its proof is a failure (#29):
+    one FAIL line, exit 1, while --only alone (another group) stays silent."""
+    env, _ = example_prod
+    use_the_example(monkeypatch)
+    if env.account_id:
+        monkeypatch.setenv("MOTO_ACCOUNT_ID", env.account_id)
+    argv = ["--env", env.name, "--outdir", str(example_synth_outdir[0]), "--only", "iam"]
+    skipped, only = io.StringIO(), io.StringIO()
+    with mock_aws():
+        session = boto3.Session(region_name=env.region)
+        code = run([*argv, "--skip", "iam-boundary"], session=session, out=skipped)
+        run(argv, session=session, out=only)
+    [line] = [x for x in skipped.getvalue().splitlines() if "iam.boundary" in x]
+    assert line.startswith("FAIL") and "--skip iam-boundary" in line and "D49" in line
+    assert code == report.EXIT_FAILED
+    assert "iam.boundary" not in only.getvalue()
