@@ -238,7 +238,9 @@ def ecs_clusters(ctx: Context) -> list[str]:
     names = set()
     for part in STACK_PARTS:
         stack = ctx.synth.stack(part)
-        for res in (stack.resources("aws_ecs_cluster") if stack else {}).values():
+        if stack is None:
+            continue
+        for res in stack.resources("aws_ecs_cluster").values():
             names.add(stack.substitute(str(res["name"])))
     return sorted(names)
 
