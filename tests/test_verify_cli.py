@@ -1,4 +1,4 @@
-"""`python -m verify`: exit codes, one line per problem, the evidence files."""
+"""`.venv/bin/python -m verify`: exit codes, one line per problem, the evidence files."""
 
 from __future__ import annotations
 
@@ -23,6 +23,13 @@ def test_unknown_environment_is_bad_input_in_one_line(capsys):
     assert run(["--env", "no-such-env"]) == report.EXIT_INPUT
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "'no-such-env' is not defined" in err
+
+
+def test_usage_names_the_command_as_run_with_the_projects_python(capsys):
+    """Its messages name the command as the docs run it (D41), not a bare
+    ``python`` that has no boto3."""
+    assert run(["--no-such-option"]) == report.EXIT_INPUT
+    assert capsys.readouterr().err.startswith(".venv/bin/python -m verify: ")
 
 
 def test_missing_synthesis_is_bad_input_naming_make_synth(tmp_path, capsys):

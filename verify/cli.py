@@ -29,7 +29,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python -m verify", description=__doc__)
+    p = _Parser(prog=".venv/bin/python -m verify", description=__doc__)
     p.add_argument("--env", required=True, help="environment name in the configuration")
     p.add_argument(
         "--outdir",
