@@ -8,6 +8,7 @@ reads them from cdktf.out."""
 
 from __future__ import annotations
 
+import copy
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -292,6 +293,9 @@ def _baseline_stubs(
     analyzer="ACTIVE",
     role_findings=0,
     findings_error=None,
+    delivery=("Success", "Success"),
+    fargate_agent="DISABLED",
+    coverage=None,
 ):
     cfg, cfg_stub = stubbed("config", env.region)
     gd, gd_stub = stubbed("guardduty", env.region)
@@ -314,8 +318,8 @@ def _baseline_stubs(
             "DeliveryChannelsStatus": [
                 {
                     "name": "d",
-                    "configHistoryDeliveryInfo": {"lastStatus": "Success"},
-                    "configSnapshotDeliveryInfo": {"lastStatus": "Success"},
+                    "configHistoryDeliveryInfo": {"lastStatus": delivery[0]},
+                    "configSnapshotDeliveryInfo": {"lastStatus": delivery[1]},
                 }
             ]
         },
@@ -332,17 +336,33 @@ def _baseline_stubs(
                     "Name": "RUNTIME_MONITORING",
                     "Status": "ENABLED",
                     "AdditionalConfiguration": [
-                        {"Name": n, "Status": "DISABLED"}
-                        for n in (
-                            "EKS_ADDON_MANAGEMENT",
-                            "ECS_FARGATE_AGENT_MANAGEMENT",
-                            "EC2_AGENT_MANAGEMENT",
-                        )
+                        {"Name": "EKS_ADDON_MANAGEMENT", "Status": "DISABLED"},
+                        {"Name": "ECS_FARGATE_AGENT_MANAGEMENT", "Status": fargate_agent},
+                        {"Name": "EC2_AGENT_MANAGEMENT", "Status": "DISABLED"},
                     ],
                 },
             ],
         },
     )
+    if coverage is not None:
+        gd_stub.add_response(
+            "list_coverage",
+            {"Resources": coverage},
+            {
+                "DetectorId": "det1",
+                # Only ECS clusters, only this environment's (CoverageFilterCriterion:
+                # https://docs.aws.amazon.com/guardduty/latest/APIReference/API_CoverageFilterCriterion.html).
+                "FilterCriteria": {
+                    "FilterCriterion": [
+                        {"CriterionKey": "RESOURCE_TYPE", "FilterCondition": {"Equals": ["ECS"]}},
+                        {
+                            "CriterionKey": "ECS_CLUSTER_NAME",
+                            "FilterCondition": {"Equals": [naming.cluster_name(env)]},
+                        },
+                    ]
+                },
+            },
+        )
     sh_stub.add_response(
         "get_enabled_standards",
         {
@@ -407,7 +427,7 @@ def _baseline_stubs(
     )
 
 
-def _run_baseline(example_prod, *, logging=True, **broken):
+def _run_baseline(example_prod, *, logging=True, validation=True, **broken):
     env, synth = example_prod
     with mock_aws():
         clients, stubs = _baseline_stubs(env, **broken)
@@ -421,14 +441,17 @@ def _run_baseline(example_prod, *, logging=True, **broken):
             trail.create_trail(
                 Name=res["name"],
                 S3BucketName="trail-bucket",
-                EnableLogFileValidation=True,
+                EnableLogFileValidation=validation,
                 IsMultiRegionTrail=True,
             )
             if logging:
                 trail.start_logging(Name=res["name"])
         clients["cloudtrail"] = trail
         with stubs[0], stubs[1], stubs[2], stubs[3]:
-            return baseline.check_baseline(context(example_prod, clients))
+            results = baseline.check_baseline(context(example_prod, clients))
+            if broken.get("coverage") is not None:
+                stubs[1].assert_no_pending_responses()  # ListCoverage was called
+            return results
 
 
 def test_baseline_passes_when_logging_recording_enabled_and_standard_ready(example_prod):
@@ -443,7 +466,10 @@ def test_baseline_passes_when_logging_recording_enabled_and_standard_ready(examp
     ("broken", "check", "words"),
     [
         ({"logging": False}, "baseline.cloudtrail", "IsLogging false"),
+        ({"validation": False}, "baseline.cloudtrail", "log file validation off"),
         ({"recording": False}, "baseline.config", "not recording"),
+        ({"delivery": ("Failure", "Success")}, "baseline.config", "found history Failure"),
+        ({"delivery": ("Success", "Failure")}, "baseline.config", "snapshot Failure"),
         ({"rds_login": "DISABLED"}, "baseline.guardduty", "RDS_LOGIN_EVENTS DISABLED"),
         ({"standard": "INCOMPLETE"}, "baseline.securityhub", "found INCOMPLETE"),
         ({"analyzer": None}, "baseline.access-analyzer", "expected ACTIVE, found none"),
@@ -451,7 +477,10 @@ def test_baseline_passes_when_logging_recording_enabled_and_standard_ready(examp
     ],
     ids=[
         "cloudtrail",
+        "cloudtrail-validation",
         "config",
+        "config-history-delivery",
+        "config-snapshot-delivery",
         "guardduty",
         "securityhub",
         "analyzer-missing",
@@ -462,6 +491,100 @@ def test_baseline_failures_name_what_was_found(example_prod, broken, check, word
     results = _run_baseline(example_prod, **broken)
     bad = [r for r in results if r.status == report.FAIL]
     assert [r.check for r in bad] == [check] and words in bad[0].message
+
+
+@pytest.fixture(scope="module")
+def example_prod_fargate_agent(example_prod):
+    """The example's production environment with GuardDuty's Fargate agent
+    ENABLED in its synthesized baseline (the module keeps it DISABLED until
+    its path is opened, D43): what ``baseline.guardduty-ecs`` checks then."""
+    env, synth = example_prod
+    synth = copy.deepcopy(synth)
+    stack = next(s for n, s in synth.stacks.items() if n.endswith("-baseline"))
+    turned_on = 0
+    for res in stack.resources("aws_guardduty_detector_feature").values():
+        for conf in res.get("additional_configuration", []):
+            if conf["name"] == "ECS_FARGATE_AGENT_MANAGEMENT":
+                conf["status"] = "ENABLED"
+                turned_on += 1
+    assert turned_on == 1
+    return env, synth
+
+
+def _coverage(env, cluster, status="HEALTHY", issue=None, fargate_issues=()):
+    """One ListCoverage resource of an ECS cluster (CoverageResource,
+    CoverageEcsClusterDetails, FargateDetails:
+    https://docs.aws.amazon.com/guardduty/latest/APIReference/API_CoverageResource.html,
+    https://docs.aws.amazon.com/guardduty/latest/APIReference/API_FargateDetails.html)."""
+    item = {
+        "ResourceId": f"arn:aws:ecs:{env.region}:{ACCOUNT}:cluster/{cluster}",
+        "DetectorId": "det1",
+        "AccountId": ACCOUNT,
+        "ResourceDetails": {
+            "ResourceType": "ECS",
+            "EcsClusterDetails": {
+                "ClusterName": cluster,
+                "FargateDetails": {
+                    "Issues": list(fargate_issues),
+                    "ManagementType": "AUTO_MANAGED",
+                },
+            },
+        },
+        "CoverageStatus": status,
+    }
+    return item | ({"Issue": issue} if issue else {})
+
+
+def _ecs_coverage(example_prod_fargate_agent, coverage):
+    env, _ = example_prod_fargate_agent
+    results = _run_baseline(example_prod_fargate_agent, fargate_agent="ENABLED", coverage=coverage)
+    assert "baseline.guardduty" in {r.check for r in results if r.status == report.PASS}
+    return [r for r in results if r.check == "baseline.guardduty-ecs"]
+
+
+def test_ecs_coverage_of_the_environments_cluster_healthy_passes(example_prod_fargate_agent):
+    env, _ = example_prod_fargate_agent
+    cluster = naming.cluster_name(env)
+    [ecs] = _ecs_coverage(example_prod_fargate_agent, [_coverage(env, cluster)])
+    assert ecs.status == report.PASS and ecs.subject == f"ECS cluster {cluster}"
+
+
+def test_unhealthy_ecs_coverage_fails_naming_the_cluster_and_the_issue(example_prod_fargate_agent):
+    env, _ = example_prod_fargate_agent
+    cluster = naming.cluster_name(env)
+    unhealthy = _coverage(
+        env,
+        cluster,
+        status="UNHEALTHY",
+        issue="Agent not reporting",
+        fargate_issues=["ECR pull of the GuardDuty agent failed"],
+    )
+    [ecs] = _ecs_coverage(example_prod_fargate_agent, [unhealthy])
+    assert ecs.status == report.FAIL and cluster in ecs.subject and cluster in ecs.message
+    assert "found UNHEALTHY" in ecs.message
+    assert "Agent not reporting" in ecs.message
+    assert "ECR pull of the GuardDuty agent failed" in ecs.message
+    assert "gdu-assess-coverage-ecs" in ecs.doc
+
+
+def test_a_cluster_missing_from_ecs_coverage_fails(example_prod_fargate_agent):
+    """Another cluster's healthy coverage does not stand in for this
+    environment's: only tasks started after the agent was enabled are covered."""
+    env, _ = example_prod_fargate_agent
+    cluster = naming.cluster_name(env)
+    [ecs] = _ecs_coverage(example_prod_fargate_agent, [_coverage(env, f"{cluster}-other")])
+    assert ecs.status == report.FAIL and cluster in ecs.subject
+    assert "GuardDuty's runtime coverage" in ecs.message and "found none" in ecs.message
+
+
+def test_ecs_coverage_with_the_fargate_agent_off_is_not_this_stacks(example_prod):
+    """The shipped detector keeps the Fargate agent DISABLED (D43): nothing
+    to cover, so no ListCoverage call (the stub would fail one)."""
+    if not example_prod[0].security_baseline.provided_here("guardduty"):
+        pytest.skip("the example's production environment takes GuardDuty from the organization")
+    results = _run_baseline(example_prod)
+    [ecs] = [r for r in results if r.check == "baseline.guardduty-ecs"]
+    assert ecs.status == report.NOT_APPLICABLE and "Fargate agent is DISABLED" in ecs.message
 
 
 def test_a_missing_analyzer_names_the_setting_and_the_baseline_to_apply(example_prod):

@@ -1,4 +1,4 @@
-"""`python -m verify`: exit codes, one line per problem, the evidence files."""
+"""`.venv/bin/python -m verify`: exit codes, one line per problem, the evidence files."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 from moto import mock_aws
 
 from tests.conftest import ENVIRONMENTS
+from tests.release_example import use_the_example
 from verify import report
 from verify.cli import run
 
@@ -22,6 +23,13 @@ def test_unknown_environment_is_bad_input_in_one_line(capsys):
     assert run(["--env", "no-such-env"]) == report.EXIT_INPUT
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "'no-such-env' is not defined" in err
+
+
+def test_usage_names_the_command_as_run_with_the_projects_python(capsys):
+    """Its messages name the command as the docs run it (D41), not a bare
+    ``python`` that has no boto3."""
+    assert run(["--no-such-option"]) == report.EXIT_INPUT
+    assert capsys.readouterr().err.startswith(".venv/bin/python -m verify: ")
 
 
 def test_missing_synthesis_is_bad_input_naming_make_synth(tmp_path, capsys):
@@ -106,3 +114,24 @@ def test_skip_leaves_a_group_out(synth_outdir, fake_aws, environments, monkeypat
         ran = run(argv, session=session, out=io.StringIO())
     assert skipped == report.EXIT_OK and out.getvalue().startswith(f"{env.name}: 0 pass")
     assert ran != report.EXIT_OK  # the group does run without --skip
+
+
+def test_skipping_iam_boundary_where_a_boundary_is_configured_fails_saying_why(
+    example_synth_outdir, example_prod, fake_aws, monkeypatch
+):
+    """Where a boundary is configured, skipping its proof is a failure (#29):
+    one FAIL line, exit 1, while --only alone (another group) stays silent."""
+    env, _ = example_prod
+    use_the_example(monkeypatch)
+    if env.account_id:
+        monkeypatch.setenv("MOTO_ACCOUNT_ID", env.account_id)
+    argv = ["--env", env.name, "--outdir", str(example_synth_outdir[0]), "--only", "iam"]
+    skipped, only = io.StringIO(), io.StringIO()
+    with mock_aws():
+        session = boto3.Session(region_name=env.region)
+        code = run([*argv, "--skip", "iam-boundary"], session=session, out=skipped)
+        run(argv, session=session, out=only)
+    [line] = [x for x in skipped.getvalue().splitlines() if "iam.boundary" in x]
+    assert line.startswith("FAIL") and "--skip iam-boundary" in line and "D49" in line
+    assert code == report.EXIT_FAILED
+    assert "iam.boundary" not in only.getvalue()

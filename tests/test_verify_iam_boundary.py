@@ -8,6 +8,7 @@ https://docs.aws.amazon.com/IAM/latest/APIReference/API_SimulatePrincipalPolicy.
 
 from __future__ import annotations
 
+import copy
 from datetime import datetime
 
 import pytest
@@ -139,16 +140,34 @@ def test_a_refused_simulation_fails_where_a_boundary_is_configured(example_prod)
     assert "iam:SimulatePrincipalPolicy" in result.message
 
 
-def test_no_boundary_configured_is_not_this_stacks(example_prod):
-    env, synth = example_prod
-    import copy
-
+def _without_boundaries(synth):
     bare = copy.deepcopy(synth)
     for stack in bare.stacks.values():
         for role in stack.resources("aws_iam_role").values():
             role.pop("permissions_boundary", None)
-    (result,) = iam.check_boundary(context((env, bare), {}))
+    return bare
+
+
+def test_no_boundary_configured_is_not_this_stacks(example_prod):
+    env, synth = example_prod
+    (result,) = iam.check_boundary(context((env, _without_boundaries(synth)), {}))
     assert result.status == report.NOT_APPLICABLE
+
+
+def test_skipping_the_check_where_a_boundary_is_configured_fails_saying_why(example_prod):
+    """``--skip iam-boundary`` (verify/cli.py): an unproven boundary fails, as
+    a refused simulation does."""
+    env, _ = example_prod
+    (result,) = iam.boundary_skipped(context(example_prod, {}))
+    configured, _ = iam.bounded_roles(context(example_prod, {}))
+    assert result.status == report.FAIL and result.check == "iam.boundary"
+    assert result.subject == env.deploy_role and "D49" in result.doc
+    assert "--skip iam-boundary" in result.message and configured in result.message
+
+
+def test_skipping_the_check_without_a_boundary_reports_nothing(example_prod):
+    env, synth = example_prod
+    assert iam.boundary_skipped(context((env, _without_boundaries(synth)), {})) == []
 
 
 def test_simulation_pages_are_all_read(example_prod):

@@ -9,7 +9,7 @@ from verify.checks.backup import check_backups
 from verify.checks.baseline import check_baseline
 from verify.checks.data import check_access_logs, check_data_protection, check_parameter_groups
 from verify.checks.events import check_event_topics
-from verify.checks.iam import check_boundary, check_pass_role
+from verify.checks.iam import boundary_skipped, check_boundary, check_pass_role
 from verify.checks.plan_reads import check_plan_reads
 from verify.checks.policies import (
     check_endpoint_policies,
@@ -37,3 +37,8 @@ CHECKS: tuple[tuple[str, Callable[[Context], list[Result]]], ...] = (
     ("endpoint-policies", check_endpoint_policies),
     ("data-protection", check_data_protection),
 )
+
+#: name -> what a group reports when ``--skip`` leaves it out (the others: nothing).
+WHEN_SKIPPED: dict[str, Callable[[Context], list[Result]]] = {
+    "iam-boundary": boundary_skipped,
+}

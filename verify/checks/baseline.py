@@ -9,6 +9,7 @@ organization's, and says so.
 from __future__ import annotations
 
 from verify.context import Context, Unreadable
+from verify.expected import STACK_PARTS
 from verify.report import Result, failed, not_applicable, passed, unreadable
 
 DOC = "docs/pci-responsibility.md, The account's security baseline"
@@ -215,20 +216,105 @@ def _guardduty(ctx: Context, stack) -> list[Result]:
             )
         )
         return results
-    coverage = ctx.paginate("guardduty", "list_coverage", "Resources", DetectorId=detectors[0])
-    unhealthy = [c.get("ResourceId") for c in coverage if c.get("CoverageStatus") != "HEALTHY"]
-    results.append(
-        failed(
-            "baseline.guardduty-ecs",
-            subject,
-            f"expected healthy coverage, found unhealthy {', '.join(unhealthy)}",
-            "docs/decisions.md D43",
+    return results + _guardduty_ecs(ctx, detectors[0], subject)
+
+
+#: ListCoverage filter keys and the resource type of an ECS cluster's
+#: coverage (GuardDuty API reference, CoverageFilterCriterion:
+#: https://docs.aws.amazon.com/guardduty/latest/APIReference/API_CoverageFilterCriterion.html;
+#: CoverageResourceDetails ``resourceType`` EKS | ECS | EC2:
+#: https://docs.aws.amazon.com/guardduty/latest/APIReference/API_CoverageResourceDetails.html).
+ECS_COVERAGE_FILTER = ("RESOURCE_TYPE", "ECS_CLUSTER_NAME")
+ECS_RESOURCE_TYPE = "ECS"
+DOC_ECS_COVERAGE = (
+    "docs/decisions.md D43; GuardDuty user guide, Runtime coverage and troubleshooting for "
+    "Amazon ECS clusters (https://docs.aws.amazon.com/guardduty/latest/ug/gdu-assess-coverage-ecs.html)"
+)
+
+
+def ecs_clusters(ctx: Context) -> list[str]:
+    """The names of this environment's ECS clusters, from its own synthesized
+    stacks (the baseline stack may be another environment's of the account)."""
+    names = set()
+    for part in STACK_PARTS:
+        stack = ctx.synth.stack(part)
+        if stack is None:
+            continue
+        for res in stack.resources("aws_ecs_cluster").values():
+            names.add(stack.substitute(str(res["name"])))
+    return sorted(names)
+
+
+def _guardduty_ecs(ctx: Context, detector: str, subject: str) -> list[Result]:
+    """GuardDuty's runtime coverage of each of this environment's ECS clusters
+    is HEALTHY (ListCoverage, filtered to ECS and these clusters: the
+    detector covers every cluster of the account and region). A cluster
+    missing from the coverage fails too: Fargate tasks are covered only once
+    started after the agent was enabled."""
+    check = "baseline.guardduty-ecs"
+    clusters = ecs_clusters(ctx)
+    if not clusters:
+        return [not_applicable(check, subject, "no ECS cluster in this environment's stacks")]
+    key_type, key_name = ECS_COVERAGE_FILTER
+    try:
+        coverage = ctx.paginate(
+            "guardduty",
+            "list_coverage",
+            "Resources",
+            DetectorId=detector,
+            FilterCriteria={
+                "FilterCriterion": [
+                    {"CriterionKey": key_type, "FilterCondition": {"Equals": [ECS_RESOURCE_TYPE]}},
+                    {"CriterionKey": key_name, "FilterCondition": {"Equals": clusters}},
+                ]
+            },
         )
-        if unhealthy or not coverage
-        else passed(
-            "baseline.guardduty-ecs", subject, f"{len(coverage)} resource(s) covered, healthy"
+    except Unreadable as err:
+        return [unreadable(check, subject, str(err))]
+    found: dict[str, list[dict]] = {}
+    for item in coverage:
+        details = item.get("ResourceDetails") or {}
+        name = (details.get("EcsClusterDetails") or {}).get("ClusterName") or str(
+            item.get("ResourceId", "")
+        ).rsplit("/", 1)[-1]
+        found.setdefault(name, []).append(item)
+    results = []
+    for cluster in clusters:
+        where = f"ECS cluster {cluster}"
+        items = found.get(cluster, [])
+        if not items:
+            results.append(
+                failed(
+                    check,
+                    where,
+                    f"expected {cluster} in GuardDuty's runtime coverage (detector {detector}), "
+                    "found none: only Fargate tasks started after the agent was enabled are "
+                    "covered; release again so new tasks start, and check the execution roles "
+                    "can pull GuardDuty's agent",
+                    DOC_ECS_COVERAGE,
+                )
+            )
+            continue
+        unhealthy = [i for i in items if i.get("CoverageStatus") != "HEALTHY"]
+        if not unhealthy:
+            results.append(passed(check, where, "runtime coverage HEALTHY"))
+            continue
+        issues = []
+        for item in unhealthy:
+            fargate = ((item.get("ResourceDetails") or {}).get("EcsClusterDetails") or {}).get(
+                "FargateDetails"
+            ) or {}
+            issues += [item.get("Issue")] + list(fargate.get("Issues", []))
+        shown = "; ".join(dict.fromkeys(i for i in issues if i)) or "no issue given"
+        results.append(
+            failed(
+                check,
+                where,
+                f"expected HEALTHY runtime coverage of {cluster}, found "
+                f"{unhealthy[0].get('CoverageStatus') or 'no status'}: {shown}",
+                DOC_ECS_COVERAGE,
+            )
         )
-    )
     return results
 
 

@@ -214,3 +214,21 @@ def check_boundary(ctx: Context) -> list[Result]:
             f"{', '.join(NEVER_WITH_ANY_BOUNDARY)} always denied",
         )
     ]
+
+
+def boundary_skipped(ctx: Context) -> list[Result]:
+    """``--skip iam-boundary``: where a boundary is configured, leaving its
+    proof out is a failure (issue #29), not a silence; with none, nothing."""
+    boundary, _ = bounded_roles(ctx)
+    if boundary is None:
+        return []
+    return [
+        failed(
+            "iam.boundary",
+            ctx.env.deploy_role,
+            f"expected the simulation of {ctx.env.deploy_role}'s role writes, found it skipped "
+            f"(--skip iam-boundary). A boundary is configured ({boundary}), so an unproven "
+            "boundary fails: run without --skip iam-boundary",
+            DOC_BOUNDARY,
+        )
+    ]
