@@ -187,7 +187,11 @@ STAGING = EnvironmentConfig(
         deletion_protection=True,
     ),
     deployment=DeploymentConfig(
-        config_name="CodeDeployDefault.ECSLinear10PercentEvery1Minutes",
+        # 10 % every 3 minutes: a total failure of green stops before half
+        # the traffic has shifted even with ALB metrics 2 minutes late and
+        # CodeDeploy reading alarms 1 minute late (at 10 % every minute it
+        # stopped at 50 %; docs/decisions.md D71, docs/observability.md).
+        config_name="CodeDeployDefault.ECSLinear10PercentEvery3Minutes",
         terminate_blue_after_minutes=15,
         rollback_on_alarm=True,
     ),

@@ -12,9 +12,15 @@ Sources of the model (docs/decisions.md D44):
     a count that is zero in a minute has no datapoint (``None`` here);
   - ``RequestCount`` counts every request for which a target was chosen, also
     those that end in a connection error; ``HTTPCode_Target_5XX_Count`` only
-    answers of the target; ``TargetConnectionErrorCount`` exists per target
-    group; ``HTTPCode_ELB_5XX_Count`` per load balancer only (a target that
-    closes the connection gives the client a 502 from the load balancer);
+    answers of the target; ``TargetConnectionErrorCount`` (per target group)
+    counts connections to the target **not successfully established** (a
+    refused or timed-out connect); ``HTTPCode_ELB_5XX_Count`` exists per load
+    balancer only. A target that accepts the connection and then closes it
+    gives the client a 502 from the load balancer, one that never answers a
+    504 (ALB troubleshooting, "HTTP 502" and "HTTP 504":
+    https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-troubleshooting.html);
+    both count in ``HTTPCode_ELB_5XX_Count`` only: no target-group metric
+    sees them, and ``TargetResponseTime`` records no answer;
   - ``TargetResponseTime`` is recorded only for answered requests;
   - ``UnHealthyHostCount`` is published for a target group with targets.
   AWS documents no arrival delay: ``arrival_delay_minutes`` (0-3) is a
@@ -477,12 +483,17 @@ def minute_reaching(config_name: str, percent: float) -> float | None:
 class Behaviour:
     """How one task set answers from ``from_minute`` on (before: healthy).
     ``error_fraction``: share of requests answered 5xx by the target;
-    ``connection_error_fraction``: share the target drops (the client gets a
-    502 from the load balancer); ``latency_factor``: p99 multiplier;
+    ``connection_error_fraction``: share whose connection the target refuses
+    (``TargetConnectionErrorCount``; the client gets a 5xx from the load
+    balancer); ``unanswered_fraction``: share the target accepts and then
+    closes or never answers (the load balancer's 502/504 only: counted in
+    ``HTTPCode_ELB_5XX_Count`` of the load balancer, in the minute of the
+    request); ``latency_factor``: p99 multiplier;
     ``failing_health_checks``: every target fails the ALB health check."""
 
     error_fraction: float = 0.0
     connection_error_fraction: float = 0.0
+    unanswered_fraction: float = 0.0
     latency_factor: float = 1.0
     failing_health_checks: bool = False
     from_minute: float = -math.inf
@@ -556,8 +567,9 @@ def _metric_source(
             requests = scenario.requests_per_minute * share
             colour = scenario.green if tg == green_tg else scenario.blue
             behaviour = colour if minute >= colour.from_minute else HEALTHY
-        dropped = requests * behaviour.connection_error_fraction
-        answered = requests - dropped
+        refused = requests * behaviour.connection_error_fraction
+        unanswered = (requests - refused) * behaviour.unanswered_fraction
+        answered = requests - refused - unanswered
         errors = answered * max(behaviour.error_fraction, scenario.baseline_error_fraction)
         has_targets = tg in others or tg == blue_tg or minute >= -5  # green registered 5 min ahead
 
@@ -567,8 +579,9 @@ def _metric_source(
         return {
             "RequestCount": count(requests),
             "HTTPCode_Target_5XX_Count": count(errors),
-            "TargetConnectionErrorCount": count(dropped),
-            "HTTPCode_ELB_5XX_Count": count(dropped),  # 502 for each dropped request
+            "TargetConnectionErrorCount": count(refused),
+            # the load balancer's 5xx for each request no target answered
+            "HTTPCode_ELB_5XX_Count": count(refused + unanswered),
             "TargetResponseTime": p99_baseline * behaviour.latency_factor if answered > 0 else None,
             "UnHealthyHostCount": (
                 float(replay.tasks if behaviour.failing_health_checks else 0)
@@ -667,8 +680,10 @@ def in_alarm(alarm: Alarm, values: dict[int, float | None], now: float, delay: i
     breaching or not per ``treat_missing_data`` (``missing``/``ignore``: not
     counted)."""
     p = alarm.period_seconds // 60
-    arrived = [j for j in values if (j + 1) * p + delay <= now]
-    window = sorted(arrived)[-alarm.evaluation_periods :]
+    # ``values`` holds consecutive datapoints (alarm_values): the last one
+    # arrived is the largest j with (j + 1) * P + delay <= now.
+    newest = min(math.floor((now - delay) / p) - 1, max(values))
+    window = [j for j in range(newest - alarm.evaluation_periods + 1, newest + 1) if j in values]
     breaching = 0
     for j in window:
         value = values[j]
@@ -751,6 +766,14 @@ def healthy_p99(env: EnvironmentConfig) -> float:
     return env.alarms.p99_latency_seconds * 0.4
 
 
+#: Green's connections fail while /health passes, in the two ways the load
+#: balancer tells apart: a refused connect is a target connection error of
+#: green's target group; a connection accepted, then closed or left without
+#: an answer, is only a 502/504 of the whole load balancer.
+REFUSES = "green refuses connections, /health passes"
+CLOSES_OR_HANGS = "green closes connections after accepting them or hangs, /health passes"
+
+
 def scenarios(env: EnvironmentConfig) -> dict[str, Scenario]:
     """The scenarios of issue #24; green fails from the first shift."""
     shift = _shift(env)
@@ -760,10 +783,8 @@ def scenarios(env: EnvironmentConfig) -> dict[str, Scenario]:
         "20% error regression on green": Scenario(
             "20% error regression on green", green=Behaviour(error_fraction=0.2)
         ),
-        "green closes connections, /health passes": Scenario(
-            "green closes connections, /health passes",
-            green=Behaviour(connection_error_fraction=1.0),
-        ),
+        REFUSES: Scenario(REFUSES, green=Behaviour(connection_error_fraction=1.0)),
+        CLOSES_OR_HANGS: Scenario(CLOSES_OR_HANGS, green=Behaviour(unanswered_fraction=1.0)),
         "green latency x5": Scenario("green latency x5", green=Behaviour(latency_factor=5.0)),
         "zero traffic": Scenario("zero traffic", requests_per_minute=0.0),
         "blue fails after the shift": Scenario(
@@ -786,3 +807,16 @@ def _shift(env: EnvironmentConfig) -> float:
 
 def with_delays(r: Replay, arrival: int, poll: float) -> Replay:
     return replace(r, arrival_delay_minutes=arrival, poll_delay_minutes=poll)
+
+
+def sees_load_balancer_5xx(release: ServiceRelease) -> bool:
+    """Whether a rollback alarm of ``release`` reads the load balancer's own
+    5xx (``HTTPCode_ELB_5XX_Count``): the only metric that sees a target
+    closing accepted connections or hanging. The stacks add it only for a
+    service alone behind its load balancer (stacks/services.py,
+    ``rollback_alarms``), where the 5xx can be attributed to it."""
+    return any(
+        m.name == "HTTPCode_ELB_5XX_Count"
+        for alarm in release.rollback_alarms
+        for m in alarm.inputs.values()
+    )

@@ -982,7 +982,7 @@ def test_new_request_changes_nothing_but_the_image():
     assert described["taskDefinition"]["containerDefinitions"][0]["image"] == "repo:old"
 
 
-@pytest.mark.parametrize(("env_name", "minutes"), [("dev", 30), ("staging", 55), ("prod", 95)])
+@pytest.mark.parametrize(("env_name", "minutes"), [("dev", 30), ("staging", 75), ("prod", 95)])
 def test_default_timeout_covers_shifting_and_blue_termination(env_name, minutes):
     env = example_environment(env_name)
     assert default_timeout_minutes(target_from_config(env, "payment-api")) == minutes

@@ -224,8 +224,9 @@ class ServiceAlarms(Construct):
             "target-connection-errors",
             name=f"{name}-target-connection-errors",
             description=f"More than {t.target_5xx_rate_percent}% of the requests to one "
-            f"{service} target group fail to connect or are dropped (502/504 from the "
-            "load balancer: crash, hang, closed connections).",
+            f"{service} target group find no connection: the task refused it or did not "
+            "accept it in time (a 5xx from the load balancer). A task that accepts, then "
+            "closes or never answers, is not counted here (load balancer 5xx only).",
             threshold=t.target_5xx_rate_percent,
             missing="notBreaching",
             queries=_per_colour_rate(
