@@ -350,6 +350,12 @@ def restore_validator_name(env: EnvironmentConfig) -> str:
     return f"{env.prefix}-restore-validator"
 
 
+def restore_test_instance_prefix(env: EnvironmentConfig) -> str:
+    """The restore validator's test instances (D76) are named this and the
+    restore job's id: its rule, role and handler match this prefix alone."""
+    return f"{env.prefix}-restore-test-"
+
+
 def state_replica_bucket_name(env: EnvironmentConfig) -> str:
     """The state bucket's replica in the backup copy region (D60)."""
     return f"{env.state_bucket}-replica"

@@ -367,6 +367,8 @@ BOUNDARY_SERVICES = (
     "lambda",
     "logs",
     "rds",
+    # The restore validator reads restored copies through the Data API (D76).
+    "rds-data",
     "rds-db",
     "s3",
     "secretsmanager",

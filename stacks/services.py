@@ -205,8 +205,9 @@ class ServicesStack(PlatformStack):
     def _restore_validator(
         self, env: EnvironmentConfig, security: SecurityStack, data: DataStack
     ) -> RestoreValidator:
-        """The restore test's validator (D60), next to the alarm topic it
-        reports failures to; the plan and groups are the data stack's."""
+        """The restore test's validator (D60, D76), next to the alarm topic it
+        reports failures to; the plan, groups, cluster and secret are the
+        data stack's."""
         backup = data.backup
         return RestoreValidator(
             self,
@@ -216,6 +217,12 @@ class ServicesStack(PlatformStack):
                 restore_testing_plan_arn=backup.restore_testing_plan.arn,
                 subnet_group_name=data.database.subnet_group.name,
                 security_group_id=backup.restore_security_group.id,
+                source_cluster_arn=data.database.cluster.arn,
+                source_secret_arn=data.database.master_user_secret_arn,
+                instance_prefix=naming.restore_test_instance_prefix(env),
+                database_name=env.database.database_name,
+                check_sql=env.backup.restore_check_sql,
+                check_minimum=env.backup.restore_check_minimum,
                 topic_arn=self.alarm_topic.arn,
                 topic_key_arn=security.logs_key.arn,
                 logs_key_arn=security.logs_key.arn,

@@ -30,11 +30,17 @@ from config.naming import (
     alarm_topic_name,
     backup_alerts_name,
     backup_vault_name,
+    restore_test_instance_prefix,
     restore_testing_name,
     restore_validator_name,
 )
 from modules.observability.backup_alerts import JOB_EVENTS, backup_alert_patterns
-from modules.restore_validator import restore_validator_pattern
+from modules.restore_validator import (
+    RestoreValidator,
+    RestoreValidatorProps,
+    instance_created_pattern,
+    restore_validator_pattern,
+)
 from tests.event_pattern import check, matches
 from tests.services_helpers import find, path_of, ref, resolve, statements
 from verify.iam_eval import allowed
@@ -111,6 +117,53 @@ def test_only_a_completed_restore_test_of_the_plan_runs_the_validator():
     other["detail"]["restoreTestingPlanArn"] = PLAN_ARN.replace("prod", "dev")
     assert not matches(pattern, other)
     assert not matches(pattern, sample("backup-job", "COMPLETED"))
+
+
+def instance_sample() -> dict:
+    return copy.deepcopy(json.loads((FIXTURES / "rds-instance-created.json").read_text())["event"])
+
+
+def test_only_the_creation_of_a_test_instance_runs_the_second_step():
+    pattern = instance_created_pattern(
+        "arn:aws:rds:us-west-2:111122223333:db:payment-prod-restore-test-"
+    )
+    assert matches(pattern, instance_sample())  # RDS-EVENT-0005 of a test instance
+    deleted = instance_sample()
+    deleted["detail"]["EventID"] = "RDS-EVENT-0003"
+    assert not matches(pattern, deleted)
+    for arn in (
+        "arn:aws:rds:us-west-2:111122223333:db:payment-prod-database-1",
+        "arn:aws:rds:us-west-2:111122223333:db:payment-dev-restore-test-f3d1",
+        "arn:aws:rds:us-west-2:444455556666:db:payment-prod-restore-test-f3d1",
+    ):
+        other = instance_sample()
+        other["detail"]["SourceArn"] = arn
+        assert not matches(pattern, other), arn
+    assert not matches(pattern, sample("restore-job"))
+
+
+def test_a_prefix_that_leaves_too_little_of_the_job_id_is_refused():
+    props = RestoreValidatorProps(
+        name="payment-prod-restore-validator",
+        restore_testing_plan_arn="plan",
+        subnet_group_name="subnets",
+        security_group_id="sg-1",
+        source_cluster_arn="cluster",
+        source_secret_arn="secret",
+        instance_prefix="p" * 50,
+        database_name="payments",
+        check_sql="SELECT 1",
+        check_minimum=1,
+        topic_arn="topic",
+        topic_key_arn="key",
+        logs_key_arn="key",
+        log_retention_days=30,
+        account_id="111122223333",
+        partition="aws",
+        region="us-west-2",
+    )
+    with pytest.raises(ValueError, match="instance_prefix: 'p+' leaves 13 of RDS's 63 characters"):
+        RestoreValidator(None, "validator", props)  # type: ignore[arg-type]
 
 
 # -- what the services stack builds ----------------------------------------------
@@ -205,6 +258,18 @@ def test_the_validator_is_packaged_from_the_repository_traced_with_a_dead_letter
     for variable, (rtype, attr) in expected.items():
         stack_name, found_type, key, found_attr = resolve(stacks, variables[variable])
         assert (stack_name, found_type, found_attr) == (data, rtype, attr), variable
+    stack_name, rtype, _, attribute = resolve(
+        stacks, variables["RESTORE_VALIDATOR_SOURCE_CLUSTER_ARN"]
+    )
+    assert (stack_name, rtype, attribute) == (data, "aws_rds_cluster", "arn")
+    stack_name, rtype, _, attribute = resolve(
+        stacks, variables["RESTORE_VALIDATOR_SOURCE_SECRET_ARN"]
+    )
+    assert (stack_name, rtype) == (data, "aws_rds_cluster") and "secret_arn" in attribute
+    assert variables["RESTORE_VALIDATOR_INSTANCE_PREFIX"] == restore_test_instance_prefix(env)
+    assert variables["RESTORE_VALIDATOR_DATABASE"] == env.database.database_name
+    assert variables["RESTORE_VALIDATOR_CHECK_SQL"] == env.backup.restore_check_sql
+    assert variables["RESTORE_VALIDATOR_CHECK_MINIMUM"] == str(env.backup.restore_check_minimum)
     # The group is the closed restore-test group, not the database's own.
     _, group_key, _ = resolve(stacks, variables["RESTORE_VALIDATOR_SECURITY_GROUP"])[1:]
     group = stacks[data].resources("aws_security_group")[group_key]
@@ -223,7 +288,9 @@ def test_the_validators_archive_holds_its_handler_alone(svc_stack, synth_outdir)
     assert sorted(zipfile.ZipFile(archive).namelist()) == ["__init__.py", "handler.py"]
 
 
-def test_the_validators_role_is_bounded_and_least_privilege(svc_stack, env):
+def test_the_validators_role_is_bounded_and_least_privilege(stacks, svc_stack, env):
+    """D60, D76: it prepares and queries restored copies and its own test
+    instances, never the source cluster or its secret."""
     _, role = _validator(svc_stack, "aws_iam_role", "role")
     assert role["name"] == restore_validator_name(env)
     assert role["permissions_boundary"].endswith(f":policy/{env.prefix}-workload-boundary")
@@ -232,7 +299,15 @@ def test_the_validators_role_is_bounded_and_least_privilege(svc_stack, env):
     by_sid = {s["Sid"]: s for s in granted}
     assert set(by_sid) == {
         "ReadTheRestoredCluster",
+        "MakeTheCopyAnswer",
+        "CreateTheTestInstance",
+        "ReadAndDeleteTheTestInstance",
+        "TheCopysManagedSecret",
+        "QueryTheCopy",
+        "ReadTheCopysSecret",
         "ReportTheValidation",
+        "NeverTheSourceCluster",
+        "NeverTheSourceSecret",
         "AlertTheAlarmTopic",
         "EncryptForTheAlarmTopic",
         "WriteItsLogs",
@@ -241,16 +316,61 @@ def test_the_validators_role_is_bounded_and_least_privilege(svc_stack, env):
     clusters = by_sid["ReadTheRestoredCluster"]["Resource"]
     assert clusters.endswith(":cluster:*") and f":rds:{env.region}:" in clusters
     restored = clusters.replace("cluster:*", "cluster:awsbackup-restore-test-1")
-    assert allowed(granted, "rds:DescribeDBClusters", restored)
+    here = clusters.removesuffix("cluster:*")
+    test_instance = f"{here}db:{restore_test_instance_prefix(env)}f3d1b2a48c6e"
+    other_instance = f"{here}db:{env.prefix}-database-1"
+    secrets = here.replace(":rds:", ":secretsmanager:")
+    copy_secret = f"{secrets}secret:rds!cluster-0a1b2c3d-AbCdEf"
+    job = {"aws:RequestTag/restoreJobId": "f3d1b2a4-8c6e-4e0b-9a7d-5b2c1e0f9a33"}
+    for action in (
+        "rds:DescribeDBClusters",
+        "rds:ModifyDBCluster",
+        "rds:EnableHttpEndpoint",
+        "rds-data:ExecuteStatement",
+    ):
+        assert allowed(granted, action, restored), action
+    for resource in (test_instance, restored):
+        assert allowed(granted, "rds:CreateDBInstance", resource, **job), resource
+        assert not allowed(granted, "rds:CreateDBInstance", resource), "untagged"
+    assert allowed(granted, "rds:AddTagsToResource", test_instance, **job)
+    for action in ("rds:DescribeDBInstances", "rds:DeleteDBInstance"):
+        assert allowed(granted, action, test_instance), action
+        assert not allowed(granted, action, other_instance), action
+    for action in ("secretsmanager:CreateSecret", "secretsmanager:GetSecretValue"):
+        assert allowed(granted, action, copy_secret), action
+    assert not allowed(granted, "secretsmanager:GetSecretValue", f"{secrets}secret:other-AbCdEf")
     assert allowed(granted, "backup:PutRestoreValidationResult", "*")
+    # The source cluster and its secret: denied whatever the grants say.
+    source = by_sid["NeverTheSourceCluster"]["Resource"]
+    data = f"{env.prefix}-data"
+    stack_name, rtype, _, attribute = resolve(stacks, source)
+    assert (stack_name, rtype, attribute) == (data, "aws_rds_cluster", "arn")
+    for action in (
+        "rds:ModifyDBCluster",
+        "rds:EnableHttpEndpoint",
+        "rds:CreateDBInstance",
+        "rds-data:ExecuteStatement",
+    ):
+        assert not allowed(
+            [*granted, {**by_sid["MakeTheCopyAnswer"], "Resource": "*"}], action, source, **job
+        ), action
+    source_secret = by_sid["NeverTheSourceSecret"]["Resource"]
+    stack_name, rtype, _, attribute = resolve(stacks, source_secret)
+    assert (stack_name, rtype) == (data, "aws_rds_cluster") and "secret_arn" in attribute
+    assert not allowed(
+        [*granted, {"Effect": "Allow", "Action": "secretsmanager:*", "Resource": "*"}],
+        "secretsmanager:GetSecretValue",
+        source_secret,
+    )
     for action in (
         "rds:DeleteDBCluster",
-        "rds:ModifyDBCluster",
-        "rds:CreateDBInstance",
+        "rds:RestoreDBClusterFromSnapshot",
+        "rds:ModifyDBInstance",
         "backup:StartRestoreJob",
         "backup:DeleteRecoveryPoint",
         "backup:UpdateRestoreTestingSelection",
         "iam:PassRole",
+        "kms:Decrypt",
     ):
         assert not allowed(granted, action, restored), action
     topic_key, _ = find(svc_stack, "aws_sns_topic", "alarm-topic/topic")
@@ -269,6 +389,21 @@ def test_only_the_plans_completed_jobs_invoke_the_validator(stacks, svc_stack, e
     assert target["arn"] == ref("aws_lambda_function", fn_key, "arn")
     _, permission = _validator(svc_stack, "aws_lambda_permission", "permission-restore-completed")
     assert permission["principal"] == "events.amazonaws.com"
+    assert permission["source_arn"] == ref("aws_cloudwatch_event_rule", rule_key, "arn")
+
+
+def test_only_this_environments_test_instances_run_the_second_step(svc_stack, env):
+    fn_key, _ = _validator(svc_stack, "aws_lambda_function", "function")
+    rule_key, rule = _validator(svc_stack, "aws_cloudwatch_event_rule", "instance-rule")
+    assert rule["name"] == f"{restore_validator_name(env)}-instance"
+    pattern = json.loads(rule["event_pattern"])
+    ((prefix,),) = [[m["prefix"] for m in pattern["detail"]["SourceArn"]]]
+    assert f":rds:{env.region}:" in prefix
+    assert prefix.endswith(f":db:{restore_test_instance_prefix(env)}")
+    assert pattern == instance_created_pattern(prefix)
+    _, target = _validator(svc_stack, "aws_cloudwatch_event_target", "target-instance-created")
+    assert target["arn"] == ref("aws_lambda_function", fn_key, "arn")
+    _, permission = _validator(svc_stack, "aws_lambda_permission", "permission-instance-created")
     assert permission["source_arn"] == ref("aws_cloudwatch_event_rule", rule_key, "arn")
 
 

@@ -108,7 +108,32 @@ BAD = [
         lambda: with_backup(DEV, restore_test_schedule="weekly"),
         "dev.backup.restore_test_schedule: 'weekly' is not allowed",
     ),
+    (
+        "check-writes",
+        lambda: with_backup(DEV, restore_check_sql="DELETE FROM payments"),
+        "dev.backup.restore_check_sql: 'DELETE FROM payments' is not allowed; use one SELECT",
+    ),
+    (
+        "check-two-statements",
+        lambda: with_backup(DEV, restore_check_sql="SELECT 1; DROP TABLE payments"),
+        "dev.backup.restore_check_sql: 'SELECT 1; DROP TABLE payments' is not allowed",
+    ),
+    (
+        "check-minimum-zero",
+        # 0 would pass an empty database (D76).
+        lambda: with_backup(DEV, restore_check_minimum=0),
+        "dev.backup.restore_check_minimum: 0 is not allowed",
+    ),
 ]
+
+
+def test_the_restore_check_accepts_a_select_or_with_statement():
+    for sql in (
+        "select count(*) from payments.transactions",
+        "  WITH t AS (SELECT 1) SELECT count(*) FROM t",
+        "SELECT count(*)\nFROM information_schema.tables",
+    ):
+        assert not [p for p in problems(with_backup(DEV, restore_check_sql=sql)) if "check" in p]
 
 
 @pytest.mark.parametrize("build, fragment", [b[1:] for b in BAD], ids=[b[0] for b in BAD])

@@ -11,11 +11,17 @@ from typing import Any
 
 import pytest
 
-from config.naming import key_policy_administrators, permissions_boundary_name, secret_name
+from config.naming import (
+    key_policy_administrators,
+    permissions_boundary_name,
+    restore_validator_name,
+    secret_name,
+)
 from framework import App, TerraformStack
 from framework import Testing as CdktfTesting
 from framework.aws import aws
 from modules.kms import KEY_READER_ACTIONS, ManagedKey, ManagedKeyProps
+from modules.restore_validator import COPY_SECRETS
 from modules.secrets import AppSecret, AppSecretProps
 from tests.conftest import ENVIRONMENTS, stack
 from tests.fixtures.example import DEV
@@ -372,6 +378,8 @@ def unauthorised_secret_reads(documents: list[dict], env) -> tuple[list[str], se
     problems, granted = [], set()
     for document in documents:
         for role, secret in secret_read_grants(document, (permissions_boundary_name(env),)):
+            if role == restore_validator_name(env) and secret.endswith(f":{COPY_SECRETS}>"):
+                continue  # the secrets RDS makes for restored copies (D76), no service's
             owners = [svc for svc in env.services if svc.name in role]
             if len(owners) != 1:
                 problems.append(f"{role} reads {secret}: not the role of one configured service")
@@ -441,8 +449,26 @@ API_KEYS = (
             {"Effect": "Allow", "Action": "*", "Resource": API_KEYS},
             "not the role of one configured service",
         ),
+        (
+            # The restore validator reads restored copies' secrets alone (D76).
+            "payment-dev-restore-validator",
+            {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": API_KEYS},
+            "not the role of one configured service",
+        ),
+        (
+            "payment-dev-restore-validator",
+            {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "*"},
+            "reads <resource *>",
+        ),
     ],
-    ids=["unconfigured-service", "wildcard", "master-secret", "foreign-role"],
+    ids=[
+        "unconfigured-service",
+        "wildcard",
+        "master-secret",
+        "foreign-role",
+        "validator-app-secret",
+        "validator-wildcard",
+    ],
 )
 def test_secret_read_check_catches_planted_grants(role, statement, expected):
     problems, _ = unauthorised_secret_reads([_role_policy_document(role, statement)], DEV)
@@ -458,7 +484,15 @@ def test_secret_read_check_accepts_configured_grant_and_ignores_other_actions():
         "payment-dev-notification-service-task",
         {"Effect": "Allow", "Action": "secretsmanager:DescribeSecret", "Resource": API_KEYS},
     )
-    problems, granted = unauthorised_secret_reads([allowed, describe_only], DEV)
+    copies = _role_policy_document(
+        restore_validator_name(DEV),
+        {
+            "Effect": "Allow",
+            "Action": "secretsmanager:GetSecretValue",
+            "Resource": f"arn:aws:secretsmanager:eu-west-1:111122223333:{COPY_SECRETS}",
+        },
+    )
+    problems, granted = unauthorised_secret_reads([allowed, describe_only, copies], DEV)
     assert problems == [] and granted == {("payment-api", "api-keys")}
 
 

@@ -312,6 +312,14 @@ VAULT_LOCK_MODES = (VAULT_LOCK_COMPLIANCE, VAULT_LOCK_GOVERNANCE)
 MIN_LOCK_CHANGEABLE_DAYS = 3
 
 
+#: The restore test's default check: the application's tables (PostgreSQL's
+#: default schema ``public``); an empty or wrong database has none.
+DEFAULT_RESTORE_CHECK_SQL = (
+    "SELECT count(*) FROM information_schema.tables "
+    "WHERE table_schema = 'public' AND table_type = 'BASE TABLE'"
+)
+
+
 @dataclass(frozen=True, kw_only=True)
 class BackupConfig:
     """Recovery objectives of the environment's database and the AWS Backup
@@ -345,6 +353,15 @@ class BackupConfig:
     restore_test_schedule: str = "cron(0 5 ? * SUN *)"
     #: Hours the restored copy may be checked before AWS Backup deletes it.
     restore_test_validation_hours: int = 4
+    #: The query the restore validator runs on the restored copy (through
+    #: the RDS Data API, as the copy's master user, in
+    #: ``database.database_name``; docs/backup.md, D76): one read-only
+    #: SELECT (or WITH) statement whose first value is a number. Left out:
+    #: the number of tables in the application's schema (``public``).
+    restore_check_sql: str = DEFAULT_RESTORE_CHECK_SQL
+    #: The least value of ``restore_check_sql`` that passes (at least 1: an
+    #: empty database must fail). Left out: 1.
+    restore_check_minimum: int = 1
 
 
 #: Stand-in until the real repository is configured. Its owner is longer than

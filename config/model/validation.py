@@ -150,6 +150,9 @@ CONTINUOUS_BACKUP_LAG_MINUTES = 5
 PRODUCTION_MIN_BACKUP_RETENTION_DAYS = 35
 
 
+#: The restore validator's check: one read-only statement (the Data API
+#: runs it as the copy's master user).
+RESTORE_CHECK_PATTERN = re.compile(r"^\s*(select|with)\s[^;]*$", re.IGNORECASE | re.DOTALL)
 #: EventBridge schedule expressions a restore testing plan accepts.
 SCHEDULE_PATTERN = re.compile(r"^(cron|rate)\(.+\)$")
 
@@ -567,6 +570,13 @@ def _backup_problems(env: EnvironmentConfig) -> list[str]:
             "an EventBridge cron(...) or rate(...) expression"
         )
     _in_range(p, f"{where}.restore_test_validation_hours", b.restore_test_validation_hours, 1, 168)
+    sql = b.restore_check_sql
+    if not isinstance(sql, str) or not RESTORE_CHECK_PATTERN.match(sql):
+        p.append(
+            f"{where}.restore_check_sql: {sql!r} is not allowed; use one SELECT or WITH "
+            "statement without ';' (the restore validator reads its first value)"
+        )
+    _in_range(p, f"{where}.restore_check_minimum", b.restore_check_minimum, 1, 10**12)
     retention = env.database.backup_retention_days
     if (
         isinstance(b.retention_days, int)
