@@ -248,8 +248,9 @@ env-check: env-given python-check
 env-given:
 	@test -n "$(ENV)" || { echo "name the environment, e.g. make $(MAKECMDGOALS) ENV=dev" >&2; exit 2; }
 
-stack-check:
+stack-check: python-check
 	@test -n "$(STACK)" || { echo "make diff: name one stack, e.g. make diff STACK=payment-dev-services" >&2; exit 2; }
+	@$(PYTHON) tools/checks/check_env.py --stack "$(STACK)"
 
 setup: $(TOOLS)/.synced .venv/.synced node_modules/.synced
 

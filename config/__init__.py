@@ -46,14 +46,24 @@ def load_environments(
 
     All defined environments are validated even when only some are selected,
     so overlapping VPC ranges are caught whichever subset is synthesized.
-    Raises ``ConfigError`` before anything is constructed.
+    Raises ``ConfigError`` before anything is constructed; with ``defined``
+    left out, its lines name the file and line of the keyword argument that
+    set the field where the source shows it (``config.source.located``).
     """
+    configured = defined is None
     if defined is None:
         from config.source import configured_environments
 
         defined = configured_environments()
     defined = tuple(defined)
-    validate_all(defined)
+    try:
+        validate_all(defined)
+    except ConfigError as err:
+        if not configured:
+            raise
+        from config.source import located  # <file>:<line>: where the source shows it
+
+        raise located(err, defined) from None
     if selection is None:
         return defined
     by_name = {env.name: env for env in defined}

@@ -7,7 +7,9 @@ so the two cannot drift apart.
 
 from __future__ import annotations
 
-from config.model import EnvironmentConfig, ServiceConfig
+from collections.abc import Iterable
+
+from config.model import EnvironmentConfig, ServiceConfig, baseline_owner
 
 #: Name of the tracing sidecar container in every task definition.
 TRACING_CONTAINER = "otel-collector"
@@ -235,9 +237,42 @@ def key_policy_administrators(env: EnvironmentConfig) -> tuple[str, ...]:
     )
 
 
+#: The parts of an environment's stacks (``payment-<env>-<part>``), one word
+#: each: environment names may contain hyphens (``stack_part``).
+BOOTSTRAP_PART = "bootstrap"
+BASELINE_PART = "baseline"
+SECURITY_PART = "security"
+NETWORK_PART = "network"
+DATA_PART = "data"
+SERVICES_PART = "services"
 #: The stacks (``payment-<env>-<part>``) the deploy workflow applies with the
 #: deploy role; the bootstrap and baseline stacks are a person's (D42, D49).
-PIPELINE_APPLIED_PARTS = ("security", "network", "data", "services")
+PIPELINE_APPLIED_PARTS = (SECURITY_PART, NETWORK_PART, DATA_PART, SERVICES_PART)
+
+
+def builds_baseline(env: EnvironmentConfig, defined: Iterable[EnvironmentConfig]) -> bool:
+    """Whether ``env`` has a baseline stack: this repository provides any
+    control of its account's baseline and ``env`` deploys it (``defined``:
+    every configured environment, whatever is selected)."""
+    return env.security_baseline.builds_anything and baseline_owner(env, defined) == env.name
+
+
+def stack_names(
+    environments: Iterable[EnvironmentConfig], defined: Iterable[EnvironmentConfig]
+) -> tuple[str, ...]:
+    """Every stack main.py synthesizes for ``environments``, in build order:
+    bootstrap, the baseline where the environment deploys it, then the
+    pipeline's (stacks/app.py builds exactly these)."""
+    defined = tuple(defined)
+    return tuple(
+        stack_name(env, part)
+        for env in environments
+        for part in (
+            BOOTSTRAP_PART,
+            *((BASELINE_PART,) if builds_baseline(env, defined) else ()),
+            *PIPELINE_APPLIED_PARTS,
+        )
+    )
 
 
 def card_data_findings_log_group(stack_name: str) -> str:

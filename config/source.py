@@ -14,10 +14,21 @@ a ``NameError``. Each becomes a ``ConfigError`` with one line naming the file,
 the line and, where there is one, the field and what is allowed, so callers
 refuse it like any invalid value (exit code 2, no traceback, nothing left in
 ``cdktf.out``).
+
+The value rules run on the objects, not the text, so their lines (``dev.
+log_retention_days: '30' is a str; expected int``) name a field but no
+line. ``located`` adds ``<file>:<line>:`` where the source shows which
+keyword argument set the field: a literal equal to the value, reached from
+the environment's ``EnvironmentConfig(name="dev", ...)`` call through
+keyword arguments, module-level names, ``override`` and tuple literals.
+Anything else (a computed value, a name from another module, two places
+that could have set it) keeps the line without a location, never a wrong one.
 """
 
 from __future__ import annotations
 
+import ast
+import collections
 import dataclasses
 import importlib
 import importlib.util
@@ -25,7 +36,7 @@ import os
 import re
 import sys
 import traceback
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
 
@@ -192,3 +203,179 @@ def _display(path: Path) -> str:
         return str(path.resolve().relative_to(Path.cwd()))
     except ValueError:
         return str(path)
+
+
+def located(
+    err: ConfigError,
+    environments: Sequence[EnvironmentConfig],
+    environ: Mapping[str, str] = os.environ,
+) -> ConfigError:
+    """``err`` (the rules' problems for the configured ``environments``)
+    with ``<file>:<line>: `` before each problem whose field the
+    configuration module visibly sets (module docstring); the rest as they
+    were."""
+    path = Path(_import(configuration_name(environ)).__file__ or "")
+    try:
+        tree = ast.parse(path.read_text(), filename=str(path))
+    except (OSError, SyntaxError, ValueError):
+        return err
+    names = collections.Counter(env.name for env in environments)
+    by_name = {env.name: env for env in environments if names[env.name] == 1}
+    source = _Source(tree)
+    where = _display(path)
+    problems = []
+    for problem in err.problems:
+        line = source.line_of(problem, by_name)
+        problems.append(problem if line is None else f"{where}:{line}: {problem}")
+    return ConfigError(problems)
+
+
+#: ``dev.services.payment-api.cpu`` or ``dev.alarms.emails[0]``: the path a
+#: rule's line starts with, up to ``: ``.
+_PROBLEM_PATH = re.compile(r"^([a-z][\w-]*(?:\.[\w-]+(?:\[\d+\])*)+): ")
+_SEGMENT = re.compile(r"([\w-]+)|\[(\d+)\]")
+_COPIES = ("override", "replace")  # override(value, **changes), dataclasses.replace
+
+
+class _Source:
+    """The configuration module's syntax tree, read for the keyword argument
+    that set a field (``located``)."""
+
+    def __init__(self, tree: ast.Module):
+        assigned: dict[str, list[ast.expr]] = {}
+        for statement in tree.body:
+            if isinstance(statement, ast.Assign):
+                targets, value = statement.targets, statement.value
+            elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
+                targets, value = [statement.target], statement.value
+            else:
+                continue
+            for target in targets:
+                if isinstance(target, ast.Name):
+                    assigned.setdefault(target.id, []).append(value)
+        bound = collections.Counter(
+            node.id
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load)
+        )
+        #: Names the module binds once, at its top level, to their value (a
+        #: name bound again anywhere, even in a branch or a function: unknown).
+        self.names = {
+            name: values[0]
+            for name, values in assigned.items()
+            if len(values) == 1 and bound[name] == 1
+        }
+        self.calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call)]
+
+    def line_of(self, problem: str, environments: Mapping[str, object]) -> int | None:
+        match = _PROBLEM_PATH.match(problem)
+        if match is None:
+            return None
+        env_name, _, rest = match.group(1).partition(".")
+        env = environments.get(env_name)
+        if env is None:
+            return None
+        steps = [m.group(1) or int(m.group(2)) for m in _SEGMENT.finditer(rest)]
+        lines = {
+            line
+            for call in self._environment_calls(env_name)
+            if (line := self._follow(call, env, steps)) is not None
+        }
+        return lines.pop() if len(lines) == 1 else None
+
+    def _environment_calls(self, name: str) -> Iterator[ast.Call]:
+        for call in self.calls:
+            if self._class_of(call) != "EnvironmentConfig":
+                continue
+            setter = self._setter(call, "name")
+            if setter is not None and _literal(setter.value) == (True, name):
+                yield call
+
+    def _follow(self, node: ast.expr, value: object, steps: list[str | int]) -> int | None:
+        """The line of the node that set ``steps`` in ``value``, built by
+        ``node``, when its literal is the value; else None."""
+        line = None
+        for step in steps:
+            if isinstance(step, int) or not dataclasses.is_dataclass(value):
+                items = self._items(node)
+                item = _item(value, step)
+                if items is None or item is None or len(items) != len(value):  # type: ignore[arg-type]
+                    return None
+                node, value = items[item], value[item]  # type: ignore[index]
+                line = node.lineno
+                continue
+            if step not in {f.name for f in dataclasses.fields(value)}:
+                return None
+            setter = self._setter(node, step)
+            if setter is None:
+                return None  # a default, or set where the source does not show
+            node, value, line = setter.value, getattr(value, step), setter.lineno
+        literal = _literal(self._deref(node))
+        return line if literal[0] and _same(literal[1], value) else None
+
+    def _setter(self, node: ast.expr, field: str) -> ast.keyword | None:
+        node = self._deref(node)
+        if not isinstance(node, ast.Call):
+            return None
+        for keyword in node.keywords:
+            if keyword.arg == field:
+                return keyword
+        if any(keyword.arg is None for keyword in node.keywords):
+            return None  # **changes: may set it, or not
+        if _callee(node) in _COPIES and node.args:
+            return self._setter(node.args[0], field)
+        return None
+
+    def _class_of(self, node: ast.expr) -> str | None:
+        node = self._deref(node)
+        if not isinstance(node, ast.Call):
+            return None
+        if _callee(node) in _COPIES and node.args:
+            return self._class_of(node.args[0])
+        return _callee(node)
+
+    def _items(self, node: ast.expr) -> list[ast.expr] | None:
+        node = self._deref(node)
+        if isinstance(node, (ast.Tuple, ast.List)) and not any(
+            isinstance(item, ast.Starred) for item in node.elts
+        ):
+            return node.elts
+        return None
+
+    def _deref(self, node: ast.expr) -> ast.expr:
+        seen: set[str] = set()
+        while isinstance(node, ast.Name) and node.id in self.names and node.id not in seen:
+            seen.add(node.id)
+            node = self.names[node.id]
+        return node
+
+
+def _callee(call: ast.Call) -> str | None:
+    func = call.func
+    if isinstance(func, ast.Name):
+        return func.id
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return None
+
+
+def _item(value: object, step: str | int) -> int | None:
+    """The index of ``step`` in the tuple ``value``: an index, or the item
+    whose ``name`` it is (services are named, as the rules name them)."""
+    if not isinstance(value, (tuple, list)):
+        return None
+    if isinstance(step, int):
+        return step if step < len(value) else None
+    named = [idx for idx, item in enumerate(value) if getattr(item, "name", None) == step]
+    return named[0] if len(named) == 1 else None
+
+
+def _literal(node: ast.expr) -> tuple[bool, object]:
+    try:
+        return True, ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return False, None
+
+
+def _same(literal: object, value: object) -> bool:
+    return type(literal) is type(value) and literal == value

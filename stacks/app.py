@@ -6,7 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from config import EnvironmentConfig
-from config.model import account_environments, baseline_owner
+from config.model import account_environments
+from config.naming import builds_baseline
 from framework import App
 from modules.log_archive import subscribe_log_groups
 from stacks.bootstrap import StateBootstrapStack
@@ -50,7 +51,7 @@ def build(
     for env in environments:
         bootstrap = StateBootstrapStack(app, env)
         baseline = None
-        if env.security_baseline.builds_anything and baseline_owner(env, defined) == env.name:
+        if builds_baseline(env, defined):
             members = [e for e in defined if e.account_scope == env.account_scope] or [env]
             baseline = SecurityBaselineStack(
                 app, env, members, account_members=account_environments(env, defined)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from config import EnvironmentConfig
 from config.naming import (
+    BOOTSTRAP_PART,
     alb_access_log_bucket_name,
     audit_bucket_name,
     bucket_names,
@@ -33,7 +34,7 @@ from stacks.base import LocalStateStack, state_key
 
 class StateBootstrapStack(LocalStateStack):
     def __init__(self, scope: Construct, env: EnvironmentConfig) -> None:
-        super().__init__(scope, env, "bootstrap")
+        super().__init__(scope, env, BOOTSTRAP_PART)
         key = self._state_key(env, "state-key", "the Terraform state", env.backend_region)
         self.state_bucket = StateBucket(
             self,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from config import EnvironmentConfig
 from config.naming import (
+    DATA_PART,
     backup_vault_name,
     key_configuration_readers,
     key_policy_administrators,
@@ -33,7 +34,7 @@ class DataStack(PlatformStack):
         security: SecurityStack,
         network: NetworkStack,
     ) -> None:
-        super().__init__(scope, env, "data")
+        super().__init__(scope, env, DATA_PART)
         db = env.database
         self.database = AuroraDatabase(
             self,

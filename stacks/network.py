@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from config import EnvironmentConfig
-from config.naming import vpc_name
+from config.naming import NETWORK_PART, vpc_name
 from framework import Construct
 from modules.network import Network, NetworkProps
 from stacks.base import PlatformStack
@@ -12,7 +12,7 @@ from stacks.security import SecurityStack
 
 class NetworkStack(PlatformStack):
     def __init__(self, scope: Construct, env: EnvironmentConfig, security: SecurityStack) -> None:
-        super().__init__(scope, env, "network")
+        super().__init__(scope, env, NETWORK_PART)
         self.network = Network(
             self,
             "network",

@@ -6,6 +6,7 @@ from typing import Any
 
 from config import EnvironmentConfig
 from config.naming import (
+    SECURITY_PART,
     alarm_topic_name,
     execution_role_name,
     key_configuration_readers,
@@ -82,7 +83,7 @@ class SecurityStack(PlatformStack):
     """
 
     def __init__(self, scope: Construct, env: EnvironmentConfig) -> None:
-        super().__init__(scope, env, "security")
+        super().__init__(scope, env, SECURITY_PART)
         common: dict[str, Any] = dict(
             account_id=self.account_id,
             partition=self.partition,

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 from config import EnvironmentConfig
 from config.naming import (
+    BASELINE_PART,
     access_analyzer_name,
     audit_bucket_name,
     card_data_findings_log_group,
@@ -40,7 +41,7 @@ from stacks.base import PlatformStack
 
 #: One word: stack names are ``payment-<env>-<part>`` and environment names
 #: may contain hyphens (tools/checks/checkov_scan.py reads the environment from it).
-PART = "baseline"
+PART = BASELINE_PART
 #: The log group RDS Enhanced Monitoring writes to (RDS user guide); RDS
 #: creates it without a CMK unless it exists.
 RDS_OS_METRICS_LOG_GROUP = "RDSOSMetrics"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from config import EnvironmentConfig, naming
 from config.naming import (
+    SERVICES_PART,
     alarm_topic_name,
     alb_access_log_bucket_name,
     capacity_provider_strategy,
@@ -72,7 +73,7 @@ class ServicesStack(PlatformStack):
         network: NetworkStack,
         data: DataStack,
     ) -> None:
-        super().__init__(scope, env, "services")
+        super().__init__(scope, env, SERVICES_PART)
         net = network.network
         common = dict(account_id=self.account_id, region=env.region, partition=self.partition)
         self.cluster = FargateCluster(

@@ -9,6 +9,7 @@ would, over an output directory holding an earlier run's result.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -45,7 +46,7 @@ MISTAKES = {
     ),
     "wrong-type": (
         _with("    log_retention_days=30,", '    log_retention_days="30",'),
-        None,
+        'log_retention_days="30",',
         ["dev.log_retention_days: '30' is a str; expected int"],
     ),
     "missing-field": (
@@ -116,7 +117,9 @@ def test_a_python_mistake_is_one_line_exit_2_and_leaves_no_result(case, tmp_path
     for fragment in fragments:
         assert fragment in message
     if line_fragment is not None:
-        assert f"environments.py:{_line_of(text, line_fragment)}:" in message
+        assert f"environments.py:{_line_of(text, line_fragment)}: " in message
+    else:
+        assert not re.search(r"environments\.py:\d+:", message), message
     assert not (outdir / "manifest.json").exists()
     assert list(outdir.glob("stacks/*/cdk.tf.json")) == []
 
@@ -158,3 +161,76 @@ def test_main_refuses_a_bad_payment_config_before_anything(tmp_path):
         f"under {ROOT}; give a module or a .py file"
     ]
     assert not (outdir / "manifest.json").exists()
+
+
+#: id -> (the example's text, changed to, the problem, the line that set it
+#: or None). A value error is located like a type error; a value the source
+#: computes, or that two places could have set, keeps its line without one.
+RULE_PROBLEMS = {
+    "value": (
+        "    log_retention_days=30,",
+        "    log_retention_days=31,",
+        "dev.log_retention_days: 31 is not allowed",
+        "log_retention_days=31,",
+    ),
+    "nested": (
+        "        max_capacity_acu=2,",
+        '        max_capacity_acu="2",',
+        "dev.database.max_capacity_acu: '2' is a str; expected float",
+        'max_capacity_acu="2",',
+    ),
+    "tuple-item": (
+        '    alarms=AlarmConfig(emails=("payments-staging@example.com",)),',
+        '    alarms=AlarmConfig(emails=("payments-staging@example.com", 5)),',
+        "staging.alarms.emails[1]: 5 is a int; expected str",
+        '"payments-staging@example.com", 5)',
+    ),
+    "module-level-name": (
+        '    github_repository="replace-with-your-github-organization-name/payment-platform"',
+        "    github_repository=5",
+        "dev.pipeline.github_repository: 5 is a int; expected str",
+        "github_repository=5",
+    ),
+    # Built by _services(): the call that set it is not the environment's.
+    "computed": (
+        "            port=8080,",
+        '            port="8080",',
+        "dev.services.payment-api.port: '8080' is a str; expected int",
+        None,
+    ),
+    # Changed after the EnvironmentConfig call, by a function: the literal
+    # that call shows is not the value, so its line is not named.
+    "set-elsewhere": (
+        "ENVIRONMENTS: tuple[EnvironmentConfig, ...] = (DEV, STAGING, PROD)",
+        "def _longer(env):\n    return override(env, log_retention_days=31)\n\n\n"
+        "ENVIRONMENTS: tuple[EnvironmentConfig, ...] = (_longer(DEV), STAGING, PROD)",
+        "dev.log_retention_days: 31 is not allowed",
+        None,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", RULE_PROBLEMS, ids=list(RULE_PROBLEMS))
+def test_a_rule_problem_names_the_line_that_set_the_field_only_when_sure(
+    case, tmp_path, monkeypatch
+):
+    old, new, problem, line_fragment = RULE_PROBLEMS[case]
+    text = _with(old, new)
+    config = tmp_path / "environments.py"
+    config.write_text(text)
+    monkeypatch.setenv(CONFIG_VARIABLE, str(config))
+
+    with pytest.raises(ConfigError) as refused:
+        load_environments()
+
+    (located,) = [p for p in refused.value.problems if problem in p]
+    if line_fragment is None:
+        assert located.startswith(problem), located
+    else:
+        assert located.startswith(
+            f"{config.resolve()}:{_line_of(text, line_fragment)}: {problem}"
+        ), located
+    # Given the environments rather than the module, the rules' lines as they were.
+    with pytest.raises(ConfigError) as unlocated:
+        load_environments(defined=configured_environments())
+    assert any(p.startswith(problem) for p in unlocated.value.problems)

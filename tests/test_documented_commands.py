@@ -15,8 +15,16 @@ Each command is classified, by the rules below, as one of:
 * **resolved**: what it runs is checked without running it: ``make -n``
   succeeds for a make command; ``npx <bin>`` is provided by a package of
   package-lock.json; ``.venv/bin/python`` runs a file or module that exists;
-  a file run directly exists, is executable and its ``#!`` names an
-  interpreter the README promises.
+  a pytest command names test files that exist and selects them (a module
+  whose tests all carry a marker pytest.ini deselects needs ``-m``, else it
+  collects nothing); a file run directly exists, is executable and its
+  ``#!`` names an interpreter the README promises.
+
+Besides, each project tool the docs run with ``.venv/bin/python tools/...``
+or ``.venv/bin/python -m <package>`` (and each of its subcommands) answers
+``--help`` once (all in one process, tests/help_runner.py), and that help
+names every long option the docs give it: a broken entry point or a renamed
+option fails.
 * **exempt**: not run, for the reason its rule gives (needs AWS credentials or
   terraform, an example with its output, a synopsis). What it runs is still
   resolved when it is the project's own (make, npx, .venv, a repository file).
@@ -27,7 +35,10 @@ a rule (or a row in ``EXECUTED``) here.
 
 from __future__ import annotations
 
+import ast
+import configparser
 import importlib.util
+import itertools
 import json
 import os
 import re
@@ -400,9 +411,112 @@ def python_target(args: tuple[str, ...]) -> str | None:
     return f"{args[0]} does not exist"
 
 
+#: pytest options whose value is the next word (the others are flags or
+#: ``--option=value``).
+_PYTEST_VALUE_OPTIONS = frozenset(
+    {"-m", "-k", "-p", "-c", "-o", "-W", "-n", "--deselect", "--ignore", "--rootdir"}
+    | {"--maxfail", "--durations", "--tb", "--basetemp", "--confcutdir", "--junitxml"}
+)
+_MARKER_WORD = re.compile(r"[()]|[^\s()]+")
+
+
+def pytest_arguments(argv: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The arguments of a pytest command, else None."""
+    if argv[0] == ".venv/bin/pytest":
+        return argv[1:]
+    if argv[:3] == (".venv/bin/python", "-m", "pytest"):
+        return argv[3:]
+    return None
+
+
+def marker_expression(args: tuple[str, ...]) -> str | None:
+    """The last ``-m`` of ``args``: the one pytest applies."""
+    expression = None
+    for word, following in itertools.pairwise((*args, "")):
+        if word == "-m":
+            expression = following
+        elif word.startswith("-m") and not word.startswith("--") and len(word) > 2:
+            expression = word[2:]
+    return expression
+
+
+@cache
+def configured_marker_expression(root: Path = ROOT) -> str | None:
+    """The ``-m`` of pytest.ini's addopts (the fast suite's selection)."""
+    ini = configparser.ConfigParser()
+    ini.read(root / "pytest.ini")
+    return marker_expression(tuple(shlex.split(ini.get("pytest", "addopts", fallback=""))))
+
+
+def module_markers(path: Path) -> frozenset[str]:
+    """The markers of a test module's ``pytestmark`` (one mark or a list),
+    which every test of the module carries."""
+    for statement in ast.parse(path.read_text()).body:
+        if isinstance(statement, ast.Assign) and any(
+            isinstance(target, ast.Name) and target.id == "pytestmark"
+            for target in statement.targets
+        ):
+            value = statement.value
+            marks = value.elts if isinstance(value, (ast.List, ast.Tuple)) else [value]
+            return frozenset(name for mark in marks if (name := _mark_name(mark)))
+    return frozenset()
+
+
+def _mark_name(node: ast.expr) -> str | None:
+    if isinstance(node, ast.Call):  # pytest.mark.skipif(...)
+        node = node.func
+    if (
+        isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Attribute)
+        and node.value.attr == "mark"
+    ):
+        return node.attr
+    return None
+
+
+def selects(expression: str, markers: frozenset[str]) -> bool:
+    """Whether pytest's ``-m expression`` keeps a test carrying ``markers``
+    (``and``, ``or``, ``not``, parentheses, marker names)."""
+    words = _MARKER_WORD.findall(expression)
+    python = " ".join(
+        word if word in ("(", ")", "and", "or", "not") else str(word in markers) for word in words
+    )
+    return bool(eval(python, {"__builtins__": {}}))  # only True/False/and/or/not/()
+
+
+def pytest_problem(args: tuple[str, ...], root: Path = ROOT) -> str | None:
+    """None when every test file ``args`` names exists and the run's marker
+    selection (its ``-m``, else pytest.ini's) keeps its tests."""
+    named, value_follows = [], False
+    for word in args:
+        if value_follows:
+            value_follows = False
+        elif word in _PYTEST_VALUE_OPTIONS:
+            value_follows = True
+        elif not word.startswith("-"):
+            named.append(word)
+    expression = marker_expression(args) or configured_marker_expression(root)
+    for word in named:
+        path = root / word.split("::")[0]
+        if not path.exists():
+            return f"{word} does not exist"
+        if path.is_file() and expression and not selects(expression, module_markers(path)):
+            markers = sorted(module_markers(path))
+            carried = f"are marked {', '.join(markers)}" if markers else "carry no marker"
+            fix = f"add -m {markers[0]}" if markers else "change -m"
+            return (
+                f"{word}: its tests {carried}, which -m {expression!r} deselects, so the "
+                f"command collects nothing from it (exit 5 when it is all); {fix}"
+            )
+    return None
+
+
 def resolve(command: Command) -> str | None:
     """None when what ``command`` runs exists on a fresh clone, else why not."""
     program, args = command.argv[0], command.argv[1:]
+    pytest_args = pytest_arguments(command.argv)
+    if pytest_args is not None:
+        return pytest_problem(pytest_args)
     if program == "make":
         return make_dry_run(command.env, args)
     if program == "npx":
@@ -436,9 +550,92 @@ def resolve(command: Command) -> str | None:
     return None
 
 
+# ------------------------------------------------------------------ project tools' --help
+
+_SUBCOMMAND = re.compile(r"^[a-z][a-z-]*$")
+_LONG_OPTION = re.compile(r"^\[?(--[a-z][\w-]*)")
+
+
+def project_tool(argv: tuple[str, ...]) -> tuple[str, ...] | None:
+    """``(.venv/bin/python, tools/<x>.py)`` or ``(.venv/bin/python, -m,
+    <package>)`` when ``argv`` runs a tool of the repository, else None."""
+    if argv[0] != ".venv/bin/python" or len(argv) < 2:
+        return None
+    if argv[1].startswith("tools/") and argv[1].endswith(".py"):
+        return argv[:2]
+    if argv[1] == "-m" and len(argv) > 2:
+        package = argv[2].split(".")[0]
+        if (ROOT / package / "__init__.py").is_file() or (ROOT / f"{package}.py").is_file():
+            return argv[:3]
+    return None
+
+
+def help_argv(argv: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The tool and its subcommand words (``release status``), then
+    ``--help``; argparse prints the help of the subcommand, and a positional
+    word before ``--help`` (a git ref) changes nothing."""
+    tool = project_tool(argv)
+    if tool is None:
+        return None
+    words = itertools.takewhile(lambda word: bool(_SUBCOMMAND.match(word)), argv[len(tool) :])
+    return (*tool, *words, "--help")
+
+
+def long_options(argv: tuple[str, ...]) -> set[str]:
+    """``--env`` of ``--env prod``, ``--hook=X`` and ``[--deployment-id ID]``,
+    up to a ``--`` that ends the options."""
+    words = itertools.takewhile(lambda word: word != "--", argv)
+    return {match[1] for word in words if (match := _LONG_OPTION.match(word))}
+
+
+def help_problems(
+    argv: tuple[str, ...], code: int, output: str, commands: list[Command]
+) -> list[str]:
+    """What is wrong with a tool's answer to ``argv`` (its ``--help``): a
+    failure, or a long option of a documented command it does not name."""
+    if code != 0:
+        return [f"{' '.join(argv)}: exit {code}: {output.strip()[-300:]}"]
+    return sorted(
+        f"{command.source}: {option} is not in `{' '.join(argv)}`"
+        for command in commands
+        if help_argv(command.argv) == argv
+        for option in long_options(command.argv)
+        if not re.search(rf"(?<![\w-]){re.escape(option)}(?![\w-])", output)
+    )
+
+
 # ------------------------------------------------------------------ the docs
 
 COMMANDS = documented_commands()
+HELP_RUNS = sorted(
+    {
+        run
+        for command in COMMANDS
+        if classify(command).kind != "refused" and (run := help_argv(command.argv))
+    }
+)
+
+
+def run_helps(runs: list[tuple[str, ...]]) -> dict[str, list]:
+    """tests/help_runner.py's answers to ``runs``: each as if run alone, the
+    installed packages imported once, in one process."""
+    done = subprocess.run(
+        [".venv/bin/python", "tests/help_runner.py", json.dumps(runs)],
+        cwd=ROOT,
+        env=clean_environment(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+@cache
+def help_outputs() -> dict[tuple[str, ...], tuple[int, str]]:
+    """Every ``--help`` of ``HELP_RUNS`` (one process: the suite's time)."""
+    answers = run_helps(HELP_RUNS)
+    return {run: (answers[" ".join(run)][0], answers[" ".join(run)][1]) for run in HELP_RUNS}
 
 
 def test_the_docs_hold_commands_of_every_kind():
@@ -478,6 +675,70 @@ def test_executed_commands_are_in_the_docs_one_per_program():
     assert set(EXECUTED) <= set(texts), set(EXECUTED) - set(texts)
     programs = [texts[text].program for text in EXECUTED]
     assert len(programs) == len(set(programs)), programs
+
+
+@pytest.mark.parametrize("argv", HELP_RUNS, ids=[" ".join(run[1:-1]) for run in HELP_RUNS])
+def test_every_documented_tool_answers_help_naming_its_documented_options(argv):
+    code, output = help_outputs()[argv]
+    problems = help_problems(argv, code, output, COMMANDS)
+    assert not problems, "\n".join(problems)
+
+
+def test_help_runs_cover_each_tool_and_subcommand_once():
+    programs = {run[:-1] for run in HELP_RUNS}
+    assert (".venv/bin/python", "-m", "release") in programs
+    assert (".venv/bin/python", "-m", "release", "status") in programs
+    assert (".venv/bin/python", "tools/ops/recreate_service.py") in programs
+    assert all(run[1] != "-m" or run[2] != "pytest" for run in HELP_RUNS)  # not a project tool
+
+
+def test_a_renamed_option_or_a_broken_entry_point_is_found():
+    [command] = commands_in(
+        "```sh\n.venv/bin/python tools/ops/x.py --env prod --with-target-groups [--dry-run]\n```\n",
+        "x.md",
+    )
+    argv = (".venv/bin/python", "tools/ops/x.py", "--help")
+    assert help_argv(command.argv) == argv
+    help_text = "usage: x.py [-h] --env ENV [--with-target-group] [--dry-run]\n"
+    assert help_problems(argv, 0, help_text, [command]) == [
+        "x.md:2: --with-target-groups is not in `.venv/bin/python tools/ops/x.py --help`"
+    ]
+    assert help_problems(argv, 0, help_text + "  --with-target-groups\n", [command]) == []
+    [broken] = help_problems(argv, 1, "ModuleNotFoundError: No module named 'x'\n", [command])
+    assert broken.startswith(f"{' '.join(argv)}: exit 1: ModuleNotFoundError")
+
+
+def test_the_help_runner_reports_a_tool_that_fails_to_start(tmp_path):
+    tool = tmp_path / "tool.py"
+    tool.write_text("import no_such_dependency\n")
+    fine = tmp_path / "fine.py"
+    fine.write_text("import sys\nprint('usage: fine.py', sys.argv[1:])\nsys.exit(0)\n")
+    runs = [(".venv/bin/python", str(tool), "--help"), (".venv/bin/python", str(fine), "--help")]
+    answers = run_helps(runs)
+    code, output = answers[" ".join(runs[0])]
+    assert code == 1 and "No module named 'no_such_dependency'" in output
+    assert answers[" ".join(runs[1])] == [0, "usage: fine.py ['--help']\n"]
+
+
+def test_help_runs_name_the_subcommand_and_stop_at_the_end_of_options():
+    assert help_argv((".venv/bin/python", "-m", "release", "status", "--env", "prod")) == (
+        ".venv/bin/python",
+        "-m",
+        "release",
+        "status",
+        "--help",
+    )
+    assert help_argv((".venv/bin/python", "tools/review/review_diff.py", "HEAD~1")) == (
+        ".venv/bin/python",
+        "tools/review/review_diff.py",
+        "--help",
+    )
+    assert help_argv((".venv/bin/python", "-m", "pytest", "tests/x.py")) is None
+    assert long_options(("--env", "prod", "--hook=A=B", "[--id", "d-...]", "--", "--not")) == {
+        "--env",
+        "--hook",
+        "--id",
+    }
 
 
 def test_every_exemption_is_used_and_has_a_reason():
@@ -585,6 +846,47 @@ def test_what_a_command_runs_must_exist(line, problem):
     [command] = commands_in(f"```sh\n{line}\n```\n", "x.md")
     assert classify(command).kind == "resolved"
     assert problem in (resolve(command) or "")
+
+
+def test_a_pytest_command_names_test_files_that_exist_and_selects_them(tmp_path):
+    (tmp_path / "pytest.ini").write_text(
+        '[pytest]\naddopts = -ra -m "not aws_replay and not slow"\n'
+    )
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_plain.py").write_text("def test_a():\n    pass\n")
+    (tmp_path / "tests" / "test_replay.py").write_text(
+        "import pytest\n\npytestmark = pytest.mark.aws_replay\n\ndef test_a():\n    pass\n"
+    )
+    (tmp_path / "tests" / "test_both.py").write_text(
+        "import pytest\n\npytestmark = [pytest.mark.aws_replay, pytest.mark.skipif(False, "
+        "reason='')]\n"
+    )
+
+    def problem(line: str) -> str | None:
+        [command] = commands_in(f"```sh\n{line}\n```\n", "x.md")
+        assert classify(command).kind == "resolved"
+        args = pytest_arguments(command.argv)
+        assert args is not None
+        return pytest_problem(args, root=tmp_path)
+
+    assert problem(".venv/bin/python -m pytest tests/test_plain.py -q") is None
+    assert problem(".venv/bin/python -m pytest -m aws_replay tests/test_replay.py") is None
+    assert problem(".venv/bin/pytest -m 'aws_replay or slow' tests/test_both.py") is None
+    assert problem(".venv/bin/pytest tests/test_plain.py::test_a -k a") is None
+    deselected = problem(".venv/bin/python -m pytest tests/test_plain.py tests/test_replay.py -q")
+    assert deselected is not None
+    assert deselected.startswith("tests/test_replay.py: its tests are marked aws_replay")
+    assert deselected.endswith("add -m aws_replay")
+    assert "aws_replay" in (problem(".venv/bin/pytest tests/test_both.py") or "")
+    assert "carry no marker" in (
+        problem(".venv/bin/pytest -m aws_replay tests/test_plain.py") or ""
+    )
+    assert problem(".venv/bin/pytest tests/test_gone.py -q") == "tests/test_gone.py does not exist"
+    assert problem(".venv/bin/python -m pytest tests/test_gone.py::test_a") == (
+        "tests/test_gone.py::test_a does not exist"
+    )
+    assert selects("not (a or b) and c", frozenset({"c"}))
+    assert not selects("not (a or b) and c", frozenset({"b", "c"}))
 
 
 def test_a_shebang_must_name_a_promised_interpreter(tmp_path):

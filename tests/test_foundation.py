@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from config.naming import state_key_alias
+from config.naming import stack_names, state_key_alias
 from framework import App
 from framework import Testing as CdktfTesting
 from stacks.base import REQUIRED_TERRAFORM_VERSION, PlatformStack, state_key
@@ -32,6 +32,13 @@ def test_each_environment_has_every_tier(stacks):
     for env in ENVIRONMENTS:
         for part in ("bootstrap", "security", "network", "data", "services"):
             assert f"payment-{env}-{part}" in stacks
+
+
+def test_the_app_synthesizes_exactly_the_configured_stack_names(stacks, environments):
+    """config.naming.stack_names is the list make diff checks STACK against
+    (tools/checks/check_env.py --stack) before anything is installed."""
+    configured = tuple(environments.values())
+    assert sorted(stack_names(configured, configured)) == sorted(stacks)
 
 
 def test_every_remote_stack_uses_encrypted_locked_s3_state(stacks, environments, stack_parts):

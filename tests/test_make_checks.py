@@ -22,6 +22,7 @@ import pytest
 
 from config.environments import ENVIRONMENTS as SHIPPED
 from config.model import baseline_owner
+from config.naming import stack_names
 from tests.cli_project import MAKE_VARIABLES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -173,7 +174,11 @@ def test_the_configuration_payment_config_names_is_the_one_checked(project, tmp_
 
 @pytest.mark.parametrize("goal", ["bootstrap", "baseline", "deploy", "diff"])
 def test_a_missing_terraform_is_named_before_any_install(project, goal):
-    args = ("diff", "STACK=x") if goal == "diff" else (goal, f"ENV={env_for(goal)}")
+    args = (
+        ("diff", f"STACK={stack_names(SHIPPED, SHIPPED)[-1]}")
+        if goal == "diff"
+        else (goal, f"ENV={env_for(goal)}")
+    )
     result = make(project, *args)
     assert refused_before_installing(result, project).startswith(NO_TERRAFORM)
 
@@ -182,6 +187,31 @@ def test_diff_names_a_missing_stack_before_any_install(project):
     result = make(project, "diff")
     line = refused_before_installing(result, project)
     assert line == "make diff: name one stack, e.g. make diff STACK=payment-dev-services"
+
+
+def test_diff_refuses_a_stack_not_in_configuration_before_any_install(project):
+    """STACK is one of the stacks main.py synthesizes (config.naming.stack_names),
+    checked before the ~420 MB CLI is installed (tools/checks/check_env.py --stack)."""
+    with_terraform(project)
+    result = make(project, "diff", "STACK=payment-nope-x")
+    allowed = ", ".join(stack_names(SHIPPED, SHIPPED))
+    assert refused_before_installing(result, project) == (
+        f"stack: 'payment-nope-x' is not defined; allowed: {allowed}"
+    )
+
+
+def test_diff_allows_the_stacks_of_the_selected_environments(project):
+    """PAYMENT_ENVIRONMENTS narrows the synthesis, and so the stacks diff may name."""
+    with_terraform(project)
+    others = [env for env in SHIPPED if env.name != DEFINED]
+    allowed = ", ".join(stack_names(SHIPPED[:1], SHIPPED))
+    result = make(project, "diff", "STACK=payment-nope-x", PAYMENT_ENVIRONMENTS=DEFINED)
+    assert refused_before_installing(result, project) == (
+        f"stack: 'payment-nope-x' is not defined; allowed: {allowed}"
+    )
+    for stack in stack_names(others, SHIPPED)[:1]:
+        result = make(project, "diff", f"STACK={stack}", PAYMENT_ENVIRONMENTS=DEFINED)
+        assert refused_before_installing(result, project).startswith(f"stack: {stack!r} is not")
 
 
 @pytest.mark.parametrize("goal", ["bootstrap", "baseline", "deploy"])

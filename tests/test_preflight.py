@@ -760,3 +760,13 @@ def test_missing_credentials_exit_3(monkeypatch, tmp_path, capsys):
 def test_an_undefined_environment_is_exit_2(capsys):
     assert preflight.run(["--env", "no-such-environment"]) == report.EXIT_INPUT
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_usage_and_input_errors_name_the_command_as_the_docs_run_it(capsys):
+    """D41: every hint a tool prints is `.venv/bin/python -m ...`, as
+    release/cli.py's; a bare `python` is on no promised machine."""
+    with pytest.raises(SystemExit):
+        preflight.parser().parse_args(["--help"])
+    assert capsys.readouterr().out.startswith("usage: .venv/bin/python -m verify.preflight ")
+    assert preflight.run(["--only", "account"]) == report.EXIT_INPUT
+    assert capsys.readouterr().err.startswith(".venv/bin/python -m verify.preflight: ")

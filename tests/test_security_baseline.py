@@ -19,7 +19,7 @@ from config.model import (
     account_environments,
     baseline_owner,
 )
-from config.naming import access_analyzer_name
+from config.naming import access_analyzer_name, stack_names
 from modules.github_oidc import GITHUB_OIDC_HOST
 from modules.threat_detection import MAX_CRITERION_VALUES, PCI_DSS_STANDARD, ExpectedTrust
 from tests.conftest import CONFIGURED, stack
@@ -373,6 +373,9 @@ def test_environments_sharing_an_account_share_one_baseline():
     )
     with pytest.raises(ConfigError, match="staging.security_baseline: .* differs from dev's"):
         load_environments(defined=[shared[0], different])
+    # The stacks make diff may name (config.naming.stack_names): the owner's baseline only.
+    names = stack_names(shared, shared)
+    assert "payment-dev-baseline" in names and "payment-staging-baseline" not in names
 
 
 def test_a_baseline_the_organization_provides_entirely_is_not_built(tmp_path):
@@ -388,6 +391,7 @@ def test_a_baseline_the_organization_provides_entirely_is_not_built(tmp_path):
     built, stacks = synthesize([dev], tmp_path)
     assert built["dev"].security_baseline is None
     assert not any(name.endswith("-baseline") for name in stacks)
+    assert sorted(stack_names([dev], [dev])) == sorted(stacks)
 
 
 def baseline_of(tmp_path, **controls):

@@ -616,7 +616,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python -m verify.preflight", description=__doc__.split("\n\n")[0])
+    p = _Parser(prog=".venv/bin/python -m verify.preflight", description=__doc__.split("\n\n")[0])
     p.add_argument("--env", required=True, help="environment name in the configuration")
     p.add_argument(
         "--only",
