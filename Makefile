@@ -1,6 +1,6 @@
 # Entry points (see README): `make synth` and `make test`; for the CDKTF CLI
 # `make cli`, `make bootstrap ENV=<env>`, `make baseline ENV=<env>`,
-# `make deploy ENV=<env>` and `make diff STACK=<stack>` (thin wrappers of the `npx cdktf ...` commands
+# `make deploy ENV=<env> [STACK=<stacks>]` and `make diff STACK=<stack>` (thin wrappers of the `npx cdktf ...` commands
 # in the README, which work as written after `make cli`).
 # `make plan ENV=<env>` plans an environment into plans/<env>/*.json for
 # tools/review/plan_review.py (docs/plan-review.md). `make preflight ENV=<env>` makes
@@ -38,16 +38,17 @@ CDKTF_ARGS  ?=
 # dependency order. Bootstrap is deployed on its own first (README).
 ENV_STACKS   = $(foreach part,security network data services,payment-$(ENV)-$(part))
 
-.PHONY: synth test setup cli checks docs refresh lint format bench terrain-check clean prerequisites other-python bootstrap deploy preflight diff terraform-check env-check env-given stack-check python-check approval-check
+.PHONY: synth test setup cli checks docs refresh lint format bench terrain-check clean prerequisites other-python bootstrap deploy preflight diff terraform-check env-check env-given stack-check deploy-stack-check python-check approval-check
 
 # What a goal checks before anything is installed, each check one line
 # naming what is wrong: its arguments (ENV given and defined in
-# configuration, STACK given), terraform, the approval under CI; then the
+# configuration, STACK given and configured, for
+# deploy one of ENV's stacks), terraform, the approval under CI; then the
 # prerequisites (Python, Node.js). The install steps wait for the checks of
 # the goals given (order-only prerequisites), so also under make -j nothing
 # is installed before they pass.
 CHECKS_bootstrap := env-check terraform-check approval-check
-CHECKS_deploy    := $(CHECKS_bootstrap)
+CHECKS_deploy    := $(CHECKS_bootstrap) deploy-stack-check
 CHECKS_baseline  := $(CHECKS_bootstrap)
 CHECKS_diff      := stack-check terraform-check
 CHECKS_plan      := env-check
@@ -170,8 +171,10 @@ bootstrap: $(CHECKS_bootstrap) cli
 baseline: $(CHECKS_baseline) cli
 	$(call PREFLIGHT_THEN_DEPLOY,payment-$(ENV)-baseline)
 
+# STACK (optional) narrows it to some of them: a person's apply of one
+# stack the deploy role is denied (docs/ci.md, "What a person applies").
 deploy: $(CHECKS_deploy) cli
-	$(call PREFLIGHT_THEN_DEPLOY,$(ENV_STACKS))
+	$(call PREFLIGHT_THEN_DEPLOY,$(or $(STACK),$(ENV_STACKS)))
 
 diff: $(CHECKS_diff) cli
 	npx cdktf diff $(STACK) $(CDKTF_ARGS)
@@ -244,6 +247,11 @@ approval-check:
 # installed: config/ needs only the standard library (tools/checks/check_env.py).
 env-check: env-given python-check
 	@$(PYTHON) tools/checks/check_env.py $(if $(filter baseline,$(MAKECMDGOALS)),--baseline) "$(ENV)"
+
+# make deploy's STACK, when given, names stacks of ENV's pipeline stacks;
+# the bootstrap and baseline stacks have their own targets.
+deploy-stack-check:
+	@test -z "$(filter-out $(ENV_STACKS),$(STACK))" || { echo "make deploy: STACK=$(STACK) is not allowed; use one or more of $(ENV_STACKS) (bootstrap and baseline: make bootstrap, make baseline)" >&2; exit 2; }
 
 env-given:
 	@test -n "$(ENV)" || { echo "name the environment, e.g. make $(MAKECMDGOALS) ENV=dev" >&2; exit 2; }

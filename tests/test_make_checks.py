@@ -154,6 +154,38 @@ def test_the_preflight_runs_before_the_cli(project, goal):
     assert preflight < deploy, result.stdout
 
 
+PIPELINE_PARTS = ("security", "network", "data", "services")
+
+
+def test_deploy_applies_the_stacks_named_in_stack_else_all_four(project):
+    """A person applies one stack the deploy role is denied (docs/ci.md, "What a
+    person applies") with make deploy STACK=...; without STACK the four."""
+    with_terraform(project)
+    stacks = [f"payment-{DEFINED}-{part}" for part in PIPELINE_PARTS]
+    deployed = {
+        given: next(
+            line
+            for line in make(project, "-n", "deploy", f"ENV={DEFINED}", *given).stdout.splitlines()
+            if line.startswith("npx cdktf deploy")
+        ).split()[3:]
+        for given in ((), (f"STACK={stacks[0]}",), (f"STACK={stacks[0]} {stacks[3]}",))
+    }
+    assert list(deployed.values()) == [stacks, stacks[:1], [stacks[0], stacks[3]]]
+
+
+@pytest.mark.parametrize("part", ["bootstrap", "baseline", "nope"])
+def test_deploy_refuses_a_stack_outside_the_environments_four_before_any_install(project, part):
+    with_terraform(project)
+    stack = f"payment-{DEFINED}-{part}"
+    line = refused_before_installing(
+        make(project, "deploy", f"ENV={DEFINED}", f"STACK={stack}"), project
+    )
+    allowed = " ".join(f"payment-{DEFINED}-{p}" for p in PIPELINE_PARTS)
+    assert line.startswith(
+        f"make deploy: STACK={stack} is not allowed; use one or more of {allowed}"
+    )
+
+
 def test_the_refusal_comes_first_also_under_parallel_make(project):
     with_terraform(project)
     result = make(project, "-j4", "deploy", f"ENV={UNDEFINED}")
