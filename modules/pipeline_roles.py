@@ -18,7 +18,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from config import EnvironmentConfig
-from config.naming import alb_access_log_bucket_name, plan_environment, security_alert_patterns
+from config.naming import (
+    alb_access_log_bucket_name,
+    ecs_role_patterns,
+    plan_environment,
+    security_alert_patterns,
+)
 from config.pipeline_contract import (
     ACCESS_LOG_BUCKET,
     ANY_RESOURCE,
@@ -290,6 +295,79 @@ def security_alert_resources(partition: str, account_id: str) -> list[str]:
         f"arn:{partition}:events:*:{account_id}:rule/{rules}",
         f"arn:{partition}:sns:*:{account_id}:{topic}",
         f"arn:{partition}:sns:*:{account_id}:{topic}:*",
+    ]
+
+
+#: Acting as another role (docs/decisions.md D75). Within one account a
+#: role's trust policy that names a principal's ARN is enough for
+#: AssumeRole, whatever the principal's own policy says (IAM user guide,
+#: "Policy evaluation logic",
+#: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html,
+#: and "How to use trust policies with IAM roles",
+#: https://aws.amazon.com/blogs/security/how-to-use-trust-policies-with-iam-roles/):
+#: the deploy role may rewrite a workload role's trust
+#: (iam:UpdateAssumeRolePolicy, which no condition key can narrow to the
+#: document's content), so only an explicit Deny in its own policy keeps it
+#: from re-trusting an execution role to itself and reading its secrets.
+#: TagSession and SetSourceIdentity are authorized with AssumeRole when a
+#: session carries tags or a source identity (Service Authorization
+#: Reference, AWS STS:
+#: https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssecuritytokenservice.html).
+#: Terraform never assumes a role here: no provider or backend names one
+#: (tests/test_deploy_bounds.py). AssumeRoleWithWebIdentity/SAML are not
+#: authorized by the caller's policy, so they are not listed.
+NEVER_ACT_AS_ANOTHER_ROLE = ("sts:AssumeRole", "sts:SetSourceIdentity", "sts:TagSession")
+#: ECS calls that start code outside a service's reviewed task definition
+#: history or enter a running container (its environment holds the
+#: injected secrets). Terraform never makes them: the provider calls RunTask
+#: only in the ``aws_ecs_task_execution`` data source
+#: (internal/service/ecs/task_execution_data_source.go), which no stack
+#: declares (a test), and StartTask and ExecuteCommand nowhere (Service
+#: Authorization Reference, Amazon ECS:
+#: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html).
+NEVER_START_TASKS = ("ecs:ExecuteCommand", "ecs:RunTask", "ecs:StartTask")
+#: The service a service's execution and task roles may be passed to: ECS
+#: checks iam:PassRole with ``iam:PassedToService`` ecs-tasks.amazonaws.com
+#: (IAM condition keys,
+#: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_iam-condition-keys.html#ck_PassedToService;
+#: the AWS managed policy AWSCodeDeployRoleForECSLimited passes them with
+#: the same condition). Passed to Lambda (or any other service) after a
+#: trust rewrite, an execution role would run code of the pipeline's choice.
+ECS_TASKS_SERVICE = "ecs-tasks.amazonaws.com"
+
+
+def ecs_role_arns(env: EnvironmentConfig, partition: str, account_id: str) -> list[str]:
+    """The execution and task roles of ``env``'s services, by pattern."""
+    return [f"arn:{partition}:iam::{account_id}:role/{p}" for p in ecs_role_patterns(env)]
+
+
+def no_role_takeover_statements(
+    env: EnvironmentConfig, partition: str, account_id: str
+) -> list[dict]:
+    """Denies shared by the deploy role and the boundary of every role it
+    creates (a bounded role it creates must not do what it may not):
+    ``NEVER_ACT_AS_ANOTHER_ROLE``, ``NEVER_START_TASKS``, and passing the
+    services' ECS roles to anything but ECS tasks."""
+    return [
+        {
+            "Sid": "NeverActAsAnotherRole",
+            "Effect": "Deny",
+            "Action": list(NEVER_ACT_AS_ANOTHER_ROLE),
+            "Resource": "*",
+        },
+        {
+            "Sid": "NeverStartTasksOutsideAService",
+            "Effect": "Deny",
+            "Action": list(NEVER_START_TASKS),
+            "Resource": "*",
+        },
+        {
+            "Sid": "PassTheServicesRolesOnlyToEcsTasks",
+            "Effect": "Deny",
+            "Action": "iam:PassRole",
+            "Resource": ecs_role_arns(env, partition, account_id),
+            "Condition": {"StringNotEquals": {"iam:PassedToService": ECS_TASKS_SERVICE}},
+        },
     ]
 
 
@@ -674,6 +752,10 @@ def deploy_statements(props: PipelineRolesProps) -> list[dict]:
             "Action": ["iam:CreateRole", "iam:DeleteRole", "iam:UpdateAssumeRolePolicy"],
             "Resource": f"{account}:role/{props.release_role_name}",
         },
+        # No re-trusted workload role assumed, no task run or container
+        # entered outside a service, no ECS role handed to another service
+        # (D75): each would read the secrets an execution role is named for.
+        *no_role_takeover_statements(env, props.partition, props.account_id),
         {
             "Sid": "NeverBlindTheAuditTrail",
             "Effect": "Deny",
@@ -725,7 +807,7 @@ def deploy_statements(props: PipelineRolesProps) -> list[dict]:
     ]
 
 
-def boundary_statements() -> list[dict]:
+def boundary_statements(env: EnvironmentConfig) -> list[dict]:
     """The permissions boundary of every role the deploy role creates: the
     services the stacks' roles use, never an identity change, the audit
     trail and detection, key policies and keys, unmasking or secret values.
@@ -757,6 +839,9 @@ def boundary_statements() -> list[dict]:
             "Action": list(IAM_WRITES),
             "Resource": "*",
         },
+        # What the deploy role may not do, a role it creates may not either
+        # (D75). Partition and account as "*": the boundary names no token.
+        *no_role_takeover_statements(env, "*", "*"),
         {
             "Sid": "NoAuditTampering",
             "Effect": "Deny",
@@ -819,7 +904,7 @@ class PipelineRoles(Construct):
             "workload-boundary",
             name=props.boundary_arn.rsplit("/", 1)[-1],
             description=f"Permissions boundary of every role the {env.prefix} stacks create",
-            policy=iam.document(*boundary_statements()),
+            policy=iam.document(*boundary_statements(env)),
         )
         self.plan_role = self._role(
             "plan",
