@@ -22,6 +22,7 @@ from config.naming import (
     alb_access_log_bucket_name,
     ecs_role_patterns,
     plan_environment,
+    restore_validator_name,
     security_alert_patterns,
 )
 from config.pipeline_contract import (
@@ -341,6 +342,27 @@ def ecs_role_arns(env: EnvironmentConfig, partition: str, account_id: str) -> li
     return [f"arn:{partition}:iam::{account_id}:role/{p}" for p in ecs_role_patterns(env)]
 
 
+def restore_validator_statements(
+    env: EnvironmentConfig, partition: str, account_id: str
+) -> list[dict]:
+    """The restore validator reports whatever its event says was restored
+    (D60): invoked by hand with a forged event, it would report a restore
+    test SUCCESSFUL. Only EventBridge invokes it, through the function's
+    resource policy, so no role needs lambda:InvokeFunction on it (Service
+    Authorization Reference, AWS Lambda, above). The release check's
+    function is invoked by CodeDeploy's bounded role and reads the
+    deployment itself, so it is left out."""
+    function = f"arn:{partition}:lambda:*:{account_id}:function:{restore_validator_name(env)}"
+    return [
+        {
+            "Sid": "NeverInvokeTheRestoreValidator",
+            "Effect": "Deny",
+            "Action": ["lambda:InvokeAsync", "lambda:InvokeFunction"],
+            "Resource": [function, f"{function}:*"],
+        }
+    ]
+
+
 def no_role_takeover_statements(
     env: EnvironmentConfig, partition: str, account_id: str
 ) -> list[dict]:
@@ -375,8 +397,19 @@ def no_role_takeover_statements(
 #: creating keys (a key the pipeline creates with the lockout check
 #: bypassed could re-encrypt a snapshot for another account).
 PIPELINE_NEVER_ACTIONS = (
+    # Calls Terraform never makes here that would silence the release and
+    # restore checks (D75): the provider turns a rule off with PutRule's
+    # State (internal/service/events/rule.go expandPutRuleInput), never
+    # DisableRule; no stack declares a function URL (a test), which would
+    # let anyone invoke the restore validator with a forged event.
+    # Service Authorization Reference, EventBridge and Lambda:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoneventbridge.html,
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_awslambda.html
+    "events:DisableRule",
     "kms:CreateKey",
     "kms:ReplicateKey",
+    "lambda:CreateFunctionUrlConfig",
+    "lambda:UpdateFunctionUrlConfig",
     "logs:Unmask",
     "rds:ModifyDBClusterSnapshotAttribute",
     "rds:ModifyDBSnapshotAttribute",
@@ -756,6 +789,7 @@ def deploy_statements(props: PipelineRolesProps) -> list[dict]:
         # entered outside a service, no ECS role handed to another service
         # (D75): each would read the secrets an execution role is named for.
         *no_role_takeover_statements(env, props.partition, props.account_id),
+        *restore_validator_statements(env, props.partition, props.account_id),
         {
             "Sid": "NeverBlindTheAuditTrail",
             "Effect": "Deny",
@@ -842,6 +876,7 @@ def boundary_statements(env: EnvironmentConfig) -> list[dict]:
         # What the deploy role may not do, a role it creates may not either
         # (D75). Partition and account as "*": the boundary names no token.
         *no_role_takeover_statements(env, "*", "*"),
+        *restore_validator_statements(env, "*", "*"),
         {
             "Sid": "NoAuditTampering",
             "Effect": "Deny",

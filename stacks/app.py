@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from config import EnvironmentConfig
-from config.model import account_environments, baseline_owner
+from config.model import account_environments, baseline_members, baseline_owner
 from framework import App
 from modules.log_archive import subscribe_log_groups
 from stacks.bootstrap import StateBootstrapStack
@@ -51,9 +51,11 @@ def build(
         bootstrap = StateBootstrapStack(app, env)
         baseline = None
         if env.security_baseline.builds_anything and baseline_owner(env, defined) == env.name:
-            members = [e for e in defined if e.account_scope == env.account_scope] or [env]
             baseline = SecurityBaselineStack(
-                app, env, members, account_members=account_environments(env, defined)
+                app,
+                env,
+                baseline_members(env, defined),
+                account_members=account_environments(env, defined),
             )
         security = SecurityStack(app, env)
         network = NetworkStack(app, env, security)

@@ -14,11 +14,14 @@ import pytest
 
 from config.naming import (
     PIPELINE_APPLIED_PARTS,
+    backup_alerts_name,
     ecs_role_patterns,
     execution_role_name,
     permissions_boundary_name,
+    release_guard_function_name,
     release_guard_name,
     release_role_name,
+    restore_validator_name,
     stack_part,
     task_role_name,
 )
@@ -377,3 +380,54 @@ def test_the_ecs_role_patterns_name_exactly_the_roles_ecs_tasks_assume(stacks, e
                     }
                     assert services == {ECS_TASKS_SERVICE}, (stack.name, address)
         assert matched == expected, env.name
+
+
+def test_the_restore_and_release_checks_cannot_be_turned_off_invoked_or_exposed(stacks, deploy):
+    """D75: what Terraform never calls on them is denied to the deploy role
+    and the boundary (Service Authorization Reference, AWS Lambda and
+    EventBridge:
+    https://docs.aws.amazon.com/service-authorization/latest/reference/list_awslambda.html,
+    https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoneventbridge.html);
+    what it calls stays allowed, and alerts (tests/test_security_alerts.py)."""
+    env, statements = deploy
+    boundary = boundary_of(stacks, env)
+    region = {"aws:RequestedRegion": env.region}
+    account = account_of(env)
+    lambda_arn = f"arn:{PARTITION}:lambda:{env.region}:{account}:function:"
+    validator = f"{lambda_arn}{restore_validator_name(env)}"
+    guard = f"{lambda_arn}{release_guard_function_name(env)}"
+    rules = [
+        f"arn:{PARTITION}:events:{env.region}:{account}:rule/{name}"
+        for name in (
+            restore_validator_name(env),
+            f"{release_guard_name(env)}-deployments",
+            f"{backup_alerts_name(env)}-restore",
+        )
+    ]
+    for policy, context in ((statements, region), (boundary, {})):
+        for action in ("lambda:InvokeFunction", "lambda:InvokeAsync"):
+            for resource in (validator, f"{validator}:1"):
+                assert not allowed(policy, action, resource, **context), (action, resource)
+        for function in (validator, guard):
+            for action in ("lambda:CreateFunctionUrlConfig", "lambda:UpdateFunctionUrlConfig"):
+                assert not allowed(policy, action, function, **context), (action, function)
+        for rule in rules:
+            assert not allowed(policy, "events:DisableRule", rule, **context), rule
+    # CodeDeploy's role (bounded) invokes the release check on BeforeInstall.
+    assert allowed(boundary, "lambda:InvokeFunction", guard)
+    # Terraform's own calls on them stay the deploy role's: the residual
+    # risk of D75, alerted by the baseline.
+    for action in ("lambda:UpdateFunctionCode", "lambda:AddPermission"):
+        assert allowed(statements, action, validator, **region), action
+    for action in ("events:PutRule", "events:PutTargets", "events:RemoveTargets"):
+        assert allowed(statements, action, rules[0], **region), action
+
+
+def test_no_stack_the_pipeline_applies_declares_a_function_url_or_an_invocation(
+    stacks, environments
+):
+    """The denies above break nothing Terraform does."""
+    for env in environments.values():
+        for stack in pipeline_stacks(stacks, env):
+            declared = set(stack.json.get("resource", {})) | set(stack.json.get("data", {}))
+            assert not declared & {"aws_lambda_function_url", "aws_lambda_invocation"}, stack.name
