@@ -131,6 +131,8 @@ READ_ACTIONS: dict[str, tuple[str, ...]] = {
     "lambda": ("Get*", "List*"),
     "logs": (
         "DescribeLogGroups",
+        # The card-data findings' metric filters (production tier, D75).
+        "DescribeMetricFilters",
         "DescribeResourcePolicies",
         # aws_cloudwatch_log_subscription_filter, once a log-archive
         # destination is configured (modules/log_archive.py).
