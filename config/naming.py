@@ -45,6 +45,15 @@ def task_role_name(env: EnvironmentConfig, svc: ServiceConfig) -> str:
     return f"{task_family(env, svc)}-task"
 
 
+def ecs_role_patterns(env: EnvironmentConfig) -> tuple[str, str]:
+    """IAM resource-name patterns matching every service's execution and
+    task role of ``env`` (and no other role of its stacks: a test): what
+    may be passed only to ECS tasks (D75). Patterns, not one ARN a service,
+    keep the deploy policy's size independent of the number of services."""
+    family = f"{env.prefix}-*"
+    return f"{family}-execution", f"{family}-task"
+
+
 def release_environment(env_name: str) -> str:
     """The GitHub environment of release jobs for ``env_name``: its own
     subject, so a release job cannot assume the deploy role and a deploy

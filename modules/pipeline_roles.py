@@ -18,7 +18,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from config import EnvironmentConfig
-from config.naming import alb_access_log_bucket_name, plan_environment, security_alert_patterns
+from config.naming import (
+    alb_access_log_bucket_name,
+    ecs_role_patterns,
+    plan_environment,
+    restore_validator_name,
+    security_alert_patterns,
+)
 from config.pipeline_contract import (
     ACCESS_LOG_BUCKET,
     ANY_RESOURCE,
@@ -125,6 +131,8 @@ READ_ACTIONS: dict[str, tuple[str, ...]] = {
     "lambda": ("Get*", "List*"),
     "logs": (
         "DescribeLogGroups",
+        # The card-data findings' metric filters (production tier, D75).
+        "DescribeMetricFilters",
         "DescribeResourcePolicies",
         # aws_cloudwatch_log_subscription_filter, once a log-archive
         # destination is configured (modules/log_archive.py).
@@ -293,12 +301,117 @@ def security_alert_resources(partition: str, account_id: str) -> list[str]:
     ]
 
 
+#: Acting as another role (docs/decisions.md D75). Within one account a
+#: role's trust policy that names a principal's ARN is enough for
+#: AssumeRole, whatever the principal's own policy says (IAM user guide,
+#: "Policy evaluation logic",
+#: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html,
+#: and "How to use trust policies with IAM roles",
+#: https://aws.amazon.com/blogs/security/how-to-use-trust-policies-with-iam-roles/):
+#: the deploy role may rewrite a workload role's trust
+#: (iam:UpdateAssumeRolePolicy, which no condition key can narrow to the
+#: document's content), so only an explicit Deny in its own policy keeps it
+#: from re-trusting an execution role to itself and reading its secrets.
+#: TagSession and SetSourceIdentity are authorized with AssumeRole when a
+#: session carries tags or a source identity (Service Authorization
+#: Reference, AWS STS:
+#: https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssecuritytokenservice.html).
+#: Terraform never assumes a role here: no provider or backend names one
+#: (tests/test_deploy_bounds.py). AssumeRoleWithWebIdentity/SAML are not
+#: authorized by the caller's policy, so they are not listed.
+NEVER_ACT_AS_ANOTHER_ROLE = ("sts:AssumeRole", "sts:SetSourceIdentity", "sts:TagSession")
+#: ECS calls that start code outside a service's reviewed task definition
+#: history or enter a running container (its environment holds the
+#: injected secrets). Terraform never makes them: the provider calls RunTask
+#: only in the ``aws_ecs_task_execution`` data source
+#: (internal/service/ecs/task_execution_data_source.go), which no stack
+#: declares (a test), and StartTask and ExecuteCommand nowhere (Service
+#: Authorization Reference, Amazon ECS:
+#: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html).
+NEVER_START_TASKS = ("ecs:ExecuteCommand", "ecs:RunTask", "ecs:StartTask")
+#: The service a service's execution and task roles may be passed to: ECS
+#: checks iam:PassRole with ``iam:PassedToService`` ecs-tasks.amazonaws.com
+#: (IAM condition keys,
+#: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_iam-condition-keys.html#ck_PassedToService;
+#: the AWS managed policy AWSCodeDeployRoleForECSLimited passes them with
+#: the same condition). Passed to Lambda (or any other service) after a
+#: trust rewrite, an execution role would run code of the pipeline's choice.
+ECS_TASKS_SERVICE = "ecs-tasks.amazonaws.com"
+
+
+def ecs_role_arns(env: EnvironmentConfig, partition: str, account_id: str) -> list[str]:
+    """The execution and task roles of ``env``'s services, by pattern."""
+    return [f"arn:{partition}:iam::{account_id}:role/{p}" for p in ecs_role_patterns(env)]
+
+
+def restore_validator_statements(
+    env: EnvironmentConfig, partition: str, account_id: str
+) -> list[dict]:
+    """The restore validator reports whatever its event says was restored
+    (D60): invoked by hand with a forged event, it would report a restore
+    test SUCCESSFUL. Only EventBridge invokes it, through the function's
+    resource policy, so no role needs lambda:InvokeFunction on it (Service
+    Authorization Reference, AWS Lambda, above). The release check's
+    function is invoked by CodeDeploy's bounded role and reads the
+    deployment itself, so it is left out."""
+    function = f"arn:{partition}:lambda:*:{account_id}:function:{restore_validator_name(env)}"
+    return [
+        {
+            "Sid": "NeverInvokeTheRestoreValidator",
+            "Effect": "Deny",
+            "Action": ["lambda:InvokeAsync", "lambda:InvokeFunction"],
+            "Resource": [function, f"{function}:*"],
+        }
+    ]
+
+
+def no_role_takeover_statements(
+    env: EnvironmentConfig, partition: str, account_id: str
+) -> list[dict]:
+    """Denies shared by the deploy role and the boundary of every role it
+    creates (a bounded role it creates must not do what it may not):
+    ``NEVER_ACT_AS_ANOTHER_ROLE``, ``NEVER_START_TASKS``, and passing the
+    services' ECS roles to anything but ECS tasks."""
+    return [
+        {
+            "Sid": "NeverActAsAnotherRole",
+            "Effect": "Deny",
+            "Action": list(NEVER_ACT_AS_ANOTHER_ROLE),
+            "Resource": "*",
+        },
+        {
+            "Sid": "NeverStartTasksOutsideAService",
+            "Effect": "Deny",
+            "Action": list(NEVER_START_TASKS),
+            "Resource": "*",
+        },
+        {
+            "Sid": "PassTheServicesRolesOnlyToEcsTasks",
+            "Effect": "Deny",
+            "Action": "iam:PassRole",
+            "Resource": ecs_role_arns(env, partition, account_id),
+            "Condition": {"StringNotEquals": {"iam:PassedToService": ECS_TASKS_SERVICE}},
+        },
+    ]
+
+
 #: Beyond tampering: reading masked card data, writing secret values, and
 #: creating keys (a key the pipeline creates with the lockout check
 #: bypassed could re-encrypt a snapshot for another account).
 PIPELINE_NEVER_ACTIONS = (
+    # Calls Terraform never makes here that would silence the release and
+    # restore checks (D75): the provider turns a rule off with PutRule's
+    # State (internal/service/events/rule.go expandPutRuleInput), never
+    # DisableRule; no stack declares a function URL (a test), which would
+    # let anyone invoke the restore validator with a forged event.
+    # Service Authorization Reference, EventBridge and Lambda:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoneventbridge.html,
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_awslambda.html
+    "events:DisableRule",
     "kms:CreateKey",
     "kms:ReplicateKey",
+    "lambda:CreateFunctionUrlConfig",
+    "lambda:UpdateFunctionUrlConfig",
     "logs:Unmask",
     "rds:ModifyDBClusterSnapshotAttribute",
     "rds:ModifyDBSnapshotAttribute",
@@ -676,6 +789,11 @@ def deploy_statements(props: PipelineRolesProps) -> list[dict]:
             "Action": ["iam:CreateRole", "iam:DeleteRole", "iam:UpdateAssumeRolePolicy"],
             "Resource": f"{account}:role/{props.release_role_name}",
         },
+        # No re-trusted workload role assumed, no task run or container
+        # entered outside a service, no ECS role handed to another service
+        # (D75): each would read the secrets an execution role is named for.
+        *no_role_takeover_statements(env, props.partition, props.account_id),
+        *restore_validator_statements(env, props.partition, props.account_id),
         {
             "Sid": "NeverBlindTheAuditTrail",
             "Effect": "Deny",
@@ -727,7 +845,7 @@ def deploy_statements(props: PipelineRolesProps) -> list[dict]:
     ]
 
 
-def boundary_statements() -> list[dict]:
+def boundary_statements(env: EnvironmentConfig) -> list[dict]:
     """The permissions boundary of every role the deploy role creates: the
     services the stacks' roles use, never an identity change, the audit
     trail and detection, key policies and keys, unmasking or secret values.
@@ -759,6 +877,10 @@ def boundary_statements() -> list[dict]:
             "Action": list(IAM_WRITES),
             "Resource": "*",
         },
+        # What the deploy role may not do, a role it creates may not either
+        # (D75). Partition and account as "*": the boundary names no token.
+        *no_role_takeover_statements(env, "*", "*"),
+        *restore_validator_statements(env, "*", "*"),
         {
             "Sid": "NoAuditTampering",
             "Effect": "Deny",
@@ -821,7 +943,7 @@ class PipelineRoles(Construct):
             "workload-boundary",
             name=props.boundary_arn.rsplit("/", 1)[-1],
             description=f"Permissions boundary of every role the {env.prefix} stacks create",
-            policy=iam.document(*boundary_statements()),
+            policy=iam.document(*boundary_statements(env)),
         )
         self.plan_role = self._role(
             "plan",

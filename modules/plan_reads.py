@@ -184,6 +184,10 @@ PLAN_READS: dict[str, Reads] = {
         "ListTagsLogGroup",
         unread=("ListTagsForResource",),
     ),
+    # findMetricFilterByTwoPartKey: DescribeMetricFilters; no tags (D75).
+    "aws_cloudwatch_log_metric_filter": _svc(
+        "logs", "logs", "metric_filter", "DescribeMetricFilters"
+    ),
     "aws_cloudwatch_log_resource_policy": _svc(
         "logs", "logs", "resource_policy", "DescribeResourcePolicies"
     ),

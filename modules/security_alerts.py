@@ -18,6 +18,10 @@ KMS-encrypted SNS topic of their own, subscribed by e-mail:
   policy admits a principal outside the account (D66; the deploy role may
   create bounded roles, and IAM has no condition on a trust policy's
   content, D49).
+- writes on the release check's and restore validator's functions and on
+  their and the backup alerts' EventBridge rules (D75): the deploy role
+  applies them, so it may change them; every change, a reviewed apply's
+  included, reaches the security team.
 
 EventBridge sees the events of its own region only: these rules watch the
 baseline's region (the trail's home region, where the audit and AWS Config
@@ -66,6 +70,35 @@ IAM_ROLE_RESOURCE_TYPE = "AWS::IAM::Role"
 #: ASFF ``ProductName`` of the findings GuardDuty sends to Security Hub
 #: (Security Hub user guide, "Amazon GuardDuty integration").
 GUARDDUTY_PRODUCT_NAME = "GuardDuty"
+
+
+#: Lambda calls that change what a function runs, or who invokes it and
+#: how (Service Authorization Reference, AWS Lambda,
+#: https://docs.aws.amazon.com/service-authorization/latest/reference/list_awslambda.html).
+#: Matched as prefixes: CloudTrail may record a Lambda call with its API
+#: version after the name (``UpdateFunctionCode20150331v2``; Lambda developer
+#: guide, "Logging AWS Lambda API calls using AWS CloudTrail",
+#: https://docs.aws.amazon.com/lambda/latest/dg/logging-using-cloudtrail.html).
+CHECK_FUNCTION_WRITES = (
+    "AddPermission",
+    "CreateFunctionUrlConfig",
+    "DeleteFunction",
+    "PutFunctionConcurrency",
+    "RemovePermission",
+    "UpdateFunctionCode",
+    "UpdateFunctionConfiguration",
+    "UpdateFunctionUrlConfig",
+)
+#: EventBridge calls that disable, delete or re-aim a rule, by the request
+#: field that names the rule (EventBridge API reference: PutRule,
+#: DisableRule and DeleteRule take ``Name``, PutTargets and RemoveTargets
+#: ``Rule``; https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutTargets.html).
+#: PutRule can itself set ``State`` DISABLED, so denying DisableRule alone
+#: would not keep a rule on.
+CHECK_RULE_WRITES = {
+    "name": ("DeleteRule", "DisableRule", "PutRule"),
+    "rule": ("PutTargets", "RemoveTargets"),
+}
 
 
 def _event_source(service: str) -> tuple[str, str]:
@@ -167,6 +200,36 @@ def access_analyzer_findings_pattern() -> dict:
     }
 
 
+def check_function_writes_pattern(function_names: Sequence[str]) -> dict:
+    """Changes to the functions named (each as a name, a partial ARN
+    ``<account>:function:<name>`` or an ARN: Lambda takes all three, Lambda
+    API reference, UpdateFunctionCode,
+    https://docs.aws.amazon.com/lambda/latest/api/API_UpdateFunctionCode.html)."""
+    return {
+        "source": ["aws.lambda"],
+        "detail-type": [CLOUDTRAIL_API_CALL],
+        "detail": {
+            "eventSource": ["lambda.amazonaws.com"],
+            "eventName": [{"prefix": name} for name in CHECK_FUNCTION_WRITES],
+            "requestParameters": {"functionName": sorted(function_names)},
+        },
+    }
+
+
+def check_rule_writes_pattern(field: str, rule_prefixes: Sequence[str]) -> dict:
+    """``CHECK_RULE_WRITES[field]`` on a rule whose name starts with one of
+    ``rule_prefixes``."""
+    return {
+        "source": ["aws.events"],
+        "detail-type": [CLOUDTRAIL_API_CALL],
+        "detail": {
+            "eventSource": ["events.amazonaws.com"],
+            "eventName": list(CHECK_RULE_WRITES[field]),
+            "requestParameters": {field: [{"prefix": p} for p in sorted(rule_prefixes)]},
+        },
+    }
+
+
 @dataclass(frozen=True, kw_only=True)
 class SecurityAlertsProps:
     """``name``: the topic and its key's alias; each rule is
@@ -178,7 +241,11 @@ class SecurityAlertsProps:
     addresses; left out: none. ``administrator_role_names``/
     ``protected_role_names``/``reader_role_names``: the key's
     administrators, key-policy administrators and configuration readers
-    (``modules.kms.ManagedKeyProps``)."""
+    (``modules.kms.ManagedKeyProps``). ``check_function_names``: the
+    release check's and restore validator's functions in every form a
+    caller may name them (``release_check_function_names``);
+    ``check_rule_prefixes``: name prefixes of their and the backup alerts'
+    rules (D75). Neither may be empty: EventBridge refuses an empty list."""
 
     name: str
     account_id: str
@@ -186,6 +253,8 @@ class SecurityAlertsProps:
     region: str
     audit_bucket_names: Sequence[str]
     finding_severity: str
+    check_function_names: Sequence[str]
+    check_rule_prefixes: Sequence[str]
     emails: Sequence[str] = ()
     administrator_role_names: tuple[str, ...] = ()
     protected_role_names: tuple[str, ...] = ()
@@ -200,7 +269,25 @@ RULE_KINDS = {
     "guardduty": "GuardDuty findings at or above the configured severity",
     "security-hub": "New Security Hub findings at or above the configured severity",
     "access-analyzer": "A role trusted outside the account (IAM Access Analyzer finding)",
+    "check-functions": "The release check or restore validator function changed",
+    "check-rules": "A release check, restore validator or backup alert rule changed",
+    "check-targets": "A release check, restore validator or backup alert rule re-aimed",
 }
+
+
+def release_check_function_names(
+    names: Sequence[str], partition: str, region: str, account_id: str
+) -> list[str]:
+    """Each function name as a name, a partial ARN and an ARN."""
+    return [
+        form
+        for name in names
+        for form in (
+            name,
+            f"{account_id}:function:{name}",
+            f"arn:{partition}:lambda:{region}:{account_id}:function:{name}",
+        )
+    ]
 
 
 def patterns(props: SecurityAlertsProps) -> dict[str, dict]:
@@ -212,6 +299,13 @@ def patterns(props: SecurityAlertsProps) -> dict[str, dict]:
         "guardduty": guardduty_findings_pattern(props.finding_severity),
         "security-hub": security_hub_findings_pattern(props.finding_severity),
         "access-analyzer": access_analyzer_findings_pattern(),
+        "check-functions": check_function_writes_pattern(
+            release_check_function_names(
+                props.check_function_names, props.partition, props.region, props.account_id
+            )
+        ),
+        "check-rules": check_rule_writes_pattern("name", props.check_rule_prefixes),
+        "check-targets": check_rule_writes_pattern("rule", props.check_rule_prefixes),
     }
 
 
@@ -221,6 +315,8 @@ class SecurityAlerts(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, props: SecurityAlertsProps) -> None:
         super().__init__(scope, construct_id)
+        if not props.check_function_names or not props.check_rule_prefixes:
+            raise ValueError("check_function_names and check_rule_prefixes: none given")
         if props.finding_severity not in GUARDDUTY_SEVERITY_FLOORS:
             raise ValueError(
                 f"finding_severity: {props.finding_severity!r} is not allowed; allowed: "

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from config import EnvironmentConfig
-from config.model import account_environments
+from config.model import account_environments, baseline_members
 from config.naming import builds_baseline
 from framework import App
 from modules.log_archive import subscribe_log_groups
@@ -52,9 +52,11 @@ def build(
         bootstrap = StateBootstrapStack(app, env)
         baseline = None
         if builds_baseline(env, defined):
-            members = [e for e in defined if e.account_scope == env.account_scope] or [env]
             baseline = SecurityBaselineStack(
-                app, env, members, account_members=account_environments(env, defined)
+                app,
+                env,
+                baseline_members(env, defined),
+                account_members=account_environments(env, defined),
             )
         security = SecurityStack(app, env)
         network = NetworkStack(app, env, security)

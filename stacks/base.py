@@ -36,6 +36,7 @@ from framework.aws import aws
 from guardrails.rules import RuleContext
 from guardrails.rules import register as register_contract_rules
 from modules.observability.data_protection import protect_card_data
+from modules.observability.metrics import card_data_findings
 
 #: S3-native state locking (``use_lockfile``) needs Terraform 1.11.
 REQUIRED_TERRAFORM_VERSION = ">= 1.11"
@@ -164,14 +165,19 @@ class PlatformStack(EnvironmentStack):
     def mask_card_data(self, logs_key_arn: str) -> None:
         """Card data that reaches a log group of this stack is masked, and
         its audit findings kept in the stack's findings group under the
-        logs key (PAY-LOG-001, docs/pci-responsibility.md 3.3.1, D59).
-        Call it once the stack is built."""
+        logs key (PAY-LOG-001, docs/pci-responsibility.md 3.3.1, D59); in
+        the production tier each finding counts in ``card_data_findings``,
+        which the services stack's alarm reads (D75). Call it once the
+        stack is built."""
         protect_card_data(
             self,
             f"{self.env.prefix}-card-data",
             findings_log_group_name=card_data_findings_log_group(self.node.id),
             kms_key_arn=logs_key_arn,
             retention_days=self.env.log_retention_days,
+            findings_metric=(
+                card_data_findings(self.env.prefix) if self.env.is_production else None
+            ),
         )
 
 

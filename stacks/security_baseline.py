@@ -20,12 +20,16 @@ from config.naming import (
     BASELINE_PART,
     access_analyzer_name,
     audit_bucket_name,
+    backup_alerts_name,
     card_data_findings_log_group,
     config_bucket_name,
     github_trust_archive_rule_name,
     github_trusted_role_names,
     key_configuration_readers,
     key_policy_administrators,
+    release_guard_function_name,
+    release_guard_name,
+    restore_validator_name,
     security_alerts_name,
 )
 from framework import Construct
@@ -169,6 +173,18 @@ class SecurityBaselineStack(PlatformStack):
                     if built
                 ),
                 finding_severity=baseline.finding_alert_severity,
+                # The environments of this region: EventBridge sees its own
+                # region's CloudTrail events only (D75).
+                check_function_names=tuple(
+                    name(env)
+                    for env in members
+                    for name in (release_guard_function_name, restore_validator_name)
+                ),
+                check_rule_prefixes=tuple(
+                    name(env)
+                    for env in members
+                    for name in (release_guard_name, restore_validator_name, backup_alerts_name)
+                ),
                 emails=baseline.alert_emails,
                 administrator_role_names=owner.access.key_administrator_role_names,
                 protected_role_names=key_policy_administrators(owner),

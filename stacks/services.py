@@ -31,6 +31,8 @@ from modules.load_balancer import (
     WebAclProps,
 )
 from modules.observability.alarms import (
+    CardDataAlarm,
+    CardDataAlarmProps,
     DatabaseAlarms,
     DatabaseAlarmsProps,
     LoadBalancerAlarms,
@@ -50,6 +52,7 @@ from modules.observability.log_groups import (
     ContainerInsightsLogGroup,
     ContainerInsightsLogGroupProps,
 )
+from modules.observability.metrics import card_data_findings
 from modules.observability.topic import AlarmTopic, AlarmTopicProps
 from modules.public_image_cache import PublicImageCache, PublicImageCacheProps
 from modules.release_guard import GuardedService, ReleaseGuard, ReleaseGuardProps
@@ -329,6 +332,24 @@ class ServicesStack(PlatformStack):
                 may_pause=env.database.auto_pause_seconds is not None,
                 reader_count=env.database.reader_count,
             ),
+        )
+        # Card data in a log group of any stack of the environment (D75):
+        # production tier only, where a card number in a log is an incident;
+        # the other tiers log test card numbers by design, and their
+        # findings stay in the findings groups for review.
+        self.card_data_alarm = (
+            CardDataAlarm(
+                self,
+                "alarms-card-data",
+                CardDataAlarmProps(
+                    name_prefix=env.prefix,
+                    thresholds=env.alarms,
+                    topic_arn=topic,
+                    metric=card_data_findings(env.prefix),
+                ),
+            )
+            if env.is_production
+            else None
         )
         self.deployment_events = DeploymentEvents(
             self,

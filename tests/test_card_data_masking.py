@@ -19,12 +19,13 @@ import string
 
 import pytest
 
-from config.naming import card_data_findings_log_group
+from config.naming import PIPELINE_APPLIED_PARTS, card_data_findings_log_group, stack_part
 from modules.observability.data_protection import (
     BARE_CARD_NUMBER,
     BARE_CARD_NUMBER_REGEX,
     CARD_DATA_IDENTIFIERS,
 )
+from modules.observability.metrics import card_data_findings
 from tests.conftest import ENVIRONMENTS
 from tests.helpers import FINDINGS_GROUP
 
@@ -133,3 +134,57 @@ def test_every_policy_masks_bare_card_numbers_and_sends_findings(stacks, environ
                 assert destination == {"CloudWatchLogs": {"LogGroup": findings_ref}}
                 protected += 1
     assert protected >= 1
+
+
+@pytest.mark.parametrize("env_name", ENVIRONMENTS)
+def test_card_data_findings_alarm_the_on_call_in_the_production_tier(
+    stacks, environments, env_name
+):
+    """D75 (#25 item 5: findings went nowhere): in the production tier each
+    findings group of the stacks the pipeline applies counts every report
+    in one metric of the environment (metric filter, empty pattern: every
+    event; CloudWatch Logs user guide, "Filter pattern syntax for metric
+    filters",
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/FilterAndPatternSyntaxForMetricFilters.html),
+    and one finding in one period alarms on the alarm topic, on ALARM and
+    OK. Other tiers log test card numbers: no filter, no alarm."""
+    env = environments[env_name]
+    metric = card_data_findings(env.prefix)
+    filters = []
+    for name, stack in stacks.items():
+        if not name.startswith(f"{env.prefix}-") or stack_part(name) not in PIPELINE_APPLIED_PARTS:
+            continue
+        found = list(stack.resources("aws_cloudwatch_log_metric_filter").values())
+        if FINDINGS_GROUP in stack.resources("aws_cloudwatch_log_group") and env.is_production:
+            [body] = found
+            assert body["log_group_name"] == f"${{aws_cloudwatch_log_group.{FINDINGS_GROUP}.name}}"
+            assert body["pattern"] == ""
+            assert body["metric_transformation"] == {
+                "name": metric.name,
+                "namespace": metric.namespace,
+                "value": "1",
+            }
+            filters.append(name)
+        else:
+            assert not found, name
+    services = stacks[f"{env.prefix}-services"]
+    alarms = [
+        a
+        for a in services.resources("aws_cloudwatch_metric_alarm").values()
+        if a["alarm_name"] == f"{env.prefix}-card-data-findings"
+    ]
+    if not env.is_production:
+        assert not alarms and not filters
+        return
+    assert filters, "no findings group counts its findings"
+    [alarm] = alarms
+    assert (alarm["namespace"], alarm["metric_name"], alarm["statistic"]) == (
+        metric.namespace,
+        metric.name,
+        "Sum",
+    )
+    assert alarm["comparison_operator"] == "GreaterThanThreshold" and alarm["threshold"] == 0
+    assert alarm["evaluation_periods"] == 1 and alarm["treat_missing_data"] == "notBreaching"
+    [topic_key] = services.resources("aws_sns_topic")
+    topic = f"${{aws_sns_topic.{topic_key}.arn}}"
+    assert alarm["alarm_actions"] == [topic] and alarm["ok_actions"] == [topic]

@@ -13,8 +13,21 @@ from pathlib import Path
 import pytest
 
 from config import ConfigError
-from config.model import FINDING_ALERT_SEVERITIES, THIS_REPOSITORY, baseline_owner
-from config.naming import audit_bucket_name, config_bucket_name, security_alerts_name
+from config.model import (
+    FINDING_ALERT_SEVERITIES,
+    THIS_REPOSITORY,
+    baseline_members,
+    baseline_owner,
+)
+from config.naming import (
+    audit_bucket_name,
+    backup_alerts_name,
+    config_bucket_name,
+    release_guard_function_name,
+    release_guard_name,
+    restore_validator_name,
+    security_alerts_name,
+)
 from modules.pipeline_roles import (
     AUDIT_BUCKET_TAMPERING_ACTIONS,
     AUDIT_TAMPERING_ACTIONS,
@@ -22,6 +35,8 @@ from modules.pipeline_roles import (
     SECURITY_ALERT_WRITES,
 )
 from modules.security_alerts import (
+    CHECK_FUNCTION_WRITES,
+    CHECK_RULE_WRITES,
     GUARDDUTY_SEVERITY_FLOORS,
     RULE_KINDS,
     SecurityAlertsProps,
@@ -41,6 +56,15 @@ SAMPLE = SecurityAlertsProps(
     region="us-west-2",
     audit_bucket_names=("payment-prod-audit-111122223333", "payment-prod-config-111122223333"),
     finding_severity="HIGH",
+    check_function_names=(
+        "CodeDeployHook_payment-prod-release-guard",
+        "payment-prod-restore-validator",
+    ),
+    check_rule_prefixes=(
+        "payment-prod-backup-alerts",
+        "payment-prod-release-guard",
+        "payment-prod-restore-validator",
+    ),
 )
 #: fixture -> the rules it must trigger (and no other).
 EXPECTED = {
@@ -53,6 +77,9 @@ EXPECTED = {
     "securityhub-finding-imported.json": {"security-hub"},
     "access-analyzer-role-finding.json": {"access-analyzer"},
     "access-analyzer-delete-analyzer.json": {"tampering"},
+    "lambda-update-function-code.json": {"check-functions"},
+    "events-disable-rule.json": {"check-rules"},
+    "events-put-targets.json": {"check-targets"},
     # A failed release is the alarm topic's (tests/test_deployment_alerts.py),
     # never a security alert.
     "codedeploy-deployment-state-change.json": set(),
@@ -202,6 +229,45 @@ def test_only_active_role_findings_of_access_analyzer_alert():
     assert not triggered(preview)
 
 
+def test_every_change_to_the_release_and_restore_checks_alerts():
+    """D75: the deploy role applies the release check, the restore validator
+    and the backup alerts, so it may change them; each write of
+    CHECK_FUNCTION_WRITES on their functions (by name, partial ARN or ARN,
+    with or without CloudTrail's version suffix) and of CHECK_RULE_WRITES on
+    their rules alerts, and the same calls on other functions and rules do not."""
+    function = sample("lambda-update-function-code.json")
+    account, region = SAMPLE.account_id, SAMPLE.region
+    for name in SAMPLE.check_function_names:
+        for form in (
+            name,
+            f"{account}:function:{name}",
+            f"arn:aws:lambda:{region}:{account}:function:{name}",
+        ):
+            for action in CHECK_FUNCTION_WRITES:
+                for event_name in (action, f"{action}20150331v2"):
+                    function["detail"]["eventName"] = event_name
+                    function["detail"]["requestParameters"]["functionName"] = form
+                    assert triggered(function) == {"check-functions"}, (form, event_name)
+    function["detail"]["requestParameters"]["functionName"] = "payment-prod-something-else"
+    assert not triggered(function)
+    function["detail"]["requestParameters"]["functionName"] = SAMPLE.check_function_names[0]
+    function["detail"]["eventName"] = "GetFunction"
+    assert not triggered(function)
+    for field, actions in CHECK_RULE_WRITES.items():
+        event = sample("events-disable-rule.json" if field == "name" else "events-put-targets.json")
+        kind = "check-rules" if field == "name" else "check-targets"
+        for prefix in SAMPLE.check_rule_prefixes:
+            for action in actions:
+                event["detail"]["eventName"] = action
+                event["detail"]["requestParameters"][field] = f"{prefix}-any"
+                assert triggered(event) == {kind}, (action, prefix)
+        event["detail"]["requestParameters"][field] = "payment-prod-deployments"
+        assert not triggered(event)
+        event["detail"]["requestParameters"][field] = SAMPLE.check_rule_prefixes[0]
+        event["detail"]["eventName"] = "DescribeRule"
+        assert not triggered(event)
+
+
 def test_the_matcher_refuses_operators_it_does_not_implement():
     event = sample("guardduty-finding.json")
     for pattern in (
@@ -229,6 +295,7 @@ def account_of(env) -> str:
 
 def props_of(env) -> SecurityAlertsProps:
     account = account_of(env)
+    members = baseline_members(env, CONFIGURED)
     return SecurityAlertsProps(
         name=security_alerts_name(env),
         account_id=account,
@@ -236,6 +303,16 @@ def props_of(env) -> SecurityAlertsProps:
         region=env.region,
         audit_bucket_names=(audit_bucket_name(env, account), config_bucket_name(env, account)),
         finding_severity=env.security_baseline.finding_alert_severity,
+        check_function_names=[
+            name(e)
+            for e in members
+            for name in (release_guard_function_name, restore_validator_name)
+        ],
+        check_rule_prefixes=[
+            name(e)
+            for e in members
+            for name in (release_guard_name, restore_validator_name, backup_alerts_name)
+        ],
     )
 
 
@@ -371,3 +448,45 @@ def test_severity_and_addresses_are_validated(example_environments):
     [problem] = refused(alert_emails=())
     assert "alert_emails: empty in the production tier" in problem
     assert as_list(prod.security_baseline.alert_emails)
+
+
+@pytest.mark.parametrize("owner_name", BASELINE_OWNERS)
+def test_the_baseline_watches_every_function_and_check_rule_of_its_environments(
+    stacks, environments, owner_name
+):
+    """D75: every Lambda function the pipeline applies in the baseline's
+    account and region, every rule that invokes one and every backup alert
+    rule is matched by the synthesized check-* patterns (a renamed function
+    or rule would silently leave them)."""
+    env = environments[owner_name]
+    baseline = stacks[f"{env.prefix}-baseline"]
+    synthesized = {
+        r["name"]: json.loads(r["event_pattern"])
+        for r in baseline.resources("aws_cloudwatch_event_rule").values()
+    }
+    name = security_alerts_name(env)
+    functions = synthesized[f"{name}-check-functions"]["detail"]["requestParameters"]
+    rule_prefixes = [
+        m["prefix"]
+        for m in synthesized[f"{name}-check-rules"]["detail"]["requestParameters"]["name"]
+    ]
+    watched_functions = watched_rules = 0
+    for member in baseline_members(env, CONFIGURED):
+        for stack_name, stack in stacks.items():
+            if not stack_name.startswith(f"{member.prefix}-") or stack_name.endswith(
+                ("-bootstrap", "-baseline")
+            ):
+                continue
+            by_key = stack.resources("aws_lambda_function")
+            for function in by_key.values():
+                assert function["function_name"] in functions["functionName"], stack_name
+                watched_functions += 1
+            targets = stack.resources("aws_cloudwatch_event_target").values()
+            invoking = {t["rule"] for t in targets if "aws_lambda_function." in t["arn"]}
+            for key, rule in stack.resources("aws_cloudwatch_event_rule").items():
+                if f"${{aws_cloudwatch_event_rule.{key}.name}}" in invoking or rule[
+                    "name"
+                ].startswith(backup_alerts_name(member)):
+                    assert any(rule["name"].startswith(p) for p in rule_prefixes), rule["name"]
+                    watched_rules += 1
+    assert watched_functions and watched_rules

@@ -114,3 +114,11 @@ def allowed(
     policy's holder)."""
     effects = {s["Effect"] for s in statements if applies(s, action, resource, context, service)}
     return "Allow" in effects and "Deny" not in effects
+
+
+def denied(statements: list[dict], action: str, resource: str = "*", **context) -> bool:
+    """Whether an explicit Deny of the identity policy ``statements``
+    applies: within one account, the only thing that stops a request
+    another policy allows by itself (a role's trust naming the caller's
+    ARN, a key policy naming it)."""
+    return any(s["Effect"] == "Deny" and applies(s, action, resource, context) for s in statements)

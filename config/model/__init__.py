@@ -72,6 +72,7 @@ from config.model.types import (
     SecurityBaselineConfig,
     ServiceConfig,
     account_environments,
+    baseline_members,
     baseline_owner,
     override,
 )
@@ -146,6 +147,7 @@ __all__ = [
     "SecurityBaselineConfig",
     "EnvironmentConfig",
     "account_environments",
+    "baseline_members",
     "baseline_owner",
     "MAX_SCAN_WAIT_MINUTES",
     "ECS_DEPLOYMENT_CONFIGS",

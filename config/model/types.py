@@ -611,12 +611,20 @@ class EnvironmentConfig:
         )
 
 
+def baseline_members(
+    env: EnvironmentConfig, defined: Iterable[EnvironmentConfig]
+) -> list[EnvironmentConfig]:
+    """The environments sharing ``env``'s account and region (``env``
+    included): the ones whose resources its baseline watches."""
+    return [e for e in defined if e.account_scope == env.account_scope] or [env]
+
+
 def baseline_owner(env: EnvironmentConfig, defined: Iterable[EnvironmentConfig]) -> str:
     """Name of the environment that deploys the baseline of ``env``'s account
     and region: the first production-tier one sharing it, else the first in
     configuration order (``defined`` holds every configured environment, so
     the owner does not depend on which environments are synthesized)."""
-    sharing = [e for e in defined if e.account_scope == env.account_scope] or [env]
+    sharing = baseline_members(env, defined)
     return next((e for e in sharing if e.is_production), sharing[0]).name
 
 

@@ -477,3 +477,38 @@ class DatabaseAlarms(Construct):
     @property
     def all_alarms(self) -> list:
         return [*self.cpu.values(), *self.acu.values(), self.connections]
+
+
+@dataclass(frozen=True, kw_only=True)
+class CardDataAlarmProps:
+    """``name_prefix``: the environment's prefix (alarm
+    ``<prefix>-card-data-findings``). ``metric``: the findings count every
+    stack's findings group publishes (``metrics.card_data_findings``)."""
+
+    name_prefix: str
+    thresholds: AlarmConfig
+    topic_arn: str
+    metric: Metric
+
+
+class CardDataAlarm(Construct):
+    """Card data reached a log group of the environment (D75, #25 item 5):
+    one finding in one period alarms. The value is masked in the log group;
+    the finding says which group and which identifier, not the value."""
+
+    def __init__(self, scope: Construct, construct_id: str, props: CardDataAlarmProps) -> None:
+        super().__init__(scope, construct_id)
+        f = AlarmSet(
+            self, "alarms", AlarmSetProps(topic_arn=props.topic_arn, thresholds=props.thresholds)
+        )
+        self.alarm = f.add(
+            "card-data-findings",
+            name=f"{props.name_prefix}-card-data-findings",
+            description="Card data was written to a log group (masked there): find the writer "
+            "in the stack's card-data-findings log group and stop it (PCI DSS 3.3.1, 3.4.1).",
+            threshold=0,
+            # No finding, no data point: silence is the normal state.
+            missing="notBreaching",
+            metric=props.metric,
+            evaluation_periods=1,
+        )

@@ -8,6 +8,14 @@ import json
 
 from framework import Construct
 from framework.aws import aws
+from modules.observability.metrics import Metric
+
+#: Every event of a findings group is a findings report (CloudWatch Logs
+#: user guide, "Audit findings reports", below), so the filter matches all:
+#: an empty pattern matches every log event ("Filter pattern syntax for
+#: metric filters",
+#: https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/FilterAndPatternSyntaxForMetricFilters.html).
+EVERY_EVENT = ""
 
 #: AWS managed data identifiers for payment card data (CloudWatch Logs user
 #: guide, "Types of data that you can protect": financial data identifiers).
@@ -82,6 +90,7 @@ def protect_card_data(
     findings_log_group_name: str,
     kms_key_arn: str | None,
     retention_days: int,
+    findings_metric: Metric | None = None,
 ) -> int:
     """Gives every log group of ``stack`` a data protection policy, next to
     it in the construct tree (id ``<group id>-data-protection``), whose
@@ -94,7 +103,11 @@ def protect_card_data(
     finding holds the identifier and the positions of a match, not the
     value (CloudWatch Logs user guide, "Audit findings reports":
     https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/mask-sensitive-log-data-audit-findings.html),
-    and a group that audits into itself would feed its own findings back."""
+    and a group that audits into itself would feed its own findings back.
+
+    ``findings_metric``: each findings report adds 1 to it (a metric filter
+    on the findings group, D75), for an alarm to read; left out: no filter,
+    the findings stay in the group for review."""
     groups = [
         node
         for node in stack.node.find_all()
@@ -122,6 +135,19 @@ def protect_card_data(
         log_group_name=findings.name,
         policy_document=card_data_policy(policy_name, None),
     )
+    if findings_metric is not None:
+        aws.cloudwatch_log_metric_filter.CloudwatchLogMetricFilter(
+            stack,
+            "card-data-findings-metric",
+            name=findings_metric.name,
+            log_group_name=findings.name,
+            pattern=EVERY_EVENT,
+            metric_transformation={
+                "name": findings_metric.name,
+                "namespace": findings_metric.namespace,
+                "value": "1",
+            },
+        )
     document = card_data_policy(policy_name, findings.name)
     for group in groups:
         aws.cloudwatch_log_data_protection_policy.CloudwatchLogDataProtectionPolicy(

@@ -231,3 +231,16 @@ def fargate_vcpu_in_use(capacity_class: str) -> Metric:
         Resource="vCPU",
         Class=capacity_class,
     )
+
+
+#: The metric the card-data findings log groups publish (D75): one data
+#: point of 1 a finding report; the namespace is the environment's, so
+#: environments sharing an account never add to each other's.
+CARD_DATA_FINDINGS = "CardDataFindings"
+
+
+def card_data_findings(prefix: str) -> Metric:
+    """Findings reports of the card-data audit (``Sum``: how many) of the
+    environment ``prefix``; published by a metric filter on each stack's
+    findings group (``modules.observability.data_protection``)."""
+    return _metric(f"{prefix}/data-protection", CARD_DATA_FINDINGS, "Sum")
