@@ -323,7 +323,7 @@ def test_a_failed_validation_fails_naming_the_job_and_the_runbook(prod):
     )
     assert result.status == report.FAIL
     assert "job-2" in result.message and "not encrypted" in result.message
-    assert "docs/backup.md" in result.doc and "Runbook" in result.doc
+    assert "docs/recovery.md" in result.doc
 
 
 def test_a_failed_restore_job_fails(prod):

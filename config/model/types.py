@@ -334,7 +334,7 @@ class BackupConfig:
     #: region the copies are daily: docs/backup.md states that figure.
     rpo_minutes: int = 15
     #: Longest time (minutes) from the decision to restore until the services
-    #: run on the restored database (the runbook's steps add up to it).
+    #: run on the restored database (docs/recovery.md's steps add up to it).
     rto_minutes: int = 240
     #: Days a daily recovery point (and its copy) is kept.
     retention_days: int = 35

@@ -15,7 +15,7 @@ from verify.report import Result, failed, not_applicable, passed, unreadable
 
 DOC_OBJECTIVES = "docs/backup.md, Recovery objectives (configuration)"
 DOC_LOCK = "docs/backup.md, What no credential can do"
-DOC_RUNBOOK = "docs/backup.md, How we know restores work (and the Runbook)"
+DOC_RUNBOOK = "docs/backup.md, How we know restores work; runbook: docs/recovery.md"
 NOT_FOUND = frozenset({"ResourceNotFoundException", "DBClusterNotFoundFault"})
 
 #: The daily rule runs once a day (modules/backup.py DAILY_SCHEDULE); a
@@ -26,7 +26,7 @@ DAILY = timedelta(days=1)
 #: with the account's CopyJob durations (docs/decisions.md D60, amended).
 COPY_MARGIN = timedelta(hours=2)
 #: Time a restore job may take after its start window, validation included:
-#: twice the runbook's 60-90 min for restoring the cluster (docs/backup.md
+#: twice the runbook's 45-90 min for restoring the cluster (docs/recovery.md
 #: step 1); the validator answers within minutes of the completion event.
 RESTORE_MARGIN = timedelta(hours=3)
 
