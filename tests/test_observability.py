@@ -412,6 +412,7 @@ def test_every_alarm_notifies_the_topic_on_alarm_and_ok(svc_stack, env):
         + (custom_metrics if env.is_production else 0)  # metric absent (D51)
         + database_alarm_count(env)
         + len(load_balancers)
+        + env.load_balancer.waf  # card numbers in URLs (D77)
     )
     for body in alarms.values():
         assert body["alarm_actions"] == [topic] and body["ok_actions"] == [topic]
