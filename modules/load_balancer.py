@@ -16,7 +16,8 @@ from config.model import is_private_range
 from framework import Construct, TerraformResourceLifecycle
 from framework.aws import aws
 from framework.references import read_once
-from modules.observability.metrics import LoadBalancerMetrics
+from modules.card_numbers import BLOCKING_REGEX
+from modules.observability.metrics import LoadBalancerMetrics, Metric, WebAclMetrics
 from modules.private_bucket import PrivateBucket, log_expiry_rule
 
 #: TLS 1.3 with TLS 1.2 fallback, forward secrecy only.
@@ -25,7 +26,18 @@ HTTPS_PORT = 443
 HTTP_PORT = 80
 DESYNC_MITIGATION_MODES = ("defensive", "strictest")
 
-#: AWS managed rule groups of the web ACL, in evaluation order.
+#: The web ACL's first rule: blocks a request whose URL path or query string
+#: holds a card number (D77). First, so that every such request is counted
+#: by its metric (and alarmed) whichever other rule would also block it.
+CARD_NUMBER_RULE = "card-number-in-url"
+#: Where the card-number rule looks, each URL-decoded once first
+#: (``URL_DECODE``: a client's ``%34%31...`` is digits again; AWS WAF
+#: developer guide, "Text transformation options":
+#: https://docs.aws.amazon.com/waf/latest/developerguide/waf-rule-statement-transformation.html;
+#: "Request components": https://docs.aws.amazon.com/waf/latest/developerguide/waf-rule-statement-fields-list.html).
+CARD_NUMBER_FIELDS = ("uri_path", "query_string")
+#: AWS managed rule groups of the web ACL, in evaluation order after the
+#: card-number rule.
 MANAGED_RULE_GROUPS = (
     "AWSManagedRulesAmazonIpReputationList",
     "AWSManagedRulesCommonRuleSet",
@@ -127,18 +139,21 @@ class WebAclProps:
     """``name``: web ACL name (also the metric prefix). ``logs_key_arn``: CMK
     of the WAF log group. ``log_retention_days``: its retention.
     ``rate_limit_per_ip``: requests per 5 minutes from one IP before it is
-    blocked; left out: 2000.
+    blocked; left out: 2000. ``region``: the web ACL's region (its metrics'
+    ``Region`` dimension).
     """
 
     name: str
     logs_key_arn: str
     log_retention_days: int
+    region: str
     rate_limit_per_ip: int = 2000
 
 
 class WebAcl(Construct):
-    """Regional WAFv2 web ACL: AWS managed rule groups, a per-IP rate limit,
-    and full request logging to an encrypted log group."""
+    """Regional WAFv2 web ACL: a rule blocking card numbers in URLs, AWS
+    managed rule groups, a per-IP rate limit, and full request logging to an
+    encrypted log group (whose card numbers CloudWatch Logs masks)."""
 
     def __init__(self, scope: Construct, construct_id: str, props: WebAclProps) -> None:
         super().__init__(scope, construct_id)
@@ -152,19 +167,72 @@ class WebAcl(Construct):
                 "use an integer 10-2000000000"
             )
         w = aws.wafv2_web_acl
+        #: Its CloudWatch metrics (dimension ``WebACL`` is its name).
+        self.metrics = WebAclMetrics(web_acl_name=props.name, region=props.region)
 
         def visibility(metric: str):
             return w.Wafv2WebAclRuleVisibilityConfig(
                 cloudwatch_metrics_enabled=True, metric_name=metric, sampled_requests_enabled=True
             )
 
+        # The card-number shapes, in AWS WAF's dialect (modules/card_numbers.py).
+        # A regex pattern set holds at most 10 patterns of at most 200
+        # characters each (AWS WAF quotas:
+        # https://docs.aws.amazon.com/waf/latest/developerguide/limits.html).
+        self.card_number_patterns = aws.wafv2_regex_pattern_set.Wafv2RegexPatternSet(
+            self,
+            "card-number-patterns",
+            name=f"{props.name}-card-numbers",
+            scope="REGIONAL",
+            description="Card-number shapes (13-19 digits behind an issuer prefix)",
+            regular_expression=[
+                aws.wafv2_regex_pattern_set.Wafv2RegexPatternSetRegularExpression(
+                    regex_string=BLOCKING_REGEX
+                )
+            ],
+        )
+        self.card_number_metric_name = f"{props.name}-{CARD_NUMBER_RULE}"
         # ``statement`` is untyped in the provider bindings (recursive schema),
         # so it is the one place that takes a dict: keys are the Terraform
         # (snake_case) names and pass through unchanged; tests check them.
-        rules = [
+        # A regex pattern set reference statement matches when any pattern
+        # matches the transformed component (AWS WAF developer guide, "Regex
+        # pattern set match rule statement":
+        # https://docs.aws.amazon.com/waf/latest/developerguide/waf-rule-statement-type-regex-pattern-set-match.html);
+        # an OR statement of the two components.
+        card_number_rule = w.Wafv2WebAclRule(
+            name=CARD_NUMBER_RULE,
+            priority=0,
+            action=w.Wafv2WebAclRuleAction(block=w.Wafv2WebAclRuleActionBlock()),
+            statement={
+                "or_statement": {
+                    "statement": [
+                        {
+                            "regex_pattern_set_reference_statement": {
+                                "arn": self.card_number_patterns.arn,
+                                "field_to_match": {field: {}},
+                                "text_transformation": [{"priority": 0, "type": "URL_DECODE"}],
+                            }
+                        }
+                        for field in CARD_NUMBER_FIELDS
+                    ]
+                }
+            },
+            # No sampled requests: a sample keeps the URL, card number
+            # included, for the console; logging redaction does not apply
+            # to samples (VisibilityConfig, SampledRequestsEnabled:
+            # https://docs.aws.amazon.com/waf/latest/APIReference/API_VisibilityConfig.html).
+            visibility_config=w.Wafv2WebAclRuleVisibilityConfig(
+                cloudwatch_metrics_enabled=True,
+                metric_name=self.card_number_metric_name,
+                sampled_requests_enabled=False,
+            ),
+        )
+        rules = [card_number_rule]
+        rules += [
             w.Wafv2WebAclRule(
                 name=group,
-                priority=index,
+                priority=1 + index,
                 override_action=w.Wafv2WebAclRuleOverrideAction(
                     none=w.Wafv2WebAclRuleOverrideActionNone()
                 ),
@@ -176,7 +244,7 @@ class WebAcl(Construct):
         rules.append(
             w.Wafv2WebAclRule(
                 name="rate-limit-per-ip",
-                priority=len(MANAGED_RULE_GROUPS),
+                priority=1 + len(MANAGED_RULE_GROUPS),
                 action=w.Wafv2WebAclRuleAction(block=w.Wafv2WebAclRuleActionBlock()),
                 statement={
                     "rate_based_statement": {
@@ -228,6 +296,11 @@ class WebAcl(Construct):
         )
 
     arn = read_once("web_acl", "arn")
+
+    @cached_property
+    def card_number_blocks(self) -> Metric:
+        """Requests the card-number rule blocked, for the alarm."""
+        return self.metrics.blocked_requests(self.card_number_metric_name)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -163,7 +163,13 @@ READ_ACTIONS: dict[str, tuple[str, ...]] = {
         "ListSubscriptionsByTopic",
         "ListTagsForResource",
     ),
-    "wafv2": ("GetLoggingConfiguration", "GetWebACL", "GetWebACLForResource", "List*"),
+    "wafv2": (
+        "GetLoggingConfiguration",
+        "GetRegexPatternSet",
+        "GetWebACL",
+        "GetWebACLForResource",
+        "List*",
+    ),
 }
 #: Services whose every action the deploy role may not have: secret values
 #: are set and read by secret administrators only (docs/data-and-secrets.md),
@@ -842,6 +848,25 @@ def deploy_statements(props: PipelineRolesProps) -> list[dict]:
             + (list(NEVER_BY_PIPELINE_IN_PRODUCTION) if env.is_production else []),
             "Resource": "*",
         },
+        *access_log_read_deny(env, props.partition, props.account_id),
+    ]
+
+
+def access_log_read_deny(env: EnvironmentConfig, partition: str, account_id: str) -> list[dict]:
+    """The pipeline never reads the load balancers' access-log objects: a
+    request the web ACL blocked for a card number in its URL is logged there
+    in clear (D77), as ``logs:Unmask`` keeps it from masked log events. None
+    without access logs."""
+    if not env.load_balancer.access_logs:
+        return []
+    bucket = alb_access_log_bucket_name(env, account_id)
+    return [
+        {
+            "Sid": "NeverReadTheAccessLogObjects",
+            "Effect": "Deny",
+            "Action": ["s3:GetObject", "s3:GetObjectVersion"],
+            "Resource": f"arn:{partition}:s3:::{bucket}/*",
+        }
     ]
 
 

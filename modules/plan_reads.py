@@ -455,6 +455,12 @@ PLAN_READS: dict[str, Reads] = {
     ),
     # WAF
     "aws_wafv2_web_acl": _svc("wafv2", "wafv2", "web_acl", "GetWebACL", "ListTagsForResource"),
+    # resourceRegexPatternSetRead's FindRegexPatternSetByThreePartKey calls
+    # GetRegexPatternSet; tags by the transparent tagging (ListTagsForResource),
+    # as for the web ACL.
+    "aws_wafv2_regex_pattern_set": _svc(
+        "wafv2", "wafv2", "regex_pattern_set", "GetRegexPatternSet", "ListTagsForResource"
+    ),
     "aws_wafv2_web_acl_association": _svc(
         "wafv2", "wafv2", "web_acl_association", "GetWebACLForResource"
     ),

@@ -39,6 +39,8 @@ from modules.observability.alarms import (
     LoadBalancerAlarmsProps,
     ServiceAlarms,
     ServiceAlarmsProps,
+    WebAclAlarms,
+    WebAclAlarmsProps,
 )
 from modules.observability.backup_alerts import BackupAlerts, BackupAlertsProps
 from modules.observability.dashboard import Dashboard, DashboardProps, DashboardService
@@ -114,6 +116,7 @@ class ServicesStack(PlatformStack):
                 **common,
             ),
         )
+        self.web_acl: WebAcl | None = None
         self.load_balancers = self._load_balancers(env, security, network)
         # Every task carries this group; it lets tasks call other services
         # through the internal ALB only (modules/callers_security_group.py).
@@ -316,6 +319,18 @@ class ServicesStack(PlatformStack):
             )
             for kind, alb in self.load_balancers.items()
         }
+        self.web_acl_alarms = None
+        if self.web_acl is not None:
+            self.web_acl_alarms = WebAclAlarms(
+                self,
+                "alarms-web-acl",
+                WebAclAlarmsProps(
+                    name_prefix=env.prefix,
+                    thresholds=env.alarms,
+                    topic_arn=topic,
+                    card_number_blocks=self.web_acl.card_number_blocks,
+                ),
+            )
         if env.deployment.rollback_on_alarm:
             for svc in env.services:
                 self.services[svc.name].rollback_on_alarms(
@@ -420,13 +435,14 @@ class ServicesStack(PlatformStack):
             )
         web_acl = None
         if lb.waf:
-            web_acl = WebAcl(
+            web_acl = self.web_acl = WebAcl(
                 self,
                 "web-acl",
                 WebAclProps(
                     name=env.prefix,
                     logs_key_arn=security.logs_key.arn,
                     log_retention_days=env.log_retention_days,
+                    region=env.region,
                 ),
             )
         wanted = {

@@ -413,6 +413,7 @@ def test_every_alarm_notifies_the_topic_on_alarm_and_ok(svc_stack, env):
         + database_alarm_count(env)
         + len(load_balancers)
         + (1 if env.is_production else 0)  # card-data findings (D75)
+        + env.load_balancer.waf  # card numbers in URLs (D77)
     )
     for body in alarms.values():
         assert body["alarm_actions"] == [topic] and body["ok_actions"] == [topic]

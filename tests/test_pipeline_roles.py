@@ -217,6 +217,27 @@ def test_deploy_role_cannot_change_the_pipeline_identities(stacks, environments,
     assert not any(a == "iam:*" for s in statements for a in as_list(s["Action"]))
 
 
+def test_deploy_role_never_reads_the_access_log_objects(stacks, environments, env_name):
+    """A request blocked for a card number in its URL is in the ALB access
+    logs in clear (D77): the deploy role, whose s3 grant covers every bucket
+    of its regions, is denied their objects."""
+    env = environments[env_name]
+    statements = policy_of(bootstrap(stacks, env), "deploy")["Statement"]
+    denies = [s for s in statements if s["Sid"] == "NeverReadTheAccessLogObjects"]
+    if not env.load_balancer.access_logs:
+        assert denies == []
+        return
+    [deny] = denies
+    assert deny["Effect"] == "Deny" and "Condition" not in deny
+    assert set(deny["Action"]) == {"s3:GetObject", "s3:GetObjectVersion"}
+    account = env.account_id or "*"
+    assert fnmatchcase(
+        deny["Resource"].replace("${data.aws_partition.partition.partition}", "aws"),
+        f"arn:aws:s3:::{env.prefix}-alb-access-logs-*/*",
+    )
+    assert account == "*" or f"-{account}/" in deny["Resource"]
+
+
 def test_every_type_the_stacks_declare_has_its_service_in_the_roles(stacks, environments, env_name):
     """A new resource type without a row would fail the deploy (and the
     plan) at the first call: the table must grow with the stacks."""

@@ -28,6 +28,7 @@ def test_rules_table_lists_exactly_the_registered_rules():
 CONDITIONS = {
     "(with readers)": lambda env: env.database.reader_count > 0,
     "(production tier)": lambda env: env.is_production,
+    "(with WAF)": lambda env: env.load_balancer.waf,
 }
 
 

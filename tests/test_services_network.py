@@ -227,7 +227,7 @@ def test_web_acl_rules_and_logging(example_stacks):
     (rate,) = [r for r in acl["rule"] if "rate_based_statement" in r["statement"]]
     assert rate["action"] == {"block": {}}
     assert rate["statement"]["rate_based_statement"]["aggregate_key_type"] == "IP"
-    assert len({r["priority"] for r in acl["rule"]}) == len(acl["rule"]) == 5
+    assert len({r["priority"] for r in acl["rule"]}) == len(acl["rule"]) == 6
     logging = prod.only("aws_wafv2_web_acl_logging_configuration")
     assert logging["resource_arn"] == ref("aws_wafv2_web_acl", acl_key, "arn")
     lg_key, log_group = find(prod, "aws_cloudwatch_log_group", "web-acl/log-group")

@@ -1,4 +1,4 @@
-"""Alarms of each service, each load balancer and the database.
+"""Alarms of each service, each load balancer, the web ACL and the database.
 
 Every alarm notifies the environment's KMS-encrypted SNS topic (``topic.py``)
 on ALARM and OK, reads metrics defined once in ``metrics.py`` (the dashboard
@@ -7,6 +7,8 @@ shows the same objects), and says how it treats missing data, on purpose:
   idle green target group) is not an incident;
 * running tasks below desired: ``breaching`` — silence from Container Insights
   means we cannot see the tasks;
+* card numbers the web ACL blocked in URLs: ``notBreaching`` — no
+  such request is the normal state; one is enough to notify;
 * database (writer and readers apart, Aurora's ``Role`` dimension):
   ``breaching``, except where the cluster may auto-pause (a paused cluster
   publishes nothing), where it is ``notBreaching``.
@@ -413,6 +415,41 @@ class LoadBalancerAlarms(Construct):
                     "ELB 5xx %",
                 ),
             ],
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class WebAclAlarmsProps:
+    """``card_number_blocks``: requests the web ACL's card-number rule
+    blocked (``WebAcl.card_number_blocks``)."""
+
+    name_prefix: str
+    thresholds: AlarmConfig
+    topic_arn: str
+    card_number_blocks: Metric
+
+
+class WebAclAlarms(Construct):
+    """A client sent a card number in a URL: the web ACL blocked it, and the
+    load balancer's access log still holds the request line (D77)."""
+
+    def __init__(self, scope: Construct, construct_id: str, props: WebAclAlarmsProps) -> None:
+        super().__init__(scope, construct_id)
+        f = AlarmSet(
+            self, "alarms", AlarmSetProps(topic_arn=props.topic_arn, thresholds=props.thresholds)
+        )
+        # One blocked request in one period is enough: each is a card number
+        # in a load balancer access log, and its client must be fixed.
+        self.card_number_in_url = f.add(
+            "card-number-in-url",
+            name=f"{props.name_prefix}-card-number-in-url",
+            description="The web ACL blocked a request with a card number in its URL path or "
+            "query string: find the client in the WAF log group (values masked) and have "
+            "it fixed; the request line is in the ALB access logs (docs/observability.md).",
+            threshold=0,
+            missing="notBreaching",
+            metric=props.card_number_blocks,
+            evaluation_periods=1,
         )
 
 

@@ -8,6 +8,7 @@ import json
 
 from framework import Construct
 from framework.aws import aws
+from modules.card_numbers import MASKING_REGEX
 from modules.observability.metrics import Metric
 
 #: Every event of a findings group is a findings report (CloudWatch Logs
@@ -31,21 +32,18 @@ CARD_DATA_IDENTIFIERS = (
 #: https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CWL-custom-data-identifiers.html).
 #: Its name may not be a managed identifier's.
 BARE_CARD_NUMBER = "BareCardNumber"
-#: 13-19 digits behind a known issuer prefix: Visa 4 (13-19), Mastercard
-#: 51-55 and 2221-2720 (as 22-27; 16), American Express 34/37 (15), Diners
-#: 30/36/38 (14), JCB 35 (16-19), Discover 60/64/65 and UnionPay 62 (16-19).
-#: The documented constraints allow no parentheses, so no groups and no
-#: lookarounds: each alternative stands alone, and nothing says "not
-#: preceded or followed by a digit". A longer digit run holding such a
-#: shape is masked in part, and Luhn cannot be checked: a 13-19 digit order
-#: number or phone number behind one of these prefixes is masked too (the
-#: cost is over-masking, never a PAN in clear). Runs of 12 digits or fewer
-#: (UUID groups, dates) never match, nor do epoch timestamps in seconds,
-#: milliseconds or microseconds (they start with 1 until 2286); one in
-#: nanoseconds (19 digits) holds a card-shaped run and is masked in part.
-BARE_CARD_NUMBER_REGEX = (
-    r"4\d{12,18}|5[1-5]\d{14}|2[2-7]\d{14}|3[47]\d{13}|3[068]\d{12}|35\d{14,17}|6[0245]\d{14,17}"
-)
+#: The bare card number's regex: 13-19 digits behind a known issuer prefix,
+#: defined once with the WAF rule's (``modules/card_numbers.py``, which
+#: lists the shapes). The documented constraints allow no parentheses, so
+#: no groups and no lookarounds: nothing says "not preceded or followed by
+#: a digit". A longer digit run holding such a shape is masked in part,
+#: and Luhn cannot be checked: a 13-19 digit order number or phone number
+#: behind one of these prefixes is masked too (the cost is over-masking,
+#: never a PAN in clear). Runs of 12 digits or fewer (UUID groups, dates)
+#: never match, nor do epoch timestamps in seconds, milliseconds or
+#: microseconds (they start with 1 until 2286); one in nanoseconds (19
+#: digits) holds a card-shaped run and is masked in part.
+BARE_CARD_NUMBER_REGEX = MASKING_REGEX
 
 
 def card_data_policy(name: str, findings_log_group: str | None) -> str:

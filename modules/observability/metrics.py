@@ -22,6 +22,11 @@ ALB = "AWS/ApplicationELB"
 ECS = "AWS/ECS"
 CONTAINER_INSIGHTS = "ECS/ContainerInsights"
 RDS = "AWS/RDS"
+#: AWS WAF's namespace; a regional web ACL's rule metrics have the
+#: dimensions ``Region``, ``Rule`` (the rule's metric name) and ``WebACL``
+#: (AWS WAF developer guide, "AWS WAF metrics and dimensions":
+#: https://docs.aws.amazon.com/waf/latest/developerguide/waf-metrics.html).
+WAF = "AWS/WAFV2"
 USAGE = "AWS/Usage"
 #: Percentile statistics ("p99") are CloudWatch extended statistics.
 PERCENTILE_PREFIX = "p"
@@ -170,6 +175,26 @@ class LoadBalancerMetrics:
 
     def request_count(self) -> Metric:
         return _metric(ALB, "RequestCount", "Sum", LoadBalancer=self.load_balancer_arn_suffix)
+
+
+@dataclass(frozen=True, kw_only=True)
+class WebAclMetrics:
+    """``web_acl_name``: the regional web ACL (``WebACL`` dimension);
+    ``region``: its region (``Region``)."""
+
+    web_acl_name: str
+    region: str
+
+    def blocked_requests(self, rule_metric_name: str) -> Metric:
+        """Requests the rule whose metric name is ``rule_metric_name`` blocked (Sum)."""
+        return _metric(
+            WAF,
+            "BlockedRequests",
+            "Sum",
+            Region=self.region,
+            Rule=rule_metric_name,
+            WebACL=self.web_acl_name,
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
