@@ -41,7 +41,6 @@ from config.naming import (
 )
 from framework import Construct, TerraformResourceLifecycle, Token
 from framework.aws import aws
-from framework.references import read_once
 from modules.callers_security_group import CallersSecurityGroup
 from modules.codedeploy_application import CodeDeployEcsApplication
 from modules.container_definition import (
@@ -307,10 +306,6 @@ class BlueGreenService(Construct):
         self._deployment_group()
         self._scaling()
 
-    service_name = read_once("service", "name")
-    task_family = read_once("task_definition", "family")
-    deployment_group_name = read_once("deployment_group", "deployment_group_name")
-
     @cached_property
     def metrics(self) -> ServiceMetrics:
         """Its CloudWatch metrics (load balancer, both target groups, ECS,
@@ -521,6 +516,7 @@ class BlueGreenService(Construct):
             volume=[td.EcsTaskDefinitionVolume(name=name) for name in writable_volumes(svc)],
             container_definitions=json.dumps(self.container_definitions()),
         )
+        self.task_family = self.task_definition.family
 
     # -- load balancing ----------------------------------------------------
     def _routing(self) -> None:
@@ -645,6 +641,7 @@ class BlueGreenService(Construct):
             # naming providers not yet attached to the cluster.
             depends_on=[self.production_rule, self.test_rule, p.cluster.capacity_providers],
         )
+        self.service_name = self.service.name
 
     # -- CodeDeploy --------------------------------------------------------
     def _deployment_group(self) -> None:
@@ -695,6 +692,7 @@ class BlueGreenService(Construct):
                 enabled=True, events=["DEPLOYMENT_FAILURE"]
             ),
         )
+        self.deployment_group_name = self.deployment_group.deployment_group_name
 
     def rollback_on_alarms(self, alarm_names: list[str]) -> None:
         """Stops and rolls back a release when any of ``alarm_names`` fires.

@@ -29,7 +29,6 @@ from dataclasses import dataclass
 
 from framework import Construct
 from framework.aws import aws
-from framework.references import read_once
 from modules.load_balancer import ApplicationLoadBalancer
 from modules.network import Network
 
@@ -61,10 +60,9 @@ class CallersSecurityGroup(Construct):
             description="Every service task: calls to other services through the internal ALB",
             vpc_id=props.network.vpc_id,
         )
+        self.security_group_id = self.security_group.id
         self.egress_rules: dict[int, object] = {}
         self.alb_ingress_rules: dict[int, object] = {}
-
-    security_group_id = read_once("security_group", "id")
 
     def call_through(self, load_balancer: ApplicationLoadBalancer) -> None:
         """Lets every task call ``load_balancer`` (the internal ALB) on its

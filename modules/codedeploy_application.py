@@ -7,7 +7,6 @@ from typing import Any
 
 from framework import Construct
 from framework.aws import aws
-from framework.references import read_once
 from modules import iam
 from modules.iam import service_role
 
@@ -51,6 +50,7 @@ class CodeDeployEcsApplication(Construct):
         self.app = aws.codedeploy_app.CodedeployApp(
             self, "application", name=props.name, compute_platform="ECS"
         )
+        self.name = self.app.name
         self.role = service_role(
             self,
             "service-role",
@@ -62,12 +62,10 @@ class CodeDeployEcsApplication(Construct):
                 f"arn:{props.partition}:iam::aws:policy/{CODEDEPLOY_MANAGED_POLICY}",
             ),
         )
+        self.role_arn = self.role.arn
         self._passable: list[str] = []
         #: The inline policy ``allow_pass_role`` creates (None until then).
         self.pass_role_policy: Any = None
-
-    name = read_once("app", "name")
-    role_arn = read_once("role", "arn")
 
     def allow_pass_role(self, *roles) -> None:
         """Lets the deployment groups pass ``roles`` (``aws_iam_role``

@@ -16,7 +16,6 @@ from typing import Any
 
 from framework import Construct, TerraformResourceLifecycle
 from framework.aws import aws
-from framework.references import read_once
 from modules.iam import service_role
 from modules.kms import ManagedKey
 from modules.network import Network
@@ -223,6 +222,7 @@ class AuroraDatabase(Construct):
             # only answers connections, it never opens one.
             tags={"Name": f"{props.name}-database"},
         )
+        self.security_group_id = self.security_group.id
         self.subnet_group = aws.db_subnet_group.DbSubnetGroup(
             self,
             "subnet-group",
@@ -310,6 +310,12 @@ class AuroraDatabase(Construct):
                 ignore_changes=_ignored_changes(props),
             ),
         )
+        #: DNS name of the writer endpoint (follows failovers).
+        self.endpoint = self.cluster.endpoint
+        #: DNS name balancing over the readers (the writer when there are none).
+        self.reader_endpoint = self.cluster.reader_endpoint
+        #: The ``cluster-XXXX`` id that IAM database authentication ARNs use.
+        self.cluster_resource_id = self.cluster.cluster_resource_id
 
         self.monitoring_role = None
         if props.monitoring_interval_seconds:
@@ -365,11 +371,6 @@ class AuroraDatabase(Construct):
     def readers(self) -> list:
         return self.instances[1:]
 
-    #: DNS name of the writer endpoint (follows failovers).
-    endpoint = read_once("cluster", "endpoint")
-    #: DNS name balancing over the readers (the writer when there are none).
-    reader_endpoint = read_once("cluster", "reader_endpoint")
-
     @property
     def port(self) -> int:
         return PORT
@@ -379,15 +380,10 @@ class AuroraDatabase(Construct):
         """ARN of the RDS-managed secret holding the master credentials."""
         return self.cluster.master_user_secret.get(0).secret_arn
 
-    security_group_id = read_once("security_group", "id")
-
     @cached_property
     def metrics(self) -> DatabaseMetrics:
         """The cluster's CloudWatch metrics, for alarms and dashboards."""
         return DatabaseMetrics(cluster_identifier=self.cluster.cluster_identifier)
-
-    #: The ``cluster-XXXX`` id that IAM database authentication ARNs use.
-    cluster_resource_id = read_once("cluster", "cluster_resource_id")
 
     def allow_connections_from(
         self, scope: Construct, construct_id: str, source_security_group_id: str, description: str

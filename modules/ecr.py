@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 from framework import Construct, TerraformResourceLifecycle
 from framework.aws import aws
-from framework.references import read_once
 
 #: Actions a task execution role needs to pull from one repository.
 PULL_ACTIONS = (
@@ -134,13 +133,12 @@ class ServiceRepository(Construct):
             if props.prevent_destroy
             else None,
         )
+        self.name = self.repository.name
+        self.arn = self.repository.arn
+        self.url = self.repository.repository_url
         self.lifecycle_policy = aws.ecr_lifecycle_policy.EcrLifecyclePolicy(
             self, "lifecycle", repository=self.name, policy=json.dumps(policy)
         )
-
-    name = read_once("repository", "name")
-    arn = read_once("repository", "arn")
-    url = read_once("repository", "repository_url")
 
     def pull_statement(self, sid: str = "PullOwnImages") -> dict:
         """IAM statement allowing to pull images from this repository only."""

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 from framework import Construct
 from framework.aws import aws
-from framework.references import read_once
 
 CAPACITY_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
 
@@ -48,6 +47,7 @@ class FargateCluster(Construct):
             retention_in_days=props.log_retention_days,
             kms_key_id=props.logs_key_arn,
         )
+        self.exec_log_group_arn = self.exec_log_group.arn
         ec = aws.ecs_cluster
         self.cluster = ec.EcsCluster(
             self,
@@ -67,6 +67,8 @@ class FargateCluster(Construct):
                 ),
             ),
         )
+        self.name = self.cluster.name
+        self.arn = self.cluster.arn
         cp = aws.ecs_cluster_capacity_providers
         self.capacity_providers = cp.EcsClusterCapacityProviders(
             self,
@@ -80,10 +82,6 @@ class FargateCluster(Construct):
                 )
             ],
         )
-
-    name = read_once("cluster", "name")
-    exec_log_group_arn = read_once("exec_log_group", "arn")
-    arn = read_once("cluster", "arn")
 
     def exec_statements(self) -> list[dict]:
         """IAM statements a task role needs for ECS Exec on this cluster."""

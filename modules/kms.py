@@ -7,7 +7,6 @@ from typing import Any
 
 from framework import Construct
 from framework.aws import aws
-from framework.references import read_once
 from modules import iam
 from modules.plan_reads import PLAN_READS
 
@@ -288,6 +287,7 @@ class ManagedKey(Construct):
             policy=iam.document(*key_policy(props)),
             provider=props.provider,
         )
+        self.arn = self.key.arn
         self.alias = aws.kms_alias.KmsAlias(
             self,
             "alias",
@@ -295,8 +295,6 @@ class ManagedKey(Construct):
             target_key_id=self.key.key_id,
             provider=props.provider,
         )
-
-    arn = read_once("key", "arn")
 
     def decrypt_statement(
         self, sid: str = "DecryptWithKey", via_services: tuple[str, ...] = ()

@@ -15,7 +15,6 @@ from functools import cached_property
 from config.model import is_private_range
 from framework import Construct, TerraformResourceLifecycle
 from framework.aws import aws
-from framework.references import read_once
 from modules.card_numbers import BLOCKING_REGEX
 from modules.observability.metrics import LoadBalancerMetrics, Metric, WebAclMetrics
 from modules.private_bucket import PrivateBucket, log_expiry_rule
@@ -129,9 +128,8 @@ class AccessLogBucket(PrivateBucket):
                 },
             ],
         )
+        self.name = self.bucket.bucket
         self.object_lock = self.lock_objects(props.object_lock_mode, props.expiry_days)
-
-    name = read_once("bucket", "bucket")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -269,6 +267,7 @@ class WebAcl(Construct):
                 sampled_requests_enabled=True,
             ),
         )
+        self.arn = self.web_acl.arn
         # WAF only delivers to log groups whose name starts with aws-waf-logs-.
         self.log_group = aws.cloudwatch_log_group.CloudwatchLogGroup(
             self,
@@ -294,8 +293,6 @@ class WebAcl(Construct):
                 for header in REDACTED_HEADERS
             ],
         )
-
-    arn = read_once("web_acl", "arn")
 
     @cached_property
     def card_number_blocks(self) -> Metric:
@@ -366,6 +363,7 @@ class ApplicationLoadBalancer(Construct):
             description=f"{'Internal' if props.internal else 'Internet-facing'} ALB {props.name}",
             vpc_id=props.vpc_id,
         )
+        self.security_group_id = self.security_group.id
         lb_kwargs = {}
         if props.access_logs is not None:
             lb_kwargs["access_logs"] = aws.lb.LbAccessLogs(
@@ -387,6 +385,9 @@ class ApplicationLoadBalancer(Construct):
             depends_on=[props.access_logs.policy] if props.access_logs is not None else None,
             **lb_kwargs,
         )
+        self.arn = self.lb.arn
+        self.arn_suffix = self.lb.arn_suffix
+        self.dns_name = self.lb.dns_name
         # CodeDeploy may rewrite default actions; Terraform must not revert them.
         ignore_default = TerraformResourceLifecycle(ignore_changes=["default_action"])
         tls = (
@@ -409,7 +410,9 @@ class ApplicationLoadBalancer(Construct):
             )
 
         self.production_listener = listener("production-listener", self.production_port)
+        self.production_listener_arn = self.production_listener.arn
         self.test_listener = listener("test-listener", props.test_listener_port)
+        self.test_listener_arn = self.test_listener.arn
         self.redirect_listener = None
         self.production_ports: tuple[int, ...] = (self.production_port,)
         if self.https:
@@ -517,13 +520,6 @@ class ApplicationLoadBalancer(Construct):
                 to_port=port,
                 cidr_ipv4=f"{address}/32",
             )
-
-    arn = read_once("lb", "arn")
-    security_group_id = read_once("security_group", "id")
-    production_listener_arn = read_once("production_listener", "arn")
-    test_listener_arn = read_once("test_listener", "arn")
-    arn_suffix = read_once("lb", "arn_suffix")
-    dns_name = read_once("lb", "dns_name")
 
     @cached_property
     def metrics(self) -> LoadBalancerMetrics:

@@ -8,7 +8,6 @@ from functools import cached_property
 
 from framework import Construct
 from framework.aws import aws
-from framework.references import read_once
 from modules import iam
 from modules.iam import service_role
 
@@ -146,6 +145,7 @@ class Network(Construct):
             enable_dns_hostnames=True,
             tags={"Name": props.name},
         )
+        self.vpc_id = self.vpc.id
         # Take over the default security group and leave it without rules, so
         # nothing can fall back on it.
         aws.default_security_group.DefaultSecurityGroup(
@@ -174,11 +174,6 @@ class Network(Construct):
         self._routing(props)
         self._flow_logs(props)
         self._endpoints(props)
-
-    vpc_id = read_once("vpc", "id")
-    endpoint_security_group_id = read_once("endpoint_security_group", "id")
-    #: Prefix list of S3 (gateway endpoint), for security group rules.
-    s3_prefix_list_id = read_once("s3_endpoint", "prefix_list_id")
 
     @cached_property
     def public_subnet_ids(self) -> list[str]:
@@ -337,6 +332,7 @@ class Network(Construct):
             cidr_ipv4=props.cidr,
         )
         self.endpoint_security_group = sg
+        self.endpoint_security_group_id = self.endpoint_security_group.id
         prefix = f"com.amazonaws.{props.region}"
         self.s3_endpoint = aws.vpc_endpoint.VpcEndpoint(
             self,
@@ -348,6 +344,8 @@ class Network(Construct):
             policy=endpoint_policy("s3", props.account_id, props.partition, props.region),
             tags={"Name": f"{props.name}-s3"},
         )
+        #: Prefix list of S3 (gateway endpoint), for security group rules.
+        self.s3_prefix_list_id = self.s3_endpoint.prefix_list_id
         self.interface_endpoints = {}
         for service in INTERFACE_ENDPOINT_SERVICES:
             self.interface_endpoints[service] = aws.vpc_endpoint.VpcEndpoint(

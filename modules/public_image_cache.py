@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 from framework import Construct
 from framework.aws import aws
-from framework.references import read_once
 from modules.ecr import PULL_ACTIONS
 
 
@@ -36,8 +35,7 @@ class PublicImageCache(Construct):
             ecr_repository_prefix=props.repository_prefix,
             upstream_registry_url="public.ecr.aws",
         )
-
-    repository_prefix = read_once("rule", "ecr_repository_prefix")
+        self.repository_prefix = self.rule.ecr_repository_prefix
 
     def image(self, repository: str, tag: str) -> str:
         """Image reference of ``public.ecr.aws/<repository>:<tag>`` via the cache."""

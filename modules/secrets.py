@@ -7,7 +7,6 @@ from typing import Any
 
 from framework import Construct, TerraformResourceLifecycle
 from framework.aws import aws
-from framework.references import read_once
 from modules import iam
 
 #: Actions that change what a reader gets (Secrets Manager API reference).
@@ -92,6 +91,7 @@ class AppSecret(Construct):
             if props.prevent_destroy
             else None,
         )
+        self.arn = self.secret.arn
         deny: dict[str, Any] = {
             "Sid": "OnlyConfiguredServicesRead",
             "Effect": "Deny",
@@ -122,8 +122,6 @@ class AppSecret(Construct):
                 ),
             ),
         )
-
-    arn = read_once("secret", "arn")
 
     def decrypt_statement(self, region: str, sid: str = "DecryptSecret") -> dict:
         """IAM statement letting a reader decrypt this secret's CMK, but only

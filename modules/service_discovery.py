@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 from framework import Construct
 from framework.aws import aws
-from framework.references import read_once
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -33,8 +32,7 @@ class ServiceNamespace(Construct):
                 description=f"Service-to-service names of {props.name}",
             )
         )
-
-    namespace_id = read_once("namespace", "id")
+        self.namespace_id = self.namespace.id
 
     @property
     def name(self) -> str:

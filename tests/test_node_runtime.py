@@ -295,11 +295,9 @@ def test_ablation_shim_switches_the_node_techniques_off(monkeypatch):
 
 def test_ablation_shim_patches_names_that_exist():
     import framework.aws
-    import framework.references
 
     for module, name in (
         (framework.aws, "_TYPING"),
         (framework.aws, "_none_first"),
-        (framework.references, "read_once"),
     ):
         assert hasattr(module, name), f"{module.__name__}.{name}: update tools/bench/ablation"

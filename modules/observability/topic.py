@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 from framework import Construct
 from framework.aws import aws
-from framework.references import read_once
 from modules import iam
 from modules.email_subscriptions import subscribe_emails
 
@@ -41,6 +40,7 @@ class AlarmTopic(Construct):
             name=props.name,
             kms_master_key_id=props.kms_key_arn,
         )
+        self.arn = self.topic.arn
         aws.sns_topic_policy.SnsTopicPolicy(
             self,
             "policy",
@@ -77,5 +77,3 @@ class AlarmTopic(Construct):
             ),
         )
         subscribe_emails(self, self.topic.arn, props.emails)
-
-    arn = read_once("topic", "arn")

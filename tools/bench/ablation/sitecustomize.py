@@ -25,7 +25,6 @@ TECHNIQUES = {
     "direct-launcher": "framework.node_runtime: jsii's stock launcher (relay process)",
     "typing": "framework.aws: provider modules keep the stock typing and check_type",
     "gc-freeze": "main.py: no gc.freeze() at exit (the shutdown collection runs)",
-    "read-once": "framework.references: read_once is a plain property (read every time)",
 }
 #: ``none``: through the shim with nothing off (the baseline of the table).
 ABLATE = {n for n in os.environ.get("PAYMENT_BENCH_ABLATE", "").split(",") if n} - {"none"}
@@ -68,19 +67,11 @@ def _stock_typing(module) -> None:
     module._none_first = lambda check_type: check_type
 
 
-def _plain_property(module) -> None:
-    def read_every_time(resource: str, attribute: str) -> property:
-        return property(lambda self: getattr(getattr(self, resource), attribute))
-
-    module.read_once = read_every_time
-
-
 BEFORE = {"python-lazy": ("framework.aws", _eager_provider_package)}
 AFTER = {
     "node-lazy": ("framework.node_runtime", _no_lazy_index),
     "direct-launcher": ("framework.node_runtime", _stock_launcher),
     "typing": ("framework.aws", _stock_typing),
-    "read-once": ("framework.references", _plain_property),
 }
 
 
