@@ -8,6 +8,7 @@ and applying the replacements leaves a valid configuration without any.
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from config.model import placeholders
 from config.source import CONFIG_VARIABLE, configured_environments
 from tests.fixtures import example
 from tools.dev import readme_walkthrough
+from tools.review import plan_env
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -62,3 +64,39 @@ def test_a_readme_row_that_matches_nothing_is_drift():
     without_emails = EXAMPLE_TEXT.replace("@example.com", "@payments.invalid")
     with pytest.raises(readme_walkthrough.Drift, match="alarms.emails"):
         readme_walkthrough.fill_in(without_emails)
+
+
+def _filled_with_a_new_service(tmp_path) -> list:
+    filled = tmp_path / "environments.py"
+    filled.write_text(readme_walkthrough.add_service(readme_walkthrough.fill_in(EXAMPLE_TEXT)))
+    return load_environments(defined=configured_environments({CONFIG_VARIABLE: str(filled)}))
+
+
+def test_add_a_service_is_one_entry_that_every_environment_gets(tmp_path):
+    environments = _filled_with_a_new_service(tmp_path)
+    for env, shipped in zip(environments, example.ENVIRONMENTS, strict=True):
+        assert [svc.name for svc in env.services] == [
+            *(svc.name for svc in shipped.services),
+            "refund-service",
+        ]
+
+
+def test_the_walkthrough_sets_the_service_choices_make_refresh_names(tmp_path):
+    """The walkthrough edits release.yml from the workflow check's own
+    message, and the check then passes: the README's "Add a service" loop
+    (make refresh names the list, you set it) closes."""
+    environments = _filled_with_a_new_service(tmp_path)
+    workflows = tmp_path / "workflows"
+    shutil.copytree(ROOT / ".github" / "workflows", workflows)
+    problems = plan_env.workflow_problems(environments, workflows)
+    assert [p for p in problems if "offers services" in p] == problems, problems
+    release = workflows / "release.yml"
+    release.write_text(
+        readme_walkthrough.set_service_choices("; ".join(problems), release.read_text())
+    )
+    assert plan_env.workflow_problems(environments, workflows) == []
+
+
+def test_a_message_without_the_service_list_is_drift():
+    with pytest.raises(readme_walkthrough.Drift, match="did not name"):
+        readme_walkthrough.set_service_choices("workflows: all fine", "on: {}\n")

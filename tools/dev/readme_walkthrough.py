@@ -3,10 +3,14 @@
 Starts from the shipped example configuration (tests/fixtures/example.py,
 whatever config/environments.py holds now), replaces every value the README's
 table says to replace, the way a team would by hand, then runs what the
-README says next: ``make synth`` (which must list no placeholder), ``make
-format docs diagram`` and ``make test``. The copy reuses this checkout's .venv, .tools and
-node_modules (symlinks), so nothing is installed again. Part of ``make
-test-configurations`` and so of .ci/run.
+README says next: ``make synth`` (which must list no placeholder) and ``make
+format docs diagram``. Then README "Common changes", "Add a service": one
+``ServiceConfig`` entry in ``_services()``, ``make refresh``, which must stop
+naming the release workflow's service list and the list to set; that list
+edited as the message says; ``make refresh`` again and ``make test``. The
+copy reuses this checkout's .venv, .tools and node_modules (symlinks), so
+nothing is installed again. Part of ``make test-configurations`` and so of
+.ci/run.
 
 Exit code 0 when every step passes; 1 when one fails (its output is shown);
 2 when a replacement the README describes finds nothing to replace (the
@@ -53,8 +57,60 @@ REPLACEMENTS: dict[str, tuple[str, str]] = {
 }
 
 
+#: README "Common changes", "Add a service": one entry in ``_services()``.
+NEW_SERVICE = """\
+        ServiceConfig(
+            name="refund-service",
+            port=8090,
+            cpu=256,
+            memory_mib=512,
+            desired_count=1 * scale,
+            min_count=1 * scale,
+            max_count=4 * scale,
+            public=False,
+            path_prefix="/refunds",
+            listener_priority=90,
+            health_check_path="/health",
+            use_spot=spot,
+            secrets=(),
+            uses_database=True,
+        ),
+"""
+#: The one line ``make refresh`` cannot write (tools/review/plan_env.py):
+#: the release workflow's service choices, with the list to set.
+SERVICE_CHOICES = re.compile(
+    r"\(set on\.workflow_dispatch\.inputs\.service\.options to \[([^\]]*)\]\)"
+)
+#: The choice list under the release workflow's ``service`` input.
+SERVICE_OPTIONS = re.compile(r"(\n      service:\n(?:        .*\n)*?        options: )\[[^\]]*\]")
+
+
 class Drift(Exception):
     pass
+
+
+def add_service(text: str) -> str:
+    """The configuration with ``NEW_SERVICE`` as the last entry of ``_services()``."""
+    start = text.find("def _services(")
+    end = text.find("\n    )\n", start)
+    if start < 0 or end < 0:
+        raise Drift("README 'Add a service': no _services() tuple in the configuration")
+    return text[: end + 1] + NEW_SERVICE + text[end + 1 :]
+
+
+def set_service_choices(message: str, workflow: str) -> str:
+    """The release workflow with the service choices ``make refresh`` named
+    in ``message``; Drift when it named none."""
+    named = SERVICE_CHOICES.search(message)
+    if named is None:
+        raise Drift(
+            "README 'Add a service': make refresh did not name the release workflow's "
+            "service list to set"
+        )
+    edited, count = SERVICE_OPTIONS.subn(rf"\g<1>[{named.group(1)}]", workflow)
+    if count != 1:
+        raise Drift("README 'Add a service': no service options in .github/workflows/release.yml")
+    return edited
 
 
 def fill_in(text: str) -> str:
@@ -135,11 +191,10 @@ def main() -> int:
         except Drift as err:
             print(f"walkthrough: {err}", file=sys.stderr)
             return 2
-        for step in (["make", "synth"], ["make", "format", "docs", "diagram"], ["make", "test"]):
+        for step in (["make", "synth"], ["make", "format", "docs", "diagram"]):
             result = run(step, copy)
             if result.returncode != 0:
-                print(result.stdout[-6000:], result.stderr[-6000:], sep="\n", file=sys.stderr)
-                return 1
+                return failed(result)
             if step == ["make", "synth"] and "placeholders:" in result.stdout:
                 print(result.stdout, file=sys.stderr)
                 print(
@@ -147,10 +202,39 @@ def main() -> int:
                     file=sys.stderr,
                 )
                 return 1
+        # README "Common changes", "Add a service".
+        config.write_text(add_service(config.read_text()))
+        result = run(["make", "refresh"], copy)
+        if result.returncode == 0:
+            print(
+                "walkthrough: make refresh passed with a service the release workflow "
+                "does not offer",
+                file=sys.stderr,
+            )
+            return 1
+        workflow = copy / ".github" / "workflows" / "release.yml"
+        try:
+            workflow.write_text(
+                set_service_choices(result.stdout + result.stderr, workflow.read_text())
+            )
+        except Drift as err:
+            print(result.stdout[-3000:], result.stderr[-3000:], sep="\n", file=sys.stderr)
+            print(f"walkthrough: {err}", file=sys.stderr)
+            return 2
+        for step in (["make", "refresh"], ["make", "test"]):
+            result = run(step, copy)
+            if result.returncode != 0:
+                return failed(result)
     print(
-        "walkthrough: README 'Before the first deployment' followed; make synth and make test pass"
+        "walkthrough: README 'Before the first deployment' and 'Add a service' followed; "
+        "make synth, make refresh and make test pass"
     )
     return 0
+
+
+def failed(result: subprocess.CompletedProcess) -> int:
+    print(result.stdout[-6000:], result.stderr[-6000:], sep="\n", file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":
