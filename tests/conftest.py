@@ -9,7 +9,6 @@ overlaps the rest of the suite on the second core.
 from __future__ import annotations
 
 import atexit
-import gc
 import os
 import shutil
 import subprocess
@@ -30,14 +29,6 @@ tempfile.tempdir = None  # gettempdir() reads TMPDIR again
 # Registered before cdktf starts, so it runs after jsii's own exit handlers
 # (atexit is last in, first out), when nothing writes there any more.
 atexit.register(shutil.rmtree, SESSION_TMP, ignore_errors=True)
-
-# The suite keeps large long-lived object graphs (the session's app, the
-# provider modules, moto's and botocore's models), which every full garbage
-# collection walks again. With Python's default thresholds (700, 10, 10) a
-# run made ~40 full collections (~3.5 s); collecting the youngest generation
-# every 10,000 new objects instead of 700 leaves 3 (~0.6 s), for ~20 MB more
-# peak memory (~380 -> ~400 MB).
-gc.set_threshold(10_000, 10, 10)
 
 from config import load_environments  # noqa: E402
 from tests.fixtures import example  # noqa: E402
@@ -84,10 +75,6 @@ def _synthesize(tmp_path_factory, environments) -> tuple[Path, dict]:
     app.synth()
     # As main.py does: the report of suppressed contract rules.
     suppression_report(app).write(str(outdir))
-    # The session's app lives to the end: keep its objects (and the provider
-    # modules) out of every later garbage collection, which otherwise walk
-    # them again and again (seconds per run).
-    gc.freeze()
     return outdir, built
 
 
@@ -215,39 +202,7 @@ def _start(test_name: str) -> BackgroundSynthesis:
             stdout=subprocess.DEVNULL,
             stderr=stderr,
         )
-    in_background(process)
     return BackgroundSynthesis(process=process, workdir=workdir)
-
-
-#: Niceness of work started for later tests (background syntheses, the
-#: planted checkov scan, ...): on a machine with few cores the tests running
-#: meanwhile keep their core, the background work takes what is left.
-BACKGROUND_NICENESS = 10
-
-
-def in_background(process: subprocess.Popen) -> subprocess.Popen:
-    """Lowers the priority of a process started for a later test (its own
-    children, e.g. jsii's Node.js, start later and inherit it). On Linux it
-    is also scheduled SCHED_IDLE: it runs only when a core is free, so the
-    suite's many round trips to jsii's Node.js never wait behind it (with
-    niceness alone the suite took ~3 s longer on two cores)."""
-    try:
-        os.setpriority(os.PRIO_PROCESS, process.pid, BACKGROUND_NICENESS)
-        os.sched_setscheduler(process.pid, os.SCHED_IDLE, os.sched_param(0))
-    except (AttributeError, OSError):  # not on this system, or the process has ended
-        pass
-    return process
-
-
-#: Fixtures that collect work started earlier in the background (the planted
-#: checkov scan, the CLI-like synthesis): tests using them run after the others.
-COLLECTS_BACKGROUND_WORK = frozenset({"planted_report", "cli_like_synthesis"})
-
-
-def _run_order(item) -> int:
-    if item.originalname in BACKGROUND_SYNTHESES:
-        return 2
-    return int(not COLLECTS_BACKGROUND_WORK.isdisjoint(getattr(item, "fixturenames", ())))
 
 
 def pytest_collection(session):
@@ -272,10 +227,6 @@ def pytest_collection_modifyitems(session, config, items):
             _background[name] = _start(name)
         elif name not in selected and name in _background:
             _stop(_background.pop(name))
-    # Tests that wait for work in the background run last (those waiting for
-    # a background synthesis last of all), so the rest of the suite fills the
-    # wait instead of idling through it.
-    items.sort(key=_run_order)
 
 
 def pytest_sessionfinish(session, exitstatus):

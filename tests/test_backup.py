@@ -388,6 +388,7 @@ def _select_by_tag(env_name):
         ),
     ],
 )
+@pytest.mark.app_synthesis  # synthesizes its own variant (D79)
 def test_an_override_weakening_the_production_backup_fails_synthesis(
     tmp_path, environments, override, message
 ):

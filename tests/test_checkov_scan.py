@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import atexit
 import json
 import shutil
 import subprocess
@@ -13,7 +12,6 @@ import pytest
 import yaml
 
 from guardrails import checkov_counts
-from tests.conftest import in_background
 from tools.checks import checkov_docs
 from tools.checks import checkov_scan as scan
 
@@ -223,51 +221,22 @@ PLANTED = {
 }
 
 
-def _start_planted_scan() -> tuple[Path, subprocess.Popen | Exception]:
-    """Plants the stack and starts the script's own checkov run on it.
-
-    Runs when this module is collected: checkov takes ~6 s, almost all of
-    it importing itself, which then overlaps the collection of the other
-    modules (one core is idle meanwhile) instead of delaying the first test;
-    at a lower priority, and the tests reading it run last (conftest.py).
-    At exit the directory is removed, and checkov killed if no test waited
-    for it (e.g. deselected with -k).
-    """
+@pytest.fixture(scope="module")
+def planted_outdir():
+    """The planted stack in a directory of its own, removed at the end."""
     outdir = Path(tempfile.mkdtemp(prefix="checkov-planted-"))
     stack = outdir / "stacks" / "payment-dev-unit"
     stack.mkdir(parents=True)
     (stack / "cdk.tf.json").write_text(json.dumps(PLANTED, indent=2))
-    try:
-        process: subprocess.Popen | Exception = in_background(scan.start_checkov(outdir))
-    except scan.ScanError as err:  # raised by the fixture, not at collection
-        process = err
-
-    def cleanup():
-        if isinstance(process, subprocess.Popen) and process.poll() is None:
-            process.kill()
-            process.communicate()
-        shutil.rmtree(outdir, ignore_errors=True)
-
-    atexit.register(cleanup)
-    return outdir, process
-
-
-_PLANTED_SCAN = _start_planted_scan()
-
-
-@pytest.fixture(scope="module")
-def planted_outdir():
-    return _PLANTED_SCAN[0]
+    yield outdir
+    shutil.rmtree(outdir, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
 def planted_report(planted_outdir):
     """checkov's report of the planted stack, from the script's own run (one
-    checkov run, started at collection, shared by the tests below)."""
-    process = _PLANTED_SCAN[1]
-    if isinstance(process, Exception):
-        raise process
-    report = scan.read_checkov(process)
+    checkov run, shared by the tests below)."""
+    report = scan.read_checkov(scan.start_checkov(planted_outdir))
     saved = planted_outdir / "checkov-report.json"
     saved.write_text(json.dumps(report))
     return report, saved

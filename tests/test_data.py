@@ -160,6 +160,7 @@ def test_cluster_ignores_the_engine_version_rds_upgrades(data):
         assert "engine_version" not in instance
 
 
+@pytest.mark.app_synthesis  # synthesizes its own variant (D79)
 def test_major_version_upgrade_sends_the_version_with_the_new_parameter_group(tmp_path):
     """The documented major-upgrade apply: engine_version is no longer
     ignored, so the provider sends it together with the parameter group of

@@ -283,6 +283,7 @@ def test_model_is_sorted_and_deterministic(models, raw_stacks, env_name):
 
 
 # -- configuration, not code ---------------------------------------------------------------
+@pytest.mark.app_synthesis  # synthesizes its own variant (D79)
 def test_a_fourth_service_and_a_second_nat_gateway_appear(tmp_path):
     """One configuration change, one environment synthesized (its own app)."""
     dev = dataclasses.replace(DEV, services=DEV.services + (FOURTH,), nat_gateway_count=2)

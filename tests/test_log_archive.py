@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
+
 from config import load_environments
 from tests.fixtures.example import DEV, PROD, STAGING
 from tests.synth import synthesize
@@ -13,6 +15,7 @@ from tests.synth import synthesize
 DESTINATION = "arn:aws:logs:eu-west-1:222222222222:destination:payment-log-archive"
 
 
+@pytest.mark.app_synthesis  # synthesizes its own variant (D79)
 def test_every_log_group_is_copied_to_the_configured_destination(tmp_path):
     dev = dataclasses.replace(
         DEV,

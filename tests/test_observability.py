@@ -598,6 +598,7 @@ def retuned(tmp_path_factory, example_environments):
     return env, stacks
 
 
+@pytest.mark.app_synthesis  # synthesizes its own variant (D79)
 def test_changed_thresholds_change_the_alarms(retuned):
     env, synthesized = retuned
     stack = services_stack(synthesized, "dev")
@@ -613,6 +614,7 @@ def test_changed_thresholds_change_the_alarms(retuned):
     assert alarm(stack, f"alarms-{svc}", "running-below-desired")[1]["evaluation_periods"] == 5
 
 
+@pytest.mark.app_synthesis  # synthesizes its own variant (D79)
 def test_changed_emails_and_rollback_flag_reach_topic_and_deployment_groups(retuned):
     env, synthesized = retuned
     stack = services_stack(synthesized, "dev")

@@ -206,6 +206,7 @@ def hook_event(deployment_id: str = "d-HOOK") -> dict:
 # -- the hook --------------------------------------------------------------------
 
 
+@pytest.mark.aws_replay  # botocore Stubber replay of the hook (D79)
 def test_the_hook_passes_a_new_image():
     aws = Aws()
     new = revision(8)
@@ -220,6 +221,7 @@ def test_the_hook_passes_a_new_image():
     aws.verify()  # no alert
 
 
+@pytest.mark.aws_replay  # botocore Stubber replay of the hook (D79)
 def test_the_hook_fails_a_new_task_role_and_alerts():
     aws = Aws()
     new = revision(8, taskRoleArn=f"arn:aws:iam::{ACCOUNT}:role/payment-prod-admin")
@@ -236,6 +238,7 @@ def test_the_hook_fails_a_new_task_role_and_alerts():
     aws.verify()
 
 
+@pytest.mark.aws_replay  # botocore Stubber replay of the hook (D79)
 def test_the_hook_passes_terraforms_newer_revision_with_a_new_image():
     """Terraform's change (cpu here) ships with the next release: the
     revision the deploy role registered after the running one is a reference
@@ -267,6 +270,7 @@ def test_the_hook_passes_terraforms_newer_revision_with_a_new_image():
     aws.verify()
 
 
+@pytest.mark.aws_replay  # botocore Stubber replay of the hook (D79)
 def test_the_hook_passes_a_rollback_unread():
     aws = Aws()
     aws.deployment("d-HOOK", creator="codeDeployRollback")
@@ -275,6 +279,7 @@ def test_the_hook_passes_a_rollback_unread():
     aws.verify()
 
 
+@pytest.mark.aws_replay  # botocore Stubber replay of the hook (D79)
 def test_the_hook_fails_another_environments_group():
     aws = Aws()
     aws.deployment("d-HOOK")
@@ -285,6 +290,7 @@ def test_the_hook_fails_another_environments_group():
     aws.verify()
 
 
+@pytest.mark.aws_replay  # botocore Stubber replay of the hook (D79)
 def test_the_hook_fails_what_it_cannot_read():
     aws = Aws()
     aws.deployment("d-HOOK")
@@ -301,6 +307,7 @@ def test_the_hook_fails_what_it_cannot_read():
 # -- CloudTrail: CreateDeployment -----------------------------------------------
 
 
+@pytest.mark.aws_replay  # botocore Stubber replay of the hook (D79)
 def test_a_deployment_without_the_hook_is_stopped_and_alerted():
     event = sample("codedeploy-create-deployment.json")
     detail = event["detail"]
@@ -324,6 +331,7 @@ def test_a_deployment_without_the_hook_is_stopped_and_alerted():
     aws.verify()
 
 
+@pytest.mark.aws_replay  # botocore Stubber replay of the hook (D79)
 def test_a_deployment_that_runs_the_hook_is_left_to_it():
     event = sample("codedeploy-create-deployment.json")
     deployment_id = event["detail"]["responseElements"]["deploymentId"]
@@ -334,6 +342,7 @@ def test_a_deployment_that_runs_the_hook_is_left_to_it():
     aws.verify()
 
 
+@pytest.mark.aws_replay  # botocore Stubber replay of the hook (D79)
 def test_another_hook_on_before_install_is_a_bypass():
     event = sample("codedeploy-create-deployment.json")
     deployment_id = event["detail"]["responseElements"]["deploymentId"]
@@ -354,6 +363,7 @@ def test_another_hook_on_before_install_is_a_bypass():
     aws.verify()
 
 
+@pytest.mark.aws_replay  # botocore Stubber replay of the hook (D79)
 def test_a_rollback_is_never_stopped():
     event = sample("codedeploy-create-deployment.json")
     aws = Aws()
@@ -372,6 +382,7 @@ def task_arn_in(detail: dict) -> str:
 # -- CloudTrail: RegisterTaskDefinition ------------------------------------------
 
 
+@pytest.mark.aws_replay  # botocore Stubber replay of the hook (D79)
 def test_a_registration_the_check_refuses_is_alerted():
     event = sample("ecs-register-task-definition.json")
     registered = event["detail"]["responseElements"]["taskDefinition"]
@@ -391,6 +402,7 @@ def test_a_registration_the_check_refuses_is_alerted():
     aws.verify()
 
 
+@pytest.mark.aws_replay  # botocore Stubber replay of the hook (D79)
 def test_a_registration_the_check_passes_is_quiet():
     event = sample("ecs-register-task-definition.json")
     aws = Aws()
@@ -401,6 +413,7 @@ def test_a_registration_the_check_passes_is_quiet():
     aws.verify()
 
 
+@pytest.mark.aws_replay  # botocore Stubber replay of the hook (D79)
 def test_terraforms_registrations_are_not_read():
     event = sample("ecs-register-task-definition.json")
     issuer = event["detail"]["userIdentity"]["sessionContext"]["sessionIssuer"]
@@ -410,6 +423,7 @@ def test_terraforms_registrations_are_not_read():
     aws.verify()
 
 
+@pytest.mark.aws_replay  # botocore Stubber replay of the hook (D79)
 def test_other_events_are_refused():
     with pytest.raises(ValueError, match="not an event"):
         dispatch(sample("codedeploy-deployment-state-change.json"), Aws().guard())

@@ -19,7 +19,6 @@ import textwrap
 import pytest
 
 from framework.aws import aws
-from tests.conftest import in_background
 from tests.synth import synthesize
 
 # Each case synthesizes a whole application: make test runs them as its
@@ -260,7 +259,6 @@ def _cli_like_process(tmp_path_factory):
         stderr=subprocess.PIPE,
         text=True,
     )
-    in_background(process)
     yield process, outdir
     if process.poll() is None:
         process.kill()

@@ -378,6 +378,7 @@ def test_environments_sharing_an_account_share_one_baseline():
     assert "payment-dev-baseline" in names and "payment-staging-baseline" not in names
 
 
+@pytest.mark.app_synthesis  # synthesizes its own variant (D79)
 def test_a_baseline_the_organization_provides_entirely_is_not_built(tmp_path):
     from tests.synth import synthesize
 

@@ -552,6 +552,7 @@ def scaled(tmp_path_factory):
     return env, stacks
 
 
+@pytest.mark.app_synthesis  # synthesizes its own variant (D79)
 def test_rules_grow_linearly_and_no_task_reaches_another(scaled):
     env, stacks = scaled
     svc_stack = services_stack(stacks, env.name)

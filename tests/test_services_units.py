@@ -164,6 +164,7 @@ def small_app(tmp_path_factory):
     return dev, built, stacks
 
 
+@pytest.mark.app_synthesis  # synthesizes its own variant (D79)
 def test_a_fourth_service_is_one_configuration_entry(small_app):
     dev, _, stacks = small_app
     synthesized = stacks["payment-dev-services"]
@@ -217,6 +218,7 @@ def test_a_fourth_service_is_one_configuration_entry(small_app):
     assert callers in service["network_configuration"]["security_groups"]
 
 
+@pytest.mark.app_synthesis  # synthesizes its own variant (D79)
 def test_rollback_on_alarms_sets_alarms_and_stop_on_alarm(small_app):
     _, _, stacks = small_app
     synthesized = stacks["payment-dev-services"]
@@ -237,6 +239,7 @@ def test_rollback_on_alarms_sets_alarms_and_stop_on_alarm(small_app):
     assert "alarm_configuration" not in other
 
 
+@pytest.mark.app_synthesis  # synthesizes its own variant (D79)
 def test_only_albs_that_have_services_are_created(small_app):
     _, _, stacks = small_app
     staging = stacks["payment-staging-services"]
@@ -247,6 +250,7 @@ def test_only_albs_that_have_services_are_created(small_app):
     assert len(stacks["payment-dev-services"].resources("aws_lb")) == 2
 
 
+@pytest.mark.app_synthesis  # synthesizes its own variant (D79)
 def test_service_construct_refuses_inconsistent_props(small_app):
     dev, built, _ = small_app
     services = built["dev"].services
@@ -279,6 +283,7 @@ def test_service_construct_refuses_inconsistent_props(small_app):
         )
 
 
+@pytest.mark.app_synthesis  # synthesizes its own variant (D79)
 def test_load_balancer_refuses_plain_http_without_opt_in(small_app):
     from modules.load_balancer import ApplicationLoadBalancer
 
@@ -301,6 +306,7 @@ def test_load_balancer_refuses_plain_http_without_opt_in(small_app):
         )
 
 
+@pytest.mark.app_synthesis  # synthesizes its own variant (D79)
 def test_release_manifest_parses_with_the_release_tool(small_app):
     from release.target import MANIFEST_FIELDS
 

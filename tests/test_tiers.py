@@ -97,6 +97,7 @@ def _protected(stacks, env_name: str) -> set[tuple[str, str]]:
     return found
 
 
+@pytest.mark.app_synthesis  # synthesizes its own variant (D79)
 def test_a_production_tier_environment_with_any_name_is_protected_like_prod(
     example_stacks, live_stacks
 ):
