@@ -237,10 +237,27 @@ def test_no_workflow_hands_a_token_to_fork_code(name):
 
 # -- make checks: do the workflows name the configured environments? ------------------
 RENAMED = load_environments(defined=realistic.ENVIRONMENTS)  # dev, uat, live
+#: The workflows as shipped, for the example (tests/fixtures/example.py):
+#: .github/workflows is the user's and follows their configuration (make
+#: checks), as config/environments.py does.
+EXAMPLE_WORKFLOWS = ROOT / "tests" / "fixtures" / "workflows"
+#: How the check names that directory.
+EXAMPLE_SHOWN = str(EXAMPLE_WORKFLOWS.relative_to(ROOT))
 
 
-def test_the_shipped_workflows_name_the_examples_environments():
-    assert plan_env.workflow_problems(EXAMPLE) == []
+def test_the_example_workflows_name_the_examples_environments():
+    assert plan_env.workflow_problems(EXAMPLE, EXAMPLE_WORKFLOWS) == []
+
+
+def test_the_example_workflows_are_the_shipped_ones_while_the_example_is_configured(
+    environments,
+):
+    """While the configuration under test is the example, the frozen copies
+    are the committed workflows (a change to a workflow reaches both)."""
+    if list(environments.values()) != list(EXAMPLE):
+        pytest.skip("the configuration is the user's: its workflows are theirs")
+    for path in sorted(EXAMPLE_WORKFLOWS.glob("*.yml")):
+        assert path.read_text() == (WORKFLOWS / path.name).read_text(), path.name
 
 
 def test_a_renamed_configuration_is_told_which_workflows_to_edit():
@@ -253,12 +270,12 @@ def test_a_renamed_configuration_is_told_which_workflows_to_edit():
     services = ", ".join(sorted({svc.name for env in RENAMED for svc in env.services}))
     shipped = ", ".join(sorted({svc.name for env in EXAMPLE for svc in env.services}))
     added = [env.name for env in RENAMED if env.name not in {e.name for e in EXAMPLE}]
-    problems = plan_env.workflow_problems(RENAMED)
+    problems = plan_env.workflow_problems(RENAMED, EXAMPLE_WORKFLOWS)
     # One problem per workflow setting: the file, what it has, what is configured.
     assert [p.split(" ", 1)[0] for p in problems] == [
-        ".github/workflows/deploy.yml",
-        ".github/workflows/pull-request.yml",
-        *[".github/workflows/release.yml"] * 3,
+        f"{EXAMPLE_SHOWN}/deploy.yml",
+        f"{EXAMPLE_SHOWN}/pull-request.yml",
+        *[f"{EXAMPLE_SHOWN}/release.yml"] * 3,
     ]
     deploys, plans, environments_offered, services_offered, role_step = problems
     assert f" deploys {example}; configured: {in_order} " in deploys
@@ -385,11 +402,14 @@ def _plan_steps_drift(workflows: dict) -> None:
     ],
 )
 def test_each_difference_from_the_example_is_named(tmp_path, change, problems):
-    workflows = {name: load(name) for name in ("deploy.yml", "pull-request.yml")}
+    workflows = {
+        name: yaml.safe_load((EXAMPLE_WORKFLOWS / name).read_text())
+        for name in ("deploy.yml", "pull-request.yml")
+    }
     change(workflows)
     copy = tmp_path / ".github" / "workflows"
     copy.mkdir(parents=True)
-    shutil.copy2(WORKFLOWS / "release.yml", copy / "release.yml")
+    shutil.copy2(EXAMPLE_WORKFLOWS / "release.yml", copy / "release.yml")
     for name, workflow in workflows.items():
         (copy / name).write_text(yaml.safe_dump(workflow, sort_keys=False))
     shown = [p.replace(".github/workflows", str(copy)) for p in problems]
@@ -398,18 +418,19 @@ def test_each_difference_from_the_example_is_named(tmp_path, change, problems):
 
 def test_the_check_is_one_line_naming_the_files_and_exit_1(monkeypatch, capsys):
     """``make checks`` runs ``tools/review/plan_env.py --check-workflows`` on the
-    configuration PAYMENT_CONFIG names."""
+    configuration PAYMENT_CONFIG names (here against the example's workflows)."""
+    monkeypatch.setattr(plan_env, "WORKFLOWS", EXAMPLE_WORKFLOWS)
     monkeypatch.setenv("PAYMENT_CONFIG", "tests.fixtures.example")
     assert plan_env.main(["--check-workflows"]) == plan_env.OK
     captured = capsys.readouterr()
     names = ", ".join(env.name for env in EXAMPLE)
-    assert captured.out == f"workflows: .github/workflows deploy, plan and release {names}\n"
+    assert captured.out == f"workflows: {EXAMPLE_SHOWN} deploy, plan and release {names}\n"
     assert captured.err == ""
     monkeypatch.setenv("PAYMENT_CONFIG", "tests.fixtures.realistic")
     assert plan_env.main(["--check-workflows"]) == 1
     captured = capsys.readouterr()
     assert captured.out == ""
-    problems = "; ".join(plan_env.workflow_problems(RENAMED))
+    problems = "; ".join(plan_env.workflow_problems(RENAMED, EXAMPLE_WORKFLOWS))
     assert captured.err == (
         f"workflows: {problems}: edit them to match the configuration (docs/ci.md)\n"
     )

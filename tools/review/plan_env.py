@@ -266,7 +266,7 @@ def _names(names: Iterable[str]) -> str:
 
 
 def workflow_problems(
-    environments: Sequence[EnvironmentConfig], workflows: Path = WORKFLOWS
+    environments: Sequence[EnvironmentConfig], workflows: Path | None = None
 ) -> list[str]:
     """Where the workflows in ``workflows`` do not deploy, plan and offer
     exactly ``environments`` (configured order, EnvironmentConfig), one
@@ -276,7 +276,7 @@ def workflow_problems(
     from config.naming import plan_environment
 
     def load(name: str) -> tuple[str, dict]:
-        path = workflows / name
+        path = (workflows or WORKFLOWS) / name
         shown = _display(path)
         try:
             return shown, yaml.safe_load(path.read_text()) or {}
