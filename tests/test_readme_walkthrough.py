@@ -87,7 +87,7 @@ def test_the_walkthrough_sets_the_service_choices_make_refresh_names(tmp_path):
     (make refresh names the list, you set it) closes."""
     environments = _filled_with_a_new_service(tmp_path)
     workflows = tmp_path / "workflows"
-    shutil.copytree(ROOT / ".github" / "workflows", workflows)
+    shutil.copytree(ROOT / "tests" / "fixtures" / "workflows", workflows)  # the example's
     problems = plan_env.workflow_problems(environments, workflows)
     assert [p for p in problems if "offers services" in p] == problems, problems
     release = workflows / "release.yml"

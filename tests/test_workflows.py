@@ -28,6 +28,12 @@ from tools.review import plan_env
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / ".github" / "workflows"
+#: The workflows as shipped, for the example (tests/fixtures/example.py):
+#: .github/workflows is the user's and follows their configuration (make
+#: checks), as config/environments.py does.
+EXAMPLE_WORKFLOWS = ROOT / "tests" / "fixtures" / "workflows"
+#: How the check names that directory.
+EXAMPLE_SHOWN = str(EXAMPLE_WORKFLOWS.relative_to(ROOT))
 PINNED = re.compile(r"^[\w.-]+/[\w.-]+@[0-9a-f]{40} # v\d+(\.\d+)*$")
 
 
@@ -166,7 +172,7 @@ def test_main_deploys_environment_by_environment_with_prod_last(example_environm
 
 def test_releases_are_a_separate_manual_workflow(example_environments):
     environments = example_environments
-    workflow = load("release.yml")
+    workflow = yaml.safe_load((EXAMPLE_WORKFLOWS / "release.yml").read_text())
     assert list(triggers(workflow)) == ["workflow_dispatch"]
     inputs = triggers(workflow)["workflow_dispatch"]["inputs"]
     assert inputs["environment"]["options"] == list(environments)
@@ -196,7 +202,8 @@ def run_role_step(tmp_path, **variables: str) -> tuple[int, str, str]:
     import os
     import subprocess
 
-    [step] = [s for s in steps(load("release.yml")["jobs"]["release"]) if s.get("id") == "role"]
+    release = yaml.safe_load((EXAMPLE_WORKFLOWS / "release.yml").read_text())  # the example's
+    [step] = [s for s in steps(release["jobs"]["release"]) if s.get("id") == "role"]
     output = tmp_path / "github_output"
     output.write_text("")
     env = {**os.environ, **variables, "GITHUB_OUTPUT": str(output)}
@@ -237,12 +244,6 @@ def test_no_workflow_hands_a_token_to_fork_code(name):
 
 # -- make checks: do the workflows name the configured environments? ------------------
 RENAMED = load_environments(defined=realistic.ENVIRONMENTS)  # dev, uat, live
-#: The workflows as shipped, for the example (tests/fixtures/example.py):
-#: .github/workflows is the user's and follows their configuration (make
-#: checks), as config/environments.py does.
-EXAMPLE_WORKFLOWS = ROOT / "tests" / "fixtures" / "workflows"
-#: How the check names that directory.
-EXAMPLE_SHOWN = str(EXAMPLE_WORKFLOWS.relative_to(ROOT))
 
 
 def test_the_example_workflows_name_the_examples_environments():
