@@ -31,16 +31,14 @@ from modules.load_balancer import (
     WebAclProps,
 )
 from modules.observability.alarms import (
-    CardDataAlarm,
-    CardDataAlarmProps,
+    CardNumberAlarm,
+    CardNumberAlarmProps,
     DatabaseAlarms,
     DatabaseAlarmsProps,
     LoadBalancerAlarms,
     LoadBalancerAlarmsProps,
     ServiceAlarms,
     ServiceAlarmsProps,
-    WebAclAlarms,
-    WebAclAlarmsProps,
 )
 from modules.observability.backup_alerts import BackupAlerts, BackupAlertsProps
 from modules.observability.dashboard import Dashboard, DashboardProps, DashboardService
@@ -321,14 +319,19 @@ class ServicesStack(PlatformStack):
         }
         self.web_acl_alarms = None
         if self.web_acl is not None:
-            self.web_acl_alarms = WebAclAlarms(
+            self.web_acl_alarms = CardNumberAlarm(
                 self,
                 "alarms-web-acl",
-                WebAclAlarmsProps(
+                CardNumberAlarmProps(
                     name_prefix=env.prefix,
                     thresholds=env.alarms,
                     topic_arn=topic,
-                    card_number_blocks=self.web_acl.card_number_blocks,
+                    alarm_id="card-number-in-url",
+                    description="The web ACL blocked a request with a card number in its URL "
+                    "path or query string: find the client in the WAF log group (values "
+                    "masked) and have it fixed; the request line is in the ALB access logs "
+                    "(docs/observability.md).",
+                    metric=self.web_acl.card_number_blocks,
                 ),
             )
         if env.deployment.rollback_on_alarm:
@@ -353,13 +356,17 @@ class ServicesStack(PlatformStack):
         # the other tiers log test card numbers by design, and their
         # findings stay in the findings groups for review.
         self.card_data_alarm = (
-            CardDataAlarm(
+            CardNumberAlarm(
                 self,
                 "alarms-card-data",
-                CardDataAlarmProps(
+                CardNumberAlarmProps(
                     name_prefix=env.prefix,
                     thresholds=env.alarms,
                     topic_arn=topic,
+                    alarm_id="card-data-findings",
+                    description="Card data was written to a log group (masked there): find "
+                    "the writer in the stack's card-data-findings log group and stop it "
+                    "(PCI DSS 3.3.1, 3.4.1).",
                     metric=card_data_findings(env.prefix),
                 ),
             )

@@ -419,41 +419,6 @@ class LoadBalancerAlarms(Construct):
 
 
 @dataclass(frozen=True, kw_only=True)
-class WebAclAlarmsProps:
-    """``card_number_blocks``: requests the web ACL's card-number rule
-    blocked (``WebAcl.card_number_blocks``)."""
-
-    name_prefix: str
-    thresholds: AlarmConfig
-    topic_arn: str
-    card_number_blocks: Metric
-
-
-class WebAclAlarms(Construct):
-    """A client sent a card number in a URL: the web ACL blocked it, and the
-    load balancer's access log still holds the request line (D77)."""
-
-    def __init__(self, scope: Construct, construct_id: str, props: WebAclAlarmsProps) -> None:
-        super().__init__(scope, construct_id)
-        f = AlarmSet(
-            self, "alarms", AlarmSetProps(topic_arn=props.topic_arn, thresholds=props.thresholds)
-        )
-        # One blocked request in one period is enough: each is a card number
-        # in a load balancer access log, and its client must be fixed.
-        self.card_number_in_url = f.add(
-            "card-number-in-url",
-            name=f"{props.name_prefix}-card-number-in-url",
-            description="The web ACL blocked a request with a card number in its URL path or "
-            "query string: find the client in the WAF log group (values masked) and have "
-            "it fixed; the request line is in the ALB access logs (docs/observability.md).",
-            threshold=0,
-            missing="notBreaching",
-            metric=props.card_number_blocks,
-            evaluation_periods=1,
-        )
-
-
-@dataclass(frozen=True, kw_only=True)
 class DatabaseAlarmsProps:
     """``metrics``: the Aurora cluster's metrics (``AuroraDatabase.metrics``).
     ``may_pause``: the cluster may auto-pause (then silence is normal).
@@ -517,34 +482,37 @@ class DatabaseAlarms(Construct):
 
 
 @dataclass(frozen=True, kw_only=True)
-class CardDataAlarmProps:
-    """``name_prefix``: the environment's prefix (alarm
-    ``<prefix>-card-data-findings``). ``metric``: the findings count every
-    stack's findings group publishes (``metrics.card_data_findings``)."""
+class CardNumberAlarmProps:
+    """``alarm_id``: the alarm's construct id and name suffix (alarm
+    ``<name_prefix>-<alarm_id>``). ``metric``: a count of card numbers seen,
+    with no data point while there are none. ``description``: what it means
+    and what the on-call engineer does."""
 
     name_prefix: str
     thresholds: AlarmConfig
     topic_arn: str
+    alarm_id: str
+    description: str
     metric: Metric
 
 
-class CardDataAlarm(Construct):
-    """Card data reached a log group of the environment (D75, #25 item 5):
-    one finding in one period alarms. The value is masked in the log group;
-    the finding says which group and which identifier, not the value."""
+class CardNumberAlarm(Construct):
+    """A card number was seen where none may be: one in one period alarms,
+    silence is the normal state. Card data in a log group (D75, #25 item 5;
+    masked there, the finding names the group and the identifier) and a card
+    number in a URL the web ACL blocked (D77; its request line is still in
+    the load balancer's access log)."""
 
-    def __init__(self, scope: Construct, construct_id: str, props: CardDataAlarmProps) -> None:
+    def __init__(self, scope: Construct, construct_id: str, props: CardNumberAlarmProps) -> None:
         super().__init__(scope, construct_id)
         f = AlarmSet(
             self, "alarms", AlarmSetProps(topic_arn=props.topic_arn, thresholds=props.thresholds)
         )
         self.alarm = f.add(
-            "card-data-findings",
-            name=f"{props.name_prefix}-card-data-findings",
-            description="Card data was written to a log group (masked there): find the writer "
-            "in the stack's card-data-findings log group and stop it (PCI DSS 3.3.1, 3.4.1).",
+            props.alarm_id,
+            name=f"{props.name_prefix}-{props.alarm_id}",
+            description=props.description,
             threshold=0,
-            # No finding, no data point: silence is the normal state.
             missing="notBreaching",
             metric=props.metric,
             evaluation_periods=1,
