@@ -18,6 +18,19 @@ DOC_LOCK = "docs/backup.md, What no credential can do"
 DOC_RUNBOOK = "docs/backup.md, How we know restores work; runbook: docs/recovery.md"
 NOT_FOUND = frozenset({"ResourceNotFoundException", "DBClusterNotFoundFault"})
 
+
+def _missing_or_unreadable(
+    err: Unreadable, check: str, subject: str, what: str, doc: str, fix: str = ""
+) -> Result:
+    """A refused read: FAIL ``<what> not found (<error>)[; <fix>]`` when the
+    resource does not exist (NOT_FOUND), else cannot read."""
+    if err.code in NOT_FOUND:
+        return failed(
+            check, subject, f"{what} not found ({err})" + (f"; {fix}" if fix else ""), doc
+        )
+    return unreadable(check, subject, str(err))
+
+
 #: The daily rule runs once a day (modules/backup.py DAILY_SCHEDULE); a
 #: copy leaves after the backup job completes.
 DAILY = timedelta(days=1)
@@ -95,14 +108,14 @@ def _home_point(ctx: Context, identifier: str, arn: str, vault: str, rpo: timede
             "DBClusters"
         ]
     except Unreadable as err:
-        if err.code in NOT_FOUND:
-            return failed(
-                "backup.recovery-points",
-                subject,
-                f"cluster {identifier} not found ({err}); apply the data stack",
-                DOC_OBJECTIVES,
-            )
-        return unreadable("backup.recovery-points", subject, str(err))
+        return _missing_or_unreadable(
+            err,
+            "backup.recovery-points",
+            subject,
+            f"cluster {identifier}",
+            DOC_OBJECTIVES,
+            fix="apply the data stack",
+        )
     cluster = clusters[0] if clusters else {}
     continuous = cluster.get("AwsBackupRecoveryPointArn")
     newest: tuple[datetime, str] | None = None
@@ -173,14 +186,14 @@ def _copy_point(ctx: Context, stack, arn: str, vault: str, region: str, rpo: tim
             ByResourceArn=arn,
         )
     except Unreadable as err:
-        if err.code in NOT_FOUND:
-            return failed(
-                "backup.recovery-points",
-                subject,
-                f"copy vault not found ({err}); apply the data stack",
-                DOC_OBJECTIVES,
-            )
-        return unreadable("backup.recovery-points", subject, str(err))
+        return _missing_or_unreadable(
+            err,
+            "backup.recovery-points",
+            subject,
+            "copy vault",
+            DOC_OBJECTIVES,
+            fix="apply the data stack",
+        )
     done = [p["CreationDate"] for p in points if p.get("Status") == "COMPLETED"]
     if not done:
         return failed(
@@ -223,12 +236,9 @@ def vault_locks(ctx: Context, stack) -> list[Result]:
                 "backup", "describe_backup_vault", region=region, BackupVaultName=vault
             )
         except Unreadable as err:
-            if err.code in NOT_FOUND:
-                results.append(
-                    failed("backup.vault-lock", subject, f"vault not found ({err})", DOC_LOCK)
-                )
-            else:
-                results.append(unreadable("backup.vault-lock", subject, str(err)))
+            results.append(
+                _missing_or_unreadable(err, "backup.vault-lock", subject, "vault", DOC_LOCK)
+            )
             continue
         problems = []
         if found.get("Locked") is not True:
@@ -362,11 +372,9 @@ def _restore_test(ctx: Context, name: str) -> Result:
             "RestoreTestingPlan"
         ]
     except Unreadable as err:
-        if err.code in NOT_FOUND:
-            return failed(
-                "backup.restore-tests", name, f"restore testing plan not found ({err})", DOC_RUNBOOK
-            )
-        return unreadable("backup.restore-tests", name, str(err))
+        return _missing_or_unreadable(
+            err, "backup.restore-tests", name, "restore testing plan", DOC_RUNBOOK
+        )
     allowance = timedelta(hours=int(plan.get("StartWindowHours") or 0)) + RESTORE_MARGIN
     created = plan["CreationTime"]
     schedule, zone = plan["ScheduleExpression"], plan.get("ScheduleExpressionTimezone")
